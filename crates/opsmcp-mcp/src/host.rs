@@ -1,0 +1,174 @@
+//! One port, one handler: `/mcp`, `/sse`, `/messages`, `/health`, and the shutdown sequence.
+
+use std::{sync::Arc, time::Instant};
+
+use axum::{Router, middleware, routing::get, routing::post};
+use rmcp::{
+    ServerHandler,
+    transport::streamable_http_server::{
+        StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
+    },
+};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::limit::RequestBodyLimitLayer;
+
+use crate::{
+    HealthCheck, HostError, HostSettings,
+    drain::{self, Drain},
+    guard::{self, OriginPolicy},
+    health::{self, HealthState},
+    sse::{self, SseState},
+};
+
+/// An MCP server ready to be put on a port: settings, a handler factory, health checks.
+///
+/// The factory is called once per stateless request, per legacy session and per `/sse` session,
+/// so a handler should be cheap to make (share state behind an `Arc`).
+pub struct McpHost<H> {
+    settings: HostSettings,
+    factory: Arc<dyn Fn() -> H + Send + Sync>,
+    checks: Vec<Arc<dyn HealthCheck>>,
+}
+
+impl<H> McpHost<H>
+where
+    H: ServerHandler + Send + 'static,
+{
+    /// A host for the handlers `factory` makes.
+    pub fn new(settings: HostSettings, factory: impl Fn() -> H + Send + Sync + 'static) -> Self {
+        Self {
+            settings,
+            factory: Arc::new(factory),
+            checks: Vec::new(),
+        }
+    }
+
+    /// Adds a check that `/health` runs.
+    pub fn with_check(mut self, check: impl HealthCheck + 'static) -> Self {
+        self.checks.push(Arc::new(check));
+        self
+    }
+
+    /// The routes, wired to `stop` (stop taking work) and `force` (end what is left).
+    fn router(&self, stop: &CancellationToken, force: &CancellationToken, drain: &Drain) -> Router {
+        let s = &self.settings;
+        let policy = Arc::new(OriginPolicy::new(&s.allowed_hosts, &s.allowed_origins));
+
+        let factory = self.factory.clone();
+        // Host/Origin checks are ours (guard.rs) for every route, so rmcp's are turned off.
+        let config = StreamableHttpServerConfig::default()
+            .disable_allowed_hosts()
+            .disable_allowed_origins()
+            .with_legacy_session_mode(s.legacy_sessions)
+            .with_json_response(!s.legacy_sessions)
+            .with_sse_keep_alive(Some(s.sse_keep_alive))
+            .with_max_request_body_bytes(s.max_body_bytes)
+            .with_cancellation_token(force.clone());
+        let streamable = StreamableHttpService::new(
+            move || Ok(factory()),
+            Arc::new(LocalSessionManager::default()),
+            config,
+        );
+
+        let sse_state = Arc::new(SseState::new(
+            self.factory.clone(),
+            s.sse_keep_alive,
+            stop.clone(),
+            force.clone(),
+            drain.clone(),
+        ));
+        let sse_routes = Router::new()
+            .route("/sse", get(sse::open::<H>))
+            .route("/messages", post(sse::post::<H>))
+            .with_state(sse_state);
+
+        let mcp_routes = Router::new()
+            .nest_service("/mcp", streamable)
+            .merge(sse_routes)
+            .layer(middleware::from_fn_with_state(
+                drain.clone(),
+                drain::track_posts,
+            ))
+            .layer(middleware::from_fn_with_state(policy, guard::enforce));
+
+        let protocol_versions = (self.factory)()
+            .supported_protocol_versions()
+            .iter()
+            .map(|v| v.to_string())
+            .collect();
+        let health_state = HealthState {
+            server: s.server_name.clone(),
+            version: s.version.clone(),
+            started: Instant::now(),
+            protocol_versions,
+            checks: Arc::new(self.checks.clone()),
+            stop: stop.clone(),
+        };
+        let health_routes = Router::new()
+            .route("/health", get(health::health))
+            .with_state(health_state);
+
+        mcp_routes
+            .merge(health_routes)
+            .layer(RequestBodyLimitLayer::new(s.max_body_bytes))
+    }
+
+    /// Serves on `listener` until `stop` is cancelled, then shuts down gracefully: stops
+    /// accepting connections, lets calls in flight finish within the grace period, ends the
+    /// remaining streams and returns.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        stop: CancellationToken,
+    ) -> Result<(), HostError> {
+        let force = CancellationToken::new();
+        let drain = Drain::default();
+        let router = self.router(&stop, &force, &drain);
+        let name = self.settings.server_name.clone();
+        let grace = self.settings.shutdown_grace;
+
+        let graceful = stop.clone();
+        let mut server = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move { graceful.cancelled().await })
+                .await
+        });
+
+        tokio::select! {
+            result = &mut server => return finished(&name, result),
+            _ = stop.cancelled() => {}
+        }
+        tracing::info!(server = %name, in_flight = drain.count(), "shutting down");
+        if tokio::time::timeout(grace, drain.idle()).await.is_err() {
+            tracing::warn!(server = %name, in_flight = drain.count(), ?grace,
+                "grace period over; ending calls still in flight");
+        }
+        force.cancel();
+        // Streams end on `force`; connections then close. Bound the wait anyway.
+        match tokio::time::timeout(std::time::Duration::from_secs(2), &mut server).await {
+            Ok(result) => finished(&name, result),
+            Err(_) => {
+                server.abort();
+                Ok(())
+            }
+        }
+    }
+}
+
+fn finished(
+    name: &str,
+    result: Result<std::io::Result<()>, tokio::task::JoinError>,
+) -> Result<(), HostError> {
+    match result {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(source)) => Err(HostError::Serve {
+            server: name.to_string(),
+            source,
+        }),
+        Err(join) => Err(HostError::Serve {
+            server: name.to_string(),
+            source: std::io::Error::other(join.to_string()),
+        }),
+    }
+}

@@ -1,0 +1,47 @@
+//! What a host needs to know about the port it serves, apart from the tools.
+
+use std::time::Duration;
+
+/// Settings for one hosted MCP server. The defaults are the safe ones: loopback only, stateless
+/// `/mcp`, a 4 MiB body limit.
+#[derive(Debug, Clone)]
+pub struct HostSettings {
+    /// Name reported by `/health` (e.g. `monitoring`).
+    pub server_name: String,
+    /// Version reported by `/health`.
+    pub version: String,
+    /// Extra `Host` values accepted besides loopback (`localhost`, `127.0.0.1`, `::1`), with or
+    /// without a port: `mcp.example.com`, `10.0.0.5:9001`.
+    pub allowed_hosts: Vec<String>,
+    /// Extra browser `Origin` values accepted besides loopback origins, exactly as the browser
+    /// sends them: `https://inspector.example.com`.
+    pub allowed_origins: Vec<String>,
+    /// Keep `Mcp-Session-Id` sessions for legacy-era (`initialize`) clients on `/mcp`.
+    ///
+    /// Off by default: a stateless `/mcp` survives restarts and needs no sticky routing behind a
+    /// load balancer, and our tools never send server-to-client requests, which is the only thing
+    /// sessions would buy. Turn it on for clients that insist on resumable GET streams.
+    pub legacy_sessions: bool,
+    /// Largest accepted request body, in bytes; larger bodies get 413.
+    pub max_body_bytes: usize,
+    /// How long a shutdown waits for in-flight calls before ending them.
+    pub shutdown_grace: Duration,
+    /// Interval of SSE keep-alive comments (`/sse` and `/mcp` streams).
+    pub sse_keep_alive: Duration,
+}
+
+impl HostSettings {
+    /// Defaults for a server called `server_name`.
+    pub fn new(server_name: impl Into<String>, version: impl Into<String>) -> Self {
+        Self {
+            server_name: server_name.into(),
+            version: version.into(),
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
+            legacy_sessions: false,
+            max_body_bytes: 4 * 1024 * 1024,
+            shutdown_grace: Duration::from_secs(10),
+            sse_keep_alive: Duration::from_secs(15),
+        }
+    }
+}

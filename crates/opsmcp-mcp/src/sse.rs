@@ -1,0 +1,317 @@
+//! The HTTP+SSE transport of MCP 2024-11-05, which rmcp no longer serves, bridged to the same
+//! rmcp handler as `/mcp` so every tool is written once.
+//!
+//! `GET /sse` opens a session: its first event is `endpoint` with the URL to POST to
+//! (`/messages?sessionId=<id>`), then every server message is an `event: message`.
+//! `POST /messages` answers 202 and the reply travels on the stream; an unknown session is 404, a
+//! body that is not JSON-RPC is 400. The session ends, and is forgotten, when the client
+//! disconnects or the server shuts down.
+
+use std::{
+    collections::HashMap,
+    convert::Infallible,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    body::Bytes,
+    extract::{Query, State},
+    response::{
+        IntoResponse, Response,
+        sse::{Event, KeepAlive, Sse},
+    },
+};
+use futures::{Stream, StreamExt};
+use http::StatusCode;
+use rmcp::{
+    ServerHandler, ServiceExt,
+    model::{ClientJsonRpcMessage, JsonRpcMessage, RequestId, ServerJsonRpcMessage},
+};
+use serde::Deserialize;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::{CancellationToken, PollSender};
+
+use crate::{
+    drain::{Drain, InFlight},
+    error::json_error,
+};
+
+/// Messages buffered per direction per session before the sender waits.
+const CHANNEL_DEPTH: usize = 64;
+
+type Factory<H> = Arc<dyn Fn() -> H + Send + Sync>;
+
+/// Everything `/sse` and `/messages` share.
+pub(crate) struct SseState<H> {
+    factory: Factory<H>,
+    sessions: Mutex<HashMap<String, Session>>,
+    keep_alive: Duration,
+    stop: CancellationToken,
+    force: CancellationToken,
+    drain: Drain,
+}
+
+/// One open `/sse` stream: where its client's messages go, and its unanswered requests.
+struct Session {
+    to_server: mpsc::Sender<ClientJsonRpcMessage>,
+    pending: Pending,
+}
+
+/// Requests of one session that have not been answered yet; each holds a drain guard.
+#[derive(Clone, Default)]
+struct Pending(Arc<Mutex<HashMap<RequestId, InFlight>>>);
+
+impl Pending {
+    fn add(&self, id: RequestId, guard: InFlight) {
+        if let Ok(mut map) = self.0.lock() {
+            map.insert(id, guard);
+        }
+    }
+
+    fn settle(&self, message: &ServerJsonRpcMessage) {
+        let id = match message {
+            JsonRpcMessage::Response(r) => Some(&r.id),
+            JsonRpcMessage::Error(e) => e.id.as_ref(),
+            _ => None,
+        };
+        if let (Some(id), Ok(mut map)) = (id, self.0.lock()) {
+            map.remove(id);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.lock().map(|m| m.is_empty()).unwrap_or(true)
+    }
+}
+
+impl<H> SseState<H> {
+    pub(crate) fn new(
+        factory: Factory<H>,
+        keep_alive: Duration,
+        stop: CancellationToken,
+        force: CancellationToken,
+        drain: Drain,
+    ) -> Self {
+        Self {
+            factory,
+            sessions: Mutex::new(HashMap::new()),
+            keep_alive,
+            stop,
+            force,
+            drain,
+        }
+    }
+
+    fn forget(&self, id: &str) {
+        if let Ok(mut sessions) = self.sessions.lock() {
+            sessions.remove(id);
+        }
+    }
+}
+
+/// Removes the session when its stream is dropped, i.e. when the client goes away.
+struct Forget<H> {
+    state: Arc<SseState<H>>,
+    id: String,
+}
+
+impl<H> Drop for Forget<H> {
+    fn drop(&mut self) {
+        self.state.forget(&self.id);
+        tracing::debug!(session = %self.id, "sse session closed");
+    }
+}
+
+/// `GET /sse`.
+pub(crate) async fn open<H>(State(state): State<Arc<SseState<H>>>) -> Response
+where
+    H: ServerHandler + Send + 'static,
+{
+    if state.stop.is_cancelled() {
+        return json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is shutting down; reconnect to another replica or retry shortly",
+        )
+        .into_response();
+    }
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let (to_server, from_client) = mpsc::channel(CHANNEL_DEPTH);
+    let (to_client, from_server) = mpsc::channel(CHANNEL_DEPTH);
+    let pending = Pending::default();
+    if let Ok(mut sessions) = state.sessions.lock() {
+        sessions.insert(
+            id.clone(),
+            Session {
+                to_server,
+                pending: pending.clone(),
+            },
+        );
+    }
+
+    let handler = (state.factory)();
+    let ct = state.force.child_token();
+    let session = id.clone();
+    tokio::spawn(async move {
+        let transport = (PollSender::new(to_client), ReceiverStream::new(from_client));
+        match handler.serve_with_ct(transport, ct).await {
+            Ok(running) => {
+                let _ = running.waiting().await;
+            }
+            Err(error) => tracing::debug!(%session, %error, "sse session ended before starting"),
+        }
+    });
+    tracing::debug!(session = %id, "sse session opened");
+
+    let endpoint = Event::default()
+        .event("endpoint")
+        .data(format!("/messages?sessionId={id}"));
+    let pump = Pump {
+        from_server,
+        pending,
+        stop: state.stop.clone(),
+        force: state.force.clone(),
+        _forget: Forget {
+            state: state.clone(),
+            id,
+        },
+    };
+    let stream = futures::stream::once(async move { Ok(endpoint) }).chain(pump.into_stream());
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(state.keep_alive))
+        .into_response()
+}
+
+/// Moves server messages onto one session's event stream.
+struct Pump<H> {
+    from_server: mpsc::Receiver<ServerJsonRpcMessage>,
+    pending: Pending,
+    stop: CancellationToken,
+    force: CancellationToken,
+    _forget: Forget<H>,
+}
+
+impl<H: Send + Sync + 'static> Pump<H> {
+    fn into_stream(self) -> impl Stream<Item = Result<Event, Infallible>> + Send {
+        futures::stream::unfold(self, |mut pump| async move {
+            loop {
+                // On shutdown, a session with nothing in flight ends now; one with calls in
+                // flight ends after their answers are out (or when the grace period runs out).
+                let idle = pump.pending.is_empty();
+                let message = tokio::select! {
+                    biased;
+                    _ = pump.force.cancelled() => return None,
+                    _ = pump.stop.cancelled(), if idle => return None,
+                    message = pump.from_server.recv() => message?,
+                };
+                pump.pending.settle(&message);
+                match serde_json::to_string(&message) {
+                    Ok(data) => {
+                        return Some((Ok(Event::default().event("message").data(data)), pump));
+                    }
+                    Err(error) => tracing::error!(%error, "could not encode a server message"),
+                }
+            }
+        })
+    }
+}
+
+/// Query of `POST /messages`; both spellings are in use.
+#[derive(Deserialize)]
+pub(crate) struct MessagesQuery {
+    #[serde(rename = "sessionId")]
+    session_id: Option<String>,
+    #[serde(rename = "session_id")]
+    session_id_snake: Option<String>,
+}
+
+/// `POST /messages?sessionId=…`.
+pub(crate) async fn post<H>(
+    State(state): State<Arc<SseState<H>>>,
+    Query(query): Query<MessagesQuery>,
+    body: Bytes,
+) -> Response {
+    let Some(id) = query.session_id.or(query.session_id_snake) else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "missing sessionId: POST to the URL given by the `endpoint` event of GET /sse",
+        )
+        .into_response();
+    };
+    let session = state
+        .sessions
+        .lock()
+        .ok()
+        .and_then(|s| s.get(&id).map(|s| (s.to_server.clone(), s.pending.clone())));
+    let Some((to_server, pending)) = session else {
+        return json_error(
+            StatusCode::NOT_FOUND,
+            format!(
+                "unknown session '{id}': it ended or never existed; open a new one with GET /sse"
+            ),
+        )
+        .into_response();
+    };
+    let messages = match parse_messages(&body) {
+        Ok(messages) => messages,
+        Err(why) => return json_error(StatusCode::BAD_REQUEST, why).into_response(),
+    };
+    for message in messages {
+        if let JsonRpcMessage::Request(request) = &message {
+            pending.add(request.id.clone(), state.drain.begin());
+        }
+        if to_server.send(message).await.is_err() {
+            return json_error(
+                StatusCode::NOT_FOUND,
+                format!("session '{id}' has ended; open a new one with GET /sse"),
+            )
+            .into_response();
+        }
+    }
+    (StatusCode::ACCEPTED, "Accepted").into_response()
+}
+
+/// One JSON-RPC message or a batch of them.
+fn parse_messages(body: &[u8]) -> Result<Vec<ClientJsonRpcMessage>, String> {
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| format!("the body is not JSON ({e}); send one JSON-RPC 2.0 message"))?;
+    let items = match value {
+        serde_json::Value::Array(items) if !items.is_empty() => items,
+        serde_json::Value::Array(_) => return Err("empty batch: send at least one message".into()),
+        single => vec![single],
+    };
+    items
+        .into_iter()
+        .map(|item| {
+            serde_json::from_value(item).map_err(|e| {
+                format!(
+                    "not a valid MCP JSON-RPC message ({e}); send \
+                     {{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\",\"params\":{{}}}}"
+                )
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_messages;
+
+    #[test]
+    fn bad_bodies_say_what_to_send() {
+        assert!(
+            parse_messages(b"not json")
+                .unwrap_err()
+                .contains("not JSON")
+        );
+        assert!(parse_messages(b"[]").unwrap_err().contains("empty batch"));
+        assert!(
+            parse_messages(br#"{"hello":1}"#)
+                .unwrap_err()
+                .contains("jsonrpc")
+        );
+        let ok = parse_messages(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#).unwrap();
+        assert_eq!(ok.len(), 1);
+    }
+}

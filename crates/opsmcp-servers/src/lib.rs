@@ -1,0 +1,15 @@
+//! The tools of opsmcp's MCP servers, as rmcp handlers.
+//!
+//! Every tool has one shape, in a file of its own: an argument type (`Args`, with a JSON schema
+//! and bounds), one call into the domain (`run`), a result type (`Output`, returned as
+//! structured content). The handler in each server's `mod.rs` only routes to them. Whoever has
+//! read one tool has read them all.
+//!
+//! This crate knows which tools exist and what they promise; it does not know how they are
+//! hosted (that is `opsmcp-mcp`) nor where data comes from (that is `opsmcp-world`).
+
+pub mod empty;
+pub mod monitoring;
+mod tool_error;
+
+pub use tool_error::ToolError;

@@ -1,0 +1,121 @@
+//! The monitoring & analysis server (port 9001): metrics and health of what is watched.
+//!
+//! Each tool lives in its own file with the same shape; this file only routes calls to them.
+
+pub mod get_system_metrics;
+pub mod verify_health;
+
+use std::{
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
+
+use futures::future::BoxFuture;
+use opsmcp_mcp::{CheckResult, HealthCheck};
+use opsmcp_world::live::{health::Thresholds, host::HostMonitor, probes::ProbeSpec};
+use rmcp::{
+    Json, ServerHandler,
+    handler::server::{router::tool::ToolRouter, wrapper::Parameters},
+    model::{Implementation, ServerCapabilities, ServerConfig},
+    tool, tool_handler, tool_router,
+};
+
+/// What the monitoring tools read: the host sampler, thresholds and probes.
+#[derive(Debug)]
+pub struct Monitoring {
+    /// This host's sampler.
+    pub host: HostMonitor,
+    /// Host thresholds for `verify_health`.
+    pub thresholds: Thresholds,
+    /// Service probes for `verify_health`.
+    pub probes: Vec<ProbeSpec>,
+    /// Shared HTTP client for probes (keeps connections warm).
+    pub http: reqwest::Client,
+}
+
+/// The rmcp handler; cloning it is an `Arc` clone, so one per request is cheap.
+#[derive(Debug, Clone)]
+pub struct MonitoringServer {
+    world: Arc<Monitoring>,
+}
+
+impl MonitoringServer {
+    /// A handler over `world`.
+    pub fn new(world: Arc<Monitoring>) -> Self {
+        Self { world }
+    }
+
+    /// Built once: tool schemas are generated at the first call, not per request.
+    fn router() -> &'static ToolRouter<Self> {
+        static ROUTER: OnceLock<ToolRouter<MonitoringServer>> = OnceLock::new();
+        ROUTER.get_or_init(Self::tool_router)
+    }
+}
+
+#[tool_router]
+impl MonitoringServer {
+    #[tool(description = get_system_metrics::DESCRIPTION, annotations(read_only_hint = true, open_world_hint = false))]
+    async fn get_system_metrics(
+        &self,
+        Parameters(args): Parameters<get_system_metrics::Args>,
+    ) -> Result<Json<get_system_metrics::Output>, String> {
+        get_system_metrics::run(&self.world, args)
+            .await
+            .map(Json)
+            .map_err(|e| e.to_string())
+    }
+
+    #[tool(description = verify_health::DESCRIPTION, annotations(read_only_hint = true, open_world_hint = true))]
+    async fn verify_health(
+        &self,
+        Parameters(args): Parameters<verify_health::Args>,
+    ) -> Result<Json<verify_health::Output>, String> {
+        verify_health::run(&self.world, args)
+            .await
+            .map(Json)
+            .map_err(|e| e.to_string())
+    }
+}
+
+#[tool_handler(router = Self::router())]
+impl ServerHandler for MonitoringServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new(
+                "opsmcp-monitoring",
+                env!("CARGO_PKG_VERSION"),
+            ))
+            .with_instructions(
+                "Monitoring & analysis for incident response. get_system_metrics returns this \
+                 host's CPU, load, memory, swap, disks, network and top processes; \
+                 verify_health judges them against thresholds and runs the configured service \
+                 probes. Both work with no arguments.",
+            )
+    }
+}
+
+/// `/health` check: the host sampler is producing readings.
+pub struct SamplerCheck {
+    /// The sampler to watch.
+    pub host: HostMonitor,
+    /// Oldest acceptable reading.
+    pub max_age: Duration,
+}
+
+impl HealthCheck for SamplerCheck {
+    fn name(&self) -> &str {
+        "host_sampler"
+    }
+
+    fn check(&self) -> BoxFuture<'_, CheckResult> {
+        Box::pin(async move {
+            match self.host.fresh_within(self.max_age) {
+                Some(age) => CheckResult::ok(format!("last reading {} ms ago", age.as_millis())),
+                None => CheckResult::failing(format!(
+                    "no host reading in the last {} s (the first takes ~200 ms after start)",
+                    self.max_age.as_secs()
+                )),
+            }
+        })
+    }
+}

@@ -1,0 +1,275 @@
+//! Effective settings: flags beat environment variables beat the TOML file beat defaults, and
+//! every value remembers where it came from (`opsmcp config print`).
+
+use std::{
+    collections::BTreeMap,
+    net::{IpAddr, Ipv4Addr},
+    path::{Path, PathBuf},
+};
+
+use anyhow::{Context, bail};
+use clap::{ArgMatches, parser::ValueSource};
+use opsmcp_world::live::{health::Thresholds, probes::ProbeSpec};
+use serde::{Deserialize, Serialize};
+
+/// Flags (and their `OPSMCP_…` variables) shared by every command that serves or reaches the
+/// servers.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Overrides {
+    /// Address to bind (default 127.0.0.1; anything else exposes the tools to the network).
+    #[arg(long, env = "OPSMCP_BIND")]
+    pub bind: Option<IpAddr>,
+    /// Port of the monitoring & analysis server (default 9001; 0 picks a free one).
+    #[arg(long, env = "OPSMCP_MONITORING_PORT")]
+    pub monitoring_port: Option<u16>,
+    /// Port of the workflow orchestration server (default 9002).
+    #[arg(long, env = "OPSMCP_WORKFLOW_PORT")]
+    pub workflow_port: Option<u16>,
+    /// Port of the log analytics server (default 9003).
+    #[arg(long, env = "OPSMCP_LOG_ANALYTICS_PORT")]
+    pub log_analytics_port: Option<u16>,
+    /// Directory for the store and analysis files.
+    #[arg(long, env = "OPSMCP_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// TOML settings file (default ./opsmcp.toml when it exists).
+    #[arg(long, env = "OPSMCP_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Extra accepted Host names besides loopback (repeat, or comma-separate in the variable).
+    #[arg(
+        long = "allowed-host",
+        env = "OPSMCP_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
+    /// Extra accepted browser Origins besides loopback ones.
+    #[arg(
+        long = "allowed-origin",
+        env = "OPSMCP_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
+    /// Keep Mcp-Session-Id sessions for initialize-era clients on /mcp (default false).
+    #[arg(long, env = "OPSMCP_LEGACY_SESSIONS")]
+    pub legacy_sessions: Option<bool>,
+    /// Largest accepted request body in bytes (default 4194304).
+    #[arg(long, env = "OPSMCP_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Seconds a shutdown waits for calls in flight (default 10).
+    #[arg(long, env = "OPSMCP_SHUTDOWN_GRACE_S")]
+    pub shutdown_grace_s: Option<u64>,
+    /// Milliseconds between host readings (default 2000).
+    #[arg(long, env = "OPSMCP_SAMPLE_INTERVAL_MS")]
+    pub sample_interval_ms: Option<u64>,
+}
+
+/// The TOML file: the same names as the flags, plus thresholds and probes.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    bind: Option<IpAddr>,
+    monitoring_port: Option<u16>,
+    workflow_port: Option<u16>,
+    log_analytics_port: Option<u16>,
+    data_dir: Option<PathBuf>,
+    allowed_hosts: Option<Vec<String>>,
+    allowed_origins: Option<Vec<String>>,
+    legacy_sessions: Option<bool>,
+    max_body_bytes: Option<usize>,
+    shutdown_grace_s: Option<u64>,
+    sample_interval_ms: Option<u64>,
+    thresholds: Option<Thresholds>,
+    probes: Option<Vec<ProbeSpec>>,
+}
+
+/// The settings in force.
+#[derive(Debug, Clone, Serialize)]
+pub struct Settings {
+    pub bind: IpAddr,
+    pub monitoring_port: u16,
+    pub workflow_port: u16,
+    pub log_analytics_port: u16,
+    pub data_dir: PathBuf,
+    pub allowed_hosts: Vec<String>,
+    pub allowed_origins: Vec<String>,
+    pub legacy_sessions: bool,
+    pub max_body_bytes: usize,
+    pub shutdown_grace_s: u64,
+    pub sample_interval_ms: u64,
+    pub thresholds: Thresholds,
+    pub probes: Vec<ProbeSpec>,
+    /// Setting name → where its value came from.
+    #[serde(skip)]
+    pub sources: BTreeMap<&'static str, String>,
+}
+
+impl Settings {
+    /// Merges flags/env (`flags`, with `matches` telling which was which), the file and defaults.
+    pub fn resolve(flags: &Overrides, matches: &ArgMatches) -> anyhow::Result<Self> {
+        let file_path = flags.config.clone().or_else(|| {
+            let default = PathBuf::from("opsmcp.toml");
+            default.exists().then_some(default)
+        });
+        let file = match &file_path {
+            Some(path) => read_file(path)?,
+            None => FileSettings::default(),
+        };
+        let file_label = file_path
+            .as_ref()
+            .map(|p| format!("file {}", p.display()))
+            .unwrap_or_default();
+        let mut sources = BTreeMap::new();
+
+        // One rule for every setting: flag or env, else file, else default.
+        macro_rules! pick {
+            ($name:literal, $flag:expr, $file:expr, $default:expr) => {{
+                match ($flag, $file) {
+                    (Some(v), _) => {
+                        sources.insert($name, origin(matches, $name));
+                        v
+                    }
+                    (None, Some(v)) => {
+                        sources.insert($name, file_label.clone());
+                        v
+                    }
+                    (None, None) => {
+                        sources.insert($name, "default".to_string());
+                        $default
+                    }
+                }
+            }};
+        }
+        let nonempty = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
+
+        let settings = Settings {
+            bind: pick!(
+                "bind",
+                flags.bind,
+                file.bind,
+                IpAddr::V4(Ipv4Addr::LOCALHOST)
+            ),
+            monitoring_port: pick!(
+                "monitoring_port",
+                flags.monitoring_port,
+                file.monitoring_port,
+                9001
+            ),
+            workflow_port: pick!(
+                "workflow_port",
+                flags.workflow_port,
+                file.workflow_port,
+                9002
+            ),
+            log_analytics_port: pick!(
+                "log_analytics_port",
+                flags.log_analytics_port,
+                file.log_analytics_port,
+                9003
+            ),
+            data_dir: pick!(
+                "data_dir",
+                flags.data_dir.clone(),
+                file.data_dir,
+                default_data_dir()
+            ),
+            allowed_hosts: pick!(
+                "allowed_hosts",
+                nonempty(&flags.allowed_hosts),
+                file.allowed_hosts,
+                Vec::new()
+            ),
+            allowed_origins: pick!(
+                "allowed_origins",
+                nonempty(&flags.allowed_origins),
+                file.allowed_origins,
+                Vec::new()
+            ),
+            legacy_sessions: pick!(
+                "legacy_sessions",
+                flags.legacy_sessions,
+                file.legacy_sessions,
+                false
+            ),
+            max_body_bytes: pick!(
+                "max_body_bytes",
+                flags.max_body_bytes,
+                file.max_body_bytes,
+                4 * 1024 * 1024
+            ),
+            shutdown_grace_s: pick!(
+                "shutdown_grace_s",
+                flags.shutdown_grace_s,
+                file.shutdown_grace_s,
+                10
+            ),
+            sample_interval_ms: pick!(
+                "sample_interval_ms",
+                flags.sample_interval_ms,
+                file.sample_interval_ms,
+                2000
+            ),
+            thresholds: pick!("thresholds", None, file.thresholds, Thresholds::default()),
+            probes: pick!("probes", None, file.probes, Vec::new()),
+            sources,
+        };
+        if settings.max_body_bytes < 1024 {
+            bail!(
+                "max_body_bytes = {} is too small for any MCP message; use at least 1024 (default 4194304)",
+                settings.max_body_bytes
+            );
+        }
+        if settings.sample_interval_ms < 100 {
+            bail!(
+                "sample_interval_ms = {} would keep a core busy reading /proc; use at least 100 (default 2000)",
+                settings.sample_interval_ms
+            );
+        }
+        Ok(settings)
+    }
+
+    /// `opsmcp config print`: each setting, its value and where it came from.
+    pub fn render(&self) -> String {
+        let value = serde_json::to_value(self).unwrap_or_default();
+        let mut out = String::new();
+        for (name, source) in &self.sources {
+            let v = &value[*name];
+            let shown = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            out.push_str(&format!("{name:<20} {shown:<40} ({source})\n"));
+        }
+        out
+    }
+}
+
+/// Whether a flag's value came from the command line or from its environment variable.
+fn origin(matches: &ArgMatches, name: &str) -> String {
+    let env = format!("OPSMCP_{}", name.to_ascii_uppercase());
+    match matches.value_source(name) {
+        Some(ValueSource::EnvVariable) => format!("env {env}"),
+        _ => format!("flag --{}", name.replace('_', "-")),
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileSettings> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read the settings file {}; fix the path given by --config or OPSMCP_CONFIG",
+            path.display()
+        )
+    })?;
+    toml::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a valid opsmcp settings file (see `opsmcp config print` for the names)",
+            path.display()
+        )
+    })
+}
+
+fn default_data_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("opsmcp")
+}

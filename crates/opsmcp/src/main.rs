@@ -1,0 +1,115 @@
+//! `opsmcp`: the command line. It parses, loads settings, and hands off to the library crates;
+//! nothing else lives here.
+
+mod config;
+mod health_cmd;
+mod ports;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::config::{Overrides, Settings};
+
+/// Incident-response MCP servers for on-call engineers.
+#[derive(Debug, Parser)]
+#[command(name = "opsmcp", version, about, propagate_version = true)]
+struct Cli {
+    /// Log format on stderr: text or json.
+    #[arg(long, global = true, env = "OPSMCP_LOG_FORMAT", default_value = "text")]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the three servers in one process: monitoring (9001), workflow (9002), log analytics (9003).
+    Up(Overrides),
+    /// Run one server.
+    Serve {
+        /// Which server.
+        server: serve::ServerKind,
+        /// Its port (overrides the per-server port setting; 0 picks a free one).
+        #[arg(long)]
+        port: Option<u16>,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
+    /// Ask each server's /health and print a table; exits 1 if any is down or failing.
+    Health(health_cmd::HealthArgs),
+    /// Inspect settings.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print the effective settings and where each came from (flag, env, file, default).
+    Print(Overrides),
+}
+
+fn main() -> ExitCode {
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    init_logging(cli.log_format);
+    // clap requires a subcommand, so there is always one; its matches tell flags from env.
+    let Some((_, m)) = matches.subcommand() else {
+        return ExitCode::from(2);
+    };
+    let result = match cli.command {
+        Command::Up(flags) => {
+            Settings::resolve(&flags, m).and_then(|s| serve::run(&s, &serve::ServerKind::ALL))
+        }
+        Command::Serve {
+            server,
+            port,
+            overrides,
+        } => Settings::resolve(&overrides, m).and_then(|mut s| {
+            if let Some(p) = port {
+                server.set_port(&mut s, p);
+            }
+            serve::run(&s, &[server])
+        }),
+        Command::Health(args) => health_cmd::run(&args, m),
+        Command::Config(ConfigCommand::Print(flags)) => {
+            let m = m.subcommand().map(|(_, m)| m).unwrap_or(m);
+            Settings::resolve(&flags, m).map(|s| {
+                print!("{}", s.render());
+                serve::Exit::Ok
+            })
+        }
+    };
+    match result {
+        Ok(exit) => exit.into(),
+        Err(error) => {
+            eprintln!("opsmcp: error: {error:#}");
+            ExitCode::from(match error.downcast_ref::<ports::PortTaken>() {
+                Some(_) => 2,
+                None => 1,
+            })
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::{EnvFilter, fmt};
+    let filter = EnvFilter::try_from_env("OPSMCP_LOG")
+        .or_else(|_| EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn"));
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}

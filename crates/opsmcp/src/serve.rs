@@ -1,0 +1,196 @@
+//! `opsmcp up` and `opsmcp serve`: claim the ports, build the servers, run until a signal.
+
+use std::{net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use opsmcp_mcp::{HostSettings, McpHost};
+use opsmcp_servers::{
+    empty::EmptyServer,
+    monitoring::{Monitoring, MonitoringServer, SamplerCheck},
+};
+use opsmcp_world::live::host::HostMonitor;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::{config::Settings, ports};
+
+/// The three servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ServerKind {
+    /// Monitoring & analysis (9001).
+    Monitoring,
+    /// Workflow orchestration (9002).
+    Workflow,
+    /// Log analytics (9003).
+    LogAnalytics,
+}
+
+impl ServerKind {
+    pub const ALL: [ServerKind; 3] = [Self::Monitoring, Self::Workflow, Self::LogAnalytics];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Monitoring => "monitoring",
+            Self::Workflow => "workflow",
+            Self::LogAnalytics => "log-analytics",
+        }
+    }
+
+    pub fn port(self, s: &Settings) -> u16 {
+        match self {
+            Self::Monitoring => s.monitoring_port,
+            Self::Workflow => s.workflow_port,
+            Self::LogAnalytics => s.log_analytics_port,
+        }
+    }
+
+    pub fn set_port(self, s: &mut Settings, port: u16) {
+        match self {
+            Self::Monitoring => s.monitoring_port = port,
+            Self::Workflow => s.workflow_port = port,
+            Self::LogAnalytics => s.log_analytics_port = port,
+        }
+    }
+}
+
+/// How a command ended, when it did not fail outright.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Ok,
+    Failed,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> Self {
+        match e {
+            Exit::Ok => ExitCode::SUCCESS,
+            Exit::Failed => ExitCode::FAILURE,
+        }
+    }
+}
+
+/// Claims every port, then serves `kinds` until SIGINT/SIGTERM.
+pub fn run(settings: &Settings, kinds: &[ServerKind]) -> anyhow::Result<Exit> {
+    let wanted: Vec<_> = kinds.iter().map(|k| (k.name(), k.port(settings))).collect();
+    let listeners = ports::claim(settings.bind, &wanted)?;
+    if !settings.bind.is_loopback() {
+        eprintln!(
+            "opsmcp: WARNING: bound to {} without authentication: anyone who can reach this \
+             address can call every tool. Bind 127.0.0.1 unless this network is trusted.",
+            settings.bind
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let stop = CancellationToken::new();
+        tokio::spawn(watch_signals(stop.clone()));
+        let mut tasks = Vec::new();
+        for (kind, (_, listener)) in kinds.iter().zip(listeners) {
+            listener.set_nonblocking(true)?;
+            let listener = TcpListener::from_std(listener)?;
+            let addr = listener.local_addr()?;
+            let task = serve_one(*kind, settings, listener, stop.clone())?;
+            println!(
+                "opsmcp: {} listening on http://{addr} (/mcp, /sse, /health)",
+                kind.name()
+            );
+            tasks.push((kind.name(), task));
+        }
+        let mut exit = Exit::Ok;
+        for (name, task) in tasks {
+            match task.await {
+                Ok(Ok(())) => tracing::info!(server = name, "stopped"),
+                Ok(Err(e)) => {
+                    tracing::error!(server = name, error = %e, "server failed");
+                    exit = Exit::Failed;
+                }
+                Err(e) => {
+                    tracing::error!(server = name, error = %e, "server task failed");
+                    exit = Exit::Failed;
+                }
+            }
+        }
+        Ok(exit)
+    })
+}
+
+type ServeTask = tokio::task::JoinHandle<Result<(), opsmcp_mcp::HostError>>;
+
+fn serve_one(
+    kind: ServerKind,
+    settings: &Settings,
+    listener: TcpListener,
+    stop: CancellationToken,
+) -> anyhow::Result<ServeTask> {
+    let host = host_settings(kind, settings, listener.local_addr()?);
+    Ok(match kind {
+        ServerKind::Monitoring => {
+            let interval = Duration::from_millis(settings.sample_interval_ms);
+            let monitor = HostMonitor::start(interval).context("cannot start the host sampler")?;
+            let world = Arc::new(Monitoring {
+                host: monitor.clone(),
+                thresholds: settings.thresholds.clone(),
+                probes: settings.probes.clone(),
+                http: reqwest::Client::builder()
+                    .user_agent(concat!("opsmcp/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .context("cannot build the HTTP client for probes")?,
+            });
+            let server = McpHost::new(host, move || MonitoringServer::new(world.clone()))
+                .with_check(SamplerCheck {
+                    host: monitor,
+                    max_age: interval * 3 + Duration::from_secs(1),
+                });
+            tokio::spawn(server.serve(listener, stop))
+        }
+        ServerKind::Workflow => {
+            let handler = EmptyServer::new(
+                "opsmcp-workflow",
+                "Workflow orchestration for incident response. Its incident tools are not built yet.",
+            );
+            tokio::spawn(McpHost::new(host, move || handler.clone()).serve(listener, stop))
+        }
+        ServerKind::LogAnalytics => {
+            let handler = EmptyServer::new(
+                "opsmcp-log-analytics",
+                "Log analytics for incident response. Its log tools are not built yet.",
+            );
+            tokio::spawn(McpHost::new(host, move || handler.clone()).serve(listener, stop))
+        }
+    })
+}
+
+fn host_settings(kind: ServerKind, s: &Settings, addr: SocketAddr) -> HostSettings {
+    let mut host = HostSettings::new(kind.name(), env!("CARGO_PKG_VERSION"));
+    host.allowed_hosts = s.allowed_hosts.clone();
+    // Clients reaching a non-loopback bind address use it as Host; accept it.
+    if !addr.ip().is_loopback() && !addr.ip().is_unspecified() {
+        host.allowed_hosts.push(addr.ip().to_string());
+    }
+    host.allowed_origins = s.allowed_origins.clone();
+    host.legacy_sessions = s.legacy_sessions;
+    host.max_body_bytes = s.max_body_bytes;
+    host.shutdown_grace = Duration::from_secs(s.shutdown_grace_s);
+    host
+}
+
+/// First SIGINT or SIGTERM: graceful shutdown. A second one: leave now.
+async fn watch_signals(stop: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot install signal handlers; stop the server with SIGKILL");
+        return;
+    };
+    tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+    eprintln!("opsmcp: shutting down (again to force)");
+    stop.cancel();
+    tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+    eprintln!("opsmcp: forced exit");
+    std::process::exit(130);
+}
