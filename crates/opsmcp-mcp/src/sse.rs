@@ -198,11 +198,14 @@ impl<H: Send + Sync + 'static> Pump<H> {
             loop {
                 // On shutdown, a session with nothing in flight ends now; one with calls in
                 // flight ends after their answers are out (or when the grace period runs out).
-                let idle = pump.pending.is_empty();
+                let draining = pump.stop.is_cancelled();
+                if draining && pump.pending.is_empty() {
+                    return None;
+                }
                 let message = tokio::select! {
                     biased;
                     _ = pump.force.cancelled() => return None,
-                    _ = pump.stop.cancelled(), if idle => return None,
+                    _ = pump.stop.cancelled(), if !draining => continue,
                     message = pump.from_server.recv() => message?,
                 };
                 pump.pending.settle(&message);

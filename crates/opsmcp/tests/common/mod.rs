@@ -1,0 +1,107 @@
+//! Starting the real `opsmcp` binary on ephemeral loopback ports, for end-to-end tests.
+
+#![allow(dead_code)]
+
+use std::{
+    collections::HashMap,
+    io::{BufRead, BufReader},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    time::Duration,
+};
+
+/// A running `opsmcp` process; killed when dropped.
+pub struct Running {
+    pub child: Child,
+    /// Server name → base URL (`http://127.0.0.1:PORT`).
+    pub urls: HashMap<String, String>,
+    stdout_rest: mpsc::Receiver<String>,
+}
+
+impl Running {
+    /// `opsmcp ARGS…` started, waiting until `servers` have printed their listening line.
+    pub fn start(args: &[&str], servers: &[&str]) -> Self {
+        Self::start_with_env(args, servers, &[])
+    }
+
+    pub fn start_with_env(args: &[&str], servers: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut cmd = Command::new(bin());
+        cmd.args(args)
+            .env_remove("OPSMCP_CONFIG")
+            .env("OPSMCP_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("opsmcp starts");
+        let stdout = child.stdout.take().expect("stdout piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut urls = HashMap::new();
+        while urls.len() < servers.len() {
+            let line = rx
+                .recv_timeout(Duration::from_secs(30))
+                .expect("opsmcp printed its listening lines");
+            // "opsmcp: NAME listening on http://ADDR (/mcp, /sse, /health)"
+            if let Some(rest) = line.strip_prefix("opsmcp: ")
+                && let Some((name, tail)) = rest.split_once(" listening on ")
+            {
+                let url = tail.split_whitespace().next().unwrap_or_default();
+                urls.insert(name.to_string(), url.to_string());
+            }
+        }
+        Running {
+            child,
+            urls,
+            stdout_rest: rx,
+        }
+    }
+
+    pub fn url(&self, server: &str) -> &str {
+        &self.urls[server]
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+    }
+
+    /// Waits for exit (at most 30 s) and returns the exit code.
+    pub fn wait(&mut self) -> Option<i32> {
+        for _ in 0..300 {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("opsmcp did not exit within 30 s");
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_opsmcp"))
+}
+
+/// The workspace root (for test assets outside this crate).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
