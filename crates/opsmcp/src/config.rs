@@ -211,6 +211,9 @@ impl Settings {
             probes: pick!("probes", None, file.probes, Vec::new()),
             sources,
         };
+        for probe in &settings.probes {
+            probe.validate()?;
+        }
         if settings.max_body_bytes < 1024 {
             bail!(
                 "max_body_bytes = {} is too small for any MCP message; use at least 1024 (default 4194304)",

@@ -207,14 +207,11 @@ impl HostMonitor {
         guard.clone().ok_or(HostError::SamplerStopped)
     }
 
-    /// Whether the sampler has produced a snapshot within `max_age`.
-    pub fn fresh_within(&self, max_age: Duration) -> Option<Duration> {
+    /// Age of the latest snapshot; `None` while the first is being taken.
+    pub fn age(&self) -> Option<Duration> {
         let s = self.latest.borrow();
-        let s = s.as_ref()?;
-        let at: jiff::Timestamp = s.sampled_at.parse().ok()?;
-        let age = jiff::Timestamp::now().duration_since(at);
-        let age = Duration::try_from(age).unwrap_or_default();
-        (age <= max_age).then_some(age)
+        let at: jiff::Timestamp = s.as_ref()?.sampled_at.parse().ok()?;
+        Duration::try_from(jiff::Timestamp::now().duration_since(at)).ok()
     }
 }
 
@@ -391,6 +388,6 @@ mod tests {
         // This test process is alive, so it must be counted among the processes.
         assert!(!s.processes.top_by_memory.is_empty());
         assert!(s.disks.iter().all(|d| d.used_percent <= 100.0));
-        assert!(monitor.fresh_within(Duration::from_secs(60)).is_some());
+        assert!(monitor.age().is_some_and(|a| a < Duration::from_secs(60)));
     }
 }

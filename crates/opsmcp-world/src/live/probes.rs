@@ -7,15 +7,24 @@ use serde::{Deserialize, Serialize};
 
 use super::health::{Check, Status};
 
-/// One probe from the config (`[[probes]]`).
+/// One probe from the config (`[[probes]]`): `kind = "http"` with `url` (and optionally
+/// `expect_status`), or `kind = "tcp"` with `address`.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ProbeSpec {
     /// The service this probe speaks for; probes of one service are reported together.
     pub service: String,
-    /// What to reach.
-    #[serde(flatten)]
-    pub target: ProbeTarget,
+    /// `http` or `tcp`.
+    pub kind: ProbeKind,
+    /// For `http`: the URL to GET; healthy on a 2xx or 3xx, or on `expect_status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// For `http`: the status that counts as healthy, if not any 2xx/3xx.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_status: Option<u16>,
+    /// For `tcp`: `host:port` to connect to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
     /// Give up after this many milliseconds (default 2000).
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
@@ -24,22 +33,22 @@ pub struct ProbeSpec {
     pub slow_ms: u64,
 }
 
-/// Where a probe goes.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum ProbeTarget {
-    /// GET the URL; healthy on a 2xx or 3xx, or on `expect_status` when given.
-    Http {
-        /// The URL to GET.
-        url: String,
-        /// The status that counts as healthy, if not any 2xx/3xx.
-        expect_status: Option<u16>,
-    },
-    /// Open a TCP connection to `host:port`.
-    Tcp {
-        /// `host:port`.
-        address: String,
-    },
+/// How a probe reaches its service.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ProbeKind {
+    /// An HTTP GET.
+    Http,
+    /// A TCP connect.
+    Tcp,
+}
+
+/// A probe that cannot run as written.
+#[derive(Debug, thiserror::Error)]
+#[error("probe for service '{service}': {problem}")]
+pub struct InvalidProbe {
+    service: String,
+    problem: &'static str,
 }
 
 fn default_timeout_ms() -> u64 {
@@ -51,12 +60,31 @@ fn default_slow_ms() -> u64 {
 }
 
 impl ProbeSpec {
+    /// Checks that the probe names what its kind needs.
+    pub fn validate(&self) -> Result<(), InvalidProbe> {
+        let problem = match (self.kind, &self.url, &self.address) {
+            (ProbeKind::Http, None, _) => "kind = \"http\" needs url = \"http://…\"",
+            (ProbeKind::Http, Some(u), _)
+                if !u.starts_with("http://") && !u.starts_with("https://") =>
+            {
+                "url must start with http:// or https://"
+            }
+            (ProbeKind::Tcp, _, None) => "kind = \"tcp\" needs address = \"host:port\"",
+            _ => return Ok(()),
+        };
+        Err(InvalidProbe {
+            service: self.service.clone(),
+            problem,
+        })
+    }
+
     /// Runs the probe once and judges it.
     pub async fn run(&self, http: &reqwest::Client) -> Check {
         let timeout = Duration::from_millis(self.timeout_ms);
         let started = Instant::now();
-        let (name, outcome) = match &self.target {
-            ProbeTarget::Http { url, expect_status } => {
+        let (name, outcome) = match (self.kind, &self.url, &self.address) {
+            (ProbeKind::Http, Some(url), _) => {
+                let expect_status = &self.expect_status;
                 let outcome = match http.get(url).timeout(timeout).send().await {
                     Ok(resp) => {
                         let code = resp.status().as_u16();
@@ -78,7 +106,7 @@ impl ProbeSpec {
                 };
                 (format!("http {url}"), outcome)
             }
-            ProbeTarget::Tcp { address } => {
+            (ProbeKind::Tcp, _, Some(address)) => {
                 let connect = tokio::net::TcpStream::connect(address.as_str());
                 let outcome = match tokio::time::timeout(timeout, connect).await {
                     Ok(Ok(_)) => Ok("connected".to_string()),
@@ -90,6 +118,14 @@ impl ProbeSpec {
                 };
                 (format!("tcp {address}"), outcome)
             }
+            _ => (
+                format!("{:?} probe", self.kind).to_lowercase(),
+                Err(self
+                    .validate()
+                    .err()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default()),
+            ),
         };
         let ms = (started.elapsed().as_secs_f64() * 1000.0 * 10.0).round() / 10.0;
         let (status, message) = match outcome {
@@ -118,7 +154,7 @@ mod tests {
 
     #[test]
     fn probes_parse_from_toml() {
-        #[derive(Deserialize)]
+        #[derive(Debug, Deserialize)]
         struct Config {
             probes: Vec<ProbeSpec>,
         }
@@ -127,7 +163,20 @@ mod tests {
                           {"service":"db","kind":"tcp","address":"127.0.0.1:5432","timeout_ms":500}]}"#,
         );
         assert_eq!(c.probes[1].timeout_ms, 500);
-        assert!(matches!(c.probes[0].target, ProbeTarget::Http { .. }));
+        assert_eq!(c.probes[0].kind, ProbeKind::Http);
+        assert!(c.probes.iter().all(|p| p.validate().is_ok()));
+        let typo: Result<Config, _> = serde_json::from_str(
+            r#"{"probes":[{"service":"api","kind":"http","ulr":"http://x"}]}"#,
+        );
+        assert!(typo.unwrap_err().to_string().contains("ulr"));
+        let missing: Config = toml_like(r#"{"probes":[{"service":"db","kind":"tcp"}]}"#);
+        assert!(
+            missing.probes[0]
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("address")
+        );
     }
 
     fn toml_like<T: serde::de::DeserializeOwned>(json: &str) -> T {
@@ -141,7 +190,10 @@ mod tests {
         drop(listener);
         let closed = ProbeSpec {
             service: "x".into(),
-            target: ProbeTarget::Tcp { address: open },
+            kind: ProbeKind::Tcp,
+            url: None,
+            expect_status: None,
+            address: Some(open),
             timeout_ms: 500,
             slow_ms: 400,
         };
@@ -150,9 +202,7 @@ mod tests {
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let up = ProbeSpec {
-            target: ProbeTarget::Tcp {
-                address: listener.local_addr().unwrap().to_string(),
-            },
+            address: Some(listener.local_addr().unwrap().to_string()),
             ..closed
         };
         let check = up.run(&reqwest::Client::new()).await;
