@@ -143,6 +143,84 @@ fn json_schema_2020_12() -> Arc<JsonObject> {
     }))
 }
 
+/// `elicitation/create` params with a default for every primitive type (SEP-1034).
+fn sep1034_elicitation() -> serde_json::Value {
+    json!({
+        "mode": "form",
+        "message": "Please review and update the form fields with defaults",
+        "requestedSchema": {
+            "type": "object",
+            "properties": {
+                "name": { "type": "string", "description": "User name", "default": "John Doe" },
+                "age": { "type": "integer", "description": "User age", "default": 30 },
+                "score": { "type": "number", "description": "User score", "default": 95.5 },
+                "status": {
+                    "type": "string",
+                    "description": "User status",
+                    "enum": ["active", "inactive", "pending"],
+                    "default": "active"
+                },
+                "verified": { "type": "boolean", "description": "Verification status", "default": true }
+            },
+            "required": []
+        }
+    })
+}
+
+/// `elicitation/create` params with all five enum schema shapes (SEP-1330).
+fn sep1330_elicitation() -> serde_json::Value {
+    json!({
+        "mode": "form",
+        "message": "Please select options from the enum fields",
+        "requestedSchema": {
+            "type": "object",
+            "properties": {
+                "untitledSingle": {
+                    "type": "string",
+                    "description": "Select one option",
+                    "enum": ["option1", "option2", "option3"]
+                },
+                "titledSingle": {
+                    "type": "string",
+                    "description": "Select one option with titles",
+                    "oneOf": [
+                        { "const": "value1", "title": "First Option" },
+                        { "const": "value2", "title": "Second Option" },
+                        { "const": "value3", "title": "Third Option" }
+                    ]
+                },
+                "legacyEnum": {
+                    "type": "string",
+                    "description": "Select one option (legacy)",
+                    "enum": ["opt1", "opt2", "opt3"],
+                    "enumNames": ["Option One", "Option Two", "Option Three"]
+                },
+                "untitledMulti": {
+                    "type": "array",
+                    "description": "Select multiple options",
+                    "minItems": 1,
+                    "maxItems": 3,
+                    "items": { "type": "string", "enum": ["option1", "option2", "option3"] }
+                },
+                "titledMulti": {
+                    "type": "array",
+                    "description": "Select multiple options with titles",
+                    "minItems": 1,
+                    "maxItems": 3,
+                    "items": {
+                        "anyOf": [
+                            { "const": "value1", "title": "First Choice" },
+                            { "const": "value2", "title": "Second Choice" },
+                            { "const": "value3", "title": "Third Choice" }
+                        ]
+                    }
+                }
+            },
+            "required": []
+        }
+    })
+}
+
 impl FixtureServer {
     pub fn new() -> Self {
         Self {
@@ -380,30 +458,7 @@ impl FixtureServer {
         &self,
         peer: Peer<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
-        self.elicit_raw(
-            &peer,
-            json!({
-                "mode": "form",
-                "message": "Please review and update the form fields with defaults",
-                "requestedSchema": {
-                    "type": "object",
-                    "properties": {
-                        "name": { "type": "string", "description": "User name", "default": "John Doe" },
-                        "age": { "type": "integer", "description": "User age", "default": 30 },
-                        "score": { "type": "number", "description": "User score", "default": 95.5 },
-                        "status": {
-                            "type": "string",
-                            "description": "User status",
-                            "enum": ["active", "inactive", "pending"],
-                            "default": "active"
-                        },
-                        "verified": { "type": "boolean", "description": "Verification status", "default": true }
-                    },
-                    "required": []
-                }
-            }),
-        )
-        .await
+        self.elicit_raw(&peer, sep1034_elicitation()).await
     }
 
     #[tool(description = "Elicitation with all five enum schema variants (SEP-1330)")]
@@ -411,60 +466,7 @@ impl FixtureServer {
         &self,
         peer: Peer<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
-        self.elicit_raw(
-            &peer,
-            json!({
-                "mode": "form",
-                "message": "Please select options from the enum fields",
-                "requestedSchema": {
-                    "type": "object",
-                    "properties": {
-                        "untitledSingle": {
-                            "type": "string",
-                            "description": "Select one option",
-                            "enum": ["option1", "option2", "option3"]
-                        },
-                        "titledSingle": {
-                            "type": "string",
-                            "description": "Select one option with titles",
-                            "oneOf": [
-                                { "const": "value1", "title": "First Option" },
-                                { "const": "value2", "title": "Second Option" },
-                                { "const": "value3", "title": "Third Option" }
-                            ]
-                        },
-                        "legacyEnum": {
-                            "type": "string",
-                            "description": "Select one option (legacy)",
-                            "enum": ["opt1", "opt2", "opt3"],
-                            "enumNames": ["Option One", "Option Two", "Option Three"]
-                        },
-                        "untitledMulti": {
-                            "type": "array",
-                            "description": "Select multiple options",
-                            "minItems": 1,
-                            "maxItems": 3,
-                            "items": { "type": "string", "enum": ["option1", "option2", "option3"] }
-                        },
-                        "titledMulti": {
-                            "type": "array",
-                            "description": "Select multiple options with titles",
-                            "minItems": 1,
-                            "maxItems": 3,
-                            "items": {
-                                "anyOf": [
-                                    { "const": "value1", "title": "First Choice" },
-                                    { "const": "value2", "title": "Second Choice" },
-                                    { "const": "value3", "title": "Third Choice" }
-                                ]
-                            }
-                        }
-                    },
-                    "required": []
-                }
-            }),
-        )
-        .await
+        self.elicit_raw(&peer, sep1330_elicitation()).await
     }
 
     #[tool(
@@ -678,5 +680,95 @@ impl ServerHandler for FixtureServer {
             .expect("subscriptions lock")
             .remove(&request.uri);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn elicitation_params_are_valid_rmcp_requests() {
+        for params in [sep1034_elicitation(), sep1330_elicitation()] {
+            let parsed: ElicitRequestParams = serde_json::from_value(params.clone()).unwrap();
+            // What goes on the wire keeps every field the suite checks.
+            let wire = serde_json::to_value(&parsed).unwrap();
+            assert_eq!(
+                wire["requestedSchema"]["properties"],
+                params["requestedSchema"]["properties"]
+            );
+        }
+    }
+
+    #[test]
+    fn template_substitutes_the_id() {
+        let contents = template_contents("test://template/123/data").unwrap();
+        let text = serde_json::to_value(&contents).unwrap()["text"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(text.contains("\"id\":\"123\""), "{text}");
+        assert!(template_contents("test://template//data").is_none());
+        assert!(template_contents("test://template/1/2/data").is_none());
+        assert!(template_contents("test://other").is_none());
+    }
+
+    #[test]
+    fn lists_every_fixture_the_suite_calls() {
+        let server = FixtureServer::new();
+        let tools: Vec<String> = server
+            .tool_router
+            .list_all()
+            .into_iter()
+            .map(|t| t.name.to_string())
+            .collect();
+        for name in [
+            "test_simple_text",
+            "test_image_content",
+            "test_audio_content",
+            "test_embedded_resource",
+            "test_multiple_content_types",
+            "test_tool_with_logging",
+            "test_tool_with_progress",
+            "test_error_handling",
+            "test_sampling",
+            "test_elicitation",
+            "test_elicitation_sep1034_defaults",
+            "test_elicitation_sep1330_enums",
+            "json_schema_2020_12_tool",
+        ] {
+            assert!(
+                tools.iter().any(|t| t == name),
+                "missing tool {name}: {tools:?}"
+            );
+        }
+        let prompts: Vec<String> = server
+            .prompt_router
+            .list_all()
+            .into_iter()
+            .map(|p| p.name.to_string())
+            .collect();
+        for name in [
+            "test_simple_prompt",
+            "test_prompt_with_arguments",
+            "test_prompt_with_embedded_resource",
+            "test_prompt_with_image",
+        ] {
+            assert!(
+                prompts.iter().any(|p| p == name),
+                "missing prompt {name}: {prompts:?}"
+            );
+        }
+        let schema = server
+            .tool_router
+            .get("json_schema_2020_12_tool")
+            .unwrap()
+            .input_schema
+            .clone();
+        assert_eq!(
+            schema["$schema"],
+            "https://json-schema.org/draft/2020-12/schema"
+        );
+        assert_eq!(schema["additionalProperties"], false);
     }
 }

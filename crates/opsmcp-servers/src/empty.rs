@@ -2,8 +2,11 @@
 //! `tools/list`) and `/health`, and offers nothing it cannot do.
 
 use rmcp::{
-    ServerHandler,
-    model::{Implementation, ServerCapabilities, ServerConfig},
+    ErrorData, RoleServer, ServerHandler,
+    model::{
+        CallToolRequestParams, CallToolResponse, Implementation, ServerCapabilities, ServerConfig,
+    },
+    service::RequestContext,
 };
 
 /// An MCP server with no tools.
@@ -25,5 +28,19 @@ impl ServerHandler for EmptyServer {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new(self.name, env!("CARGO_PKG_VERSION")))
             .with_instructions(self.instructions)
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        Err(ErrorData::invalid_params(
+            format!(
+                "unknown tool '{}': the {} server has no tools yet; tools/list shows what exists",
+                request.name, self.name
+            ),
+            None,
+        ))
     }
 }

@@ -109,6 +109,9 @@ impl HealthCheck for SamplerCheck {
 
     fn check(&self) -> BoxFuture<'_, CheckResult> {
         Box::pin(async move {
+            if let Some(why) = self.host.failure() {
+                return CheckResult::failing(format!("the host sampler stopped: {why}"));
+            }
             match self.host.age() {
                 // Tools wait for the first reading, so a starting server is healthy.
                 None => CheckResult::ok("first reading in progress"),

@@ -5,7 +5,7 @@
 //! one: a call costs an `Arc` clone, never a walk of `/proc`.
 
 use std::{
-    sync::Arc,
+    sync::{Arc, OnceLock},
     thread,
     time::{Duration, Instant},
 };
@@ -168,17 +168,28 @@ pub enum HostError {
 #[derive(Debug, Clone)]
 pub struct HostMonitor {
     latest: watch::Receiver<Option<Arc<HostSnapshot>>>,
+    failure: Arc<OnceLock<String>>,
 }
 
 impl HostMonitor {
     /// Starts sampling every `interval` on a thread of its own. The thread ends when the last
-    /// handle is dropped.
+    /// handle is dropped. Even the first reading happens on that thread, so starting costs the
+    /// caller nothing.
     pub fn start(interval: Duration) -> Result<Self, HostError> {
         let (tx, rx) = watch::channel(None);
-        let mut sampler = Sampler::new()?;
+        let failure = Arc::new(OnceLock::new());
+        let failed = failure.clone();
         thread::Builder::new()
             .name("host-sampler".into())
             .spawn(move || {
+                let mut sampler = match Sampler::new() {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::error!(error = %e, "host sampler cannot start");
+                        let _ = failed.set(e.to_string());
+                        return;
+                    }
+                };
                 // CPU use needs two readings: take a short first interval so the first snapshot
                 // is ready quickly.
                 thread::sleep(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL);
@@ -191,7 +202,15 @@ impl HostMonitor {
                 }
             })
             .map_err(|e| HostError::Unreadable(e.to_string()))?;
-        Ok(Self { latest: rx })
+        Ok(Self {
+            latest: rx,
+            failure,
+        })
+    }
+
+    /// Why the sampler stopped, if it did.
+    pub fn failure(&self) -> Option<&str> {
+        self.failure.get().map(String::as_str)
     }
 
     /// The latest snapshot, waiting for the first one if the sampler has just started.
@@ -203,7 +222,10 @@ impl HostMonitor {
         let guard = rx
             .wait_for(Option::is_some)
             .await
-            .map_err(|_| HostError::SamplerStopped)?;
+            .map_err(|_| match self.failure() {
+                Some(why) => HostError::Unreadable(why.to_string()),
+                None => HostError::SamplerStopped,
+            })?;
         guard.clone().ok_or(HostError::SamplerStopped)
     }
 
