@@ -12,6 +12,24 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::{Overrides, Settings};
 
+// Tool calls allocate many small JSON nodes: mimalloc serves them faster than glibc malloc and
+// keeps the p99 at 64 clients under 5 ms (bench/README.md).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// mimalloc purges freed memory after a delay by default; returning it at once keeps the resident
+/// size close to what is in use. (Arenas are committed lazily through a build-time define in
+/// `.cargo/config.toml`: that option is read before `main`.) The option number is
+/// `mi_option_purge_delay` in mimalloc v3's `mimalloc.h`.
+#[cfg(feature = "mimalloc")]
+fn tune_allocator() {
+    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    // SAFETY: called first thing in main, before any other thread exists (mi_option_set is not
+    // thread-safe); the option takes a plain integer.
+    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, 0) };
+}
+
 /// Incident-response MCP servers for on-call engineers.
 #[derive(Debug, Parser)]
 #[command(name = "opsmcp", version, about, propagate_version = true)]
@@ -57,6 +75,8 @@ enum ConfigCommand {
 }
 
 fn main() -> ExitCode {
+    #[cfg(feature = "mimalloc")]
+    tune_allocator();
     let matches = Cli::command().get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
