@@ -326,3 +326,20 @@ fn a_bad_config_file_is_a_clear_error() {
     );
     assert!(stderr.contains("monitoring_prot"), "{stderr}");
 }
+
+#[tokio::test]
+async fn servers_without_tools_list_none_and_name_the_unknown_tool() {
+    let server = Running::start(&["serve", "workflow", "--port", "0"], &["workflow"]);
+    let transport =
+        StreamableHttpClientTransport::from_uri(format!("{}/mcp", server.url("workflow")));
+    let client = ().serve(transport).await.unwrap();
+    assert!(client.list_all_tools().await.unwrap().is_empty());
+    let err = client
+        .call_tool(CallToolRequestParams::new("create_incident"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unknown tool 'create_incident'"), "{err}");
+    assert!(err.contains("no tools yet"), "{err}");
+    client.cancel().await.unwrap();
+}
