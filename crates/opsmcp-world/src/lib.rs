@@ -8,3 +8,4 @@
 //! This crate knows nothing of MCP, HTTP serving or the CLI.
 
 pub mod live;
+pub mod sim;

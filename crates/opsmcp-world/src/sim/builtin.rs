@@ -1,0 +1,41 @@
+//! The scenarios that ship inside the binary (`scenarios/*.toml` at the repository root).
+
+use super::{Scenario, ScenarioError};
+
+/// (name, TOML text) of every built-in scenario.
+pub const BUILTIN: &[(&str, &str)] = &[(
+    "db-connection-pool-exhaustion",
+    include_str!("../../../../scenarios/db-connection-pool-exhaustion.toml"),
+)];
+
+/// Loads a built-in scenario by name, or a scenario file by path. An unknown name lists the
+/// known ones.
+pub fn load(name_or_path: &str) -> Result<Scenario, ScenarioError> {
+    if let Some((name, text)) = BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
+        return Scenario::parse(text, &format!("built-in scenario {name}"));
+    }
+    let path = std::path::Path::new(name_or_path);
+    if path.extension().is_some_and(|e| e == "toml") || path.exists() {
+        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::Invalid {
+            origin: name_or_path.to_string(),
+            problem: format!("cannot read the file: {e}"),
+        })?;
+        return Scenario::parse(&text, name_or_path);
+    }
+    Err(ScenarioError::Invalid {
+        origin: name_or_path.to_string(),
+        problem: format!(
+            "no built-in scenario of that name and no such file; built-in scenarios: {}",
+            BUILTIN
+                .iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    })
+}
+
+/// Every built-in scenario, parsed.
+pub fn all() -> Result<Vec<Scenario>, ScenarioError> {
+    BUILTIN.iter().map(|(name, _)| load(name)).collect()
+}

@@ -1,0 +1,431 @@
+//! The simulated world: a scenario played out in real time, deterministically.
+//!
+//! Every value is a pure function of (scenario, seed, start time, applied actions, the time asked
+//! about): noise comes from a counter-based generator keyed by service, signal and time, not from
+//! a stream, so any window can be computed without replaying history, and the same inputs give
+//! byte-identical metrics and logs.
+
+pub mod builtin;
+mod noise;
+pub mod scenario;
+
+use std::collections::BTreeMap;
+
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+
+use self::noise::Noise;
+use self::scenario::{Action, Effect, Level, LogFormat, LogTemplate, Outcome, Param, Shape};
+pub use self::scenario::{Scenario, ScenarioError};
+
+/// Seconds per noise step: metrics change every 10 s, as a scrape interval would show them.
+const TICK_S: i64 = 10;
+
+/// An action applied to the world, and when.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Applied {
+    /// The action's name.
+    pub action: String,
+    /// When it was applied.
+    pub at: Timestamp,
+}
+
+/// One log line as the service wrote it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LogLine {
+    /// When.
+    pub at: Timestamp,
+    /// Which service.
+    pub service: String,
+    /// Its level.
+    pub level: Level,
+    /// The line, in the service's format.
+    pub text: String,
+}
+
+/// Errors acting on the simulated world.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// The action is not one the scenario offers.
+    #[error("no action '{action}' on service '{target}'; the actions offered are: {offered}")]
+    UnknownAction {
+        /// What was asked.
+        action: String,
+        /// On which service.
+        target: String,
+        /// What exists, `name@service`.
+        offered: String,
+    },
+}
+
+/// A scenario in play.
+#[derive(Debug, Clone)]
+pub struct SimWorld {
+    scenario: Scenario,
+    seed: u64,
+    started: Timestamp,
+    applied: Vec<Applied>,
+}
+
+impl SimWorld {
+    /// The world of `scenario` with `seed`, started at `started` (the fault began
+    /// `onset_minutes_ago` before that).
+    pub fn new(scenario: Scenario, seed: u64, started: Timestamp) -> Self {
+        Self {
+            scenario,
+            seed,
+            started,
+            applied: Vec::new(),
+        }
+    }
+
+    /// The scenario being played.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// When the world started.
+    pub fn started(&self) -> Timestamp {
+        self.started
+    }
+
+    /// When the fault began.
+    pub fn onset(&self) -> Timestamp {
+        self.started - minutes(self.scenario.fault.onset_minutes_ago)
+    }
+
+    /// Actions applied so far.
+    pub fn applied(&self) -> &[Applied] {
+        &self.applied
+    }
+
+    /// Applies `action` on `target` at `at`; its effect unfolds over the action's
+    /// `minutes_to_effect`.
+    pub fn apply(
+        &mut self,
+        action: &str,
+        target: &str,
+        at: Timestamp,
+    ) -> Result<&Action, SimError> {
+        let Some(index) = self
+            .scenario
+            .actions
+            .iter()
+            .position(|a| a.name == action && a.target == target)
+        else {
+            return Err(SimError::UnknownAction {
+                action: action.into(),
+                target: target.into(),
+                offered: self
+                    .scenario
+                    .actions
+                    .iter()
+                    .map(|a| format!("{}@{}", a.name, a.target))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        };
+        self.applied.push(Applied {
+            action: action.into(),
+            at,
+        });
+        Ok(&self.scenario.actions[index])
+    }
+
+    /// Replays actions applied elsewhere (kept in the store), so worlds on one data directory agree.
+    pub fn with_applied(mut self, applied: Vec<Applied>) -> Self {
+        self.applied = applied;
+        self
+    }
+
+    /// How strongly the fault acts at `at`: 0 before onset, up to 1, back to 0 once fixed.
+    pub fn fault_strength(&self, at: Timestamp) -> f64 {
+        let fault = &self.scenario.fault;
+        let since = minutes_between(self.onset(), at);
+        if since < 0.0 {
+            return 0.0;
+        }
+        let mut strength = match fault.shape {
+            Shape::Step => 1.0,
+            Shape::Ramp => (since / fault.ramp_minutes).min(1.0),
+        };
+        for (applied, action) in self.applied_actions() {
+            let after = minutes_between(applied.at, at);
+            if after < 0.0 {
+                continue;
+            }
+            let progress = (after / action.minutes_to_effect.max(f64::EPSILON)).min(1.0);
+            strength *= match action.outcome {
+                Outcome::Fixes => 1.0 - progress,
+                // Relief for a while, then the fault is back.
+                Outcome::Masks if after < action.minutes_to_effect + 10.0 => 0.3,
+                Outcome::Masks | Outcome::Nothing | Outcome::Worsens => 1.0,
+            };
+        }
+        strength
+    }
+
+    fn applied_actions(&self) -> impl Iterator<Item = (&Applied, &Action)> {
+        self.applied.iter().filter_map(|a| {
+            self.scenario
+                .actions
+                .iter()
+                .find(|x| x.name == a.action)
+                .map(|x| (a, x))
+        })
+    }
+
+    /// Every signal of `service` at `at`; `None` for an unknown service.
+    pub fn signals(&self, service: &str, at: Timestamp) -> Option<BTreeMap<String, f64>> {
+        let svc = self.scenario.service(service)?;
+        let tick = at.as_second().div_euclid(TICK_S);
+        let strength = self.fault_strength(at);
+        let fault = &self.scenario.fault;
+        let hops = self.hops_from_fault(service);
+        let mut out = BTreeMap::new();
+        for (signal, base) in &svc.baseline {
+            let mut value = *base;
+            if service == fault.component
+                && let Some(effect) = fault.effects.get(signal)
+            {
+                value = apply_effect(value, effect, strength);
+            }
+            if let Some(h) = hops {
+                let reach = strength / 2f64.powi(h as i32 - 1);
+                if signal.starts_with("latency")
+                    && let Some(f) = fault.propagation.latency_factor
+                {
+                    value *= 1.0 + (f - 1.0) * reach;
+                }
+                if signal == "error_rate"
+                    && let Some(e) = fault.propagation.error_rate
+                {
+                    value += e * reach;
+                }
+            }
+            for r in &self.scenario.red_herrings {
+                if r.service == service
+                    && self.within(r.start_minutes_ago, r.duration_minutes, at)
+                    && let Some(effect) = r.effects.get(signal)
+                {
+                    value = apply_effect(value, effect, 1.0);
+                }
+            }
+            for (applied, action) in self.applied_actions() {
+                let after = minutes_between(applied.at, at);
+                if action.outcome == Outcome::Worsens
+                    && action.target == service
+                    && (0.0..action.minutes_to_effect).contains(&after)
+                {
+                    // A restart drops in-flight work: errors, then a cold start.
+                    if signal == "error_rate" {
+                        value += 0.25;
+                    }
+                    if signal.starts_with("latency") {
+                        value *= 3.0;
+                    }
+                }
+            }
+            let jitter = Noise::new(self.seed).signed(&[service, signal], tick as u64);
+            value *= 1.0 + svc.noise * jitter;
+            out.insert(signal.clone(), round(value, signal));
+        }
+        Some(out)
+    }
+
+    /// Hops from `service` down to the faulty component through `depends_on` (1 = calls it).
+    fn hops_from_fault(&self, service: &str) -> Option<u32> {
+        let target = &self.scenario.fault.component;
+        let mut frontier = vec![service];
+        let mut seen = vec![service];
+        for hop in 1..=self.scenario.services.len() as u32 {
+            let mut next = Vec::new();
+            for s in frontier {
+                for d in self
+                    .scenario
+                    .service(s)
+                    .map(|s| s.depends_on.as_slice())
+                    .unwrap_or(&[])
+                {
+                    if d == target {
+                        return Some(hop);
+                    }
+                    if !seen.contains(&d.as_str()) {
+                        seen.push(d);
+                        next.push(d.as_str());
+                    }
+                }
+            }
+            frontier = next;
+        }
+        None
+    }
+
+    fn within(&self, start_minutes_ago: f64, duration_minutes: f64, at: Timestamp) -> bool {
+        let start = self.started - minutes(start_minutes_ago);
+        let m = minutes_between(start, at);
+        (0.0..duration_minutes).contains(&m)
+    }
+
+    /// Log lines of every service from `from` (inclusive) to `to` (exclusive), in time order,
+    /// generated a second at a time: memory stays bounded whatever the window.
+    pub fn logs(&self, from: Timestamp, to: Timestamp) -> impl Iterator<Item = LogLine> + '_ {
+        let first = from.as_second();
+        let last = to.as_second();
+        (first..last).flat_map(move |second| {
+            let mut lines = self.second_of_logs(second);
+            lines.retain(|l| l.at >= from && l.at < to);
+            lines.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.service.cmp(&b.service)));
+            lines
+        })
+    }
+
+    fn second_of_logs(&self, second: i64) -> Vec<LogLine> {
+        let at = Timestamp::from_second(second).unwrap_or(self.started);
+        let strength = self.fault_strength(at);
+        let fault = &self.scenario.fault;
+        let noise = Noise::new(self.seed);
+        let mut lines = Vec::new();
+        for svc in &self.scenario.services {
+            let mut sources: Vec<(&LogTemplate, f64, &str)> =
+                svc.logs.iter().map(|t| (t, 1.0, "base")).collect();
+            if svc.name == fault.component && strength > 0.0 {
+                sources.extend(fault.logs.iter().map(|t| (t, strength, "fault")));
+            }
+            if let Some(h) = self.hops_from_fault(&svc.name)
+                && strength > 0.0
+            {
+                let reach = strength / 2f64.powi(h as i32 - 1);
+                sources.extend(
+                    fault
+                        .propagation
+                        .logs
+                        .iter()
+                        .map(|t| (t, reach, "propagation")),
+                );
+            }
+            for r in &self.scenario.red_herrings {
+                if r.service == svc.name && self.within(r.start_minutes_ago, r.duration_minutes, at)
+                {
+                    sources.extend(r.logs.iter().map(|t| (t, 1.0, "herring")));
+                }
+            }
+            for (i, (template, scale, origin)) in sources.into_iter().enumerate() {
+                let key = [svc.name.as_str(), origin, template.message.as_str()];
+                let expected = template.per_minute / 60.0 * scale;
+                // Stochastic rounding keeps the average rate exact without a stream RNG.
+                let count = (expected + noise.unit(&key, second as u64)).floor() as u64;
+                for n in 0..count {
+                    let salt = (second as u64) << 16 | (i as u64) << 8 | n;
+                    let ms = (noise.unit(&[&svc.name, "ms"], salt) * 1000.0) as i64;
+                    let when = at + SignedDuration::from_millis(ms);
+                    let message = render(template, &noise, &key, salt);
+                    lines.push(LogLine {
+                        at: when,
+                        service: svc.name.clone(),
+                        level: template.level,
+                        text: format_line(
+                            svc.log_format,
+                            when,
+                            &svc.name,
+                            template.level,
+                            &message,
+                        ),
+                    });
+                }
+            }
+        }
+        lines
+    }
+}
+
+fn apply_effect(value: f64, effect: &Effect, strength: f64) -> f64 {
+    match (effect.factor, effect.to) {
+        (Some(f), _) => value * (1.0 + (f - 1.0) * strength),
+        (None, Some(to)) => value + (to - value) * strength,
+        (None, None) => value,
+    }
+}
+
+fn round(value: f64, signal: &str) -> f64 {
+    let value = value.max(0.0);
+    if signal.ends_with("_rate") && !signal.starts_with("request") || signal.ends_with("_ratio") {
+        (value * 10_000.0).round() / 10_000.0
+    } else {
+        (value * 10.0).round() / 10.0
+    }
+}
+
+fn render(template: &LogTemplate, noise: &Noise, key: &[&str], salt: u64) -> String {
+    let mut out = String::with_capacity(template.message.len() + 16);
+    let mut rest = template.message.as_str();
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let Some(len) = rest[start..].find('}') else {
+            break;
+        };
+        let name = &rest[start + 1..start + len];
+        let u = noise.unit(&[key[0], key[2], name], salt);
+        match template.params.get(name) {
+            Some(Param::OneOf(values)) if !values.is_empty() => {
+                out.push_str(&values[((u * values.len() as f64) as usize).min(values.len() - 1)]);
+            }
+            Some(Param::Range { min, max }) => {
+                let span = (max - min + 1) as f64;
+                out.push_str(&(min + (u * span) as i64).min(*max).to_string());
+            }
+            _ => out.push_str(&rest[start..start + len + 1]),
+        }
+        rest = &rest[start + len + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn format_line(
+    format: LogFormat,
+    at: Timestamp,
+    service: &str,
+    level: Level,
+    message: &str,
+) -> String {
+    let ts = at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ");
+    let level = match level {
+        Level::Debug => "debug",
+        Level::Info => "info",
+        Level::Warn => "warn",
+        Level::Error => "error",
+    };
+    match format {
+        LogFormat::Json => serde_json::json!({
+            "ts": ts.to_string(), "level": level, "service": service, "msg": message
+        })
+        .to_string(),
+        LogFormat::Logfmt => {
+            format!(
+                "ts={ts} level={level} service={service} msg={}",
+                logfmt_quote(message)
+            )
+        }
+        LogFormat::Text => format!("{ts} {} [{service}] {message}", level.to_ascii_uppercase()),
+    }
+}
+
+fn logfmt_quote(s: &str) -> String {
+    if s.contains([' ', '"', '=']) {
+        format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn minutes(m: f64) -> SignedDuration {
+    SignedDuration::from_millis((m * 60_000.0) as i64)
+}
+
+fn minutes_between(from: Timestamp, to: Timestamp) -> f64 {
+    to.duration_since(from).as_secs_f64() / 60.0
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,151 @@
+use jiff::{SignedDuration, Timestamp};
+
+use super::{SimWorld, builtin, scenario::Level};
+
+fn start() -> Timestamp {
+    "2026-11-26T04:00:00Z".parse().unwrap()
+}
+
+fn world(name: &str, seed: u64) -> SimWorld {
+    SimWorld::new(builtin::load(name).unwrap(), seed, start())
+}
+
+fn mins(m: i64) -> SignedDuration {
+    SignedDuration::from_mins(m)
+}
+
+#[test]
+fn every_builtin_scenario_is_valid() {
+    let all = builtin::all().unwrap();
+    assert_eq!(all.len(), builtin::BUILTIN.len());
+    for s in all {
+        assert!(s.name.chars().all(|c| c.is_ascii_lowercase() || c == '-'));
+    }
+}
+
+#[test]
+fn same_seed_same_bytes_other_seed_other_bytes() {
+    let a = world("db-connection-pool-exhaustion", 7);
+    let b = world("db-connection-pool-exhaustion", 7);
+    let c = world("db-connection-pool-exhaustion", 8);
+    let window = (start() - mins(20), start());
+    let logs = |w: &SimWorld| {
+        w.logs(window.0, window.1)
+            .map(|l| l.text)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(logs(&a), logs(&b));
+    assert_ne!(logs(&a), logs(&c));
+    assert_eq!(
+        a.signals("checkout-api", start()),
+        b.signals("checkout-api", start())
+    );
+    assert_ne!(
+        a.signals("checkout-api", start()),
+        c.signals("checkout-api", start())
+    );
+}
+
+#[test]
+fn the_fault_shows_after_onset_and_not_before() {
+    let w = world("db-connection-pool-exhaustion", 1);
+    let before = w.signals("orders-db", w.onset() - mins(5)).unwrap();
+    let after = w.signals("orders-db", start()).unwrap();
+    assert!(before["db_connections_in_use"] < 45.0, "{before:?}");
+    assert!(after["db_connections_in_use"] >= 47.0, "{after:?}");
+    assert!(after["latency_p99_ms"] > 10.0 * before["latency_p99_ms"]);
+    // It propagates to the caller, and not to unrelated services.
+    let api_before = w.signals("checkout-api", w.onset() - mins(5)).unwrap();
+    let api_after = w.signals("checkout-api", start()).unwrap();
+    assert!(api_after["error_rate"] > 0.05 && api_before["error_rate"] < 0.01);
+    let search = w.signals("search", start()).unwrap();
+    assert!(search["error_rate"] < 0.01);
+
+    let errors = |from, to| {
+        w.logs(from, to)
+            .filter(|l| l.level == Level::Error && l.service == "orders-db")
+            .count()
+    };
+    assert_eq!(errors(w.onset() - mins(10), w.onset()), 0);
+    assert!(errors(start() - mins(5), start()) > 100);
+}
+
+#[test]
+fn the_incident_window_has_over_a_thousand_lines_in_three_formats() {
+    let w = world("db-connection-pool-exhaustion", 1);
+    let lines: Vec<_> = w.logs(w.onset(), start()).collect();
+    assert!(lines.len() > 1000, "{}", lines.len());
+    assert!(
+        lines.windows(2).all(|p| p[0].at <= p[1].at),
+        "lines are in time order"
+    );
+    let sample = |svc: &str| {
+        lines
+            .iter()
+            .find(|l| l.service == svc)
+            .unwrap()
+            .text
+            .clone()
+    };
+    assert!(sample("checkout-api").starts_with('{'));
+    assert!(sample("payments").starts_with("ts="));
+    assert!(sample("orders-db").starts_with("2026-11-26T"));
+}
+
+#[test]
+fn the_right_action_recovers_the_world_and_wrong_ones_do_not() {
+    let later = start() + mins(10);
+    let mut fixed = world("db-connection-pool-exhaustion", 1);
+    fixed
+        .apply("increase-pool-size", "orders-db", start())
+        .unwrap();
+    assert_eq!(fixed.fault_strength(later), 0.0);
+    assert!(fixed.signals("checkout-api", later).unwrap()["error_rate"] < 0.01);
+
+    let mut wrong = world("db-connection-pool-exhaustion", 1);
+    wrong.apply("rollback", "search", start()).unwrap();
+    assert_eq!(wrong.fault_strength(later), 1.0);
+    assert!(wrong.signals("checkout-api", later).unwrap()["error_rate"] > 0.05);
+
+    let mut worse = world("db-connection-pool-exhaustion", 1);
+    worse.apply("restart", "checkout-api", start()).unwrap();
+    let during = start() + mins(1);
+    assert!(worse.signals("checkout-api", during).unwrap()["error_rate"] > 0.3);
+
+    let err = worse
+        .apply("reboot", "orders-db", start())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("increase-pool-size@orders-db"), "{err}");
+}
+
+#[test]
+fn worlds_replaying_the_same_actions_agree() {
+    let mut a = world("db-connection-pool-exhaustion", 3);
+    a.apply("increase-pool-size", "orders-db", start()).unwrap();
+    let b = world("db-connection-pool-exhaustion", 3).with_applied(a.applied().to_vec());
+    let t = start() + mins(1);
+    assert_eq!(a.signals("orders-db", t), b.signals("orders-db", t));
+}
+
+#[test]
+fn bad_scenarios_say_where_and_what() {
+    let text = builtin::BUILTIN[0].1;
+    let typo = text.replacen("log_format = \"json\"", "log_fromat = \"json\"", 1);
+    let err = super::Scenario::parse(&typo, "my.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("my.toml") && err.contains("log_fromat") && err.contains("line"),
+        "{err}"
+    );
+
+    let dangling = text.replacen("component = \"orders-db\"", "component = \"orders\"", 1);
+    let err = super::Scenario::parse(&dangling, "my.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("'orders'") && err.contains("known:"), "{err}");
+
+    let err = builtin::load("no-such-incident").unwrap_err().to_string();
+    assert!(err.contains("db-connection-pool-exhaustion"), "{err}");
+}
