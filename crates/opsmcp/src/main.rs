@@ -4,6 +4,7 @@
 mod config;
 mod health_cmd;
 mod ports;
+mod scenarios_cmd;
 mod serve;
 
 use std::process::ExitCode;
@@ -66,6 +67,9 @@ enum Command {
     /// Inspect settings.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The simulated incidents: list, show, validate.
+    #[command(subcommand)]
+    Scenarios(scenarios_cmd::ScenariosCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,6 +106,7 @@ fn main() -> ExitCode {
             serve::run(&s, &[server])
         }),
         Command::Health(args) => health_cmd::run(&args, m),
+        Command::Scenarios(cmd) => scenarios_cmd::run(cmd),
         Command::Config(ConfigCommand::Print(flags)) => {
             let m = m.subcommand().map(|(_, m)| m).unwrap_or(m);
             Settings::resolve(&flags, m).map(|s| {

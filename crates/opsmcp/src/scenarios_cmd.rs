@@ -1,0 +1,136 @@
+//! `opsmcp scenarios`: the simulated incidents — list them, read one's story, check a file.
+
+use opsmcp_world::sim::{Scenario, builtin};
+use serde_json::json;
+
+use crate::serve::Exit;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ScenariosCommand {
+    /// Name, one-line summary and services of every built-in scenario.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One scenario's story: services, dependencies, events, the actions it offers. The answer
+    /// only with --reveal.
+    Show {
+        /// A built-in name or a scenario file.
+        scenario: String,
+        /// Also print the ground truth (root cause, component, remediation).
+        #[arg(long)]
+        reveal: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a scenario file someone wrote; errors name the line and field.
+    Validate {
+        /// The file.
+        file: String,
+    },
+}
+
+pub fn run(cmd: ScenariosCommand) -> anyhow::Result<Exit> {
+    match cmd {
+        ScenariosCommand::List { json } => {
+            let all = builtin::all()?;
+            if json {
+                let list: Vec<_> = all
+                    .iter()
+                    .map(|s| json!({"name": s.name, "summary": s.summary, "services": service_names(s)}))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for s in &all {
+                    println!("{:<32} {}", s.name, s.summary);
+                    println!("{:<32} services: {}", "", service_names(s).join(", "));
+                }
+            }
+        }
+        ScenariosCommand::Show {
+            scenario,
+            reveal,
+            json,
+        } => {
+            let s = builtin::load(&scenario)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&story_json(&s, reveal))?);
+            } else {
+                print!("{}", story_text(&s, reveal));
+            }
+        }
+        ScenariosCommand::Validate { file } => {
+            let s = builtin::load(&file)?;
+            println!(
+                "{file}: valid scenario '{}' ({} services, {} actions)",
+                s.name,
+                s.services.len(),
+                s.actions.len()
+            );
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+fn service_names(s: &Scenario) -> Vec<&str> {
+    s.services.iter().map(|x| x.name.as_str()).collect()
+}
+
+fn story_json(s: &Scenario, reveal: bool) -> serde_json::Value {
+    let mut v = json!({
+        "name": s.name,
+        "summary": s.summary,
+        "story": s.story.trim(),
+        "services": s.services.iter().map(|x| json!({
+            "name": x.name, "kind": x.kind, "depends_on": x.depends_on, "log_format": x.log_format,
+        })).collect::<Vec<_>>(),
+        "events": s.events,
+        "actions": s.actions.iter().map(|a| json!({"name": a.name, "target": a.target})).collect::<Vec<_>>(),
+    });
+    if reveal {
+        v["truth"] = json!(s.truth);
+    }
+    v
+}
+
+fn story_text(s: &Scenario, reveal: bool) -> String {
+    let mut out = format!(
+        "{}\n{}\n\n{}\n\nservices:\n",
+        s.name,
+        s.summary,
+        s.story.trim()
+    );
+    for x in &s.services {
+        let deps = if x.depends_on.is_empty() {
+            String::new()
+        } else {
+            format!(" -> {}", x.depends_on.join(", "))
+        };
+        out.push_str(&format!("  {:<20} {:?}{deps}\n", x.name, x.kind));
+    }
+    out.push_str("\nevents:\n");
+    for e in &s.events {
+        out.push_str(&format!(
+            "  {:>4} min ago  {:<7} {:<16} {}\n",
+            e.minutes_ago,
+            format!("{:?}", e.kind).to_lowercase(),
+            e.service,
+            e.detail
+        ));
+    }
+    out.push_str("\nactions offered:\n");
+    for a in &s.actions {
+        out.push_str(&format!("  {} on {}\n", a.name, a.target));
+    }
+    if reveal {
+        out.push_str(&format!(
+            "\nground truth: {:?} in {}; fixed by {}\n",
+            s.truth.root_cause,
+            s.truth.component,
+            s.truth.remediation.join(", ")
+        ));
+    }
+    out
+}

@@ -1,0 +1,90 @@
+//! `opsmcp scenarios list|show|validate` through the binary.
+
+mod common;
+
+use std::process::Command;
+
+use common::{bin, workspace_root};
+use serde_json::Value;
+
+fn opsmcp(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(bin()).args(args).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn list_names_every_builtin_scenario() {
+    let (code, stdout, _) = opsmcp(&["scenarios", "list", "--json"]);
+    assert_eq!(code, Some(0));
+    let list: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+    let names: Vec<&str> = list.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert!(
+        names.contains(&"db-connection-pool-exhaustion"),
+        "{names:?}"
+    );
+    assert!(
+        list.iter()
+            .all(|s| !s["services"].as_array().unwrap().is_empty())
+    );
+}
+
+#[test]
+fn show_keeps_the_answer_until_asked() {
+    let (code, stdout, _) = opsmcp(&[
+        "scenarios",
+        "show",
+        "db-connection-pool-exhaustion",
+        "--json",
+    ]);
+    assert_eq!(code, Some(0));
+    let story: Value = serde_json::from_str(&stdout).unwrap();
+    assert!(story.get("truth").is_none());
+    assert!(
+        !stdout.contains("root_cause"),
+        "the root cause leaked: {stdout}"
+    );
+    let (_, revealed, _) = opsmcp(&[
+        "scenarios",
+        "show",
+        "db-connection-pool-exhaustion",
+        "--json",
+        "--reveal",
+    ]);
+    let revealed: Value = serde_json::from_str(&revealed).unwrap();
+    assert_eq!(revealed["truth"]["component"], "orders-db");
+    assert_eq!(revealed["truth"]["remediation"][0], "increase-pool-size");
+}
+
+#[test]
+fn validate_accepts_a_good_file_and_points_at_a_bad_one() {
+    let good = workspace_root().join("scenarios/db-connection-pool-exhaustion.toml");
+    let (code, stdout, _) = opsmcp(&["scenarios", "validate", good.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("valid scenario"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    let text = std::fs::read_to_string(&good).unwrap().replacen(
+        "per_minute = 240",
+        "per_minute = \"lots\"",
+        1,
+    );
+    std::fs::write(&bad, text).unwrap();
+    let (code, _, stderr) = opsmcp(&["scenarios", "validate", bad.to_str().unwrap()]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("bad.toml") && stderr.contains("line"),
+        "{stderr}"
+    );
+
+    let (code, _, stderr) = opsmcp(&["scenarios", "show", "no-such-incident"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("built-in scenarios: db-connection-pool-exhaustion"),
+        "{stderr}"
+    );
+}
