@@ -3,10 +3,40 @@
 use super::{Scenario, ScenarioError};
 
 /// (name, TOML text) of every built-in scenario.
-pub const BUILTIN: &[(&str, &str)] = &[(
-    "db-connection-pool-exhaustion",
-    include_str!("../../../../scenarios/db-connection-pool-exhaustion.toml"),
-)];
+pub const BUILTIN: &[(&str, &str)] = &[
+    (
+        "db-connection-pool-exhaustion",
+        include_str!("../../../../scenarios/db-connection-pool-exhaustion.toml"),
+    ),
+    (
+        "bad-deploy-error-spike",
+        include_str!("../../../../scenarios/bad-deploy-error-spike.toml"),
+    ),
+    (
+        "memory-leak-oom",
+        include_str!("../../../../scenarios/memory-leak-oom.toml"),
+    ),
+    (
+        "disk-full-log-volume",
+        include_str!("../../../../scenarios/disk-full-log-volume.toml"),
+    ),
+    (
+        "slow-upstream-dependency",
+        include_str!("../../../../scenarios/slow-upstream-dependency.toml"),
+    ),
+    (
+        "expired-tls-certificate",
+        include_str!("../../../../scenarios/expired-tls-certificate.toml"),
+    ),
+    (
+        "runaway-cron-cpu",
+        include_str!("../../../../scenarios/runaway-cron-cpu.toml"),
+    ),
+    (
+        "cache-stampede",
+        include_str!("../../../../scenarios/cache-stampede.toml"),
+    ),
+];
 
 /// Loads a built-in scenario by name, or a scenario file by path. An unknown name lists the
 /// known ones.

@@ -26,6 +26,8 @@ const TICK_S: i64 = 10;
 pub struct Applied {
     /// The action's name.
     pub action: String,
+    /// The service it was applied to.
+    pub target: String,
     /// When it was applied.
     pub at: Timestamp,
 }
@@ -127,6 +129,7 @@ impl SimWorld {
         };
         self.applied.push(Applied {
             action: action.into(),
+            target: target.into(),
             at,
         });
         Ok(&self.scenario.actions[index])
@@ -170,7 +173,7 @@ impl SimWorld {
             self.scenario
                 .actions
                 .iter()
-                .find(|x| x.name == a.action)
+                .find(|x| x.name == a.action && x.target == a.target)
                 .map(|x| (a, x))
         })
     }

@@ -314,7 +314,7 @@ pub struct Truth {
     pub root_cause: RootCause,
     /// The service at fault.
     pub component: String,
-    /// The action(s) that fix it, by name.
+    /// The action(s) that fix it: `name`, or `name@target` when the name is not unique.
     pub remediation: Vec<String>,
 }
 
@@ -356,6 +356,27 @@ impl Scenario {
     /// A service by name.
     pub fn service(&self, name: &str) -> Option<&Service> {
         self.services.iter().find(|s| s.name == name)
+    }
+
+    /// The action an entry of `truth.remediation` means: `name`, or `name@target` when several
+    /// services offer an action of that name.
+    pub fn resolve_action(&self, entry: &str) -> Result<&Action, String> {
+        let (name, target) = match entry.split_once('@') {
+            Some((n, t)) => (n, Some(t)),
+            None => (entry, None),
+        };
+        let found: Vec<&Action> = self
+            .actions
+            .iter()
+            .filter(|a| a.name == name && target.is_none_or(|t| a.target == t))
+            .collect();
+        match found.as_slice() {
+            [one] => Ok(one),
+            [] => Err(format!("no action '{entry}' in [[actions]]")),
+            _ => Err(format!(
+                "'{entry}' is offered on several services; write it as name@target"
+            )),
+        }
     }
 
     /// Services that call `name` directly.
@@ -455,13 +476,13 @@ impl Scenario {
         for e in &self.events {
             known(&e.service, "events.service")?;
         }
-        let mut action_names = std::collections::BTreeSet::new();
+        let mut action_keys = std::collections::BTreeSet::new();
         for a in &self.actions {
             known(&a.target, &format!("action '{}' target", a.name))?;
-            if !action_names.insert(a.name.as_str()) {
+            if !action_keys.insert((a.name.as_str(), a.target.as_str())) {
                 return Err(format!(
-                    "action '{}' is declared twice; give each action its own name",
-                    a.name
+                    "action '{}' on '{}' is declared twice",
+                    a.name, a.target
                 ));
             }
         }
@@ -474,18 +495,14 @@ impl Scenario {
             return Err("truth.remediation is empty; name the action that fixes the fault".into());
         }
         for r in &self.truth.remediation {
-            match self.actions.iter().find(|a| &a.name == r) {
-                Some(a) if a.outcome == Outcome::Fixes => {}
-                Some(_) => {
+            match self.resolve_action(r) {
+                Ok(a) if a.outcome == Outcome::Fixes => {}
+                Ok(_) => {
                     return Err(format!(
                         "truth.remediation names '{r}', but that action's outcome is not \"fixes\""
                     ));
                 }
-                None => {
-                    return Err(format!(
-                        "truth.remediation names '{r}', which is not in [[actions]]"
-                    ));
-                }
+                Err(why) => return Err(format!("truth.remediation: {why}")),
             }
         }
         Ok(())

@@ -158,3 +158,86 @@ fn the_example_in_docs_scenarios_md_is_valid() {
     let s = super::Scenario::parse(&doc[start..end], "docs/scenarios.md").unwrap();
     assert_eq!(s.name, "db-connection-pool-exhaustion");
 }
+
+/// The promises every built-in scenario keeps, checked the same way for all of them.
+#[test]
+fn every_builtin_shows_its_fault_only_after_onset_and_recovers_only_when_fixed() {
+    let all = builtin::all().unwrap();
+    let causes: std::collections::BTreeSet<_> = all.iter().map(|s| s.truth.root_cause).collect();
+    assert!(
+        causes.len() >= 8,
+        "each built-in scenario has its own root cause: {causes:?}"
+    );
+    for scenario in all {
+        let name = scenario.name.clone();
+        assert!(!scenario.red_herrings.is_empty(), "{name}: no red herring");
+        let w = SimWorld::new(scenario.clone(), 11, start());
+        let fault = &scenario.fault;
+        let before = w.signals(&fault.component, w.onset() - mins(3)).unwrap();
+        let during = w.signals(&fault.component, start()).unwrap();
+        let moved = fault.effects.keys().any(|signal| {
+            let (b, d) = (before[signal], during[signal]);
+            (d - b).abs() > 0.3 * b.max(0.01)
+        });
+        assert!(
+            moved,
+            "{name}: no effect visible on {}: {before:?} -> {during:?}",
+            fault.component
+        );
+
+        // Fault log lines appear after onset and never before.
+        let fault_lines = |from, to| {
+            w.logs(from, to)
+                .filter(|l| {
+                    l.service == fault.component
+                        && fault.logs.iter().any(|t| {
+                            let head = t.message.split('{').next().unwrap_or_default();
+                            l.text.contains(head.trim())
+                        })
+                })
+                .count()
+        };
+        assert_eq!(fault_lines(w.onset() - mins(10), w.onset()), 0, "{name}");
+        assert!(fault_lines(start() - mins(3), start()) > 0, "{name}");
+        let volume = w.logs(w.onset(), start()).count();
+        assert!(
+            volume >= 1000,
+            "{name}: only {volume} lines in the incident window"
+        );
+
+        let later = start() + mins(20);
+        for fix in &scenario.truth.remediation {
+            let action = scenario.resolve_action(fix).unwrap();
+            let mut fixed = w.clone();
+            fixed.apply(&action.name, &action.target, start()).unwrap();
+            assert_eq!(
+                fixed.fault_strength(later),
+                0.0,
+                "{name}: {fix} does not fix it"
+            );
+            let after = fixed.signals(&fault.component, later).unwrap();
+            for signal in fault.effects.keys() {
+                let base = scenario.service(&fault.component).unwrap().baseline[signal];
+                assert!(
+                    (after[signal] - base).abs() <= 0.15 * base.max(0.01),
+                    "{name}: {signal} did not recover: {} vs baseline {base}",
+                    after[signal]
+                );
+            }
+        }
+        for action in scenario
+            .actions
+            .iter()
+            .filter(|a| a.outcome != super::scenario::Outcome::Fixes)
+        {
+            let mut tried = w.clone();
+            tried.apply(&action.name, &action.target, start()).unwrap();
+            assert!(
+                tried.fault_strength(later + mins(20)) > 0.9,
+                "{name}: {}@{} should not fix it",
+                action.name,
+                action.target
+            );
+        }
+    }
+}
