@@ -1,11 +1,18 @@
-//! The world opsmcp's tools read and act on.
+//! The world opsmcp's tools read and act on, behind one interface ([`World`]).
 //!
-//! Today that is the live world: this host's vital signs ([`live::host`]), HTTP/TCP probes of
-//! configured services ([`live::probes`]) and the verdicts over both ([`live::health`]).
-//! Simulated incidents and further live sources (Prometheus, log files) join here behind the same
-//! interfaces, so tools never know which world they talk to.
+//! - [`live`]: this host's vital signs (sampled in the background), HTTP/TCP probes of the
+//!   configured services, and further sources (Prometheus, log files, runbook actions), each a
+//!   component of one shape: its config, the source, its tests.
+//! - [`sim`]: simulated incidents with known root causes, played out in real time from scenario
+//!   files, deterministic for a seed.
+//! - [`health`]: the verdicts over readings from either.
 //!
-//! This crate knows nothing of MCP, HTTP serving or the CLI.
+//! Tools never know which world they talk to. This crate knows nothing of MCP, HTTP serving or
+//! the CLI.
 
+pub mod health;
 pub mod live;
 pub mod sim;
+mod world;
+
+pub use world::{ServiceInfo, ServiceReadings, World, WorldError, WorldInfo};

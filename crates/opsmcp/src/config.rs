@@ -9,7 +9,7 @@ use std::{
 
 use anyhow::{Context, bail};
 use clap::{ArgMatches, parser::ValueSource};
-use opsmcp_world::live::{health::Thresholds, probes::ProbeSpec};
+use opsmcp_world::{health::Thresholds, live::probes::ProbeSpec};
 use serde::{Deserialize, Serialize};
 
 /// Flags (and their `OPSMCP_…` variables) shared by every command that serves or reaches the
@@ -60,6 +60,13 @@ pub struct Overrides {
     /// Milliseconds between host readings (default 2000).
     #[arg(long, env = "OPSMCP_SAMPLE_INTERVAL_MS")]
     pub sample_interval_ms: Option<u64>,
+    /// Play a simulated incident instead of watching this system: a built-in scenario name
+    /// (`opsmcp scenarios list`) or a scenario file.
+    #[arg(long, env = "OPSMCP_SCENARIO")]
+    pub scenario: Option<String>,
+    /// Seed of the simulated incident (default 1); the same seed gives the same logs and metrics.
+    #[arg(long, env = "OPSMCP_SEED")]
+    pub seed: Option<u64>,
 }
 
 /// The TOML file: the same names as the flags, plus thresholds and probes.
@@ -77,6 +84,8 @@ struct FileSettings {
     max_body_bytes: Option<usize>,
     shutdown_grace_s: Option<u64>,
     sample_interval_ms: Option<u64>,
+    scenario: Option<String>,
+    seed: Option<u64>,
     thresholds: Option<Thresholds>,
     probes: Option<Vec<ProbeSpec>>,
 }
@@ -95,6 +104,9 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub shutdown_grace_s: u64,
     pub sample_interval_ms: u64,
+    /// A simulated incident to play, or none for the live system.
+    pub scenario: Option<String>,
+    pub seed: u64,
     pub thresholds: Thresholds,
     pub probes: Vec<ProbeSpec>,
     /// Setting name → where its value came from.
@@ -207,6 +219,13 @@ impl Settings {
                 file.sample_interval_ms,
                 2000
             ),
+            scenario: pick!(
+                "scenario",
+                flags.scenario.clone().map(Some),
+                file.scenario.map(Some),
+                None
+            ),
+            seed: pick!("seed", flags.seed, file.seed, 1),
             thresholds: pick!("thresholds", None, file.thresholds, Thresholds::default()),
             probes: pick!("probes", None, file.probes, Vec::new()),
             sources,

@@ -6,9 +6,13 @@ use anyhow::Context;
 use opsmcp_mcp::{HostSettings, McpHost};
 use opsmcp_servers::{
     empty::EmptyServer,
-    monitoring::{Monitoring, MonitoringServer, SamplerCheck},
+    monitoring::{MonitoringServer, SamplerCheck},
 };
-use opsmcp_world::live::host::HostMonitor;
+use opsmcp_world::{
+    World,
+    live::{host::HostMonitor, world::LiveWorld},
+    sim::{SimWorld, SimulatedWorld, builtin},
+};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -72,6 +76,12 @@ impl From<Exit> for ExitCode {
 /// Claims every port, then serves `kinds` until SIGINT/SIGTERM.
 pub fn run(settings: &Settings, kinds: &[ServerKind]) -> anyhow::Result<Exit> {
     let wanted: Vec<_> = kinds.iter().map(|k| (k.name(), k.port(settings))).collect();
+    // A bad scenario is reported before any port is taken.
+    let scenario = settings
+        .scenario
+        .as_deref()
+        .map(builtin::load)
+        .transpose()?;
     let listeners = ports::claim(settings.bind, &wanted)?;
     if !settings.bind.is_loopback() {
         eprintln!(
@@ -87,12 +97,21 @@ pub fn run(settings: &Settings, kinds: &[ServerKind]) -> anyhow::Result<Exit> {
     runtime.block_on(async move {
         let stop = CancellationToken::new();
         tokio::spawn(watch_signals(stop.clone()));
+        let world = build_world(settings, scenario)?;
+        match &world.sampler {
+            Some(_) => eprintln!("opsmcp: watching this system (live world)"),
+            None => eprintln!(
+                "opsmcp: playing the simulated incident '{}' (seed {})",
+                world.world.info().name,
+                settings.seed
+            ),
+        }
         let mut tasks = Vec::new();
         for (kind, (_, listener)) in kinds.iter().zip(listeners) {
             listener.set_nonblocking(true)?;
             let listener = TcpListener::from_std(listener)?;
             let addr = listener.local_addr()?;
-            let task = serve_one(*kind, settings, listener, stop.clone())?;
+            let task = serve_one(*kind, settings, &world, listener, stop.clone())?;
             println!(
                 "opsmcp: {} listening on http://{addr} (/mcp, /sse, /health)",
                 kind.name()
@@ -119,31 +138,60 @@ pub fn run(settings: &Settings, kinds: &[ServerKind]) -> anyhow::Result<Exit> {
 
 type ServeTask = tokio::task::JoinHandle<Result<(), opsmcp_mcp::HostError>>;
 
+/// The world every server of this process shares.
+struct Built {
+    world: Arc<dyn World>,
+    /// The host sampler, when the world is live (its freshness is a `/health` check).
+    sampler: Option<HostMonitor>,
+}
+
+fn build_world(
+    settings: &Settings,
+    scenario: Option<opsmcp_world::sim::Scenario>,
+) -> anyhow::Result<Built> {
+    if let Some(scenario) = scenario {
+        let sim = SimWorld::new(scenario, settings.seed, jiff::Timestamp::now());
+        return Ok(Built {
+            world: Arc::new(SimulatedWorld::new(sim, settings.thresholds.clone())),
+            sampler: None,
+        });
+    }
+    let interval = Duration::from_millis(settings.sample_interval_ms);
+    let monitor = HostMonitor::start(interval).context("cannot start the host sampler")?;
+    let http = reqwest::Client::builder()
+        .user_agent(concat!("opsmcp/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .context("cannot build the HTTP client for probes")?;
+    Ok(Built {
+        world: Arc::new(LiveWorld::new(
+            monitor.clone(),
+            settings.thresholds.clone(),
+            settings.probes.clone(),
+            http,
+        )),
+        sampler: Some(monitor),
+    })
+}
+
 fn serve_one(
     kind: ServerKind,
     settings: &Settings,
+    built: &Built,
     listener: TcpListener,
     stop: CancellationToken,
 ) -> anyhow::Result<ServeTask> {
     let host = host_settings(kind, settings, listener.local_addr()?);
     Ok(match kind {
         ServerKind::Monitoring => {
-            let interval = Duration::from_millis(settings.sample_interval_ms);
-            let monitor = HostMonitor::start(interval).context("cannot start the host sampler")?;
-            let world = Arc::new(Monitoring {
-                host: monitor.clone(),
-                thresholds: settings.thresholds.clone(),
-                probes: settings.probes.clone(),
-                http: reqwest::Client::builder()
-                    .user_agent(concat!("opsmcp/", env!("CARGO_PKG_VERSION")))
-                    .build()
-                    .context("cannot build the HTTP client for probes")?,
-            });
-            let server = McpHost::new(host, move || MonitoringServer::new(world.clone()))
-                .with_check(SamplerCheck {
-                    host: monitor,
+            let world = built.world.clone();
+            let mut server = McpHost::new(host, move || MonitoringServer::new(world.clone()));
+            if let Some(monitor) = &built.sampler {
+                let interval = Duration::from_millis(settings.sample_interval_ms);
+                server = server.with_check(SamplerCheck {
+                    host: monitor.clone(),
                     max_age: interval * 3 + Duration::from_secs(1),
                 });
+            }
             tokio::spawn(server.serve(listener, stop))
         }
         ServerKind::Workflow => {

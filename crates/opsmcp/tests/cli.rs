@@ -343,3 +343,94 @@ async fn servers_without_tools_list_none_and_name_the_unknown_tool() {
     assert!(err.contains("no tools yet"), "{err}");
     client.cancel().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_simulated_incident_is_visible_through_the_same_tools() {
+    let server = Running::start(
+        &[
+            "serve",
+            "monitoring",
+            "--port",
+            "0",
+            "--scenario",
+            "db-connection-pool-exhaustion",
+            "--seed",
+            "3",
+        ],
+        &["monitoring"],
+    );
+    let transport =
+        StreamableHttpClientTransport::from_uri(format!("{}/mcp", server.url("monitoring")));
+    let client = ().serve(transport).await.unwrap();
+    let metrics = client
+        .call_tool(CallToolRequestParams::new("get_system_metrics"))
+        .await
+        .unwrap()
+        .structured_content
+        .unwrap();
+    assert_eq!(metrics["source"], "simulated");
+    assert_eq!(metrics["world"], "db-connection-pool-exhaustion");
+    assert!(
+        metrics.get("cpu").is_none(),
+        "a simulated world has no host"
+    );
+    let services = metrics["services"].as_array().unwrap();
+    assert_eq!(services.len(), 4);
+    let db = services
+        .iter()
+        .find(|s| s["service"] == "orders-db")
+        .unwrap();
+    let in_use = db["readings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["signal"] == "db_connections_in_use")
+        .unwrap();
+    assert!(in_use["current"].as_f64().unwrap() > in_use["baseline"].as_f64().unwrap());
+
+    let health = client
+        .call_tool(CallToolRequestParams::new("verify_health"))
+        .await
+        .unwrap()
+        .structured_content
+        .unwrap();
+    assert_eq!(health["status"], "unhealthy");
+    let status = |name: &str| {
+        health["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["service"] == name)
+            .unwrap()["status"]
+            .clone()
+    };
+    assert_eq!(status("orders-db"), "unhealthy");
+    assert_eq!(status("checkout-api"), "unhealthy");
+    assert!(
+        health["summary"]
+            .as_str()
+            .unwrap()
+            .contains("db connections used")
+    );
+    client.cancel().await.unwrap();
+}
+
+#[test]
+fn an_unknown_scenario_lists_the_known_ones_and_starts_nothing() {
+    let out = Command::new(bin())
+        .args([
+            "serve",
+            "monitoring",
+            "--port",
+            "0",
+            "--scenario",
+            "no-such-incident",
+        ])
+        .env_remove("OPSMCP_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("db-connection-pool-exhaustion"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("listening"));
+}

@@ -1,8 +1,11 @@
-//! `get_system_metrics`: this host's vital signs, all of them by default, or the sections asked
-//! for.
+//! `get_system_metrics`: every watched service's signals beside their baselines, and on a live
+//! system this host's vital signs; all of it by default, or the parts asked for.
 
-use opsmcp_world::live::host::{
-    CpuStats, DiskStats, InterfaceStats, LoadStats, MemoryStats, ProcessStats, SwapStats,
+use opsmcp_world::{
+    ServiceReadings,
+    live::host::{
+        CpuStats, DiskStats, InterfaceStats, LoadStats, MemoryStats, ProcessStats, SwapStats,
+    },
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -11,15 +14,19 @@ use super::Monitoring;
 use crate::ToolError;
 
 /// What the model reads about this tool.
-pub const DESCRIPTION: &str = "Current system metrics of the monitored host: CPU (total and per \
-core), load averages, memory, swap, disk use per mount, network throughput per interface, and the \
-top processes by CPU and memory. Call with no arguments for everything; pass `sections` to get \
-less.";
+pub const DESCRIPTION: &str = "Current system metrics: for every watched service its signals \
+(request rate, latency p50/p99, error rate, CPU, memory and kind-specific ones such as DB \
+connections, cache hit ratio, queue depth, disk, certificate days left) with their baseline and \
+change; on a live system also this host's CPU (total and per core), load, memory, swap, disk per \
+mount, network per interface and top processes. Call with no arguments for everything; pass \
+`service` and/or `sections` to get less.";
 
-/// A part of the reading.
+/// A part of the host reading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Section {
+    /// Services' signals and baselines.
+    Services,
     /// CPU use.
     Cpu,
     /// Load averages.
@@ -40,7 +47,11 @@ pub enum Section {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Args {
-    /// Sections to return (cpu, load, memory, swap, disks, network, processes). All when omitted.
+    /// One service (see `services` in a full answer). All when omitted.
+    #[serde(default)]
+    pub service: Option<String>,
+    /// Parts to return (services, cpu, load, memory, swap, disks, network, processes). All when
+    /// omitted; the host parts exist only on a live system.
     #[serde(default)]
     pub sections: Option<Vec<Section>>,
     /// How many processes each top list holds, 1 to 10 (default 10).
@@ -48,41 +59,45 @@ pub struct Args {
     pub top_processes: Option<u32>,
 }
 
-/// The reading; sections not asked for are left out.
+/// The reading; parts not asked for, or that this world does not have, are left out.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Output {
-    /// Where the numbers come from.
+    /// `live` or `simulated`.
     pub source: &'static str,
-    /// Host name.
-    pub host: String,
+    /// Host name (live) or scenario name (simulated).
+    pub world: String,
     /// When the reading was taken (RFC 3339, UTC).
     pub sampled_at: String,
-    /// Seconds since boot.
-    pub uptime_s: u64,
-    /// CPU use.
+    /// Each service's signals with baseline and change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub services: Option<Vec<ServiceReadings>>,
+    /// Seconds since boot (live).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uptime_s: Option<u64>,
+    /// CPU use (live).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu: Option<CpuStats>,
-    /// Load averages.
+    /// Load averages (live).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub load: Option<LoadStats>,
-    /// Memory.
+    /// Memory (live).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memory: Option<MemoryStats>,
-    /// Swap.
+    /// Swap (live).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub swap: Option<SwapStats>,
-    /// File systems.
+    /// File systems (live).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disks: Option<Vec<DiskStats>>,
-    /// Network interfaces.
+    /// Network interfaces (live).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<Vec<InterfaceStats>>,
-    /// Processes.
+    /// Processes (live).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub processes: Option<ProcessStats>,
 }
 
-/// Reads the latest host snapshot and keeps what was asked for.
+/// Reads the world and keeps what was asked for.
 pub async fn run(world: &Monitoring, args: Args) -> Result<Output, ToolError> {
     let top = match args.top_processes {
         None => 10,
@@ -98,29 +113,60 @@ pub async fn run(world: &Monitoring, args: Args) -> Result<Output, ToolError> {
         return Err(ToolError::InvalidArgument {
             argument: "sections",
             problem: "the list is empty; omit it for everything, or name sections such as \
-                      [\"cpu\", \"memory\"]"
+                      [\"services\", \"cpu\"]"
                 .into(),
         });
     }
+    if let Some(wanted) = &args.service
+        && !world.services().iter().any(|s| &s.name == wanted)
+    {
+        let known: Vec<String> = world.services().into_iter().map(|s| s.name).collect();
+        return Err(ToolError::InvalidArgument {
+            argument: "service",
+            problem: format!(
+                "no service '{wanted}' is watched; send one of: {}, or omit it for all",
+                known.join(", ")
+            ),
+        });
+    }
     let wants = |s: Section| args.sections.as_ref().is_none_or(|list| list.contains(&s));
-    let snap = world
-        .host
-        .snapshot()
-        .await
-        .map_err(|e| ToolError::Unavailable(e.to_string()))?;
+    let info = world.info();
+    let unavailable = |e: opsmcp_world::WorldError| ToolError::Unavailable(e.to_string());
+
+    let services = if wants(Section::Services) {
+        let mut all = world.readings().await.map_err(unavailable)?;
+        if let Some(one) = &args.service {
+            all.retain(|s| &s.service == one);
+        }
+        Some(all)
+    } else {
+        None
+    };
+    // Host detail belongs to the host: leave it out when another service was asked for.
+    let host_wanted = args.service.as_deref().is_none_or(|s| s == "host");
+    let host = if host_wanted {
+        world.host().await.map_err(unavailable)?
+    } else {
+        None
+    };
+    let part = |s: Section| host.as_ref().filter(|_| wants(s));
     Ok(Output {
-        source: "host",
-        host: snap.hostname.clone(),
-        sampled_at: snap.sampled_at.clone(),
-        uptime_s: snap.uptime_s,
-        cpu: wants(Section::Cpu).then(|| snap.cpu.clone()),
-        load: wants(Section::Load).then(|| snap.load.clone()),
-        memory: wants(Section::Memory).then(|| snap.memory.clone()),
-        swap: wants(Section::Swap).then(|| snap.swap.clone()),
-        disks: wants(Section::Disks).then(|| snap.disks.clone()),
-        network: wants(Section::Network).then(|| snap.network.clone()),
-        processes: wants(Section::Processes).then(|| {
-            let mut p = snap.processes.clone();
+        source: info.kind,
+        world: info.name,
+        sampled_at: host
+            .as_ref()
+            .map(|h| h.sampled_at.clone())
+            .unwrap_or_else(|| jiff::Timestamp::now().to_string()),
+        services,
+        uptime_s: host.as_ref().map(|h| h.uptime_s),
+        cpu: part(Section::Cpu).map(|h| h.cpu.clone()),
+        load: part(Section::Load).map(|h| h.load.clone()),
+        memory: part(Section::Memory).map(|h| h.memory.clone()),
+        swap: part(Section::Swap).map(|h| h.swap.clone()),
+        disks: part(Section::Disks).map(|h| h.disks.clone()),
+        network: part(Section::Network).map(|h| h.network.clone()),
+        processes: part(Section::Processes).map(|h| {
+            let mut p = h.processes.clone();
             p.top_by_cpu.truncate(top);
             p.top_by_memory.truncate(top);
             p

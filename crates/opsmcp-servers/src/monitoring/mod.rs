@@ -12,7 +12,7 @@ use std::{
 
 use futures::future::BoxFuture;
 use opsmcp_mcp::{CheckResult, HealthCheck};
-use opsmcp_world::live::{health::Thresholds, host::HostMonitor, probes::ProbeSpec};
+use opsmcp_world::{World, live::host::HostMonitor};
 use rmcp::{
     Json, ServerHandler,
     handler::server::{router::tool::ToolRouter, wrapper::Parameters},
@@ -20,23 +20,21 @@ use rmcp::{
     tool, tool_handler, tool_router,
 };
 
-/// What the monitoring tools read: the host sampler, thresholds and probes.
-#[derive(Debug)]
-pub struct Monitoring {
-    /// This host's sampler.
-    pub host: HostMonitor,
-    /// Host thresholds for `verify_health`.
-    pub thresholds: Thresholds,
-    /// Service probes for `verify_health`.
-    pub probes: Vec<ProbeSpec>,
-    /// Shared HTTP client for probes (keeps connections warm).
-    pub http: reqwest::Client,
-}
+/// What the monitoring tools read: a world, live or simulated; the tools cannot tell which.
+pub type Monitoring = dyn World;
 
 /// The rmcp handler; cloning it is an `Arc` clone, so one per request is cheap.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MonitoringServer {
     world: Arc<Monitoring>,
+}
+
+impl std::fmt::Debug for MonitoringServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MonitoringServer")
+            .field("world", &self.world.info())
+            .finish()
+    }
 }
 
 impl MonitoringServer {
@@ -59,7 +57,7 @@ impl MonitoringServer {
         &self,
         Parameters(args): Parameters<get_system_metrics::Args>,
     ) -> Result<Json<get_system_metrics::Output>, String> {
-        get_system_metrics::run(&self.world, args)
+        get_system_metrics::run(self.world.as_ref(), args)
             .await
             .map(Json)
             .map_err(|e| e.to_string())
@@ -70,7 +68,7 @@ impl MonitoringServer {
         &self,
         Parameters(args): Parameters<verify_health::Args>,
     ) -> Result<Json<verify_health::Output>, String> {
-        verify_health::run(&self.world, args)
+        verify_health::run(self.world.as_ref(), args)
             .await
             .map(Json)
             .map_err(|e| e.to_string())
@@ -86,10 +84,11 @@ impl ServerHandler for MonitoringServer {
                 env!("CARGO_PKG_VERSION"),
             ))
             .with_instructions(
-                "Monitoring & analysis for incident response. get_system_metrics returns this \
-                 host's CPU, load, memory, swap, disks, network and top processes; \
-                 verify_health judges them against thresholds and runs the configured service \
-                 probes. Both work with no arguments.",
+                "Monitoring & analysis for incident response. get_system_metrics returns every \
+                 watched service's signals beside their baselines (and, on a live system, this \
+                 host's CPU, load, memory, swap, disks, network and top processes); \
+                 verify_health judges each service healthy, degraded or unhealthy with the \
+                 numbers behind the verdict. Both work with no arguments.",
             )
     }
 }

@@ -1,6 +1,6 @@
-//! `verify_health`: is the host within its thresholds, and do the configured services answer?
+//! `verify_health`: is each watched service healthy, degraded or unhealthy, and why?
 
-use opsmcp_world::live::health::{ServiceHealth, Status, judge_host};
+use opsmcp_world::health::{ServiceHealth, Status};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -8,16 +8,17 @@ use super::Monitoring;
 use crate::ToolError;
 
 /// What the model reads about this tool.
-pub const DESCRIPTION: &str = "Verify health: judges the host (CPU, memory, swap, disks, load) \
-against thresholds and runs the configured HTTP/TCP probes of each service, returning every \
-verdict with the numbers behind it. Call with no arguments for everything; pass `service` \
-(`host` or a probed service name) for one.";
+pub const DESCRIPTION: &str = "Verify health: judges every watched service healthy, degraded or \
+unhealthy from its signals (against its own baseline, and configured thresholds for CPU, \
+memory and disk); on a live system also this host and the configured HTTP/TCP probes. Every \
+verdict comes with the numbers behind it. Call with no arguments for everything; pass `service` \
+for one.";
 
 /// Arguments; all optional.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Args {
-    /// One service to check: `host`, or the name of a service with probes in the config.
+    /// One service to check (as listed by get_system_metrics). All when omitted.
     #[serde(default)]
     pub service: Option<String>,
 }
@@ -35,50 +36,27 @@ pub struct Output {
     pub services: Vec<ServiceHealth>,
 }
 
-/// Judges the host and runs the probes (concurrently) for the services asked for.
+/// Asks the world for its verdicts and keeps the service asked for.
 pub async fn run(world: &Monitoring, args: Args) -> Result<Output, ToolError> {
-    let mut names: Vec<&str> = vec!["host"];
-    for p in &world.probes {
-        if !names.contains(&p.service.as_str()) {
-            names.push(&p.service);
-        }
-    }
     if let Some(wanted) = &args.service
-        && !names.contains(&wanted.as_str())
+        && !world.services().iter().any(|s| &s.name == wanted)
     {
+        let known: Vec<String> = world.services().into_iter().map(|s| s.name).collect();
         return Err(ToolError::InvalidArgument {
             argument: "service",
             problem: format!(
                 "no service '{wanted}' is watched; send one of: {}, or omit it for all",
-                names.join(", ")
+                known.join(", ")
             ),
         });
     }
-    let wants = |name: &str| args.service.as_deref().is_none_or(|w| w == name);
-
-    let mut services = Vec::new();
-    if wants("host") {
-        let snap = world
-            .host
-            .snapshot()
-            .await
-            .map_err(|e| ToolError::Unavailable(e.to_string()))?;
-        services.push(judge_host(&snap, &world.thresholds));
+    let mut services = world
+        .health()
+        .await
+        .map_err(|e| ToolError::Unavailable(e.to_string()))?;
+    if let Some(one) = &args.service {
+        services.retain(|s| &s.service == one);
     }
-    let probes = world.probes.iter().filter(|p| wants(&p.service));
-    let results = futures::future::join_all(
-        probes.map(|p| async { (p.service.as_str(), p.run(&world.http).await) }),
-    )
-    .await;
-    for name in names.iter().skip(1).filter(|n| wants(n)) {
-        let checks = results
-            .iter()
-            .filter(|(s, _)| s == name)
-            .map(|(_, c)| c.clone())
-            .collect();
-        services.push(ServiceHealth::new(*name, checks));
-    }
-
     let status = services
         .iter()
         .map(|s| s.status)

@@ -1,5 +1,6 @@
-//! The live world: this host, and probes of the services listed in the config.
+//! The live world: this host, and the sources listed in the config, each a component of one
+//! shape (its config, the source, its tests).
 
-pub mod health;
 pub mod host;
 pub mod probes;
+pub mod world;

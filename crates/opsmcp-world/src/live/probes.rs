@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::health::{Check, Status};
+use crate::health::{Check, Status};
 
 /// One probe from the config (`[[probes]]`): `kind = "http"` with `url` (and optionally
 /// `expect_status`), or `kind = "tcp"` with `address`.

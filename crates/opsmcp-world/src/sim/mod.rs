@@ -8,6 +8,7 @@
 pub mod builtin;
 mod noise;
 pub mod scenario;
+mod world;
 
 use std::collections::BTreeMap;
 
@@ -17,6 +18,7 @@ use serde::Serialize;
 use self::noise::Noise;
 use self::scenario::{Action, Effect, Level, LogFormat, LogTemplate, Outcome, Param, Shape};
 pub use self::scenario::{Scenario, ScenarioError};
+pub use self::world::SimulatedWorld;
 
 /// Seconds per noise step: metrics change every 10 s, as a scrape interval would show them.
 const TICK_S: i64 = 10;
@@ -229,9 +231,26 @@ impl SimWorld {
                     }
                 }
             }
-            let jitter = Noise::new(self.seed).signed(&[service, signal], tick as u64);
-            value *= 1.0 + svc.noise * jitter;
+            // Configured limits (a pool's size, a certificate's expiry) do not jitter.
+            if !signal.ends_with("_max") && signal != "cert_days_left" {
+                let jitter = Noise::new(self.seed).signed(&[service, signal], tick as u64);
+                value *= 1.0 + svc.noise * jitter;
+            }
             out.insert(signal.clone(), round(value, signal));
+        }
+        // What cannot exceed its bound does not: connections in use, percentages, fractions.
+        if let (Some(max), Some(used)) = (
+            out.get("db_connections_max").copied(),
+            out.get_mut("db_connections_in_use"),
+        ) {
+            *used = used.min(max);
+        }
+        for (signal, value) in out.iter_mut() {
+            if signal.ends_with("_percent") {
+                *value = value.min(100.0);
+            } else if signal.ends_with("_ratio") || signal == "error_rate" {
+                *value = value.min(1.0);
+            }
         }
         Some(out)
     }

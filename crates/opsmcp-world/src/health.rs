@@ -1,0 +1,372 @@
+//! Verdicts: a reading against its thresholds, and services as the worst of their checks. The
+//! same rules judge the live host and simulated services, so tools never see the difference.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::live::host::HostSnapshot;
+
+/// Healthy, degraded (a warning threshold crossed) or unhealthy (a critical one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Within bounds.
+    Healthy,
+    /// Over a warning threshold, or slow.
+    Degraded,
+    /// Over a critical threshold, or down.
+    Unhealthy,
+}
+
+/// One judged reading, with the numbers behind the verdict.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Check {
+    /// What was checked (`cpu`, `disk /var`, `http http://…`).
+    pub name: String,
+    /// The verdict.
+    pub status: Status,
+    /// The reading.
+    pub value: f64,
+    /// Its unit.
+    pub unit: String,
+    /// Degraded at or above this.
+    pub warning_at: Option<f64>,
+    /// Unhealthy at or above this.
+    pub critical_at: Option<f64>,
+    /// The verdict in words.
+    pub message: String,
+}
+
+/// A service and its checks; its status is the worst of them.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ServiceHealth {
+    /// Service name (`host` for this machine).
+    pub service: String,
+    /// Worst status among the checks.
+    pub status: Status,
+    /// The checks.
+    pub checks: Vec<Check>,
+}
+
+impl ServiceHealth {
+    /// A service judged by its checks.
+    pub fn new(service: impl Into<String>, checks: Vec<Check>) -> Self {
+        let status = checks
+            .iter()
+            .map(|c| c.status)
+            .max()
+            .unwrap_or(Status::Healthy);
+        Self {
+            service: service.into(),
+            status,
+            checks,
+        }
+    }
+}
+
+/// Warning and critical levels for one reading.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Limit {
+    /// Degraded at or above.
+    pub warning: f64,
+    /// Unhealthy at or above.
+    pub critical: f64,
+}
+
+/// Host thresholds (`[thresholds]` in the config). The defaults are the usual on-call pages.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Thresholds {
+    /// CPU use, percent.
+    pub cpu_percent: Limit,
+    /// Memory in use, percent.
+    pub memory_percent: Limit,
+    /// Swap in use, percent.
+    pub swap_percent: Limit,
+    /// Any file system's used share, percent.
+    pub disk_percent: Limit,
+    /// 1-minute load per core.
+    pub load_per_core: Limit,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            cpu_percent: Limit {
+                warning: 85.0,
+                critical: 95.0,
+            },
+            memory_percent: Limit {
+                warning: 85.0,
+                critical: 95.0,
+            },
+            swap_percent: Limit {
+                warning: 50.0,
+                critical: 80.0,
+            },
+            disk_percent: Limit {
+                warning: 85.0,
+                critical: 95.0,
+            },
+            load_per_core: Limit {
+                warning: 1.5,
+                critical: 3.0,
+            },
+        }
+    }
+}
+
+impl Limit {
+    /// Judges a reading where less is worse (cache hit ratio, certificate days left): degraded
+    /// at or below `warning`, unhealthy at or below `critical`.
+    fn judge_low(&self, name: impl Into<String>, value: f64, unit: &str) -> Check {
+        let name = name.into();
+        let status = if value <= self.critical {
+            Status::Unhealthy
+        } else if value <= self.warning {
+            Status::Degraded
+        } else {
+            Status::Healthy
+        };
+        let message = match status {
+            Status::Healthy => format!("{name} {value}{unit} is above {}{unit}", self.warning),
+            Status::Degraded => format!(
+                "{name} {value}{unit} is at or below the warning level {}{unit}",
+                self.warning
+            ),
+            Status::Unhealthy => format!(
+                "{name} {value}{unit} is at or below the critical level {}{unit}",
+                self.critical
+            ),
+        };
+        Check {
+            name,
+            status,
+            value,
+            unit: unit.into(),
+            warning_at: Some(self.warning),
+            critical_at: Some(self.critical),
+            message,
+        }
+    }
+
+    fn judge(&self, name: impl Into<String>, value: f64, unit: &str) -> Check {
+        let name = name.into();
+        let status = if value >= self.critical {
+            Status::Unhealthy
+        } else if value >= self.warning {
+            Status::Degraded
+        } else {
+            Status::Healthy
+        };
+        let message = match status {
+            Status::Healthy => format!("{name} {value}{unit} is below {}{unit}", self.warning),
+            Status::Degraded => format!(
+                "{name} {value}{unit} is at or above the warning level {}{unit}",
+                self.warning
+            ),
+            Status::Unhealthy => format!(
+                "{name} {value}{unit} is at or above the critical level {}{unit}",
+                self.critical
+            ),
+        };
+        Check {
+            name,
+            status,
+            value,
+            unit: unit.into(),
+            warning_at: Some(self.warning),
+            critical_at: Some(self.critical),
+            message,
+        }
+    }
+}
+
+/// This host judged against `thresholds`, as the service `host`.
+pub fn judge_host(snapshot: &HostSnapshot, thresholds: &Thresholds) -> ServiceHealth {
+    let mut checks = vec![
+        thresholds
+            .cpu_percent
+            .judge("cpu", snapshot.cpu.usage_percent as f64, "%"),
+        thresholds
+            .memory_percent
+            .judge("memory", snapshot.memory.used_percent, "%"),
+        thresholds
+            .load_per_core
+            .judge("load per core", snapshot.load.one_per_core, ""),
+    ];
+    if snapshot.swap.total_bytes > 0 {
+        checks.push(
+            thresholds
+                .swap_percent
+                .judge("swap", snapshot.swap.used_percent, "%"),
+        );
+    }
+    for disk in snapshot
+        .disks
+        .iter()
+        .filter(|d| !d.read_only && d.total_bytes > 0)
+    {
+        checks.push(thresholds.disk_percent.judge(
+            format!("disk {}", disk.mount_point),
+            disk.used_percent,
+            "%",
+        ));
+    }
+    ServiceHealth::new("host", checks)
+}
+
+/// One signal of a service now, beside its normal value.
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct Reading {
+    /// Signal name (`error_rate`, `latency_p99_ms`, `db_connections_in_use` …).
+    pub signal: String,
+    /// Its value now.
+    pub current: f64,
+    /// Its normal value, when known.
+    pub baseline: Option<f64>,
+    /// Change from the baseline, percent.
+    pub change_percent: Option<f64>,
+}
+
+impl Reading {
+    /// A reading with its change from `baseline` worked out.
+    pub fn new(signal: impl Into<String>, current: f64, baseline: Option<f64>) -> Self {
+        let change_percent = baseline
+            .filter(|b| *b > 0.0)
+            .map(|b| ((current - b) / b * 1000.0).round() / 10.0);
+        Self {
+            signal: signal.into(),
+            current,
+            baseline,
+            change_percent,
+        }
+    }
+}
+
+/// A service judged from its readings: thresholds from the config for saturation signals
+/// (CPU, memory, disk), and multiples of the baseline for the rest — what is abnormal for
+/// this service, not for services in general.
+pub fn judge_readings(
+    service: &str,
+    readings: &[Reading],
+    thresholds: &Thresholds,
+) -> ServiceHealth {
+    let get = |name: &str| readings.iter().find(|r| r.signal == name);
+    let mut checks = Vec::new();
+    for r in readings {
+        let b = r.baseline;
+        let check = match (r.signal.as_str(), b) {
+            ("error_rate", b) => {
+                let b = b.unwrap_or(0.001);
+                Some(
+                    Limit {
+                        warning: (3.0 * b).max(b + 0.01),
+                        critical: (10.0 * b).max(0.05),
+                    }
+                    .judge("error rate", r.current, ""),
+                )
+            }
+            ("latency_p50_ms" | "latency_p99_ms", Some(b)) if b > 0.0 => Some(
+                Limit {
+                    warning: 2.0 * b,
+                    critical: 5.0 * b,
+                }
+                .judge(r.signal.replace('_', " "), r.current, ""),
+            ),
+            ("request_rate", Some(b)) if b > 0.0 => Some(
+                Limit {
+                    warning: 0.5 * b,
+                    critical: 0.2 * b,
+                }
+                .judge_low("request rate", r.current, "/s"),
+            ),
+            ("queue_depth", Some(b)) if b > 0.0 => Some(
+                Limit {
+                    warning: 5.0 * b,
+                    critical: 20.0 * b,
+                }
+                .judge("queue depth", r.current, ""),
+            ),
+            ("cache_hit_ratio", Some(b)) => Some(
+                Limit {
+                    warning: 0.8 * b,
+                    critical: 0.5 * b,
+                }
+                .judge_low("cache hit ratio", r.current, ""),
+            ),
+            ("cert_days_left", _) => Some(
+                Limit {
+                    warning: 14.0,
+                    critical: 1.0,
+                }
+                .judge_low("certificate days left", r.current, ""),
+            ),
+            ("cpu_percent", _) => Some(thresholds.cpu_percent.judge("cpu", r.current, "%")),
+            ("memory_percent", _) => {
+                Some(thresholds.memory_percent.judge("memory", r.current, "%"))
+            }
+            ("disk_used_percent", _) => Some(thresholds.disk_percent.judge("disk", r.current, "%")),
+            ("db_connections_in_use", _) => get("db_connections_max")
+                .filter(|max| max.current > 0.0)
+                .map(|max| {
+                    let used = (r.current / max.current * 1000.0).round() / 10.0;
+                    Limit {
+                        warning: 85.0,
+                        critical: 95.0,
+                    }
+                    .judge("db connections used", used, "%")
+                }),
+            _ => None,
+        };
+        checks.extend(check);
+    }
+    ServiceHealth::new(service, checks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_judge_at_their_edges() {
+        let l = Limit {
+            warning: 80.0,
+            critical: 90.0,
+        };
+        assert_eq!(l.judge("x", 79.9, "%").status, Status::Healthy);
+        assert_eq!(l.judge("x", 80.0, "%").status, Status::Degraded);
+        assert_eq!(l.judge("x", 95.0, "%").status, Status::Unhealthy);
+    }
+
+    #[test]
+    fn readings_are_judged_against_their_own_baseline() {
+        let readings = [
+            Reading::new("latency_p99_ms", 900.0, Some(180.0)),
+            Reading::new("error_rate", 0.002, Some(0.002)),
+            Reading::new("db_connections_in_use", 49.0, Some(38.0)),
+            Reading::new("db_connections_max", 50.0, Some(50.0)),
+            Reading::new("cert_days_left", 30.0, Some(30.0)),
+        ];
+        let h = judge_readings("db", &readings, &Thresholds::default());
+        let status = |name: &str| h.checks.iter().find(|c| c.name == name).unwrap().status;
+        assert_eq!(status("latency p99 ms"), Status::Unhealthy);
+        assert_eq!(status("error rate"), Status::Healthy);
+        assert_eq!(status("db connections used"), Status::Unhealthy);
+        assert_eq!(status("certificate days left"), Status::Healthy);
+        assert_eq!(h.status, Status::Unhealthy);
+        assert_eq!(readings[0].change_percent, Some(400.0));
+    }
+
+    #[test]
+    fn a_service_is_as_sick_as_its_worst_check() {
+        let l = Limit {
+            warning: 80.0,
+            critical: 90.0,
+        };
+        let s = ServiceHealth::new("api", vec![l.judge("a", 10.0, ""), l.judge("b", 85.0, "")]);
+        assert_eq!(s.status, Status::Degraded);
+        assert_eq!(ServiceHealth::new("idle", vec![]).status, Status::Healthy);
+    }
+}
