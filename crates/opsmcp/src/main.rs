@@ -3,6 +3,7 @@
 
 mod config;
 mod health_cmd;
+mod logs_cmd;
 mod ports;
 mod scenarios_cmd;
 mod serve;
@@ -70,6 +71,9 @@ enum Command {
     /// The simulated incidents: list, show, validate.
     #[command(subcommand)]
     Scenarios(scenarios_cmd::ScenariosCommand),
+    /// Mine templates and find anomalies in log files (no format to configure).
+    #[command(subcommand)]
+    Logs(logs_cmd::LogsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -107,6 +111,7 @@ fn main() -> ExitCode {
         }),
         Command::Health(args) => health_cmd::run(&args, m),
         Command::Scenarios(cmd) => scenarios_cmd::run(cmd),
+        Command::Logs(cmd) => logs_cmd::run(cmd),
         Command::Config(ConfigCommand::Print(flags)) => {
             let m = m.subcommand().map(|(_, m)| m).unwrap_or(m);
             Settings::resolve(&flags, m).map(|s| {

@@ -1,0 +1,363 @@
+//! Turning one log line into a [`Record`]: format, timestamp, level, service and message.
+//!
+//! The format is detected per stream ([`detect`]) from a sample of lines and tried first for
+//! every line; a line that does not fit falls back to per-line detection, and a line that fits
+//! nothing is kept whole as [`Format::Raw`] (counted by the caller, never dropped).
+
+pub mod formats;
+pub mod header;
+pub mod time;
+
+use std::borrow::Cow;
+
+use serde::Serialize;
+
+pub use time::{TimeDefaults, parse_timestamp};
+
+/// Severity, normalized across formats (`WARNING`, `warn`, `W` and syslog 4 are all `Warn`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Finer than debug (`TRACE`, `VERBOSE`, `FINEST`).
+    Trace,
+    /// `DEBUG`, `FINE`.
+    Debug,
+    /// `INFO`, `INFORMATION`.
+    Info,
+    /// `NOTICE`.
+    Notice,
+    /// `WARN`, `WARNING`.
+    Warn,
+    /// `ERROR`, `ERR`, `SEVERE`.
+    Error,
+    /// `FATAL`, `CRITICAL`, `ALERT`, `EMERG`, `PANIC`.
+    Fatal,
+}
+
+impl Level {
+    /// Recognizes a level word in any case; `None` for anything else.
+    pub fn from_word(w: &[u8]) -> Option<Level> {
+        if w.len() < 3 || w.len() > 11 {
+            return None;
+        }
+        let mut buf = [0u8; 11];
+        for (d, s) in buf.iter_mut().zip(w) {
+            *d = s.to_ascii_uppercase();
+        }
+        Some(match &buf[..w.len()] {
+            b"TRACE" | b"VERBOSE" | b"FINEST" | b"FINER" => Level::Trace,
+            b"DEBUG" | b"DBG" | b"FINE" => Level::Debug,
+            b"INFO" | b"INF" | b"INFORMATION" => Level::Info,
+            b"NOTICE" => Level::Notice,
+            b"WARN" | b"WARNING" | b"WRN" => Level::Warn,
+            b"ERROR" | b"ERR" | b"SEVERE" | b"FAILURE" => Level::Error,
+            b"FATAL" | b"CRIT" | b"CRITICAL" | b"ALERT" | b"EMERG" | b"EMERGENCY" | b"PANIC" => {
+                Level::Fatal
+            }
+            _ => return None,
+        })
+    }
+
+    /// True for error and worse: what the error-rate series counts.
+    pub fn is_error(self) -> bool {
+        self >= Level::Error
+    }
+
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Trace => "trace",
+            Level::Debug => "debug",
+            Level::Info => "info",
+            Level::Notice => "notice",
+            Level::Warn => "warn",
+            Level::Error => "error",
+            Level::Fatal => "fatal",
+        }
+    }
+}
+
+/// The shape a line was parsed as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// One JSON object per line.
+    Json,
+    /// `key=value` pairs.
+    Logfmt,
+    /// RFC 5424 syslog.
+    Syslog5424,
+    /// RFC 3164 (BSD) syslog, with or without `<PRI>`.
+    Syslog3164,
+    /// Common or combined access log.
+    Access,
+    /// Free text after a leading header (timestamp, level, pid, thread, component).
+    Header,
+    /// Nothing recognized: the whole line is the message.
+    Raw,
+}
+
+impl Format {
+    const DETECTABLE: [Format; 6] = [
+        Format::Json,
+        Format::Syslog5424,
+        Format::Access,
+        Format::Syslog3164,
+        Format::Logfmt,
+        Format::Header,
+    ];
+}
+
+/// One parsed line. Text borrows from the line where it can.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record<'a> {
+    /// How it was parsed.
+    pub format: Format,
+    /// The timestamp as written (parse it with [`Record::timestamp`]; mining does not need it,
+    /// so it is not parsed eagerly).
+    pub time_text: Option<Cow<'a, str>>,
+    /// Severity.
+    pub level: Option<Level>,
+    /// Service, program or component.
+    pub service: Option<Cow<'a, str>>,
+    /// The message: what templates are mined from.
+    pub message: Cow<'a, str>,
+    /// Other fields of structured formats, in order.
+    pub fields: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+}
+
+impl<'a> Record<'a> {
+    fn raw(format: Format, message: Cow<'a, str>) -> Self {
+        Record {
+            format,
+            time_text: None,
+            level: None,
+            service: None,
+            message,
+            fields: Vec::new(),
+        }
+    }
+
+    /// The timestamp, parsed with the given defaults for missing year and zone.
+    pub fn timestamp(&self, d: &TimeDefaults) -> Option<jiff::Timestamp> {
+        self.time_text
+            .as_deref()
+            .and_then(|t| parse_timestamp(t, d))
+    }
+}
+
+fn parse_as(format: Format, line: &str, columns: usize) -> Option<Record<'_>> {
+    match format {
+        Format::Json => formats::json(line),
+        Format::Logfmt => formats::logfmt(line),
+        Format::Syslog5424 | Format::Syslog3164 => formats::syslog(line),
+        Format::Access => formats::access(line),
+        Format::Header => free_text(line, columns),
+        Format::Raw => Some(Record::raw(Format::Raw, Cow::Borrowed(line))),
+    }
+}
+
+fn free_text(line: &str, columns: usize) -> Option<Record<'_>> {
+    let h = header::parse_with_columns(line.as_bytes(), columns)?;
+    let mut rec = Record::raw(Format::Header, Cow::Borrowed(&line[h.msg_start..]));
+    rec.time_text = h.ts.map(|(a, b)| Cow::Borrowed(&line[a..b]));
+    rec.level = h.level;
+    rec.service = h.component.map(|(a, b)| Cow::Borrowed(&line[a..b]));
+    Some(rec)
+}
+
+/// The format most of `sample` parses as (`Raw` when none fits).
+pub fn detect<'s>(sample: impl IntoIterator<Item = &'s str>) -> Format {
+    let mut votes = [0usize; 6];
+    for line in sample {
+        if line.trim().is_empty() {
+            continue;
+        }
+        if let Some(i) = Format::DETECTABLE
+            .iter()
+            .position(|&f| parse_as(f, line, 0).is_some())
+        {
+            votes[i] += 1;
+        }
+    }
+    match votes
+        .iter()
+        .enumerate()
+        .max_by_key(|&(i, v)| (*v, usize::MAX - i))
+    {
+        Some((i, &v)) if v > 0 => Format::DETECTABLE[i],
+        _ => Format::Raw,
+    }
+}
+
+/// Parses lines, trying the stream's format first.
+#[derive(Debug, Clone, Copy)]
+pub struct Parser {
+    stream: Format,
+    columns: usize,
+}
+
+impl Parser {
+    /// A parser for a stream detected as `stream` (see [`detect`]).
+    pub fn new(stream: Format) -> Self {
+        Parser { stream, columns: 0 }
+    }
+
+    /// Detects the format of a stream from a sample of its first lines, and for free text also
+    /// its fixed leading columns (see [`header::learn_columns`]).
+    pub fn learn(sample: &[&str]) -> Self {
+        let stream = detect(sample.iter().copied());
+        let columns = if stream == Format::Header {
+            header::learn_columns(sample.iter().map(|l| l.as_bytes()))
+        } else {
+            0
+        };
+        Parser { stream, columns }
+    }
+
+    /// The stream's format.
+    pub fn format(&self) -> Format {
+        self.stream
+    }
+
+    /// Parses one line (without its newline). Never fails: unknown shapes are `Format::Raw`.
+    pub fn parse<'a>(&self, line: &'a str) -> Record<'a> {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if let Some(r) = parse_as(self.stream, line, self.columns) {
+            return r;
+        }
+        for f in Format::DETECTABLE {
+            if f != self.stream
+                && let Some(r) = parse_as(f, line, 0)
+            {
+                return r;
+            }
+        }
+        Record::raw(Format::Raw, Cow::Borrowed(line))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(line: &str) -> Record<'_> {
+        Parser::new(detect([line])).parse(line)
+    }
+
+    #[test]
+    fn json_lines() {
+        let r = p(
+            r#"{"ts":"2024-01-02T03:04:05Z","level":"error","service":"api","msg":"db down","code":7,"ctx":{"id":"a"}}"#,
+        );
+        assert_eq!(r.format, Format::Json);
+        assert_eq!(r.level, Some(Level::Error));
+        assert_eq!(r.service.as_deref(), Some("api"));
+        assert_eq!(r.message, "db down");
+        assert_eq!(
+            r.timestamp(&TimeDefaults::default()).map(|t| t.to_string()),
+            Some("2024-01-02T03:04:05Z".into())
+        );
+        assert!(r.fields.iter().any(|(k, v)| k == "code" && v == "7"));
+        assert!(r.fields.iter().any(|(k, v)| k == "ctx.id" && v == "a"));
+    }
+
+    #[test]
+    fn logfmt_lines() {
+        let r = p(r#"time=2024-01-02T03:04:05Z level=warn app=web msg="slow \"q\" done" dur=5ms"#);
+        assert_eq!(r.format, Format::Logfmt);
+        assert_eq!(r.level, Some(Level::Warn));
+        assert_eq!(r.service.as_deref(), Some("web"));
+        assert_eq!(r.message, "slow \"q\" done");
+        assert_eq!(r.fields, vec![("dur".into(), "5ms".into())]);
+    }
+
+    #[test]
+    fn syslog_5424() {
+        let r = p(
+            r#"<165>1 2003-10-11T22:14:15.003Z host.example.com evntslog - ID47 [exampleSDID@32473 iut="3"] An application event"#,
+        );
+        assert_eq!(r.format, Format::Syslog5424);
+        assert_eq!(r.level, Some(Level::Notice));
+        assert_eq!(r.service.as_deref(), Some("evntslog"));
+        assert_eq!(r.message, "An application event");
+        assert_eq!(r.time_text.as_deref(), Some("2003-10-11T22:14:15.003Z"));
+    }
+
+    #[test]
+    fn syslog_3164() {
+        let r =
+            p("<34>Oct 11 22:14:15 mymachine su[230]: 'su root' failed for lonvick on /dev/pts/8");
+        assert_eq!(r.format, Format::Syslog3164);
+        assert_eq!(r.level, Some(Level::Fatal));
+        assert_eq!(r.service.as_deref(), Some("su"));
+        assert_eq!(r.message, "'su root' failed for lonvick on /dev/pts/8");
+        assert!(r.fields.iter().any(|(k, v)| k == "pid" && v == "230"));
+        let r = p("Jun 14 15:16:01 combo sshd(pam_unix)[19939]: check pass; user unknown");
+        assert_eq!(r.format, Format::Syslog3164);
+        assert_eq!(r.service.as_deref(), Some("sshd(pam_unix)"));
+        assert_eq!(r.message, "check pass; user unknown");
+    }
+
+    #[test]
+    fn access_logs() {
+        let r = p(
+            r#"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 503 2326 "http://x/" "Mozilla/4.08""#,
+        );
+        assert_eq!(r.format, Format::Access);
+        assert_eq!(r.level, Some(Level::Error));
+        assert_eq!(r.message, "GET /apache_pb.gif HTTP/1.0 503");
+        assert_eq!(
+            r.timestamp(&TimeDefaults::default()).map(|t| t.to_string()),
+            Some("2000-10-10T20:55:36Z".into())
+        );
+        assert!(
+            r.fields
+                .iter()
+                .any(|(k, v)| k == "user_agent" && v == "Mozilla/4.08")
+        );
+    }
+
+    #[test]
+    fn header_lines() {
+        let r = p("2015-10-18 18:01:47,978 INFO [main] org.apache.Foo: Created x");
+        assert_eq!(r.format, Format::Header);
+        assert_eq!(r.level, Some(Level::Info));
+        assert_eq!(r.service.as_deref(), Some("org.apache.Foo"));
+        assert_eq!(r.message, "Created x");
+    }
+
+    #[test]
+    fn unparseable_lines_are_kept_raw() {
+        let r = p("just some words");
+        assert_eq!(r.format, Format::Raw);
+        assert_eq!(r.message, "just some words");
+        let r = p("");
+        assert_eq!(r.format, Format::Raw);
+    }
+
+    #[test]
+    fn stream_detection_prefers_the_majority() {
+        let lines = ["a=1 b=2", "c=3 d=4", "{\"msg\":\"x\"}"];
+        assert_eq!(detect(lines), Format::Logfmt);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let line = String::from_utf8_lossy(&bytes);
+            let parser = Parser::new(detect([line.as_ref()]));
+            let r = parser.parse(&line);
+            let _ = r.timestamp(&TimeDefaults::default());
+            let mut sig = Vec::new();
+            crate::mask::signature(r.message.as_bytes(), &mut sig);
+        }
+
+        #[test]
+        fn never_panics_on_header_like_text(s in "[-0-9A-Za-z:.,\\[\\]<>= \"/]{0,120}") {
+            let parser = Parser::new(Format::Header);
+            let r = parser.parse(&s);
+            let _ = r.timestamp(&TimeDefaults::default());
+        }
+    }
+}
