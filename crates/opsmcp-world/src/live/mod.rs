@@ -1,6 +1,9 @@
 //! The live world: this host, and the sources listed in the config, each a component of one
 //! shape (its config, the source, its tests).
 
+pub mod files;
 pub mod host;
 pub mod probes;
+pub mod prometheus;
+pub mod runbook;
 pub mod world;
