@@ -117,59 +117,58 @@ impl Default for Thresholds {
     }
 }
 
+/// Which way a reading goes bad.
+#[derive(Clone, Copy)]
+enum Worse {
+    /// Higher is worse (CPU, latency, error rate).
+    Higher,
+    /// Lower is worse (cache hit ratio, certificate days left).
+    Lower,
+}
+
 impl Limit {
-    /// Judges a reading where less is worse (cache hit ratio, certificate days left): degraded
-    /// at or below `warning`, unhealthy at or below `critical`.
-    fn judge_low(&self, name: impl Into<String>, value: f64, unit: &str) -> Check {
-        let name = name.into();
-        let status = if value <= self.critical {
-            Status::Unhealthy
-        } else if value <= self.warning {
-            Status::Degraded
-        } else {
-            Status::Healthy
-        };
-        let message = match status {
-            Status::Healthy => format!("{name} {value}{unit} is above {}{unit}", self.warning),
-            Status::Degraded => format!(
-                "{name} {value}{unit} is at or below the warning level {}{unit}",
-                self.warning
-            ),
-            Status::Unhealthy => format!(
-                "{name} {value}{unit} is at or below the critical level {}{unit}",
-                self.critical
-            ),
-        };
-        Check {
-            name,
-            status,
-            value,
-            unit: unit.into(),
-            warning_at: Some(self.warning),
-            critical_at: Some(self.critical),
-            message,
-        }
+    /// Judges a reading where more is worse: degraded at or above `warning`, unhealthy at or
+    /// above `critical`.
+    fn judge(&self, name: impl Into<String>, value: f64, unit: &str) -> Check {
+        self.judge_towards(Worse::Higher, name.into(), value, unit)
     }
 
-    fn judge(&self, name: impl Into<String>, value: f64, unit: &str) -> Check {
-        let name = name.into();
-        let status = if value >= self.critical {
-            Status::Unhealthy
-        } else if value >= self.warning {
-            Status::Degraded
-        } else {
-            Status::Healthy
+    /// Judges a reading where less is worse: degraded at or below `warning`, unhealthy at or
+    /// below `critical`.
+    fn judge_low(&self, name: impl Into<String>, value: f64, unit: &str) -> Check {
+        self.judge_towards(Worse::Lower, name.into(), value, unit)
+    }
+
+    fn judge_towards(&self, worse: Worse, name: String, value: f64, unit: &str) -> Check {
+        let past = |level: f64| match worse {
+            Worse::Higher => value >= level,
+            Worse::Lower => value <= level,
         };
-        let message = match status {
-            Status::Healthy => format!("{name} {value}{unit} is below {}{unit}", self.warning),
-            Status::Degraded => format!(
-                "{name} {value}{unit} is at or above the warning level {}{unit}",
-                self.warning
-            ),
-            Status::Unhealthy => format!(
-                "{name} {value}{unit} is at or above the critical level {}{unit}",
-                self.critical
-            ),
+        let (side, safe) = match worse {
+            Worse::Higher => ("above", "below"),
+            Worse::Lower => ("below", "above"),
+        };
+        let (status, message) = if past(self.critical) {
+            (
+                Status::Unhealthy,
+                format!(
+                    "{name} {value}{unit} is at or {side} the critical level {}{unit}",
+                    self.critical
+                ),
+            )
+        } else if past(self.warning) {
+            (
+                Status::Degraded,
+                format!(
+                    "{name} {value}{unit} is at or {side} the warning level {}{unit}",
+                    self.warning
+                ),
+            )
+        } else {
+            (
+                Status::Healthy,
+                format!("{name} {value}{unit} is {safe} {}{unit}", self.warning),
+            )
         };
         Check {
             name,

@@ -117,18 +117,7 @@ pub async fn run(world: &Monitoring, args: Args) -> Result<Output, ToolError> {
                 .into(),
         });
     }
-    if let Some(wanted) = &args.service
-        && !world.services().iter().any(|s| &s.name == wanted)
-    {
-        let known: Vec<String> = world.services().into_iter().map(|s| s.name).collect();
-        return Err(ToolError::InvalidArgument {
-            argument: "service",
-            problem: format!(
-                "no service '{wanted}' is watched; send one of: {}, or omit it for all",
-                known.join(", ")
-            ),
-        });
-    }
+    super::check_service(world, args.service.as_deref())?;
     let wants = |s: Section| args.sections.as_ref().is_none_or(|list| list.contains(&s));
     let info = world.info();
     let unavailable = |e: opsmcp_world::WorldError| ToolError::Unavailable(e.to_string());

@@ -93,6 +93,22 @@ impl ServerHandler for MonitoringServer {
     }
 }
 
+/// Refuses a `service` argument the world does not watch, listing the ones it does.
+fn check_service(world: &Monitoring, service: Option<&str>) -> Result<(), crate::ToolError> {
+    let Some(wanted) = service else { return Ok(()) };
+    let known: Vec<String> = world.services().into_iter().map(|s| s.name).collect();
+    if known.iter().any(|k| k == wanted) {
+        return Ok(());
+    }
+    Err(crate::ToolError::InvalidArgument {
+        argument: "service",
+        problem: format!(
+            "no service '{wanted}' is watched; send one of: {}, or omit it for all",
+            known.join(", ")
+        ),
+    })
+}
+
 /// `/health` check: the host sampler is producing readings.
 pub struct SamplerCheck {
     /// The sampler to watch.

@@ -38,18 +38,7 @@ pub struct Output {
 
 /// Asks the world for its verdicts and keeps the service asked for.
 pub async fn run(world: &Monitoring, args: Args) -> Result<Output, ToolError> {
-    if let Some(wanted) = &args.service
-        && !world.services().iter().any(|s| &s.name == wanted)
-    {
-        let known: Vec<String> = world.services().into_iter().map(|s| s.name).collect();
-        return Err(ToolError::InvalidArgument {
-            argument: "service",
-            problem: format!(
-                "no service '{wanted}' is watched; send one of: {}, or omit it for all",
-                known.join(", ")
-            ),
-        });
-    }
+    super::check_service(world, args.service.as_deref())?;
     let mut services = world
         .health()
         .await
