@@ -9,7 +9,13 @@ use std::{
 
 use anyhow::{Context, bail};
 use clap::{ArgMatches, parser::ValueSource};
-use opsmcp_world::{health::Thresholds, live::probes::ProbeSpec};
+use opsmcp_world::{
+    health::Thresholds,
+    live::{
+        files::LogFileSpec, probes::ProbeSpec, prometheus::PrometheusConfig, runbook::Runbook,
+        runbook::RunbookAction,
+    },
+};
 use serde::{Deserialize, Serialize};
 
 /// Flags (and their `OPSMCP_…` variables) shared by every command that serves or reaches the
@@ -88,6 +94,9 @@ struct FileSettings {
     seed: Option<u64>,
     thresholds: Option<Thresholds>,
     probes: Option<Vec<ProbeSpec>>,
+    prometheus: Option<PrometheusConfig>,
+    log_files: Option<Vec<LogFileSpec>>,
+    runbook: Option<Vec<RunbookAction>>,
 }
 
 /// The settings in force.
@@ -109,6 +118,12 @@ pub struct Settings {
     pub seed: u64,
     pub thresholds: Thresholds,
     pub probes: Vec<ProbeSpec>,
+    /// Services and signals read from Prometheus (`[prometheus]`).
+    pub prometheus: Option<PrometheusConfig>,
+    /// Log files per service (`[[log_files]]`).
+    pub log_files: Vec<LogFileSpec>,
+    /// Remediation actions that may run on this system (`[[runbook]]`).
+    pub runbook: Vec<RunbookAction>,
     /// Setting name → where its value came from.
     #[serde(skip)]
     pub sources: BTreeMap<&'static str, String>,
@@ -228,11 +243,21 @@ impl Settings {
             seed: pick!("seed", flags.seed, file.seed, 1),
             thresholds: pick!("thresholds", None, file.thresholds, Thresholds::default()),
             probes: pick!("probes", None, file.probes, Vec::new()),
+            prometheus: pick!("prometheus", None, file.prometheus.map(Some), None),
+            log_files: pick!("log_files", None, file.log_files, Vec::new()),
+            runbook: pick!("runbook", None, file.runbook, Vec::new()),
             sources,
         };
         for probe in &settings.probes {
             probe.validate()?;
         }
+        if let Some(prometheus) = &settings.prometheus {
+            prometheus.validate()?;
+        }
+        for files in &settings.log_files {
+            files.validate()?;
+        }
+        Runbook::new(settings.runbook.clone())?;
         if settings.max_body_bytes < 1024 {
             bail!(
                 "max_body_bytes = {} is too small for any MCP message; use at least 1024 (default 4194304)",

@@ -2,6 +2,7 @@
 //! nothing else lives here.
 
 mod config;
+mod config_check;
 mod health_cmd;
 mod logs_cmd;
 mod ports;
@@ -80,6 +81,9 @@ enum Command {
 enum ConfigCommand {
     /// Print the effective settings and where each came from (flag, env, file, default).
     Print(Overrides),
+    /// Try every configured source once (Prometheus, log files, runbook programs, probes);
+    /// exits 1 if any fails.
+    Check(Overrides),
 }
 
 fn main() -> ExitCode {
@@ -118,6 +122,10 @@ fn main() -> ExitCode {
                 print!("{}", s.render());
                 serve::Exit::Ok
             })
+        }
+        Command::Config(ConfigCommand::Check(flags)) => {
+            let m = m.subcommand().map(|(_, m)| m).unwrap_or(m);
+            Settings::resolve(&flags, m).and_then(|s| config_check::run(&s))
         }
     };
     match result {

@@ -10,7 +10,7 @@ use opsmcp_servers::{
 };
 use opsmcp_world::{
     World,
-    live::{host::HostMonitor, world::LiveWorld},
+    live::{host::HostMonitor, prometheus::PrometheusSource, world::LiveWorld},
     sim::{SimWorld, SimulatedWorld, builtin},
 };
 use tokio::net::TcpListener;
@@ -162,13 +162,17 @@ fn build_world(
         .user_agent(concat!("opsmcp/", env!("CARGO_PKG_VERSION")))
         .build()
         .context("cannot build the HTTP client for probes")?;
+    let mut live = LiveWorld::new(
+        monitor.clone(),
+        settings.thresholds.clone(),
+        settings.probes.clone(),
+        http,
+    );
+    if let Some(config) = &settings.prometheus {
+        live = live.with_prometheus(PrometheusSource::new(config.clone())?);
+    }
     Ok(Built {
-        world: Arc::new(LiveWorld::new(
-            monitor.clone(),
-            settings.thresholds.clone(),
-            settings.probes.clone(),
-            http,
-        )),
+        world: Arc::new(live),
         sampler: Some(monitor),
     })
 }

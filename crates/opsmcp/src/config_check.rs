@@ -1,0 +1,127 @@
+//! `opsmcp config check`: every source in the settings tried once, so a typo in a path or an
+//! unreachable Prometheus is found before an incident, not during one.
+
+use std::os::unix::fs::PermissionsExt;
+
+use opsmcp_world::{
+    health::Status,
+    live::{
+        files::{Cursor, LogFileSource},
+        prometheus::PrometheusSource,
+    },
+};
+
+use crate::{config::Settings, serve::Exit};
+
+struct Row {
+    source: &'static str,
+    name: String,
+    ok: bool,
+    detail: String,
+}
+
+pub fn run(settings: &Settings) -> anyhow::Result<Exit> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut rows = Vec::new();
+
+    if let Some(config) = &settings.prometheus {
+        let source = PrometheusSource::new(config.clone())?;
+        for service in &config.services {
+            for signal in config.signals.keys() {
+                let (ok, detail) =
+                    match runtime.block_on(source.signal_instant(signal, service, None)) {
+                        Ok(Some(sample)) => (true, format!("{signal} = {}", sample.value)),
+                        Ok(None) => (true, format!("{signal}: no data yet (the query is valid)")),
+                        Err(e) => (false, e.to_string()),
+                    };
+                rows.push(Row {
+                    source: "prometheus",
+                    name: service.clone(),
+                    ok,
+                    detail,
+                });
+            }
+        }
+    }
+
+    for spec in &settings.log_files {
+        let (ok, detail) =
+            match LogFileSource::new(spec.clone()).and_then(|s| s.read(&Cursor::default())) {
+                Ok(mut lines) => match lines.next() {
+                    Some(Ok(line)) => (
+                        true,
+                        format!("readable, first line from {}", line.path.display()),
+                    ),
+                    Some(Err(e)) => (false, e.to_string()),
+                    None => (true, "matched, but the files are empty".to_string()),
+                },
+                Err(e) => (false, e.to_string()),
+            };
+        rows.push(Row {
+            source: "log_files",
+            name: spec.service.clone(),
+            ok,
+            detail,
+        });
+    }
+
+    for action in &settings.runbook {
+        let (ok, detail) = match std::fs::metadata(&action.program) {
+            Ok(m) if m.is_file() && m.permissions().mode() & 0o111 != 0 => {
+                (true, format!("{} is executable", action.program.display()))
+            }
+            Ok(_) => (
+                false,
+                format!("{} is not an executable file", action.program.display()),
+            ),
+            Err(e) => (
+                false,
+                format!(
+                    "{}: {e}; fix `program` or install it",
+                    action.program.display()
+                ),
+            ),
+        };
+        rows.push(Row {
+            source: "runbook",
+            name: action.name.clone(),
+            ok,
+            detail,
+        });
+    }
+
+    if !settings.probes.is_empty() {
+        let http = reqwest::Client::new();
+        for probe in &settings.probes {
+            let check = runtime.block_on(probe.run(&http));
+            rows.push(Row {
+                source: "probe",
+                name: probe.service.clone(),
+                ok: check.status != Status::Unhealthy,
+                detail: check.message,
+            });
+        }
+    }
+
+    if rows.is_empty() {
+        println!("no sources configured beyond this host; nothing to check");
+        return Ok(Exit::Ok);
+    }
+    println!("{:<11} {:<24} {:<6} DETAIL", "SOURCE", "NAME", "STATUS");
+    for r in &rows {
+        println!(
+            "{:<11} {:<24} {:<6} {}",
+            r.source,
+            r.name,
+            if r.ok { "ok" } else { "FAIL" },
+            r.detail
+        );
+    }
+    Ok(if rows.iter().all(|r| r.ok) {
+        Exit::Ok
+    } else {
+        Exit::Failed
+    })
+}
