@@ -434,3 +434,31 @@ fn an_unknown_scenario_lists_the_known_ones_and_starts_nothing() {
     assert!(stderr.contains("db-connection-pool-exhaustion"), "{stderr}");
     assert!(!String::from_utf8_lossy(&out.stdout).contains("listening"));
 }
+
+#[test]
+fn the_settings_example_in_the_readme_is_valid() {
+    let readme = std::fs::read_to_string(common::workspace_root().join("README.md")).unwrap();
+    let start = readme
+        .find("```toml\nbind = ")
+        .expect("the settings example")
+        + "```toml\n".len();
+    let end = start + readme[start..].find("```").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("opsmcp.toml");
+    std::fs::write(&file, &readme[start..end]).unwrap();
+    let out = Command::new(bin())
+        .args(["config", "print", "--config", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("runbook") && l.contains("systemctl")),
+        "{text}"
+    );
+}
