@@ -73,6 +73,9 @@ pub struct Overrides {
     /// Seed of the simulated incident (default 1); the same seed gives the same logs and metrics.
     #[arg(long, env = "OPSMCP_SEED")]
     pub seed: Option<u64>,
+    /// Multiply the simulated incident's log volume (default 1.0; 100 for a heavy load).
+    #[arg(long, env = "OPSMCP_LOG_RATE")]
+    pub log_rate: Option<f64>,
 }
 
 /// The TOML file: the same names as the flags, plus thresholds and probes.
@@ -92,6 +95,7 @@ struct FileSettings {
     sample_interval_ms: Option<u64>,
     scenario: Option<String>,
     seed: Option<u64>,
+    log_rate: Option<f64>,
     thresholds: Option<Thresholds>,
     probes: Option<Vec<ProbeSpec>>,
     prometheus: Option<PrometheusConfig>,
@@ -116,6 +120,7 @@ pub struct Settings {
     /// A simulated incident to play, or none for the live system.
     pub scenario: Option<String>,
     pub seed: u64,
+    pub log_rate: f64,
     pub thresholds: Thresholds,
     pub probes: Vec<ProbeSpec>,
     /// Services and signals read from Prometheus (`[prometheus]`).
@@ -241,6 +246,7 @@ impl Settings {
                 None
             ),
             seed: pick!("seed", flags.seed, file.seed, 1),
+            log_rate: pick!("log_rate", flags.log_rate, file.log_rate, 1.0),
             thresholds: pick!("thresholds", None, file.thresholds, Thresholds::default()),
             probes: pick!("probes", None, file.probes, Vec::new()),
             prometheus: pick!("prometheus", None, file.prometheus.map(Some), None),
@@ -258,6 +264,12 @@ impl Settings {
             files.validate()?;
         }
         Runbook::new(settings.runbook.clone())?;
+        if !(settings.log_rate > 0.0 && settings.log_rate <= 10_000.0) {
+            bail!(
+                "log_rate = {} must be above 0 and at most 10000 (1.0 = the scenario's own volume)",
+                settings.log_rate
+            );
+        }
         if settings.max_body_bytes < 1024 {
             bail!(
                 "max_body_bytes = {} is too small for any MCP message; use at least 1024 (default 4194304)",

@@ -1,6 +1,8 @@
 //! `opsmcp scenarios`: the simulated incidents — list them, read one's story, check a file.
 
-use opsmcp_world::sim::{Scenario, builtin};
+use std::io::Write;
+
+use opsmcp_world::sim::{Scenario, SimWorld, builtin};
 use serde_json::json;
 
 use crate::serve::Exit;
@@ -29,6 +31,25 @@ pub enum ScenariosCommand {
     Validate {
         /// The file.
         file: String,
+    },
+    /// Print a scenario's log lines (all services, time order) for the last N minutes of the
+    /// incident: a stream, so --rate can make millions of lines for benchmarks.
+    Logs {
+        /// A built-in name or a scenario file.
+        scenario: String,
+        /// Minutes of logs, ending now.
+        #[arg(long, default_value_t = 15.0)]
+        minutes: f64,
+        /// Multiply every log rate by this.
+        #[arg(long, default_value_t = 1.0)]
+        rate: f64,
+        /// The seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// When the world starts and the logs end (RFC 3339), instead of now: the same
+        /// scenario, seed and time give byte-identical output.
+        #[arg(long)]
+        until: Option<jiff::Timestamp>,
     },
 }
 
@@ -59,6 +80,33 @@ pub fn run(cmd: ScenariosCommand) -> anyhow::Result<Exit> {
                 println!("{}", serde_json::to_string_pretty(&story_json(&s, reveal))?);
             } else {
                 print!("{}", story_text(&s, reveal));
+            }
+        }
+        ScenariosCommand::Logs {
+            scenario,
+            minutes,
+            rate,
+            seed,
+            until,
+        } => {
+            if !(minutes > 0.0 && minutes <= 7.0 * 24.0 * 60.0) || !(rate > 0.0 && rate.is_finite())
+            {
+                anyhow::bail!(
+                    "--minutes must be between 0 and 10080 (a week) and --rate a positive number"
+                );
+            }
+            let now = until.unwrap_or_else(jiff::Timestamp::now);
+            let world = SimWorld::new(builtin::load(&scenario)?, seed, now).with_log_rate(rate);
+            let from = now - jiff::SignedDuration::from_millis((minutes * 60_000.0) as i64);
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            for line in world.logs(from, now) {
+                // A closed pipe (`| head`) ends the stream quietly.
+                if writeln!(out, "{}", line.text).is_err() {
+                    return Ok(Exit::Ok);
+                }
+            }
+            if out.flush().is_err() {
+                return Ok(Exit::Ok);
             }
         }
         ScenariosCommand::Validate { file } => {

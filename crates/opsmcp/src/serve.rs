@@ -150,7 +150,8 @@ fn build_world(
     scenario: Option<opsmcp_world::sim::Scenario>,
 ) -> anyhow::Result<Built> {
     if let Some(scenario) = scenario {
-        let sim = SimWorld::new(scenario, settings.seed, jiff::Timestamp::now());
+        let sim = SimWorld::new(scenario, settings.seed, jiff::Timestamp::now())
+            .with_log_rate(settings.log_rate);
         return Ok(Built {
             world: Arc::new(SimulatedWorld::new(sim, settings.thresholds.clone())),
             sampler: None,

@@ -88,3 +88,43 @@ fn validate_accepts_a_good_file_and_points_at_a_bad_one() {
         "{stderr}"
     );
 }
+
+#[test]
+fn generated_logs_are_byte_identical_for_a_seed_and_differ_across_seeds() {
+    let logs = |seed: &str| {
+        let (code, stdout, stderr) = opsmcp(&[
+            "scenarios",
+            "logs",
+            "disk-full-log-volume",
+            "--minutes",
+            "10",
+            "--seed",
+            seed,
+            "--until",
+            "2026-11-26T04:00:00Z",
+        ]);
+        assert_eq!(code, Some(0), "{stderr}");
+        stdout
+    };
+    let a = logs("5");
+    assert!(a.lines().count() > 1000, "{}", a.lines().count());
+    assert_eq!(a, logs("5"));
+    assert_ne!(a, logs("6"));
+    assert!(a.contains("No space left on device"));
+    let (_, fast, _) = opsmcp(&[
+        "scenarios",
+        "logs",
+        "disk-full-log-volume",
+        "--minutes",
+        "10",
+        "--rate",
+        "10",
+        "--until",
+        "2026-11-26T04:00:00Z",
+    ]);
+    let ratio = fast.lines().count() as f64 / a.lines().count() as f64;
+    assert!(
+        (8.0..12.0).contains(&ratio),
+        "--rate 10 gave {ratio}x the lines"
+    );
+}
