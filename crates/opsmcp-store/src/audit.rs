@@ -1,0 +1,290 @@
+//! The audit log: every tool call, appended to a hash chain. Each entry's hash is SHA-256 over
+//! the previous entry's hash and the entry's canonical form, so editing an entry breaks its own
+//! hash, and deleting one leaves a gap in the sequence (or, at the end, a counter ahead of the
+//! last entry). Appends are serialized by the database (the `audit` counter row), so concurrent
+//! appends — from any number of processes — cannot fork the chain. Redacting secrets from the
+//! arguments is the caller's job; the store keeps what it is given.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::StoreError;
+use crate::row::{RowExt, micros};
+use crate::store::Store;
+
+/// The `prev_hash` of the first entry.
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// How many entries `verify_audit` reads per query: bounded memory for any log length.
+const VERIFY_BATCH: i64 = 1000;
+
+/// A tool call to record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewAuditEntry {
+    /// Which server handled it (`monitoring`, `workflow`, `log-analytics`).
+    pub server: String,
+    /// Which tool.
+    pub tool: String,
+    /// Who called (client name, user, token id — never a secret).
+    pub caller: String,
+    /// The call's arguments, secrets already redacted.
+    pub arguments: serde_json::Value,
+    /// How it ended (`ok`, or the error).
+    pub outcome: String,
+    /// How long it took.
+    pub duration_ms: u64,
+}
+
+/// A recorded tool call, with its place in the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// 1, 2, 3… without gaps.
+    pub seq: i64,
+    /// When it was recorded; never earlier than the entry before.
+    pub at: Timestamp,
+    /// Which server.
+    pub server: String,
+    /// Which tool.
+    pub tool: String,
+    /// Who called.
+    pub caller: String,
+    /// The arguments as stored (redacted JSON text) — hashed exactly as stored.
+    pub arguments: String,
+    /// How it ended.
+    pub outcome: String,
+    /// How long it took.
+    pub duration_ms: i64,
+    /// The previous entry's hash (zeros for the first).
+    pub prev_hash: String,
+    /// SHA-256 (hex) over `prev_hash` and this entry's canonical form.
+    pub hash: String,
+}
+
+/// What `verify_audit` found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "verdict", rename_all = "lowercase")]
+pub enum AuditVerdict {
+    /// Every entry is present and matches its hash.
+    Intact {
+        /// How many entries were checked.
+        entries: i64,
+    },
+    /// The chain breaks at `seq`: the first entry that is missing, edited, or does not follow
+    /// the one before.
+    Broken {
+        /// The first broken link.
+        seq: i64,
+        /// What is wrong there.
+        reason: String,
+    },
+}
+
+/// The entry's hash: SHA-256 over the previous hash, a newline, and the entry's fields as a JSON
+/// array (unambiguous: strings are quoted and escaped, so no two entries share a form).
+fn entry_hash(
+    prev_hash: &str,
+    seq: i64,
+    at_us: i64,
+    e: (&str, &str, &str, &str, &str, i64),
+) -> String {
+    let (server, tool, caller, arguments, outcome, duration_ms) = e;
+    let canonical = serde_json::json!([
+        seq,
+        at_us,
+        server,
+        tool,
+        caller,
+        arguments,
+        outcome,
+        duration_ms
+    ])
+    .to_string();
+    let mut hasher = Sha256::new();
+    hasher.update(prev_hash.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(canonical.as_bytes());
+    format!("{:x}", hasher.finalize())
+}
+
+fn audit_from_row(row: &impl RowExt) -> Result<AuditEntry, StoreError> {
+    Ok(AuditEntry {
+        seq: row.int("seq")?,
+        at: row.ts("at")?,
+        server: row.text("server")?,
+        tool: row.text("tool")?,
+        caller: row.text("caller")?,
+        arguments: row.text("arguments")?,
+        outcome: row.text("outcome")?,
+        duration_ms: row.int("duration_ms")?,
+        prev_hash: row.text("prev_hash")?,
+        hash: row.text("hash")?,
+    })
+}
+
+impl Store {
+    /// Appends one tool call to the audit log and returns it with its seq and hash.
+    pub async fn append_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry, StoreError> {
+        let arguments = entry.arguments.to_string();
+        let duration_ms = i64::try_from(entry.duration_ms).unwrap_or(i64::MAX);
+        let now = self.now();
+        let appended = write_tx!(self, |tx, pg| {
+            // Taking the next seq locks the counter row until commit: the chain's one writer.
+            let seq = sqlx::query(
+                "UPDATE counters SET value = value + 1 WHERE name = 'audit' RETURNING value",
+            )
+            .fetch_one(&mut *tx)
+            .await?
+            .int("value")?;
+            let prev = sqlx::query(
+                "SELECT hash, at FROM audit_log WHERE seq < $1 ORDER BY seq DESC LIMIT 1",
+            )
+            .bind(seq)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let (prev_hash, prev_at) = match prev {
+                Some(r) => (r.text("hash")?, Some(r.ts("at")?)),
+                None => (GENESIS.to_owned(), None),
+            };
+            let at = prev_at.map_or(now, |p| now.max(p));
+            let hash = entry_hash(
+                &prev_hash,
+                seq,
+                micros(at),
+                (
+                    &entry.server,
+                    &entry.tool,
+                    &entry.caller,
+                    &arguments,
+                    &entry.outcome,
+                    duration_ms,
+                ),
+            );
+            sqlx::query(
+                "INSERT INTO audit_log (seq, at, server, tool, caller, arguments, outcome, \
+                 duration_ms, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(seq)
+            .bind(micros(at))
+            .bind(&entry.server)
+            .bind(&entry.tool)
+            .bind(&entry.caller)
+            .bind(&arguments)
+            .bind(&entry.outcome)
+            .bind(duration_ms)
+            .bind(&prev_hash)
+            .bind(&hash)
+            .execute(&mut *tx)
+            .await?;
+            AuditEntry {
+                seq,
+                at,
+                server: entry.server.clone(),
+                tool: entry.tool.clone(),
+                caller: entry.caller.clone(),
+                arguments: arguments.clone(),
+                outcome: entry.outcome.clone(),
+                duration_ms,
+                prev_hash,
+                hash,
+            }
+        });
+        Ok(appended)
+    }
+
+    /// Audit entries with seq greater than `after`, oldest first, at most `limit`.
+    pub async fn audit_entries(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let entries = read_tx!(self, |tx| {
+            let rows = sqlx::query(
+                "SELECT seq, at, server, tool, caller, arguments, outcome, duration_ms, \
+                 prev_hash, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+            )
+            .bind(after)
+            .bind(limit.clamp(1, 10_000))
+            .fetch_all(&mut *tx)
+            .await?;
+            rows.iter()
+                .map(audit_from_row)
+                .collect::<Result<Vec<_>, _>>()?
+        });
+        Ok(entries)
+    }
+
+    /// Walks the whole chain and reports the first broken link: a missing entry (deleted), an
+    /// entry that does not match its hash (edited), or one whose `prev_hash` is not its
+    /// predecessor's hash (edited and re-hashed, or re-ordered). Entries deleted from the end
+    /// are caught by the seq counter, which deletion does not roll back.
+    pub async fn verify_audit(&self) -> Result<AuditVerdict, StoreError> {
+        let mut expected_seq = 1_i64;
+        let mut prev_hash = GENESIS.to_owned();
+        loop {
+            let batch = self.audit_entries(expected_seq - 1, VERIFY_BATCH).await?;
+            if batch.is_empty() {
+                break;
+            }
+            for e in batch {
+                if e.seq != expected_seq {
+                    return Ok(AuditVerdict::Broken {
+                        seq: expected_seq,
+                        reason: format!(
+                            "entry {expected_seq} is missing (deleted); the next entry is {}",
+                            e.seq
+                        ),
+                    });
+                }
+                if e.prev_hash != prev_hash {
+                    return Ok(AuditVerdict::Broken {
+                        seq: e.seq,
+                        reason: format!(
+                            "entry {} does not follow entry {}: its prev_hash is not that entry's hash",
+                            e.seq,
+                            e.seq - 1
+                        ),
+                    });
+                }
+                let recomputed = entry_hash(
+                    &e.prev_hash,
+                    e.seq,
+                    micros(e.at),
+                    (
+                        &e.server,
+                        &e.tool,
+                        &e.caller,
+                        &e.arguments,
+                        &e.outcome,
+                        e.duration_ms,
+                    ),
+                );
+                if recomputed != e.hash {
+                    return Ok(AuditVerdict::Broken {
+                        seq: e.seq,
+                        reason: format!("entry {} does not match its hash (edited)", e.seq),
+                    });
+                }
+                prev_hash = e.hash;
+                expected_seq += 1;
+            }
+        }
+        let last = expected_seq - 1;
+        let issued = read_tx!(self, |tx| {
+            sqlx::query("SELECT value FROM counters WHERE name = 'audit'")
+                .fetch_one(&mut *tx)
+                .await?
+                .int("value")?
+        });
+        if issued > last {
+            return Ok(AuditVerdict::Broken {
+                seq: last + 1,
+                reason: format!(
+                    "entries {} to {issued} are missing (deleted from the end)",
+                    last + 1
+                ),
+            });
+        }
+        Ok(AuditVerdict::Intact { entries: last })
+    }
+}

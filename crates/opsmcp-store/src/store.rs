@@ -1,0 +1,156 @@
+//! Opening a store: choosing the backend from the URL, configuring it for durability, and
+//! bringing the schema up to date.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::error::StoreError;
+
+/// Where "now" comes from. The real clock by default; tests and simulations hand in their own,
+/// which is how the store's guarantee that timestamps never run backwards is exercised.
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// The one place that knows there are two backends.
+#[derive(Clone)]
+pub(crate) enum Backend {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The incident store. Cheap to clone (the connection pool is shared); every method is one
+/// transaction.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) backend: Backend,
+    clock: Clock,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &backend_name(&self.backend))
+            .finish()
+    }
+}
+
+/// How long a SQLite writer waits for another one (in this or another process) before giving up.
+/// Writes are short, so this is only reached when something is badly stuck.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Store {
+    /// Opens (and migrates) the store at `url`:
+    ///
+    /// - `sqlite:///path/to/opsmcp.db` — the file and its directory are created if missing; WAL
+    ///   so readers never wait for the writer, `synchronous=FULL` because a commit we report
+    ///   must survive a power cut, foreign keys on.
+    /// - `postgres://…` or `postgresql://…` — any URL sqlx accepts, e.g. with
+    ///   `?options=-c%20search_path%3Dmy_schema` to use a schema of one's own.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        let backend = if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(SQLITE_BUSY_TIMEOUT);
+            if let Some(dir) = options.get_filename().parent()
+                && !dir.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(dir)?;
+            }
+            let pool = SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(options)
+                .await?;
+            sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+            Backend::Sqlite(pool)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(8)
+                .connect_with(options)
+                .await?;
+            sqlx::migrate!("migrations/postgres").run(&pool).await?;
+            Backend::Postgres(pool)
+        } else {
+            let scheme = url.split(':').next().unwrap_or_default();
+            return Err(StoreError::UnsupportedUrl {
+                url: format!("{scheme}:…"),
+            });
+        };
+        tracing::debug!(backend = backend_name(&backend), "store opened");
+        Ok(Store {
+            backend,
+            clock: Arc::new(Timestamp::now),
+        })
+    }
+
+    /// Uses `clock` for every timestamp from now on.
+    pub fn with_clock(mut self, clock: Clock) -> Store {
+        self.clock = clock;
+        self
+    }
+
+    /// Closes the connections, waiting for them to be returned. Dropping the store also closes
+    /// them, eventually; this is for callers that must know the file is released.
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite(pool) => pool.close().await,
+            Backend::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// Now, cut to the microsecond the store keeps, so what a call returns equals what a later
+    /// read returns.
+    pub(crate) fn now(&self) -> Timestamp {
+        let t = (self.clock)();
+        Timestamp::from_microsecond(t.as_microsecond()).unwrap_or(t)
+    }
+}
+
+fn backend_name(backend: &Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite(_) => "sqlite",
+        Backend::Postgres(_) => "postgres",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The durability promise is a per-connection pragma, so it can only be seen from inside:
+    /// every pooled SQLite connection must run WAL with `synchronous=FULL` (2).
+    #[tokio::test]
+    async fn sqlite_connections_are_durable() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("opsmcp.db").display());
+        let store = Store::open(&url).await.expect("open");
+        let Backend::Sqlite(pool) = &store.backend else {
+            panic!("a sqlite URL must open SQLite");
+        };
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(pool)
+            .await
+            .expect("synchronous");
+        assert_eq!(sync, 2, "synchronous must be FULL");
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(pool)
+            .await
+            .expect("journal_mode");
+        assert_eq!(mode, "wal");
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(pool)
+            .await
+            .expect("foreign_keys");
+        assert_eq!(fk, 1);
+    }
+}

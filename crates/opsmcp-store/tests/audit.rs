@@ -1,0 +1,107 @@
+//! The hash-chained audit log on both backends: concurrent appends keep one chain, and
+//! `verify_audit` finds an edited entry, a deleted one, and entries deleted from the end.
+
+#[macro_use]
+mod common;
+
+use opsmcp_store::{AuditVerdict, NewAuditEntry, Store};
+use serde_json::json;
+
+fn entry(i: u64) -> NewAuditEntry {
+    NewAuditEntry {
+        server: "workflow".into(),
+        tool: "create_incident".into(),
+        caller: format!("client-{}", i % 3),
+        arguments: json!({"title": format!("call {i}"), "token": "[REDACTED]"}),
+        outcome: "ok".into(),
+        duration_ms: i,
+    }
+}
+
+async fn append_concurrently(store: &Store, n: u64) {
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store.append_audit(&entry(i)).await.expect("append")
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+}
+
+both_backends!(chain_survives_concurrent_appends, chain_test);
+async fn chain_test(store: Store, _url: String) {
+    assert_eq!(
+        store.verify_audit().await.expect("verify"),
+        AuditVerdict::Intact { entries: 0 }
+    );
+    append_concurrently(&store, 40).await;
+    assert_eq!(
+        store.verify_audit().await.expect("verify"),
+        AuditVerdict::Intact { entries: 40 }
+    );
+    let entries = store.audit_entries(0, 100).await.expect("entries");
+    assert_eq!(entries.len(), 40);
+    for pair in entries.windows(2) {
+        assert_eq!(pair[1].prev_hash, pair[0].hash);
+        assert!(pair[0].at <= pair[1].at);
+    }
+}
+
+both_backends!(verify_detects_edit, edit_test);
+async fn edit_test(store: Store, url: String) {
+    append_concurrently(&store, 10).await;
+    let changed = common::raw_exec(
+        &url,
+        "UPDATE audit_log SET outcome = 'error: denied' WHERE seq = 4",
+    )
+    .await;
+    assert_eq!(changed, 1);
+    match store.verify_audit().await.expect("verify") {
+        AuditVerdict::Broken { seq, reason } => {
+            assert_eq!(seq, 4);
+            assert!(reason.contains("edited"), "{reason}");
+        }
+        other => panic!("edit not detected: {other:?}"),
+    }
+}
+
+both_backends!(verify_detects_deletion, delete_test);
+async fn delete_test(store: Store, url: String) {
+    append_concurrently(&store, 10).await;
+    assert_eq!(
+        common::raw_exec(&url, "DELETE FROM audit_log WHERE seq = 6").await,
+        1
+    );
+    match store.verify_audit().await.expect("verify") {
+        AuditVerdict::Broken { seq, reason } => {
+            assert_eq!(seq, 6);
+            assert!(reason.contains("missing"), "{reason}");
+        }
+        other => panic!("deletion not detected: {other:?}"),
+    }
+}
+
+both_backends!(verify_detects_truncation, truncate_test);
+async fn truncate_test(store: Store, url: String) {
+    append_concurrently(&store, 10).await;
+    assert_eq!(
+        common::raw_exec(&url, "DELETE FROM audit_log WHERE seq >= 9").await,
+        2
+    );
+    match store.verify_audit().await.expect("verify") {
+        AuditVerdict::Broken { seq, reason } => {
+            assert_eq!(seq, 9);
+            assert!(reason.contains("deleted from the end"), "{reason}");
+        }
+        other => panic!("truncation not detected: {other:?}"),
+    }
+    // Appending after tampering does not hide it.
+    store.append_audit(&entry(99)).await.expect("append");
+    assert!(matches!(
+        store.verify_audit().await.expect("verify"),
+        AuditVerdict::Broken { seq: 9, .. }
+    ));
+}
