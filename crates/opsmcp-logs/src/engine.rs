@@ -7,6 +7,7 @@
 //! the number of threads. Memory is bounded by the chunks in flight, the templates and the
 //! signature cache, not by the input size (except with `per_line`, which keeps 4 bytes a line).
 
+use std::borrow::Cow;
 use std::io::Read;
 
 use rayon::prelude::*;
@@ -83,12 +84,40 @@ struct Acc {
     examples: Vec<String>,
 }
 
+/// One signature's lines within a chunk. Text (examples, timestamps) is kept as byte ranges into
+/// the chunk and copied out only when folding needs it: most chunk-local examples and timestamps
+/// are thrown away by the fold, and copying them for every distinct signature of every chunk
+/// was a large share of allocations.
+#[derive(Debug, Clone, Copy)]
+struct LocalAcc {
+    count: u64,
+    first_line: u64,
+    last_line: u64,
+    first_ts: TsAt,
+    last_ts: TsAt,
+    /// Examples, as a list linked through `ChunkOut::examples` (`NO_EXAMPLE` ends it).
+    ex_head: u32,
+    ex_tail: u32,
+    ex_len: u32,
+}
+
+const NO_EXAMPLE: u32 = u32::MAX;
+
+/// An example line (byte range in the chunk) and the next example of the same signature.
+#[derive(Debug, Clone, Copy)]
+struct Example {
+    start: usize,
+    end: usize,
+    next: u32,
+}
+
 /// What one chunk produced, before folding.
 #[derive(Debug, Default)]
 struct ChunkOut {
     arena: Vec<u8>,
     sigs: Vec<(u32, u32)>,
-    acc: Vec<Acc>,
+    acc: Vec<LocalAcc>,
+    examples: Vec<Example>,
     lines: u64,
     per_line: Vec<u32>,
     formats: FxHashMap<Format, u64>,
@@ -235,21 +264,25 @@ impl Engine {
             });
         }
         let chunks = split_chunks(bytes, self.opts.chunk_bytes.max(1));
+        // A copy of the options, so the fold below can borrow `self` mutably while the context
+        // (which the fold needs to re-read timestamps) borrows them; once per block, not per line.
+        let opts = self.opts.clone();
         let ctx = Ctx {
             parser: self.parser.unwrap_or(Parser::new(Format::Raw)),
-            opts: &self.opts,
+            opts: &opts,
         };
         let outs: Vec<ChunkOut> = match &self.pool {
             Some(pool) => pool.install(|| chunks.par_iter().map(|c| ctx.chunk(c)).collect()),
             None => chunks.iter().map(|c| ctx.chunk(c)).collect(),
         };
-        for out in outs {
-            self.fold(out);
+        // The chunks' text is still here, so the fold can copy out what it keeps.
+        for (out, chunk) in outs.into_iter().zip(&chunks) {
+            self.fold(out, chunk, &ctx);
         }
         self.bytes += bytes.len() as u64;
     }
 
-    fn fold(&mut self, out: ChunkOut) {
+    fn fold(&mut self, out: ChunkOut, chunk: &[u8], ctx: &Ctx<'_>) {
         let base = self.lines;
         let mut local_to_t: Vec<TemplateIdx> = Vec::with_capacity(out.sigs.len());
         for (i, &(a, b)) in out.sigs.iter().enumerate() {
@@ -260,17 +293,26 @@ impl Engine {
             let e = self.acc.entry(t).or_default();
             if e.count == 0 {
                 e.first_line = base + src.first_line;
-                e.first_seen.clone_from(&src.first_seen);
+                e.first_seen = ctx.ts_text(chunk, src.first_ts).map(Cow::into_owned);
             }
             e.count += src.count;
             e.last_line = base + src.last_line;
-            if src.last_seen.is_some() {
-                e.last_seen.clone_from(&src.last_seen);
-            }
-            for ex in &src.examples {
-                if e.examples.len() < self.opts.examples {
-                    e.examples.push(ex.clone());
+            if let Some(ts) = ctx.ts_text(chunk, src.last_ts) {
+                // Overwritten once per chunk: reuse the buffer.
+                match &mut e.last_seen {
+                    Some(last) => {
+                        last.clear();
+                        last.push_str(&ts);
+                    }
+                    None => e.last_seen = Some(ts.into_owned()),
                 }
+            }
+            let mut x = src.ex_head;
+            while x != NO_EXAMPLE && e.examples.len() < self.opts.examples {
+                let ex = out.examples[x as usize];
+                e.examples
+                    .push(String::from_utf8_lossy(&chunk[ex.start..ex.end]).into_owned());
+                x = ex.next;
             }
         }
         if self.opts.per_line {
@@ -396,33 +438,94 @@ struct Ctx<'o> {
     opts: &'o MineOptions,
 }
 
+/// Where the timestamp of a line is in its chunk, so `first_seen` and `last_seen` can be filled
+/// in without keeping a copy per signature, nor parsing the line again.
+#[derive(Debug, Clone, Copy)]
+enum TsAt {
+    /// The line had no timestamp.
+    None,
+    /// Byte range in the chunk (the line was valid UTF-8 and the timestamp borrowed from it).
+    At(usize, usize),
+    /// The timestamp was rewritten by the parser (or the line was not valid UTF-8): parse the
+    /// line `(start, end)` again.
+    Reparse(usize, usize),
+}
+
+/// Line counts per format in one chunk: an array indexed by `Format as usize`, because a hash
+/// map entry per line was measurable.
+const FORMATS: [Format; 7] = [
+    Format::Json,
+    Format::Logfmt,
+    Format::Syslog5424,
+    Format::Syslog3164,
+    Format::Access,
+    Format::Header,
+    Format::Raw,
+];
+
 impl Ctx<'_> {
+    /// The text of a timestamp recorded by [`Ctx::chunk`] in `chunk`.
+    fn ts_text<'c>(&self, chunk: &'c [u8], at: TsAt) -> Option<Cow<'c, str>> {
+        match at {
+            TsAt::None => None,
+            TsAt::At(s, e) => Some(String::from_utf8_lossy(&chunk[s..e])),
+            TsAt::Reparse(s, e) => {
+                let text = String::from_utf8_lossy(&chunk[s..e]);
+                let rec = self.parser.parse(&text);
+                rec.time_text.as_deref().map(|t| Cow::Owned(t.to_owned()))
+            }
+        }
+    }
+
     fn chunk(&self, bytes: &[u8]) -> ChunkOut {
         let mut out = ChunkOut::default();
         let mut local: FxHashMap<Box<[u8]>, u32> = FxHashMap::default();
         let mut sig = Vec::with_capacity(256);
         let mut chunk_stats = self.opts.stats.as_ref().map(ChunkStats::new);
+        let mut format_counts = [0u64; FORMATS.len()];
         let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+        // Validating UTF-8 once for the whole chunk is much cheaper than once per line; slicing
+        // the validated text at `\n` (ASCII, so always a char boundary) then needs no check.
+        // Only a chunk holding invalid bytes falls back to per-line lossy conversion, which
+        // replaces those bytes exactly as before.
+        let body_text = std::str::from_utf8(body).ok();
         let mut line_no: u64 = 0;
-        let mut last_ranges: Vec<(usize, usize)> = Vec::new();
+        let mut toks = crate::parse::header::Toks::new();
         let mut pos = 0usize;
         while pos <= body.len() {
             let end = memchr::memchr(b'\n', &body[pos..]).map_or(body.len(), |i| pos + i);
             let raw = &body[pos..end];
-            let range = (pos, end);
+            let line_start = pos;
             pos = end + 1;
             line_no += 1;
-            let text = String::from_utf8_lossy(raw);
+            let text: Cow<'_, str> = match body_text {
+                Some(t) => Cow::Borrowed(&t[line_start..end]),
+                None => String::from_utf8_lossy(raw),
+            };
             let rec = if self.opts.messages_only {
                 None
             } else {
-                Some(self.parser.parse(&text))
+                Some(self.parser.parse_in(&text, &mut toks))
             };
             let msg: &str = match &rec {
                 Some(r) => &r.message,
                 None => text.strip_suffix('\r').unwrap_or(&text),
             };
             mask::signature(msg.as_bytes(), &mut sig);
+            let time_text = rec.as_ref().and_then(|r| r.time_text.as_ref());
+            let ts_at = match (time_text, &text) {
+                (None, _) => TsAt::None,
+                (Some(Cow::Borrowed(t)), Cow::Borrowed(line)) => {
+                    // The timestamp is a slice of the line: find where, by address.
+                    let off = (t.as_ptr() as usize).wrapping_sub(line.as_ptr() as usize);
+                    if off <= line.len() && off + t.len() <= line.len() {
+                        TsAt::At(line_start + off, line_start + off + t.len())
+                    } else {
+                        TsAt::Reparse(line_start, end)
+                    }
+                }
+                (Some(_), _) => TsAt::Reparse(line_start, end),
+            };
             let li = match local.get(sig.as_slice()) {
                 Some(&i) => i,
                 None => {
@@ -431,43 +534,52 @@ impl Ctx<'_> {
                     out.arena.extend_from_slice(&sig);
                     out.sigs.push((a, out.arena.len() as u32));
                     local.insert(sig.as_slice().into(), i);
-                    out.acc.push(Acc {
+                    out.acc.push(LocalAcc {
+                        count: 0,
                         first_line: line_no,
-                        ..Acc::default()
+                        last_line: line_no,
+                        first_ts: ts_at,
+                        last_ts: ts_at,
+                        ex_head: NO_EXAMPLE,
+                        ex_tail: NO_EXAMPLE,
+                        ex_len: 0,
                     });
-                    last_ranges.push(range);
                     i
                 }
             };
             let a = &mut out.acc[li as usize];
             a.count += 1;
             a.last_line = line_no;
-            if a.count == 1 {
-                a.first_seen = rec
-                    .as_ref()
-                    .and_then(|r| r.time_text.as_deref())
-                    .map(str::to_owned);
-            }
-            last_ranges[li as usize] = range;
-            if a.examples.len() < self.opts.examples {
-                a.examples.push(text.clone().into_owned());
+            a.last_ts = ts_at;
+            if (a.ex_len as usize) < self.opts.examples {
+                let x = out.examples.len() as u32;
+                out.examples.push(Example {
+                    start: line_start,
+                    end,
+                    next: NO_EXAMPLE,
+                });
+                if a.ex_tail == NO_EXAMPLE {
+                    a.ex_head = x;
+                } else {
+                    out.examples[a.ex_tail as usize].next = x;
+                }
+                a.ex_tail = x;
+                a.ex_len += 1;
             }
             if self.opts.per_line {
                 out.per_line.push(li);
             }
             let format = rec.as_ref().map_or(Format::Raw, |r| r.format);
-            *out.formats.entry(format).or_default() += 1;
+            format_counts[format as usize] += 1;
             if let (Some(cs), Some(r)) = (chunk_stats.as_mut(), rec.as_ref()) {
                 let ts = r.timestamp(&self.opts.time_defaults);
                 let level: Option<Level> = r.level;
                 cs.add(li, ts, level, r.service.as_deref(), &r.fields);
             }
         }
-        if !self.opts.messages_only {
-            for (a, &(s, e)) in out.acc.iter_mut().zip(&last_ranges) {
-                let text = String::from_utf8_lossy(&body[s..e]);
-                let rec = self.parser.parse(&text);
-                a.last_seen = rec.time_text.as_deref().map(str::to_owned);
+        for (f, n) in FORMATS.into_iter().zip(format_counts) {
+            if n > 0 {
+                out.formats.insert(f, n);
             }
         }
         out.lines = line_no;
@@ -491,4 +603,46 @@ fn split_chunks(bytes: &[u8], target: usize) -> Vec<&[u8]> {
         start = end;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_counts_are_indexed_by_discriminant() {
+        for (i, f) in FORMATS.into_iter().enumerate() {
+            assert_eq!(f as usize, i, "{f:?}");
+        }
+    }
+
+    #[test]
+    fn examples_and_times_survive_chunking() {
+        // Tiny chunks: every signature spans many chunks, so examples, first and last seen are
+        // put together by the fold from byte ranges of different chunks.
+        let text = "2024-01-02 10:00:00,001 INFO [main] a.B: started worker 1\n\
+                    2024-01-02 10:00:01,002 INFO [main] a.B: started worker 2\n\
+                    2024-01-02 10:00:02,003 INFO [main] a.B: started worker 3\n\
+                    2024-01-02 10:00:03,004 INFO [main] a.B: started worker 4\n";
+        let mine = |chunk_bytes| {
+            let mut e = Engine::new(MineOptions {
+                threads: 1,
+                chunk_bytes,
+                examples: 2,
+                ..MineOptions::default()
+            })
+            .expect("engine");
+            e.feed(text.as_bytes());
+            e.end_stream();
+            e.finish().templates
+        };
+        for t in [mine(1), mine(1 << 20)] {
+            assert_eq!(t.len(), 1);
+            assert_eq!(t[0].count, 4);
+            assert_eq!(t[0].first_seen.as_deref(), Some("2024-01-02 10:00:00,001"));
+            assert_eq!(t[0].last_seen.as_deref(), Some("2024-01-02 10:00:03,004"));
+            assert_eq!(t[0].examples.len(), 2);
+            assert!(t[0].examples[1].ends_with("worker 2"));
+        }
+    }
 }

@@ -10,6 +10,8 @@
 pub mod anomaly;
 pub mod engine;
 pub mod mask;
+#[cfg(test)]
+mod mask_reference;
 pub mod miner;
 pub mod parse;
 pub mod stats;
@@ -26,4 +28,30 @@ pub enum LogError {
     /// The worker thread pool could not be started.
     #[error("starting worker threads: {0}")]
     Threads(String),
+}
+
+/// The raw lines of the Loghub-2k sample (`OPSMCP_LOGHUB_DIR`, default `../shared/data/loghub-2k`
+/// next to the repository), for tests that compare implementations on real logs; empty when the
+/// data is not there.
+#[cfg(test)]
+pub(crate) fn loghub_lines() -> Vec<Vec<u8>> {
+    let dir = std::env::var_os("OPSMCP_LOGHUB_DIR").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/loghub-2k"),
+        std::path::PathBuf::from,
+    );
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return out;
+    };
+    let mut dirs: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    dirs.sort();
+    for d in dirs {
+        let Some(name) = d.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
+            continue;
+        };
+        if let Ok(bytes) = std::fs::read(d.join(format!("{name}_2k.log"))) {
+            out.extend(bytes.split(|&b| b == b'\n').map(<[u8]>::to_vec));
+        }
+    }
+    out
 }

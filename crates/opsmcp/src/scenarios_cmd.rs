@@ -89,8 +89,9 @@ pub fn run(cmd: ScenariosCommand) -> anyhow::Result<Exit> {
             seed,
             until,
         } => {
-            if !(minutes > 0.0 && minutes <= 7.0 * 24.0 * 60.0) || !(rate > 0.0 && rate.is_finite())
-            {
+            let minutes_ok = minutes > 0.0 && minutes <= 7.0 * 24.0 * 60.0;
+            let rate_ok = rate > 0.0 && rate.is_finite();
+            if !(minutes_ok && rate_ok) {
                 anyhow::bail!(
                     "--minutes must be between 0 and 10080 (a week) and --rate a positive number"
                 );

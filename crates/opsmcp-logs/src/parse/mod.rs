@@ -6,6 +6,8 @@
 
 pub mod formats;
 pub mod header;
+#[cfg(test)]
+pub(crate) mod header_reference;
 pub mod time;
 
 use std::borrow::Cow;
@@ -36,8 +38,17 @@ pub enum Level {
 
 impl Level {
     /// Recognizes a level word in any case; `None` for anything else.
+    #[inline]
     pub fn from_word(w: &[u8]) -> Option<Level> {
         if w.len() < 3 || w.len() > 11 {
+            return None;
+        }
+        // Every level word starts with one of these letters; most tokens asked about (header
+        // columns, component names, message words) do not, and leave before the upper-casing.
+        if !matches!(
+            w[0].to_ascii_uppercase(),
+            b'T' | b'V' | b'F' | b'D' | b'I' | b'N' | b'W' | b'E' | b'S' | b'C' | b'A' | b'P'
+        ) {
             return None;
         }
         let mut buf = [0u8; 11];
@@ -146,19 +157,26 @@ impl<'a> Record<'a> {
     }
 }
 
-fn parse_as(format: Format, line: &str, columns: usize) -> Option<Record<'_>> {
+#[inline]
+fn parse_as<'a>(
+    format: Format,
+    line: &'a str,
+    columns: usize,
+    toks: &mut header::Toks,
+) -> Option<Record<'a>> {
     match format {
         Format::Json => formats::json(line),
         Format::Logfmt => formats::logfmt(line),
         Format::Syslog5424 | Format::Syslog3164 => formats::syslog(line),
         Format::Access => formats::access(line),
-        Format::Header => free_text(line, columns),
+        Format::Header => free_text(line, columns, toks),
         Format::Raw => Some(Record::raw(Format::Raw, Cow::Borrowed(line))),
     }
 }
 
-fn free_text(line: &str, columns: usize) -> Option<Record<'_>> {
-    let h = header::parse_with_columns(line.as_bytes(), columns)?;
+#[inline]
+fn free_text<'a>(line: &'a str, columns: usize, toks: &mut header::Toks) -> Option<Record<'a>> {
+    let h = header::parse_in(line.as_bytes(), columns, toks)?;
     let mut rec = Record::raw(Format::Header, Cow::Borrowed(&line[h.msg_start..]));
     rec.time_text = h.ts.map(|(a, b)| Cow::Borrowed(&line[a..b]));
     rec.level = h.level;
@@ -169,13 +187,14 @@ fn free_text(line: &str, columns: usize) -> Option<Record<'_>> {
 /// The format most of `sample` parses as (`Raw` when none fits).
 pub fn detect<'s>(sample: impl IntoIterator<Item = &'s str>) -> Format {
     let mut votes = [0usize; 6];
+    let mut toks = header::Toks::new();
     for line in sample {
         if line.trim().is_empty() {
             continue;
         }
         if let Some(i) = Format::DETECTABLE
             .iter()
-            .position(|&f| parse_as(f, line, 0).is_some())
+            .position(|&f| parse_as(f, line, 0, &mut toks).is_some())
         {
             votes[i] += 1;
         }
@@ -221,14 +240,21 @@ impl Parser {
     }
 
     /// Parses one line (without its newline). Never fails: unknown shapes are `Format::Raw`.
+    #[inline]
     pub fn parse<'a>(&self, line: &'a str) -> Record<'a> {
+        self.parse_in(line, &mut header::Toks::new())
+    }
+
+    /// [`Parser::parse`] reusing `toks` from line to line (see [`header::parse_in`]).
+    #[inline]
+    pub fn parse_in<'a>(&self, line: &'a str, toks: &mut header::Toks) -> Record<'a> {
         let line = line.strip_suffix('\r').unwrap_or(line);
-        if let Some(r) = parse_as(self.stream, line, self.columns) {
+        if let Some(r) = parse_as(self.stream, line, self.columns, toks) {
             return r;
         }
         for f in Format::DETECTABLE {
             if f != self.stream
-                && let Some(r) = parse_as(f, line, 0)
+                && let Some(r) = parse_as(f, line, 0, toks)
             {
                 return r;
             }
