@@ -14,9 +14,9 @@ use common::{Running, bin};
 use rmcp::{ServiceExt, model::CallToolRequestParams, transport::StreamableHttpClientTransport};
 use serde_json::{Value, json};
 
-#[test]
-fn up_serves_three_servers_with_health() {
-    let server = Running::start(
+/// `opsmcp up` with all three servers on ephemeral ports.
+fn up_on_free_ports() -> Running {
+    Running::start(
         &[
             "up",
             "--monitoring-port",
@@ -27,7 +27,12 @@ fn up_serves_three_servers_with_health() {
             "0",
         ],
         &["monitoring", "workflow", "log-analytics"],
-    );
+    )
+}
+
+#[test]
+fn up_serves_three_servers_with_health() {
+    let server = up_on_free_ports();
     for name in ["monitoring", "workflow", "log-analytics"] {
         let body: Value = reqwest::blocking::get(format!("{}/health", server.url(name)))
             .unwrap()
@@ -204,18 +209,7 @@ fn sigterm_during_a_call_lets_it_finish_then_exits_0() {
 
 #[test]
 fn health_command_prints_a_table_and_fails_when_a_server_is_down() {
-    let server = Running::start(
-        &[
-            "up",
-            "--monitoring-port",
-            "0",
-            "--workflow-port",
-            "0",
-            "--log-analytics-port",
-            "0",
-        ],
-        &["monitoring", "workflow", "log-analytics"],
-    );
+    let server = up_on_free_ports();
     let all_up = Command::new(bin())
         .args([
             "health",
