@@ -9,6 +9,7 @@
 //! hosted (that is `opsmcp-mcp`) nor where data comes from (that is `opsmcp-world`).
 
 pub mod empty;
+pub mod journal;
 pub mod monitoring;
 mod tool_error;
 

@@ -106,4 +106,4 @@ pub use model::{
 };
 pub use outbox::{Notification, NotificationStatus};
 pub use store::{Clock, Store};
-pub use world::WorldAction;
+pub use world::{WorldAction, WorldRun};

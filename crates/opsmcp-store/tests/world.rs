@@ -1,4 +1,4 @@
-//! Applied world actions round-trip on both backends, kept apart per (scenario, seed).
+//! World runs and their applied actions round-trip on both backends, kept apart per run.
 
 #[macro_use]
 mod common;
@@ -9,47 +9,64 @@ use opsmcp_store::{Store, WorldAction};
 both_backends!(world_actions_round_trip, round_trip_test);
 async fn round_trip_test(store: Store, _url: String) {
     let t0: Timestamp = "2026-11-26T10:00:00.123456Z".parse().expect("time");
-    let action = |scenario: &str, seed: u64, name: &str, secs: i64| WorldAction {
-        scenario: scenario.into(),
-        seed,
+    let action = |name: &str, secs: i64, rollback: bool| WorldAction {
         action: name.into(),
         target: "orders-db".into(),
         at: t0 + jiff::SignedDuration::from_secs(secs),
+        rollback,
     };
-    let run = [
-        action("db-pool", 42, "increase_pool", 0),
-        action("db-pool", 42, "restart", 30),
-        action("db-pool", 42, "increase_pool", 60),
+    assert_eq!(
+        store.latest_world_run("db-pool", 42).await.expect("none"),
+        None
+    );
+    let first = store.start_world_run("db-pool", 42, t0).await.expect("run");
+    assert_eq!(first.started_at, t0);
+    let played = [
+        action("increase_pool", 0, false),
+        action("restart", 30, false),
+        action("restart", 60, true),
     ];
-    for a in &run {
-        store.record_world_action(a).await.expect("record");
+    for a in &played {
+        store.record_world_action(&first, a).await.expect("record");
     }
+    let other_seed = store.start_world_run("db-pool", 7, t0).await.expect("run");
     store
-        .record_world_action(&action("db-pool", 7, "restart", 5))
+        .record_world_action(&other_seed, &action("restart", 5, false))
         .await
         .expect("other seed");
-    store
-        .record_world_action(&action("memory-leak", 42, "restart", 5))
+    let big = store
+        .start_world_run("db-pool", u64::MAX, t0)
         .await
-        .expect("other scenario");
-    let big = action("db-pool", u64::MAX, "restart", 1);
-    store.record_world_action(&big).await.expect("max seed");
-
-    assert_eq!(store.world_actions("db-pool", 42).await.expect("read"), run);
+        .expect("max seed");
     assert_eq!(
         store
-            .world_actions("db-pool", u64::MAX)
+            .latest_world_run("db-pool", u64::MAX)
             .await
             .expect("read"),
-        [big]
+        Some(big.clone())
     );
+
+    assert_eq!(store.world_actions(first.id).await.expect("read"), played);
     assert_eq!(
-        store.world_actions("db-pool", 7).await.expect("read").len(),
+        store
+            .world_actions(other_seed.id)
+            .await
+            .expect("read")
+            .len(),
         1
+    );
+    assert!(store.world_actions(big.id).await.expect("read").is_empty());
+
+    // A new run of the same scenario and seed starts clean and becomes the latest.
+    let second = store.start_world_run("db-pool", 42, t0).await.expect("run");
+    assert_ne!(second.id, first.id);
+    assert_eq!(
+        store.latest_world_run("db-pool", 42).await.expect("read"),
+        Some(second.clone())
     );
     assert!(
         store
-            .world_actions("nope", 42)
+            .world_actions(second.id)
             .await
             .expect("read")
             .is_empty()

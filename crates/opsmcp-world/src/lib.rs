@@ -15,4 +15,7 @@ pub mod live;
 pub mod sim;
 mod world;
 
-pub use world::{ServiceInfo, ServiceReadings, World, WorldError, WorldInfo};
+pub use world::{
+    ActionInfo, ActionReport, ActionRequest, LogEntry, LogStream, Risk, ServiceInfo,
+    ServiceReadings, SignalSeries, World, WorldError, WorldEvent, WorldInfo,
+};

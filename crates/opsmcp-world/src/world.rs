@@ -1,11 +1,12 @@
 //! The one interface every tool uses: a live system and a simulated incident look the same
 //! through it.
 
-use std::sync::Arc;
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use futures::future::BoxFuture;
+use jiff::Timestamp;
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     health::{Reading, ServiceHealth},
@@ -43,12 +44,126 @@ pub struct ServiceReadings {
     pub readings: Vec<Reading>,
 }
 
-/// Why the world could not answer.
+/// One signal of one service over a window, beside its baseline.
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct SignalSeries {
+    /// The service.
+    pub service: String,
+    /// The signal (`error_rate`, `latency_p99_ms`, …).
+    pub signal: String,
+    /// Its normal value, when the world knows one.
+    pub baseline: Option<f64>,
+    /// `(time, value)` at each step, oldest first.
+    #[schemars(with = "Vec<(String, f64)>")]
+    pub points: Vec<(Timestamp, f64)>,
+}
+
+/// One log line of one service.
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct LogEntry {
+    /// When it was written (the line's own timestamp).
+    #[schemars(with = "String")]
+    pub at: Timestamp,
+    /// Which service wrote it.
+    pub service: String,
+    /// `debug`, `info`, `warn`, `error`, or `unknown` when the line does not say.
+    pub level: String,
+    /// The line as written.
+    pub text: String,
+}
+
+/// The world's log lines over a window, in time order, produced as they are read: a window of
+/// millions of lines is never held whole.
+pub type LogStream = Box<dyn Iterator<Item = LogEntry> + Send>;
+
+/// A change in the system: a deploy, a config push, a cron run, scaling, or a remediation
+/// applied through us.
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct WorldEvent {
+    /// When.
+    #[schemars(with = "String")]
+    pub at: Timestamp,
+    /// `deploy`, `config`, `cron`, `scale`, `remediation`.
+    pub kind: String,
+    /// Where.
+    pub service: String,
+    /// What happened (`v2.14.1 -> v2.15.0`).
+    pub detail: String,
+}
+
+/// How much harm an action can do if it is the wrong one.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Risk {
+    /// Safe to try.
+    Low,
+    /// Disturbs the service for a moment (a restart, a scale-out).
+    #[default]
+    Medium,
+    /// Can lose data or take a service down (a failover, clearing a disk).
+    High,
+}
+
+/// A remediation action the world offers.
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct ActionInfo {
+    /// Its name (`restart`, `increase-pool-size`).
+    pub name: String,
+    /// The service it acts on.
+    pub target: String,
+    /// What it does.
+    pub description: String,
+    /// How much harm it can do.
+    pub risk: Risk,
+    /// It runs only after a human approved it.
+    pub needs_approval: bool,
+    /// What undoes it, if anything does.
+    pub rollback: Option<String>,
+    /// Parameter name → what it accepts; all are required.
+    pub params: BTreeMap<String, String>,
+}
+
+/// What to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionRequest {
+    /// The action's name.
+    pub action: String,
+    /// The service it acts on.
+    pub target: String,
+    /// Its parameters.
+    pub params: BTreeMap<String, serde_json::Value>,
+    /// Check and show, do not change anything.
+    pub dry_run: bool,
+}
+
+/// What running an action did.
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct ActionReport {
+    /// The action.
+    pub action: String,
+    /// The service it acted on.
+    pub target: String,
+    /// Nothing was changed.
+    pub dry_run: bool,
+    /// When it ran.
+    #[schemars(with = "String")]
+    pub at: Timestamp,
+    /// It ran to completion (for a program: exit status 0 within its timeout).
+    pub succeeded: bool,
+    /// What it printed or what the world says it did.
+    pub output: String,
+}
+
+/// Why the world could not answer or act.
 #[derive(Debug, thiserror::Error)]
 pub enum WorldError {
     /// A source is unreachable or unreadable; the message says which and what to check.
     #[error("{0}")]
     Unavailable(String),
+    /// The action, its target or its parameters are not what the world offers; the message
+    /// lists what is.
+    #[error("{0}")]
+    BadAction(String),
 }
 
 /// What the tools read; implemented by the live world and the simulated one.
@@ -67,4 +182,36 @@ pub trait World: Send + Sync {
 
     /// Every service judged healthy, degraded or unhealthy, with the numbers behind it.
     fn health(&self) -> BoxFuture<'_, Result<Vec<ServiceHealth>, WorldError>>;
+
+    /// Every signal of every service from `from` to `to`, one point per `step`.
+    fn history(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        step: Duration,
+    ) -> BoxFuture<'_, Result<Vec<SignalSeries>, WorldError>>;
+
+    /// Every service's log lines from `from` (inclusive) to `to` (exclusive), in time order.
+    /// Reading them is blocking work: iterate on a blocking thread.
+    fn logs(&self, from: Timestamp, to: Timestamp) -> BoxFuture<'_, Result<LogStream, WorldError>>;
+
+    /// Changes in the system from `from` to `to`, oldest first.
+    fn events(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> BoxFuture<'_, Result<Vec<WorldEvent>, WorldError>>;
+
+    /// The remediation actions this world offers.
+    fn actions(&self) -> Vec<ActionInfo>;
+
+    /// Runs (or dry-runs) an action; only actions from [`World::actions`] run.
+    fn apply(&self, request: ActionRequest) -> BoxFuture<'_, Result<ActionReport, WorldError>>;
+
+    /// Undoes an action applied earlier, where it declares a rollback.
+    fn rollback(
+        &self,
+        action: &str,
+        target: &str,
+    ) -> BoxFuture<'_, Result<ActionReport, WorldError>>;
 }

@@ -37,6 +37,14 @@ pub struct Overrides {
     /// Directory for the store and analysis files.
     #[arg(long, env = "OPSMCP_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Store URL: `sqlite:///path/opsmcp.db` (default: opsmcp.db in the data directory) or
+    /// `postgres://…` for several replicas sharing one database.
+    #[arg(long, env = "OPSMCP_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Start a fresh run of the simulated incident instead of joining the latest one of the same
+    /// scenario and seed in the store.
+    #[arg(long)]
+    pub new_world: bool,
     /// TOML settings file (default ./opsmcp.toml when it exists).
     #[arg(long, env = "OPSMCP_CONFIG")]
     pub config: Option<PathBuf>,
@@ -87,6 +95,7 @@ struct FileSettings {
     workflow_port: Option<u16>,
     log_analytics_port: Option<u16>,
     data_dir: Option<PathBuf>,
+    database_url: Option<String>,
     allowed_hosts: Option<Vec<String>>,
     allowed_origins: Option<Vec<String>>,
     legacy_sessions: Option<bool>,
@@ -111,6 +120,11 @@ pub struct Settings {
     pub workflow_port: u16,
     pub log_analytics_port: u16,
     pub data_dir: PathBuf,
+    /// The store; `sqlite://` in the data directory unless set.
+    pub database_url: String,
+    /// Start a fresh simulated run rather than join the latest.
+    #[serde(skip)]
+    pub new_world: bool,
     pub allowed_hosts: Vec<String>,
     pub allowed_origins: Vec<String>,
     pub legacy_sessions: bool,
@@ -172,7 +186,7 @@ impl Settings {
         }
         let nonempty = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
 
-        let settings = Settings {
+        let mut settings = Settings {
             bind: pick!(
                 "bind",
                 flags.bind,
@@ -203,6 +217,13 @@ impl Settings {
                 file.data_dir,
                 default_data_dir()
             ),
+            database_url: pick!(
+                "database_url",
+                flags.database_url.clone(),
+                file.database_url,
+                String::new()
+            ),
+            new_world: flags.new_world,
             allowed_hosts: pick!(
                 "allowed_hosts",
                 nonempty(&flags.allowed_hosts),
@@ -254,6 +275,10 @@ impl Settings {
             runbook: pick!("runbook", None, file.runbook, Vec::new()),
             sources,
         };
+        if settings.database_url.is_empty() {
+            settings.database_url =
+                format!("sqlite://{}", settings.data_dir.join("opsmcp.db").display());
+        }
         for probe in &settings.probes {
             probe.validate()?;
         }
@@ -292,6 +317,9 @@ impl Settings {
         for (name, source) in &self.sources {
             let v = &value[*name];
             let shown = match v {
+                serde_json::Value::String(s) if *name == "database_url" => {
+                    crate::serve::redact_url(s)
+                }
                 serde_json::Value::String(s) => s.clone(),
                 other => other.to_string(),
             };

@@ -6,11 +6,16 @@ use anyhow::Context;
 use opsmcp_mcp::{HostSettings, McpHost};
 use opsmcp_servers::{
     empty::EmptyServer,
+    journal::StoreJournal,
     monitoring::{MonitoringServer, SamplerCheck},
 };
+use opsmcp_store::Store;
 use opsmcp_world::{
     World,
-    live::{host::HostMonitor, prometheus::PrometheusSource, world::LiveWorld},
+    live::{
+        files::LogFileSource, host::HostMonitor, prometheus::PrometheusSource, runbook::Runbook,
+        world::LiveWorld,
+    },
     sim::{SimWorld, SimulatedWorld, builtin},
 };
 use tokio::net::TcpListener;
@@ -97,14 +102,15 @@ pub fn run(settings: &Settings, kinds: &[ServerKind]) -> anyhow::Result<Exit> {
     runtime.block_on(async move {
         let stop = CancellationToken::new();
         tokio::spawn(watch_signals(stop.clone()));
-        let world = build_world(settings, scenario)?;
-        match &world.sampler {
-            Some(_) => eprintln!("opsmcp: watching this system (live world)"),
-            None => eprintln!(
-                "opsmcp: playing the simulated incident '{}' (seed {})",
-                world.world.info().name,
-                settings.seed
-            ),
+        let store = Store::open(&settings.database_url).await.with_context(|| {
+            format!(
+                "cannot open the store at {}; check --database-url / --data-dir",
+                redact_url(&settings.database_url)
+            )
+        })?;
+        let world = build_world(settings, scenario, &store).await?;
+        if world.sampler.is_some() {
+            eprintln!("opsmcp: watching this system (live world)");
         }
         let mut tasks = Vec::new();
         for (kind, (_, listener)) in kinds.iter().zip(listeners) {
@@ -145,15 +151,41 @@ struct Built {
     sampler: Option<HostMonitor>,
 }
 
-fn build_world(
+async fn build_world(
     settings: &Settings,
     scenario: Option<opsmcp_world::sim::Scenario>,
+    store: &Store,
 ) -> anyhow::Result<Built> {
     if let Some(scenario) = scenario {
-        let sim = SimWorld::new(scenario, settings.seed, jiff::Timestamp::now())
-            .with_log_rate(settings.log_rate);
+        let journal = StoreJournal::join_or_start(
+            store.clone(),
+            &scenario.name,
+            settings.seed,
+            settings.new_world,
+            jiff::Timestamp::now(),
+        )
+        .await
+        .context("cannot record the simulated run in the store")?;
+        let run = journal.run().clone();
+        let age = jiff::Timestamp::now().duration_since(run.started_at);
+        eprintln!(
+            "opsmcp: playing the simulated incident '{}' (seed {}, run #{} started {} min ago{})",
+            scenario.name,
+            settings.seed,
+            run.id,
+            age.as_secs() / 60,
+            if age.as_secs() > 5 {
+                "; --new-world starts a fresh one"
+            } else {
+                ""
+            }
+        );
+        let sim =
+            SimWorld::new(scenario, settings.seed, run.started_at).with_log_rate(settings.log_rate);
+        let world =
+            SimulatedWorld::new(sim, settings.thresholds.clone()).with_journal(Arc::new(journal));
         return Ok(Built {
-            world: Arc::new(SimulatedWorld::new(sim, settings.thresholds.clone())),
+            world: Arc::new(world),
             sampler: None,
         });
     }
@@ -172,6 +204,14 @@ fn build_world(
     if let Some(config) = &settings.prometheus {
         live = live.with_prometheus(PrometheusSource::new(config.clone())?);
     }
+    let files = settings
+        .log_files
+        .iter()
+        .map(|spec| LogFileSource::new(spec.clone()))
+        .collect::<Result<Vec<_>, _>>()?;
+    live = live
+        .with_log_files(files)
+        .with_runbook(Runbook::new(settings.runbook.clone())?);
     Ok(Built {
         world: Arc::new(live),
         sampler: Some(monitor),
@@ -246,4 +286,18 @@ async fn watch_signals(stop: CancellationToken) {
     tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
     eprintln!("opsmcp: forced exit");
     std::process::exit(130);
+}
+
+/// `url` without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
 }

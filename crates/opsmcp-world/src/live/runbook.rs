@@ -77,6 +77,16 @@ pub struct RunbookAction {
     /// Environment variables for the program, besides `PATH` (the rest is cleared).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
+    /// `low`, `medium` (default) or `high`.
+    #[serde(default)]
+    pub risk: crate::world::Risk,
+    /// It runs only after a human approved it (`opsmcp incidents approve`).
+    #[serde(default)]
+    pub needs_approval: bool,
+    /// Another declared action, on the same service and with the same parameters, that undoes
+    /// this one; run when health does not recover after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<String>,
 }
 
 fn default_timeout_ms() -> u64 {
@@ -460,6 +470,19 @@ impl Runbook {
                 });
             }
         }
+        for c in compiled.values() {
+            if let Some(undo) = &c.action.rollback
+                && !compiled.contains_key(undo)
+            {
+                return Err(RunbookError::InvalidConfig {
+                    action: c.action.name.clone(),
+                    problem: format!(
+                        "rollback = \"{undo}\" is not a declared action; declare it in \
+                         [[runbook]] or remove the rollback"
+                    ),
+                });
+            }
+        }
         Ok(Self { actions: compiled })
     }
 
@@ -724,6 +747,9 @@ mod tests {
             params: BTreeMap::new(),
             timeout_ms: 10_000,
             env: BTreeMap::new(),
+            risk: Default::default(),
+            needs_approval: false,
+            rollback: None,
         }
     }
 

@@ -10,11 +10,20 @@ use std::{
 use futures::future::BoxFuture;
 use jiff::{SignedDuration, Timestamp};
 
-use super::{host::HostMonitor, probes::ProbeSpec, prometheus::PrometheusSource};
+use super::{
+    files::LogFileSource,
+    host::HostMonitor,
+    probes::ProbeSpec,
+    prometheus::PrometheusSource,
+    runbook::{RunOutcome, Runbook},
+};
 use crate::{
     health::{Check, Reading, ServiceHealth, Status, Thresholds, judge_host, judge_readings},
     live::host::HostSnapshot,
-    world::{ServiceInfo, ServiceReadings, World, WorldError, WorldInfo},
+    world::{
+        ActionInfo, ActionReport, ActionRequest, LogEntry, LogStream, ServiceInfo, ServiceReadings,
+        SignalSeries, World, WorldError, WorldEvent, WorldInfo,
+    },
 };
 
 /// This machine, the services it probes and those a Prometheus watches.
@@ -26,6 +35,8 @@ pub struct LiveWorld {
     probes: Vec<ProbeSpec>,
     http: reqwest::Client,
     prometheus: Option<PrometheusSource>,
+    log_files: Vec<LogFileSource>,
+    runbook: Option<Runbook>,
     /// (service, signal) → baseline, and when it was computed.
     baselines: Mutex<Option<Baselines>>,
 }
@@ -50,8 +61,32 @@ impl LiveWorld {
             probes,
             http,
             prometheus: None,
+            log_files: Vec::new(),
+            runbook: None,
             baselines: Mutex::new(None),
         }
+    }
+
+    /// Also read these services' log files (`[[log_files]]`).
+    pub fn with_log_files(mut self, sources: Vec<LogFileSource>) -> Self {
+        self.log_files = sources;
+        self
+    }
+
+    /// Offer these remediation actions (`[[runbook]]`).
+    pub fn with_runbook(mut self, runbook: Runbook) -> Self {
+        self.runbook = Some(runbook);
+        self
+    }
+
+    fn runbook(&self) -> Result<&Runbook, WorldError> {
+        self.runbook.as_ref().ok_or_else(|| {
+            WorldError::BadAction(
+                "no remediation actions are declared on this system; add [[runbook]] entries to \
+                 the config"
+                    .into(),
+            )
+        })
     }
 
     /// Also watch the services of a Prometheus (`[prometheus]` in the config).
@@ -263,6 +298,207 @@ impl World for LiveWorld {
             Ok(services)
         })
     }
+
+    fn history(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        step: Duration,
+    ) -> BoxFuture<'_, Result<Vec<SignalSeries>, WorldError>> {
+        Box::pin(async move {
+            // Only Prometheus keeps history; the host sampler knows the present only.
+            let Some(prom) = &self.prometheus else {
+                return Ok(Vec::new());
+            };
+            let config = prom.config();
+            let pairs: Vec<(&String, &String)> = config
+                .services
+                .iter()
+                .flat_map(|svc| config.signals.keys().map(move |sig| (svc, sig)))
+                .collect();
+            let ranges = futures::future::join_all(
+                pairs
+                    .iter()
+                    .map(|(svc, sig)| prom.signal_range(sig, svc, from, to, step)),
+            )
+            .await;
+            let baselines = self.baselines(prom, &pairs).await;
+            let mut out = Vec::new();
+            for ((svc, sig), range) in pairs.iter().zip(ranges) {
+                let samples = range
+                    .map_err(|e| WorldError::Unavailable(e.to_string()))?
+                    .unwrap_or_default();
+                out.push(SignalSeries {
+                    service: (*svc).clone(),
+                    signal: (*sig).clone(),
+                    baseline: baselines.get(&((*svc).clone(), (*sig).clone())).copied(),
+                    points: samples
+                        .into_iter()
+                        .map(|s| (s.at, round3(s.value)))
+                        .collect(),
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn logs(&self, from: Timestamp, to: Timestamp) -> BoxFuture<'_, Result<LogStream, WorldError>> {
+        let sources = self.log_files.clone();
+        Box::pin(async move {
+            let entries = tokio::task::spawn_blocking(move || read_log_files(&sources, from, to))
+                .await
+                .map_err(|e| WorldError::Unavailable(format!("reading log files failed: {e}")))?;
+            Ok(Box::new(entries.into_iter()) as LogStream)
+        })
+    }
+
+    fn events(
+        &self,
+        _from: Timestamp,
+        _to: Timestamp,
+    ) -> BoxFuture<'_, Result<Vec<WorldEvent>, WorldError>> {
+        // No change feed is configured for a live system yet; remediations are on the incident's
+        // timeline.
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    fn actions(&self) -> Vec<ActionInfo> {
+        let Some(runbook) = &self.runbook else {
+            return Vec::new();
+        };
+        runbook
+            .actions()
+            .map(|a| ActionInfo {
+                name: a.name.clone(),
+                target: a.service.clone(),
+                description: a.description.clone(),
+                risk: a.risk,
+                needs_approval: a.needs_approval,
+                rollback: a.rollback.clone(),
+                params: a
+                    .params
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.describe()))
+                    .collect(),
+            })
+            .collect()
+    }
+
+    fn apply(&self, request: ActionRequest) -> BoxFuture<'_, Result<ActionReport, WorldError>> {
+        Box::pin(async move {
+            let runbook = self.runbook()?;
+            let declared = runbook.actions().find(|a| a.name == request.action);
+            if let Some(a) = declared
+                && a.service != request.target
+            {
+                return Err(WorldError::BadAction(format!(
+                    "action '{}' acts on service '{}', not '{}'",
+                    a.name, a.service, request.target
+                )));
+            }
+            let outcome = runbook
+                .run(&request.action, &request.params, request.dry_run)
+                .await
+                .map_err(|e| WorldError::BadAction(e.to_string()))?;
+            Ok(report(outcome))
+        })
+    }
+
+    fn rollback(
+        &self,
+        action: &str,
+        target: &str,
+    ) -> BoxFuture<'_, Result<ActionReport, WorldError>> {
+        let (action, target) = (action.to_string(), target.to_string());
+        Box::pin(async move {
+            let runbook = self.runbook()?;
+            let undo = runbook
+                .actions()
+                .find(|a| a.name == action && a.service == target)
+                .and_then(|a| a.rollback.clone())
+                .ok_or_else(|| {
+                    WorldError::BadAction(format!(
+                        "action '{action}' on '{target}' declares no rollback; nothing was changed"
+                    ))
+                })?;
+            let outcome = runbook
+                .run(&undo, &Default::default(), false)
+                .await
+                .map_err(|e| WorldError::BadAction(e.to_string()))?;
+            Ok(report(outcome))
+        })
+    }
+}
+
+/// A runbook outcome as the world reports it.
+fn report(outcome: RunOutcome) -> ActionReport {
+    let succeeded = outcome.succeeded() || (outcome.dry_run && !outcome.executed);
+    let mut output = format!("{} {}", outcome.program.display(), outcome.args.join(" "));
+    if outcome.dry_run && !outcome.executed {
+        output = format!("dry run: would run {output}");
+    } else {
+        output = format!(
+            "ran {output}: exit {}{}\n{}{}",
+            outcome
+                .exit_code
+                .map_or_else(|| "none".to_string(), |c| c.to_string()),
+            if outcome.timed_out {
+                " (timed out)"
+            } else {
+                ""
+            },
+            outcome.stdout,
+            outcome.stderr
+        );
+    }
+    ActionReport {
+        action: outcome.action,
+        target: outcome.service,
+        dry_run: outcome.dry_run,
+        at: Timestamp::now(),
+        succeeded,
+        output,
+    }
+}
+
+fn read_log_files(sources: &[LogFileSource], from: Timestamp, to: Timestamp) -> Vec<LogEntry> {
+    let defaults = opsmcp_logs::TimeDefaults {
+        year: jiff::tz::TimeZone::UTC.to_datetime(from).year(),
+        zone: jiff::tz::TimeZone::UTC,
+    };
+    let mut out = Vec::new();
+    for source in sources {
+        let lines = match source.read(&Default::default()) {
+            Ok(lines) => lines,
+            Err(e) => {
+                tracing::warn!(service = %source.spec().service, error = %e, "log files unreadable");
+                continue;
+            }
+        };
+        let lines: Vec<String> = lines.filter_map(|l| l.ok()).map(|l| l.line).collect();
+        let sample: Vec<&str> = lines.iter().take(200).map(String::as_str).collect();
+        let parser = opsmcp_logs::Parser::learn(&sample);
+        for line in &lines {
+            let record = parser.parse(line);
+            let Some(at) = record.timestamp(&defaults) else {
+                continue;
+            };
+            if at < from || at >= to {
+                continue;
+            }
+            out.push(LogEntry {
+                at,
+                service: source.spec().service.clone(),
+                level: record
+                    .level
+                    .map_or("unknown", |l| l.as_str())
+                    .to_ascii_lowercase(),
+                text: line.to_string(),
+            });
+        }
+    }
+    out.sort_by_key(|e| e.at);
+    out
 }
 
 fn round3(x: f64) -> f64 {

@@ -18,7 +18,7 @@ use serde::Serialize;
 use self::noise::Noise;
 use self::scenario::{Action, Effect, Level, LogFormat, LogTemplate, Outcome, Param, Shape};
 pub use self::scenario::{Scenario, ScenarioError};
-pub use self::world::SimulatedWorld;
+pub use self::world::{Journal, SimulatedWorld};
 
 /// Seconds per noise step: metrics change every 10 s, as a scrape interval would show them.
 const TICK_S: i64 = 10;
@@ -32,6 +32,9 @@ pub struct Applied {
     pub target: String,
     /// When it was applied.
     pub at: Timestamp,
+    /// This entry undoes the latest earlier application of the same action on the same target.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rollback: bool,
 }
 
 /// One log line as the service wrote it.
@@ -59,6 +62,14 @@ pub enum SimError {
         target: String,
         /// What exists, `name@service`.
         offered: String,
+    },
+    /// A rollback of an action that is not in effect or cannot be undone.
+    #[error("'{action}' on '{target}' is not in effect or cannot be undone; nothing was changed")]
+    NothingToUndo {
+        /// What was asked.
+        action: String,
+        /// On which service.
+        target: String,
     },
 }
 
@@ -142,8 +153,29 @@ impl SimWorld {
             action: action.into(),
             target: target.into(),
             at,
+            rollback: false,
         });
         Ok(&self.scenario.actions[index])
+    }
+
+    /// Undoes the latest application of `action` on `target` at `at`: its effect ends then.
+    pub fn undo(&mut self, action: &str, target: &str, at: Timestamp) -> Result<(), SimError> {
+        let live = self.applied_actions().any(|(a, x, until)| {
+            a.action == action && a.target == target && until.is_none() && x.reversible
+        });
+        if !live {
+            return Err(SimError::NothingToUndo {
+                action: action.into(),
+                target: target.into(),
+            });
+        }
+        self.applied.push(Applied {
+            action: action.into(),
+            target: target.into(),
+            at,
+            rollback: true,
+        });
+        Ok(())
     }
 
     /// Replays actions applied elsewhere (kept in the store), so worlds on one data directory agree.
@@ -163,9 +195,9 @@ impl SimWorld {
             Shape::Step => 1.0,
             Shape::Ramp => (since / fault.ramp_minutes).min(1.0),
         };
-        for (applied, action) in self.applied_actions() {
+        for (applied, action, until) in self.applied_actions() {
             let after = minutes_between(applied.at, at);
-            if after < 0.0 {
+            if after < 0.0 || until.is_some_and(|u| at >= u) {
                 continue;
             }
             let progress = (after / action.minutes_to_effect.max(f64::EPSILON)).min(1.0);
@@ -179,13 +211,21 @@ impl SimWorld {
         strength
     }
 
-    fn applied_actions(&self) -> impl Iterator<Item = (&Applied, &Action)> {
-        self.applied.iter().filter_map(|a| {
+    /// Each application with its action and, if it was rolled back, when.
+    fn applied_actions(&self) -> impl Iterator<Item = (&Applied, &Action, Option<Timestamp>)> {
+        self.applied.iter().enumerate().filter_map(|(i, a)| {
+            if a.rollback {
+                return None;
+            }
+            let until = self.applied[i + 1..]
+                .iter()
+                .find(|r| r.rollback && r.action == a.action && r.target == a.target)
+                .map(|r| r.at);
             self.scenario
                 .actions
                 .iter()
                 .find(|x| x.name == a.action && x.target == a.target)
-                .map(|x| (a, x))
+                .map(|x| (a, x, until))
         })
     }
 
@@ -225,8 +265,11 @@ impl SimWorld {
                     value = apply_effect(value, effect, 1.0);
                 }
             }
-            for (applied, action) in self.applied_actions() {
+            for (applied, action, until) in self.applied_actions() {
                 let after = minutes_between(applied.at, at);
+                if until.is_some_and(|u| at >= u) {
+                    continue;
+                }
                 if action.outcome == Outcome::Worsens
                     && action.target == service
                     && (0.0..action.minutes_to_effect).contains(&after)
@@ -305,6 +348,21 @@ impl SimWorld {
         let last = to.as_second();
         (first..last).flat_map(move |second| {
             let mut lines = self.second_of_logs(second);
+            lines.retain(|l| l.at >= from && l.at < to);
+            lines.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.service.cmp(&b.service)));
+            lines
+        })
+    }
+
+    /// [`SimWorld::logs`] for a shared world: the iterator owns what it needs and can move to
+    /// a blocking thread.
+    pub fn logs_shared(
+        world: std::sync::Arc<Self>,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> impl Iterator<Item = LogLine> + Send + 'static {
+        (from.as_second()..to.as_second()).flat_map(move |second| {
+            let mut lines = world.second_of_logs(second);
             lines.retain(|l| l.at >= from && l.at < to);
             lines.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.service.cmp(&b.service)));
             lines

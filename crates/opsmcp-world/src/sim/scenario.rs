@@ -286,6 +286,22 @@ pub struct Action {
     /// Minutes until the outcome is complete.
     #[serde(default = "default_minutes_to_effect")]
     pub minutes_to_effect: f64,
+    /// What it does, as the operator sees it (never whether it is the fix).
+    #[serde(default)]
+    pub description: String,
+    /// `low`, `medium` (default) or `high`.
+    #[serde(default)]
+    pub risk: crate::world::Risk,
+    /// It runs only after a human approved it (`opsmcp incidents approve`).
+    #[serde(default)]
+    pub needs_approval: bool,
+    /// It can be undone (default true); a rollback ends its effect from then on.
+    #[serde(default = "default_true")]
+    pub reversible: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_minutes_to_effect() -> f64 {

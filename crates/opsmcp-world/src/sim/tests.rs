@@ -241,3 +241,152 @@ fn every_builtin_shows_its_fault_only_after_onset_and_recovers_only_when_fixed()
         }
     }
 }
+
+/// The simulated world through the [`World`](crate::World) interface, as the tools see it: two
+/// worlds sharing one journal (the store, in the servers) agree after a remediation, and a
+/// rollback ends the fix.
+mod through_the_world_trait {
+    use std::sync::{Arc, Mutex};
+
+    use futures::future::BoxFuture;
+    use jiff::Timestamp;
+
+    use crate::{
+        ActionRequest, World, WorldError,
+        health::{Status, Thresholds},
+        sim::{Applied, Journal, SimWorld, SimulatedWorld, builtin},
+    };
+
+    /// A journal in memory: what the store does for separate processes, for one test.
+    #[derive(Debug, Default)]
+    struct Shared(Mutex<Vec<Applied>>);
+
+    impl Journal for Shared {
+        fn load(&self) -> BoxFuture<'_, Result<Vec<Applied>, WorldError>> {
+            Box::pin(async move { Ok(self.0.lock().unwrap().clone()) })
+        }
+        fn record(&self, applied: Applied) -> BoxFuture<'_, Result<(), WorldError>> {
+            Box::pin(async move {
+                self.0.lock().unwrap().push(applied);
+                Ok(())
+            })
+        }
+    }
+
+    fn played(journal: &Arc<Shared>, started: Timestamp) -> SimulatedWorld {
+        let scenario = builtin::load("db-connection-pool-exhaustion").unwrap();
+        SimulatedWorld::new(SimWorld::new(scenario, 1, started), Thresholds::default())
+            .with_journal(journal.clone())
+    }
+
+    fn request(action: &str, target: &str) -> ActionRequest {
+        ActionRequest {
+            action: action.into(),
+            target: target.into(),
+            params: Default::default(),
+            dry_run: false,
+        }
+    }
+
+    async fn worst(world: &SimulatedWorld) -> Status {
+        let health = world.health().await.unwrap();
+        health.iter().map(|s| s.status).max().unwrap()
+    }
+
+    #[tokio::test]
+    async fn two_worlds_on_one_journal_agree_and_a_rollback_undoes_the_fix() {
+        // Started long enough ago that the fix (2 min to effect) is complete "now": the fix is
+        // applied with a time in the past through the journal, as another process would.
+        let started = Timestamp::now() - jiff::SignedDuration::from_mins(30);
+        let journal = Arc::new(Shared::default());
+        let a = played(&journal, started);
+        let b = played(&journal, started);
+        assert_eq!(worst(&a).await, Status::Unhealthy);
+        assert_eq!(worst(&b).await, Status::Unhealthy);
+
+        let err = a.apply(request("nope", "orders-db")).await.unwrap_err();
+        assert!(
+            err.to_string().contains("increase-pool-size@orders-db"),
+            "{err}"
+        );
+        let dry = ActionRequest {
+            dry_run: true,
+            ..request("increase-pool-size", "orders-db")
+        };
+        assert!(a.apply(dry).await.unwrap().dry_run);
+        assert!(
+            journal.0.lock().unwrap().is_empty(),
+            "a dry run changes nothing"
+        );
+
+        a.apply(request("increase-pool-size", "orders-db"))
+            .await
+            .unwrap();
+        // Move the recorded time back so the effect is complete now (2 minutes to effect).
+        journal.0.lock().unwrap()[0].at = Timestamp::now() - jiff::SignedDuration::from_mins(5);
+        let c = played(&journal, started);
+        assert_eq!(worst(&c).await, Status::Healthy, "{:?}", c.health().await);
+
+        let events = c
+            .events(
+                started - jiff::SignedDuration::from_hours(2),
+                Timestamp::now(),
+            )
+            .await
+            .unwrap();
+        assert!(events.iter().any(|e| e.kind == "remediation"));
+        assert!(
+            events
+                .iter()
+                .any(|e| e.kind == "deploy" || e.kind == "config")
+        );
+
+        c.rollback("increase-pool-size", "orders-db").await.unwrap();
+        journal.0.lock().unwrap()[1].at = Timestamp::now() - jiff::SignedDuration::from_mins(1);
+        let d = played(&journal, started);
+        assert_eq!(worst(&d).await, Status::Unhealthy);
+        assert!(d.rollback("increase-pool-size", "orders-db").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn history_and_logs_show_the_fault_after_onset() {
+        let started = Timestamp::now();
+        let w = played(&Arc::new(Shared::default()), started);
+        let onset = started - jiff::SignedDuration::from_mins(14);
+        let series = w
+            .history(
+                started - jiff::SignedDuration::from_mins(40),
+                started,
+                std::time::Duration::from_secs(60),
+            )
+            .await
+            .unwrap();
+        let pool = series
+            .iter()
+            .find(|s| s.service == "orders-db" && s.signal == "db_connections_in_use")
+            .unwrap();
+        let before: Vec<f64> = pool
+            .points
+            .iter()
+            .filter(|(t, _)| *t < onset)
+            .map(|p| p.1)
+            .collect();
+        let after = pool.points.last().unwrap().1;
+        assert!(
+            before.iter().all(|v| *v < after * 0.8),
+            "{before:?} vs {after}"
+        );
+
+        let logs: Vec<_> = w
+            .logs(started - jiff::SignedDuration::from_mins(15), started)
+            .await
+            .unwrap()
+            .collect();
+        assert!(logs.len() > 1000);
+        assert!(logs.windows(2).all(|p| p[0].at <= p[1].at));
+        assert!(
+            logs.iter()
+                .any(|l| l.level == "error" && l.service == "orders-db")
+        );
+    }
+}

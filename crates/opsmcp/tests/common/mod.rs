@@ -17,6 +17,9 @@ pub struct Running {
     /// Server name → base URL (`http://127.0.0.1:PORT`).
     pub urls: HashMap<String, String>,
     stdout_rest: mpsc::Receiver<String>,
+    /// The data directory (a fresh one unless the test gave `OPSMCP_DATA_DIR`).
+    pub data_dir: PathBuf,
+    _fresh: Option<tempfile::TempDir>,
 }
 
 impl Running {
@@ -35,6 +38,15 @@ impl Running {
         for (k, v) in env {
             cmd.env(k, v);
         }
+        // Every run gets a data directory of its own unless the test shares one on purpose.
+        let (data_dir, fresh) = match env.iter().find(|(k, _)| *k == "OPSMCP_DATA_DIR") {
+            Some((_, dir)) => (PathBuf::from(dir), None),
+            None => {
+                let dir = tempfile::tempdir().expect("temp data dir");
+                cmd.env("OPSMCP_DATA_DIR", dir.path());
+                (dir.path().to_path_buf(), Some(dir))
+            }
+        };
         let mut child = cmd.spawn().expect("opsmcp starts");
         let stdout = child.stdout.take().expect("stdout piped");
         let (tx, rx) = mpsc::channel();
@@ -62,6 +74,8 @@ impl Running {
             child,
             urls,
             stdout_rest: rx,
+            data_dir,
+            _fresh: fresh,
         }
     }
 
