@@ -94,6 +94,7 @@ mod error;
 mod incidents;
 mod model;
 mod outbox;
+mod remediations;
 mod row;
 mod store;
 mod world;
@@ -105,5 +106,6 @@ pub use model::{
     TimelineEntry,
 };
 pub use outbox::{Notification, NotificationStatus};
+pub use remediations::{Approval, NewRemediation, Remediation};
 pub use store::{Clock, Store};
 pub use world::{WorldAction, WorldRun};
