@@ -128,6 +128,43 @@ const CLONE_NS_FLAGS: &[u64] = &[
     libc::CLONE_NEWCGROUP as u64,
 ];
 
+/// Rules matching when argument `arg` has any of `bits` set (one rule per bit; rules are OR-ed).
+fn bit_rules(arg: u8, bits: &[u64]) -> Result<Vec<SeccompRule>, SandboxError> {
+    bits.iter()
+        .map(|&bit| {
+            let cond = SeccompCondition::new(
+                arg,
+                SeccompCmpArgLen::Qword,
+                SeccompCmpOp::MaskedEq(bit),
+                bit,
+            )
+            .map_err(seccomp_err)?;
+            SeccompRule::new(vec![cond]).map_err(seccomp_err)
+        })
+        .collect()
+}
+
+/// Syscalls that set a file mode, with the index of the mode argument.
+fn mode_syscalls() -> Vec<(i64, u8)> {
+    let mut v = vec![
+        (libc::SYS_fchmod, 1),
+        (libc::SYS_fchmodat, 2),
+        (libc::SYS_openat, 3),
+        (libc::SYS_mkdirat, 2),
+        (libc::SYS_mknodat, 3),
+    ];
+    #[cfg(target_arch = "x86_64")]
+    v.extend([
+        (libc::SYS_chmod, 1),
+        (libc::SYS_open, 2),
+        (libc::SYS_creat, 1),
+        (libc::SYS_mkdir, 1),
+        (libc::SYS_mknod, 1),
+        (libc::SYS_fchmodat2, 2),
+    ]);
+    v
+}
+
 fn target_arch() -> Result<seccompiler::TargetArch, SandboxError> {
     #[cfg(target_arch = "x86_64")]
     return Ok(seccompiler::TargetArch::x86_64);
@@ -154,18 +191,13 @@ fn seccomp_programs() -> Result<(BpfProgram, BpfProgram), SandboxError> {
         .into_iter()
         .map(|nr| (nr, vec![]))
         .collect();
-    let mut clone_rules = Vec::new();
-    for &flag in CLONE_NS_FLAGS {
-        let cond = SeccompCondition::new(
-            0,
-            SeccompCmpArgLen::Qword,
-            SeccompCmpOp::MaskedEq(flag),
-            flag,
-        )
-        .map_err(seccomp_err)?;
-        clone_rules.push(SeccompRule::new(vec![cond]).map_err(seccomp_err)?);
+    rules.insert(libc::SYS_clone, bit_rules(0, CLONE_NS_FLAGS)?);
+    // No setuid/setgid files: a file the script leaves behind must not run as its owner (the
+    // server's own user, when the server is unprivileged).
+    let suid = &[libc::S_ISUID as u64, libc::S_ISGID as u64];
+    for (nr, mode_arg) in mode_syscalls() {
+        rules.insert(nr, bit_rules(mode_arg, suid)?);
     }
-    rules.insert(libc::SYS_clone, clone_rules);
     let deny = SeccompFilter::new(
         rules,
         SeccompAction::Allow,
@@ -173,8 +205,11 @@ fn seccomp_programs() -> Result<(BpfProgram, BpfProgram), SandboxError> {
         arch,
     )
     .map_err(seccomp_err)?;
+    // openat2 too: its mode sits in a struct BPF cannot read; libc falls back to openat.
     let clone3: BTreeMap<i64, Vec<SeccompRule>> =
-        [(libc::SYS_clone3, vec![])].into_iter().collect();
+        [(libc::SYS_clone3, vec![]), (libc::SYS_openat2, vec![])]
+            .into_iter()
+            .collect();
     let nosys = SeccompFilter::new(
         clone3,
         SeccompAction::Allow,

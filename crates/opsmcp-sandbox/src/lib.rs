@@ -38,7 +38,7 @@
 //! | rlimits CPU, AS, FSIZE, NOFILE, NPROC, CORE=0 | CPU spin, memory balloon, huge files, descriptor exhaustion, fork bomb |
 //! | `PR_SET_NO_NEW_PRIVS` | no privilege gain through exec; required by the two layers below |
 //! | Landlock (fs; TCP on ABI ≥ 4; scopes on ABI ≥ 6) | read+exec only `/usr`, `/lib`, `/lib64`, `/etc/ld.so.cache`; read/write a few `/dev` nodes; read/write/create/remove only in the output folder (no symlinks, FIFOs, sockets or devices); no TCP bind/connect; no abstract UNIX sockets or signals beyond the sandbox |
-//! | seccomp (two filters) | EPERM for `socket`, `socketpair`, io_uring, `ptrace`, `process_vm_*`, mounts, `unshare`, `setns`, `clone` with namespace flags, `bpf`, `perf_event_open`, keyrings, modules, kexec, `setsid`/`setpgid` (a daemon cannot leave the group that is killed) and host settings; ENOSYS for `clone3`, so glibc falls back to `clone` (whose flags BPF can inspect) and threads work |
+//! | seccomp (two filters) | EPERM for `socket`, `socketpair`, io_uring, `ptrace`, `process_vm_*`, mounts, `unshare`, `setns`, `clone` with namespace flags, `bpf`, `perf_event_open`, keyrings, modules, kexec, `setsid`/`setpgid` (a daemon cannot leave the group that is killed), setuid/setgid mode bits in `chmod`/`open`/`mkdir`/`mknod` (a file left behind must not run as its owner) and host settings; ENOSYS for `clone3` and `openat2`, so glibc falls back to `clone` and `openat`, whose arguments BPF can inspect, and threads work |
 //!
 //! The parent reads stdout and stderr concurrently up to `max_output_kb` together, waits on a
 //! pidfd, and on wall timeout, output cap or the script's exit kills the whole process group and
@@ -60,22 +60,27 @@
 //! `/proc/1/environ` and the server's own environment are out of reach), no `/tmp` (`TMPDIR` is
 //! the output folder). Threads need `clone3` to fail with ENOSYS rather than EPERM.
 //!
-//! # Tests
+//! # Tests, and what each proves
 //!
-//! `tests/hostile.rs` runs each hostile script and asserts both the denial and that nothing
-//! outside the output folder changed (the workspace and a canary folder are snapshotted before
-//! and after): reading `/etc/shadow`, a `~/.ssh` key, a server config outside the workspace,
-//! `/proc/1/environ`; writing `/tmp` or beside the script; TCP to a listener the test owns (which
-//! must never see a connection), UDP, DNS, UNIX sockets (path and abstract); a fork bomb, CPU
-//! spin, memory balloon, output flood, endless sleep, oversized file (each reported as its
-//! limit); a double-forking daemon (gone after `run` returns); descriptor scanning (only 0, 1, 2
-//! and the inputs); a planted `json.py` (the stdlib one is used); ptrace, mount, unshare, setsid,
-//! signalling the server. Bad paths (symlink, hard link, FIFO, `..`, absolute, missing, for both
-//! script and data) give their error and run nothing. Positive cases: json, csv, statistics,
-//! collections, re, 4 threads, sqlite3 in memory and on file, and error counts per service that
-//! match the test's own. `tests/unprivileged.rs` re-runs a subset with the test binary itself
-//! executed as uid 65534 via `setpriv`, where the child gets a user + network namespace instead
-//! of the uid drop; and the Landlock-off refusal.
+//! Every hostile script runs as a script of its own and asserts both its denial and that nothing
+//! outside its output folder changed (the workspace and a canary folder holding a HOME-like
+//! `.ssh` key and a server config, all world-readable so that only the sandbox can be what
+//! denies, are snapshotted before and after).
+//!
+//! | test (`tests/…`) | proves |
+//! |---|---|
+//! | `hostile::reading_secrets_…` | `/etc/shadow`, `/etc/passwd`, the `.ssh` key, the server config, `/proc/1/environ`, the server's own environ, listing the workspace: all unreadable (Landlock) and never echoed |
+//! | `hostile::writing_outside_…` | no write to `/tmp`, beside the script, over the script or data (by path or through `/dev/fd/N`: sealed), the canary; no symlink, FIFO, `..` mkdir or rename out of the output folder, no chmod of the workspace, no setuid/setgid file |
+//! | `hostile::network_is_unreachable` | TCP to a listener the test owns, UDP, DNS, a UNIX socket by path and an abstract one, `socketpair`, bind, HTTP: all fail, and the test's listeners never see a connection or datagram |
+//! | `hostile::kernel_attack_surface_…` | ptrace (attach to the server, traceme), mount, unshare (user, net), chroot, setsid, setpgid, setuid(0), signalling the server or init, bpf, io_uring, keyctl, `clone(CLONE_NEWUSER)`: all refused |
+//! | `hostile::fork_bomb_…`, `cpu_spin_…`, `memory_balloon_…`, `output_flood_…`, `endless_sleep_…`, `big_file_…` | each resource limit stops its attack and is reported as `limit_hit`; the fork bomb's children are gone afterwards |
+//! | `hostile::a_double_forked_daemon_…` | a daemon that forks twice (and tries `setsid`) is dead when `run` returns |
+//! | `hostile::only_standard_streams_…` | the script sees descriptors 0, 1, 2 and its two inputs, nothing of the server's |
+//! | `hostile::a_planted_json_module_…` | `json.py`/`csv.py` beside the script, in the workspace or written into the cwd are never imported (`-I`) |
+//! | `hostile::bad_paths_…` | symlink (file and folder on the way), hard link, FIFO, folder, `..`, absolute, empty and missing paths for script, data and output folder each give their own error saying what to send, and nothing runs or is created |
+//! | `positive::*` | `json.load(open(sys.argv[1]))`, csv, statistics, collections, re, 4 threads, sqlite3 in memory and on file, tempfile, nested folders all work; error counts per service equal the test's own; a failing script is an outcome with its traceback, not an error |
+//! | `refusal::without_landlock_…` | with Landlock reported missing, `ready` and `run` refuse with "Landlock is not available … refused rather than run unconfined" and create nothing |
+//! | `unprivileged::*` | a representative subset (counts, secrets/writes/ptrace/signals, TCP, fork bomb, daemon, descriptors) passes with the *server* unprivileged: `reruns_this_file_as_an_unprivileged_user` runs the copied test binary under `setpriv --reuid=65534 --regid=65534 --clear-groups`, where the child gets `CLONE_NEWUSER \| CLONE_NEWNET` and no uid drop |
 //!
 //! # What it must not know
 //!

@@ -204,10 +204,15 @@ pub(crate) fn create_output_dir(
         .map_err(|e| match e {
             // O_DIRECTORY | O_NOFOLLOW on a symlink gives ENOTDIR rather than ELOOP.
             Errno::NOTDIR => match rustix::fs::statat(parent, *comp, AtFlags::SYMLINK_NOFOLLOW) {
-                Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Symlink => {
-                    E::Symlink { field: FIELD, path: path.to_owned() }
-                }
-                _ => E::InvalidPath { field: FIELD, path: path.to_owned(), why: "a part of it is a file, not a folder" },
+                Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Symlink => E::Symlink {
+                    field: FIELD,
+                    path: path.to_owned(),
+                },
+                _ => E::InvalidPath {
+                    field: FIELD,
+                    path: path.to_owned(),
+                    why: "a part of it is a file, not a folder",
+                },
             },
             other => map_open_error(FIELD, path, other),
         })?;

@@ -26,14 +26,25 @@ print(json.dumps(dict(sorted(counts.items()))))
             *expected.entry(svc).or_default() += 1;
         }
     }
-    let got: BTreeMap<String, u64> = serde_json::from_str(o.stdout.text.trim()).expect("json on stdout");
+    let got: BTreeMap<String, u64> =
+        serde_json::from_str(o.stdout.text.trim()).expect("json on stdout");
     assert_eq!(got, expected);
-    let file: BTreeMap<String, u64> =
-        serde_json::from_str(&std::fs::read_to_string(f.path(&format!("{out}/errors.json"))).expect("errors.json"))
-            .expect("json file");
+    let file: BTreeMap<String, u64> = serde_json::from_str(
+        &std::fs::read_to_string(f.path(&format!("{out}/errors.json"))).expect("errors.json"),
+    )
+    .expect("json file");
     assert_eq!(file, expected);
-    assert!(o.files_written.iter().any(|w| w.path == format!("{out}/errors.json") && w.bytes > 0), "{:?}", o.files_written);
-    assert!(o.layers.iter().any(|l| l.starts_with("landlock-fs")) && o.layers.iter().any(|l| l == "seccomp"));
+    assert!(
+        o.files_written
+            .iter()
+            .any(|w| w.path == format!("{out}/errors.json") && w.bytes > 0),
+        "{:?}",
+        o.files_written
+    );
+    assert!(
+        o.layers.iter().any(|l| l.starts_with("landlock-fs"))
+            && o.layers.iter().any(|l| l == "seccomp")
+    );
     assert_eq!(o.limit_hit, None);
 }
 
@@ -75,18 +86,29 @@ open("sub/dir/nested.txt", "w").write("nested")
 print("ALL OK", n, results)
 "#;
     let (o, out) = f.run("stdlib", body).await;
-    assert_eq!(o.exit_code, Some(0), "stdout:\n{}\nstderr:\n{}", o.stdout.text, o.stderr.text);
+    assert_eq!(
+        o.exit_code,
+        Some(0),
+        "stdout:\n{}\nstderr:\n{}",
+        o.stdout.text,
+        o.stderr.text
+    );
     assert!(o.stdout.text.contains("ALL OK"));
     let names: Vec<&str> = o.files_written.iter().map(|w| w.path.as_str()).collect();
     for want in ["rows.csv", "logs.db", "sub/dir/nested.txt"] {
-        assert!(names.contains(&format!("{out}/{want}").as_str()), "{want} missing from {names:?}");
+        assert!(
+            names.contains(&format!("{out}/{want}").as_str()),
+            "{want} missing from {names:?}"
+        );
     }
 }
 
 #[tokio::test]
 async fn a_failing_script_is_an_outcome_not_an_error() {
     let f = Fixture::new();
-    let (o, _) = f.run("fails", "print('before')\nraise ValueError('bad input')\n").await;
+    let (o, _) = f
+        .run("fails", "print('before')\nraise ValueError('bad input')\n")
+        .await;
     assert_eq!(o.exit_code, Some(1));
     assert_eq!(o.limit_hit, None);
     assert!(o.stdout.text.contains("before"));

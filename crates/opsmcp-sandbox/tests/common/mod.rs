@@ -48,12 +48,19 @@ impl Fixture {
         let ssh = canary.path().join("home/.ssh");
         std::fs::create_dir_all(&ssh).expect("mkdir");
         std::fs::write(ssh.join("id_ed25519"), SSH_SECRET).expect("ssh");
-        std::fs::write(canary.path().join("server.toml"), format!("db_password = \"{CONFIG_SECRET}\"\n"))
-            .expect("config");
+        std::fs::write(
+            canary.path().join("server.toml"),
+            format!("db_password = \"{CONFIG_SECRET}\"\n"),
+        )
+        .expect("config");
         for p in [canary.path().join("home"), ssh.clone()] {
             std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         }
-        Fixture { ws, canary, counter: std::cell::Cell::new(0) }
+        Fixture {
+            ws,
+            canary,
+            counter: std::cell::Cell::new(0),
+        }
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -73,7 +80,10 @@ impl Fixture {
     }
 
     fn snapshot(&self, exclude: &Path) -> (Snapshot, Snapshot) {
-        (snapshot(self.ws.path(), exclude), snapshot(self.canary.path(), exclude))
+        (
+            snapshot(self.ws.path(), exclude),
+            snapshot(self.canary.path(), exclude),
+        )
     }
 
     /// Runs `body` with default limits; asserts nothing outside the output folder changed.
@@ -83,16 +93,36 @@ impl Fixture {
 
     /// Runs `body` with `limits`; asserts nothing outside the output folder changed. Returns the
     /// outcome and the output folder (relative).
-    pub async fn run_with(&self, name: &str, body: &str, limits: SandboxLimits) -> (RunOutcome, String) {
+    pub async fn run_with(
+        &self,
+        name: &str,
+        body: &str,
+        limits: SandboxLimits,
+    ) -> (RunOutcome, String) {
         let script = self.script(name, body);
         let out = self.next_output();
         let before = self.snapshot(&self.path("out"));
         let sandbox = Sandbox::new(self.ws.path().to_owned(), limits);
-        let req = RunRequest { script, data: "data/logs.json".into(), output_dir: out.clone() };
-        let outcome = sandbox.run(req).await.unwrap_or_else(|e| panic!("run {name}: {e}"));
+        let req = RunRequest {
+            script,
+            data: "data/logs.json".into(),
+            output_dir: out.clone(),
+        };
+        let outcome = sandbox
+            .run(req)
+            .await
+            .unwrap_or_else(|e| panic!("run {name}: {e}"));
         let after = self.snapshot(&self.path("out"));
-        assert_same(&before.0, &after.0, &format!("{name}: the workspace outside the output folder changed"));
-        assert_same(&before.1, &after.1, &format!("{name}: the canary folder changed"));
+        assert_same(
+            &before.0,
+            &after.0,
+            &format!("{name}: the workspace outside the output folder changed"),
+        );
+        assert_same(
+            &before.1,
+            &after.1,
+            &format!("{name}: the canary folder changed"),
+        );
         (outcome, out)
     }
 
@@ -100,11 +130,26 @@ impl Fixture {
     pub async fn refused(&self, script: &str, data: &str, output_dir: &str) -> SandboxError {
         let before = self.snapshot(Path::new("/nonexistent"));
         let sandbox = Sandbox::new(self.ws.path().to_owned(), SandboxLimits::default());
-        let req = RunRequest { script: script.into(), data: data.into(), output_dir: output_dir.into() };
-        let err = sandbox.run(req).await.expect_err("the request should be refused");
+        let req = RunRequest {
+            script: script.into(),
+            data: data.into(),
+            output_dir: output_dir.into(),
+        };
+        let err = sandbox
+            .run(req)
+            .await
+            .expect_err("the request should be refused");
         let after = self.snapshot(Path::new("/nonexistent"));
-        assert_same(&before.0, &after.0, &format!("a refused run changed the workspace ({err})"));
-        assert_same(&before.1, &after.1, "a refused run changed the canary folder");
+        assert_same(
+            &before.0,
+            &after.0,
+            &format!("a refused run changed the workspace ({err})"),
+        );
+        assert_same(
+            &before.1,
+            &after.1,
+            "a refused run changed the canary folder",
+        );
         err
     }
 }
@@ -136,14 +181,22 @@ fn snapshot(root: &Path, exclude: &Path) -> Snapshot {
     let mut map = BTreeMap::new();
     let mut stack = vec![root.to_owned()];
     while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
             if p.starts_with(exclude) {
                 continue;
             }
-            let Ok(m) = std::fs::symlink_metadata(&p) else { continue };
-            let content = if m.is_file() { hash(&std::fs::read(&p).unwrap_or_default()) } else { 0 };
+            let Ok(m) = std::fs::symlink_metadata(&p) else {
+                continue;
+            };
+            let content = if m.is_file() {
+                hash(&std::fs::read(&p).unwrap_or_default())
+            } else {
+                0
+            };
             map.insert(p.clone(), (m.mode(), m.len(), content, m.mtime()));
             if m.is_dir() {
                 stack.push(p);
@@ -186,7 +239,9 @@ pub fn logs_json() -> String {
 pub fn alive(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => {
-            let state = stat.rfind(')').and_then(|i| stat[i + 1..].split_whitespace().next().map(str::to_owned));
+            let state = stat
+                .rfind(')')
+                .and_then(|i| stat[i + 1..].split_whitespace().next().map(str::to_owned));
             !matches!(state.as_deref(), Some("Z") | Some("X") | None)
         }
         Err(_) => false,
@@ -196,8 +251,16 @@ pub fn alive(pid: i32) -> bool {
 /// Asserts that every attempt was denied and that each label appears.
 pub fn assert_denied(o: &RunOutcome, labels: &[&str]) {
     let out = &o.stdout.text;
-    assert!(!out.contains("ALLOWED"), "something was allowed:\n{out}\nstderr:\n{}", o.stderr.text);
+    assert!(
+        !out.contains("ALLOWED"),
+        "something was allowed:\n{out}\nstderr:\n{}",
+        o.stderr.text
+    );
     for l in labels {
-        assert!(out.contains(&format!("DENIED {l} ")), "no denial for {l}:\n{out}\nstderr:\n{}", o.stderr.text);
+        assert!(
+            out.contains(&format!("DENIED {l} ")),
+            "no denial for {l}:\n{out}\nstderr:\n{}",
+            o.stderr.text
+        );
     }
 }
