@@ -316,10 +316,6 @@ pub(crate) struct ChildPlan {
     _owned: Vec<OwnedFd>,
 }
 
-// SAFETY: the raw pointers are only built inside `apply` from owned vectors.
-unsafe impl Send for ChildPlan {}
-unsafe impl Sync for ChildPlan {}
-
 impl ChildPlan {
     /// Builds the plan. `script` and `data` are the sealed memfds, `output` the output folder,
     /// `report` the write end of the step-report pipe.

@@ -12,6 +12,11 @@ use std::os::unix::fs::PermissionsExt;
 use common::{Fixture, SSH_SECRET, alive, assert_denied, log_entries};
 use opsmcp_sandbox::{Limit, Sandbox, SandboxLimits};
 
+/// The tests of this file take turns: as root, the sandboxed children run as uid 65534 and share
+/// its process count with the re-executed copy of this binary (also uid 65534), so a fork bomb
+/// beside the re-run would see fewer free process slots.
+static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Set in the re-executed, unprivileged copy of this binary.
 const INNER: &str = "OPSMCP_SANDBOX_UNPRIVILEGED_RERUN";
 
@@ -32,6 +37,7 @@ fn check_mode(layers: &[String]) {
 
 #[tokio::test]
 async fn unpriv_counts_match() {
+    let _turn = TURN.lock().await;
     let f = Fixture::new();
     let body = r#"
 import json, collections
@@ -60,6 +66,7 @@ open("done.txt", "w").write("ok")
 
 #[tokio::test]
 async fn unpriv_secrets_and_writes_are_denied() {
+    let _turn = TURN.lock().await;
     let f = Fixture::new();
     let body = format!(
         r#"
@@ -91,6 +98,7 @@ attempt("ptrace_parent", lambda: __import__("ctypes").CDLL(None, use_errno=True)
 
 #[tokio::test]
 async fn unpriv_network_is_unreachable() {
+    let _turn = TURN.lock().await;
     let f = Fixture::new();
     let tcp = std::net::TcpListener::bind("127.0.0.1:0").expect("tcp");
     tcp.set_nonblocking(true).expect("nonblocking");
@@ -109,6 +117,7 @@ async fn unpriv_network_is_unreachable() {
 
 #[tokio::test]
 async fn unpriv_fork_bomb_is_contained() {
+    let _turn = TURN.lock().await;
     let f = Fixture::new();
     let limits = SandboxLimits {
         max_processes: 16,
@@ -147,6 +156,7 @@ while True:
 
 #[tokio::test]
 async fn unpriv_daemon_does_not_outlive_the_run() {
+    let _turn = TURN.lock().await;
     let f = Fixture::new();
     let body = r#"
 import time
@@ -176,6 +186,7 @@ for _ in range(200):
 
 #[tokio::test]
 async fn unpriv_only_standard_streams_and_inputs_are_open() {
+    let _turn = TURN.lock().await;
     let f = Fixture::new();
     let body = r#"
 def isopen(fd):
@@ -211,6 +222,7 @@ fn reruns_this_file_as_an_unprivileged_user() {
             "setpriv (util-linux) is needed to re-run the sandbox tests unprivileged; install util-linux"
         );
     };
+    let _turn = TURN.blocking_lock();
     let exe = std::env::current_exe().expect("current exe");
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
