@@ -1,0 +1,368 @@
+//! `opsmcp-sandbox`: runs a model-written Python analysis script confined by the kernel, so that
+//! what the script may do is decided by Landlock, seccomp, namespaces and rlimits rather than by a
+//! prompt.
+//!
+//! A [`Sandbox`] is given the analytics workspace (a folder the server owns) and
+//! [`SandboxLimits`]. [`Sandbox::run`] takes a [`RunRequest`] — a script, a data file and a fresh
+//! output folder, all relative to the workspace — and returns a [`RunOutcome`]: exit code or
+//! signal, capped stdout/stderr, the files written and which limit, if any, ended the run.
+//!
+//! # How a run is confined, and why
+//!
+//! The parent opens the script and data with `openat2` beneath the workspace descriptor
+//! (`RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV`, `O_NOFOLLOW`,
+//! `O_NONBLOCK` so a FIFO cannot hang the open), checks with `fstat` on that very descriptor that
+//! it is a regular file with one hard link, and copies it into a **sealed memfd** (no write, grow,
+//! shrink, or seal changes). The interpreter runs as
+//! `/usr/bin/python3 -I -B /dev/fd/S /dev/fd/D`: `sys.argv[1]` is the data, so
+//! `json.load(open(sys.argv[1]))` works. Why copies and not the workspace descriptors themselves:
+//! opening `/dev/fd/N` re-opens the file with a fresh permission check, which fails after the uid
+//! drop for a file that is not world-readable; a memfd is mode 0777 on the kernel's internal
+//! mount, outside Landlock's view, and sealed, so what was checked is what runs and the script
+//! cannot change it. `-I` (isolated: no environment variables, no user site, script folder and
+//! cwd not on `sys.path`) means a `json.py` planted anywhere cannot shadow the stdlib; `-B` writes
+//! no bytecode. `/usr/bin/python3` is used, not `python3` on `PATH`: a pyenv shim is a bash script
+//! and unreachable under Landlock after the uid drop.
+//!
+//! Everything that allocates (argv, environment, Landlock ruleset, seccomp BPF, uid maps) is
+//! built before the fork; in the child, before `execve`, only system calls run, in this order:
+//!
+//! | layer | why |
+//! |---|---|
+//! | `setsid` | own process group, so the parent can kill every descendant with one `killpg` |
+//! | `PR_SET_PDEATHSIG(SIGKILL)` | the script dies with the server (tied to the spawning thread: runs are spawned on the async task's thread, never a blocking-pool thread that may retire) |
+//! | `close_range(3.., CLOEXEC)` | no server descriptor (database, sockets, log files) leaks; only 0, 1, 2 and the two inputs survive exec |
+//! | `unshare(CLONE_NEWNET)` as root, `CLONE_NEWUSER \| CLONE_NEWNET` otherwise | a network namespace with only a down loopback: nothing to reach even if a socket were created |
+//! | uid/gid drop to 65534 (root only) | no capabilities, `RLIMIT_NPROC` applies (it does not to root), no setuid-root files can be made |
+//! | `fchdir(output)` | the script's cwd is its output folder, reached by descriptor |
+//! | rlimits CPU, AS, FSIZE, NOFILE, NPROC, CORE=0 | CPU spin, memory balloon, huge files, descriptor exhaustion, fork bomb |
+//! | `PR_SET_NO_NEW_PRIVS` | no privilege gain through exec; required by the two layers below |
+//! | Landlock (fs; TCP on ABI ≥ 4; scopes on ABI ≥ 6) | read+exec only `/usr`, `/lib`, `/lib64`, `/etc/ld.so.cache`; read/write a few `/dev` nodes; read/write/create/remove only in the output folder (no symlinks, FIFOs, sockets or devices); no TCP bind/connect; no abstract UNIX sockets or signals beyond the sandbox |
+//! | seccomp (two filters) | EPERM for `socket`, `socketpair`, io_uring, `ptrace`, `process_vm_*`, mounts, `unshare`, `setns`, `clone` with namespace flags, `bpf`, `perf_event_open`, keyrings, modules, kexec, `setsid`/`setpgid` (a daemon cannot leave the group that is killed), setuid/setgid mode bits in `chmod`/`open`/`mkdir`/`mknod` (a file left behind must not run as its owner) and host settings; ENOSYS for `clone3` and `openat2`, so glibc falls back to `clone` and `openat`, whose arguments BPF can inspect, and threads work |
+//!
+//! The parent reads stdout and stderr concurrently up to `max_output_kb` together, waits on a
+//! pidfd, and on wall timeout, output cap or the script's exit kills the whole process group and
+//! waits until no member is left before reaping the leader (so the group id cannot be recycled
+//! meanwhile). Then it walks the output folder (never following symlinks) to list the files
+//! written.
+//!
+//! **Fail closed**: without Landlock (ABI 0), seccomp, a network namespace or the interpreter,
+//! [`Sandbox::ready`] and [`Sandbox::run`] refuse with a message saying which layer is missing.
+//! [`Sandbox::probe`] says which layers this machine has, for `/health`.
+//!
+//! Runs in one process are serialized: as root they all run as uid 65534 and share its process
+//! count, so a fork bomb in one would starve another.
+//!
+//! # What Python needs under Landlock
+//!
+//! Read + execute on `/usr` (binary, stdlib, `lib-dynload`, and on merged-/usr systems the shared
+//! libraries), `/lib*` and `/etc/ld.so.cache`. Nothing in `/etc` otherwise, no `/proc` (so
+//! `/proc/1/environ` and the server's own environment are out of reach), no `/tmp` (`TMPDIR` is
+//! the output folder). Threads need `clone3` to fail with ENOSYS rather than EPERM.
+//!
+//! # Tests, and what each proves
+//!
+//! Every hostile script runs as a script of its own and asserts both its denial and that nothing
+//! outside its output folder changed (the workspace and a canary folder holding a HOME-like
+//! `.ssh` key and a server config, all world-readable so that only the sandbox can be what
+//! denies, are snapshotted before and after).
+//!
+//! | test (`tests/…`) | proves |
+//! |---|---|
+//! | `hostile::reading_secrets_…` | `/etc/shadow`, `/etc/passwd`, the `.ssh` key, the server config, `/proc/1/environ`, the server's own environ, listing the workspace: all unreadable (Landlock) and never echoed |
+//! | `hostile::writing_outside_…` | no write to `/tmp`, beside the script, over the script or data (by path or through `/dev/fd/N`: sealed), the canary; no symlink, FIFO, `..` mkdir or rename out of the output folder, no chmod of the workspace, no setuid/setgid file |
+//! | `hostile::network_is_unreachable` | TCP to a listener the test owns, UDP, DNS, a UNIX socket by path and an abstract one, `socketpair`, bind, HTTP: all fail, and the test's listeners never see a connection or datagram |
+//! | `hostile::kernel_attack_surface_…` | ptrace (attach to the server, traceme), mount, unshare (user, net), chroot, setsid, setpgid, setuid(0), signalling the server or init, bpf, io_uring, keyctl, `clone(CLONE_NEWUSER)`: all refused |
+//! | `hostile::fork_bomb_…`, `cpu_spin_…`, `memory_balloon_…`, `output_flood_…`, `endless_sleep_…`, `big_file_…` | each resource limit stops its attack and is reported as `limit_hit`; the fork bomb's children are gone afterwards |
+//! | `hostile::a_double_forked_daemon_…` | a daemon that forks twice (and tries `setsid`) is dead when `run` returns |
+//! | `hostile::only_standard_streams_…` | the script sees descriptors 0, 1, 2 and its two inputs, nothing of the server's |
+//! | `hostile::a_planted_json_module_…` | `json.py`/`csv.py` beside the script, in the workspace or written into the cwd are never imported (`-I`) |
+//! | `hostile::bad_paths_…` | symlink (file and folder on the way), hard link, FIFO, folder, `..`, absolute, empty and missing paths for script, data and output folder each give their own error saying what to send, and nothing runs or is created |
+//! | `positive::*` | `json.load(open(sys.argv[1]))`, csv, statistics, collections, re, 4 threads, sqlite3 in memory and on file, tempfile, nested folders all work; error counts per service equal the test's own; a failing script is an outcome with its traceback, not an error |
+//! | `refusal::without_landlock_…` | with Landlock reported missing, `ready` and `run` refuse with "Landlock is not available … refused rather than run unconfined" and create nothing |
+//! | `unprivileged::*` | a representative subset (counts, secrets/writes/ptrace/signals, TCP, fork bomb, daemon, descriptors) passes with the *server* unprivileged: `reruns_this_file_as_an_unprivileged_user` runs the copied test binary under `setpriv --reuid=65534 --regid=65534 --clear-groups`, where the child gets `CLONE_NEWUSER \| CLONE_NEWNET` and no uid drop |
+//!
+//! # What it must not know
+//!
+//! Nothing of MCP, tools, models or incidents: it runs one script on one data file in one folder.
+//! Choosing the script, the workspace layout and what to do with the output is the caller's job.
+
+#![warn(missing_docs)]
+
+mod confine;
+mod error;
+mod paths;
+mod probe;
+mod supervise;
+
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+pub use error::SandboxError;
+pub use paths::WrittenFile;
+pub use probe::Layers;
+
+/// The interpreter every script runs under.
+pub const PYTHON: &str = "/usr/bin/python3";
+
+/// Resource limits for one run. Every field has a default; unknown fields are refused.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SandboxLimits {
+    /// CPU time (`RLIMIT_CPU`, soft; the hard limit is one second more). Default 10.
+    pub cpu_seconds: u64,
+    /// Wall-clock time before the process group is killed. Default 30.
+    pub wall_seconds: u64,
+    /// Address space (`RLIMIT_AS`) in MiB. Default 1024.
+    pub memory_mb: u64,
+    /// Processes and threads (`RLIMIT_NPROC`). Default 32.
+    pub max_processes: u64,
+    /// Largest file the script may write (`RLIMIT_FSIZE`), MiB. Default 64.
+    pub max_file_mb: u64,
+    /// Open descriptors (`RLIMIT_NOFILE`). Default 256.
+    pub max_open_files: u64,
+    /// stdout and stderr together, KiB; beyond it the group is killed. Default 256.
+    pub max_output_kb: u64,
+}
+
+impl Default for SandboxLimits {
+    fn default() -> Self {
+        SandboxLimits {
+            cpu_seconds: 10,
+            wall_seconds: 30,
+            memory_mb: 1024,
+            max_processes: 32,
+            max_file_mb: 64,
+            max_open_files: 256,
+            max_output_kb: 256,
+        }
+    }
+}
+
+impl SandboxLimits {
+    /// Checks every limit against sane bounds.
+    pub fn validate(&self) -> Result<(), SandboxError> {
+        let check = |setting: &'static str, value: u64, min: u64, max: u64| {
+            if (min..=max).contains(&value) {
+                Ok(())
+            } else {
+                Err(SandboxError::BadLimit {
+                    setting,
+                    value,
+                    min,
+                    max,
+                })
+            }
+        };
+        check("cpu_seconds", self.cpu_seconds, 1, 3600)?;
+        check("wall_seconds", self.wall_seconds, 1, 3600)?;
+        check("memory_mb", self.memory_mb, 64, 65536)?;
+        check("max_processes", self.max_processes, 1, 4096)?;
+        check("max_file_mb", self.max_file_mb, 1, 65536)?;
+        check("max_open_files", self.max_open_files, 16, 65536)?;
+        check("max_output_kb", self.max_output_kb, 1, 65536)?;
+        Ok(())
+    }
+}
+
+/// One script to run.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunRequest {
+    /// The Python script, relative to the workspace.
+    pub script: String,
+    /// The data file, relative to the workspace; the script finds it as `sys.argv[1]`.
+    pub data: String,
+    /// A new folder, relative to the workspace, created for the run; the script's cwd.
+    pub output_dir: String,
+}
+
+/// Captured output of one stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Captured {
+    /// The text (invalid UTF-8 replaced).
+    pub text: String,
+    /// Whether output was cut at the cap.
+    pub truncated: bool,
+}
+
+/// The limit that ended a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Limit {
+    /// CPU time (`SIGXCPU`, or killed after using it all).
+    Cpu,
+    /// Wall-clock time; the group was killed.
+    Wall,
+    /// Address space: Python reported `MemoryError`.
+    Memory,
+    /// Process count: a fork or thread start failed with EAGAIN.
+    Processes,
+    /// File size: `SIGXFSZ` or a file at the size limit.
+    FileSize,
+    /// Output cap; the group was killed.
+    Output,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunOutcome {
+    /// Exit code when the script exited.
+    pub exit_code: Option<i32>,
+    /// Signal number when it was killed.
+    pub signal: Option<i32>,
+    /// Standard output.
+    pub stdout: Captured,
+    /// Standard error.
+    pub stderr: Captured,
+    /// Wall time of the run in milliseconds.
+    pub duration_ms: u64,
+    /// Regular files in the output folder afterwards, paths relative to the workspace.
+    pub files_written: Vec<WrittenFile>,
+    /// The limit that ended the run, if one did.
+    pub limit_hit: Option<Limit>,
+    /// The confinement layers that were active.
+    pub layers: Vec<String>,
+}
+
+/// Runs analysis scripts from one workspace under one set of limits.
+#[derive(Debug, Clone)]
+pub struct Sandbox {
+    workspace: PathBuf,
+    limits: SandboxLimits,
+    simulate_no_landlock: bool,
+}
+
+/// One run at a time per process (they share uid 65534 and its process count).
+static RUN_LOCK: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
+impl Sandbox {
+    /// A sandbox over `workspace` (the analytics folder; script, data and output paths are
+    /// relative to it).
+    pub fn new(workspace: PathBuf, limits: SandboxLimits) -> Self {
+        Sandbox {
+            workspace,
+            limits,
+            simulate_no_landlock: false,
+        }
+    }
+
+    /// **Test only**: behave as if the kernel had no Landlock, to check that runs are refused.
+    #[doc(hidden)]
+    pub fn simulate_missing_landlock(mut self) -> Self {
+        self.simulate_no_landlock = true;
+        self
+    }
+
+    /// Which layers this machine supports (probed once per process).
+    pub fn probe() -> Layers {
+        probe::probe().clone()
+    }
+
+    fn layers(&self) -> Layers {
+        let mut l = Self::probe();
+        if self.simulate_no_landlock {
+            l.landlock_abi = 0;
+        }
+        l
+    }
+
+    /// `Ok` when every required layer is available; otherwise why scripts are refused.
+    pub fn ready(&self) -> Result<(), SandboxError> {
+        match self.layers().missing() {
+            None => Ok(()),
+            Some(reason) => Err(SandboxError::Unavailable { reason }),
+        }
+    }
+
+    /// Runs one script confined. Bad paths and missing layers are errors (nothing runs); a
+    /// script that fails or hits a limit is an `Ok` outcome saying so.
+    pub async fn run(&self, req: RunRequest) -> Result<RunOutcome, SandboxError> {
+        self.limits.validate()?;
+        self.ready()?;
+        let layers = self.layers();
+        // Validate every path before creating anything.
+        paths::check_relative("script", &req.script)?;
+        paths::check_relative("data", &req.data)?;
+        paths::check_relative("output_dir", &req.output_dir)?;
+        let _permit = RUN_LOCK
+            .acquire()
+            .await
+            .map_err(|_| SandboxError::Unavailable {
+                reason: "the sandbox is shutting down".to_owned(),
+            })?;
+        let prepared = {
+            let ws = self.workspace.clone();
+            let req = req.clone();
+            let root = layers.running_as_root;
+            tokio::task::spawn_blocking(move || prepare(&ws, &req, root))
+                .await
+                .map_err(|e| SandboxError::Io {
+                    context: "preparing the run",
+                    source: std::io::Error::other(e),
+                })??
+        };
+        let started = Instant::now();
+        tracing::info!(script = %req.script, data = %req.data, output = %req.output_dir, "sandbox: running script");
+        let outcome = supervise::run(&layers, &self.limits, &prepared).await?;
+        let files_written =
+            paths::walk_output(&prepared.output, req.output_dir.trim_end_matches('/'));
+        let limit_hit = outcome.limit.or_else(|| {
+            let max = self.limits.max_file_mb * 1024 * 1024;
+            files_written
+                .iter()
+                .any(|f| f.bytes >= max)
+                .then_some(Limit::FileSize)
+        });
+        let result = RunOutcome {
+            exit_code: outcome.exit_code,
+            signal: outcome.signal,
+            stdout: outcome.stdout,
+            stderr: outcome.stderr,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            files_written,
+            limit_hit,
+            layers: layers.active(),
+        };
+        tracing::info!(exit = ?result.exit_code, signal = ?result.signal, limit = ?result.limit_hit, ms = result.duration_ms, "sandbox: script finished");
+        Ok(result)
+    }
+}
+
+/// The opened, checked inputs and the output folder.
+pub(crate) struct Prepared {
+    pub(crate) script: OwnedFd,
+    pub(crate) data: OwnedFd,
+    pub(crate) output: OwnedFd,
+}
+
+fn prepare(
+    workspace: &std::path::Path,
+    req: &RunRequest,
+    root: bool,
+) -> Result<Prepared, SandboxError> {
+    use rustix::fs::{Mode, OFlags};
+    let ws = rustix::fs::open(
+        workspace,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| SandboxError::Workspace {
+        path: workspace.to_owned(),
+        source: e.into(),
+    })?;
+    let script = paths::open_input(&ws, "script", &req.script)?;
+    let data = paths::open_input(&ws, "data", &req.data)?;
+    let script = paths::sealed_copy(script, "script")?;
+    let data = paths::sealed_copy(data, "data")?;
+    let output =
+        paths::create_output_dir(&ws, &req.output_dir, root.then_some(confine::SANDBOX_ID))?;
+    Ok(Prepared {
+        script,
+        data,
+        output,
+    })
+}
