@@ -29,6 +29,7 @@ pub struct McpHost<H> {
     settings: HostSettings,
     factory: Arc<dyn Fn() -> H + Send + Sync>,
     checks: Vec<Arc<dyn HealthCheck>>,
+    extra: Option<Router>,
 }
 
 impl<H> McpHost<H>
@@ -41,12 +42,24 @@ where
             settings,
             factory: Arc::new(factory),
             checks: Vec::new(),
+            extra: None,
         }
     }
 
     /// Adds a check that `/health` runs.
     pub fn with_check(mut self, check: impl HealthCheck + 'static) -> Self {
         self.checks.push(Arc::new(check));
+        self
+    }
+
+    /// Adds routes of the server's own beside the MCP ones (the workflow server's Alertmanager
+    /// webhook). They get the body limit but not the browser Origin guard: their callers are
+    /// machines, and they answer with their own authentication and validation.
+    pub fn with_routes(mut self, routes: Router) -> Self {
+        self.extra = Some(match self.extra.take() {
+            Some(r) => r.merge(routes),
+            None => routes,
+        });
         self
     }
 
@@ -109,9 +122,11 @@ where
             .route("/health", get(health::health))
             .with_state(health_state);
 
-        mcp_routes
-            .merge(health_routes)
-            .layer(RequestBodyLimitLayer::new(s.max_body_bytes))
+        let mut all = mcp_routes.merge(health_routes);
+        if let Some(extra) = &self.extra {
+            all = all.merge(extra.clone());
+        }
+        all.layer(RequestBodyLimitLayer::new(s.max_body_bytes))
     }
 
     /// Serves on `listener` until `stop` is cancelled, then shuts down gracefully: stops

@@ -560,3 +560,24 @@ impl Store {
         Ok(entry)
     }
 }
+
+impl Store {
+    /// The open incident carrying `dedup_key`, if there is one (at most one can be open).
+    pub async fn open_incident_by_dedup(
+        &self,
+        dedup_key: &str,
+    ) -> Result<Option<Incident>, StoreError> {
+        let found = read_tx!(self, |tx| {
+            let sql = format!(
+                "SELECT {INCIDENT_COLS} FROM incidents \
+                 WHERE dedup_key = $1 AND status IN {OPEN_STATUSES_SQL}"
+            );
+            let row = sqlx::query(&sql)
+                .bind(dedup_key)
+                .fetch_optional(&mut *tx)
+                .await?;
+            row.as_ref().map(incident_from_row).transpose()?
+        });
+        Ok(found)
+    }
+}

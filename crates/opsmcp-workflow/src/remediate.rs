@@ -1,0 +1,351 @@
+//! Closed-loop remediation: resolve the action among what the world offers, check its
+//! parameters, require an approval where the action asks for one, record the state before,
+//! run it, watch health recover, roll back if it does not — every step on the incident's
+//! timeline, and an idempotency key that never runs an action twice.
+
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
+
+use opsmcp_store::{NewRemediation, Remediation, Status, Store};
+use opsmcp_world::{
+    ActionInfo, ActionRequest, World,
+    health::{ServiceHealth, Status as Health},
+};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::WorkflowError;
+
+/// How long to watch health after an action, and how often.
+#[derive(Debug, Clone, Copy)]
+pub struct Verify {
+    /// Give up (and roll back where possible) after this long.
+    pub timeout: Duration,
+    /// Look this often.
+    pub interval: Duration,
+}
+
+impl Default for Verify {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(180),
+            interval: Duration::from_secs(2),
+        }
+    }
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The incident it is for.
+    pub incident_id: String,
+    /// `name` or `name@service`.
+    pub action: String,
+    /// The service, when not in `action`.
+    pub target: Option<String>,
+    /// The action's parameters.
+    pub params: BTreeMap<String, serde_json::Value>,
+    /// Check everything, change nothing.
+    pub dry_run: bool,
+    /// A repeat with the same key returns the first run's record.
+    pub idempotency_key: Option<String>,
+    /// Who asks.
+    pub actor: String,
+}
+
+/// How a remediation request ended.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// The action needs a human's approval first; nothing ran.
+    PendingApproval {
+        /// The action.
+        action: String,
+        /// The service.
+        target: String,
+        /// Its risk.
+        risk: opsmcp_world::Risk,
+        /// The command that approves it.
+        approve_with: String,
+    },
+    /// It ran (or was dry-run, or had run before under the same key).
+    Ran {
+        /// The record, with state before and after and what happened.
+        #[schemars(with = "serde_json::Value")]
+        remediation: Box<Remediation>,
+        /// The idempotency key had been used: this is the earlier run, nothing ran now.
+        repeated: bool,
+    },
+}
+
+/// Finds `name` (or `name@target`) among the world's actions.
+pub fn resolve<'a>(
+    offered: &'a [ActionInfo],
+    action: &str,
+    target: Option<&str>,
+) -> Result<&'a ActionInfo, WorkflowError> {
+    let (name, target) = match action.split_once('@') {
+        Some((n, t)) => (n, Some(t)),
+        None => (action, target),
+    };
+    let list = || {
+        if offered.is_empty() {
+            "this world offers no actions".to_string()
+        } else {
+            let names: Vec<String> = offered
+                .iter()
+                .map(|a| format!("{}@{}", a.name, a.target))
+                .collect();
+            format!("the actions offered are: {}", names.join(", "))
+        }
+    };
+    let found: Vec<&ActionInfo> = offered
+        .iter()
+        .filter(|a| a.name == name && target.is_none_or(|t| a.target == t))
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(one),
+        [] => Err(WorkflowError::BadRequest(format!(
+            "unknown action '{}'; {}",
+            target.map_or(name.to_string(), |t| format!("{name}@{t}")),
+            list()
+        ))),
+        _ => Err(WorkflowError::BadRequest(format!(
+            "'{name}' is offered on several services; name one as {name}@SERVICE ({})",
+            list()
+        ))),
+    }
+}
+
+fn check_params(
+    info: &ActionInfo,
+    params: &BTreeMap<String, serde_json::Value>,
+) -> Result<(), WorkflowError> {
+    let expected = || {
+        if info.params.is_empty() {
+            "it takes no parameters".to_string()
+        } else {
+            let p: Vec<String> = info
+                .params
+                .iter()
+                .map(|(k, v)| format!("{k} ({v})"))
+                .collect();
+            format!("it takes: {}", p.join(", "))
+        }
+    };
+    if let Some(unknown) = params.keys().find(|k| !info.params.contains_key(*k)) {
+        return Err(WorkflowError::BadRequest(format!(
+            "action '{}' has no parameter '{unknown}'; {}",
+            info.name,
+            expected()
+        )));
+    }
+    if let Some(missing) = info.params.keys().find(|k| !params.contains_key(*k)) {
+        return Err(WorkflowError::BadRequest(format!(
+            "action '{}' needs parameter '{missing}'; {}",
+            info.name,
+            expected()
+        )));
+    }
+    Ok(())
+}
+
+/// Health as recorded before and after: each service's status and the checks that failed.
+fn snapshot(health: &[ServiceHealth]) -> serde_json::Value {
+    json!(
+        health
+            .iter()
+            .map(|s| {
+                let failing: Vec<String> = s
+                    .checks
+                    .iter()
+                    .filter(|c| c.status != Health::Healthy)
+                    .map(|c| c.message.clone())
+                    .collect();
+                (s.service.clone(), json!({ "status": s.status, "failing": failing }))
+            })
+            .collect::<serde_json::Map<_, _>>()
+    )
+}
+
+/// Every service that was not healthy before is healthy now, and none got worse.
+fn recovered(before: &[ServiceHealth], now: &[ServiceHealth]) -> bool {
+    now.iter().all(|s| {
+        let was = before
+            .iter()
+            .find(|b| b.service == s.service)
+            .map(|b| b.status);
+        match was {
+            Some(Health::Healthy) | None => s.status == Health::Healthy,
+            Some(_) => s.status == Health::Healthy,
+        }
+    })
+}
+
+/// Runs one remediation request to its end.
+pub async fn execute(
+    store: &Store,
+    world: &Arc<dyn World>,
+    verify: Verify,
+    req: Request,
+) -> Result<Outcome, WorkflowError> {
+    let incident = store.get_incident(&req.incident_id).await?.incident;
+    if !incident.status.is_open() && !req.dry_run {
+        return Err(WorkflowError::BadRequest(format!(
+            "incident {} is {}; remediations run on open incidents only (reopen by creating a \
+             new incident, or use dry_run to check the action)",
+            incident.id, incident.status
+        )));
+    }
+    let offered = world.actions();
+    let info = resolve(&offered, &req.action, req.target.as_deref())?.clone();
+    check_params(&info, &req.params)?;
+
+    if info.needs_approval && !req.dry_run {
+        let approval = store
+            .approval_for(&incident.id, &info.name, &info.target)
+            .await?;
+        if approval.is_none() {
+            let approve_with = format!(
+                "opsmcp incidents approve {} {}@{}",
+                incident.id, info.name, info.target
+            );
+            store
+                .add_timeline(
+                    &incident.id,
+                    &req.actor,
+                    "approval_requested",
+                    json!({ "action": info.name, "target": info.target, "risk": info.risk,
+                             "approve_with": approve_with }),
+                )
+                .await?;
+            return Ok(Outcome::PendingApproval {
+                action: info.name,
+                target: info.target,
+                risk: info.risk,
+                approve_with,
+            });
+        }
+    }
+
+    let before = world.health().await?;
+    let (record, repeated) = store
+        .begin_remediation(&NewRemediation {
+            incident_id: incident.id.clone(),
+            action: info.name.clone(),
+            target: info.target.clone(),
+            params: json!(req.params),
+            dry_run: req.dry_run,
+            idempotency_key: req.idempotency_key.clone(),
+            requested_by: req.actor.clone(),
+            before: snapshot(&before),
+        })
+        .await?;
+    if repeated {
+        return Ok(Outcome::Ran {
+            remediation: Box::new(record),
+            repeated: true,
+        });
+    }
+
+    let applied = world
+        .apply(ActionRequest {
+            action: info.name.clone(),
+            target: info.target.clone(),
+            params: req.params.clone(),
+            dry_run: req.dry_run,
+        })
+        .await;
+    let report = match applied {
+        Ok(report) => report,
+        Err(e) => {
+            let done = store
+                .finish_remediation(
+                    record.id,
+                    "failed",
+                    &snapshot(&before),
+                    &json!({ "error": e.to_string() }),
+                    &req.actor,
+                )
+                .await?;
+            return Ok(Outcome::Ran {
+                remediation: Box::new(done),
+                repeated: false,
+            });
+        }
+    };
+    if req.dry_run || !report.succeeded {
+        let status = if req.dry_run { "dry_run" } else { "failed" };
+        let done = store
+            .finish_remediation(
+                record.id,
+                status,
+                &snapshot(&before),
+                &json!({ "output": report.output, "succeeded": report.succeeded }),
+                &req.actor,
+            )
+            .await?;
+        return Ok(Outcome::Ran {
+            remediation: Box::new(done),
+            repeated: false,
+        });
+    }
+
+    // Watch health until everything that was sick is well, or time is up.
+    let started = tokio::time::Instant::now();
+    let mut after = world.health().await?;
+    while !recovered(&before, &after) && started.elapsed() < verify.timeout {
+        tokio::time::sleep(verify.interval).await;
+        after = world.health().await?;
+    }
+    let ok = recovered(&before, &after);
+    let waited_s = started.elapsed().as_secs();
+    let mut result = json!({
+        "output": report.output,
+        "verification": {
+            "recovered": ok,
+            "waited_s": waited_s,
+        },
+    });
+    let status = if ok {
+        "succeeded"
+    } else if info.rollback.is_some() {
+        match world.rollback(&info.name, &info.target).await {
+            Ok(undo) => {
+                result["rollback"] = json!({ "output": undo.output, "succeeded": undo.succeeded });
+                "rolled_back"
+            }
+            Err(e) => {
+                result["rollback"] = json!({ "error": e.to_string() });
+                "failed"
+            }
+        }
+    } else {
+        "failed"
+    };
+    let done = store
+        .finish_remediation(record.id, status, &snapshot(&after), &result, &req.actor)
+        .await?;
+    if ok
+        && incident.status != Status::Mitigated
+        && store
+            .get_incident(&incident.id)
+            .await?
+            .incident
+            .status
+            .allowed_next()
+            .contains(&Status::Mitigated)
+    {
+        store
+            .transition(
+                &incident.id,
+                Status::Mitigated,
+                &req.actor,
+                Some(&format!("{}@{} recovered health", info.name, info.target)),
+            )
+            .await?;
+    }
+    Ok(Outcome::Ran {
+        remediation: Box::new(done),
+        repeated: false,
+    })
+}
