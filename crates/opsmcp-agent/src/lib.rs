@@ -8,8 +8,12 @@
 
 #![warn(missing_docs)]
 
+pub mod mcp;
 pub mod providers;
 mod sse;
+
+pub use mcp::{McpError, McpServersConfig, ServerConfig, ToolInfo, ToolOutput, Toolbox};
+pub use providers::{Block, Message, Provider, ProviderError, Role, ToolDef, Turn};
 
 #[cfg(test)]
 #[path = "../tests/support/script_server.rs"]
