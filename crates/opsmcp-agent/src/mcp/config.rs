@@ -111,10 +111,11 @@ impl McpServersConfig {
         };
         let mut out = BTreeMap::new();
         for (name, mut entry) in map {
-            if let Value::Object(o) = &mut entry {
-                if !o.contains_key("type") && o.contains_key("command") {
-                    o.insert("type".into(), Value::String("stdio".into()));
-                }
+            if let Value::Object(o) = &mut entry
+                && !o.contains_key("type")
+                && o.contains_key("command")
+            {
+                o.insert("type".into(), Value::String("stdio".into()));
             }
             let server: ServerConfig = serde_json::from_value(entry).map_err(|e| {
                 McpError::Config(format!(

@@ -65,10 +65,10 @@ impl OpenAi {
                 }
             }
         }
-        if !acc.done {
-            if let Some(ev) = parser.finish() {
-                acc.data(&ev.data, on_text)?;
-            }
+        if !acc.done
+            && let Some(ev) = parser.finish()
+        {
+            acc.data(&ev.data, on_text)?;
         }
         acc.finish()
     }
@@ -242,11 +242,11 @@ impl Accumulator {
             return Ok(false);
         };
         let delta = &choice["delta"];
-        if let Some(t) = delta.get("content").and_then(Value::as_str) {
-            if !t.is_empty() {
-                on_text(t);
-                self.text.push_str(t);
-            }
+        if let Some(t) = delta.get("content").and_then(Value::as_str)
+            && !t.is_empty()
+        {
+            on_text(t);
+            self.text.push_str(t);
         }
         if let Some(calls) = delta.get("tool_calls").and_then(Value::as_array) {
             for (pos, c) in calls.iter().enumerate() {
