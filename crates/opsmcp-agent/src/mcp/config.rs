@@ -71,7 +71,9 @@ pub struct McpServersConfig(pub BTreeMap<String, ServerConfig>);
 
 impl McpServersConfig {
     /// Parses JSON: either the bare map or `{"mcpServers": {...}}` (Claude Code's `.mcp.json`).
-    /// An entry without `type` but with `command` is stdio, as in Claude's configs.
+    /// An entry without `type` but with `command` is stdio, as in Claude's configs. As in
+    /// Claude Code, `${VAR}` and `${VAR:-default}` in any string are replaced from the
+    /// environment, so tokens stay out of the file.
     pub fn from_json(text: &str) -> Result<Self, McpError> {
         let v: Value = serde_json::from_str(text)
             .map_err(|e| McpError::Config(format!("not valid JSON: {e}")))?;
@@ -117,6 +119,8 @@ impl McpServersConfig {
             {
                 o.insert("type".into(), Value::String("stdio".into()));
             }
+            expand_env(&mut entry)
+                .map_err(|e| McpError::Config(format!("server `{name}`: {e}")))?;
             let server: ServerConfig = serde_json::from_value(entry).map_err(|e| {
                 McpError::Config(format!(
                     "server `{name}`: {e} (expected type = \"http\" with url, \"sse\" with url, \
@@ -127,6 +131,47 @@ impl McpServersConfig {
         }
         Ok(Self(out))
     }
+}
+
+/// Replaces `${VAR}` / `${VAR:-default}` in every string of `v`.
+fn expand_env(v: &mut Value) -> Result<(), String> {
+    match v {
+        Value::String(s) => *s = expand_str(s)?,
+        Value::Array(a) => a.iter_mut().try_for_each(expand_env)?,
+        Value::Object(o) => o.values_mut().try_for_each(expand_env)?,
+        _ => {}
+    }
+    Ok(())
+}
+
+fn expand_str(s: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| format!("unclosed `${{` in `{s}`"))?;
+        let expr = &after[..end];
+        let (var, default) = match expr.split_once(":-") {
+            Some((v, d)) => (v, Some(d)),
+            None => (expr, None),
+        };
+        match (std::env::var(var).ok().filter(|v| !v.is_empty()), default) {
+            (Some(value), _) => out.push_str(&value),
+            (None, Some(d)) => out.push_str(d),
+            (None, None) => {
+                return Err(format!(
+                    "environment variable {var} is not set (used as ${{{var}}}; set it or \
+                     write ${{{var}:-default}})"
+                ));
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -154,6 +199,30 @@ mod tests {
         assert_eq!(c.0["local"].target(), "my-server --stdio");
         let wrapped = format!(r#"{{"mcpServers": {seed}}}"#);
         assert_eq!(McpServersConfig::from_json(&wrapped).unwrap(), c);
+    }
+
+    #[test]
+    fn env_expansion() {
+        // PATH is set in any test environment; the other name is not.
+        let path = std::env::var("PATH").unwrap();
+        let c = McpServersConfig::from_json(
+            r#"{"x": {"type": "http", "url": "http://${OPSMCP_TEST_UNSET_HOST:-127.0.0.1}:1/mcp",
+                "headers": {"X-Path": "p=${PATH}"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            c.0["x"],
+            ServerConfig::Http {
+                url: "http://127.0.0.1:1/mcp".into(),
+                headers: [("X-Path".to_string(), format!("p={path}"))].into(),
+            }
+        );
+        let err = McpServersConfig::from_json(
+            r#"{"x": {"type": "http", "url": "http://h/", "headers": {"Authorization": "Bearer ${OPSMCP_TEST_UNSET_TOKEN}"}}}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("OPSMCP_TEST_UNSET_TOKEN is not set"), "{err}");
     }
 
     #[test]
