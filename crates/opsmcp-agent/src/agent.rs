@@ -1,0 +1,616 @@
+//! The loop: a [`Brain`] proposes a turn, the [`Toolbox`] runs its tool calls under a
+//! [`Permission`] mode, the results go back, until the brain stops or `max_turns` is reached.
+//!
+//! A brain is anything that, given the system prompt, the history and the tools on offer,
+//! returns the next assistant [`Turn`]: [`ProviderBrain`] asks a model through a
+//! [`Provider`]; a deterministic runbook planner implements the same trait and reads the tool
+//! results (including `structuredContent`, kept in [`Block::ToolResult::structured`]) from the
+//! history.
+//!
+//! Each tool result is shown to the brain truncated to `result_budget_bytes`, with a note that
+//! gives the path of the full result on disk; every step is an [`Event`] handed to the caller
+//! (the CLI prints them) and a line of the run's JSON-lines transcript.
+//!
+//! Permission rule (MCP annotations are hints, so the defaults are cautious):
+//! - a tool is **read-only** when it declares `readOnlyHint: true`;
+//! - a tool is **destructive** unless it is read-only or declares `destructiveHint: false` — a
+//!   tool without annotations counts as destructive, as the spec's defaults say.
+//!
+//! [`Permission::ReadOnly`] offers only read-only tools (so neither destructive nor additive
+//! tools such as "create an incident") and refuses calls to any other; [`Permission::Ask`]
+//! offers every tool and asks the [`Approver`] before each destructive call;
+//! [`Permission::Bypass`] runs everything, as the seed's `bypassPermissions` did.
+
+use std::{io::IsTerminal, path::PathBuf, sync::Arc, time::Duration};
+
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{
+    mcp::{ToolInfo, Toolbox},
+    providers::{
+        Block, Message, Provider, ProviderError, Request, Role, StopReason, TextSink, ToolDef,
+        Turn, Usage,
+    },
+    transcript::Transcript,
+};
+
+/// What a brain is given for its next turn.
+#[derive(Debug, Clone, Copy)]
+pub struct BrainInput<'a> {
+    /// The system prompt.
+    pub system: &'a str,
+    /// The conversation so far (the first message is the user's prompt).
+    pub history: &'a [Message],
+    /// The tools on offer under the permission mode.
+    pub tools: &'a [ToolDef],
+}
+
+/// Whatever decides the next step: a model, or a deterministic planner.
+pub trait Brain: Send {
+    /// Name for events and the transcript (`anthropic:claude-…`, `runbook`).
+    fn name(&self) -> String;
+    /// The next assistant turn. Text may be streamed through `on_text` as it is produced.
+    fn next<'a>(
+        &'a mut self,
+        input: BrainInput<'a>,
+        on_text: TextSink<'a>,
+    ) -> BoxFuture<'a, Result<Turn, AgentError>>;
+}
+
+/// A brain that asks a model.
+pub struct ProviderBrain {
+    provider: Arc<dyn Provider>,
+}
+
+impl ProviderBrain {
+    /// A brain backed by `provider`.
+    pub fn new(provider: Arc<dyn Provider>) -> Self {
+        Self { provider }
+    }
+}
+
+impl Brain for ProviderBrain {
+    fn name(&self) -> String {
+        format!("{}:{}", self.provider.name(), self.provider.model())
+    }
+
+    fn next<'a>(
+        &'a mut self,
+        input: BrainInput<'a>,
+        on_text: TextSink<'a>,
+    ) -> BoxFuture<'a, Result<Turn, AgentError>> {
+        Box::pin(async move {
+            let request = Request {
+                system: input.system,
+                messages: input.history,
+                tools: input.tools,
+            };
+            Ok(self.provider.complete(request, on_text).await?)
+        })
+    }
+}
+
+/// Which tool calls run without asking. See the module docs for the rule.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// Everything runs (the seed's `bypassPermissions`).
+    #[default]
+    Bypass,
+    /// Destructive calls need the approver's yes.
+    Ask,
+    /// Only read-only tools are offered or run.
+    ReadOnly,
+}
+
+/// Decides whether a destructive call may run under [`Permission::Ask`].
+pub trait Approver: Send + Sync {
+    /// `Ok(true)` to run, `Ok(false)` when refused, `Err(why)` when no one can be asked.
+    fn approve<'a>(
+        &'a self,
+        tool: &'a ToolInfo,
+        input: &'a Value,
+    ) -> BoxFuture<'a, Result<bool, String>>;
+}
+
+/// Asks `y/N` on the terminal (stderr for the question, stdin for the answer); refuses when
+/// stdin is not a terminal.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TerminalApprover;
+
+impl Approver for TerminalApprover {
+    fn approve<'a>(
+        &'a self,
+        tool: &'a ToolInfo,
+        input: &'a Value,
+    ) -> BoxFuture<'a, Result<bool, String>> {
+        Box::pin(async move {
+            if !std::io::stdin().is_terminal() {
+                return Err(
+                    "stdin is not a terminal, so no one can approve it; use permission mode \
+                     `bypass` to allow destructive tools, or `read_only`"
+                        .to_string(),
+                );
+            }
+            let question = format!(
+                "Allow destructive tool `{}` on `{}` with {}? [y/N] ",
+                tool.tool, tool.server, input
+            );
+            tokio::task::spawn_blocking(move || {
+                use std::io::Write;
+                let mut err = std::io::stderr();
+                let _ = write!(err, "{question}");
+                let _ = err.flush();
+                let mut line = String::new();
+                match std::io::stdin().read_line(&mut line) {
+                    Ok(_) => Ok(matches!(
+                        line.trim().to_ascii_lowercase().as_str(),
+                        "y" | "yes"
+                    )),
+                    Err(e) => Err(format!("cannot read the answer: {e}")),
+                }
+            })
+            .await
+            .map_err(|e| e.to_string())?
+        })
+    }
+}
+
+/// Why a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// The brain answered without tool calls.
+    Stopped,
+    /// `max_turns` brain turns were used up.
+    MaxTurns,
+}
+
+/// One step of a run, for the caller to show and for the transcript.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// The run begins.
+    Started {
+        /// Who decides.
+        brain: String,
+        /// The user's prompt.
+        prompt: String,
+        /// Tools on offer.
+        tools: Vec<String>,
+        /// Permission mode.
+        permission: Permission,
+        /// The run directory, when a transcript is written.
+        transcript: Option<PathBuf>,
+    },
+    /// A brain turn begins (1-based).
+    TurnStarted {
+        /// Turn number.
+        turn: u32,
+    },
+    /// Text as it streams (not written to the transcript; see [`Event::Assistant`]).
+    TextDelta {
+        /// The piece.
+        text: String,
+    },
+    /// The brain's complete turn.
+    Assistant {
+        /// Turn number.
+        turn: u32,
+        /// Text and tool calls.
+        content: Vec<Block>,
+        /// Why it stopped.
+        stop_reason: StopReason,
+        /// Tokens.
+        usage: Usage,
+    },
+    /// A tool is about to be called.
+    ToolCall {
+        /// Turn number.
+        turn: u32,
+        /// Call id.
+        id: String,
+        /// Offered name.
+        name: String,
+        /// Arguments.
+        input: Value,
+    },
+    /// A tool call was not run.
+    ToolDenied {
+        /// Turn number.
+        turn: u32,
+        /// Call id.
+        id: String,
+        /// Offered name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// A tool call's result.
+    ToolResult {
+        /// Turn number.
+        turn: u32,
+        /// Call id.
+        id: String,
+        /// Offered name.
+        name: String,
+        /// The call failed (tool error, timeout, denial).
+        is_error: bool,
+        /// Size of the full result text.
+        bytes: usize,
+        /// Whether the brain was shown less than all of it.
+        truncated: bool,
+        /// Where the full result is, when a transcript is written.
+        full_result: Option<PathBuf>,
+        /// What the brain was shown.
+        shown: String,
+    },
+    /// The run ended.
+    Finished {
+        /// Why.
+        reason: FinishReason,
+        /// Brain turns used.
+        turns: u32,
+        /// Tokens, all turns.
+        usage: Usage,
+        /// The last turn's text.
+        final_text: String,
+    },
+}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// Why it ended.
+    pub reason: FinishReason,
+    /// Brain turns used.
+    pub turns: u32,
+    /// The last turn's text.
+    pub final_text: String,
+    /// Tokens, all turns.
+    pub usage: Usage,
+    /// The whole conversation.
+    pub history: Vec<Message>,
+    /// The run directory, when a transcript was written.
+    pub transcript: Option<PathBuf>,
+}
+
+/// A run that could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// The model call failed.
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    /// A non-model brain failed.
+    #[error("{brain}: {message}")]
+    Brain {
+        /// Brain name.
+        brain: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The transcript could not be written.
+    #[error("transcript {path}: {source}")]
+    Transcript {
+        /// The file or folder.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// An agent: a brain, the tools, and the rules of the run.
+pub struct Agent {
+    /// Decides each turn.
+    pub brain: Box<dyn Brain>,
+    /// The MCP tools.
+    pub toolbox: Arc<Toolbox>,
+    /// System prompt.
+    pub system_prompt: String,
+    /// Brain turns at most (default 20, as in the seed).
+    pub max_turns: u32,
+    /// Which calls run without asking (default [`Permission::Bypass`]).
+    pub permission: Permission,
+    /// Each tool call's time limit (default 120 s).
+    pub per_call_timeout: Duration,
+    /// Bytes of each tool result shown to the brain (default 16 KiB).
+    pub result_budget_bytes: usize,
+    /// Where run directories go; `None` writes no transcript.
+    pub transcript_dir: Option<PathBuf>,
+    /// Who approves destructive calls under [`Permission::Ask`] (default the terminal).
+    pub approver: Arc<dyn Approver>,
+}
+
+/// Hands `event` to the caller and appends it to the transcript.
+fn emit(
+    on_event: &mut (dyn FnMut(&Event) + Send),
+    event: Event,
+    transcript: &mut Option<Transcript>,
+) -> Result<(), AgentError> {
+    on_event(&event);
+    if let Some(t) = transcript.as_mut() {
+        t.write(&event).map_err(|source| AgentError::Transcript {
+            path: t.dir().join("transcript.jsonl"),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// Cuts `text` to at most `budget` bytes on a character boundary.
+fn truncate(text: &str, budget: usize) -> &str {
+    if text.len() <= budget {
+        return text;
+    }
+    let mut end = budget;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+impl Agent {
+    /// An agent with the defaults: 20 turns, bypass, 120 s per call, 16 KiB per result, no
+    /// transcript.
+    pub fn new(
+        brain: Box<dyn Brain>,
+        toolbox: Arc<Toolbox>,
+        system_prompt: impl Into<String>,
+    ) -> Self {
+        Self {
+            brain,
+            toolbox,
+            system_prompt: system_prompt.into(),
+            max_turns: 20,
+            permission: Permission::Bypass,
+            per_call_timeout: Duration::from_secs(120),
+            result_budget_bytes: 16 * 1024,
+            transcript_dir: None,
+            approver: Arc::new(TerminalApprover),
+        }
+    }
+
+    /// The tools offered under the permission mode.
+    pub fn offered_tools(&self) -> Vec<&ToolInfo> {
+        self.toolbox
+            .tools()
+            .iter()
+            .filter(|t| self.permission != Permission::ReadOnly || t.is_read_only())
+            .collect()
+    }
+
+    /// Works on `prompt` until the brain stops or `max_turns` is reached, handing every step
+    /// to `on_event`.
+    pub async fn run(
+        &mut self,
+        prompt: &str,
+        on_event: &mut (dyn FnMut(&Event) + Send),
+    ) -> Result<RunOutcome, AgentError> {
+        let offered = self.offered_tools();
+        let defs: Vec<ToolDef> = offered.iter().map(|t| t.to_def()).collect();
+        let offered_names: Vec<String> = offered.iter().map(|t| t.name.clone()).collect();
+
+        let mut transcript = match &self.transcript_dir {
+            Some(root) => {
+                Some(
+                    Transcript::create(root).map_err(|source| AgentError::Transcript {
+                        path: root.clone(),
+                        source,
+                    })?,
+                )
+            }
+            None => None,
+        };
+
+        let run_dir = transcript.as_ref().map(|t| t.dir().to_path_buf());
+        emit(
+            on_event,
+            Event::Started {
+                brain: self.brain.name(),
+                prompt: prompt.to_string(),
+                tools: offered_names.clone(),
+                permission: self.permission,
+                transcript: run_dir.clone(),
+            },
+            &mut transcript,
+        )?;
+
+        let mut history = vec![Message::user(prompt)];
+        let mut usage = Usage::default();
+        let mut final_text = String::new();
+        let mut reason = FinishReason::MaxTurns;
+        let mut turns = 0;
+
+        while turns < self.max_turns {
+            turns += 1;
+            emit(
+                on_event,
+                Event::TurnStarted { turn: turns },
+                &mut transcript,
+            )?;
+            let turn = {
+                let mut on_text = |t: &str| {
+                    on_event(&Event::TextDelta {
+                        text: t.to_string(),
+                    })
+                };
+                self.brain
+                    .next(
+                        BrainInput {
+                            system: &self.system_prompt,
+                            history: &history,
+                            tools: &defs,
+                        },
+                        &mut on_text,
+                    )
+                    .await?
+            };
+            usage.add(turn.usage);
+            final_text = turn.text();
+            let calls = turn.tool_calls();
+            emit(
+                on_event,
+                Event::Assistant {
+                    turn: turns,
+                    content: turn.content.clone(),
+                    stop_reason: turn.stop_reason.clone(),
+                    usage: turn.usage,
+                },
+                &mut transcript,
+            )?;
+            history.push(Message {
+                role: Role::Assistant,
+                content: turn.content,
+            });
+            if calls.is_empty() {
+                reason = FinishReason::Stopped;
+                break;
+            }
+
+            let mut results = Vec::new();
+            for (n, call) in calls.into_iter().enumerate() {
+                emit(
+                    on_event,
+                    Event::ToolCall {
+                        turn: turns,
+                        id: call.id.clone(),
+                        name: call.name.clone(),
+                        input: call.input.clone(),
+                    },
+                    &mut transcript,
+                )?;
+                let (text, structured, is_error) =
+                    match self.permit(&call.name, &call.input, &offered_names).await {
+                        Err(reason) => {
+                            emit(
+                                on_event,
+                                Event::ToolDenied {
+                                    turn: turns,
+                                    id: call.id.clone(),
+                                    name: call.name.clone(),
+                                    reason: reason.clone(),
+                                },
+                                &mut transcript,
+                            )?;
+                            (format!("Not run: {reason}"), None, true)
+                        }
+                        Ok(()) => match self
+                            .toolbox
+                            .call(&call.name, call.input.clone(), self.per_call_timeout)
+                            .await
+                        {
+                            Ok(out) => (out.text, out.structured, out.is_error),
+                            Err(e) => (format!("The call failed: {e}"), None, true),
+                        },
+                    };
+
+                let full_result = match &transcript {
+                    Some(t) => Some(t.save_result(turns, n + 1, &call.name, &text).map_err(
+                        |source| AgentError::Transcript {
+                            path: t.dir().join("results"),
+                            source,
+                        },
+                    )?),
+                    None => None,
+                };
+                let head = truncate(&text, self.result_budget_bytes);
+                let truncated = head.len() < text.len();
+                let shown = if truncated {
+                    let whereabouts = match &full_result {
+                        Some(p) => format!("the full result is in {}", p.display()),
+                        None => "the full result was not saved".to_string(),
+                    };
+                    format!(
+                        "{head}\n\n[truncated: {} of {} bytes shown; {whereabouts}]",
+                        head.len(),
+                        text.len()
+                    )
+                } else {
+                    text.clone()
+                };
+                emit(
+                    on_event,
+                    Event::ToolResult {
+                        turn: turns,
+                        id: call.id.clone(),
+                        name: call.name.clone(),
+                        is_error,
+                        bytes: text.len(),
+                        truncated,
+                        full_result,
+                        shown: shown.clone(),
+                    },
+                    &mut transcript,
+                )?;
+                results.push(Block::ToolResult {
+                    tool_use_id: call.id,
+                    content: shown,
+                    is_error,
+                    structured,
+                });
+            }
+            history.push(Message {
+                role: Role::User,
+                content: results,
+            });
+        }
+
+        emit(
+            on_event,
+            Event::Finished {
+                reason,
+                turns,
+                usage,
+                final_text: final_text.clone(),
+            },
+            &mut transcript,
+        )?;
+        Ok(RunOutcome {
+            reason,
+            turns,
+            final_text,
+            usage,
+            history,
+            transcript: run_dir,
+        })
+    }
+
+    /// Whether the call may run; `Err(reason)` for the brain when not.
+    async fn permit(&self, name: &str, input: &Value, offered: &[String]) -> Result<(), String> {
+        let Some(tool) = self.toolbox.get(name) else {
+            return Err(format!("there is no tool named `{name}`"));
+        };
+        if !offered.iter().any(|o| o == name) {
+            return Err(format!(
+                "`{name}` is not offered in read-only mode (it is not annotated readOnlyHint: true)"
+            ));
+        }
+        if self.permission == Permission::Ask && tool.is_destructive() {
+            return match self.approver.approve(tool, input).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(format!(
+                    "the operator refused the destructive tool `{name}`"
+                )),
+                Err(why) => Err(format!(
+                    "`{name}` is destructive and needs approval, but {why}"
+                )),
+            };
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::truncate;
+
+    #[test]
+    fn truncation_respects_char_boundaries() {
+        assert_eq!(truncate("abc", 10), "abc");
+        assert_eq!(truncate("abcdef", 3), "abc");
+        assert_eq!(truncate("aé", 2), "a");
+    }
+}
