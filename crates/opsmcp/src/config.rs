@@ -81,6 +81,12 @@ pub struct Overrides {
     /// Seed of the simulated incident (default 1); the same seed gives the same logs and metrics.
     #[arg(long, env = "OPSMCP_SEED")]
     pub seed: Option<u64>,
+    /// Simulated remediations take effect this many times sooner than written (default 1).
+    #[arg(long, env = "OPSMCP_EFFECT_SPEED")]
+    pub effect_speed: Option<f64>,
+    /// Seconds execute_remediation watches health recover before rolling back (default 180).
+    #[arg(long, env = "OPSMCP_VERIFY_TIMEOUT_S")]
+    pub verify_timeout_s: Option<u64>,
     /// Multiply the simulated incident's log volume (default 1.0; 100 for a heavy load).
     #[arg(long, env = "OPSMCP_LOG_RATE")]
     pub log_rate: Option<f64>,
@@ -105,6 +111,8 @@ struct FileSettings {
     scenario: Option<String>,
     seed: Option<u64>,
     log_rate: Option<f64>,
+    verify_timeout_s: Option<u64>,
+    effect_speed: Option<f64>,
     thresholds: Option<Thresholds>,
     probes: Option<Vec<ProbeSpec>>,
     prometheus: Option<PrometheusConfig>,
@@ -135,6 +143,8 @@ pub struct Settings {
     pub scenario: Option<String>,
     pub seed: u64,
     pub log_rate: f64,
+    pub verify_timeout_s: u64,
+    pub effect_speed: f64,
     pub thresholds: Thresholds,
     pub probes: Vec<ProbeSpec>,
     /// Services and signals read from Prometheus (`[prometheus]`).
@@ -268,6 +278,13 @@ impl Settings {
             ),
             seed: pick!("seed", flags.seed, file.seed, 1),
             log_rate: pick!("log_rate", flags.log_rate, file.log_rate, 1.0),
+            verify_timeout_s: pick!(
+                "verify_timeout_s",
+                flags.verify_timeout_s,
+                file.verify_timeout_s,
+                180
+            ),
+            effect_speed: pick!("effect_speed", flags.effect_speed, file.effect_speed, 1.0),
             thresholds: pick!("thresholds", None, file.thresholds, Thresholds::default()),
             probes: pick!("probes", None, file.probes, Vec::new()),
             prometheus: pick!("prometheus", None, file.prometheus.map(Some), None),
@@ -293,6 +310,13 @@ impl Settings {
             bail!(
                 "log_rate = {} must be above 0 and at most 10000 (1.0 = the scenario's own volume)",
                 settings.log_rate
+            );
+        }
+        if !(settings.effect_speed >= 1.0 && settings.effect_speed <= 1000.0) {
+            bail!(
+                "effect_speed = {} must be from 1 to 1000 (1 = remediations take the scenario's \
+                 minutes_to_effect)",
+                settings.effect_speed
             );
         }
         if settings.max_body_bytes < 1024 {

@@ -4,6 +4,7 @@
 mod config;
 mod config_check;
 mod health_cmd;
+mod incidents_cmd;
 mod logs_cmd;
 mod ports;
 mod scenarios_cmd;
@@ -75,6 +76,12 @@ enum Command {
     /// Mine templates and find anomalies in log files (no format to configure).
     #[command(subcommand)]
     Logs(logs_cmd::LogsCommand),
+    /// Incidents in the store: list, show, approve a remediation.
+    #[command(subcommand)]
+    Incidents(incidents_cmd::IncidentsCommand),
+    /// The audit log of every tool call.
+    #[command(subcommand)]
+    Audit(incidents_cmd::AuditCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,6 +123,8 @@ fn main() -> ExitCode {
         Command::Health(args) => health_cmd::run(&args, m),
         Command::Scenarios(cmd) => scenarios_cmd::run(cmd),
         Command::Logs(cmd) => logs_cmd::run(cmd),
+        Command::Incidents(cmd) => incidents_cmd::run(cmd, m),
+        Command::Audit(cmd) => incidents_cmd::run_audit(cmd, m),
         Command::Config(ConfigCommand::Print(flags)) => {
             let m = m.subcommand().map(|(_, m)| m).unwrap_or(m);
             Settings::resolve(&flags, m).map(|s| {

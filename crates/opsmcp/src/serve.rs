@@ -5,11 +5,14 @@ use std::{net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
 use anyhow::Context;
 use opsmcp_mcp::{HostSettings, McpHost};
 use opsmcp_servers::{
+    audit::Audit,
     empty::EmptyServer,
     journal::StoreJournal,
     monitoring::{MonitoringServer, SamplerCheck},
+    workflow::{Workflow, WorkflowServer, alertmanager_webhook},
 };
 use opsmcp_store::Store;
+use opsmcp_workflow::remediate::Verify;
 use opsmcp_world::{
     World,
     live::{
@@ -147,6 +150,8 @@ type ServeTask = tokio::task::JoinHandle<Result<(), opsmcp_mcp::HostError>>;
 /// The world every server of this process shares.
 struct Built {
     world: Arc<dyn World>,
+    store: Store,
+    audit: Audit,
     /// The host sampler, when the world is live (its freshness is a `/health` check).
     sampler: Option<HostMonitor>,
 }
@@ -180,12 +185,15 @@ async fn build_world(
                 ""
             }
         );
-        let sim =
-            SimWorld::new(scenario, settings.seed, run.started_at).with_log_rate(settings.log_rate);
+        let sim = SimWorld::new(scenario, settings.seed, run.started_at)
+            .with_log_rate(settings.log_rate)
+            .with_effect_speed(settings.effect_speed);
         let world =
             SimulatedWorld::new(sim, settings.thresholds.clone()).with_journal(Arc::new(journal));
         return Ok(Built {
             world: Arc::new(world),
+            store: store.clone(),
+            audit: Audit::start(store.clone(), "opsmcp"),
             sampler: None,
         });
     }
@@ -214,6 +222,8 @@ async fn build_world(
         .with_runbook(Runbook::new(settings.runbook.clone())?);
     Ok(Built {
         world: Arc::new(live),
+        store: store.clone(),
+        audit: Audit::start(store.clone(), "opsmcp"),
         sampler: Some(monitor),
     })
 }
@@ -240,11 +250,22 @@ fn serve_one(
             tokio::spawn(server.serve(listener, stop))
         }
         ServerKind::Workflow => {
-            let handler = EmptyServer::new(
-                "opsmcp-workflow",
-                "Workflow orchestration for incident response. Its incident tools are not built yet.",
-            );
-            tokio::spawn(McpHost::new(host, move || handler.clone()).serve(listener, stop))
+            let ctx = Arc::new(Workflow {
+                store: built.store.clone(),
+                world: built.world.clone(),
+                verify: Verify {
+                    timeout: Duration::from_secs(settings.verify_timeout_s),
+                    interval: Duration::from_secs(2),
+                },
+                postmortems: settings.data_dir.join("postmortems"),
+            });
+            let audit = built.audit.for_server("workflow");
+            let routes = alertmanager_webhook::routes(built.store.clone());
+            let server = McpHost::new(host, move || {
+                WorkflowServer::new(ctx.clone(), audit.clone())
+            })
+            .with_routes(routes);
+            tokio::spawn(server.serve(listener, stop))
         }
         ServerKind::LogAnalytics => {
             let handler = EmptyServer::new(

@@ -81,6 +81,7 @@ pub struct SimWorld {
     started: Timestamp,
     applied: Vec<Applied>,
     log_rate: f64,
+    effect_speed: f64,
 }
 
 impl SimWorld {
@@ -93,7 +94,19 @@ impl SimWorld {
             started,
             applied: Vec::new(),
             log_rate: 1.0,
+            effect_speed: 1.0,
         }
+    }
+
+    /// Makes remediations take effect `factor` times sooner than their `minutes_to_effect`
+    /// (1.0 = as written): a demo should not wait two real minutes for a pool to grow.
+    pub fn with_effect_speed(mut self, factor: f64) -> Self {
+        self.effect_speed = if factor.is_finite() && factor > 0.0 {
+            factor
+        } else {
+            1.0
+        };
+        self
     }
 
     /// Multiplies every log template's rate (1.0 = as written): benchmarks ask for millions of
@@ -200,11 +213,12 @@ impl SimWorld {
             if after < 0.0 || until.is_some_and(|u| at >= u) {
                 continue;
             }
-            let progress = (after / action.minutes_to_effect.max(f64::EPSILON)).min(1.0);
+            let to_effect = action.minutes_to_effect / self.effect_speed;
+            let progress = (after / to_effect.max(f64::EPSILON)).min(1.0);
             strength *= match action.outcome {
                 Outcome::Fixes => 1.0 - progress,
                 // Relief for a while, then the fault is back.
-                Outcome::Masks if after < action.minutes_to_effect + 10.0 => 0.3,
+                Outcome::Masks if after < to_effect + 10.0 / self.effect_speed => 0.3,
                 Outcome::Masks | Outcome::Nothing | Outcome::Worsens => 1.0,
             };
         }
@@ -272,7 +286,7 @@ impl SimWorld {
                 }
                 if action.outcome == Outcome::Worsens
                     && action.target == service
-                    && (0.0..action.minutes_to_effect).contains(&after)
+                    && (0.0..action.minutes_to_effect / self.effect_speed).contains(&after)
                 {
                     // A restart drops in-flight work: errors, then a cold start.
                     if signal == "error_rate" {
