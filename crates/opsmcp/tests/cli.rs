@@ -323,7 +323,10 @@ fn a_bad_config_file_is_a_clear_error() {
 
 #[tokio::test]
 async fn servers_without_tools_list_none_and_name_the_unknown_tool() {
-    let server = Running::start(&["serve", "log-analytics", "--port", "0"], &["log-analytics"]);
+    let server = Running::start(
+        &["serve", "log-analytics", "--port", "0"],
+        &["log-analytics"],
+    );
     let transport =
         StreamableHttpClientTransport::from_uri(format!("{}/mcp", server.url("log-analytics")));
     let client = ().serve(transport).await.unwrap();
