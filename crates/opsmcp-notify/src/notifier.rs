@@ -20,7 +20,8 @@ use crate::worker::DeliveryWorker;
 /// use opsmcp_notify::{NewNotification, Notifier};
 /// let notifier = Notifier::new(config.build(std::path::Path::new("/var/lib/opsmcp"))?);
 /// let stop = tokio_util::sync::CancellationToken::new();
-/// let worker = tokio::spawn(notifier.worker(store.clone(), config.delivery.clone()).run(stop.clone()));
+/// let worker = notifier.worker(store.clone(), config.delivery.clone())?;
+/// let worker = tokio::spawn(worker.run(stop.clone()));
 /// let queued = notifier
 ///     .notify(&store, NewNotification::message("checkout is failing, rolling back"))
 ///     .await?;
@@ -94,8 +95,14 @@ impl Notifier {
     }
 
     /// A delivery worker on `store` sending through these channels, woken whenever this
-    /// notifier queues something. Run it with [`DeliveryWorker::run`].
-    pub fn worker(&self, store: Store, settings: DeliverySettings) -> DeliveryWorker {
-        DeliveryWorker::new(store, self.channels.clone(), settings).with_wakeup(self.wake.clone())
+    /// notifier queues something. Run it with [`DeliveryWorker::run`]. Fails only when
+    /// `settings` do not fit together ([`DeliverySettings::validate`]).
+    pub fn worker(
+        &self,
+        store: Store,
+        settings: DeliverySettings,
+    ) -> Result<DeliveryWorker, NotifyError> {
+        Ok(DeliveryWorker::new(store, self.channels.clone(), settings)?
+            .with_wakeup(self.wake.clone()))
     }
 }

@@ -82,19 +82,21 @@ enum Outcome {
 }
 
 impl DeliveryWorker {
-    /// A worker on `store` over `channels`. It polls only; use
-    /// [`Notifier::worker`](crate::Notifier::worker) to also be woken when this process queues.
+    /// A worker on `store` over `channels`, once `settings` are checked to fit together. It
+    /// polls only; use [`Notifier::worker`](crate::Notifier::worker) to also be woken when this
+    /// process queues.
     pub fn new(
         store: Store,
         channels: Arc<Channels>,
         settings: DeliverySettings,
-    ) -> DeliveryWorker {
-        DeliveryWorker {
+    ) -> Result<DeliveryWorker, NotifyError> {
+        settings.validate()?;
+        Ok(DeliveryWorker {
             store,
             channels,
             settings,
             wake: Arc::new(Notify::new()),
-        }
+        })
     }
 
     /// Wakes the worker whenever `wake` is notified (with `notify_waiters`).
@@ -108,10 +110,6 @@ impl DeliveryWorker {
     /// is still there when the database comes back.
     pub async fn run(self, stop: CancellationToken) -> DeliveryStats {
         let mut stats = DeliveryStats::default();
-        if let Err(e) = self.settings.validate() {
-            tracing::error!(error = %e, "delivery worker not started");
-            return stats;
-        }
         tracing::info!(channels = ?self.channels.names(), "delivery worker started");
         // The earliest retry this worker scheduled: waking then beats waiting for the next poll.
         let mut next_retry: Option<Instant> = None;

@@ -78,7 +78,12 @@ async fn receiver_down_then_up_test(ctx: Ctx) {
     receiver.go_down().await;
     let notifier = notifier(&receiver, &ctx.dir);
     let stop = CancellationToken::new();
-    let worker = tokio::spawn(notifier.worker(ctx.store.clone(), fast()).run(stop.clone()));
+    let worker = tokio::spawn(
+        notifier
+            .worker(ctx.store.clone(), fast())
+            .expect("worker")
+            .run(stop.clone()),
+    );
 
     enqueue(&notifier, &ctx.store, 0..COUNT).await;
     // Retried while down: some notification has failed at least twice.
@@ -125,7 +130,12 @@ async fn worker_restart_test(ctx: Ctx) {
     receiver.set_mode(Mode::Unavailable);
     let first = notifier(&receiver, &ctx.dir);
     let stop = CancellationToken::new();
-    let worker = tokio::spawn(first.worker(ctx.store.clone(), fast()).run(stop.clone()));
+    let worker = tokio::spawn(
+        first
+            .worker(ctx.store.clone(), fast())
+            .expect("worker")
+            .run(stop.clone()),
+    );
     enqueue(&first, &ctx.store, 0..COUNT).await;
     wait_for("every notification tried at least once", || async {
         receiver.keys_seen().len() == COUNT
@@ -151,7 +161,11 @@ async fn worker_restart_test(ctx: Ctx) {
     );
     receiver.set_mode(Mode::Accept);
     let stop = CancellationToken::new();
-    let worker = tokio::spawn(Notifier::worker(&second, store.clone(), fast()).run(stop.clone()));
+    let worker = tokio::spawn(
+        Notifier::worker(&second, store.clone(), fast())
+            .expect("worker")
+            .run(stop.clone()),
+    );
     wait_for("every notification delivered after the restart", || {
         all_delivered(&store, COUNT + 10)
     })
@@ -176,9 +190,14 @@ async fn two_workers_test(ctx: Ctx) {
     let stop = CancellationToken::new();
     let wa = tokio::spawn(
         a.worker(ctx.store.clone(), settings.clone())
+            .expect("worker")
             .run(stop.clone()),
     );
-    let wb = tokio::spawn(b.worker(other_store.clone(), settings).run(stop.clone()));
+    let wb = tokio::spawn(
+        b.worker(other_store.clone(), settings)
+            .expect("worker")
+            .run(stop.clone()),
+    );
     // Queued through both replicas, interleaved.
     for i in 0..COUNT {
         let (n, s) = if i % 2 == 0 {
@@ -214,6 +233,94 @@ async fn two_workers_test(ctx: Ctx) {
     );
 }
 
+/// Stopping waits for the send in flight: its outcome is recorded, so a graceful restart sends
+/// nothing twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_finishes_the_send_in_flight() {
+    common::run(common::sqlite(), |ctx: Ctx| async move {
+        let receiver = Receiver::start().await;
+        receiver.set_mode(Mode::Hold);
+        let notifier = notifier(&receiver, &ctx.dir);
+        let stop = CancellationToken::new();
+        let worker = tokio::spawn(
+            notifier
+                .worker(ctx.store.clone(), fast())
+                .expect("worker")
+                .run(stop.clone()),
+        );
+        enqueue(&notifier, &ctx.store, 0..1).await;
+        wait_for("the request to arrive", || async {
+            receiver.arrived() == 1
+        })
+        .await;
+        stop.cancel();
+        // The receiver has not answered, so the worker cannot have finished.
+        assert!(!worker.is_finished(), "stopped with a send in flight");
+        receiver.release(1);
+        let stats = worker.await.expect("worker");
+        assert_eq!(stats.delivered, 1);
+        assert!(all_delivered(&ctx.store, 1).await);
+    })
+    .await;
+}
+
+both_backends!(hard_crash, hard_crash_test);
+/// A worker killed mid-round (its task dropped, as in a crash) leaves its claimed notifications
+/// leased; a new worker sends them when the lease runs out. Delivery is at least once here:
+/// every key arrives, and only the batch in flight at the crash may arrive twice.
+async fn hard_crash_test(ctx: Ctx) {
+    let receiver = Receiver::start().await;
+    receiver.set_mode(Mode::Hold);
+    let settings = opsmcp_notify::DeliverySettings {
+        batch_size: 4,
+        send_timeout_ms: 500,
+        lease_ms: 1000,
+        ..fast()
+    };
+    let first = notifier(&receiver, &ctx.dir);
+    let crashed = tokio::spawn(
+        first
+            .worker(ctx.store.clone(), settings.clone())
+            .expect("worker")
+            .run(CancellationToken::new()),
+    );
+    enqueue(&first, &ctx.store, 0..20).await;
+    // Two notifications through, then the worker dies with a batch in flight.
+    receiver.release(2);
+    wait_for("two accepted and more in flight", || async {
+        receiver.accepted_per_key().len() >= 2 && receiver.arrived() > 2
+    })
+    .await;
+    crashed.abort();
+    let _ = crashed.await;
+    receiver.set_mode(Mode::Accept);
+    receiver.release(100);
+
+    let second = notifier(&receiver, &ctx.dir);
+    let stop = CancellationToken::new();
+    let worker = tokio::spawn(
+        second
+            .worker(ctx.store.clone(), settings)
+            .expect("worker")
+            .run(stop.clone()),
+    );
+    wait_for("every notification delivered after the crash", || {
+        all_delivered(&ctx.store, 20)
+    })
+    .await;
+    stop.cancel();
+    worker.await.expect("worker");
+    let accepted = receiver.accepted_per_key();
+    let keys_accepted: HashSet<String> = accepted.keys().cloned().collect();
+    assert_eq!(keys_accepted, keys(20), "every notification arrives");
+    let extra: usize = accepted.values().map(|c| c - 1).sum();
+    assert!(
+        extra <= 4,
+        "only the batch in flight may repeat: {accepted:?}"
+    );
+    println!("repeats after the crash (receivers dedupe these by key): {extra}");
+}
+
 /// The same key queued again is not sent again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requeued_key_is_not_sent_again() {
@@ -221,7 +328,12 @@ async fn requeued_key_is_not_sent_again() {
         let receiver = Receiver::start().await;
         let notifier = notifier(&receiver, &ctx.dir);
         let stop = CancellationToken::new();
-        let worker = tokio::spawn(notifier.worker(ctx.store.clone(), fast()).run(stop.clone()));
+        let worker = tokio::spawn(
+            notifier
+                .worker(ctx.store.clone(), fast())
+                .expect("worker")
+                .run(stop.clone()),
+        );
         enqueue(&notifier, &ctx.store, 0..1).await;
         wait_for("delivered", || all_delivered(&ctx.store, 1)).await;
         let again = notifier

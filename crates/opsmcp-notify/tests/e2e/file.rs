@@ -73,6 +73,7 @@ async fn no_duplicate_line_after_a_crash() {
         let worker = tokio::spawn(
             restarted
                 .worker(ctx.store.clone(), settings)
+                .expect("worker")
                 .run(stop.clone()),
         );
         notify(&restarted, &ctx, "k4").await;

@@ -6,6 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -13,6 +14,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -30,6 +32,9 @@ pub enum Mode {
     },
     /// This status with this body, every time.
     Refuse(u16, &'static str),
+    /// Accepts, but only once [`Receiver::release`] lets a request through: a send that stays
+    /// in flight as long as the test wants.
+    Hold,
 }
 
 /// One request as received, with the status it was answered with.
@@ -72,10 +77,11 @@ impl Recorded {
     }
 }
 
-#[derive(Default)]
 struct Inner {
     mode: Mutex<Option<Mode>>,
     log: Mutex<Vec<Recorded>>,
+    arrived: AtomicUsize,
+    release: Semaphore,
 }
 
 type Server = (CancellationToken, JoinHandle<()>);
@@ -93,6 +99,7 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    inner.arrived.fetch_add(1, Ordering::SeqCst);
     let mode = {
         let mut m = inner.mode.lock().expect("mode");
         let now = m.clone().unwrap_or(Mode::Accept);
@@ -101,8 +108,11 @@ async fn handle(
         }
         now
     };
+    if mode == Mode::Hold {
+        inner.release.acquire().await.expect("semaphore").forget();
+    }
     let response = match &mode {
-        Mode::Accept => (StatusCode::OK, "ok").into_response(),
+        Mode::Accept | Mode::Hold => (StatusCode::OK, "ok").into_response(),
         Mode::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "down for a test").into_response(),
         Mode::RateLimitOnce { retry_after_secs } => (
             StatusCode::TOO_MANY_REQUESTS,
@@ -135,7 +145,12 @@ impl Receiver {
         let addr = listener.local_addr().expect("address");
         let r = Receiver {
             addr,
-            inner: Arc::new(Inner::default()),
+            inner: Arc::new(Inner {
+                mode: Mutex::new(None),
+                log: Mutex::new(Vec::new()),
+                arrived: AtomicUsize::new(0),
+                release: Semaphore::new(0),
+            }),
             server: tokio::sync::Mutex::new(None),
         };
         *r.server.lock().await = Some(r.serve(listener));
@@ -179,6 +194,16 @@ impl Receiver {
     /// Answers as `mode` from now on.
     pub fn set_mode(&self, mode: Mode) {
         *self.inner.mode.lock().expect("mode") = Some(mode);
+    }
+
+    /// Requests that have arrived, answered or not.
+    pub fn arrived(&self) -> usize {
+        self.inner.arrived.load(Ordering::SeqCst)
+    }
+
+    /// Lets `n` held requests be answered.
+    pub fn release(&self, n: usize) {
+        self.inner.release.add_permits(n);
     }
 
     /// `http://127.0.0.1:PORT<path>`.

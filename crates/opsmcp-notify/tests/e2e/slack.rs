@@ -41,7 +41,12 @@ async fn rate_limit_is_honoured() {
         });
         let notifier = notifier(&receiver, &ctx.dir);
         let stop = CancellationToken::new();
-        let worker = tokio::spawn(notifier.worker(ctx.store.clone(), fast()).run(stop.clone()));
+        let worker = tokio::spawn(
+            notifier
+                .worker(ctx.store.clone(), fast())
+                .expect("worker")
+                .run(stop.clone()),
+        );
         let queued = notifier
             .notify(&ctx.store, new("checkout <errors> at 12% & rising"))
             .await
@@ -97,7 +102,12 @@ async fn permanent_refusal_fails_with_the_reason() {
         receiver.set_mode(Mode::Refuse(400, "invalid_payload"));
         let notifier = notifier(&receiver, &ctx.dir);
         let stop = CancellationToken::new();
-        let worker = tokio::spawn(notifier.worker(ctx.store.clone(), fast()).run(stop.clone()));
+        let worker = tokio::spawn(
+            notifier
+                .worker(ctx.store.clone(), fast())
+                .expect("worker")
+                .run(stop.clone()),
+        );
         notifier
             .notify(&ctx.store, new("this one is refused"))
             .await
@@ -138,6 +148,7 @@ async fn retryable_failures_give_up_after_max_attempts() {
         let worker = tokio::spawn(
             notifier
                 .worker(ctx.store.clone(), settings)
+                .expect("worker")
                 .run(stop.clone()),
         );
         notifier

@@ -135,7 +135,12 @@ async fn mail_reaches_a_real_smtp_server() {
         );
         let notifier = Notifier::new(channels.build(&ctx.dir).expect("channels"));
         let stop = CancellationToken::new();
-        let worker = tokio::spawn(notifier.worker(ctx.store.clone(), fast()).run(stop.clone()));
+        let worker = tokio::spawn(
+            notifier
+                .worker(ctx.store.clone(), fast())
+                .expect("worker")
+                .run(stop.clone()),
+        );
         for (key, message) in [
             ("INC-0001-opened", "db primary down"),
             ("INC-0001-resolved", "failed over"),
