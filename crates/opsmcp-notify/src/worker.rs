@@ -140,7 +140,10 @@ impl DeliveryWorker {
                 }
                 Err(e) => {
                     stats.store_errors += 1;
-                    tracing::warn!(error = %e, "delivery round failed; trying again after the poll interval");
+                    tracing::warn!(
+                        error = %e,
+                        "delivery round failed; trying again after the poll interval"
+                    );
                 }
             }
             if let Some(at) = next_retry {
@@ -199,7 +202,10 @@ impl DeliveryWorker {
         match result {
             Ok(()) => {
                 self.record(|| self.store.mark_delivered(row.id)).await?;
-                tracing::info!(id = row.id, key = span_key, channel = %row.channel, attempt = row.attempts, "notification delivered");
+                tracing::info!(
+                    id = row.id, key = span_key, channel = %row.channel, attempt = row.attempts,
+                    "notification delivered"
+                );
                 Ok(Outcome::Delivered)
             }
             Err(e) if e.retryable && row.attempts < self.settings.max_attempts => {
@@ -225,7 +231,10 @@ impl DeliveryWorker {
                 };
                 self.record(|| self.store.mark_failed(row.id, &message, None))
                     .await?;
-                tracing::error!(id = row.id, key = span_key, channel = %row.channel, error = %message, "notification failed for good");
+                tracing::error!(
+                    id = row.id, key = span_key, channel = %row.channel, error = %message,
+                    "notification failed for good"
+                );
                 Ok(Outcome::Failed)
             }
         }

@@ -129,7 +129,10 @@ impl Channel for FileChannel {
             match written {
                 Ok(true) => Ok(()),
                 Ok(false) => {
-                    tracing::info!(key = %n.idempotency_key, path = %self.path.display(), "already in the file; not written again");
+                    tracing::info!(
+                        key = %n.idempotency_key, path = %self.path.display(),
+                        "already in the file; not written again"
+                    );
                     Ok(())
                 }
                 Err(e) => Err(DeliveryError::retryable(format!(
