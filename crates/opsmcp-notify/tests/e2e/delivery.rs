@@ -321,6 +321,48 @@ async fn hard_crash_test(ctx: Ctx) {
     println!("repeats after the crash (receivers dedupe these by key): {extra}");
 }
 
+/// With a poll interval of an hour, only the wake-up from `notify` and the worker's own retry
+/// schedule can get a notification delivered within the test's deadline: this proves both
+/// without timing anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wakes_on_notify_and_for_its_own_retries() {
+    common::run(common::sqlite(), |ctx: Ctx| async move {
+        let receiver = Receiver::start().await;
+        let notifier = notifier(&receiver, &ctx.dir);
+        let settings = opsmcp_notify::DeliverySettings {
+            poll_interval_ms: 3_600_000,
+            ..fast()
+        };
+        let stop = CancellationToken::new();
+        let worker = tokio::spawn(
+            notifier
+                .worker(ctx.store.clone(), settings)
+                .expect("worker")
+                .run(stop.clone()),
+        );
+        // Give the worker a moment to find the outbox empty and settle into its hour-long wait
+        // (the test holds either way: the wake-up is registered before each claim).
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        enqueue(&notifier, &ctx.store, 0..1).await;
+        wait_for("delivered after the wake-up", || {
+            all_delivered(&ctx.store, 1)
+        })
+        .await;
+
+        // Refused once (429, Retry-After: 0): only the worker's own retry timer brings it back.
+        receiver.set_mode(Mode::RateLimitOnce {
+            retry_after_secs: 0,
+        });
+        enqueue(&notifier, &ctx.store, 1..2).await;
+        wait_for("delivered on the retry", || all_delivered(&ctx.store, 2)).await;
+        stop.cancel();
+        worker.await.expect("worker");
+        let statuses: Vec<u16> = receiver.requests().iter().map(|r| r.status).collect();
+        assert_eq!(statuses, [200, 429, 200]);
+    })
+    .await;
+}
+
 /// The same key queued again is not sent again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requeued_key_is_not_sent_again() {
