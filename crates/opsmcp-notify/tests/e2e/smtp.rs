@@ -33,8 +33,8 @@ struct Sink {
     out: tempfile::TempDir,
 }
 
-/// Starts the SMTP server, or says why not.
-async fn start_sink() -> Option<Sink> {
+/// Starts the SMTP server (with STARTTLS and AUTH required when `starttls`), or says why not.
+async fn start_sink_with(starttls: bool) -> Option<Sink> {
     let Some(python) = venv_python() else {
         println!(
             "SKIPPED: no Python venv with aiosmtpd; run `bash tests/python/setup.sh` (CI does) \
@@ -66,8 +66,12 @@ async fn start_sink() -> Option<Sink> {
         .arg(script)
         .arg(port.to_string())
         .arg(out.path())
+        .args(starttls.then_some("--starttls"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
+        // aiosmtpd logs the refused TLS handshakes the tests provoke; keep them out of the
+        // test output, in the sink's folder.
+        .stderr(std::fs::File::create(out.path().join("sink.log")).expect("sink log"))
         .kill_on_drop(true)
         .spawn()
         .expect("starting the SMTP server");
@@ -86,6 +90,11 @@ async fn start_sink() -> Option<Sink> {
     })
 }
 
+/// The plain-text SMTP server.
+async fn start_sink() -> Option<Sink> {
+    start_sink_with(false).await
+}
+
 fn config(port: u16, to: &[&str]) -> SmtpConfig {
     SmtpConfig {
         host: "127.0.0.1".into(),
@@ -95,6 +104,7 @@ fn config(port: u16, to: &[&str]) -> SmtpConfig {
         to: to.iter().map(|s| s.to_string()).collect(),
         username: None,
         password: None,
+        ca_file: None,
         timeout_ms: 10_000,
     }
 }
@@ -261,4 +271,103 @@ async fn a_retried_mail_has_the_same_message_id_and_unknown_mailboxes_are_perman
         SmtpChannel::new("mail", &config(closed_port, &["oncall@example.com"])).expect("channel");
     let err = down.send(&n).await.expect_err("no server");
     assert!(err.retryable, "no server is worth retrying: {err:?}");
+}
+
+/// STARTTLS with a certificate from a CA given in `ca_file`, then AUTH: the setup of a real
+/// submission server. Without the CA, or with a wrong password, nothing is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starttls_and_auth() {
+    let Some(sink) = start_sink_with(true).await else {
+        return;
+    };
+    let n = opsmcp_notify::Notification {
+        id: 1,
+        idempotency_key: "INC-0003-opened".into(),
+        channel: "mail".into(),
+        message: "certificate expires tomorrow".into(),
+        severity: Some(Severity::Sev3),
+        incident_id: Some("INC-0003".into()),
+        created_at: jiff::Timestamp::now(),
+        attempt: 1,
+    };
+    let secure = |ca: bool, password: &str| SmtpConfig {
+        tls: SmtpTls::Starttls,
+        username: Some("opsmcp".into()),
+        password: Some(password.into()),
+        ca_file: ca.then(|| sink.out.path().join("ca.pem")),
+        ..config(sink.port, &["oncall@example.com"])
+    };
+    let channel = SmtpChannel::new("mail", &secure(true, "s3cret")).expect("channel");
+    channel
+        .send(&n)
+        .await
+        .expect("sent over STARTTLS with AUTH");
+    let mails = received(sink.out.path());
+    assert_eq!(mails.len(), 1);
+    assert_eq!(
+        mails[0]["rcpt_tos"],
+        serde_json::json!(["oncall@example.com"])
+    );
+
+    let untrusted = SmtpChannel::new("mail", &secure(false, "s3cret")).expect("channel");
+    let err = untrusted.send(&n).await.expect_err("the CA is not trusted");
+    assert!(err.message.contains("certificate"), "{}", err.message);
+
+    let wrong = SmtpChannel::new("mail", &secure(true, "wrong")).expect("channel");
+    let err = wrong.send(&n).await.expect_err("wrong password");
+    assert!(!err.retryable, "a refused login is permanent: {err:?}");
+    assert!(err.message.contains("535"), "{}", err.message);
+
+    let plain =
+        SmtpChannel::new("mail", &config(sink.port, &["oncall@example.com"])).expect("channel");
+    let err = plain
+        .send(&n)
+        .await
+        .expect_err("the server requires STARTTLS");
+    println!("plain text to a STARTTLS-only server: {}", err.message);
+    assert_eq!(
+        received(sink.out.path()).len(),
+        1,
+        "nothing else got through"
+    );
+}
+
+/// A server that accepts the connection and never says a word: the send ends within the
+/// channel's timeout, as a retryable failure, instead of holding the worker.
+#[tokio::test]
+async fn a_silent_server_times_out() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    let channel = SmtpChannel::new(
+        "mail",
+        &SmtpConfig {
+            timeout_ms: 300,
+            ..config(port, &["oncall@example.com"])
+        },
+    )
+    .expect("channel");
+    let n = opsmcp_notify::Notification {
+        id: 1,
+        idempotency_key: "k".into(),
+        channel: "mail".into(),
+        message: "m".into(),
+        severity: None,
+        incident_id: None,
+        created_at: jiff::Timestamp::now(),
+        attempt: 1,
+    };
+    let err = tokio::time::timeout(common::DEADLINE, channel.send(&n))
+        .await
+        .expect("the channel's own timeout ends the send")
+        .expect_err("no answer");
+    assert!(err.retryable, "{err:?}");
+    held.abort();
 }

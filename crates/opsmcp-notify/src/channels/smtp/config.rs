@@ -1,5 +1,7 @@
 //! `type = "smtp"`: email through an SMTP server.
 
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 
 use crate::config::Secret;
@@ -41,6 +43,7 @@ impl SmtpTls {
 /// to = ["oncall@example.com", "Team Lead <lead@example.com>"]
 /// username = "opsmcp"              # optional, with password
 /// password = "…"
+/// ca_file = "/etc/opsmcp/internal-ca.pem"   # optional: trust an internal CA too
 /// timeout_ms = 10000
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +67,10 @@ pub struct SmtpConfig {
     /// The password for `username`.
     #[serde(default)]
     pub password: Option<Secret>,
+    /// A PEM file of CA certificates to trust besides the system's, for a server whose
+    /// certificate an internal CA issued. Read when the channel is built.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
     /// How long one conversation with the server may take. Default 10 000 ms.
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,

@@ -7,9 +7,15 @@
 //! an at-least-once delivery is recognizable, and mail systems that drop duplicate ids drop it.
 //! The key itself is in an `X-Opsmcp-Idempotency-Key` header and the message's last line.
 //!
-//! A permanent SMTP reply (5xx: unknown mailbox, relaying denied, authentication refused) fails
-//! the notification at once; anything else (4xx, no connection, timeout, TLS trouble) is
-//! retried.
+//! `tls = "starttls"` (the default) refuses to go on without STARTTLS, and `tls = "tls"` speaks
+//! TLS from the first byte; the server's certificate is checked against the system's roots
+//! (rustls with the platform verifier) plus the CAs in `ca_file`. Credentials are sent only
+//! after that, or in plain text with `tls = "none"`, which is for a relay on this host.
+//!
+//! A permanent SMTP reply (5xx: unknown mailbox, relaying denied, authentication refused,
+//! STARTTLS required) fails the notification at once; anything else (4xx, no connection, an
+//! untrusted certificate, no answer within `timeout_ms`) is retried. The whole conversation is
+//! bounded by `timeout_ms`: lettre's own timeout does not cover waiting for a reply.
 
 mod config;
 #[cfg(test)]
@@ -21,6 +27,7 @@ use futures::future::BoxFuture;
 use lettre::message::Mailbox;
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sha2::{Digest, Sha256};
 
@@ -36,6 +43,7 @@ pub struct SmtpChannel {
     from: Mailbox,
     to: Vec<Mailbox>,
     target: String,
+    timeout: Duration,
 }
 
 /// The `X-Opsmcp-Idempotency-Key` header.
@@ -95,16 +103,37 @@ impl SmtpChannel {
             return Err(bad("host is empty; name the SMTP server".into()));
         }
         let port = config.port.unwrap_or(config.tls.default_port());
+        let tls_parameters = || -> Result<TlsParameters, NotifyError> {
+            let mut params = TlsParameters::builder(config.host.clone());
+            if let Some(path) = &config.ca_file {
+                let pem = std::fs::read(path)
+                    .map_err(|e| bad(format!("reading ca_file {}: {e}", path.display())))?;
+                let cert = Certificate::from_pem(&pem).map_err(|e| {
+                    bad(format!(
+                        "ca_file {} is not PEM certificates: {e}",
+                        path.display()
+                    ))
+                })?;
+                params = params.add_root_certificate(cert);
+            }
+            params
+                .build_rustls()
+                .map_err(|e| bad(format!("setting up TLS: {e}")))
+        };
+        if config.ca_file.is_some() && config.tls == SmtpTls::None {
+            return Err(bad("ca_file needs tls = \"starttls\" or \"tls\"".into()));
+        }
         let builder = match config.tls {
             SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host),
-            SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&config.host)
-                .map_err(|e| bad(format!("setting up STARTTLS: {e}")))?,
-            SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&config.host)
-                .map_err(|e| bad(format!("setting up TLS: {e}")))?,
+            SmtpTls::Starttls => {
+                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host)
+                    .tls(Tls::Required(tls_parameters()?))
+            }
+            SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host)
+                .tls(Tls::Wrapper(tls_parameters()?)),
         };
-        let mut builder = builder
-            .port(port)
-            .timeout(Some(Duration::from_millis(config.timeout_ms.max(1))));
+        let timeout = Duration::from_millis(config.timeout_ms.max(1));
+        let mut builder = builder.port(port).timeout(Some(timeout));
         match (&config.username, &config.password) {
             (Some(user), Some(pass)) => {
                 builder =
@@ -118,6 +147,7 @@ impl SmtpChannel {
             from,
             to,
             target: format!("smtp://{}:{port}", config.host),
+            timeout,
         })
     }
 
@@ -160,12 +190,19 @@ impl Channel for SmtpChannel {
     fn send<'a>(&'a self, n: &'a Notification) -> BoxFuture<'a, Result<(), DeliveryError>> {
         Box::pin(async move {
             let message = self.message(n)?;
-            match self.transport.send(message).await {
-                Ok(_) => Ok(()),
-                Err(e) if e.is_permanent() => {
+            // lettre's own timeout bounds connecting and each write, not the wait for a reply:
+            // a server that never answers AUTH would hold the send until it hangs up.
+            match tokio::time::timeout(self.timeout, self.transport.send(message)).await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) if e.is_permanent() => {
                     Err(DeliveryError::permanent(format!("{}: {e}", self.target)))
                 }
-                Err(e) => Err(DeliveryError::retryable(format!("{}: {e}", self.target))),
+                Ok(Err(e)) => Err(DeliveryError::retryable(format!("{}: {e}", self.target))),
+                Err(_) => Err(DeliveryError::retryable(format!(
+                    "{}: no answer within {} ms",
+                    self.target,
+                    self.timeout.as_millis()
+                ))),
             }
         })
     }

@@ -11,6 +11,7 @@ fn config() -> SmtpConfig {
         to: vec!["oncall@example.com".into()],
         username: None,
         password: None,
+        ca_file: None,
         timeout_ms: 1000,
     }
 }
