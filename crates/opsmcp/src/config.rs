@@ -118,6 +118,7 @@ struct FileSettings {
     prometheus: Option<PrometheusConfig>,
     log_files: Option<Vec<LogFileSpec>>,
     runbook: Option<Vec<RunbookAction>>,
+    notify: Option<opsmcp_notify::ChannelsConfig>,
 }
 
 /// The settings in force.
@@ -153,6 +154,9 @@ pub struct Settings {
     pub log_files: Vec<LogFileSpec>,
     /// Remediation actions that may run on this system (`[[runbook]]`).
     pub runbook: Vec<RunbookAction>,
+    /// Notification channels and delivery (`[notify]`); secrets are not printed.
+    #[serde(skip)]
+    pub notify: opsmcp_notify::ChannelsConfig,
     /// Setting name → where its value came from.
     #[serde(skip)]
     pub sources: BTreeMap<&'static str, String>,
@@ -290,6 +294,7 @@ impl Settings {
             prometheus: pick!("prometheus", None, file.prometheus.map(Some), None),
             log_files: pick!("log_files", None, file.log_files, Vec::new()),
             runbook: pick!("runbook", None, file.runbook, Vec::new()),
+            notify: pick!("notify", None, file.notify, Default::default()),
             sources,
         };
         if settings.database_url.is_empty() {
@@ -306,6 +311,7 @@ impl Settings {
             files.validate()?;
         }
         Runbook::new(settings.runbook.clone())?;
+        settings.notify.build(&settings.data_dir)?;
         if !(settings.log_rate > 0.0 && settings.log_rate <= 10_000.0) {
             bail!(
                 "log_rate = {} must be above 0 and at most 10000 (1.0 = the scenario's own volume)",

@@ -4,6 +4,7 @@ use std::{net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use opsmcp_mcp::{HostSettings, McpHost};
+use opsmcp_notify::Notifier;
 use opsmcp_servers::{
     audit::Audit,
     empty::EmptyServer,
@@ -116,6 +117,21 @@ pub fn run(settings: &Settings, kinds: &[ServerKind]) -> anyhow::Result<Exit> {
             eprintln!("opsmcp: watching this system (live world)");
         }
         let mut tasks = Vec::new();
+        if kinds.contains(&ServerKind::Workflow) {
+            // Notifications queued by notify_team are sent from here, with retries, and whatever
+            // an earlier process left in the outbox goes out too.
+            let worker = world
+                .notifier
+                .worker(store.clone(), settings.notify.delivery.clone())?;
+            let stop = stop.clone();
+            tasks.push((
+                "delivery",
+                tokio::spawn(async move {
+                    worker.run(stop).await;
+                    Ok(())
+                }),
+            ));
+        }
         for (kind, (_, listener)) in kinds.iter().zip(listeners) {
             listener.set_nonblocking(true)?;
             let listener = TcpListener::from_std(listener)?;
@@ -152,6 +168,7 @@ struct Built {
     world: Arc<dyn World>,
     store: Store,
     audit: Audit,
+    notifier: Notifier,
     /// The host sampler, when the world is live (its freshness is a `/health` check).
     sampler: Option<HostMonitor>,
 }
@@ -194,6 +211,7 @@ async fn build_world(
             world: Arc::new(world),
             store: store.clone(),
             audit: Audit::start(store.clone(), "opsmcp"),
+            notifier: notifier(settings)?,
             sampler: None,
         });
     }
@@ -224,8 +242,13 @@ async fn build_world(
         world: Arc::new(live),
         store: store.clone(),
         audit: Audit::start(store.clone(), "opsmcp"),
+        notifier: notifier(settings)?,
         sampler: Some(monitor),
     })
+}
+
+fn notifier(settings: &Settings) -> anyhow::Result<Notifier> {
+    Ok(Notifier::new(settings.notify.build(&settings.data_dir)?))
 }
 
 fn serve_one(
@@ -258,6 +281,7 @@ fn serve_one(
                     interval: Duration::from_secs(2),
                 },
                 postmortems: settings.data_dir.join("postmortems"),
+                notifier: built.notifier.clone(),
             });
             let audit = built.audit.for_server("workflow");
             let routes = alertmanager_webhook::routes(built.store.clone());

@@ -10,6 +10,7 @@ pub mod document_resolution;
 pub mod execute_remediation;
 pub mod get_incident;
 pub mod list_incidents;
+pub mod notify_team;
 pub mod update_incident;
 
 use std::{
@@ -42,6 +43,8 @@ pub struct Workflow {
     pub verify: Verify,
     /// Where postmortems are written.
     pub postmortems: PathBuf,
+    /// Queues notifications for the delivery worker.
+    pub notifier: opsmcp_notify::Notifier,
 }
 
 /// Who the caller is, until authentication gives us identities (issue 9).
@@ -124,6 +127,14 @@ impl WorkflowServer {
         Parameters(args): Parameters<document_resolution::Args>,
     ) -> Result<Json<document_resolution::Output>, String> {
         done(document_resolution::run(&self.ctx, args, CALLER).await)
+    }
+
+    #[tool(description = notify_team::DESCRIPTION, annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = true))]
+    async fn notify_team(
+        &self,
+        Parameters(args): Parameters<notify_team::Args>,
+    ) -> Result<Json<notify_team::Output>, String> {
+        done(notify_team::run(&self.ctx, args).await)
     }
 }
 
