@@ -10,6 +10,7 @@
 
 pub mod empty;
 pub mod journal;
+pub mod log_analytics;
 pub mod monitoring;
 mod tool_error;
 

@@ -9,6 +9,7 @@ use std::{
 
 use anyhow::{Context, bail};
 use clap::{ArgMatches, parser::ValueSource};
+use opsmcp_sandbox::SandboxLimits;
 use opsmcp_world::{
     health::Thresholds,
     live::{
@@ -110,6 +111,7 @@ struct FileSettings {
     prometheus: Option<PrometheusConfig>,
     log_files: Option<Vec<LogFileSpec>>,
     runbook: Option<Vec<RunbookAction>>,
+    sandbox: Option<SandboxLimits>,
 }
 
 /// The settings in force.
@@ -143,6 +145,8 @@ pub struct Settings {
     pub log_files: Vec<LogFileSpec>,
     /// Remediation actions that may run on this system (`[[runbook]]`).
     pub runbook: Vec<RunbookAction>,
+    /// Limits of each analysis script run by the log analytics server (`[sandbox]`).
+    pub sandbox: SandboxLimits,
     /// Setting name → where its value came from.
     #[serde(skip)]
     pub sources: BTreeMap<&'static str, String>,
@@ -273,6 +277,7 @@ impl Settings {
             prometheus: pick!("prometheus", None, file.prometheus.map(Some), None),
             log_files: pick!("log_files", None, file.log_files, Vec::new()),
             runbook: pick!("runbook", None, file.runbook, Vec::new()),
+            sandbox: pick!("sandbox", None, file.sandbox, SandboxLimits::default()),
             sources,
         };
         if settings.database_url.is_empty() {
@@ -289,6 +294,10 @@ impl Settings {
             files.validate()?;
         }
         Runbook::new(settings.runbook.clone())?;
+        settings
+            .sandbox
+            .validate()
+            .context("[sandbox] in the settings file")?;
         if !(settings.log_rate > 0.0 && settings.log_rate <= 10_000.0) {
             bail!(
                 "log_rate = {} must be above 0 and at most 10000 (1.0 = the scenario's own volume)",
