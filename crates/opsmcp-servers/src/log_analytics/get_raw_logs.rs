@@ -775,12 +775,13 @@ mod tests {
     }
 
     #[test]
-    fn a_huge_line_still_makes_a_page_of_one() {
+    fn long_lines_are_cut_on_the_page_so_others_still_fit() {
         let mut p = Pager::new(10, Format::Json, 0);
         p.offer(entry(0, 100_000));
         p.offer(entry(1, 10));
         let page = p.finish();
-        assert_eq!(page.count, 1);
+        assert_eq!(page.count, 2);
+        assert!(page.bytes as usize <= PAGE_BUDGET);
         assert!(page.entries.unwrap()[0].message.contains("cut here"));
     }
 
