@@ -805,4 +805,53 @@ mod tests {
         let err = matcher("/(unclosed/").unwrap_err().to_string();
         assert!(err.contains("send plain text"), "{err}");
     }
+
+    #[test]
+    fn secrets_are_redacted_before_the_file_and_the_page() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ws = Workspace::create(tmp.path().join("analytics")).unwrap();
+        let at: Timestamp = "2026-11-26T10:00:00Z".parse().unwrap();
+        let lines = [
+            "login ok user=bob password=hunter2",
+            "GET /v1 Authorization: Bearer sk_live_abcdef123456",
+            "pool connect postgres://orders:Sup3rS3cret@orders-db:5432/orders",
+            "s3 upload with AKIAIOSFODNN7EXAMPLE",
+            "request completed status=200",
+        ];
+        let stream: opsmcp_world::LogStream = Box::new(lines.into_iter().enumerate().map(
+            move |(i, text)| LogEntry {
+                at: at.checked_add(SignedDuration::from_secs(i as i64)).unwrap(),
+                service: if i % 2 == 0 { "api" } else { "db" }.to_owned(),
+                level: "info".to_owned(),
+                text: text.to_owned(),
+            },
+        ));
+        let sel = Selection {
+            services: vec!["api".into(), "db".into()],
+            min_level: None,
+            query: None,
+            limit: 100,
+            format: Format::Json,
+        };
+        let got = collect(&ws, "INC-0001", stream, sel).unwrap();
+        assert_eq!(got.path, "INC-0001/logs-1.json");
+        assert_eq!(got.total, 5);
+        assert_eq!(got.summary.redacted_lines, 4);
+        let file = std::fs::read_to_string(ws.root().join(&got.path)).unwrap();
+        let page = serde_json::to_string(&got.page.entries).unwrap();
+        let templates = serde_json::to_string(&got.summary.top_templates).unwrap();
+        for secret in [
+            "hunter2",
+            "sk_live_abcdef123456",
+            "Sup3rS3cret",
+            "AKIAIOSFODNN7EXAMPLE",
+        ] {
+            assert!(!file.contains(secret), "{secret} in the file: {file}");
+            assert!(!page.contains(secret), "{secret} on the page");
+            assert!(!templates.contains(secret), "{secret} in a template");
+        }
+        let parsed: Vec<Entry> = serde_json::from_str(&file).unwrap();
+        assert_eq!(parsed.len(), 5);
+        assert_eq!(parsed[4].message, "request completed status=200");
+    }
 }

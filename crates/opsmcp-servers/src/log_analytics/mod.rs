@@ -214,3 +214,65 @@ impl HealthCheck for SandboxCheck {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opsmcp_world::sim::{SimWorld, SimulatedWorld, builtin};
+
+    async fn tools(tmp: &std::path::Path) -> LogAnalytics {
+        let scenario = builtin::load("db-connection-pool-exhaustion").unwrap();
+        let world = SimulatedWorld::new(
+            SimWorld::new(scenario, 1, jiff::Timestamp::now()),
+            Default::default(),
+        );
+        let store = Store::open(&format!("sqlite://{}", tmp.join("opsmcp.db").display()))
+            .await
+            .unwrap();
+        LogAnalytics::new(
+            Arc::new(world),
+            store,
+            tmp.to_owned(),
+            SandboxLimits::default(),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn without_landlock_health_fails_and_scripts_are_refused_with_the_reason() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut la = tools(tmp.path()).await;
+        la.sandbox = la.sandbox.clone().simulate_missing_landlock();
+        let health = la.sandbox_check().check().await;
+        assert!(!health.healthy);
+        assert!(
+            health.detail.to_string().contains("Landlock"),
+            "{}",
+            health.detail
+        );
+
+        let logs = get_raw_logs::run(&la, get_raw_logs::Args::default())
+            .await
+            .expect("fetching logs needs no sandbox");
+        let err = execute_analysis_script::run(
+            &la,
+            execute_analysis_script::Args {
+                script_path: "a.py".into(),
+                log_data_path: logs.log_data_path,
+                code: Some("print(1)".into()),
+            },
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("Landlock") && err.contains("refused"), "{err}");
+        // Nothing was saved for a run that cannot happen.
+        assert!(!tmp.path().join("analytics/a.py").exists());
+    }
+
+    #[test]
+    fn the_skill_has_front_matter() {
+        assert!(SKILL.starts_with("---\nname: log-analytics\ndescription: "));
+        assert!(SKILL.contains("sys.argv[1]") && SKILL.contains("no network"));
+    }
+}
