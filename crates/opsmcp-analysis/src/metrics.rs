@@ -117,8 +117,11 @@ pub async fn scan(world: &dyn World, window: &Window) -> Result<MetricScan, Anal
     })
 }
 
+/// One `(time, value)` of a series.
+type Point = (Timestamp, f64);
+
 fn judge_series(s: &SignalSeries, window: &Window, max: Option<f64>) -> Option<SeriesChange> {
-    let (pre, within): (Vec<&(Timestamp, f64)>, Vec<&(Timestamp, f64)>) =
+    let (pre, within): (Vec<&Point>, Vec<&Point>) =
         s.points.iter().partition(|p| p.0 < window.from);
     if within.is_empty() {
         return None;

@@ -422,15 +422,28 @@ fn keywords(cause: RootCause) -> &'static [&'static str] {
     }
 }
 
+/// A telling log template: text, lines, error lines, an example, when first seen.
+type Telling = (String, u64, u64, String, Option<String>);
+/// A template matching a cause's words: text, lines, an example, when first seen.
+type Hit = (String, u64, String, Option<String>);
+/// A type of cause for a component: its score, evidence for and against.
+type Typed = (RootCause, f64, Vec<Evidence>, Vec<Evidence>);
+
+/// A sick service as a candidate component: score, evidence for and against, paths.
+struct Candidate {
+    name: String,
+    score: f64,
+    pro: Vec<Evidence>,
+    con: Vec<Evidence>,
+    paths: Vec<String>,
+}
+
 /// Templates of `service` that are new or bursting, with how many lines: what its logs say.
-fn telling_templates(
-    inp: &Inputs<'_>,
-    service: &str,
-) -> Vec<(String, u64, u64, String, Option<String>)> {
+fn telling_templates(inp: &Inputs<'_>, service: &str) -> Vec<Telling> {
     let Some(l) = inp.logs_of(service) else {
         return Vec::new();
     };
-    let mut out: Vec<(String, u64, u64, String, Option<String>)> = l
+    let mut out: Vec<Telling> = l
         .new_templates
         .iter()
         .map(|t| {
@@ -457,11 +470,7 @@ fn telling_templates(
     out
 }
 
-fn keyword_hits(
-    inp: &Inputs<'_>,
-    service: &str,
-    cause: RootCause,
-) -> Vec<(String, u64, String, Option<String>)> {
+fn keyword_hits(inp: &Inputs<'_>, service: &str, cause: RootCause) -> Vec<Hit> {
     telling_templates(inp, service)
         .into_iter()
         .filter(|t| {
@@ -520,11 +529,7 @@ fn describe(c: &SeriesChange) -> String {
 }
 
 /// Type scores of `component`, each with its evidence.
-fn classify(
-    inp: &Inputs<'_>,
-    component: &str,
-    f: &Facts,
-) -> Vec<(RootCause, f64, Vec<Evidence>, Vec<Evidence>)> {
+fn classify(inp: &Inputs<'_>, component: &str, f: &Facts) -> Vec<Typed> {
     let metric = |c: &SeriesChange| Evidence {
         kind: "metric",
         service: c.service.clone(),
@@ -757,7 +762,7 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
         .collect();
 
     // Component scores.
-    let mut scored: Vec<(String, f64, Vec<Evidence>, Vec<Evidence>, Vec<String>)> = Vec::new();
+    let mut scored: Vec<Candidate> = Vec::new();
     for name in &sick {
         let f = &all[name];
         let callers = inp.callers(name);
@@ -856,12 +861,23 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             chain.reverse();
             paths.push(chain.join(" → "));
         }
-        scored.push((name.clone(), score, pro, con, paths));
+        scored.push(Candidate {
+            name: name.clone(),
+            score,
+            pro,
+            con,
+            paths,
+        });
     }
-    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    scored.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.name.cmp(&b.name))
+    });
 
     let mut hyps: Vec<(f64, Hypothesis)> = Vec::new();
-    for (i, (name, cscore, cpro, ccon, paths)) in scored.iter().take(4).enumerate() {
+    for (i, c) in scored.iter().take(4).enumerate() {
+        let (name, cscore, cpro, ccon, paths) = (&c.name, c.score, &c.pro, &c.con, &c.paths);
         let f = &all[name];
         let types = classify(inp, name, f);
         // The top component gets its runner-up type too, when there is a real one.
@@ -1131,5 +1147,24 @@ fn hypothesis(
         suggested_action,
         remediation,
         to_confirm,
+    }
+}
+
+/// Cuts evidence lists, then the least likely hypotheses, until `report` serializes within
+/// `budget` bytes; the ranking and the top hypothesis stay.
+pub fn fit(report: &mut RcaReport, budget: usize) {
+    let size = |r: &RcaReport| serde_json::to_vec(r).map_or(usize::MAX, |v| v.len());
+    for keep in [6usize, 3, 1] {
+        if size(report) <= budget {
+            return;
+        }
+        for h in &mut report.hypotheses {
+            h.evidence_for.truncate(keep);
+            h.evidence_against.truncate(keep);
+        }
+        report.events.truncate(keep * 3);
+    }
+    while report.hypotheses.len() > 1 && size(report) > budget {
+        report.hypotheses.pop();
     }
 }

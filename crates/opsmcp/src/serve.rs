@@ -117,7 +117,7 @@ pub fn run(settings: &Settings, kinds: &[ServerKind]) -> anyhow::Result<Exit> {
             listener.set_nonblocking(true)?;
             let listener = TcpListener::from_std(listener)?;
             let addr = listener.local_addr()?;
-            let task = serve_one(*kind, settings, &world, listener, stop.clone())?;
+            let task = serve_one(*kind, settings, &world, &store, listener, stop.clone())?;
             println!(
                 "opsmcp: {} listening on http://{addr} (/mcp, /sse, /health)",
                 kind.name()
@@ -222,14 +222,17 @@ fn serve_one(
     kind: ServerKind,
     settings: &Settings,
     built: &Built,
+    store: &Store,
     listener: TcpListener,
     stop: CancellationToken,
 ) -> anyhow::Result<ServeTask> {
     let host = host_settings(kind, settings, listener.local_addr()?);
     Ok(match kind {
         ServerKind::Monitoring => {
-            let world = built.world.clone();
-            let mut server = McpHost::new(host, move || MonitoringServer::new(world.clone()));
+            let (world, store) = (built.world.clone(), store.clone());
+            let mut server = McpHost::new(host, move || {
+                MonitoringServer::new(world.clone(), Some(store.clone()))
+            });
             if let Some(monitor) = &built.sampler {
                 let interval = Duration::from_millis(settings.sample_interval_ms);
                 server = server.with_check(SamplerCheck {
