@@ -262,8 +262,10 @@ fn serve_one(
     let host = host_settings(kind, settings, listener.local_addr()?);
     Ok(match kind {
         ServerKind::Monitoring => {
-            let world = built.world.clone();
-            let mut server = McpHost::new(host, move || MonitoringServer::new(world.clone()));
+            let (world, store) = (built.world.clone(), store.clone());
+            let mut server = McpHost::new(host, move || {
+                MonitoringServer::new(world.clone(), Some(store.clone()))
+            });
             if let Some(monitor) = &built.sampler {
                 let interval = Duration::from_millis(settings.sample_interval_ms);
                 server = server.with_check(SamplerCheck {

@@ -51,7 +51,7 @@ async fn monitoring_tools_answer_with_no_arguments_over_rmcp() {
     let client = ().serve(transport).await.unwrap();
     let tools = client.list_all_tools().await.unwrap();
     let names: Vec<_> = tools.iter().map(|t| t.name.to_string()).collect();
-    assert_eq!(names.len(), 2, "{names:?}");
+    assert_eq!(names.len(), 4, "{names:?}");
     for tool in &tools {
         let read_only = tool.annotations.as_ref().and_then(|a| a.read_only_hint);
         assert_eq!(
