@@ -382,7 +382,9 @@ fn facts(inp: &Inputs<'_>, service: &str) -> Facts {
             .count();
         f.logs = (rise * 5.0 + 0.3 * loud_new as f64 + 0.2 * l.bursts.len() as f64).min(2.0);
     }
-    f.sick = f.service_level >= 0.4 || f.resource >= 0.8;
+    // Logs alone can tell: a world without metric history (a live host without Prometheus)
+    // still has its error lines.
+    f.sick = f.service_level >= 0.4 || f.resource >= 0.8 || f.logs >= 1.0;
     f
 }
 

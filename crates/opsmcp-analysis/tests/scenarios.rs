@@ -97,12 +97,19 @@ async fn the_top_hypothesis_is_the_truth_on_every_builtin_scenario() {
 #[tokio::test]
 async fn accuracy_across_seeds_and_noise() {
     // A small sweep by default (debug builds mine logs slowly); OPSMCP_RCA_SEEDS=N sweeps seeds
-    // 1..=N at three noise levels.
+    // 1..=N at the scenarios' own noise, 0.1 and 0.2 (or OPSMCP_RCA_NOISES=0.3,0.4).
     let (seeds, noises): (Vec<u64>, Vec<Option<f64>>) = match std::env::var("OPSMCP_RCA_SEEDS")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
     {
-        Some(n) => ((1..=n).collect(), vec![None, Some(0.1), Some(0.2)]),
+        Some(n) => (
+            (1..=n).collect(),
+            std::env::var("OPSMCP_RCA_NOISES")
+                .ok()
+                .map_or(vec![None, Some(0.1), Some(0.2)], |v| {
+                    v.split(',').map(|x| x.trim().parse().ok()).collect()
+                }),
+        ),
         None => (vec![2, 3], vec![Some(0.15)]),
     };
     let (mut right, mut total) = (0, 0);
