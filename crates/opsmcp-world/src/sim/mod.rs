@@ -81,6 +81,7 @@ pub struct SimWorld {
     started: Timestamp,
     applied: Vec<Applied>,
     log_rate: f64,
+    effect_speed: f64,
 }
 
 impl SimWorld {
@@ -93,6 +94,7 @@ impl SimWorld {
             started,
             applied: Vec::new(),
             log_rate: 1.0,
+            effect_speed: 1.0,
         }
     }
 
@@ -101,6 +103,24 @@ impl SimWorld {
     pub fn with_log_rate(mut self, factor: f64) -> Self {
         self.log_rate = factor.max(0.0);
         self
+    }
+
+    /// Makes actions take effect `factor` times faster (1.0 = as the scenario says): a demo
+    /// or an evaluation should not wait the scenario's minutes for a fix to show in health.
+    /// Only the actions' timing changes (`minutes_to_effect` and how long a masking action
+    /// relieves); the fault's onset and ramp stay as written.
+    pub fn with_effect_speed(mut self, factor: f64) -> Self {
+        self.effect_speed = if factor.is_finite() && factor > 0.0 {
+            factor
+        } else {
+            1.0
+        };
+        self
+    }
+
+    /// Minutes until `action` is in full effect, at this world's effect speed.
+    fn minutes_to_effect(&self, action: &Action) -> f64 {
+        action.minutes_to_effect / self.effect_speed
     }
 
     /// The scenario being played.
@@ -200,11 +220,14 @@ impl SimWorld {
             if after < 0.0 || until.is_some_and(|u| at >= u) {
                 continue;
             }
-            let progress = (after / action.minutes_to_effect.max(f64::EPSILON)).min(1.0);
+            let to_effect = self.minutes_to_effect(action);
+            let progress = (after / to_effect.max(f64::EPSILON)).min(1.0);
             strength *= match action.outcome {
                 Outcome::Fixes => 1.0 - progress,
                 // Relief for a while, then the fault is back.
-                Outcome::Masks if after < action.minutes_to_effect + 10.0 => 0.3,
+                Outcome::Masks if after < (action.minutes_to_effect + 10.0) / self.effect_speed => {
+                    0.3
+                }
                 Outcome::Masks | Outcome::Nothing | Outcome::Worsens => 1.0,
             };
         }
@@ -272,7 +295,7 @@ impl SimWorld {
                 }
                 if action.outcome == Outcome::Worsens
                     && action.target == service
-                    && (0.0..action.minutes_to_effect).contains(&after)
+                    && (0.0..self.minutes_to_effect(action)).contains(&after)
                 {
                     // A restart drops in-flight work: errors, then a cold start.
                     if signal == "error_rate" {
