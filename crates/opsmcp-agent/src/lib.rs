@@ -22,6 +22,7 @@
 pub mod agent;
 pub mod mcp;
 pub mod providers;
+pub mod runbook;
 mod sse;
 mod transcript;
 
@@ -30,6 +31,7 @@ pub use agent::{
 };
 pub use mcp::{McpError, McpServersConfig, ServerConfig, ToolInfo, ToolOutput, Toolbox};
 pub use providers::{Block, Message, Provider, ProviderError, Role, ToolDef, Turn};
+pub use runbook::{RunbookBrain, RunbookConfig};
 
 #[cfg(test)]
 #[path = "../tests/support/script_server.rs"]
