@@ -2,9 +2,15 @@
 //! agent name the right root cause and component, fix it with the right action, and is the
 //! world healthy afterwards? Read from the run's history, so it scores any brain alike.
 
-use serde_json::Value;
+use std::time::Duration;
 
-use crate::providers::{Block, Message};
+use serde_json::{Value, json};
+
+use crate::{
+    mcp::Toolbox,
+    providers::{Block, Message},
+    runbook::read::Health,
+};
 
 /// What the right answer is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,6 +159,140 @@ pub fn score(
         conclusion,
         remediations,
     }
+}
+
+/// Checks health independently of the run (the scorer does not take the agent's word): a
+/// `verify_health` call through the toolbox. Recovered means nothing is unhealthy and
+/// `component` is healthy. `None` when no server offers the tool or the call fails.
+pub async fn check_recovered(
+    toolbox: &Toolbox,
+    component: &str,
+    timeout: Duration,
+) -> Option<bool> {
+    let name = toolbox
+        .tools()
+        .iter()
+        .find(|t| t.tool == "verify_health")?
+        .name
+        .clone();
+    let out = toolbox.call(&name, json!({}), timeout).await.ok()?;
+    if out.is_error {
+        return None;
+    }
+    let v = out
+        .structured
+        .or_else(|| serde_json::from_str(&out.text).ok())?;
+    let health = Health::read(&v)?;
+    let component_ok = health
+        .services
+        .iter()
+        .find(|s| s.service == component)
+        .map_or(health.status == "healthy", |s| s.status == "healthy");
+    Some(component_ok && health.with_status("unhealthy").is_empty() && health.status != "unhealthy")
+}
+
+fn mark(ok: bool) -> &'static str {
+    if ok { "✓" } else { "✗" }
+}
+
+/// The score as lines for a terminal: one per criterion, then the counts and the verdict.
+pub fn score_lines(score: &Score, expected: &Expected, seconds: f64) -> Vec<String> {
+    let ran = if score.remediations.is_empty() {
+        "none run".to_string()
+    } else {
+        format!("ran {}", score.remediations.join(", "))
+    };
+    vec![
+        format!(
+            "root cause   {} expected {} — concluded: {}",
+            mark(score.root_cause),
+            expected.root_cause,
+            crate::display::one_line(&score.conclusion, 100)
+        ),
+        format!(
+            "component    {} expected {}",
+            mark(score.component),
+            expected.component
+        ),
+        format!(
+            "fixed        {} expected {} — {ran}",
+            mark(score.fixed),
+            expected.remediation.join(" or ")
+        ),
+        format!("recovered    {}", mark(score.recovered)),
+        format!(
+            "turns {} · tool calls {} · {seconds:.1} s",
+            score.turns, score.tool_calls
+        ),
+        if score.solved() {
+            "SOLVED".to_string()
+        } else {
+            "NOT SOLVED".to_string()
+        },
+    ]
+}
+
+/// One row of an evaluation.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Scenario name.
+    pub scenario: String,
+    /// Seed.
+    pub seed: u64,
+    /// The score, or why the run could not be scored.
+    pub result: Result<Score, String>,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+/// The evaluation table with its totals.
+pub fn table(rows: &[Row]) -> String {
+    let width = rows
+        .iter()
+        .map(|r| r.scenario.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    let mut out = format!(
+        "{:<width$}  {:>4}  {:^5}  {:^9}  {:^5}  {:^9}  {:>5}  {:>5}  {:>7}\n",
+        "scenario", "seed", "cause", "component", "fixed", "recovered", "turns", "calls", "seconds"
+    );
+    let (mut solved, mut cause, mut comp, mut fixed, mut rec) = (0, 0, 0, 0, 0);
+    for r in rows {
+        match &r.result {
+            Ok(s) => {
+                solved += usize::from(s.solved());
+                cause += usize::from(s.root_cause);
+                comp += usize::from(s.component);
+                fixed += usize::from(s.fixed);
+                rec += usize::from(s.recovered);
+                out.push_str(&format!(
+                    "{:<width$}  {:>4}  {:^5}  {:^9}  {:^5}  {:^9}  {:>5}  {:>5}  {:>7.1}\n",
+                    r.scenario,
+                    r.seed,
+                    mark(s.root_cause),
+                    mark(s.component),
+                    mark(s.fixed),
+                    mark(s.recovered),
+                    s.turns,
+                    s.tool_calls,
+                    r.seconds
+                ));
+            }
+            Err(e) => out.push_str(&format!(
+                "{:<width$}  {:>4}  error: {}\n",
+                r.scenario,
+                r.seed,
+                crate::display::one_line(e, 100)
+            )),
+        }
+    }
+    let n = rows.len();
+    out.push_str(&format!(
+        "total: {solved}/{n} solved · root cause {cause}/{n} · component {comp}/{n} · fixed {fixed}/{n} · recovered {rec}/{n} · {:.1} s\n",
+        rows.iter().map(|r| r.seconds).sum::<f64>()
+    ));
+    out
 }
 
 #[cfg(test)]

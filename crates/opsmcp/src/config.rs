@@ -84,6 +84,10 @@ pub struct Overrides {
     /// Multiply the simulated incident's log volume (default 1.0; 100 for a heavy load).
     #[arg(long, env = "OPSMCP_LOG_RATE")]
     pub log_rate: Option<f64>,
+    /// Make the simulated incident's remediations take effect N times faster (default 1.0; the
+    /// agent's run-scenario/demo/eval use 20 so a fix shows in seconds, not minutes).
+    #[arg(long, env = "OPSMCP_EFFECT_SPEED")]
+    pub effect_speed: Option<f64>,
 }
 
 /// The TOML file: the same names as the flags, plus thresholds and probes.
@@ -105,6 +109,7 @@ struct FileSettings {
     scenario: Option<String>,
     seed: Option<u64>,
     log_rate: Option<f64>,
+    effect_speed: Option<f64>,
     thresholds: Option<Thresholds>,
     probes: Option<Vec<ProbeSpec>>,
     prometheus: Option<PrometheusConfig>,
@@ -135,6 +140,7 @@ pub struct Settings {
     pub scenario: Option<String>,
     pub seed: u64,
     pub log_rate: f64,
+    pub effect_speed: f64,
     pub thresholds: Thresholds,
     pub probes: Vec<ProbeSpec>,
     /// Services and signals read from Prometheus (`[prometheus]`).
@@ -268,6 +274,7 @@ impl Settings {
             ),
             seed: pick!("seed", flags.seed, file.seed, 1),
             log_rate: pick!("log_rate", flags.log_rate, file.log_rate, 1.0),
+            effect_speed: pick!("effect_speed", flags.effect_speed, file.effect_speed, 1.0),
             thresholds: pick!("thresholds", None, file.thresholds, Thresholds::default()),
             probes: pick!("probes", None, file.probes, Vec::new()),
             prometheus: pick!("prometheus", None, file.prometheus.map(Some), None),
@@ -293,6 +300,12 @@ impl Settings {
             bail!(
                 "log_rate = {} must be above 0 and at most 10000 (1.0 = the scenario's own volume)",
                 settings.log_rate
+            );
+        }
+        if !(settings.effect_speed > 0.0 && settings.effect_speed <= 1000.0) {
+            bail!(
+                "effect_speed = {} must be above 0 and at most 1000 (1.0 = the scenario's own timing)",
+                settings.effect_speed
             );
         }
         if settings.max_body_bytes < 1024 {

@@ -1095,8 +1095,10 @@ fn notification(st: &State) -> String {
 
 fn summary(st: &State) -> String {
     let mut out = vec![format!(
-        "Summary: {} {}.",
-        st.incident_id.as_deref().unwrap_or("the incident"),
+        "Summary: {} — {}.",
+        st.incident_id
+            .as_deref()
+            .unwrap_or("incident without an id"),
         outcome_word(st)
     )];
     match conclusion(st) {
