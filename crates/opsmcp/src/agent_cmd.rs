@@ -279,7 +279,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// The scenario's ground truth as the scorer wants it.
 fn expected(scenario: &Scenario) -> Expected {
     Expected {
-        root_cause: serde_json::to_value(&scenario.truth.root_cause)
+        root_cause: serde_json::to_value(scenario.truth.root_cause)
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default(),

@@ -606,10 +606,10 @@ impl RunbookBrain {
                             says.push(format!("Hypotheses: {}.", list.join(", ")));
                         }
                     }
-                    if let Some(last) = st.attempts.last() {
-                        if let Some(why) = attempt_failure(last) {
-                            says.push(format!("{} did not fix it: {why}.", last.action.label()));
-                        }
+                    if let Some(last) = st.attempts.last()
+                        && let Some(why) = attempt_failure(last)
+                    {
+                        says.push(format!("{} did not fix it: {why}.", last.action.label()));
                     }
                     let next = next_action(&st.hypotheses, &st.attempts);
                     let Some((hypothesis, action)) = next else {
