@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create (or reuse) the venv holding the pinned Python MCP client for tests/python/clients.py.
+# Create (or reuse) the venv holding the pinned Python MCP client for tests/python/clients.py
+# and the aiosmtpd SMTP server for opsmcp-notify's SMTP test.
 #
 #   PY=$(bash tests/python/setup.sh) && "$PY" tests/python/clients.py http://127.0.0.1:9001
 #

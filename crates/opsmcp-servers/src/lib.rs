@@ -8,9 +8,11 @@
 //! This crate knows which tools exist and what they promise; it does not know how they are
 //! hosted (that is `opsmcp-mcp`) nor where data comes from (that is `opsmcp-world`).
 
+pub mod audit;
 pub mod empty;
 pub mod journal;
 pub mod monitoring;
 mod tool_error;
+pub mod workflow;
 
 pub use tool_error::ToolError;

@@ -15,4 +15,19 @@ pub enum ToolError {
     /// The world could not answer.
     #[error("{0}")]
     Unavailable(String),
+    /// The domain refused the request; the message says what is allowed.
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl From<opsmcp_store::StoreError> for ToolError {
+    fn from(e: opsmcp_store::StoreError) -> Self {
+        ToolError::Refused(e.to_string())
+    }
+}
+
+impl From<opsmcp_workflow::WorkflowError> for ToolError {
+    fn from(e: opsmcp_workflow::WorkflowError) -> Self {
+        ToolError::Refused(e.to_string())
+    }
 }

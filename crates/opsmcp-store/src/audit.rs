@@ -125,69 +125,85 @@ fn audit_from_row(row: &impl RowExt) -> Result<AuditEntry, StoreError> {
 impl Store {
     /// Appends one tool call to the audit log and returns it with its seq and hash.
     pub async fn append_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry, StoreError> {
-        let arguments = entry.arguments.to_string();
-        let duration_ms = i64::try_from(entry.duration_ms).unwrap_or(i64::MAX);
+        let mut all = self.append_audit_batch(std::slice::from_ref(entry)).await?;
+        all.pop().ok_or_else(|| StoreError::Corrupt {
+            what: "audit log",
+            detail: "an append returned no entry".into(),
+        })
+    }
+
+    /// Appends several tool calls in one transaction (one commit, one fsync), in order.
+    pub async fn append_audit_batch(
+        &self,
+        entries: &[NewAuditEntry],
+    ) -> Result<Vec<AuditEntry>, StoreError> {
         let now = self.now();
         let appended = write_tx!(self, |tx, pg| {
-            // Taking the next seq locks the counter row until commit: the chain's one writer.
-            let seq = sqlx::query(
-                "UPDATE counters SET value = value + 1 WHERE name = 'audit' RETURNING value",
-            )
-            .fetch_one(&mut *tx)
-            .await?
-            .int("value")?;
-            let prev = sqlx::query(
-                "SELECT hash, at FROM audit_log WHERE seq < $1 ORDER BY seq DESC LIMIT 1",
-            )
-            .bind(seq)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let (prev_hash, prev_at) = match prev {
-                Some(r) => (r.text("hash")?, Some(r.ts("at")?)),
-                None => (GENESIS.to_owned(), None),
-            };
-            let at = prev_at.map_or(now, |p| now.max(p));
-            let hash = entry_hash(
-                &prev_hash,
-                seq,
-                micros(at),
-                (
-                    &entry.server,
-                    &entry.tool,
-                    &entry.caller,
-                    &arguments,
-                    &entry.outcome,
+            let mut out = Vec::with_capacity(entries.len());
+            for entry in entries {
+                let arguments = entry.arguments.to_string();
+                let duration_ms = i64::try_from(entry.duration_ms).unwrap_or(i64::MAX);
+                // Taking the next seq locks the counter row until commit: the chain's one writer.
+                let seq = sqlx::query(
+                    "UPDATE counters SET value = value + 1 WHERE name = 'audit' RETURNING value",
+                )
+                .fetch_one(&mut *tx)
+                .await?
+                .int("value")?;
+                let prev = sqlx::query(
+                    "SELECT hash, at FROM audit_log WHERE seq < $1 ORDER BY seq DESC LIMIT 1",
+                )
+                .bind(seq)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let (prev_hash, prev_at) = match prev {
+                    Some(r) => (r.text("hash")?, Some(r.ts("at")?)),
+                    None => (GENESIS.to_owned(), None),
+                };
+                let at = prev_at.map_or(now, |p| now.max(p));
+                let hash = entry_hash(
+                    &prev_hash,
+                    seq,
+                    micros(at),
+                    (
+                        &entry.server,
+                        &entry.tool,
+                        &entry.caller,
+                        &arguments,
+                        &entry.outcome,
+                        duration_ms,
+                    ),
+                );
+                sqlx::query(
+                    "INSERT INTO audit_log (seq, at, server, tool, caller, arguments, outcome, \
+                     duration_ms, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(seq)
+                .bind(micros(at))
+                .bind(&entry.server)
+                .bind(&entry.tool)
+                .bind(&entry.caller)
+                .bind(&arguments)
+                .bind(&entry.outcome)
+                .bind(duration_ms)
+                .bind(&prev_hash)
+                .bind(&hash)
+                .execute(&mut *tx)
+                .await?;
+                out.push(AuditEntry {
+                    seq,
+                    at,
+                    server: entry.server.clone(),
+                    tool: entry.tool.clone(),
+                    caller: entry.caller.clone(),
+                    arguments,
+                    outcome: entry.outcome.clone(),
                     duration_ms,
-                ),
-            );
-            sqlx::query(
-                "INSERT INTO audit_log (seq, at, server, tool, caller, arguments, outcome, \
-                 duration_ms, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(seq)
-            .bind(micros(at))
-            .bind(&entry.server)
-            .bind(&entry.tool)
-            .bind(&entry.caller)
-            .bind(&arguments)
-            .bind(&entry.outcome)
-            .bind(duration_ms)
-            .bind(&prev_hash)
-            .bind(&hash)
-            .execute(&mut *tx)
-            .await?;
-            AuditEntry {
-                seq,
-                at,
-                server: entry.server.clone(),
-                tool: entry.tool.clone(),
-                caller: entry.caller.clone(),
-                arguments: arguments.clone(),
-                outcome: entry.outcome.clone(),
-                duration_ms,
-                prev_hash,
-                hash,
+                    prev_hash,
+                    hash,
+                });
             }
+            out
         });
         Ok(appended)
     }

@@ -63,7 +63,10 @@ pub async fn document(
     dir: &Path,
     req: Request,
 ) -> Result<Postmortem, WorkflowError> {
-    for (field, value) in [("root_cause", &req.root_cause), ("resolution", &req.resolution)] {
+    for (field, value) in [
+        ("root_cause", &req.root_cause),
+        ("resolution", &req.resolution),
+    ] {
         if value.trim().is_empty() {
             return Err(WorkflowError::BadRequest(format!(
                 "{field} is empty; say in a sentence or more what {}",
@@ -101,7 +104,10 @@ pub async fn document(
         md.push_str(&s);
         md.push('\n');
     };
-    line(&mut md, format!("# Postmortem: {} — {}", incident.id, incident.title));
+    line(
+        &mut md,
+        format!("# Postmortem: {} — {}", incident.id, incident.title),
+    );
     line(&mut md, String::new());
     line(&mut md, "## Summary".into());
     line(&mut md, String::new());
@@ -231,7 +237,12 @@ pub async fn document(
     let current = store.get_incident(&incident.id).await?.incident.status;
     let status = if current.allowed_next().contains(&Status::Resolved) {
         store
-            .transition(&incident.id, Status::Resolved, &req.actor, Some("postmortem written"))
+            .transition(
+                &incident.id,
+                Status::Resolved,
+                &req.actor,
+                Some("postmortem written"),
+            )
             .await?
             .status
     } else {
@@ -329,7 +340,10 @@ fn chart(s: &SignalSeries, opened: Timestamp) -> String {
     if points.is_empty() {
         return svg;
     }
-    let (x0, x1) = (points[0].0, points[points.len() - 1].0.max(points[0].0 + 1.0));
+    let (x0, x1) = (
+        points[0].0,
+        points[points.len() - 1].0.max(points[0].0 + 1.0),
+    );
     let mut y1 = points.iter().map(|p| p.1).fold(f64::MIN, f64::max);
     if let Some(b) = s.baseline {
         y1 = y1.max(b);
@@ -365,7 +379,10 @@ fn chart(s: &SignalSeries, opened: Timestamp) -> String {
         }
         let t = opened.as_second() as f64;
         if (x0..=x1).contains(&t) {
-            let _ = c.draw_series(LineSeries::new(vec![(t, 0.0), (t, y1)], RED.stroke_width(1)));
+            let _ = c.draw_series(LineSeries::new(
+                vec![(t, 0.0), (t, y1)],
+                RED.stroke_width(1),
+            ));
         }
         let _ = root.present();
     }

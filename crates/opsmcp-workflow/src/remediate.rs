@@ -161,23 +161,20 @@ fn snapshot(health: &[ServiceHealth]) -> serde_json::Value {
                     .filter(|c| c.status != Health::Healthy)
                     .map(|c| c.message.clone())
                     .collect();
-                (s.service.clone(), json!({ "status": s.status, "failing": failing }))
+                (
+                    s.service.clone(),
+                    json!({ "status": s.status, "failing": failing }),
+                )
             })
             .collect::<serde_json::Map<_, _>>()
     )
 }
 
-/// Every service that was not healthy before is healthy now, and none got worse.
-fn recovered(before: &[ServiceHealth], now: &[ServiceHealth]) -> bool {
+/// No service is unhealthy, and the action's target is healthy. A service merely degraded (a
+/// noisy neighbour, an unrelated warning) does not hold verification hostage.
+fn recovered(target: &str, now: &[ServiceHealth]) -> bool {
     now.iter().all(|s| {
-        let was = before
-            .iter()
-            .find(|b| b.service == s.service)
-            .map(|b| b.status);
-        match was {
-            Some(Health::Healthy) | None => s.status == Health::Healthy,
-            Some(_) => s.status == Health::Healthy,
-        }
+        s.status != Health::Unhealthy && (s.service != target || s.status == Health::Healthy)
     })
 }
 
@@ -293,11 +290,11 @@ pub async fn execute(
     // Watch health until everything that was sick is well, or time is up.
     let started = tokio::time::Instant::now();
     let mut after = world.health().await?;
-    while !recovered(&before, &after) && started.elapsed() < verify.timeout {
+    while !recovered(&info.target, &after) && started.elapsed() < verify.timeout {
         tokio::time::sleep(verify.interval).await;
         after = world.health().await?;
     }
-    let ok = recovered(&before, &after);
+    let ok = recovered(&info.target, &after);
     let waited_s = started.elapsed().as_secs();
     let mut result = json!({
         "output": report.output,

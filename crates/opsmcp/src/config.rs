@@ -81,13 +81,15 @@ pub struct Overrides {
     /// Seed of the simulated incident (default 1); the same seed gives the same logs and metrics.
     #[arg(long, env = "OPSMCP_SEED")]
     pub seed: Option<u64>,
+    /// Simulated remediations take effect this many times sooner than written (default 1).
+    #[arg(long, env = "OPSMCP_EFFECT_SPEED")]
+    pub effect_speed: Option<f64>,
+    /// Seconds execute_remediation watches health recover before rolling back (default 180).
+    #[arg(long, env = "OPSMCP_VERIFY_TIMEOUT_S")]
+    pub verify_timeout_s: Option<u64>,
     /// Multiply the simulated incident's log volume (default 1.0; 100 for a heavy load).
     #[arg(long, env = "OPSMCP_LOG_RATE")]
     pub log_rate: Option<f64>,
-    /// Make the simulated incident's remediations take effect N times faster (default 1.0; the
-    /// agent's run-scenario/demo/eval use 20 so a fix shows in seconds, not minutes).
-    #[arg(long, env = "OPSMCP_EFFECT_SPEED")]
-    pub effect_speed: Option<f64>,
 }
 
 /// The TOML file: the same names as the flags, plus thresholds and probes.
@@ -109,12 +111,14 @@ struct FileSettings {
     scenario: Option<String>,
     seed: Option<u64>,
     log_rate: Option<f64>,
+    verify_timeout_s: Option<u64>,
     effect_speed: Option<f64>,
     thresholds: Option<Thresholds>,
     probes: Option<Vec<ProbeSpec>>,
     prometheus: Option<PrometheusConfig>,
     log_files: Option<Vec<LogFileSpec>>,
     runbook: Option<Vec<RunbookAction>>,
+    notify: Option<opsmcp_notify::ChannelsConfig>,
 }
 
 /// The settings in force.
@@ -140,6 +144,7 @@ pub struct Settings {
     pub scenario: Option<String>,
     pub seed: u64,
     pub log_rate: f64,
+    pub verify_timeout_s: u64,
     pub effect_speed: f64,
     pub thresholds: Thresholds,
     pub probes: Vec<ProbeSpec>,
@@ -149,6 +154,9 @@ pub struct Settings {
     pub log_files: Vec<LogFileSpec>,
     /// Remediation actions that may run on this system (`[[runbook]]`).
     pub runbook: Vec<RunbookAction>,
+    /// Notification channels and delivery (`[notify]`); secrets are not printed.
+    #[serde(skip)]
+    pub notify: opsmcp_notify::ChannelsConfig,
     /// Setting name → where its value came from.
     #[serde(skip)]
     pub sources: BTreeMap<&'static str, String>,
@@ -274,12 +282,19 @@ impl Settings {
             ),
             seed: pick!("seed", flags.seed, file.seed, 1),
             log_rate: pick!("log_rate", flags.log_rate, file.log_rate, 1.0),
+            verify_timeout_s: pick!(
+                "verify_timeout_s",
+                flags.verify_timeout_s,
+                file.verify_timeout_s,
+                180
+            ),
             effect_speed: pick!("effect_speed", flags.effect_speed, file.effect_speed, 1.0),
             thresholds: pick!("thresholds", None, file.thresholds, Thresholds::default()),
             probes: pick!("probes", None, file.probes, Vec::new()),
             prometheus: pick!("prometheus", None, file.prometheus.map(Some), None),
             log_files: pick!("log_files", None, file.log_files, Vec::new()),
             runbook: pick!("runbook", None, file.runbook, Vec::new()),
+            notify: pick!("notify", None, file.notify, Default::default()),
             sources,
         };
         if settings.database_url.is_empty() {
@@ -296,15 +311,17 @@ impl Settings {
             files.validate()?;
         }
         Runbook::new(settings.runbook.clone())?;
+        settings.notify.build(&settings.data_dir)?;
         if !(settings.log_rate > 0.0 && settings.log_rate <= 10_000.0) {
             bail!(
                 "log_rate = {} must be above 0 and at most 10000 (1.0 = the scenario's own volume)",
                 settings.log_rate
             );
         }
-        if !(settings.effect_speed > 0.0 && settings.effect_speed <= 1000.0) {
+        if !(settings.effect_speed >= 1.0 && settings.effect_speed <= 1000.0) {
             bail!(
-                "effect_speed = {} must be above 0 and at most 1000 (1.0 = the scenario's own timing)",
+                "effect_speed = {} must be from 1 to 1000 (1 = remediations take the scenario's \
+                 minutes_to_effect)",
                 settings.effect_speed
             );
         }

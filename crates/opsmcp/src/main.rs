@@ -5,6 +5,7 @@ mod agent_cmd;
 mod config;
 mod config_check;
 mod health_cmd;
+mod incidents_cmd;
 mod logs_cmd;
 mod ports;
 mod scenarios_cmd;
@@ -86,6 +87,12 @@ enum Command {
     /// Play every built-in scenario (and seed) with the runbook planner and print a score table;
     /// exits 1 below --min-solved.
     Eval(agent_cmd::EvalArgs),
+    /// Incidents in the store: list, show, approve a remediation.
+    #[command(subcommand)]
+    Incidents(incidents_cmd::IncidentsCommand),
+    /// The audit log of every tool call.
+    #[command(subcommand)]
+    Audit(incidents_cmd::AuditCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -139,6 +146,8 @@ fn main() -> ExitCode {
         Command::RunScenario(args) => agent_cmd::run_scenario(args),
         Command::Demo(args) => agent_cmd::demo(args),
         Command::Eval(args) => agent_cmd::eval(args),
+        Command::Incidents(cmd) => incidents_cmd::run(cmd, m),
+        Command::Audit(cmd) => incidents_cmd::run_audit(cmd, m),
         Command::Config(ConfigCommand::Print(flags)) => {
             let m = m.subcommand().map(|(_, m)| m).unwrap_or(m);
             Settings::resolve(&flags, m).map(|s| {

@@ -4,12 +4,16 @@ use std::{net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use opsmcp_mcp::{HostSettings, McpHost};
+use opsmcp_notify::Notifier;
 use opsmcp_servers::{
+    audit::Audit,
     empty::EmptyServer,
     journal::StoreJournal,
     monitoring::{MonitoringServer, SamplerCheck},
+    workflow::{Workflow, WorkflowServer, alertmanager_webhook},
 };
 use opsmcp_store::Store;
+use opsmcp_workflow::remediate::Verify;
 use opsmcp_world::{
     World,
     live::{
@@ -113,6 +117,21 @@ pub fn run(settings: &Settings, kinds: &[ServerKind]) -> anyhow::Result<Exit> {
             eprintln!("opsmcp: watching this system (live world)");
         }
         let mut tasks = Vec::new();
+        if kinds.contains(&ServerKind::Workflow) {
+            // Notifications queued by notify_team are sent from here, with retries, and whatever
+            // an earlier process left in the outbox goes out too.
+            let worker = world
+                .notifier
+                .worker(store.clone(), settings.notify.delivery.clone())?;
+            let stop = stop.clone();
+            tasks.push((
+                "delivery",
+                tokio::spawn(async move {
+                    worker.run(stop).await;
+                    Ok(())
+                }),
+            ));
+        }
         for (kind, (_, listener)) in kinds.iter().zip(listeners) {
             listener.set_nonblocking(true)?;
             let listener = TcpListener::from_std(listener)?;
@@ -212,6 +231,9 @@ pub async fn start_in_process(
 /// The world every server of this process shares.
 struct Built {
     world: Arc<dyn World>,
+    store: Store,
+    audit: Audit,
+    notifier: Notifier,
     /// The host sampler, when the world is live (its freshness is a `/health` check).
     sampler: Option<HostMonitor>,
 }
@@ -252,6 +274,9 @@ async fn build_world(
             SimulatedWorld::new(sim, settings.thresholds.clone()).with_journal(Arc::new(journal));
         return Ok(Built {
             world: Arc::new(world),
+            store: store.clone(),
+            audit: Audit::start(store.clone(), "opsmcp"),
+            notifier: notifier(settings)?,
             sampler: None,
         });
     }
@@ -280,8 +305,15 @@ async fn build_world(
         .with_runbook(Runbook::new(settings.runbook.clone())?);
     Ok(Built {
         world: Arc::new(live),
+        store: store.clone(),
+        audit: Audit::start(store.clone(), "opsmcp"),
+        notifier: notifier(settings)?,
         sampler: Some(monitor),
     })
+}
+
+fn notifier(settings: &Settings) -> anyhow::Result<Notifier> {
+    Ok(Notifier::new(settings.notify.build(&settings.data_dir)?))
 }
 
 fn serve_one(
@@ -306,11 +338,23 @@ fn serve_one(
             tokio::spawn(server.serve(listener, stop))
         }
         ServerKind::Workflow => {
-            let handler = EmptyServer::new(
-                "opsmcp-workflow",
-                "Workflow orchestration for incident response. Its incident tools are not built yet.",
-            );
-            tokio::spawn(McpHost::new(host, move || handler.clone()).serve(listener, stop))
+            let ctx = Arc::new(Workflow {
+                store: built.store.clone(),
+                world: built.world.clone(),
+                verify: Verify {
+                    timeout: Duration::from_secs(settings.verify_timeout_s),
+                    interval: Duration::from_secs(2),
+                },
+                postmortems: settings.data_dir.join("postmortems"),
+                notifier: built.notifier.clone(),
+            });
+            let audit = built.audit.for_server("workflow");
+            let routes = alertmanager_webhook::routes(built.store.clone());
+            let server = McpHost::new(host, move || {
+                WorkflowServer::new(ctx.clone(), audit.clone())
+            })
+            .with_routes(routes);
+            tokio::spawn(server.serve(listener, stop))
         }
         ServerKind::LogAnalytics => {
             let handler = EmptyServer::new(

@@ -323,17 +323,20 @@ fn a_bad_config_file_is_a_clear_error() {
 
 #[tokio::test]
 async fn servers_without_tools_list_none_and_name_the_unknown_tool() {
-    let server = Running::start(&["serve", "workflow", "--port", "0"], &["workflow"]);
+    let server = Running::start(
+        &["serve", "log-analytics", "--port", "0"],
+        &["log-analytics"],
+    );
     let transport =
-        StreamableHttpClientTransport::from_uri(format!("{}/mcp", server.url("workflow")));
+        StreamableHttpClientTransport::from_uri(format!("{}/mcp", server.url("log-analytics")));
     let client = ().serve(transport).await.unwrap();
     assert!(client.list_all_tools().await.unwrap().is_empty());
     let err = client
-        .call_tool(CallToolRequestParams::new("create_incident"))
+        .call_tool(CallToolRequestParams::new("get_raw_logs"))
         .await
         .unwrap_err()
         .to_string();
-    assert!(err.contains("unknown tool 'create_incident'"), "{err}");
+    assert!(err.contains("unknown tool 'get_raw_logs'"), "{err}");
     assert!(err.contains("no tools yet"), "{err}");
     client.cancel().await.unwrap();
 }

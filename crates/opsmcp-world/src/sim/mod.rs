@@ -98,17 +98,8 @@ impl SimWorld {
         }
     }
 
-    /// Multiplies every log template's rate (1.0 = as written): benchmarks ask for millions of
-    /// lines, which are generated a second at a time like any other volume.
-    pub fn with_log_rate(mut self, factor: f64) -> Self {
-        self.log_rate = factor.max(0.0);
-        self
-    }
-
-    /// Makes actions take effect `factor` times faster (1.0 = as the scenario says): a demo
-    /// or an evaluation should not wait the scenario's minutes for a fix to show in health.
-    /// Only the actions' timing changes (`minutes_to_effect` and how long a masking action
-    /// relieves); the fault's onset and ramp stay as written.
+    /// Makes remediations take effect `factor` times sooner than their `minutes_to_effect`
+    /// (1.0 = as written): a demo should not wait two real minutes for a pool to grow.
     pub fn with_effect_speed(mut self, factor: f64) -> Self {
         self.effect_speed = if factor.is_finite() && factor > 0.0 {
             factor
@@ -118,9 +109,11 @@ impl SimWorld {
         self
     }
 
-    /// Minutes until `action` is in full effect, at this world's effect speed.
-    fn minutes_to_effect(&self, action: &Action) -> f64 {
-        action.minutes_to_effect / self.effect_speed
+    /// Multiplies every log template's rate (1.0 = as written): benchmarks ask for millions of
+    /// lines, which are generated a second at a time like any other volume.
+    pub fn with_log_rate(mut self, factor: f64) -> Self {
+        self.log_rate = factor.max(0.0);
+        self
     }
 
     /// The scenario being played.
@@ -220,14 +213,12 @@ impl SimWorld {
             if after < 0.0 || until.is_some_and(|u| at >= u) {
                 continue;
             }
-            let to_effect = self.minutes_to_effect(action);
+            let to_effect = action.minutes_to_effect / self.effect_speed;
             let progress = (after / to_effect.max(f64::EPSILON)).min(1.0);
             strength *= match action.outcome {
                 Outcome::Fixes => 1.0 - progress,
                 // Relief for a while, then the fault is back.
-                Outcome::Masks if after < (action.minutes_to_effect + 10.0) / self.effect_speed => {
-                    0.3
-                }
+                Outcome::Masks if after < to_effect + 10.0 / self.effect_speed => 0.3,
                 Outcome::Masks | Outcome::Nothing | Outcome::Worsens => 1.0,
             };
         }
@@ -295,7 +286,7 @@ impl SimWorld {
                 }
                 if action.outcome == Outcome::Worsens
                     && action.target == service
-                    && (0.0..self.minutes_to_effect(action)).contains(&after)
+                    && (0.0..action.minutes_to_effect / self.effect_speed).contains(&after)
                 {
                     // A restart drops in-flight work: errors, then a cold start.
                     if signal == "error_rate" {

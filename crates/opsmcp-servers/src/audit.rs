@@ -1,0 +1,159 @@
+//! The audit trail of every tool call on every server: server, tool, caller, arguments with
+//! secrets redacted, outcome, duration — appended to the store's hash-chained log.
+//!
+//! One writer task per process batches entries into one transaction (one fsync) so a burst of
+//! read-only calls does not cost an fsync each. Calls that change something wait until their
+//! entry is committed; read-only calls do not, so a crash can lose the last few milliseconds of
+//! read-only entries but never the record of a change.
+
+use std::time::{Duration, Instant};
+
+use opsmcp_store::{NewAuditEntry, Store};
+use rmcp::{
+    ErrorData,
+    model::{CallToolRequestParams, CallToolResponse},
+};
+use tokio::sync::{mpsc, oneshot};
+
+/// Most entries in one batch.
+const BATCH: usize = 256;
+
+/// Sends entries to the writer task.
+#[derive(Debug, Clone)]
+pub struct Audit {
+    tx: Option<mpsc::Sender<(NewAuditEntry, Option<oneshot::Sender<()>>)>>,
+    server: &'static str,
+}
+
+impl Audit {
+    /// No audit log (tests of one tool, tools with no store).
+    pub fn off(server: &'static str) -> Self {
+        Self { tx: None, server }
+    }
+
+    /// Starts the writer task on the current runtime.
+    pub fn start(store: Store, server: &'static str) -> Self {
+        let (tx, mut rx) =
+            mpsc::channel::<(NewAuditEntry, Option<oneshot::Sender<()>>)>(BATCH * 16);
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(BATCH);
+            while rx.recv_many(&mut batch, BATCH).await > 0 {
+                let (entries, acks): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
+                if let Err(e) = store.append_audit_batch(&entries).await {
+                    tracing::error!(error = %e, lost = entries.len(), "audit entries not written");
+                }
+                for ack in acks.into_iter().flatten() {
+                    let _ = ack.send(());
+                }
+            }
+        });
+        Self {
+            tx: Some(tx),
+            server,
+        }
+    }
+
+    /// The same writer, for another server of this process.
+    pub fn for_server(&self, server: &'static str) -> Self {
+        Self {
+            tx: self.tx.clone(),
+            server,
+        }
+    }
+
+    /// Runs `call` and records it; waits for the record to be committed when `changes` is set.
+    pub async fn call<F>(
+        &self,
+        request: CallToolRequestParams,
+        caller: &str,
+        changes: bool,
+        call: impl FnOnce(CallToolRequestParams) -> F,
+    ) -> Result<CallToolResponse, ErrorData>
+    where
+        F: std::future::Future<Output = Result<CallToolResponse, ErrorData>>,
+    {
+        let Some(tx) = &self.tx else {
+            return call(request).await;
+        };
+        let tool = request.name.to_string();
+        let mut arguments =
+            serde_json::Value::Object(request.arguments.clone().unwrap_or_default());
+        redact(&mut arguments);
+        let started = Instant::now();
+        let result = call(request).await;
+        let outcome = match &result {
+            Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => {
+                let text = serde_json::to_string(&r.content).unwrap_or_default();
+                format!("error: {}", cut(&text, 300))
+            }
+            Ok(_) => "ok".to_string(),
+            Err(e) => format!("rejected: {}", cut(&e.message, 300)),
+        };
+        let entry = NewAuditEntry {
+            server: self.server.to_string(),
+            tool,
+            caller: caller.to_string(),
+            arguments,
+            outcome,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        };
+        if changes {
+            let (ack, done) = oneshot::channel();
+            if tx.send((entry, Some(ack))).await.is_ok() {
+                let _ = tokio::time::timeout(Duration::from_secs(30), done).await;
+            }
+        } else if tx.try_send((entry, None)).is_err() {
+            tracing::warn!("audit queue full; a read-only call's entry was dropped");
+        }
+        result
+    }
+}
+
+fn cut(s: &str, max: usize) -> &str {
+    &s[..s.floor_char_boundary(max)]
+}
+
+/// Replaces values of keys that look secret, at any depth.
+pub fn redact(value: &mut serde_json::Value) {
+    const SECRET: [&str; 7] = [
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "api_key",
+        "apikey",
+        "authorization",
+    ];
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                let key = k.to_ascii_lowercase();
+                if SECRET.iter().any(|s| key.contains(s)) {
+                    *v = serde_json::Value::String("[redacted]".into());
+                } else {
+                    redact(v);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn secrets_are_redacted_at_any_depth() {
+        let mut v = serde_json::json!({
+            "message": "hi", "params": {"db_password": "x", "nested": [{"api_token": "y"}]},
+            "Authorization": "Bearer z"
+        });
+        super::redact(&mut v);
+        let s = v.to_string();
+        assert!(
+            !s.contains("\"x\"") && !s.contains("\"y\"") && !s.contains("Bearer"),
+            "{s}"
+        );
+        assert!(s.contains("hi"));
+    }
+}

@@ -1,0 +1,114 @@
+//! `execute_remediation`: run a remediation action for an incident, closed loop.
+
+use std::collections::BTreeMap;
+
+use opsmcp_workflow::remediate::{self, Outcome};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::Workflow;
+use crate::ToolError;
+
+/// What the model reads about this tool.
+pub const DESCRIPTION: &str = "Execute a remediation action for an incident. action is the \
+action's name, or name@service when several services offer it (the actions offered are listed \
+in errors and by root_cause_analysis). It records health before, runs the action, watches \
+health until the services recover (or a timeout), rolls back actions that declare a rollback \
+when health does not recover, and puts every step on the incident's timeline. Actions that \
+need approval do not run until a human approves them (the answer says how). The same \
+idempotency_key never runs an action twice. dry_run checks and shows without changing anything.";
+
+/// Arguments.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Args {
+    /// The incident's id, e.g. INC-0001.
+    pub incident_id: String,
+    /// The action: `name` or `name@service`.
+    pub action: String,
+    /// The service, if not given in `action`.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// The action's parameters, if it takes any.
+    #[serde(default)]
+    pub parameters: BTreeMap<String, serde_json::Value>,
+    /// Check and show, change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// A repeat with the same key returns the first run instead of running again.
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+}
+
+/// What happened.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Output {
+    /// `ran`, `repeated` (the idempotency key had run before; nothing ran now) or
+    /// `pending_approval` (nothing ran).
+    pub outcome: String,
+    /// The remediation record: status (succeeded, failed, rolled_back, dry_run), health before
+    /// and after, output, verification, rollback.
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub remediation: Option<opsmcp_store::Remediation>,
+    /// For `pending_approval`: the command a human runs to approve.
+    pub approve_with: Option<String>,
+    /// One line for a human.
+    pub summary: String,
+}
+
+/// Hands the request to the remediation loop.
+pub async fn run(ctx: &Workflow, args: Args, actor: &str) -> Result<Output, ToolError> {
+    let outcome = remediate::execute(
+        &ctx.store,
+        &ctx.world,
+        ctx.verify,
+        remediate::Request {
+            incident_id: args.incident_id,
+            action: args.action,
+            target: args.target,
+            params: args.parameters,
+            dry_run: args.dry_run,
+            idempotency_key: args.idempotency_key,
+            actor: actor.to_string(),
+        },
+    )
+    .await?;
+    let summary = match &outcome {
+        Outcome::PendingApproval {
+            action,
+            target,
+            approve_with,
+            ..
+        } => format!(
+            "{action}@{target} needs a human's approval; nothing ran. Approve with: {approve_with}"
+        ),
+        Outcome::Ran {
+            remediation,
+            repeated: true,
+        } => format!(
+            "this idempotency key already ran {}@{} (status {}); nothing ran again",
+            remediation.action, remediation.target, remediation.status
+        ),
+        Outcome::Ran { remediation, .. } => format!(
+            "{}@{}: {}",
+            remediation.action, remediation.target, remediation.status
+        ),
+    };
+    Ok(match outcome {
+        Outcome::PendingApproval { approve_with, .. } => Output {
+            outcome: "pending_approval".into(),
+            remediation: None,
+            approve_with: Some(approve_with),
+            summary,
+        },
+        Outcome::Ran {
+            remediation,
+            repeated,
+        } => Output {
+            outcome: if repeated { "repeated" } else { "ran" }.into(),
+            remediation: Some(*remediation),
+            approve_with: None,
+            summary,
+        },
+    })
+}

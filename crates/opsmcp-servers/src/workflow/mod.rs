@@ -1,0 +1,172 @@
+//! The workflow orchestration server (port 9002): incidents, remediation, postmortems,
+//! notifications, and the Alertmanager webhook.
+//!
+//! Each tool lives in its own file with the same shape; this file only routes calls to them and
+//! records each in the audit log.
+
+pub mod alertmanager_webhook;
+pub mod create_incident;
+pub mod document_resolution;
+pub mod execute_remediation;
+pub mod get_incident;
+pub mod list_incidents;
+pub mod notify_team;
+pub mod update_incident;
+
+use std::{
+    path::PathBuf,
+    sync::{Arc, OnceLock},
+};
+
+use opsmcp_store::Store;
+use opsmcp_workflow::remediate::Verify;
+use opsmcp_world::World;
+use rmcp::{
+    ErrorData, Json, RoleServer, ServerHandler,
+    handler::server::{router::tool::ToolRouter, tool::ToolCallContext, wrapper::Parameters},
+    model::{
+        CallToolRequestParams, CallToolResponse, Implementation, ServerCapabilities, ServerConfig,
+    },
+    service::RequestContext,
+    tool, tool_handler, tool_router,
+};
+
+use crate::audit::Audit;
+
+/// What the workflow tools work with.
+pub struct Workflow {
+    /// Incidents, remediations, outbox, audit.
+    pub store: Store,
+    /// The world actions run on and health is read from.
+    pub world: Arc<dyn World>,
+    /// How long a remediation watches health recover.
+    pub verify: Verify,
+    /// Where postmortems are written.
+    pub postmortems: PathBuf,
+    /// Queues notifications for the delivery worker.
+    pub notifier: opsmcp_notify::Notifier,
+}
+
+/// Who the caller is, until authentication gives us identities (issue 9).
+const CALLER: &str = "mcp-client";
+
+/// The rmcp handler; cloning it is an `Arc` clone.
+#[derive(Clone)]
+pub struct WorkflowServer {
+    ctx: Arc<Workflow>,
+    audit: Audit,
+}
+
+impl std::fmt::Debug for WorkflowServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkflowServer").finish_non_exhaustive()
+    }
+}
+
+impl WorkflowServer {
+    /// A handler over `ctx`, auditing every call.
+    pub fn new(ctx: Arc<Workflow>, audit: Audit) -> Self {
+        Self { ctx, audit }
+    }
+
+    fn router() -> &'static ToolRouter<Self> {
+        static ROUTER: OnceLock<ToolRouter<WorkflowServer>> = OnceLock::new();
+        ROUTER.get_or_init(Self::tool_router)
+    }
+}
+
+fn done<T>(r: Result<T, crate::ToolError>) -> Result<Json<T>, String> {
+    r.map(Json).map_err(|e| e.to_string())
+}
+
+#[tool_router]
+impl WorkflowServer {
+    #[tool(description = create_incident::DESCRIPTION, annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false))]
+    async fn create_incident(
+        &self,
+        Parameters(args): Parameters<create_incident::Args>,
+    ) -> Result<Json<create_incident::Output>, String> {
+        done(create_incident::run(&self.ctx, args, CALLER).await)
+    }
+
+    #[tool(description = get_incident::DESCRIPTION, annotations(read_only_hint = true, open_world_hint = false))]
+    async fn get_incident(
+        &self,
+        Parameters(args): Parameters<get_incident::Args>,
+    ) -> Result<Json<get_incident::Output>, String> {
+        done(get_incident::run(&self.ctx, args).await)
+    }
+
+    #[tool(description = list_incidents::DESCRIPTION, annotations(read_only_hint = true, open_world_hint = false))]
+    async fn list_incidents(
+        &self,
+        Parameters(args): Parameters<list_incidents::Args>,
+    ) -> Result<Json<list_incidents::Output>, String> {
+        done(list_incidents::run(&self.ctx, args).await)
+    }
+
+    #[tool(description = update_incident::DESCRIPTION, annotations(read_only_hint = false, destructive_hint = false, open_world_hint = false))]
+    async fn update_incident(
+        &self,
+        Parameters(args): Parameters<update_incident::Args>,
+    ) -> Result<Json<update_incident::Output>, String> {
+        done(update_incident::run(&self.ctx, args, CALLER).await)
+    }
+
+    #[tool(description = execute_remediation::DESCRIPTION, annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true))]
+    async fn execute_remediation(
+        &self,
+        Parameters(args): Parameters<execute_remediation::Args>,
+    ) -> Result<Json<execute_remediation::Output>, String> {
+        done(execute_remediation::run(&self.ctx, args, CALLER).await)
+    }
+
+    #[tool(description = document_resolution::DESCRIPTION, annotations(read_only_hint = false, destructive_hint = false, open_world_hint = false))]
+    async fn document_resolution(
+        &self,
+        Parameters(args): Parameters<document_resolution::Args>,
+    ) -> Result<Json<document_resolution::Output>, String> {
+        done(document_resolution::run(&self.ctx, args, CALLER).await)
+    }
+
+    #[tool(description = notify_team::DESCRIPTION, annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = true))]
+    async fn notify_team(
+        &self,
+        Parameters(args): Parameters<notify_team::Args>,
+    ) -> Result<Json<notify_team::Output>, String> {
+        done(notify_team::run(&self.ctx, args).await)
+    }
+}
+
+#[tool_handler(router = Self::router())]
+impl ServerHandler for WorkflowServer {
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let changes = Self::router()
+            .get(&request.name)
+            .is_none_or(|t| t.annotations.as_ref().and_then(|a| a.read_only_hint) != Some(true));
+        self.audit
+            .call(request, CALLER, changes, |request| {
+                Self::router().call(ToolCallContext::new(self, request, context))
+            })
+            .await
+    }
+
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new(
+                "opsmcp-workflow",
+                env!("CARGO_PKG_VERSION"),
+            ))
+            .with_instructions(
+                "Workflow orchestration for incident response: create_incident (with dedup \
+                 keys), get_incident, list_incidents, update_incident (lifecycle), \
+                 execute_remediation (approval, verification, rollback, idempotency keys), \
+                 document_resolution (postmortem with charts; resolves the incident) and \
+                 notify_team. Every call is recorded in a hash-chained audit log.",
+            )
+    }
+}
