@@ -180,6 +180,7 @@ impl World {
                 }
             }
             "document_resolution" => json!({"path": "postmortems/INC-0007.md"}),
+            "update_incident" => json!({"incident": {"id": "INC-0007", "status": "investigating"}}),
             "notify_team" => json!({"notification": {"id": 1, "status": "queued"}}),
             other => return Err(format!("unexpected tool {other}")),
         })
@@ -436,4 +437,35 @@ async fn missing_tools_are_skipped_with_a_note() {
     );
     assert_eq!(names.last().unwrap(), "document_resolution");
     assert!(run.outcome.final_text.contains("The team was not notified"));
+}
+
+/// When no suggested action restores health, the incident is not documented as resolved: the
+/// findings go on its timeline and the team hears that a human is needed.
+#[tokio::test]
+async fn an_unfixable_incident_stays_open_and_is_escalated() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = World::new(dir.path(), ALL, "nothing@fixes");
+    let run = run(world.clone()).await;
+    let names = world.names();
+    assert_eq!(
+        names.iter().filter(|n| *n == "execute_remediation").count(),
+        2
+    );
+    assert!(
+        !names.iter().any(|n| n == "document_resolution"),
+        "{names:?}"
+    );
+    let calls = world.calls();
+    let note = arg(&calls, "update_incident")["note"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(note.contains("Not resolved yet"), "{note}");
+    assert!(note.contains("Suspected, not confirmed by a fix"), "{note}");
+    let notify = arg(&calls, "notify_team")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(notify.contains("NOT resolved, needs a human"), "{notify}");
+    assert!(run.outcome.final_text.contains("NOT resolved"));
 }

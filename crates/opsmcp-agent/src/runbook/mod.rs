@@ -93,6 +93,7 @@ enum Purpose {
     Rca,
     Remediation,
     Document,
+    Escalate,
     Notify,
 }
 
@@ -421,6 +422,11 @@ impl RunbookBrain {
                         find_str(&v, &["path", "postmortem_path", "file"]).map(str::to_string)
                 }
             },
+            Purpose::Escalate => {
+                if let Some(e) = error {
+                    st.notes.push(format!("update_incident failed: {e}"));
+                }
+            }
             Purpose::Notify => match error {
                 Some(e) => st.notes.push(format!("notify_team failed: {e}")),
                 None => st.notified = true,
@@ -704,6 +710,34 @@ impl RunbookBrain {
                     call(st, t, json!({}), Purpose::Health);
                     break;
                 }
+                Phase::Document if fix(st).is_none() => {
+                    // Not fixed: document_resolution would resolve the incident, so the
+                    // findings go on its timeline instead and it stays open for a human.
+                    st.phase = Some(Phase::Notify);
+                    let Some(incident) = st.incident_id.clone() else {
+                        continue;
+                    };
+                    let Some(t) = offered(tools, "update_incident") else {
+                        says.push(skip("update_incident", "the findings are only in this run"));
+                        continue;
+                    };
+                    let doc = documentation(st);
+                    says.push(
+                        "Not resolved: noting the findings on the incident, which stays open."
+                            .into(),
+                    );
+                    let mut note = format!("{} Root cause: {}.", doc.resolution, doc.root_cause);
+                    if !doc.evidence.is_empty() {
+                        note.push_str(&format!(" Evidence: {}", doc.evidence.join("; ")));
+                    }
+                    call(
+                        st,
+                        t,
+                        json!({ "incident_id": incident, "note": cut(&note, 4000) }),
+                        Purpose::Escalate,
+                    );
+                    break;
+                }
                 Phase::Document => {
                     st.phase = Some(Phase::Notify);
                     let Some(t) = offered(tools, "document_resolution") else {
@@ -723,6 +757,7 @@ impl RunbookBrain {
                             "incident_id": incident,
                             "root_cause": doc.root_cause,
                             "resolution": doc.resolution,
+                            "impact": impact(st),
                             "evidence": doc.evidence,
                             "action_items": doc.action_items,
                         }),
@@ -1065,6 +1100,25 @@ fn documentation(st: &State) -> Documentation {
         resolution,
         evidence,
         action_items,
+    }
+}
+
+/// Who was affected, from the health at detection.
+fn impact(st: &State) -> String {
+    match &st.initial {
+        Some(h) if !h.sick().is_empty() => {
+            let parts: Vec<String> = h
+                .sick()
+                .iter()
+                .map(|s| format!("{} {}", s.service, s.status))
+                .collect();
+            format!(
+                "At detection: {}. {}",
+                parts.join(", "),
+                cut(&h.summary, 400)
+            )
+        }
+        _ => "No failing health check at detection.".into(),
     }
 }
 
