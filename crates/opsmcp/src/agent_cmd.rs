@@ -103,6 +103,10 @@ pub struct AgentOpts {
     /// Write the run's transcript (JSON lines) and full tool results under this folder.
     #[arg(long)]
     pub transcript_dir: Option<PathBuf>,
+    /// Keep the servers' data (store, postmortems, analytics workspace) in this folder instead
+    /// of a temporary one removed at the end.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// `opsmcp run-scenario NAME`.
@@ -219,6 +223,7 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<Exit> {
         effect_speed: args.effect_speed,
         call_timeout_s: args.call_timeout_s,
         transcript_dir: None,
+        data_dir: None,
     };
     runtime()?.block_on(async move {
         let mut rows = Vec::new();
@@ -291,7 +296,8 @@ fn expected(scenario: &Scenario) -> Expected {
 /// Settings for servers playing `scenario` in a fresh data directory: the usual rules (env,
 /// file) for everything else, so thresholds in opsmcp.toml still apply.
 fn scenario_settings(
-    scenario: &str,
+    scenario: &Scenario,
+    name: &str,
     opts: &AgentOpts,
     data_dir: &std::path::Path,
 ) -> anyhow::Result<Settings> {
@@ -301,16 +307,25 @@ fn scenario_settings(
     let flags = Overrides::from_arg_matches(&matches)?;
     let mut s = Settings::resolve(&flags, &matches)?;
     s.bind = std::net::Ipv4Addr::LOCALHOST.into();
-    s.scenario = Some(scenario.to_string());
+    s.scenario = Some(name.to_string());
     s.seed = opts.seed;
     s.data_dir = data_dir.to_path_buf();
     s.database_url = format!("sqlite://{}", data_dir.join("opsmcp.db").display());
     s.new_world = true;
     s.effect_speed = opts.effect_speed;
     s.shutdown_grace_s = 1;
-    if !(opts.effect_speed > 0.0 && opts.effect_speed <= 1000.0) {
-        bail!("--effect-speed must be above 0 and at most 1000");
+    if !(1.0..=1000.0).contains(&opts.effect_speed) {
+        bail!("--effect-speed must be from 1 to 1000 (1 = the scenario's own timing)");
     }
+    // execute_remediation watches health recover before calling an action done, and rolls it
+    // back when it does not: give it the slowest action's time at this speed, with a margin,
+    // so a wrong action costs seconds rather than the default three minutes.
+    let slowest = scenario
+        .actions
+        .iter()
+        .map(|a| a.minutes_to_effect)
+        .fold(0.0, f64::max);
+    s.verify_timeout_s = (slowest * 60.0 / opts.effect_speed * 1.5 + 5.0).ceil() as u64;
     Ok(s)
 }
 
@@ -350,14 +365,27 @@ async fn run_one(name: &str, opts: &AgentOpts, show: bool) -> anyhow::Result<Rep
     let brain = brain(opts)?;
     let started = Instant::now();
 
-    let data = tempfile::Builder::new()
-        .prefix("opsmcp-run-")
-        .tempdir()
-        .context("cannot create a data directory")?;
+    let _temp;
+    let data_dir = match &opts.data_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            dir.clone()
+        }
+        None => {
+            let temp = tempfile::Builder::new()
+                .prefix("opsmcp-run-")
+                .tempdir()
+                .context("cannot create a data directory")?;
+            let path = temp.path().to_path_buf();
+            _temp = temp;
+            path
+        }
+    };
     let (config, servers) = match &opts.mcp_config {
         Some(path) => (McpServersConfig::from_path(path)?, None),
         None => {
-            let settings = scenario_settings(name, opts, data.path())?;
+            let settings = scenario_settings(&scenario, name, opts, &data_dir)?;
             let servers = serve::start_in_process(&settings, &ServerKind::ALL).await?;
             let entries: serde_json::Map<String, serde_json::Value> = servers
                 .urls

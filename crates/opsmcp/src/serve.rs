@@ -209,6 +209,20 @@ pub async fn start_in_process(
     let stop = CancellationToken::new();
     let mut urls = Vec::new();
     let mut tasks = Vec::new();
+    if kinds.contains(&ServerKind::Workflow) {
+        // As in `run`: what notify_team queues is delivered while the servers run.
+        let worker = world
+            .notifier
+            .worker(store.clone(), settings.notify.delivery.clone())?;
+        let stop = stop.clone();
+        tasks.push((
+            "delivery",
+            tokio::spawn(async move {
+                worker.run(stop).await;
+                Ok(())
+            }),
+        ));
+    }
     for kind in kinds {
         let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
             .await
