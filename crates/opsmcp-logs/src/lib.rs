@@ -1,7 +1,7 @@
 //! `opsmcp-logs`: the log engine. It turns log lines nobody configured into structure — parsed
 //! records ([`parse`]), templates mined online with their variables masked ([`miner`], driven
 //! over all cores by [`engine`]), statistics ([`stats`]) and ranked anomalies with evidence
-//! ([`anomaly`]).
+//! ([`anomaly`]); and secrets masked out of lines before they are shown ([`redact`]).
 //!
 //! It is pure: it reads bytes it is handed (`&[u8]` or any `Read`) and returns values. It must not
 //! know about files, MCP, HTTP, servers, the CLI or where logs come from; callers own I/O policy.
@@ -14,6 +14,7 @@ pub mod mask;
 mod mask_reference;
 pub mod miner;
 pub mod parse;
+pub mod redact;
 pub mod stats;
 
 pub use engine::{Engine, MineOptions, MineResult, TemplateInfo};

@@ -9,8 +9,8 @@
 //! hosted (that is `opsmcp-mcp`) nor where data comes from (that is `opsmcp-world`).
 
 pub mod audit;
-pub mod empty;
 pub mod journal;
+pub mod log_analytics;
 pub mod monitoring;
 mod tool_error;
 pub mod workflow;

@@ -6,6 +6,7 @@
 //! - [`sim`]: simulated incidents with known root causes, played out in real time from scenario
 //!   files, deterministic for a seed.
 //! - [`health`]: the verdicts over readings from either.
+//! - [`window`]: time windows and service filters as callers write them (`15m`, `check*`).
 //!
 //! Tools never know which world they talk to. This crate knows nothing of MCP, HTTP serving or
 //! the CLI.
@@ -13,6 +14,7 @@
 pub mod health;
 pub mod live;
 pub mod sim;
+pub mod window;
 mod world;
 
 pub use world::{

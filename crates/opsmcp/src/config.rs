@@ -9,6 +9,7 @@ use std::{
 
 use anyhow::{Context, bail};
 use clap::{ArgMatches, parser::ValueSource};
+use opsmcp_sandbox::SandboxLimits;
 use opsmcp_world::{
     health::Thresholds,
     live::{
@@ -119,6 +120,7 @@ struct FileSettings {
     log_files: Option<Vec<LogFileSpec>>,
     runbook: Option<Vec<RunbookAction>>,
     notify: Option<opsmcp_notify::ChannelsConfig>,
+    sandbox: Option<SandboxLimits>,
 }
 
 /// The settings in force.
@@ -157,6 +159,8 @@ pub struct Settings {
     /// Notification channels and delivery (`[notify]`); secrets are not printed.
     #[serde(skip)]
     pub notify: opsmcp_notify::ChannelsConfig,
+    /// Limits of each analysis script run by the log analytics server (`[sandbox]`).
+    pub sandbox: SandboxLimits,
     /// Setting name → where its value came from.
     #[serde(skip)]
     pub sources: BTreeMap<&'static str, String>,
@@ -295,6 +299,7 @@ impl Settings {
             log_files: pick!("log_files", None, file.log_files, Vec::new()),
             runbook: pick!("runbook", None, file.runbook, Vec::new()),
             notify: pick!("notify", None, file.notify, Default::default()),
+            sandbox: pick!("sandbox", None, file.sandbox, SandboxLimits::default()),
             sources,
         };
         if settings.database_url.is_empty() {
@@ -312,6 +317,10 @@ impl Settings {
         }
         Runbook::new(settings.runbook.clone())?;
         settings.notify.build(&settings.data_dir)?;
+        settings
+            .sandbox
+            .validate()
+            .context("[sandbox] in the settings file")?;
         if !(settings.log_rate > 0.0 && settings.log_rate <= 10_000.0) {
             bail!(
                 "log_rate = {} must be above 0 and at most 10000 (1.0 = the scenario's own volume)",

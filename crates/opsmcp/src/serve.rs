@@ -7,8 +7,8 @@ use opsmcp_mcp::{HostSettings, McpHost};
 use opsmcp_notify::Notifier;
 use opsmcp_servers::{
     audit::Audit,
-    empty::EmptyServer,
     journal::StoreJournal,
+    log_analytics::{LogAnalytics, LogAnalyticsServer},
     monitoring::{MonitoringServer, SamplerCheck},
     workflow::{Workflow, WorkflowServer, alertmanager_webhook},
 };
@@ -136,7 +136,7 @@ pub fn run(settings: &Settings, kinds: &[ServerKind]) -> anyhow::Result<Exit> {
             listener.set_nonblocking(true)?;
             let listener = TcpListener::from_std(listener)?;
             let addr = listener.local_addr()?;
-            let task = serve_one(*kind, settings, &world, listener, stop.clone())?;
+            let task = serve_one(*kind, settings, &world, &store, listener, stop.clone())?;
             println!(
                 "opsmcp: {} listening on http://{addr} (/mcp, /sse, /health)",
                 kind.name()
@@ -334,14 +334,17 @@ fn serve_one(
     kind: ServerKind,
     settings: &Settings,
     built: &Built,
+    store: &Store,
     listener: TcpListener,
     stop: CancellationToken,
 ) -> anyhow::Result<ServeTask> {
     let host = host_settings(kind, settings, listener.local_addr()?);
     Ok(match kind {
         ServerKind::Monitoring => {
-            let world = built.world.clone();
-            let mut server = McpHost::new(host, move || MonitoringServer::new(world.clone()));
+            let (world, store) = (built.world.clone(), store.clone());
+            let mut server = McpHost::new(host, move || {
+                MonitoringServer::new(world.clone(), Some(store.clone()))
+            });
             if let Some(monitor) = &built.sampler {
                 let interval = Duration::from_millis(settings.sample_interval_ms);
                 server = server.with_check(SamplerCheck {
@@ -371,11 +374,29 @@ fn serve_one(
             tokio::spawn(server.serve(listener, stop))
         }
         ServerKind::LogAnalytics => {
-            let handler = EmptyServer::new(
-                "opsmcp-log-analytics",
-                "Log analytics for incident response. Its log tools are not built yet.",
-            );
-            tokio::spawn(McpHost::new(host, move || handler.clone()).serve(listener, stop))
+            let tools = LogAnalytics::new(
+                built.world.clone(),
+                store.clone(),
+                settings.data_dir.clone(),
+                settings.sandbox.clone(),
+            )
+            .with_context(|| {
+                format!(
+                    "cannot create the analytics workspace in {}; check --data-dir",
+                    settings.data_dir.display()
+                )
+            })?;
+            // Without the kernel layers scripts are refused; say so at start, not at first use.
+            if let Err(e) = tools.sandbox.ready() {
+                eprintln!("opsmcp: WARNING: log-analytics cannot run analysis scripts: {e}");
+            }
+            let check = tools.sandbox_check();
+            let handler = LogAnalyticsServer::new(Arc::new(tools));
+            tokio::spawn(
+                McpHost::new(host, move || handler.clone())
+                    .with_check(check)
+                    .serve(listener, stop),
+            )
         }
     })
 }

@@ -1,6 +1,7 @@
 //! `get_system_metrics`: every watched service's signals beside their baselines, and on a live
 //! system this host's vital signs; all of it by default, or the parts asked for.
 
+use opsmcp_analysis::{Window, metrics::SeriesChange};
 use opsmcp_world::{
     ServiceReadings,
     live::host::{
@@ -19,7 +20,9 @@ pub const DESCRIPTION: &str = "Current system metrics: for every watched service
 connections, cache hit ratio, queue depth, disk, certificate days left) with their baseline and \
 change; on a live system also this host's CPU (total and per core), load, memory, swap, disk per \
 mount, network per interface and top processes. Call with no arguments for everything; pass \
-`service` and/or `sections` to get less.";
+`service`, `metrics` (signal names) and/or `sections` to get less. Pass `timeframe` (\"15m\", \
+\"2h\", ISO \"start/end\") to also get, per signal, how it moved over that window: its \
+reference, peak, whether it is out of range now and since when.";
 
 /// A part of the host reading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -57,6 +60,13 @@ pub struct Args {
     /// How many processes each top list holds, 1 to 10 (default 10).
     #[serde(default)]
     pub top_processes: Option<u32>,
+    /// Only these signals (`error_rate`, `latency_p99_ms`, …). All when omitted.
+    #[serde(default)]
+    pub metrics: Option<Vec<String>>,
+    /// Also judge each signal over this window (`15m`, `2h`, `last 30 minutes`, or an ISO-8601
+    /// range `start/end`; at most 24 h): reference, peak, out of range now, since when.
+    #[serde(default)]
+    pub timeframe: Option<String>,
 }
 
 /// The reading; parts not asked for, or that this world does not have, are left out.
@@ -71,6 +81,12 @@ pub struct Output {
     /// Each service's signals with baseline and change.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub services: Option<Vec<ServiceReadings>>,
+    /// With `timeframe`: the window judged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<Window>,
+    /// With `timeframe`: every signal over the window, out-of-range ones first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Vec<SeriesChange>>,
     /// Seconds since boot (live).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uptime_s: Option<u64>,
@@ -122,14 +138,67 @@ pub async fn run(world: &Monitoring, args: Args) -> Result<Output, ToolError> {
     let info = world.info();
     let unavailable = |e: opsmcp_world::WorldError| ToolError::Unavailable(e.to_string());
 
+    let wants_signal = |signal: &str| {
+        args.metrics
+            .as_ref()
+            .is_none_or(|m| m.iter().any(|x| x == signal))
+    };
     let services = if wants(Section::Services) {
         let mut all = world.readings().await.map_err(unavailable)?;
         if let Some(one) = &args.service {
             all.retain(|s| &s.service == one);
         }
+        if let Some(wanted) = &args.metrics {
+            let known: std::collections::BTreeSet<&str> = all
+                .iter()
+                .flat_map(|s| s.readings.iter().map(|r| r.signal.as_str()))
+                .collect();
+            if let Some(bad) = wanted.iter().find(|m| !known.contains(m.as_str())) {
+                return Err(ToolError::InvalidArgument {
+                    argument: "metrics",
+                    problem: format!(
+                        "no signal '{bad}' here; send some of: {}, or omit it for all",
+                        known.into_iter().collect::<Vec<_>>().join(", ")
+                    ),
+                });
+            }
+            for s in &mut all {
+                s.readings.retain(|r| wants_signal(&r.signal));
+            }
+        }
         Some(all)
     } else {
         None
+    };
+    let (window, changes) = match &args.timeframe {
+        None => (None, None),
+        Some(tf) => {
+            let window = opsmcp_analysis::timeframe::parse(
+                Some(tf),
+                jiff::Timestamp::now(),
+                jiff::SignedDuration::from_mins(30),
+            )
+            .map_err(|e| ToolError::InvalidArgument {
+                argument: "timeframe",
+                problem: e.to_string(),
+            })?;
+            let scan = opsmcp_analysis::metrics::scan(world, &window)
+                .await
+                .map_err(|e| ToolError::Unavailable(e.to_string()))?;
+            let mut changes: Vec<SeriesChange> = scan
+                .series
+                .into_iter()
+                .filter(|c| args.service.as_ref().is_none_or(|s| &c.service == s))
+                .filter(|c| wants_signal(&c.signal))
+                .collect();
+            changes.sort_by(|a, b| {
+                b.magnitude
+                    .total_cmp(&a.magnitude)
+                    .then_with(|| a.service.cmp(&b.service))
+                    .then_with(|| a.signal.cmp(&b.signal))
+            });
+            (Some(window), Some(changes))
+        }
     };
     // Host detail belongs to the host: leave it out when another service was asked for.
     let host_wanted = args.service.as_deref().is_none_or(|s| s == "host");
@@ -147,6 +216,8 @@ pub async fn run(world: &Monitoring, args: Args) -> Result<Output, ToolError> {
             .map(|h| h.sampled_at.clone())
             .unwrap_or_else(|| jiff::Timestamp::now().to_string()),
         services,
+        window,
+        changes,
         uptime_s: host.as_ref().map(|h| h.uptime_s),
         cpu: part(Section::Cpu).map(|h| h.cpu.clone()),
         load: part(Section::Load).map(|h| h.load.clone()),

@@ -1,8 +1,11 @@
-//! The monitoring & analysis server (port 9001): metrics and health of what is watched.
+//! The monitoring & analysis server (port 9001): metrics, logs, root causes and health of what
+//! is watched.
 //!
 //! Each tool lives in its own file with the same shape; this file only routes calls to them.
 
+pub mod analyze_logs;
 pub mod get_system_metrics;
+pub mod root_cause_analysis;
 pub mod verify_health;
 
 use std::{
@@ -11,7 +14,10 @@ use std::{
 };
 
 use futures::future::BoxFuture;
+use jiff::{SignedDuration, Timestamp};
+use opsmcp_analysis::{AnalysisError, Window, timeframe};
 use opsmcp_mcp::{CheckResult, HealthCheck};
+use opsmcp_store::{Store, StoreError};
 use opsmcp_world::{World, live::host::HostMonitor};
 use rmcp::{
     Json, ServerHandler,
@@ -27,6 +33,96 @@ pub type Monitoring = dyn World;
 #[derive(Clone)]
 pub struct MonitoringServer {
     world: Arc<Monitoring>,
+    ctx: Arc<Context>,
+}
+
+/// What tools need besides the world: the incident store, to turn an incident id into a window.
+#[derive(Clone, Default)]
+pub struct Context {
+    store: Option<Store>,
+}
+
+/// The window an analysis reads, and the services an incident names.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    /// The window.
+    pub window: Window,
+    /// The incident's affected services (empty without an incident).
+    pub services: Vec<String>,
+}
+
+/// The window analyses read when nothing narrower is asked for.
+const DEFAULT_WINDOW: SignedDuration = SignedDuration::from_mins(30);
+/// How long before an incident was opened its trouble is looked for.
+const INCIDENT_LEAD: SignedDuration = SignedDuration::from_mins(30);
+
+impl Context {
+    /// A context over `store` (none: incident ids are refused with a clear error).
+    pub fn new(store: Option<Store>) -> Self {
+        Self { store }
+    }
+
+    /// The window of `incident_id` and/or `timeframe` (`timeframe` wins when both are given);
+    /// the last 30 minutes when neither is.
+    pub async fn window(
+        &self,
+        incident_id: Option<&str>,
+        timeframe: Option<&str>,
+    ) -> Result<Scope, crate::ToolError> {
+        let now = Timestamp::now();
+        let mut scope = Scope {
+            window: Window::ending(now, DEFAULT_WINDOW),
+            services: Vec::new(),
+        };
+        if let Some(id) = incident_id.map(str::trim) {
+            let Some(store) = &self.store else {
+                return Err(crate::ToolError::InvalidArgument {
+                    argument: "incident_id",
+                    problem: "this server has no incident store configured; send `timeframe`                               instead, or start it with the workflow server's data directory"
+                        .into(),
+                });
+            };
+            let detail = store.get_incident(id).await.map_err(|e| match e {
+                StoreError::UnknownIncident { .. } => crate::ToolError::InvalidArgument {
+                    argument: "incident_id",
+                    problem: format!("{e}; omit it to analyse the last 30 minutes"),
+                },
+                other => crate::ToolError::Unavailable(format!("the incident store: {other}")),
+            })?;
+            let incident = detail.incident;
+            let to = incident.resolved_at.unwrap_or(now).min(now);
+            let from = (incident.created_at - INCIDENT_LEAD).min(to - SignedDuration::from_mins(5));
+            // A long incident is analysed up to its end; the analyses read at most 24 h.
+            let from = from.max(to - timeframe::MAX_WINDOW);
+            scope.window = Window { from, to };
+            scope.services = incident.services;
+        }
+        if let Some(tf) = timeframe {
+            scope.window = timeframe::parse(Some(tf), now, DEFAULT_WINDOW).map_err(|e| {
+                crate::ToolError::InvalidArgument {
+                    argument: "timeframe",
+                    problem: e.to_string(),
+                }
+            })?;
+        }
+        Ok(scope)
+    }
+}
+
+/// An analysis failure as the caller sees it.
+fn analysis_error(e: AnalysisError) -> crate::ToolError {
+    match e {
+        AnalysisError::Invalid(problem) => crate::ToolError::InvalidArgument {
+            argument: "arguments",
+            problem,
+        },
+        other => crate::ToolError::Unavailable(other.to_string()),
+    }
+}
+
+/// The names of the services the world watches.
+fn service_names(world: &Monitoring) -> Vec<String> {
+    world.services().into_iter().map(|s| s.name).collect()
 }
 
 impl std::fmt::Debug for MonitoringServer {
@@ -38,9 +134,13 @@ impl std::fmt::Debug for MonitoringServer {
 }
 
 impl MonitoringServer {
-    /// A handler over `world`.
-    pub fn new(world: Arc<Monitoring>) -> Self {
-        Self { world }
+    /// A handler over `world`; `store` resolves incident ids to windows (without one, tools
+    /// refuse `incident_id` and say what to send instead).
+    pub fn new(world: Arc<Monitoring>, store: Option<Store>) -> Self {
+        Self {
+            world,
+            ctx: Arc::new(Context::new(store)),
+        }
     }
 
     /// Built once: tool schemas are generated at the first call, not per request.
@@ -58,6 +158,28 @@ impl MonitoringServer {
         Parameters(args): Parameters<get_system_metrics::Args>,
     ) -> Result<Json<get_system_metrics::Output>, String> {
         get_system_metrics::run(self.world.as_ref(), args)
+            .await
+            .map(Json)
+            .map_err(|e| e.to_string())
+    }
+
+    #[tool(description = analyze_logs::DESCRIPTION, annotations(read_only_hint = true, open_world_hint = false))]
+    async fn analyze_logs(
+        &self,
+        Parameters(args): Parameters<analyze_logs::Args>,
+    ) -> Result<Json<analyze_logs::Output>, String> {
+        analyze_logs::run(self.world.as_ref(), &self.ctx, args)
+            .await
+            .map(Json)
+            .map_err(|e| e.to_string())
+    }
+
+    #[tool(description = root_cause_analysis::DESCRIPTION, annotations(read_only_hint = true, open_world_hint = false))]
+    async fn root_cause_analysis(
+        &self,
+        Parameters(args): Parameters<root_cause_analysis::Args>,
+    ) -> Result<Json<root_cause_analysis::Output>, String> {
+        root_cause_analysis::run(self.world.as_ref(), &self.ctx, args)
             .await
             .map(Json)
             .map_err(|e| e.to_string())
@@ -87,8 +209,10 @@ impl ServerHandler for MonitoringServer {
                 "Monitoring & analysis for incident response. get_system_metrics returns every \
                  watched service's signals beside their baselines (and, on a live system, this \
                  host's CPU, load, memory, swap, disks, network and top processes); \
-                 verify_health judges each service healthy, degraded or unhealthy with the \
-                 numbers behind the verdict. Both work with no arguments.",
+                 analyze_logs mines the logs of a window against the window before it; \
+                 root_cause_analysis ranks root-cause hypotheses with evidence and the \
+                 remediation to try; verify_health judges each service healthy, degraded or \
+                 unhealthy with the numbers behind the verdict. All work with no arguments.",
             )
     }
 }
@@ -96,7 +220,7 @@ impl ServerHandler for MonitoringServer {
 /// Refuses a `service` argument the world does not watch, listing the ones it does.
 fn check_service(world: &Monitoring, service: Option<&str>) -> Result<(), crate::ToolError> {
     let Some(wanted) = service else { return Ok(()) };
-    let known: Vec<String> = world.services().into_iter().map(|s| s.name).collect();
+    let known = service_names(world);
     if known.iter().any(|k| k == wanted) {
         return Ok(());
     }

@@ -1,0 +1,345 @@
+//! Change points: where each service's signals left their normal range in a window, and whether
+//! they are still out of it.
+//!
+//! The reference is the world's own baseline for the signal when it has one, and otherwise the
+//! median of the window before (robust to a short spike there). A point is out of range when it
+//! crosses a threshold made for the kind of signal — a ratio for latencies and rates, points for
+//! percentages, an absolute rise for error rates, a limit for pools, disks and certificates —
+//! because one relative threshold fits none of them (an error rate of 0.002 doubling is noise; a
+//! pool going from 38 to 50 of 50 is an outage). The onset is the first point of the run that
+//! reaches the end of the window, so a red herring that came and went is told apart from a
+//! fault that is still there.
+
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use opsmcp_world::{SignalSeries, World};
+use serde::Serialize;
+
+use crate::{AnalysisError, Window};
+
+/// One signal of one service over the window, judged against its normal value.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
+pub struct SeriesChange {
+    /// The service.
+    pub service: String,
+    /// The signal.
+    pub signal: String,
+    /// Its normal value.
+    pub reference: f64,
+    /// Where the normal value comes from: `baseline` (the world's) or `before-window` (median
+    /// of the preceding window).
+    pub reference_source: &'static str,
+    /// Its value now (median of the last points, so one noisy sample does not decide).
+    pub current: f64,
+    /// Change of `current` from `reference`, percent (absent when the reference is 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change_percent: Option<f64>,
+    /// The most abnormal value in the window, and when.
+    pub peak: f64,
+    /// When the peak was.
+    #[schemars(with = "String")]
+    pub peak_at: Timestamp,
+    /// Out of its normal range now.
+    pub anomalous_now: bool,
+    /// When the current excursion began (only when anomalous now).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub onset: Option<Timestamp>,
+    /// First and last out-of-range points within the window, for excursions that ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<(String, String)>")]
+    pub excursion: Option<(Timestamp, Timestamp)>,
+    /// How far out of range `current` is, on a log-like scale (0 = normal, 1 = clearly off,
+    /// 3+ = far off); comparable across signals.
+    pub magnitude: f64,
+    /// A hard limit reached (`pool at its maximum 50`, `disk full`, `certificate expired`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<String>,
+}
+
+/// Every series of a window.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct MetricScan {
+    /// The window judged.
+    pub window: Window,
+    /// Seconds between points.
+    pub step_s: u64,
+    /// Each series; signals that are configured limits (`*_max`) are left out.
+    pub series: Vec<SeriesChange>,
+}
+
+impl MetricScan {
+    /// The series of one service and signal.
+    pub fn get(&self, service: &str, signal: &str) -> Option<&SeriesChange> {
+        self.series
+            .iter()
+            .find(|s| s.service == service && s.signal == signal)
+    }
+}
+
+/// Reads the world's history for `window` (and the window before, for reference) and judges
+/// every series.
+pub async fn scan(world: &dyn World, window: &Window) -> Result<MetricScan, AnalysisError> {
+    let before = window.before(SignedDuration::from_mins(10));
+    let len = window.length().as_secs().max(60) as u64;
+    // About 120 points a window, on the 10 s grid scrapes use.
+    let step_s = (len / 120).div_ceil(10).max(1) * 10;
+    let history = world
+        .history(before.from, window.to, Duration::from_secs(step_s))
+        .await?;
+    let maxima: Vec<(String, String, f64)> = history
+        .iter()
+        .filter(|s| s.signal.ends_with("_max"))
+        .filter_map(|s| {
+            median(s.points.iter().map(|p| p.1).collect())
+                .map(|m| (s.service.clone(), s.signal.clone(), m))
+        })
+        .collect();
+    let series = history
+        .iter()
+        .filter(|s| !s.signal.ends_with("_max") && !s.points.is_empty())
+        .filter_map(|s| {
+            // `db_connections_in_use` is judged against `db_connections_max`.
+            let limit = s.signal.strip_suffix("_in_use").and_then(|stem| {
+                maxima
+                    .iter()
+                    .find(|(svc, sig, _)| svc == &s.service && sig == &format!("{stem}_max"))
+                    .map(|m| m.2)
+            });
+            judge_series(s, window, limit)
+        })
+        .collect();
+    Ok(MetricScan {
+        window: *window,
+        step_s,
+        series,
+    })
+}
+
+/// One `(time, value)` of a series.
+type Point = (Timestamp, f64);
+
+fn judge_series(s: &SignalSeries, window: &Window, max: Option<f64>) -> Option<SeriesChange> {
+    let (pre, within): (Vec<&Point>, Vec<&Point>) =
+        s.points.iter().partition(|p| p.0 < window.from);
+    if within.is_empty() {
+        return None;
+    }
+    let pre_median = median(pre.iter().map(|p| p.1).collect());
+    let (reference, reference_source) = match (s.baseline, pre_median) {
+        (Some(b), _) => (b, "baseline"),
+        (None, Some(m)) => (m, "before-window"),
+        (None, None) => (median(within.iter().map(|p| p.1).collect())?, "window"),
+    };
+    // The last fifth of the window: long enough that noise does not decide, short enough that
+    // a fault still growing shows.
+    let tail = (within.len() / 5).max(3).min(within.len());
+    let current = median(within[within.len() - tail..].iter().map(|p| p.1).collect())?;
+    let judge = |v: f64| deviation(&s.signal, v, reference, max);
+    let (now_out, magnitude, limit) = judge(current);
+    let flags: Vec<bool> = s.points.iter().map(|p| judge(p.1).0).collect();
+    // The run reaching the end, tolerating one in-range point (noise at the threshold).
+    let onset = now_out
+        .then(|| {
+            let mut start = None;
+            let mut gap = 0;
+            for (i, out) in flags.iter().enumerate().rev() {
+                if *out {
+                    start = Some(i);
+                    gap = 0;
+                } else {
+                    gap += 1;
+                    if gap >= 2 {
+                        break;
+                    }
+                }
+            }
+            start.map(|i| s.points[i].0)
+        })
+        .flatten();
+    let out_in_window: Vec<Timestamp> = s
+        .points
+        .iter()
+        .zip(&flags)
+        .filter(|(p, out)| **out && p.0 >= window.from)
+        .map(|(p, _)| p.0)
+        .collect();
+    let excursion = match (now_out, out_in_window.first(), out_in_window.last()) {
+        (false, Some(a), Some(b)) if out_in_window.len() >= 2 => Some((*a, *b)),
+        _ => None,
+    };
+    let (peak_at, peak) = within
+        .iter()
+        .map(|p| (p.0, p.1))
+        .max_by(|a, b| judge(a.1).1.total_cmp(&judge(b.1).1).then(b.0.cmp(&a.0)))
+        .unwrap_or((window.to, current));
+    Some(SeriesChange {
+        service: s.service.clone(),
+        signal: s.signal.clone(),
+        reference: round(reference),
+        reference_source,
+        current: round(current),
+        change_percent: (reference.abs() > f64::EPSILON)
+            .then(|| ((current - reference) / reference * 1000.0).round() / 10.0),
+        peak: round(peak),
+        peak_at,
+        anomalous_now: now_out,
+        onset,
+        excursion,
+        magnitude: if now_out {
+            (magnitude * 100.0).round() / 100.0
+        } else {
+            0.0
+        },
+        limit: if now_out { limit } else { None },
+    })
+}
+
+/// Whether `v` is out of range for `signal` against `reference`, how far (log-like), and which
+/// hard limit it reached. Thresholds are per kind of signal; see the module doc.
+pub fn deviation(
+    signal: &str,
+    v: f64,
+    reference: f64,
+    max: Option<f64>,
+) -> (bool, f64, Option<String>) {
+    let ratio = if reference > 0.0 {
+        v / reference
+    } else {
+        f64::NAN
+    };
+    match signal {
+        s if s.starts_with("latency") => {
+            let out = ratio >= 1.5;
+            (out, if out { ratio.ln() } else { 0.0 }, None)
+        }
+        "error_rate" => {
+            let rise = v - reference;
+            let out = rise >= 0.01 && v >= 2.0 * reference;
+            (out, if out { (1.0 + rise / 0.01).ln() } else { 0.0 }, None)
+        }
+        "request_rate" => {
+            if ratio <= 0.6 {
+                (true, (1.0 / ratio.max(0.01)).ln(), None)
+            } else if ratio >= 2.5 {
+                (true, 0.5 * ratio.ln(), None)
+            } else {
+                (false, 0.0, None)
+            }
+        }
+        "cache_hit_ratio" => {
+            let out = ratio <= 0.8;
+            (
+                out,
+                if out {
+                    (1.0 / ratio.max(0.01)).ln() + 1.0
+                } else {
+                    0.0
+                },
+                out.then(|| format!("hit ratio {v} against a normal {reference}")),
+            )
+        }
+        "cert_days_left" => {
+            let out = v <= 0.0;
+            (
+                out,
+                if out { 3.0 } else { 0.0 },
+                out.then(|| "certificate expired".to_string()),
+            )
+        }
+        "disk_used_percent" => {
+            let full = v >= 95.0;
+            let out = full || v - reference >= 10.0;
+            (
+                out,
+                if out {
+                    (v - reference).max(0.0) / 15.0 + if full { 1.0 } else { 0.0 }
+                } else {
+                    0.0
+                },
+                full.then(|| format!("disk {v}% used")),
+            )
+        }
+        s if s.ends_with("_percent") => {
+            let rise = v - reference;
+            let out = rise >= 20.0 || (v >= 90.0 && rise >= 10.0);
+            let high = v >= 90.0 && out;
+            (
+                out,
+                if out { rise / 25.0 } else { 0.0 },
+                high.then(|| format!("{} at {v}%", s.trim_end_matches("_percent"))),
+            )
+        }
+        s if s.ends_with("_in_use") => {
+            let at_max = max.is_some_and(|m| m > 0.0 && v / m >= 0.97);
+            let out = at_max || ratio >= 1.5;
+            (
+                out,
+                if out {
+                    ratio.max(1.0).ln() + if at_max { 1.5 } else { 0.0 }
+                } else {
+                    0.0
+                },
+                at_max.then(|| format!("{v} in use of a maximum of {}", max.unwrap_or_default())),
+            )
+        }
+        "queue_depth" => {
+            let out = ratio >= 3.0;
+            (out, if out { ratio.ln() } else { 0.0 }, None)
+        }
+        _ => {
+            let out = ratio.is_finite() && !(0.5..=2.0).contains(&ratio);
+            (
+                out,
+                if out { ratio.max(0.01).ln().abs() } else { 0.0 },
+                None,
+            )
+        }
+    }
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+fn round(v: f64) -> f64 {
+    if v.abs() >= 10.0 {
+        (v * 10.0).round() / 10.0
+    } else {
+        (v * 10_000.0).round() / 10_000.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::deviation;
+
+    #[test]
+    fn thresholds_fit_the_kind_of_signal() {
+        assert!(
+            !deviation("error_rate", 0.004, 0.002, None).0,
+            "noise on a tiny rate"
+        );
+        assert!(deviation("error_rate", 0.06, 0.002, None).0);
+        assert!(!deviation("latency_p99_ms", 1.4 * 450.0, 450.0, None).0);
+        assert!(deviation("latency_p99_ms", 6.0 * 180.0, 180.0, None).0);
+        let pool = deviation("db_connections_in_use", 50.0, 38.0, Some(50.0));
+        assert!(pool.0 && pool.2.is_some());
+        let busy = deviation("db_connections_in_use", 190.0, 20.0, Some(200.0));
+        assert!(busy.0 && busy.2.is_none(), "95 % is busy, not exhausted");
+        assert!(deviation("cert_days_left", 0.0, 0.4, None).2.is_some());
+        assert!(!deviation("cert_days_left", 0.4, 0.4, None).0);
+        assert!(deviation("cache_hit_ratio", 0.08, 0.97, None).0);
+        assert!(deviation("request_rate", 0.3 * 300.0, 300.0, None).0);
+    }
+}

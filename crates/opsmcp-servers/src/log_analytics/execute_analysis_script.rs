@@ -1,0 +1,293 @@
+//! `execute_analysis_script`: runs a model-written Python script on a log data file, confined by
+//! the kernel (`opsmcp-sandbox`), and reports what it printed and wrote.
+//!
+//! With `code`, the script is saved first (atomically, inside analytics/ only), so a client on
+//! another machine — which cannot write into our workspace — can still run its analysis.
+
+use std::io::Write;
+
+use opsmcp_sandbox::{RunRequest, SandboxError};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    LogAnalytics,
+    workspace::{AtomicFile, Workspace, relative_path, split},
+};
+use crate::ToolError;
+
+/// What the model reads about this tool.
+pub const DESCRIPTION: &str = "Run a Python analysis script on a log data file from \
+get_raw_logs, confined by the kernel (no network, stdlib only, CPU/memory/time limits). Paths \
+are relative to the analytics/ workspace (\"INC-0001/errors.py\"; a leading \"analytics/\" is \
+accepted). Pass `code` to save the script to `script_path` first. The script gets the data file \
+as sys.argv[1] (a JSON array of {at, service, level, message}) and runs in a new output folder \
+(its cwd) next to the script; print results to stdout (JSON is easiest to read back). Returns \
+exit status, stdout, stderr, duration, files written and any limit hit.";
+
+/// Largest script accepted in `code`.
+pub const MAX_CODE_BYTES: usize = 256 * 1024;
+/// stdout and stderr shown, each; the rest is cut (write big results to files instead).
+const MAX_SHOWN_BYTES: usize = 32 * 1024;
+
+/// Arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Args {
+    /// The script, relative to analytics/, ending in `.py` (`INC-0001/errors_by_service.py`).
+    pub script_path: String,
+    /// The `log_data_path` from get_raw_logs, relative to analytics/.
+    pub log_data_path: String,
+    /// Python source to save at `script_path` before running (replacing what is there).
+    #[serde(default)]
+    pub code: Option<String>,
+}
+
+/// A file the script wrote.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct File {
+    /// Relative to analytics/.
+    pub path: String,
+    /// Size.
+    pub bytes: u64,
+}
+
+/// What the run did.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Output {
+    /// Exited 0 with no limit hit.
+    pub succeeded: bool,
+    /// Exit code, when it exited.
+    pub exit_code: Option<i32>,
+    /// Signal number, when it was killed.
+    pub signal: Option<i32>,
+    /// Standard output (first 32 KiB).
+    pub stdout: String,
+    /// stdout was longer than shown.
+    pub stdout_truncated: bool,
+    /// Standard error (first 32 KiB): the traceback when it failed.
+    pub stderr: String,
+    /// stderr was longer than shown.
+    pub stderr_truncated: bool,
+    /// Wall time in milliseconds.
+    pub duration_ms: u64,
+    /// The limit that ended it: cpu, wall, memory, processes, file_size or output.
+    pub limit_hit: Option<String>,
+    /// The run's output folder (its cwd), relative to analytics/.
+    pub output_dir: String,
+    /// The same folder, absolute.
+    pub output_dir_absolute: String,
+    /// Files it wrote there.
+    pub files_written: Vec<File>,
+    /// The confinement layers that were active.
+    pub sandbox_layers: Vec<String>,
+    /// `code` was saved to `script_path`.
+    pub script_saved: bool,
+    /// The script, relative to analytics/.
+    pub script_path: String,
+}
+
+/// Runs the tool.
+pub async fn run(la: &LogAnalytics, args: Args) -> Result<Output, ToolError> {
+    let script = relative_path("script_path", &args.script_path)?;
+    let data = relative_path("log_data_path", &args.log_data_path)?;
+    if !script.ends_with(".py") {
+        return Err(ToolError::InvalidArgument {
+            argument: "script_path",
+            problem: format!(
+                "{:?} does not end in .py; send a Python file name such as \
+                 \"INC-0001/errors.py\"",
+                args.script_path
+            ),
+        });
+    }
+    // Refuse before writing anything: a saved script that can never run is clutter.
+    la.sandbox.ready().map_err(|e| {
+        ToolError::Unavailable(format!(
+            "the analysis sandbox is not available on this server: {e}. Use the summary and \
+             pages of get_raw_logs instead"
+        ))
+    })?;
+    let saved = match &args.code {
+        None => false,
+        Some(code) => {
+            if code.len() > MAX_CODE_BYTES {
+                return Err(ToolError::InvalidArgument {
+                    argument: "code",
+                    problem: format!(
+                        "{} bytes is more than {MAX_CODE_BYTES}; send a shorter script",
+                        code.len()
+                    ),
+                });
+            }
+            let ws = la.workspace.clone();
+            let (path, code) = (script.clone(), code.clone());
+            tokio::task::spawn_blocking(move || save(&ws, &path, &code))
+                .await
+                .map_err(|e| ToolError::Unavailable(format!("saving the script stopped: {e}")))??;
+            true
+        }
+    };
+
+    let (dir, _) = split(&script);
+    let mut attempt = 0;
+    let outcome = loop {
+        let output_dir = next_output_dir(&la.workspace, dir).await?;
+        let request = RunRequest {
+            script: script.clone(),
+            data: data.clone(),
+            output_dir: output_dir.clone(),
+        };
+        match la.sandbox.run(request).await {
+            // A concurrent run took the same folder name; take the next.
+            Err(SandboxError::OutputExists { .. }) if attempt < 3 => attempt += 1,
+            Err(e) => return Err(sandbox_error(e)),
+            Ok(outcome) => break (output_dir, outcome),
+        }
+    };
+    let (output_dir, outcome) = outcome;
+    let (stdout, stdout_cut) = cap(&outcome.stdout.text);
+    let (stderr, stderr_cut) = cap(&outcome.stderr.text);
+    let limit_hit = outcome.limit_hit.map(|l| {
+        serde_json::to_value(l)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_else(|| format!("{l:?}"))
+    });
+    Ok(Output {
+        succeeded: outcome.exit_code == Some(0) && limit_hit.is_none(),
+        exit_code: outcome.exit_code,
+        signal: outcome.signal,
+        stdout,
+        stdout_truncated: stdout_cut || outcome.stdout.truncated,
+        stderr,
+        stderr_truncated: stderr_cut || outcome.stderr.truncated,
+        duration_ms: outcome.duration_ms,
+        limit_hit,
+        output_dir_absolute: la.workspace.absolute(&output_dir),
+        output_dir,
+        files_written: outcome
+            .files_written
+            .into_iter()
+            .map(|f| File {
+                path: f.path,
+                bytes: f.bytes,
+            })
+            .collect(),
+        sandbox_layers: outcome.layers,
+        script_saved: saved,
+        script_path: script,
+    })
+}
+
+/// Writes `code` to `path` whole, never through a symbolic link, replacing a regular file there.
+fn save(ws: &Workspace, path: &str, code: &str) -> Result<(), ToolError> {
+    let fail = |e: std::io::Error| ToolError::InvalidArgument {
+        argument: "script_path",
+        problem: format!(
+            "cannot save the script at {path:?} ({e}); send a path of a new or regular file in \
+             the analytics/ workspace that passes through no symbolic link"
+        ),
+    };
+    let (dir, name) = split(path);
+    let dirfd = ws.open_dir(dir, true).map_err(fail)?;
+    let mut file = AtomicFile::create(&dirfd).map_err(fail)?;
+    file.write_all(code.as_bytes()).map_err(fail)?;
+    file.commit(name, true).map_err(fail)?;
+    tracing::info!(
+        script = path,
+        bytes = code.len(),
+        "execute_analysis_script: saved the script"
+    );
+    Ok(())
+}
+
+/// `<dir>/out-<n>` with the first free `n`; the sandbox creates it.
+async fn next_output_dir(ws: &Workspace, dir: &str) -> Result<String, ToolError> {
+    let ws = ws.clone();
+    let dir = dir.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let fd = ws
+            .open_dir(&dir, false)
+            .map_err(|e| ToolError::InvalidArgument {
+                argument: "script_path",
+                problem: format!(
+                    "the folder {dir:?} of the script cannot be opened ({e}); write the script \
+                 first (or pass `code`), then send its path"
+                ),
+            })?;
+        let n = Workspace::next_number(&fd, "out-", "")
+            .map_err(|e| ToolError::Unavailable(format!("cannot list {dir:?}: {e}")))?;
+        Ok(if dir.is_empty() {
+            format!("out-{n}")
+        } else {
+            format!("{dir}/out-{n}")
+        })
+    })
+    .await
+    .map_err(|e| ToolError::Unavailable(format!("choosing the output folder stopped: {e}")))?
+}
+
+/// Path problems name the argument to fix; everything else is the server's.
+fn sandbox_error(e: SandboxError) -> ToolError {
+    let field = match &e {
+        SandboxError::AbsolutePath { field, .. }
+        | SandboxError::ParentComponent { field, .. }
+        | SandboxError::InvalidPath { field, .. }
+        | SandboxError::Symlink { field, .. }
+        | SandboxError::OutsideWorkspace { field, .. }
+        | SandboxError::HardLinked { field, .. }
+        | SandboxError::NotRegularFile { field, .. }
+        | SandboxError::NotFound { field, .. } => Some(*field),
+        _ => None,
+    };
+    match field {
+        Some("script") => ToolError::InvalidArgument {
+            argument: "script_path",
+            problem: e.to_string(),
+        },
+        Some("data") => ToolError::InvalidArgument {
+            argument: "log_data_path",
+            problem: e.to_string(),
+        },
+        _ => ToolError::Unavailable(format!("the analysis sandbox refused the run: {e}")),
+    }
+}
+
+/// The first [`MAX_SHOWN_BYTES`] of `text`, cut at a character boundary.
+fn cap(text: &str) -> (String, bool) {
+    if text.len() <= MAX_SHOWN_BYTES {
+        return (text.to_owned(), false);
+    }
+    let mut end = MAX_SHOWN_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    (text[..end].to_owned(), true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_is_capped_on_a_char_boundary() {
+        let long = "é".repeat(MAX_SHOWN_BYTES);
+        let (shown, cut) = cap(&long);
+        assert!(cut && shown.len() <= MAX_SHOWN_BYTES && shown.len() > MAX_SHOWN_BYTES - 2);
+        assert_eq!(cap("ok"), ("ok".to_owned(), false));
+    }
+
+    #[test]
+    fn path_errors_name_the_argument_to_fix() {
+        let e = sandbox_error(SandboxError::NotFound {
+            field: "data",
+            path: "x.json".into(),
+        });
+        assert!(
+            e.to_string()
+                .starts_with("invalid argument `log_data_path`"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,278 @@
+//! The log analytics server (port 9003): raw logs into the analytics workspace, and model-written
+//! Python run over them in the kernel sandbox. It also serves the `log-analytics` skill as an MCP
+//! prompt, so any client learns the fetch → script → run → read loop from the server itself.
+//!
+//! Each tool lives in its own file with the same shape; this file only routes calls to them.
+
+pub mod execute_analysis_script;
+pub mod get_raw_logs;
+pub mod workspace;
+
+use std::{
+    path::PathBuf,
+    sync::{Arc, OnceLock},
+};
+
+use futures::future::BoxFuture;
+use opsmcp_mcp::{CheckResult, HealthCheck};
+use opsmcp_sandbox::{Sandbox, SandboxLimits};
+use opsmcp_store::Store;
+use opsmcp_world::World;
+use rmcp::{
+    ErrorData, Json, RoleServer, ServerHandler,
+    handler::server::{router::tool::ToolRouter, wrapper::Parameters},
+    model::{
+        GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation,
+        ListPromptsResult, PaginatedRequestParams, Prompt, PromptMessage, Role, ServerCapabilities,
+        ServerConfig,
+    },
+    service::RequestContext,
+    tool, tool_handler, tool_router,
+};
+
+use workspace::Workspace;
+
+/// The `log-analytics` skill (Claude Code format), served as the prompt of the same name.
+pub const SKILL: &str = include_str!("../../../../skills/log-analytics/SKILL.md");
+/// The prompt's name.
+pub const PROMPT_NAME: &str = "log-analytics";
+const PROMPT_DESCRIPTION: &str = "How to analyse large log sets: fetch them with get_raw_logs, \
+write a Python script into analytics/, run it with execute_analysis_script, read the result.";
+
+/// What the tools work with.
+pub struct LogAnalytics {
+    /// Where logs come from, live or simulated.
+    pub world: Arc<dyn World>,
+    /// Incidents (their services and time windows).
+    pub store: Store,
+    /// `<data_dir>/analytics/`.
+    pub workspace: Workspace,
+    /// Runs scripts.
+    pub sandbox: Sandbox,
+}
+
+impl LogAnalytics {
+    /// Tools over `world` and `store`, keeping files in `<data_dir>/analytics/` (created here)
+    /// and running scripts under `limits`.
+    pub fn new(
+        world: Arc<dyn World>,
+        store: Store,
+        data_dir: PathBuf,
+        limits: SandboxLimits,
+    ) -> std::io::Result<Self> {
+        let workspace = Workspace::create(data_dir.join("analytics"))?;
+        let sandbox = Sandbox::new(workspace.root().to_owned(), limits);
+        Ok(LogAnalytics {
+            world,
+            store,
+            workspace,
+            sandbox,
+        })
+    }
+
+    /// The `/health` check for this server's sandbox.
+    pub fn sandbox_check(&self) -> SandboxCheck {
+        SandboxCheck {
+            sandbox: self.sandbox.clone(),
+        }
+    }
+}
+
+/// The rmcp handler; cloning it is an `Arc` clone, so one per request is cheap.
+#[derive(Clone)]
+pub struct LogAnalyticsServer {
+    inner: Arc<LogAnalytics>,
+}
+
+impl std::fmt::Debug for LogAnalyticsServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogAnalyticsServer")
+            .field("world", &self.inner.world.info())
+            .field("workspace", &self.inner.workspace.root())
+            .finish()
+    }
+}
+
+impl LogAnalyticsServer {
+    /// A handler over `inner`.
+    pub fn new(inner: Arc<LogAnalytics>) -> Self {
+        Self { inner }
+    }
+
+    /// Built once: tool schemas are generated at the first call, not per request.
+    fn router() -> &'static ToolRouter<Self> {
+        static ROUTER: OnceLock<ToolRouter<LogAnalyticsServer>> = OnceLock::new();
+        ROUTER.get_or_init(Self::tool_router)
+    }
+}
+
+#[tool_router]
+impl LogAnalyticsServer {
+    // Not read-only: it writes the data file into the workspace. Not destructive: it only ever
+    // adds a new file.
+    #[tool(description = get_raw_logs::DESCRIPTION, annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false))]
+    async fn get_raw_logs(
+        &self,
+        Parameters(args): Parameters<get_raw_logs::Args>,
+    ) -> Result<Json<get_raw_logs::Output>, String> {
+        get_raw_logs::run(&self.inner, args)
+            .await
+            .map(Json)
+            .map_err(|e| e.to_string())
+    }
+
+    // Destructive: `code` replaces the script at `script_path`.
+    #[tool(description = execute_analysis_script::DESCRIPTION, annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false))]
+    async fn execute_analysis_script(
+        &self,
+        Parameters(args): Parameters<execute_analysis_script::Args>,
+    ) -> Result<Json<execute_analysis_script::Output>, String> {
+        execute_analysis_script::run(&self.inner, args)
+            .await
+            .map(Json)
+            .map_err(|e| e.to_string())
+    }
+}
+
+#[tool_handler(router = Self::router())]
+impl ServerHandler for LogAnalyticsServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_prompts()
+                .build(),
+        )
+        .with_server_info(Implementation::new(
+            "opsmcp-log-analytics",
+            env!("CARGO_PKG_VERSION"),
+        ))
+        .with_instructions(
+            "Log analytics for incident response. get_raw_logs writes an incident's (or a \
+             timeframe's) log entries to a JSON file in the analytics/ workspace and returns \
+             its path, a summary and a first page; execute_analysis_script runs a Python script \
+             (pass it as `code`) on that file in a kernel sandbox. The prompt `log-analytics` \
+             explains the loop and the script contract.",
+        )
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        Ok(ListPromptsResult::with_all_items(vec![Prompt::new(
+            PROMPT_NAME,
+            Some(PROMPT_DESCRIPTION),
+            None,
+        )]))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        if request.name != PROMPT_NAME {
+            return Err(ErrorData::invalid_params(
+                format!(
+                    "unknown prompt '{}'; this server has one prompt: {PROMPT_NAME}",
+                    request.name
+                ),
+                None,
+            ));
+        }
+        Ok(
+            GetPromptResult::new(vec![PromptMessage::new_text(Role::User, SKILL)])
+                .with_description(PROMPT_DESCRIPTION)
+                .into(),
+        )
+    }
+}
+
+/// `/health` check: scripts can run, and under which layers.
+pub struct SandboxCheck {
+    sandbox: Sandbox,
+}
+
+impl HealthCheck for SandboxCheck {
+    fn name(&self) -> &str {
+        "sandbox"
+    }
+
+    fn check(&self) -> BoxFuture<'_, CheckResult> {
+        Box::pin(async move {
+            match self.sandbox.ready() {
+                Ok(()) => CheckResult::ok(serde_json::json!({
+                    "layers": Sandbox::probe().active(),
+                })),
+                Err(e) => CheckResult::failing(format!(
+                    "{e}; execute_analysis_script is refused until this is fixed (get_raw_logs \
+                     still works)"
+                )),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opsmcp_world::sim::{SimWorld, SimulatedWorld, builtin};
+
+    async fn tools(tmp: &std::path::Path) -> LogAnalytics {
+        let scenario = builtin::load("db-connection-pool-exhaustion").unwrap();
+        let world = SimulatedWorld::new(
+            SimWorld::new(scenario, 1, jiff::Timestamp::now()),
+            Default::default(),
+        );
+        let store = Store::open(&format!("sqlite://{}", tmp.join("opsmcp.db").display()))
+            .await
+            .unwrap();
+        LogAnalytics::new(
+            Arc::new(world),
+            store,
+            tmp.to_owned(),
+            SandboxLimits::default(),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn without_landlock_health_fails_and_scripts_are_refused_with_the_reason() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut la = tools(tmp.path()).await;
+        la.sandbox = la.sandbox.clone().simulate_missing_landlock();
+        let health = la.sandbox_check().check().await;
+        assert!(!health.healthy);
+        assert!(
+            health.detail.to_string().contains("Landlock"),
+            "{}",
+            health.detail
+        );
+
+        let logs = get_raw_logs::run(&la, get_raw_logs::Args::default())
+            .await
+            .expect("fetching logs needs no sandbox");
+        let err = execute_analysis_script::run(
+            &la,
+            execute_analysis_script::Args {
+                script_path: "a.py".into(),
+                log_data_path: logs.log_data_path,
+                code: Some("print(1)".into()),
+            },
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("Landlock") && err.contains("refused"), "{err}");
+        // Nothing was saved for a run that cannot happen.
+        assert!(!tmp.path().join("analytics/a.py").exists());
+    }
+
+    #[test]
+    fn the_skill_has_front_matter() {
+        assert!(SKILL.starts_with("---\nname: log-analytics\ndescription: "));
+        assert!(SKILL.contains("sys.argv[1]") && SKILL.contains("no network"));
+    }
+}
