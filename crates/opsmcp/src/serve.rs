@@ -230,7 +230,7 @@ pub async fn start_in_process(
         let addr = listener.local_addr()?;
         tasks.push((
             kind.name(),
-            serve_one(*kind, settings, &world, listener, stop.clone())?,
+            serve_one(*kind, settings, &world, &store, listener, stop.clone())?,
         ));
         urls.push((kind.name(), format!("http://{addr}")));
     }
