@@ -318,14 +318,15 @@ fn scenario_settings(
         bail!("--effect-speed must be from 1 to 1000 (1 = the scenario's own timing)");
     }
     // execute_remediation watches health recover before calling an action done, and rolls it
-    // back when it does not: give it the slowest action's time at this speed, with a margin,
+    // back when it does not: give it twice the slowest action's time at this speed (a
+    // service near a threshold takes a while to settle under noise), plus ten seconds,
     // so a wrong action costs seconds rather than the default three minutes.
     let slowest = scenario
         .actions
         .iter()
         .map(|a| a.minutes_to_effect)
         .fold(0.0, f64::max);
-    s.verify_timeout_s = (slowest * 60.0 / opts.effect_speed * 1.5 + 5.0).ceil() as u64;
+    s.verify_timeout_s = (slowest * 60.0 / opts.effect_speed * 2.0 + 10.0).ceil() as u64;
     Ok(s)
 }
 

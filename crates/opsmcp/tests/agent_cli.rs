@@ -1,11 +1,10 @@
 //! `opsmcp run-scenario`, `demo` and `eval` through the binary: the agent against the three
 //! servers started in the same process, scored against the scenario's ground truth.
 //!
-//! `run_scenario_solves_the_default_incident` needs every incident tool on the servers
-//! (create_incident, analyze_logs, root_cause_analysis, execute_remediation,
-//! document_resolution, notify_team, get_raw_logs, execute_analysis_script); until they are all
-//! served it fails on the score lines, which is the point: it is the acceptance test of the
-//! whole lifecycle. The other tests hold with whatever tools are served.
+//! `run_scenario_solves_the_default_incident` is the acceptance test of the whole lifecycle:
+//! every incident tool of the three servers, called by the runbook planner, and the score
+//! lines. The runs use the built-in effect speed (20x), so a fix shows in seconds; no assertion
+//! depends on time.
 
 mod common;
 
@@ -60,12 +59,11 @@ fn run_scenario_solves_the_default_incident() {
 }
 
 /// The demo runs with no setup, over the seed's SSE transport too, printing each step and the
-/// score block whatever the outcome.
+/// score block.
 #[test]
 fn demo_prints_steps_and_a_score_over_sse() {
     let (code, stdout, stderr) = opsmcp(&["demo", "--transport", "sse"]);
     let context = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
-    assert!(matches!(code, Some(0 | 1)), "{context}");
     assert!(stdout.contains("▶ runbook with "), "{context}");
     assert!(stdout.contains("→ monitoring/verify_health"), "{context}");
     assert!(
@@ -84,6 +82,8 @@ fn demo_prints_steps_and_a_score_over_sse() {
     // The planner must not be handed the answer: the report is symptoms only.
     let report = stdout.lines().find(|l| l.starts_with("Report: ")).unwrap();
     assert!(!report.contains("pool"), "{report}");
+    assert!(stdout.contains("SOLVED"), "{context}");
+    assert_eq!(code, Some(0), "{context}");
 }
 
 #[test]
@@ -91,9 +91,9 @@ fn eval_prints_a_table_with_totals() {
     let (code, stdout, stderr) = opsmcp(&[
         "eval",
         "--scenarios",
-        "db-connection-pool-exhaustion,memory-leak-oom",
+        "disk-full-log-volume,expired-tls-certificate",
         "--seeds",
-        "1,2",
+        "3",
         "--min-solved",
         "0",
     ]);
@@ -103,12 +103,12 @@ fn eval_prints_a_table_with_totals() {
     let rows = stdout
         .lines()
         .filter(|l| {
-            l.starts_with("db-connection-pool-exhaustion ") || l.starts_with("memory-leak-oom ")
+            l.starts_with("disk-full-log-volume ") || l.starts_with("expired-tls-certificate ")
         })
         .filter(|l| !l.contains(" seed "))
         .count();
-    assert_eq!(rows, 4, "{context}");
-    assert!(stdout.contains("total: "), "{context}");
+    assert_eq!(rows, 2, "{context}");
+    assert!(stdout.contains("total: 2/2 solved"), "{context}");
 }
 
 #[test]
