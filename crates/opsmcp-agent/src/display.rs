@@ -48,6 +48,14 @@ pub fn short_args(input: &Value) -> String {
 /// One line about a tool result: its status, outcome, summary or id, whichever it has.
 pub fn result_summary(shown: &str) -> String {
     let Ok(v) = serde_json::from_str::<Value>(shown.trim()) else {
+        // A JSON result cut to the budget no longer parses; its leading fields still tell.
+        let found: Vec<String> = ["status", "log_data_path", "summary"]
+            .iter()
+            .filter_map(|k| string_field(shown, k).map(|v| format!("{k}={v}")))
+            .collect();
+        if shown.trim_start().starts_with('{') && !found.is_empty() {
+            return one_line(&found.join(" "), 160);
+        }
         return one_line(shown, 140);
     };
     let mut parts = Vec::new();
@@ -84,6 +92,25 @@ pub fn result_summary(shown: &str) -> String {
         parts.push(format!("{{{}}}", keys.join(", ")));
     }
     one_line(&parts.join(" "), 160)
+}
+
+/// The value of the first `"key":"…"` in possibly cut JSON text.
+fn string_field(text: &str, key: &str) -> Option<String> {
+    let start = text.find(&format!("\"{key}\":\""))? + key.len() + 4;
+    let rest = &text[start..];
+    let mut end = None;
+    let mut escaped = false;
+    for (i, c) in rest.char_indices() {
+        match c {
+            '\\' if !escaped => escaped = true,
+            '"' if !escaped => {
+                end = Some(i);
+                break;
+            }
+            _ => escaped = false,
+        }
+    }
+    end.map(|e| rest[..e].to_string())
 }
 
 /// The lines to print for `event` (none for text deltas: the complete text comes with
@@ -163,5 +190,9 @@ mod tests {
             "outcome=ran remediation=succeeded"
         );
         assert_eq!(result_summary("plain words"), "plain words");
+        assert_eq!(
+            result_summary(r#"{"log_data_path":"INC-1/logs-1.json","lines":["a\"b", "#),
+            "log_data_path=INC-1/logs-1.json"
+        );
     }
 }

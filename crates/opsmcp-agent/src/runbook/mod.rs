@@ -345,6 +345,7 @@ impl RunbookBrain {
                 None => {
                     st.log_summary = find_str(&v, &["summary", "headline"])
                         .map(|s| cut(s, 300))
+                        .or_else(|| error_rates(&v))
                         .or_else(|| {
                             read::find(&v, &["anomalies", "findings", "patterns"])
                                 .and_then(Value::as_array)
@@ -539,6 +540,11 @@ impl RunbookBrain {
                     break;
                 }
                 Phase::Analyze => {
+                    if st.script_attempts == 0
+                        && let Some(summary) = &st.log_summary
+                    {
+                        says.push(format!("Log patterns: {summary}."));
+                    }
                     let Some(data) = st.log_data_path.clone() else {
                         st.phase = Some(Phase::RootCause);
                         continue;
@@ -942,6 +948,32 @@ fn script_findings(out: &Value) -> Vec<String> {
         lines.push("no errors found in the raw logs".into());
     }
     lines
+}
+
+/// The services whose error rate rose most over the window before, from an analyze_logs
+/// result listing `services: [{service, error_rate, baseline_error_rate}]`.
+fn error_rates(v: &Value) -> Option<String> {
+    let services = v.get("services")?.as_array()?;
+    let mut rates: Vec<(String, f64, Option<f64>)> = services
+        .iter()
+        .filter_map(|s| {
+            let name = read::str_at(s, &["service", "name"])?.to_string();
+            let rate = s.get("error_rate").and_then(number)?;
+            let before = s.get("baseline_error_rate").and_then(number);
+            Some((name, rate, before))
+        })
+        .filter(|(_, rate, before)| *rate > before.unwrap_or(0.0))
+        .collect();
+    rates.sort_by(|a, b| (b.1 - b.2.unwrap_or(0.0)).total_cmp(&(a.1 - a.2.unwrap_or(0.0))));
+    let parts: Vec<String> = rates
+        .iter()
+        .take(3)
+        .map(|(name, rate, before)| match before {
+            Some(b) => format!("{name} error rate {rate:.3} (before: {b:.3})"),
+            None => format!("{name} error rate {rate:.3}"),
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
 }
 
 /// Why an attempt did not fix it, if it did not.
