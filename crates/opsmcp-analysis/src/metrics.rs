@@ -272,7 +272,9 @@ pub fn deviation(
             )
         }
         s if s.ends_with("_in_use") => {
-            let at_max = max.is_some_and(|m| m > 0.0 && v / m >= 0.97);
+            // Near the maximum and normally not: noise around a cap makes "at the cap" a coin
+            // toss, so 90 % is the line, and a pool that always runs that full is not news.
+            let at_max = max.is_some_and(|m| m > 0.0 && v / m >= 0.9 && reference / m < 0.9);
             let out = at_max || ratio >= 1.5;
             (
                 out,
@@ -335,8 +337,10 @@ mod tests {
         assert!(deviation("latency_p99_ms", 6.0 * 180.0, 180.0, None).0);
         let pool = deviation("db_connections_in_use", 50.0, 38.0, Some(50.0));
         assert!(pool.0 && pool.2.is_some());
-        let busy = deviation("db_connections_in_use", 190.0, 20.0, Some(200.0));
-        assert!(busy.0 && busy.2.is_none(), "95 % is busy, not exhausted");
+        let busy = deviation("db_connections_in_use", 150.0, 20.0, Some(200.0));
+        assert!(busy.0 && busy.2.is_none(), "75 % is busy, not exhausted");
+        let always_full = deviation("db_connections_in_use", 47.0, 46.0, Some(50.0));
+        assert!(!always_full.0, "a pool that always runs full is not news");
         assert!(deviation("cert_days_left", 0.0, 0.4, None).2.is_some());
         assert!(!deviation("cert_days_left", 0.4, 0.4, None).0);
         assert!(deviation("cache_hit_ratio", 0.08, 0.97, None).0);

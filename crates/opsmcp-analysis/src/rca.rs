@@ -382,7 +382,9 @@ fn facts(inp: &Inputs<'_>, service: &str) -> Facts {
             .count();
         f.logs = (rise * 5.0 + 0.3 * loud_new as f64 + 0.2 * l.bursts.len() as f64).min(2.0);
     }
-    f.sick = f.service_level >= 0.4 || f.resource >= 0.8;
+    // Logs alone can tell: a world without metric history (a live host without Prometheus)
+    // still has its error lines.
+    f.sick = f.service_level >= 0.4 || f.resource >= 0.8 || f.logs >= 1.0;
     f
 }
 
@@ -474,7 +476,10 @@ fn keyword_hits(inp: &Inputs<'_>, service: &str, cause: RootCause) -> Vec<Hit> {
     telling_templates(inp, service)
         .into_iter()
         .filter(|t| {
-            let text = t.0.to_lowercase();
+            // The example line too: templates mask variable parts, and a header parser can
+            // take the start of a message for a field (`FATAL: …`), so the words may be there
+            // only.
+            let text = format!("{} {}", t.0, t.3).to_lowercase();
             keywords(cause).iter().any(|k| text.contains(k))
         })
         .map(|t| (t.0, t.1, t.3, t.4))
@@ -600,9 +605,10 @@ fn classify(inp: &Inputs<'_>, component: &str, f: &Facts) -> Vec<Typed> {
         match cause {
             RootCause::ConnectionPoolExhaustion => {
                 score += match inp.series(component, "db_connections_in_use") {
+                    // Callers wait for a connection: the component itself answers slowly.
                     Some(c) if c.limit.is_some() => {
                         pro.push(metric(c));
-                        3.0
+                        2.5 + if latency.is_empty() { 0.0 } else { 0.5 }
                     }
                     Some(c) => {
                         con.push(Evidence {
@@ -848,7 +854,8 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             .map(|(c, _)| *c)
             .filter(|c| !sick_callers.iter().any(|(_, (_, via))| via == *c))
             .collect();
-        for leaf in leaves {
+        // Only trouble callers feel travels: a busy service that answers as usual has no path.
+        for leaf in leaves.into_iter().filter(|_| f.service_level >= 0.4) {
             let mut chain = vec![leaf.clone()];
             let mut cur = leaf.clone();
             while let Some((_, via)) = callers.get(&cur) {
@@ -1109,7 +1116,7 @@ fn hypothesis(
         RootCause::CertificateExpired => "cert_days_left is positive again and handshakes succeed",
         RootCause::RunawayJob => "cpu_percent drops back to its baseline",
         RootCause::CacheStampede => "cache_hit_ratio climbs back to its baseline",
-        RootCause::BadConfigPush => "errors stop once the configuration is reverted",
+        RootCause::BadConfigPush => "error_rate and latency return to their baselines",
     };
     let mut to_confirm = vec![format!(
         "after the remediation, on {component}: {key_signal} within a few minutes (get_system_metrics service={component})"

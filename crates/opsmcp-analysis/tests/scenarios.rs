@@ -15,9 +15,11 @@ use opsmcp_world::{
     sim::{Scenario, SimWorld, SimulatedWorld, builtin},
 };
 
-/// The analysis, run as a tool would: the default window up to now, over a world started now.
+/// The analysis, run as a tool would: the default window up to "now", over a world started
+/// then. "Now" is fixed: the world's noise is keyed by time, and the analysis reads only the
+/// window it is given, so a fixed clock makes every number here reproducible.
 async fn top(scenario: Scenario, seed: u64) -> (String, String, Option<String>, rca::RcaReport) {
-    let now = Timestamp::now();
+    let now: Timestamp = "2026-11-26T04:00:00Z".parse().unwrap();
     let world: Arc<dyn World> = Arc::new(SimulatedWorld::new(
         SimWorld::new(scenario, seed, now),
         Thresholds::default(),
@@ -95,12 +97,19 @@ async fn the_top_hypothesis_is_the_truth_on_every_builtin_scenario() {
 #[tokio::test]
 async fn accuracy_across_seeds_and_noise() {
     // A small sweep by default (debug builds mine logs slowly); OPSMCP_RCA_SEEDS=N sweeps seeds
-    // 1..=N at three noise levels.
+    // 1..=N at the scenarios' own noise, 0.1 and 0.2 (or OPSMCP_RCA_NOISES=0.3,0.4).
     let (seeds, noises): (Vec<u64>, Vec<Option<f64>>) = match std::env::var("OPSMCP_RCA_SEEDS")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
     {
-        Some(n) => ((1..=n).collect(), vec![None, Some(0.1), Some(0.2)]),
+        Some(n) => (
+            (1..=n).collect(),
+            std::env::var("OPSMCP_RCA_NOISES")
+                .ok()
+                .map_or(vec![None, Some(0.1), Some(0.2)], |v| {
+                    v.split(',').map(|x| x.trim().parse().ok()).collect()
+                }),
+        ),
         None => (vec![2, 3], vec![Some(0.15)]),
     };
     let (mut right, mut total) = (0, 0);
@@ -135,4 +144,46 @@ async fn accuracy_across_seeds_and_noise() {
         println!("miss: {m}");
     }
     assert!(accuracy >= 0.9, "top-1 accuracy {accuracy}: {misses:#?}");
+}
+
+/// `OPSMCP_RCA_PRINT=<scenario> cargo test -p opsmcp-analysis --test scenarios print -- --nocapture`
+/// prints the whole report for one scenario, to read what a caller gets (`OPSMCP_RCA_SEED` and
+/// `OPSMCP_RCA_NOISE` perturb it as the sweep does).
+#[tokio::test]
+async fn print_a_report_when_asked() {
+    let Ok(name) = std::env::var("OPSMCP_RCA_PRINT") else {
+        return;
+    };
+    let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse().ok());
+    let mut s = builtin::load(&name).unwrap();
+    if let Some(noise) = env("OPSMCP_RCA_NOISE") {
+        for svc in &mut s.services {
+            svc.noise = noise;
+        }
+    }
+    let got = top(s, env("OPSMCP_RCA_SEED").map_or(1, |n: f64| n as u64)).await;
+    println!("{}", serde_json::to_string_pretty(&got.3).unwrap());
+}
+
+/// `OPSMCP_LOGS_PRINT=<scenario>`: the log analysis of the default window, as `analyze_logs`
+/// computes it before cutting it to a budget.
+#[tokio::test]
+async fn print_the_log_analysis_when_asked() {
+    let Ok(name) = std::env::var("OPSMCP_LOGS_PRINT") else {
+        return;
+    };
+    let now = Timestamp::now();
+    let world = SimulatedWorld::new(
+        SimWorld::new(builtin::load(&name).unwrap(), 1, now),
+        Thresholds::default(),
+    );
+    let report = opsmcp_analysis::logs::analyze(
+        &world,
+        &Window::ending(now, SignedDuration::from_mins(30)),
+        &Default::default(),
+        usize::MAX,
+    )
+    .await
+    .unwrap();
+    println!("{}", serde_json::to_string_pretty(&report).unwrap());
 }

@@ -10,8 +10,10 @@ use std::time::{Duration, Instant};
 
 use opsmcp_store::{NewAuditEntry, Store};
 use rmcp::{
-    ErrorData,
+    ErrorData, RoleServer,
+    handler::server::{router::tool::ToolRouter, tool::ToolCallContext},
     model::{CallToolRequestParams, CallToolResponse},
+    service::RequestContext,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -107,6 +109,28 @@ impl Audit {
         }
         result
     }
+}
+
+/// Who the caller is, until authentication gives us identities (issue 9).
+pub const CALLER: &str = "mcp-client";
+
+/// A server's `call_tool`: routes through `router` and records the call. Calls to tools not
+/// annotated read-only wait for their entry to be committed.
+pub async fn routed<S: Send + Sync + 'static>(
+    audit: &Audit,
+    server: &S,
+    router: &ToolRouter<S>,
+    request: CallToolRequestParams,
+    context: RequestContext<RoleServer>,
+) -> Result<CallToolResponse, ErrorData> {
+    let changes = router
+        .get(&request.name)
+        .is_none_or(|t| t.annotations.as_ref().and_then(|a| a.read_only_hint) != Some(true));
+    audit
+        .call(request, CALLER, changes, |request| {
+            router.call(ToolCallContext::new(server, request, context))
+        })
+        .await
 }
 
 fn cut(s: &str, max: usize) -> &str {

@@ -52,6 +52,20 @@ pub enum IncidentsCommand {
 /// Audit log commands.
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
+    /// Print the log, oldest first, from entry `--after`.
+    List {
+        /// Entries after this seq.
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        /// How many.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        /// Print JSON lines.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        overrides: crate::config::Overrides,
+    },
     /// Check the hash chain: reports the first entry that was edited or removed.
     Verify {
         #[command(flatten)]
@@ -203,7 +217,37 @@ pub fn run(cmd: IncidentsCommand, m: &clap::ArgMatches) -> anyhow::Result<Exit> 
 /// Runs an audit command.
 pub fn run_audit(cmd: AuditCommand, m: &clap::ArgMatches) -> anyhow::Result<Exit> {
     let m = m.subcommand().map(|(_, m)| m).unwrap_or(m);
-    let AuditCommand::Verify { overrides } = cmd;
+    let overrides = match cmd {
+        AuditCommand::Verify { overrides } => overrides,
+        AuditCommand::List {
+            after,
+            limit,
+            json,
+            overrides,
+        } => {
+            return runtime()?.block_on(async move {
+                let store = open(&Settings::resolve(&overrides, m)?).await?;
+                for e in store.audit_entries(after, limit.clamp(1, 10_000)).await? {
+                    if json {
+                        println!("{}", serde_json::to_string(&e)?);
+                    } else {
+                        println!(
+                            "{:>6} {} {:<14} {:<26} {:<12} {:>6} ms  {}  {}",
+                            e.seq,
+                            e.at.strftime("%Y-%m-%d %H:%M:%S"),
+                            e.server,
+                            e.tool,
+                            e.caller,
+                            e.duration_ms,
+                            e.outcome,
+                            e.arguments
+                        );
+                    }
+                }
+                Ok(Exit::Ok)
+            });
+        }
+    };
     runtime()?.block_on(async move {
         let store = open(&Settings::resolve(&overrides, m)?).await?;
         let verdict = store.verify_audit().await?;

@@ -342,8 +342,9 @@ fn serve_one(
     Ok(match kind {
         ServerKind::Monitoring => {
             let (world, store) = (built.world.clone(), store.clone());
+            let audit = built.audit.for_server("monitoring");
             let mut server = McpHost::new(host, move || {
-                MonitoringServer::new(world.clone(), Some(store.clone()))
+                MonitoringServer::new(world.clone(), Some(store.clone())).with_audit(audit.clone())
             });
             if let Some(monitor) = &built.sampler {
                 let interval = Duration::from_millis(settings.sample_interval_ms);
@@ -391,7 +392,8 @@ fn serve_one(
                 eprintln!("opsmcp: WARNING: log-analytics cannot run analysis scripts: {e}");
             }
             let check = tools.sandbox_check();
-            let handler = LogAnalyticsServer::new(Arc::new(tools));
+            let handler = LogAnalyticsServer::new(Arc::new(tools))
+                .with_audit(built.audit.for_server("log-analytics"));
             tokio::spawn(
                 McpHost::new(host, move || handler.clone())
                     .with_check(check)

@@ -68,6 +68,13 @@ fn cli(data_dir: &std::path::Path, args: &[&str]) -> (i32, String) {
     )
 }
 
+fn seen_now(data_dir: &std::path::Path, server: &str, tool: &str) -> bool {
+    let (_, out) = cli(data_dir, &["audit", "list", "--json", "--limit", "1000"]);
+    out.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .any(|e| e["server"] == server && e["tool"] == tool)
+}
+
 #[tokio::test]
 async fn an_incident_is_opened_once_remediated_documented_and_audited() {
     let mut args = vec![
@@ -238,6 +245,47 @@ async fn an_incident_is_opened_once_remediated_documented_and_audited() {
     let listed = ok(&call(&c, "list_incidents", json!({"status": "resolved"})).await);
     assert_eq!(listed["incidents"].as_array().unwrap().len(), 1);
     c.cancel().await.unwrap();
+
+    // Every server's calls are in the audit log, secrets redacted.
+    let monitoring =
+        StreamableHttpClientTransport::from_uri(format!("{}/mcp", server.url("monitoring")));
+    let m = ().serve(monitoring).await.unwrap();
+    ok(&call(&m, "verify_health", json!({})).await);
+    m.cancel().await.unwrap();
+    let (code, out) = cli(
+        &server.data_dir,
+        &["audit", "list", "--json", "--limit", "1000"],
+    );
+    assert_eq!(code, 0, "{out}");
+    let entries: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let seen = |server: &str, tool: &str| {
+        entries
+            .iter()
+            .any(|e| e["server"] == server && e["tool"] == tool)
+    };
+    assert!(
+        seen("workflow", "create_incident") && seen("workflow", "execute_remediation"),
+        "{out}"
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["outcome"].as_str().unwrap().starts_with("error:")),
+        "{out}"
+    );
+    // verify_health is read-only: its entry is written in the next batch, without waiting.
+    let mut waited = 0;
+    while !seen_now(&server.data_dir, "monitoring", "verify_health") {
+        waited += 1;
+        assert!(
+            waited < 100,
+            "monitoring's call never reached the audit log"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 
     // The CLI reads the same store; the audit chain is intact, then an edit is caught.
     let (code, out) = cli(&server.data_dir, &["incidents", "show", &id]);

@@ -82,6 +82,7 @@ impl LogAnalytics {
 #[derive(Clone)]
 pub struct LogAnalyticsServer {
     inner: Arc<LogAnalytics>,
+    audit: crate::audit::Audit,
 }
 
 impl std::fmt::Debug for LogAnalyticsServer {
@@ -96,7 +97,16 @@ impl std::fmt::Debug for LogAnalyticsServer {
 impl LogAnalyticsServer {
     /// A handler over `inner`.
     pub fn new(inner: Arc<LogAnalytics>) -> Self {
-        Self { inner }
+        Self {
+            inner,
+            audit: crate::audit::Audit::off("log-analytics"),
+        }
+    }
+
+    /// Records every call in `audit`.
+    pub fn with_audit(mut self, audit: crate::audit::Audit) -> Self {
+        self.audit = audit;
+        self
     }
 
     /// Built once: tool schemas are generated at the first call, not per request.
@@ -136,6 +146,14 @@ impl LogAnalyticsServer {
 
 #[tool_handler(router = Self::router())]
 impl ServerHandler for LogAnalyticsServer {
+    async fn call_tool(
+        &self,
+        request: rmcp::model::CallToolRequestParams,
+        context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
+        crate::audit::routed(&self.audit, self, Self::router(), request, context).await
+    }
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
             ServerCapabilities::builder()

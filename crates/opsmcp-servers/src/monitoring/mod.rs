@@ -34,6 +34,7 @@ pub type Monitoring = dyn World;
 pub struct MonitoringServer {
     world: Arc<Monitoring>,
     ctx: Arc<Context>,
+    audit: crate::audit::Audit,
 }
 
 /// What tools need besides the world: the incident store, to turn an incident id into a window.
@@ -140,7 +141,14 @@ impl MonitoringServer {
         Self {
             world,
             ctx: Arc::new(Context::new(store)),
+            audit: crate::audit::Audit::off("monitoring"),
         }
+    }
+
+    /// Records every call in `audit`.
+    pub fn with_audit(mut self, audit: crate::audit::Audit) -> Self {
+        self.audit = audit;
+        self
     }
 
     /// Built once: tool schemas are generated at the first call, not per request.
@@ -199,6 +207,14 @@ impl MonitoringServer {
 
 #[tool_handler(router = Self::router())]
 impl ServerHandler for MonitoringServer {
+    async fn call_tool(
+        &self,
+        request: rmcp::model::CallToolRequestParams,
+        context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
+        crate::audit::routed(&self.audit, self, Self::router(), request, context).await
+    }
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new(

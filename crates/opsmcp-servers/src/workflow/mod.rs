@@ -23,7 +23,7 @@ use opsmcp_workflow::remediate::Verify;
 use opsmcp_world::World;
 use rmcp::{
     ErrorData, Json, RoleServer, ServerHandler,
-    handler::server::{router::tool::ToolRouter, tool::ToolCallContext, wrapper::Parameters},
+    handler::server::{router::tool::ToolRouter, wrapper::Parameters},
     model::{
         CallToolRequestParams, CallToolResponse, Implementation, ServerCapabilities, ServerConfig,
     },
@@ -47,8 +47,7 @@ pub struct Workflow {
     pub notifier: opsmcp_notify::Notifier,
 }
 
-/// Who the caller is, until authentication gives us identities (issue 9).
-const CALLER: &str = "mcp-client";
+use crate::audit::CALLER;
 
 /// The rmcp handler; cloning it is an `Arc` clone.
 #[derive(Clone)]
@@ -145,14 +144,7 @@ impl ServerHandler for WorkflowServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let changes = Self::router()
-            .get(&request.name)
-            .is_none_or(|t| t.annotations.as_ref().and_then(|a| a.read_only_hint) != Some(true));
-        self.audit
-            .call(request, CALLER, changes, |request| {
-                Self::router().call(ToolCallContext::new(self, request, context))
-            })
-            .await
+        crate::audit::routed(&self.audit, self, Self::router(), request, context).await
     }
 
     fn get_info(&self) -> ServerConfig {
