@@ -13,15 +13,24 @@
 //!   [`Permission`] mode, results go back truncated to a budget with the full text on disk, and
 //!   every step is an [`Event`] and a line of a JSON-lines transcript.
 //!
-//! This crate talks MCP only: it knows nothing of opsmcp's own servers, their tools, the world
+//! - [`runbook`]: the deterministic planner, the brain when no model is configured; it knows
+//!   the incident tools' contracts (names, arguments, result shapes) and nothing else.
+//! - [`prompts`], [`display`], [`eval`]: the system and phase prompts for model brains, events
+//!   as terminal lines, and scoring a run against an expected answer.
+//!
+//! Apart from [`runbook`], this crate talks MCP only: it knows nothing of opsmcp's own servers, their tools, the world
 //! or the store, and works the same against any third-party MCP server. It prints nothing
 //! besides the y/N question of [`Permission::Ask`]; the CLI prints the events.
 
 #![warn(missing_docs)]
 
 pub mod agent;
+pub mod display;
+pub mod eval;
 pub mod mcp;
+pub mod prompts;
 pub mod providers;
+pub mod runbook;
 mod sse;
 mod transcript;
 
@@ -30,6 +39,7 @@ pub use agent::{
 };
 pub use mcp::{McpError, McpServersConfig, ServerConfig, ToolInfo, ToolOutput, Toolbox};
 pub use providers::{Block, Message, Provider, ProviderError, Role, ToolDef, Turn};
+pub use runbook::{RunbookBrain, RunbookConfig};
 
 #[cfg(test)]
 #[path = "../tests/support/script_server.rs"]

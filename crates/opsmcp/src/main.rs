@@ -1,6 +1,7 @@
 //! `opsmcp`: the command line. It parses, loads settings, and hands off to the library crates;
 //! nothing else lives here.
 
+mod agent_cmd;
 mod config;
 mod config_check;
 mod health_cmd;
@@ -76,6 +77,16 @@ enum Command {
     /// Mine templates and find anomalies in log files (no format to configure).
     #[command(subcommand)]
     Logs(logs_cmd::LogsCommand),
+    /// Let the agent work a simulated incident against the servers (started here on free
+    /// ports), step by step, and score it against the scenario's ground truth; exits 0 when
+    /// solved.
+    RunScenario(agent_cmd::RunArgs),
+    /// The agent working the default incident (db-connection-pool-exhaustion) with the runbook
+    /// planner: nothing to set up.
+    Demo(agent_cmd::DemoArgs),
+    /// Play every built-in scenario (and seed) with the runbook planner and print a score table;
+    /// exits 1 below --min-solved.
+    Eval(agent_cmd::EvalArgs),
     /// Incidents in the store: list, show, approve a remediation.
     #[command(subcommand)]
     Incidents(incidents_cmd::IncidentsCommand),
@@ -101,7 +112,16 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
-    init_logging(cli.log_format);
+    // The agent commands print their own steps on stdout; the servers' routine info lines
+    // (connections, shutdown) would only interleave with them.
+    let quiet = matches!(
+        cli.command,
+        Command::RunScenario(_) | Command::Demo(_) | Command::Eval(_)
+    );
+    init_logging(
+        cli.log_format,
+        if quiet { "warn" } else { "info,rmcp=warn" },
+    );
     // clap requires a subcommand, so there is always one; its matches tell flags from env.
     let Some((_, m)) = matches.subcommand() else {
         return ExitCode::from(2);
@@ -123,6 +143,9 @@ fn main() -> ExitCode {
         Command::Health(args) => health_cmd::run(&args, m),
         Command::Scenarios(cmd) => scenarios_cmd::run(cmd),
         Command::Logs(cmd) => logs_cmd::run(cmd),
+        Command::RunScenario(args) => agent_cmd::run_scenario(args),
+        Command::Demo(args) => agent_cmd::demo(args),
+        Command::Eval(args) => agent_cmd::eval(args),
         Command::Incidents(cmd) => incidents_cmd::run(cmd, m),
         Command::Audit(cmd) => incidents_cmd::run_audit(cmd, m),
         Command::Config(ConfigCommand::Print(flags)) => {
@@ -149,11 +172,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(format: LogFormat) {
+fn init_logging(format: LogFormat, default_filter: &str) {
     use tracing_subscriber::{EnvFilter, fmt};
     let filter = EnvFilter::try_from_env("OPSMCP_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
-        .unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn"));
+        .unwrap_or_else(|_| EnvFilter::new(default_filter));
     let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),

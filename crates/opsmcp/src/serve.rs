@@ -163,6 +163,85 @@ pub fn run(settings: &Settings, kinds: &[ServerKind]) -> anyhow::Result<Exit> {
 
 type ServeTask = tokio::task::JoinHandle<Result<(), opsmcp_mcp::HostError>>;
 
+/// Servers started inside this process for the agent (`opsmcp run-scenario`): where they
+/// listen, and how to stop them.
+pub struct InProcess {
+    /// (server name, base URL `http://127.0.0.1:PORT`), in the order asked.
+    pub urls: Vec<(&'static str, String)>,
+    stop: CancellationToken,
+    tasks: Vec<(&'static str, ServeTask)>,
+    _world: Built,
+}
+
+impl InProcess {
+    /// Stops every server and waits for them (at most the shutdown grace).
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        for (name, task) in self.tasks {
+            match task.await {
+                Ok(Ok(())) => tracing::debug!(server = name, "stopped"),
+                Ok(Err(e)) => tracing::warn!(server = name, error = %e, "server failed"),
+                Err(e) => tracing::warn!(server = name, error = %e, "server task failed"),
+            }
+        }
+    }
+}
+
+/// Starts `kinds` on free loopback ports in the current runtime: the same store, world and
+/// servers as `up`, but no configured ports claimed and no signal handling (the caller owns
+/// the process).
+pub async fn start_in_process(
+    settings: &Settings,
+    kinds: &[ServerKind],
+) -> anyhow::Result<InProcess> {
+    let scenario = settings
+        .scenario
+        .as_deref()
+        .map(builtin::load)
+        .transpose()?;
+    let store = Store::open(&settings.database_url).await.with_context(|| {
+        format!(
+            "cannot open the store at {}",
+            redact_url(&settings.database_url)
+        )
+    })?;
+    let world = build_world(settings, scenario, &store).await?;
+    let stop = CancellationToken::new();
+    let mut urls = Vec::new();
+    let mut tasks = Vec::new();
+    if kinds.contains(&ServerKind::Workflow) {
+        // As in `run`: what notify_team queues is delivered while the servers run.
+        let worker = world
+            .notifier
+            .worker(store.clone(), settings.notify.delivery.clone())?;
+        let stop = stop.clone();
+        tasks.push((
+            "delivery",
+            tokio::spawn(async move {
+                worker.run(stop).await;
+                Ok(())
+            }),
+        ));
+    }
+    for kind in kinds {
+        let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+            .await
+            .context("cannot bind a loopback port")?;
+        let addr = listener.local_addr()?;
+        tasks.push((
+            kind.name(),
+            serve_one(*kind, settings, &world, &store, listener, stop.clone())?,
+        ));
+        urls.push((kind.name(), format!("http://{addr}")));
+    }
+    Ok(InProcess {
+        urls,
+        stop,
+        tasks,
+        _world: world,
+    })
+}
+
 /// The world every server of this process shares.
 struct Built {
     world: Arc<dyn World>,

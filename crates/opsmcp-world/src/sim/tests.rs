@@ -390,3 +390,44 @@ mod through_the_world_trait {
         );
     }
 }
+
+#[test]
+fn effect_speed_shortens_only_the_actions_timing() {
+    // increase-pool-size takes 2 minutes as written: half done after one.
+    let one_min = start() + mins(1);
+    let mut slow = world("db-connection-pool-exhaustion", 1);
+    slow.apply("increase-pool-size", "orders-db", start())
+        .unwrap();
+    assert!(slow.fault_strength(one_min) > 0.4);
+
+    // At 20x it is complete after 6 seconds.
+    let mut fast = world("db-connection-pool-exhaustion", 1).with_effect_speed(20.0);
+    fast.apply("increase-pool-size", "orders-db", start())
+        .unwrap();
+    assert_eq!(
+        fast.fault_strength(start() + SignedDuration::from_secs(6)),
+        0.0
+    );
+
+    // The restart's disruption is shortened the same way; the fault itself is unchanged.
+    let mut worse = world("db-connection-pool-exhaustion", 1).with_effect_speed(20.0);
+    worse.apply("restart", "checkout-api", start()).unwrap();
+    assert!(
+        worse
+            .signals("checkout-api", start() + SignedDuration::from_secs(3))
+            .unwrap()["error_rate"]
+            > 0.3
+    );
+    assert!(worse.signals("checkout-api", one_min).unwrap()["error_rate"] < 0.3);
+    assert_eq!(
+        worse.fault_strength(one_min),
+        world("db-connection-pool-exhaustion", 1).fault_strength(one_min)
+    );
+
+    // Nonsense factors mean "as written".
+    let odd = world("db-connection-pool-exhaustion", 1).with_effect_speed(0.0);
+    assert_eq!(
+        odd.fault_strength(one_min),
+        world("db-connection-pool-exhaustion", 1).fault_strength(one_min)
+    );
+}

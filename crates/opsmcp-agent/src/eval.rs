@@ -1,0 +1,371 @@
+//! Scoring a run against what was expected (a simulated scenario's ground truth): did the
+//! agent name the right root cause and component, fix it with the right action, and is the
+//! world healthy afterwards? Read from the run's history, so it scores any brain alike.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::{
+    mcp::Toolbox,
+    providers::{Block, Message},
+    runbook::read::Health,
+};
+
+/// What the right answer is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expected {
+    /// Root-cause type, kebab-case (`connection-pool-exhaustion`).
+    pub root_cause: String,
+    /// The service at fault.
+    pub component: String,
+    /// The actions that fix it: `name` or `name@target`.
+    pub remediation: Vec<String>,
+}
+
+/// How a run did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Score {
+    /// The concluded root cause names the expected type.
+    pub root_cause: bool,
+    /// … and the expected component.
+    pub component: bool,
+    /// An expected action ran and was not failed, rolled back or only pending.
+    pub fixed: bool,
+    /// Health was back at the end (as checked by the caller).
+    pub recovered: bool,
+    /// Brain turns.
+    pub turns: u32,
+    /// Tool calls made.
+    pub tool_calls: usize,
+    /// What the run concluded (the documented root cause, else its final text).
+    pub conclusion: String,
+    /// Every remediation asked for, `name@target`.
+    pub remediations: Vec<String>,
+}
+
+impl Score {
+    /// Everything right.
+    pub fn solved(&self) -> bool {
+        self.root_cause && self.component && self.fixed && self.recovered
+    }
+}
+
+/// Lowercase, every run of non-alphanumerics one `-`: `Connection pool exhaustion` and
+/// `connection_pool-exhaustion` compare equal.
+fn normalize(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_alphanumeric() {
+            out.extend(c.to_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    format!("-{}-", out.trim_matches('-'))
+}
+
+/// The tool name without its `mcp__<server>__` prefix.
+fn bare(name: &str) -> &str {
+    name.rsplit("__").next().unwrap_or(name)
+}
+
+/// Scores `history` (a run's conversation) against `expected`; `recovered` and `turns` come
+/// from the caller, which checks health itself rather than trusting the run.
+pub fn score(
+    history: &[Message],
+    final_text: &str,
+    expected: &Expected,
+    recovered: bool,
+    turns: u32,
+) -> Score {
+    let mut calls: Vec<(&str, &str, &Value)> = Vec::new();
+    let mut results: std::collections::HashMap<&str, (bool, Option<&Value>, &str)> =
+        Default::default();
+    for m in history {
+        for b in &m.content {
+            match b {
+                Block::ToolUse { id, name, input } => calls.push((id, bare(name), input)),
+                Block::ToolResult {
+                    tool_use_id,
+                    content,
+                    is_error,
+                    structured,
+                } => {
+                    results.insert(tool_use_id, (*is_error, structured.as_ref(), content));
+                }
+                Block::Text { .. } => {}
+            }
+        }
+    }
+    let conclusion = calls
+        .iter()
+        .rev()
+        .find(|(_, n, _)| *n == "document_resolution")
+        .and_then(|(_, _, input)| input.get("root_cause").and_then(Value::as_str))
+        .unwrap_or(final_text)
+        .to_string();
+    let concluded = normalize(&conclusion);
+
+    let mut remediations = Vec::new();
+    let mut fixed = false;
+    for (id, name, input) in &calls {
+        if *name != "execute_remediation" {
+            continue;
+        }
+        let action = input.get("action").and_then(Value::as_str).unwrap_or("");
+        let (name_part, target) = match action.split_once('@') {
+            Some((n, t)) => (n, Some(t)),
+            None => (action, input.get("target").and_then(Value::as_str)),
+        };
+        let label = match target {
+            Some(t) => format!("{name_part}@{t}"),
+            None => name_part.to_string(),
+        };
+        let expected_hit = expected
+            .remediation
+            .iter()
+            .any(|e| match e.split_once('@') {
+                Some((n, t)) => n == name_part && target.is_none_or(|x| x == t),
+                None => e == name_part,
+            });
+        let held = match results.get(id) {
+            Some((false, structured, content)) => {
+                let v = structured
+                    .cloned()
+                    .or_else(|| serde_json::from_str(content).ok())
+                    .unwrap_or(Value::Null);
+                let status = v
+                    .pointer("/remediation/status")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let outcome = v.get("outcome").and_then(Value::as_str).unwrap_or("");
+                outcome != "pending_approval"
+                    && !matches!(status, "failed" | "rolled_back" | "dry_run")
+                    && input.get("dry_run").and_then(Value::as_bool) != Some(true)
+            }
+            _ => false,
+        };
+        fixed |= expected_hit && held;
+        remediations.push(label);
+    }
+    Score {
+        root_cause: concluded.contains(&normalize(&expected.root_cause)),
+        component: concluded.contains(&normalize(&expected.component)),
+        fixed,
+        recovered,
+        turns,
+        tool_calls: calls.len(),
+        conclusion,
+        remediations,
+    }
+}
+
+/// Checks health independently of the run (the scorer does not take the agent's word): a
+/// `verify_health` call through the toolbox. Recovered means nothing is unhealthy and
+/// `component` is healthy. `None` when no server offers the tool or the call fails.
+pub async fn check_recovered(
+    toolbox: &Toolbox,
+    component: &str,
+    timeout: Duration,
+) -> Option<bool> {
+    let name = toolbox
+        .tools()
+        .iter()
+        .find(|t| t.tool == "verify_health")?
+        .name
+        .clone();
+    let out = toolbox.call(&name, json!({}), timeout).await.ok()?;
+    if out.is_error {
+        return None;
+    }
+    let v = out
+        .structured
+        .or_else(|| serde_json::from_str(&out.text).ok())?;
+    let health = Health::read(&v)?;
+    let component_ok = health
+        .services
+        .iter()
+        .find(|s| s.service == component)
+        .map_or(health.status == "healthy", |s| s.status == "healthy");
+    Some(component_ok && health.with_status("unhealthy").is_empty() && health.status != "unhealthy")
+}
+
+fn mark(ok: bool) -> &'static str {
+    if ok { "✓" } else { "✗" }
+}
+
+/// The score as lines for a terminal: one per criterion, then the counts and the verdict.
+pub fn score_lines(score: &Score, expected: &Expected, seconds: f64) -> Vec<String> {
+    let ran = if score.remediations.is_empty() {
+        "none run".to_string()
+    } else {
+        format!("ran {}", score.remediations.join(", "))
+    };
+    vec![
+        format!(
+            "root cause   {} expected {} — concluded: {}",
+            mark(score.root_cause),
+            expected.root_cause,
+            crate::display::one_line(&score.conclusion, 100)
+        ),
+        format!(
+            "component    {} expected {}",
+            mark(score.component),
+            expected.component
+        ),
+        format!(
+            "fixed        {} expected {} — {ran}",
+            mark(score.fixed),
+            expected.remediation.join(" or ")
+        ),
+        format!("recovered    {}", mark(score.recovered)),
+        format!(
+            "turns {} · tool calls {} · {seconds:.1} s",
+            score.turns, score.tool_calls
+        ),
+        if score.solved() {
+            "SOLVED".to_string()
+        } else {
+            "NOT SOLVED".to_string()
+        },
+    ]
+}
+
+/// One row of an evaluation.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Scenario name.
+    pub scenario: String,
+    /// Seed.
+    pub seed: u64,
+    /// The score, or why the run could not be scored.
+    pub result: Result<Score, String>,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+/// The evaluation table with its totals.
+pub fn table(rows: &[Row]) -> String {
+    let width = rows
+        .iter()
+        .map(|r| r.scenario.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    let mut out = format!(
+        "{:<width$}  {:>4}  {:^5}  {:^9}  {:^5}  {:^9}  {:>5}  {:>5}  {:>7}\n",
+        "scenario", "seed", "cause", "component", "fixed", "recovered", "turns", "calls", "seconds"
+    );
+    let (mut solved, mut cause, mut comp, mut fixed, mut rec) = (0, 0, 0, 0, 0);
+    for r in rows {
+        match &r.result {
+            Ok(s) => {
+                solved += usize::from(s.solved());
+                cause += usize::from(s.root_cause);
+                comp += usize::from(s.component);
+                fixed += usize::from(s.fixed);
+                rec += usize::from(s.recovered);
+                out.push_str(&format!(
+                    "{:<width$}  {:>4}  {:^5}  {:^9}  {:^5}  {:^9}  {:>5}  {:>5}  {:>7.1}\n",
+                    r.scenario,
+                    r.seed,
+                    mark(s.root_cause),
+                    mark(s.component),
+                    mark(s.fixed),
+                    mark(s.recovered),
+                    s.turns,
+                    s.tool_calls,
+                    r.seconds
+                ));
+            }
+            Err(e) => out.push_str(&format!(
+                "{:<width$}  {:>4}  error: {}\n",
+                r.scenario,
+                r.seed,
+                crate::display::one_line(e, 100)
+            )),
+        }
+    }
+    let n = rows.len();
+    out.push_str(&format!(
+        "total: {solved}/{n} solved · root cause {cause}/{n} · component {comp}/{n} · fixed {fixed}/{n} · recovered {rec}/{n} · {:.1} s\n",
+        rows.iter().map(|r| r.seconds).sum::<f64>()
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::providers::Role;
+
+    fn call(id: &str, name: &str, input: Value) -> Message {
+        Message {
+            role: Role::Assistant,
+            content: vec![Block::ToolUse {
+                id: id.into(),
+                name: name.into(),
+                input,
+            }],
+        }
+    }
+
+    fn result(id: &str, v: Value) -> Message {
+        Message {
+            role: Role::User,
+            content: vec![Block::ToolResult {
+                tool_use_id: id.into(),
+                content: v.to_string(),
+                is_error: false,
+                structured: Some(v),
+            }],
+        }
+    }
+
+    #[test]
+    fn scores_the_documented_cause_and_the_action_that_held() {
+        let expected = Expected {
+            root_cause: "connection-pool-exhaustion".into(),
+            component: "orders-db".into(),
+            remediation: vec!["increase-pool-size".into()],
+        };
+        let history = vec![
+            call(
+                "1",
+                "mcp__workflow__execute_remediation",
+                json!({"action": "restart", "target": "checkout-api"}),
+            ),
+            result(
+                "1",
+                json!({"outcome": "ran", "remediation": {"status": "rolled_back"}}),
+            ),
+            call(
+                "2",
+                "mcp__workflow__execute_remediation",
+                json!({"action": "increase-pool-size@orders-db"}),
+            ),
+            result(
+                "2",
+                json!({"outcome": "ran", "remediation": {"status": "succeeded"}}),
+            ),
+            call(
+                "3",
+                "mcp__workflow__document_resolution",
+                json!({"root_cause": "Connection pool exhaustion in orders-db"}),
+            ),
+        ];
+        let s = score(&history, "", &expected, true, 9);
+        assert!(s.solved(), "{s:?}");
+        assert_eq!(
+            s.remediations,
+            ["restart@checkout-api", "increase-pool-size@orders-db"]
+        );
+        assert_eq!(s.tool_calls, 3);
+
+        let wrong = score(&history[..2], "bad deploy of orders", &expected, false, 3);
+        assert!(!wrong.root_cause && !wrong.component && !wrong.fixed && !wrong.solved());
+    }
+}

@@ -1,0 +1,1280 @@
+//! The runbook brain: a deterministic planner that works an incident through MCP tool calls
+//! only, the default when no model is configured.
+//!
+//! It follows the incident lifecycle — detect, open, investigate, analyze, find the root
+//! cause, remediate, verify, document, notify — and decides each step from the structured
+//! results of the previous ones (read from the history, as a model would read them):
+//!
+//! 1. `verify_health` + `get_system_metrics`: what is unhealthy, and how badly;
+//! 2. `create_incident`: title from what is unhealthy, severity from how many services are
+//!    unhealthy or degraded, those services, a dedup key;
+//! 3. `analyze_logs` + `get_raw_logs` for the incident;
+//! 4. `execute_analysis_script`: a Python (stdlib) script of its own, kept in `analytics/`,
+//!    counting errors per service and the top error messages of the raw logs;
+//! 5. `root_cause_analysis`: ranked hypotheses, each with suggested actions;
+//! 6. `execute_remediation` with the best hypothesis's action, then `verify_health`; when
+//!    health does not recover (or the remediation came back failed or rolled back), the next
+//!    hypothesis's action, and so on;
+//! 7. `document_resolution` with root cause, resolution and evidence (RCA and the script's
+//!    output), `notify_team` with the summary, and a final text summary.
+//!
+//! It knows the tools' contracts (names, arguments, the shape of their results, read
+//! defensively by [`read`]) and nothing of any scenario: every decision comes from a tool
+//! output. A tool no connected server offers is skipped with a note. It names tools by their
+//! MCP name and finds them among the offered ones whatever the server is called
+//! (`mcp__<server>__<tool>`).
+
+pub mod read;
+
+use std::{collections::HashMap, time::Duration};
+
+use futures::future::BoxFuture;
+use serde_json::{Value, json};
+
+use self::read::{ActionRef, Health, Hypothesis, RemediationResult, find_str, line, number};
+use crate::{
+    agent::{AgentError, Brain, BrainInput},
+    providers::{Block, Role, StopReason, TextSink, ToolDef, Turn, Usage},
+};
+
+/// The analysis script the planner runs on the raw logs.
+pub const ANALYSIS_SCRIPT: &str = include_str!("analysis.py");
+
+/// Knobs of the planner.
+#[derive(Debug, Clone)]
+pub struct RunbookConfig {
+    /// Pause before checking health again when a remediation may still be taking effect.
+    pub recheck_delay: Duration,
+    /// Health re-checks after one remediation before trying the next action.
+    pub max_rechecks: u32,
+    /// Remediations tried at most.
+    pub max_remediations: usize,
+    /// The run's turn limit: the planner keeps the last turns for documenting, notifying and
+    /// its summary.
+    pub turn_budget: u32,
+}
+
+impl Default for RunbookConfig {
+    fn default() -> Self {
+        Self {
+            recheck_delay: Duration::from_secs(5),
+            max_rechecks: 2,
+            max_remediations: 3,
+            turn_budget: 20,
+        }
+    }
+}
+
+/// Where the planner is in the lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Detect,
+    Open,
+    Investigate,
+    Analyze,
+    RootCause,
+    Remediate,
+    Verify,
+    Document,
+    Notify,
+    Done,
+}
+
+/// What a call was for, so its result is read the right way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    InitialHealth,
+    Health,
+    Metrics,
+    CreateIncident,
+    AnalyzeLogs,
+    RawLogs,
+    Script,
+    Rca,
+    Remediation,
+    Document,
+    Escalate,
+    Notify,
+}
+
+/// One remediation tried.
+#[derive(Debug, Clone)]
+struct Attempt {
+    action: ActionRef,
+    /// Index of the hypothesis it came from.
+    hypothesis: usize,
+    /// What execute_remediation said (`None` until it answered).
+    result: Option<RemediationResult>,
+    /// The call itself failed.
+    error: Option<String>,
+    /// Health recovered after it.
+    recovered: bool,
+}
+
+/// Everything learned so far.
+#[derive(Debug, Default)]
+struct State {
+    phase: Option<Phase>,
+    pending: HashMap<String, Purpose>,
+    notes: Vec<String>,
+    report: String,
+    initial: Option<Health>,
+    latest: Option<Health>,
+    metrics_summary: Option<String>,
+    severity: String,
+    incident_id: Option<String>,
+    log_summary: Option<String>,
+    log_data_path: Option<String>,
+    script_attempts: u32,
+    script_error: Option<String>,
+    script_output: Option<Value>,
+    hypotheses: Vec<Hypothesis>,
+    rca_done: bool,
+    attempts: Vec<Attempt>,
+    rechecks: u32,
+    recheck_wait: bool,
+    pending_approval: Option<String>,
+    postmortem: Option<String>,
+    notified: bool,
+}
+
+/// The deterministic runbook planner. See the module docs.
+#[derive(Debug, Default)]
+pub struct RunbookBrain {
+    config: RunbookConfig,
+    state: State,
+}
+
+impl RunbookBrain {
+    /// A planner with `config`.
+    pub fn new(config: RunbookConfig) -> Self {
+        Self {
+            config,
+            state: State::default(),
+        }
+    }
+}
+
+impl Brain for RunbookBrain {
+    fn name(&self) -> String {
+        "runbook".into()
+    }
+
+    fn next<'a>(
+        &'a mut self,
+        input: BrainInput<'a>,
+        on_text: TextSink<'a>,
+    ) -> BoxFuture<'a, Result<Turn, AgentError>> {
+        Box::pin(async move {
+            let turns_used = input
+                .history
+                .iter()
+                .filter(|m| m.role == Role::Assistant)
+                .count() as u32;
+            if self.state.phase.is_none() {
+                self.state.report = first_text(input.history);
+            }
+            self.absorb(input.history);
+            let (text, calls) = self.plan(input.tools, turns_used + 1);
+            if self.state.recheck_wait && calls.iter().any(|c| matches!(c, Block::ToolUse { .. })) {
+                // The action may still be taking effect: give it a moment before looking again.
+                self.state.recheck_wait = false;
+                tokio::time::sleep(self.config.recheck_delay).await;
+            }
+            if !text.is_empty() {
+                on_text(&text);
+            }
+            let mut content = Vec::new();
+            if !text.is_empty() {
+                content.push(Block::Text { text });
+            }
+            let stop_reason = if calls.is_empty() {
+                StopReason::EndTurn
+            } else {
+                StopReason::ToolUse
+            };
+            content.extend(calls);
+            Ok(Turn {
+                content,
+                stop_reason,
+                usage: Usage::default(),
+            })
+        })
+    }
+}
+
+/// The user's prompt (the incident report).
+fn first_text(history: &[crate::providers::Message]) -> String {
+    history
+        .first()
+        .map(|m| {
+            m.content
+                .iter()
+                .filter_map(|b| match b {
+                    Block::Text { text } => Some(text.as_str()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
+/// The offered name of MCP tool `tool`, on whichever server offers it.
+fn offered(tools: &[ToolDef], tool: &str) -> Option<String> {
+    let suffix = format!("__{tool}");
+    tools
+        .iter()
+        .find(|t| t.name == tool || t.name.ends_with(&suffix))
+        .map(|t| t.name.clone())
+}
+
+/// A tool result as JSON: its structured content, else its text when that is JSON.
+fn result_json(content: &str, structured: &Option<Value>) -> Option<Value> {
+    structured
+        .clone()
+        .or_else(|| serde_json::from_str(content.trim()).ok())
+}
+
+fn cut(text: &str, max: usize) -> String {
+    let text = text.trim();
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut s: String = text.chars().take(max.saturating_sub(1)).collect();
+    s.push('…');
+    s
+}
+
+impl RunbookBrain {
+    fn phase(&self) -> Phase {
+        self.state.phase.unwrap_or(Phase::Detect)
+    }
+
+    /// Reads the results of the calls made last turn.
+    fn absorb(&mut self, history: &[crate::providers::Message]) {
+        let Some(last) = history.last().filter(|m| m.role == Role::User) else {
+            return;
+        };
+        for block in &last.content {
+            let Block::ToolResult {
+                tool_use_id,
+                content,
+                is_error,
+                structured,
+            } = block
+            else {
+                continue;
+            };
+            let Some(purpose) = self.state.pending.remove(tool_use_id) else {
+                continue;
+            };
+            let value = result_json(content, structured);
+            let error = is_error.then(|| cut(content, 300));
+            self.read_result(purpose, value, error);
+        }
+    }
+
+    fn read_result(&mut self, purpose: Purpose, value: Option<Value>, error: Option<String>) {
+        let st = &mut self.state;
+        let v = value.unwrap_or(Value::Null);
+        match purpose {
+            Purpose::InitialHealth => match error {
+                Some(e) => st.notes.push(format!("verify_health failed: {e}")),
+                None => st.initial = Health::read(&v),
+            },
+            Purpose::Health => {
+                if let Some(e) = &error {
+                    st.notes.push(format!("verify_health failed: {e}"));
+                }
+                let health = error.is_none().then(|| Health::read(&v)).flatten();
+                st.latest = health.clone();
+                let recovered = health
+                    .as_ref()
+                    .is_some_and(|h| recovered(st.initial.as_ref(), h));
+                if let Some(a) = st.attempts.last_mut() {
+                    a.recovered = recovered;
+                }
+                // When the workflow already watched health recover, one disagreeing look is
+                // checked once more; otherwise the action may still be taking effect.
+                let workflow_saw_recovery = st
+                    .attempts
+                    .last()
+                    .and_then(|a| a.result.as_ref())
+                    .is_some_and(|r| r.recovered == Some(true) || r.status == "succeeded");
+                let allowed = if workflow_saw_recovery {
+                    self.config.max_rechecks.min(1)
+                } else {
+                    self.config.max_rechecks
+                };
+                st.phase = Some(if recovered {
+                    Phase::Document
+                } else if st.rechecks < allowed {
+                    st.rechecks += 1;
+                    st.recheck_wait = true;
+                    Phase::Verify
+                } else {
+                    Phase::Remediate
+                });
+            }
+            Purpose::Metrics => {
+                if let Some(e) = error {
+                    st.notes.push(format!("get_system_metrics failed: {e}"));
+                } else {
+                    st.metrics_summary = find_str(&v, &["summary"]).map(|s| cut(s, 200));
+                }
+            }
+            Purpose::CreateIncident => match error {
+                Some(e) => st.notes.push(format!("create_incident failed: {e}")),
+                None => {
+                    st.incident_id = v
+                        .pointer("/incident/id")
+                        .and_then(Value::as_str)
+                        .or_else(|| find_str(&v, &["incident_id", "id"]))
+                        .map(str::to_string);
+                    if v.get("deduplicated").and_then(Value::as_bool) == Some(true) {
+                        st.notes.push(format!(
+                            "the incident was already open ({}); working on it",
+                            st.incident_id.as_deref().unwrap_or("?")
+                        ));
+                    }
+                }
+            },
+            Purpose::AnalyzeLogs => match error {
+                Some(e) => st.notes.push(format!("analyze_logs failed: {e}")),
+                None => {
+                    st.log_summary = find_str(&v, &["summary", "headline"])
+                        .map(|s| cut(s, 300))
+                        .or_else(|| error_rates(&v))
+                        .or_else(|| {
+                            read::find(&v, &["anomalies", "findings", "patterns"])
+                                .and_then(Value::as_array)
+                                .and_then(|a| a.first())
+                                .map(|f| cut(&line(f), 300))
+                        });
+                }
+            },
+            Purpose::RawLogs => match error {
+                Some(e) => st.notes.push(format!("get_raw_logs failed: {e}")),
+                None => {
+                    st.log_data_path =
+                        find_str(&v, &["log_data_path", "data_path", "path"]).map(str::to_string);
+                }
+            },
+            Purpose::Script => {
+                if let Some(e) = error {
+                    st.script_error = Some(e);
+                    return;
+                }
+                let exit = v.get("exit_code").and_then(Value::as_i64);
+                let stdout = v.get("stdout").and_then(Value::as_str).unwrap_or("");
+                match (exit, serde_json::from_str::<Value>(stdout.trim())) {
+                    (Some(0) | None, Ok(out)) if out.is_object() => {
+                        st.script_output = Some(out);
+                        st.script_error = None;
+                    }
+                    _ => {
+                        let stderr = v.get("stderr").and_then(Value::as_str).unwrap_or("");
+                        st.script_error = Some(format!(
+                            "exit {}: {}",
+                            exit.map_or("?".to_string(), |c| c.to_string()),
+                            cut(stderr, 200)
+                        ));
+                    }
+                }
+            }
+            Purpose::Rca => {
+                st.rca_done = true;
+                match error {
+                    Some(e) => st.notes.push(format!("root_cause_analysis failed: {e}")),
+                    None => st.hypotheses = Hypothesis::read_all(&v),
+                }
+            }
+            Purpose::Remediation => {
+                st.rechecks = 0;
+                let Some(attempt) = st.attempts.last_mut() else {
+                    return;
+                };
+                if let Some(e) = error {
+                    attempt.error = Some(e);
+                    st.phase = Some(Phase::Remediate);
+                    return;
+                }
+                let result = RemediationResult::read(&v);
+                st.phase = Some(if result.pending_approval() {
+                    st.pending_approval = Some(
+                        result
+                            .approve_with
+                            .clone()
+                            .unwrap_or_else(|| "an operator's approval".into()),
+                    );
+                    Phase::Document
+                } else if result.did_not_hold() {
+                    Phase::Remediate
+                } else {
+                    Phase::Verify
+                });
+                attempt.result = Some(result);
+            }
+            Purpose::Document => match error {
+                Some(e) => st.notes.push(format!("document_resolution failed: {e}")),
+                None => {
+                    st.postmortem =
+                        find_str(&v, &["path", "postmortem_path", "file"]).map(str::to_string)
+                }
+            },
+            Purpose::Escalate => {
+                if let Some(e) = error {
+                    st.notes.push(format!("update_incident failed: {e}"));
+                }
+            }
+            Purpose::Notify => match error {
+                Some(e) => st.notes.push(format!("notify_team failed: {e}")),
+                None => st.notified = true,
+            },
+        }
+    }
+
+    /// The next turn: its text and tool calls (none when done).
+    fn plan(&mut self, tools: &[ToolDef], turn: u32) -> (String, Vec<Block>) {
+        let mut says: Vec<String> = std::mem::take(&mut self.state.notes);
+        let mut calls: Vec<Block> = Vec::new();
+        let mut call = |st: &mut State, name: String, input: Value, purpose: Purpose| {
+            let id = format!("runbook-{turn}-{}", st.pending.len() + 1);
+            st.pending.insert(id.clone(), purpose);
+            calls.push(Block::ToolUse { id, name, input });
+        };
+        // Turns for documenting, notifying and the summary stay free.
+        let late = turn + 3 > self.config.turn_budget;
+
+        loop {
+            let phase = self.phase();
+            let st = &mut self.state;
+            match phase {
+                Phase::Detect => {
+                    st.phase = Some(Phase::Open);
+                    let health = offered(tools, "verify_health");
+                    let metrics = offered(tools, "get_system_metrics");
+                    if health.is_none() {
+                        says.push(skip("verify_health", "health is unknown"));
+                    }
+                    if metrics.is_none() {
+                        says.push(skip("get_system_metrics", "no metrics"));
+                    }
+                    if health.is_none() && metrics.is_none() {
+                        continue;
+                    }
+                    says.push(
+                        "Detect: checking the health of every service and the metrics.".into(),
+                    );
+                    if let Some(t) = health {
+                        call(st, t, json!({}), Purpose::InitialHealth);
+                    }
+                    if let Some(t) = metrics {
+                        call(st, t, json!({}), Purpose::Metrics);
+                    }
+                    break;
+                }
+                Phase::Open => {
+                    st.phase = Some(Phase::Investigate);
+                    let (title, severity, services) = describe(st.initial.as_ref());
+                    st.severity = severity.clone();
+                    let Some(t) = offered(tools, "create_incident") else {
+                        says.push(skip("create_incident", "working without an incident id"));
+                        continue;
+                    };
+                    let mut description = String::new();
+                    if !st.report.trim().is_empty() {
+                        description.push_str(&format!("Reported: {}\n\n", cut(&st.report, 600)));
+                    }
+                    if let Some(h) = &st.initial {
+                        description.push_str(&format!("Health at detection: {}", h.summary));
+                    }
+                    if let Some(m) = &st.metrics_summary {
+                        description.push_str(&format!("\nMetrics: {m}"));
+                    }
+                    says.push(format!("Open: {title} ({severity})."));
+                    let dedup_key = format!(
+                        "runbook:{}",
+                        if services.is_empty() {
+                            "reported".to_string()
+                        } else {
+                            services.join("+")
+                        }
+                    );
+                    call(
+                        st,
+                        t,
+                        json!({
+                            "title": title,
+                            "severity": severity,
+                            "description": description.trim(),
+                            "services": services,
+                            "dedup_key": dedup_key,
+                        }),
+                        Purpose::CreateIncident,
+                    );
+                    break;
+                }
+                Phase::Investigate => {
+                    st.phase = Some(Phase::Analyze);
+                    let args = incident_args(st);
+                    let analyze = offered(tools, "analyze_logs");
+                    let raw = offered(tools, "get_raw_logs");
+                    if analyze.is_none() {
+                        says.push(skip("analyze_logs", "no log summary"));
+                    }
+                    if raw.is_none() {
+                        says.push(skip("get_raw_logs", "no raw logs to analyze"));
+                    }
+                    if analyze.is_none() && raw.is_none() {
+                        continue;
+                    }
+                    says.push("Investigate: the incident's log patterns and its raw logs.".into());
+                    if let Some(t) = analyze {
+                        call(st, t, args.clone(), Purpose::AnalyzeLogs);
+                    }
+                    if let Some(t) = raw {
+                        call(st, t, args, Purpose::RawLogs);
+                    }
+                    break;
+                }
+                Phase::Analyze => {
+                    if st.script_attempts == 0
+                        && let Some(summary) = &st.log_summary
+                    {
+                        says.push(format!("Log patterns: {summary}."));
+                    }
+                    let Some(data) = st.log_data_path.clone() else {
+                        st.phase = Some(Phase::RootCause);
+                        continue;
+                    };
+                    let Some(t) = offered(tools, "execute_analysis_script") else {
+                        st.phase = Some(Phase::RootCause);
+                        says.push(skip("execute_analysis_script", "no script analysis"));
+                        continue;
+                    };
+                    // One retry with the other path convention when the first is refused.
+                    if st.script_attempts >= 2
+                        || (st.script_attempts == 1 && st.script_error.is_none())
+                    {
+                        if let Some(e) = &st.script_error {
+                            says.push(format!("The analysis script did not run: {e}"));
+                        }
+                        st.phase = Some(Phase::RootCause);
+                        continue;
+                    }
+                    st.script_attempts += 1;
+                    let script_path = script_path(
+                        &data,
+                        st.incident_id.as_deref().unwrap_or("incident"),
+                        st.script_attempts == 2,
+                    );
+                    says.push(format!(
+                        "Analyze: running {script_path} on {data} (error counts per service, top error messages)."
+                    ));
+                    call(
+                        st,
+                        t,
+                        json!({
+                            "script_path": script_path,
+                            "log_data_path": data,
+                            "code": ANALYSIS_SCRIPT,
+                        }),
+                        Purpose::Script,
+                    );
+                    break;
+                }
+                Phase::RootCause => {
+                    if let Some(out) = &st.script_output {
+                        says.push(format!("Log analysis: {}", script_findings(out).join("; ")));
+                    }
+                    st.phase = Some(Phase::Remediate);
+                    let Some(t) = offered(tools, "root_cause_analysis") else {
+                        says.push(skip(
+                            "root_cause_analysis",
+                            "no hypotheses, so no remediation to choose",
+                        ));
+                        continue;
+                    };
+                    says.push("Root cause: asking for ranked hypotheses.".into());
+                    call(st, t, incident_args(st), Purpose::Rca);
+                    break;
+                }
+                Phase::Remediate => {
+                    if st.rca_done && st.attempts.is_empty() {
+                        if st.hypotheses.is_empty() {
+                            says.push("The root cause analysis gave no hypotheses.".into());
+                        } else {
+                            let list: Vec<String> = st
+                                .hypotheses
+                                .iter()
+                                .take(3)
+                                .map(|h| match h.confidence {
+                                    Some(c) => format!("{} ({c:.2})", h.headline()),
+                                    None => h.headline(),
+                                })
+                                .collect();
+                            says.push(format!("Hypotheses: {}.", list.join(", ")));
+                        }
+                    }
+                    if let Some(last) = st.attempts.last()
+                        && let Some(why) = attempt_failure(last)
+                    {
+                        says.push(format!("{} did not fix it: {why}.", last.action.label()));
+                    }
+                    let next = next_action(&st.hypotheses, &st.attempts);
+                    let Some((hypothesis, action)) = next else {
+                        if !st.hypotheses.is_empty() {
+                            says.push("No further suggested action to try.".into());
+                        }
+                        st.phase = Some(Phase::Document);
+                        continue;
+                    };
+                    if late || st.attempts.len() >= self.config.max_remediations {
+                        says.push(format!(
+                            "Not trying {}: the remediation budget is used up.",
+                            action.label()
+                        ));
+                        st.phase = Some(Phase::Document);
+                        continue;
+                    }
+                    let Some(t) = offered(tools, "execute_remediation") else {
+                        says.push(skip(
+                            "execute_remediation",
+                            "nothing can be fixed from here",
+                        ));
+                        st.phase = Some(Phase::Document);
+                        continue;
+                    };
+                    let Some(incident) = st.incident_id.clone() else {
+                        says.push(format!(
+                            "Not running {}: execute_remediation needs an incident, and none was opened.",
+                            action.label()
+                        ));
+                        st.phase = Some(Phase::Document);
+                        continue;
+                    };
+                    let h = &st.hypotheses[hypothesis];
+                    says.push(format!(
+                        "Remediate: {} for {}.",
+                        action.label(),
+                        h.headline()
+                    ));
+                    let mut args = json!({
+                        "incident_id": incident,
+                        "action": action.name,
+                        "idempotency_key": format!("{incident}:{}", action.label()),
+                    });
+                    if let Some(target) = &action.target {
+                        args["target"] = json!(target);
+                    }
+                    st.attempts.push(Attempt {
+                        action,
+                        hypothesis,
+                        result: None,
+                        error: None,
+                        recovered: false,
+                    });
+                    st.phase = Some(Phase::Verify);
+                    call(st, t, args, Purpose::Remediation);
+                    break;
+                }
+                Phase::Verify => {
+                    let Some(t) = offered(tools, "verify_health") else {
+                        // Without a health check, trust the workflow's own verification.
+                        let trusted = st.attempts.last_mut().is_some_and(|a| {
+                            a.recovered = a.result.as_ref().is_some_and(|r| {
+                                r.recovered == Some(true) || r.status == "succeeded"
+                            });
+                            a.recovered
+                        });
+                        says.push(skip(
+                            "verify_health",
+                            "relying on the remediation's own verification",
+                        ));
+                        st.phase = Some(if trusted {
+                            Phase::Document
+                        } else {
+                            Phase::Remediate
+                        });
+                        continue;
+                    };
+                    if late {
+                        says.push("Out of turns for further checks.".into());
+                        st.phase = Some(Phase::Document);
+                        continue;
+                    }
+                    says.push(if st.rechecks == 0 {
+                        "Verify: is everything that was sick healthy again?".to_string()
+                    } else {
+                        format!(
+                            "Not recovered yet; checking again (re-check {} of {}).",
+                            st.rechecks, self.config.max_rechecks
+                        )
+                    });
+                    call(st, t, json!({}), Purpose::Health);
+                    break;
+                }
+                Phase::Document if fix(st).is_none() => {
+                    // Not fixed: document_resolution would resolve the incident, so the
+                    // findings go on its timeline instead and it stays open for a human.
+                    st.phase = Some(Phase::Notify);
+                    let Some(incident) = st.incident_id.clone() else {
+                        continue;
+                    };
+                    let Some(t) = offered(tools, "update_incident") else {
+                        says.push(skip("update_incident", "the findings are only in this run"));
+                        continue;
+                    };
+                    let doc = documentation(st);
+                    says.push(
+                        "Not resolved: noting the findings on the incident, which stays open."
+                            .into(),
+                    );
+                    let mut note = format!("{} Root cause: {}.", doc.resolution, doc.root_cause);
+                    if !doc.evidence.is_empty() {
+                        note.push_str(&format!(" Evidence: {}", doc.evidence.join("; ")));
+                    }
+                    call(
+                        st,
+                        t,
+                        json!({ "incident_id": incident, "note": cut(&note, 4000) }),
+                        Purpose::Escalate,
+                    );
+                    break;
+                }
+                Phase::Document => {
+                    st.phase = Some(Phase::Notify);
+                    let Some(t) = offered(tools, "document_resolution") else {
+                        says.push(skip("document_resolution", "no postmortem written"));
+                        continue;
+                    };
+                    let Some(incident) = st.incident_id.clone() else {
+                        says.push("Not documenting: no incident was opened.".into());
+                        continue;
+                    };
+                    says.push("Document: root cause, resolution and evidence.".into());
+                    let doc = documentation(st);
+                    call(
+                        st,
+                        t,
+                        json!({
+                            "incident_id": incident,
+                            "root_cause": doc.root_cause,
+                            "resolution": doc.resolution,
+                            "impact": impact(st),
+                            "evidence": doc.evidence,
+                            "action_items": doc.action_items,
+                        }),
+                        Purpose::Document,
+                    );
+                    break;
+                }
+                Phase::Notify => {
+                    st.phase = Some(Phase::Done);
+                    let Some(t) = offered(tools, "notify_team") else {
+                        says.push(skip("notify_team", "the team was not notified"));
+                        continue;
+                    };
+                    let mut args = json!({ "message": notification(st) });
+                    if let Some(id) = &st.incident_id {
+                        args["incident_id"] = json!(id);
+                    }
+                    if !st.severity.is_empty() {
+                        args["severity"] = json!(st.severity);
+                    }
+                    says.push("Notify: telling the team.".into());
+                    call(st, t, args, Purpose::Notify);
+                    break;
+                }
+                Phase::Done => {
+                    says.push(summary(st));
+                    break;
+                }
+            }
+        }
+        (says.join("\n"), calls)
+    }
+}
+
+fn skip(tool: &str, consequence: &str) -> String {
+    format!("Skipping {tool}: no connected server offers it ({consequence}).")
+}
+
+/// Arguments naming the incident, when there is one.
+fn incident_args(st: &State) -> Value {
+    match &st.incident_id {
+        Some(id) => json!({ "incident_id": id }),
+        None => json!({}),
+    }
+}
+
+/// Title, severity and services of the incident, from the health at detection.
+fn describe(health: Option<&Health>) -> (String, String, Vec<String>) {
+    let Some(h) = health else {
+        return (
+            "Reported incident (health unknown)".into(),
+            "SEV3".into(),
+            Vec::new(),
+        );
+    };
+    let unhealthy = h.with_status("unhealthy").len();
+    let degraded = h.services.len() - h.with_status("healthy").len() - unhealthy;
+    // How bad: several services down is a major outage; one down is high; only degraded
+    // ones are a warning.
+    let severity = match (unhealthy, degraded) {
+        (3.., _) => "SEV1",
+        (1.., _) => "SEV2",
+        (0, 1..) => "SEV3",
+        _ if h.status == "unhealthy" => "SEV2",
+        _ if h.status == "degraded" => "SEV3",
+        _ => "SEV4",
+    }
+    .to_string();
+    let sick = h.sick();
+    let services: Vec<String> = sick.iter().map(|s| s.service.clone()).collect();
+    let title = match sick.first() {
+        None => "Reported incident: no failing health check".to_string(),
+        Some(first) => {
+            let names = if services.len() > 3 {
+                format!(
+                    "{} and {} more",
+                    services[..3].join(", "),
+                    services.len() - 3
+                )
+            } else {
+                services.join(", ")
+            };
+            let worst = if unhealthy > 0 {
+                "unhealthy"
+            } else {
+                "degraded"
+            };
+            match first.problems.first() {
+                Some(p) => cut(&format!("{names} {worst}: {} {p}", first.service), 140),
+                None => format!("{names} {worst}"),
+            }
+        }
+    };
+    (title, severity, services)
+}
+
+/// Health is back: the services that were unhealthy at detection (or, when none was, those
+/// degraded) are healthy, and nothing is unhealthy now.
+fn recovered(initial: Option<&Health>, now: &Health) -> bool {
+    if now.services.iter().any(|s| s.status == "unhealthy") || now.status == "unhealthy" {
+        return false;
+    }
+    let focus: Vec<&str> = match initial {
+        Some(h) => {
+            let unhealthy = h.with_status("unhealthy");
+            let set = if unhealthy.is_empty() {
+                h.sick()
+            } else {
+                unhealthy
+            };
+            set.iter().map(|s| s.service.as_str()).collect()
+        }
+        None => Vec::new(),
+    };
+    if focus.is_empty() {
+        return now.status == "healthy";
+    }
+    focus.iter().all(|name| {
+        now.services
+            .iter()
+            .find(|s| s.service == *name)
+            .map_or(now.status == "healthy", |s| s.status == "healthy")
+    })
+}
+
+/// Where the script goes: beside the log data, in the same convention (relative to
+/// `analytics/`, or with the `analytics/` prefix when the data path has it); `other` flips the
+/// convention, for the retry.
+fn script_path(log_data_path: &str, incident: &str, other: bool) -> String {
+    let prefixed = log_data_path.starts_with("analytics/");
+    let name: String = incident
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let rel = format!("scripts/runbook-{name}-errors.py");
+    if prefixed != other {
+        format!("analytics/{rel}")
+    } else {
+        rel
+    }
+}
+
+/// The script's findings as short lines.
+fn script_findings(out: &Value) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(map) = out.get("errors_by_service").and_then(Value::as_object) {
+        let mut counts: Vec<(&String, f64)> = map
+            .iter()
+            .filter_map(|(k, v)| number(v).map(|n| (k, n)))
+            .collect();
+        counts.sort_by(|a, b| b.1.total_cmp(&a.1));
+        if !counts.is_empty() {
+            let parts: Vec<String> = counts
+                .iter()
+                .take(4)
+                .map(|(s, n)| format!("{s} {n}"))
+                .collect();
+            lines.push(format!(
+                "errors per service in {} entries: {}",
+                out.get("entries").map_or("?".into(), |e| e.to_string()),
+                parts.join(", ")
+            ));
+        }
+    }
+    if let Some(top) = out.get("top_errors").and_then(Value::as_array) {
+        for e in top.iter().take(3) {
+            lines.push(format!(
+                "top error ({}x) {}: {}",
+                e.get("count").map_or("?".into(), |c| c.to_string()),
+                e.get("service").and_then(Value::as_str).unwrap_or("?"),
+                cut(e.get("message").and_then(Value::as_str).unwrap_or(""), 160)
+            ));
+        }
+    }
+    if lines.is_empty() {
+        lines.push("no errors found in the raw logs".into());
+    }
+    lines
+}
+
+/// The services whose error rate rose most over the window before, from an analyze_logs
+/// result listing `services: [{service, error_rate, baseline_error_rate}]`.
+fn error_rates(v: &Value) -> Option<String> {
+    let services = v.get("services")?.as_array()?;
+    let mut rates: Vec<(String, f64, Option<f64>)> = services
+        .iter()
+        .filter_map(|s| {
+            let name = read::str_at(s, &["service", "name"])?.to_string();
+            let rate = s.get("error_rate").and_then(number)?;
+            let before = s.get("baseline_error_rate").and_then(number);
+            Some((name, rate, before))
+        })
+        .filter(|(_, rate, before)| *rate > before.unwrap_or(0.0))
+        .collect();
+    rates.sort_by(|a, b| (b.1 - b.2.unwrap_or(0.0)).total_cmp(&(a.1 - a.2.unwrap_or(0.0))));
+    let parts: Vec<String> = rates
+        .iter()
+        .take(3)
+        .map(|(name, rate, before)| match before {
+            Some(b) => format!("{name} error rate {rate:.3} (before: {b:.3})"),
+            None => format!("{name} error rate {rate:.3}"),
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// Why an attempt did not fix it, if it did not.
+fn attempt_failure(a: &Attempt) -> Option<String> {
+    if a.recovered {
+        return None;
+    }
+    if let Some(e) = &a.error {
+        return Some(format!("the call failed ({e})"));
+    }
+    match &a.result {
+        None => None,
+        Some(r) if r.pending_approval() => None,
+        Some(r) if r.did_not_hold() => Some(format!(
+            "the remediation came back {}",
+            if r.status.is_empty() {
+                "without recovery"
+            } else {
+                &r.status
+            }
+        )),
+        Some(_) => Some("health did not recover".into()),
+    }
+}
+
+/// The best action not tried yet, in hypothesis order.
+fn next_action(hypotheses: &[Hypothesis], tried: &[Attempt]) -> Option<(usize, ActionRef)> {
+    hypotheses.iter().enumerate().find_map(|(i, h)| {
+        h.actions
+            .iter()
+            .find(|a| !tried.iter().any(|t| t.action.label() == a.label()))
+            .map(|a| (i, a.clone()))
+    })
+}
+
+struct Documentation {
+    root_cause: String,
+    resolution: String,
+    evidence: Vec<String>,
+    action_items: Vec<String>,
+}
+
+/// The attempt that fixed it, if any.
+fn fix(st: &State) -> Option<&Attempt> {
+    st.attempts.iter().find(|a| a.recovered)
+}
+
+/// The hypothesis the run stands by: the one whose action fixed it, else the top one.
+fn conclusion(st: &State) -> Option<&Hypothesis> {
+    match fix(st) {
+        Some(a) => st.hypotheses.get(a.hypothesis),
+        None => st.hypotheses.first(),
+    }
+}
+
+fn documentation(st: &State) -> Documentation {
+    let fixed = fix(st);
+    let root_cause = match (conclusion(st), fixed) {
+        (Some(h), Some(_)) => match &h.summary {
+            Some(s) if s != &h.root_cause => format!("{}: {s}", h.headline()),
+            _ => h.headline(),
+        },
+        (Some(h), None) => format!(
+            "Suspected, not confirmed by a fix: {}{}",
+            h.headline(),
+            h.summary
+                .as_ref()
+                .filter(|s| *s != &h.root_cause)
+                .map(|s| format!(": {s}"))
+                .unwrap_or_default()
+        ),
+        (None, _) => "Unknown: the root cause analysis gave no hypothesis".into(),
+    };
+    let mut resolution = Vec::new();
+    for a in &st.attempts {
+        let status = a
+            .result
+            .as_ref()
+            .map(|r| {
+                if r.status.is_empty() {
+                    r.outcome.clone()
+                } else {
+                    r.status.clone()
+                }
+            })
+            .unwrap_or_else(|| "failed".into());
+        resolution.push(match (a.recovered, attempt_failure(a)) {
+            (true, _) => format!(
+                "{} ({status}); verify_health confirmed recovery",
+                a.action.label()
+            ),
+            (false, Some(why)) => format!("{}: {why}", a.action.label()),
+            (false, None) => format!("{} ({status})", a.action.label()),
+        });
+    }
+    if let Some(approve) = &st.pending_approval {
+        resolution.push(format!("awaiting approval: {approve}"));
+    }
+    let resolution = if resolution.is_empty() {
+        "No remediation was run; escalated to the on-call team.".to_string()
+    } else if fixed.is_some() {
+        format!("Resolved. {}.", resolution.join("; "))
+    } else {
+        format!("Not resolved yet. {}.", resolution.join("; "))
+    };
+
+    let mut evidence = Vec::new();
+    if let Some(h) = conclusion(st) {
+        evidence.extend(h.evidence.iter().take(5).map(|e| cut(e, 300)));
+    }
+    if let Some(out) = &st.script_output {
+        evidence.extend(
+            script_findings(out)
+                .into_iter()
+                .map(|l| format!("log analysis script: {l}")),
+        );
+    }
+    if let Some(s) = &st.log_summary {
+        evidence.push(format!("analyze_logs: {s}"));
+    }
+    if let Some(h) = &st.initial {
+        evidence.push(format!("health at detection: {}", cut(&h.summary, 300)));
+    }
+    if let Some(h) = &st.latest {
+        evidence.push(format!(
+            "health after remediation: {}",
+            cut(&h.summary, 300)
+        ));
+    }
+
+    let mut action_items = Vec::new();
+    if let Some(h) = conclusion(st) {
+        let component = h.component.as_deref().unwrap_or("the affected service");
+        action_items.push(format!(
+            "Alert on the early signs of {} in {component} before customers notice",
+            h.root_cause
+        ));
+        action_items.push(format!(
+            "Review {component}'s limits and recent changes (deploys, config, jobs)"
+        ));
+    }
+    if let Some(a) = fixed {
+        action_items.push(format!(
+            "Keep {} in the runbook for this symptom",
+            a.action.label()
+        ));
+    }
+    for a in st.attempts.iter().filter(|a| !a.recovered) {
+        action_items.push(format!(
+            "{} did not help here: revisit when the runbook suggests it",
+            a.action.label()
+        ));
+    }
+    Documentation {
+        root_cause,
+        resolution,
+        evidence,
+        action_items,
+    }
+}
+
+/// Who was affected, from the health at detection.
+fn impact(st: &State) -> String {
+    match &st.initial {
+        Some(h) if !h.sick().is_empty() => {
+            let parts: Vec<String> = h
+                .sick()
+                .iter()
+                .map(|s| format!("{} {}", s.service, s.status))
+                .collect();
+            format!(
+                "At detection: {}. {}",
+                parts.join(", "),
+                cut(&h.summary, 400)
+            )
+        }
+        _ => "No failing health check at detection.".into(),
+    }
+}
+
+fn outcome_word(st: &State) -> &'static str {
+    if fix(st).is_some() {
+        "resolved"
+    } else if st.pending_approval.is_some() {
+        "awaiting approval"
+    } else {
+        "NOT resolved, needs a human"
+    }
+}
+
+fn notification(st: &State) -> String {
+    let id = st.incident_id.as_deref().unwrap_or("Incident");
+    let cause = conclusion(st).map_or("root cause unknown".to_string(), |h| h.headline());
+    let mut msg = format!("{id} {}: {cause}.", outcome_word(st));
+    if let Some(a) = fix(st) {
+        msg.push_str(&format!(" Fixed by {}; health verified.", a.action.label()));
+    } else if let Some(approve) = &st.pending_approval {
+        msg.push_str(&format!(" Approve with: {approve}."));
+    }
+    if let Some(p) = &st.postmortem {
+        msg.push_str(&format!(" Postmortem: {p}"));
+    }
+    msg
+}
+
+fn summary(st: &State) -> String {
+    let mut out = vec![format!(
+        "Summary: {} — {}.",
+        st.incident_id
+            .as_deref()
+            .unwrap_or("incident without an id"),
+        outcome_word(st)
+    )];
+    match conclusion(st) {
+        Some(h) => out.push(format!(
+            "Root cause: {} (component {}{}).",
+            h.root_cause,
+            h.component.as_deref().unwrap_or("unknown"),
+            h.confidence
+                .map(|c| format!(", confidence {c:.2}"))
+                .unwrap_or_default()
+        )),
+        None => out.push("Root cause: unknown.".into()),
+    }
+    for a in &st.attempts {
+        out.push(match (a.recovered, attempt_failure(a)) {
+            (true, _) => format!("Remediation: {} — health recovered.", a.action.label()),
+            (false, Some(why)) => format!("Tried {}: {why}.", a.action.label()),
+            (false, None) => format!("Tried {}.", a.action.label()),
+        });
+    }
+    if st.attempts.is_empty() {
+        out.push("Remediation: none run.".into());
+    }
+    if let Some(p) = &st.postmortem {
+        out.push(format!("Postmortem: {p}."));
+    }
+    out.push(if st.notified {
+        "The team was notified.".into()
+    } else {
+        "The team was not notified.".into()
+    });
+    out.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn health(v: Value) -> Health {
+        Health::read(&v).unwrap()
+    }
+
+    #[test]
+    fn severity_and_title_follow_the_health() {
+        let h = health(json!({"status": "unhealthy", "services": [
+            {"service": "api", "status": "unhealthy",
+             "checks": [{"status": "unhealthy", "message": "error_rate 60x baseline"}]},
+            {"service": "db", "status": "degraded", "checks": []},
+            {"service": "web", "status": "healthy", "checks": []}]}));
+        let (title, sev, services) = describe(Some(&h));
+        assert_eq!(sev, "SEV2");
+        assert_eq!(services, ["api", "db"]);
+        assert_eq!(title, "api, db unhealthy: api error_rate 60x baseline");
+        let (_, sev, _) = describe(Some(&health(json!({"status": "degraded", "services": [
+            {"service": "db", "status": "degraded"}]}))));
+        assert_eq!(sev, "SEV3");
+    }
+
+    #[test]
+    fn recovery_is_judged_on_what_was_unhealthy() {
+        let before = health(json!({"status": "unhealthy", "services": [
+            {"service": "api", "status": "unhealthy"},
+            {"service": "search", "status": "degraded"}]}));
+        let after = health(json!({"status": "degraded", "services": [
+            {"service": "api", "status": "healthy"},
+            {"service": "search", "status": "degraded"}]}));
+        assert!(
+            recovered(Some(&before), &after),
+            "a degraded bystander does not count"
+        );
+        let worse = health(json!({"status": "unhealthy", "services": [
+            {"service": "api", "status": "healthy"},
+            {"service": "db", "status": "unhealthy"}]}));
+        assert!(!recovered(Some(&before), &worse));
+    }
+
+    #[test]
+    fn script_paths_follow_the_data_convention() {
+        assert_eq!(
+            script_path("raw/INC-0001.json", "INC-0001", false),
+            "scripts/runbook-INC-0001-errors.py"
+        );
+        assert_eq!(
+            script_path("analytics/raw/x.json", "INC 1", false),
+            "analytics/scripts/runbook-INC_1-errors.py"
+        );
+        assert_eq!(
+            script_path("raw/x.json", "INC-1", true),
+            "analytics/scripts/runbook-INC-1-errors.py"
+        );
+    }
+}

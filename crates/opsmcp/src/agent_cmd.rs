@@ -1,0 +1,472 @@
+//! `opsmcp run-scenario`, `opsmcp demo` and `opsmcp eval`: the agent working a simulated
+//! incident against the three servers started in this process (or servers named in an MCP
+//! config), printed step by step and scored against the scenario's ground truth. The planner,
+//! providers, prompts and scoring live in `opsmcp-agent`; this file wires them.
+
+use std::{
+    io::Write,
+    path::PathBuf,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+use clap::{Args, FromArgMatches};
+use opsmcp_agent::{
+    Agent, Brain, Event, McpServersConfig, Permission, ProviderBrain, RunbookBrain, RunbookConfig,
+    Toolbox, display,
+    eval::{self, Expected, Row, Score},
+    prompts::Prompts,
+    providers::{
+        anthropic::{Anthropic, AnthropicConfig},
+        bedrock::{Bedrock, BedrockConfig},
+        openai::{OpenAi, OpenAiConfig},
+    },
+};
+use opsmcp_world::sim::{Scenario, builtin};
+
+use crate::{
+    config::{Overrides, Settings},
+    serve::{self, Exit, ServerKind},
+};
+
+/// The scenario `opsmcp demo` plays.
+pub const DEMO_SCENARIO: &str = "db-connection-pool-exhaustion";
+
+/// Who decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BrainKind {
+    /// The built-in deterministic planner (no model, no key).
+    Runbook,
+    /// Anthropic Messages API (ANTHROPIC_API_KEY).
+    Anthropic,
+    /// An OpenAI-compatible chat completions API (OPENAI_API_KEY, OPENAI_BASE_URL).
+    Openai,
+    /// Amazon Bedrock Converse (AWS credentials and region from the environment).
+    Bedrock,
+}
+
+/// Permission modes as flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PermissionArg {
+    /// Run every tool (the seed's bypassPermissions).
+    Bypass,
+    /// Ask y/N on the terminal before each destructive tool.
+    Ask,
+    /// Offer only read-only tools.
+    ReadOnly,
+}
+
+/// How to reach the in-process servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Transport {
+    /// Streamable HTTP (`/mcp`).
+    Http,
+    /// The 2024-11-05 HTTP+SSE transport (`/sse`), as the seed's agent used.
+    Sse,
+}
+
+/// Options shared by run-scenario and demo.
+#[derive(Debug, Clone, Args)]
+pub struct AgentOpts {
+    /// Seed of the simulated incident.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Who decides: the runbook planner, or a model.
+    #[arg(long, value_enum, default_value = "runbook")]
+    pub brain: BrainKind,
+    /// The model (anthropic: claude-sonnet-4-5; openai: gpt-4o; bedrock: a model id).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Brain turns at most.
+    #[arg(long, default_value_t = 20)]
+    pub max_turns: u32,
+    /// Which tool calls run without asking.
+    #[arg(long, value_enum, default_value = "bypass")]
+    pub permission: PermissionArg,
+    /// Use the servers in this MCP config (JSON or TOML, the Claude shape) instead of starting
+    /// them here.
+    #[arg(long)]
+    pub mcp_config: Option<PathBuf>,
+    /// Transport to the servers started here.
+    #[arg(long, value_enum, default_value = "http")]
+    pub transport: Transport,
+    /// A prompts folder (system.md, phases/*.md) instead of the built-in prompts.
+    #[arg(long)]
+    pub prompts: Option<PathBuf>,
+    /// Remediations take effect this many times faster than the scenario says.
+    #[arg(long, default_value_t = 20.0)]
+    pub effect_speed: f64,
+    /// Seconds each tool call may take (a remediation watches health recover).
+    #[arg(long, default_value_t = 300)]
+    pub call_timeout_s: u64,
+    /// Write the run's transcript (JSON lines) and full tool results under this folder.
+    #[arg(long)]
+    pub transcript_dir: Option<PathBuf>,
+    /// Keep the servers' data (store, postmortems, analytics workspace) in this folder instead
+    /// of a temporary one removed at the end.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// `opsmcp run-scenario NAME`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// A built-in scenario (`opsmcp scenarios list`) or a scenario file.
+    pub scenario: String,
+    #[command(flatten)]
+    pub opts: AgentOpts,
+}
+
+/// `opsmcp demo`.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// The scenario to play.
+    #[arg(long, default_value = DEMO_SCENARIO)]
+    pub scenario: String,
+    #[command(flatten)]
+    pub opts: AgentOpts,
+}
+
+/// `opsmcp eval`.
+#[derive(Debug, Clone, Args)]
+pub struct EvalArgs {
+    /// Seeds to play each scenario with.
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    pub seeds: Vec<u64>,
+    /// `all`, or scenario names separated by commas.
+    #[arg(long, value_delimiter = ',', default_value = "all")]
+    pub scenarios: Vec<String>,
+    /// Exit 1 when fewer than this fraction of the runs are solved.
+    #[arg(long, default_value_t = 0.8)]
+    pub min_solved: f64,
+    /// Brain turns at most.
+    #[arg(long, default_value_t = 20)]
+    pub max_turns: u32,
+    /// Remediations take effect this many times faster than the scenario says.
+    #[arg(long, default_value_t = 20.0)]
+    pub effect_speed: f64,
+    /// Seconds each tool call may take.
+    #[arg(long, default_value_t = 300)]
+    pub call_timeout_s: u64,
+    /// Print every step of every run.
+    #[arg(long)]
+    pub verbose: bool,
+}
+
+/// One finished run.
+struct Report {
+    score: Score,
+    expected: Expected,
+    seconds: f64,
+}
+
+pub fn run_scenario(args: RunArgs) -> anyhow::Result<Exit> {
+    runtime()?.block_on(async move {
+        let report = run_one(&args.scenario, &args.opts, true).await?;
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "\n── score: {} (seed {}) ──",
+            args.scenario, args.opts.seed
+        )?;
+        for line in eval::score_lines(&report.score, &report.expected, report.seconds) {
+            writeln!(out, "{line}")?;
+        }
+        Ok(if report.score.solved() {
+            Exit::Ok
+        } else {
+            Exit::Failed
+        })
+    })
+}
+
+pub fn demo(args: DemoArgs) -> anyhow::Result<Exit> {
+    println!(
+        "opsmcp demo: the {} agent works a simulated incident ('{}') through the three MCP \
+         servers, started here on free loopback ports. Nothing to set up.\n",
+        match args.opts.brain {
+            BrainKind::Runbook => "runbook",
+            BrainKind::Anthropic => "Anthropic",
+            BrainKind::Openai => "OpenAI",
+            BrainKind::Bedrock => "Bedrock",
+        },
+        args.scenario
+    );
+    run_scenario(RunArgs {
+        scenario: args.scenario,
+        opts: args.opts,
+    })
+}
+
+pub fn eval(args: EvalArgs) -> anyhow::Result<Exit> {
+    let names: Vec<String> = if args.scenarios.iter().any(|s| s == "all") {
+        builtin::BUILTIN
+            .iter()
+            .map(|(n, _)| n.to_string())
+            .collect()
+    } else {
+        args.scenarios.clone()
+    };
+    if names.is_empty() || args.seeds.is_empty() {
+        bail!("nothing to evaluate: give --scenarios and --seeds");
+    }
+    let opts = AgentOpts {
+        seed: 1,
+        brain: BrainKind::Runbook,
+        model: None,
+        max_turns: args.max_turns,
+        permission: PermissionArg::Bypass,
+        mcp_config: None,
+        transport: Transport::Http,
+        prompts: None,
+        effect_speed: args.effect_speed,
+        call_timeout_s: args.call_timeout_s,
+        transcript_dir: None,
+        data_dir: None,
+    };
+    runtime()?.block_on(async move {
+        let mut rows = Vec::new();
+        for name in &names {
+            for seed in &args.seeds {
+                let opts = AgentOpts {
+                    seed: *seed,
+                    ..opts.clone()
+                };
+                let started = Instant::now();
+                let result = run_one(name, &opts, args.verbose).await;
+                let row = Row {
+                    scenario: name.clone(),
+                    seed: *seed,
+                    seconds: result
+                        .as_ref()
+                        .map_or(started.elapsed().as_secs_f64(), |r| r.seconds),
+                    result: result.map(|r| r.score).map_err(|e| format!("{e:#}")),
+                };
+                println!(
+                    "{name} seed {seed}: {}",
+                    match &row.result {
+                        Ok(s) if s.solved() => "solved".to_string(),
+                        Ok(_) => "not solved".to_string(),
+                        Err(e) => format!("error: {e}"),
+                    }
+                );
+                rows.push(row);
+            }
+        }
+        println!();
+        print!("{}", eval::table(&rows));
+        let solved = rows
+            .iter()
+            .filter(|r| r.result.as_ref().is_ok_and(Score::solved))
+            .count();
+        let fraction = solved as f64 / rows.len() as f64;
+        Ok(if fraction + 1e-9 >= args.min_solved {
+            Exit::Ok
+        } else {
+            eprintln!(
+                "opsmcp eval: {solved}/{} solved, below --min-solved {}",
+                rows.len(),
+                args.min_solved
+            );
+            Exit::Failed
+        })
+    })
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// The scenario's ground truth as the scorer wants it.
+fn expected(scenario: &Scenario) -> Expected {
+    Expected {
+        root_cause: serde_json::to_value(scenario.truth.root_cause)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        component: scenario.truth.component.clone(),
+        remediation: scenario.truth.remediation.clone(),
+    }
+}
+
+/// Settings for servers playing `scenario` in a fresh data directory: the usual rules (env,
+/// file) for everything else, so thresholds in opsmcp.toml still apply.
+fn scenario_settings(
+    scenario: &Scenario,
+    name: &str,
+    opts: &AgentOpts,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<Settings> {
+    let matches = Overrides::augment_args(clap::Command::new("opsmcp"))
+        .try_get_matches_from(["opsmcp"])
+        .context("reading OPSMCP_* settings from the environment")?;
+    let flags = Overrides::from_arg_matches(&matches)?;
+    let mut s = Settings::resolve(&flags, &matches)?;
+    s.bind = std::net::Ipv4Addr::LOCALHOST.into();
+    s.scenario = Some(name.to_string());
+    s.seed = opts.seed;
+    s.data_dir = data_dir.to_path_buf();
+    s.database_url = format!("sqlite://{}", data_dir.join("opsmcp.db").display());
+    s.new_world = true;
+    s.effect_speed = opts.effect_speed;
+    s.shutdown_grace_s = 1;
+    if !(1.0..=1000.0).contains(&opts.effect_speed) {
+        bail!("--effect-speed must be from 1 to 1000 (1 = the scenario's own timing)");
+    }
+    // execute_remediation watches health recover before calling an action done, and rolls it
+    // back when it does not: give it twice the slowest action's time at this speed (a
+    // service near a threshold takes a while to settle under noise), plus ten seconds,
+    // so a wrong action costs seconds rather than the default three minutes.
+    let slowest = scenario
+        .actions
+        .iter()
+        .map(|a| a.minutes_to_effect)
+        .fold(0.0, f64::max);
+    s.verify_timeout_s = (slowest * 60.0 / opts.effect_speed * 2.0 + 10.0).ceil() as u64;
+    Ok(s)
+}
+
+fn brain(opts: &AgentOpts) -> anyhow::Result<Box<dyn Brain>> {
+    let model = |default: &str| opts.model.clone().unwrap_or_else(|| default.to_string());
+    Ok(match opts.brain {
+        BrainKind::Runbook => Box::new(RunbookBrain::new(RunbookConfig {
+            turn_budget: opts.max_turns,
+            ..RunbookConfig::default()
+        })),
+        BrainKind::Anthropic => Box::new(ProviderBrain::new(Arc::new(Anthropic::new(
+            AnthropicConfig::from_env(model("claude-sonnet-4-5")),
+        )?))),
+        BrainKind::Openai => Box::new(ProviderBrain::new(Arc::new(OpenAi::new(
+            OpenAiConfig::from_env(model("gpt-4o")),
+        )))),
+        BrainKind::Bedrock => {
+            let Some(id) = opts.model.clone() else {
+                bail!("--brain bedrock needs --model (a Bedrock model id)");
+            };
+            Box::new(ProviderBrain::new(Arc::new(Bedrock::new(
+                BedrockConfig::from_env(id),
+            )?)))
+        }
+    })
+}
+
+/// Plays `name` once: servers (unless configured), toolbox, agent, independent health check,
+/// score. Prints every step when `show` is set.
+async fn run_one(name: &str, opts: &AgentOpts, show: bool) -> anyhow::Result<Report> {
+    let scenario = builtin::load(name)?;
+    let expected = expected(&scenario);
+    let prompts = match &opts.prompts {
+        Some(dir) => Prompts::load(dir)?,
+        None => Prompts::builtin(),
+    };
+    let brain = brain(opts)?;
+    let started = Instant::now();
+
+    let _temp;
+    let data_dir = match &opts.data_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            dir.clone()
+        }
+        None => {
+            let temp = tempfile::Builder::new()
+                .prefix("opsmcp-run-")
+                .tempdir()
+                .context("cannot create a data directory")?;
+            let path = temp.path().to_path_buf();
+            _temp = temp;
+            path
+        }
+    };
+    let (config, servers) = match &opts.mcp_config {
+        Some(path) => (McpServersConfig::from_path(path)?, None),
+        None => {
+            let settings = scenario_settings(&scenario, name, opts, &data_dir)?;
+            let servers = serve::start_in_process(&settings, &ServerKind::ALL).await?;
+            let entries: serde_json::Map<String, serde_json::Value> = servers
+                .urls
+                .iter()
+                .map(|(server, base)| {
+                    let entry = match opts.transport {
+                        Transport::Http => {
+                            serde_json::json!({"type": "http", "url": format!("{base}/mcp")})
+                        }
+                        Transport::Sse => {
+                            serde_json::json!({"type": "sse", "url": format!("{base}/sse")})
+                        }
+                    };
+                    (server.to_string(), entry)
+                })
+                .collect();
+            (
+                McpServersConfig::from_json(&serde_json::Value::Object(entries).to_string())?,
+                Some(servers),
+            )
+        }
+    };
+    let result = async {
+        let toolbox = Arc::new(Toolbox::connect(&config, Duration::from_secs(20)).await?);
+        let mut agent = Agent::new(brain, toolbox.clone(), prompts.system_prompt());
+        agent.max_turns = opts.max_turns;
+        agent.permission = match opts.permission {
+            PermissionArg::Bypass => Permission::Bypass,
+            PermissionArg::Ask => Permission::Ask,
+            PermissionArg::ReadOnly => Permission::ReadOnly,
+        };
+        agent.per_call_timeout = Duration::from_secs(opts.call_timeout_s);
+        agent.transcript_dir = opts.transcript_dir.clone();
+        // The report as the on-call engineer would get it: symptoms, never the answer.
+        let prompt = format!(
+            "An incident was reported:\n{}\nWork it end to end with the tools: detect, \
+             investigate, find the root cause, remediate, verify, document and notify.",
+            scenario.story.trim()
+        );
+        if show {
+            println!("Report: {}\n", display::one_line(&scenario.story, 300));
+        }
+        let outcome = agent
+            .run(&prompt, &mut |e: &Event| {
+                if show {
+                    let mut out = std::io::stdout().lock();
+                    for line in display::lines(e) {
+                        let _ = writeln!(out, "{line}");
+                    }
+                    let _ = out.flush();
+                }
+            })
+            .await?;
+        let recovered = eval::check_recovered(
+            &toolbox,
+            &expected.component,
+            Duration::from_secs(opts.call_timeout_s),
+        )
+        .await
+        .unwrap_or(false);
+        let score = eval::score(
+            &outcome.history,
+            &outcome.final_text,
+            &expected,
+            recovered,
+            outcome.turns,
+        );
+        drop(agent);
+        if let Ok(toolbox) = Arc::try_unwrap(toolbox) {
+            toolbox.close().await;
+        }
+        anyhow::Ok(score)
+    }
+    .await;
+    if let Some(servers) = servers {
+        servers.shutdown().await;
+    }
+    Ok(Report {
+        score: result?,
+        expected,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}

@@ -1,0 +1,134 @@
+//! `opsmcp run-scenario`, `demo` and `eval` through the binary: the agent against the three
+//! servers started in the same process, scored against the scenario's ground truth.
+//!
+//! `run_scenario_solves_the_default_incident` is the acceptance test of the whole lifecycle:
+//! every incident tool of the three servers, called by the runbook planner, and the score
+//! lines. The runs use the built-in effect speed (20x), so a fix shows in seconds; no assertion
+//! depends on time.
+
+mod common;
+
+use std::process::Command;
+
+use common::bin;
+
+fn opsmcp(args: &[&str]) -> (Option<i32>, String, String) {
+    let data = tempfile::tempdir().unwrap();
+    let out = Command::new(bin())
+        .args(args)
+        .env_remove("OPSMCP_CONFIG")
+        .env_remove("OPSMCP_SCENARIO")
+        .env("OPSMCP_DATA_DIR", data.path())
+        // No opsmcp.toml from the working directory.
+        .current_dir(data.path())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn run_scenario_solves_the_default_incident() {
+    let (code, stdout, stderr) = opsmcp(&["run-scenario", "db-connection-pool-exhaustion"]);
+    let context = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
+    for line in [
+        "── score: db-connection-pool-exhaustion (seed 1) ──",
+        "root cause   ✓ expected connection-pool-exhaustion",
+        "component    ✓ expected orders-db",
+        "fixed        ✓ expected increase-pool-size",
+        "recovered    ✓",
+        "SOLVED",
+    ] {
+        assert!(stdout.contains(line), "missing {line:?}\n{context}");
+    }
+    for step in [
+        "monitoring/verify_health",
+        "workflow/create_incident",
+        "log-analytics/execute_analysis_script",
+        "monitoring/root_cause_analysis",
+        "workflow/execute_remediation",
+        "workflow/document_resolution",
+        "workflow/notify_team",
+    ] {
+        assert!(stdout.contains(step), "no {step} step\n{context}");
+    }
+    assert_eq!(code, Some(0), "{context}");
+}
+
+/// The demo runs with no setup, over the seed's SSE transport too, printing each step and the
+/// score block.
+#[test]
+fn demo_prints_steps_and_a_score_over_sse() {
+    let (code, stdout, stderr) = opsmcp(&["demo", "--transport", "sse"]);
+    let context = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("▶ runbook with "), "{context}");
+    assert!(stdout.contains("→ monitoring/verify_health"), "{context}");
+    assert!(
+        stdout.contains("← monitoring/verify_health status=unhealthy"),
+        "{context}"
+    );
+    assert!(stdout.contains("■ finished after "), "{context}");
+    assert!(
+        stdout.contains("── score: db-connection-pool-exhaustion (seed 1) ──"),
+        "{context}"
+    );
+    assert!(
+        stdout.contains("turns ") && stdout.contains("tool calls "),
+        "{context}"
+    );
+    // The planner must not be handed the answer: the report is symptoms only.
+    let report = stdout.lines().find(|l| l.starts_with("Report: ")).unwrap();
+    assert!(!report.contains("pool"), "{report}");
+    assert!(stdout.contains("SOLVED"), "{context}");
+    assert_eq!(code, Some(0), "{context}");
+}
+
+#[test]
+fn eval_prints_a_table_with_totals() {
+    let (code, stdout, stderr) = opsmcp(&[
+        "eval",
+        "--scenarios",
+        "disk-full-log-volume,expired-tls-certificate",
+        "--seeds",
+        "3",
+        "--min-solved",
+        "0",
+    ]);
+    let context = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(code, Some(0), "{context}");
+    assert!(stdout.contains("scenario"), "{context}");
+    let rows = stdout
+        .lines()
+        .filter(|l| {
+            l.starts_with("disk-full-log-volume ") || l.starts_with("expired-tls-certificate ")
+        })
+        .filter(|l| !l.contains(" seed "))
+        .count();
+    assert_eq!(rows, 2, "{context}");
+    assert!(stdout.contains("total: 2/2 solved"), "{context}");
+}
+
+#[test]
+fn a_bad_prompts_folder_is_named() {
+    let empty = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = opsmcp(&[
+        "run-scenario",
+        "db-connection-pool-exhaustion",
+        "--brain",
+        "anthropic",
+        "--prompts",
+        empty.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("system.md"), "{stderr}");
+}
+
+#[test]
+fn an_unknown_scenario_lists_the_known_ones() {
+    let (code, _, stderr) = opsmcp(&["run-scenario", "no-such-incident"]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("db-connection-pool-exhaustion"), "{stderr}");
+}
