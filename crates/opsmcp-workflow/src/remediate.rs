@@ -170,10 +170,27 @@ fn snapshot(health: &[ServiceHealth]) -> serde_json::Value {
     )
 }
 
-/// No service is unhealthy, and the action's target is healthy. A service merely degraded (a
-/// noisy neighbour, an unrelated warning) does not hold verification hostage.
-fn recovered(target: &str, now: &[ServiceHealth]) -> bool {
-    now.iter().all(|s| {
+/// The services an action on `target` can heal: the target and everything that calls it,
+/// directly or through others. Trouble elsewhere (a noisy neighbour, a dependency busy for its
+/// own reasons) is not this action's to fix and must not get a right fix rolled back.
+fn reach(target: &str, services: &[opsmcp_world::ServiceInfo]) -> Vec<String> {
+    let mut reached = vec![target.to_string()];
+    let mut i = 0;
+    while i < reached.len() {
+        let current = reached[i].clone();
+        for s in services {
+            if s.depends_on.contains(&current) && !reached.contains(&s.name) {
+                reached.push(s.name.clone());
+            }
+        }
+        i += 1;
+    }
+    reached
+}
+
+/// The target is healthy and nothing that calls it is unhealthy.
+fn recovered(target: &str, reach: &[String], now: &[ServiceHealth]) -> bool {
+    now.iter().filter(|s| reach.contains(&s.service)).all(|s| {
         s.status != Health::Unhealthy && (s.service != target || s.status == Health::Healthy)
     })
 }
@@ -287,19 +304,21 @@ pub async fn execute(
         });
     }
 
-    // Watch health until everything that was sick is well, or time is up.
+    // Watch health until the target and its callers are well, or time is up.
+    let reach = reach(&info.target, &world.services());
     let started = tokio::time::Instant::now();
     let mut after = world.health().await?;
-    while !recovered(&info.target, &after) && started.elapsed() < verify.timeout {
+    while !recovered(&info.target, &reach, &after) && started.elapsed() < verify.timeout {
         tokio::time::sleep(verify.interval).await;
         after = world.health().await?;
     }
-    let ok = recovered(&info.target, &after);
+    let ok = recovered(&info.target, &reach, &after);
     let waited_s = started.elapsed().as_secs();
     let mut result = json!({
         "output": report.output,
         "verification": {
             "recovered": ok,
+            "judged": reach,
             "waited_s": waited_s,
         },
     });
@@ -345,4 +364,56 @@ pub async fn execute(
         remediation: Box::new(done),
         repeated: false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use opsmcp_world::{
+        ServiceInfo,
+        health::{ServiceHealth, Status},
+    };
+
+    fn svc(name: &str, deps: &[&str]) -> ServiceInfo {
+        ServiceInfo {
+            name: name.into(),
+            kind: "api".into(),
+            depends_on: deps.iter().map(|d| d.to_string()).collect(),
+        }
+    }
+
+    fn health(name: &str, status: Status) -> ServiceHealth {
+        ServiceHealth {
+            service: name.into(),
+            status,
+            checks: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn only_the_target_and_its_callers_decide_recovery() {
+        // web -> api -> cache -> db; the db is busy for reasons of its own.
+        let services = [
+            svc("web", &["api"]),
+            svc("api", &["cache"]),
+            svc("cache", &["db"]),
+            svc("db", &[]),
+        ];
+        let reach = super::reach("cache", &services);
+        assert_eq!(reach, ["cache", "api", "web"]);
+        let mut now = vec![
+            health("web", Status::Degraded),
+            health("api", Status::Healthy),
+            health("cache", Status::Healthy),
+            health("db", Status::Unhealthy),
+        ];
+        assert!(super::recovered("cache", &reach, &now));
+        now[0].status = Status::Unhealthy;
+        assert!(!super::recovered("cache", &reach, &now));
+        now[0].status = Status::Healthy;
+        now[2].status = Status::Degraded;
+        assert!(
+            !super::recovered("cache", &reach, &now),
+            "the target itself must be healthy"
+        );
+    }
 }

@@ -350,7 +350,8 @@ mod through_the_world_trait {
 
     #[tokio::test]
     async fn history_and_logs_show_the_fault_after_onset() {
-        let started = Timestamp::now();
+        // A fixed start: history and logs take explicit windows, so this is deterministic.
+        let started: Timestamp = "2026-11-26T04:00:00Z".parse().unwrap();
         let w = played(&Arc::new(Shared::default()), started);
         let onset = started - jiff::SignedDuration::from_mins(14);
         let series = w
