@@ -344,9 +344,8 @@ fn brain(opts: &AgentOpts) -> anyhow::Result<Box<dyn Brain>> {
             OpenAiConfig::from_env(model("gpt-4o")),
         )))),
         BrainKind::Bedrock => {
-            let Some(id) = opts.model.clone() else {
-                bail!("--brain bedrock needs --model (a Bedrock model id)");
-            };
+            // The seed's model id, as the seed uses it.
+            let id = model("us.anthropic.claude-sonnet-4-5-20250929-v1:0");
             Box::new(ProviderBrain::new(Arc::new(Bedrock::new(
                 BedrockConfig::from_env(id),
             )?)))
@@ -378,9 +377,19 @@ async fn run_one(name: &str, opts: &AgentOpts, show: bool) -> anyhow::Result<Rep
                 .prefix("opsmcp-run-")
                 .tempdir()
                 .context("cannot create a data directory")?;
-            let path = temp.path().to_path_buf();
-            _temp = temp;
-            path
+            if show {
+                // A single run keeps its store, analytics and postmortem for the reader.
+                let path = temp.keep();
+                println!(
+                    "data directory: {} (kept: store, analytics, postmortem)",
+                    path.display()
+                );
+                path
+            } else {
+                let path = temp.path().to_path_buf();
+                _temp = temp;
+                path
+            }
         }
     };
     let (config, servers) = match &opts.mcp_config {

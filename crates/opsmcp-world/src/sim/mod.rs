@@ -276,7 +276,8 @@ impl SimWorld {
                     && self.within(r.start_minutes_ago, r.duration_minutes, at)
                     && let Some(effect) = r.effects.get(signal)
                 {
-                    value = apply_effect(value, effect, 1.0);
+                    let strength = if r.follows_fault { strength } else { 1.0 };
+                    value = apply_effect(value, effect, strength);
                 }
             }
             for (applied, action, until) in self.applied_actions() {
@@ -410,7 +411,8 @@ impl SimWorld {
             for r in &self.scenario.red_herrings {
                 if r.service == svc.name && self.within(r.start_minutes_ago, r.duration_minutes, at)
                 {
-                    sources.extend(r.logs.iter().map(|t| (t, 1.0, "herring")));
+                    let scale = if r.follows_fault { strength } else { 1.0 };
+                    sources.extend(r.logs.iter().map(|t| (t, scale, "herring")));
                 }
             }
             for (i, (template, scale, origin)) in sources.into_iter().enumerate() {

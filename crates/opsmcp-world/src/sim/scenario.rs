@@ -236,6 +236,11 @@ pub struct RedHerring {
     pub start_minutes_ago: f64,
     /// How long it lasts, in minutes.
     pub duration_minutes: f64,
+    /// It is load the fault pushes somewhere else (a database swamped by a cache stampede): its
+    /// effects and logs rise and fall with the fault's strength, so they end when the fault is
+    /// fixed. It is still not the cause. Default false: it runs its course whatever is done.
+    #[serde(default)]
+    pub follows_fault: bool,
     /// Signal changes while it lasts.
     #[serde(default)]
     pub effects: BTreeMap<String, Effect>,
