@@ -24,7 +24,7 @@ pub struct Expected {
 }
 
 /// How a run did.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Score {
     /// The concluded root cause names the expected type.
     pub root_cause: bool,

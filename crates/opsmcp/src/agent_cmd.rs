@@ -103,8 +103,9 @@ pub struct AgentOpts {
     /// Write the run's transcript (JSON lines) and full tool results under this folder.
     #[arg(long)]
     pub transcript_dir: Option<PathBuf>,
-    /// Keep the servers' data (store, postmortems, analytics workspace) in this folder instead
-    /// of a temporary one removed at the end.
+    /// Keep the servers' data (store, postmortems, analytics workspace, runs/ with each run's
+    /// transcript and report) in this folder. Without it a single run keeps a temporary folder
+    /// and prints its path; eval removes its own.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
 }
@@ -152,6 +153,13 @@ pub struct EvalArgs {
     /// Print every step of every run.
     #[arg(long)]
     pub verbose: bool,
+    /// Play each scenario and seed this many times (the world's noise follows the clock, so
+    /// repeats are not identical).
+    #[arg(long, default_value_t = 1)]
+    pub repeat: u32,
+    /// Also write the rows as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
 }
 
 /// One finished run.
@@ -228,7 +236,11 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<Exit> {
     runtime()?.block_on(async move {
         let mut rows = Vec::new();
         for name in &names {
-            for seed in &args.seeds {
+            for seed in args
+                .seeds
+                .iter()
+                .flat_map(|s| std::iter::repeat_n(s, args.repeat.max(1) as usize))
+            {
                 let opts = AgentOpts {
                     seed: *seed,
                     ..opts.clone()
@@ -256,6 +268,21 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<Exit> {
         }
         println!();
         print!("{}", eval::table(&rows));
+        if let Some(path) = &args.json {
+            let json: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "scenario": r.scenario, "seed": r.seed, "seconds": r.seconds,
+                        "solved": r.result.as_ref().is_ok_and(Score::solved),
+                        "score": r.result.as_ref().ok(), "error": r.result.as_ref().err(),
+                    })
+                })
+                .collect();
+            std::fs::write(path, serde_json::to_string_pretty(&json)?)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!("rows written to {}", path.display());
+        }
         let solved = rows
             .iter()
             .filter(|r| r.result.as_ref().is_ok_and(Score::solved))
@@ -428,7 +455,11 @@ async fn run_one(name: &str, opts: &AgentOpts, show: bool) -> anyhow::Result<Rep
             PermissionArg::ReadOnly => Permission::ReadOnly,
         };
         agent.per_call_timeout = Duration::from_secs(opts.call_timeout_s);
-        agent.transcript_dir = opts.transcript_dir.clone();
+        // Single runs keep a transcript under the data directory unless told where.
+        agent.transcript_dir = opts
+            .transcript_dir
+            .clone()
+            .or_else(|| show.then(|| data_dir.join("runs")));
         // The report as the on-call engineer would get it: symptoms, never the answer.
         let prompt = format!(
             "An incident was reported:\n{}\nWork it end to end with the tools: detect, \
@@ -463,6 +494,25 @@ async fn run_one(name: &str, opts: &AgentOpts, show: bool) -> anyhow::Result<Rep
             recovered,
             outcome.turns,
         );
+        if let Some(dir) = &outcome.transcript {
+            let mut report = format!(
+                "# Run: {} (seed {})\n\n## Score\n\n",
+                scenario.name, opts.seed
+            );
+            for line in eval::score_lines(&score, &expected, started.elapsed().as_secs_f64()) {
+                report.push_str(&format!("    {line}\n"));
+            }
+            report.push_str(&format!(
+                "\n## The agent's summary\n\n{}\n",
+                outcome.final_text
+            ));
+            let path = dir.join("report.md");
+            std::fs::write(&path, report)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            if show {
+                println!("\ntranscript and report: {}", dir.display());
+            }
+        }
         drop(agent);
         if let Ok(toolbox) = Arc::try_unwrap(toolbox) {
             toolbox.close().await;

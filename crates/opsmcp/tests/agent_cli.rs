@@ -32,8 +32,30 @@ fn opsmcp(args: &[&str]) -> (Option<i32>, String, String) {
 
 #[test]
 fn run_scenario_solves_the_default_incident() {
-    let (code, stdout, stderr) = opsmcp(&["run-scenario", "db-connection-pool-exhaustion"]);
+    let data = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = opsmcp(&[
+        "run-scenario",
+        "db-connection-pool-exhaustion",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+    ]);
     let context = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
+    // The run leaves its transcript, report and postmortem in the data directory.
+    let runs: Vec<_> = std::fs::read_dir(data.path().join("runs"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(runs.len(), 1, "{context}");
+    let report = std::fs::read_to_string(runs[0].path().join("report.md")).unwrap();
+    assert!(report.contains("SOLVED"), "{report}");
+    let transcript = std::fs::read_to_string(runs[0].path().join("transcript.jsonl")).unwrap();
+    assert!(transcript.lines().count() > 10, "{transcript}");
+    assert!(
+        data.path()
+            .join("postmortems/INC-0001/postmortem.md")
+            .exists(),
+        "{context}"
+    );
     for line in [
         "── score: db-connection-pool-exhaustion (seed 1) ──",
         "root cause   ✓ expected connection-pool-exhaustion",
@@ -62,7 +84,14 @@ fn run_scenario_solves_the_default_incident() {
 /// score block.
 #[test]
 fn demo_prints_steps_and_a_score_over_sse() {
-    let (code, stdout, stderr) = opsmcp(&["demo", "--transport", "sse"]);
+    let data = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = opsmcp(&[
+        "demo",
+        "--transport",
+        "sse",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+    ]);
     let context = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(stdout.contains("▶ runbook with "), "{context}");
     assert!(stdout.contains("→ monitoring/verify_health"), "{context}");
@@ -86,29 +115,33 @@ fn demo_prints_steps_and_a_score_over_sse() {
     assert_eq!(code, Some(0), "{context}");
 }
 
+/// Every built-in scenario, played by the runbook brain, is solved; the rows also go to JSON.
 #[test]
-fn eval_prints_a_table_with_totals() {
+fn eval_solves_every_builtin_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("eval.json");
     let (code, stdout, stderr) = opsmcp(&[
         "eval",
         "--scenarios",
-        "disk-full-log-volume,expired-tls-certificate",
+        "all",
         "--seeds",
-        "3",
+        "1",
         "--min-solved",
-        "0",
+        "1",
+        "--json",
+        json.to_str().unwrap(),
     ]);
     let context = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
     assert_eq!(code, Some(0), "{context}");
     assert!(stdout.contains("scenario"), "{context}");
-    let rows = stdout
-        .lines()
-        .filter(|l| {
-            l.starts_with("disk-full-log-volume ") || l.starts_with("expired-tls-certificate ")
-        })
-        .filter(|l| !l.contains(" seed "))
-        .count();
-    assert_eq!(rows, 2, "{context}");
-    assert!(stdout.contains("total: 2/2 solved"), "{context}");
+    assert!(stdout.contains("total: 8/8 solved"), "{context}");
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(rows.len(), 8);
+    assert!(
+        rows.iter()
+            .all(|r| r["solved"] == true && r["score"]["turns"].as_u64().unwrap() > 0)
+    );
 }
 
 #[test]
