@@ -129,6 +129,15 @@ pub struct DemoArgs {
     pub opts: AgentOpts,
 }
 
+/// `opsmcp agent "PROMPT"`.
+#[derive(Debug, Clone, Args)]
+pub struct PromptArgs {
+    /// What to work on, as an on-call engineer would say it.
+    pub prompt: String,
+    #[command(flatten)]
+    pub opts: AgentOpts,
+}
+
 /// `opsmcp eval`.
 #[derive(Debug, Clone, Args)]
 pub struct EvalArgs {
@@ -298,6 +307,82 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<Exit> {
             );
             Exit::Failed
         })
+    })
+}
+
+pub fn prompt(args: PromptArgs) -> anyhow::Result<Exit> {
+    let opts = &args.opts;
+    let config = match &opts.mcp_config {
+        Some(path) => McpServersConfig::from_path(path)?,
+        None => {
+            // The servers `opsmcp up` runs with the same settings (ports, bind).
+            let matches = Overrides::augment_args(clap::Command::new("opsmcp"))
+                .try_get_matches_from(["opsmcp"])
+                .context("reading OPSMCP_* settings from the environment")?;
+            let s = Settings::resolve(&Overrides::from_arg_matches(&matches)?, &matches)?;
+            let host = if s.bind.is_unspecified() {
+                "127.0.0.1".to_string()
+            } else {
+                s.bind.to_string()
+            };
+            let path = match opts.transport {
+                Transport::Http => "mcp",
+                Transport::Sse => "sse",
+            };
+            let kind = match opts.transport {
+                Transport::Http => "http",
+                Transport::Sse => "sse",
+            };
+            let entries: serde_json::Map<String, serde_json::Value> = ServerKind::ALL
+                .iter()
+                .map(|k| {
+                    let url = format!("http://{host}:{}/{path}", k.port(&s));
+                    (
+                        k.name().to_string(),
+                        serde_json::json!({"type": kind, "url": url}),
+                    )
+                })
+                .collect();
+            McpServersConfig::from_json(&serde_json::Value::Object(entries).to_string())?
+        }
+    };
+    let prompts = match &opts.prompts {
+        Some(dir) => Prompts::load(dir)?,
+        None => Prompts::builtin(),
+    };
+    let brain = brain(opts)?;
+    runtime()?.block_on(async move {
+        let toolbox = Arc::new(
+            Toolbox::connect(&config, Duration::from_secs(20))
+                .await
+                .context("cannot reach the MCP servers; start them with `opsmcp up` or pass --mcp-config")?,
+        );
+        let mut agent = Agent::new(brain, toolbox.clone(), prompts.system_prompt());
+        agent.max_turns = opts.max_turns;
+        agent.permission = match opts.permission {
+            PermissionArg::Bypass => Permission::Bypass,
+            PermissionArg::Ask => Permission::Ask,
+            PermissionArg::ReadOnly => Permission::ReadOnly,
+        };
+        agent.per_call_timeout = Duration::from_secs(opts.call_timeout_s);
+        agent.transcript_dir = opts.transcript_dir.clone();
+        let outcome = agent
+            .run(&args.prompt, &mut |e: &Event| {
+                let mut out = std::io::stdout().lock();
+                for line in display::lines(e) {
+                    let _ = writeln!(out, "{line}");
+                }
+                let _ = out.flush();
+            })
+            .await?;
+        if let Some(dir) = &outcome.transcript {
+            println!("\ntranscript: {}", dir.display());
+        }
+        drop(agent);
+        if let Ok(toolbox) = Arc::try_unwrap(toolbox) {
+            toolbox.close().await;
+        }
+        Ok(Exit::Ok)
     })
 }
 

@@ -87,6 +87,9 @@ enum Command {
     /// Play every built-in scenario (and seed) with the runbook planner and print a score table;
     /// exits 1 below --min-solved.
     Eval(agent_cmd::EvalArgs),
+    /// Let the agent work what PROMPT describes against running servers (`opsmcp up` on this
+    /// host, or those in --mcp-config), step by step.
+    Agent(agent_cmd::PromptArgs),
     /// Incidents in the store: list, show, approve a remediation.
     #[command(subcommand)]
     Incidents(incidents_cmd::IncidentsCommand),
@@ -116,7 +119,7 @@ fn main() -> ExitCode {
     // (connections, shutdown) would only interleave with them.
     let quiet = matches!(
         cli.command,
-        Command::RunScenario(_) | Command::Demo(_) | Command::Eval(_)
+        Command::RunScenario(_) | Command::Demo(_) | Command::Eval(_) | Command::Agent(_)
     );
     init_logging(
         cli.log_format,
@@ -146,6 +149,7 @@ fn main() -> ExitCode {
         Command::RunScenario(args) => agent_cmd::run_scenario(args),
         Command::Demo(args) => agent_cmd::demo(args),
         Command::Eval(args) => agent_cmd::eval(args),
+        Command::Agent(args) => agent_cmd::prompt(args),
         Command::Incidents(cmd) => incidents_cmd::run(cmd, m),
         Command::Audit(cmd) => incidents_cmd::run_audit(cmd, m),
         Command::Config(ConfigCommand::Print(flags)) => {

@@ -1,4 +1,4 @@
-//! `opsmcp run-scenario`, `demo` and `eval` through the binary: the agent against the three
+//! `opsmcp run-scenario`, `demo`, `eval` and `agent` through the binary: the agent against the three
 //! servers started in the same process, scored against the scenario's ground truth.
 //!
 //! `run_scenario_solves_the_default_incident` is the acceptance test of the whole lifecycle:
@@ -164,4 +164,61 @@ fn an_unknown_scenario_lists_the_known_ones() {
     let (code, _, stderr) = opsmcp(&["run-scenario", "no-such-incident"]);
     assert_eq!(code, Some(1));
     assert!(stderr.contains("db-connection-pool-exhaustion"), "{stderr}");
+}
+
+/// `opsmcp agent "PROMPT"` works against servers already running (here `opsmcp up` playing a
+/// scenario), found through the same port settings.
+#[test]
+fn agent_works_a_prompt_against_running_servers() {
+    let server = common::Running::start(
+        &[
+            "up",
+            "--scenario",
+            "disk-full-log-volume",
+            "--effect-speed",
+            "60",
+            "--verify-timeout-s",
+            "30",
+            "--monitoring-port",
+            "0",
+            "--workflow-port",
+            "0",
+            "--log-analytics-port",
+            "0",
+        ],
+        &["monitoring", "workflow", "log-analytics"],
+    );
+    let port = |name: &str| server.url(name).rsplit(':').next().unwrap().to_string();
+    let out = Command::new(bin())
+        .args([
+            "agent",
+            "Users report errors from the service; find out why and fix it",
+        ])
+        .env_remove("OPSMCP_CONFIG")
+        .env("OPSMCP_MONITORING_PORT", port("monitoring"))
+        .env("OPSMCP_WORKFLOW_PORT", port("workflow"))
+        .env("OPSMCP_LOG_ANALYTICS_PORT", port("log-analytics"))
+        .env("OPSMCP_DATA_DIR", &server.data_dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let context = format!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{context}");
+    for step in [
+        "workflow/create_incident",
+        "workflow/execute_remediation",
+        "■ finished after ",
+    ] {
+        assert!(stdout.contains(step), "no {step}\n{context}");
+    }
+    // The incident the agent worked is in the running servers' store, resolved.
+    let list = Command::new(bin())
+        .args(["incidents", "list", "--json"])
+        .env_remove("OPSMCP_CONFIG")
+        .env("OPSMCP_DATA_DIR", &server.data_dir)
+        .output()
+        .unwrap();
+    let incidents: Vec<serde_json::Value> = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    assert_eq!(incidents[0]["status"], "resolved", "{context}");
 }
