@@ -1,5 +1,6 @@
-//! `opsmcp run-scenario`, `demo`, `eval` and `agent` through the binary: the agent against the three
-//! servers started in the same process, scored against the scenario's ground truth.
+//! `opsmcp run-scenario`, `demo`, `eval` and `agent` through the binary: the agent against the
+//! three servers (started in the same process, or already running for `agent`), scored against
+//! the scenario's ground truth.
 //!
 //! `run_scenario_solves_the_default_incident` is the acceptance test of the whole lifecycle:
 //! every incident tool of the three servers, called by the runbook planner, and the score
