@@ -358,22 +358,10 @@ pub fn prompt(args: PromptArgs) -> anyhow::Result<Exit> {
                 .context("cannot reach the MCP servers; start them with `opsmcp up` or pass --mcp-config")?,
         );
         let mut agent = Agent::new(brain, toolbox.clone(), prompts.system_prompt());
-        agent.max_turns = opts.max_turns;
-        agent.permission = match opts.permission {
-            PermissionArg::Bypass => Permission::Bypass,
-            PermissionArg::Ask => Permission::Ask,
-            PermissionArg::ReadOnly => Permission::ReadOnly,
-        };
-        agent.per_call_timeout = Duration::from_secs(opts.call_timeout_s);
+        configure(&mut agent, opts);
         agent.transcript_dir = opts.transcript_dir.clone();
         let outcome = agent
-            .run(&args.prompt, &mut |e: &Event| {
-                let mut out = std::io::stdout().lock();
-                for line in display::lines(e) {
-                    let _ = writeln!(out, "{line}");
-                }
-                let _ = out.flush();
-            })
+            .run(&args.prompt, &mut print_event)
             .await?;
         if let Some(dir) = &outcome.transcript {
             println!("\ntranscript: {}", dir.display());
@@ -384,6 +372,26 @@ pub fn prompt(args: PromptArgs) -> anyhow::Result<Exit> {
         }
         Ok(Exit::Ok)
     })
+}
+
+/// The options every agent command shares: turns, permissions, call timeout.
+fn configure(agent: &mut Agent, opts: &AgentOpts) {
+    agent.max_turns = opts.max_turns;
+    agent.permission = match opts.permission {
+        PermissionArg::Bypass => Permission::Bypass,
+        PermissionArg::Ask => Permission::Ask,
+        PermissionArg::ReadOnly => Permission::ReadOnly,
+    };
+    agent.per_call_timeout = Duration::from_secs(opts.call_timeout_s);
+}
+
+/// One step, as lines on stdout, flushed so they show as they happen.
+fn print_event(e: &Event) {
+    let mut out = std::io::stdout().lock();
+    for line in display::lines(e) {
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = out.flush();
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -533,13 +541,7 @@ async fn run_one(name: &str, opts: &AgentOpts, show: bool) -> anyhow::Result<Rep
     let result = async {
         let toolbox = Arc::new(Toolbox::connect(&config, Duration::from_secs(20)).await?);
         let mut agent = Agent::new(brain, toolbox.clone(), prompts.system_prompt());
-        agent.max_turns = opts.max_turns;
-        agent.permission = match opts.permission {
-            PermissionArg::Bypass => Permission::Bypass,
-            PermissionArg::Ask => Permission::Ask,
-            PermissionArg::ReadOnly => Permission::ReadOnly,
-        };
-        agent.per_call_timeout = Duration::from_secs(opts.call_timeout_s);
+        configure(&mut agent, opts);
         // Single runs keep a transcript under the data directory unless told where.
         agent.transcript_dir = opts
             .transcript_dir
@@ -557,11 +559,7 @@ async fn run_one(name: &str, opts: &AgentOpts, show: bool) -> anyhow::Result<Rep
         let outcome = agent
             .run(&prompt, &mut |e: &Event| {
                 if show {
-                    let mut out = std::io::stdout().lock();
-                    for line in display::lines(e) {
-                        let _ = writeln!(out, "{line}");
-                    }
-                    let _ = out.flush();
+                    print_event(e);
                 }
             })
             .await?;
