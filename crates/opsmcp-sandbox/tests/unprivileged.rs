@@ -152,6 +152,21 @@ while True:
     {
         assert!(!alive(k), "fork bomb child {k} outlived the run");
     }
+    // Killed children still count against uid 65534's process limit until they are reaped;
+    // let them go before the next test of this file forks (at most 10 s, then go on anyway).
+    let kids: Vec<String> = o
+        .stdout
+        .text
+        .lines()
+        .filter_map(|l| l.strip_prefix("KID "))
+        .map(|p| format!("/proc/{}", p.trim()))
+        .collect();
+    for _ in 0..200 {
+        if kids.iter().all(|k| !std::path::Path::new(k).exists()) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 #[tokio::test]
