@@ -14,6 +14,14 @@ pub enum HostError {
         /// The I/O error from the listener.
         source: std::io::Error,
     },
+    /// The auth settings are wrong.
+    #[error("{server}: {source}")]
+    Auth {
+        /// Which server.
+        server: String,
+        /// What is wrong.
+        source: crate::auth::AuthError,
+    },
 }
 
 /// A refusal as `{"error": "..."}` with the given status. The message says what was wrong and

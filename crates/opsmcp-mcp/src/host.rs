@@ -15,7 +15,9 @@ use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::{
     HealthCheck, HostError, HostSettings,
+    auth::Authenticator,
     drain::{self, Drain},
+    gate::{self, Gate},
     guard::{self, OriginPolicy},
     health::{self, HealthState},
     sse::{self, SseState},
@@ -64,7 +66,13 @@ where
     }
 
     /// The routes, wired to `stop` (stop taking work) and `force` (end what is left).
-    fn router(&self, stop: &CancellationToken, force: &CancellationToken, drain: &Drain) -> Router {
+    fn router(
+        &self,
+        stop: &CancellationToken,
+        force: &CancellationToken,
+        drain: &Drain,
+        gate: &Arc<Gate>,
+    ) -> Router {
         let s = &self.settings;
         let policy = Arc::new(OriginPolicy::new(&s.allowed_hosts, &s.allowed_origins));
 
@@ -85,6 +93,7 @@ where
         );
 
         let sse_state = Arc::new(SseState::new(
+            s.server_name.clone(),
             self.factory.clone(),
             s.sse_keep_alive,
             stop.clone(),
@@ -103,7 +112,19 @@ where
                 drain.clone(),
                 drain::track_posts,
             ))
+            .layer(middleware::from_fn_with_state(gate.clone(), gate::enforce))
             .layer(middleware::from_fn_with_state(policy, guard::enforce));
+        // RFC 9728: at the root, and with the MCP endpoint's path appended, as clients try both.
+        let metadata_routes = Router::new()
+            .route(
+                "/.well-known/oauth-protected-resource",
+                get(gate::resource_metadata),
+            )
+            .route(
+                "/.well-known/oauth-protected-resource/mcp",
+                get(gate::resource_metadata),
+            )
+            .with_state(gate.clone());
 
         let protocol_versions = (self.factory)()
             .supported_protocol_versions()
@@ -122,7 +143,10 @@ where
             .route("/health", get(health::health))
             .with_state(health_state);
 
-        let mut all = mcp_routes.merge(health_routes);
+        let mut all = mcp_routes
+            .merge(health_routes)
+            .merge(metadata_routes)
+            .route("/metrics", get(crate::metrics::render));
         if let Some(extra) = &self.extra {
             all = all.merge(extra.clone());
         }
@@ -139,16 +163,52 @@ where
     ) -> Result<(), HostError> {
         let force = CancellationToken::new();
         let drain = Drain::default();
-        let router = self.router(&stop, &force, &drain);
         let name = self.settings.server_name.clone();
+        // Installs the process's registry before the first request is counted.
+        crate::metrics::handle();
+        let auth = if self.settings.auth.enabled() {
+            Some(
+                Authenticator::new(&self.settings.auth).map_err(|source| HostError::Auth {
+                    server: name.clone(),
+                    source,
+                })?,
+            )
+        } else {
+            None
+        };
+        let gate = Arc::new(Gate::new(
+            name.clone(),
+            auth,
+            self.settings.tools.clone(),
+            &self.settings.limits,
+            "http",
+        ));
+        let router = self.router(&stop, &force, &drain, &gate);
         let grace = self.settings.shutdown_grace;
 
+        // Rate-limit state of callers gone quiet is dropped every minute.
+        let forget = {
+            let (gate, stop) = (gate.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+                loop {
+                    tokio::select! {
+                        _ = every.tick() => gate.forget_idle(),
+                        _ = stop.cancelled() => return,
+                    }
+                }
+            })
+        };
         let graceful = stop.clone();
         let mut server = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move { graceful.cancelled().await })
-                .await
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move { graceful.cancelled().await })
+            .await
         });
+        let _forget = AbortOnDrop(forget);
 
         tokio::select! {
             result = &mut server => return finished(&name, result),
@@ -185,5 +245,14 @@ fn finished(
             server: name.to_string(),
             source: std::io::Error::other(join.to_string()),
         }),
+    }
+}
+
+/// Aborts a helper task when the host returns.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

@@ -5,16 +5,30 @@
 //! the same handler), and `/health`. Around them: Host/Origin validation on every MCP route, a
 //! request body limit, and a graceful shutdown that lets calls in flight finish.
 //!
-//! This crate knows no tool, no world and no store: it is handed a handler factory, settings and
-//! health checks. Auth, rate limits and metrics belong here too, because every server needs them.
+//! Every MCP route passes the gate ([`gate`]): a request id, authentication (API tokens and
+//! OAuth JWTs, [`auth`]), rate limits, and the scope each called tool needs ([`policy`]); the
+//! tools see the result as a [`Caller`], which also bounds each call (concurrency, timeout).
+//! `/metrics` serves the process's Prometheus registry and `/.well-known/oauth-protected-resource`
+//! the RFC 9728 metadata.
+//!
+//! This crate knows no tool, no world and no store: it is handed a handler factory, settings,
+//! the tools' rules and health checks.
 
+pub mod auth;
+mod caller;
 mod drain;
 mod error;
+mod gate;
 mod guard;
 mod health;
 mod host;
+pub mod metrics;
+pub mod policy;
 mod settings;
 mod sse;
+
+pub use caller::Caller;
+pub use gate::{Limits, REQUEST_ID};
 
 pub use drain::Drain;
 pub use error::HostError;

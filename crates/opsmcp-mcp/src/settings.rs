@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::{Limits, auth::AuthConfig, policy::ToolRules};
+
 /// Settings for one hosted MCP server. The defaults are the safe ones: loopback only, stateless
 /// `/mcp`, a 4 MiB body limit.
 #[derive(Debug, Clone)]
@@ -28,6 +30,12 @@ pub struct HostSettings {
     pub shutdown_grace: Duration,
     /// Interval of SSE keep-alive comments (`/sse` and `/mcp` streams).
     pub sse_keep_alive: Duration,
+    /// Tokens and OAuth issuer; nothing configured means no auth (loopback use).
+    pub auth: AuthConfig,
+    /// Rate, concurrency and time limits.
+    pub limits: Limits,
+    /// The scope each tool needs and which are expensive (default: every tool `read`).
+    pub tools: ToolRules,
 }
 
 impl HostSettings {
@@ -42,6 +50,9 @@ impl HostSettings {
             max_body_bytes: 4 * 1024 * 1024,
             shutdown_grace: Duration::from_secs(10),
             sse_keep_alive: Duration::from_secs(15),
+            auth: AuthConfig::default(),
+            limits: Limits::default(),
+            tools: ToolRules::default(),
         }
     }
 }

@@ -15,8 +15,7 @@ use std::{
 };
 
 use axum::{
-    body::Bytes,
-    extract::{Query, State},
+    extract::{Query, Request, State},
     response::{
         IntoResponse, Response,
         sse::{Event, KeepAlive, Sse},
@@ -26,7 +25,7 @@ use futures::{Stream, StreamExt};
 use http::StatusCode;
 use rmcp::{
     ServerHandler, ServiceExt,
-    model::{ClientJsonRpcMessage, JsonRpcMessage, RequestId, ServerJsonRpcMessage},
+    model::{ClientJsonRpcMessage, GetExtensions, JsonRpcMessage, RequestId, ServerJsonRpcMessage},
 };
 use serde::Deserialize;
 use tokio::sync::mpsc;
@@ -34,6 +33,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::{CancellationToken, PollSender};
 
 use crate::{
+    Caller,
     drain::{Drain, InFlight},
     error::json_error,
 };
@@ -45,6 +45,7 @@ type Factory<H> = Arc<dyn Fn() -> H + Send + Sync>;
 
 /// Everything `/sse` and `/messages` share.
 pub(crate) struct SseState<H> {
+    server: String,
     factory: Factory<H>,
     sessions: Mutex<HashMap<String, Session>>,
     keep_alive: Duration,
@@ -57,6 +58,8 @@ pub(crate) struct SseState<H> {
 struct Session {
     to_server: mpsc::Sender<ClientJsonRpcMessage>,
     pending: Pending,
+    /// Who opened it; only they may post to it (a session id seen in a log is not a key).
+    owner: String,
 }
 
 /// Requests of one session that have not been answered yet; each holds a drain guard.
@@ -88,6 +91,7 @@ impl Pending {
 
 impl<H> SseState<H> {
     pub(crate) fn new(
+        server: String,
         factory: Factory<H>,
         keep_alive: Duration,
         stop: CancellationToken,
@@ -95,6 +99,7 @@ impl<H> SseState<H> {
         drain: Drain,
     ) -> Self {
         Self {
+            server,
             factory,
             sessions: Mutex::new(HashMap::new()),
             keep_alive,
@@ -120,12 +125,14 @@ struct Forget<H> {
 impl<H> Drop for Forget<H> {
     fn drop(&mut self) {
         self.state.forget(&self.id);
+        metrics::gauge!("opsmcp_sse_sessions", "server" => self.state.server.clone())
+            .decrement(1.0);
         tracing::debug!(session = %self.id, "sse session closed");
     }
 }
 
 /// `GET /sse`.
-pub(crate) async fn open<H>(State(state): State<Arc<SseState<H>>>) -> Response
+pub(crate) async fn open<H>(State(state): State<Arc<SseState<H>>>, request: Request) -> Response
 where
     H: ServerHandler + Send + 'static,
 {
@@ -140,15 +147,18 @@ where
     let (to_server, from_client) = mpsc::channel(CHANNEL_DEPTH);
     let (to_client, from_server) = mpsc::channel(CHANNEL_DEPTH);
     let pending = Pending::default();
+    let owner = caller_of(&request).identity.subject;
     if let Ok(mut sessions) = state.sessions.lock() {
         sessions.insert(
             id.clone(),
             Session {
                 to_server,
                 pending: pending.clone(),
+                owner,
             },
         );
     }
+    metrics::gauge!("opsmcp_sse_sessions", "server" => state.server.clone()).increment(1.0);
 
     let handler = (state.factory)();
     let ct = state.force.child_token();
@@ -233,7 +243,7 @@ pub(crate) struct MessagesQuery {
 pub(crate) async fn post<H>(
     State(state): State<Arc<SseState<H>>>,
     Query(query): Query<MessagesQuery>,
-    body: Bytes,
+    request: Request,
 ) -> Response {
     let Some(id) = query.session_id.or(query.session_id_snake) else {
         return json_error(
@@ -242,12 +252,11 @@ pub(crate) async fn post<H>(
         )
         .into_response();
     };
-    let session = state
-        .sessions
-        .lock()
-        .ok()
-        .and_then(|s| s.get(&id).map(|s| (s.to_server.clone(), s.pending.clone())));
-    let Some((to_server, pending)) = session else {
+    let session = state.sessions.lock().ok().and_then(|s| {
+        s.get(&id)
+            .map(|s| (s.to_server.clone(), s.pending.clone(), s.owner.clone()))
+    });
+    let Some((to_server, pending, owner)) = session else {
         return json_error(
             StatusCode::NOT_FOUND,
             format!(
@@ -256,13 +265,38 @@ pub(crate) async fn post<H>(
         )
         .into_response();
     };
+    let caller = caller_of(&request);
+    if caller.identity.subject != owner {
+        return json_error(
+            StatusCode::FORBIDDEN,
+            format!(
+                "session '{id}' belongs to another caller; open your own with GET /sse using \
+                 the same credentials you post with"
+            ),
+        )
+        .into_response();
+    }
+    let (parts, body) = request.into_parts();
+    // The body limit layer outside has already bounded the size.
+    let body = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(body) => body,
+        Err(e) => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                format!("could not read the body: {e}"),
+            )
+            .into_response();
+        }
+    };
     let messages = match parse_messages(&body) {
         Ok(messages) => messages,
         Err(why) => return json_error(StatusCode::BAD_REQUEST, why).into_response(),
     };
-    for message in messages {
-        if let JsonRpcMessage::Request(request) = &message {
+    for mut message in messages {
+        // As rmcp does for /mcp: the handler finds the HTTP request (and our Caller) here.
+        if let JsonRpcMessage::Request(request) = &mut message {
             pending.add(request.id.clone(), state.drain.begin());
+            request.request.extensions_mut().insert(parts.clone());
         }
         if to_server.send(message).await.is_err() {
             return json_error(
@@ -295,6 +329,15 @@ fn parse_messages(body: &[u8]) -> Result<Vec<ClientJsonRpcMessage>, String> {
             })
         })
         .collect()
+}
+
+/// The caller the gate put on `request` (anonymous when served without the gate, in tests).
+fn caller_of(request: &Request) -> Caller {
+    request
+        .extensions()
+        .get::<Caller>()
+        .cloned()
+        .unwrap_or_else(Caller::local)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! The audit trail of every tool call on every server: server, tool, caller, arguments with
-//! secrets redacted, outcome, duration — appended to the store's hash-chained log.
+//! The audit trail of every tool call on every server: server, tool, caller (the authenticated
+//! identity), request id, arguments with secrets redacted, outcome, duration — appended to the
+//! store's hash-chained log.
 //!
 //! One writer task per process batches entries into one transaction (one fsync) so a burst of
 //! read-only calls does not cost an fsync each. Calls that change something wait until their
@@ -8,6 +9,7 @@
 
 use std::time::{Duration, Instant};
 
+use opsmcp_mcp::Caller;
 use opsmcp_store::{NewAuditEntry, Store};
 use rmcp::{
     ErrorData, RoleServer,
@@ -67,7 +69,7 @@ impl Audit {
     pub async fn call<F>(
         &self,
         request: CallToolRequestParams,
-        caller: &str,
+        caller: &Caller,
         changes: bool,
         call: impl FnOnce(CallToolRequestParams) -> F,
     ) -> Result<CallToolResponse, ErrorData>
@@ -94,10 +96,11 @@ impl Audit {
         let entry = NewAuditEntry {
             server: self.server.to_string(),
             tool,
-            caller: caller.to_string(),
+            caller: caller.identity.subject.clone(),
             arguments,
             outcome,
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            request_id: Some(caller.request_id.clone()),
         };
         if changes {
             let (ack, done) = oneshot::channel();
@@ -111,11 +114,9 @@ impl Audit {
     }
 }
 
-/// Who the caller is, until authentication gives us identities (issue 9).
-pub const CALLER: &str = "mcp-client";
-
-/// A server's `call_tool`: routes through `router` and records the call. Calls to tools not
-/// annotated read-only wait for their entry to be committed.
+/// A server's `call_tool`: routes through `router` within the host's bounds for the caller
+/// (scope, concurrency, timeout) and records the call. Calls to tools not annotated read-only
+/// wait for their entry to be committed.
 pub async fn routed<S: Send + Sync + 'static>(
     audit: &Audit,
     server: &S,
@@ -126,10 +127,15 @@ pub async fn routed<S: Send + Sync + 'static>(
     let changes = router
         .get(&request.name)
         .is_none_or(|t| t.annotations.as_ref().and_then(|a| a.read_only_hint) != Some(true));
-    audit
-        .call(request, CALLER, changes, |request| {
-            router.call(ToolCallContext::new(server, request, context))
-        })
+    let caller = Caller::of(&context);
+    let tool = request.name.to_string();
+    caller
+        .run(
+            &tool,
+            audit.call(request, &caller, changes, |request| {
+                router.call(ToolCallContext::new(server, request, context))
+            }),
+        )
         .await
 }
 

@@ -34,6 +34,8 @@ pub struct NewAuditEntry {
     pub outcome: String,
     /// How long it took.
     pub duration_ms: u64,
+    /// The request id the client got back in `x-request-id`.
+    pub request_id: Option<String>,
 }
 
 /// A recorded tool call, with its place in the chain.
@@ -55,6 +57,8 @@ pub struct AuditEntry {
     pub outcome: String,
     /// How long it took.
     pub duration_ms: i64,
+    /// The request id, when recorded (entries written before it existed have none).
+    pub request_id: Option<String>,
     /// The previous entry's hash (zeros for the first).
     pub prev_hash: String,
     /// SHA-256 (hex) over `prev_hash` and this entry's canonical form.
@@ -81,25 +85,30 @@ pub enum AuditVerdict {
 }
 
 /// The entry's hash: SHA-256 over the previous hash, a newline, and the entry's fields as a JSON
-/// array (unambiguous: strings are quoted and escaped, so no two entries share a form).
+/// array (unambiguous: strings are quoted and escaped, so no two entries share a form). The
+/// request id is appended only when present, so entries from before it existed keep their hash.
 fn entry_hash(
     prev_hash: &str,
     seq: i64,
     at_us: i64,
     e: (&str, &str, &str, &str, &str, i64),
+    request_id: Option<&str>,
 ) -> String {
     let (server, tool, caller, arguments, outcome, duration_ms) = e;
-    let canonical = serde_json::json!([
-        seq,
-        at_us,
-        server,
-        tool,
-        caller,
-        arguments,
-        outcome,
-        duration_ms
-    ])
-    .to_string();
+    let mut fields = vec![
+        serde_json::json!(seq),
+        serde_json::json!(at_us),
+        serde_json::json!(server),
+        serde_json::json!(tool),
+        serde_json::json!(caller),
+        serde_json::json!(arguments),
+        serde_json::json!(outcome),
+        serde_json::json!(duration_ms),
+    ];
+    if let Some(id) = request_id {
+        fields.push(serde_json::json!(id));
+    }
+    let canonical = serde_json::Value::Array(fields).to_string();
     let mut hasher = Sha256::new();
     hasher.update(prev_hash.as_bytes());
     hasher.update(b"\n");
@@ -117,6 +126,7 @@ fn audit_from_row(row: &impl RowExt) -> Result<AuditEntry, StoreError> {
         arguments: row.text("arguments")?,
         outcome: row.text("outcome")?,
         duration_ms: row.int("duration_ms")?,
+        request_id: row.opt_text("request_id")?,
         prev_hash: row.text("prev_hash")?,
         hash: row.text("hash")?,
     })
@@ -173,10 +183,12 @@ impl Store {
                         &entry.outcome,
                         duration_ms,
                     ),
+                    entry.request_id.as_deref(),
                 );
                 sqlx::query(
                     "INSERT INTO audit_log (seq, at, server, tool, caller, arguments, outcome, \
-                     duration_ms, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                     duration_ms, prev_hash, hash, request_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                 )
                 .bind(seq)
                 .bind(micros(at))
@@ -188,6 +200,7 @@ impl Store {
                 .bind(duration_ms)
                 .bind(&prev_hash)
                 .bind(&hash)
+                .bind(&entry.request_id)
                 .execute(&mut *tx)
                 .await?;
                 out.push(AuditEntry {
@@ -199,6 +212,7 @@ impl Store {
                     arguments,
                     outcome: entry.outcome.clone(),
                     duration_ms,
+                    request_id: entry.request_id.clone(),
                     prev_hash,
                     hash,
                 });
@@ -217,7 +231,7 @@ impl Store {
         let entries = read_tx!(self, |tx| {
             let rows = sqlx::query(
                 "SELECT seq, at, server, tool, caller, arguments, outcome, duration_ms, \
-                 prev_hash, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+                 prev_hash, hash, request_id FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
             )
             .bind(after)
             .bind(limit.clamp(1, 10_000))
@@ -274,6 +288,7 @@ impl Store {
                         &e.outcome,
                         e.duration_ms,
                     ),
+                    e.request_id.as_deref(),
                 );
                 if recomputed != e.hash {
                     return Ok(AuditVerdict::Broken {

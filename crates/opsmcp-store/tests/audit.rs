@@ -15,6 +15,8 @@ fn entry(i: u64) -> NewAuditEntry {
         arguments: json!({"title": format!("call {i}"), "token": "[REDACTED]"}),
         outcome: "ok".into(),
         duration_ms: i,
+        // Half with a request id, half without (entries from before it was recorded).
+        request_id: i.is_multiple_of(2).then(|| format!("req-{i}")),
     }
 }
 

@@ -9,6 +9,7 @@ use std::{
 
 use anyhow::{Context, bail};
 use clap::{ArgMatches, parser::ValueSource};
+use opsmcp_mcp::auth::AuthConfig;
 use opsmcp_sandbox::SandboxLimits;
 use opsmcp_world::{
     health::Thresholds,
@@ -91,6 +92,33 @@ pub struct Overrides {
     /// Multiply the simulated incident's log volume (default 1.0; 100 for a heavy load).
     #[arg(long, env = "OPSMCP_LOG_RATE")]
     pub log_rate: Option<f64>,
+    /// Serve on a non-loopback address with no tokens or OAuth configured (anyone who can reach
+    /// it may call every tool). Without it such a bind refuses to start.
+    #[arg(long, env = "OPSMCP_INSECURE_NO_AUTH")]
+    pub insecure_no_auth: bool,
+    /// Offer only tools annotated read-only (no incident changes, remediations or scripts).
+    #[arg(long, env = "OPSMCP_READ_ONLY")]
+    pub read_only: Option<bool>,
+    /// Offer only these tools (comma-separated names); the others are not listed.
+    #[arg(long, env = "OPSMCP_ENABLED_TOOLS", value_delimiter = ',')]
+    pub enabled_tools: Vec<String>,
+    /// Never offer these tools (comma-separated names).
+    #[arg(long, env = "OPSMCP_DISABLED_TOOLS", value_delimiter = ',')]
+    pub disabled_tools: Vec<String>,
+    /// Requests per minute per caller (token, or client address without auth); 0 = no limit
+    /// (default 0).
+    #[arg(long, env = "OPSMCP_CALLS_PER_MINUTE")]
+    pub calls_per_minute: Option<u32>,
+    /// Calls per minute per caller of expensive tools (root_cause_analysis,
+    /// execute_analysis_script); 0 = no limit (default 60).
+    #[arg(long, env = "OPSMCP_EXPENSIVE_PER_MINUTE")]
+    pub expensive_per_minute: Option<u32>,
+    /// Calls of one expensive tool running at once per server; 0 = no limit (default 8).
+    #[arg(long, env = "OPSMCP_EXPENSIVE_CONCURRENCY")]
+    pub expensive_concurrency: Option<usize>,
+    /// Seconds a tool call may run before it is ended with an error; 0 = no limit (default 600).
+    #[arg(long, env = "OPSMCP_CALL_TIMEOUT_S")]
+    pub call_timeout_s: Option<u64>,
 }
 
 /// The TOML file: the same names as the flags, plus thresholds and probes.
@@ -121,6 +149,15 @@ struct FileSettings {
     runbook: Option<Vec<RunbookAction>>,
     notify: Option<opsmcp_notify::ChannelsConfig>,
     sandbox: Option<SandboxLimits>,
+    insecure_no_auth: Option<bool>,
+    read_only: Option<bool>,
+    enabled_tools: Option<Vec<String>>,
+    disabled_tools: Option<Vec<String>>,
+    calls_per_minute: Option<u32>,
+    expensive_per_minute: Option<u32>,
+    expensive_concurrency: Option<usize>,
+    call_timeout_s: Option<u64>,
+    auth: Option<AuthConfig>,
 }
 
 /// The settings in force.
@@ -161,6 +198,17 @@ pub struct Settings {
     pub notify: opsmcp_notify::ChannelsConfig,
     /// Limits of each analysis script run by the log analytics server (`[sandbox]`).
     pub sandbox: SandboxLimits,
+    pub insecure_no_auth: bool,
+    pub read_only: bool,
+    pub enabled_tools: Vec<String>,
+    pub disabled_tools: Vec<String>,
+    pub calls_per_minute: u32,
+    pub expensive_per_minute: u32,
+    pub expensive_concurrency: usize,
+    pub call_timeout_s: u64,
+    /// API tokens (hashes) and the OAuth issuer (`[auth]`); printed as a summary.
+    #[serde(serialize_with = "auth_summary")]
+    pub auth: AuthConfig,
     /// Setting name → where its value came from.
     #[serde(skip)]
     pub sources: BTreeMap<&'static str, String>,
@@ -300,6 +348,50 @@ impl Settings {
             runbook: pick!("runbook", None, file.runbook, Vec::new()),
             notify: pick!("notify", None, file.notify, Default::default()),
             sandbox: pick!("sandbox", None, file.sandbox, SandboxLimits::default()),
+            insecure_no_auth: pick!(
+                "insecure_no_auth",
+                flags.insecure_no_auth.then_some(true),
+                file.insecure_no_auth,
+                false
+            ),
+            read_only: pick!("read_only", flags.read_only, file.read_only, false),
+            enabled_tools: pick!(
+                "enabled_tools",
+                nonempty(&flags.enabled_tools),
+                file.enabled_tools,
+                Vec::new()
+            ),
+            disabled_tools: pick!(
+                "disabled_tools",
+                nonempty(&flags.disabled_tools),
+                file.disabled_tools,
+                Vec::new()
+            ),
+            calls_per_minute: pick!(
+                "calls_per_minute",
+                flags.calls_per_minute,
+                file.calls_per_minute,
+                0
+            ),
+            expensive_per_minute: pick!(
+                "expensive_per_minute",
+                flags.expensive_per_minute,
+                file.expensive_per_minute,
+                60
+            ),
+            expensive_concurrency: pick!(
+                "expensive_concurrency",
+                flags.expensive_concurrency,
+                file.expensive_concurrency,
+                8
+            ),
+            call_timeout_s: pick!(
+                "call_timeout_s",
+                flags.call_timeout_s,
+                file.call_timeout_s,
+                600
+            ),
+            auth: pick!("auth", None, file.auth, AuthConfig::default()),
             sources,
         };
         if settings.database_url.is_empty() {
@@ -317,6 +409,8 @@ impl Settings {
         }
         Runbook::new(settings.runbook.clone())?;
         settings.notify.build(&settings.data_dir)?;
+        opsmcp_mcp::auth::Authenticator::new(&settings.auth)
+            .context("[auth] in the settings file")?;
         settings
             .sandbox
             .validate()
@@ -366,6 +460,18 @@ impl Settings {
         }
         out
     }
+}
+
+/// `[auth]` as `opsmcp config print` shows it: how many tokens, which issuer; never a hash.
+fn auth_summary<S: serde::Serializer>(auth: &AuthConfig, s: S) -> Result<S::Ok, S::Error> {
+    let mut parts = vec![format!("{} tokens", auth.tokens.len())];
+    if let Some(oauth) = &auth.oauth {
+        parts.push(format!("oauth issuer {}", oauth.issuer));
+    }
+    if !auth.enabled() {
+        parts = vec!["off".to_string()];
+    }
+    s.serialize_str(&parts.join(", "))
 }
 
 /// Whether a flag's value came from the command line or from its environment variable.

@@ -10,6 +10,7 @@ mod logs_cmd;
 mod ports;
 mod scenarios_cmd;
 mod serve;
+mod token_cmd;
 
 use std::process::ExitCode;
 
@@ -96,6 +97,9 @@ enum Command {
     /// The audit log of every tool call.
     #[command(subcommand)]
     Audit(incidents_cmd::AuditCommand),
+    /// API tokens for the servers' [auth] settings.
+    #[command(subcommand)]
+    Token(token_cmd::TokenCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -152,6 +156,7 @@ fn main() -> ExitCode {
         Command::Agent(args) => agent_cmd::prompt(args),
         Command::Incidents(cmd) => incidents_cmd::run(cmd, m),
         Command::Audit(cmd) => incidents_cmd::run_audit(cmd, m),
+        Command::Token(cmd) => token_cmd::run(cmd),
         Command::Config(ConfigCommand::Print(flags)) => {
             let m = m.subcommand().map(|(_, m)| m).unwrap_or(m);
             Settings::resolve(&flags, m).map(|s| {

@@ -3,7 +3,7 @@
 use std::{net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use opsmcp_mcp::{HostSettings, McpHost};
+use opsmcp_mcp::{HostSettings, Limits, McpHost, policy::ToolSwitches};
 use opsmcp_notify::Notifier;
 use opsmcp_servers::{
     audit::Audit,
@@ -91,14 +91,24 @@ pub fn run(settings: &Settings, kinds: &[ServerKind]) -> anyhow::Result<Exit> {
         .as_deref()
         .map(builtin::load)
         .transpose()?;
-    let listeners = ports::claim(settings.bind, &wanted)?;
-    if !settings.bind.is_loopback() {
+    check_tool_names(settings)?;
+    if !settings.bind.is_loopback() && !settings.auth.enabled() {
+        if !settings.insecure_no_auth {
+            anyhow::bail!(
+                "refusing to serve on {} without authentication: anyone who can reach it could \
+                 run remediations and scripts. Configure [auth] tokens (`opsmcp token create`) \
+                 or an [auth.oauth] issuer, bind 127.0.0.1, or pass --insecure-no-auth on a \
+                 network you trust",
+                settings.bind
+            );
+        }
         eprintln!(
-            "opsmcp: WARNING: bound to {} without authentication: anyone who can reach this \
-             address can call every tool. Bind 127.0.0.1 unless this network is trusted.",
+            "opsmcp: WARNING: bound to {} without authentication (--insecure-no-auth): anyone \
+             who can reach this address can call every tool.",
             settings.bind
         );
     }
+    let listeners = ports::claim(settings.bind, &wanted)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -242,6 +252,36 @@ pub async fn start_in_process(
     })
 }
 
+/// Names in --enabled-tools / --disabled-tools must be tools of some server: a typo would
+/// otherwise offer everything (or hide nothing) without a word.
+fn check_tool_names(settings: &Settings) -> anyhow::Result<()> {
+    let switches = tool_switches(settings);
+    let rules = [
+        MonitoringServer::tool_rules(),
+        WorkflowServer::tool_rules(),
+        LogAnalyticsServer::tool_rules(),
+    ];
+    let mut known: Vec<&str> = rules.iter().flat_map(|r| r.names()).collect();
+    known.sort_unstable();
+    let unknown = switches.unknown(&known);
+    if !unknown.is_empty() {
+        anyhow::bail!(
+            "unknown tool(s) in enabled_tools/disabled_tools: {}; the tools are: {}",
+            unknown.join(", "),
+            known.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn tool_switches(s: &Settings) -> ToolSwitches {
+    ToolSwitches {
+        read_only: s.read_only,
+        enabled: s.enabled_tools.clone(),
+        disabled: s.disabled_tools.clone(),
+    }
+}
+
 /// The world every server of this process shares.
 struct Built {
     world: Arc<dyn World>,
@@ -338,14 +378,15 @@ fn serve_one(
     listener: TcpListener,
     stop: CancellationToken,
 ) -> anyhow::Result<ServeTask> {
-    let host = host_settings(kind, settings, listener.local_addr()?);
+    let mut host = host_settings(kind, settings, listener.local_addr()?);
+    let switches = tool_switches(settings);
     Ok(match kind {
         ServerKind::Monitoring => {
-            let (world, store) = (built.world.clone(), store.clone());
-            let audit = built.audit.for_server("monitoring");
-            let mut server = McpHost::new(host, move || {
-                MonitoringServer::new(world.clone(), Some(store.clone())).with_audit(audit.clone())
-            });
+            host.tools = MonitoringServer::tool_rules();
+            let handler = MonitoringServer::new(built.world.clone(), Some(store.clone()))
+                .with_audit(built.audit.for_server("monitoring"))
+                .with_tools(&switches);
+            let mut server = McpHost::new(host, move || handler.clone());
             if let Some(monitor) = &built.sampler {
                 let interval = Duration::from_millis(settings.sample_interval_ms);
                 server = server.with_check(SamplerCheck {
@@ -366,12 +407,11 @@ fn serve_one(
                 postmortems: settings.data_dir.join("postmortems"),
                 notifier: built.notifier.clone(),
             });
-            let audit = built.audit.for_server("workflow");
             let routes = alertmanager_webhook::routes(built.store.clone());
-            let server = McpHost::new(host, move || {
-                WorkflowServer::new(ctx.clone(), audit.clone())
-            })
-            .with_routes(routes);
+            host.tools = WorkflowServer::tool_rules();
+            let handler =
+                WorkflowServer::new(ctx, built.audit.for_server("workflow")).with_tools(&switches);
+            let server = McpHost::new(host, move || handler.clone()).with_routes(routes);
             tokio::spawn(server.serve(listener, stop))
         }
         ServerKind::LogAnalytics => {
@@ -392,8 +432,10 @@ fn serve_one(
                 eprintln!("opsmcp: WARNING: log-analytics cannot run analysis scripts: {e}");
             }
             let check = tools.sandbox_check();
+            host.tools = LogAnalyticsServer::tool_rules();
             let handler = LogAnalyticsServer::new(Arc::new(tools))
-                .with_audit(built.audit.for_server("log-analytics"));
+                .with_audit(built.audit.for_server("log-analytics"))
+                .with_tools(&switches);
             tokio::spawn(
                 McpHost::new(host, move || handler.clone())
                     .with_check(check)
@@ -414,6 +456,13 @@ fn host_settings(kind: ServerKind, s: &Settings, addr: SocketAddr) -> HostSettin
     host.legacy_sessions = s.legacy_sessions;
     host.max_body_bytes = s.max_body_bytes;
     host.shutdown_grace = Duration::from_secs(s.shutdown_grace_s);
+    host.auth = s.auth.clone();
+    host.limits = Limits {
+        calls_per_minute: s.calls_per_minute,
+        expensive_per_minute: s.expensive_per_minute,
+        expensive_concurrency: s.expensive_concurrency,
+        call_timeout_s: s.call_timeout_s,
+    };
     host
 }
 

@@ -14,7 +14,11 @@ use std::{
 };
 
 use futures::future::BoxFuture;
-use opsmcp_mcp::{CheckResult, HealthCheck};
+use opsmcp_mcp::{
+    CheckResult, HealthCheck,
+    auth::Scope,
+    policy::{ToolRules, ToolSwitches},
+};
 use opsmcp_sandbox::{Sandbox, SandboxLimits};
 use opsmcp_store::Store;
 use opsmcp_world::World;
@@ -83,6 +87,7 @@ impl LogAnalytics {
 pub struct LogAnalyticsServer {
     inner: Arc<LogAnalytics>,
     audit: crate::audit::Audit,
+    router: Arc<ToolRouter<Self>>,
 }
 
 impl std::fmt::Debug for LogAnalyticsServer {
@@ -100,6 +105,7 @@ impl LogAnalyticsServer {
         Self {
             inner,
             audit: crate::audit::Audit::off("log-analytics"),
+            router: Self::all_tools(),
         }
     }
 
@@ -109,10 +115,32 @@ impl LogAnalyticsServer {
         self
     }
 
-    /// Built once: tool schemas are generated at the first call, not per request.
-    fn router() -> &'static ToolRouter<Self> {
-        static ROUTER: OnceLock<ToolRouter<LogAnalyticsServer>> = OnceLock::new();
-        ROUTER.get_or_init(Self::tool_router)
+    /// Every tool, built once: tool schemas are generated at the first use, not per request.
+    fn all_tools() -> Arc<ToolRouter<Self>> {
+        static ROUTER: OnceLock<Arc<ToolRouter<LogAnalyticsServer>>> = OnceLock::new();
+        ROUTER.get_or_init(|| Arc::new(Self::tool_router())).clone()
+    }
+
+    /// Offers only the tools `switches` allow; the others are neither listed nor callable.
+    pub fn with_tools(mut self, switches: &ToolSwitches) -> Self {
+        let mut router = Self::tool_router();
+        switches.prune(&mut router);
+        self.router = Arc::new(router);
+        self
+    }
+
+    /// What the host needs to know of each tool: the scope it takes, and which are expensive.
+    pub fn tool_rules() -> ToolRules {
+        ToolRules::new(
+            &Self::all_tools().list_all(),
+            &[
+                // Both are the analysis workflow: fetching logs into the workspace, and running
+                // model-written code over them in the sandbox.
+                ("get_raw_logs", Scope::Analyze),
+                ("execute_analysis_script", Scope::Analyze),
+            ],
+            &["execute_analysis_script"],
+        )
     }
 }
 
@@ -144,14 +172,14 @@ impl LogAnalyticsServer {
     }
 }
 
-#[tool_handler(router = Self::router())]
+#[tool_handler(router = self.router)]
 impl ServerHandler for LogAnalyticsServer {
     async fn call_tool(
         &self,
         request: rmcp::model::CallToolRequestParams,
         context: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
-        crate::audit::routed(&self.audit, self, Self::router(), request, context).await
+        crate::audit::routed(&self.audit, self, &self.router, request, context).await
     }
 
     fn get_info(&self) -> ServerConfig {

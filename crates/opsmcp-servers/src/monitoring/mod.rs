@@ -16,7 +16,10 @@ use std::{
 use futures::future::BoxFuture;
 use jiff::{SignedDuration, Timestamp};
 use opsmcp_analysis::{AnalysisError, Window, timeframe};
-use opsmcp_mcp::{CheckResult, HealthCheck};
+use opsmcp_mcp::{
+    CheckResult, HealthCheck,
+    policy::{ToolRules, ToolSwitches},
+};
 use opsmcp_store::{Store, StoreError};
 use opsmcp_world::{World, live::host::HostMonitor};
 use rmcp::{
@@ -35,6 +38,7 @@ pub struct MonitoringServer {
     world: Arc<Monitoring>,
     ctx: Arc<Context>,
     audit: crate::audit::Audit,
+    router: Arc<ToolRouter<Self>>,
 }
 
 /// What tools need besides the world: the incident store, to turn an incident id into a window.
@@ -142,6 +146,7 @@ impl MonitoringServer {
             world,
             ctx: Arc::new(Context::new(store)),
             audit: crate::audit::Audit::off("monitoring"),
+            router: Self::all_tools(),
         }
     }
 
@@ -151,10 +156,23 @@ impl MonitoringServer {
         self
     }
 
-    /// Built once: tool schemas are generated at the first call, not per request.
-    fn router() -> &'static ToolRouter<Self> {
-        static ROUTER: OnceLock<ToolRouter<MonitoringServer>> = OnceLock::new();
-        ROUTER.get_or_init(Self::tool_router)
+    /// Every tool, built once: tool schemas are generated at the first use, not per request.
+    fn all_tools() -> Arc<ToolRouter<Self>> {
+        static ROUTER: OnceLock<Arc<ToolRouter<MonitoringServer>>> = OnceLock::new();
+        ROUTER.get_or_init(|| Arc::new(Self::tool_router())).clone()
+    }
+
+    /// Offers only the tools `switches` allow; the others are neither listed nor callable.
+    pub fn with_tools(mut self, switches: &ToolSwitches) -> Self {
+        let mut router = Self::tool_router();
+        switches.prune(&mut router);
+        self.router = Arc::new(router);
+        self
+    }
+
+    /// What the host needs to know of each tool: the scope it takes, and which are expensive.
+    pub fn tool_rules() -> ToolRules {
+        ToolRules::new(&Self::all_tools().list_all(), &[], &["root_cause_analysis"])
     }
 }
 
@@ -205,14 +223,14 @@ impl MonitoringServer {
     }
 }
 
-#[tool_handler(router = Self::router())]
+#[tool_handler(router = self.router)]
 impl ServerHandler for MonitoringServer {
     async fn call_tool(
         &self,
         request: rmcp::model::CallToolRequestParams,
         context: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
-        crate::audit::routed(&self.audit, self, Self::router(), request, context).await
+        crate::audit::routed(&self.audit, self, &self.router, request, context).await
     }
 
     fn get_info(&self) -> ServerConfig {

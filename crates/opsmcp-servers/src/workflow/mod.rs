@@ -31,6 +31,12 @@ use rmcp::{
     tool, tool_handler, tool_router,
 };
 
+use opsmcp_mcp::{
+    Caller,
+    auth::Scope,
+    policy::{ToolRules, ToolSwitches},
+};
+
 use crate::audit::Audit;
 
 /// What the workflow tools work with.
@@ -47,13 +53,12 @@ pub struct Workflow {
     pub notifier: opsmcp_notify::Notifier,
 }
 
-use crate::audit::CALLER;
-
 /// The rmcp handler; cloning it is an `Arc` clone.
 #[derive(Clone)]
 pub struct WorkflowServer {
     ctx: Arc<Workflow>,
     audit: Audit,
+    router: Arc<ToolRouter<Self>>,
 }
 
 impl std::fmt::Debug for WorkflowServer {
@@ -65,12 +70,34 @@ impl std::fmt::Debug for WorkflowServer {
 impl WorkflowServer {
     /// A handler over `ctx`, auditing every call.
     pub fn new(ctx: Arc<Workflow>, audit: Audit) -> Self {
-        Self { ctx, audit }
+        Self {
+            ctx,
+            audit,
+            router: Self::all_tools(),
+        }
     }
 
-    fn router() -> &'static ToolRouter<Self> {
-        static ROUTER: OnceLock<ToolRouter<WorkflowServer>> = OnceLock::new();
-        ROUTER.get_or_init(Self::tool_router)
+    /// Every tool, built once: tool schemas are generated at the first use, not per request.
+    fn all_tools() -> Arc<ToolRouter<Self>> {
+        static ROUTER: OnceLock<Arc<ToolRouter<WorkflowServer>>> = OnceLock::new();
+        ROUTER.get_or_init(|| Arc::new(Self::tool_router())).clone()
+    }
+
+    /// Offers only the tools `switches` allow; the others are neither listed nor callable.
+    pub fn with_tools(mut self, switches: &ToolSwitches) -> Self {
+        let mut router = Self::tool_router();
+        switches.prune(&mut router);
+        self.router = Arc::new(router);
+        self
+    }
+
+    /// What the host needs to know of each tool: the scope it takes, and which are expensive.
+    pub fn tool_rules() -> ToolRules {
+        ToolRules::new(
+            &Self::all_tools().list_all(),
+            &[("execute_remediation", Scope::Remediate)],
+            &[],
+        )
     }
 }
 
@@ -84,8 +111,10 @@ impl WorkflowServer {
     async fn create_incident(
         &self,
         Parameters(args): Parameters<create_incident::Args>,
+        context: RequestContext<RoleServer>,
     ) -> Result<Json<create_incident::Output>, String> {
-        done(create_incident::run(&self.ctx, args, CALLER).await)
+        let caller = Caller::of(&context);
+        done(create_incident::run(&self.ctx, args, &caller.identity.subject).await)
     }
 
     #[tool(description = get_incident::DESCRIPTION, annotations(read_only_hint = true, open_world_hint = false))]
@@ -108,24 +137,30 @@ impl WorkflowServer {
     async fn update_incident(
         &self,
         Parameters(args): Parameters<update_incident::Args>,
+        context: RequestContext<RoleServer>,
     ) -> Result<Json<update_incident::Output>, String> {
-        done(update_incident::run(&self.ctx, args, CALLER).await)
+        let caller = Caller::of(&context);
+        done(update_incident::run(&self.ctx, args, &caller.identity.subject).await)
     }
 
     #[tool(description = execute_remediation::DESCRIPTION, annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true))]
     async fn execute_remediation(
         &self,
         Parameters(args): Parameters<execute_remediation::Args>,
+        context: RequestContext<RoleServer>,
     ) -> Result<Json<execute_remediation::Output>, String> {
-        done(execute_remediation::run(&self.ctx, args, CALLER).await)
+        let caller = Caller::of(&context);
+        done(execute_remediation::run(&self.ctx, args, &caller.identity.subject).await)
     }
 
     #[tool(description = document_resolution::DESCRIPTION, annotations(read_only_hint = false, destructive_hint = false, open_world_hint = false))]
     async fn document_resolution(
         &self,
         Parameters(args): Parameters<document_resolution::Args>,
+        context: RequestContext<RoleServer>,
     ) -> Result<Json<document_resolution::Output>, String> {
-        done(document_resolution::run(&self.ctx, args, CALLER).await)
+        let caller = Caller::of(&context);
+        done(document_resolution::run(&self.ctx, args, &caller.identity.subject).await)
     }
 
     #[tool(description = notify_team::DESCRIPTION, annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = true))]
@@ -137,14 +172,14 @@ impl WorkflowServer {
     }
 }
 
-#[tool_handler(router = Self::router())]
+#[tool_handler(router = self.router)]
 impl ServerHandler for WorkflowServer {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        crate::audit::routed(&self.audit, self, Self::router(), request, context).await
+        crate::audit::routed(&self.audit, self, &self.router, request, context).await
     }
 
     fn get_info(&self) -> ServerConfig {
