@@ -97,7 +97,7 @@ pub struct Overrides {
     #[arg(long, env = "OPSMCP_INSECURE_NO_AUTH")]
     pub insecure_no_auth: bool,
     /// Offer only tools annotated read-only (no incident changes, remediations or scripts).
-    #[arg(long, env = "OPSMCP_READ_ONLY")]
+    #[arg(long, env = "OPSMCP_READ_ONLY", num_args = 0..=1, default_missing_value = "true")]
     pub read_only: Option<bool>,
     /// Offer only these tools (comma-separated names); the others are not listed.
     #[arg(long, env = "OPSMCP_ENABLED_TOOLS", value_delimiter = ',')]
