@@ -123,6 +123,9 @@ impl DeliveryWorker {
             notified.as_mut().enable();
 
             let mut wait = self.settings.poll_interval();
+            if let Ok(depth) = self.store.outbox_depth().await {
+                metrics::gauge!("opsmcp_outbox_depth").set(depth as f64);
+            }
             match self.deliver_due().await {
                 Ok(round) => {
                     if let Some(d) = round.next_retry_in {
@@ -199,6 +202,14 @@ impl DeliveryWorker {
             Err(e) => Err(DeliveryError::permanent(e.to_string())),
         };
         let span_key = row.idempotency_key.as_str();
+        let outcome = match &result {
+            Ok(()) => "delivered",
+            Err(e) if e.retryable && row.attempts < self.settings.max_attempts => "retry",
+            Err(_) => "failed",
+        };
+        metrics::counter!("opsmcp_notification_deliveries_total",
+            "channel" => row.channel.clone(), "outcome" => outcome)
+        .increment(1);
         match result {
             Ok(()) => {
                 self.record(|| self.store.mark_delivered(row.id)).await?;

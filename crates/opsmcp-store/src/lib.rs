@@ -43,23 +43,35 @@
 /// which dialect it is speaking where the two differ. On SQLite the transaction is `BEGIN
 /// IMMEDIATE`, which takes the database's write lock up front: two writers — in this process or
 /// another — queue instead of both reading and then one failing to upgrade.
+/// Records a committed transaction's time in `opsmcp_store_transaction_duration_seconds`.
+#[doc(hidden)]
+pub fn observe(kind: &'static str, backend: &'static str, started: std::time::Instant) {
+    metrics::histogram!("opsmcp_store_transaction_duration_seconds",
+        "kind" => kind, "backend" => backend)
+    .record(started.elapsed().as_secs_f64());
+}
+
 macro_rules! write_tx {
     ($store:expr, |$tx:ident, $pg:ident| $body:expr) => {
         match &$store.backend {
             $crate::store::Backend::Sqlite(pool) => {
+                let started = std::time::Instant::now();
                 let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 #[allow(unused_variables)]
                 let $pg = false;
                 let out = $body;
                 $tx.commit().await?;
+                $crate::observe("write", "sqlite", started);
                 out
             }
             $crate::store::Backend::Postgres(pool) => {
+                let started = std::time::Instant::now();
                 let mut $tx = pool.begin().await?;
                 #[allow(unused_variables)]
                 let $pg = true;
                 let out = $body;
                 $tx.commit().await?;
+                $crate::observe("write", "postgres", started);
                 out
             }
         }
@@ -72,17 +84,21 @@ macro_rules! read_tx {
     ($store:expr, |$tx:ident| $body:expr) => {
         match &$store.backend {
             $crate::store::Backend::Sqlite(pool) => {
+                let started = std::time::Instant::now();
                 let mut $tx = pool.begin().await?;
                 let out = $body;
                 $tx.commit().await?;
+                $crate::observe("read", "sqlite", started);
                 out
             }
             $crate::store::Backend::Postgres(pool) => {
+                let started = std::time::Instant::now();
                 let mut $tx = pool
                     .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                     .await?;
                 let out = $body;
                 $tx.commit().await?;
+                $crate::observe("read", "postgres", started);
                 out
             }
         }

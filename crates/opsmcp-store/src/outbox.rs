@@ -157,6 +157,17 @@ impl Store {
         Ok(out)
     }
 
+    /// Notifications waiting to be delivered (due now or retrying later): the outbox depth.
+    pub async fn outbox_depth(&self) -> Result<i64, StoreError> {
+        let depth = read_tx!(self, |tx| {
+            sqlx::query("SELECT COUNT(*) AS n FROM notifications WHERE status = 'pending'")
+                .fetch_one(&mut *tx)
+                .await?
+                .int("n")?
+        });
+        Ok(depth)
+    }
+
     /// Claims up to `limit` due notifications for one worker, oldest due first, for `lease`:
     /// each claimed row's attempt count goes up and it is hidden from other claims until the
     /// lease runs out (then it is due again, so a crashed worker's rows are retried). Two

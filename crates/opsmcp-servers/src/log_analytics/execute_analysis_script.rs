@@ -154,8 +154,15 @@ pub async fn run(la: &LogAnalytics, args: Args) -> Result<Output, ToolError> {
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_else(|| format!("{l:?}"))
     });
+    let succeeded = outcome.exit_code == Some(0) && limit_hit.is_none();
+    metrics::counter!("opsmcp_sandbox_runs_total",
+        "outcome" => if succeeded { "succeeded" } else { "failed" })
+    .increment(1);
+    if let Some(limit) = &limit_hit {
+        metrics::counter!("opsmcp_sandbox_limit_hits_total", "limit" => limit.clone()).increment(1);
+    }
     Ok(Output {
-        succeeded: outcome.exit_code == Some(0) && limit_hit.is_none(),
+        succeeded,
         exit_code: outcome.exit_code,
         signal: outcome.signal,
         stdout,

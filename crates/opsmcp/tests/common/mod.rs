@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod prometheus;
+
 use std::{
     collections::HashMap,
     io::{BufRead, BufReader},
