@@ -14,6 +14,14 @@ pub enum HostError {
         /// The I/O error from the listener.
         source: std::io::Error,
     },
+    /// The certificate or key cannot be used.
+    #[error("{server}: {source}")]
+    Tls {
+        /// Which server.
+        server: String,
+        /// What is wrong.
+        source: crate::tls::TlsError,
+    },
     /// The auth settings are wrong.
     #[error("{server}: {source}")]
     Auth {

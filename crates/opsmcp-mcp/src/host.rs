@@ -181,7 +181,11 @@ where
             auth,
             self.settings.tools.clone(),
             &self.settings.limits,
-            "http",
+            if self.settings.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            },
         ));
         let router = self.router(&stop, &force, &drain, &gate);
         let grace = self.settings.shutdown_grace;
@@ -200,14 +204,29 @@ where
             })
         };
         let graceful = stop.clone();
-        let mut server = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move { graceful.cancelled().await })
-            .await
-        });
+        let app = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let mut server = match &self.settings.tls {
+            None => tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async move { graceful.cancelled().await })
+                    .await
+            }),
+            Some(tls) => {
+                use axum::serve::ListenerExt;
+                let listener = crate::tls::TlsListener::start(listener, tls, stop.clone())
+                    .map_err(|source| HostError::Tls {
+                        server: name.clone(),
+                        source,
+                    })?
+                    // A no-op tap: it gives the TLS listener axum's ConnectInfo<SocketAddr>.
+                    .tap_io(|_| ());
+                tokio::spawn(async move {
+                    axum::serve(listener, app)
+                        .with_graceful_shutdown(async move { graceful.cancelled().await })
+                        .await
+                })
+            }
+        };
         let _forget = AbortOnDrop(forget);
 
         tokio::select! {

@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod policy;
 mod settings;
 mod sse;
+pub mod tls;
 
 pub use caller::Caller;
 pub use gate::{Limits, REQUEST_ID};

@@ -36,6 +36,8 @@ pub struct HostSettings {
     pub limits: Limits,
     /// The scope each tool needs and which are expensive (default: every tool `read`).
     pub tools: ToolRules,
+    /// Serve HTTPS with this certificate; plain HTTP when `None`.
+    pub tls: Option<crate::tls::TlsSettings>,
 }
 
 impl HostSettings {
@@ -53,6 +55,7 @@ impl HostSettings {
             auth: AuthConfig::default(),
             limits: Limits::default(),
             tools: ToolRules::default(),
+            tls: None,
         }
     }
 }

@@ -119,6 +119,13 @@ pub struct Overrides {
     /// Seconds a tool call may run before it is ended with an error; 0 = no limit (default 600).
     #[arg(long, env = "OPSMCP_CALL_TIMEOUT_S")]
     pub call_timeout_s: Option<u64>,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key); reloaded on SIGHUP or
+    /// when the file changes.
+    #[arg(long, env = "OPSMCP_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "OPSMCP_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// The TOML file: the same names as the flags, plus thresholds and probes.
@@ -157,6 +164,8 @@ struct FileSettings {
     expensive_per_minute: Option<u32>,
     expensive_concurrency: Option<usize>,
     call_timeout_s: Option<u64>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
     auth: Option<AuthConfig>,
 }
 
@@ -206,6 +215,9 @@ pub struct Settings {
     pub expensive_per_minute: u32,
     pub expensive_concurrency: usize,
     pub call_timeout_s: u64,
+    /// HTTPS certificate chain and key; plain HTTP without them.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
     /// API tokens (hashes) and the OAuth issuer (`[auth]`); printed as a summary.
     #[serde(serialize_with = "auth_summary")]
     pub auth: AuthConfig,
@@ -391,6 +403,18 @@ impl Settings {
                 file.call_timeout_s,
                 600
             ),
+            tls_cert: pick!(
+                "tls_cert",
+                flags.tls_cert.clone().map(Some),
+                file.tls_cert.map(Some),
+                None
+            ),
+            tls_key: pick!(
+                "tls_key",
+                flags.tls_key.clone().map(Some),
+                file.tls_key.map(Some),
+                None
+            ),
             auth: pick!("auth", None, file.auth, AuthConfig::default()),
             sources,
         };
@@ -427,6 +451,17 @@ impl Settings {
                  minutes_to_effect)",
                 settings.effect_speed
             );
+        }
+        if settings.tls_cert.is_some() != settings.tls_key.is_some() {
+            bail!(
+                "give both tls_cert and tls_key (the certificate chain and its key), or neither for plain HTTP"
+            );
+        }
+        if let (Some(cert), Some(key)) = (&settings.tls_cert, &settings.tls_key) {
+            opsmcp_mcp::tls::check(&opsmcp_mcp::tls::TlsSettings {
+                cert: cert.clone(),
+                key: key.clone(),
+            })?;
         }
         if settings.max_body_bytes < 1024 {
             bail!(

@@ -148,8 +148,13 @@ pub fn run(settings: &Settings, kinds: &[ServerKind]) -> anyhow::Result<Exit> {
             let addr = listener.local_addr()?;
             let task = serve_one(*kind, settings, &world, &store, listener, stop.clone())?;
             println!(
-                "opsmcp: {} listening on http://{addr} (/mcp, /sse, /health)",
-                kind.name()
+                "opsmcp: {} listening on {}://{addr} (/mcp, /sse, /health, /metrics)",
+                kind.name(),
+                if settings.tls_cert.is_some() {
+                    "https"
+                } else {
+                    "http"
+                }
             );
             tasks.push((kind.name(), task));
         }
@@ -457,6 +462,13 @@ fn host_settings(kind: ServerKind, s: &Settings, addr: SocketAddr) -> HostSettin
     host.max_body_bytes = s.max_body_bytes;
     host.shutdown_grace = Duration::from_secs(s.shutdown_grace_s);
     host.auth = s.auth.clone();
+    host.tls = match (&s.tls_cert, &s.tls_key) {
+        (Some(cert), Some(key)) => Some(opsmcp_mcp::tls::TlsSettings {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ => None,
+    };
     host.limits = Limits {
         calls_per_minute: s.calls_per_minute,
         expensive_per_minute: s.expensive_per_minute,

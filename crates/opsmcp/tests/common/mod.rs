@@ -64,7 +64,7 @@ impl Running {
             let line = rx
                 .recv_timeout(Duration::from_secs(30))
                 .expect("opsmcp printed its listening lines");
-            // "opsmcp: NAME listening on http://ADDR (/mcp, /sse, /health)"
+            // "opsmcp: NAME listening on http(s)://ADDR (/mcp, /sse, /health, /metrics)"
             if let Some(rest) = line.strip_prefix("opsmcp: ")
                 && let Some((name, tail)) = rest.split_once(" listening on ")
             {
