@@ -14,6 +14,29 @@ use rmcp::{
 };
 use serde_json::{Value, json};
 
+/// A fresh schema in the test database: (database URL, schema, URL with that search path), or
+/// None (and a message) when no PostgreSQL is configured.
+fn fresh_schema(name: &str) -> Option<(String, String, String)> {
+    let Ok(base) = std::env::var("OPSMCP_TEST_DATABASE_URL") else {
+        eprintln!("skipped: set OPSMCP_TEST_DATABASE_URL=postgres://… to run against PostgreSQL");
+        return None;
+    };
+    let schema = format!("opsmcp_{name}_{}", std::process::id());
+    let made = Command::new("psql")
+        .args([
+            &base,
+            "-q",
+            "-c",
+            &format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"),
+        ])
+        .status()
+        .unwrap();
+    assert!(made.success(), "psql could not create the test schema");
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+    Some((base, schema, url))
+}
+
 async fn client(url: &str) -> RunningService<RoleClient, ()> {
     ().serve(StreamableHttpClientTransport::from_uri(format!(
         "{url}/mcp"
@@ -36,23 +59,9 @@ async fn call(c: &RunningService<RoleClient, ()>, tool: &str, args: Value) -> Va
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_workflow_servers_on_one_postgres_agree() {
-    let Ok(base) = std::env::var("OPSMCP_TEST_DATABASE_URL") else {
-        eprintln!("skipped: set OPSMCP_TEST_DATABASE_URL=postgres://… to run against PostgreSQL");
+    let Some((base, schema, url)) = fresh_schema("replicas") else {
         return;
     };
-    let schema = format!("opsmcp_replicas_{}", std::process::id());
-    let made = Command::new("psql")
-        .args([
-            &base,
-            "-q",
-            "-c",
-            &format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"),
-        ])
-        .status()
-        .unwrap();
-    assert!(made.success(), "psql could not create the test schema");
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
 
     // Both replicas share the database; each has its own data directory, so the file channel is
     // pointed at one shared path for the test to read.
@@ -135,6 +144,131 @@ async fn two_workflow_servers_on_one_postgres_agree() {
     assert_eq!(delivered, 30, "{got}");
     ca.cancel().await.unwrap();
     cb.cancel().await.unwrap();
+    let _ = Command::new("psql")
+        .args([&base, "-q", "-c", &format!("DROP SCHEMA {schema} CASCADE")])
+        .status();
+}
+
+/// Two `opsmcp up` instances on one PostgreSQL, with the same token config, behind a
+/// round-robin "load balancer" (the client alternates every request): an incident is worked
+/// end to end with no stickiness on `/mcp` — opened on one, remediated on the other, verified
+/// and documented across both. `/sse` is the exception: a session lives in the instance that
+/// opened it, so a POST routed to the other gets 404 (README: sticky routing for `/sse`).
+#[test]
+fn a_round_robin_client_works_an_incident_across_two_instances() {
+    let Some((base, schema, url)) = fresh_schema("round_robin") else {
+        return;
+    };
+    let out = Command::new(common::bin())
+        .args([
+            "token",
+            "create",
+            "--name",
+            "agent",
+            "--scopes",
+            "read,write,remediate",
+        ])
+        .output()
+        .unwrap();
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let entry = String::from_utf8(out.stderr).unwrap();
+    let entry = &entry[entry.find("[[auth.tokens]]").unwrap()..];
+    let shared = tempfile::tempdir().unwrap();
+    let config = shared.path().join("opsmcp.toml");
+    std::fs::write(&config, entry.split("\n\n").next().unwrap()).unwrap();
+    let env = [
+        ("OPSMCP_DATABASE_URL", url.as_str()),
+        ("OPSMCP_CONFIG", config.to_str().unwrap()),
+        ("OPSMCP_SCENARIO", "db-connection-pool-exhaustion"),
+        ("OPSMCP_EFFECT_SPEED", "100"),
+        ("OPSMCP_VERIFY_TIMEOUT_S", "60"),
+    ];
+    let up = [
+        "up",
+        "--monitoring-port",
+        "0",
+        "--workflow-port",
+        "0",
+        "--log-analytics-port",
+        "0",
+    ];
+    let servers = ["monitoring", "workflow", "log-analytics"];
+    let a = Running::start_with_env(&up, &servers, &env);
+    let b = Running::start_with_env(&up, &servers, &env);
+    let instances = [&a, &b];
+    let mut turn = 0usize;
+    let http = reqwest::blocking::Client::new();
+    let mut call = |server: &str, tool: &str, arguments: Value| -> Value {
+        let instance = instances[turn % 2];
+        turn += 1;
+        let r = http
+            .post(format!("{}/mcp", instance.url(server)))
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-11-25")
+            .bearer_auth(&token)
+            .json(
+                &json!({"jsonrpc": "2.0", "id": turn, "method": "tools/call",
+                          "params": {"name": tool, "arguments": arguments}}),
+            )
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200, "{tool} on instance {}", turn % 2);
+        let body: Value = r.json().unwrap();
+        assert_ne!(body["result"]["isError"], true, "{tool}: {body}");
+        body["result"]["structuredContent"].clone()
+    };
+
+    let health = call(
+        "monitoring",
+        "verify_health",
+        json!({"service": "orders-db"}),
+    );
+    assert_ne!(health["status"], "healthy", "{health}");
+    let opened = call(
+        "workflow",
+        "create_incident",
+        json!({"title": "orders failing", "severity": "SEV2", "services": ["orders-db"]}),
+    );
+    let id = opened["incident"]["id"].as_str().unwrap().to_string();
+    let fixed = call(
+        "workflow",
+        "execute_remediation",
+        json!({"incident_id": id, "action": "increase-pool-size", "target": "orders-db"}),
+    );
+    assert_eq!(fixed["remediation"]["status"], "succeeded", "{fixed}");
+    // The other instance sees the fix: the simulated world is shared through the store.
+    let health = call(
+        "monitoring",
+        "verify_health",
+        json!({"service": "orders-db"}),
+    );
+    assert_eq!(health["status"], "healthy", "{health}");
+    let shown = call("workflow", "get_incident", json!({"incident_id": id}));
+    assert_eq!(shown["incident"]["incident"]["status"], "mitigated", "{shown}");
+    assert!(shown.to_string().contains("token:agent"), "{shown}");
+
+    // /sse: the session is in A; a POST routed to B does not find it.
+    let mut stream = http
+        .get(format!("{}/sse", a.url("monitoring")))
+        .bearer_auth(&token)
+        .send()
+        .unwrap();
+    let mut first = vec![0u8; 256];
+    let n = std::io::Read::read(&mut stream, &mut first).unwrap();
+    let text = String::from_utf8_lossy(&first[..n]).to_string();
+    let path = text
+        .lines()
+        .find_map(|l| l.strip_prefix("data: "))
+        .unwrap()
+        .trim()
+        .to_string();
+    let r = http
+        .post(format!("{}{path}", b.url("monitoring")))
+        .bearer_auth(&token)
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 404);
     let _ = Command::new("psql")
         .args([&base, "-q", "-c", &format!("DROP SCHEMA {schema} CASCADE")])
         .status();
