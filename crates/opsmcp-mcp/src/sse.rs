@@ -58,8 +58,10 @@ pub(crate) struct SseState<H> {
 struct Session {
     to_server: mpsc::Sender<ClientJsonRpcMessage>,
     pending: Pending,
-    /// Who opened it; only they may post to it (a session id seen in a log is not a key).
-    owner: String,
+    /// Who opened it, when authenticated; only they may post to it (a session id seen in a
+    /// log is not a key). Anonymous sessions (no auth configured) are not bound: a client's
+    /// address may differ between its GET and its POSTs.
+    owner: Option<String>,
 }
 
 /// Requests of one session that have not been answered yet; each holds a drain guard.
@@ -147,7 +149,7 @@ where
     let (to_server, from_client) = mpsc::channel(CHANNEL_DEPTH);
     let (to_client, from_server) = mpsc::channel(CHANNEL_DEPTH);
     let pending = Pending::default();
-    let owner = caller_of(&request).identity.subject;
+    let owner = owner_of(&caller_of(&request));
     if let Ok(mut sessions) = state.sessions.lock() {
         sessions.insert(
             id.clone(),
@@ -266,7 +268,7 @@ pub(crate) async fn post<H>(
         .into_response();
     };
     let caller = caller_of(&request);
-    if caller.identity.subject != owner {
+    if owner_of(&caller) != owner {
         return json_error(
             StatusCode::FORBIDDEN,
             format!(
@@ -329,6 +331,11 @@ fn parse_messages(body: &[u8]) -> Result<Vec<ClientJsonRpcMessage>, String> {
             })
         })
         .collect()
+}
+
+fn owner_of(caller: &Caller) -> Option<String> {
+    (caller.identity.method != crate::auth::AuthMethod::None)
+        .then(|| caller.identity.subject.clone())
 }
 
 /// The caller the gate put on `request` (anonymous when served without the gate, in tests).

@@ -317,6 +317,41 @@ fn tokens_and_jwts_are_checked_scopes_enforced_and_callers_recorded() {
     .unwrap();
     refused(&hmac, "HS256");
 
+    // /sse: the token is needed to open a session, and only its opener may post to it.
+    let no_token = Client::new()
+        .get(format!("{monitoring}/sse"))
+        .send()
+        .unwrap();
+    assert_eq!(no_token.status(), 401);
+    let mut stream = Client::new()
+        .get(format!("{monitoring}/sse"))
+        .bearer_auth(&reader)
+        .send()
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let mut first = vec![0u8; 256];
+    let n = std::io::Read::read(&mut stream, &mut first).unwrap();
+    let text = String::from_utf8_lossy(&first[..n]).to_string();
+    let path = text
+        .lines()
+        .find_map(|l| l.strip_prefix("data: "))
+        .expect("endpoint event")
+        .trim()
+        .to_string();
+    let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"});
+    let post = |token: &str| {
+        Client::new()
+            .post(format!("{monitoring}{path}"))
+            .bearer_auth(token)
+            .json(&ping)
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(post(&oncall), 403, "another caller posted into the session");
+    assert_eq!(post(&reader), 202);
+    drop(stream);
+
     // The audit log names each caller, with the request id alice's client sent.
     let out = Command::new(bin())
         .args(["audit", "list", "--json"])

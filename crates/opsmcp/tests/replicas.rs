@@ -244,7 +244,10 @@ fn a_round_robin_client_works_an_incident_across_two_instances() {
     );
     assert_eq!(health["status"], "healthy", "{health}");
     let shown = call("workflow", "get_incident", json!({"incident_id": id}));
-    assert_eq!(shown["incident"]["incident"]["status"], "mitigated", "{shown}");
+    assert_eq!(
+        shown["incident"]["incident"]["status"], "mitigated",
+        "{shown}"
+    );
     assert!(shown.to_string().contains("token:agent"), "{shown}");
 
     // /sse: the session is in A; a POST routed to B does not find it.
