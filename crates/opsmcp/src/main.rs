@@ -10,13 +10,17 @@ mod logs_cmd;
 mod ports;
 mod scenarios_cmd;
 mod serve;
+mod telemetry;
 mod token_cmd;
 
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::config::{Overrides, Settings};
+use crate::{
+    config::{Overrides, Settings},
+    telemetry::LogFormat,
+};
 
 // Tool calls allocate many small JSON nodes: mimalloc serves them faster than glibc malloc and
 // keeps the p99 at 64 clients under 5 ms (bench/README.md).
@@ -43,14 +47,12 @@ struct Cli {
     /// Log format on stderr: text or json.
     #[arg(long, global = true, env = "OPSMCP_LOG_FORMAT", default_value = "text")]
     log_format: LogFormat,
+    /// Export traces (each request's span, with its request id) to this OpenTelemetry
+    /// collector over OTLP/HTTP, e.g. http://127.0.0.1:4318.
+    #[arg(long, global = true, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    otlp_endpoint: Option<String>,
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum LogFormat {
-    Text,
-    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -125,10 +127,17 @@ fn main() -> ExitCode {
         cli.command,
         Command::RunScenario(_) | Command::Demo(_) | Command::Eval(_) | Command::Agent(_)
     );
-    init_logging(
+    let _telemetry = match telemetry::init(
         cli.log_format,
         if quiet { "warn" } else { "info,rmcp=warn" },
-    );
+        cli.otlp_endpoint.as_deref(),
+    ) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("opsmcp: error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
     // clap requires a subcommand, so there is always one; its matches tell flags from env.
     let Some((_, m)) = matches.subcommand() else {
         return ExitCode::from(2);
@@ -178,17 +187,5 @@ fn main() -> ExitCode {
                 None => 1,
             })
         }
-    }
-}
-
-fn init_logging(format: LogFormat, default_filter: &str) {
-    use tracing_subscriber::{EnvFilter, fmt};
-    let filter = EnvFilter::try_from_env("OPSMCP_LOG")
-        .or_else(|_| EnvFilter::try_from_default_env())
-        .unwrap_or_else(|_| EnvFilter::new(default_filter));
-    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
     }
 }
