@@ -1,8 +1,9 @@
 //! The files in `deploy/` are checked by the programs that will read them: the example config by
-//! `opsmcp` itself, the systemd unit by `systemd-analyze verify`.
+//! `opsmcp` itself, the Prometheus config and rules by `promtool`, the Alertmanager config by
+//! `amtool`, the systemd unit by `systemd-analyze verify`.
 //!
 //! A missing tool skips its check with a message, except under CI (`CI` set), where it fails:
-//! `.ci/run` installs it (Debian package systemd).
+//! `.ci/run` installs them (Debian packages prometheus, prometheus-alertmanager, systemd).
 
 mod common;
 
@@ -158,6 +159,148 @@ fn every_setting_opsmcp_knows_is_in_the_example_config() {
         missing.is_empty(),
         "settings of `opsmcp config print` missing from deploy/opsmcp.toml: {missing:?}"
     );
+}
+
+// ---- deploy/prometheus.yml, alerts.yml, alerts.test.yml ----------------------------------------
+
+#[test]
+fn prometheus_config_and_alert_rules_pass_promtool() {
+    let Some(promtool) = tool("promtool", "prometheus") else {
+        return;
+    };
+    let run = |args: &[&str]| {
+        let out = Command::new(&promtool)
+            .args(args)
+            .current_dir(workspace_root().join("deploy"))
+            .output()
+            .expect("promtool runs");
+        succeeded(&format!("promtool {}", args.join(" ")), &out)
+    };
+    let config = run(&["check", "config", "prometheus.yml"]);
+    assert!(config.contains("1 rule files found"), "{config}");
+    let rules = run(&["check", "rules", "alerts.yml"]);
+    assert!(rules.contains("SUCCESS"), "{rules}");
+    // Each rule fires when it should and not on the near misses.
+    let tests = run(&["test", "rules", "alerts.test.yml"]);
+    assert!(tests.contains("SUCCESS"), "{tests}");
+
+    // The commented-out bearer token for scraping behind opsmcp's auth is valid too.
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("opsmcp-token");
+    std::fs::write(&token, "a-token\n").unwrap();
+    let with_auth = read("prometheus.yml")
+        .replace("    # authorization:", "    authorization:")
+        .replace("    #   ", "      ")
+        .replace("/etc/prometheus/opsmcp-token", &token.display().to_string());
+    assert_eq!(with_auth.matches("\n    authorization:").count(), 3);
+    std::fs::write(dir.path().join("prometheus.yml"), with_auth).unwrap();
+    std::fs::copy(deploy("alerts.yml"), dir.path().join("alerts.yml")).unwrap();
+    let out = Command::new(&promtool)
+        .args(["check", "config"])
+        .arg(dir.path().join("prometheus.yml"))
+        .output()
+        .unwrap();
+    succeeded("promtool check config (authorization switched on)", &out);
+}
+
+/// The alert rules name opsmcp's own metrics; each must be one the servers export. Skipped
+/// while `/metrics` is not served (it is being added under issue 9).
+#[test]
+fn alert_rules_use_metrics_the_servers_export() {
+    let rules = read("alerts.yml");
+    let mut wanted: Vec<&str> = rules
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("opsmcp_"))
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    assert!(!wanted.is_empty(), "alerts.yml names opsmcp metrics");
+
+    let server = common::Running::start_with_env(
+        &[
+            "up",
+            "--monitoring-port",
+            "0",
+            "--workflow-port",
+            "0",
+            "--log-analytics-port",
+            "0",
+        ],
+        &["monitoring", "workflow", "log-analytics"],
+        &[("OPSMCP_SCENARIO", "db-connection-pool-exhaustion")],
+    );
+    let mut exported = String::new();
+    for name in ["monitoring", "workflow", "log-analytics"] {
+        let resp = reqwest::blocking::get(format!("{}/metrics", server.url(name))).unwrap();
+        if resp.status() == 404 {
+            eprintln!(
+                "skipped: {name} does not serve /metrics yet; alerts.yml names {wanted:?}, \
+                 which must match what it will export"
+            );
+            return;
+        }
+        assert_eq!(resp.status(), 200, "{name} /metrics");
+        exported.push_str(&resp.text().unwrap());
+    }
+    let names: Vec<&str> = exported
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .collect();
+    for metric in wanted {
+        // A histogram or summary is exported as its _bucket/_sum/_count series.
+        let found = names.iter().any(|n| {
+            *n == metric
+                || ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .any(|s| n.strip_suffix(s) == Some(metric))
+        });
+        assert!(
+            found,
+            "alerts.yml uses {metric}, which no server exports on /metrics"
+        );
+    }
+}
+
+// ---- deploy/alertmanager.yml -------------------------------------------------------------------
+
+#[test]
+fn alertmanager_config_passes_amtool_and_routes_to_the_webhook() {
+    let text = read("alertmanager.yml");
+    // The workflow server's route (alertmanager_webhook.rs), on its default port.
+    assert!(
+        text.contains("url: http://127.0.0.1:9002/webhooks/alertmanager"),
+        "the webhook receiver"
+    );
+    assert!(
+        text.contains("send_resolved: true"),
+        "resolved groups resolve incidents"
+    );
+    let Some(amtool) = tool("amtool", "prometheus-alertmanager") else {
+        return;
+    };
+    let out = Command::new(&amtool)
+        .arg("check-config")
+        .arg(deploy("alertmanager.yml"))
+        .output()
+        .expect("amtool runs");
+    let said = succeeded("amtool check-config deploy/alertmanager.yml", &out);
+    assert!(said.contains("2 receivers"), "{said}");
+
+    // The commented-out bearer token for the webhook behind opsmcp's auth is valid too.
+    let dir = tempfile::tempdir().unwrap();
+    let with_auth = text
+        .replace("        # http_config:", "        http_config:")
+        .replace("        #   ", "          ");
+    assert!(with_auth.contains("\n        http_config:\n          authorization:"));
+    let file = dir.path().join("alertmanager.yml");
+    std::fs::write(&file, with_auth).unwrap();
+    let out = Command::new(&amtool)
+        .arg("check-config")
+        .arg(&file)
+        .output()
+        .unwrap();
+    succeeded("amtool check-config (authorization switched on)", &out);
 }
 
 // ---- deploy/opsmcp.service ---------------------------------------------------------------------
