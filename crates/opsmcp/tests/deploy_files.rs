@@ -371,3 +371,59 @@ fn the_systemd_unit_passes_systemd_analyze_and_leaves_the_sandbox_what_it_needs(
         "systemd-analyze verify deploy/opsmcp.service:\n{stderr}"
     );
 }
+
+// ---- deploy/Containerfile ----------------------------------------------------------------------
+
+/// No container runtime runs here, so the image is not built; what can be checked without one
+/// is checked: every path the build copies exists, and its Rust is new enough for the workspace.
+#[test]
+fn the_containerfile_copies_what_exists_with_a_new_enough_rust() {
+    let file = read("Containerfile");
+    let root = workspace_root();
+    let mut copied = 0;
+    for line in file.lines().filter(|l| l.starts_with("COPY ")) {
+        if line.contains("--from=") {
+            continue;
+        }
+        let words: Vec<&str> = line.split_whitespace().skip(1).collect();
+        for source in &words[..words.len() - 1] {
+            assert!(
+                root.join(source).exists(),
+                "COPY {source}: not in the repository"
+            );
+            copied += 1;
+        }
+    }
+    assert!(copied >= 8, "{copied} paths copied");
+    // Files compiled into the binary must be in the build stage.
+    for needed in ["scenarios", "prompts", "skills", ".cargo", "Cargo.lock"] {
+        assert!(
+            file.lines()
+                .any(|l| l.starts_with("COPY ") && l.split_whitespace().any(|w| w == needed)),
+            "the build stage copies {needed}"
+        );
+    }
+
+    let version = |text: &str, key: &str| -> (u32, u32) {
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with(key))
+            .unwrap_or_else(|| panic!("{key} not found"));
+        let v = line
+            .split(['=', '"'])
+            .map(str::trim)
+            .find(|w| w.starts_with(char::is_numeric));
+        let mut parts = v
+            .expect("a version")
+            .split('.')
+            .map(|n| n.parse::<u32>().unwrap());
+        (parts.next().unwrap(), parts.next().unwrap())
+    };
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let needed = version(&manifest, "rust-version");
+    let image = version(&file, "ARG RUST_VERSION");
+    assert!(
+        image >= needed,
+        "the build image has Rust {image:?}, the workspace needs {needed:?}"
+    );
+}
