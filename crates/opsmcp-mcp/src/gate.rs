@@ -66,6 +66,8 @@ pub(crate) struct Gate {
     expensive: Option<DefaultKeyedRateLimiter<String>>,
     /// `https` when served over TLS; for the resource URL.
     pub(crate) scheme: &'static str,
+    /// Largest body read, in bytes.
+    max_body: usize,
 }
 
 impl Gate {
@@ -75,6 +77,7 @@ impl Gate {
         rules: ToolRules,
         limits: &Limits,
         scheme: &'static str,
+        max_body: usize,
     ) -> Self {
         let rules = Arc::new(rules);
         let concurrency: HashMap<String, (usize, Arc<tokio::sync::Semaphore>)> =
@@ -112,6 +115,7 @@ impl Gate {
             calls: limiter(limits.calls_per_minute),
             expensive: limiter(limits.expensive_per_minute),
             scheme,
+            max_body,
         }
     }
 
@@ -204,14 +208,22 @@ async fn admit(gate: &Gate, request: Request, next: Next, request_id: &str) -> R
         return too_many(gate, "calls", wait, "requests");
     }
 
-    // Tool calls in the body: each needs its scope, and expensive ones their own limit.
-    let needs_peek =
-        request.method() == Method::POST && (gate.auth.is_some() || gate.expensive.is_some());
-    let request = if needs_peek {
+    // POST bodies are read whole here, so one past the limit is a 413 whether it came with a
+    // Content-Length or chunked (rmcp would answer a chunked one with 500).
+    let request = if request.method() == Method::POST {
         let (parts, body) = request.into_parts();
-        // The body limit layer outside has already bounded the size.
-        let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        let bytes = match axum::body::to_bytes(body, gate.max_body).await {
             Ok(b) => b,
+            Err(e) if too_long(&e) => {
+                return json_error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "the body is over the limit of {} bytes; send a smaller request \
+                         (the limit is the max_body_bytes setting)",
+                        gate.max_body
+                    ),
+                );
+            }
             Err(e) => {
                 return json_error(
                     StatusCode::BAD_REQUEST,
@@ -219,7 +231,9 @@ async fn admit(gate: &Gate, request: Request, next: Next, request_id: &str) -> R
                 );
             }
         };
-        for tool in called_tools(&bytes) {
+        // Tool calls in the body: each needs its scope, and expensive ones their own limit.
+        let peek = gate.auth.is_some() || gate.expensive.is_some();
+        for tool in peek.then(|| called_tools(&bytes)).unwrap_or_default() {
             let rule = gate.rules.get(&tool);
             if !identity.scopes.allows(rule.scope) {
                 return forbidden(gate, &parts.headers, &identity, &tool, rule.scope);
@@ -242,6 +256,46 @@ async fn admit(gate: &Gate, request: Request, next: Next, request_id: &str) -> R
         request_id.to_string(),
         gate.bounds.clone(),
     ));
+    next.run(request).await
+}
+
+/// Whether reading a body failed because it was longer than allowed (here or by the body
+/// limit layer outside).
+fn too_long(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+/// The server's own routes (the Alertmanager webhook): when auth is configured, a caller with
+/// the `write` scope only (they change incidents); otherwise open, as on loopback.
+pub(crate) async fn protect(
+    State(gate): State<Arc<Gate>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if let Some(auth) = &gate.auth {
+        let authorization = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let identity = match auth
+            .authenticate(authorization, &gate.resource(request.headers()))
+            .await
+        {
+            Ok(identity) => identity,
+            Err(e) => return unauthorized(&gate, request.headers(), &e),
+        };
+        if !identity.scopes.allows(Scope::Write) {
+            let route = request.uri().path().to_string();
+            return forbidden(&gate, request.headers(), &identity, &route, Scope::Write);
+        }
+    }
     next.run(request).await
 }
 

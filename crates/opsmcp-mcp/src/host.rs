@@ -55,8 +55,8 @@ where
     }
 
     /// Adds routes of the server's own beside the MCP ones (the workflow server's Alertmanager
-    /// webhook). They get the body limit but not the browser Origin guard: their callers are
-    /// machines, and they answer with their own authentication and validation.
+    /// webhook). They get the body limit but not the browser Origin guard (their callers are
+    /// machines); with auth configured they need a token with the `write` scope.
     pub fn with_routes(mut self, routes: Router) -> Self {
         self.extra = Some(match self.extra.take() {
             Some(r) => r.merge(routes),
@@ -148,9 +148,15 @@ where
             .merge(metadata_routes)
             .route("/metrics", get(crate::metrics::render));
         if let Some(extra) = &self.extra {
-            all = all.merge(extra.clone());
+            all = all.merge(
+                extra
+                    .clone()
+                    .layer(middleware::from_fn_with_state(gate.clone(), gate::protect)),
+            );
         }
-        all.layer(RequestBodyLimitLayer::new(s.max_body_bytes))
+        // axum's extractors (the webhook's JSON) would otherwise stop at their own 2 MiB.
+        all.layer(axum::extract::DefaultBodyLimit::max(s.max_body_bytes))
+            .layer(RequestBodyLimitLayer::new(s.max_body_bytes))
     }
 
     /// Serves on `listener` until `stop` is cancelled, then shuts down gracefully: stops
@@ -186,6 +192,7 @@ where
             } else {
                 "http"
             },
+            self.settings.max_body_bytes,
         ));
         let router = self.router(&stop, &force, &drain, &gate);
         let grace = self.settings.shutdown_grace;

@@ -457,12 +457,6 @@ impl Settings {
                 "give both tls_cert and tls_key (the certificate chain and its key), or neither for plain HTTP"
             );
         }
-        if let (Some(cert), Some(key)) = (&settings.tls_cert, &settings.tls_key) {
-            opsmcp_mcp::tls::check(&opsmcp_mcp::tls::TlsSettings {
-                cert: cert.clone(),
-                key: key.clone(),
-            })?;
-        }
         if settings.max_body_bytes < 1024 {
             bail!(
                 "max_body_bytes = {} is too small for any MCP message; use at least 1024 (default 4194304)",
@@ -476,6 +470,17 @@ impl Settings {
             );
         }
         Ok(settings)
+    }
+
+    /// The HTTPS certificate and key, when configured.
+    pub fn tls(&self) -> Option<opsmcp_mcp::tls::TlsSettings> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(opsmcp_mcp::tls::TlsSettings {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            _ => None,
+        }
     }
 
     /// `opsmcp config print`: each setting, its value and where it came from.

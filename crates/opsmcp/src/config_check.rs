@@ -26,6 +26,19 @@ pub fn run(settings: &Settings) -> anyhow::Result<Exit> {
         .build()?;
     let mut rows = Vec::new();
 
+    if let Some(tls) = settings.tls() {
+        let (ok, detail) = match opsmcp_mcp::tls::check(&tls) {
+            Ok(()) => (true, "certificate and key load and match".to_string()),
+            Err(e) => (false, e.to_string()),
+        };
+        rows.push(Row {
+            source: "tls",
+            name: tls.cert.display().to_string(),
+            ok,
+            detail,
+        });
+    }
+
     if let Some(config) = &settings.prometheus {
         let source = PrometheusSource::new(config.clone())?;
         for service in &config.services {

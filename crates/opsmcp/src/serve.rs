@@ -92,6 +92,10 @@ pub fn run(settings: &Settings, kinds: &[ServerKind]) -> anyhow::Result<Exit> {
         .map(builtin::load)
         .transpose()?;
     check_tool_names(settings)?;
+    // A certificate that cannot be used is refused before any port is taken.
+    if let Some(tls) = settings.tls() {
+        opsmcp_mcp::tls::check(&tls)?;
+    }
     if !settings.bind.is_loopback() && !settings.auth.enabled() {
         if !settings.insecure_no_auth {
             anyhow::bail!(
@@ -109,6 +113,8 @@ pub fn run(settings: &Settings, kinds: &[ServerKind]) -> anyhow::Result<Exit> {
         );
     }
     let listeners = ports::claim(settings.bind, &wanted)?;
+    // The registry must exist before the delivery worker records the outbox depth.
+    opsmcp_mcp::metrics::handle();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -462,13 +468,7 @@ fn host_settings(kind: ServerKind, s: &Settings, addr: SocketAddr) -> HostSettin
     host.max_body_bytes = s.max_body_bytes;
     host.shutdown_grace = Duration::from_secs(s.shutdown_grace_s);
     host.auth = s.auth.clone();
-    host.tls = match (&s.tls_cert, &s.tls_key) {
-        (Some(cert), Some(key)) => Some(opsmcp_mcp::tls::TlsSettings {
-            cert: cert.clone(),
-            key: key.clone(),
-        }),
-        _ => None,
-    };
+    host.tls = s.tls();
     host.limits = Limits {
         calls_per_minute: s.calls_per_minute,
         expensive_per_minute: s.expensive_per_minute,

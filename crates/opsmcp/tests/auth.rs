@@ -317,6 +317,27 @@ fn tokens_and_jwts_are_checked_scopes_enforced_and_callers_recorded() {
     .unwrap();
     refused(&hmac, "HS256");
 
+    // The Alertmanager webhook needs a token with `write`.
+    let alert = json!({"version": "4", "groupKey": "{}:{alertname=\"X\"}", "status": "firing",
+        "receiver": "opsmcp", "groupLabels": {"alertname": "X"}, "commonLabels": {},
+        "commonAnnotations": {}, "externalURL": "http://am", "alerts": [{"status": "firing",
+        "labels": {"alertname": "X", "service": "orders-db"}, "annotations": {},
+        "startsAt": "2026-11-26T10:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
+        "generatorURL": "", "fingerprint": "abc"}]});
+    let webhook = |token: Option<&str>| {
+        let mut r = Client::new()
+            .post(format!("{workflow}/webhooks/alertmanager"))
+            .json(&alert);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send().unwrap()
+    };
+    assert_eq!(webhook(None).status(), 401);
+    assert_eq!(webhook(Some(&reader)).status(), 403);
+    let r = webhook(Some(&oncall));
+    assert_eq!(r.status(), 200, "{}", r.text().unwrap());
+
     // /sse: the token is needed to open a session, and only its opener may post to it.
     let no_token = Client::new()
         .get(format!("{monitoring}/sse"))

@@ -192,7 +192,7 @@ fn prometheus_config_and_alert_rules_pass_promtool() {
         .replace("    # authorization:", "    authorization:")
         .replace("    #   ", "      ")
         .replace("/etc/prometheus/opsmcp-token", &token.display().to_string());
-    assert_eq!(with_auth.matches("\n    authorization:").count(), 3);
+    assert_eq!(with_auth.matches("\n    authorization:").count(), 1);
     std::fs::write(dir.path().join("prometheus.yml"), with_auth).unwrap();
     std::fs::copy(deploy("alerts.yml"), dir.path().join("alerts.yml")).unwrap();
     let out = Command::new(&promtool)
@@ -229,6 +229,16 @@ fn alert_rules_use_metrics_the_servers_export() {
         &["monitoring", "workflow", "log-analytics"],
         &[("OPSMCP_SCENARIO", "db-connection-pool-exhaustion")],
     );
+    // Series appear once they have a value: one tool call makes the tool-call counters.
+    let called = reqwest::blocking::Client::new()
+        .post(format!("{}/mcp", server.url("monitoring")))
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .header("content-type", "application/json")
+        .body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"verify_health","arguments":{}}}"#)
+        .send()
+        .unwrap();
+    assert_eq!(called.status(), 200);
     let mut exported = String::new();
     for name in ["monitoring", "workflow", "log-analytics"] {
         let resp = reqwest::blocking::get(format!("{}/metrics", server.url(name))).unwrap();

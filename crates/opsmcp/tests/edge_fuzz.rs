@@ -21,8 +21,8 @@
 //! 64 cases per property by default (`PROPTEST_CASES` overrides; `PROPTEST_RNG_SEED` replays);
 //! a failing case is shrunk and printed. The extremes (10 000 levels of nesting, a body of
 //! exactly the limit and one byte more, invalid UTF-8) run every time in
-//! `the_extremes_are_answered`. Two server bugs found here have `#[ignore]`d tests of their own
-//! and are kept out of the generators until fixed.
+//! `the_extremes_are_answered`. Two server bugs found here (a chunked body past the limit got 500
+//! on `/mcp`; `/messages` stopped at axum's 2 MiB) are fixed and keep tests of their own.
 
 mod common;
 
@@ -47,9 +47,6 @@ use serde_json::{Map, Value, json};
 const LIMIT: usize = 4 * 1024 * 1024;
 /// A scenario keeps every answer independent of this machine.
 const SCENARIO: &str = "db-connection-pool-exhaustion";
-/// axum's own default body limit, which `/messages` still applies (a known bug, see
-/// `messages_accepts_bodies_up_to_the_limit`).
-const AXUM_DEFAULT_LIMIT: usize = 2 * 1024 * 1024;
 const SERVERS: [&str; 3] = ["monitoring", "workflow", "log-analytics"];
 /// Hang guard for one HTTP exchange or one awaited SSE answer; not a performance bound.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -879,8 +876,6 @@ fn mcp_with_legacy_sessions_answers_every_hostile_body() {
 
 fn mcp_property(server: Server) {
     let http = http();
-    // Chunked bodies past the limit are left out here: /mcp answers them 500 (see
-    // `chunked_body_past_the_limit_is_413_on_mcp`); put them back when that is fixed.
     let strategy = (
         prop::sample::select(SERVERS.to_vec()),
         body(),
@@ -888,7 +883,7 @@ fn mcp_property(server: Server) {
         headers(),
     )
         .prop_map(|(server, body, chunked, headers)| {
-            let framing = if chunked && body.len() <= LIMIT {
+            let framing = if chunked {
                 Framing::Chunked
             } else {
                 Framing::Length
@@ -908,22 +903,14 @@ fn sse_sessions_answer_and_survive_every_hostile_message() {
     let http = http();
     let base = server.url("monitoring").to_string();
     let session = Mutex::new(SseSession::open(&base));
-    // Bodies from 2 MiB to the limit are left out: /messages refuses them (see
-    // `messages_accepts_bodies_up_to_the_limit`); put them back when that is fixed.
-    let strategy = (
-        body().prop_filter("2 MiB < size <= limit: a known bug", |b| {
-            b.len() <= AXUM_DEFAULT_LIMIT || b.len() > LIMIT
-        }),
-        any::<bool>(),
-    )
-        .prop_map(|(body, chunked)| {
-            let framing = if chunked {
-                Framing::Chunked
-            } else {
-                Framing::Length
-            };
-            (Shown(body), framing)
-        });
+    let strategy = (body(), any::<bool>()).prop_map(|(body, chunked)| {
+        let framing = if chunked {
+            Framing::Chunked
+        } else {
+            Framing::Length
+        };
+        (Shown(body), framing)
+    });
     check("POST /messages", &strategy, |(body, framing)| {
         let mut session = session.lock().unwrap();
         let result = session.case(&body.0, framing);
@@ -1141,18 +1128,11 @@ fn the_extremes_are_answered() {
     ];
     for (what, body) in &cases {
         for framing in [Framing::Length, Framing::Chunked] {
-            let over = body.len() > LIMIT;
-            // Known bug, tested on its own below.
-            if !(over && matches!(framing, Framing::Chunked)) {
-                mcp_case(&url, body, framing, Headers::Proper)
-                    .unwrap_or_else(|e| panic!("/mcp, {what}, {framing:?}: {e}"));
-            }
-            // Known bug, tested on its own below.
-            if body.len() <= AXUM_DEFAULT_LIMIT || over {
-                session
-                    .case(body, framing)
-                    .unwrap_or_else(|e| panic!("/messages, {what}, {framing:?}: {e}"));
-            }
+            mcp_case(&url, body, framing, Headers::Proper)
+                .unwrap_or_else(|e| panic!("/mcp, {what}, {framing:?}: {e}"));
+            session
+                .case(body, framing)
+                .unwrap_or_else(|e| panic!("/messages, {what}, {framing:?}: {e}"));
             server
                 .healthy(&http, "monitoring")
                 .unwrap_or_else(|e| panic!("after {what}: {e}"));
@@ -1161,12 +1141,9 @@ fn the_extremes_are_answered() {
     server.finish();
 }
 
-/// A chunked body (no `Content-Length`) past the limit gets 500 from `/mcp` instead of 413:
-/// tower-http's `RequestBodyLimitLayer` (opsmcp-mcp `host.rs`) turns the over-long body into a
-/// read error, and rmcp answers a body read error with 500 "Failed to read request body:
-/// length limit exceeded". `/messages` answers the same body 413.
+/// A chunked body (no `Content-Length`) past the limit is 413 on `/mcp`, as with a length: the
+/// gate reads POST bodies whole (rmcp used to answer the read error with 500).
 #[test]
-#[ignore = "bug in opsmcp-mcp: a chunked body past the limit gets 500 on /mcp, not 413"]
 fn chunked_body_past_the_limit_is_413_on_mcp() {
     let server = Server::up();
     let body = wrapped(b"1", Some(LIMIT + 1));
@@ -1180,12 +1157,9 @@ fn chunked_body_past_the_limit_is_413_on_mcp() {
     server.finish();
 }
 
-/// `POST /messages` refuses bodies above 2 MiB with 413 "Failed to buffer the request body:
-/// length limit exceeded" although `max_body_bytes` is 4 MiB: its `Bytes` extractor
-/// (opsmcp-mcp `sse.rs`) keeps axum's own default limit of 2 MiB, which the host never lifts
-/// (`DefaultBodyLimit`). The Alertmanager webhook's `Json` extractor has the same 2 MiB cap.
+/// `POST /messages` takes bodies up to `max_body_bytes`, not axum's default 2 MiB (the host
+/// lifts `DefaultBodyLimit` for every route, the Alertmanager webhook's too).
 #[test]
-#[ignore = "bug in opsmcp-mcp: /messages refuses bodies over 2 MiB although the limit is 4 MiB"]
 fn messages_accepts_bodies_up_to_the_limit() {
     let server = Server::up();
     let mut session = SseSession::open(server.url("monitoring"));
