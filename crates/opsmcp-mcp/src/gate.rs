@@ -233,7 +233,12 @@ async fn admit(gate: &Gate, request: Request, next: Next, request_id: &str) -> R
         };
         // Tool calls in the body: each needs its scope, and expensive ones their own limit.
         let peek = gate.auth.is_some() || gate.expensive.is_some();
-        for tool in peek.then(|| called_tools(&bytes)).unwrap_or_default() {
+        let tools = if peek {
+            called_tools(&bytes)
+        } else {
+            Vec::new()
+        };
+        for tool in tools {
             let rule = gate.rules.get(&tool);
             if !identity.scopes.allows(rule.scope) {
                 return forbidden(gate, &parts.headers, &identity, &tool, rule.scope);
