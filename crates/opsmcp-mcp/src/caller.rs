@@ -30,6 +30,8 @@ pub(crate) struct CallBounds {
     /// Permits per tool (tools without an entry are not bounded).
     pub(crate) concurrency: HashMap<String, (usize, Arc<Semaphore>)>,
     pub(crate) timeout: Option<Duration>,
+    /// Metric handles per tool.
+    pub(crate) metrics: HashMap<String, ToolMetrics>,
 }
 
 impl Caller {
@@ -70,15 +72,18 @@ impl Caller {
         let Some(bounds) = &self.bounds else {
             return call.await;
         };
-        let server = bounds.server.clone();
-        let count = |outcome: &'static str| {
-            metrics::counter!("opsmcp_tool_calls_total",
-                "server" => server.clone(), "tool" => tool.to_string(), "outcome" => outcome)
-            .increment(1);
+        let unlisted;
+        let m = match bounds.metrics.get(tool) {
+            Some(m) => m,
+            None => {
+                unlisted = ToolMetrics::new(&bounds.server, tool);
+                &unlisted
+            }
         };
+        let count = |outcome: Outcome| m.calls[outcome as usize].increment(1);
         let scope = bounds.rules.get(tool).scope;
         if !self.identity.scopes.allows(scope) {
-            count("forbidden");
+            count(Outcome::Forbidden);
             return Err(ErrorData::invalid_request(
                 format!(
                     "forbidden: {tool} needs the '{scope}' scope and {} holds {}",
@@ -96,7 +101,7 @@ impl Caller {
             Some((limit, gate)) => match gate.clone().try_acquire_owned() {
                 Ok(permit) => Some(permit),
                 Err(_) => {
-                    count("busy");
+                    count(Outcome::Busy);
                     return Ok(refusal(format!(
                         "busy: {limit} calls of {tool} are already running on this server; \
                          retry when one finishes"
@@ -105,7 +110,7 @@ impl Caller {
             },
             None => None,
         };
-        let in_flight = metrics::gauge!("opsmcp_tool_calls_in_flight", "server" => server.clone(), "tool" => tool.to_string());
+        let in_flight = &m.in_flight;
         in_flight.increment(1.0);
         let started = Instant::now();
         let result = match bounds.timeout {
@@ -113,7 +118,7 @@ impl Caller {
                 Ok(result) => result,
                 Err(_) => {
                     in_flight.decrement(1.0);
-                    count("timeout");
+                    count(Outcome::Timeout);
                     return Ok(refusal(format!(
                         "timed out: {tool} took longer than the server's call timeout of {} s; \
                          narrow the request (a shorter timeframe, fewer services) or raise \
@@ -125,15 +130,73 @@ impl Caller {
             None => call.await,
         };
         in_flight.decrement(1.0);
-        metrics::histogram!("opsmcp_tool_call_duration_seconds",
-            "server" => server.clone(), "tool" => tool.to_string())
-        .record(started.elapsed().as_secs_f64());
+        m.duration.record(started.elapsed().as_secs_f64());
         count(match &result {
-            Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => "error",
-            Ok(_) => "ok",
-            Err(_) => "rejected",
+            Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => Outcome::Error,
+            Ok(_) => Outcome::Ok,
+            Err(_) => Outcome::Rejected,
         });
         result
+    }
+}
+
+/// How a call ended, as the `outcome` label says.
+#[derive(Debug, Clone, Copy)]
+enum Outcome {
+    Ok,
+    Error,
+    Rejected,
+    Forbidden,
+    Busy,
+    Timeout,
+}
+
+impl Outcome {
+    const ALL: [Outcome; 6] = [
+        Outcome::Ok,
+        Outcome::Error,
+        Outcome::Rejected,
+        Outcome::Forbidden,
+        Outcome::Busy,
+        Outcome::Timeout,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Error => "error",
+            Outcome::Rejected => "rejected",
+            Outcome::Forbidden => "forbidden",
+            Outcome::Busy => "busy",
+            Outcome::Timeout => "timeout",
+        }
+    }
+}
+
+/// One tool's metric handles, registered once: the macros would build the labels and look
+/// them up in the registry on every call.
+#[derive(Debug)]
+pub(crate) struct ToolMetrics {
+    calls: [metrics::Counter; 6],
+    in_flight: metrics::Gauge,
+    duration: metrics::Histogram,
+}
+
+impl ToolMetrics {
+    pub(crate) fn new(server: &str, tool: &str) -> Self {
+        let labels = |outcome: Outcome| {
+            [
+                ("server", server.to_string()),
+                ("tool", tool.to_string()),
+                ("outcome", outcome.label().to_string()),
+            ]
+        };
+        let pair = [("server", server.to_string()), ("tool", tool.to_string())];
+        Self {
+            calls: Outcome::ALL.map(|o| metrics::counter!("opsmcp_tool_calls_total", &labels(o))),
+            in_flight: metrics::gauge!("opsmcp_tool_calls_in_flight", &pair),
+            duration: metrics::histogram!("opsmcp_tool_call_duration_seconds", &pair),
+        }
     }
 }
 

@@ -25,7 +25,7 @@ use serde::Deserialize;
 use crate::{
     Caller,
     auth::{AuthError, Authenticator, Identity, Scope},
-    caller::CallBounds,
+    caller::{CallBounds, ToolMetrics},
     policy::ToolRules,
 };
 
@@ -108,6 +108,10 @@ impl Gate {
                 concurrency,
                 timeout: (limits.call_timeout_s > 0)
                     .then(|| Duration::from_secs(limits.call_timeout_s)),
+                metrics: rules
+                    .names()
+                    .map(|t| (t.to_string(), ToolMetrics::new(&server, t)))
+                    .collect(),
             }),
             server,
             auth,
@@ -162,7 +166,9 @@ pub(crate) async fn enforce(
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
         .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+        // 128 bits from a thread-local generator: unique enough to find a request by, and no
+        // system call per request (ids are not secrets).
+        .unwrap_or_else(|| format!("{:032x}", fastrand::u128(..)));
     let span = tracing::info_span!("request", id = %request_id, server = %gate.server, route);
     let mut response =
         tracing::Instrument::instrument(admit(&gate, request, next, &request_id), span).await;
