@@ -1,8 +1,9 @@
 //! Scoring a run against what was expected (a simulated scenario's ground truth): did the
-//! agent name the right root cause and component, fix it with the right action, and is the
-//! world healthy afterwards? Read from the run's history, so it scores any brain alike.
+//! agent name the right root cause and component, fix it with the right action, is the world
+//! healthy afterwards, was a postmortem written and the team notified? Read from the run's
+//! history, so it scores any brain alike.
 
-use std::time::Duration;
+use std::{path::Path, time::Duration};
 
 use serde_json::{Value, json};
 
@@ -34,6 +35,13 @@ pub struct Score {
     pub fixed: bool,
     /// Health was back at the end (as checked by the caller).
     pub recovered: bool,
+    /// A postmortem was written: `document_resolution` answered without error (and, where
+    /// the caller can see the servers' disk, the file is there: [`Score::confirm_postmortem`]).
+    pub documented: bool,
+    /// The postmortem's path, as `document_resolution` gave it.
+    pub postmortem: Option<String>,
+    /// The team was told: `notify_team` answered without error.
+    pub notified: bool,
     /// Brain turns.
     pub turns: u32,
     /// Tool calls made.
@@ -45,9 +53,26 @@ pub struct Score {
 }
 
 impl Score {
-    /// Everything right.
+    /// Everything right: cause, component, fix, recovery, postmortem, notification.
     pub fn solved(&self) -> bool {
-        self.root_cause && self.component && self.fixed && self.recovered
+        self.root_cause
+            && self.component
+            && self.fixed
+            && self.recovered
+            && self.documented
+            && self.notified
+    }
+
+    /// For servers whose disk the caller shares (started in-process): the postmortem counts
+    /// only if its file exists under `postmortems_dir`, so a server that answered without
+    /// writing it, or wrote it elsewhere, does not pass.
+    pub fn confirm_postmortem(&mut self, postmortems_dir: &Path) {
+        let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+        let dir = canonical(postmortems_dir);
+        self.documented &= self.postmortem.as_deref().is_some_and(|p| {
+            let p = Path::new(p);
+            p.is_file() && canonical(p).starts_with(&dir)
+        });
     }
 }
 
@@ -107,6 +132,37 @@ pub fn score(
         .to_string();
     let concluded = normalize(&conclusion);
 
+    // A call's result as JSON, when it succeeded: structured content first (the text a
+    // brain was shown may be cut to its budget).
+    let succeeded = |id: &str| match results.get(id) {
+        Some((false, structured, content)) => Some(
+            structured
+                .cloned()
+                .or_else(|| serde_json::from_str(content).ok())
+                .unwrap_or(Value::Null),
+        ),
+        _ => None,
+    };
+    let mut postmortem = None;
+    let mut documented = false;
+    let mut notified = false;
+    for (id, name, _) in &calls {
+        match *name {
+            "document_resolution" => {
+                if let Some(v) = succeeded(id) {
+                    documented = true;
+                    postmortem = v
+                        .get("path")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .or(postmortem);
+                }
+            }
+            "notify_team" => notified |= succeeded(id).is_some(),
+            _ => {}
+        }
+    }
+
     let mut remediations = Vec::new();
     let mut fixed = false;
     for (id, name, input) in &calls {
@@ -129,12 +185,8 @@ pub fn score(
                 Some((n, t)) => n == name_part && target.is_none_or(|x| x == t),
                 None => e == name_part,
             });
-        let held = match results.get(id) {
-            Some((false, structured, content)) => {
-                let v = structured
-                    .cloned()
-                    .or_else(|| serde_json::from_str(content).ok())
-                    .unwrap_or(Value::Null);
+        let held = match succeeded(id) {
+            Some(v) => {
                 let status = v
                     .pointer("/remediation/status")
                     .and_then(Value::as_str)
@@ -154,6 +206,9 @@ pub fn score(
         component: concluded.contains(&normalize(&expected.component)),
         fixed,
         recovered,
+        documented,
+        postmortem,
+        notified,
         turns,
         tool_calls: calls.len(),
         conclusion,
@@ -221,6 +276,23 @@ pub fn score_lines(score: &Score, expected: &Expected, seconds: f64) -> Vec<Stri
         ),
         format!("recovered    {}", mark(score.recovered)),
         format!(
+            "documented   {} {}",
+            mark(score.documented),
+            match (&score.postmortem, score.documented) {
+                (Some(p), true) => format!("postmortem {p}"),
+                (Some(p), false) => format!("postmortem {p} not found"),
+                (None, _) => "no postmortem written".to_string(),
+            }
+        ),
+        format!(
+            "notified     {}",
+            if score.notified {
+                mark(true).to_string()
+            } else {
+                format!("{} the team was not notified", mark(false))
+            }
+        ),
+        format!(
             "turns {} · tool calls {} · {seconds:.1} s",
             score.turns, score.tool_calls
         ),
@@ -254,10 +326,21 @@ pub fn table(rows: &[Row]) -> String {
         .unwrap_or(8)
         .max(8);
     let mut out = format!(
-        "{:<width$}  {:>4}  {:^5}  {:^9}  {:^5}  {:^9}  {:>5}  {:>5}  {:>7}\n",
-        "scenario", "seed", "cause", "component", "fixed", "recovered", "turns", "calls", "seconds"
+        "{:<width$}  {:>4}  {:^5}  {:^9}  {:^5}  {:^9}  {:^10}  {:^8}  {:>5}  {:>5}  {:>7}\n",
+        "scenario",
+        "seed",
+        "cause",
+        "component",
+        "fixed",
+        "recovered",
+        "documented",
+        "notified",
+        "turns",
+        "calls",
+        "seconds"
     );
-    let (mut solved, mut cause, mut comp, mut fixed, mut rec) = (0, 0, 0, 0, 0);
+    let (mut solved, mut cause, mut comp, mut fixed, mut rec, mut doc, mut told) =
+        (0, 0, 0, 0, 0, 0, 0);
     for r in rows {
         match &r.result {
             Ok(s) => {
@@ -266,14 +349,18 @@ pub fn table(rows: &[Row]) -> String {
                 comp += usize::from(s.component);
                 fixed += usize::from(s.fixed);
                 rec += usize::from(s.recovered);
+                doc += usize::from(s.documented);
+                told += usize::from(s.notified);
                 out.push_str(&format!(
-                    "{:<width$}  {:>4}  {:^5}  {:^9}  {:^5}  {:^9}  {:>5}  {:>5}  {:>7.1}\n",
+                    "{:<width$}  {:>4}  {:^5}  {:^9}  {:^5}  {:^9}  {:^10}  {:^8}  {:>5}  {:>5}  {:>7.1}\n",
                     r.scenario,
                     r.seed,
                     mark(s.root_cause),
                     mark(s.component),
                     mark(s.fixed),
                     mark(s.recovered),
+                    mark(s.documented),
+                    mark(s.notified),
                     s.turns,
                     s.tool_calls,
                     r.seconds
@@ -289,7 +376,7 @@ pub fn table(rows: &[Row]) -> String {
     }
     let n = rows.len();
     out.push_str(&format!(
-        "total: {solved}/{n} solved · root cause {cause}/{n} · component {comp}/{n} · fixed {fixed}/{n} · recovered {rec}/{n} · {:.1} s\n",
+        "total: {solved}/{n} solved · root cause {cause}/{n} · component {comp}/{n} · fixed {fixed}/{n} · recovered {rec}/{n} · documented {doc}/{n} · notified {told}/{n} · {:.1} s\n",
         rows.iter().map(|r| r.seconds).sum::<f64>()
     ));
     out
@@ -356,6 +443,16 @@ mod tests {
                 "mcp__workflow__document_resolution",
                 json!({"root_cause": "Connection pool exhaustion in orders-db"}),
             ),
+            result(
+                "3",
+                json!({"path": "/data/postmortems/INC-0001/postmortem.md", "status": "resolved"}),
+            ),
+            call(
+                "4",
+                "mcp__workflow__notify_team",
+                json!({"message": "fixed"}),
+            ),
+            result("4", json!({"newly_queued": true})),
         ];
         let s = score(&history, "", &expected, true, 9);
         assert!(s.solved(), "{s:?}");
@@ -363,9 +460,66 @@ mod tests {
             s.remediations,
             ["restart@checkout-api", "increase-pool-size@orders-db"]
         );
-        assert_eq!(s.tool_calls, 3);
+        assert_eq!(s.tool_calls, 4);
+        assert_eq!(
+            s.postmortem.as_deref(),
+            Some("/data/postmortems/INC-0001/postmortem.md")
+        );
 
         let wrong = score(&history[..2], "bad deploy of orders", &expected, false, 3);
         assert!(!wrong.root_cause && !wrong.component && !wrong.fixed && !wrong.solved());
+        assert!(!wrong.documented && !wrong.notified);
+
+        // Right cause and fix, but the team never heard of it.
+        let silent = score(&history[..6], "", &expected, true, 7);
+        assert!(silent.documented && !silent.notified && !silent.solved());
+
+        // A failed notify_team does not count either.
+        let mut failed = history.clone();
+        failed[7] = Message {
+            role: Role::User,
+            content: vec![Block::ToolResult {
+                tool_use_id: "4".into(),
+                content: "unknown channel".into(),
+                is_error: true,
+                structured: None,
+            }],
+        };
+        assert!(!score(&failed, "", &expected, true, 9).notified);
+    }
+
+    #[test]
+    fn a_postmortem_counts_only_when_its_file_is_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let postmortems = dir.path().join("postmortems");
+        let file = postmortems.join("INC-0001/postmortem.md");
+        let history = vec![
+            call(
+                "1",
+                "mcp__workflow__document_resolution",
+                json!({"root_cause": "x"}),
+            ),
+            result("1", json!({"path": file.display().to_string()})),
+        ];
+        let expected = Expected {
+            root_cause: "x".into(),
+            component: "y".into(),
+            remediation: Vec::new(),
+        };
+        let mut missing = score(&history, "", &expected, true, 1);
+        assert!(missing.documented);
+        missing.confirm_postmortem(&postmortems);
+        assert!(!missing.documented, "no file on disk");
+
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, "# Postmortem").unwrap();
+        let mut there = score(&history, "", &expected, true, 1);
+        there.confirm_postmortem(&postmortems);
+        assert!(there.documented);
+
+        // The same file does not count for another data directory's postmortems.
+        let mut elsewhere = score(&history, "", &expected, true, 1);
+        elsewhere.confirm_postmortem(&dir.path().join("other/postmortems"));
+        assert!(!elsewhere.documented);
     }
 }

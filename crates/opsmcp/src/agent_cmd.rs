@@ -538,6 +538,7 @@ async fn run_one(name: &str, opts: &AgentOpts, show: bool) -> anyhow::Result<Rep
             )
         }
     };
+    let in_process = servers.is_some();
     let result = async {
         let toolbox = Arc::new(Toolbox::connect(&config, Duration::from_secs(20)).await?);
         let mut agent = Agent::new(brain, toolbox.clone(), prompts.system_prompt());
@@ -570,13 +571,17 @@ async fn run_one(name: &str, opts: &AgentOpts, show: bool) -> anyhow::Result<Rep
         )
         .await
         .unwrap_or(false);
-        let score = eval::score(
+        let mut score = eval::score(
             &outcome.history,
             &outcome.final_text,
             &expected,
             recovered,
             outcome.turns,
         );
+        if in_process {
+            // The servers write to our data directory: the postmortem must be on disk.
+            score.confirm_postmortem(&data_dir.join("postmortems"));
+        }
         if let Some(dir) = &outcome.transcript {
             let mut report = format!(
                 "# Run: {} (seed {})\n\n## Score\n\n",

@@ -63,6 +63,8 @@ fn run_scenario_solves_the_default_incident() {
         "component    ✓ expected orders-db",
         "fixed        ✓ expected increase-pool-size",
         "recovered    ✓",
+        "documented   ✓ postmortem ",
+        "notified     ✓",
         "SOLVED",
     ] {
         assert!(stdout.contains(line), "missing {line:?}\n{context}");
