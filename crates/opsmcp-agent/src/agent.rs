@@ -246,6 +246,9 @@ pub enum Event {
         full_result: Option<PathBuf>,
         /// What the brain was shown.
         shown: String,
+        /// How long the call took, from the permission check to its answer.
+        #[serde(default)]
+        duration_ms: u64,
     },
     /// The run ended.
     Finished {
@@ -258,6 +261,14 @@ pub enum Event {
         /// The last turn's text.
         final_text: String,
     },
+}
+
+impl Event {
+    /// The event as one line of JSON (no newline), exactly as the transcript records it: the
+    /// event's fields under its `type`, plus a `ts` timestamp. `--json` output uses the same.
+    pub fn json_line(&self) -> String {
+        crate::transcript::record(self)
+    }
 }
 
 /// What a run produced.
@@ -482,6 +493,7 @@ impl Agent {
                     },
                     &mut transcript,
                 )?;
+                let started = std::time::Instant::now();
                 let (text, structured, is_error) =
                     match self.permit(&call.name, &call.input, &offered_names).await {
                         Err(reason) => {
@@ -507,6 +519,7 @@ impl Agent {
                         },
                     };
 
+                let duration_ms = started.elapsed().as_millis() as u64;
                 let full_result = match &transcript {
                     Some(t) => Some(t.save_result(turns, n + 1, &call.name, &text).map_err(
                         |source| AgentError::Transcript {
@@ -542,6 +555,7 @@ impl Agent {
                         truncated,
                         full_result,
                         shown: shown.clone(),
+                        duration_ms,
                     },
                     &mut transcript,
                 )?;

@@ -14,7 +14,7 @@ use crate::{
 };
 
 /// What the right answer is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Expected {
     /// Root-cause type, kebab-case (`connection-pool-exhaustion`).
     pub root_cause: String,

@@ -4,7 +4,6 @@
 //! providers, prompts and scoring live in `opsmcp-agent`; this file wires them.
 
 use std::{
-    io::Write,
     path::PathBuf,
     sync::Arc,
     time::{Duration, Instant},
@@ -26,6 +25,7 @@ use opsmcp_agent::{
 use opsmcp_world::sim::{Scenario, builtin};
 
 use crate::{
+    agent_out::Output,
     config::{Overrides, Settings},
     serve::{self, Exit, ServerKind},
 };
@@ -108,6 +108,10 @@ pub struct AgentOpts {
     /// and prints its path; eval removes its own.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Print the run as JSON lines on stdout: every event as the transcript records it, then
+    /// (run-scenario, demo) a `{"type":"verdict",…}` object. Other lines go to stderr.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `opsmcp run-scenario NAME`.
@@ -179,17 +183,29 @@ struct Report {
 }
 
 pub fn run_scenario(args: RunArgs) -> anyhow::Result<Exit> {
+    let mut out = Output::new(args.opts.json);
+    run_scenario_to(args, &mut out)
+}
+
+fn run_scenario_to(args: RunArgs, out: &mut Output) -> anyhow::Result<Exit> {
     runtime()?.block_on(async move {
-        let report = run_one(&args.scenario, &args.opts, true).await?;
-        let mut out = std::io::stdout().lock();
-        writeln!(
-            out,
+        let report = run_one(&args.scenario, &args.opts, Some(&mut *out)).await?;
+        out.say(&format!(
             "\n── score: {} (seed {}) ──",
             args.scenario, args.opts.seed
-        )?;
+        ));
         for line in eval::score_lines(&report.score, &report.expected, report.seconds) {
-            writeln!(out, "{line}")?;
+            out.say(&line);
         }
+        out.record(&serde_json::json!({
+            "type": "verdict",
+            "scenario": args.scenario,
+            "seed": args.opts.seed,
+            "solved": report.score.solved(),
+            "seconds": report.seconds,
+            "expected": report.expected,
+            "score": report.score,
+        }));
         Ok(if report.score.solved() {
             Exit::Ok
         } else {
@@ -199,7 +215,8 @@ pub fn run_scenario(args: RunArgs) -> anyhow::Result<Exit> {
 }
 
 pub fn demo(args: DemoArgs) -> anyhow::Result<Exit> {
-    println!(
+    let mut out = Output::new(args.opts.json);
+    out.say(&format!(
         "opsmcp demo: the {} agent works a simulated incident ('{}') through the three MCP \
          servers, started here on free loopback ports. Nothing to set up.\n",
         match args.opts.brain {
@@ -209,11 +226,14 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<Exit> {
             BrainKind::Bedrock => "Bedrock",
         },
         args.scenario
-    );
-    run_scenario(RunArgs {
-        scenario: args.scenario,
-        opts: args.opts,
-    })
+    ));
+    run_scenario_to(
+        RunArgs {
+            scenario: args.scenario,
+            opts: args.opts,
+        },
+        &mut out,
+    )
 }
 
 pub fn eval(args: EvalArgs) -> anyhow::Result<Exit> {
@@ -241,6 +261,7 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<Exit> {
         call_timeout_s: args.call_timeout_s,
         transcript_dir: None,
         data_dir: None,
+        json: false,
     };
     runtime()?.block_on(async move {
         let mut rows = Vec::new();
@@ -255,7 +276,8 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<Exit> {
                     ..opts.clone()
                 };
                 let started = Instant::now();
-                let result = run_one(name, &opts, args.verbose).await;
+                let mut out = Output::new(false);
+                let result = run_one(name, &opts, args.verbose.then_some(&mut out)).await;
                 let row = Row {
                     scenario: name.clone(),
                     seed: *seed,
@@ -351,6 +373,7 @@ pub fn prompt(args: PromptArgs) -> anyhow::Result<Exit> {
         None => Prompts::builtin(),
     };
     let brain = brain(opts)?;
+    let mut out = Output::new(opts.json);
     runtime()?.block_on(async move {
         let toolbox = Arc::new(
             Toolbox::connect(&config, Duration::from_secs(20))
@@ -361,10 +384,10 @@ pub fn prompt(args: PromptArgs) -> anyhow::Result<Exit> {
         configure(&mut agent, opts);
         agent.transcript_dir = opts.transcript_dir.clone();
         let outcome = agent
-            .run(&args.prompt, &mut print_event)
+            .run(&args.prompt, &mut |e: &Event| out.event(e))
             .await?;
         if let Some(dir) = &outcome.transcript {
-            println!("\ntranscript: {}", dir.display());
+            out.say(&format!("\ntranscript: {}", dir.display()));
         }
         drop(agent);
         if let Ok(toolbox) = Arc::try_unwrap(toolbox) {
@@ -383,15 +406,6 @@ fn configure(agent: &mut Agent, opts: &AgentOpts) {
         PermissionArg::ReadOnly => Permission::ReadOnly,
     };
     agent.per_call_timeout = Duration::from_secs(opts.call_timeout_s);
-}
-
-/// One step, as lines on stdout, flushed so they show as they happen.
-fn print_event(e: &Event) {
-    let mut out = std::io::stdout().lock();
-    for line in display::lines(e) {
-        let _ = writeln!(out, "{line}");
-    }
-    let _ = out.flush();
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -474,8 +488,13 @@ fn brain(opts: &AgentOpts) -> anyhow::Result<Box<dyn Brain>> {
 }
 
 /// Plays `name` once: servers (unless configured), toolbox, agent, independent health check,
-/// score. Prints every step when `show` is set.
-async fn run_one(name: &str, opts: &AgentOpts, show: bool) -> anyhow::Result<Report> {
+/// score. Prints every step to `out`, when given.
+async fn run_one(
+    name: &str,
+    opts: &AgentOpts,
+    mut out: Option<&mut Output>,
+) -> anyhow::Result<Report> {
+    let show = out.is_some();
     let scenario = builtin::load(name)?;
     let expected = expected(&scenario);
     let prompts = match &opts.prompts {
@@ -500,10 +519,12 @@ async fn run_one(name: &str, opts: &AgentOpts, show: bool) -> anyhow::Result<Rep
             if show {
                 // A single run keeps its store, analytics and postmortem for the reader.
                 let path = temp.keep();
-                println!(
-                    "data directory: {} (kept: store, analytics, postmortem)",
-                    path.display()
-                );
+                if let Some(out) = out.as_deref_mut() {
+                    out.say(&format!(
+                        "data directory: {} (kept: store, analytics, postmortem)",
+                        path.display()
+                    ));
+                }
                 path
             } else {
                 let path = temp.path().to_path_buf();
@@ -554,13 +575,16 @@ async fn run_one(name: &str, opts: &AgentOpts, show: bool) -> anyhow::Result<Rep
              investigate, find the root cause, remediate, verify, document and notify.",
             scenario.story.trim()
         );
-        if show {
-            println!("Report: {}\n", display::one_line(&scenario.story, 300));
+        if let Some(out) = out.as_deref_mut() {
+            out.say(&format!(
+                "Report: {}\n",
+                display::one_line(&scenario.story, 300)
+            ));
         }
         let outcome = agent
             .run(&prompt, &mut |e: &Event| {
-                if show {
-                    print_event(e);
+                if let Some(out) = out.as_deref_mut() {
+                    out.event(e);
                 }
             })
             .await?;
@@ -597,8 +621,8 @@ async fn run_one(name: &str, opts: &AgentOpts, show: bool) -> anyhow::Result<Rep
             let path = dir.join("report.md");
             std::fs::write(&path, report)
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            if show {
-                println!("\ntranscript and report: {}", dir.display());
+            if let Some(out) = out.as_deref_mut() {
+                out.say(&format!("\ntranscript and report: {}", dir.display()));
             }
         }
         drop(agent);

@@ -2,6 +2,7 @@
 //! nothing else lives here.
 
 mod agent_cmd;
+mod agent_out;
 mod config;
 mod config_check;
 mod health_cmd;

@@ -225,3 +225,90 @@ fn agent_works_a_prompt_against_running_servers() {
     assert_eq!(incidents.len(), 1, "{incidents:?}");
     assert_eq!(incidents[0]["status"], "resolved", "{context}");
 }
+
+/// `--json`: stdout is JSON lines only — every event as the transcript records it, then the
+/// verdict — and the reader's lines (score block, paths) go to stderr.
+#[test]
+fn run_scenario_json_prints_events_and_a_verdict() {
+    let data = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = opsmcp(&[
+        "run-scenario",
+        "db-connection-pool-exhaustion",
+        "--json",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+    ]);
+    let context = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
+    let records: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let types: Vec<&str> = records
+        .iter()
+        .map(|r| r["type"].as_str().unwrap_or_else(|| panic!("no type: {r}")))
+        .collect();
+    for t in [
+        "started",
+        "turn_started",
+        "assistant",
+        "tool_call",
+        "tool_result",
+        "finished",
+    ] {
+        assert!(types.contains(&t), "no {t} event in {types:?}");
+    }
+    assert_eq!(types.first(), Some(&"started"), "{types:?}");
+    assert_eq!(types.last(), Some(&"verdict"), "{types:?}");
+    let verdict = records.last().unwrap();
+    assert_eq!(verdict["solved"], true, "{context}");
+    assert_eq!(verdict["scenario"], "db-connection-pool-exhaustion");
+    assert_eq!(verdict["expected"]["component"], "orders-db");
+    for k in [
+        "root_cause",
+        "component",
+        "fixed",
+        "recovered",
+        "documented",
+        "notified",
+    ] {
+        assert_eq!(verdict["score"][k], true, "{k}: {verdict}");
+    }
+    let called: Vec<&str> = records
+        .iter()
+        .filter(|r| r["type"] == "tool_call")
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert!(called.contains(&"mcp__workflow__notify_team"), "{called:?}");
+
+    // The same serialization as the transcript: the events on stdout, less the streamed text
+    // pieces (which the transcript leaves out) and the timestamps, are its lines.
+    let runs: Vec<_> = std::fs::read_dir(data.path().join("runs"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(runs.len(), 1, "{context}");
+    let without_ts = |mut v: serde_json::Value| {
+        v.as_object_mut().unwrap().remove("ts");
+        v
+    };
+    let transcript: Vec<serde_json::Value> =
+        std::fs::read_to_string(runs[0].path().join("transcript.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| without_ts(serde_json::from_str(l).unwrap()))
+            .collect();
+    let streamed: Vec<serde_json::Value> = records[..records.len() - 1]
+        .iter()
+        .filter(|r| r["type"] != "text_delta")
+        .map(|r| without_ts(r.clone()))
+        .collect();
+    assert_eq!(streamed, transcript);
+
+    // The human lines went to stderr.
+    assert!(
+        stderr.contains("── score: db-connection-pool-exhaustion"),
+        "{context}"
+    );
+    assert!(stderr.contains("SOLVED"), "{context}");
+    assert_eq!(code, Some(0), "{context}");
+}
