@@ -183,7 +183,7 @@ struct Report {
 }
 
 pub fn run_scenario(args: RunArgs) -> anyhow::Result<Exit> {
-    let mut out = Output::new(args.opts.json);
+    let mut out = Output::new(args.opts.json, args.opts.permission == PermissionArg::Ask);
     run_scenario_to(args, &mut out)
 }
 
@@ -215,7 +215,7 @@ fn run_scenario_to(args: RunArgs, out: &mut Output) -> anyhow::Result<Exit> {
 }
 
 pub fn demo(args: DemoArgs) -> anyhow::Result<Exit> {
-    let mut out = Output::new(args.opts.json);
+    let mut out = Output::new(args.opts.json, args.opts.permission == PermissionArg::Ask);
     out.say(&format!(
         "opsmcp demo: the {} agent works a simulated incident ('{}') through the three MCP \
          servers, started here on free loopback ports. Nothing to set up.\n",
@@ -276,7 +276,7 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<Exit> {
                     ..opts.clone()
                 };
                 let started = Instant::now();
-                let mut out = Output::new(false);
+                let mut out = Output::new(false, false);
                 let result = run_one(name, &opts, args.verbose.then_some(&mut out)).await;
                 let row = Row {
                     scenario: name.clone(),
@@ -373,7 +373,7 @@ pub fn prompt(args: PromptArgs) -> anyhow::Result<Exit> {
         None => Prompts::builtin(),
     };
     let brain = brain(opts)?;
-    let mut out = Output::new(opts.json);
+    let mut out = Output::new(opts.json, opts.permission == PermissionArg::Ask);
     runtime()?.block_on(async move {
         let toolbox = Arc::new(
             Toolbox::connect(&config, Duration::from_secs(20))

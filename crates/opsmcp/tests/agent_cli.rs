@@ -312,3 +312,65 @@ fn run_scenario_json_prints_events_and_a_verdict() {
     assert!(stderr.contains("SOLVED"), "{context}");
     assert_eq!(code, Some(0), "{context}");
 }
+
+/// `opsmcp ARGS` on a pseudo-terminal (util-linux `script`, in every Debian install), with
+/// `env` set; what the terminal showed.
+fn on_a_terminal(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let data = tempfile::tempdir().unwrap();
+    let mut command = bin().display().to_string();
+    for a in args {
+        command.push_str(&format!(" '{a}'"));
+    }
+    command.push_str(&format!(" --data-dir '{}'", data.path().display()));
+    let mut cmd = Command::new("script");
+    cmd.args(["-q", "-e", "-c", &command, "/dev/null"])
+        .env_remove("OPSMCP_CONFIG")
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm-256color")
+        .env("OPSMCP_DATA_DIR", data.path())
+        .current_dir(data.path())
+        .stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("script runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// On a terminal the steps are coloured and a spinner shows while a tool runs; `NO_COLOR`
+/// turns both off and leaves the very lines a pipe gets.
+#[test]
+fn a_terminal_gets_colour_and_a_spinner_unless_no_color() {
+    let (code, shown) = on_a_terminal(&["run-scenario", "db-connection-pool-exhaustion"], &[]);
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(shown.contains("\x1b[32m"), "no green in:\n{shown}");
+    assert!(
+        shown.lines().any(|l| l.contains("→")
+            && l.contains("\x1b[36m")
+            && l.contains("workflow/execute_remediation")),
+        "tool calls are not cyan:\n{shown}"
+    );
+    // execute_remediation watches health recover for seconds: the spinner is drawn then.
+    assert!(
+        shown.contains("waiting for workflow/execute_remediation"),
+        "no spinner:\n{shown}"
+    );
+
+    let (code, plain) = on_a_terminal(
+        &["run-scenario", "db-connection-pool-exhaustion"],
+        &[("NO_COLOR", "1")],
+    );
+    assert_eq!(code, Some(0), "{plain}");
+    assert!(
+        !plain.contains('\x1b'),
+        "escape codes despite NO_COLOR:\n{plain}"
+    );
+    assert!(!plain.contains("waiting for"), "{plain}");
+    assert!(
+        plain.contains("[ 1]   → monitoring/verify_health"),
+        "{plain}"
+    );
+}
