@@ -14,7 +14,7 @@ use clap::{Args, FromArgMatches};
 use opsmcp_agent::{
     Agent, Brain, Event, McpServersConfig, Permission, ProviderBrain, RunbookBrain, RunbookConfig,
     Toolbox, display,
-    eval::{self, Expected, Row, Score},
+    eval::{self, Expected, Row, Score, Summary, Thresholds},
     prompts::Prompts,
     providers::{
         anthropic::{Anthropic, AnthropicConfig},
@@ -154,6 +154,15 @@ pub struct EvalArgs {
     /// Exit 1 when fewer than this fraction of the runs are solved.
     #[arg(long, default_value_t = 0.8)]
     pub min_solved: f64,
+    /// Exit 1 when fewer than this fraction name the right root cause and component.
+    #[arg(long, default_value_t = 0.0)]
+    pub min_root_cause: f64,
+    /// Exit 1 when fewer than this fraction ran a right remediation that held.
+    #[arg(long, default_value_t = 0.0)]
+    pub min_remediation: f64,
+    /// Exit 1 when fewer than this fraction ended with health verified back.
+    #[arg(long, default_value_t = 0.0)]
+    pub min_recovered: f64,
     /// Brain turns at most.
     #[arg(long, default_value_t = 20)]
     pub max_turns: u32,
@@ -170,7 +179,7 @@ pub struct EvalArgs {
     /// repeats are not identical).
     #[arg(long, default_value_t = 1)]
     pub repeat: u32,
-    /// Also write the rows as JSON to this file.
+    /// Also write the rows and a summary as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
 }
@@ -248,6 +257,22 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<Exit> {
     if names.is_empty() || args.seeds.is_empty() {
         bail!("nothing to evaluate: give --scenarios and --seeds");
     }
+    let thresholds = Thresholds {
+        solved: args.min_solved,
+        root_cause: args.min_root_cause,
+        remediation: args.min_remediation,
+        recovered: args.min_recovered,
+    };
+    for (flag, v) in [
+        ("--min-solved", thresholds.solved),
+        ("--min-root-cause", thresholds.root_cause),
+        ("--min-remediation", thresholds.remediation),
+        ("--min-recovered", thresholds.recovered),
+    ] {
+        if !(0.0..=1.0).contains(&v) {
+            bail!("{flag} is a fraction of the runs, from 0 to 1 (got {v})");
+        }
+    }
     let opts = AgentOpts {
         seed: 1,
         brain: BrainKind::Runbook,
@@ -299,36 +324,26 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<Exit> {
         }
         println!();
         print!("{}", eval::table(&rows));
+        let summary = Summary::of(&rows);
+        let failures = summary.failures(&thresholds);
         if let Some(path) = &args.json {
-            let json: Vec<serde_json::Value> = rows
-                .iter()
-                .map(|r| {
-                    serde_json::json!({
-                        "scenario": r.scenario, "seed": r.seed, "seconds": r.seconds,
-                        "solved": r.result.as_ref().is_ok_and(Score::solved),
-                        "score": r.result.as_ref().ok(), "error": r.result.as_ref().err(),
-                    })
-                })
-                .collect();
+            let json = serde_json::json!({
+                "rows": rows.iter().map(Row::record).collect::<Vec<_>>(),
+                "summary": summary,
+                "thresholds": thresholds,
+                "failed": failures,
+            });
             std::fs::write(path, serde_json::to_string_pretty(&json)?)
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            println!("rows written to {}", path.display());
+            println!("rows and summary written to {}", path.display());
         }
-        let solved = rows
-            .iter()
-            .filter(|r| r.result.as_ref().is_ok_and(Score::solved))
-            .count();
-        let fraction = solved as f64 / rows.len() as f64;
-        Ok(if fraction + 1e-9 >= args.min_solved {
-            Exit::Ok
-        } else {
-            eprintln!(
-                "opsmcp eval: {solved}/{} solved, below --min-solved {}",
-                rows.len(),
-                args.min_solved
-            );
-            Exit::Failed
-        })
+        if failures.is_empty() {
+            return Ok(Exit::Ok);
+        }
+        for f in &failures {
+            eprintln!("opsmcp eval: {f}");
+        }
+        Ok(Exit::Failed)
     })
 }
 

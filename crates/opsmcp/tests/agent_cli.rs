@@ -138,13 +138,72 @@ fn eval_solves_every_builtin_scenario() {
     assert_eq!(code, Some(0), "{context}");
     assert!(stdout.contains("scenario"), "{context}");
     assert!(stdout.contains("total: 8/8 solved"), "{context}");
-    let rows: Vec<serde_json::Value> =
+    let file: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let rows = file["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 8);
+    for r in rows {
+        for k in [
+            "solved",
+            "detection",
+            "root_cause_top1",
+            "remediation",
+            "verification",
+            "documented",
+            "notified",
+        ] {
+            assert_eq!(r[k], true, "{k}: {r}");
+        }
+        assert!(r["turns"].as_u64().unwrap() > 0, "{r}");
+        assert!(r["tool_calls"].as_u64().unwrap() > 0, "{r}");
+        assert!(r["wall_seconds"].as_f64().unwrap() > 0.0, "{r}");
+    }
+    assert_eq!(file["summary"]["runs"], 8);
+    assert_eq!(file["summary"]["solved"], 1.0);
+    assert_eq!(file["failed"], serde_json::json!([]));
+}
+
+/// A threshold that cannot be met: with three turns the planner only gets as far as opening
+/// the incident and reading logs, so no remediation runs. Exit 1, naming the threshold, and
+/// the JSON file says the same.
+#[test]
+fn eval_fails_a_threshold_it_cannot_meet_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("eval.json");
+    let (code, stdout, stderr) = opsmcp(&[
+        "eval",
+        "--scenarios",
+        "db-connection-pool-exhaustion",
+        "--max-turns",
+        "3",
+        "--min-solved",
+        "0",
+        "--min-remediation",
+        "1",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let context = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(code, Some(1), "{context}");
     assert!(
-        rows.iter()
-            .all(|r| r["solved"] == true && r["score"]["turns"].as_u64().unwrap() > 0)
+        stderr.contains("remediation right: 0/1 runs (0.00) is below --min-remediation 1"),
+        "{context}"
     );
+    // Only the unmet threshold is named.
+    assert!(!stderr.contains("--min-solved"), "{context}");
+    assert!(
+        stdout.contains("total: 0/1 solved · detected 1/1"),
+        "{context}"
+    );
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let row = &file["rows"][0];
+    assert_eq!(row["detection"], true, "{row}");
+    assert_eq!(row["remediation"], false, "{row}");
+    assert_eq!(row["turns"], 3, "{row}");
+    assert_eq!(file["summary"]["remediation"], 0.0);
+    assert_eq!(file["thresholds"]["remediation"], 1.0);
+    assert_eq!(file["failed"].as_array().unwrap().len(), 1, "{file}");
 }
 
 #[test]
