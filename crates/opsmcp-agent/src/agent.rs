@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::{
-    mcp::{ToolInfo, Toolbox},
+    mcp::{McpError, ToolInfo, Toolbox},
     providers::{
         Block, Message, Provider, ProviderError, Request, Role, StopReason, TextSink, ToolDef,
         Turn, Usage,
@@ -166,6 +166,8 @@ pub enum FinishReason {
     Stopped,
     /// `max_turns` brain turns were used up.
     MaxTurns,
+    /// An MCP server stopped answering (see [`AgentError::ServerLost`]).
+    ServerLost,
 }
 
 /// One step of a run, for the caller to show and for the transcript.
@@ -302,6 +304,21 @@ pub enum AgentError {
         /// What went wrong.
         message: String,
     },
+    /// An MCP server the run was using stopped answering (it exited, was killed, or its
+    /// connection closed). The run ends there rather than going on without it: the brain
+    /// cannot finish the job without those tools, and a run that carried on would report a
+    /// lifecycle it did not complete. The transcript up to the failed call is kept.
+    #[error("{error}; the run stopped there{}", match transcript {
+        Some(dir) => format!(" (transcript: {})", dir.display()),
+        None => String::new(),
+    })]
+    ServerLost {
+        /// What failed, naming the server (in the message already, so not a `source`).
+        /// Boxed: it is large, and every `Result` of the loop carries this type.
+        error: Box<crate::mcp::McpError>,
+        /// The run directory, when a transcript was written.
+        transcript: Option<PathBuf>,
+    },
     /// The transcript could not be written.
     #[error("transcript {path}: {source}")]
     Transcript {
@@ -434,8 +451,9 @@ impl Agent {
         let mut final_text = String::new();
         let mut reason = FinishReason::MaxTurns;
         let mut turns = 0;
+        let mut lost = None;
 
-        while turns < self.max_turns {
+        'turns: while turns < self.max_turns {
             turns += 1;
             emit(
                 on_event,
@@ -515,6 +533,11 @@ impl Agent {
                             .await
                         {
                             Ok(out) => (out.text, out.structured, out.is_error),
+                            Err(e @ McpError::Disconnected { .. }) => {
+                                let text = format!("The call failed: {e}");
+                                lost = Some(e);
+                                (text, None, true)
+                            }
                             Err(e) => (format!("The call failed: {e}"), None, true),
                         },
                     };
@@ -565,6 +588,15 @@ impl Agent {
                     is_error,
                     structured,
                 });
+                if lost.is_some() {
+                    // The failed call is recorded; nothing after it can run.
+                    history.push(Message {
+                        role: Role::User,
+                        content: results,
+                    });
+                    reason = FinishReason::ServerLost;
+                    break 'turns;
+                }
             }
             history.push(Message {
                 role: Role::User,
@@ -582,6 +614,12 @@ impl Agent {
             },
             &mut transcript,
         )?;
+        if let Some(error) = lost {
+            return Err(AgentError::ServerLost {
+                error: Box::new(error),
+                transcript: run_dir,
+            });
+        }
         Ok(RunOutcome {
             reason,
             turns,

@@ -100,7 +100,8 @@ pub struct AgentOpts {
     /// Seconds each tool call may take (a remediation watches health recover).
     #[arg(long, default_value_t = 300)]
     pub call_timeout_s: u64,
-    /// Write the run's transcript (JSON lines) and full tool results under this folder.
+    /// Write the run's transcript (JSON lines) and full tool results under this folder
+    /// (default: `runs/` in the data directory).
     #[arg(long)]
     pub transcript_dir: Option<PathBuf>,
     /// Keep the servers' data (store, postmortems, analytics workspace, runs/ with each run's
@@ -349,14 +350,26 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<Exit> {
 
 pub fn prompt(args: PromptArgs) -> anyhow::Result<Exit> {
     let opts = &args.opts;
+    // The settings `opsmcp up` would run with (env, opsmcp.toml): its ports and data
+    // directory. Read only when needed, so --mcp-config with --data-dir needs no settings.
+    let settings = || -> anyhow::Result<Settings> {
+        let matches = Overrides::augment_args(clap::Command::new("opsmcp"))
+            .try_get_matches_from(["opsmcp"])
+            .context("reading OPSMCP_* settings from the environment")?;
+        Settings::resolve(&Overrides::from_arg_matches(&matches)?, &matches)
+    };
+    // The run's transcript and full tool results go under the data directory's runs/,
+    // like run-scenario's, unless told otherwise.
+    let transcript_dir = match (&opts.transcript_dir, &opts.data_dir) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(data)) => data.join("runs"),
+        (None, None) => settings()?.data_dir.join("runs"),
+    };
     let config = match &opts.mcp_config {
         Some(path) => McpServersConfig::from_path(path)?,
         None => {
             // The servers `opsmcp up` runs with the same settings (ports, bind).
-            let matches = Overrides::augment_args(clap::Command::new("opsmcp"))
-                .try_get_matches_from(["opsmcp"])
-                .context("reading OPSMCP_* settings from the environment")?;
-            let s = Settings::resolve(&Overrides::from_arg_matches(&matches)?, &matches)?;
+            let s = settings()?;
             let host = if s.bind.is_unspecified() {
                 "127.0.0.1".to_string()
             } else {
@@ -397,7 +410,7 @@ pub fn prompt(args: PromptArgs) -> anyhow::Result<Exit> {
         );
         let mut agent = Agent::new(brain, toolbox.clone(), prompts.system_prompt());
         configure(&mut agent, opts);
-        agent.transcript_dir = opts.transcript_dir.clone();
+        agent.transcript_dir = Some(transcript_dir);
         let outcome = agent
             .run(&args.prompt, &mut |e: &Event| out.event(e))
             .await?;

@@ -433,3 +433,110 @@ fn a_terminal_gets_colour_and_a_spinner_unless_no_color() {
         "{plain}"
     );
 }
+
+/// A server that dies mid-run: the three servers run as separate processes on one data
+/// directory, the agent works a prompt against them (`--json`, so the test sees each step),
+/// and the workflow server is killed once the first tool result is in — before the agent's
+/// first workflow call (`create_incident`, turn 2). The agent must end non-zero with an error
+/// naming `workflow`, keep its transcript up to that point on disk, and not hang (the bound
+/// below only turns a hang into a failure).
+#[test]
+fn a_server_dying_mid_run_ends_the_agent_with_its_name_and_a_saved_transcript() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap().to_string();
+    let serve = |server: &str| {
+        common::Running::start_with_env(
+            &[
+                "serve",
+                server,
+                "--port",
+                "0",
+                "--scenario",
+                "db-connection-pool-exhaustion",
+            ],
+            &[server],
+            &[("OPSMCP_DATA_DIR", &dir)],
+        )
+    };
+    let monitoring = serve("monitoring");
+    let mut workflow = serve("workflow");
+    let logs = serve("log-analytics");
+    let config = data.path().join("mcp.json");
+    std::fs::write(
+        &config,
+        serde_json::json!({"mcpServers": {
+            "monitoring": {"type": "http", "url": format!("{}/mcp", monitoring.url("monitoring"))},
+            "workflow": {"type": "http", "url": format!("{}/mcp", workflow.url("workflow"))},
+            "log-analytics": {"type": "http", "url": format!("{}/mcp", logs.url("log-analytics"))},
+        }})
+        .to_string(),
+    )
+    .unwrap();
+
+    let mut agent = Command::new(bin())
+        .args([
+            "agent",
+            "Checkout is failing; find out why and fix it",
+            "--mcp-config",
+            config.to_str().unwrap(),
+            "--json",
+        ])
+        .env_remove("OPSMCP_CONFIG")
+        .env("OPSMCP_DATA_DIR", &dir)
+        .current_dir(data.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines, stdout) = common::lines_of(agent.stdout.take().unwrap());
+    let stderr = common::read_all(agent.stderr.take().unwrap());
+    let mut seen = Vec::new();
+    loop {
+        let line = lines
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("no tool result from the agent; saw {seen:#?}"));
+        let event: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let result = event["type"] == "tool_result";
+        seen.push(event);
+        if result {
+            break;
+        }
+    }
+    workflow.child.kill().unwrap();
+    workflow.child.wait().unwrap();
+
+    let code = common::wait_bounded(&mut agent, std::time::Duration::from_secs(300));
+    drop(lines);
+    let stdout = stdout.join().unwrap();
+    let stderr = stderr.join().unwrap();
+    let context = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(code, Some(1), "{context}");
+    assert!(stderr.contains("MCP server `workflow`"), "{context}");
+    assert!(stderr.contains("create_incident"), "{context}");
+
+    // The transcript so far is on disk, where the run said it would be, with the failed call.
+    let run_dir = seen[0]["transcript"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no transcript dir in {}", seen[0]));
+    assert!(
+        stderr.contains(run_dir),
+        "the error points at the transcript\n{context}"
+    );
+    let transcript =
+        std::fs::read_to_string(std::path::Path::new(run_dir).join("transcript.jsonl")).unwrap();
+    let records: Vec<serde_json::Value> = transcript
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        records.iter().any(|r| r["type"] == "tool_result"
+            && r["name"] == "mcp__workflow__create_incident"
+            && r["is_error"] == true),
+        "{transcript}"
+    );
+    assert_eq!(
+        records.last().map(|r| r["type"].clone()),
+        Some("finished".into()),
+        "{transcript}"
+    );
+}

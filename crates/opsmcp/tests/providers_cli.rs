@@ -26,10 +26,9 @@
 mod common;
 
 use std::{
-    io::Read,
     process::{Command, Stdio},
     sync::Arc,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use axum::{
@@ -689,41 +688,18 @@ fn pieces(s: &str) -> Vec<String> {
         .collect()
 }
 
-/// Runs `cmd`, failing the test — rather than hanging it — if it has not finished after
-/// `deadline`. Not a speed check: the bound is far above a normal run.
-fn run_bounded(mut cmd: Command, deadline: Duration) -> (Option<i32>, String, String) {
+/// Runs `cmd` to the end (a hang fails the test instead: see `common::wait_bounded`).
+fn run_bounded(mut cmd: Command, bound: Duration) -> (Option<i32>, String, String) {
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("opsmcp starts");
-    let read = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = r.read_to_string(&mut s);
-            s
-        })
-    };
-    let out = read(Box::new(child.stdout.take().expect("piped")));
-    let err = read(Box::new(child.stderr.take().expect("piped")));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            break status;
-        }
-        if started.elapsed() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "opsmcp still running after {deadline:?}\nstdout:\n{}\nstderr:\n{}",
-                out.join().unwrap_or_default(),
-                err.join().unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let out = common::read_all(child.stdout.take().expect("piped"));
+    let err = common::read_all(child.stderr.take().expect("piped"));
+    let code = common::wait_bounded(&mut child, bound);
     (
-        status.code(),
+        code,
         out.join().unwrap_or_default(),
         err.join().unwrap_or_default(),
     )
