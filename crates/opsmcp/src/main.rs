@@ -86,7 +86,7 @@ enum Command {
     /// planner: nothing to set up.
     Demo(agent_cmd::DemoArgs),
     /// Play every built-in scenario (and seed) with the runbook planner and print a score table;
-    /// exits 1 below --min-solved.
+    /// exits 1 below a --min-* threshold, naming it.
     Eval(agent_cmd::EvalArgs),
     /// Let the agent work what PROMPT describes against running servers (`opsmcp up` on this
     /// host, or those in --mcp-config), step by step.
