@@ -146,6 +146,15 @@ pub struct PromptArgs {
 /// `opsmcp eval`.
 #[derive(Debug, Clone, Args)]
 pub struct EvalArgs {
+    /// Who decides: the runbook planner, or a model (a fresh conversation per run).
+    #[arg(long, value_enum, default_value = "runbook")]
+    pub brain: BrainKind,
+    /// The model (see run-scenario).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// A prompts folder (system.md, phases/*.md) instead of the built-in prompts.
+    #[arg(long)]
+    pub prompts: Option<PathBuf>,
     /// Seeds to play each scenario with.
     #[arg(long, value_delimiter = ',', default_value = "1")]
     pub seeds: Vec<u64>,
@@ -276,13 +285,13 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<Exit> {
     }
     let opts = AgentOpts {
         seed: 1,
-        brain: BrainKind::Runbook,
-        model: None,
+        brain: args.brain,
+        model: args.model.clone(),
         max_turns: args.max_turns,
         permission: PermissionArg::Bypass,
         mcp_config: None,
         transport: Transport::Http,
-        prompts: None,
+        prompts: args.prompts.clone(),
         effect_speed: args.effect_speed,
         call_timeout_s: args.call_timeout_s,
         transcript_dir: None,

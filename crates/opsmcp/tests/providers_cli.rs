@@ -1,5 +1,6 @@
 //! Each model provider client completes a scenario through the CLI:
-//! `opsmcp run-scenario db-connection-pool-exhaustion --brain anthropic|openai|bedrock`.
+//! `opsmcp run-scenario db-connection-pool-exhaustion --brain anthropic|openai|bedrock`, and
+//! `opsmcp eval --brain openai` scores a model's run like the planner's.
 //!
 //! Model APIs cannot be reached from these machines, so each test starts, inside the test
 //! process, a local HTTP stand-in that speaks the provider's documented wire format — the
@@ -705,26 +706,15 @@ fn run_bounded(mut cmd: Command, bound: Duration) -> (Option<i32>, String, Strin
     )
 }
 
-/// The demo scenario with `--brain NAME` against the stand-in for `api`: solved, through the
-/// provider's own base-URL override, after one rate-limited request.
-fn solves_through_the_cli(api: Api, brain: &str, expect_brain: &str) {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let (base, state) = rt.block_on(start(api));
-    let data = tempfile::tempdir().unwrap();
+/// `opsmcp ARGS` in `data`, with `api`'s model pointed at the stand-in at `base` through the
+/// provider's own override, fake credentials, and no provider setting of the caller's.
+fn opsmcp_against(api: Api, base: &str, data: &std::path::Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(bin());
-    cmd.args([
-        "run-scenario",
-        "db-connection-pool-exhaustion",
-        "--brain",
-        brain,
-        "--json",
-        "--data-dir",
-        data.path().to_str().unwrap(),
-    ])
-    .env_remove("OPSMCP_CONFIG")
-    .env_remove("OPSMCP_SCENARIO")
-    .env("OPSMCP_DATA_DIR", data.path())
-    .current_dir(data.path());
+    cmd.args(args)
+        .env_remove("OPSMCP_CONFIG")
+        .env_remove("OPSMCP_SCENARIO")
+        .env("OPSMCP_DATA_DIR", data)
+        .current_dir(data);
     for k in [
         "ANTHROPIC_API_KEY",
         "ANTHROPIC_BASE_URL",
@@ -744,7 +734,7 @@ fn solves_through_the_cli(api: Api, brain: &str, expect_brain: &str) {
     }
     match api {
         Api::Anthropic => {
-            cmd.env("ANTHROPIC_BASE_URL", &base)
+            cmd.env("ANTHROPIC_BASE_URL", base)
                 .env("ANTHROPIC_API_KEY", KEY);
         }
         Api::OpenAi => {
@@ -752,12 +742,35 @@ fn solves_through_the_cli(api: Api, brain: &str, expect_brain: &str) {
                 .env("OPENAI_API_KEY", KEY);
         }
         Api::Bedrock => {
-            cmd.env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", &base)
+            cmd.env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", base)
                 .env("AWS_ACCESS_KEY_ID", AWS_KEY_ID)
                 .env("AWS_SECRET_ACCESS_KEY", "standin/secret/not/real")
                 .env("AWS_REGION", "us-east-1");
         }
     }
+    cmd
+}
+
+/// The demo scenario with `--brain NAME` against the stand-in for `api`: solved, through the
+/// provider's own base-URL override, after one rate-limited request.
+fn solves_through_the_cli(api: Api, brain: &str, expect_brain: &str) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (base, state) = rt.block_on(start(api));
+    let data = tempfile::tempdir().unwrap();
+    let cmd = opsmcp_against(
+        api,
+        &base,
+        data.path(),
+        &[
+            "run-scenario",
+            "db-connection-pool-exhaustion",
+            "--brain",
+            brain,
+            "--json",
+            "--data-dir",
+            data.path().to_str().unwrap(),
+        ],
+    );
     let (code, stdout, stderr) = run_bounded(cmd, Duration::from_secs(600));
     let standin = rt.block_on(state.lock());
     let context = format!(
@@ -808,4 +821,47 @@ fn openai_client_solves_a_scenario_through_the_cli() {
 #[test]
 fn bedrock_client_solves_a_scenario_through_the_cli() {
     solves_through_the_cli(Api::Bedrock, "bedrock", &format!("bedrock:{BEDROCK_MODEL}"));
+}
+
+/// `eval --brain` plays each run with a model too (here the OpenAI stand-in, one run) and
+/// scores it like the planner's.
+#[test]
+fn eval_with_a_model_brain_scores_its_run() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (base, state) = rt.block_on(start(Api::OpenAi));
+    let data = tempfile::tempdir().unwrap();
+    let json = data.path().join("eval.json");
+    let cmd = opsmcp_against(
+        Api::OpenAi,
+        &base,
+        data.path(),
+        &[
+            "eval",
+            "--brain",
+            "openai",
+            "--scenarios",
+            "db-connection-pool-exhaustion",
+            "--min-solved",
+            "1",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
+    let (code, stdout, stderr) = run_bounded(cmd, Duration::from_secs(600));
+    let standin = rt.block_on(state.lock());
+    let context = format!(
+        "stand-in refused: {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        standin.problems
+    );
+    assert_eq!(code, Some(0), "{context}");
+    assert!(stdout.contains("total: 1/1 solved"), "{context}");
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let row = &file["rows"][0];
+    assert_eq!(row["solved"], true, "{row}");
+    // Every turn of the run was a request to the stand-in (plus the rate-limited one).
+    assert_eq!(
+        standin.requests as u64,
+        row["turns"].as_u64().unwrap() + 1,
+        "{context}"
+    );
 }
