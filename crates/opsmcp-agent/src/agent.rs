@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::{
-    mcp::{ToolInfo, Toolbox},
+    mcp::{McpError, ToolInfo, Toolbox},
     providers::{
         Block, Message, Provider, ProviderError, Request, Role, StopReason, TextSink, ToolDef,
         Turn, Usage,
@@ -166,6 +166,8 @@ pub enum FinishReason {
     Stopped,
     /// `max_turns` brain turns were used up.
     MaxTurns,
+    /// An MCP server stopped answering (see [`AgentError::ServerLost`]).
+    ServerLost,
 }
 
 /// One step of a run, for the caller to show and for the transcript.
@@ -246,6 +248,9 @@ pub enum Event {
         full_result: Option<PathBuf>,
         /// What the brain was shown.
         shown: String,
+        /// How long the call took, from the permission check to its answer.
+        #[serde(default)]
+        duration_ms: u64,
     },
     /// The run ended.
     Finished {
@@ -258,6 +263,14 @@ pub enum Event {
         /// The last turn's text.
         final_text: String,
     },
+}
+
+impl Event {
+    /// The event as one line of JSON (no newline), exactly as the transcript records it: the
+    /// event's fields under its `type`, plus a `ts` timestamp. `--json` output uses the same.
+    pub fn json_line(&self) -> String {
+        crate::transcript::record(self)
+    }
 }
 
 /// What a run produced.
@@ -290,6 +303,21 @@ pub enum AgentError {
         brain: String,
         /// What went wrong.
         message: String,
+    },
+    /// An MCP server the run was using stopped answering (it exited, was killed, or its
+    /// connection closed). The run ends there rather than going on without it: the brain
+    /// cannot finish the job without those tools, and a run that carried on would report a
+    /// lifecycle it did not complete. The transcript up to the failed call is kept.
+    #[error("{error}; the run stopped there{}", match transcript {
+        Some(dir) => format!(" (transcript: {})", dir.display()),
+        None => String::new(),
+    })]
+    ServerLost {
+        /// What failed, naming the server (in the message already, so not a `source`).
+        /// Boxed: it is large, and every `Result` of the loop carries this type.
+        error: Box<crate::mcp::McpError>,
+        /// The run directory, when a transcript was written.
+        transcript: Option<PathBuf>,
     },
     /// The transcript could not be written.
     #[error("transcript {path}: {source}")]
@@ -423,8 +451,9 @@ impl Agent {
         let mut final_text = String::new();
         let mut reason = FinishReason::MaxTurns;
         let mut turns = 0;
+        let mut lost = None;
 
-        while turns < self.max_turns {
+        'turns: while turns < self.max_turns {
             turns += 1;
             emit(
                 on_event,
@@ -482,6 +511,7 @@ impl Agent {
                     },
                     &mut transcript,
                 )?;
+                let started = std::time::Instant::now();
                 let (text, structured, is_error) =
                     match self.permit(&call.name, &call.input, &offered_names).await {
                         Err(reason) => {
@@ -503,10 +533,16 @@ impl Agent {
                             .await
                         {
                             Ok(out) => (out.text, out.structured, out.is_error),
+                            Err(e @ McpError::Disconnected { .. }) => {
+                                let text = format!("The call failed: {e}");
+                                lost = Some(e);
+                                (text, None, true)
+                            }
                             Err(e) => (format!("The call failed: {e}"), None, true),
                         },
                     };
 
+                let duration_ms = started.elapsed().as_millis() as u64;
                 let full_result = match &transcript {
                     Some(t) => Some(t.save_result(turns, n + 1, &call.name, &text).map_err(
                         |source| AgentError::Transcript {
@@ -542,6 +578,7 @@ impl Agent {
                         truncated,
                         full_result,
                         shown: shown.clone(),
+                        duration_ms,
                     },
                     &mut transcript,
                 )?;
@@ -551,6 +588,15 @@ impl Agent {
                     is_error,
                     structured,
                 });
+                if lost.is_some() {
+                    // The failed call is recorded; nothing after it can run.
+                    history.push(Message {
+                        role: Role::User,
+                        content: results,
+                    });
+                    reason = FinishReason::ServerLost;
+                    break 'turns;
+                }
             }
             history.push(Message {
                 role: Role::User,
@@ -568,6 +614,12 @@ impl Agent {
             },
             &mut transcript,
         )?;
+        if let Some(error) = lost {
+            return Err(AgentError::ServerLost {
+                error: Box::new(error),
+                transcript: run_dir,
+            });
+        }
         Ok(RunOutcome {
             reason,
             turns,

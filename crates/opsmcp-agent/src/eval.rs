@@ -1,8 +1,9 @@
 //! Scoring a run against what was expected (a simulated scenario's ground truth): did the
-//! agent name the right root cause and component, fix it with the right action, and is the
-//! world healthy afterwards? Read from the run's history, so it scores any brain alike.
+//! agent name the right root cause and component, fix it with the right action, is the world
+//! healthy afterwards, was a postmortem written and the team notified? Read from the run's
+//! history, so it scores any brain alike.
 
-use std::time::Duration;
+use std::{path::Path, time::Duration};
 
 use serde_json::{Value, json};
 
@@ -13,7 +14,7 @@ use crate::{
 };
 
 /// What the right answer is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Expected {
     /// Root-cause type, kebab-case (`connection-pool-exhaustion`).
     pub root_cause: String,
@@ -26,6 +27,8 @@ pub struct Expected {
 /// How a run did.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Score {
+    /// The incident was detected: `create_incident` answered without error.
+    pub detected: bool,
     /// The concluded root cause names the expected type.
     pub root_cause: bool,
     /// … and the expected component.
@@ -34,6 +37,13 @@ pub struct Score {
     pub fixed: bool,
     /// Health was back at the end (as checked by the caller).
     pub recovered: bool,
+    /// A postmortem was written: `document_resolution` answered without error (and, where
+    /// the caller can see the servers' disk, the file is there: [`Score::confirm_postmortem`]).
+    pub documented: bool,
+    /// The postmortem's path, as `document_resolution` gave it.
+    pub postmortem: Option<String>,
+    /// The team was told: `notify_team` answered without error.
+    pub notified: bool,
     /// Brain turns.
     pub turns: u32,
     /// Tool calls made.
@@ -45,9 +55,31 @@ pub struct Score {
 }
 
 impl Score {
-    /// Everything right.
+    /// The one root cause the run concluded names the expected type and component.
+    pub fn root_cause_top1(&self) -> bool {
+        self.root_cause && self.component
+    }
+
+    /// Everything right: cause, component, fix, recovery, postmortem, notification.
     pub fn solved(&self) -> bool {
-        self.root_cause && self.component && self.fixed && self.recovered
+        self.root_cause
+            && self.component
+            && self.fixed
+            && self.recovered
+            && self.documented
+            && self.notified
+    }
+
+    /// For servers whose disk the caller shares (started in-process): the postmortem counts
+    /// only if its file exists under `postmortems_dir`, so a server that answered without
+    /// writing it, or wrote it elsewhere, does not pass.
+    pub fn confirm_postmortem(&mut self, postmortems_dir: &Path) {
+        let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+        let dir = canonical(postmortems_dir);
+        self.documented &= self.postmortem.as_deref().is_some_and(|p| {
+            let p = Path::new(p);
+            p.is_file() && canonical(p).starts_with(&dir)
+        });
     }
 }
 
@@ -107,6 +139,39 @@ pub fn score(
         .to_string();
     let concluded = normalize(&conclusion);
 
+    // A call's result as JSON, when it succeeded: structured content first (the text a
+    // brain was shown may be cut to its budget).
+    let succeeded = |id: &str| match results.get(id) {
+        Some((false, structured, content)) => Some(
+            structured
+                .cloned()
+                .or_else(|| serde_json::from_str(content).ok())
+                .unwrap_or(Value::Null),
+        ),
+        _ => None,
+    };
+    let mut postmortem = None;
+    let mut detected = false;
+    let mut documented = false;
+    let mut notified = false;
+    for (id, name, _) in &calls {
+        match *name {
+            "create_incident" => detected |= succeeded(id).is_some(),
+            "document_resolution" => {
+                if let Some(v) = succeeded(id) {
+                    documented = true;
+                    postmortem = v
+                        .get("path")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .or(postmortem);
+                }
+            }
+            "notify_team" => notified |= succeeded(id).is_some(),
+            _ => {}
+        }
+    }
+
     let mut remediations = Vec::new();
     let mut fixed = false;
     for (id, name, input) in &calls {
@@ -129,12 +194,8 @@ pub fn score(
                 Some((n, t)) => n == name_part && target.is_none_or(|x| x == t),
                 None => e == name_part,
             });
-        let held = match results.get(id) {
-            Some((false, structured, content)) => {
-                let v = structured
-                    .cloned()
-                    .or_else(|| serde_json::from_str(content).ok())
-                    .unwrap_or(Value::Null);
+        let held = match succeeded(id) {
+            Some(v) => {
                 let status = v
                     .pointer("/remediation/status")
                     .and_then(Value::as_str)
@@ -150,10 +211,14 @@ pub fn score(
         remediations.push(label);
     }
     Score {
+        detected,
         root_cause: concluded.contains(&normalize(&expected.root_cause)),
         component: concluded.contains(&normalize(&expected.component)),
         fixed,
         recovered,
+        documented,
+        postmortem,
+        notified,
         turns,
         tool_calls: calls.len(),
         conclusion,
@@ -221,6 +286,23 @@ pub fn score_lines(score: &Score, expected: &Expected, seconds: f64) -> Vec<Stri
         ),
         format!("recovered    {}", mark(score.recovered)),
         format!(
+            "documented   {} {}",
+            mark(score.documented),
+            match (&score.postmortem, score.documented) {
+                (Some(p), true) => format!("postmortem {p}"),
+                (Some(p), false) => format!("postmortem {p} not found"),
+                (None, _) => "no postmortem written".to_string(),
+            }
+        ),
+        format!(
+            "notified     {}",
+            if score.notified {
+                mark(true).to_string()
+            } else {
+                format!("{} the team was not notified", mark(false))
+            }
+        ),
+        format!(
             "turns {} · tool calls {} · {seconds:.1} s",
             score.turns, score.tool_calls
         ),
@@ -245,6 +327,143 @@ pub struct Row {
     pub seconds: f64,
 }
 
+impl Row {
+    /// The row as the eval JSON file holds it: each criterion by name (`detection` = an
+    /// incident was created, `root_cause_top1` = the one concluded cause names the expected
+    /// type and component, `remediation` = an expected action held, `verification` = the
+    /// scorer's own health check passed), turns, tool calls, wall time, and the full score.
+    /// A run that failed to complete has every criterion false and its `error`.
+    pub fn record(&self) -> Value {
+        let s = self.result.as_ref().ok();
+        let flag = |f: fn(&Score) -> bool| s.is_some_and(f);
+        json!({
+            "scenario": self.scenario,
+            "seed": self.seed,
+            "solved": flag(Score::solved),
+            "detection": flag(|s| s.detected),
+            "root_cause_top1": flag(Score::root_cause_top1),
+            "remediation": flag(|s| s.fixed),
+            "verification": flag(|s| s.recovered),
+            "documented": flag(|s| s.documented),
+            "notified": flag(|s| s.notified),
+            "turns": s.map(|s| s.turns),
+            "tool_calls": s.map(|s| s.tool_calls),
+            "wall_seconds": self.seconds,
+            "score": s,
+            "error": self.result.as_ref().err(),
+        })
+    }
+}
+
+/// Fractions of runs that passed each criterion, over every run (a run that failed to
+/// complete counts as failing all of them).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Summary {
+    /// Runs in all.
+    pub runs: usize,
+    /// Runs that could not be scored (an error).
+    pub errors: usize,
+    /// Solved: every criterion of [`Score::solved`].
+    pub solved: f64,
+    /// An incident was created.
+    pub detection: f64,
+    /// [`Score::root_cause_top1`].
+    pub root_cause_top1: f64,
+    /// An expected remediation held.
+    pub remediation: f64,
+    /// Health was back, by the scorer's check.
+    pub verification: f64,
+    /// A postmortem was written.
+    pub documented: f64,
+    /// The team was notified.
+    pub notified: f64,
+    /// Mean brain turns of the scored runs.
+    pub mean_turns: f64,
+    /// Mean tool calls of the scored runs.
+    pub mean_tool_calls: f64,
+    /// Wall time of all runs.
+    pub wall_seconds: f64,
+}
+
+impl Summary {
+    /// Summarizes `rows`.
+    pub fn of(rows: &[Row]) -> Self {
+        let n = rows.len().max(1) as f64;
+        let scored: Vec<&Score> = rows.iter().filter_map(|r| r.result.as_ref().ok()).collect();
+        let share = |f: &dyn Fn(&Score) -> bool| scored.iter().filter(|s| f(s)).count() as f64 / n;
+        let mean = |f: &dyn Fn(&Score) -> f64| {
+            if scored.is_empty() {
+                0.0
+            } else {
+                scored.iter().map(|s| f(s)).sum::<f64>() / scored.len() as f64
+            }
+        };
+        Self {
+            runs: rows.len(),
+            errors: rows.len() - scored.len(),
+            solved: share(&Score::solved),
+            detection: share(&|s| s.detected),
+            root_cause_top1: share(&Score::root_cause_top1),
+            remediation: share(&|s| s.fixed),
+            verification: share(&|s| s.recovered),
+            documented: share(&|s| s.documented),
+            notified: share(&|s| s.notified),
+            mean_turns: mean(&|s| f64::from(s.turns)),
+            mean_tool_calls: mean(&|s| s.tool_calls as f64),
+            wall_seconds: rows.iter().map(|r| r.seconds).sum(),
+        }
+    }
+
+    /// Each threshold not met, as `(flag, message)`; empty when all are.
+    pub fn failures(&self, t: &Thresholds) -> Vec<String> {
+        [
+            ("--min-solved", "solved", self.solved, t.solved),
+            (
+                "--min-root-cause",
+                "root cause right (top 1)",
+                self.root_cause_top1,
+                t.root_cause,
+            ),
+            (
+                "--min-remediation",
+                "remediation right",
+                self.remediation,
+                t.remediation,
+            ),
+            (
+                "--min-recovered",
+                "recovery verified",
+                self.verification,
+                t.recovered,
+            ),
+        ]
+        .into_iter()
+        // A small tolerance so that, say, 4/5 meets 0.8 despite float rounding.
+        .filter(|(_, _, got, min)| got + 1e-9 < *min)
+        .map(|(flag, what, got, min)| {
+            format!(
+                "{what}: {:.0}/{} runs ({got:.2}) is below {flag} {min}",
+                got * self.runs as f64,
+                self.runs
+            )
+        })
+        .collect()
+    }
+}
+
+/// The least fraction of runs that must pass each criterion (0 = no requirement).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Thresholds {
+    /// Solved.
+    pub solved: f64,
+    /// Root cause right (top 1).
+    pub root_cause: f64,
+    /// Remediation right.
+    pub remediation: f64,
+    /// Recovery verified.
+    pub recovered: f64,
+}
+
 /// The evaluation table with its totals.
 pub fn table(rows: &[Row]) -> String {
     let width = rows
@@ -254,26 +473,44 @@ pub fn table(rows: &[Row]) -> String {
         .unwrap_or(8)
         .max(8);
     let mut out = format!(
-        "{:<width$}  {:>4}  {:^5}  {:^9}  {:^5}  {:^9}  {:>5}  {:>5}  {:>7}\n",
-        "scenario", "seed", "cause", "component", "fixed", "recovered", "turns", "calls", "seconds"
+        "{:<width$}  {:>4}  {:^6}  {:^5}  {:^9}  {:^5}  {:^9}  {:^10}  {:^8}  {:>5}  {:>5}  {:>7}\n",
+        "scenario",
+        "seed",
+        "detect",
+        "cause",
+        "component",
+        "fixed",
+        "recovered",
+        "documented",
+        "notified",
+        "turns",
+        "calls",
+        "seconds"
     );
-    let (mut solved, mut cause, mut comp, mut fixed, mut rec) = (0, 0, 0, 0, 0);
+    let (mut solved, mut det, mut cause, mut comp, mut fixed, mut rec, mut doc, mut told) =
+        (0, 0, 0, 0, 0, 0, 0, 0);
     for r in rows {
         match &r.result {
             Ok(s) => {
                 solved += usize::from(s.solved());
+                det += usize::from(s.detected);
                 cause += usize::from(s.root_cause);
                 comp += usize::from(s.component);
                 fixed += usize::from(s.fixed);
                 rec += usize::from(s.recovered);
+                doc += usize::from(s.documented);
+                told += usize::from(s.notified);
                 out.push_str(&format!(
-                    "{:<width$}  {:>4}  {:^5}  {:^9}  {:^5}  {:^9}  {:>5}  {:>5}  {:>7.1}\n",
+                    "{:<width$}  {:>4}  {:^6}  {:^5}  {:^9}  {:^5}  {:^9}  {:^10}  {:^8}  {:>5}  {:>5}  {:>7.1}\n",
                     r.scenario,
                     r.seed,
+                    mark(s.detected),
                     mark(s.root_cause),
                     mark(s.component),
                     mark(s.fixed),
                     mark(s.recovered),
+                    mark(s.documented),
+                    mark(s.notified),
                     s.turns,
                     s.tool_calls,
                     r.seconds
@@ -289,7 +526,7 @@ pub fn table(rows: &[Row]) -> String {
     }
     let n = rows.len();
     out.push_str(&format!(
-        "total: {solved}/{n} solved · root cause {cause}/{n} · component {comp}/{n} · fixed {fixed}/{n} · recovered {rec}/{n} · {:.1} s\n",
+        "total: {solved}/{n} solved · detected {det}/{n} · root cause {cause}/{n} · component {comp}/{n} · fixed {fixed}/{n} · recovered {rec}/{n} · documented {doc}/{n} · notified {told}/{n} · {:.1} s\n",
         rows.iter().map(|r| r.seconds).sum::<f64>()
     ));
     out
@@ -356,6 +593,16 @@ mod tests {
                 "mcp__workflow__document_resolution",
                 json!({"root_cause": "Connection pool exhaustion in orders-db"}),
             ),
+            result(
+                "3",
+                json!({"path": "/data/postmortems/INC-0001/postmortem.md", "status": "resolved"}),
+            ),
+            call(
+                "4",
+                "mcp__workflow__notify_team",
+                json!({"message": "fixed"}),
+            ),
+            result("4", json!({"newly_queued": true})),
         ];
         let s = score(&history, "", &expected, true, 9);
         assert!(s.solved(), "{s:?}");
@@ -363,9 +610,137 @@ mod tests {
             s.remediations,
             ["restart@checkout-api", "increase-pool-size@orders-db"]
         );
-        assert_eq!(s.tool_calls, 3);
+        assert_eq!(s.tool_calls, 4);
+        assert_eq!(
+            s.postmortem.as_deref(),
+            Some("/data/postmortems/INC-0001/postmortem.md")
+        );
 
         let wrong = score(&history[..2], "bad deploy of orders", &expected, false, 3);
         assert!(!wrong.root_cause && !wrong.component && !wrong.fixed && !wrong.solved());
+        assert!(!wrong.documented && !wrong.notified);
+
+        // Right cause and fix, but the team never heard of it.
+        let silent = score(&history[..6], "", &expected, true, 7);
+        assert!(silent.documented && !silent.notified && !silent.solved());
+
+        // A failed notify_team does not count either.
+        let mut failed = history.clone();
+        failed[7] = Message {
+            role: Role::User,
+            content: vec![Block::ToolResult {
+                tool_use_id: "4".into(),
+                content: "unknown channel".into(),
+                is_error: true,
+                structured: None,
+            }],
+        };
+        assert!(!score(&failed, "", &expected, true, 9).notified);
+    }
+
+    #[test]
+    fn a_postmortem_counts_only_when_its_file_is_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let postmortems = dir.path().join("postmortems");
+        let file = postmortems.join("INC-0001/postmortem.md");
+        let history = vec![
+            call(
+                "1",
+                "mcp__workflow__document_resolution",
+                json!({"root_cause": "x"}),
+            ),
+            result("1", json!({"path": file.display().to_string()})),
+        ];
+        let expected = Expected {
+            root_cause: "x".into(),
+            component: "y".into(),
+            remediation: Vec::new(),
+        };
+        let mut missing = score(&history, "", &expected, true, 1);
+        assert!(missing.documented);
+        missing.confirm_postmortem(&postmortems);
+        assert!(!missing.documented, "no file on disk");
+
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, "# Postmortem").unwrap();
+        let mut there = score(&history, "", &expected, true, 1);
+        there.confirm_postmortem(&postmortems);
+        assert!(there.documented);
+
+        // The same file does not count for another data directory's postmortems.
+        let mut elsewhere = score(&history, "", &expected, true, 1);
+        elsewhere.confirm_postmortem(&dir.path().join("other/postmortems"));
+        assert!(!elsewhere.documented);
+    }
+
+    fn sample(fixed: bool, recovered: bool) -> Score {
+        Score {
+            detected: true,
+            root_cause: true,
+            component: true,
+            fixed,
+            recovered,
+            documented: true,
+            postmortem: None,
+            notified: true,
+            turns: 10,
+            tool_calls: 12,
+            conclusion: String::new(),
+            remediations: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn thresholds_name_each_criterion_below_its_minimum() {
+        let row = |result: Result<Score, String>| Row {
+            scenario: "s".into(),
+            seed: 1,
+            result,
+            seconds: 2.0,
+        };
+        let rows = vec![
+            row(Ok(sample(true, true))),
+            row(Ok(sample(false, true))),
+            row(Ok(sample(true, false))),
+            row(Err("servers did not start".into())),
+        ];
+        let summary = Summary::of(&rows);
+        assert_eq!(summary.runs, 4);
+        assert_eq!(summary.errors, 1);
+        assert_eq!(summary.solved, 0.25);
+        assert_eq!(summary.root_cause_top1, 0.75);
+        assert_eq!(summary.remediation, 0.5);
+        assert_eq!(summary.verification, 0.5);
+        assert_eq!(summary.mean_turns, 10.0);
+        assert_eq!(summary.wall_seconds, 8.0);
+
+        assert!(summary.failures(&Thresholds::default()).is_empty());
+        let met = Thresholds {
+            solved: 0.25,
+            root_cause: 0.75,
+            remediation: 0.5,
+            recovered: 0.5,
+        };
+        assert!(
+            summary.failures(&met).is_empty(),
+            "exactly at the minimum passes"
+        );
+        let failed = summary.failures(&Thresholds {
+            remediation: 0.6,
+            recovered: 1.0,
+            ..met
+        });
+        assert_eq!(failed.len(), 2, "{failed:?}");
+        assert!(failed[0].contains("--min-remediation 0.6"), "{failed:?}");
+        assert!(failed[0].contains("2/4 runs"), "{failed:?}");
+        assert!(failed[1].contains("--min-recovered 1"), "{failed:?}");
+
+        let record = rows[3].record();
+        assert_eq!(record["detection"], false);
+        assert_eq!(record["error"], "servers did not start");
+        let record = rows[1].record();
+        assert_eq!(record["root_cause_top1"], true);
+        assert_eq!(record["remediation"], false);
+        assert_eq!(record["tool_calls"], 12);
     }
 }

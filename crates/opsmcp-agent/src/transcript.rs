@@ -14,6 +14,21 @@ use serde_json::Value;
 
 static RUNS: AtomicU32 = AtomicU32::new(0);
 
+/// `value` as one line of JSON with a `ts` field (UTC, RFC 3339) added to an object. Our
+/// records serialize from plain data, so this cannot fail; a value that still would becomes
+/// an `{"type":"unserializable"}` line rather than a lost one.
+pub(crate) fn record(value: &impl Serialize) -> String {
+    let mut v = serde_json::to_value(value)
+        .unwrap_or_else(|e| serde_json::json!({"type": "unserializable", "error": e.to_string()}));
+    if let Value::Object(map) = &mut v {
+        map.insert(
+            "ts".into(),
+            Value::String(jiff::Timestamp::now().to_string()),
+        );
+    }
+    v.to_string()
+}
+
 pub(crate) struct Transcript {
     dir: PathBuf,
     file: File,
@@ -39,16 +54,9 @@ impl Transcript {
         &self.dir
     }
 
-    /// Appends `record` with a `ts` field.
+    /// Appends `record` (see [`record`]) and a newline.
     pub fn write(&mut self, record: &impl Serialize) -> std::io::Result<()> {
-        let mut v = serde_json::to_value(record).map_err(std::io::Error::other)?;
-        if let Value::Object(map) = &mut v {
-            map.insert(
-                "ts".into(),
-                Value::String(jiff::Timestamp::now().to_string()),
-            );
-        }
-        let mut line = serde_json::to_vec(&v).map_err(std::io::Error::other)?;
+        let mut line = self::record(record).into_bytes();
         line.push(b'\n');
         self.file.write_all(&line)?;
         self.file.flush()

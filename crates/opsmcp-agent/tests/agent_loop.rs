@@ -19,7 +19,7 @@ use opsmcp_agent::{
     Agent, AgentError, Brain, BrainInput, Event, McpServersConfig, Permission, ProviderBrain,
     Toolbox, Turn,
     agent::{Approver, FinishReason},
-    mcp::ToolInfo,
+    mcp::{McpError, ToolInfo},
     providers::{
         Block, StopReason, TextSink, Usage,
         anthropic::{Anthropic, AnthropicConfig},
@@ -406,4 +406,136 @@ async fn a_non_model_brain_plugs_in() {
     assert_eq!(outcome.final_text, "planned and done");
     assert_eq!(*mcp.restarts.lock().unwrap(), ["api"]);
     mcp.stop.cancel();
+}
+
+/// Calls one tool, then stops.
+struct OneCall {
+    name: &'static str,
+    input: Value,
+    done: bool,
+}
+
+impl Brain for OneCall {
+    fn name(&self) -> String {
+        "one-call".into()
+    }
+
+    fn next<'a>(
+        &'a mut self,
+        _: BrainInput<'a>,
+        _: TextSink<'a>,
+    ) -> BoxFuture<'a, Result<Turn, AgentError>> {
+        Box::pin(async move {
+            let content = if std::mem::replace(&mut self.done, true) {
+                vec![Block::Text {
+                    text: "done".into(),
+                }]
+            } else {
+                vec![Block::ToolUse {
+                    id: "c1".into(),
+                    name: self.name.into(),
+                    input: self.input.clone(),
+                }]
+            };
+            Ok(Turn {
+                content,
+                stop_reason: StopReason::EndTurn,
+                usage: Usage::default(),
+            })
+        })
+    }
+}
+
+/// A stdio server killed as a call to it starts (its pid comes from the shell that execs it):
+/// the run ends with `ServerLost` naming the server and tool, at once rather than after the
+/// per-call timeout, and the transcript on disk ends with the failed call and `finished`.
+#[tokio::test]
+async fn a_stdio_server_killed_mid_call_ends_the_run_with_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("pid");
+    let fixture = env!("CARGO_BIN_EXE_opsmcp-agent-stdio-fixture");
+    let config = McpServersConfig::from_json(
+        &json!({"ops": {"type": "stdio", "command": "sh",
+            "args": ["-c", format!("echo $$ > '{}'; exec '{fixture}'", pidfile.display())]}})
+        .to_string(),
+    )
+    .unwrap();
+    let toolbox = Arc::new(
+        Toolbox::connect(&config, Duration::from_secs(20))
+            .await
+            .unwrap(),
+    );
+    let mut agent = Agent::new(
+        Box::new(OneCall {
+            name: "mcp__ops__sleep",
+            input: json!({"ms": 600_000}),
+            done: false,
+        }),
+        toolbox,
+        "",
+    );
+    // Far beyond the bound below: a run that waited for the call would hang, not time out.
+    agent.per_call_timeout = Duration::from_secs(3600);
+    agent.transcript_dir = Some(dir.path().join("runs"));
+    let pid = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .to_string();
+    let mut kill_on_call = |e: &Event| {
+        if matches!(e, Event::ToolCall { .. }) {
+            let killed = std::process::Command::new("kill")
+                .args(["-KILL", &pid])
+                .status()
+                .unwrap();
+            assert!(killed.success());
+        }
+    };
+    let run = agent.run("sleep", &mut kill_on_call);
+    // Only turns a hang into a failure; not a speed check.
+    let err = tokio::time::timeout(Duration::from_secs(120), run)
+        .await
+        .expect("the run hangs after its server died")
+        .unwrap_err();
+    let AgentError::ServerLost {
+        error,
+        transcript: Some(run_dir),
+    } = &err
+    else {
+        panic!("not a lost server: {err:?}");
+    };
+    let McpError::Disconnected {
+        server,
+        tool,
+        transport,
+        ..
+    } = error.as_ref()
+    else {
+        panic!("not a disconnection: {error:?}");
+    };
+    assert_eq!(
+        (server.as_str(), tool.as_str(), *transport),
+        ("ops", "sleep", "stdio")
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("MCP server `ops` (stdio sh -c"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&run_dir.display().to_string()),
+        "{message}"
+    );
+    let transcript = std::fs::read_to_string(run_dir.join("transcript.jsonl")).unwrap();
+    let records: Vec<Value> = transcript
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let result = records
+        .iter()
+        .find(|r| r["type"] == "tool_result")
+        .unwrap_or_else(|| panic!("{transcript}"));
+    assert_eq!(result["is_error"], true);
+    let last = records.last().unwrap();
+    assert_eq!(last["type"], "finished", "{transcript}");
+    assert_eq!(last["reason"], "server_lost", "{transcript}");
 }

@@ -4,7 +4,6 @@
 //! providers, prompts and scoring live in `opsmcp-agent`; this file wires them.
 
 use std::{
-    io::Write,
     path::PathBuf,
     sync::Arc,
     time::{Duration, Instant},
@@ -15,7 +14,7 @@ use clap::{Args, FromArgMatches};
 use opsmcp_agent::{
     Agent, Brain, Event, McpServersConfig, Permission, ProviderBrain, RunbookBrain, RunbookConfig,
     Toolbox, display,
-    eval::{self, Expected, Row, Score},
+    eval::{self, Expected, Row, Score, Summary, Thresholds},
     prompts::Prompts,
     providers::{
         anthropic::{Anthropic, AnthropicConfig},
@@ -26,6 +25,7 @@ use opsmcp_agent::{
 use opsmcp_world::sim::{Scenario, builtin};
 
 use crate::{
+    agent_out::Output,
     config::{Overrides, Settings},
     serve::{self, Exit, ServerKind},
 };
@@ -100,7 +100,8 @@ pub struct AgentOpts {
     /// Seconds each tool call may take (a remediation watches health recover).
     #[arg(long, default_value_t = 300)]
     pub call_timeout_s: u64,
-    /// Write the run's transcript (JSON lines) and full tool results under this folder.
+    /// Write the run's transcript (JSON lines) and full tool results under this folder
+    /// (default: `runs/` in the data directory).
     #[arg(long)]
     pub transcript_dir: Option<PathBuf>,
     /// Keep the servers' data (store, postmortems, analytics workspace, runs/ with each run's
@@ -108,6 +109,10 @@ pub struct AgentOpts {
     /// and prints its path; eval removes its own.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Print the run as JSON lines on stdout: every event as the transcript records it, then
+    /// (run-scenario, demo) a `{"type":"verdict",…}` object. Other lines go to stderr.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `opsmcp run-scenario NAME`.
@@ -141,6 +146,15 @@ pub struct PromptArgs {
 /// `opsmcp eval`.
 #[derive(Debug, Clone, Args)]
 pub struct EvalArgs {
+    /// Who decides: the runbook planner, or a model (a fresh conversation per run).
+    #[arg(long, value_enum, default_value = "runbook")]
+    pub brain: BrainKind,
+    /// The model (see run-scenario).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// A prompts folder (system.md, phases/*.md) instead of the built-in prompts.
+    #[arg(long)]
+    pub prompts: Option<PathBuf>,
     /// Seeds to play each scenario with.
     #[arg(long, value_delimiter = ',', default_value = "1")]
     pub seeds: Vec<u64>,
@@ -150,6 +164,15 @@ pub struct EvalArgs {
     /// Exit 1 when fewer than this fraction of the runs are solved.
     #[arg(long, default_value_t = 0.8)]
     pub min_solved: f64,
+    /// Exit 1 when fewer than this fraction name the right root cause and component.
+    #[arg(long, default_value_t = 0.0)]
+    pub min_root_cause: f64,
+    /// Exit 1 when fewer than this fraction ran a right remediation that held.
+    #[arg(long, default_value_t = 0.0)]
+    pub min_remediation: f64,
+    /// Exit 1 when fewer than this fraction ended with health verified back.
+    #[arg(long, default_value_t = 0.0)]
+    pub min_recovered: f64,
     /// Brain turns at most.
     #[arg(long, default_value_t = 20)]
     pub max_turns: u32,
@@ -166,7 +189,7 @@ pub struct EvalArgs {
     /// repeats are not identical).
     #[arg(long, default_value_t = 1)]
     pub repeat: u32,
-    /// Also write the rows as JSON to this file.
+    /// Also write the rows and a summary as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
 }
@@ -179,17 +202,29 @@ struct Report {
 }
 
 pub fn run_scenario(args: RunArgs) -> anyhow::Result<Exit> {
+    let mut out = Output::new(args.opts.json, args.opts.permission == PermissionArg::Ask);
+    run_scenario_to(args, &mut out)
+}
+
+fn run_scenario_to(args: RunArgs, out: &mut Output) -> anyhow::Result<Exit> {
     runtime()?.block_on(async move {
-        let report = run_one(&args.scenario, &args.opts, true).await?;
-        let mut out = std::io::stdout().lock();
-        writeln!(
-            out,
+        let report = run_one(&args.scenario, &args.opts, Some(&mut *out)).await?;
+        out.say(&format!(
             "\n── score: {} (seed {}) ──",
             args.scenario, args.opts.seed
-        )?;
+        ));
         for line in eval::score_lines(&report.score, &report.expected, report.seconds) {
-            writeln!(out, "{line}")?;
+            out.say(&line);
         }
+        out.record(&serde_json::json!({
+            "type": "verdict",
+            "scenario": args.scenario,
+            "seed": args.opts.seed,
+            "solved": report.score.solved(),
+            "seconds": report.seconds,
+            "expected": report.expected,
+            "score": report.score,
+        }));
         Ok(if report.score.solved() {
             Exit::Ok
         } else {
@@ -199,7 +234,8 @@ pub fn run_scenario(args: RunArgs) -> anyhow::Result<Exit> {
 }
 
 pub fn demo(args: DemoArgs) -> anyhow::Result<Exit> {
-    println!(
+    let mut out = Output::new(args.opts.json, args.opts.permission == PermissionArg::Ask);
+    out.say(&format!(
         "opsmcp demo: the {} agent works a simulated incident ('{}') through the three MCP \
          servers, started here on free loopback ports. Nothing to set up.\n",
         match args.opts.brain {
@@ -209,11 +245,14 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<Exit> {
             BrainKind::Bedrock => "Bedrock",
         },
         args.scenario
-    );
-    run_scenario(RunArgs {
-        scenario: args.scenario,
-        opts: args.opts,
-    })
+    ));
+    run_scenario_to(
+        RunArgs {
+            scenario: args.scenario,
+            opts: args.opts,
+        },
+        &mut out,
+    )
 }
 
 pub fn eval(args: EvalArgs) -> anyhow::Result<Exit> {
@@ -228,19 +267,36 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<Exit> {
     if names.is_empty() || args.seeds.is_empty() {
         bail!("nothing to evaluate: give --scenarios and --seeds");
     }
+    let thresholds = Thresholds {
+        solved: args.min_solved,
+        root_cause: args.min_root_cause,
+        remediation: args.min_remediation,
+        recovered: args.min_recovered,
+    };
+    for (flag, v) in [
+        ("--min-solved", thresholds.solved),
+        ("--min-root-cause", thresholds.root_cause),
+        ("--min-remediation", thresholds.remediation),
+        ("--min-recovered", thresholds.recovered),
+    ] {
+        if !(0.0..=1.0).contains(&v) {
+            bail!("{flag} is a fraction of the runs, from 0 to 1 (got {v})");
+        }
+    }
     let opts = AgentOpts {
         seed: 1,
-        brain: BrainKind::Runbook,
-        model: None,
+        brain: args.brain,
+        model: args.model.clone(),
         max_turns: args.max_turns,
         permission: PermissionArg::Bypass,
         mcp_config: None,
         transport: Transport::Http,
-        prompts: None,
+        prompts: args.prompts.clone(),
         effect_speed: args.effect_speed,
         call_timeout_s: args.call_timeout_s,
         transcript_dir: None,
         data_dir: None,
+        json: false,
     };
     runtime()?.block_on(async move {
         let mut rows = Vec::new();
@@ -255,7 +311,8 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<Exit> {
                     ..opts.clone()
                 };
                 let started = Instant::now();
-                let result = run_one(name, &opts, args.verbose).await;
+                let mut out = Output::new(false, false);
+                let result = run_one(name, &opts, args.verbose.then_some(&mut out)).await;
                 let row = Row {
                     scenario: name.clone(),
                     seed: *seed,
@@ -277,49 +334,51 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<Exit> {
         }
         println!();
         print!("{}", eval::table(&rows));
+        let summary = Summary::of(&rows);
+        let failures = summary.failures(&thresholds);
         if let Some(path) = &args.json {
-            let json: Vec<serde_json::Value> = rows
-                .iter()
-                .map(|r| {
-                    serde_json::json!({
-                        "scenario": r.scenario, "seed": r.seed, "seconds": r.seconds,
-                        "solved": r.result.as_ref().is_ok_and(Score::solved),
-                        "score": r.result.as_ref().ok(), "error": r.result.as_ref().err(),
-                    })
-                })
-                .collect();
+            let json = serde_json::json!({
+                "rows": rows.iter().map(Row::record).collect::<Vec<_>>(),
+                "summary": summary,
+                "thresholds": thresholds,
+                "failed": failures,
+            });
             std::fs::write(path, serde_json::to_string_pretty(&json)?)
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            println!("rows written to {}", path.display());
+            println!("rows and summary written to {}", path.display());
         }
-        let solved = rows
-            .iter()
-            .filter(|r| r.result.as_ref().is_ok_and(Score::solved))
-            .count();
-        let fraction = solved as f64 / rows.len() as f64;
-        Ok(if fraction + 1e-9 >= args.min_solved {
-            Exit::Ok
-        } else {
-            eprintln!(
-                "opsmcp eval: {solved}/{} solved, below --min-solved {}",
-                rows.len(),
-                args.min_solved
-            );
-            Exit::Failed
-        })
+        if failures.is_empty() {
+            return Ok(Exit::Ok);
+        }
+        for f in &failures {
+            eprintln!("opsmcp eval: {f}");
+        }
+        Ok(Exit::Failed)
     })
 }
 
 pub fn prompt(args: PromptArgs) -> anyhow::Result<Exit> {
     let opts = &args.opts;
+    // The settings `opsmcp up` would run with (env, opsmcp.toml): its ports and data
+    // directory. Read only when needed, so --mcp-config with --data-dir needs no settings.
+    let settings = || -> anyhow::Result<Settings> {
+        let matches = Overrides::augment_args(clap::Command::new("opsmcp"))
+            .try_get_matches_from(["opsmcp"])
+            .context("reading OPSMCP_* settings from the environment")?;
+        Settings::resolve(&Overrides::from_arg_matches(&matches)?, &matches)
+    };
+    // The run's transcript and full tool results go under the data directory's runs/,
+    // like run-scenario's, unless told otherwise.
+    let transcript_dir = match (&opts.transcript_dir, &opts.data_dir) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(data)) => data.join("runs"),
+        (None, None) => settings()?.data_dir.join("runs"),
+    };
     let config = match &opts.mcp_config {
         Some(path) => McpServersConfig::from_path(path)?,
         None => {
             // The servers `opsmcp up` runs with the same settings (ports, bind).
-            let matches = Overrides::augment_args(clap::Command::new("opsmcp"))
-                .try_get_matches_from(["opsmcp"])
-                .context("reading OPSMCP_* settings from the environment")?;
-            let s = Settings::resolve(&Overrides::from_arg_matches(&matches)?, &matches)?;
+            let s = settings()?;
             let host = if s.bind.is_unspecified() {
                 "127.0.0.1".to_string()
             } else {
@@ -351,6 +410,7 @@ pub fn prompt(args: PromptArgs) -> anyhow::Result<Exit> {
         None => Prompts::builtin(),
     };
     let brain = brain(opts)?;
+    let mut out = Output::new(opts.json, opts.permission == PermissionArg::Ask);
     runtime()?.block_on(async move {
         let toolbox = Arc::new(
             Toolbox::connect(&config, Duration::from_secs(20))
@@ -359,12 +419,12 @@ pub fn prompt(args: PromptArgs) -> anyhow::Result<Exit> {
         );
         let mut agent = Agent::new(brain, toolbox.clone(), prompts.system_prompt());
         configure(&mut agent, opts);
-        agent.transcript_dir = opts.transcript_dir.clone();
+        agent.transcript_dir = Some(transcript_dir);
         let outcome = agent
-            .run(&args.prompt, &mut print_event)
+            .run(&args.prompt, &mut |e: &Event| out.event(e))
             .await?;
         if let Some(dir) = &outcome.transcript {
-            println!("\ntranscript: {}", dir.display());
+            out.say(&format!("\ntranscript: {}", dir.display()));
         }
         drop(agent);
         if let Ok(toolbox) = Arc::try_unwrap(toolbox) {
@@ -383,15 +443,6 @@ fn configure(agent: &mut Agent, opts: &AgentOpts) {
         PermissionArg::ReadOnly => Permission::ReadOnly,
     };
     agent.per_call_timeout = Duration::from_secs(opts.call_timeout_s);
-}
-
-/// One step, as lines on stdout, flushed so they show as they happen.
-fn print_event(e: &Event) {
-    let mut out = std::io::stdout().lock();
-    for line in display::lines(e) {
-        let _ = writeln!(out, "{line}");
-    }
-    let _ = out.flush();
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -474,8 +525,13 @@ fn brain(opts: &AgentOpts) -> anyhow::Result<Box<dyn Brain>> {
 }
 
 /// Plays `name` once: servers (unless configured), toolbox, agent, independent health check,
-/// score. Prints every step when `show` is set.
-async fn run_one(name: &str, opts: &AgentOpts, show: bool) -> anyhow::Result<Report> {
+/// score. Prints every step to `out`, when given.
+async fn run_one(
+    name: &str,
+    opts: &AgentOpts,
+    mut out: Option<&mut Output>,
+) -> anyhow::Result<Report> {
+    let show = out.is_some();
     let scenario = builtin::load(name)?;
     let expected = expected(&scenario);
     let prompts = match &opts.prompts {
@@ -500,10 +556,12 @@ async fn run_one(name: &str, opts: &AgentOpts, show: bool) -> anyhow::Result<Rep
             if show {
                 // A single run keeps its store, analytics and postmortem for the reader.
                 let path = temp.keep();
-                println!(
-                    "data directory: {} (kept: store, analytics, postmortem)",
-                    path.display()
-                );
+                if let Some(out) = out.as_deref_mut() {
+                    out.say(&format!(
+                        "data directory: {} (kept: store, analytics, postmortem)",
+                        path.display()
+                    ));
+                }
                 path
             } else {
                 let path = temp.path().to_path_buf();
@@ -538,6 +596,7 @@ async fn run_one(name: &str, opts: &AgentOpts, show: bool) -> anyhow::Result<Rep
             )
         }
     };
+    let in_process = servers.is_some();
     let result = async {
         let toolbox = Arc::new(Toolbox::connect(&config, Duration::from_secs(20)).await?);
         let mut agent = Agent::new(brain, toolbox.clone(), prompts.system_prompt());
@@ -553,13 +612,16 @@ async fn run_one(name: &str, opts: &AgentOpts, show: bool) -> anyhow::Result<Rep
              investigate, find the root cause, remediate, verify, document and notify.",
             scenario.story.trim()
         );
-        if show {
-            println!("Report: {}\n", display::one_line(&scenario.story, 300));
+        if let Some(out) = out.as_deref_mut() {
+            out.say(&format!(
+                "Report: {}\n",
+                display::one_line(&scenario.story, 300)
+            ));
         }
         let outcome = agent
             .run(&prompt, &mut |e: &Event| {
-                if show {
-                    print_event(e);
+                if let Some(out) = out.as_deref_mut() {
+                    out.event(e);
                 }
             })
             .await?;
@@ -570,13 +632,17 @@ async fn run_one(name: &str, opts: &AgentOpts, show: bool) -> anyhow::Result<Rep
         )
         .await
         .unwrap_or(false);
-        let score = eval::score(
+        let mut score = eval::score(
             &outcome.history,
             &outcome.final_text,
             &expected,
             recovered,
             outcome.turns,
         );
+        if in_process {
+            // The servers write to our data directory: the postmortem must be on disk.
+            score.confirm_postmortem(&data_dir.join("postmortems"));
+        }
         if let Some(dir) = &outcome.transcript {
             let mut report = format!(
                 "# Run: {} (seed {})\n\n## Score\n\n",
@@ -592,8 +658,8 @@ async fn run_one(name: &str, opts: &AgentOpts, show: bool) -> anyhow::Result<Rep
             let path = dir.join("report.md");
             std::fs::write(&path, report)
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            if show {
-                println!("\ntranscript and report: {}", dir.display());
+            if let Some(out) = out.as_deref_mut() {
+                out.say(&format!("\ntranscript and report: {}", dir.display()));
             }
         }
         drop(agent);

@@ -2,6 +2,7 @@
 //! nothing else lives here.
 
 mod agent_cmd;
+mod agent_out;
 mod config;
 mod config_check;
 mod health_cmd;
@@ -87,8 +88,8 @@ enum Command {
     /// The agent working the default incident (db-connection-pool-exhaustion) with the runbook
     /// planner: nothing to set up.
     Demo(agent_cmd::DemoArgs),
-    /// Play every built-in scenario (and seed) with the runbook planner and print a score table;
-    /// exits 1 below --min-solved.
+    /// Play every built-in scenario (and seed) with the runbook planner (or --brain) and print a
+    /// score table; exits 1 below a --min-* threshold, naming it.
     Eval(agent_cmd::EvalArgs),
     /// Let the agent work what PROMPT describes against running servers (`opsmcp up` on this
     /// host, or those in --mcp-config), step by step.

@@ -63,6 +63,8 @@ fn run_scenario_solves_the_default_incident() {
         "component    ✓ expected orders-db",
         "fixed        ✓ expected increase-pool-size",
         "recovered    ✓",
+        "documented   ✓ postmortem ",
+        "notified     ✓",
         "SOLVED",
     ] {
         assert!(stdout.contains(line), "missing {line:?}\n{context}");
@@ -136,13 +138,72 @@ fn eval_solves_every_builtin_scenario() {
     assert_eq!(code, Some(0), "{context}");
     assert!(stdout.contains("scenario"), "{context}");
     assert!(stdout.contains("total: 8/8 solved"), "{context}");
-    let rows: Vec<serde_json::Value> =
+    let file: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let rows = file["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 8);
+    for r in rows {
+        for k in [
+            "solved",
+            "detection",
+            "root_cause_top1",
+            "remediation",
+            "verification",
+            "documented",
+            "notified",
+        ] {
+            assert_eq!(r[k], true, "{k}: {r}");
+        }
+        assert!(r["turns"].as_u64().unwrap() > 0, "{r}");
+        assert!(r["tool_calls"].as_u64().unwrap() > 0, "{r}");
+        assert!(r["wall_seconds"].as_f64().unwrap() > 0.0, "{r}");
+    }
+    assert_eq!(file["summary"]["runs"], 8);
+    assert_eq!(file["summary"]["solved"], 1.0);
+    assert_eq!(file["failed"], serde_json::json!([]));
+}
+
+/// A threshold that cannot be met: with three turns the planner only gets as far as opening
+/// the incident and reading logs, so no remediation runs. Exit 1, naming the threshold, and
+/// the JSON file says the same.
+#[test]
+fn eval_fails_a_threshold_it_cannot_meet_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("eval.json");
+    let (code, stdout, stderr) = opsmcp(&[
+        "eval",
+        "--scenarios",
+        "db-connection-pool-exhaustion",
+        "--max-turns",
+        "3",
+        "--min-solved",
+        "0",
+        "--min-remediation",
+        "1",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let context = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(code, Some(1), "{context}");
     assert!(
-        rows.iter()
-            .all(|r| r["solved"] == true && r["score"]["turns"].as_u64().unwrap() > 0)
+        stderr.contains("remediation right: 0/1 runs (0.00) is below --min-remediation 1"),
+        "{context}"
     );
+    // Only the unmet threshold is named.
+    assert!(!stderr.contains("--min-solved"), "{context}");
+    assert!(
+        stdout.contains("total: 0/1 solved · detected 1/1"),
+        "{context}"
+    );
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let row = &file["rows"][0];
+    assert_eq!(row["detection"], true, "{row}");
+    assert_eq!(row["remediation"], false, "{row}");
+    assert_eq!(row["turns"], 3, "{row}");
+    assert_eq!(file["summary"]["remediation"], 0.0);
+    assert_eq!(file["thresholds"]["remediation"], 1.0);
+    assert_eq!(file["failed"].as_array().unwrap().len(), 1, "{file}");
 }
 
 #[test]
@@ -222,4 +283,260 @@ fn agent_works_a_prompt_against_running_servers() {
     let incidents: Vec<serde_json::Value> = serde_json::from_slice(&list.stdout).unwrap();
     assert_eq!(incidents.len(), 1, "{incidents:?}");
     assert_eq!(incidents[0]["status"], "resolved", "{context}");
+}
+
+/// `--json`: stdout is JSON lines only — every event as the transcript records it, then the
+/// verdict — and the reader's lines (score block, paths) go to stderr.
+#[test]
+fn run_scenario_json_prints_events_and_a_verdict() {
+    let data = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = opsmcp(&[
+        "run-scenario",
+        "db-connection-pool-exhaustion",
+        "--json",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+    ]);
+    let context = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
+    let records: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let types: Vec<&str> = records
+        .iter()
+        .map(|r| r["type"].as_str().unwrap_or_else(|| panic!("no type: {r}")))
+        .collect();
+    for t in [
+        "started",
+        "turn_started",
+        "assistant",
+        "tool_call",
+        "tool_result",
+        "finished",
+    ] {
+        assert!(types.contains(&t), "no {t} event in {types:?}");
+    }
+    assert_eq!(types.first(), Some(&"started"), "{types:?}");
+    assert_eq!(types.last(), Some(&"verdict"), "{types:?}");
+    let verdict = records.last().unwrap();
+    assert_eq!(verdict["solved"], true, "{context}");
+    assert_eq!(verdict["scenario"], "db-connection-pool-exhaustion");
+    assert_eq!(verdict["expected"]["component"], "orders-db");
+    for k in [
+        "root_cause",
+        "component",
+        "fixed",
+        "recovered",
+        "documented",
+        "notified",
+    ] {
+        assert_eq!(verdict["score"][k], true, "{k}: {verdict}");
+    }
+    let called: Vec<&str> = records
+        .iter()
+        .filter(|r| r["type"] == "tool_call")
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert!(called.contains(&"mcp__workflow__notify_team"), "{called:?}");
+
+    // The same serialization as the transcript: the events on stdout, less the streamed text
+    // pieces (which the transcript leaves out) and the timestamps, are its lines.
+    let runs: Vec<_> = std::fs::read_dir(data.path().join("runs"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(runs.len(), 1, "{context}");
+    let without_ts = |mut v: serde_json::Value| {
+        v.as_object_mut().unwrap().remove("ts");
+        v
+    };
+    let transcript: Vec<serde_json::Value> =
+        std::fs::read_to_string(runs[0].path().join("transcript.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| without_ts(serde_json::from_str(l).unwrap()))
+            .collect();
+    let streamed: Vec<serde_json::Value> = records[..records.len() - 1]
+        .iter()
+        .filter(|r| r["type"] != "text_delta")
+        .map(|r| without_ts(r.clone()))
+        .collect();
+    assert_eq!(streamed, transcript);
+
+    // The human lines went to stderr.
+    assert!(
+        stderr.contains("── score: db-connection-pool-exhaustion"),
+        "{context}"
+    );
+    assert!(stderr.contains("SOLVED"), "{context}");
+    assert_eq!(code, Some(0), "{context}");
+}
+
+/// `opsmcp ARGS` on a pseudo-terminal (util-linux `script`, in every Debian install), with
+/// `env` set; what the terminal showed.
+fn on_a_terminal(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let data = tempfile::tempdir().unwrap();
+    let mut command = bin().display().to_string();
+    for a in args {
+        command.push_str(&format!(" '{a}'"));
+    }
+    command.push_str(&format!(" --data-dir '{}'", data.path().display()));
+    let mut cmd = Command::new("script");
+    cmd.args(["-q", "-e", "-c", &command, "/dev/null"])
+        .env_remove("OPSMCP_CONFIG")
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm-256color")
+        .env("OPSMCP_DATA_DIR", data.path())
+        .current_dir(data.path())
+        .stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("script runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// On a terminal the steps are coloured and a spinner shows while a tool runs; `NO_COLOR`
+/// turns both off and leaves the very lines a pipe gets.
+#[test]
+fn a_terminal_gets_colour_and_a_spinner_unless_no_color() {
+    let (code, shown) = on_a_terminal(&["run-scenario", "db-connection-pool-exhaustion"], &[]);
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(shown.contains("\x1b[32m"), "no green in:\n{shown}");
+    assert!(
+        shown.lines().any(|l| l.contains("→")
+            && l.contains("\x1b[36m")
+            && l.contains("workflow/execute_remediation")),
+        "tool calls are not cyan:\n{shown}"
+    );
+    // execute_remediation watches health recover for seconds: the spinner is drawn then.
+    assert!(
+        shown.contains("waiting for workflow/execute_remediation"),
+        "no spinner:\n{shown}"
+    );
+
+    let (code, plain) = on_a_terminal(
+        &["run-scenario", "db-connection-pool-exhaustion"],
+        &[("NO_COLOR", "1")],
+    );
+    assert_eq!(code, Some(0), "{plain}");
+    assert!(
+        !plain.contains('\x1b'),
+        "escape codes despite NO_COLOR:\n{plain}"
+    );
+    assert!(!plain.contains("waiting for"), "{plain}");
+    assert!(
+        plain.contains("[ 1]   → monitoring/verify_health"),
+        "{plain}"
+    );
+}
+
+/// A server that dies mid-run: the three servers run as separate processes on one data
+/// directory, the agent works a prompt against them (`--json`, so the test sees each step),
+/// and the workflow server is killed once the first tool result is in — before the agent's
+/// first workflow call (`create_incident`, turn 2). The agent must end non-zero with an error
+/// naming `workflow`, keep its transcript up to that point on disk, and not hang (the bound
+/// below only turns a hang into a failure).
+#[test]
+fn a_server_dying_mid_run_ends_the_agent_with_its_name_and_a_saved_transcript() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap().to_string();
+    let serve = |server: &str| {
+        common::Running::start_with_env(
+            &[
+                "serve",
+                server,
+                "--port",
+                "0",
+                "--scenario",
+                "db-connection-pool-exhaustion",
+            ],
+            &[server],
+            &[("OPSMCP_DATA_DIR", &dir)],
+        )
+    };
+    let monitoring = serve("monitoring");
+    let mut workflow = serve("workflow");
+    let logs = serve("log-analytics");
+    let config = data.path().join("mcp.json");
+    std::fs::write(
+        &config,
+        serde_json::json!({"mcpServers": {
+            "monitoring": {"type": "http", "url": format!("{}/mcp", monitoring.url("monitoring"))},
+            "workflow": {"type": "http", "url": format!("{}/mcp", workflow.url("workflow"))},
+            "log-analytics": {"type": "http", "url": format!("{}/mcp", logs.url("log-analytics"))},
+        }})
+        .to_string(),
+    )
+    .unwrap();
+
+    let mut agent = Command::new(bin())
+        .args([
+            "agent",
+            "Checkout is failing; find out why and fix it",
+            "--mcp-config",
+            config.to_str().unwrap(),
+            "--json",
+        ])
+        .env_remove("OPSMCP_CONFIG")
+        .env("OPSMCP_DATA_DIR", &dir)
+        .current_dir(data.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines, stdout) = common::lines_of(agent.stdout.take().unwrap());
+    let stderr = common::read_all(agent.stderr.take().unwrap());
+    let mut seen = Vec::new();
+    loop {
+        let line = lines
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("no tool result from the agent; saw {seen:#?}"));
+        let event: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let result = event["type"] == "tool_result";
+        seen.push(event);
+        if result {
+            break;
+        }
+    }
+    workflow.child.kill().unwrap();
+    workflow.child.wait().unwrap();
+
+    let code = common::wait_bounded(&mut agent, std::time::Duration::from_secs(300));
+    drop(lines);
+    let stdout = stdout.join().unwrap();
+    let stderr = stderr.join().unwrap();
+    let context = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(code, Some(1), "{context}");
+    assert!(stderr.contains("MCP server `workflow`"), "{context}");
+    assert!(stderr.contains("create_incident"), "{context}");
+
+    // The transcript so far is on disk, where the run said it would be, with the failed call.
+    let run_dir = seen[0]["transcript"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no transcript dir in {}", seen[0]));
+    assert!(
+        stderr.contains(run_dir),
+        "the error points at the transcript\n{context}"
+    );
+    let transcript =
+        std::fs::read_to_string(std::path::Path::new(run_dir).join("transcript.jsonl")).unwrap();
+    let records: Vec<serde_json::Value> = transcript
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        records.iter().any(|r| r["type"] == "tool_result"
+            && r["name"] == "mcp__workflow__create_incident"
+            && r["is_error"] == true),
+        "{transcript}"
+    );
+    assert_eq!(
+        records.last().map(|r| r["type"].clone()),
+        Some("finished".into()),
+        "{transcript}"
+    );
 }

@@ -54,6 +54,24 @@ pub enum McpError {
         /// The limit.
         timeout: Duration,
     },
+    /// The server stopped answering: the connection is refused or closed (it exited, was
+    /// killed, or its stdio child ended). Unlike a tool error, nothing further can be done
+    /// with it.
+    #[error(
+        "MCP server `{server}` ({transport} {target}) is gone: calling `{tool}` failed: {message}"
+    )]
+    Disconnected {
+        /// Server name.
+        server: String,
+        /// `http`, `sse` or `stdio`.
+        transport: &'static str,
+        /// URL or command.
+        target: String,
+        /// The tool's own name on that server.
+        tool: String,
+        /// The underlying cause (`Connection refused`, `the connection closed`, …).
+        message: String,
+    },
     /// The call failed at the protocol level (not a tool error, which is a result).
     #[error("tool `{tool}` on `{server}`: {message}")]
     Call {

@@ -10,10 +10,10 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use rmcp::{
     RoleClient, ServiceExt,
     model::{CallToolRequestParams, ClientCapabilities, ClientConfig, Implementation},
-    service::RunningService,
+    service::{RunningService, ServiceError},
     transport::{
         StreamableHttpClientTransport, TokioChildProcess,
-        streamable_http_client::StreamableHttpClientTransportConfig,
+        streamable_http_client::{StreamableHttpClientTransportConfig, StreamableHttpError},
     },
 };
 use serde::{Deserialize, Serialize};
@@ -128,6 +128,8 @@ type Client = RunningService<RoleClient, ClientConfig>;
 /// Connections to every configured MCP server and the union of their tools.
 pub struct Toolbox {
     clients: BTreeMap<String, Client>,
+    /// Each server's transport and URL or command, for errors that name it.
+    endpoints: BTreeMap<String, (&'static str, String)>,
     tools: Vec<ToolInfo>,
     index: HashMap<String, usize>,
 }
@@ -251,6 +253,11 @@ impl Toolbox {
 
         let mut toolbox = Toolbox {
             clients: BTreeMap::new(),
+            endpoints: config
+                .0
+                .iter()
+                .map(|(name, c)| (name.clone(), (c.transport(), c.target())))
+                .collect(),
             tools: Vec::new(),
             index: HashMap::new(),
         };
@@ -336,9 +343,35 @@ impl Toolbox {
                 tool: info.tool.clone(),
                 timeout,
             })?
-            .map_err(|e| call_error(e.to_string()))?;
+            .map_err(|e| match e {
+                // The transport could not send, or has ended: the server is gone, which the
+                // caller must tell from a request the server refused.
+                ServiceError::TransportSend(cause) if connection_lost(&cause) => {
+                    self.disconnected(info, root_cause(&cause))
+                }
+                ServiceError::TransportSend(cause) => call_error(root_cause(&cause)),
+                ServiceError::TransportClosed => {
+                    self.disconnected(info, "the connection closed".to_string())
+                }
+                other => call_error(other.to_string()),
+            })?;
         let v = serde_json::to_value(&result).map_err(|e| call_error(e.to_string()))?;
         Ok(output(&v))
+    }
+
+    fn disconnected(&self, info: &ToolInfo, message: String) -> McpError {
+        let (transport, target) = self
+            .endpoints
+            .get(&info.server)
+            .cloned()
+            .unwrap_or(("?", String::new()));
+        McpError::Disconnected {
+            server: info.server.clone(),
+            transport,
+            target,
+            tool: info.tool.clone(),
+            message,
+        }
     }
 
     /// Closes every connection (stdio children are stopped).
@@ -349,6 +382,61 @@ impl Toolbox {
             }
         }
     }
+}
+
+/// A transport error and its causes, outermost first. rmcp's streamable HTTP error keeps
+/// reqwest's error without exposing it as a `source`, so the walk opens it itself.
+fn causes<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Vec<&'a (dyn std::error::Error + 'static)> {
+    let mut out = Vec::new();
+    let mut next = Some(e);
+    while let Some(c) = next {
+        out.push(c);
+        next = match c.downcast_ref::<StreamableHttpError<reqwest::Error>>() {
+            Some(StreamableHttpError::Client(r)) => Some(r as &(dyn std::error::Error + 'static)),
+            _ => c.source(),
+        };
+    }
+    out
+}
+
+/// Whether a transport error means the server cannot be reached any more (refused, reset,
+/// closed, a broken pipe to a stdio child) rather than an answer it gave (an HTTP error
+/// status, a bad content type), which leaves the server usable.
+fn connection_lost(e: &(dyn std::error::Error + 'static)) -> bool {
+    use std::io::ErrorKind::*;
+    causes(e).into_iter().any(|c| {
+        if let Some(r) = c.downcast_ref::<reqwest::Error>() {
+            return r.is_connect() || r.is_request() || r.is_body();
+        }
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                ConnectionRefused
+                    | ConnectionReset
+                    | ConnectionAborted
+                    | BrokenPipe
+                    | NotConnected
+                    | UnexpectedEof
+            );
+        }
+        matches!(
+            c.downcast_ref::<StreamableHttpError<reqwest::Error>>(),
+            Some(
+                StreamableHttpError::UnexpectedEndOfStream
+                    | StreamableHttpError::TransportChannelClosed
+            )
+        )
+    })
+}
+
+/// The innermost cause of a transport error (`Connection refused (os error 111)`): the
+/// outer layers name rmcp's and reqwest's internals, which tell a reader nothing.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    causes(e)
+        .last()
+        .map_or_else(|| e.to_string(), |c| c.to_string())
 }
 
 /// A `CallToolResult` (as JSON, so every content type is handled alike) as a [`ToolOutput`].

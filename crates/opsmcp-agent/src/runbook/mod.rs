@@ -229,11 +229,14 @@ fn offered(tools: &[ToolDef], tool: &str) -> Option<String> {
         .map(|t| t.name.clone())
 }
 
-/// A tool result as JSON: its structured content, else its text when that is JSON.
+/// A tool result as JSON: its structured content, else its text when that is JSON, else the
+/// leading fields of JSON text cut to the result budget (what a model API is sent carries no
+/// structured content, and a long result arrives cut).
 fn result_json(content: &str, structured: &Option<Value>) -> Option<Value> {
     structured
         .clone()
         .or_else(|| serde_json::from_str(content.trim()).ok())
+        .or_else(|| read::leading_fields(content))
 }
 
 fn cut(text: &str, max: usize) -> String {

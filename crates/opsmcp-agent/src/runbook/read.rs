@@ -46,6 +46,46 @@ pub(crate) fn find_str<'a>(v: &'a Value, keys: &[&str]) -> Option<&'a str> {
         .filter(|s| !s.trim().is_empty())
 }
 
+/// A JSON object cut short — a result truncated to the brain's budget, as a model is shown
+/// it when no structured content comes along — as the object of its complete leading members:
+/// `{"a":1,"b":{"c":2},"d":"tru…` reads as `{"a":1,"b":{"c":2}}`. A complete object followed by
+/// other text (the truncation note) reads whole. `None` when the text does not start an
+/// object or no member is complete.
+pub(crate) fn leading_fields(text: &str) -> Option<Value> {
+    let t = text.trim_start();
+    if !t.starts_with('{') {
+        return None;
+    }
+    // Byte scan: every delimiter is ASCII, and UTF-8 never uses ASCII bytes inside a
+    // multi-byte character, so each index found is a character boundary.
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    let mut last_member_end = None;
+    for (i, &b) in t.as_bytes().iter().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return serde_json::from_str(&t[..=i]).ok();
+                }
+            }
+            b',' if depth == 1 => last_member_end = Some(i),
+            _ => {}
+        }
+    }
+    serde_json::from_str(&format!("{}}}", &t[..last_member_end?])).ok()
+}
+
 /// A number, also when sent as a string.
 pub(crate) fn number(v: &Value) -> Option<f64> {
     v.as_f64().or_else(|| {
@@ -403,6 +443,27 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn leading_fields_of_a_cut_object() {
+        let full = json!({"log_data_path": "INC-1/logs-1.json", "n": 3,
+            "page": {"entries": [{"message": "a \\\" , } ] é"}]}, "tail": "x"});
+        let text = full.to_string();
+        assert_eq!(leading_fields(&text), Some(full.clone()));
+        assert_eq!(
+            leading_fields(&format!("{text}\n\n[truncated: 10 of 20 bytes shown]")),
+            Some(full.clone())
+        );
+        // Cut inside the nested page, inside a string with delimiters and an escaped quote.
+        let cut = &text[..text.find(" ] é").unwrap()];
+        assert_eq!(
+            leading_fields(cut),
+            Some(json!({"log_data_path": "INC-1/logs-1.json", "n": 3}))
+        );
+        assert_eq!(leading_fields(r#"{"log_data_path":"INC-1/lo"#), None);
+        assert_eq!(leading_fields("plain words"), None);
+        assert_eq!(leading_fields("[1, 2"), None);
+    }
 
     #[test]
     fn health_with_and_without_overall_status() {

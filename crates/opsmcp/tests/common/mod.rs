@@ -121,3 +121,47 @@ pub fn bin() -> PathBuf {
 pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
+
+/// Each line `r` gives, sent on a channel as it comes, and all of them (joined) at the end.
+pub fn lines_of(
+    r: impl std::io::Read + Send + 'static,
+) -> (mpsc::Receiver<String>, std::thread::JoinHandle<String>) {
+    let (tx, rx) = mpsc::channel();
+    let all = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(r).lines().map_while(Result::ok) {
+            all.push_str(&line);
+            all.push('\n');
+            let _ = tx.send(line);
+        }
+        all
+    });
+    (rx, all)
+}
+
+/// Everything `r` gives, read on a thread of its own.
+pub fn read_all(mut r: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = r.read_to_string(&mut s);
+        s
+    })
+}
+
+/// Waits for `child` to exit and returns its exit code; kills it and fails the test if it is
+/// still running after `bound` — a hang becomes a failure. Not a speed check: the bound is
+/// far above a normal run.
+pub fn wait_bounded(child: &mut Child, bound: Duration) -> Option<i32> {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status.code();
+        }
+        if started.elapsed() > bound {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("still running after {bound:?}: it hangs");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

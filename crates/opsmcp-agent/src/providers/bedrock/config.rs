@@ -78,7 +78,9 @@ fn default_max_tokens() -> u32 {
 
 impl BedrockConfig {
     /// Defaults for `model_id`, with the region from `AWS_REGION` (or `AWS_DEFAULT_REGION`,
-    /// else `us-east-1`) and credentials from the environment when present.
+    /// else `us-east-1`), the endpoint from the AWS SDKs' variables (see
+    /// [`BedrockConfig::endpoint_from_env`]) and credentials from the environment when
+    /// present.
     pub fn from_env(model_id: impl Into<String>) -> Self {
         let region = std::env::var("AWS_REGION")
             .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
@@ -88,11 +90,29 @@ impl BedrockConfig {
         Self {
             model_id: model_id.into(),
             region,
-            endpoint: None,
+            endpoint: Self::endpoint_from_env(|k| std::env::var(k).ok()),
             max_tokens: default_max_tokens(),
             retry: RetryPolicy::default(),
             credentials: AwsCredentials::from_env().ok(),
         }
+    }
+
+    /// The endpoint the AWS SDKs would use, read through `var`: `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`
+    /// (the service-specific variable), else `AWS_ENDPOINT_URL`; neither when
+    /// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is `true`. Lets a VPC endpoint, a proxy or a local
+    /// stand-in take Bedrock's place without a config file.
+    pub fn endpoint_from_env(var: impl Fn(&str) -> Option<String>) -> Option<String> {
+        let get = |k: &str| {
+            var(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        if get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        {
+            return None;
+        }
+        get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME").or_else(|| get("AWS_ENDPOINT_URL"))
     }
 
     pub(crate) fn endpoint(&self) -> String {

@@ -259,3 +259,36 @@ fn default_endpoint_and_encoded_model_id() {
         "https://bedrock-runtime.eu-west-1.amazonaws.com/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/converse"
     );
 }
+
+#[test]
+fn endpoint_overrides_follow_the_aws_sdk_variables() {
+    let env = |pairs: &'static [(&'static str, &'static str)]| {
+        move |k: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    };
+    assert_eq!(BedrockConfig::endpoint_from_env(env(&[])), None);
+    assert_eq!(
+        BedrockConfig::endpoint_from_env(env(&[("AWS_ENDPOINT_URL", "http://proxy:1")])).as_deref(),
+        Some("http://proxy:1")
+    );
+    // The service-specific variable wins over the global one.
+    assert_eq!(
+        BedrockConfig::endpoint_from_env(env(&[
+            ("AWS_ENDPOINT_URL", "http://proxy:1"),
+            ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "http://bedrock:2"),
+        ]))
+        .as_deref(),
+        Some("http://bedrock:2")
+    );
+    assert_eq!(
+        BedrockConfig::endpoint_from_env(env(&[
+            ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "http://bedrock:2"),
+            ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
+        ])),
+        None
+    );
+}
