@@ -392,13 +392,30 @@ pub fn prompt(args: PromptArgs) -> anyhow::Result<Exit> {
                 Transport::Http => "http",
                 Transport::Sse => "sse",
             };
+            // Servers with [auth] want a token: OPSMCP_TOKEN, as `opsmcp token create` made it.
+            let headers: serde_json::Map<String, serde_json::Value> = std::env::var("OPSMCP_TOKEN")
+                .ok()
+                .filter(|t| !t.trim().is_empty())
+                .map(|t| {
+                    (
+                        "Authorization".to_string(),
+                        format!("Bearer {}", t.trim()).into(),
+                    )
+                })
+                .into_iter()
+                .collect();
+            let scheme = if s.tls_cert.is_some() {
+                "https"
+            } else {
+                "http"
+            };
             let entries: serde_json::Map<String, serde_json::Value> = ServerKind::ALL
                 .iter()
                 .map(|k| {
-                    let url = format!("http://{host}:{}/{path}", k.port(&s));
+                    let url = format!("{scheme}://{host}:{}/{path}", k.port(&s));
                     (
                         k.name().to_string(),
-                        serde_json::json!({"type": kind, "url": url}),
+                        serde_json::json!({"type": kind, "url": url, "headers": headers}),
                     )
                 })
                 .collect();
@@ -415,7 +432,16 @@ pub fn prompt(args: PromptArgs) -> anyhow::Result<Exit> {
         let toolbox = Arc::new(
             Toolbox::connect(&config, Duration::from_secs(20))
                 .await
-                .context("cannot reach the MCP servers; start them with `opsmcp up` or pass --mcp-config")?,
+                .map_err(|e| {
+                    let hint = if e.to_string().contains("Auth required") {
+                        "the MCP servers want a token: set OPSMCP_TOKEN to one made by `opsmcp \
+                         token create` (or give headers in --mcp-config)"
+                    } else {
+                        "cannot reach the MCP servers; start them with `opsmcp up` or pass \
+                         --mcp-config"
+                    };
+                    anyhow::Error::new(e).context(hint)
+                })?,
         );
         let mut agent = Agent::new(brain, toolbox.clone(), prompts.system_prompt());
         configure(&mut agent, opts);

@@ -540,3 +540,57 @@ fn a_non_loopback_bind_without_auth_refuses_to_start_unless_told() {
     );
     assert!(server.url("monitoring").starts_with("http://0.0.0.0:"));
 }
+
+#[test]
+fn the_agent_reaches_servers_with_auth_through_opsmcp_token() {
+    let (token, entry) = create_token("agent", "admin");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("opsmcp.toml");
+    std::fs::write(&config, entry).unwrap();
+    let server = Running::start(
+        &[
+            "up",
+            "--monitoring-port",
+            "0",
+            "--workflow-port",
+            "0",
+            "--log-analytics-port",
+            "0",
+            "--scenario",
+            "disk-full-log-volume",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        &["monitoring", "workflow", "log-analytics"],
+    );
+    let port = |name: &str| server.url(name).rsplit(':').next().unwrap().to_string();
+    let agent = |token: Option<&str>| {
+        let mut cmd = Command::new(bin());
+        cmd.args([
+            "agent",
+            "Users report errors; look into it",
+            "--max-turns",
+            "2",
+        ])
+        .env_remove("OPSMCP_CONFIG")
+        .env_remove("OPSMCP_TOKEN")
+        .env("OPSMCP_MONITORING_PORT", port("monitoring"))
+        .env("OPSMCP_WORKFLOW_PORT", port("workflow"))
+        .env("OPSMCP_LOG_ANALYTICS_PORT", port("log-analytics"))
+        .env("OPSMCP_DATA_DIR", dir.path());
+        if let Some(t) = token {
+            cmd.env("OPSMCP_TOKEN", t);
+        }
+        cmd.output().unwrap()
+    };
+    let refused = agent(None);
+    assert_ne!(refused.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("set OPSMCP_TOKEN"), "{stderr}");
+    let out = agent(Some(&token));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let context = format!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{context}");
+    assert!(stdout.contains("→ monitoring/"), "{context}");
+    assert!(!stdout.contains("401"), "{context}");
+}
