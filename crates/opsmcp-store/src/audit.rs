@@ -147,29 +147,36 @@ impl Store {
         &self,
         entries: &[NewAuditEntry],
     ) -> Result<Vec<AuditEntry>, StoreError> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
         let now = self.now();
+        let count = i64::try_from(entries.len()).unwrap_or(i64::MAX);
         let appended = write_tx!(self, |tx, pg| {
             let mut out = Vec::with_capacity(entries.len());
-            for entry in entries {
+            // Taking the batch's seqs locks the counter row until commit: the chain's one
+            // writer. The entry before the batch is read once; the rest chain in memory.
+            let last = sqlx::query(
+                "UPDATE counters SET value = value + $1 WHERE name = 'audit' RETURNING value",
+            )
+            .bind(count)
+            .fetch_one(&mut *tx)
+            .await?
+            .int("value")?;
+            let first = last - count + 1;
+            let prev = sqlx::query(
+                "SELECT hash, at FROM audit_log WHERE seq < $1 ORDER BY seq DESC LIMIT 1",
+            )
+            .bind(first)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let (mut prev_hash, mut prev_at) = match prev {
+                Some(r) => (r.text("hash")?, Some(r.ts("at")?)),
+                None => (GENESIS.to_owned(), None),
+            };
+            for (seq, entry) in (first..).zip(entries) {
                 let arguments = entry.arguments.to_string();
                 let duration_ms = i64::try_from(entry.duration_ms).unwrap_or(i64::MAX);
-                // Taking the next seq locks the counter row until commit: the chain's one writer.
-                let seq = sqlx::query(
-                    "UPDATE counters SET value = value + 1 WHERE name = 'audit' RETURNING value",
-                )
-                .fetch_one(&mut *tx)
-                .await?
-                .int("value")?;
-                let prev = sqlx::query(
-                    "SELECT hash, at FROM audit_log WHERE seq < $1 ORDER BY seq DESC LIMIT 1",
-                )
-                .bind(seq)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let (prev_hash, prev_at) = match prev {
-                    Some(r) => (r.text("hash")?, Some(r.ts("at")?)),
-                    None => (GENESIS.to_owned(), None),
-                };
                 let at = prev_at.map_or(now, |p| now.max(p));
                 let hash = entry_hash(
                     &prev_hash,
@@ -213,9 +220,10 @@ impl Store {
                     outcome: entry.outcome.clone(),
                     duration_ms,
                     request_id: entry.request_id.clone(),
-                    prev_hash,
+                    prev_hash: std::mem::replace(&mut prev_hash, hash.clone()),
                     hash,
                 });
+                prev_at = Some(at);
             }
             out
         });

@@ -20,13 +20,24 @@ fn entry(i: u64) -> NewAuditEntry {
     }
 }
 
+/// `n` entries from concurrent writers: single appends and batches of five (as the servers'
+/// audit writer sends them), interleaved.
 async fn append_concurrently(store: &Store, n: u64) {
     let mut tasks = Vec::new();
-    for i in 0..n {
+    let mut i = 0;
+    while i < n {
         let store = store.clone();
+        let size = if i % 10 == 0 { 5.min(n - i) } else { 1 };
+        let batch: Vec<_> = (i..i + size).map(entry).collect();
         tasks.push(tokio::spawn(async move {
-            store.append_audit(&entry(i)).await.expect("append")
+            let appended = store.append_audit_batch(&batch).await.expect("append");
+            assert_eq!(appended.len(), batch.len());
+            for pair in appended.windows(2) {
+                assert_eq!(pair[1].seq, pair[0].seq + 1);
+                assert_eq!(pair[1].prev_hash, pair[0].hash);
+            }
         }));
+        i += size;
     }
     for t in tasks {
         t.await.expect("task");
