@@ -98,11 +98,7 @@ fn issuer(jwks: Value) -> String {
 }
 
 fn rpc(url: &str, bearer: Option<&str>, body: Value) -> Response {
-    let mut request = Client::new()
-        .post(format!("{url}/mcp"))
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2025-11-25")
-        .json(&body);
+    let mut request = common::post_mcp(url).json(&body);
     if let Some(token) = bearer {
         request = request.bearer_auth(token);
     }
@@ -142,22 +138,12 @@ fn tokens_and_jwts_are_checked_scopes_enforced_and_callers_recorded() {
         ),
     )
     .unwrap();
-    let server = Running::start(
-        &[
-            "up",
-            "--monitoring-port",
-            "0",
-            "--workflow-port",
-            "0",
-            "--log-analytics-port",
-            "0",
-            "--scenario",
-            "db-connection-pool-exhaustion",
-            "--config",
-            config.to_str().unwrap(),
-        ],
-        &["monitoring", "workflow", "log-analytics"],
-    );
+    let server = Running::up(&[
+        "--scenario",
+        "db-connection-pool-exhaustion",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
     let monitoring = server.url("monitoring").to_string();
     let workflow = server.url("workflow").to_string();
 
@@ -255,10 +241,7 @@ fn tokens_and_jwts_are_checked_scopes_enforced_and_callers_recorded() {
         "k1",
         claims(&format!("{workflow}/mcp"), now() + 300, "read write"),
     );
-    let r = Client::new()
-        .post(format!("{workflow}/mcp"))
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2025-11-25")
+    let r = common::post_mcp(&workflow)
         .header("x-request-id", "alice-req-1")
         .bearer_auth(&alice)
         .json(
@@ -547,22 +530,12 @@ fn the_agent_reaches_servers_with_auth_through_opsmcp_token() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("opsmcp.toml");
     std::fs::write(&config, entry).unwrap();
-    let server = Running::start(
-        &[
-            "up",
-            "--monitoring-port",
-            "0",
-            "--workflow-port",
-            "0",
-            "--log-analytics-port",
-            "0",
-            "--scenario",
-            "disk-full-log-volume",
-            "--config",
-            config.to_str().unwrap(),
-        ],
-        &["monitoring", "workflow", "log-analytics"],
-    );
+    let server = Running::up(&[
+        "--scenario",
+        "disk-full-log-volume",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
     let port = |name: &str| server.url(name).rsplit(':').next().unwrap().to_string();
     let agent = |token: Option<&str>| {
         let mut cmd = Command::new(bin());

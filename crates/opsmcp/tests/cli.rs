@@ -16,18 +16,7 @@ use serde_json::{Value, json};
 
 /// `opsmcp up` with all three servers on ephemeral ports.
 fn up_on_free_ports() -> Running {
-    Running::start(
-        &[
-            "up",
-            "--monitoring-port",
-            "0",
-            "--workflow-port",
-            "0",
-            "--log-analytics-port",
-            "0",
-        ],
-        &["monitoring", "workflow", "log-analytics"],
-    )
+    Running::up(&[])
 }
 
 #[test]

@@ -216,24 +216,10 @@ fn alert_rules_use_metrics_the_servers_export() {
     wanted.dedup();
     assert!(!wanted.is_empty(), "alerts.yml names opsmcp metrics");
 
-    let server = common::Running::start_with_env(
-        &[
-            "up",
-            "--monitoring-port",
-            "0",
-            "--workflow-port",
-            "0",
-            "--log-analytics-port",
-            "0",
-        ],
-        &["monitoring", "workflow", "log-analytics"],
-        &[("OPSMCP_SCENARIO", "db-connection-pool-exhaustion")],
-    );
+    let server =
+        common::Running::up_with_env(&[], &[("OPSMCP_SCENARIO", "db-connection-pool-exhaustion")]);
     // Series appear once they have a value: one tool call makes the tool-call counters.
-    let called = reqwest::blocking::Client::new()
-        .post(format!("{}/mcp", server.url("monitoring")))
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2025-11-25")
+    let called = common::post_mcp(server.url("monitoring"))
         .header("content-type", "application/json")
         .body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"verify_health","arguments":{}}}"#)
         .send()

@@ -18,20 +18,7 @@ use serde_json::{Value, json};
 type Client = RunningService<RoleClient, ()>;
 
 fn up() -> Running {
-    Running::start(
-        &[
-            "up",
-            "--monitoring-port",
-            "0",
-            "--workflow-port",
-            "0",
-            "--log-analytics-port",
-            "0",
-            "--scenario",
-            "db-connection-pool-exhaustion",
-        ],
-        &["monitoring", "workflow", "log-analytics"],
-    )
+    Running::up(&["--scenario", "db-connection-pool-exhaustion"])
 }
 
 async fn connect(server: &Running) -> Client {

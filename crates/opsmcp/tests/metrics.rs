@@ -11,10 +11,7 @@ use common::{Running, prometheus::Prometheus};
 use serde_json::{Value, json};
 
 fn call(url: &str, tool: &str) -> u16 {
-    reqwest::blocking::Client::new()
-        .post(format!("{url}/mcp"))
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2025-11-25")
+    common::post_mcp(url)
         .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
                       "params": {"name": tool, "arguments": {}}}))
         .send()
@@ -31,20 +28,7 @@ fn sample(text: &str, series: &str) -> Option<f64> {
 
 #[test]
 fn up_counts_calls_sessions_and_store_work_and_prometheus_scrapes_it() {
-    let server = Running::start(
-        &[
-            "up",
-            "--monitoring-port",
-            "0",
-            "--workflow-port",
-            "0",
-            "--log-analytics-port",
-            "0",
-            "--scenario",
-            "db-connection-pool-exhaustion",
-        ],
-        &["monitoring", "workflow", "log-analytics"],
-    );
+    let server = Running::up(&["--scenario", "db-connection-pool-exhaustion"]);
     let monitoring = server.url("monitoring").to_string();
     for _ in 0..3 {
         assert_eq!(call(&monitoring, "get_system_metrics"), 200);

@@ -183,28 +183,15 @@ fn a_round_robin_client_works_an_incident_across_two_instances() {
         ("OPSMCP_EFFECT_SPEED", "100"),
         ("OPSMCP_VERIFY_TIMEOUT_S", "60"),
     ];
-    let up = [
-        "up",
-        "--monitoring-port",
-        "0",
-        "--workflow-port",
-        "0",
-        "--log-analytics-port",
-        "0",
-    ];
-    let servers = ["monitoring", "workflow", "log-analytics"];
-    let a = Running::start_with_env(&up, &servers, &env);
-    let b = Running::start_with_env(&up, &servers, &env);
+    let a = Running::up_with_env(&[], &env);
+    let b = Running::up_with_env(&[], &env);
     let instances = [&a, &b];
     let mut turn = 0usize;
     let http = reqwest::blocking::Client::new();
     let mut call = |server: &str, tool: &str, arguments: Value| -> Value {
         let instance = instances[turn % 2];
         turn += 1;
-        let r = http
-            .post(format!("{}/mcp", instance.url(server)))
-            .header("accept", "application/json, text/event-stream")
-            .header("mcp-protocol-version", "2025-11-25")
+        let r = common::post_mcp(instance.url(server))
             .bearer_auth(&token)
             .json(
                 &json!({"jsonrpc": "2.0", "id": turn, "method": "tools/call",

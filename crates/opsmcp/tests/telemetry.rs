@@ -88,10 +88,7 @@ fn json_logs_and_otlp_traces_carry_the_request_id() {
             break rest.split_whitespace().next().unwrap().to_string();
         }
     };
-    let r = reqwest::blocking::Client::new()
-        .post(format!("{url}/mcp"))
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2025-11-25")
+    let r = common::post_mcp(&url)
         .header("x-request-id", "trace-me-42")
         .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
                       "params": {"name": "verify_health", "arguments": {}}}))

@@ -81,6 +81,18 @@ impl Running {
         }
     }
 
+    /// `opsmcp up` with every server on a free port, plus `extra` arguments.
+    pub fn up(extra: &[&str]) -> Self {
+        Self::up_with_env(extra, &[])
+    }
+
+    /// [`Running::up`] with environment variables.
+    pub fn up_with_env(extra: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut args = UP_ON_FREE_PORTS.to_vec();
+        args.extend_from_slice(extra);
+        Self::start_with_env(&args, &ALL_SERVERS, env)
+    }
+
     pub fn url(&self, server: &str) -> &str {
         &self.urls[server]
     }
@@ -111,6 +123,29 @@ impl Drop for Running {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `opsmcp up` with every server on a free port (add `--scenario …` and the like).
+pub const UP_ON_FREE_PORTS: [&str; 7] = [
+    "up",
+    "--monitoring-port",
+    "0",
+    "--workflow-port",
+    "0",
+    "--log-analytics-port",
+    "0",
+];
+
+/// The three servers, as `opsmcp up` names them in its listening lines.
+pub const ALL_SERVERS: [&str; 3] = ["monitoring", "workflow", "log-analytics"];
+
+/// A POST to `BASE/mcp` as a stateless 2025-11-25 client would send it (add the body, extra
+/// headers, a bearer token).
+pub fn post_mcp(base: &str) -> reqwest::blocking::RequestBuilder {
+    reqwest::blocking::Client::new()
+        .post(format!("{base}/mcp"))
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
 }
 
 pub fn bin() -> PathBuf {
