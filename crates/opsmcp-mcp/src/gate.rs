@@ -190,21 +190,9 @@ async fn admit(gate: &Gate, request: Request, next: Next, request_id: &str) -> R
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
-    let identity = match &gate.auth {
-        None => Identity::anonymous(address),
-        Some(auth) => {
-            let authorization = request
-                .headers()
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok());
-            match auth
-                .authenticate(authorization, &gate.resource(request.headers()))
-                .await
-            {
-                Ok(identity) => identity,
-                Err(e) => return unauthorized(gate, request.headers(), &e),
-            }
-        }
+    let identity = match identify(gate, request.headers(), address).await {
+        Ok(identity) => identity,
+        Err(refused) => return refused,
     };
     let key = rate_key(&identity, address);
     if let Some(limiter) = &gate.calls
@@ -290,24 +278,33 @@ pub(crate) async fn protect(
     request: Request,
     next: Next,
 ) -> Response {
-    if let Some(auth) = &gate.auth {
-        let authorization = request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        let identity = match auth
-            .authenticate(authorization, &gate.resource(request.headers()))
-            .await
-        {
-            Ok(identity) => identity,
-            Err(e) => return unauthorized(&gate, request.headers(), &e),
-        };
-        if !identity.scopes.allows(Scope::Write) {
-            let route = request.uri().path().to_string();
-            return forbidden(&gate, request.headers(), &identity, &route, Scope::Write);
-        }
+    let identity = match identify(&gate, request.headers(), None).await {
+        Ok(identity) => identity,
+        Err(refused) => return refused,
+    };
+    if !identity.scopes.allows(Scope::Write) {
+        let route = request.uri().path().to_string();
+        return forbidden(&gate, request.headers(), &identity, &route, Scope::Write);
     }
     next.run(request).await
+}
+
+/// Who sent the request with `headers`: its bearer credential's identity, or anonymous (with every scope) when
+/// no auth is configured; a refusal (401) when the credential does not pass.
+async fn identify(
+    gate: &Gate,
+    headers: &HeaderMap,
+    address: Option<IpAddr>,
+) -> Result<Identity, Response> {
+    let Some(auth) = &gate.auth else {
+        return Ok(Identity::anonymous(address));
+    };
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    auth.authenticate(authorization, &gate.resource(headers))
+        .await
+        .map_err(|e| unauthorized(gate, headers, &e))
 }
 
 /// Rate limits count per token or OAuth subject, else per client address.
