@@ -22,6 +22,11 @@ pub struct Expected {
     pub component: String,
     /// The actions that fix it: `name` or `name@target`.
     pub remediation: Vec<String>,
+    /// The cause is one the analysis has rules for. When it is not, the right answer is to
+    /// say "unknown" and run nothing (a correct abstention).
+    pub known: bool,
+    /// Actions that make the incident worse, `name@target`.
+    pub worsening: Vec<String>,
 }
 
 /// How a run did.
@@ -52,6 +57,21 @@ pub struct Score {
     pub conclusion: String,
     /// Every remediation asked for, `name@target`.
     pub remediations: Vec<String>,
+    /// The run said it does not know the cause, and ran no remediation.
+    pub abstained: bool,
+    /// The cause is outside the analysis's rules (from [`Expected::known`]).
+    pub abstention_expected: bool,
+    /// Remediations run on a service that is not at fault and not an expected fix.
+    pub innocent_actions: usize,
+    /// Remediations run that make the incident worse.
+    pub worsening_actions: usize,
+    /// The analysis's top hypothesis: its confidence, and whether it names the expected kind
+    /// and component.
+    pub top_confidence: Option<f64>,
+    /// … whether it was right.
+    pub top_right: bool,
+    /// The analysis's conclusion (`unknown` or a kind).
+    pub analysis_conclusion: Option<String>,
 }
 
 impl Score {
@@ -60,9 +80,34 @@ impl Score {
         self.root_cause && self.component
     }
 
+    /// Right for the incident: solved when its cause is one the rules know, a correct
+    /// abstention when it is not.
+    pub fn correct(&self) -> bool {
+        if self.abstention_expected {
+            self.correct_abstention()
+        } else {
+            self.solved()
+        }
+    }
+
+    /// The cause is outside the rules and the run said so, ran nothing, and told the team.
+    pub fn correct_abstention(&self) -> bool {
+        self.abstention_expected && self.abstained && self.notified
+    }
+
+    /// A wrong cause stated with confidence 0.5 or more (by the analysis or the postmortem).
+    pub fn confident_wrong(&self) -> bool {
+        let stated = self
+            .analysis_conclusion
+            .as_deref()
+            .is_some_and(|c| c != "unknown");
+        stated && !self.top_right && self.top_confidence.is_some_and(|c| c >= 0.5)
+    }
+
     /// Everything right: cause, component, fix, recovery, postmortem, notification.
     pub fn solved(&self) -> bool {
-        self.root_cause
+        !self.abstention_expected
+            && self.root_cause
             && self.component
             && self.fixed
             && self.recovered
@@ -174,6 +219,8 @@ pub fn score(
 
     let mut remediations = Vec::new();
     let mut fixed = false;
+    let mut worsening_actions = 0;
+    let mut innocent_actions = 0;
     for (id, name, input) in &calls {
         if *name != "execute_remediation" {
             continue;
@@ -208,8 +255,41 @@ pub fn score(
             _ => false,
         };
         fixed |= expected_hit && held;
+        if expected
+            .worsening
+            .iter()
+            .any(|w| w == &label || w.split('@').next() == Some(name_part) && target.is_none())
+        {
+            worsening_actions += 1;
+        }
+        if !expected_hit && target.is_some_and(|t| t != expected.component) {
+            innocent_actions += 1;
+        }
         remediations.push(label);
     }
+    // The analysis's own answer, as root_cause_analysis gave it last.
+    let rca = calls
+        .iter()
+        .rev()
+        .filter(|(_, n, _)| *n == "root_cause_analysis")
+        .find_map(|(id, _, _)| succeeded(id));
+    let top = rca
+        .as_ref()
+        .and_then(|v| v.pointer("/hypotheses/0").cloned());
+    let top_confidence = top
+        .as_ref()
+        .and_then(|h| h.get("confidence"))
+        .and_then(Value::as_f64);
+    let top_right = top.as_ref().is_some_and(|h| {
+        h.get("root_cause").and_then(Value::as_str) == Some(expected.root_cause.as_str())
+            && h.get("component").and_then(Value::as_str) == Some(expected.component.as_str())
+    });
+    let analysis_conclusion = rca
+        .as_ref()
+        .and_then(|v| v.pointer("/conclusion/root_cause"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let abstained = concluded.contains("-unknown-") && remediations.is_empty();
     Score {
         detected,
         root_cause: concluded.contains(&normalize(&expected.root_cause)),
@@ -223,6 +303,13 @@ pub fn score(
         tool_calls: calls.len(),
         conclusion,
         remediations,
+        abstained,
+        abstention_expected: !expected.known,
+        innocent_actions,
+        worsening_actions,
+        top_confidence,
+        top_right,
+        analysis_conclusion,
     }
 }
 
@@ -340,6 +427,12 @@ impl Row {
             "scenario": self.scenario,
             "seed": self.seed,
             "solved": flag(Score::solved),
+            "correct": flag(Score::correct),
+            "correct_abstention": flag(Score::correct_abstention),
+            "confident_wrong": flag(Score::confident_wrong),
+            "innocent_actions": s.map(|s| s.innocent_actions),
+            "worsening_actions": s.map(|s| s.worsening_actions),
+            "top_confidence": s.and_then(|s| s.top_confidence),
             "detection": flag(|s| s.detected),
             "root_cause_top1": flag(Score::root_cause_top1),
             "remediation": flag(|s| s.fixed),
@@ -365,6 +458,22 @@ pub struct Summary {
     pub errors: usize,
     /// Solved: every criterion of [`Score::solved`].
     pub solved: f64,
+    /// Solved, or correctly abstained on a cause outside the rules ([`Score::correct`]).
+    pub solved_or_abstained: f64,
+    /// Runs that abstained (said "unknown", ran nothing).
+    pub abstentions: usize,
+    /// Runs that abstained where the cause was outside the rules.
+    pub correct_abstentions: usize,
+    /// Remediations run on innocent services, over all runs.
+    pub innocent_actions: usize,
+    /// Remediations run that make the incident worse, over all runs.
+    pub worsening_actions: usize,
+    /// Runs whose analysis stated a wrong cause with confidence ≥ 0.5.
+    pub confident_wrong: usize,
+    /// Reliability of the analysis's top confidence: per bucket, runs and the fraction right.
+    pub calibration: Vec<Bucket>,
+    /// Expected calibration error over the buckets (weighted by runs).
+    pub ece: f64,
     /// An incident was created.
     pub detection: f64,
     /// [`Score::root_cause_top1`].
@@ -398,10 +507,20 @@ impl Summary {
                 scored.iter().map(|s| f(s)).sum::<f64>() / scored.len() as f64
             }
         };
+        let (calibration, ece) = calibration(&scored);
+        let count = |f: &dyn Fn(&Score) -> bool| scored.iter().filter(|s| f(s)).count();
         Self {
             runs: rows.len(),
             errors: rows.len() - scored.len(),
             solved: share(&Score::solved),
+            solved_or_abstained: share(&Score::correct),
+            abstentions: count(&|s| s.abstained),
+            correct_abstentions: count(&Score::correct_abstention),
+            innocent_actions: scored.iter().map(|s| s.innocent_actions).sum(),
+            worsening_actions: scored.iter().map(|s| s.worsening_actions).sum(),
+            confident_wrong: count(&Score::confident_wrong),
+            calibration,
+            ece,
             detection: share(&|s| s.detected),
             root_cause_top1: share(&Score::root_cause_top1),
             remediation: share(&|s| s.fixed),
@@ -449,6 +568,53 @@ impl Summary {
         })
         .collect()
     }
+}
+
+/// One confidence bucket of the reliability table.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Bucket {
+    /// Lower bound of the bucket (0.0, 0.2, …).
+    pub from: f64,
+    /// Upper bound.
+    pub to: f64,
+    /// Runs whose top hypothesis had a confidence in the bucket.
+    pub runs: usize,
+    /// Their mean confidence.
+    pub mean_confidence: f64,
+    /// The fraction whose top hypothesis was right.
+    pub right: f64,
+}
+
+/// The reliability table (five buckets of 0.2) and its expected calibration error.
+fn calibration(scored: &[&Score]) -> (Vec<Bucket>, f64) {
+    let points: Vec<(f64, bool)> = scored
+        .iter()
+        .filter_map(|s| s.top_confidence.map(|c| (c.clamp(0.0, 1.0), s.top_right)))
+        .collect();
+    let mut buckets = Vec::new();
+    let mut ece = 0.0;
+    for i in 0..5 {
+        let (from, to) = (i as f64 / 5.0, (i + 1) as f64 / 5.0);
+        let inside: Vec<&(f64, bool)> = points
+            .iter()
+            .filter(|(c, _)| *c >= from && (*c < to || (i == 4 && *c <= to)))
+            .collect();
+        if inside.is_empty() {
+            continue;
+        }
+        let n = inside.len() as f64;
+        let mean = inside.iter().map(|p| p.0).sum::<f64>() / n;
+        let right = inside.iter().filter(|p| p.1).count() as f64 / n;
+        ece += n / points.len() as f64 * (mean - right).abs();
+        buckets.push(Bucket {
+            from,
+            to,
+            runs: inside.len(),
+            mean_confidence: (mean * 100.0).round() / 100.0,
+            right: (right * 100.0).round() / 100.0,
+        });
+    }
+    (buckets, (ece * 1000.0).round() / 1000.0)
 }
 
 /// The least fraction of runs that must pass each criterion (0 = no requirement).
@@ -529,6 +695,25 @@ pub fn table(rows: &[Row]) -> String {
         "total: {solved}/{n} solved · detected {det}/{n} · root cause {cause}/{n} · component {comp}/{n} · fixed {fixed}/{n} · recovered {rec}/{n} · documented {doc}/{n} · notified {told}/{n} · {:.1} s\n",
         rows.iter().map(|r| r.seconds).sum::<f64>()
     ));
+    let sum = Summary::of(rows);
+    out.push_str(&format!(
+        "solved or correctly abstained {:.0}/{n} · abstentions {} ({} correct) · innocent actions {} · worsening actions {} · confident-wrong {} · ECE {:.3}\n",
+        sum.solved_or_abstained * n as f64,
+        sum.abstentions,
+        sum.correct_abstentions,
+        sum.innocent_actions,
+        sum.worsening_actions,
+        sum.confident_wrong,
+        sum.ece
+    ));
+    out.push_str("calibration (top hypothesis confidence → fraction right):");
+    for b in &sum.calibration {
+        out.push_str(&format!(
+            " [{:.1}–{:.1}) {} run(s), mean {:.2}, right {:.2};",
+            b.from, b.to, b.runs, b.mean_confidence, b.right
+        ));
+    }
+    out.push('\n');
     out
 }
 
@@ -568,6 +753,8 @@ mod tests {
             root_cause: "connection-pool-exhaustion".into(),
             component: "orders-db".into(),
             remediation: vec!["increase-pool-size".into()],
+            known: true,
+            worsening: Vec::new(),
         };
         let history = vec![
             call(
@@ -655,6 +842,8 @@ mod tests {
             root_cause: "x".into(),
             component: "y".into(),
             remediation: Vec::new(),
+            known: true,
+            worsening: Vec::new(),
         };
         let mut missing = score(&history, "", &expected, true, 1);
         assert!(missing.documented);
@@ -687,7 +876,39 @@ mod tests {
             tool_calls: 12,
             conclusion: String::new(),
             remediations: Vec::new(),
+            abstained: false,
+            abstention_expected: false,
+            innocent_actions: 0,
+            worsening_actions: 0,
+            top_confidence: Some(if fixed { 0.8 } else { 0.3 }),
+            top_right: fixed,
+            analysis_conclusion: None,
         }
+    }
+
+    #[test]
+    fn abstention_calibration_and_harm_are_counted() {
+        let mut unknown = sample(false, false);
+        unknown.abstention_expected = true;
+        unknown.abstained = true;
+        assert!(unknown.correct() && !unknown.solved());
+        let mut wrong = sample(false, false);
+        wrong.analysis_conclusion = Some("disk-full".into());
+        wrong.top_confidence = Some(0.7);
+        wrong.innocent_actions = 1;
+        assert!(wrong.confident_wrong());
+        let row = |s: Score| Row {
+            scenario: "s".into(),
+            seed: 1,
+            result: Ok(s),
+            seconds: 1.0,
+        };
+        let summary = Summary::of(&[row(unknown), row(wrong), row(sample(true, true))]);
+        assert_eq!(summary.correct_abstentions, 1);
+        assert_eq!(summary.confident_wrong, 1);
+        assert_eq!(summary.innocent_actions, 1);
+        // 0.3 → wrong (0.3 off), 0.7 → wrong (0.7 off), 0.8 → right (0.2 off).
+        assert!((summary.ece - 0.4).abs() < 1e-9, "{}", summary.ece);
     }
 
     #[test]

@@ -12,9 +12,8 @@
 pub mod logs;
 pub mod metrics;
 pub mod rca;
+pub mod signals;
 pub mod timeframe;
-
-mod redact;
 
 pub use timeframe::{TimeframeError, Window};
 

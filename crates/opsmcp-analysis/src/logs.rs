@@ -19,7 +19,7 @@ use opsmcp_logs::{
 use opsmcp_world::{LogEntry, World};
 use serde::Serialize;
 
-use crate::{AnalysisError, Window, redact};
+use crate::{AnalysisError, Window};
 
 /// Bytes of a service's lines kept before they are handed to its engine.
 const FLUSH_BYTES: usize = 256 * 1024;
@@ -331,7 +331,7 @@ fn summarise(
         example: t
             .examples
             .first()
-            .map(|e| redact::line(e, EXAMPLE_CHARS))
+            .map(|e| shown(e))
             .unwrap_or_default(),
     };
     let top_templates = win.templates.iter().take(10).map(count).collect();
@@ -359,7 +359,7 @@ fn summarise(
                 .evidence
                 .examples
                 .first()
-                .map(|e| redact::line(e, EXAMPLE_CHARS))
+                .map(|e| shown(e))
                 .unwrap_or_default(),
         })
         .collect();
@@ -418,5 +418,16 @@ fn fit(report: &mut LogReport, budget: usize) {
     }
     while report.services.len() > 1 && size(report) > budget {
         report.services.pop();
+    }
+}
+
+/// A log line as the analysis shows it: secrets redacted by the log engine's one redactor (the
+/// same rules `get_raw_logs` applies), then cut to [`EXAMPLE_CHARS`] characters.
+fn shown(line: &str) -> String {
+    let clean = opsmcp_logs::redact::redact(line);
+    if clean.chars().count() > EXAMPLE_CHARS {
+        clean.chars().take(EXAMPLE_CHARS).collect::<String>() + "…"
+    } else {
+        clean.into_owned()
     }
 }

@@ -16,7 +16,10 @@ use jiff::{SignedDuration, Timestamp};
 use opsmcp_world::{SignalSeries, World};
 use serde::Serialize;
 
-use crate::{AnalysisError, Window};
+use crate::{
+    AnalysisError, Window,
+    signals::{self, SignalKind},
+};
 
 /// One signal of one service over the window, judged against its normal value.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
@@ -88,9 +91,11 @@ pub async fn scan(world: &dyn World, window: &Window) -> Result<MetricScan, Anal
     let history = world
         .history(before.from, window.to, Duration::from_secs(step_s))
         .await?;
+    // Configured bounds (`…_max`, `…_limit`, `maxclients`) judge the pool or disk they bound;
+    // they are not judged themselves.
     let maxima: Vec<(String, String, f64)> = history
         .iter()
-        .filter(|s| s.signal.ends_with("_max"))
+        .filter(|s| signals::kind(&s.signal) == SignalKind::Limit)
         .filter_map(|s| {
             median(s.points.iter().map(|p| p.1).collect())
                 .map(|m| (s.service.clone(), s.signal.clone(), m))
@@ -98,15 +103,20 @@ pub async fn scan(world: &dyn World, window: &Window) -> Result<MetricScan, Anal
         .collect();
     let series = history
         .iter()
-        .filter(|s| !s.signal.ends_with("_max") && !s.points.is_empty())
+        .filter(|s| signals::kind(&s.signal) != SignalKind::Limit && !s.points.is_empty())
         .filter_map(|s| {
-            // `db_connections_in_use` is judged against `db_connections_max`.
-            let limit = s.signal.strip_suffix("_in_use").and_then(|stem| {
-                maxima
-                    .iter()
-                    .find(|(svc, sig, _)| svc == &s.service && sig == &format!("{stem}_max"))
-                    .map(|m| m.2)
-            });
+            let limit = match signals::kind(&s.signal) {
+                SignalKind::PoolUsage | SignalKind::Disk if signals::is_percent(&s.signal) => {
+                    Some(100.0)
+                }
+                SignalKind::PoolUsage | SignalKind::Disk => {
+                    let own = maxima.iter().filter(|m| m.0 == s.service);
+                    signals::limit_for(&s.signal, own.clone().map(|m| m.1.as_str()))
+                        .and_then(|l| own.clone().find(|m| m.1 == l))
+                        .map(|m| m.2)
+                }
+                _ => None,
+            };
             judge_series(s, window, limit)
         })
         .collect();
@@ -197,7 +207,8 @@ fn judge_series(s: &SignalSeries, window: &Window, max: Option<f64>) -> Option<S
 }
 
 /// Whether `v` is out of range for `signal` against `reference`, how far (log-like), and which
-/// hard limit it reached. Thresholds are per kind of signal; see the module doc.
+/// hard limit it reached. Thresholds are per kind of signal ([`SignalKind`], from the name's
+/// words, whatever exporter wrote it); see the module doc.
 pub fn deviation(
     signal: &str,
     v: f64,
@@ -209,26 +220,36 @@ pub fn deviation(
     } else {
         f64::NAN
     };
-    match signal {
-        s if s.starts_with("latency") => {
+    let none = (false, 0.0, None);
+    let name = signal;
+    match signals::kind(signal) {
+        SignalKind::Latency => {
             let out = ratio >= 1.5;
             (out, if out { ratio.ln() } else { 0.0 }, None)
         }
-        "error_rate" => {
+        SignalKind::Errors if is_fraction(name, v, reference) => {
+            let scale = if signals::is_percent(name) { 100.0 } else { 1.0 };
+            let (v, reference) = (v / scale, reference / scale);
             let rise = v - reference;
             let out = rise >= 0.01 && v >= 2.0 * reference;
             (out, if out { (1.0 + rise / 0.01).ln() } else { 0.0 }, None)
         }
-        "request_rate" => {
+        // A count or a per-second rate of failures.
+        SignalKind::Errors | SignalKind::PoolWaiting | SignalKind::Evictions => {
+            let floor = reference.max(1.0);
+            let out = v >= 3.0 * floor;
+            (out, if out { (v / floor).ln() } else { 0.0 }, None)
+        }
+        SignalKind::Throughput => {
             if ratio <= 0.6 {
                 (true, (1.0 / ratio.max(0.01)).ln(), None)
             } else if ratio >= 2.5 {
                 (true, 0.5 * ratio.ln(), None)
             } else {
-                (false, 0.0, None)
+                none
             }
         }
-        "cache_hit_ratio" => {
+        SignalKind::CacheHit => {
             let out = ratio <= 0.8;
             (
                 out,
@@ -240,7 +261,7 @@ pub fn deviation(
                 out.then(|| format!("hit ratio {v} against a normal {reference}")),
             )
         }
-        "cert_days_left" => {
+        SignalKind::CertExpiry => {
             let out = v <= 0.0;
             (
                 out,
@@ -248,30 +269,36 @@ pub fn deviation(
                 out.then(|| "certificate expired".to_string()),
             )
         }
-        "disk_used_percent" => {
-            let full = v >= 95.0;
-            let out = full || v - reference >= 10.0;
+        SignalKind::Disk if free_space(name) => {
+            // Free space or inodes falling.
+            let out = ratio <= 0.3;
+            let empty = ratio <= 0.05;
             (
                 out,
                 if out {
-                    (v - reference).max(0.0) / 15.0 + if full { 1.0 } else { 0.0 }
+                    (1.0 / ratio.max(0.01)).ln() / 2.0 + if empty { 1.0 } else { 0.0 }
                 } else {
                     0.0
                 },
-                full.then(|| format!("disk {v}% used")),
+                empty.then(|| format!("{name} down to {v} from {reference}")),
             )
         }
-        s if s.ends_with("_percent") => {
-            let rise = v - reference;
-            let out = rise >= 20.0 || (v >= 90.0 && rise >= 10.0);
-            let high = v >= 90.0 && out;
+        SignalKind::Disk => {
+            let cap = max.unwrap_or(100.0).max(f64::EPSILON);
+            let (pv, pref) = (v / cap * 100.0, reference / cap * 100.0);
+            let full = pv >= 95.0;
+            let out = full || pv - pref >= 10.0;
             (
                 out,
-                if out { rise / 25.0 } else { 0.0 },
-                high.then(|| format!("{} at {v}%", s.trim_end_matches("_percent"))),
+                if out {
+                    (pv - pref).max(0.0) / 15.0 + if full { 1.0 } else { 0.0 }
+                } else {
+                    0.0
+                },
+                full.then(|| format!("{name} at {v} ({pv:.0}% of its capacity)")),
             )
         }
-        s if s.ends_with("_in_use") => {
+        SignalKind::PoolUsage => {
             // Near the maximum and normally not: noise around a cap makes "at the cap" a coin
             // toss, so 90 % is the line, and a pool that always runs that full is not news.
             let at_max = max.is_some_and(|m| m > 0.0 && v / m >= 0.9 && reference / m < 0.9);
@@ -286,11 +313,36 @@ pub fn deviation(
                 at_max.then(|| format!("{v} in use of a maximum of {}", max.unwrap_or_default())),
             )
         }
-        "queue_depth" => {
-            let out = ratio >= 3.0;
+        SignalKind::Memory | SignalKind::Cpu | SignalKind::Io if signals::is_percent(name) => {
+            let rise = v - reference;
+            let out = rise >= 20.0 || (v >= 90.0 && rise >= 10.0);
+            let high = v >= 90.0 && out;
+            let what = signals::words(name)
+                .into_iter()
+                .filter(|w| !matches!(w.as_str(), "percent" | "pct" | "utilization"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            (
+                out,
+                if out { rise / 25.0 } else { 0.0 },
+                high.then(|| format!("{what} at {v}%")),
+            )
+        }
+        SignalKind::Backlog => {
+            let out = v >= 3.0 * reference.max(3.0);
+            (out, if out { (v / reference.max(1.0)).ln() } else { 0.0 }, None)
+        }
+        SignalKind::Restarts => {
+            // A counter: any death is news, noise is not.
+            let out = v >= reference * 1.2 + 1.0;
+            (out, if out { 1.0 + (v - reference).max(0.0).ln_1p() / 2.0 } else { 0.0 }, None)
+        }
+        SignalKind::GcPause => {
+            let out = ratio >= 2.0;
             (out, if out { ratio.ln() } else { 0.0 }, None)
         }
-        _ => {
+        SignalKind::Limit => none,
+        SignalKind::Memory | SignalKind::Cpu | SignalKind::Io | SignalKind::Other => {
             let out = ratio.is_finite() && !(0.5..=2.0).contains(&ratio);
             (
                 out,
@@ -299,6 +351,25 @@ pub fn deviation(
             )
         }
     }
+}
+
+/// An error signal that is a share of requests (0.02 = 2 %, or 2 for a `…_percent`), not a
+/// count.
+fn is_fraction(name: &str, v: f64, reference: f64) -> bool {
+    let w = signals::words(name);
+    let named = w
+        .iter()
+        .any(|x| matches!(x.as_str(), "rate" | "ratio" | "percent" | "pct" | "share"));
+    let per_second = w.iter().any(|x| matches!(x.as_str(), "per" | "ps" | "s"));
+    let limit = if signals::is_percent(name) { 100.0 } else { 1.0 };
+    named && !per_second && v <= limit && reference <= limit
+}
+
+/// A disk signal that measures what is left rather than what is used.
+fn free_space(name: &str) -> bool {
+    signals::words(name)
+        .iter()
+        .any(|x| matches!(x.as_str(), "free" | "avail" | "available" | "left" | "remaining"))
 }
 
 fn median(mut v: Vec<f64>) -> Option<f64> {

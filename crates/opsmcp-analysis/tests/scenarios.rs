@@ -45,7 +45,7 @@ fn judge(
     s: &Scenario,
     got: &(String, String, Option<String>, rca::RcaReport),
 ) -> Result<(), String> {
-    let want_type = serde_json::to_value(s.truth.root_cause).unwrap();
+    let want_type = serde_json::to_value(&s.truth.root_cause).unwrap();
     let fixes: Vec<String> = s
         .truth
         .remediation

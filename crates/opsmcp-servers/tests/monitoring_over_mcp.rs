@@ -99,7 +99,7 @@ async fn root_cause_and_recovery_on_every_builtin_scenario() {
     let mut failures = Vec::new();
     for s in builtin::all().unwrap() {
         let now = Timestamp::now();
-        let want_type = serde_json::to_value(s.truth.root_cause).unwrap();
+        let want_type = serde_json::to_value(&s.truth.root_cause).unwrap();
         let right = fixes(&s);
 
         // Before any fix: the analysis, and the component is sick.

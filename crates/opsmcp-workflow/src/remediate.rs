@@ -188,11 +188,18 @@ fn reach(target: &str, services: &[opsmcp_world::ServiceInfo]) -> Vec<String> {
     reached
 }
 
-/// The target is healthy and nothing that calls it is unhealthy.
-fn recovered(target: &str, reach: &[String], now: &[ServiceHealth]) -> bool {
-    now.iter().filter(|s| reach.contains(&s.service)).all(|s| {
-        s.status != Health::Unhealthy && (s.service != target || s.status == Health::Healthy)
-    })
+/// The target is healthy, nothing that calls it is unhealthy, and every service the incident
+/// was opened for is healthy again: an action on one service is credited only when the whole
+/// incident's trouble is gone, not when its own target looks fine (an innocent rollback on a
+/// healthy service would otherwise "recover").
+fn recovered(target: &str, reach: &[String], sick: &[String], now: &[ServiceHealth]) -> bool {
+    now.iter()
+        .filter(|s| reach.contains(&s.service) || sick.contains(&s.service))
+        .all(|s| {
+            s.status != Health::Unhealthy
+                && ((s.service != target && !sick.contains(&s.service))
+                    || s.status == Health::Healthy)
+        })
 }
 
 /// Runs one remediation request to its end.
@@ -304,15 +311,25 @@ pub async fn execute(
         });
     }
 
-    // Watch health until the target and its callers are well, or time is up.
-    let reach = reach(&info.target, &world.services());
+    // Watch health until the target, its callers and the incident's services are well, or
+    // time is up.
+    let services = world.services();
+    let reach = reach(&info.target, &services);
+    let sick: Vec<String> = incident
+        .services
+        .iter()
+        .filter(|s| services.iter().any(|k| &k.name == *s))
+        .cloned()
+        .collect();
     let started = tokio::time::Instant::now();
     let mut after = world.health().await?;
-    while !recovered(&info.target, &reach, &after) && started.elapsed() < verify.timeout {
+    while !recovered(&info.target, &reach, &sick, &after) && started.elapsed() < verify.timeout {
         tokio::time::sleep(verify.interval).await;
         after = world.health().await?;
     }
-    let ok = recovered(&info.target, &reach, &after);
+    let ok = recovered(&info.target, &reach, &sick, &after);
+    let mut reach = reach;
+    reach.extend(sick.into_iter().filter(|s| !reach.contains(s)).collect::<Vec<_>>());
     let waited_s = started.elapsed().as_secs();
     let mut result = json!({
         "output": report.output,
@@ -406,14 +423,32 @@ mod tests {
             health("cache", Status::Healthy),
             health("db", Status::Unhealthy),
         ];
-        assert!(super::recovered("cache", &reach, &now));
+        assert!(super::recovered("cache", &reach, &[], &now));
         now[0].status = Status::Unhealthy;
-        assert!(!super::recovered("cache", &reach, &now));
+        assert!(!super::recovered("cache", &reach, &[], &now));
         now[0].status = Status::Healthy;
         now[2].status = Status::Degraded;
         assert!(
-            !super::recovered("cache", &reach, &now),
+            !super::recovered("cache", &reach, &[], &now),
             "the target itself must be healthy"
         );
+    }
+
+    #[test]
+    fn an_action_is_credited_only_when_the_incidents_services_are_well() {
+        // The incident was opened for api and db; a rollback of a healthy web "recovers"
+        // nothing while db is still sick.
+        let services = [svc("web", &["api"]), svc("api", &["db"]), svc("db", &[])];
+        let reach = super::reach("web", &services);
+        let sick = ["api".to_string(), "db".to_string()];
+        let mut now = vec![
+            health("web", Status::Healthy),
+            health("api", Status::Degraded),
+            health("db", Status::Degraded),
+        ];
+        assert!(!super::recovered("web", &reach, &sick, &now));
+        now[1].status = Status::Healthy;
+        now[2].status = Status::Healthy;
+        assert!(super::recovered("web", &reach, &sick, &now));
     }
 }

@@ -481,12 +481,16 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// The scenario's ground truth as the scorer wants it.
 fn expected(scenario: &Scenario) -> Expected {
     Expected {
-        root_cause: serde_json::to_value(scenario.truth.root_cause)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default(),
+        root_cause: scenario.truth.root_cause.clone(),
         component: scenario.truth.component.clone(),
         remediation: scenario.truth.remediation.clone(),
+        known: opsmcp_analysis::rca::RootCause::parse(&scenario.truth.root_cause).is_some(),
+        worsening: scenario
+            .actions
+            .iter()
+            .filter(|a| a.outcome == opsmcp_world::sim::scenario::Outcome::Worsens)
+            .map(|a| format!("{}@{}", a.name, a.target))
+            .collect(),
     }
 }
 

@@ -175,7 +175,7 @@ fn story_text(s: &Scenario, reveal: bool) -> String {
     }
     if reveal {
         out.push_str(&format!(
-            "\nground truth: {:?} in {}; fixed by {}\n",
+            "\nground truth: {} in {}; fixed by {}\n",
             s.truth.root_cause,
             s.truth.component,
             s.truth.remediation.join(", ")

@@ -129,6 +129,10 @@ struct State {
     script_error: Option<String>,
     script_output: Option<Value>,
     hypotheses: Vec<Hypothesis>,
+    /// The analysis said it does not know (its conclusion is `unknown`).
+    unknown: bool,
+    /// What the analysis checked, in words, for an unknown cause.
+    checked: Vec<String>,
     rca_done: bool,
     attempts: Vec<Attempt>,
     rechecks: u32,
@@ -390,7 +394,21 @@ impl RunbookBrain {
                 st.rca_done = true;
                 match error {
                     Some(e) => st.notes.push(format!("root_cause_analysis failed: {e}")),
-                    None => st.hypotheses = Hypothesis::read_all(&v),
+                    None => {
+                        st.hypotheses = Hypothesis::read_all(&v);
+                        let conclusion = v.get("conclusion");
+                        st.unknown = conclusion
+                            .and_then(|c| c.get("root_cause"))
+                            .and_then(Value::as_str)
+                            == Some("unknown")
+                            || (!st.hypotheses.is_empty()
+                                && st.hypotheses.iter().all(|h| !h.likely()));
+                        st.checked = conclusion
+                            .and_then(|c| c.get("checked"))
+                            .and_then(Value::as_array)
+                            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                            .unwrap_or_default();
+                    }
                 }
             }
             Purpose::Remediation => {
@@ -626,9 +644,17 @@ impl RunbookBrain {
                     {
                         says.push(format!("{} did not fix it: {why}.", last.action.label()));
                     }
-                    let next = next_action(&st.hypotheses, &st.attempts);
+                    let (next, held) = next_action(&st.hypotheses, &st.attempts, st.unknown);
+                    if st.attempts.is_empty() {
+                        says.extend(held);
+                    }
                     let Some((hypothesis, action)) = next else {
-                        if !st.hypotheses.is_empty() {
+                        if st.unknown && st.attempts.is_empty() {
+                            says.push(
+                                "The cause is not established (no hypothesis is likely enough): running nothing, handing over with what was checked."
+                                    .into(),
+                            );
+                        } else if !st.hypotheses.is_empty() {
                             says.push("No further suggested action to try.".into());
                         }
                         st.phase = Some(Phase::Document);
@@ -1002,14 +1028,37 @@ fn attempt_failure(a: &Attempt) -> Option<String> {
     }
 }
 
-/// The best action not tried yet, in hypothesis order.
-fn next_action(hypotheses: &[Hypothesis], tried: &[Attempt]) -> Option<(usize, ActionRef)> {
-    hypotheses.iter().enumerate().find_map(|(i, h)| {
-        h.actions
+/// The best action not tried yet, in hypothesis order, among hypotheses likely enough to act
+/// on; a `high`-risk or approval-held action only on a strong one. The actions passed over
+/// for risk come back as the second value, to be said.
+fn next_action(
+    hypotheses: &[Hypothesis],
+    tried: &[Attempt],
+    unknown: bool,
+) -> (Option<(usize, ActionRef)>, Vec<String>) {
+    let mut held = Vec::new();
+    if unknown {
+        return (None, held);
+    }
+    for (i, h) in hypotheses.iter().enumerate().filter(|(_, h)| h.likely()) {
+        for a in h
+            .actions
             .iter()
-            .find(|a| !tried.iter().any(|t| t.action.label() == a.label()))
-            .map(|a| (i, a.clone()))
-    })
+            .filter(|a| !tried.iter().any(|t| t.action.label() == a.label()))
+        {
+            if a.risky && !h.strong() {
+                held.push(format!(
+                    "Not running {}: it is high-risk or needs approval, and {} is not certain enough ({})",
+                    a.label(),
+                    h.headline(),
+                    h.confidence.map_or("?".into(), |c| format!("{c:.2}"))
+                ));
+                continue;
+            }
+            return (Some((i, a.clone())), held);
+        }
+    }
+    (None, held)
 }
 
 struct Documentation {
@@ -1024,12 +1073,32 @@ fn fix(st: &State) -> Option<&Attempt> {
     st.attempts.iter().find(|a| a.recovered)
 }
 
-/// The hypothesis the run stands by: the one whose action fixed it, else the top one.
+/// The hypothesis the run stands by: the one whose action fixed it, else the top one when it
+/// is likely enough; `None` when the cause is not established.
 fn conclusion(st: &State) -> Option<&Hypothesis> {
     match fix(st) {
         Some(a) => st.hypotheses.get(a.hypothesis),
-        None => st.hypotheses.first(),
+        None if st.unknown => None,
+        None => st.hypotheses.first().filter(|h| h.likely()),
     }
+}
+
+/// What the run says of a cause it did not establish: what was checked, and the best guess
+/// with its confidence.
+fn not_established(st: &State) -> String {
+    let mut out = "Unknown: the cause is not established".to_string();
+    match st.hypotheses.first() {
+        Some(h) => out.push_str(&format!(
+            " (the best hypothesis, {}, is at {} — below what is needed to act)",
+            h.headline(),
+            h.confidence.map_or("?".into(), |c| format!("{c:.2}"))
+        )),
+        None => out.push_str(" (the root cause analysis gave no hypothesis)"),
+    }
+    if !st.checked.is_empty() {
+        out.push_str(&format!(". Checked: {}", st.checked.join("; ")));
+    }
+    out
 }
 
 fn documentation(st: &State) -> Documentation {
@@ -1048,7 +1117,7 @@ fn documentation(st: &State) -> Documentation {
                 .map(|s| format!(": {s}"))
                 .unwrap_or_default()
         ),
-        (None, _) => "Unknown: the root cause analysis gave no hypothesis".into(),
+        (None, _) => not_established(st),
     };
     let mut resolution = Vec::new();
     for a in &st.attempts {
@@ -1162,6 +1231,8 @@ fn outcome_word(st: &State) -> &'static str {
         "resolved"
     } else if st.pending_approval.is_some() {
         "awaiting approval"
+    } else if conclusion(st).is_none() && st.attempts.is_empty() {
+        "investigating, cause not yet known — needs a human"
     } else {
         "NOT resolved, needs a human"
     }
@@ -1169,7 +1240,10 @@ fn outcome_word(st: &State) -> &'static str {
 
 fn notification(st: &State) -> String {
     let id = st.incident_id.as_deref().unwrap_or("Incident");
-    let cause = conclusion(st).map_or("root cause unknown".to_string(), |h| h.headline());
+    let cause = match conclusion(st) {
+        Some(h) => h.headline(),
+        None => not_established(st),
+    };
     let mut msg = format!("{id} {}: {cause}.", outcome_word(st));
     if let Some(a) = fix(st) {
         msg.push_str(&format!(" Fixed by {}; health verified.", a.action.label()));

@@ -225,6 +225,9 @@ pub struct ActionRef {
     pub name: String,
     /// The service it acts on, when known.
     pub target: Option<String>,
+    /// `high` risk or held for approval, as the server described it: never run on a weak
+    /// hypothesis.
+    pub risky: bool,
 }
 
 impl ActionRef {
@@ -257,6 +260,7 @@ impl ActionRef {
                 vec![Self {
                     name: name.to_string(),
                     target,
+                    risky: false,
                 }]
             }
             Value::Object(_) => {
@@ -269,8 +273,13 @@ impl ActionRef {
                         .collect();
                 };
                 let target = str_at(v, &["target", "service", "component"]).or(default_target);
+                let risky = str_at(v, &["risk"]).is_some_and(|r| r.eq_ignore_ascii_case("high"))
+                    || v.get("needs_approval").and_then(Value::as_bool) == Some(true);
                 // A `name@target` string wins over the fields beside it.
                 Self::read_all(&Value::String(name.to_string()), target)
+                    .into_iter()
+                    .map(|a| Self { risky, ..a })
+                    .collect()
             }
             _ => Vec::new(),
         }
@@ -294,7 +303,25 @@ pub struct Hypothesis {
     pub actions: Vec<ActionRef>,
 }
 
+/// Below this a hypothesis is not acted on (the servers' `CONFIDENCE_FLOOR`).
+pub const CONFIDENCE_FLOOR: f64 = 0.5;
+/// From this a hypothesis may carry a high-risk or approval-held action.
+pub const CONFIDENCE_STRONG: f64 = 0.8;
+
 impl Hypothesis {
+    /// Likely enough to act on: at or above [`CONFIDENCE_FLOOR`], or from a server that gives
+    /// no confidence on a 0..1 scale (only its order is known).
+    pub fn likely(&self) -> bool {
+        self.confidence
+            .is_none_or(|c| !(0.0..=1.0).contains(&c) || c >= CONFIDENCE_FLOOR)
+    }
+
+    /// Strong enough for a risky action.
+    pub fn strong(&self) -> bool {
+        self.confidence
+            .is_none_or(|c| !(0.0..=1.0).contains(&c) || c >= CONFIDENCE_STRONG)
+    }
+
     /// `TYPE in COMPONENT`.
     pub fn headline(&self) -> String {
         match &self.component {
@@ -370,6 +397,7 @@ impl Hypothesis {
             "action",
             "remediation",
             "suggested_actions",
+            "candidate_actions",
             "remediations",
             "actions",
             "fix",

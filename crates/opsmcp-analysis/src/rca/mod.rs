@@ -33,7 +33,11 @@ use crate::{
     AnalysisError, Window,
     logs::{self, LogQuery, LogReport, ServiceLogs},
     metrics::{self, MetricScan, SeriesChange},
+    signals::{self, SignalKind},
 };
+
+mod remedy;
+mod rules;
 
 /// The root-cause taxonomy, as kebab-case strings: every hypothesis is one of these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
@@ -88,27 +92,9 @@ impl RootCause {
         }
     }
 
-    /// Generic remediation names for this cause, best first. Domain knowledge, not answers:
-    /// the action is still picked among what the world offers on the component.
-    fn remedies(self, deployed_before: bool) -> &'static [&'static str] {
-        match self {
-            RootCause::ConnectionPoolExhaustion => {
-                &["increase-pool-size", "scale", "kill-idle-connections"]
-            }
-            // A restart only buys time; undoing the version that brought the leak fixes it.
-            RootCause::MemoryLeak if deployed_before => &["rollback", "restart"],
-            RootCause::MemoryLeak => &["restart", "rollback"],
-            RootCause::BadDeploy => &["rollback"],
-            RootCause::DiskFull => &["clear-disk", "expand-disk", "rotate-logs"],
-            RootCause::SlowDependency => {
-                &["failover", "enable-circuit-breaker", "increase-timeout"]
-            }
-            RootCause::CertificateExpired => &["renew-certificate", "rotate-certificate"],
-            RootCause::RunawayJob => &["disable-job", "kill-job", "pause-job"],
-            // Flushing an emptied cache makes it worse: warm it, or hold the load back.
-            RootCause::CacheStampede => &["warm-cache", "rate-limit", "enable-request-coalescing"],
-            RootCause::BadConfigPush => &["revert-config", "rollback-config", "rollback"],
-        }
+    /// The kind a kebab-case name means, if it is one the rules know.
+    pub fn parse(name: &str) -> Option<RootCause> {
+        RootCause::ALL.into_iter().find(|c| c.as_str() == name)
     }
 
     /// What to do, in words, when the world offers no fitting action.
@@ -182,7 +168,9 @@ pub struct Hypothesis {
     pub root_cause: RootCause,
     /// The service at fault.
     pub component: String,
-    /// Share of belief among the hypotheses listed (they sum to about 1).
+    /// How likely it is right, 0..1: from the absolute strength of its own evidence and how
+    /// clearly its component is where the trouble began — not a share among hypotheses.
+    /// Calibrated over the scenario runs (`opsmcp eval` prints the reliability table).
     pub confidence: f64,
     /// One sentence.
     pub summary: String,
@@ -192,9 +180,13 @@ pub struct Hypothesis {
     pub evidence_against: Vec<Evidence>,
     /// How the trouble travelled to the sick callers, `a → b → c` (a calls nothing sick).
     pub propagation_path: Vec<String>,
-    /// The action to try, chosen among those the world offers on the component.
+    /// The action to try, chosen among those the world offers on the component by what the
+    /// action says it does; absent when the hypothesis has no evidence of its own.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suggested_action: Option<SuggestedAction>,
+    /// Every offered action that fits, best first (the first is `suggested_action`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidate_actions: Vec<SuggestedAction>,
     /// What to do, in words (always present; the only guidance when no action fits).
     pub remediation: String,
     /// What would confirm the hypothesis.
@@ -216,13 +208,37 @@ pub struct SickService {
     pub logs: Option<String>,
 }
 
+/// What the analysis concludes: a kind of cause on a component, or `unknown`.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
+pub struct Conclusion {
+    /// The kind of cause (kebab-case), or `unknown` when no hypothesis reaches
+    /// [`CONFIDENCE_FLOOR`].
+    pub root_cause: String,
+    /// The service at fault (absent when unknown and nothing is sick).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub component: Option<String>,
+    /// The top hypothesis's confidence.
+    pub confidence: f64,
+    /// What was checked.
+    pub checked: Vec<String>,
+    /// What to look at next, when unknown.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub next: Vec<String>,
+}
+
+/// Below this confidence the answer is `unknown`: no action is suggested on it, and the
+/// agent says it does not know rather than act.
+pub const CONFIDENCE_FLOOR: f64 = 0.5;
+
 /// The analysis.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RcaReport {
     /// The window analysed.
     pub window: Window,
-    /// One paragraph: the top hypothesis and what to do.
+    /// One paragraph: the conclusion and what to do.
     pub summary: String,
+    /// The conclusion: the top hypothesis when it is likely enough, else `unknown`.
+    pub conclusion: Conclusion,
     /// Services out of range now, earliest onset first.
     pub sick_services: Vec<SickService>,
     /// Change events in the window (and deploys on sick services in the week before).
@@ -304,8 +320,11 @@ impl Inputs<'_> {
             .filter(move |s| s.service == service && s.anomalous_now)
     }
 
-    fn series(&self, service: &str, signal: &str) -> Option<&SeriesChange> {
-        self.scan.get(service, signal).filter(|s| s.anomalous_now)
+    /// The out-of-range signals of `service` of one kind, whatever their names.
+    fn of_kind(&self, service: &str, kind: SignalKind) -> Vec<&SeriesChange> {
+        self.changes(service)
+            .filter(|c| signals::kind(&c.signal) == kind)
+            .collect()
     }
 
     fn logs_of(&self, service: &str) -> Option<&ServiceLogs> {
@@ -362,13 +381,15 @@ fn facts(inp: &Inputs<'_>, service: &str) -> Facts {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        match c.signal.as_str() {
-            s if s.starts_with("latency") => latency = latency.max(c.magnitude),
-            "error_rate" | "cache_hit_ratio" | "cert_days_left" => f.service_level += c.magnitude,
-            "request_rate" if c.current < c.reference => f.service_level += c.magnitude,
+        match signals::kind(&c.signal) {
+            SignalKind::Latency => latency = latency.max(c.magnitude),
+            SignalKind::Errors | SignalKind::CacheHit | SignalKind::CertExpiry => {
+                f.service_level += c.magnitude
+            }
+            SignalKind::Throughput if c.current < c.reference => f.service_level += c.magnitude,
             // A full disk fails writes: callers feel it. A pool at its maximum is pressure;
             // callers feel it only through latency and errors, which are counted above.
-            "disk_used_percent" if c.limit.is_some() => f.service_level += c.magnitude,
+            SignalKind::Disk if c.limit.is_some() => f.service_level += c.magnitude,
             _ => f.resource += c.magnitude,
         }
     }
@@ -398,8 +419,29 @@ fn keywords(cause: RootCause) -> &'static [&'static str] {
             "acquiring connection",
             "pool exhausted",
             "remaining connection",
+            "connection limit",
+            "max_connections",
+            "maxclients",
+            "thread pool",
+            "rejectedexecution",
+            "rejected execution",
+            "no available",
+            "pool timeout",
+            "waiting for a connection",
+            "queue full",
+            "all workers busy",
+            "busy threads",
         ],
-        RootCause::MemoryLeak => &["oom", "out of memory", "gc pause", "heap", "memory"],
+        RootCause::MemoryLeak => &[
+            "oom",
+            "out of memory",
+            "outofmemory",
+            "gc pause",
+            "gc overhead",
+            "heap",
+            "memory",
+            "killed process",
+        ],
         RootCause::BadDeploy => &[
             "exception",
             "panic",
@@ -415,12 +457,30 @@ fn keywords(cause: RootCause) -> &'static [&'static str] {
             "enospc",
             "os error 28",
             "quota",
+            "could not extend",
+            "no space",
+            "filesystem full",
+            "inode",
         ],
         RootCause::SlowDependency => &["slow", "timed out", "timeout", "took"],
-        RootCause::CertificateExpired => &["certificate", "x509", "tls handshake", "ssl"],
-        RootCause::RunawayJob => &["job", "cron", "reindex", "batch", "thread pool saturated"],
+        RootCause::CertificateExpired => &[
+            "certificate",
+            "x509",
+            "tls handshake",
+            "ssl",
+            "cert expired",
+            "handshake failure",
+        ],
+        RootCause::RunawayJob => &["job", "cron", "reindex", "batch", "backfill"],
         RootCause::CacheStampede => &["cache miss", "miss for", "stampede", "concurrent loads"],
-        RootCause::BadConfigPush => &["config", "invalid setting", "unknown option"],
+        RootCause::BadConfigPush => &[
+            "config",
+            "invalid setting",
+            "unknown option",
+            "invalid value",
+            "failed to parse",
+            "misconfigur",
+        ],
     }
 }
 
@@ -428,8 +488,6 @@ fn keywords(cause: RootCause) -> &'static [&'static str] {
 type Telling = (String, u64, u64, String, Option<String>);
 /// A template matching a cause's words: text, lines, an example, when first seen.
 type Hit = (String, u64, String, Option<String>);
-/// A type of cause for a component: its score, evidence for and against.
-type Typed = (RootCause, f64, Vec<Evidence>, Vec<Evidence>);
 
 /// A sick service as a candidate component: score, evidence for and against, paths.
 struct Candidate {
@@ -531,220 +589,6 @@ fn describe(c: &SeriesChange) -> String {
         "{} {} → {}{factor}{since}{limit}",
         c.signal, c.reference, c.current
     )
-}
-
-/// Type scores of `component`, each with its evidence.
-fn classify(inp: &Inputs<'_>, component: &str, f: &Facts) -> Vec<Typed> {
-    let metric = |c: &SeriesChange| Evidence {
-        kind: "metric",
-        service: c.service.clone(),
-        detail: describe(c),
-        at: c.onset.map(at),
-        example: None,
-    };
-    let event = |e: &WorldEvent, why: &str| Evidence {
-        kind: "event",
-        service: e.service.clone(),
-        detail: format!("{} on {}: {}{why}", e.kind, e.service, e.detail),
-        at: Some(at(e.at)),
-        example: None,
-    };
-    let callers: Vec<String> = inp
-        .callers(component)
-        .into_iter()
-        .filter(|(_, (hops, _))| *hops == 1)
-        .map(|(n, _)| n)
-        .collect();
-    let specific = [
-        "db_connections_in_use",
-        "disk_used_percent",
-        "cert_days_left",
-        "cache_hit_ratio",
-        "memory_percent",
-        "cpu_percent",
-    ]
-    .iter()
-    .any(|s| inp.series(component, s).is_some());
-    let latency: Vec<&SeriesChange> = inp
-        .changes(component)
-        .filter(|c| c.signal.starts_with("latency"))
-        .collect();
-    let errors = inp.series(component, "error_rate");
-    let mut out = Vec::new();
-    for cause in RootCause::ALL {
-        let mut score = 0.0;
-        let mut pro: Vec<Evidence> = Vec::new();
-        let mut con: Vec<Evidence> = Vec::new();
-        let sig = |name: &str,
-                   hit: f64,
-                   miss_note: Option<&str>,
-                   pro: &mut Vec<Evidence>,
-                   con: &mut Vec<Evidence>|
-         -> f64 {
-            match inp.series(component, name) {
-                Some(c) => {
-                    pro.push(metric(c));
-                    hit + if c.limit.is_some() { 1.0 } else { 0.0 }
-                }
-                None => {
-                    if let Some(note) = miss_note
-                        && inp.scan.get(component, name).is_some()
-                    {
-                        con.push(Evidence {
-                            kind: "metric",
-                            service: component.to_string(),
-                            detail: format!("{name} is within its normal range{note}"),
-                            at: None,
-                            example: None,
-                        });
-                    }
-                    0.0
-                }
-            }
-        };
-        match cause {
-            RootCause::ConnectionPoolExhaustion => {
-                score += match inp.series(component, "db_connections_in_use") {
-                    // Callers wait for a connection: the component itself answers slowly.
-                    Some(c) if c.limit.is_some() => {
-                        pro.push(metric(c));
-                        2.5 + if latency.is_empty() { 0.0 } else { 0.5 }
-                    }
-                    Some(c) => {
-                        con.push(Evidence {
-                            kind: "metric",
-                            service: component.to_string(),
-                            detail: format!(
-                                "{}, but below its maximum: busy, not exhausted",
-                                describe(c)
-                            ),
-                            at: None,
-                            example: None,
-                        });
-                        0.5
-                    }
-                    None => 0.0,
-                };
-            }
-            RootCause::MemoryLeak => {
-                score += sig("memory_percent", 1.5, Some(""), &mut pro, &mut con);
-            }
-            RootCause::DiskFull => {
-                score += sig("disk_used_percent", 2.0, Some(""), &mut pro, &mut con);
-            }
-            RootCause::CertificateExpired => {
-                // Expired is a fact, not a matter of degree.
-                if sig("cert_days_left", 0.0, Some(""), &mut pro, &mut con) > 0.0 || !pro.is_empty()
-                {
-                    score = 3.0;
-                }
-            }
-            RootCause::CacheStampede => {
-                score += sig("cache_hit_ratio", 2.0, Some(""), &mut pro, &mut con);
-            }
-            RootCause::RunawayJob => {
-                let cpu = sig("cpu_percent", 1.0, Some(""), &mut pro, &mut con);
-                score += cpu;
-                let crons = changes_before(inp, component, "cron", f.onset);
-                for e in &crons {
-                    pro.push(event(e, " — a scheduled job started just before the onset"));
-                }
-                if !crons.is_empty() {
-                    score += 1.5;
-                }
-                if cpu == 0.0 {
-                    score *= 0.3;
-                }
-            }
-            RootCause::SlowDependency => {
-                if let Some(c) = latency.first() {
-                    pro.extend(latency.iter().map(|c| metric(c)));
-                    score += 1.0 + (c.magnitude / 3.0).min(0.5);
-                    if inp.kind(component) == "external" {
-                        score += 1.5;
-                        pro.push(Evidence {
-                            kind: "dependency",
-                            service: component.to_string(),
-                            detail: format!("{component} is an external service: its slowness is not ours to fix in code"),
-                            at: None,
-                            example: None,
-                        });
-                    }
-                    if !specific {
-                        score += 0.5;
-                    }
-                }
-            }
-            RootCause::BadDeploy => {
-                let deploys = changes_before(inp, component, "deploy", f.onset);
-                for e in &deploys {
-                    pro.push(event(e, " — just before the onset"));
-                }
-                if deploys.is_empty() {
-                    con.push(Evidence {
-                        kind: "event",
-                        service: component.to_string(),
-                        detail: format!(
-                            "no deploy of {component} in the {} minutes before the onset",
-                            CHANGE_LEAD.as_mins()
-                        ),
-                        at: None,
-                        example: None,
-                    });
-                } else {
-                    score += 2.5;
-                }
-                if let Some(e) = errors {
-                    pro.push(metric(e));
-                    score += 0.5;
-                }
-            }
-            RootCause::BadConfigPush => {
-                let configs = changes_before(inp, component, "config", f.onset);
-                for e in &configs {
-                    pro.push(event(e, " — just before the onset"));
-                }
-                if !configs.is_empty() {
-                    score += 2.0;
-                    if errors.is_some() || !latency.is_empty() {
-                        score += 0.5;
-                    }
-                }
-            }
-        }
-        // What the logs say, on the component and (at half weight) on its callers.
-        let mut words: f64 = 0.0;
-        for (t, n, ex, first) in keyword_hits(inp, component, cause).into_iter().take(2) {
-            words += 1.0;
-            pro.push(Evidence {
-                kind: "log",
-                service: component.to_string(),
-                detail: format!("{n} line(s) of a new or bursting template: {t}"),
-                at: first,
-                example: Some(ex),
-            });
-        }
-        for caller in &callers {
-            for (t, n, ex, first) in keyword_hits(inp, caller, cause).into_iter().take(1) {
-                words += 0.5;
-                pro.push(Evidence {
-                    kind: "log",
-                    service: caller.clone(),
-                    detail: format!("{n} line(s) on caller {caller}: {t}"),
-                    at: first,
-                    example: Some(ex),
-                });
-            }
-        }
-        if score > 0.0 {
-            score += words.min(1.5);
-        } else {
-            score += words.min(1.0) * 0.5;
-        }
-        out.push((cause, score, pro, con));
-    }
-    out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    out
 }
 
 /// The reasoning over gathered inputs; pure and deterministic.
@@ -882,37 +726,70 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             .then_with(|| a.name.cmp(&b.name))
     });
 
+    // Where the trouble began: each candidate against its strongest rival, so a component
+    // that explains the others stands out and a tie stays a tie.
+    let rival_of = |i: usize| {
+        scored
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, c)| c.score)
+            .fold(0.0f64, f64::max)
+    };
     let mut hyps: Vec<(f64, Hypothesis)> = Vec::new();
     for (i, c) in scored.iter().take(4).enumerate() {
-        let (name, cscore, cpro, ccon, paths) = (&c.name, c.score, &c.pro, &c.con, &c.paths);
+        let (name, cpro, ccon, paths) = (&c.name, &c.pro, &c.con, &c.paths);
         let f = &all[name];
-        let types = classify(inp, name, f);
+        let ctx = rules::Ctx {
+            inp,
+            component: name,
+            facts: f,
+            callers: inp
+                .callers(name)
+                .into_iter()
+                .filter(|(_, (hops, _))| *hops == 1)
+                .map(|(n, _)| n)
+                .collect(),
+        };
+        let found = rules::all(&ctx);
+        let runner_up = found.get(1).map_or(0.0, |r| r.strength);
+        let origin = if c.score > 0.0 {
+            c.score / (c.score + RIVAL_WEIGHT * rival_of(i))
+        } else {
+            0.0
+        };
         // The top component gets its runner-up type too, when there is a real one.
         let keep = if i == 0 { 2 } else { 1 };
-        for (j, (cause, tscore, tpro, tcon)) in types.into_iter().take(keep).enumerate() {
-            if j > 0 && tscore < 1.5 {
+        for (j, r) in found.into_iter().take(keep).enumerate() {
+            if j > 0 && r.strength < 1.5 {
                 continue;
             }
-            let h = cscore * (0.5 + tscore / 4.0);
-            let mut evidence_for = tpro;
+            let competitor = if j == 0 {
+                runner_up
+            } else {
+                hyps.last().map_or(0.0, |h| h.0)
+            };
+            let p = confidence(r.strength, competitor, origin);
+            let mut evidence_for = r.pro;
             evidence_for.extend(metric_evidence(inp, name, &evidence_for));
             evidence_for.extend(cpro.iter().cloned());
-            let mut evidence_against = tcon;
+            let mut evidence_against = r.con;
             evidence_against.extend(ccon.iter().cloned());
-            hyps.push((
-                h,
-                hypothesis(
-                    inp,
-                    cause,
-                    name,
-                    paths.clone(),
-                    evidence_for,
-                    evidence_against,
-                ),
-            ));
+            let mut h = hypothesis(
+                inp,
+                r.cause,
+                name,
+                paths.clone(),
+                evidence_for,
+                evidence_against,
+                r.strength >= MIN_OWN_EVIDENCE,
+            );
+            h.confidence = p;
+            hyps.push((r.strength, h));
         }
     }
-    // Changes on services that are fine now: looked at, and why they are not the cause.
+    // Changes on services that are fine now: looked at, and why they are not the cause. They
+    // carry no action: nothing of their own says they are.
     for e in inp
         .events
         .iter()
@@ -966,31 +843,27 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             at: Some(at(e.at)),
             example: None,
         }];
-        hyps.push((
-            0.3,
-            hypothesis(inp, cause, &e.service, Vec::new(), pro, against),
-        ));
+        let mut h = hypothesis(inp, cause, &e.service, Vec::new(), pro, against, false);
+        h.confidence = 0.02;
+        hyps.push((0.0, h));
     }
     hyps.sort_by(|a, b| {
-        b.0.total_cmp(&a.0)
+        b.1.confidence
+            .total_cmp(&a.1.confidence)
+            .then(b.0.total_cmp(&a.0))
             .then_with(|| a.1.component.cmp(&b.1.component))
             .then(a.1.root_cause.cmp(&b.1.root_cause))
     });
     hyps.truncate(6);
-    let total: f64 = hyps.iter().map(|h| h.0).sum();
     let hypotheses: Vec<Hypothesis> = hyps
         .into_iter()
         .enumerate()
-        .map(|(i, (score, mut h))| {
+        .map(|(i, (_, mut h))| {
             h.rank = i + 1;
-            h.confidence = if total > 0.0 {
-                (score / total * 100.0).round() / 100.0
-            } else {
-                0.0
-            };
             h
         })
         .collect();
+    let conclusion = conclude(inp, &hypotheses, &sick);
 
     let mut sick_services: Vec<SickService> = sick
         .iter()
@@ -1028,7 +901,7 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
         })
         .collect();
     let summary = match hypotheses.first() {
-        Some(h) => format!(
+        Some(h) if conclusion.root_cause != UNKNOWN => format!(
             "Most likely {} on {} (confidence {:.0}%). {} Try: {}.",
             h.root_cause.as_str(),
             h.component,
@@ -1039,6 +912,20 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
                 .map(|a| format!("{} on {}", a.action, a.target))
                 .unwrap_or_else(|| h.remediation.clone())
         ),
+        Some(h) => format!(
+            "Root cause unknown: the best hypothesis, {} on {}, reaches only {:.0}% — too weak to act on. Checked: {}. Next: {}.",
+            h.root_cause.as_str(),
+            h.component,
+            h.confidence * 100.0,
+            conclusion.checked.join("; "),
+            conclusion.next.join("; ")
+        ),
+        None if !sick.is_empty() => format!(
+            "Root cause unknown: {} out of range, but no rule explains it. Checked: {}. Next: {}.",
+            sick.iter().cloned().collect::<Vec<_>>().join(", "),
+            conclusion.checked.join("; "),
+            conclusion.next.join("; ")
+        ),
         None => format!(
             "No service is out of its normal range between {} and {}, and no change event stands out; widen the timeframe or check the services' own dashboards.",
             at(inp.window.from),
@@ -1048,6 +935,7 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
     RcaReport {
         window: inp.window,
         summary,
+        conclusion,
         sick_services,
         events,
         hypotheses,
@@ -1075,47 +963,53 @@ fn hypothesis(
     propagation_path: Vec<String>,
     evidence_for: Vec<Evidence>,
     evidence_against: Vec<Evidence>,
+    own_evidence: bool,
 ) -> Hypothesis {
     let deployed_before = inp
         .events
         .iter()
         .any(|e| e.service == component && e.kind == "deploy");
-    let offered: Vec<&ActionInfo> = inp
-        .actions
-        .iter()
-        .filter(|a| a.target == component)
-        .collect();
-    let remedies = cause.remedies(deployed_before);
-    let chosen = remedies
-        .iter()
-        .find_map(|r| offered.iter().find(|a| a.name == *r))
-        .or_else(|| {
-            remedies.iter().find_map(|r| {
-                offered
-                    .iter()
-                    .find(|a| a.name.contains(r) || r.contains(a.name.as_str()))
+    let mut fitting = if own_evidence {
+        remedy::rank(cause, &[component], inp.actions)
+    } else {
+        Vec::new()
+    };
+    if cause == RootCause::MemoryLeak {
+        // A restart only buys time; undoing the version that brought the leak fixes it.
+        let undo = |a: &&ActionInfo| {
+            signals::words(&a.name).iter().any(|w| {
+                matches!(
+                    w.as_str(),
+                    "rollback" | "revert" | "previous" | "downgrade" | "pin" | "undo"
+                )
             })
-        });
-    let suggested_action = chosen.map(|a| SuggestedAction {
-        action: a.name.clone(),
-        target: a.target.clone(),
-        description: a.description.clone(),
-        risk: a.risk,
-        needs_approval: a.needs_approval,
-    });
+        };
+        fitting.sort_by_key(|a| undo(a) != deployed_before);
+    }
+    let candidate_actions: Vec<SuggestedAction> = fitting
+        .iter()
+        .map(|a| SuggestedAction {
+            action: a.name.clone(),
+            target: a.target.clone(),
+            description: a.description.clone(),
+            risk: a.risk,
+            needs_approval: a.needs_approval,
+        })
+        .collect();
+    let suggested_action = candidate_actions.first().cloned();
     let remediation = match &suggested_action {
         Some(a) => format!("{} on {} ({})", a.action, a.target, cause.advice(component)),
         None => cause.advice(component),
     };
     let key_signal = match cause {
-        RootCause::ConnectionPoolExhaustion => "db_connections_in_use falls below its maximum",
-        RootCause::MemoryLeak => "memory_percent stops climbing and stays flat",
-        RootCause::BadDeploy => "error_rate returns to its baseline",
-        RootCause::DiskFull => "disk_used_percent drops and writes succeed",
+        RootCause::ConnectionPoolExhaustion => "the pool's in-use count falls below its maximum",
+        RootCause::MemoryLeak => "memory stops climbing and stays flat",
+        RootCause::BadDeploy => "the error rate returns to its baseline",
+        RootCause::DiskFull => "disk usage drops and writes succeed",
         RootCause::SlowDependency => "latency returns to its baseline",
-        RootCause::CertificateExpired => "cert_days_left is positive again and handshakes succeed",
-        RootCause::RunawayJob => "cpu_percent drops back to its baseline",
-        RootCause::CacheStampede => "cache_hit_ratio climbs back to its baseline",
+        RootCause::CertificateExpired => "the certificate's days left are positive again and handshakes succeed",
+        RootCause::RunawayJob => "the job's load (CPU, I/O, connections) drops back to its baseline",
+        RootCause::CacheStampede => "the cache hit ratio climbs back to its baseline",
         RootCause::BadConfigPush => "error_rate and latency return to their baselines",
     };
     let mut to_confirm = vec![format!(
@@ -1152,8 +1046,88 @@ fn hypothesis(
         evidence_against: evidence_against.into_iter().take(8).collect(),
         propagation_path,
         suggested_action,
+        candidate_actions,
         remediation,
         to_confirm,
+    }
+}
+
+/// Strength below which a hypothesis has no evidence of its own to act on.
+const MIN_OWN_EVIDENCE: f64 = 1.0;
+/// The conclusion when no hypothesis is likely enough.
+pub const UNKNOWN: &str = "unknown";
+/// Evidence strength at which the kind of cause is about 63 % likely on its own.
+const STRENGTH_SCALE: f64 = 1.6;
+/// How much a second kind as strong as the first on the same component takes away.
+const RIVAL_WEIGHT: f64 = 0.5;
+
+/// The probability that a hypothesis is right: the kind is right (saturating in the absolute
+/// strength of its evidence, less when a rival kind is nearly as strong) and the component is
+/// where the trouble began (against its strongest rival component: a lone sick service is
+/// certain to be the one).
+fn confidence(strength: f64, rival: f64, origin: f64) -> f64 {
+    if strength <= 0.0 {
+        return 0.0;
+    }
+    let kind = 1.0 - (-strength / STRENGTH_SCALE).exp();
+    let dominance = strength / (strength + RIVAL_WEIGHT * rival.max(0.0));
+    let p = kind * dominance * origin.clamp(0.0, 1.0);
+    (p * 100.0).round() / 100.0
+}
+
+/// The conclusion: the top hypothesis when it reaches [`CONFIDENCE_FLOOR`], else `unknown`
+/// with what was checked and what to look at next.
+fn conclude(inp: &Inputs<'_>, hypotheses: &[Hypothesis], sick: &BTreeSet<String>) -> Conclusion {
+    let mut checked = vec![
+        format!(
+            "{} signal series of {} services",
+            inp.scan.series.len(),
+            inp.services.len()
+        ),
+        format!("{} log lines", inp.logs.lines),
+        format!("{} change events", inp.events.len()),
+    ];
+    if !sick.is_empty() {
+        checked.push(format!(
+            "out of range: {}",
+            sick.iter().cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    match hypotheses.first() {
+        Some(h) if h.confidence >= CONFIDENCE_FLOOR => Conclusion {
+            root_cause: h.root_cause.as_str().to_string(),
+            component: Some(h.component.clone()),
+            confidence: h.confidence,
+            checked,
+            next: Vec::new(),
+        },
+        top => {
+            let mut next = Vec::new();
+            if let Some(h) = top {
+                checked.push(format!(
+                    "best hypothesis {} on {} at {:.0}%",
+                    h.root_cause.as_str(),
+                    h.component,
+                    h.confidence * 100.0
+                ));
+                next.push(format!(
+                    "the raw logs of {} around its onset (get_raw_logs service_filter={})",
+                    h.component, h.component
+                ));
+            }
+            next.push(
+                "what changed that no event records (network, DNS, clocks, the platform under the services)"
+                    .into(),
+            );
+            next.push("the dashboards and owners of the services out of range".into());
+            Conclusion {
+                root_cause: UNKNOWN.to_string(),
+                component: top.map(|h| h.component.clone()),
+                confidence: top.map_or(0.0, |h| h.confidence),
+                checked,
+                next,
+            }
+        }
     }
 }
 

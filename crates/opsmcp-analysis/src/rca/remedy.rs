@@ -1,0 +1,248 @@
+//! Remedies by meaning: which of the actions a world offers fits a kind of cause, read from the
+//! words of the action's name and description, its target and its risk — never from a list of
+//! exact action names, because operators name their actions their own way
+//! (`grow-filesystem`, `purge-old-segments`, `bump-connection-limit`).
+//!
+//! Each kind of cause has words that say "this acts on it" ([`Vocabulary::acts`]) and words
+//! for what it is about ([`Vocabulary::about`]). An action fits when its name or description
+//! has an acting word, and fits better with a word about the cause; its name counts twice its
+//! description. Words that do harm for that cause ([`Vocabulary::harms`]: flushing an emptied
+//! cache, restarting a pool's clients) rule it out. Among fitting actions, lower risk and no
+//! approval wins a tie.
+
+use opsmcp_world::{ActionInfo, Risk};
+
+use super::RootCause;
+use crate::signals::words;
+
+/// The words of one kind of cause.
+pub(crate) struct Vocabulary {
+    /// Verbs and phrases of acting on it.
+    pub acts: &'static [&'static str],
+    /// Nouns of what it is about.
+    pub about: &'static [&'static str],
+    /// Words of actions that make it worse.
+    pub harms: &'static [&'static str],
+}
+
+/// The vocabulary of `cause`. `deployed_before`: a version went out before the onset, so for a
+/// leak undoing it is the fix, not a restart.
+pub(crate) fn vocabulary(cause: RootCause) -> Vocabulary {
+    const UNDO: &[&str] = &[
+        "rollback",
+        "roll",
+        "revert",
+        "undo",
+        "downgrade",
+        "previous",
+        "pin",
+        "restore",
+        "back",
+    ];
+    match cause {
+        RootCause::ConnectionPoolExhaustion => Vocabulary {
+            acts: &[
+                "increase", "raise", "bump", "grow", "expand", "enlarge", "resize", "scale",
+                "more", "add", "kill", "terminate", "reap", "release", "extend", "double",
+            ],
+            about: &[
+                "pool", "connections", "connection", "conn", "conns", "threads", "thread",
+                "workers", "worker", "limit", "max", "size", "capacity", "slots", "clients",
+                "idle", "executor", "sessions",
+            ],
+            harms: &["restart", "bounce", "recycle", "flush"],
+        },
+        RootCause::MemoryLeak => Vocabulary {
+            acts: &[
+                "restart", "recycle", "bounce", "reboot", "respawn", "cycle", "rollback", "roll",
+                "revert", "downgrade", "previous", "pin", "redeploy", "hotfix", "patch",
+            ],
+            about: &[
+                "memory", "heap", "leak", "pods", "pod", "process", "instances", "version",
+                "image", "release",
+            ],
+            harms: &["flush", "delete", "purge"],
+        },
+        RootCause::BadDeploy => Vocabulary {
+            acts: UNDO,
+            about: &[
+                "deploy", "deployment", "version", "release", "image", "build", "artifact",
+                "previous", "last", "known", "good",
+            ],
+            harms: &["flush", "purge", "delete"],
+        },
+        RootCause::DiskFull => Vocabulary {
+            acts: &[
+                "clear", "clean", "cleanup", "purge", "delete", "prune", "rotate", "compact",
+                "vacuum", "expand", "grow", "resize", "extend", "enlarge", "free", "archive",
+                "evict", "trim", "gc", "remove", "add",
+            ],
+            about: &[
+                "disk", "disks", "volume", "filesystem", "fs", "space", "logs", "log",
+                "segments", "storage", "partition", "inodes", "files", "tmp", "wal", "retention",
+                "pvc",
+            ],
+            harms: &["restart", "bounce"],
+        },
+        RootCause::SlowDependency => Vocabulary {
+            acts: &[
+                "failover", "fail", "switch", "reroute", "route", "drain", "shift", "promote",
+                "circuit", "breaker", "shed", "bypass", "degrade", "disable",
+            ],
+            about: &[
+                "secondary", "replica", "standby", "region", "zone", "backup", "provider",
+                "fallback", "timeout", "timeouts", "upstream", "dependency", "traffic",
+            ],
+            harms: &["restart", "flush"],
+        },
+        RootCause::CertificateExpired => Vocabulary {
+            acts: &[
+                "renew", "rotate", "reissue", "replace", "refresh", "regenerate", "install",
+                "update", "reload",
+            ],
+            about: &[
+                "certificate", "certificates", "cert", "certs", "tls", "ssl", "x509", "keypair",
+                "mtls",
+            ],
+            harms: &["restart", "flush"],
+        },
+        RootCause::RunawayJob => Vocabulary {
+            acts: &[
+                "disable", "stop", "kill", "pause", "suspend", "cancel", "terminate", "abort",
+                "unschedule", "halt", "throttle", "deschedule",
+            ],
+            about: &[
+                "job", "jobs", "cron", "batch", "task", "backfill", "report", "reindex",
+                "export", "import", "schedule", "scheduled", "migration",
+            ],
+            harms: &["restart", "flush"],
+        },
+        RootCause::CacheStampede => Vocabulary {
+            acts: &[
+                "warm", "prewarm", "preload", "prime", "prefill", "populate", "rate", "throttle",
+                "coalesce", "coalescing", "shed", "limit",
+            ],
+            about: &["cache", "caches", "keys", "requests", "load", "backend", "traffic"],
+            harms: &["flush", "clear", "purge", "invalidate", "restart", "evict"],
+        },
+        RootCause::BadConfigPush => Vocabulary {
+            acts: UNDO,
+            about: &[
+                "config", "configuration", "settings", "setting", "flag", "flags", "feature",
+                "toggle", "parameters", "values", "change",
+            ],
+            harms: &["flush", "purge"],
+        },
+    }
+}
+
+/// How well `action` fits `cause`: `None` when it does not (no acting word, or a harming one);
+/// otherwise a score, higher is better.
+pub(crate) fn fit(cause: RootCause, action: &ActionInfo) -> Option<f64> {
+    let v = vocabulary(cause);
+    let name = words(&action.name);
+    let desc = words(&action.description);
+    let count = |ws: &[String], set: &[&str]| ws.iter().filter(|w| set.contains(&w.as_str())).count();
+    if count(&name, v.harms) > 0 {
+        return None;
+    }
+    let acts = 2 * count(&name, v.acts) + count(&desc, v.acts).min(2);
+    if acts == 0 {
+        return None;
+    }
+    let about = 2 * count(&name, v.about) + count(&desc, v.about).min(3);
+    // A description that warns of what it breaks is taken at its word.
+    let warns = desc
+        .iter()
+        .any(|w| matches!(w.as_str(), "loss" | "lose" | "lost" | "destroys" | "irreversible"));
+    let risk = match action.risk {
+        Risk::Low => 0.0,
+        Risk::Medium => 0.25,
+        Risk::High => 0.75,
+    };
+    Some(
+        acts as f64 + about as f64 * 0.75
+            - risk
+            - if action.needs_approval { 0.25 } else { 0.0 }
+            - if warns { 1.5 } else { 0.0 },
+    )
+}
+
+/// The actions on `targets` that fit `cause`, best first.
+pub(crate) fn rank<'a>(
+    cause: RootCause,
+    targets: &[&str],
+    offered: &'a [ActionInfo],
+) -> Vec<&'a ActionInfo> {
+    let mut fits: Vec<(f64, usize, &ActionInfo)> = offered
+        .iter()
+        .filter(|a| targets.contains(&a.target.as_str()))
+        .filter_map(|a| {
+            let rank = targets
+                .iter()
+                .position(|t| *t == a.target)
+                .unwrap_or(usize::MAX);
+            fit(cause, a).map(|s| (s, rank, a))
+        })
+        .collect();
+    fits.sort_by(|a, b| {
+        a.1.cmp(&b.1)
+            .then(b.0.total_cmp(&a.0))
+            .then_with(|| a.2.name.cmp(&b.2.name))
+    });
+    fits.into_iter().map(|(_, _, a)| a).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use opsmcp_world::{ActionInfo, Risk};
+
+    use super::{RootCause, fit, rank};
+
+    fn action(name: &str, description: &str, risk: Risk) -> ActionInfo {
+        ActionInfo {
+            name: name.into(),
+            target: "svc".into(),
+            description: description.into(),
+            risk,
+            needs_approval: false,
+            rollback: None,
+            params: Default::default(),
+        }
+    }
+
+    #[test]
+    fn operators_names_and_descriptions_are_understood() {
+        let offered = [
+            action("grow-filesystem", "Extend the data volume by 50 GiB", Risk::Low),
+            action("purge-old-segments", "Delete log segments past retention", Risk::Medium),
+            action("restart", "Restart the service", Risk::Medium),
+            action("bump-connection-limit", "Raise max_connections to 200", Risk::Low),
+            action("pin-previous-image", "Redeploy the last known good image", Risk::Low),
+            action("flush-cache", "Empty the cache", Risk::Low),
+            action("prewarm", "Load the hot keys into the cache", Risk::Low),
+        ];
+        let names = |c| {
+            rank(c, &["svc"], &offered)
+                .into_iter()
+                .map(|a| a.name.as_str())
+                .collect::<Vec<_>>()
+        };
+        let disk = names(RootCause::DiskFull);
+        assert!(disk.contains(&"grow-filesystem") && disk.contains(&"purge-old-segments"));
+        assert!(!disk.contains(&"restart"));
+        assert_eq!(names(RootCause::ConnectionPoolExhaustion)[0], "bump-connection-limit");
+        assert_eq!(names(RootCause::BadDeploy), vec!["pin-previous-image"]);
+        assert_eq!(names(RootCause::CacheStampede), vec!["prewarm"]);
+        assert!(fit(RootCause::CacheStampede, &offered[5]).is_none(), "flushing harms");
+    }
+
+    #[test]
+    fn a_warning_of_data_loss_ranks_last() {
+        let offered = [
+            action("wipe-and-grow-volume", "Recreate the volume larger; all data is lost", Risk::High),
+            action("rotate-logs", "Rotate and compress logs", Risk::Low),
+        ];
+        assert_eq!(rank(RootCause::DiskFull, &["svc"], &offered)[0].name, "rotate-logs");
+    }
+}

@@ -1,0 +1,400 @@
+//! One rule per kind of cause: how strongly the evidence on a component says "this kind".
+//!
+//! Each rule reads the component's signals by kind ([`crate::signals::SignalKind`], never by
+//! one exporter's name), the change events just before its onset, and the words of its new
+//! and bursting log templates (and, at half weight, its direct callers'). It returns an
+//! absolute strength — not a share among rules — in evidence units: about 1 is a hint, 2 a
+//! clear sign, 3 or more a decisive one (a pool at its maximum, a disk full, a certificate
+//! expired). [`super::confidence`] turns strength into a probability.
+
+use opsmcp_world::WorldEvent;
+
+use super::{
+    CHANGE_LEAD, Evidence, Facts, Inputs, RootCause, at, changes_before, describe, keyword_hits,
+};
+use crate::{metrics::SeriesChange, signals::SignalKind};
+
+/// What a rule found.
+pub(crate) struct Rule {
+    pub cause: RootCause,
+    pub strength: f64,
+    pub pro: Vec<Evidence>,
+    pub con: Vec<Evidence>,
+}
+
+/// A pool at its maximum: decisive.
+const AT_LIMIT: f64 = 2.5;
+/// A pool well above its normal use but below its maximum: busy, not exhausted.
+const BUSY: f64 = 0.5;
+/// Work waiting for a pool unit.
+const WAITING: f64 = 1.5;
+/// Latency on a saturated component: callers wait for a unit.
+const SATURATED_AND_SLOW: f64 = 0.5;
+/// Memory climbing.
+const MEMORY: f64 = 1.5;
+/// Each supporting sign of memory pressure (GC pauses, restarts, OOM kills).
+const MEMORY_SIGN: f64 = 0.5;
+/// Disk or inodes out of range, and again when full.
+const DISK: f64 = 2.0;
+/// A certificate expired.
+const EXPIRED: f64 = 3.0;
+/// The cache hit ratio fell.
+const CACHE_HIT: f64 = 2.0;
+/// A scheduled job started just before the onset.
+const JOB_STARTED: f64 = 1.5;
+/// The component's own resources rose with it.
+const JOB_RESOURCE: f64 = 1.0;
+/// Latency is what we see of a slow dependency.
+const SLOW: f64 = 1.0;
+/// An external service: its slowness is not ours to fix in code.
+const EXTERNAL: f64 = 1.5;
+/// Slow without any saturation of its own.
+const SLOW_ONLY: f64 = 0.5;
+/// A deploy just before the onset.
+const DEPLOYED: f64 = 2.5;
+/// A config push just before the onset.
+const CONFIGURED: f64 = 2.0;
+/// Errors or latency on the changed component.
+const CHANGE_HURT: f64 = 0.5;
+/// Each log template with the cause's words (at most [`MAX_WORDS`] in all).
+const WORD: f64 = 1.0;
+const MAX_WORDS: f64 = 1.5;
+
+/// What the rules look at for one component.
+pub(crate) struct Ctx<'a, 'b> {
+    pub inp: &'a Inputs<'b>,
+    pub component: &'a str,
+    pub facts: &'a Facts,
+    /// Direct callers of the component.
+    pub callers: Vec<String>,
+}
+
+impl Ctx<'_, '_> {
+    fn of(&self, kind: SignalKind) -> Vec<&SeriesChange> {
+        self.inp.of_kind(self.component, kind)
+    }
+
+    fn metric(&self, c: &SeriesChange) -> Evidence {
+        Evidence {
+            kind: "metric",
+            service: c.service.clone(),
+            detail: describe(c),
+            at: c.onset.map(at),
+            example: None,
+        }
+    }
+
+    fn event(&self, e: &WorldEvent, why: &str) -> Evidence {
+        Evidence {
+            kind: "event",
+            service: e.service.clone(),
+            detail: format!("{} on {}: {}{why}", e.kind, e.service, e.detail),
+            at: Some(at(e.at)),
+            example: None,
+        }
+    }
+
+    fn note(&self, detail: String) -> Evidence {
+        Evidence {
+            kind: "metric",
+            service: self.component.to_string(),
+            detail,
+            at: None,
+            example: None,
+        }
+    }
+
+    /// Signals of `kind` that the world has for the component but that are normal now.
+    fn normal(&self, kind: SignalKind) -> Vec<String> {
+        self.inp
+            .scan
+            .series
+            .iter()
+            .filter(|s| s.service == self.component && !s.anomalous_now)
+            .filter(|s| crate::signals::kind(&s.signal) == kind)
+            .map(|s| s.signal.clone())
+            .collect()
+    }
+
+    /// Adds each out-of-range signal of `kind` as evidence; `hit` for the first, `limit_bonus`
+    /// when one reached a hard limit. Notes a normal one against.
+    fn signals(&self, kind: SignalKind, hit: f64, limit_bonus: f64, r: &mut Rule) -> f64 {
+        let found = self.of(kind);
+        if found.is_empty() {
+            for name in self.normal(kind) {
+                r.con
+                    .push(self.note(format!("{name} is within its normal range")));
+            }
+            return 0.0;
+        }
+        r.pro.extend(found.iter().map(|c| self.metric(c)));
+        hit + if found.iter().any(|c| c.limit.is_some()) {
+            limit_bonus
+        } else {
+            0.0
+        }
+    }
+
+    fn latency(&self) -> Vec<&SeriesChange> {
+        self.of(SignalKind::Latency)
+    }
+
+    fn errors(&self) -> bool {
+        !self.of(SignalKind::Errors).is_empty()
+    }
+
+    /// Any of its own resources out of range: the component is doing more than usual.
+    fn own_pressure(&self) -> Vec<&SeriesChange> {
+        [
+            SignalKind::Cpu,
+            SignalKind::Io,
+            SignalKind::Memory,
+            SignalKind::PoolUsage,
+            SignalKind::PoolWaiting,
+            SignalKind::Disk,
+        ]
+        .into_iter()
+        .flat_map(|k| self.of(k))
+        .collect()
+    }
+
+    fn changes(&self, kind: &str) -> Vec<&WorldEvent> {
+        changes_before(self.inp, self.component, kind, self.facts.onset)
+    }
+}
+
+fn rule(cause: RootCause) -> Rule {
+    Rule {
+        cause,
+        strength: 0.0,
+        pro: Vec::new(),
+        con: Vec::new(),
+    }
+}
+
+/// A pool (connections, threads, workers, clients) at its maximum, or work waiting for one.
+pub(crate) fn pool(c: &Ctx) -> Rule {
+    let mut r = rule(RootCause::ConnectionPoolExhaustion);
+    let usage = c.of(SignalKind::PoolUsage);
+    let at_limit: Vec<&&SeriesChange> = usage.iter().filter(|s| s.limit.is_some()).collect();
+    if !at_limit.is_empty() {
+        r.pro.extend(at_limit.iter().map(|s| c.metric(s)));
+        r.strength += AT_LIMIT;
+        if !c.latency().is_empty() {
+            r.strength += SATURATED_AND_SLOW;
+        }
+    } else if let Some(s) = usage.first() {
+        r.con.push(c.note(format!(
+            "{}, but below its maximum: busy, not exhausted",
+            describe(s)
+        )));
+        r.strength += BUSY;
+    }
+    let waiting = c.of(SignalKind::PoolWaiting);
+    if !waiting.is_empty() {
+        r.pro.extend(waiting.iter().map(|s| c.metric(s)));
+        r.strength += if at_limit.is_empty() {
+            WAITING
+        } else {
+            SATURATED_AND_SLOW
+        };
+    }
+    r
+}
+
+/// Memory climbing, with the runtime's and the kernel's signs of it.
+pub(crate) fn memory(c: &Ctx) -> Rule {
+    let mut r = rule(RootCause::MemoryLeak);
+    let mem = c.signals(SignalKind::Memory, MEMORY, 1.0, &mut r);
+    r.strength += mem;
+    for kind in [SignalKind::GcPause, SignalKind::Restarts] {
+        let found = c.of(kind);
+        if !found.is_empty() {
+            r.pro.extend(found.iter().map(|s| c.metric(s)));
+            r.strength += MEMORY_SIGN;
+        }
+    }
+    if mem == 0.0 {
+        // Pauses or restarts alone are not a leak.
+        r.strength *= 0.5;
+    }
+    r
+}
+
+/// A disk or its inodes filling.
+pub(crate) fn disk(c: &Ctx) -> Rule {
+    let mut r = rule(RootCause::DiskFull);
+    r.strength += c.signals(SignalKind::Disk, DISK, 1.0, &mut r);
+    r
+}
+
+/// A certificate past its expiry. Expired is a fact, not a matter of degree.
+pub(crate) fn certificate(c: &Ctx) -> Rule {
+    let mut r = rule(RootCause::CertificateExpired);
+    if c.signals(SignalKind::CertExpiry, EXPIRED, 0.0, &mut r) > 0.0 {
+        r.strength = EXPIRED;
+    }
+    r
+}
+
+/// A cache that stopped hitting, so its load fell through.
+pub(crate) fn cache(c: &Ctx) -> Rule {
+    let mut r = rule(RootCause::CacheStampede);
+    r.strength += c.signals(SignalKind::CacheHit, CACHE_HIT, 0.0, &mut r);
+    let evicted = c.of(SignalKind::Evictions);
+    if !evicted.is_empty() && r.strength > 0.0 {
+        r.pro.extend(evicted.iter().map(|s| c.metric(s)));
+        r.strength += MEMORY_SIGN;
+    }
+    r
+}
+
+/// A scheduled job that started just before the onset and loads the component — by CPU, I/O,
+/// locks, memory or its pool: its harm need not be CPU.
+pub(crate) fn job(c: &Ctx) -> Rule {
+    let mut r = rule(RootCause::RunawayJob);
+    let crons = c.changes("cron");
+    for e in &crons {
+        r.pro
+            .push(c.event(e, " — a scheduled job started just before the onset"));
+    }
+    let pressure = c.own_pressure();
+    if !pressure.is_empty() {
+        r.pro.extend(pressure.iter().take(2).map(|s| c.metric(s)));
+        r.strength += JOB_RESOURCE;
+    }
+    if !crons.is_empty() {
+        r.strength += JOB_STARTED;
+    } else {
+        r.con.push(c.note(format!(
+            "no scheduled job started on {} in the {} minutes before the onset",
+            c.component,
+            CHANGE_LEAD.as_mins()
+        )));
+        r.strength *= 0.3;
+    }
+    r
+}
+
+/// The component answers slowly. Strong only for an external service or when nothing of its
+/// own is saturated: latency is what every cause looks like from outside.
+pub(crate) fn slow(c: &Ctx) -> Rule {
+    let mut r = rule(RootCause::SlowDependency);
+    let latency = c.latency();
+    let Some(first) = latency.first() else {
+        return r;
+    };
+    r.pro.extend(latency.iter().map(|s| c.metric(s)));
+    r.strength += SLOW + (first.magnitude / 3.0).min(0.5);
+    if c.inp.kind(c.component) == "external" {
+        r.strength += EXTERNAL;
+        r.pro.push(Evidence {
+            kind: "dependency",
+            service: c.component.to_string(),
+            detail: format!(
+                "{} is an external service: its slowness is not ours to fix in code",
+                c.component
+            ),
+            at: None,
+            example: None,
+        });
+    }
+    if c.own_pressure().is_empty() {
+        r.strength += SLOW_ONLY;
+    }
+    r
+}
+
+/// A new version just before the onset, and errors with it.
+pub(crate) fn deploy(c: &Ctx) -> Rule {
+    change(c, RootCause::BadDeploy, "deploy", DEPLOYED)
+}
+
+/// A configuration push just before the onset, and trouble with it.
+pub(crate) fn config(c: &Ctx) -> Rule {
+    change(c, RootCause::BadConfigPush, "config", CONFIGURED)
+}
+
+fn change(c: &Ctx, cause: RootCause, kind: &str, weight: f64) -> Rule {
+    let mut r = rule(cause);
+    let changes = c.changes(kind);
+    for e in &changes {
+        r.pro.push(c.event(e, " — just before the onset"));
+    }
+    if changes.is_empty() {
+        r.con.push(Evidence {
+            kind: "event",
+            service: c.component.to_string(),
+            detail: format!(
+                "no {kind} on {} in the {} minutes before the onset",
+                c.component,
+                CHANGE_LEAD.as_mins()
+            ),
+            at: None,
+            example: None,
+        });
+        return r;
+    }
+    r.strength += weight;
+    if c.errors() || !c.latency().is_empty() {
+        r.strength += CHANGE_HURT;
+    }
+    r
+}
+
+/// Every rule, on one component, with the words of the logs added; strongest first.
+pub(crate) fn all(c: &Ctx) -> Vec<Rule> {
+    let mut out: Vec<Rule> = [
+        pool, memory, disk, certificate, cache, job, slow, deploy, config,
+    ]
+    .iter()
+    .map(|f| f(c))
+    .collect();
+    for r in &mut out {
+        words(c, r);
+    }
+    out.sort_by(|a, b| b.strength.total_cmp(&a.strength).then(a.cause.cmp(&b.cause)));
+    out
+}
+
+/// What the logs say, on the component and (at half weight) on its direct callers. Words
+/// support a kind only alongside a sign of their own for the kinds that need a change
+/// (a deploy, a config push): "exception" is not a deploy.
+fn words(c: &Ctx, r: &mut Rule) {
+    let needs_change = matches!(r.cause, RootCause::BadDeploy | RootCause::BadConfigPush);
+    if needs_change && r.strength == 0.0 {
+        return;
+    }
+    let mut w: f64 = 0.0;
+    for (t, n, ex, first) in keyword_hits(c.inp, c.component, r.cause)
+        .into_iter()
+        .take(2)
+    {
+        w += WORD;
+        r.pro.push(Evidence {
+            kind: "log",
+            service: c.component.to_string(),
+            detail: format!("{n} line(s) of a new or bursting template: {t}"),
+            at: first,
+            example: Some(ex),
+        });
+    }
+    for caller in &c.callers {
+        for (t, n, ex, first) in keyword_hits(c.inp, caller, r.cause).into_iter().take(1) {
+            w += WORD / 2.0;
+            r.pro.push(Evidence {
+                kind: "log",
+                service: caller.clone(),
+                detail: format!("{n} line(s) on caller {caller}: {t}"),
+                at: first,
+                example: Some(ex),
+            });
+        }
+    }
+    r.strength += if r.strength > 0.0 {
+        w.min(MAX_WORDS)
+    } else {
+        // Words with no signal of their own are a hint only.
+        w.min(1.0) * 0.5
+    };
+}

@@ -1,0 +1,301 @@
+//! What a signal means, from its name alone, whatever exporter wrote it.
+//!
+//! Real exporters name the same thing many ways: a pool in use is `db_connections_in_use`,
+//! `hikaricp_connections_active`, `tomcat_threads_busy_threads`, `executor_active_threads`,
+//! pgbouncer's `sv_active` or Redis's `connected_clients`; its limit is `…_max`,
+//! `…_config_max_threads`, `…_pool_max`, `maxclients`. A disk is `disk_used_percent`,
+//! `filesystem_used_percent` or `inodes_used_percent`. The analysis reasons over the *kind* of
+//! signal ([`SignalKind`]), found from the words of its name, so that no rule is bound to one
+//! spelling. A name is split into words at `_ . - :` and camel case; unit words (`ms`,
+//! `seconds`, `bytes`, `total`) do not decide the kind.
+
+/// The kind of thing a signal measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignalKind {
+    /// How long requests take (`latency_p99_ms`, `http_server_requests_seconds`).
+    Latency,
+    /// Failed work: an error rate, errors, timeouts, 5xx.
+    Errors,
+    /// Work done per second (`request_rate`, `rps`, `throughput`).
+    Throughput,
+    /// Units of a bounded pool in use: connections, threads, workers, clients, slots.
+    PoolUsage,
+    /// Work waiting for a pool unit (`hikaricp_connections_pending`, pgbouncer `cl_waiting`).
+    PoolWaiting,
+    /// A configured bound of another signal (`…_max`, `…_limit`, `…_capacity`, `maxclients`).
+    Limit,
+    /// A backlog: queue depth, consumer lag, unacked messages.
+    Backlog,
+    /// Space or inodes used on a disk, filesystem or volume.
+    Disk,
+    /// Memory used: heap, RSS, memory percent.
+    Memory,
+    /// Time spent in garbage collection: memory pressure as the runtime feels it.
+    GcPause,
+    /// CPU used.
+    Cpu,
+    /// Other I/O pressure: disk I/O, iowait, locks held or waited for.
+    Io,
+    /// The share of cache lookups that hit.
+    CacheHit,
+    /// Keys evicted from a cache.
+    Evictions,
+    /// Time left before a certificate expires.
+    CertExpiry,
+    /// Restarts, crashes, OOM kills: a counter that rises when a process dies.
+    Restarts,
+    /// Anything else: judged by its own ratio to normal.
+    Other,
+}
+
+/// The words of a signal name, lowercase.
+pub fn words(name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            // camelCase boundary
+            if c.is_ascii_uppercase() && prev_lower && !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+            cur.push(c.to_ascii_lowercase());
+        } else {
+            prev_lower = false;
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+fn has(w: &[String], any: &[&str]) -> bool {
+    w.iter().any(|x| any.contains(&x.as_str()))
+}
+
+/// Words naming what a bounded pool is made of.
+const POOL_NOUNS: &[&str] = &[
+    "connections",
+    "connection",
+    "conns",
+    "conn",
+    "cx",
+    "threads",
+    "thread",
+    "workers",
+    "worker",
+    "pool",
+    "executor",
+    "clients",
+    "client",
+    "slots",
+    "sessions",
+    "handlers",
+    "permits",
+    "backends",
+    // pgbouncer's client and server connection columns (`cl_waiting`, `sv_active`)
+    "cl",
+    "sv",
+];
+/// Words saying a pool unit is taken.
+const IN_USE: &[&str] = &[
+    "use", "active", "busy", "used", "acquired", "checked", "leased", "borrowed", "connected",
+    "inuse", "occupied",
+];
+/// Words saying work waits for a unit.
+const WAITING: &[&str] = &["pending", "waiting", "queued", "blocked", "wait"];
+/// Words saying the value is a bound, not a reading.
+const LIMIT: &[&str] = &["max", "maximum", "limit", "capacity", "cap", "allowed"];
+
+/// The kind of `name`.
+pub fn kind(name: &str) -> SignalKind {
+    let w = words(name);
+    let first_max = w
+        .iter()
+        .any(|x| x.len() > 3 && x.starts_with("max") && !x.starts_with("maxim"));
+    if has(&w, &["cert", "certificate", "ssl", "tls", "x509"])
+        && has(
+            &w,
+            &["days", "expiry", "expiration", "expires", "left", "remaining", "until"],
+        )
+    {
+        return SignalKind::CertExpiry;
+    }
+    if has(&w, LIMIT) || first_max {
+        return SignalKind::Limit;
+    }
+    if has(&w, &["hit", "hits"]) && has(&w, &["ratio", "rate", "percent", "pct"])
+        || has(&w, &["hitrate", "hitratio"])
+    {
+        return SignalKind::CacheHit;
+    }
+    if has(&w, &["evicted", "evictions", "eviction"]) {
+        return SignalKind::Evictions;
+    }
+    if has(&w, &["restart", "restarts", "crashes", "crash", "oom", "killed", "kills"]) {
+        return SignalKind::Restarts;
+    }
+    if has(&w, &["gc"]) || (has(&w, &["pause", "pauses"]) && !has(&w, POOL_NOUNS)) {
+        return SignalKind::GcPause;
+    }
+    if has(
+        &w,
+        &[
+            "error", "errors", "err", "5xx", "failure", "failures", "failed", "fail", "timeout",
+            "timeouts", "refused", "rejected",
+        ],
+    ) {
+        return SignalKind::Errors;
+    }
+    if has(&w, &["lag", "backlog", "depth", "unacked", "ready", "queue", "queued"])
+        && !has(&w, POOL_NOUNS)
+    {
+        return SignalKind::Backlog;
+    }
+    if has(&w, POOL_NOUNS) && has(&w, WAITING) {
+        return SignalKind::PoolWaiting;
+    }
+    if has(&w, &["inodes", "inode", "filesystem", "fs", "disk", "volume", "storage", "pvc"])
+        && !has(&w, &["io", "iops", "read", "write", "reads", "writes", "latency"])
+    {
+        return SignalKind::Disk;
+    }
+    if has(&w, &["latency", "duration", "response", "rtt", "p50", "p90", "p95", "p99", "p999"]) {
+        return SignalKind::Latency;
+    }
+    if has(&w, &["memory", "mem", "heap", "rss", "resident"]) {
+        return SignalKind::Memory;
+    }
+    if has(&w, &["cpu", "cpus"]) {
+        return SignalKind::Cpu;
+    }
+    if has(&w, &["iowait", "io", "iops", "locks", "lock", "deadlocks"]) {
+        return SignalKind::Io;
+    }
+    if has(&w, POOL_NOUNS) && (has(&w, IN_USE) || w.len() <= 2) {
+        return SignalKind::PoolUsage;
+    }
+    if has(
+        &w,
+        &["request", "requests", "rps", "qps", "throughput", "rq", "rate", "ops", "messages"],
+    ) {
+        return SignalKind::Throughput;
+    }
+    SignalKind::Other
+}
+
+/// The words that name *what* is measured: the name without role, unit and limit words, so
+/// that `tomcat_threads_busy_threads` and `tomcat_threads_config_max_threads` share
+/// `{tomcat, threads}`.
+fn stem(name: &str) -> Vec<String> {
+    const ROLE: &[&str] = &[
+        "ms", "seconds", "second", "s", "bytes", "total", "count", "current", "config", "configured",
+        "percent", "pct", "ratio", "num", "number", "value", "gauge", "size", "in", "of",
+    ];
+    words(name)
+        .into_iter()
+        .map(|x| match x.strip_prefix("max") {
+            Some(rest) if rest.len() > 2 && !x.starts_with("maxim") => rest.to_string(),
+            _ => x,
+        })
+        .filter(|x| {
+            !ROLE.contains(&x.as_str())
+                && !IN_USE.contains(&x.as_str())
+                && !LIMIT.contains(&x.as_str())
+        })
+        .collect()
+}
+
+/// Among `limits` (signal names of one service), the bound of pool signal `usage`: the limit
+/// that shares the most stem words with it (at least one), ties to the shorter name.
+pub fn limit_for<'a>(usage: &str, limits: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let s = stem(usage);
+    limits
+        .filter(|l| kind(l) == SignalKind::Limit)
+        .map(|l| {
+            let ls = stem(l);
+            let shared = s.iter().filter(|x| ls.contains(x)).count();
+            (shared, std::cmp::Reverse(l.len()), l)
+        })
+        .filter(|(shared, _, _)| *shared > 0)
+        .max()
+        .map(|(_, _, l)| l)
+}
+
+/// A percentage by its name (`…_percent`, `…_pct`, `…_utilization`): bounded by 100.
+pub fn is_percent(name: &str) -> bool {
+    has(&words(name), &["percent", "pct", "utilization", "utilisation"])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SignalKind::*, kind, limit_for};
+
+    #[test]
+    fn exporters_names_map_to_one_kind() {
+        for (n, k) in [
+            ("db_connections_in_use", PoolUsage),
+            ("hikaricp_connections_active", PoolUsage),
+            ("tomcat_threads_busy_threads", PoolUsage),
+            ("jetty_threads_busy", PoolUsage),
+            ("executor_active_threads", PoolUsage),
+            ("pgbouncer_pools_server_active_connections", PoolUsage),
+            ("redis_connected_clients", PoolUsage),
+            ("worker_pool_busy", PoolUsage),
+            ("hikaricp_connections_pending", PoolWaiting),
+            ("cl_waiting", PoolWaiting),
+            ("sv_active", PoolUsage),
+            ("db_connections_max", Limit),
+            ("tomcat_threads_config_max_threads", Limit),
+            ("redis_maxclients", Limit),
+            ("executor_pool_max_threads", Limit),
+            ("disk_used_percent", Disk),
+            ("filesystem_used_percent", Disk),
+            ("inodes_used_percent", Disk),
+            ("node_filesystem_used_percent", Disk),
+            ("memory_percent", Memory),
+            ("jvm_heap_used_percent", Memory),
+            ("container_memory_rss_bytes", Memory),
+            ("jvm_gc_pause_ms", GcPause),
+            ("cpu_percent", Cpu),
+            ("latency_p99_ms", Latency),
+            ("http_server_requests_seconds_p99", Latency),
+            ("error_rate", Errors),
+            ("envoy_cluster_upstream_rq_timeout", Errors),
+            ("request_rate", Throughput),
+            ("queue_depth", Backlog),
+            ("kafka_consumergroup_lag", Backlog),
+            ("cache_hit_ratio", CacheHit),
+            ("redis_evicted_keys_per_s", Evictions),
+            ("cert_days_left", CertExpiry),
+            ("probe_ssl_earliest_cert_expiry_days", CertExpiry),
+            ("kube_pod_container_status_restarts_total", Restarts),
+        ] {
+            assert_eq!(kind(n), k, "{n}");
+        }
+    }
+
+    #[test]
+    fn a_pool_finds_its_own_limit() {
+        let limits = [
+            "db_connections_max",
+            "tomcat_threads_config_max_threads",
+            "executor_pool_max_threads",
+            "redis_maxclients",
+        ];
+        let l = |u| limit_for(u, limits.iter().copied());
+        assert_eq!(l("db_connections_in_use"), Some("db_connections_max"));
+        assert_eq!(
+            l("tomcat_threads_busy_threads"),
+            Some("tomcat_threads_config_max_threads")
+        );
+        assert_eq!(l("executor_active_threads"), Some("executor_pool_max_threads"));
+        assert_eq!(l("redis_connected_clients"), Some("redis_maxclients"));
+        assert_eq!(l("cpu_percent"), None);
+    }
+}
