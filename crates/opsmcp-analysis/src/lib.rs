@@ -12,7 +12,8 @@
 pub mod logs;
 pub mod metrics;
 pub mod rca;
-pub mod signals;
+/// What a signal measures (one home: the world crate).
+pub use opsmcp_world::signals;
 pub mod timeframe;
 
 pub use timeframe::{TimeframeError, Window};

@@ -328,11 +328,7 @@ fn summarise(
         errors: errors_of(&t.id),
         baseline_count: base_counts.get(t.id.as_str()).copied().unwrap_or(0),
         first_seen: t.first_seen.clone(),
-        example: t
-            .examples
-            .first()
-            .map(|e| shown(e))
-            .unwrap_or_default(),
+        example: t.examples.first().map(|e| shown(e)).unwrap_or_default(),
     };
     let top_templates = win.templates.iter().take(10).map(count).collect();
     let mut new_templates: Vec<TemplateCount> = win

@@ -228,7 +228,11 @@ pub fn deviation(
             (out, if out { ratio.ln() } else { 0.0 }, None)
         }
         SignalKind::Errors if is_fraction(name, v, reference) => {
-            let scale = if signals::is_percent(name) { 100.0 } else { 1.0 };
+            let scale = if signals::is_percent(name) {
+                100.0
+            } else {
+                1.0
+            };
             let (v, reference) = (v / scale, reference / scale);
             let rise = v - reference;
             let out = rise >= 0.01 && v >= 2.0 * reference;
@@ -330,12 +334,28 @@ pub fn deviation(
         }
         SignalKind::Backlog => {
             let out = v >= 3.0 * reference.max(3.0);
-            (out, if out { (v / reference.max(1.0)).ln() } else { 0.0 }, None)
+            (
+                out,
+                if out {
+                    (v / reference.max(1.0)).ln()
+                } else {
+                    0.0
+                },
+                None,
+            )
         }
         SignalKind::Restarts => {
             // A counter: any death is news, noise is not.
             let out = v >= reference * 1.2 + 1.0;
-            (out, if out { 1.0 + (v - reference).max(0.0).ln_1p() / 2.0 } else { 0.0 }, None)
+            (
+                out,
+                if out {
+                    1.0 + (v - reference).max(0.0).ln_1p() / 2.0
+                } else {
+                    0.0
+                },
+                None,
+            )
         }
         SignalKind::GcPause => {
             let out = ratio >= 2.0;
@@ -354,22 +374,24 @@ pub fn deviation(
 }
 
 /// An error signal that is a share of requests (0.02 = 2 %, or 2 for a `…_percent`), not a
-/// count.
+/// count, with values that fit a share.
 fn is_fraction(name: &str, v: f64, reference: f64) -> bool {
-    let w = signals::words(name);
-    let named = w
-        .iter()
-        .any(|x| matches!(x.as_str(), "rate" | "ratio" | "percent" | "pct" | "share"));
-    let per_second = w.iter().any(|x| matches!(x.as_str(), "per" | "ps" | "s"));
-    let limit = if signals::is_percent(name) { 100.0 } else { 1.0 };
-    named && !per_second && v <= limit && reference <= limit
+    let limit = if signals::is_percent(name) {
+        100.0
+    } else {
+        1.0
+    };
+    signals::is_error_share(name) && v <= limit && reference <= limit
 }
 
 /// A disk signal that measures what is left rather than what is used.
 fn free_space(name: &str) -> bool {
-    signals::words(name)
-        .iter()
-        .any(|x| matches!(x.as_str(), "free" | "avail" | "available" | "left" | "remaining"))
+    signals::words(name).iter().any(|x| {
+        matches!(
+            x.as_str(),
+            "free" | "avail" | "available" | "left" | "remaining"
+        )
+    })
 }
 
 fn median(mut v: Vec<f64>) -> Option<f64> {

@@ -329,7 +329,11 @@ pub async fn execute(
     }
     let ok = recovered(&info.target, &reach, &sick, &after);
     let mut reach = reach;
-    reach.extend(sick.into_iter().filter(|s| !reach.contains(s)).collect::<Vec<_>>());
+    reach.extend(
+        sick.into_iter()
+            .filter(|s| !reach.contains(s))
+            .collect::<Vec<_>>(),
+    );
     let waited_s = started.elapsed().as_secs();
     let mut result = json!({
         "output": report.output,

@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::live::host::HostSnapshot;
+use crate::signals::{self, SignalKind};
 
 /// Healthy, degraded (a warning threshold crossed) or unhealthy (a critical one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
@@ -252,70 +253,99 @@ pub fn judge_readings(
     readings: &[Reading],
     thresholds: &Thresholds,
 ) -> ServiceHealth {
+    let names: Vec<&str> = readings.iter().map(|r| r.signal.as_str()).collect();
     let get = |name: &str| readings.iter().find(|r| r.signal == name);
     let mut checks = Vec::new();
     for r in readings {
         let b = r.baseline;
-        let check = match (r.signal.as_str(), b) {
-            ("error_rate", b) => {
+        let kind = signals::kind(&r.signal);
+        let words = || r.signal.replace('_', " ");
+        // Judged by what the signal measures, whatever exporter named it.
+        let check = match (kind, b) {
+            (SignalKind::Errors, b) if signals::is_error_share(&r.signal) => {
                 let b = b.unwrap_or(0.001);
+                let label = if r.signal == "error_rate" {
+                    "error rate".to_string()
+                } else {
+                    words()
+                };
                 Some(
                     Limit {
                         warning: (3.0 * b).max(b + 0.01),
                         critical: (10.0 * b).max(0.05),
                     }
-                    .judge("error rate", r.current, ""),
+                    .judge(label, r.current, ""),
                 )
             }
-            ("latency_p50_ms" | "latency_p99_ms", Some(b)) if b > 0.0 => Some(
+            (SignalKind::Latency, Some(b)) if b > 0.0 => Some(
                 Limit {
                     warning: 2.0 * b,
                     critical: 5.0 * b,
                 }
-                .judge(r.signal.replace('_', " "), r.current, ""),
+                .judge(words(), r.current, ""),
             ),
-            ("request_rate", Some(b)) if b > 0.0 => Some(
+            (SignalKind::Throughput, Some(b)) if b > 0.0 && r.signal.contains("request") => Some(
                 Limit {
                     warning: 0.5 * b,
                     critical: 0.2 * b,
                 }
-                .judge_low("request rate", r.current, "/s"),
+                .judge_low(
+                    words().replace("request rate", "request rate"),
+                    r.current,
+                    "/s",
+                ),
             ),
-            ("queue_depth", Some(b)) if b > 0.0 => Some(
+            (SignalKind::Backlog, Some(b)) if b > 0.0 => Some(
                 Limit {
                     warning: 5.0 * b,
                     critical: 20.0 * b,
                 }
-                .judge("queue depth", r.current, ""),
+                .judge(words(), r.current, ""),
             ),
-            ("cache_hit_ratio", Some(b)) => Some(
+            (SignalKind::CacheHit, Some(b)) => Some(
                 Limit {
                     warning: 0.8 * b,
                     critical: 0.5 * b,
                 }
-                .judge_low("cache hit ratio", r.current, ""),
+                .judge_low(words(), r.current, ""),
             ),
-            ("cert_days_left", _) => Some(
+            (SignalKind::CertExpiry, _) => Some(
                 Limit {
                     warning: 14.0,
                     critical: 1.0,
                 }
                 .judge_low("certificate days left", r.current, ""),
             ),
-            ("cpu_percent", _) => Some(thresholds.cpu_percent.judge("cpu", r.current, "%")),
-            ("memory_percent", _) => {
-                Some(thresholds.memory_percent.judge("memory", r.current, "%"))
-            }
-            ("disk_used_percent", _) => Some(thresholds.disk_percent.judge("disk", r.current, "%")),
-            ("db_connections_in_use", _) => get("db_connections_max")
+            (SignalKind::Cpu, _) if signals::is_percent(&r.signal) => Some(
+                thresholds
+                    .cpu_percent
+                    .judge(label(&r.signal, "cpu"), r.current, "%"),
+            ),
+            (SignalKind::Memory, _) if signals::is_percent(&r.signal) => Some(
+                thresholds
+                    .memory_percent
+                    .judge(label(&r.signal, "memory"), r.current, "%"),
+            ),
+            (SignalKind::Disk, _) if signals::is_percent(&r.signal) => Some(
+                thresholds
+                    .disk_percent
+                    .judge(label(&r.signal, "disk"), r.current, "%"),
+            ),
+            (SignalKind::PoolUsage, _) => signals::limit_for(&r.signal, names.iter().copied())
+                .and_then(get)
                 .filter(|max| max.current > 0.0)
                 .map(|max| {
                     let used = (r.current / max.current * 1000.0).round() / 10.0;
+                    let what = if r.signal == "db_connections_in_use" {
+                        "db connections used".to_string()
+                    } else {
+                        format!("{} used", words())
+                    };
                     Limit {
                         warning: 85.0,
                         critical: 95.0,
                     }
-                    .judge("db connections used", used, "%")
+                    .judge(what, used, "%")
                 }),
             _ => None,
         };
@@ -367,5 +397,15 @@ mod tests {
         let s = ServiceHealth::new("api", vec![l.judge("a", 10.0, ""), l.judge("b", 85.0, "")]);
         assert_eq!(s.status, Status::Degraded);
         assert_eq!(ServiceHealth::new("idle", vec![]).status, Status::Healthy);
+    }
+}
+
+/// The name a check carries: the usual short word for the usual signal name, else the
+/// signal's own words.
+fn label(signal: &str, usual: &str) -> String {
+    if signal == format!("{usual}_percent") || (usual == "disk" && signal == "disk_used_percent") {
+        usual.to_string()
+    } else {
+        signal.replace('_', " ")
     }
 }

@@ -6,6 +6,8 @@
 //! - [`sim`]: simulated incidents with known root causes, played out in real time from scenario
 //!   files, deterministic for a seed.
 //! - [`health`]: the verdicts over readings from either.
+//! - [`signals`]: what a signal measures, from its name, whatever exporter wrote it — one
+//!   meaning shared by the simulator, the health verdicts and the analysis.
 //! - [`window`]: time windows and service filters as callers write them (`15m`, `check*`).
 //!
 //! Tools never know which world they talk to. This crate knows nothing of MCP, HTTP serving or
@@ -13,6 +15,7 @@
 
 pub mod health;
 pub mod live;
+pub mod signals;
 pub mod sim;
 pub mod window;
 mod world;

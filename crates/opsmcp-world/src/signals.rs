@@ -104,8 +104,17 @@ const POOL_NOUNS: &[&str] = &[
 ];
 /// Words saying a pool unit is taken.
 const IN_USE: &[&str] = &[
-    "use", "active", "busy", "used", "acquired", "checked", "leased", "borrowed", "connected",
-    "inuse", "occupied",
+    "use",
+    "active",
+    "busy",
+    "used",
+    "acquired",
+    "checked",
+    "leased",
+    "borrowed",
+    "connected",
+    "inuse",
+    "occupied",
 ];
 /// Words saying work waits for a unit.
 const WAITING: &[&str] = &["pending", "waiting", "queued", "blocked", "wait"];
@@ -121,12 +130,26 @@ pub fn kind(name: &str) -> SignalKind {
     if has(&w, &["cert", "certificate", "ssl", "tls", "x509"])
         && has(
             &w,
-            &["days", "expiry", "expiration", "expires", "left", "remaining", "until"],
+            &[
+                "days",
+                "expiry",
+                "expiration",
+                "expires",
+                "left",
+                "remaining",
+                "until",
+            ],
         )
     {
         return SignalKind::CertExpiry;
     }
-    if has(&w, LIMIT) || first_max {
+    // A pool's configured size (`pool_size`, pgbouncer's `default_pool_size`) or a leading
+    // `total` (`total_slots`) is its bound; a trailing `total` is a Prometheus counter.
+    let sized_pool = has(&w, POOL_NOUNS)
+        && !has(&w, IN_USE)
+        && !has(&w, WAITING)
+        && (has(&w, &["size"]) || w.first().is_some_and(|x| x == "total"));
+    if has(&w, LIMIT) || first_max || sized_pool {
         return SignalKind::Limit;
     }
     if has(&w, &["hit", "hits"]) && has(&w, &["ratio", "rate", "percent", "pct"])
@@ -137,35 +160,70 @@ pub fn kind(name: &str) -> SignalKind {
     if has(&w, &["evicted", "evictions", "eviction"]) {
         return SignalKind::Evictions;
     }
-    if has(&w, &["restart", "restarts", "crashes", "crash", "oom", "killed", "kills"]) {
+    if has(
+        &w,
+        &[
+            "restart", "restarts", "crashes", "crash", "oom", "killed", "kills",
+        ],
+    ) {
         return SignalKind::Restarts;
     }
     if has(&w, &["gc"]) || (has(&w, &["pause", "pauses"]) && !has(&w, POOL_NOUNS)) {
         return SignalKind::GcPause;
     }
+    // HTTP statuses that are failures: `5xx`, `http_503`, `http_401_per_s`.
+    let status = w.iter().any(|x| {
+        x.len() == 3
+            && (x.starts_with('4') || x.starts_with('5'))
+            && (x[1..].bytes().all(|b| b.is_ascii_digit()) || &x[1..] == "xx")
+    });
+    if status
+        || has(
+            &w,
+            &[
+                "error", "errors", "err", "failure", "failures", "failed", "fail", "timeout",
+                "timeouts", "refused", "rejected",
+            ],
+        )
+    {
+        return SignalKind::Errors;
+    }
     if has(
         &w,
         &[
-            "error", "errors", "err", "5xx", "failure", "failures", "failed", "fail", "timeout",
-            "timeouts", "refused", "rejected",
+            "lag", "backlog", "depth", "unacked", "ready", "queue", "queued",
         ],
-    ) {
-        return SignalKind::Errors;
-    }
-    if has(&w, &["lag", "backlog", "depth", "unacked", "ready", "queue", "queued"])
-        && !has(&w, POOL_NOUNS)
+    ) && !has(&w, POOL_NOUNS)
     {
         return SignalKind::Backlog;
     }
     if has(&w, POOL_NOUNS) && has(&w, WAITING) {
         return SignalKind::PoolWaiting;
     }
-    if has(&w, &["inodes", "inode", "filesystem", "fs", "disk", "volume", "storage", "pvc"])
-        && !has(&w, &["io", "iops", "read", "write", "reads", "writes", "latency"])
-    {
+    if has(
+        &w,
+        &[
+            "inodes",
+            "inode",
+            "filesystem",
+            "fs",
+            "disk",
+            "volume",
+            "storage",
+            "pvc",
+        ],
+    ) && !has(
+        &w,
+        &["io", "iops", "read", "write", "reads", "writes", "latency"],
+    ) {
         return SignalKind::Disk;
     }
-    if has(&w, &["latency", "duration", "response", "rtt", "p50", "p90", "p95", "p99", "p999"]) {
+    if has(
+        &w,
+        &[
+            "latency", "duration", "response", "rtt", "p50", "p90", "p95", "p99", "p999",
+        ],
+    ) {
         return SignalKind::Latency;
     }
     if has(&w, &["memory", "mem", "heap", "rss", "resident"]) {
@@ -182,7 +240,17 @@ pub fn kind(name: &str) -> SignalKind {
     }
     if has(
         &w,
-        &["request", "requests", "rps", "qps", "throughput", "rq", "rate", "ops", "messages"],
+        &[
+            "request",
+            "requests",
+            "rps",
+            "qps",
+            "throughput",
+            "rq",
+            "rate",
+            "ops",
+            "messages",
+        ],
     ) {
         return SignalKind::Throughput;
     }
@@ -194,8 +262,26 @@ pub fn kind(name: &str) -> SignalKind {
 /// `{tomcat, threads}`.
 fn stem(name: &str) -> Vec<String> {
     const ROLE: &[&str] = &[
-        "ms", "seconds", "second", "s", "bytes", "total", "count", "current", "config", "configured",
-        "percent", "pct", "ratio", "num", "number", "value", "gauge", "size", "in", "of",
+        "ms",
+        "seconds",
+        "second",
+        "s",
+        "bytes",
+        "total",
+        "count",
+        "current",
+        "config",
+        "configured",
+        "percent",
+        "pct",
+        "ratio",
+        "num",
+        "number",
+        "value",
+        "gauge",
+        "size",
+        "in",
+        "of",
     ];
     words(name)
         .into_iter()
@@ -213,23 +299,49 @@ fn stem(name: &str) -> Vec<String> {
 
 /// Among `limits` (signal names of one service), the bound of pool signal `usage`: the limit
 /// that shares the most stem words with it (at least one), ties to the shorter name.
+/// When none shares a word, a service's one pool-sized limit bounds its one pool signal
+/// (pgbouncer's `sv_active` and `pool_size`).
 pub fn limit_for<'a>(usage: &str, limits: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let s = stem(usage);
-    limits
-        .filter(|l| kind(l) == SignalKind::Limit)
+    let limits: Vec<&str> = limits.filter(|l| kind(l) == SignalKind::Limit).collect();
+    let by_words = limits
+        .iter()
         .map(|l| {
             let ls = stem(l);
             let shared = s.iter().filter(|x| ls.contains(x)).count();
-            (shared, std::cmp::Reverse(l.len()), l)
+            (shared, std::cmp::Reverse(l.len()), *l)
         })
         .filter(|(shared, _, _)| *shared > 0)
         .max()
-        .map(|(_, _, l)| l)
+        .map(|(_, _, l)| l);
+    by_words.or_else(|| {
+        let pools: Vec<&&str> = limits
+            .iter()
+            .filter(|l| has(&words(l), POOL_NOUNS))
+            .collect();
+        match pools.as_slice() {
+            [one] if kind(usage) == SignalKind::PoolUsage => Some(**one),
+            _ => None,
+        }
+    })
 }
 
 /// A percentage by its name (`…_percent`, `…_pct`, `…_utilization`): bounded by 100.
 pub fn is_percent(name: &str) -> bool {
-    has(&words(name), &["percent", "pct", "utilization", "utilisation"])
+    has(
+        &words(name),
+        &["percent", "pct", "utilization", "utilisation"],
+    )
+}
+
+/// An error signal that is a share of requests (`error_rate`, `http_error_ratio`; 0.02 = 2 %),
+/// not a count or a per-second rate (`errors_total`, `http_5xx_per_s`).
+pub fn is_error_share(name: &str) -> bool {
+    let w = words(name);
+    kind(name) == SignalKind::Errors
+        && w.iter()
+            .any(|x| matches!(x.as_str(), "rate" | "ratio" | "share" | "percent" | "pct"))
+        && !w.iter().any(|x| matches!(x.as_str(), "per" | "s" | "ps"))
 }
 
 #[cfg(test)]
@@ -253,6 +365,10 @@ mod tests {
             ("db_connections_max", Limit),
             ("tomcat_threads_config_max_threads", Limit),
             ("redis_maxclients", Limit),
+            ("pool_size", Limit),
+            ("total_slots", Limit),
+            ("busy_slots", PoolUsage),
+            ("pg_stat_activity_total", Other),
             ("executor_pool_max_threads", Limit),
             ("disk_used_percent", Disk),
             ("filesystem_used_percent", Disk),
@@ -266,6 +382,8 @@ mod tests {
             ("latency_p99_ms", Latency),
             ("http_server_requests_seconds_p99", Latency),
             ("error_rate", Errors),
+            ("http_401_per_s", Errors),
+            ("upstream_5xx_ratio", Errors),
             ("envoy_cluster_upstream_rq_timeout", Errors),
             ("request_rate", Throughput),
             ("queue_depth", Backlog),
@@ -294,8 +412,15 @@ mod tests {
             l("tomcat_threads_busy_threads"),
             Some("tomcat_threads_config_max_threads")
         );
-        assert_eq!(l("executor_active_threads"), Some("executor_pool_max_threads"));
+        assert_eq!(
+            l("executor_active_threads"),
+            Some("executor_pool_max_threads")
+        );
         assert_eq!(l("redis_connected_clients"), Some("redis_maxclients"));
         assert_eq!(l("cpu_percent"), None);
+        assert_eq!(
+            limit_for("sv_active", ["pool_size"].into_iter()),
+            Some("pool_size")
+        );
     }
 }

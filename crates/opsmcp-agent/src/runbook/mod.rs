@@ -406,7 +406,12 @@ impl RunbookBrain {
                         st.checked = conclusion
                             .and_then(|c| c.get("checked"))
                             .and_then(Value::as_array)
-                            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                            .map(|a| {
+                                a.iter()
+                                    .filter_map(Value::as_str)
+                                    .map(str::to_string)
+                                    .collect()
+                            })
                             .unwrap_or_default();
                     }
                 }

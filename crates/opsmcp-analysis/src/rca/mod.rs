@@ -273,6 +273,10 @@ struct Facts {
     logs: f64,
     onset: Option<Timestamp>,
     sick: bool,
+    /// Its throughput is well above normal: it is being sent more work than usual, so its
+    /// trouble may be load pushed onto it by its callers (a cache that stopped hitting, a
+    /// retry storm) rather than a cause.
+    load: bool,
 }
 
 /// Ranks root-cause hypotheses for `request.window`.
@@ -360,6 +364,30 @@ impl Inputs<'_> {
         out
     }
 
+    /// Services `service` calls, directly or through others, stopping at those swamped by load
+    /// (which are left out too): what lies below a swamped service suffers from the load, so it
+    /// cannot be what made `service` sick.
+    fn dependencies_before_load(
+        &self,
+        service: &str,
+        facts: &BTreeMap<String, Facts>,
+    ) -> BTreeSet<String> {
+        let loaded = |s: &str| facts.get(s).is_some_and(|f| f.load);
+        let mut out = BTreeSet::new();
+        let mut queue: VecDeque<String> = self
+            .deps(service)
+            .iter()
+            .filter(|d| !loaded(d))
+            .cloned()
+            .collect();
+        while let Some(s) = queue.pop_front() {
+            if s != service && out.insert(s.clone()) {
+                queue.extend(self.deps(&s).iter().filter(|d| !loaded(d)).cloned());
+            }
+        }
+        out
+    }
+
     /// Services `service` calls, directly or through others.
     fn dependencies(&self, service: &str) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
@@ -376,11 +404,25 @@ impl Inputs<'_> {
 fn facts(inp: &Inputs<'_>, service: &str) -> Facts {
     let mut f = Facts::default();
     let mut latency: f64 = 0.0;
+    let earliest = |a: Option<Timestamp>, b: Option<Timestamp>| match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    // When callers started to feel it: the onset of what they feel (latency, errors,
+    // throughput) when there is one; a counter or a resource can wander earlier for reasons
+    // of its own.
+    let mut felt_onset = None;
     for c in inp.changes(service) {
-        f.onset = match (f.onset, c.onset) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        f.onset = earliest(f.onset, c.onset);
+        if matches!(
+            signals::kind(&c.signal),
+            SignalKind::Latency | SignalKind::Errors | SignalKind::Throughput
+        ) {
+            felt_onset = earliest(felt_onset, c.onset);
+        }
+        if signals::kind(&c.signal) == SignalKind::Throughput && c.current >= 2.0 * c.reference {
+            f.load = true;
+        }
         match signals::kind(&c.signal) {
             SignalKind::Latency => latency = latency.max(c.magnitude),
             SignalKind::Errors | SignalKind::CacheHit | SignalKind::CertExpiry => {
@@ -394,6 +436,7 @@ fn facts(inp: &Inputs<'_>, service: &str) -> Facts {
         }
     }
     f.service_level += latency;
+    f.onset = felt_onset.or(f.onset);
     if let Some(l) = inp.logs_of(service) {
         let rise = (l.error_rate - l.baseline_error_rate).max(0.0);
         let loud_new = l
@@ -431,6 +474,10 @@ fn keywords(cause: RootCause) -> &'static [&'static str] {
             "queue full",
             "all workers busy",
             "busy threads",
+            "connection is not available",
+            "query_wait_timeout",
+            "no more connections",
+            "too many clients",
         ],
         RootCause::MemoryLeak => &[
             "oom",
@@ -493,6 +540,11 @@ type Hit = (String, u64, String, Option<String>);
 struct Candidate {
     name: String,
     score: f64,
+    /// Share of the sick services it accounts for: itself, its sick callers, and the
+    /// dependencies its load swamped.
+    coverage: f64,
+    /// Those services.
+    covered: BTreeSet<String>,
     pro: Vec<Evidence>,
     con: Vec<Evidence>,
     paths: Vec<String>,
@@ -620,6 +672,24 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             callers.iter().filter(|(c, _)| sick.contains(*c)).collect();
         let mut pro = Vec::new();
         let mut con = Vec::new();
+        // A caller reached through a service swamped by load is not explained from here: its
+        // trouble came down with the load, not up from this service.
+        let through_load = |caller: &str| {
+            let mut cur = caller.to_string();
+            loop {
+                if all.get(&cur).is_some_and(|x| x.load) {
+                    return true;
+                }
+                match callers.get(&cur) {
+                    Some((_, via)) if via != name => cur = via.clone(),
+                    _ => return false,
+                }
+            }
+        };
+        let sick_callers: Vec<(&String, &(usize, String))> = sick_callers
+            .into_iter()
+            .filter(|(c, _)| !through_load(c))
+            .collect();
         let explains = if f.service_level >= 0.4 {
             sick_callers
                 .iter()
@@ -639,14 +709,24 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             }
             0.0
         };
-        let culprit = inp.dependencies(name).into_iter().find(|d| {
-            sick.contains(d)
+        // A service at a hard limit of its own (a full disk, a pool at its maximum) is not
+        // explained by a dependency that degraded less than it did.
+        let own_limit = inp.changes(name).any(|c| c.limit.is_some());
+        let culprit = inp
+            .dependencies_before_load(name, &all)
+            .into_iter()
+            .find(|d| {
+                sick.contains(d)
                 && all[d].service_level >= 0.4
+                && !(own_limit && all[d].service_level < f.service_level)
+                // A dependency swamped by more work than usual is a victim of its callers'
+                // load, not the cause of their trouble.
+                && !all[d].load
                 && match (all[d].onset, f.onset) {
                     (Some(a), Some(b)) => a <= b + SignedDuration::from_mins(2),
                     _ => true,
                 }
-        });
+            });
         let mut score = f.service_level + 0.5 * f.resource + f.logs + explains;
         if let Some(d) = &culprit {
             score *= 0.35;
@@ -712,9 +792,40 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             chain.reverse();
             paths.push(chain.join(" → "));
         }
+        // Dependencies swamped by load from here (and what they in turn made sick): those
+        // sent more work than usual, and those merely busy (answering as usual) since this
+        // service's onset.
+        let busy_since = |d: &str| {
+            all[d].service_level < 0.4
+                && match (all[d].onset, f.onset) {
+                    (Some(a), Some(b)) => a + SignedDuration::from_mins(1) >= b,
+                    _ => false,
+                }
+        };
+        let swamped: BTreeSet<String> = inp
+            .dependencies(name)
+            .into_iter()
+            .filter(|d| sick.contains(d) && (all[d].load || busy_since(d)))
+            .flat_map(|d| {
+                let mut below: Vec<String> = inp
+                    .dependencies(&d)
+                    .into_iter()
+                    .filter(|x| sick.contains(x))
+                    .collect();
+                below.push(d);
+                below
+            })
+            .collect();
+        let mut covered: BTreeSet<String> = swamped;
+        covered.insert(name.clone());
+        if f.service_level >= 0.4 {
+            covered.extend(sick_callers.iter().map(|(c, _)| (*c).clone()));
+        }
         scored.push(Candidate {
             name: name.clone(),
             score,
+            coverage: (covered.len() as f64 / sick.len().max(1) as f64).min(1.0),
+            covered,
             pro,
             con,
             paths,
@@ -726,13 +837,18 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             .then_with(|| a.name.cmp(&b.name))
     });
 
-    // Where the trouble began: each candidate against its strongest rival, so a component
-    // that explains the others stands out and a tie stays a tie.
+    // Where the trouble began: each candidate against its strongest rival — a candidate it
+    // does not account for (its victims are no rivals) — so a component that explains the
+    // others stands out and a tie stays a tie.
+    let others_felt = |name: &str| {
+        sick.iter()
+            .any(|s| s != name && all[s].service_level >= 0.4)
+    };
     let rival_of = |i: usize| {
         scored
             .iter()
             .enumerate()
-            .filter(|(j, _)| *j != i)
+            .filter(|(j, c)| *j != i && !scored[i].covered.contains(&c.name))
             .map(|(_, c)| c.score)
             .fold(0.0f64, f64::max)
     };
@@ -753,8 +869,15 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
         };
         let found = rules::all(&ctx);
         let runner_up = found.get(1).map_or(0.0, |r| r.strength);
+        // Busy but answering as usual while others suffer: whatever it has, it is not what
+        // the users feel.
+        let felt = if f.service_level < 0.4 && others_felt(name) {
+            NOT_FELT
+        } else {
+            1.0
+        };
         let origin = if c.score > 0.0 {
-            c.score / (c.score + RIVAL_WEIGHT * rival_of(i))
+            c.score / (c.score + RIVAL_WEIGHT * rival_of(i)) * (0.5 + 0.5 * c.coverage) * felt
         } else {
             0.0
         };
@@ -769,7 +892,8 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             } else {
                 hyps.last().map_or(0.0, |h| h.0)
             };
-            let p = confidence(r.strength, competitor, origin);
+            let p = confidence(r.strength, competitor, origin) * accounted(inp, name, r.cause);
+            let p = (p * 100.0).round() / 100.0;
             let mut evidence_for = r.pro;
             evidence_for.extend(metric_evidence(inp, name, &evidence_for));
             evidence_for.extend(cpro.iter().cloned());
@@ -1007,8 +1131,12 @@ fn hypothesis(
         RootCause::BadDeploy => "the error rate returns to its baseline",
         RootCause::DiskFull => "disk usage drops and writes succeed",
         RootCause::SlowDependency => "latency returns to its baseline",
-        RootCause::CertificateExpired => "the certificate's days left are positive again and handshakes succeed",
-        RootCause::RunawayJob => "the job's load (CPU, I/O, connections) drops back to its baseline",
+        RootCause::CertificateExpired => {
+            "the certificate's days left are positive again and handshakes succeed"
+        }
+        RootCause::RunawayJob => {
+            "the job's load (CPU, I/O, connections) drops back to its baseline"
+        }
         RootCause::CacheStampede => "the cache hit ratio climbs back to its baseline",
         RootCause::BadConfigPush => "error_rate and latency return to their baselines",
     };
@@ -1074,6 +1202,35 @@ fn confidence(strength: f64, rival: f64, origin: f64) -> f64 {
     let p = kind * dominance * origin.clamp(0.0, 1.0);
     (p * 100.0).round() / 100.0
 }
+
+/// How much of what is abnormal on `component` the kind of cause accounts for: a hypothesis
+/// that leaves a large anomaly unexplained (CPU steal under a "pool exhausted") is less
+/// likely than its own evidence says. 1 when it explains everything, down to
+/// `1 - UNEXPLAINED_WEIGHT` when it explains nothing.
+fn accounted(inp: &Inputs<'_>, component: &str, cause: RootCause) -> f64 {
+    let (mut explained, mut unexplained) = (0.0, 0.0);
+    for c in inp.changes(component) {
+        let kind = signals::kind(&c.signal);
+        // A signal whose meaning is unknown counts half: it may be anything.
+        let weight = if kind == SignalKind::Other { 0.5 } else { 1.0 };
+        if rules::explains(cause, kind) {
+            explained += c.magnitude;
+        } else {
+            unexplained += weight * c.magnitude;
+        }
+    }
+    if explained + unexplained <= 0.0 {
+        return 1.0;
+    }
+    1.0 - UNEXPLAINED_WEIGHT * unexplained / (explained + unexplained)
+}
+
+/// What is left of a component's claim to be the origin when it answers as usual while other
+/// services suffer.
+const NOT_FELT: f64 = 0.5;
+
+/// How much a hypothesis that explains none of the component's anomalies loses.
+const UNEXPLAINED_WEIGHT: f64 = 0.6;
 
 /// The conclusion: the top hypothesis when it reaches [`CONFIDENCE_FLOOR`], else `unknown`
 /// with what was checked and what to look at next.

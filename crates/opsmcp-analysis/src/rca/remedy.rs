@@ -42,32 +42,91 @@ pub(crate) fn vocabulary(cause: RootCause) -> Vocabulary {
     match cause {
         RootCause::ConnectionPoolExhaustion => Vocabulary {
             acts: &[
-                "increase", "raise", "bump", "grow", "expand", "enlarge", "resize", "scale",
-                "more", "add", "kill", "terminate", "reap", "release", "extend", "double",
+                "increase",
+                "raise",
+                "bump",
+                "grow",
+                "expand",
+                "enlarge",
+                "resize",
+                "scale",
+                "more",
+                "add",
+                "kill",
+                "terminate",
+                "reap",
+                "release",
+                "extend",
+                "double",
             ],
             about: &[
-                "pool", "connections", "connection", "conn", "conns", "threads", "thread",
-                "workers", "worker", "limit", "max", "size", "capacity", "slots", "clients",
-                "idle", "executor", "sessions",
+                "pool",
+                "connections",
+                "connection",
+                "conn",
+                "conns",
+                "threads",
+                "thread",
+                "workers",
+                "worker",
+                "limit",
+                "max",
+                "size",
+                "capacity",
+                "slots",
+                "clients",
+                "idle",
+                "executor",
+                "sessions",
             ],
             harms: &["restart", "bounce", "recycle", "flush"],
         },
         RootCause::MemoryLeak => Vocabulary {
             acts: &[
-                "restart", "recycle", "bounce", "reboot", "respawn", "cycle", "rollback", "roll",
-                "revert", "downgrade", "previous", "pin", "redeploy", "hotfix", "patch",
+                "restart",
+                "recycle",
+                "bounce",
+                "reboot",
+                "respawn",
+                "cycle",
+                "rollback",
+                "roll",
+                "revert",
+                "downgrade",
+                "previous",
+                "pin",
+                "redeploy",
+                "hotfix",
+                "patch",
             ],
             about: &[
-                "memory", "heap", "leak", "pods", "pod", "process", "instances", "version",
-                "image", "release",
+                "memory",
+                "heap",
+                "leak",
+                "pods",
+                "pod",
+                "process",
+                "instances",
+                "version",
+                "image",
+                "release",
             ],
             harms: &["flush", "delete", "purge"],
         },
         RootCause::BadDeploy => Vocabulary {
             acts: UNDO,
             about: &[
-                "deploy", "deployment", "version", "release", "image", "build", "artifact",
-                "previous", "last", "known", "good",
+                "deploy",
+                "deployment",
+                "version",
+                "release",
+                "image",
+                "build",
+                "artifact",
+                "previous",
+                "last",
+                "known",
+                "good",
             ],
             harms: &["flush", "purge", "delete"],
         },
@@ -78,8 +137,22 @@ pub(crate) fn vocabulary(cause: RootCause) -> Vocabulary {
                 "evict", "trim", "gc", "remove", "add",
             ],
             about: &[
-                "disk", "disks", "volume", "filesystem", "fs", "space", "logs", "log",
-                "segments", "storage", "partition", "inodes", "files", "tmp", "wal", "retention",
+                "disk",
+                "disks",
+                "volume",
+                "filesystem",
+                "fs",
+                "space",
+                "logs",
+                "log",
+                "segments",
+                "storage",
+                "partition",
+                "inodes",
+                "files",
+                "tmp",
+                "wal",
+                "retention",
                 "pvc",
             ],
             harms: &["restart", "bounce"],
@@ -90,46 +163,112 @@ pub(crate) fn vocabulary(cause: RootCause) -> Vocabulary {
                 "circuit", "breaker", "shed", "bypass", "degrade", "disable",
             ],
             about: &[
-                "secondary", "replica", "standby", "region", "zone", "backup", "provider",
-                "fallback", "timeout", "timeouts", "upstream", "dependency", "traffic",
+                "secondary",
+                "replica",
+                "standby",
+                "region",
+                "zone",
+                "backup",
+                "provider",
+                "fallback",
+                "timeout",
+                "timeouts",
+                "upstream",
+                "dependency",
+                "traffic",
             ],
             harms: &["restart", "flush"],
         },
         RootCause::CertificateExpired => Vocabulary {
             acts: &[
-                "renew", "rotate", "reissue", "replace", "refresh", "regenerate", "install",
-                "update", "reload",
+                "renew",
+                "rotate",
+                "reissue",
+                "replace",
+                "refresh",
+                "regenerate",
+                "install",
+                "update",
+                "reload",
             ],
             about: &[
-                "certificate", "certificates", "cert", "certs", "tls", "ssl", "x509", "keypair",
+                "certificate",
+                "certificates",
+                "cert",
+                "certs",
+                "tls",
+                "ssl",
+                "x509",
+                "keypair",
                 "mtls",
             ],
             harms: &["restart", "flush"],
         },
         RootCause::RunawayJob => Vocabulary {
             acts: &[
-                "disable", "stop", "kill", "pause", "suspend", "cancel", "terminate", "abort",
-                "unschedule", "halt", "throttle", "deschedule",
+                "disable",
+                "stop",
+                "kill",
+                "pause",
+                "suspend",
+                "cancel",
+                "terminate",
+                "abort",
+                "unschedule",
+                "halt",
+                "throttle",
+                "deschedule",
             ],
             about: &[
-                "job", "jobs", "cron", "batch", "task", "backfill", "report", "reindex",
-                "export", "import", "schedule", "scheduled", "migration",
+                "job",
+                "jobs",
+                "cron",
+                "batch",
+                "task",
+                "backfill",
+                "report",
+                "reindex",
+                "export",
+                "import",
+                "schedule",
+                "scheduled",
+                "migration",
             ],
             harms: &["restart", "flush"],
         },
         RootCause::CacheStampede => Vocabulary {
             acts: &[
-                "warm", "prewarm", "preload", "prime", "prefill", "populate", "rate", "throttle",
-                "coalesce", "coalescing", "shed", "limit",
+                "warm",
+                "prewarm",
+                "preload",
+                "prime",
+                "prefill",
+                "populate",
+                "rate",
+                "throttle",
+                "coalesce",
+                "coalescing",
+                "shed",
             ],
-            about: &["cache", "caches", "keys", "requests", "load", "backend", "traffic"],
+            about: &[
+                "cache", "caches", "keys", "requests", "load", "backend", "traffic",
+            ],
             harms: &["flush", "clear", "purge", "invalidate", "restart", "evict"],
         },
         RootCause::BadConfigPush => Vocabulary {
             acts: UNDO,
             about: &[
-                "config", "configuration", "settings", "setting", "flag", "flags", "feature",
-                "toggle", "parameters", "values", "change",
+                "config",
+                "configuration",
+                "settings",
+                "setting",
+                "flag",
+                "flags",
+                "feature",
+                "toggle",
+                "parameters",
+                "values",
+                "change",
             ],
             harms: &["flush", "purge"],
         },
@@ -142,7 +281,8 @@ pub(crate) fn fit(cause: RootCause, action: &ActionInfo) -> Option<f64> {
     let v = vocabulary(cause);
     let name = words(&action.name);
     let desc = words(&action.description);
-    let count = |ws: &[String], set: &[&str]| ws.iter().filter(|w| set.contains(&w.as_str())).count();
+    let count =
+        |ws: &[String], set: &[&str]| ws.iter().filter(|w| set.contains(&w.as_str())).count();
     if count(&name, v.harms) > 0 {
         return None;
     }
@@ -152,9 +292,12 @@ pub(crate) fn fit(cause: RootCause, action: &ActionInfo) -> Option<f64> {
     }
     let about = 2 * count(&name, v.about) + count(&desc, v.about).min(3);
     // A description that warns of what it breaks is taken at its word.
-    let warns = desc
-        .iter()
-        .any(|w| matches!(w.as_str(), "loss" | "lose" | "lost" | "destroys" | "irreversible"));
+    let warns = desc.iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "loss" | "lose" | "lost" | "destroys" | "irreversible"
+        )
+    });
     let risk = match action.risk {
         Risk::Low => 0.0,
         Risk::Medium => 0.25,
@@ -214,11 +357,27 @@ mod tests {
     #[test]
     fn operators_names_and_descriptions_are_understood() {
         let offered = [
-            action("grow-filesystem", "Extend the data volume by 50 GiB", Risk::Low),
-            action("purge-old-segments", "Delete log segments past retention", Risk::Medium),
+            action(
+                "grow-filesystem",
+                "Extend the data volume by 50 GiB",
+                Risk::Low,
+            ),
+            action(
+                "purge-old-segments",
+                "Delete log segments past retention",
+                Risk::Medium,
+            ),
             action("restart", "Restart the service", Risk::Medium),
-            action("bump-connection-limit", "Raise max_connections to 200", Risk::Low),
-            action("pin-previous-image", "Redeploy the last known good image", Risk::Low),
+            action(
+                "bump-connection-limit",
+                "Raise max_connections to 200",
+                Risk::Low,
+            ),
+            action(
+                "pin-previous-image",
+                "Redeploy the last known good image",
+                Risk::Low,
+            ),
             action("flush-cache", "Empty the cache", Risk::Low),
             action("prewarm", "Load the hot keys into the cache", Risk::Low),
         ];
@@ -231,18 +390,31 @@ mod tests {
         let disk = names(RootCause::DiskFull);
         assert!(disk.contains(&"grow-filesystem") && disk.contains(&"purge-old-segments"));
         assert!(!disk.contains(&"restart"));
-        assert_eq!(names(RootCause::ConnectionPoolExhaustion)[0], "bump-connection-limit");
+        assert_eq!(
+            names(RootCause::ConnectionPoolExhaustion)[0],
+            "bump-connection-limit"
+        );
         assert_eq!(names(RootCause::BadDeploy), vec!["pin-previous-image"]);
         assert_eq!(names(RootCause::CacheStampede), vec!["prewarm"]);
-        assert!(fit(RootCause::CacheStampede, &offered[5]).is_none(), "flushing harms");
+        assert!(
+            fit(RootCause::CacheStampede, &offered[5]).is_none(),
+            "flushing harms"
+        );
     }
 
     #[test]
     fn a_warning_of_data_loss_ranks_last() {
         let offered = [
-            action("wipe-and-grow-volume", "Recreate the volume larger; all data is lost", Risk::High),
+            action(
+                "wipe-and-grow-volume",
+                "Recreate the volume larger; all data is lost",
+                Risk::High,
+            ),
             action("rotate-logs", "Rotate and compress logs", Risk::Low),
         ];
-        assert_eq!(rank(RootCause::DiskFull, &["svc"], &offered)[0].name, "rotate-logs");
+        assert_eq!(
+            rank(RootCause::DiskFull, &["svc"], &offered)[0].name,
+            "rotate-logs"
+        );
     }
 }

@@ -40,16 +40,28 @@ const DISK: f64 = 2.0;
 const EXPIRED: f64 = 3.0;
 /// The cache hit ratio fell.
 const CACHE_HIT: f64 = 2.0;
+/// A hit ratio below this share of its normal value has collapsed: the cache is as good as
+/// empty.
+const COLLAPSED: f64 = 0.5;
+/// A collapsed hit ratio: decisive.
+const CACHE_COLLAPSED: f64 = 1.0;
 /// A scheduled job started just before the onset.
 const JOB_STARTED: f64 = 1.5;
 /// The component's own resources rose with it.
 const JOB_RESOURCE: f64 = 1.0;
+/// … and drove one of them to its limit.
+const JOB_AT_LIMIT: f64 = 0.5;
 /// Latency is what we see of a slow dependency.
 const SLOW: f64 = 1.0;
 /// An external service: its slowness is not ours to fix in code.
 const EXTERNAL: f64 = 1.5;
 /// Slow without any saturation of its own.
 const SLOW_ONLY: f64 = 0.5;
+/// The most "slow" can say of an internal service, whatever its logs add: slowness is a
+/// symptom there, and why it is slow is the cause we have not found.
+const INTERNAL_SLOWNESS_CAP: f64 = 1.0;
+/// What is left of "slow" when a signal of the component's own explains the latency.
+const EXPLAINED_SLOWNESS: f64 = 0.5;
 /// A deploy just before the onset.
 const DEPLOYED: f64 = 2.5;
 /// A config push just before the onset.
@@ -158,6 +170,24 @@ impl Ctx<'_, '_> {
         .collect()
     }
 
+    /// Signals that name a specific kind of trouble of its own (not pressure, not symptoms).
+    fn specific(&self) -> Vec<&SeriesChange> {
+        [
+            SignalKind::CacheHit,
+            SignalKind::CertExpiry,
+            SignalKind::Restarts,
+        ]
+        .into_iter()
+        .flat_map(|k| self.of(k))
+        .chain(
+            [SignalKind::PoolUsage, SignalKind::Disk, SignalKind::Memory]
+                .into_iter()
+                .flat_map(|k| self.of(k))
+                .filter(|s| s.limit.is_some()),
+        )
+        .collect()
+    }
+
     fn changes(&self, kind: &str) -> Vec<&WorldEvent> {
         changes_before(self.inp, self.component, kind, self.facts.onset)
     }
@@ -241,6 +271,12 @@ pub(crate) fn certificate(c: &Ctx) -> Rule {
 pub(crate) fn cache(c: &Ctx) -> Rule {
     let mut r = rule(RootCause::CacheStampede);
     r.strength += c.signals(SignalKind::CacheHit, CACHE_HIT, 0.0, &mut r);
+    if c.of(SignalKind::CacheHit)
+        .iter()
+        .any(|s| s.current < COLLAPSED * s.reference)
+    {
+        r.strength += CACHE_COLLAPSED;
+    }
     let evicted = c.of(SignalKind::Evictions);
     if !evicted.is_empty() && r.strength > 0.0 {
         r.pro.extend(evicted.iter().map(|s| c.metric(s)));
@@ -262,6 +298,9 @@ pub(crate) fn job(c: &Ctx) -> Rule {
     if !pressure.is_empty() {
         r.pro.extend(pressure.iter().take(2).map(|s| c.metric(s)));
         r.strength += JOB_RESOURCE;
+        if pressure.iter().any(|s| s.limit.is_some()) {
+            r.strength += JOB_AT_LIMIT;
+        }
     }
     if !crons.is_empty() {
         r.strength += JOB_STARTED;
@@ -286,7 +325,8 @@ pub(crate) fn slow(c: &Ctx) -> Rule {
     };
     r.pro.extend(latency.iter().map(|s| c.metric(s)));
     r.strength += SLOW + (first.magnitude / 3.0).min(0.5);
-    if c.inp.kind(c.component) == "external" {
+    let external = c.inp.kind(c.component) == "external";
+    if external {
         r.strength += EXTERNAL;
         r.pro.push(Evidence {
             kind: "dependency",
@@ -299,8 +339,13 @@ pub(crate) fn slow(c: &Ctx) -> Rule {
             example: None,
         });
     }
-    if c.own_pressure().is_empty() {
+    if external && c.own_pressure().is_empty() && c.specific().is_empty() {
         r.strength += SLOW_ONLY;
+    }
+    if !c.specific().is_empty() {
+        // Something of its own explains the latency (a cache that stopped hitting, an
+        // expired certificate, a full disk): slowness is then the symptom, not the cause.
+        r.strength *= EXPLAINED_SLOWNESS;
     }
     r
 }
@@ -345,15 +390,30 @@ fn change(c: &Ctx, cause: RootCause, kind: &str, weight: f64) -> Rule {
 /// Every rule, on one component, with the words of the logs added; strongest first.
 pub(crate) fn all(c: &Ctx) -> Vec<Rule> {
     let mut out: Vec<Rule> = [
-        pool, memory, disk, certificate, cache, job, slow, deploy, config,
+        pool,
+        memory,
+        disk,
+        certificate,
+        cache,
+        job,
+        slow,
+        deploy,
+        config,
     ]
     .iter()
     .map(|f| f(c))
     .collect();
     for r in &mut out {
         words(c, r);
+        if r.cause == RootCause::SlowDependency && c.inp.kind(c.component) != "external" {
+            r.strength = r.strength.min(INTERNAL_SLOWNESS_CAP);
+        }
     }
-    out.sort_by(|a, b| b.strength.total_cmp(&a.strength).then(a.cause.cmp(&b.cause)));
+    out.sort_by(|a, b| {
+        b.strength
+            .total_cmp(&a.strength)
+            .then(a.cause.cmp(&b.cause))
+    });
     out
 }
 
@@ -397,4 +457,28 @@ fn words(c: &Ctx, r: &mut Rule) {
         // Words with no signal of their own are a hint only.
         w.min(1.0) * 0.5
     };
+}
+
+/// Whether a kind of cause accounts for a kind of signal being out of range: what a
+/// hypothesis must explain. A new version or a config change can do anything.
+pub(crate) fn explains(cause: RootCause, kind: SignalKind) -> bool {
+    use SignalKind::*;
+    // What any trouble looks like from outside, and the work that piles up behind it.
+    let symptom = matches!(kind, Latency | Errors | Throughput | Backlog);
+    symptom
+        || match cause {
+            RootCause::BadDeploy | RootCause::BadConfigPush => true,
+            RootCause::ConnectionPoolExhaustion => {
+                matches!(kind, PoolUsage | PoolWaiting | Backlog)
+            }
+            RootCause::MemoryLeak => matches!(kind, Memory | GcPause | Restarts | Cpu),
+            RootCause::DiskFull => matches!(kind, Disk | Io),
+            RootCause::CertificateExpired => matches!(kind, CertExpiry),
+            RootCause::CacheStampede => matches!(kind, CacheHit | Evictions | PoolUsage | Cpu),
+            RootCause::RunawayJob => matches!(
+                kind,
+                Cpu | Io | Memory | PoolUsage | PoolWaiting | Disk | Backlog
+            ),
+            RootCause::SlowDependency => false,
+        }
 }

@@ -10,6 +10,7 @@ mod noise;
 pub mod scenario;
 mod world;
 
+use crate::signals::{self, SignalKind, kind};
 use std::collections::BTreeMap;
 
 use jiff::{SignedDuration, Timestamp};
@@ -260,12 +261,12 @@ impl SimWorld {
             }
             if let Some(h) = hops {
                 let reach = strength / 2f64.powi(h as i32 - 1);
-                if signal.starts_with("latency")
+                if kind(signal) == SignalKind::Latency
                     && let Some(f) = fault.propagation.latency_factor
                 {
                     value *= 1.0 + (f - 1.0) * reach;
                 }
-                if signal == "error_rate"
+                if signals::is_error_share(signal)
                     && let Some(e) = fault.propagation.error_rate
                 {
                     value += e * reach;
@@ -290,32 +291,39 @@ impl SimWorld {
                     && (0.0..action.minutes_to_effect / self.effect_speed).contains(&after)
                 {
                     // A restart drops in-flight work: errors, then a cold start.
-                    if signal == "error_rate" {
+                    if signals::is_error_share(signal) {
                         value += 0.25;
                     }
-                    if signal.starts_with("latency") {
+                    if kind(signal) == SignalKind::Latency {
                         value *= 3.0;
                     }
                 }
             }
             // Configured limits (a pool's size, a certificate's expiry) do not jitter.
-            if !signal.ends_with("_max") && signal != "cert_days_left" {
+            if !matches!(kind(signal), SignalKind::Limit | SignalKind::CertExpiry) {
                 let jitter = Noise::new(self.seed).signed(&[service, signal], tick as u64);
                 value *= 1.0 + svc.noise * jitter;
             }
             out.insert(signal.clone(), round(value, signal));
         }
-        // What cannot exceed its bound does not: connections in use, percentages, fractions.
-        if let (Some(max), Some(used)) = (
-            out.get("db_connections_max").copied(),
-            out.get_mut("db_connections_in_use"),
-        ) {
-            *used = used.min(max);
+        // What cannot exceed its bound does not: a pool's units in use, percentages, fractions.
+        let bounds: Vec<(String, f64)> = out
+            .keys()
+            .filter(|s| kind(s) == SignalKind::PoolUsage)
+            .filter_map(|s| {
+                let limit = signals::limit_for(s, out.keys().map(String::as_str))?;
+                Some((s.clone(), *out.get(limit)?))
+            })
+            .collect();
+        for (signal, max) in bounds {
+            if let Some(used) = out.get_mut(&signal) {
+                *used = used.min(max);
+            }
         }
         for (signal, value) in out.iter_mut() {
-            if signal.ends_with("_percent") {
+            if signals::is_percent(signal) {
                 *value = value.min(100.0);
-            } else if signal.ends_with("_ratio") || signal == "error_rate" {
+            } else if signal.ends_with("_ratio") || signals::is_error_share(signal) {
                 *value = value.min(1.0);
             }
         }

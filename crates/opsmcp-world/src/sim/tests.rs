@@ -163,7 +163,8 @@ fn the_example_in_docs_scenarios_md_is_valid() {
 #[test]
 fn every_builtin_shows_its_fault_only_after_onset_and_recovers_only_when_fixed() {
     let all = builtin::all().unwrap();
-    let causes: std::collections::BTreeSet<_> = all.iter().map(|s| s.truth.root_cause.clone()).collect();
+    let causes: std::collections::BTreeSet<_> =
+        all.iter().map(|s| s.truth.root_cause.clone()).collect();
     assert!(
         causes.len() >= 8,
         "each built-in scenario has its own root cause: {causes:?}"
