@@ -114,6 +114,8 @@ pub async fn scan(world: &dyn World, window: &Window) -> Result<MetricScan, Anal
                     signals::limit_for(&s.signal, own.clone().map(|m| m.1.as_str()))
                         .and_then(|l| own.clone().find(|m| m.1 == l))
                         .map(|m| m.2)
+                        // A bound the signal's normal value exceeds is not its bound.
+                        .filter(|m| s.baseline.is_none_or(|b| b <= *m))
                 }
                 _ => None,
             };

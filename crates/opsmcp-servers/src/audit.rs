@@ -85,14 +85,7 @@ impl Audit {
         redact(&mut arguments);
         let started = Instant::now();
         let result = call(request).await;
-        let outcome = match &result {
-            Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => {
-                let text = serde_json::to_string(&r.content).unwrap_or_default();
-                format!("error: {}", cut(&text, 300))
-            }
-            Ok(_) => "ok".to_string(),
-            Err(e) => format!("rejected: {}", cut(&e.message, 300)),
-        };
+        let outcome = outcome(&result);
         let entry = NewAuditEntry {
             server: self.server.to_string(),
             tool,
@@ -129,14 +122,44 @@ pub async fn routed<S: Send + Sync + 'static>(
         .is_none_or(|t| t.annotations.as_ref().and_then(|a| a.read_only_hint) != Some(true));
     let caller = Caller::of(&context);
     let tool = request.name.to_string();
-    caller
-        .run(
-            &tool,
-            audit.call(request, &caller, changes, |request| {
-                router.call(ToolCallContext::new(server, request, context))
-            }),
-        )
+    // The audit wraps the host's bounds, so a call refused as forbidden or busy, or cut off
+    // by the call timeout, leaves its entry like any other.
+    audit
+        .call(request, &caller, changes, |request| {
+            caller.run(
+                &tool,
+                router.call(ToolCallContext::new(server, request, context)),
+            )
+        })
         .await
+}
+
+/// The outcome an entry records, its first word the kind: `ok`, `error`, `busy`, `timeout`,
+/// `forbidden` or `rejected` (refused before the tool ran, as bad input), then the message.
+fn outcome(result: &Result<CallToolResponse, ErrorData>) -> String {
+    match result {
+        Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => {
+            let text = r
+                .content
+                .iter()
+                .filter_map(|c| c.as_text().map(|t| t.text.as_str()))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let kind = if text.starts_with("busy:") {
+                "busy"
+            } else if text.starts_with("timed out:") {
+                "timeout"
+            } else {
+                "error"
+            };
+            format!("{kind}: {}", cut(&text, 300))
+        }
+        Ok(_) => "ok".to_string(),
+        Err(e) if e.message.starts_with("forbidden") => {
+            format!("forbidden: {}", cut(&e.message, 300))
+        }
+        Err(e) => format!("rejected: {}", cut(&e.message, 300)),
+    }
 }
 
 fn cut(s: &str, max: usize) -> &str {
@@ -172,6 +195,65 @@ pub fn redact(value: &mut serde_json::Value) {
 
 #[cfg(test)]
 mod tests {
+    use opsmcp_mcp::Caller;
+    use rmcp::{
+        ErrorData,
+        model::{CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock},
+    };
+
+    /// Every attempted call leaves an entry with its outcome, refusals included; a change's
+    /// entry is committed before its answer.
+    #[tokio::test]
+    async fn refused_busy_and_timed_out_calls_are_audited() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = opsmcp_store::Store::open(&format!("sqlite://{}/a.db", dir.path().display()))
+            .await
+            .unwrap();
+        let audit = super::Audit::start(store.clone(), "workflow");
+        let caller = Caller::local();
+        let request = |tool: &str| {
+            serde_json::from_value::<CallToolRequestParams>(
+                serde_json::json!({"name": tool, "arguments": {"incident_id": "INC-1"}}),
+            )
+            .unwrap()
+        };
+        let refusal = |text: &str| {
+            Ok(CallToolResponse::Complete(CallToolResult::error(vec![
+                ContentBlock::text(text.to_string()),
+            ])))
+        };
+        for (tool, answer) in [
+            (
+                "execute_remediation",
+                refusal("busy: 8 calls of execute_remediation are already running"),
+            ),
+            (
+                "execute_remediation",
+                refusal("timed out: execute_remediation took longer than 600 s"),
+            ),
+            (
+                "execute_remediation",
+                Err(ErrorData::invalid_request(
+                    "forbidden: execute_remediation needs 'remediate'",
+                    None,
+                )),
+            ),
+            ("notify_team", refusal("no such incident")),
+        ] {
+            let _ = audit
+                .call(request(tool), &caller, true, |_| async move { answer })
+                .await;
+        }
+        let kinds: Vec<String> = store
+            .audit_entries(0, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.outcome.split(':').next().unwrap_or_default().to_string())
+            .collect();
+        assert_eq!(kinds, ["busy", "timeout", "forbidden", "error"]);
+    }
+
     #[test]
     fn secrets_are_redacted_at_any_depth() {
         let mut v = serde_json::json!({

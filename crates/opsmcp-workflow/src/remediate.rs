@@ -50,6 +50,8 @@ pub struct Request {
     pub idempotency_key: Option<String>,
     /// Who asks.
     pub actor: String,
+    /// Why: the diagnosis and evidence the action answers, shown to whoever approves it.
+    pub reason: Option<String>,
 }
 
 /// How a remediation request ended.
@@ -64,6 +66,12 @@ pub enum Outcome {
         target: String,
         /// Its risk.
         risk: opsmcp_world::Risk,
+        /// What it does, as the operator described it.
+        description: String,
+        /// What undoes it, or `None` when nothing does.
+        rollback: Option<String>,
+        /// Why it was asked for (the diagnosis and its evidence), when the caller said.
+        reason: Option<String>,
         /// The command that approves it.
         approve_with: String,
     },
@@ -188,10 +196,12 @@ fn reach(target: &str, services: &[opsmcp_world::ServiceInfo]) -> Vec<String> {
     reached
 }
 
-/// The target is healthy, nothing that calls it is unhealthy, and every service the incident
-/// was opened for is healthy again: an action on one service is credited only when the whole
-/// incident's trouble is gone, not when its own target looks fine (an innocent rollback on a
-/// healthy service would otherwise "recover").
+/// The target is healthy, nothing that calls it or that the incident was opened for
+/// (`reach`) is unhealthy, and every service that was unhealthy before the action (`sick`)
+/// is healthy again: an action is credited only when the incident's trouble is gone, not
+/// when its own target looks fine (an innocent rollback on a healthy service would otherwise
+/// "recover"). A service merely degraded for reasons of its own (a partner's latency
+/// wobble) need not heal for the action to count.
 fn recovered(target: &str, reach: &[String], sick: &[String], now: &[ServiceHealth]) -> bool {
     now.iter()
         .filter(|s| reach.contains(&s.service) || sick.contains(&s.service))
@@ -236,13 +246,17 @@ pub async fn execute(
                     &req.actor,
                     "approval_requested",
                     json!({ "action": info.name, "target": info.target, "risk": info.risk,
-                             "approve_with": approve_with }),
+                             "description": info.description, "rollback": info.rollback,
+                             "reason": req.reason, "approve_with": approve_with }),
                 )
                 .await?;
             return Ok(Outcome::PendingApproval {
                 action: info.name,
                 target: info.target,
                 risk: info.risk,
+                description: info.description,
+                rollback: info.rollback,
+                reason: req.reason,
                 approve_with,
             });
         }
@@ -314,12 +328,18 @@ pub async fn execute(
     // Watch health until the target, its callers and the incident's services are well, or
     // time is up.
     let services = world.services();
-    let reach = reach(&info.target, &services);
-    let sick: Vec<String> = incident
+    let mut reach = reach(&info.target, &services);
+    let named: Vec<String> = incident
         .services
         .iter()
-        .filter(|s| services.iter().any(|k| &k.name == *s))
+        .filter(|s| services.iter().any(|k| &k.name == *s) && !reach.contains(s))
         .cloned()
+        .collect();
+    reach.extend(named);
+    let sick: Vec<String> = before
+        .iter()
+        .filter(|s| s.status == Health::Unhealthy)
+        .map(|s| s.service.clone())
         .collect();
     let started = tokio::time::Instant::now();
     let mut after = world.health().await?;
@@ -328,12 +348,6 @@ pub async fn execute(
         after = world.health().await?;
     }
     let ok = recovered(&info.target, &reach, &sick, &after);
-    let mut reach = reach;
-    reach.extend(
-        sick.into_iter()
-            .filter(|s| !reach.contains(s))
-            .collect::<Vec<_>>(),
-    );
     let waited_s = started.elapsed().as_secs();
     let mut result = json!({
         "output": report.output,
@@ -440,10 +454,11 @@ mod tests {
 
     #[test]
     fn an_action_is_credited_only_when_the_incidents_services_are_well() {
-        // The incident was opened for api and db; a rollback of a healthy web "recovers"
-        // nothing while db is still sick.
+        // api and db were unhealthy before a rollback of a healthy web: it "recovers"
+        // nothing while they are still sick.
         let services = [svc("web", &["api"]), svc("api", &["db"]), svc("db", &[])];
-        let reach = super::reach("web", &services);
+        let mut reach = super::reach("web", &services);
+        reach.extend(["api".to_string(), "db".to_string()]);
         let sick = ["api".to_string(), "db".to_string()];
         let mut now = vec![
             health("web", Status::Healthy),

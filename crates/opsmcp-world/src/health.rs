@@ -333,7 +333,8 @@ pub fn judge_readings(
             ),
             (SignalKind::PoolUsage, _) => signals::limit_for(&r.signal, names.iter().copied())
                 .and_then(get)
-                .filter(|max| max.current > 0.0)
+                // A bound the signal's normal value exceeds is not its bound.
+                .filter(|max| max.current > 0.0 && b.is_none_or(|b| b <= max.current))
                 .map(|max| {
                     let used = (r.current / max.current * 1000.0).round() / 10.0;
                     let what = if r.signal == "db_connections_in_use" {

@@ -703,6 +703,22 @@ impl RunbookBrain {
                     if let Some(target) = &action.target {
                         args["target"] = json!(target);
                     }
+                    args["reason"] = json!(cut(
+                        &format!(
+                            "{}{}; evidence: {}",
+                            h.headline(),
+                            h.confidence
+                                .map(|c| format!(" (confidence {c:.2})"))
+                                .unwrap_or_default(),
+                            h.evidence
+                                .iter()
+                                .take(3)
+                                .cloned()
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        ),
+                        600
+                    ));
                     st.attempts.push(Attempt {
                         action,
                         hypothesis,
@@ -1080,11 +1096,21 @@ fn fix(st: &State) -> Option<&Attempt> {
 
 /// The hypothesis the run stands by: the one whose action fixed it, else the top one when it
 /// is likely enough; `None` when the cause is not established.
+///
+/// A fix from a lower hypothesis on another component does not overwrite a top diagnosis the
+/// evidence still supports: an action on a caller can relieve symptoms without touching the
+/// cause, so the top hypothesis stays the diagnosis and the fix is reported as what helped.
 fn conclusion(st: &State) -> Option<&Hypothesis> {
+    let top = st.hypotheses.first().filter(|h| h.likely() && !st.unknown);
     match fix(st) {
-        Some(a) => st.hypotheses.get(a.hypothesis),
-        None if st.unknown => None,
-        None => st.hypotheses.first().filter(|h| h.likely()),
+        Some(a) => {
+            let fixed_by = st.hypotheses.get(a.hypothesis);
+            match (top, fixed_by) {
+                (Some(t), Some(f)) if t.component != f.component && t.strong() => Some(t),
+                (_, f) => f.or(top),
+            }
+        }
+        None => top,
     }
 }
 

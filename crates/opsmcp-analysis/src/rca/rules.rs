@@ -479,6 +479,7 @@ pub(crate) fn explains(cause: RootCause, kind: SignalKind) -> bool {
                 kind,
                 Cpu | Io | Memory | PoolUsage | PoolWaiting | Disk | Backlog
             ),
+            // Slowness explains only what slowness looks like.
             RootCause::SlowDependency => false,
         }
 }

@@ -38,6 +38,9 @@ pub struct Args {
     /// A repeat with the same key returns the first run instead of running again.
     #[serde(default)]
     pub idempotency_key: Option<String>,
+    /// Why this action: the diagnosis and its evidence, shown to whoever must approve it.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// What happened.
@@ -70,6 +73,7 @@ pub async fn run(ctx: &Workflow, args: Args, actor: &str) -> Result<Output, Tool
             dry_run: args.dry_run,
             idempotency_key: args.idempotency_key,
             actor: actor.to_string(),
+            reason: args.reason,
         },
     )
     .await?;
@@ -77,10 +81,27 @@ pub async fn run(ctx: &Workflow, args: Args, actor: &str) -> Result<Output, Tool
         Outcome::PendingApproval {
             action,
             target,
+            risk,
+            description,
+            rollback,
+            reason,
             approve_with,
-            ..
         } => format!(
-            "{action}@{target} needs a human's approval; nothing ran. Approve with: {approve_with}"
+            "{action}@{target} needs a human's approval; nothing ran. Risk: {}{}. Undo: {}.{} Approve with: {approve_with}",
+            serde_json::to_value(risk)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            if description.is_empty() {
+                String::new()
+            } else {
+                format!(" — {description}")
+            },
+            rollback.as_deref().unwrap_or("nothing undoes it"),
+            reason
+                .as_deref()
+                .map(|r| format!(" Why: {r}."))
+                .unwrap_or_default(),
         ),
         Outcome::Ran {
             remediation,

@@ -312,7 +312,9 @@ impl SimWorld {
             .filter(|s| kind(s) == SignalKind::PoolUsage)
             .filter_map(|s| {
                 let limit = signals::limit_for(s, out.keys().map(String::as_str))?;
-                Some((s.clone(), *out.get(limit)?))
+                let max = *out.get(limit)?;
+                // A bound the signal's normal value exceeds is not its bound.
+                (svc.baseline.get(s).is_none_or(|b| *b <= max)).then(|| (s.clone(), max))
             })
             .collect();
         for (signal, max) in bounds {
