@@ -23,6 +23,7 @@ async fn main() {
             script: "trivial.py".into(),
             data: "data/logs.json".into(),
             output_dir: format!("out-{i}"),
+            code: None,
         };
         let t = Instant::now();
         let o = sandbox.run(req).await.expect("run");

@@ -89,43 +89,68 @@
 
 #![warn(missing_docs)]
 
+mod cgroup;
 mod confine;
 mod error;
+mod monitor;
+mod outputs;
 mod paths;
 mod probe;
 mod supervise;
 
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 pub use error::SandboxError;
+pub use outputs::WorkspaceUsage;
 pub use paths::WrittenFile;
 pub use probe::Layers;
 
 /// The interpreter every script runs under.
 pub const PYTHON: &str = "/usr/bin/python3";
 
-/// Resource limits for one run. Every field has a default; unknown fields are refused.
+/// Resource limits for one run, and the workspace's quota and retention. Every field has a
+/// default; unknown fields are refused.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SandboxLimits {
-    /// CPU time (`RLIMIT_CPU`, soft; the hard limit is one second more). Default 10.
+    /// CPU time of the run as a whole (every process it starts), seconds: its cgroup's
+    /// `cpu.stat` or the run monitor kills the run past it; `RLIMIT_CPU` also stops any single
+    /// process there. Default 10.
     pub cpu_seconds: u64,
-    /// Wall-clock time before the process group is killed. Default 30.
+    /// Wall-clock time before the run is killed. Default 30.
     pub wall_seconds: u64,
-    /// Address space (`RLIMIT_AS`) in MiB. Default 1024.
+    /// Memory of the run as a whole in MiB: the cgroup's `memory.max` (memfd, shmem and tmpfs
+    /// pages included) or, without a memory controller, the run monitor's sum of anonymous and
+    /// shared memory; also each process's address space (`RLIMIT_AS`). Default 1024.
     pub memory_mb: u64,
-    /// Processes and threads (`RLIMIT_NPROC`). Default 32.
+    /// Processes and threads (`pids.max` of the run's cgroup, and `RLIMIT_NPROC`). Default 32.
     pub max_processes: u64,
     /// Largest file the script may write (`RLIMIT_FSIZE`), MiB. Default 64.
     pub max_file_mb: u64,
     /// Open descriptors (`RLIMIT_NOFILE`). Default 256.
     pub max_open_files: u64,
-    /// stdout and stderr together, KiB; beyond it the group is killed. Default 256.
+    /// stdout and stderr together, KiB; beyond it the run is killed. Default 256.
     pub max_output_kb: u64,
+    /// Everything the run writes in its output folder together, MiB (the size of its tmpfs:
+    /// allocated blocks, so `fallocate` and sparse files count). Default 128.
+    pub output_mb: u64,
+    /// Files and folders the run may create in its output folder (inodes of its tmpfs; each
+    /// hard link counts). Default 10000.
+    pub output_files: u64,
+    /// The whole analytics workspace, MiB of allocated blocks: a run is refused when what is
+    /// there plus `output_mb` would pass it (after retention). Default 4096.
+    pub workspace_mb: u64,
+    /// Entries in the whole analytics workspace: a run is refused when what is there plus
+    /// `output_files` would pass it (after retention). Default 200000.
+    pub workspace_files: u64,
+    /// Run output folders older than this are removed before each run, hours. Default 168.
+    pub keep_outputs_hours: u64,
+    /// Run output folders together are kept under this, MiB; the oldest go first. Default 1024.
+    pub keep_outputs_mb: u64,
 }
 
 impl Default for SandboxLimits {
@@ -138,6 +163,12 @@ impl Default for SandboxLimits {
             max_file_mb: 64,
             max_open_files: 256,
             max_output_kb: 256,
+            output_mb: 128,
+            output_files: 10_000,
+            workspace_mb: 4096,
+            workspace_files: 200_000,
+            keep_outputs_hours: 168,
+            keep_outputs_mb: 1024,
         }
     }
 }
@@ -164,6 +195,18 @@ impl SandboxLimits {
         check("max_file_mb", self.max_file_mb, 1, 65536)?;
         check("max_open_files", self.max_open_files, 16, 65536)?;
         check("max_output_kb", self.max_output_kb, 1, 65536)?;
+        check("output_mb", self.output_mb, 1, 65536)?;
+        check("output_files", self.output_files, 16, 10_000_000)?;
+        // The workspace must have room for at least one run's output.
+        check("workspace_mb", self.workspace_mb, self.output_mb, 1 << 24)?;
+        check(
+            "workspace_files",
+            self.workspace_files,
+            self.output_files,
+            1_000_000_000,
+        )?;
+        check("keep_outputs_hours", self.keep_outputs_hours, 1, 87_600)?;
+        check("keep_outputs_mb", self.keep_outputs_mb, 1, 1 << 24)?;
         Ok(())
     }
 }
@@ -172,12 +215,17 @@ impl SandboxLimits {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunRequest {
-    /// The Python script, relative to the workspace.
+    /// The Python script, relative to the workspace (with `code`, only its name).
     pub script: String,
     /// The data file, relative to the workspace; the script finds it as `sys.argv[1]`.
     pub data: String,
     /// A new folder, relative to the workspace, created for the run; the script's cwd.
     pub output_dir: String,
+    /// The script's source as the caller sent it. When given, exactly these bytes run (sealed in
+    /// a memfd at call time), whatever happens to the file at `script` meanwhile; otherwise the
+    /// file at `script` is opened, checked and sealed at call time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 /// Captured output of one stream.
@@ -193,18 +241,44 @@ pub struct Captured {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Limit {
-    /// CPU time (`SIGXCPU`, or killed after using it all).
+    /// CPU time of the run (`SIGXCPU`, or killed after using it all).
     Cpu,
-    /// Wall-clock time; the group was killed.
+    /// Wall-clock time; the run was killed.
     Wall,
-    /// Address space: Python reported `MemoryError`.
+    /// Memory: Python reported `MemoryError`, the run's cgroup killed for memory, or the run
+    /// monitor saw the run's memory pass the limit and killed it.
     Memory,
     /// Process count: a fork or thread start failed with EAGAIN.
     Processes,
     /// File size: `SIGXFSZ` or a file at the size limit.
     FileSize,
-    /// Output cap; the group was killed.
+    /// Output cap; the run was killed.
     Output,
+    /// The output folder's space (`output_mb`) is used up.
+    Disk,
+    /// The output folder's file count (`output_files`) is used up.
+    Files,
+}
+
+/// What a run used (all its processes together).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RunUsage {
+    /// CPU time, milliseconds (cgroup `cpu.stat`, or the children's rusage and the run monitor).
+    pub cpu_ms: u64,
+    /// Highest memory of the run seen: the cgroup's `memory.peak`, or the run monitor's highest
+    /// sample (every 50 ms) of anonymous + shared memory; KiB.
+    pub memory_peak_kb: u64,
+    /// Largest resident set of any single process (`ru_maxrss`), KiB.
+    pub max_process_rss_kb: u64,
+    /// Most processes seen at once by the run monitor.
+    pub processes_peak: u64,
+    /// Bytes allocated in the output folder's tmpfs at the end.
+    pub output_bytes: u64,
+    /// Inodes used in the output folder's tmpfs at the end (its root folder included).
+    pub output_files: u64,
+    /// Entries of the tmpfs not copied into the workspace (links, FIFOs, extra names of a file,
+    /// unreadable files).
+    pub output_skipped: u64,
 }
 
 /// What a run did.
@@ -224,6 +298,8 @@ pub struct RunOutcome {
     pub files_written: Vec<WrittenFile>,
     /// The limit that ended the run, if one did.
     pub limit_hit: Option<Limit>,
+    /// What the run used.
+    pub usage: RunUsage,
     /// The confinement layers that were active.
     pub layers: Vec<String>,
 }
@@ -236,7 +312,7 @@ pub struct Sandbox {
     simulate_no_landlock: bool,
 }
 
-/// One run at a time per process (they share uid 65534 and its process count).
+/// One run at a time per process (as root they share uid 65534 and its process count).
 static RUN_LOCK: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
 
 impl Sandbox {
@@ -270,6 +346,11 @@ impl Sandbox {
         l
     }
 
+    /// The limits runs get.
+    pub fn limits(&self) -> &SandboxLimits {
+        &self.limits
+    }
+
     /// `Ok` when every required layer is available; otherwise why scripts are refused.
     pub fn ready(&self) -> Result<(), SandboxError> {
         match self.layers().missing() {
@@ -278,8 +359,13 @@ impl Sandbox {
         }
     }
 
-    /// Runs one script confined. Bad paths and missing layers are errors (nothing runs); a
-    /// script that fails or hits a limit is an `Ok` outcome saying so.
+    /// What the workspace holds now (a walk of it; blocking, call it off the async threads).
+    pub fn workspace_usage(&self) -> Result<WorkspaceUsage, SandboxError> {
+        Ok(outputs::usage(&open_workspace(&self.workspace)?))
+    }
+
+    /// Runs one script confined. Bad paths, a full workspace and missing layers are errors
+    /// (nothing runs); a script that fails or hits a limit is an `Ok` outcome saying so.
     pub async fn run(&self, req: RunRequest) -> Result<RunOutcome, SandboxError> {
         self.limits.validate()?;
         self.ready()?;
@@ -297,8 +383,8 @@ impl Sandbox {
         let prepared = {
             let ws = self.workspace.clone();
             let req = req.clone();
-            let root = layers.running_as_root;
-            tokio::task::spawn_blocking(move || prepare(&ws, &req, root))
+            let limits = self.limits.clone();
+            tokio::task::spawn_blocking(move || prepare(&ws, &req, &limits))
                 .await
                 .map_err(|e| SandboxError::Io {
                     context: "preparing the run",
@@ -306,17 +392,40 @@ impl Sandbox {
                 })??
         };
         let started = Instant::now();
-        tracing::info!(script = %req.script, data = %req.data, output = %req.output_dir, "sandbox: running script");
-        let outcome = supervise::run(&layers, &self.limits, &prepared).await?;
-        let files_written =
-            paths::walk_output(&prepared.output, req.output_dir.trim_end_matches('/'));
-        let limit_hit = outcome.limit.or_else(|| {
-            let max = self.limits.max_file_mb * 1024 * 1024;
-            files_written
-                .iter()
-                .any(|f| f.bytes >= max)
-                .then_some(Limit::FileSize)
-        });
+        tracing::info!(script = %req.script, data = %req.data, output = %req.output_dir, inline = req.code.is_some(), "sandbox: running script");
+        let (outcome, tmpfs) = supervise::run(&layers, &self.limits, &prepared).await?;
+        let mut usage = outcome.usage;
+        let (disk_full, files_full, used_bytes, used_files) = outputs::full(&tmpfs);
+        usage.output_bytes = used_bytes;
+        usage.output_files = used_files;
+        // Copy what the run wrote from its tmpfs into its folder in the workspace.
+        let output = prepared.output;
+        let (copied, output) = {
+            let max_bytes = self.limits.output_mb * 1024 * 1024;
+            let max_entries = self.limits.output_files;
+            tokio::task::spawn_blocking(move || {
+                let c = outputs::copy_out(&tmpfs, &output, max_bytes, max_entries);
+                (c, output)
+            })
+            .await
+            .map_err(|e| SandboxError::Io {
+                context: "copying the run's output",
+                source: std::io::Error::other(e),
+            })?
+        };
+        usage.output_skipped = copied.skipped;
+        let files_written = paths::walk_output(&output, req.output_dir.trim_end_matches('/'));
+        let limit_hit = outcome
+            .limit
+            .or_else(|| {
+                let max = self.limits.max_file_mb * 1024 * 1024;
+                files_written
+                    .iter()
+                    .any(|f| f.bytes >= max)
+                    .then_some(Limit::FileSize)
+            })
+            .or(disk_full.then_some(Limit::Disk))
+            .or(files_full.then_some(Limit::Files));
         let result = RunOutcome {
             exit_code: outcome.exit_code,
             signal: outcome.signal,
@@ -325,9 +434,10 @@ impl Sandbox {
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             files_written,
             limit_hit,
+            usage,
             layers: layers.active(),
         };
-        tracing::info!(exit = ?result.exit_code, signal = ?result.signal, limit = ?result.limit_hit, ms = result.duration_ms, "sandbox: script finished");
+        tracing::info!(exit = ?result.exit_code, signal = ?result.signal, limit = ?result.limit_hit, ms = result.duration_ms, usage = ?result.usage, "sandbox: script finished");
         Ok(result)
     }
 }
@@ -339,13 +449,9 @@ pub(crate) struct Prepared {
     pub(crate) output: OwnedFd,
 }
 
-fn prepare(
-    workspace: &std::path::Path,
-    req: &RunRequest,
-    root: bool,
-) -> Result<Prepared, SandboxError> {
+fn open_workspace(workspace: &std::path::Path) -> Result<OwnedFd, SandboxError> {
     use rustix::fs::{Mode, OFlags};
-    let ws = rustix::fs::open(
+    rustix::fs::open(
         workspace,
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
@@ -353,13 +459,48 @@ fn prepare(
     .map_err(|e| SandboxError::Workspace {
         path: workspace.to_owned(),
         source: e.into(),
-    })?;
-    let script = paths::open_input(&ws, "script", &req.script)?;
-    let data = paths::open_input(&ws, "data", &req.data)?;
-    let script = paths::sealed_copy(script, "script")?;
-    let data = paths::sealed_copy(data, "data")?;
-    let output =
-        paths::create_output_dir(&ws, &req.output_dir, root.then_some(confine::SANDBOX_ID))?;
+    })
+}
+
+fn prepare(
+    workspace: &std::path::Path,
+    req: &RunRequest,
+    limits: &SandboxLimits,
+) -> Result<Prepared, SandboxError> {
+    let ws = open_workspace(workspace)?;
+    let script = match &req.code {
+        Some(code) => paths::sealed_bytes(code.as_bytes(), "script")?,
+        None => paths::sealed_copy(paths::open_input(&ws, "script", &req.script)?, "script")?,
+    };
+    let data = paths::sealed_copy(paths::open_input(&ws, "data", &req.data)?, "data")?;
+    // Retention, then the quota: room for one more run's output.
+    let mb = 1024 * 1024;
+    let (usage, removed) = outputs::prune(
+        &ws,
+        Duration::from_secs(limits.keep_outputs_hours * 3600),
+        limits.keep_outputs_mb * mb,
+    );
+    if removed > 0 {
+        tracing::info!(
+            removed,
+            ?usage,
+            "sandbox: retention removed old output folders"
+        );
+    }
+    // The new folder and its marker take two entries.
+    if usage.bytes + limits.output_mb * mb > limits.workspace_mb * mb
+        || usage.files + limits.output_files + 2 > limits.workspace_files
+    {
+        return Err(SandboxError::WorkspaceFull {
+            used_mb: usage.bytes.div_ceil(mb),
+            used_files: usage.files,
+            quota_mb: limits.workspace_mb,
+            quota_files: limits.workspace_files,
+            run_mb: limits.output_mb,
+            run_files: limits.output_files,
+        });
+    }
+    let output = paths::create_output_dir(&ws, &req.output_dir)?;
     Ok(Prepared {
         script,
         data,
