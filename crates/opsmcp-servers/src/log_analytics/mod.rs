@@ -249,9 +249,28 @@ impl HealthCheck for SandboxCheck {
     fn check(&self) -> BoxFuture<'_, CheckResult> {
         Box::pin(async move {
             match self.sandbox.ready() {
-                Ok(()) => CheckResult::ok(serde_json::json!({
-                    "layers": Sandbox::probe().active(),
-                })),
+                Ok(()) => {
+                    let sandbox = self.sandbox.clone();
+                    let usage = tokio::task::spawn_blocking(move || sandbox.workspace_usage())
+                        .await
+                        .ok()
+                        .and_then(Result::ok);
+                    let l = self.sandbox.limits();
+                    CheckResult::ok(serde_json::json!({
+                        "layers": Sandbox::probe().active(),
+                        "cgroup": Sandbox::probe().cgroup,
+                        "workspace": {
+                            "used_bytes": usage.as_ref().map(|u| u.bytes),
+                            "used_files": usage.as_ref().map(|u| u.files),
+                            "output_folders": usage.as_ref().map(|u| u.output_folders),
+                            "output_bytes": usage.as_ref().map(|u| u.output_bytes),
+                            "quota_mb": l.workspace_mb,
+                            "quota_files": l.workspace_files,
+                            "keep_outputs_hours": l.keep_outputs_hours,
+                            "keep_outputs_mb": l.keep_outputs_mb,
+                        },
+                    }))
+                }
                 Err(e) => CheckResult::failing(format!(
                     "{e}; execute_analysis_script is refused until this is fixed (get_raw_logs \
                      still works)"
