@@ -83,8 +83,9 @@ with open(sys.argv[0], 'rb') as f:\n    c = compile(f.read(), sys.argv[0], 'exec
 del f, m.__builtins__\n\
 exec(c, m.__dict__)\n";
 
-/// Devices a script may use.
-const DEVICES: &[&str] = &["/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"];
+/// Devices a script may use (not `/dev/zero`: a shared mapping of it is shared memory that no
+/// process's resident set shows until touched).
+const DEVICES: &[&str] = &["/dev/null", "/dev/urandom", "/dev/random"];
 
 /// Syscalls answered with EPERM. Networking (`socket`, `socketpair`), kernel attack surface
 /// (io_uring, bpf, perf, keyrings, modules, kexec), other processes' memory (ptrace,
@@ -277,16 +278,33 @@ fn seccomp_err(e: seccompiler::BackendError) -> SandboxError {
 }
 
 /// Two filters: the deny list (EPERM), and `clone3` → ENOSYS so that glibc falls back to `clone`
-/// (whose flags a classic BPF filter can inspect) and Python threads still start. `memfd_create`
-/// is denied when no memory controller counts it (see [`crate::cgroup`]).
-fn seccomp_programs(deny_memfd: bool) -> Result<(BpfProgram, BpfProgram), SandboxError> {
+/// (whose flags a classic BPF filter can inspect) and Python threads still start.
+///
+/// `unaccounted`: no memory controller counts the run's memory, so the run monitor does, from
+/// resident sets; memory it could not see is denied: `memfd_create` (pages written with `write`
+/// are mapped by no one) and shared anonymous mappings (`mmap(MAP_SHARED | MAP_ANONYMOUS)`: a
+/// child inheriting one holds its pages without them being in its resident set until it
+/// touches them).
+fn seccomp_programs(unaccounted: bool) -> Result<(BpfProgram, BpfProgram), SandboxError> {
     let arch = target_arch()?;
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = denied_syscalls()
         .into_iter()
         .map(|nr| (nr, vec![]))
         .collect();
-    if deny_memfd {
+    if unaccounted {
         rules.insert(libc::SYS_memfd_create, vec![]);
+        let bit = |b: libc::c_int| {
+            cond(
+                3,
+                SeccompCmpArgLen::Dword,
+                SeccompCmpOp::MaskedEq(b as u64),
+                b as u64,
+            )
+        };
+        rules.insert(
+            libc::SYS_mmap,
+            vec![rule(vec![bit(libc::MAP_SHARED), bit(libc::MAP_ANONYMOUS)])?],
+        );
     }
     rules.insert(libc::SYS_clone, bit_rules(0, CLONE_DENIED_FLAGS)?);
     for (nr, r) in self_only_rules()? {
@@ -478,14 +496,14 @@ impl ChildPlan {
         layers: &Layers,
         limits: &SandboxLimits,
         fds: &ChildFds<'_>,
-        deny_memfd: bool,
+        memory_unaccounted: bool,
     ) -> Result<Self, SandboxError> {
         let python_paths = crate::probe::python_paths().ok_or(SandboxError::Unavailable {
             reason: format!("the interpreter {PYTHON} did not report its standard library"),
         })?;
         let ruleset = above_stdio(landlock_ruleset(python_paths)?)
             .map_err(SandboxError::io("moving the Landlock ruleset"))?;
-        let (deny, nosys) = seccomp_programs(deny_memfd)?;
+        let (deny, nosys) = seccomp_programs(memory_unaccounted)?;
         let mb = 1024 * 1024;
         let rl = |soft: u64, hard: u64| libc::rlimit64 {
             rlim_cur: soft,

@@ -137,6 +137,7 @@ impl Fixture {
         let before = self.snapshot(&self.path("out"));
         let server = ServerState::capture();
         let kids = descendants();
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
         let sandbox = Sandbox::new(self.ws.path().to_owned(), limits.clone());
         let result = sandbox.run(req).await;
         let after = self.snapshot(&self.path("out"));
@@ -152,6 +153,12 @@ impl Fixture {
         );
         ServerState::capture().assert_same_as(&server, &name);
         assert_no_new_processes(&kids, &name);
+        assert_eq!(
+            std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default(),
+            mounts,
+            "{name}: the server's mount table changed"
+        );
+        assert_no_run_cgroups(&name);
         if let Ok(o) = &result {
             assert_within_limits(o, &limits, &name);
             self.follow_up_run(&name, &kids).await;
@@ -524,4 +531,83 @@ unsafe extern "C" {
     fn prlimit64(pid: i32, resource: i32, new: *const RLimit, old: *mut RLimit) -> i32;
     fn sched_getaffinity(pid: i32, size: usize, mask: *mut u8) -> i32;
     fn syscall(nr: i64, ...) -> i64;
+}
+
+/// No cgroup of a run of this process is left (when runs get cgroups).
+pub fn assert_no_run_cgroups(name: &str) {
+    let Some(base) = Sandbox::probe().cgroup else {
+        return;
+    };
+    let prefix = format!("opsmcp-run-{}-", std::process::id());
+    let left: Vec<String> = std::fs::read_dir(&base)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(&prefix))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        left.is_empty(),
+        "{name}: run cgroups left in {base}: {left:?}"
+    );
+}
+
+/// Set in a copy of a test binary re-run unprivileged.
+pub const INNER: &str = "OPSMCP_SANDBOX_UNPRIVILEGED_RERUN";
+
+/// Whether this is the unprivileged re-run.
+pub fn inner() -> bool {
+    std::env::var_os(INNER).is_some()
+}
+
+/// As root, copies this test binary to a world-readable folder (the build folder under `/root`
+/// is not) and runs the tests matching `filters` again under `setpriv --reuid=UID --regid=UID
+/// --clear-groups`, expecting `expected` of them to pass. Holds the run lock meanwhile, so that
+/// no run of this process checks for leftovers while the re-run's processes exist.
+pub fn rerun_unprivileged(uid: u32, filters: &[&str], expected: usize) {
+    if inner() {
+        return;
+    }
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("not root: the tests already ran unprivileged");
+        return;
+    }
+    let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("setpriv (util-linux) is needed to re-run the sandbox tests unprivileged");
+    let _serial = SERIAL.blocking_lock();
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let copy = dir.path().join("unprivileged-tests");
+    std::fs::copy(&exe, &copy).expect("copy test binary");
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let out = std::process::Command::new(setpriv)
+        .args([
+            format!("--reuid={uid}"),
+            format!("--regid={uid}"),
+            "--clear-groups".to_owned(),
+            "--".to_owned(),
+        ])
+        .arg(&copy)
+        .args(filters)
+        .arg("--test-threads=1")
+        .env(INNER, "1")
+        .env("HOME", "/nonexistent")
+        .env("TMPDIR", "/tmp")
+        .current_dir("/")
+        .output()
+        .expect("run setpriv");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "unprivileged re-run failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains(&format!("test result: ok. {expected} passed")),
+        "unexpected re-run result:\n{stdout}\n{stderr}"
+    );
 }
