@@ -1,6 +1,8 @@
-//! Cost per run of a trivial script: `sandbox_bench [RUNS]` (default 20) runs `print(1)` that
-//! many times in a fresh workspace and prints each run's wall time (around `Sandbox::run`, so
-//! preparing, confining, running and collecting) and the median, in milliseconds.
+//! Cost per run of a trivial script: `sandbox_bench [RUNS] [FILES]` (default 20 runs, 0 files)
+//! runs `print(1)` that many times in a fresh workspace holding FILES extra small files (the
+//! workspace is walked before every run, for retention and the quota) and prints each run's
+//! wall time (around `Sandbox::run`, so preparing, confining, running and collecting) and the
+//! median, in milliseconds.
 
 use std::time::Instant;
 
@@ -12,8 +14,17 @@ async fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(20);
+    let files: usize = std::env::args()
+        .nth(2)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(0);
     let ws = std::env::temp_dir().join(format!("opsmcp-sandbox-bench-{}", std::process::id()));
     std::fs::create_dir_all(ws.join("data")).expect("workspace");
+    for i in 0..files {
+        let dir = ws.join(format!("bulk/{}", i / 1000));
+        std::fs::create_dir_all(&dir).expect("bulk");
+        std::fs::write(dir.join(format!("{i}.json")), "[]").expect("bulk file");
+    }
     std::fs::write(ws.join("trivial.py"), "print(1)\n").expect("script");
     std::fs::write(ws.join("data/logs.json"), "[]").expect("data");
     let sandbox = Sandbox::new(ws.clone(), SandboxLimits::default());

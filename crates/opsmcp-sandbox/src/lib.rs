@@ -310,7 +310,18 @@ pub struct Sandbox {
     workspace: PathBuf,
     limits: SandboxLimits,
     simulate_no_landlock: bool,
+    rescan: Duration,
 }
+
+/// How long a walk of the workspace (for retention and the quota) is trusted: a walk costs
+/// about 2 µs per entry, so a run walks at most once in this time, and adds its own output to
+/// the last walk's figures in between. A run the figures would refuse walks again first.
+const RESCAN: Duration = Duration::from_secs(30);
+
+/// The last walk of each workspace.
+static SCANS: std::sync::Mutex<
+    Option<std::collections::HashMap<PathBuf, (Instant, outputs::Scan)>>,
+> = std::sync::Mutex::new(None);
 
 /// One run at a time per process (as root they share uid 65534 and its process count).
 static RUN_LOCK: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
@@ -323,7 +334,16 @@ impl Sandbox {
             workspace,
             limits,
             simulate_no_landlock: false,
+            rescan: RESCAN,
         }
+    }
+
+    /// **Test only**: walk the workspace before every run (retention and the quota then see
+    /// changes made outside the sandbox at once).
+    #[doc(hidden)]
+    pub fn rescan_every_run(mut self) -> Self {
+        self.rescan = Duration::ZERO;
+        self
     }
 
     /// **Test only**: behave as if the kernel had no Landlock, to check that runs are refused.
@@ -361,7 +381,13 @@ impl Sandbox {
 
     /// What the workspace holds now (a walk of it; blocking, call it off the async threads).
     pub fn workspace_usage(&self) -> Result<WorkspaceUsage, SandboxError> {
-        Ok(outputs::usage(&open_workspace(&self.workspace)?))
+        let scan = outputs::scan(&open_workspace(&self.workspace)?);
+        let usage = scan.usage.clone();
+        let mut scans = SCANS.lock().unwrap_or_else(|e| e.into_inner());
+        scans
+            .get_or_insert_with(Default::default)
+            .insert(self.workspace.clone(), (Instant::now(), scan));
+        Ok(usage)
     }
 
     /// Runs one script confined. Bad paths, a full workspace and missing layers are errors
@@ -384,7 +410,8 @@ impl Sandbox {
             let ws = self.workspace.clone();
             let req = req.clone();
             let limits = self.limits.clone();
-            tokio::task::spawn_blocking(move || prepare(&ws, &req, &limits))
+            let rescan = self.rescan;
+            tokio::task::spawn_blocking(move || prepare(&ws, &req, &limits, rescan))
                 .await
                 .map_err(|e| SandboxError::Io {
                     context: "preparing the run",
@@ -414,6 +441,16 @@ impl Sandbox {
             })?
         };
         usage.output_skipped = copied.skipped;
+        {
+            let mut scans = SCANS.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((_, scan)) = scans
+                .get_or_insert_with(Default::default)
+                .get_mut(&self.workspace)
+            {
+                // The tmpfs's blocks stand for the copies' (both count whole pages/blocks).
+                outputs::record(scan, &req.output_dir, used_bytes, copied.files);
+            }
+        }
         let files_written = paths::walk_output(&output, req.output_dir.trim_end_matches('/'));
         let limit_hit = outcome
             .limit
@@ -466,6 +503,7 @@ fn prepare(
     workspace: &std::path::Path,
     req: &RunRequest,
     limits: &SandboxLimits,
+    rescan: Duration,
 ) -> Result<Prepared, SandboxError> {
     let ws = open_workspace(workspace)?;
     let script = match &req.code {
@@ -475,32 +513,53 @@ fn prepare(
     let data = paths::sealed_copy(paths::open_input(&ws, "data", &req.data)?, "data")?;
     // Retention, then the quota: room for one more run's output.
     let mb = 1024 * 1024;
-    let (usage, removed) = outputs::prune(
-        &ws,
-        Duration::from_secs(limits.keep_outputs_hours * 3600),
-        limits.keep_outputs_mb * mb,
-    );
-    if removed > 0 {
-        tracing::info!(
-            removed,
-            ?usage,
-            "sandbox: retention removed old output folders"
-        );
+    let max_age = Duration::from_secs(limits.keep_outputs_hours * 3600);
+    let over = |u: &WorkspaceUsage| {
+        // The new folder and its marker take two entries.
+        u.bytes + limits.output_mb * mb > limits.workspace_mb * mb
+            || u.files + limits.output_files + 2 > limits.workspace_files
+    };
+    let mut scans = SCANS.lock().unwrap_or_else(|e| e.into_inner());
+    let scans = scans.get_or_insert_with(Default::default);
+    let fresh = |scans: &mut std::collections::HashMap<PathBuf, (Instant, outputs::Scan)>| {
+        scans.insert(workspace.to_owned(), (Instant::now(), outputs::scan(&ws)));
+    };
+    let mut walked_now = false;
+    match scans.get(workspace) {
+        Some((at, _)) if at.elapsed() < rescan => {}
+        _ => {
+            fresh(scans);
+            walked_now = true;
+        }
     }
-    // The new folder and its marker take two entries.
-    if usage.bytes + limits.output_mb * mb > limits.workspace_mb * mb
-        || usage.files + limits.output_files + 2 > limits.workspace_files
-    {
-        return Err(SandboxError::WorkspaceFull {
-            used_mb: usage.bytes.div_ceil(mb),
-            used_files: usage.files,
-            quota_mb: limits.workspace_mb,
-            quota_files: limits.workspace_files,
-            run_mb: limits.output_mb,
-            run_files: limits.output_files,
-        });
+    loop {
+        let (_, scan) = scans.get_mut(workspace).expect("scanned above");
+        let removed = outputs::prune(&ws, scan, max_age, limits.keep_outputs_mb * mb);
+        if removed > 0 {
+            tracing::info!(removed, usage = ?scan.usage, "sandbox: retention removed old output folders");
+        }
+        if !over(&scan.usage) {
+            break;
+        }
+        if walked_now {
+            let u = &scan.usage;
+            return Err(SandboxError::WorkspaceFull {
+                used_mb: u.bytes.div_ceil(mb),
+                used_files: u.files,
+                quota_mb: limits.workspace_mb,
+                quota_files: limits.workspace_files,
+                run_mb: limits.output_mb,
+                run_files: limits.output_files,
+            });
+        }
+        // The figures may be old: files may have gone since. Walk again before refusing.
+        fresh(scans);
+        walked_now = true;
     }
     let output = paths::create_output_dir(&ws, &req.output_dir)?;
+    if let Some((_, scan)) = scans.get_mut(workspace) {
+        outputs::record(scan, &req.output_dir, 0, 0);
+    }
     Ok(Prepared {
         script,
         data,

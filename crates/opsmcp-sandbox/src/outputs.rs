@@ -67,7 +67,7 @@ pub struct WorkspaceUsage {
 }
 
 /// A run's output folder found by a walk.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct RunDir {
     /// Path components from the workspace.
     path: Vec<std::ffi::OsString>,
@@ -77,13 +77,14 @@ struct RunDir {
     files: u64,
 }
 
-#[derive(Default)]
-struct Walk {
-    usage: WorkspaceUsage,
+/// What a walk of the workspace found, kept between runs (see [`Scans`]).
+#[derive(Debug, Default)]
+pub(crate) struct Scan {
+    pub(crate) usage: WorkspaceUsage,
     runs: Vec<RunDir>,
 }
 
-fn walk(dir: BorrowedFd<'_>, path: &mut Vec<std::ffi::OsString>, depth: usize, w: &mut Walk) {
+fn walk(dir: BorrowedFd<'_>, path: &mut Vec<std::ffi::OsString>, depth: usize, w: &mut Scan) {
     if depth > MAX_DEPTH {
         return;
     }
@@ -109,7 +110,10 @@ fn walk(dir: BorrowedFd<'_>, path: &mut Vec<std::ffi::OsString>, depth: usize, w
     }
     if is_run {
         let created = rustix::fs::statat(dir, MARKER, AtFlags::SYMLINK_NOFOLLOW)
-            .map(|st| SystemTime::UNIX_EPOCH + Duration::from_secs(st.st_mtime.max(0) as u64))
+            .map(|st| {
+                SystemTime::UNIX_EPOCH
+                    + Duration::new(st.st_mtime.max(0) as u64, st.st_mtime_nsec as u32)
+            })
             .unwrap_or(SystemTime::UNIX_EPOCH);
         let (bytes, files) = (w.usage.bytes - bytes0, w.usage.files - files0);
         w.usage.output_folders += 1;
@@ -124,38 +128,72 @@ fn walk(dir: BorrowedFd<'_>, path: &mut Vec<std::ffi::OsString>, depth: usize, w
 }
 
 /// Walks the workspace.
-pub(crate) fn usage(ws: &OwnedFd) -> WorkspaceUsage {
-    let mut w = Walk::default();
+pub(crate) fn scan(ws: &OwnedFd) -> Scan {
+    let mut w = Scan::default();
     walk(ws.as_fd(), &mut Vec::new(), 0, &mut w);
-    w.usage
+    w.runs.sort_by_key(|r| r.created);
+    w
 }
 
 /// Removes run output folders older than `max_age`, then the oldest until those left hold at
-/// most `max_bytes`; returns the usage afterwards and how many folders were removed.
-pub(crate) fn prune(ws: &OwnedFd, max_age: Duration, max_bytes: u64) -> (WorkspaceUsage, u64) {
-    let mut w = Walk::default();
-    walk(ws.as_fd(), &mut Vec::new(), 0, &mut w);
+/// most `max_bytes`, updating `scan`; returns how many were removed.
+pub(crate) fn prune(ws: &OwnedFd, scan: &mut Scan, max_age: Duration, max_bytes: u64) -> u64 {
     let now = SystemTime::now();
-    w.runs.sort_by_key(|r| r.created);
-    let mut kept_bytes = w.usage.output_bytes;
     let mut removed = 0;
-    for r in &w.runs {
+    let mut kept = Vec::with_capacity(scan.runs.len());
+    for r in std::mem::take(&mut scan.runs) {
         let old = now.duration_since(r.created).unwrap_or_default() > max_age;
-        if !old && kept_bytes <= max_bytes {
+        if !old && scan.usage.output_bytes <= max_bytes {
+            kept.push(r);
             continue;
         }
-        if remove_run(ws, &r.path) {
-            kept_bytes = kept_bytes.saturating_sub(r.bytes);
-            w.usage.bytes = w.usage.bytes.saturating_sub(r.bytes);
-            // The folder itself goes too.
-            w.usage.files = w.usage.files.saturating_sub(r.files + 1);
-            w.usage.output_bytes = w.usage.output_bytes.saturating_sub(r.bytes);
-            w.usage.output_folders -= 1;
-            removed += 1;
-            tracing::info!(folder = ?r.path, bytes = r.bytes, old, "sandbox: removed an old run's output folder");
+        if !remove_run(ws, &r.path) {
+            kept.push(r);
+            continue;
+        }
+        let u = &mut scan.usage;
+        u.bytes = u.bytes.saturating_sub(r.bytes);
+        // The folder itself goes too.
+        u.files = u.files.saturating_sub(r.files + 1);
+        u.output_bytes = u.output_bytes.saturating_sub(r.bytes);
+        u.output_folders = u.output_folders.saturating_sub(1);
+        removed += 1;
+        tracing::info!(folder = ?r.path, bytes = r.bytes, old, "sandbox: removed an old run's output folder");
+    }
+    scan.runs = kept;
+    removed
+}
+
+/// Adds a new run's output folder (`path` relative to the workspace) to `scan`.
+pub(crate) fn record(scan: &mut Scan, path: &str, bytes: u64, files: u64) {
+    let comps: Vec<std::ffi::OsString> = std::path::Path::new(path)
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(s) => Some(s.to_owned()),
+            _ => None,
+        })
+        .collect();
+    let u = &mut scan.usage;
+    u.bytes += bytes;
+    u.files += files;
+    u.output_bytes += bytes;
+    match scan.runs.iter_mut().find(|r| r.path == comps) {
+        Some(r) => {
+            r.bytes += bytes;
+            r.files += files;
+        }
+        None => {
+            // The folder and its marker.
+            u.files += 2;
+            u.output_folders += 1;
+            scan.runs.push(RunDir {
+                path: comps,
+                created: SystemTime::now(),
+                bytes,
+                files,
+            });
         }
     }
-    (w.usage, removed)
 }
 
 fn remove_run(ws: &OwnedFd, path: &[std::ffi::OsString]) -> bool {

@@ -138,7 +138,7 @@ impl Fixture {
         let server = ServerState::capture();
         let kids = descendants();
         let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-        let sandbox = Sandbox::new(self.ws.path().to_owned(), limits.clone());
+        let sandbox = Sandbox::new(self.ws.path().to_owned(), limits.clone()).rescan_every_run();
         let result = sandbox.run(req).await;
         let after = self.snapshot(&self.path("out"));
         assert_same(
@@ -184,7 +184,8 @@ print("FOLLOW-UP OK")
 "#;
         let script = self.script("follow_up", body);
         let out = self.next_output();
-        let sandbox = Sandbox::new(self.ws.path().to_owned(), SandboxLimits::default());
+        let sandbox =
+            Sandbox::new(self.ws.path().to_owned(), SandboxLimits::default()).rescan_every_run();
         let o = sandbox
             .run(RunRequest {
                 script,
@@ -204,7 +205,8 @@ print("FOLLOW-UP OK")
     /// Runs a request expected to be refused; asserts nothing was created or changed.
     pub async fn refused(&self, script: &str, data: &str, output_dir: &str) -> SandboxError {
         let before = self.snapshot(Path::new("/nonexistent"));
-        let sandbox = Sandbox::new(self.ws.path().to_owned(), SandboxLimits::default());
+        let sandbox =
+            Sandbox::new(self.ws.path().to_owned(), SandboxLimits::default()).rescan_every_run();
         let req = RunRequest {
             script: script.into(),
             data: data.into(),
