@@ -161,22 +161,27 @@ print("OWN OK", os.getpid(), os.getuid(), os.getgid())
 async fn f1_other_processes_of_the_same_uid_are_unreachable() {
     let f = Fixture::new();
     let root = rustix::process::geteuid().is_root();
-    let mut victim = if root {
-        std::process::Command::new("/usr/bin/setpriv")
-            .args([
-                "--reuid=65534",
-                "--regid=65534",
-                "--clear-groups",
-                "--",
-                "/bin/sleep",
-                "120",
-            ])
-            .spawn()
-    } else {
-        std::process::Command::new("/bin/sleep").arg("120").spawn()
-    }
-    .expect("victim");
-    let v = victim.id() as i32;
+    // A detached victim (its shell exits, init adopts it), so that it is no descendant of this
+    // process for the leftover checks of runs of other tests; started under the run lock.
+    let v: i32 = {
+        let _serial = common::SERIAL.lock().await;
+        let mut cmd = if root {
+            let mut c = std::process::Command::new("/usr/bin/setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]);
+            c.arg("/bin/sh");
+            c
+        } else {
+            std::process::Command::new("/bin/sh")
+        };
+        let out = cmd
+            .args(["-c", "/bin/sleep 120 >/dev/null 2>&1 </dev/null & echo $!"])
+            .output()
+            .expect("victim");
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("victim pid")
+    };
     std::thread::sleep(Duration::from_millis(200));
     let victim_state = |pid: i32| {
         let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).expect("limits");
@@ -279,13 +284,10 @@ time.sleep(1.5)
         assert_eq!(kernel_uid, rustix::process::getuid().as_raw(), "{uid}");
     }
     eprintln!("script seen from outside: {nspid}; {uid}");
-    assert!(
-        victim.try_wait().expect("wait").is_none(),
-        "the victim was killed"
-    );
+    assert!(common::alive(v), "the victim was killed");
     assert_eq!(victim_state(v), before, "the victim was changed");
-    let _ = victim.kill();
-    let _ = victim.wait();
+    // SAFETY: kill(2) on the victim this test started.
+    unsafe { libc::kill(v, libc::SIGKILL) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -378,6 +380,83 @@ print("FORKED", len(pids))
     };
     let (o, _) = f.run_with("after_zombies", body, limits).await;
     assert!(o.stdout.text.contains("FORKED 12"), "{o:?}");
+}
+
+/// Set in a copy of this test binary that plays a server killed in the middle of a run.
+const DYING_SERVER: &str = "OPSMCP_SANDBOX_DYING_SERVER";
+
+/// Not a test of its own: the server of `f2_a_run_dies_with_its_server`, which runs a script
+/// that would sleep for an hour.
+#[tokio::test]
+async fn helper_server_that_dies() {
+    let Some(ws) = std::env::var_os(DYING_SERVER) else {
+        return;
+    };
+    let sandbox = Sandbox::new(ws.into(), SandboxLimits::default());
+    let _ = sandbox
+        .run(RunRequest {
+            script: "sleep.py".into(),
+            data: "data.json".into(),
+            output_dir: "out".into(),
+            code: Some(
+                "import os, time\nif os.fork() == 0:\n    time.sleep(3600)\ntime.sleep(3600)\n"
+                    .into(),
+            ),
+        })
+        .await;
+}
+
+/// The server is killed (SIGKILL, no cleanup) while its script runs: the script and its child
+/// die with it (the parent-death signal on PID 1 of the run, set after the uid drop, which
+/// clears it), nothing is left.
+#[tokio::test]
+async fn f2_a_run_dies_with_its_server() {
+    let _serial = common::SERIAL.lock().await;
+    let ws = tempfile::tempdir().expect("ws");
+    std::fs::write(ws.path().join("data.json"), "[]").expect("data");
+    let mut server = std::process::Command::new(std::env::current_exe().expect("exe"))
+        .args(["--exact", "helper_server_that_dies", "--test-threads=1"])
+        .env(DYING_SERVER, ws.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("server");
+    // Wait for the script (PID 1 of a namespace, running the interpreter) and its child.
+    let mut run = Vec::new();
+    for _ in 0..200 {
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        run = common::descendants()
+            .into_iter()
+            .filter(|p| {
+                let status =
+                    std::fs::read_to_string(format!("/proc/{p}/status")).unwrap_or_default();
+                status
+                    .lines()
+                    .any(|l| l.starts_with("NSpid:") && l.split_whitespace().count() == 3)
+                    && status
+                        .lines()
+                        .any(|l| l.starts_with("Name:") && l.ends_with("python3"))
+            })
+            .collect();
+        if run.len() == 2 {
+            break;
+        }
+    }
+    assert_eq!(run.len(), 2, "the script and its child never ran");
+    server.kill().expect("kill the server");
+    server.wait().expect("reap the server");
+    let gone = |p: &i32| {
+        std::fs::read_to_string(format!("/proc/{p}/stat"))
+            .map(|s| s[s.rfind(')').unwrap_or(0)..].starts_with(") Z"))
+            .unwrap_or(true)
+    };
+    for _ in 0..100 {
+        if run.iter().all(gone) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(run.iter().all(gone), "the run outlived its server: {run:?}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -735,7 +814,9 @@ async fn f3_the_quota_counts_outputs_between_walks_and_rewalks_before_refusing()
         workspace_mb: 8,
         ..SandboxLimits::default()
     };
-    // Not `Fixture::checked`, which walks before every run: the sandbox as the server has it.
+    // Not `Fixture::checked`, which walks before every run: the sandbox as the server has it
+    // (under the run lock all the same, for the leftover checks of other tests).
+    let _serial = common::SERIAL.lock().await;
     let sandbox = Sandbox::new(f.ws.path().to_owned(), limits);
     let script = f.script("fill", "open('f.bin', 'wb').write(b'q' * (1536 * 1024))\n");
     let run = |i: usize| {
@@ -945,5 +1026,5 @@ fn reruns_this_file_as_an_unprivileged_user() {
     if inner() {
         return;
     }
-    common::rerun_unprivileged(RERUN_UID, &["f1_", "f2_", "f3_", "f7_", "small_"], 20);
+    common::rerun_unprivileged(RERUN_UID, &["f1_", "f2_", "f3_", "f7_", "small_"], 21);
 }

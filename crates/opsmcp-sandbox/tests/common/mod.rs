@@ -26,7 +26,7 @@ pub const CONFIG_SECRET: &str = "CANARY-DB-PASSWORD-91bc";
 
 /// Runs and their checks take turns within a test binary, so that the checks see only their
 /// own run.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A workspace (`scripts/`, `data/logs.json`) and a canary folder outside it.
 pub struct Fixture {
