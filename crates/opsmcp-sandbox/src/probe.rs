@@ -100,8 +100,7 @@ impl Layers {
             v.push("userns+netns".to_owned());
         }
         v.push("tmpfs-output-quota".to_owned());
-        if let Some(c) = &self.cgroup {
-            let _ = c;
+        if self.cgroup.is_some() {
             v.push(format!("cgroup-v2[{}]", self.cgroup_controllers.join(",")));
         }
         if !self.cgroup_controllers.iter().any(|c| c == "memory") {
