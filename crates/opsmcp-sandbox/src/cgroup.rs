@@ -246,7 +246,7 @@ impl Drop for RunCgroup {
 }
 
 fn open_write(p: &Path) -> io::Result<OwnedFd> {
-    Ok(rustix::fs::open(
+    crate::confine::above_stdio(rustix::fs::open(
         p,
         rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
         rustix::fs::Mode::empty(),

@@ -2,23 +2,19 @@
 //! suite; when that is root (CI), `reruns_this_file_as_an_unprivileged_user` also copies this test
 //! binary to a world-readable folder (the build folder under `/root` is not) and runs these tests
 //! again under `setpriv --reuid=65534 --regid=65534 --clear-groups`, where the child gets
-//! `CLONE_NEWUSER | CLONE_NEWNET` instead of the uid drop.
+//! a user namespace (and uid 65534 inside it) instead of the uid drop.
 
 mod common;
 
 use std::io::ErrorKind;
-use std::os::unix::fs::PermissionsExt;
 
-use common::{Fixture, SSH_SECRET, assert_denied, log_entries};
+use common::{Fixture, INNER, SSH_SECRET, assert_denied, log_entries};
 use opsmcp_sandbox::{Limit, Sandbox, SandboxLimits};
 
 /// The tests of this file take turns: as root, the sandboxed children run as uid 65534 and share
 /// its process count with the re-executed copy of this binary (also uid 65534), so a fork bomb
 /// beside the re-run would see fewer free process slots.
 static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// Set in the re-executed, unprivileged copy of this binary.
-const INNER: &str = "OPSMCP_SANDBOX_UNPRIVILEGED_RERUN";
 
 /// In the re-run, checks that it really is unprivileged and that the run used a user namespace.
 fn check_mode(layers: &[String]) {
@@ -203,43 +199,6 @@ fn reruns_this_file_as_an_unprivileged_user() {
     if std::env::var_os(INNER).is_some() {
         return;
     }
-    if !rustix::process::geteuid().is_root() {
-        eprintln!("not root: the tests above already ran unprivileged");
-        return;
-    }
-    let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists());
-    let Some(setpriv) = setpriv else {
-        panic!(
-            "setpriv (util-linux) is needed to re-run the sandbox tests unprivileged; install util-linux"
-        );
-    };
     let _turn = TURN.blocking_lock();
-    let exe = std::env::current_exe().expect("current exe");
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let copy = dir.path().join("unprivileged-tests");
-    std::fs::copy(&exe, &copy).expect("copy test binary");
-    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let out = std::process::Command::new(setpriv)
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-        .arg(&copy)
-        .args(["unpriv_", "--test-threads=1"])
-        .env(INNER, "1")
-        .env("HOME", "/nonexistent")
-        .env("TMPDIR", "/tmp")
-        .current_dir("/")
-        .output()
-        .expect("run setpriv");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "unprivileged re-run failed:\n{stdout}\n{stderr}"
-    );
-    assert!(
-        stdout.contains("test result: ok. 6 passed"),
-        "unexpected re-run result:\n{stdout}\n{stderr}"
-    );
+    common::rerun_unprivileged(65534, &["unpriv_"], 6);
 }
