@@ -143,8 +143,10 @@ pub async fn run(la: &LogAnalytics, args: Args) -> Result<Output, ToolError> {
             code: args.code.clone(),
         };
         match la.sandbox.run(request).await {
-            // A concurrent run took the same folder name; take the next.
-            Err(SandboxError::OutputExists { .. }) if attempt < 3 => attempt += 1,
+            // A concurrent call took the same folder name while this one waited for the
+            // sandbox (runs take turns); take the next. Each waiting call can lose this way at
+            // most once per call ahead of it.
+            Err(SandboxError::OutputExists { .. }) if attempt < 64 => attempt += 1,
             Err(e) => return Err(sandbox_error(e)),
             Ok(outcome) => break (output_dir, outcome),
         }

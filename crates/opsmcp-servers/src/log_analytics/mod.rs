@@ -335,6 +335,49 @@ mod tests {
         assert!(!tmp.path().join("analytics/a.py").exists());
     }
 
+    /// F7 of issue 18: concurrent calls saving their own `code` at the same `script_path` each
+    /// run the code they sent, never another call's saved over it in between.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_calls_with_code_at_one_path_each_run_their_own() {
+        let tmp = tempfile::tempdir().unwrap();
+        let la = Arc::new(tools(tmp.path()).await);
+        if la.sandbox.ready().is_err() {
+            eprintln!("no sandbox on this machine: {:?}", la.sandbox.ready());
+            return;
+        }
+        let logs = get_raw_logs::run(&la, get_raw_logs::Args::default())
+            .await
+            .expect("logs");
+        let calls: Vec<_> = (0..6)
+            .map(|i| {
+                let la = la.clone();
+                let data = logs.log_data_path.clone();
+                tokio::spawn(async move {
+                    let out = execute_analysis_script::run(
+                        &la,
+                        execute_analysis_script::Args {
+                            script_path: "INC-race/shared.py".into(),
+                            log_data_path: data,
+                            code: Some(format!("print('TOKEN {i}')\n")),
+                        },
+                    )
+                    .await
+                    .expect("run");
+                    (i, out)
+                })
+            })
+            .collect();
+        for call in calls {
+            let (i, out) = call.await.unwrap();
+            assert!(out.succeeded, "{out:?}");
+            assert_eq!(
+                out.stdout,
+                format!("TOKEN {i}\n"),
+                "call {i} ran another's code"
+            );
+        }
+    }
+
     #[test]
     fn the_skill_has_front_matter() {
         assert!(SKILL.starts_with("---\nname: log-analytics\ndescription: "));
