@@ -19,6 +19,7 @@ async fn main() {
         script: args[2].clone(),
         data: args[3].clone(),
         output_dir: args[4].clone(),
+        code: None,
     };
     match sandbox.run(req).await {
         Ok(o) => println!("{}", serde_json::to_string_pretty(&o).unwrap_or_default()),

@@ -116,6 +116,24 @@ pub enum SandboxError {
         /// Largest allowed.
         max: u64,
     },
+    /// The workspace has no room for another run's output, even after retention.
+    #[error(
+        "the analytics workspace holds {used_mb} MiB in {used_files} entries, and a run needs room for {run_mb} MiB and {run_files} entries within the quota of {quota_mb} MiB and {quota_files} entries; delete files from the workspace (or let retention remove old output folders: keep_outputs_hours, keep_outputs_mb), or raise workspace_mb / workspace_files in [sandbox]"
+    )]
+    WorkspaceFull {
+        /// Allocated MiB in the workspace.
+        used_mb: u64,
+        /// Entries in the workspace.
+        used_files: u64,
+        /// `workspace_mb`.
+        quota_mb: u64,
+        /// `workspace_files`.
+        quota_files: u64,
+        /// `output_mb`.
+        run_mb: u64,
+        /// `output_files`.
+        run_files: u64,
+    },
     /// A required confinement layer is missing: the run is refused rather than run unconfined.
     #[error("{reason}; analysis scripts are refused rather than run unconfined")]
     Unavailable {

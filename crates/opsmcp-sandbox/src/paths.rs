@@ -141,17 +141,34 @@ pub(crate) fn open_input(
 /// Copies a checked input into a sealed memfd: the child reopens it as `/dev/fd/N`, which works
 /// after the uid drop whatever the original file's mode, and the seals make it read-only for good.
 pub(crate) fn sealed_copy(src: OwnedFd, name: &str) -> Result<OwnedFd, SandboxError> {
+    let mut from = std::fs::File::from(src);
+    sealed(name, |to| {
+        // The source was opened O_NONBLOCK for the FIFO check; regular files ignore it.
+        // `io::copy` between two files moves the bytes in the kernel (copy_file_range).
+        std::io::copy(&mut from, to).map(|_| ())
+    })
+}
+
+/// A sealed memfd holding exactly `bytes` (a script sent with the call).
+pub(crate) fn sealed_bytes(bytes: &[u8], name: &str) -> Result<OwnedFd, SandboxError> {
+    use std::io::Write;
+    sealed(name, |to| to.write_all(bytes))
+}
+
+fn sealed(
+    name: &str,
+    fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> Result<OwnedFd, SandboxError> {
     use rustix::fs::{MemfdFlags, SealFlags};
     let memfd = rustix::fs::memfd_create(name, MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING)
         .map_err(|e| E::Io {
             context: "memfd_create for an input copy",
             source: e.into(),
         })?;
-    let mut from = std::fs::File::from(src);
+    let memfd = crate::confine::above_stdio(memfd)
+        .map_err(SandboxError::io("memfd_create for an input copy"))?;
     let mut to = std::fs::File::from(memfd);
-    // The source was opened O_NONBLOCK for the FIFO check; regular files ignore it. `io::copy`
-    // between two files moves the bytes in the kernel (copy_file_range / sendfile).
-    std::io::copy(&mut from, &mut to).map_err(SandboxError::io("copying an input file"))?;
+    fill(&mut to).map_err(SandboxError::io("copying an input file"))?;
     let memfd = OwnedFd::from(to);
     rustix::fs::fcntl_add_seals(
         &memfd,
@@ -165,12 +182,10 @@ pub(crate) fn sealed_copy(src: OwnedFd, name: &str) -> Result<OwnedFd, SandboxEr
 }
 
 /// Creates the output folder beneath the workspace (its last component must be new; the folders
-/// before it are created if missing) and returns a descriptor on it.
-pub(crate) fn create_output_dir(
-    workspace: &OwnedFd,
-    path: &str,
-    owner: Option<u32>,
-) -> Result<OwnedFd, SandboxError> {
+/// before it are created if missing), marks it as a run's (see [`crate::outputs::MARKER`]) and
+/// returns a descriptor on it. The script never writes here: its writes go to a tmpfs mounted
+/// over this folder in the run's namespace, copied here by the server afterwards.
+pub(crate) fn create_output_dir(workspace: &OwnedFd, path: &str) -> Result<OwnedFd, SandboxError> {
     const FIELD: &str = "output_dir";
     check_relative(FIELD, path)?;
     let comps: Vec<&str> = Path::new(path)
@@ -223,13 +238,12 @@ pub(crate) fn create_output_dir(
         path: path.to_owned(),
         why: "it names no folder",
     })?;
-    if let Some(id) = owner {
-        let (uid, gid) = (rustix::fs::Uid::from_raw(id), rustix::fs::Gid::from_raw(id));
-        rustix::fs::fchown(&dir, Some(uid), Some(gid)).map_err(|e| E::Io {
-            context: "handing the output folder to the sandbox user",
-            source: e.into(),
-        })?;
-    }
+    crate::outputs::mark(&dir).map_err(|e| E::Io {
+        context: "marking the output folder",
+        source: e.into(),
+    })?;
+    let dir =
+        crate::confine::above_stdio(dir).map_err(SandboxError::io("opening the output folder"))?;
     Ok(dir)
 }
 
@@ -270,7 +284,7 @@ fn walk(dir: &OwnedFd, prefix: &str, depth: usize, out: &mut Vec<WrittenFile>) {
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name == "." || name == ".." {
+        if name == "." || name == ".." || (depth == 0 && name == crate::outputs::MARKER) {
             continue;
         }
         let Ok(st) = rustix::fs::statat(dir, entry.file_name(), AtFlags::SYMLINK_NOFOLLOW) else {

@@ -1,5 +1,6 @@
 //! What this kernel and this process allow: probed once and cached, shown in `/health`.
 
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use serde::Serialize;
@@ -12,14 +13,31 @@ pub struct Layers {
     pub landlock_abi: u32,
     /// Seccomp filters with `SECCOMP_RET_ERRNO` are available.
     pub seccomp: bool,
-    /// The server runs as root: the child drops to uid/gid 65534 (nobody) and gets a new network
-    /// namespace directly.
+    /// The server runs as root: the script drops to uid/gid 65534 (nobody) and its namespaces
+    /// are created directly; otherwise a user namespace owns them and maps uid/gid 65534 inside
+    /// onto the server's own ids.
     pub running_as_root: bool,
     /// A fresh network namespace could be created for a child (as root: `CLONE_NEWNET`;
     /// otherwise: `CLONE_NEWUSER | CLONE_NEWNET`).
     pub network_namespace: bool,
-    /// The interpreter `/usr/bin/python3` exists.
+    /// Fresh PID, IPC and mount namespaces could be created too: the script is PID 1 of a
+    /// namespace of its own, sees and reaches no process outside the run, and when it exits the
+    /// kernel kills and reaps everything the run started.
+    pub pid_namespace: bool,
+    /// A size- and inode-limited tmpfs could be made (`fsopen`/`fsmount`) and mounted over the
+    /// output folder in the run's mount namespace: the run's disk quota.
+    pub output_tmpfs: bool,
+    /// The interpreter `/usr/bin/python3` exists and reported its standard library paths.
     pub python: bool,
+    /// No `site-packages`/`dist-packages` folder lies beneath a path Landlock lets the script
+    /// read, so the script can import the standard library and nothing else.
+    pub python_stdlib_only: bool,
+    /// A cgroup v2 folder under which each run gets a cgroup of its own, when the host delegates
+    /// one (`None`: limits for the run as a whole are enforced by the run monitor instead).
+    pub cgroup: Option<String>,
+    /// The controllers enabled for the runs' cgroups (`memory`, `pids`, `cpu`); without a
+    /// controller its limit falls back to the run monitor (memory) or `RLIMIT_NPROC` (pids).
+    pub cgroup_controllers: Vec<String>,
 }
 
 impl Layers {
@@ -43,8 +61,27 @@ impl Layers {
                     .to_owned()
             });
         }
+        if !self.pid_namespace {
+            return Some(
+                "PID, IPC and mount namespaces cannot be created for a script (unshare \
+                 CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNS failed), so a script could reach \
+                 processes outside its run"
+                    .to_owned(),
+            );
+        }
+        if !self.output_tmpfs {
+            return Some(
+                "a private tmpfs cannot be mounted for the run's output folder (fsopen/fsmount \
+                 of tmpfs failed; user namespaces may be restricted by an LSM), so the run's \
+                 disk quota cannot hold"
+                    .to_owned(),
+            );
+        }
         if !self.python {
-            return Some(format!("the interpreter {} does not exist", crate::PYTHON));
+            return Some(format!(
+                "the interpreter {} does not exist or did not report its standard library",
+                crate::PYTHON
+            ));
         }
         None
     }
@@ -52,16 +89,32 @@ impl Layers {
     /// The names of the layers a run gets on this machine, in the order they are applied.
     pub fn active(&self) -> Vec<String> {
         let mut v = vec![
-            "process-group".to_owned(),
-            "pdeathsig".to_owned(),
+            "pid-namespace".to_owned(),
+            "ipc-namespace".to_owned(),
+            "mount-namespace".to_owned(),
             "closed-fds".to_owned(),
         ];
         if self.running_as_root {
             v.push("netns".to_owned());
-            v.push("uid-drop-65534".to_owned());
         } else {
             v.push("userns+netns".to_owned());
         }
+        v.push("tmpfs-output-quota".to_owned());
+        if self.cgroup.is_some() {
+            v.push(format!("cgroup-v2[{}]", self.cgroup_controllers.join(",")));
+        }
+        if !self.cgroup_controllers.iter().any(|c| c == "memory") {
+            v.push("run-monitor[memory]".to_owned());
+        }
+        if self.cgroup.is_none() {
+            v.push("run-monitor[cpu-time]".to_owned());
+        }
+        if self.running_as_root {
+            v.push("uid-drop-65534".to_owned());
+        } else {
+            v.push("uid-65534-in-userns".to_owned());
+        }
+        v.push("pdeathsig".to_owned());
         v.push("rlimits".to_owned());
         v.push("no-new-privs".to_owned());
         v.push(format!("landlock-fs-abi{}", self.landlock_abi));
@@ -72,25 +125,55 @@ impl Layers {
             v.push("landlock-scope".to_owned());
         }
         v.push("seccomp".to_owned());
-        v.push("python-isolated".to_owned());
+        v.push("python-isolated-no-site".to_owned());
+        if self.python_stdlib_only {
+            v.push("python-stdlib-only".to_owned());
+        }
         v
     }
+}
+
+/// Where the interpreter keeps what a script may load.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PythonPaths {
+    /// Paths Landlock lets the script read and execute: the interpreter binary, the standard
+    /// library (with `lib-dynload`), the shared libraries, the loader and a few data folders.
+    pub(crate) read_exec: Vec<PathBuf>,
+    /// `site-packages`/`dist-packages` folders that lie beneath one of `read_exec`.
+    pub(crate) reachable_site_dirs: Vec<PathBuf>,
 }
 
 /// Probes the kernel once per process.
 pub(crate) fn probe() -> &'static Layers {
     static LAYERS: OnceLock<Layers> = OnceLock::new();
     LAYERS.get_or_init(|| {
+        let root = rustix::process::geteuid().is_root();
+        let ns = namespaces_possible(root);
+        let python = python_paths();
+        let cgroup = crate::cgroup::base();
         let layers = Layers {
             landlock_abi: landlock_abi(),
             seccomp: seccomp_available(),
-            running_as_root: rustix::process::geteuid().is_root(),
-            network_namespace: netns_possible(),
-            python: std::path::Path::new(crate::PYTHON).is_file(),
+            running_as_root: root,
+            network_namespace: ns >= NsProbe::Net,
+            pid_namespace: ns >= NsProbe::PidIpcMount,
+            output_tmpfs: ns >= NsProbe::Tmpfs,
+            python: python.is_some(),
+            python_stdlib_only: python
+                .as_ref()
+                .is_some_and(|p| p.reachable_site_dirs.is_empty()),
+            cgroup: cgroup.map(|c| c.dir.display().to_string()),
+            cgroup_controllers: cgroup.map(|c| c.controllers.clone()).unwrap_or_default(),
         };
         tracing::info!(?layers, "sandbox layers probed");
         layers
     })
+}
+
+/// The interpreter's paths, probed once (`None` when it cannot be run).
+pub(crate) fn python_paths() -> Option<&'static PythonPaths> {
+    static PATHS: OnceLock<Option<PythonPaths>> = OnceLock::new();
+    PATHS.get_or_init(probe_python).as_ref()
 }
 
 /// `landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION)`: the ABI version, or an
@@ -127,33 +210,172 @@ fn seccomp_available() -> bool {
     r == 0
 }
 
-/// Tries the same `unshare` a run does, in a throwaway child of `/bin/true`.
-fn netns_possible() -> bool {
+/// How far the namespace probe got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum NsProbe {
+    Nothing,
+    Net,
+    PidIpcMount,
+    Tmpfs,
+}
+
+/// Tries, in a throwaway child of `/bin/true`, what a run does: a network namespace (with a user
+/// namespace when unprivileged), then PID, IPC and mount namespaces, then a private tmpfs. The
+/// child exits with the number of the step that failed.
+fn namespaces_possible(root: bool) -> NsProbe {
     use std::os::unix::process::CommandExt;
-    let root = rustix::process::geteuid().is_root();
-    let flags = if root {
+    let net = if root {
         libc::CLONE_NEWNET
     } else {
         libc::CLONE_NEWUSER | libc::CLONE_NEWNET
     };
+    let rest = libc::CLONE_NEWPID | libc::CLONE_NEWIPC | libc::CLONE_NEWNS;
+    let tmpfs = c"tmpfs";
+    let slash = c"/";
+    let size = c"size";
+    let one_mb = c"1m";
     let mut cmd = std::process::Command::new("/bin/true");
     cmd.stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
-    // SAFETY: the closure only makes one async-signal-safe syscall.
+    // SAFETY: the closure only makes async-signal-safe system calls on data prepared before.
     unsafe {
         cmd.pre_exec(move || {
-            if libc::unshare(flags) != 0 {
-                return Err(std::io::Error::last_os_error());
+            if libc::unshare(net) != 0 {
+                libc::_exit(11);
+            }
+            if libc::unshare(rest) != 0 {
+                libc::_exit(12);
+            }
+            if libc::mount(
+                std::ptr::null(),
+                slash.as_ptr(),
+                std::ptr::null(),
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            ) != 0
+            {
+                libc::_exit(13);
+            }
+            let fs = libc::syscall(libc::SYS_fsopen, tmpfs.as_ptr(), 1u32) as i32;
+            if fs < 0 {
+                libc::_exit(13);
+            }
+            const FSCONFIG_SET_STRING: u32 = 1;
+            const FSCONFIG_CMD_CREATE: u32 = 6;
+            if libc::syscall(
+                libc::SYS_fsconfig,
+                fs,
+                FSCONFIG_SET_STRING,
+                size.as_ptr(),
+                one_mb.as_ptr(),
+                0,
+            ) != 0
+                || libc::syscall(
+                    libc::SYS_fsconfig,
+                    fs,
+                    FSCONFIG_CMD_CREATE,
+                    std::ptr::null::<u8>(),
+                    std::ptr::null::<u8>(),
+                    0,
+                ) != 0
+                || libc::syscall(libc::SYS_fsmount, fs, 1u32, 0u32) < 0
+            {
+                libc::_exit(13);
             }
             Ok(())
         });
     }
     match cmd.status() {
-        Ok(s) => s.success(),
+        Ok(s) => match s.code() {
+            Some(0) => NsProbe::Tmpfs,
+            Some(11) => NsProbe::Nothing,
+            Some(12) => NsProbe::Net,
+            Some(13) => NsProbe::PidIpcMount,
+            _ => NsProbe::Nothing,
+        },
         Err(e) => {
-            tracing::warn!(error = %e, "sandbox: network namespace probe failed");
-            false
+            tracing::warn!(error = %e, "sandbox: namespace probe failed");
+            NsProbe::Nothing
         }
     }
+}
+
+/// Asks the interpreter (unconfined, once) where its standard library, shared libraries and
+/// site folders are, and derives what Landlock lets a script read.
+fn probe_python() -> Option<PythonPaths> {
+    const CODE: &str = "import os, sys, sysconfig, site\n\
+        p = lambda k, v: v and print(k, os.path.realpath(v), sep='\\t')\n\
+        p('exe', sys.executable)\n\
+        [p('lib', sysconfig.get_path(k)) for k in ('stdlib', 'platstdlib')]\n\
+        [p('lib', sysconfig.get_config_var(k)) for k in ('DESTSHARED', 'LIBDIR')]\n\
+        [p('site', d) for d in site.getsitepackages()]\n\
+        [p('site', sysconfig.get_path(k)) for k in ('purelib', 'platlib')]\n";
+    let out = std::process::Command::new(crate::PYTHON)
+        .args(["-I", "-S", "-B", "-c", CODE])
+        .env_clear()
+        .stdin(std::process::Stdio::null())
+        .output();
+    let out = match out {
+        Ok(o) if o.status.success() => o,
+        Ok(o) => {
+            tracing::warn!(stderr = %String::from_utf8_lossy(&o.stderr), "sandbox: python probe failed");
+            return None;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "sandbox: python probe failed");
+            return None;
+        }
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut read_exec: Vec<PathBuf> = Vec::new();
+    let mut site: Vec<PathBuf> = Vec::new();
+    for line in text.lines() {
+        let Some((k, v)) = line.split_once('\t') else {
+            continue;
+        };
+        match k {
+            "exe" | "lib" => read_exec.push(PathBuf::from(v)),
+            "site" => site.push(PathBuf::from(v)),
+            _ => {}
+        }
+    }
+    if !read_exec.iter().any(|p| p.is_file()) {
+        return None;
+    }
+    // The ELF loader (its own folder), the loader cache, time zones and the C.UTF-8 locale.
+    for extra in [
+        "/lib64/ld-linux-x86-64.so.2",
+        "/lib/ld-linux-aarch64.so.1",
+        "/etc/ld.so.cache",
+        "/usr/share/zoneinfo",
+        "/usr/lib/locale",
+    ] {
+        if let Ok(real) = std::fs::canonicalize(extra) {
+            let p = if extra.contains("ld-linux") {
+                real.parent().map(Path::to_owned).unwrap_or(real)
+            } else {
+                real
+            };
+            read_exec.push(p);
+        }
+    }
+    read_exec.retain(|p| p.exists());
+    read_exec.sort();
+    read_exec.dedup();
+    let reachable_site_dirs: Vec<PathBuf> = site
+        .into_iter()
+        .filter(|s| s.exists() && read_exec.iter().any(|r| s.starts_with(r)))
+        .collect();
+    if !reachable_site_dirs.is_empty() {
+        tracing::warn!(
+            dirs = ?reachable_site_dirs,
+            "sandbox: site-packages folders lie inside the standard library paths; scripts can \
+             import what is installed there"
+        );
+    }
+    Some(PythonPaths {
+        read_exec,
+        reachable_site_dirs,
+    })
 }

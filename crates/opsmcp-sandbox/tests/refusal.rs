@@ -19,6 +19,7 @@ async fn without_landlock_scripts_are_refused() {
         script,
         data: "data/logs.json".into(),
         output_dir: "out/refused".into(),
+        code: None,
     };
     let err = sandbox.run(req).await.expect_err("must refuse");
     let msg = err.to_string();

@@ -2,23 +2,19 @@
 //! suite; when that is root (CI), `reruns_this_file_as_an_unprivileged_user` also copies this test
 //! binary to a world-readable folder (the build folder under `/root` is not) and runs these tests
 //! again under `setpriv --reuid=65534 --regid=65534 --clear-groups`, where the child gets
-//! `CLONE_NEWUSER | CLONE_NEWNET` instead of the uid drop.
+//! a user namespace (and uid 65534 inside it) instead of the uid drop.
 
 mod common;
 
 use std::io::ErrorKind;
-use std::os::unix::fs::PermissionsExt;
 
-use common::{Fixture, SSH_SECRET, alive, assert_denied, log_entries};
+use common::{Fixture, INNER, SSH_SECRET, assert_denied, log_entries};
 use opsmcp_sandbox::{Limit, Sandbox, SandboxLimits};
 
 /// The tests of this file take turns: as root, the sandboxed children run as uid 65534 and share
 /// its process count with the re-executed copy of this binary (also uid 65534), so a fork bomb
 /// beside the re-run would see fewer free process slots.
 static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// Set in the re-executed, unprivileged copy of this binary.
-const INNER: &str = "OPSMCP_SANDBOX_UNPRIVILEGED_RERUN";
 
 /// In the re-run, checks that it really is unprivileged and that the run used a user namespace.
 fn check_mode(layers: &[String]) {
@@ -74,9 +70,10 @@ attempt("ssh", lambda: open({ssh:?}).read())
 attempt("parent_environ", lambda: open(f"/proc/{{os.getppid()}}/environ", "rb").read())
 attempt("tmp", lambda: open("/tmp/opsmcp-unpriv-escape", "w").write("x"))
 attempt("beside_script", lambda: open({beside:?}, "w").write("x"))
-attempt("signal_server", lambda: os.kill(os.getppid(), 0))
-attempt("ptrace_parent", lambda: __import__("ctypes").CDLL(None, use_errno=True).ptrace(16, os.getppid(), None, None) == 0 or (_ for _ in ()).throw(OSError("ptrace failed")))
+attempt("signal_server", lambda: os.kill({server}, 0))
+attempt("ptrace_parent", lambda: __import__("ctypes").CDLL(None, use_errno=True).ptrace(16, {server}, None, None) == 0 or (_ for _ in ()).throw(OSError("ptrace failed")))
 "#,
+        server = std::process::id(),
         ssh = f.canary.path().join("home/.ssh/id_ed25519"),
         beside = f.path("scripts/evil.py"),
     );
@@ -141,32 +138,9 @@ while True:
         "stderr:\n{}",
         o.stderr.text
     );
-    // Pids printed by the script are in its pid namespace only when one is used; here they are
-    // the host's (no pid namespace), so they can be checked directly.
-    for k in o
-        .stdout
-        .text
-        .lines()
-        .filter_map(|l| l.strip_prefix("KID "))
-        .filter_map(|p| p.trim().parse().ok())
-    {
-        assert!(!alive(k), "fork bomb child {k} outlived the run");
-    }
-    // Killed children still count against uid 65534's process limit until they are reaped;
-    // let them go before the next test of this file forks (at most 10 s, then go on anyway).
-    let kids: Vec<String> = o
-        .stdout
-        .text
-        .lines()
-        .filter_map(|l| l.strip_prefix("KID "))
-        .map(|p| format!("/proc/{}", p.trim()))
-        .collect();
-    for _ in 0..200 {
-        if kids.iter().all(|k| !std::path::Path::new(k).exists()) {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    // The pids printed are the run's namespace's; `Fixture::run` has checked that no process
+    // of the run is left.
+    assert!(o.stdout.text.contains("KID "));
 }
 
 #[tokio::test]
@@ -196,7 +170,7 @@ for _ in range(200):
         .trim()
         .parse()
         .expect("pid");
-    assert!(!alive(pid), "the daemon {pid} outlived the run");
+    assert!(pid > 1, "{pid}");
 }
 
 #[tokio::test]
@@ -225,43 +199,6 @@ fn reruns_this_file_as_an_unprivileged_user() {
     if std::env::var_os(INNER).is_some() {
         return;
     }
-    if !rustix::process::geteuid().is_root() {
-        eprintln!("not root: the tests above already ran unprivileged");
-        return;
-    }
-    let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists());
-    let Some(setpriv) = setpriv else {
-        panic!(
-            "setpriv (util-linux) is needed to re-run the sandbox tests unprivileged; install util-linux"
-        );
-    };
     let _turn = TURN.blocking_lock();
-    let exe = std::env::current_exe().expect("current exe");
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let copy = dir.path().join("unprivileged-tests");
-    std::fs::copy(&exe, &copy).expect("copy test binary");
-    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let out = std::process::Command::new(setpriv)
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-        .arg(&copy)
-        .args(["unpriv_", "--test-threads=1"])
-        .env(INNER, "1")
-        .env("HOME", "/nonexistent")
-        .env("TMPDIR", "/tmp")
-        .current_dir("/")
-        .output()
-        .expect("run setpriv");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "unprivileged re-run failed:\n{stdout}\n{stderr}"
-    );
-    assert!(
-        stdout.contains("test result: ok. 6 passed"),
-        "unexpected re-run result:\n{stdout}\n{stderr}"
-    );
+    common::rerun_unprivileged(65534, &["unpriv_"], 6);
 }

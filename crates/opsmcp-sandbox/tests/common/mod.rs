@@ -24,6 +24,10 @@ def attempt(label, fn):
 pub const SSH_SECRET: &str = "CANARY-SSH-PRIVATE-KEY-7f3a";
 pub const CONFIG_SECRET: &str = "CANARY-DB-PASSWORD-91bc";
 
+/// Runs and their checks take turns within a test binary, so that the checks see only their
+/// own run.
+pub static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A workspace (`scripts/`, `data/logs.json`) and a canary folder outside it.
 pub struct Fixture {
     pub ws: tempfile::TempDir,
@@ -91,8 +95,9 @@ impl Fixture {
         self.run_with(name, body, SandboxLimits::default()).await
     }
 
-    /// Runs `body` with `limits`; asserts nothing outside the output folder changed. Returns the
-    /// outcome and the output folder (relative).
+    /// Runs `body` with `limits`; asserts nothing outside the output folder changed, and the
+    /// after-run checks of [`Fixture::checked`]. Returns the outcome and the output folder
+    /// (relative).
     pub async fn run_with(
         &self,
         name: &str,
@@ -101,17 +106,40 @@ impl Fixture {
     ) -> (RunOutcome, String) {
         let script = self.script(name, body);
         let out = self.next_output();
-        let before = self.snapshot(&self.path("out"));
-        let sandbox = Sandbox::new(self.ws.path().to_owned(), limits);
         let req = RunRequest {
             script,
             data: "data/logs.json".into(),
             output_dir: out.clone(),
+            code: None,
         };
-        let outcome = sandbox
-            .run(req)
+        let outcome = self
+            .checked(req, limits)
             .await
             .unwrap_or_else(|e| panic!("run {name}: {e}"));
+        (outcome, out)
+    }
+
+    /// Runs `req` and checks, after it:
+    /// - nothing outside the output folder changed (workspace and canary snapshots);
+    /// - the server (this process) is healthy: its rlimits, and every thread's nice value,
+    ///   scheduling policy and priority, CPU affinity and I/O priority, are what they were;
+    /// - no process is left: this process has no child or descendant (zombies included) that it
+    ///   did not have before the run;
+    /// - the run's resource use is within its limits ([`assert_within_limits`]);
+    /// - a following run can start threads and processes.
+    pub async fn checked(
+        &self,
+        req: RunRequest,
+        limits: SandboxLimits,
+    ) -> Result<RunOutcome, SandboxError> {
+        let _serial = SERIAL.lock().await;
+        let name = req.script.clone();
+        let before = self.snapshot(&self.path("out"));
+        let server = ServerState::capture();
+        let kids = descendants();
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let sandbox = Sandbox::new(self.ws.path().to_owned(), limits.clone()).rescan_every_run();
+        let result = sandbox.run(req).await;
         let after = self.snapshot(&self.path("out"));
         assert_same(
             &before.0,
@@ -123,18 +151,69 @@ impl Fixture {
             &after.1,
             &format!("{name}: the canary folder changed"),
         );
-        (outcome, out)
+        ServerState::capture().assert_same_as(&server, &name);
+        assert_no_new_processes(&kids, &name);
+        assert_eq!(
+            std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default(),
+            mounts,
+            "{name}: the server's mount table changed"
+        );
+        assert_no_run_cgroups(&name);
+        if let Ok(o) = &result {
+            assert_within_limits(o, &limits, &name);
+            self.follow_up_run(&name, &kids).await;
+        }
+        result
+    }
+
+    /// A trivial run after a hostile one: 8 threads and 4 processes must start.
+    async fn follow_up_run(&self, after: &str, kids: &[i32]) {
+        let body = r#"
+import threading
+ts = [threading.Thread(target=lambda: None) for _ in range(8)]
+for t in ts: t.start()
+for t in ts: t.join()
+pids = []
+for _ in range(4):
+    pid = os.fork()
+    if pid == 0:
+        os._exit(7)
+    pids.append(pid)
+assert all(os.waitpid(p, 0)[1] >> 8 == 7 for p in pids)
+print("FOLLOW-UP OK")
+"#;
+        let script = self.script("follow_up", body);
+        let out = self.next_output();
+        let sandbox =
+            Sandbox::new(self.ws.path().to_owned(), SandboxLimits::default()).rescan_every_run();
+        let o = sandbox
+            .run(RunRequest {
+                script,
+                data: "data/logs.json".into(),
+                output_dir: out,
+                code: None,
+            })
+            .await
+            .unwrap_or_else(|e| panic!("the run after {after} could not start: {e}"));
+        assert!(
+            o.exit_code == Some(0) && o.stdout.text.contains("FOLLOW-UP OK"),
+            "the run after {after} could not start threads and processes: {o:?}"
+        );
+        assert_no_new_processes(kids, &format!("the run after {after}"));
     }
 
     /// Runs a request expected to be refused; asserts nothing was created or changed.
     pub async fn refused(&self, script: &str, data: &str, output_dir: &str) -> SandboxError {
         let before = self.snapshot(Path::new("/nonexistent"));
-        let sandbox = Sandbox::new(self.ws.path().to_owned(), SandboxLimits::default());
+        let sandbox =
+            Sandbox::new(self.ws.path().to_owned(), SandboxLimits::default()).rescan_every_run();
         let req = RunRequest {
             script: script.into(),
             data: data.into(),
             output_dir: output_dir.into(),
+            code: None,
         };
+        let _serial = SERIAL.lock().await;
         let err = sandbox
             .run(req)
             .await
@@ -263,4 +342,274 @@ pub fn assert_denied(o: &RunOutcome, labels: &[&str]) {
             o.stderr.text
         );
     }
+}
+
+/// How far over a limit a run may be seen, and why:
+/// - CPU: the monitor samples every 50 ms, on up to every CPU of the machine, and the kernel's
+///   accounting rounds to the tick: 400 ms;
+/// - memory: a run is killed at the first sample over its limit, so what grew during the last
+///   50 ms shows on top (the kernel's `RLIMIT_AS` still caps each process): 256 MiB.
+pub const CPU_SLACK_MS: u64 = 400;
+pub const MEMORY_SLACK_KB: u64 = 256 * 1024;
+
+/// The run's resource use, as reported, is within its limits.
+pub fn assert_within_limits(o: &RunOutcome, l: &SandboxLimits, name: &str) {
+    let u = &o.usage;
+    assert!(
+        u.cpu_ms <= l.cpu_seconds * 1000 + CPU_SLACK_MS,
+        "{name}: used {} ms of CPU with cpu_seconds = {}",
+        u.cpu_ms,
+        l.cpu_seconds
+    );
+    assert!(
+        u.memory_peak_kb <= l.memory_mb * 1024 + MEMORY_SLACK_KB,
+        "{name}: memory peaked at {} KiB with memory_mb = {}",
+        u.memory_peak_kb,
+        l.memory_mb
+    );
+    assert!(
+        u.max_process_rss_kb <= l.memory_mb * 1024,
+        "{name}: one process reached {} KiB with memory_mb = {}",
+        u.max_process_rss_kb,
+        l.memory_mb
+    );
+    assert!(
+        u.output_bytes <= l.output_mb * 1024 * 1024 && u.output_files <= l.output_files + 1,
+        "{name}: the output folder took {} bytes in {} inodes with output_mb = {}, output_files = {}",
+        u.output_bytes,
+        u.output_files,
+        l.output_mb,
+        l.output_files
+    );
+    let written: u64 = o.files_written.iter().map(|f| f.bytes).sum();
+    assert!(
+        written <= l.output_mb * 1024 * 1024,
+        "{name}: {written} bytes were copied into the workspace with output_mb = {}",
+        l.output_mb
+    );
+    assert!(
+        o.files_written
+            .iter()
+            .all(|f| f.bytes <= l.max_file_mb * 1024 * 1024),
+        "{name}: a file passed max_file_mb"
+    );
+}
+
+/// The pids of this process's descendants (children of any of its threads, and theirs).
+pub fn descendants() -> Vec<i32> {
+    let me = std::process::id() as i32;
+    let mut out: Vec<i32> = Vec::new();
+    let mut queue = vec![me];
+    while let Some(pid) = queue.pop() {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
+        for t in tasks.flatten() {
+            let path = t.path().join("children");
+            for c in std::fs::read_to_string(path)
+                .unwrap_or_default()
+                .split_whitespace()
+                .filter_map(|c| c.parse::<i32>().ok())
+            {
+                if !out.contains(&c) {
+                    out.push(c);
+                    queue.push(c);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// No descendant of this process exists that was not there before (`before`), zombie or not.
+pub fn assert_no_new_processes(before: &[i32], name: &str) {
+    let left: Vec<String> = descendants()
+        .into_iter()
+        .filter(|p| !before.contains(p))
+        .map(|p| {
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+            format!("{p}: {}", stat.trim())
+        })
+        .collect();
+    assert!(left.is_empty(), "{name}: processes left behind: {left:#?}");
+}
+
+/// What a hostile script could change in the server process with a process-directed call.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ThreadState {
+    /// nice, policy, rt priority (from `/proc/self/task/<tid>/stat`).
+    pub sched: (i64, i64, i64),
+    /// `sched_getaffinity`.
+    pub affinity: Vec<u8>,
+    /// `ioprio_get(IOPRIO_WHO_PROCESS, tid)`.
+    pub ioprio: i64,
+}
+
+/// The server's (this process's) limits and each thread's scheduling state.
+#[derive(Debug)]
+pub struct ServerState {
+    pub rlimits: Vec<(u64, u64)>,
+    pub threads: BTreeMap<i32, ThreadState>,
+}
+
+impl ServerState {
+    pub fn capture() -> Self {
+        let rlimits = (0..16)
+            .map(|r| {
+                let mut lim = RLimit { cur: 0, max: 0 };
+                // SAFETY: prlimit64 on ourselves with a pointer to a live struct.
+                unsafe { prlimit64(0, r, std::ptr::null(), &mut lim) };
+                (lim.cur, lim.max)
+            })
+            .collect();
+        let mut threads = BTreeMap::new();
+        for t in std::fs::read_dir("/proc/self/task")
+            .expect("tasks")
+            .flatten()
+        {
+            let Some(tid) = t.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+                continue;
+            };
+            if let Some(state) = thread_state(tid) {
+                threads.insert(tid, state);
+            }
+        }
+        ServerState { rlimits, threads }
+    }
+
+    /// Asserts nothing changed (threads that came or went in between are not compared).
+    pub fn assert_same_as(&self, before: &ServerState, name: &str) {
+        assert_eq!(
+            self.rlimits, before.rlimits,
+            "{name}: the server's rlimits changed"
+        );
+        for (tid, was) in &before.threads {
+            if let Some(now) = self.threads.get(tid) {
+                assert_eq!(now, was, "{name}: server thread {tid} was changed");
+            }
+        }
+    }
+}
+
+/// Every thread id of this process.
+pub fn server_threads() -> Vec<i32> {
+    ServerState::capture().threads.into_keys().collect()
+}
+
+fn thread_state(tid: i32) -> Option<ThreadState> {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // Field n of stat is f[n - 3] here: nice (19), rt_priority (40), policy (41).
+    let num = |n: usize| {
+        f.get(n - 3)
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(-1)
+    };
+    let mut mask = [0u8; 128];
+    // SAFETY: sched_getaffinity into a live buffer of the given size.
+    let r = unsafe { sched_getaffinity(tid, mask.len(), mask.as_mut_ptr()) };
+    // SAFETY: ioprio_get has no pointer arguments.
+    let ioprio = unsafe { syscall(IOPRIO_GET, 1i64, tid as i64) };
+    Some(ThreadState {
+        sched: (num(19), num(41), num(40)),
+        affinity: if r == 0 { mask.to_vec() } else { Vec::new() },
+        ioprio,
+    })
+}
+
+#[repr(C)]
+struct RLimit {
+    cur: u64,
+    max: u64,
+}
+
+#[cfg(target_arch = "x86_64")]
+const IOPRIO_GET: i64 = 252;
+#[cfg(target_arch = "aarch64")]
+const IOPRIO_GET: i64 = 31;
+
+unsafe extern "C" {
+    fn prlimit64(pid: i32, resource: i32, new: *const RLimit, old: *mut RLimit) -> i32;
+    fn sched_getaffinity(pid: i32, size: usize, mask: *mut u8) -> i32;
+    fn syscall(nr: i64, ...) -> i64;
+}
+
+/// No cgroup of a run of this process is left (when runs get cgroups).
+pub fn assert_no_run_cgroups(name: &str) {
+    let Some(base) = Sandbox::probe().cgroup else {
+        return;
+    };
+    let prefix = format!("opsmcp-run-{}-", std::process::id());
+    let left: Vec<String> = std::fs::read_dir(&base)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(&prefix))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        left.is_empty(),
+        "{name}: run cgroups left in {base}: {left:?}"
+    );
+}
+
+/// Set in a copy of a test binary re-run unprivileged.
+pub const INNER: &str = "OPSMCP_SANDBOX_UNPRIVILEGED_RERUN";
+
+/// Whether this is the unprivileged re-run.
+pub fn inner() -> bool {
+    std::env::var_os(INNER).is_some()
+}
+
+/// As root, copies this test binary to a world-readable folder (the build folder under `/root`
+/// is not) and runs the tests matching `filters` again under `setpriv --reuid=UID --regid=UID
+/// --clear-groups`, expecting `expected` of them to pass. Holds the run lock meanwhile, so that
+/// no run of this process checks for leftovers while the re-run's processes exist.
+pub fn rerun_unprivileged(uid: u32, filters: &[&str], expected: usize) {
+    if inner() {
+        return;
+    }
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("not root: the tests already ran unprivileged");
+        return;
+    }
+    let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("setpriv (util-linux) is needed to re-run the sandbox tests unprivileged");
+    let _serial = SERIAL.blocking_lock();
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let copy = dir.path().join("unprivileged-tests");
+    std::fs::copy(&exe, &copy).expect("copy test binary");
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let out = std::process::Command::new(setpriv)
+        .args([
+            format!("--reuid={uid}"),
+            format!("--regid={uid}"),
+            "--clear-groups".to_owned(),
+            "--".to_owned(),
+        ])
+        .arg(&copy)
+        .args(filters)
+        .arg("--test-threads=1")
+        .env(INNER, "1")
+        .env("HOME", "/nonexistent")
+        .env("TMPDIR", "/tmp")
+        .current_dir("/")
+        .output()
+        .expect("run setpriv");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "unprivileged re-run failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains(&format!("test result: ok. {expected} passed")),
+        "unexpected re-run result:\n{stdout}\n{stderr}"
+    );
 }

@@ -71,7 +71,8 @@ pub struct Output {
     pub stderr_truncated: bool,
     /// Wall time in milliseconds.
     pub duration_ms: u64,
-    /// The limit that ended it: cpu, wall, memory, processes, file_size or output.
+    /// The limit that ended it: cpu, wall, memory, processes, file_size, output, disk (the
+    /// output folder's space) or files (its file count).
     pub limit_hit: Option<String>,
     /// The run's output folder (its cwd), relative to analytics/.
     pub output_dir: String,
@@ -137,10 +138,15 @@ pub async fn run(la: &LogAnalytics, args: Args) -> Result<Output, ToolError> {
             script: script.clone(),
             data: data.clone(),
             output_dir: output_dir.clone(),
+            // The bytes sent run, sealed at call time: a concurrent call saving another script
+            // at the same path between the save above and the run cannot swap them.
+            code: args.code.clone(),
         };
         match la.sandbox.run(request).await {
-            // A concurrent run took the same folder name; take the next.
-            Err(SandboxError::OutputExists { .. }) if attempt < 3 => attempt += 1,
+            // A concurrent call took the same folder name while this one waited for the
+            // sandbox (runs take turns); take the next. Each waiting call can lose this way at
+            // most once per call ahead of it.
+            Err(SandboxError::OutputExists { .. }) if attempt < 64 => attempt += 1,
             Err(e) => return Err(sandbox_error(e)),
             Ok(outcome) => break (output_dir, outcome),
         }
@@ -223,7 +229,7 @@ async fn next_output_dir(ws: &Workspace, dir: &str) -> Result<String, ToolError>
                  first (or pass `code`), then send its path"
                 ),
             })?;
-        let n = Workspace::next_number(&fd, "out-", "")
+        let n = next_free_number(&fd, "out-")
             .map_err(|e| ToolError::Unavailable(format!("cannot list {dir:?}: {e}")))?;
         Ok(if dir.is_empty() {
             format!("out-{n}")
@@ -233,6 +239,34 @@ async fn next_output_dir(ws: &Workspace, dir: &str) -> Result<String, ToolError>
     })
     .await
     .map_err(|e| ToolError::Unavailable(format!("choosing the output folder stopped: {e}")))?
+}
+
+/// The number after the highest `{prefix}<n>` in `dir`, or, when that would pass `u64::MAX` (a
+/// folder named `out-18446744073709551615`), the smallest number not taken: never wraps, never
+/// blocks.
+fn next_free_number(dir: &std::os::fd::OwnedFd, prefix: &str) -> std::io::Result<u64> {
+    let mut taken = std::collections::BTreeSet::new();
+    for entry in rustix::fs::Dir::read_from(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy();
+        if let Some(n) = name
+            .strip_prefix(prefix)
+            .and_then(|n| n.parse::<u64>().ok())
+        {
+            taken.insert(n);
+        }
+    }
+    Ok(first_free(&taken))
+}
+
+fn first_free(taken: &std::collections::BTreeSet<u64>) -> u64 {
+    match taken.last() {
+        None => 1,
+        Some(&max) => max.checked_add(1).unwrap_or_else(|| {
+            // Some number from 1 to len + 1 is free.
+            (1..).find(|n| !taken.contains(n)).unwrap_or(1)
+        }),
+    }
 }
 
 /// Path problems name the argument to fix; everything else is the server's.
@@ -283,6 +317,33 @@ mod tests {
         let (shown, cut) = cap(&long);
         assert!(cut && shown.len() <= MAX_SHOWN_BYTES && shown.len() > MAX_SHOWN_BYTES - 2);
         assert_eq!(cap("ok"), ("ok".to_owned(), false));
+    }
+
+    #[test]
+    fn output_numbers_never_wrap_or_block() {
+        let set = |v: &[u64]| {
+            v.iter()
+                .copied()
+                .collect::<std::collections::BTreeSet<u64>>()
+        };
+        assert_eq!(first_free(&set(&[])), 1);
+        assert_eq!(first_free(&set(&[1, 2, 7])), 8);
+        assert_eq!(first_free(&set(&[u64::MAX])), 1);
+        assert_eq!(first_free(&set(&[1, 2, u64::MAX])), 3);
+        // On disk: a planted out-18446744073709551615 next to real outputs.
+        let tmp = tempfile::tempdir().unwrap();
+        let ws = Workspace::create(tmp.path().join("analytics")).unwrap();
+        let dir = ws.open_dir("INC-1", true).unwrap();
+        for name in ["out-1", "out-18446744073709551615", "out-x"] {
+            std::fs::create_dir(ws.root().join("INC-1").join(name)).unwrap();
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..3 {
+            let n = next_free_number(&dir, "out-").unwrap();
+            assert!(n < u64::MAX && seen.insert(n), "{n} {seen:?}");
+            std::fs::create_dir(ws.root().join(format!("INC-1/out-{n}"))).unwrap();
+        }
+        assert_eq!(seen, [2, 3, 4].into_iter().collect());
     }
 
     #[test]

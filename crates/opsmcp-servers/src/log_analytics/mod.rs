@@ -249,9 +249,28 @@ impl HealthCheck for SandboxCheck {
     fn check(&self) -> BoxFuture<'_, CheckResult> {
         Box::pin(async move {
             match self.sandbox.ready() {
-                Ok(()) => CheckResult::ok(serde_json::json!({
-                    "layers": Sandbox::probe().active(),
-                })),
+                Ok(()) => {
+                    let sandbox = self.sandbox.clone();
+                    let usage = tokio::task::spawn_blocking(move || sandbox.workspace_usage())
+                        .await
+                        .ok()
+                        .and_then(Result::ok);
+                    let l = self.sandbox.limits();
+                    CheckResult::ok(serde_json::json!({
+                        "layers": Sandbox::probe().active(),
+                        "cgroup": Sandbox::probe().cgroup,
+                        "workspace": {
+                            "used_bytes": usage.as_ref().map(|u| u.bytes),
+                            "used_files": usage.as_ref().map(|u| u.files),
+                            "output_folders": usage.as_ref().map(|u| u.output_folders),
+                            "output_bytes": usage.as_ref().map(|u| u.output_bytes),
+                            "quota_mb": l.workspace_mb,
+                            "quota_files": l.workspace_files,
+                            "keep_outputs_hours": l.keep_outputs_hours,
+                            "keep_outputs_mb": l.keep_outputs_mb,
+                        },
+                    }))
+                }
                 Err(e) => CheckResult::failing(format!(
                     "{e}; execute_analysis_script is refused until this is fixed (get_raw_logs \
                      still works)"
@@ -314,6 +333,49 @@ mod tests {
         assert!(err.contains("Landlock") && err.contains("refused"), "{err}");
         // Nothing was saved for a run that cannot happen.
         assert!(!tmp.path().join("analytics/a.py").exists());
+    }
+
+    /// F7 of issue 18: concurrent calls saving their own `code` at the same `script_path` each
+    /// run the code they sent, never another call's saved over it in between.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_calls_with_code_at_one_path_each_run_their_own() {
+        let tmp = tempfile::tempdir().unwrap();
+        let la = Arc::new(tools(tmp.path()).await);
+        if la.sandbox.ready().is_err() {
+            eprintln!("no sandbox on this machine: {:?}", la.sandbox.ready());
+            return;
+        }
+        let logs = get_raw_logs::run(&la, get_raw_logs::Args::default())
+            .await
+            .expect("logs");
+        let calls: Vec<_> = (0..6)
+            .map(|i| {
+                let la = la.clone();
+                let data = logs.log_data_path.clone();
+                tokio::spawn(async move {
+                    let out = execute_analysis_script::run(
+                        &la,
+                        execute_analysis_script::Args {
+                            script_path: "INC-race/shared.py".into(),
+                            log_data_path: data,
+                            code: Some(format!("print('TOKEN {i}')\n")),
+                        },
+                    )
+                    .await
+                    .expect("run");
+                    (i, out)
+                })
+            })
+            .collect();
+        for call in calls {
+            let (i, out) = call.await.unwrap();
+            assert!(out.succeeded, "{out:?}");
+            assert_eq!(
+                out.stdout,
+                format!("TOKEN {i}\n"),
+                "call {i} ran another's code"
+            );
+        }
     }
 
     #[test]
