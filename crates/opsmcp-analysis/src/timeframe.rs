@@ -1,12 +1,13 @@
-//! Timeframes as people and models write them: `15m`, `2h`, `last 30 minutes`, `past hour`, or
-//! an ISO-8601 range `start/end`. Every analysis reads one [`Window`].
+//! The window an analysis reads ([`Window`]), from a timeframe as people and models write it
+//! (`15m`, `2h`, `last 30 minutes`, `past hour`, an ISO-8601 range) or from an incident. The
+//! parsing, the default, the maximum and the incident's window have one home,
+//! `opsmcp_world::window`, shared by every tool.
 
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
-/// The longest window an analysis reads: log windows are generated or read whole, and a day
-/// is already more than a tool answer can summarise usefully.
-pub const MAX_WINDOW: SignedDuration = SignedDuration::from_hours(24);
+pub use opsmcp_world::window::{DEFAULT_WINDOW, MAX_WINDOW};
+use opsmcp_world::window::{Timeframe, WindowError};
 
 /// A half-open span of time `[from, to)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -44,95 +45,32 @@ impl Window {
     }
 }
 
-/// A timeframe that could not be read; the message lists what is accepted.
+/// A timeframe that could not be read; the message says what to send instead.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "cannot read timeframe {input:?}: {problem}; send a duration such as \"15m\", \"2h\", \
-     \"last 30 minutes\", or an ISO-8601 range \"2026-11-26T03:00:00Z/2026-11-26T04:00:00Z\" \
-     (at most 24 h)"
-)]
-pub struct TimeframeError {
-    /// What was sent.
-    pub input: String,
-    /// What is wrong with it.
-    pub problem: String,
-}
+#[error("{0}")]
+pub struct TimeframeError(#[from] pub WindowError);
 
-/// Reads `input` as a window ending at `now` (durations) or as an explicit range; `None` or an
-/// empty string gives `default` up to `now`.
+/// Reads `input` as a window ending at `now` (durations) or as an explicit range, with the one
+/// parser every tool uses ([`opsmcp_world::window::Timeframe`]); `None` or an empty string
+/// gives `default` up to `now`.
 pub fn parse(
     input: Option<&str>,
     now: Timestamp,
     default: SignedDuration,
 ) -> Result<Window, TimeframeError> {
-    let err = |problem: &str| TimeframeError {
-        input: input.unwrap_or_default().to_string(),
-        problem: problem.to_string(),
-    };
-    let text = input.map(str::trim).unwrap_or_default();
-    if text.is_empty() {
-        return Ok(Window::ending(now, default));
-    }
-    let window = if let Some((a, b)) = text.split_once('/') {
-        let from: Timestamp = a
-            .trim()
-            .parse()
-            .map_err(|e| err(&format!("the start {a:?} is not an RFC 3339 time ({e})")))?;
-        let to: Timestamp = if b.trim().is_empty() {
-            now
-        } else {
-            b.trim()
-                .parse()
-                .map_err(|e| err(&format!("the end {b:?} is not an RFC 3339 time ({e})")))?
-        };
-        if to <= from {
-            return Err(err("the end is not after the start"));
+    match input.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(Window::ending(now, default)),
+        Some(text) => {
+            let (from, to) = Timeframe::parse(text, now)?;
+            Ok(Window { from, to })
         }
-        Window { from, to }
-    } else {
-        Window::ending(now, duration(text).map_err(|p| err(&p))?)
-    };
-    if window.length() > MAX_WINDOW {
-        return Err(err("the window is longer than 24 h"));
     }
-    if window.length() < SignedDuration::from_secs(60) {
-        return Err(err("the window is shorter than a minute"));
-    }
-    Ok(window)
 }
 
-/// `15m`, `2h`, `90 minutes`, `last 30 minutes`, `past hour`, `1d`.
-fn duration(text: &str) -> Result<SignedDuration, String> {
-    let lower = text.to_ascii_lowercase();
-    let mut rest = lower.trim();
-    for prefix in ["last", "past", "previous", "the"] {
-        if let Some(r) = rest.strip_prefix(prefix) {
-            rest = r.trim_start();
-        }
-    }
-    let split = rest
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(rest.len());
-    let (number, unit) = rest.split_at(split);
-    let amount: f64 = if number.is_empty() {
-        1.0 // "past hour"
-    } else {
-        number
-            .parse()
-            .map_err(|_| format!("{number:?} is not a number"))?
-    };
-    let seconds = match unit.trim() {
-        "s" | "sec" | "secs" | "second" | "seconds" => 1.0,
-        "m" | "min" | "mins" | "minute" | "minutes" => 60.0,
-        "h" | "hr" | "hrs" | "hour" | "hours" => 3600.0,
-        "d" | "day" | "days" => 86_400.0,
-        "" => return Err("the number has no unit (s, m, h or d)".into()),
-        other => return Err(format!("unknown unit {other:?}")),
-    };
-    if !(amount.is_finite() && amount > 0.0) {
-        return Err("the duration must be positive".into());
-    }
-    Ok(SignedDuration::from_secs_f64(amount * seconds))
+/// The window of an incident (see [`opsmcp_world::window::incident_window`]).
+pub fn incident(opened: Timestamp, resolved: Option<Timestamp>, now: Timestamp) -> Window {
+    let (from, to) = opsmcp_world::window::incident_window(opened, resolved, now);
+    Window { from, to }
 }
 
 #[cfg(test)]
@@ -188,5 +126,15 @@ mod tests {
             let e = parse(Some(bad), now(), SignedDuration::from_mins(30)).unwrap_err();
             assert!(e.to_string().contains("send a duration"), "{e}");
         }
+    }
+
+    #[test]
+    fn an_incident_is_read_from_before_it_opened_to_after_it_resolved() {
+        let opened: Timestamp = "2026-11-26T03:00:00Z".parse().unwrap();
+        let w = incident(opened, Some("2026-11-26T03:20:00Z".parse().unwrap()), now());
+        assert_eq!(w.from.to_string(), "2026-11-26T02:30:00Z");
+        assert_eq!(w.to.to_string(), "2026-11-26T03:30:00Z");
+        let open = incident(opened, None, now());
+        assert_eq!(open.to, now());
     }
 }

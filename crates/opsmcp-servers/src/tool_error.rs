@@ -20,14 +20,34 @@ pub enum ToolError {
     Refused(String),
 }
 
+/// The one mapping of store errors: what the caller asked for does not fit (an unknown id, a
+/// step the lifecycle forbids, a bad value) is `Refused`; the store itself failing (the
+/// database down, its directory unwritable, a corrupt row) is `Unavailable` — retry later, the
+/// request was fine.
 impl From<opsmcp_store::StoreError> for ToolError {
     fn from(e: opsmcp_store::StoreError) -> Self {
-        ToolError::Refused(e.to_string())
+        use opsmcp_store::StoreError as E;
+        match e {
+            E::UnknownIncident { .. }
+            | E::IllegalTransition { .. }
+            | E::UnknownNotification { .. }
+            | E::Invalid { .. } => ToolError::Refused(e.to_string()),
+            E::UnsupportedUrl { .. }
+            | E::Corrupt { .. }
+            | E::Io(_)
+            | E::Database(_)
+            | E::Migrate(_) => ToolError::Unavailable(format!("the incident store: {e}")),
+        }
     }
 }
 
 impl From<opsmcp_workflow::WorkflowError> for ToolError {
     fn from(e: opsmcp_workflow::WorkflowError) -> Self {
-        ToolError::Refused(e.to_string())
+        use opsmcp_workflow::WorkflowError as E;
+        match e {
+            E::Store(s) => s.into(),
+            E::World(w) => ToolError::Unavailable(w.to_string()),
+            other => ToolError::Refused(other.to_string()),
+        }
     }
 }

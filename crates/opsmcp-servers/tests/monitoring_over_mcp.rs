@@ -307,3 +307,75 @@ async fn an_incident_id_gives_the_window_and_unknown_ids_are_refused() {
     assert!(format!("{:?}", bad.content).contains("INC-9999"));
     server.stop().await;
 }
+
+/// Secrets of every kind the redactor knows never leave in the log text the analysis tools
+/// show (examples of new and bursting templates, evidence lines).
+#[tokio::test]
+async fn secrets_in_log_lines_never_leave_through_the_analysis_tools() {
+    // (kind, as written in the line, the secret part that must not be seen)
+    let secrets = [
+        (
+            "jwt",
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib2IifQ.c2lnbmF0dXJlMTIzNDU2",
+            "c2lnbmF0dXJlMTIzNDU2",
+        ),
+        ("aws", "AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE"),
+        (
+            "basic",
+            "Basic dXNlcjpodW50ZXIyaHVudGVy",
+            "dXNlcjpodW50ZXIyaHVudGVy",
+        ),
+        (
+            "bearer",
+            "Bearer tok_live_abcdef123456",
+            "tok_live_abcdef123456",
+        ),
+        ("password", "password=hunter2hunter2", "hunter2hunter2"),
+        ("url", "postgres://app:s3cretpw@db:5432/orders", "s3cretpw"),
+    ];
+    let mut s = builtin::all()
+        .unwrap()
+        .into_iter()
+        .find(|s| s.name == "db-connection-pool-exhaustion")
+        .unwrap();
+    // One line carrying every kind, so whichever example a tool picks shows all of them; it
+    // names a pool, so the root-cause analysis cites it as evidence.
+    let all: Vec<&str> = secrets.iter().map(|(_, written, _)| *written).collect();
+    let mut text = String::from("fault = { logs = [");
+    text.push_str(&format!(
+        "{{ level = \"error\", per_minute = 120.0, message = \"auth failure: timeout acquiring connection from pool with {} from {{ip}}\", params = {{ ip = [\"10.0.0.1\", \"10.0.0.2\"] }} }},",
+        all.join(" ")
+    ));
+    text.push_str("] }");
+    #[derive(serde::Deserialize)]
+    struct Extra {
+        fault: ExtraFault,
+    }
+    #[derive(serde::Deserialize)]
+    struct ExtraFault {
+        logs: Vec<opsmcp_world::sim::scenario::LogTemplate>,
+    }
+    let extra: Extra = toml::from_str(&text).unwrap();
+    s.fault.logs.extend(extra.fault.logs);
+    let now = Timestamp::now();
+    let server = Served::start(world(&s, now, Vec::new()), None).await;
+    for (tool, args) in [
+        ("analyze_logs", json!({})),
+        ("analyze_logs", json!({"service_filter": s.fault.component})),
+        ("root_cause_analysis", json!({})),
+    ] {
+        let shown = server.call(tool, args.clone()).await;
+        let text = serde_json::to_string(&shown).unwrap();
+        assert!(
+            text.contains("auth failure"),
+            "{tool} {args}: the lines are not shown at all"
+        );
+        for (kind, _, bare) in &secrets {
+            assert!(
+                !text.contains(bare),
+                "{tool} {args}: the {kind} secret {bare:?} left in\n{text}"
+            );
+        }
+    }
+    server.stop().await;
+}

@@ -5,9 +5,38 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-/// The longest window accepted: a week. Longer windows are almost always a mistake (a typo in a
-/// date) and would stream millions of lines.
-pub const MAX_WINDOW: SignedDuration = SignedDuration::from_hours(24 * 7);
+/// The longest window any tool accepts: a day. Longer windows are almost always a mistake (a
+/// typo in a date), would stream millions of lines into a file or an analysis, and are more
+/// than a tool answer can summarise usefully.
+pub const MAX_WINDOW: SignedDuration = SignedDuration::from_hours(24);
+/// The shortest: a minute (analyses bucket by the minute).
+pub const MIN_WINDOW: SignedDuration = SignedDuration::from_secs(60);
+/// The window every tool reads when given neither a timeframe nor an incident.
+pub const DEFAULT_WINDOW: SignedDuration = SignedDuration::from_mins(30);
+/// An incident's window starts this long before it was opened (the onset precedes the page)…
+pub const INCIDENT_LEAD: SignedDuration = SignedDuration::from_mins(30);
+/// … and ends this long after it was resolved (or now), so recovery is in view.
+pub const INCIDENT_TAIL: SignedDuration = SignedDuration::from_mins(10);
+
+/// The window of an incident opened at `opened` and resolved at `resolved` (if it was), as
+/// every tool reads it: from [`INCIDENT_LEAD`] before it was opened to [`INCIDENT_TAIL`] after
+/// it was resolved, never past `now`, at most [`MAX_WINDOW`] (the end kept) and at least five
+/// minutes.
+pub fn incident_window(
+    opened: Timestamp,
+    resolved: Option<Timestamp>,
+    now: Timestamp,
+) -> (Timestamp, Timestamp) {
+    let end = resolved
+        .map_or(now, |r| r.checked_add(INCIDENT_TAIL).unwrap_or(now))
+        .min(now);
+    let start = opened
+        .checked_sub(INCIDENT_LEAD)
+        .unwrap_or(opened)
+        .min(end.checked_sub(SignedDuration::from_mins(5)).unwrap_or(end))
+        .max(end.checked_sub(MAX_WINDOW).unwrap_or(end));
+    (start, end)
+}
 
 /// Why a window or a service filter was refused; the message says what to send instead.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -73,7 +102,10 @@ impl Timeframe {
                 bad("the start is not an RFC 3339 timestamp with a zone, like 2026-11-26T10:00:00Z")
             })?;
             let end = end.trim();
-            let to = if end.starts_with(['P', 'p']) {
+            let to = if end.is_empty() {
+                // `START/`: up to now.
+                now
+            } else if end.starts_with(['P', 'p']) {
                 let span: SignedDuration = end.parse().map_err(|_| {
                     bad("the end is neither a timestamp nor an ISO duration like PT30M")
                 })?;
@@ -99,7 +131,10 @@ impl Timeframe {
             return Err(bad("it starts in the future, where there are no logs yet"));
         }
         if to.duration_since(from) > MAX_WINDOW {
-            return Err(bad("it is longer than 7 days; narrow it"));
+            return Err(bad("it is longer than 24 hours; narrow it"));
+        }
+        if to.min(now).duration_since(from) < MIN_WINDOW {
+            return Err(bad("it is shorter than a minute"));
         }
         Ok((from, to.min(now)))
     }
@@ -145,19 +180,24 @@ fn parse_duration(text: &str) -> Result<SignedDuration, String> {
         // The number (absent before a bare unit: "hour").
         let mut end = start;
         while let Some(&(i, c)) = chars.peek() {
-            if c.is_ascii_digit() {
+            if c.is_ascii_digit() || c == '.' {
                 end = i + 1;
                 chars.next();
             } else {
                 break;
             }
         }
+        // Whole or decimal (`1.5h`), in thousandths so the sum stays exact.
         let number: i64 = if end > start {
-            src[start..end]
+            let n: f64 = src[start..end]
                 .parse()
-                .map_err(|_| "the number is too large".to_owned())?
+                .map_err(|_| format!("{:?} is not a number", &src[start..end]))?;
+            if !(n.is_finite() && n > 0.0 && n < 1e12) {
+                return Err("the number is out of range".to_owned());
+            }
+            (n * 1000.0).round() as i64
         } else {
-            1
+            1000
         };
         while matches!(chars.peek(), Some(&(_, c)) if c.is_whitespace()) {
             chars.next();
@@ -183,6 +223,7 @@ fn parse_duration(text: &str) -> Result<SignedDuration, String> {
         };
         let part = number
             .checked_mul(seconds)
+            .map(|ms| ms / 1000)
             .ok_or_else(|| "the number is too large".to_owned())?;
         total = total
             .checked_add(SignedDuration::from_secs(part))

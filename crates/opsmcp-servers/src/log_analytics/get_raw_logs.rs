@@ -7,12 +7,12 @@ use std::{
     io::{BufReader, Write},
 };
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use opsmcp_logs::{Engine, MineOptions, redact::redact};
 use opsmcp_store::StoreError;
 use opsmcp_world::{
     LogEntry,
-    window::{MAX_WINDOW, ServiceFilter, Timeframe},
+    window::{DEFAULT_WINDOW, ServiceFilter, Timeframe, incident_window},
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -39,10 +39,6 @@ pub const MAX_ENTRIES: u64 = 200_000;
 pub const PAGE_BUDGET: usize = 24 * 1024;
 /// Longest message shown on a page (the file has it whole).
 const PAGE_TEXT_CHARS: usize = 2048;
-/// How far before an incident was opened its window starts: faults begin before anyone notices.
-const INCIDENT_LEAD: SignedDuration = SignedDuration::from_mins(30);
-/// How long after resolution its window goes on, to show the recovery.
-const INCIDENT_TAIL: SignedDuration = SignedDuration::from_mins(10);
 
 /// How the page is returned.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -286,22 +282,8 @@ pub async fn run(la: &LogAnalytics, args: Args) -> Result<Output, ToolError> {
         (Some(t), _) => {
             Timeframe::parse(t, now).map_err(|e| invalid("timeframe", e.to_string()))?
         }
-        (None, Some(inc)) => {
-            let end = inc.resolved_at.map_or(now, |r| {
-                r.checked_add(INCIDENT_TAIL).unwrap_or(now).min(now)
-            });
-            let start = inc
-                .created_at
-                .checked_sub(INCIDENT_LEAD)
-                .unwrap_or(inc.created_at)
-                .max(end.checked_sub(MAX_WINDOW).unwrap_or(end));
-            (start, end)
-        }
-        (None, None) => (
-            now.checked_sub(SignedDuration::from_mins(15))
-                .unwrap_or(now),
-            now,
-        ),
+        (None, Some(inc)) => incident_window(inc.created_at, inc.resolved_at, now),
+        (None, None) => (now.checked_sub(DEFAULT_WINDOW).unwrap_or(now), now),
     };
 
     let known: Vec<String> = la.world.services().into_iter().map(|s| s.name).collect();

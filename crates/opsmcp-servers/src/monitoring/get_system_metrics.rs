@@ -176,7 +176,7 @@ pub async fn run(world: &Monitoring, args: Args) -> Result<Output, ToolError> {
             let window = opsmcp_analysis::timeframe::parse(
                 Some(tf),
                 jiff::Timestamp::now(),
-                jiff::SignedDuration::from_mins(30),
+                opsmcp_analysis::timeframe::DEFAULT_WINDOW,
             )
             .map_err(|e| ToolError::InvalidArgument {
                 argument: "timeframe",

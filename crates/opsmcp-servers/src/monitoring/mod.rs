@@ -14,7 +14,7 @@ use std::{
 };
 
 use futures::future::BoxFuture;
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use opsmcp_analysis::{AnalysisError, Window, timeframe};
 use opsmcp_mcp::{
     CheckResult, HealthCheck,
@@ -56,11 +56,6 @@ pub struct Scope {
     pub services: Vec<String>,
 }
 
-/// The window analyses read when nothing narrower is asked for.
-const DEFAULT_WINDOW: SignedDuration = SignedDuration::from_mins(30);
-/// How long before an incident was opened its trouble is looked for.
-const INCIDENT_LEAD: SignedDuration = SignedDuration::from_mins(30);
-
 impl Context {
     /// A context over `store` (none: incident ids are refused with a clear error).
     pub fn new(store: Option<Store>) -> Self {
@@ -76,14 +71,14 @@ impl Context {
     ) -> Result<Scope, crate::ToolError> {
         let now = Timestamp::now();
         let mut scope = Scope {
-            window: Window::ending(now, DEFAULT_WINDOW),
+            window: Window::ending(now, timeframe::DEFAULT_WINDOW),
             services: Vec::new(),
         };
         if let Some(id) = incident_id.map(str::trim) {
             let Some(store) = &self.store else {
                 return Err(crate::ToolError::InvalidArgument {
                     argument: "incident_id",
-                    problem: "this server has no incident store configured; send `timeframe`                               instead, or start it with the workflow server's data directory"
+                    problem: "this server has no incident store configured; send `timeframe` instead, or start it with the workflow server's data directory"
                         .into(),
                 });
             };
@@ -95,20 +90,17 @@ impl Context {
                 other => crate::ToolError::Unavailable(format!("the incident store: {other}")),
             })?;
             let incident = detail.incident;
-            let to = incident.resolved_at.unwrap_or(now).min(now);
-            let from = (incident.created_at - INCIDENT_LEAD).min(to - SignedDuration::from_mins(5));
-            // A long incident is analysed up to its end; the analyses read at most 24 h.
-            let from = from.max(to - timeframe::MAX_WINDOW);
-            scope.window = Window { from, to };
+            scope.window = timeframe::incident(incident.created_at, incident.resolved_at, now);
             scope.services = incident.services;
         }
         if let Some(tf) = timeframe {
-            scope.window = timeframe::parse(Some(tf), now, DEFAULT_WINDOW).map_err(|e| {
-                crate::ToolError::InvalidArgument {
-                    argument: "timeframe",
-                    problem: e.to_string(),
-                }
-            })?;
+            scope.window =
+                timeframe::parse(Some(tf), now, timeframe::DEFAULT_WINDOW).map_err(|e| {
+                    crate::ToolError::InvalidArgument {
+                        argument: "timeframe",
+                        problem: e.to_string(),
+                    }
+                })?;
         }
         Ok(scope)
     }
