@@ -289,11 +289,7 @@ pub fn judge_readings(
                     warning: 0.5 * b,
                     critical: 0.2 * b,
                 }
-                .judge_low(
-                    words().replace("request rate", "request rate"),
-                    r.current,
-                    "/s",
-                ),
+                .judge_low(words(), r.current, "/s"),
             ),
             (SignalKind::Backlog, Some(b)) if b > 0.0 => Some(
                 Limit {
@@ -355,6 +351,16 @@ pub fn judge_readings(
     ServiceHealth::new(service, checks)
 }
 
+/// The name a check carries: the usual short word for the usual signal name, else the
+/// signal's own words.
+fn label(signal: &str, usual: &str) -> String {
+    if signal == format!("{usual}_percent") || (usual == "disk" && signal == "disk_used_percent") {
+        usual.to_string()
+    } else {
+        signal.replace('_', " ")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -398,15 +404,5 @@ mod tests {
         let s = ServiceHealth::new("api", vec![l.judge("a", 10.0, ""), l.judge("b", 85.0, "")]);
         assert_eq!(s.status, Status::Degraded);
         assert_eq!(ServiceHealth::new("idle", vec![]).status, Status::Healthy);
-    }
-}
-
-/// The name a check carries: the usual short word for the usual signal name, else the
-/// signal's own words.
-fn label(signal: &str, usual: &str) -> String {
-    if signal == format!("{usual}_percent") || (usual == "disk" && signal == "disk_used_percent") {
-        usual.to_string()
-    } else {
-        signal.replace('_', " ")
     }
 }

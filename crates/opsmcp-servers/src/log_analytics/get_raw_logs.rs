@@ -800,14 +800,17 @@ mod tests {
             "s3 upload with AKIAIOSFODNN7EXAMPLE",
             "request completed status=200",
         ];
-        let stream: opsmcp_world::LogStream = Box::new(lines.into_iter().enumerate().map(
-            move |(i, text)| LogEntry {
-                at: at.checked_add(SignedDuration::from_secs(i as i64)).unwrap(),
-                service: if i % 2 == 0 { "api" } else { "db" }.to_owned(),
-                level: "info".to_owned(),
-                text: text.to_owned(),
-            },
-        ));
+        let stream: opsmcp_world::LogStream =
+            Box::new(lines.into_iter().enumerate().map(move |(i, text)| {
+                LogEntry {
+                    at: at
+                        .checked_add(jiff::SignedDuration::from_secs(i as i64))
+                        .unwrap(),
+                    service: if i % 2 == 0 { "api" } else { "db" }.to_owned(),
+                    level: "info".to_owned(),
+                    text: text.to_owned(),
+                }
+            }));
         let sel = Selection {
             services: vec!["api".into(), "db".into()],
             min_level: None,
