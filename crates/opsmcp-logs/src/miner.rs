@@ -35,8 +35,6 @@ const VAR_SYM: u32 = 0;
 struct Template {
     /// Interned tokens; `VAR_SYM` marks a variable.
     toks: Vec<u32>,
-    /// Stable id: a hash of the signature that created the template.
-    id: u64,
     /// Merged into another template (union-find parent), or itself.
     parent: TemplateIdx,
 }
@@ -67,6 +65,17 @@ pub fn stable_hash(bytes: &[u8]) -> u64 {
     let mut h = FxHasher::default();
     bytes.hash(&mut h);
     h.finish()
+}
+
+/// The id of a template: FNV-1a (64 bits) of its text. A fixed, documented function of the
+/// text alone, so the same template has the same id in every run, file, window and version.
+pub fn template_id(text: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in text {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
 }
 
 impl Miner {
@@ -117,7 +126,7 @@ impl Miner {
         } else {
             sig.split(|&b| b == b' ').map(|t| self.intern(t)).collect()
         };
-        let t = self.place(toks, sig);
+        let t = self.place(toks);
         if self.cache.len() < MAX_CACHED_SIGNATURES {
             self.cache.insert(sig.into(), t);
         }
@@ -159,7 +168,7 @@ impl Miner {
         })
     }
 
-    fn place(&mut self, toks: Vec<u32>, sig: &[u8]) -> TemplateIdx {
+    fn place(&mut self, toks: Vec<u32>) -> TemplateIdx {
         let n = toks.len();
         let live = self.by_len.remove(&n).unwrap_or_default();
         // Join the most specific accepting template (most constant tokens), earliest on ties.
@@ -180,11 +189,7 @@ impl Miner {
         }
         let idx = self.templates.len() as TemplateIdx;
         let has_var = toks.iter().any(|&t| self.varlike[t as usize]);
-        self.templates.push(Template {
-            toks,
-            id: stable_hash(sig),
-            parent: idx,
-        });
+        self.templates.push(Template { toks, parent: idx });
         live.push(idx);
         self.by_len.insert(n, live);
         if has_var {
@@ -262,10 +267,52 @@ impl Miner {
         }
     }
 
-    /// The stable id of a (resolved) template.
+    /// The stable id of a template: [`template_id`] of its text.
     pub fn id(&self, t: TemplateIdx) -> u64 {
-        self.templates[self.resolve(t) as usize].id
+        template_id(self.text(t).as_bytes())
     }
+
+    /// The template a signature belongs to, without learning from it: the template it was
+    /// mined into, else the most specific template that accepts it. For assigning lines after
+    /// mining ([`crate::Engine::into_assigner`]).
+    pub fn lookup(&self, sig: &[u8]) -> Option<TemplateIdx> {
+        if let Some(&t) = self.cache.get(sig) {
+            return Some(self.resolve(t));
+        }
+        let mut toks = Vec::new();
+        if !sig.is_empty() {
+            for t in sig.split(|&b| b == b' ') {
+                // A token never seen cannot equal a template's constant; it can still sit at a
+                // variable.
+                toks.push(self.syms.get(t).copied().unwrap_or(u32::MAX));
+            }
+        }
+        let live = self.by_len.get(&toks.len())?;
+        let mut best: Option<(usize, TemplateIdx)> = None;
+        for &t in live {
+            let tpl = &self.templates[t as usize].toks;
+            let mut anchored: Option<bool> = None;
+            let ok = tpl.iter().zip(&toks).all(|(&a, &b)| {
+                a == b
+                    || ((a == VAR_SYM
+                        || (b != u32::MAX
+                            && self.varlike[a as usize]
+                            && self.varlike[b as usize]
+                            && (self.purevar[a as usize] || self.purevar[b as usize])))
+                        && *anchored.get_or_insert_with(|| self.anchored(tpl)))
+            });
+            if ok {
+                let consts = tpl.iter().filter(|&&s| s != VAR_SYM).count();
+                if best.is_none_or(|(c, _)| consts > c) {
+                    best = Some((consts, t));
+                }
+            }
+        }
+        best.map(|(_, t)| t)
+    }
+
+    /// Decisions that need the whole run: called once mining is over, before reporting.
+    pub fn settle(&mut self) {}
 
     /// The template text of a (resolved) template, variables as `<*>`.
     pub fn text(&self, t: TemplateIdx) -> String {
