@@ -27,7 +27,7 @@ use rustc_hash::FxHashMap;
 use crate::LogError;
 use crate::mask;
 use crate::miner::{Miner, TemplateIdx};
-use crate::parse::{Format, Level, Parser, Scratch, TimeDefaults};
+use crate::parse::{Format, Level, Parser, Record, Scratch, TimeDefaults};
 use crate::stats::{ChunkStats, Stats, StatsOptions, StatsReport};
 
 /// Lines a stream's structure is learned from.
@@ -36,6 +36,11 @@ pub const SAMPLE_LINES: usize = 200;
 pub const MISFIT_RUN: usize = 16;
 /// Bytes of a line that are mined; the rest of a longer line is skipped (and counted).
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
+/// Structures remembered per run to try before learning anew, and the lines they are tried on.
+const RECENT_STRUCTURES: usize = 8;
+const RECENT_PROBE: usize = 32;
+/// Bytes validated as UTF-8 at a time.
+const UTF8_STRETCH: usize = 64 * 1024;
 /// Bytes of an example line kept.
 const MAX_EXAMPLE_BYTES: usize = 2048;
 
@@ -172,6 +177,8 @@ pub struct Engine {
     parser: Option<Parser>,
     /// The parser of the previous stream, reused by the next one when it fits as well.
     prev_parser: Option<Parser>,
+    /// Structures learned before in this run, most recent first: tried before learning anew.
+    recent: Vec<Parser>,
     /// Misfits starting before this global byte offset do not trigger learning (set after a
     /// learning that kept the structure, so the same run does not trigger it again).
     quiet_until: u64,
@@ -302,6 +309,7 @@ impl Engine {
             mode: Mode::Mine,
             parser: None,
             prev_parser: None,
+            recent: Vec::new(),
             quiet_until: 0,
             miner: Miner::new(),
             acc: FxHashMap::default(),
@@ -473,6 +481,33 @@ impl Engine {
             p = next;
         }
         let sample: Vec<&str> = texts.iter().map(|t| t.as_ref()).collect();
+        // A structure this run has met before that fits the new lines all but perfectly is
+        // taken without learning (streams that alternate between a few formats, like several
+        // files concatenated, switch back and forth cheaply).
+        let probe: Vec<&str> = sample
+            .iter()
+            .copied()
+            .filter(|l| !l.trim().is_empty())
+            .take(RECENT_PROBE)
+            .collect();
+        if probe.len() == RECENT_PROBE && !self.recent.is_empty() {
+            let shape = Parser::learn_shape(&probe);
+            let mut scratch = Scratch::new();
+            let known = self.recent.iter().position(|p| {
+                Some(*p) != self.parser
+                    && p.same_shape(&shape)
+                    && probe.iter().filter(|l| !p.fits(l, &mut scratch)).count() <= 1
+            });
+            if let Some(i) = known {
+                let p = self.recent.remove(i);
+                self.recent.insert(0, p);
+                if self.parser.is_some() {
+                    self.relearned += 1;
+                }
+                self.parser = Some(p);
+                return;
+            }
+        }
         let fresh = Parser::learn(&sample);
         let chosen = match self.parser {
             None => match self.prev_parser {
@@ -492,6 +527,9 @@ impl Engine {
                 }
             }
         };
+        self.recent.retain(|p| *p != chosen);
+        self.recent.insert(0, chosen);
+        self.recent.truncate(RECENT_STRUCTURES);
         self.parser = Some(chosen);
     }
 
@@ -511,17 +549,26 @@ impl Engine {
             last,
             quiet_until: quiet as usize,
         };
-        let outs: Vec<ChunkOut> = match &self.pool {
-            Some(pool) if chunks.len() > 1 => {
-                pool.install(|| chunks.par_iter().map(|&(s, e)| ctx.chunk(s, e)).collect())
-            }
-            _ => chunks.iter().map(|&(s, e)| ctx.chunk(s, e)).collect(),
-        };
-        for out in outs {
-            let stop = out.stop;
-            self.fold(out, &ctx);
-            if stop.is_some() {
-                return stop;
+        // In waves of one chunk per thread, so a chunk that says to learn again wastes at most
+        // the rest of its wave.
+        let wave = self
+            .pool
+            .as_ref()
+            .map_or(1, |p| p.current_num_threads())
+            .max(1);
+        for group in chunks.chunks(wave) {
+            let outs: Vec<ChunkOut> = match &self.pool {
+                Some(pool) if group.len() > 1 => {
+                    pool.install(|| group.par_iter().map(|&(s, e)| ctx.chunk(s, e)).collect())
+                }
+                _ => group.iter().map(|&(s, e)| ctx.chunk(s, e)).collect(),
+            };
+            for out in outs {
+                let stop = out.stop;
+                self.fold(out, &ctx);
+                if stop.is_some() {
+                    return stop;
+                }
             }
         }
         None
@@ -914,154 +961,195 @@ impl Ctx<'_> {
     }
 
     /// Mines the lines of `buf[a..b]`. Stops early (see [`Stop`]) where a run of misfits
-    /// starts that reaches [`MISFIT_RUN`] lines, following it past `b` when needed.
+    /// starts that reaches [`MISFIT_RUN`] lines, following it past `b` when needed. Misfits
+    /// wait (unmined) until a fitting line shows the run is over, so no line is mined twice nor
+    /// mined and then taken back.
     fn chunk(&self, a: usize, b: usize) -> ChunkOut {
-        let out = self.chunk_pass(a, b, true);
-        match out.stop {
-            Some(Stop::Relearn(at) | Stop::Wait(at)) => {
-                let mut kept = self.chunk_pass(a, at, false);
-                kept.stop = out.stop;
-                kept
-            }
-            None => out,
-        }
-    }
-
-    fn chunk_pass(&self, a: usize, b: usize, watch: bool) -> ChunkOut {
-        let mut out = ChunkOut::default();
-        let mut local: FxHashMap<Box<[u8]>, u32> = FxHashMap::default();
-        let mut sig = Vec::with_capacity(256);
-        let mut chunk_stats = self.opts.stats.as_ref().map(ChunkStats::new);
-        // Validating UTF-8 once for the whole chunk is much cheaper than once per line; slicing
-        // the validated text at line ends (ASCII, so always a char boundary) then needs no
-        // check. Only a chunk holding invalid bytes falls back to per-line lossy conversion.
-        let valid = std::str::from_utf8(&self.buf[a..b]).ok();
-        let mut line_no: u64 = 0;
+        let mut st = ChunkState {
+            out: ChunkOut::default(),
+            local: FxHashMap::default(),
+            sig: Vec::with_capacity(256),
+            stats: self.opts.stats.as_ref().map(ChunkStats::new),
+            line_no: 0,
+        };
+        // Validating UTF-8 once per stretch of lines is much cheaper than once per line;
+        // slicing the validated text at line ends (ASCII, so always a char boundary) then needs
+        // no check. Only a stretch holding invalid bytes falls back to per-line lossy
+        // conversion. (Stretches, not the whole chunk: a chunk that stops early to learn again
+        // would validate bytes it never mines.)
+        let mut valid: Option<&str> = None;
+        let (mut seg_start, mut seg_end) = (a, a);
         let mut scratch = Scratch::new();
-        let watch = watch && !self.opts.messages_only;
-        let mut run_start = 0usize;
-        let mut run_len = 0usize;
+        let watch = !self.opts.messages_only;
+        let mut pending: Vec<(usize, usize)> = Vec::new();
         let mut pos = a;
         while pos < b {
             let (end, next) = next_line(self.buf, pos, b);
-            let line_start = pos;
+            let s = pos;
             pos = next;
-            line_no += 1;
-            let lt = self.line_text(valid, a, line_start, end);
-            out.invalid_utf8 += u64::from(lt.invalid);
-            out.truncated += u64::from(lt.truncated);
-            let text = &lt.text;
-            let (rec, fits) = if self.opts.messages_only {
-                (None, true)
-            } else {
-                let (r, f) = self.parser.parse_in(text, &mut scratch);
-                (Some(r), f || text.trim().is_empty())
-            };
-            if watch {
-                if fits || line_start < self.quiet_until {
-                    run_len = 0;
-                } else {
-                    if run_len == 0 {
-                        run_start = line_start;
-                    }
-                    run_len += 1;
-                    if run_len >= MISFIT_RUN {
-                        out.stop = Some(Stop::Relearn(run_start));
-                        return out;
-                    }
-                }
+            if end > seg_end {
+                seg_start = s;
+                seg_end = next_line(self.buf, (s + UTF8_STRETCH).min(b), b)
+                    .1
+                    .max(next);
+                valid = std::str::from_utf8(&self.buf[seg_start..seg_end]).ok();
             }
-            let msg: &str = match &rec {
-                Some(r) => &r.message,
-                None => text.strip_suffix('\r').unwrap_or(text),
-            };
-            mask::signature(msg.as_bytes(), &mut sig);
-            let time_text = rec.as_ref().and_then(|r| r.time_text.as_ref());
-            let ts_at = match (time_text, text) {
-                (None, _) => TsAt::None,
-                (Some(Cow::Borrowed(t)), Cow::Borrowed(line)) => {
-                    // The timestamp is a slice of the line: find where, by address.
-                    let off = (t.as_ptr() as usize).wrapping_sub(line.as_ptr() as usize);
-                    if off <= line.len() && off + t.len() <= line.len() {
-                        TsAt::At(line_start + off, line_start + off + t.len())
-                    } else {
-                        TsAt::Reparse(line_start, lt.end)
-                    }
-                }
-                (Some(_), _) => TsAt::Reparse(line_start, lt.end),
-            };
-            let li = match local.get(sig.as_slice()) {
-                Some(&i) => i,
-                None => {
-                    let i = out.sigs.len() as u32;
-                    let s = out.arena.len() as u32;
-                    out.arena.extend_from_slice(&sig);
-                    out.sigs.push((s, out.arena.len() as u32));
-                    local.insert(sig.as_slice().into(), i);
-                    out.acc.push(LocalAcc {
-                        count: 0,
-                        first_line: line_no,
-                        last_line: line_no,
-                        first_ts: ts_at,
-                        last_ts: ts_at,
-                        ex_head: NO_EXAMPLE,
-                        ex_tail: NO_EXAMPLE,
-                        ex_len: 0,
-                    });
-                    i
-                }
-            };
-            let acc = &mut out.acc[li as usize];
-            acc.count += 1;
-            acc.last_line = line_no;
-            acc.last_ts = ts_at;
-            if (acc.ex_len as usize) < self.opts.examples {
-                let x = out.examples.len() as u32;
-                out.examples.push(Example {
-                    start: line_start,
-                    end: lt.end,
-                    next: NO_EXAMPLE,
-                });
-                if acc.ex_tail == NO_EXAMPLE {
-                    acc.ex_head = x;
-                } else {
-                    out.examples[acc.ex_tail as usize].next = x;
-                }
-                acc.ex_tail = x;
-                acc.ex_len += 1;
+            let lt = self.line_text(valid, seg_start, s, end);
+            if !watch {
+                self.mine_line(&mut st, s, &lt, None);
+                continue;
             }
-            if self.opts.per_line {
-                out.per_line.push(li);
+            let (rec, fits) = self.parser.parse_in(&lt.text, &mut scratch);
+            if !fits && s >= self.quiet_until && !lt.text.trim().is_empty() {
+                pending.push((s, end));
+                if pending.len() >= MISFIT_RUN {
+                    st.out.stop = Some(Stop::Relearn(pending[0].0));
+                    return st.finish();
+                }
+                continue;
             }
-            let format = rec.as_ref().map_or(Format::Raw, |r| r.format);
-            out.formats[format as usize] += 1;
-            if let (Some(cs), Some(r)) = (chunk_stats.as_mut(), rec.as_ref()) {
-                let ts = r.timestamp(&self.opts.time_defaults);
-                let level: Option<Level> = r.level;
-                cs.add(li, ts, level, r.service.as_deref(), &r.fields);
-            }
+            self.flush(&mut st, &mut pending, &mut scratch);
+            self.mine_line(&mut st, s, &lt, Some(&rec));
         }
-        if watch && run_len > 0 {
+        if !pending.is_empty() {
             // A run open at the end of the chunk: follow it into the lines after.
+            let mut run = pending.len();
             let mut p = b;
-            while p < self.window_end && run_len < MISFIT_RUN {
+            let mut broken = false;
+            while p < self.window_end && run < MISFIT_RUN {
                 let (e, next) = next_line(self.buf, p, self.window_end);
-                if self.fits(p, e, &mut scratch) {
-                    run_len = 0;
+                if p < self.quiet_until || self.fits(p, e, &mut scratch) {
+                    broken = true;
                     break;
                 }
-                run_len += 1;
+                run += 1;
                 p = next;
             }
-            if run_len >= MISFIT_RUN {
-                out.stop = Some(Stop::Relearn(run_start));
-            } else if run_len > 0 && !self.last {
-                out.stop = Some(Stop::Wait(run_start));
+            if run >= MISFIT_RUN {
+                st.out.stop = Some(Stop::Relearn(pending[0].0));
+                return st.finish();
             }
+            if !broken && !self.last {
+                st.out.stop = Some(Stop::Wait(pending[0].0));
+                return st.finish();
+            }
+            self.flush(&mut st, &mut pending, &mut scratch);
         }
-        out.lines = line_no;
-        out.stats = chunk_stats;
-        out
+        st.finish()
+    }
+
+    /// Mines the misfit lines held back in `pending` (validated line by line: they are few).
+    fn flush(&self, st: &mut ChunkState, pending: &mut Vec<(usize, usize)>, scratch: &mut Scratch) {
+        for &(s, e) in pending.iter() {
+            let lt = self.line_text(None, s, s, e);
+            let (rec, _) = self.parser.parse_in(&lt.text, scratch);
+            self.mine_line(st, s, &lt, Some(&rec));
+        }
+        pending.clear();
+    }
+
+    /// Mines one line (`rec` is its parse; `None` when only messages are mined).
+    #[inline]
+    fn mine_line(
+        &self,
+        st: &mut ChunkState,
+        line_start: usize,
+        lt: &LineText<'_>,
+        rec: Option<&Record<'_>>,
+    ) {
+        let out = &mut st.out;
+        st.line_no += 1;
+        let line_no = st.line_no;
+        out.invalid_utf8 += u64::from(lt.invalid);
+        out.truncated += u64::from(lt.truncated);
+        let text = &lt.text;
+        let msg: &str = match rec {
+            Some(r) => &r.message,
+            None => text.strip_suffix('\r').unwrap_or(text),
+        };
+        let sig = &mut st.sig;
+        mask::signature(msg.as_bytes(), sig);
+        let time_text = rec.and_then(|r| r.time_text.as_ref());
+        let ts_at = match (time_text, text) {
+            (None, _) => TsAt::None,
+            (Some(Cow::Borrowed(t)), Cow::Borrowed(line)) => {
+                // The timestamp is a slice of the line: find where, by address.
+                let off = (t.as_ptr() as usize).wrapping_sub(line.as_ptr() as usize);
+                if off <= line.len() && off + t.len() <= line.len() {
+                    TsAt::At(line_start + off, line_start + off + t.len())
+                } else {
+                    TsAt::Reparse(line_start, lt.end)
+                }
+            }
+            (Some(_), _) => TsAt::Reparse(line_start, lt.end),
+        };
+        let li = match st.local.get(sig.as_slice()) {
+            Some(&i) => i,
+            None => {
+                let i = out.sigs.len() as u32;
+                let s = out.arena.len() as u32;
+                out.arena.extend_from_slice(sig);
+                out.sigs.push((s, out.arena.len() as u32));
+                st.local.insert(sig.as_slice().into(), i);
+                out.acc.push(LocalAcc {
+                    count: 0,
+                    first_line: line_no,
+                    last_line: line_no,
+                    first_ts: ts_at,
+                    last_ts: ts_at,
+                    ex_head: NO_EXAMPLE,
+                    ex_tail: NO_EXAMPLE,
+                    ex_len: 0,
+                });
+                i
+            }
+        };
+        let acc = &mut out.acc[li as usize];
+        acc.count += 1;
+        acc.last_line = line_no;
+        acc.last_ts = ts_at;
+        if (acc.ex_len as usize) < self.opts.examples {
+            let x = out.examples.len() as u32;
+            out.examples.push(Example {
+                start: line_start,
+                end: lt.end,
+                next: NO_EXAMPLE,
+            });
+            if acc.ex_tail == NO_EXAMPLE {
+                acc.ex_head = x;
+            } else {
+                out.examples[acc.ex_tail as usize].next = x;
+            }
+            acc.ex_tail = x;
+            acc.ex_len += 1;
+        }
+        if self.opts.per_line {
+            out.per_line.push(li);
+        }
+        let format = rec.map_or(Format::Raw, |r| r.format);
+        out.formats[format as usize] += 1;
+        if let (Some(cs), Some(r)) = (st.stats.as_mut(), rec) {
+            let ts = r.timestamp(&self.opts.time_defaults);
+            let level: Option<Level> = r.level;
+            cs.add(li, ts, level, r.service.as_deref(), &r.fields);
+        }
+    }
+}
+
+/// A chunk being mined.
+struct ChunkState {
+    out: ChunkOut,
+    local: FxHashMap<Box<[u8]>, u32>,
+    sig: Vec<u8>,
+    stats: Option<ChunkStats>,
+    line_no: u64,
+}
+
+impl ChunkState {
+    fn finish(mut self) -> ChunkOut {
+        self.out.lines = self.line_no;
+        self.out.stats = self.stats;
+        self.out
     }
 }
 

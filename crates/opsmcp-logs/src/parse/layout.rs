@@ -82,9 +82,6 @@ impl Class {
     const fn typed(self) -> bool {
         !matches!(self, Class::Tag | Class::IdWord | Class::Word)
     }
-    fn timeish(self) -> bool {
-        matches!(self, Class::Klog | Class::Num | Class::Cal | Class::Bracket)
-    }
 }
 
 const MONTHS: [&[u8; 3]; 12] = [
@@ -92,22 +89,38 @@ const MONTHS: [&[u8; 3]; 12] = [
 ];
 const DAYS: [&[u8; 3]; 7] = [b"mon", b"tue", b"wed", b"thu", b"fri", b"sat", b"sun"];
 
+const fn pack3(a: u8, b: u8, c: u8) -> u32 {
+    (a as u32) << 16 | (b as u32) << 8 | c as u32
+}
+
+/// `MONTHS` and `DAYS` as numbers (see [`is_calendar`]).
+const CALENDAR: [u32; 19] = {
+    let mut out = [0u32; 19];
+    let mut i = 0;
+    while i < 19 {
+        let m = if i < 12 { MONTHS[i] } else { DAYS[i - 12] };
+        out[i] = pack3(m[0], m[1], m[2]);
+        i += 1;
+    }
+    out
+};
+
 /// Month or weekday name, three letters or in full (`Jan`, `january`, `Tue,`).
 fn is_calendar(t: &[u8]) -> bool {
     let t = t
         .strip_suffix(b",")
         .or_else(|| t.strip_suffix(b"."))
         .unwrap_or(t);
-    if t.len() < 3 || t.len() > 9 || !t.iter().all(u8::is_ascii_alphabetic) {
+    if t.len() < 3 || t.len() > 9 {
         return false;
     }
-    let p = [
+    // The three-letter prefix, lower-cased, as one number compared with 19 numbers.
+    let p = pack3(
         t[0].to_ascii_lowercase(),
         t[1].to_ascii_lowercase(),
         t[2].to_ascii_lowercase(),
-    ];
-    let known = MONTHS.iter().chain(DAYS.iter()).any(|m| **m == p);
-    if !known {
+    );
+    if !CALENDAR.contains(&p) || !t.iter().all(u8::is_ascii_alphabetic) {
         return false;
     }
     if t.len() == 3 {
@@ -202,42 +215,94 @@ fn is_klog(t: &[u8]) -> bool {
         && matches!(t[1..3], [b'0', b'1'..=b'9'] | [b'1', b'0'..=b'2'])
 }
 
-fn is_num(t: &[u8]) -> bool {
-    let t = t.strip_suffix(b",").unwrap_or(t);
-    let body = match t.first() {
-        Some(b'+' | b'-') if t.len() > 1 => &t[1..],
-        _ => t,
-    };
-    !body.is_empty()
-        && body[0].is_ascii_digit()
-        && body.iter().all(|&b| {
-            b.is_ascii_digit() || matches!(b, b'-' | b':' | b'.' | b'/' | b',' | b'+' | b'T' | b'Z')
-        })
+// Byte bits OR-ed over a token while it is cut, so classifying it needs no second pass for
+// the common answers (a number, a word without digits).
+const B_DIGIT: u8 = 1;
+const B_ALPHA: u8 = 2;
+const B_EQ: u8 = 4;
+const B_LBRACKET: u8 = 8;
+/// Not punctuation.
+const B_NONPUNCT: u8 = 16;
+/// Not a character of numbers, dates and times (digits and `-:./,+TZ`).
+const B_NOTTIME: u8 = 32;
+
+const BITS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        let mut c = 0;
+        if b.is_ascii_digit() {
+            c |= B_DIGIT;
+        }
+        if b.is_ascii_alphabetic() {
+            c |= B_ALPHA;
+        }
+        if b == b'=' {
+            c |= B_EQ;
+        }
+        if b == b'[' {
+            c |= B_LBRACKET;
+        }
+        if !b.is_ascii_punctuation() {
+            c |= B_NONPUNCT;
+        }
+        if !(b.is_ascii_digit()
+            || matches!(b, b'-' | b':' | b'.' | b'/' | b',' | b'+' | b'T' | b'Z'))
+        {
+            c |= B_NOTTIME;
+        }
+        t[i] = c;
+        i += 1;
+    }
+    t
+};
+
+fn bits_of(t: &[u8]) -> u8 {
+    t.iter().fold(0, |a, &b| a | BITS[b as usize])
 }
 
 /// The class of one token.
 pub fn classify(t: &[u8]) -> Class {
+    classify_bits(t, bits_of(t))
+}
+
+/// [`classify`] with the token's byte bits already known.
+#[inline]
+fn classify_bits(t: &[u8], bits: u8) -> Class {
     let Some(&first) = t.first() else {
         return Class::Word;
     };
     let last = t[t.len() - 1];
-    if first.is_ascii_digit() || ((first == b'+' || first == b'-') && t.len() > 1) {
-        if is_num(t) {
+    if first.is_ascii_digit() {
+        if bits & B_NOTTIME == 0 {
+            return Class::Num;
+        }
+    } else if first == b'+' || first == b'-' {
+        if t.len() > 1 && t[1].is_ascii_digit() && bits & B_NOTTIME == 0 {
             return Class::Num;
         }
     } else if first.is_ascii_alphabetic() {
-        if is_klog(t) {
-            return Class::Klog;
-        }
-        if is_calendar(t) {
-            return Class::Cal;
-        }
-        if t.len() <= 2 && letter_level(first).is_some() && (t.len() == 1 || b",/:".contains(&last))
-        {
-            return Class::Letter;
-        }
-        if level_of(t, false).is_some() {
-            return Class::Level;
+        if bits & B_DIGIT != 0 {
+            if is_klog(t) {
+                return Class::Klog;
+            }
+            if bits & B_LBRACKET != 0 && level_of(t, false).is_some() {
+                return Class::Level;
+            }
+        } else {
+            if t.len() <= 2 {
+                if letter_level(first).is_some() && (t.len() == 1 || b",/:".contains(&last)) {
+                    return Class::Letter;
+                }
+            } else {
+                if is_calendar(t) {
+                    return Class::Cal;
+                }
+                if level_of(t, false).is_some() {
+                    return Class::Level;
+                }
+            }
         }
     }
     if matches!(first, b'[' | b'<' | b'(' | b'{') {
@@ -249,16 +314,17 @@ pub fn classify(t: &[u8]) -> Class {
                 (b'[', b']') | (b'<', b'>') | (b'(', b')') | (b'{', b'}')
             )
         {
-            if level_of(t, true).is_some() {
+            if bits & B_DIGIT == 0 && level_of(t, true).is_some() {
                 return Class::Level;
             }
             return Class::Bracket;
         }
     }
-    if t.iter().all(|b| b.is_ascii_punctuation()) && t.len() <= 3 {
+    if bits & B_NONPUNCT == 0 && t.len() <= 3 {
         return Class::Sep;
     }
-    if let Some(eq) = memchr::memchr(b'=', t)
+    if bits & B_EQ != 0
+        && let Some(eq) = memchr::memchr(b'=', t)
         && eq > 0
         && t[..eq]
             .iter()
@@ -271,7 +337,7 @@ pub fn classify(t: &[u8]) -> Class {
     {
         return Class::Tag;
     }
-    if t.iter().any(u8::is_ascii_digit) {
+    if bits & B_DIGIT != 0 {
         return Class::IdWord;
     }
     Class::Word
@@ -281,6 +347,7 @@ pub fn classify(t: &[u8]) -> Class {
 #[derive(Debug, Clone)]
 pub struct Cuts {
     r: [(u32, u32); MAX_COLS],
+    bits: [u8; MAX_COLS],
     len: usize,
     next: usize,
     done: bool,
@@ -297,6 +364,7 @@ impl Cuts {
     pub fn new() -> Self {
         Cuts {
             r: [(0, 0); MAX_COLS],
+            bits: [0; MAX_COLS],
             len: 0,
             next: 0,
             done: false,
@@ -313,6 +381,13 @@ impl Cuts {
     fn at(&self, i: usize) -> (usize, usize) {
         let (a, b) = self.r[i];
         (a as usize, b as usize)
+    }
+
+    /// The class of token `i` (which must have been cut).
+    #[inline]
+    fn class(&self, line: &[u8], i: usize) -> Class {
+        let (a, b) = self.at(i);
+        classify_bits(&line[a..b], self.bits[i])
     }
 
     /// Cuts tokens of `line` until there are `want` (at most [`MAX_COLS`]) or the line ends.
@@ -336,6 +411,7 @@ impl Cuts {
             return;
         }
         let s = i;
+        let mut bits = 0u8;
         match line[i] {
             b'[' => {
                 let lim = (i + MAX_BRACKET).min(n);
@@ -346,8 +422,9 @@ impl Cuts {
                         while i < n && !matches!(line[i], b' ' | b'\t' | b'[') {
                             i += 1;
                         }
+                        bits = bits_of(&line[s..i]);
                     }
-                    None => i = plain_end(line, i),
+                    None => i = plain_end(line, i, &mut bits),
                 }
             }
             b'<' => {
@@ -356,30 +433,29 @@ impl Cuts {
                 match memchr::memchr(b'>', &line[i..lim]) {
                     Some(k) if k > 1 && line[i + 1..i + k].iter().all(u8::is_ascii_digit) => {
                         i += k + 1;
+                        bits = bits_of(&line[s..i]);
                     }
-                    _ => i = plain_end(line, i),
+                    _ => i = plain_end(line, i, &mut bits),
                 }
             }
-            _ => i = plain_end(line, i),
+            _ => i = plain_end(line, i, &mut bits),
         }
         self.r[self.len] = (s as u32, i as u32);
+        self.bits[self.len] = bits;
         self.len += 1;
         self.next = i;
-    }
-
-    /// Whether token `i` is the last thing on the line.
-    fn is_last(&self, line: &[u8], i: usize) -> bool {
-        let (_, b) = self.at(i);
-        line[b..].iter().all(|c| matches!(c, b' ' | b'\t'))
     }
 }
 
 #[inline]
-fn plain_end(line: &[u8], mut i: usize) -> usize {
+fn plain_end(line: &[u8], mut i: usize, bits: &mut u8) -> usize {
     let n = line.len();
+    let mut acc = 0u8;
     while i < n && !matches!(line[i], b' ' | b'\t') {
+        acc |= BITS[line[i] as usize];
         i += 1;
     }
+    *bits = acc;
     i
 }
 
@@ -439,44 +515,58 @@ impl Columns {
     pub fn parse(&self, line: &[u8], cuts: &mut Cuts) -> Option<Parsed> {
         cuts.reset();
         let n = self.n as usize;
-        cuts.cut(line, n + 1 + self.tag as usize);
+        cuts.cut(line, n + self.tag as usize);
         if cuts.len < n {
             return None;
         }
+        let level_col = self.level as usize;
+        let mut level = None;
         for p in 0..n {
             let acc = self.accept[p];
-            if acc != ALL {
+            if p == level_col {
                 let (a, b) = cuts.at(p);
-                if acc & classify(&line[a..b]).bit() == 0 {
-                    return None;
+                let t = &line[a..b];
+                level = level_of(t, self.letters);
+                if level.is_some() {
+                    let class = if is_klog(t) {
+                        Class::Klog
+                    } else if strip_decor(t).len() == 1 {
+                        Class::Letter
+                    } else {
+                        Class::Level
+                    };
+                    if acc & class.bit() != 0 {
+                        continue;
+                    }
                 }
             }
+            if acc != ALL && acc & cuts.class(line, p).bit() == 0 {
+                return None;
+            }
         }
+        // The message starts after the header's last token (and its spaces).
+        let after = |i: usize| {
+            let mut k = cuts.at(i).1;
+            while k < line.len() && matches!(line[k], b' ' | b'\t') {
+                k += 1;
+            }
+            k
+        };
         let mut out = Parsed {
-            msg_start: if cuts.len > n {
-                cuts.at(n).0
-            } else {
-                line.len()
-            },
+            msg_start: if n > 0 { after(n - 1) } else { 0 },
             ts: None,
-            level: None,
+            level,
             component: None,
         };
-        if self.tag && cuts.len > n + 1 {
+        if self.tag && cuts.len > n && after(n) < line.len() && cuts.class(line, n) == Class::Tag {
             let (a, b) = cuts.at(n);
             let t = &line[a..b];
-            if classify(t) == Class::Tag && t.ends_with(b":") {
+            if t.ends_with(b":") {
                 let body = &t[..t.len() - 1];
                 let name_end = memchr::memchr(b'[', body).unwrap_or(body.len());
                 out.component = Some((a, a + name_end));
-                out.msg_start = cuts.at(n + 1).0;
-            } else if classify(t) == Class::Tag {
-                out.msg_start = cuts.at(n + 1).0;
             }
-        }
-        if (self.level as usize) < n {
-            let (a, b) = cuts.at(self.level as usize);
-            out.level = level_of(&line[a..b], self.letters);
+            out.msg_start = after(n);
         }
         let (ta, tb) = (self.time.0 as usize, self.time.1 as usize);
         if ta < tb && tb <= n {
@@ -514,39 +604,62 @@ struct PosStats {
 
 /// Learns the header of a stream from a sample of its lines (see the module docs).
 pub fn learn(sample: &[&[u8]]) -> Columns {
-    let mut stats: Vec<PosStats> = (0..MAX_COLS)
-        .map(|_| PosStats {
-            present: 0,
-            class: [0; N_CLASSES],
-            level: 0,
-        })
-        .collect();
-    let mut lines = 0usize;
-    let mut cuts = Cuts::new();
-    for l in sample {
-        if l.trim_ascii().is_empty() {
-            continue;
-        }
-        lines += 1;
-        cuts.reset();
-        cuts.cut(l, MAX_COLS);
-        for (p, st) in stats.iter_mut().enumerate().take(cuts.len) {
-            if cuts.is_last(l, p) {
-                break;
-            }
-            let (a, b) = cuts.at(p);
-            let t = &l[a..b];
-            let c = classify(t);
-            st.present += 1;
-            st.class[c as usize] += 1;
-            if level_of(t, c == Class::Letter).is_some() {
-                st.level += 1;
-            }
-        }
+    let mut cols = learn_shape(sample);
+    if cols.n > 0 {
+        cols.time = learn_time(sample, &cols);
     }
+    cols
+}
+
+impl Columns {
+    /// Whether two learned headers have the same columns, level and tag (accepted classes and
+    /// the timestamp's extent aside, which a smaller sample may see less of).
+    pub fn same_shape(&self, other: &Columns) -> bool {
+        (self.n, self.tag, self.level) == (other.n, other.tag, other.level)
+    }
+}
+
+/// [`learn`] without finding the timestamp.
+pub fn learn_shape(sample: &[&[u8]]) -> Columns {
+    // Lines are cut lazily, one position at a time: the walk below usually stops a few
+    // positions in, and learning runs again whenever a stream changes format.
+    let lines_of: Vec<&[u8]> = sample
+        .iter()
+        .copied()
+        .filter(|l| !l.trim_ascii().is_empty())
+        .collect();
+    let lines = lines_of.len();
     if lines == 0 {
         return Columns::NONE;
     }
+    let mut all_cuts: Vec<Cuts> = vec![Cuts::new(); lines];
+    let mut stats: Vec<PosStats> = Vec::with_capacity(MAX_COLS);
+    let mut stat_at = |p: usize, stats: &mut Vec<PosStats>| {
+        while stats.len() <= p {
+            let q = stats.len();
+            let mut st = PosStats {
+                present: 0,
+                class: [0; N_CLASSES],
+                level: 0,
+            };
+            for (l, cuts) in lines_of.iter().zip(all_cuts.iter_mut()) {
+                // Present: the token exists and is not the line's last.
+                cuts.cut(l, q + 2);
+                if cuts.len < q + 2 {
+                    continue;
+                }
+                let (a, b) = cuts.at(q);
+                let t = &l[a..b];
+                let c = cuts.class(l, q);
+                st.present += 1;
+                st.class[c as usize] += 1;
+                if level_of(t, c == Class::Letter).is_some() {
+                    st.level += 1;
+                }
+            }
+            stats.push(st);
+        }
+    };
     let share = |k: usize| k as f64 / lines as f64;
     let typed = |st: &PosStats| -> usize {
         st.class
@@ -560,7 +673,9 @@ pub fn learn(sample: &[&[u8]]) -> Columns {
     let mut tag = false;
     let mut gap = 0usize;
     let mut seen_level = false;
-    for (p, st) in stats.iter().enumerate() {
+    for p in 0..MAX_COLS - 1 {
+        stat_at(p, &mut stats);
+        let st = &stats[p];
         if share(st.present) < TYPED_SHARE {
             break;
         }
@@ -616,7 +731,6 @@ pub fn learn(sample: &[&[u8]]) -> Columns {
                 > st.class[Class::Level as usize];
         }
     }
-    cols.time = learn_time(sample, &cols, &stats);
     cols
 }
 
@@ -635,18 +749,11 @@ const CLASSES: [Class; N_CLASSES] = [
 ];
 
 /// The first run of header columns that reads as a timestamp in most of the sample.
-fn learn_time(sample: &[&[u8]], cols: &Columns, stats: &[PosStats]) -> (u8, u8) {
+fn learn_time(sample: &[&[u8]], cols: &Columns) -> (u8, u8) {
     let n = cols.n as usize;
-    let dominant = |p: usize| -> Class {
-        let st = &stats[p];
-        let (c, _) = st
-            .class
-            .iter()
-            .enumerate()
-            .max_by_key(|&(c, &k)| (k, usize::MAX - c))
-            .unwrap_or((Class::Word as usize, &0));
-        CLASSES[c]
-    };
+    // A column is time-like when it accepts time classes only (untyped columns accept all).
+    let timeish = Class::Klog.bit() | Class::Num.bit() | Class::Cal.bit() | Class::Bracket.bit();
+    let dominant_timeish = |p: usize| cols.accept[p] != ALL && cols.accept[p] & !timeish == 0;
     let probe: Vec<&[u8]> = sample
         .iter()
         .copied()
@@ -659,11 +766,11 @@ fn learn_time(sample: &[&[u8]], cols: &Columns, stats: &[PosStats]) -> (u8, u8) 
     let defaults = super::TimeDefaults::default();
     let mut cuts = Cuts::new();
     for s in 0..n {
-        if !dominant(s).timeish() {
+        if !dominant_timeish(s) {
             continue;
         }
         let mut e_max = s;
-        while e_max < n && e_max < s + 6 && dominant(e_max).timeish() {
+        while e_max < n && e_max < s + 6 && dominant_timeish(e_max) {
             e_max += 1;
         }
         // Per length, the instants the run reads as on the probe lines; the longest run that

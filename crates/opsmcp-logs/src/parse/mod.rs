@@ -281,6 +281,22 @@ impl Parser {
     /// lines are written in one, else the header columns of its free text ([`layout::learn`]);
     /// with no header found, lines are mined whole.
     pub fn learn(sample: &[&str]) -> Self {
+        Self::learn_with(sample, layout::learn)
+    }
+
+    /// [`Parser::learn`] without finding where the timestamp is: enough to compare structures
+    /// ([`Parser::same_shape`]).
+    pub fn learn_shape(sample: &[&str]) -> Self {
+        Self::learn_with(sample, layout::learn_shape)
+    }
+
+    /// Whether two parsers read lines the same way, up to what a smaller sample may not show
+    /// (see [`Columns::same_shape`]).
+    pub fn same_shape(&self, other: &Parser) -> bool {
+        self.stream == other.stream && self.cols.same_shape(&other.cols)
+    }
+
+    fn learn_with(sample: &[&str], columns: fn(&[&[u8]]) -> Columns) -> Self {
         let mut votes = [0usize; RECORD_SYNTAXES.len()];
         let mut lines = 0usize;
         for l in sample {
@@ -307,7 +323,7 @@ impl Parser {
             .iter()
             .map(|l| l.strip_suffix('\r').unwrap_or(l).as_bytes())
             .collect();
-        let cols = layout::learn(&bytes);
+        let cols = columns(&bytes);
         if cols.has_header() {
             Parser {
                 stream: Format::Header,
@@ -343,12 +359,26 @@ impl Parser {
                 continue;
             }
             lines += 1;
-            ok += usize::from(self.parse_in(l, &mut scratch).1);
+            ok += usize::from(self.fits(l, &mut scratch));
         }
         if lines == 0 {
             1.0
         } else {
             ok as f64 / lines as f64
+        }
+    }
+
+    /// Whether one line fits the stream's structure (what [`Parser::parse_in`] answers, without
+    /// parsing a line that does not fit on its own).
+    pub fn fits(&self, line: &str, scratch: &mut Scratch) -> bool {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        match self.stream {
+            Format::Header if self.cols.has_header() => self
+                .cols
+                .parse(line.as_bytes(), &mut scratch.cuts)
+                .is_some(),
+            Format::Raw => !starts_like_header(line.as_bytes()),
+            f => parse_as(f, line, 0, &mut scratch.toks).is_some(),
         }
     }
 
@@ -369,7 +399,7 @@ impl Parser {
             }
             Format::Raw => {
                 // Lines of a stream without a header fit unless they start like one.
-                let fits = !starts_like_header(line.as_bytes(), &mut scratch.cuts);
+                let fits = !starts_like_header(line.as_bytes());
                 return (Record::raw(Format::Raw, Cow::Borrowed(line)), fits);
             }
             f => {
@@ -396,8 +426,7 @@ impl Parser {
 
 /// Whether a line opens with a timestamp-like token (a date, time, month or weekday name, or a
 /// bracketed one): what makes a stream learned as headerless worth learning again.
-fn starts_like_header(line: &[u8], cuts: &mut layout::Cuts) -> bool {
-    let _ = cuts;
+fn starts_like_header(line: &[u8]) -> bool {
     let t = line.trim_ascii_start();
     let end = t
         .iter()
