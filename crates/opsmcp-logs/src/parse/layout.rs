@@ -61,6 +61,8 @@ pub enum Class {
     Bracket,
     /// `key=value`.
     Kv,
+    /// A source location: `main.go:42`, `server/conn.go:118`, `App.java:507`.
+    Loc,
     /// Punctuation only (`-`, `|`, `--`, `*`).
     Sep,
     /// Ends with `:` (`sshd[42]:`, `a.b.C:`), or with `]` without an opening one (`file.go:12]`).
@@ -71,7 +73,7 @@ pub enum Class {
     Word,
 }
 
-const N_CLASSES: usize = 11;
+const N_CLASSES: usize = 12;
 const ALL: u16 = (1 << N_CLASSES) - 1;
 
 impl Class {
@@ -338,9 +340,33 @@ fn classify_bits(t: &[u8], bits: u8) -> Class {
         return Class::Tag;
     }
     if bits & B_DIGIT != 0 {
+        if is_location(t) {
+            return Class::Loc;
+        }
         return Class::IdWord;
     }
     Class::Word
+}
+
+/// `name.ext:line` (with a path before it or not): where a logger says a line was logged.
+fn is_location(t: &[u8]) -> bool {
+    let Some(colon) = memchr::memrchr(b':', t) else {
+        return false;
+    };
+    let (file, line) = (&t[..colon], &t[colon + 1..]);
+    if line.is_empty() || line.len() > 6 || !line.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let Some(dot) = memchr::memrchr(b'.', file) else {
+        return false;
+    };
+    let ext = &file[dot + 1..];
+    dot > 0
+        && (1..=5).contains(&ext.len())
+        && ext.iter().all(u8::is_ascii_alphabetic)
+        && file[..dot]
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'/' | b'.' | b'$'))
 }
 
 /// The first tokens of a line, cut as far as asked.
@@ -558,15 +584,25 @@ impl Columns {
             level,
             component: None,
         };
-        if self.tag && cuts.len > n && after(n) < line.len() && cuts.class(line, n) == Class::Tag {
+        if self.tag && cuts.len > n && after(n) < line.len() {
             let (a, b) = cuts.at(n);
             let t = &line[a..b];
-            if t.ends_with(b":") {
-                let body = &t[..t.len() - 1];
-                let name_end = memchr::memchr(b'[', body).unwrap_or(body.len());
-                out.component = Some((a, a + name_end));
+            match cuts.class(line, n) {
+                Class::Tag => {
+                    if t.ends_with(b":") {
+                        let body = &t[..t.len() - 1];
+                        let name_end = memchr::memchr(b'[', body).unwrap_or(body.len());
+                        out.component = Some((a, a + name_end));
+                    }
+                    out.msg_start = after(n);
+                }
+                // `ERROR:` where tags stand: the level.
+                Class::Level if t.ends_with(b":") => {
+                    out.level = out.level.or(level_of(t, false));
+                    out.msg_start = after(n);
+                }
+                _ => {}
             }
-            out.msg_start = after(n);
         }
         let (ta, tb) = (self.time.0 as usize, self.time.1 as usize);
         if ta < tb && tb <= n {
@@ -599,7 +635,11 @@ struct PosStats {
     /// Lines where the position holds a token that is not the line's last.
     present: usize,
     class: [usize; N_CLASSES],
+    /// Tokens that are level words (or letters), and which levels they named (bit per level).
     level: usize,
+    levels: u8,
+    /// Tags, counting level words that end with `:` (`ERROR:`) as tags.
+    tagish: usize,
 }
 
 /// Learns the header of a stream from a sample of its lines (see the module docs).
@@ -641,6 +681,8 @@ pub fn learn_shape(sample: &[&[u8]]) -> Columns {
                 present: 0,
                 class: [0; N_CLASSES],
                 level: 0,
+                levels: 0,
+                tagish: 0,
             };
             for (l, cuts) in lines_of.iter().zip(all_cuts.iter_mut()) {
                 // Present: the token exists and is not the line's last.
@@ -653,19 +695,32 @@ pub fn learn_shape(sample: &[&[u8]]) -> Columns {
                 let c = cuts.class(l, q);
                 st.present += 1;
                 st.class[c as usize] += 1;
-                if level_of(t, c == Class::Letter).is_some() {
+                if let Some(lv) = level_of(t, c == Class::Letter) {
                     st.level += 1;
+                    st.levels |= 1 << lv as u8;
+                }
+                if c == Class::Tag || (c == Class::Level && t.ends_with(b":")) {
+                    st.tagish += 1;
                 }
             }
             stats.push(st);
         }
     };
     let share = |k: usize| k as f64 / lines as f64;
-    let typed = |st: &PosStats| -> usize {
+    // Typed tokens that make a header column by themselves: all typed classes but separators
+    // (a `-` may be a placeholder inside a record as well as a delimiter), and, once the header
+    // has a level column, no further level words (a header has one level; a level word after
+    // it opens the message: `ERROR Error while …`).
+    let strong = |st: &PosStats, seen_level: bool| -> usize {
         st.class
             .iter()
             .enumerate()
-            .filter(|&(c, _)| CLASSES[c].typed())
+            .filter(|&(c, _)| {
+                let c = CLASSES[c];
+                c.typed()
+                    && c != Class::Sep
+                    && !(seen_level && matches!(c, Class::Level | Class::Letter))
+            })
             .map(|(_, &k)| k)
             .sum()
     };
@@ -679,16 +734,23 @@ pub fn learn_shape(sample: &[&[u8]]) -> Columns {
         if share(st.present) < TYPED_SHARE {
             break;
         }
-        if p >= 1 && share(st.class[Class::Tag as usize]) >= TAG_SHARE {
+        if p >= 1 && share(st.tagish) >= TAG_SHARE {
             n = p;
             tag = true;
             break;
         }
-        if share(typed(st)) >= TYPED_SHARE {
+        if share(strong(st, seen_level)) >= TYPED_SHARE {
             n = p + 1;
             gap = 0;
             if share(st.level) >= LEVEL_SHARE * TYPED_SHARE {
                 seen_level = true;
+            }
+        } else if share(st.class[Class::Sep as usize]) >= TYPED_SHARE {
+            // A separator right after the header's columns, or after one word following them
+            // (`logger - message`, `logger : message`), ends the header there.
+            if gap <= 1 {
+                n = p + 1;
+                gap = 0;
             }
         } else {
             gap += 1;
@@ -706,13 +768,46 @@ pub fn learn_shape(sample: &[&[u8]]) -> Columns {
     if n == 0 && !tag {
         return Columns::NONE;
     }
+    if !tag && n > 0 {
+        // A record of positional fields, not a header and a message: most lines leave at most
+        // one token after the "header". Then only its leading time columns are a header, and
+        // the fields are mined with the rest.
+        stat_at(n, &mut stats);
+        if share(stats[n].present) < 0.5 {
+            let time =
+                Class::Num.bit() | Class::Cal.bit() | Class::Klog.bit() | Class::Bracket.bit();
+            let mut k = 0;
+            while k < n
+                && stats[k]
+                    .class
+                    .iter()
+                    .enumerate()
+                    .filter(|&(c, _)| time & (1 << c) != 0)
+                    .map(|(_, &x)| x)
+                    .sum::<usize>() as f64
+                    >= TYPED_SHARE * lines as f64
+            {
+                k += 1;
+            }
+            n = k;
+            if n == 0 {
+                return Columns::NONE;
+            }
+        }
+    }
     let mut cols = Columns {
         n: n as u8,
         tag,
         ..Columns::NONE
     };
     for (p, st) in stats.iter().enumerate().take(n) {
-        if share(typed(st)) >= TYPED_SHARE {
+        if share(
+            st.present
+                - st.class[Class::Tag as usize]
+                - st.class[Class::IdWord as usize]
+                - st.class[Class::Word as usize],
+        ) >= TYPED_SHARE
+        {
             let min = ((st.present as f64 * ACCEPT_SHARE).ceil() as usize).max(1);
             let mut acc = 0u16;
             for (c, &k) in st.class.iter().enumerate() {
@@ -722,13 +817,17 @@ pub fn learn_shape(sample: &[&[u8]]) -> Columns {
             }
             cols.accept[p] = acc;
         }
+        let letters = st.class[Class::Letter as usize] + st.class[Class::Klog as usize]
+            > st.class[Class::Level as usize];
         if cols.level == u8::MAX
             && st.present > 0
             && st.level as f64 >= LEVEL_SHARE * st.present as f64
+            // Single letters name a level only in a column that shows two levels at least
+            // (`F` alone may be a flag).
+            && (!letters || st.levels.count_ones() >= 2)
         {
             cols.level = p as u8;
-            cols.letters = st.class[Class::Letter as usize] + st.class[Class::Klog as usize]
-                > st.class[Class::Level as usize];
+            cols.letters = letters;
         }
     }
     cols
@@ -742,6 +841,7 @@ const CLASSES: [Class; N_CLASSES] = [
     Class::Letter,
     Class::Bracket,
     Class::Kv,
+    Class::Loc,
     Class::Sep,
     Class::Tag,
     Class::IdWord,
@@ -849,6 +949,9 @@ mod tests {
             ("sshd[42]:", Class::Tag),
             ("main.go:12]", Class::Tag),
             ("node-12", Class::IdWord),
+            ("server/main.go:42", Class::Loc),
+            ("App.java:507", Class::Loc),
+            ("10.0.0.1:80", Class::Num),
             ("hello", Class::Word),
         ] {
             assert_eq!(classify(t.as_bytes()), c, "{t}");

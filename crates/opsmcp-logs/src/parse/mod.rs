@@ -58,15 +58,16 @@ impl Level {
             *d = s.to_ascii_uppercase();
         }
         Some(match &buf[..w.len()] {
-            b"TRACE" | b"VERBOSE" | b"FINEST" | b"FINER" => Level::Trace,
-            b"DEBUG" | b"DBG" | b"FINE" => Level::Debug,
+            // Four- and three-letter forms are how some loggers align their columns
+            // (`ERRO[0005]`, `WRN`).
+            b"TRACE" | b"VERBOSE" | b"FINEST" | b"FINER" | b"TRAC" | b"TRC" => Level::Trace,
+            b"DEBUG" | b"DBG" | b"FINE" | b"DEBU" => Level::Debug,
             b"INFO" | b"INF" | b"INFORMATION" => Level::Info,
             b"NOTICE" => Level::Notice,
             b"WARN" | b"WARNING" | b"WRN" => Level::Warn,
-            b"ERROR" | b"ERR" | b"SEVERE" | b"FAILURE" => Level::Error,
-            b"FATAL" | b"CRIT" | b"CRITICAL" | b"ALERT" | b"EMERG" | b"EMERGENCY" | b"PANIC" => {
-                Level::Fatal
-            }
+            b"ERROR" | b"ERR" | b"SEVERE" | b"FAILURE" | b"ERRO" => Level::Error,
+            b"FATAL" | b"CRIT" | b"CRITICAL" | b"ALERT" | b"EMERG" | b"EMERGENCY" | b"PANIC"
+            | b"FATA" | b"PANI" | b"FTL" | b"PNC" => Level::Fatal,
             _ => return None,
         })
     }
