@@ -37,7 +37,7 @@ pub const MISFIT_RUN: usize = 16;
 /// Bytes of a line that are mined; the rest of a longer line is skipped (and counted).
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
 /// Structures remembered per run to try before learning anew, and the lines they are tried on.
-const RECENT_STRUCTURES: usize = 8;
+const RECENT_STRUCTURES: usize = 16;
 const RECENT_PROBE: usize = 32;
 /// Bytes validated as UTF-8 at a time.
 const UTF8_STRETCH: usize = 64 * 1024;
@@ -196,6 +196,8 @@ pub struct Engine {
     /// Bytes read but not yet mined (at most a partial line, or lines waiting for the lines that
     /// decide their structure).
     buf: Vec<u8>,
+    /// Bytes of `buf` that hold input (the rest is room for the next read).
+    filled: usize,
     /// Global offset of `buf[0]` within the current stream.
     buf_offset: u64,
     /// Inside a line longer than `MAX_LINE_BYTES` whose head was mined: drop bytes to its end.
@@ -323,6 +325,7 @@ impl Engine {
             stats,
             pool,
             buf: Vec::new(),
+            filled: 0,
             buf_offset: 0,
             skipping: false,
         })
@@ -336,28 +339,8 @@ impl Engine {
 
     /// Reads a whole stream in bounded memory, then ends it ([`Engine::end_stream`]).
     pub fn feed_reader(&mut self, mut r: impl Read) -> Result<(), LogError> {
-        let block = self.block_bytes();
         loop {
-            let start = self.buf.len();
-            self.buf.resize(start + block, 0);
-            let mut filled = start;
-            let mut eof = false;
-            while filled < self.buf.len() {
-                match r.read(&mut self.buf[filled..]) {
-                    Ok(0) => {
-                        eof = true;
-                        break;
-                    }
-                    Ok(k) => filled += k,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        self.buf.truncate(filled);
-                        return Err(LogError::Io(e));
-                    }
-                }
-            }
-            self.buf.truncate(filled);
-            self.bytes += (filled - start) as u64;
+            let eof = self.read_block(&mut r)?;
             self.process(false);
             if eof {
                 break;
@@ -367,10 +350,41 @@ impl Engine {
         Ok(())
     }
 
+    /// Reads up to a block into the buffer (whose bytes past `filled` stay allocated and
+    /// initialized from read to read, so nothing is zeroed again); true at the end of input.
+    fn read_block(&mut self, r: &mut impl Read) -> Result<bool, LogError> {
+        let want = self.filled + self.block_bytes();
+        if self.buf.len() < want {
+            self.buf.resize(want, 0);
+        }
+        let start = self.filled;
+        while self.filled < want {
+            match r.read(&mut self.buf[self.filled..want]) {
+                Ok(0) => {
+                    self.bytes += (self.filled - start) as u64;
+                    return Ok(true);
+                }
+                Ok(k) => self.filled += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.bytes += (self.filled - start) as u64;
+                    return Err(LogError::Io(e));
+                }
+            }
+        }
+        self.bytes += (self.filled - start) as u64;
+        Ok(false)
+    }
+
     /// Feeds bytes; a trailing partial line is kept until the next call or [`Engine::end_stream`].
     pub fn feed(&mut self, bytes: &[u8]) {
         self.bytes += bytes.len() as u64;
-        self.buf.extend_from_slice(bytes);
+        let want = self.filled + bytes.len();
+        if self.buf.len() < want {
+            self.buf.resize(want, 0);
+        }
+        self.buf[self.filled..want].copy_from_slice(bytes);
+        self.filled = want;
         self.process(false);
     }
 
@@ -379,7 +393,11 @@ impl Engine {
     /// well, so a baseline and a window of one source share their parsing).
     pub fn end_stream(&mut self) {
         self.process(true);
-        self.buf.clear();
+        self.filled = 0;
+        if self.buf.len() > 2 * self.block_bytes() + MAX_LINE_BYTES {
+            // A large `feed` grew it: give the memory back.
+            self.buf = Vec::new();
+        }
         self.buf_offset = 0;
         self.skipping = false;
         self.quiet_until = 0;
@@ -390,13 +408,15 @@ impl Engine {
 
     /// Mines every complete line of the buffer that can be decided now (all of it when `last`).
     fn process(&mut self, last: bool) {
-        let mut buf = std::mem::take(&mut self.buf);
+        let mut whole = std::mem::take(&mut self.buf);
+        let filled = self.filled;
+        let buf = &whole[..filled];
         let mut pos = 0usize;
         loop {
             if self.skipping {
                 match memchr::memchr2(b'\n', b'\r', &buf[pos..]) {
                     Some(i) => {
-                        let (_, next) = next_line(&buf, pos + i, buf.len());
+                        let (_, next) = next_line(buf, pos + i, buf.len());
                         // A `\r` at the very end may be half of a `\r\n`: wait for the next byte.
                         if buf[pos + i] == b'\r' && pos + i + 1 == buf.len() && !last {
                             pos += i;
@@ -414,7 +434,7 @@ impl Engine {
             let mut end = if last {
                 buf.len()
             } else {
-                complete_end(&buf, pos)
+                complete_end(buf, pos)
             };
             // A partial line over the limit follows: nothing read later changes the lines
             // before it, and its head is mined now (the rest is skipped as it arrives).
@@ -428,22 +448,22 @@ impl Engine {
             }
             let settled = last || long_tail;
             if self.parser.is_none() {
-                let (sample_end, count) = take_lines(&buf, pos, end, SAMPLE_LINES);
+                let (sample_end, count) = take_lines(buf, pos, end, SAMPLE_LINES);
                 if count < SAMPLE_LINES && !settled {
                     break;
                 }
-                self.learn(&buf, pos, sample_end);
+                self.learn(buf, pos, sample_end);
             }
-            match self.run(&buf, pos, end, settled) {
+            match self.run(buf, pos, end, settled) {
                 Some(Stop::Relearn(at)) => {
                     pos = at;
-                    let (sample_end, count) = take_lines(&buf, pos, end, SAMPLE_LINES);
+                    let (sample_end, count) = take_lines(buf, pos, end, SAMPLE_LINES);
                     if count < SAMPLE_LINES && !settled {
                         // Learn when the sample is complete; the run's lines wait, and the next
                         // call meets the same run again.
                         break;
                     }
-                    self.learn(&buf, pos, sample_end);
+                    self.learn(buf, pos, sample_end);
                 }
                 Some(Stop::Wait(at)) => {
                     pos = at;
@@ -460,9 +480,10 @@ impl Engine {
                 }
             }
         }
-        buf.drain(..pos);
+        whole.copy_within(pos..filled, 0);
+        self.filled = filled - pos;
         self.buf_offset += pos as u64;
-        self.buf = buf;
+        self.buf = whole;
     }
 
     /// Learns the structure from the lines of `buf[a..b]`, at the start of a stream or where its
@@ -472,42 +493,50 @@ impl Engine {
             self.parser = Some(Parser::new(Format::Raw));
             return;
         }
+        let text_of =
+            |s: usize, e: usize| String::from_utf8_lossy(&buf[s..e.min(s + MAX_LINE_BYTES)]);
+        // A structure this run has met before that fits the new lines all but perfectly is
+        // taken without learning (streams that alternate between a few formats, like several
+        // files concatenated, switch back and forth cheaply).
+        if !self.recent.is_empty() {
+            let mut probe: Vec<Cow<'_, str>> = Vec::with_capacity(RECENT_PROBE);
+            let mut p = a;
+            while p < b && probe.len() < RECENT_PROBE {
+                let (e, next) = next_line(buf, p, b);
+                let t = text_of(p, e);
+                if !t.trim().is_empty() {
+                    probe.push(t);
+                }
+                p = next;
+            }
+            let probe: Vec<&str> = probe.iter().map(|t| t.as_ref()).collect();
+            if probe.len() == RECENT_PROBE {
+                let shape = Parser::learn_shape(&probe);
+                let mut scratch = Scratch::new();
+                let known = self.recent.iter().position(|p| {
+                    Some(*p) != self.parser
+                        && p.same_shape(&shape)
+                        && probe.iter().filter(|l| !p.fits(l, &mut scratch)).count() <= 1
+                });
+                if let Some(i) = known {
+                    let p = self.recent.remove(i);
+                    self.recent.insert(0, p);
+                    if self.parser.is_some() {
+                        self.relearned += 1;
+                    }
+                    self.parser = Some(p);
+                    return;
+                }
+            }
+        }
         let mut texts: Vec<Cow<'_, str>> = Vec::new();
         let mut p = a;
         while p < b {
             let (e, next) = next_line(buf, p, b);
-            let raw = &buf[p..e.min(p + MAX_LINE_BYTES)];
-            texts.push(String::from_utf8_lossy(raw));
+            texts.push(text_of(p, e));
             p = next;
         }
         let sample: Vec<&str> = texts.iter().map(|t| t.as_ref()).collect();
-        // A structure this run has met before that fits the new lines all but perfectly is
-        // taken without learning (streams that alternate between a few formats, like several
-        // files concatenated, switch back and forth cheaply).
-        let probe: Vec<&str> = sample
-            .iter()
-            .copied()
-            .filter(|l| !l.trim().is_empty())
-            .take(RECENT_PROBE)
-            .collect();
-        if probe.len() == RECENT_PROBE && !self.recent.is_empty() {
-            let shape = Parser::learn_shape(&probe);
-            let mut scratch = Scratch::new();
-            let known = self.recent.iter().position(|p| {
-                Some(*p) != self.parser
-                    && p.same_shape(&shape)
-                    && probe.iter().filter(|l| !p.fits(l, &mut scratch)).count() <= 1
-            });
-            if let Some(i) = known {
-                let p = self.recent.remove(i);
-                self.recent.insert(0, p);
-                if self.parser.is_some() {
-                    self.relearned += 1;
-                }
-                self.parser = Some(p);
-                return;
-            }
-        }
         let fresh = Parser::learn(&sample);
         let chosen = match self.parser {
             None => match self.prev_parser {
@@ -797,28 +826,9 @@ impl Assigner {
     ) -> Result<(), LogError> {
         // Read block by block, handing the ids out after each, so nothing accumulates.
         let e = &mut self.engine;
-        let block = e.block_bytes();
         let mut r = r;
         loop {
-            let start = e.buf.len();
-            e.buf.resize(start + block, 0);
-            let mut filled = start;
-            let mut eof = false;
-            while filled < e.buf.len() {
-                match r.read(&mut e.buf[filled..]) {
-                    Ok(0) => {
-                        eof = true;
-                        break;
-                    }
-                    Ok(k) => filled += k,
-                    Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(err) => {
-                        e.buf.truncate(filled);
-                        return Err(LogError::Io(err));
-                    }
-                }
-            }
-            e.buf.truncate(filled);
+            let eof = e.read_block(&mut r)?;
             e.process(false);
             e.emit_assigned(&mut out)?;
             if eof {

@@ -10,8 +10,6 @@
 pub mod anomaly;
 pub mod engine;
 pub mod mask;
-#[cfg(test)]
-mod mask_reference;
 pub mod miner;
 pub mod parse;
 pub mod redact;

@@ -640,6 +640,8 @@ struct PosStats {
     levels: u8,
     /// Tags, counting level words that end with `:` (`ERROR:`) as tags.
     tagish: usize,
+    /// Tokens opening a quotation.
+    quoted: usize,
 }
 
 /// Learns the header of a stream from a sample of its lines (see the module docs).
@@ -683,6 +685,7 @@ pub fn learn_shape(sample: &[&[u8]]) -> Columns {
                 level: 0,
                 levels: 0,
                 tagish: 0,
+                quoted: 0,
             };
             for (l, cuts) in lines_of.iter().zip(all_cuts.iter_mut()) {
                 // Present: the token exists and is not the line's last.
@@ -701,6 +704,9 @@ pub fn learn_shape(sample: &[&[u8]]) -> Columns {
                 }
                 if c == Class::Tag || (c == Class::Level && t.ends_with(b":")) {
                     st.tagish += 1;
+                }
+                if t[0] == b'"' {
+                    st.quoted += 1;
                 }
             }
             stats.push(st);
@@ -731,7 +737,8 @@ pub fn learn_shape(sample: &[&[u8]]) -> Columns {
     for p in 0..MAX_COLS - 1 {
         stat_at(p, &mut stats);
         let st = &stats[p];
-        if share(st.present) < TYPED_SHARE {
+        // A header holds no quotations: where lines quote something, the message has begun.
+        if share(st.present) < TYPED_SHARE || share(st.quoted) >= 0.5 {
             break;
         }
         if p >= 1 && share(st.tagish) >= TAG_SHARE {

@@ -387,7 +387,10 @@ impl Parser {
     /// the stream's structure (a line that did not was parsed on its own).
     #[inline]
     pub fn parse_in<'a>(&self, line: &'a str, scratch: &mut Scratch) -> (Record<'a>, bool) {
-        let line = line.strip_suffix('\r').unwrap_or(line);
+        let line = match line.as_bytes().last() {
+            Some(b'\r') => &line[..line.len() - 1],
+            _ => line,
+        };
         match self.stream {
             Format::Header if self.cols.has_header() => {
                 if let Some(h) = self.cols.parse(line.as_bytes(), &mut scratch.cuts) {
@@ -510,7 +513,7 @@ mod tests {
         );
         assert_eq!(r.format, Format::Access);
         assert_eq!(r.level, Some(Level::Error));
-        assert_eq!(r.message, "GET /apache_pb.gif HTTP/1.0 503");
+        assert_eq!(r.message, "\"GET /apache_pb.gif HTTP/1.0\" 503");
         assert_eq!(
             r.timestamp(&TimeDefaults::default()).map(|t| t.to_string()),
             Some("2000-10-10T20:55:36Z".into())
