@@ -472,6 +472,21 @@ fn request_signature(msg: &[u8], r: [(usize, usize); 4], out: &mut Vec<u8>) {
 /// A request target with its variable parts masked: in the path, every run of letters and
 /// digits that holds a digit or is a long hex string; in the query, every value.
 fn target_skeleton(t: &[u8], out: &mut Vec<u8>) {
+    // An absolute target (`http://host:8080/a`): the host is where the request went, not
+    // what it asked for.
+    let t = match scheme_at(t) {
+        Some(at) if t[..at].iter().all(u8::is_ascii_alphabetic) => {
+            let rest = &t[at + 3..];
+            let path_at = rest
+                .iter()
+                .position(|&b| b == b'/' || b == b'?')
+                .unwrap_or(rest.len());
+            out.extend_from_slice(&t[..at + 3]);
+            out.extend_from_slice(VAR);
+            &rest[path_at..]
+        }
+        _ => t,
+    };
     let (path, query) = match memchr::memchr(b'?', t) {
         Some(q) => (&t[..q], Some(&t[q + 1..])),
         None => (t, None),
@@ -645,6 +660,10 @@ mod tests {
                 r#"10.0.0.1:5123 [04/Dec/2026:10:00:00.123] fe be/web-a 0/0/1 200 "POST /login HTTP/1.1""#
             ),
             r#"<*> "POST /login HTTP/1.1""#
+        );
+        assert_eq!(
+            sig(r#""GET http://catalog.prod.svc:8080/v1/items?x=1 HTTP/1.1" from a"#),
+            r#""GET http://<*>/<*>/items?x=<*> HTTP/1.1" <*>"#
         );
         assert_eq!(
             sig(r#""GET /static/js/main.4f3a2b1c.chunk.js HTTP/2.0""#),

@@ -197,11 +197,13 @@ impl Miner {
     }
 
     /// A template may stand for words it has not seen at its variables only when enough of it is
-    /// constant: at least half of its tokens, and two of them (one of two). Otherwise
+    /// fixed text: at least half of its tokens, and two of them (one of two). Otherwise
     /// (`<*> <*> done`) it only takes signatures with variables in the same places.
     fn anchored(&self, tpl: &[u32]) -> bool {
-        let consts = tpl.iter().filter(|&&s| !self.varlike[s as usize]).count();
-        consts * 2 >= tpl.len() && consts >= 2.min(tpl.len() - 1).max(1)
+        // A token with fixed text around its variable (`user=<*>`, `unknown[<*>]`) still
+        // anchors; only a bare placeholder (`<*>`, `<*>,`, `[<*>]`) does not.
+        let consts = tpl.iter().filter(|&&s| !self.purevar[s as usize]).count();
+        tpl.len() >= 2 && consts * 2 >= tpl.len() && consts >= 2.min(tpl.len() - 1)
     }
 
     /// Whether template token `a` takes token `b` (equal, or `a` a variable that stands for it).
