@@ -473,6 +473,9 @@ impl Engine {
                     pos = end;
                     if forced {
                         self.skipping = true;
+                        if !matches!(self.mode, Mode::Assign(_)) {
+                            self.truncated += 1;
+                        }
                     }
                     if pos >= buf.len() {
                         break;
@@ -1273,5 +1276,215 @@ mod tests {
                 "chunk {chunk}, feed {feed}, threads {threads}"
             );
         }
+    }
+
+    /// A reader of `total` bytes made on the fly by `f(offset)`, so tests can feed gigabytes
+    /// without holding them.
+    struct Generated<F: FnMut(u64) -> u8> {
+        total: u64,
+        at: u64,
+        f: F,
+    }
+
+    impl<F: FnMut(u64) -> u8> Read for Generated<F> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = (buf.len() as u64).min(self.total - self.at) as usize;
+            for b in &mut buf[..n] {
+                *b = (self.f)(self.at);
+                self.at += 1;
+            }
+            Ok(n)
+        }
+    }
+
+    fn engine(per_line: bool) -> Engine {
+        Engine::new(MineOptions {
+            threads: 1,
+            per_line,
+            ..MineOptions::default()
+        })
+        .expect("engine")
+    }
+
+    #[test]
+    fn an_empty_input_is_zero_lines() {
+        let mut e = engine(true);
+        e.feed_reader(&b""[..]).expect("read");
+        let r = e.finish();
+        assert_eq!((r.lines, r.templates.len(), r.per_line.len()), (0, 0, 0));
+    }
+
+    #[test]
+    fn a_ten_megabyte_line_is_mined_from_its_head_in_bounded_memory() {
+        let total = 10 << 20;
+        let mut e = engine(true);
+        e.feed_reader(Generated {
+            total,
+            at: 0,
+            f: |i| {
+                if i % 7 == 6 {
+                    b' '
+                } else {
+                    b'a' + (i % 26) as u8
+                }
+            },
+        })
+        .expect("read");
+        // Never more than a block, a line's head and some slack in memory.
+        assert!(
+            e.buf.len() <= e.block_bytes() + 2 * MAX_LINE_BYTES,
+            "{}",
+            e.buf.len()
+        );
+        let r = e.finish();
+        assert_eq!((r.lines, r.truncated_lines), (1, 1));
+        assert_eq!(r.templates[0].examples[0].len(), MAX_EXAMPLE_BYTES);
+        // The same through `feed` in small pieces.
+        let mut e = engine(true);
+        let line: Vec<u8> = (0..total).map(|i| b'a' + (i % 26) as u8).collect();
+        for piece in line.chunks(1 << 16) {
+            e.feed(piece);
+            assert!(e.filled <= 2 * MAX_LINE_BYTES + (1 << 16));
+        }
+        e.feed(b"\nnext line 1\n");
+        let r = e.finish();
+        assert_eq!((r.lines, r.truncated_lines), (2, 1));
+    }
+
+    #[test]
+    fn binary_input_is_said_and_mined_without_panic_in_bounded_memory() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let bytes: Vec<u8> = (0..(4 << 20))
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        assert!(looks_binary(&bytes[..65536]));
+        assert!(!looks_binary(b"2024-01-02 10:00:00 INFO fine\n"));
+        let mut e = engine(false);
+        e.feed_reader(bytes.as_slice()).expect("read");
+        let r = e.finish();
+        assert!(r.lines > 0);
+        assert!(r.invalid_utf8_lines > 0);
+    }
+
+    #[test]
+    fn a_format_change_halfway_is_learned_again() {
+        let mut text = String::new();
+        for i in 0..300 {
+            text.push_str(&format!(
+                "2024-01-02 10:{:02}:{:02},123 INFO [main] app.Api: served request {i} in {} ms\n",
+                i / 60,
+                i % 60,
+                i % 50
+            ));
+        }
+        for i in 0..300 {
+            text.push_str(&format!(
+                "{{\"ts\":\"2024-01-02T11:00:{:02}Z\",\"level\":\"warn\",\"msg\":\"slow query\",\"ms\":{i}}}\n",
+                i % 60
+            ));
+        }
+        let mut e = engine(true);
+        e.feed_reader(text.as_bytes()).expect("read");
+        let r = e.finish();
+        assert_eq!(r.relearned, 1);
+        assert!(r.formats.contains(&(Format::Json, 300)), "{:?}", r.formats);
+        let t: Vec<&str> = r.templates.iter().map(|t| t.template.as_str()).collect();
+        assert_eq!(t.len(), 2, "{t:?}");
+        assert!(t.contains(&"served request <*> in <*>") && t.contains(&"slow query"));
+    }
+
+    #[test]
+    fn invalid_utf8_lines_are_mined_lossily_and_counted() {
+        let mut e = engine(true);
+        e.feed(b"2024-01-02 10:00:00 INFO user \xff\xfe logged in\n2024-01-02 10:00:01 INFO ok\n");
+        let r = e.finish();
+        assert_eq!((r.lines, r.invalid_utf8_lines), (2, 1));
+    }
+
+    #[test]
+    fn ids_are_the_same_across_runs_files_and_windows() {
+        let a = "2024-01-02 10:00:00,001 INFO [main] a.B: started worker 1\n\
+                 2024-01-02 10:00:01,001 WARN [main] a.B: disk 91% full on /data\n";
+        let b = "Jan  2 10:00:00 host app[1]: started worker 7\n";
+        let mine = |text: &str| {
+            let mut e = engine(false);
+            e.feed(text.as_bytes());
+            e.finish().templates
+        };
+        let id_of = |ts: &[TemplateInfo], t: &str| {
+            ts.iter()
+                .find(|x| x.template == t)
+                .map(|x| x.id.clone())
+                .expect("template")
+        };
+        let one = mine(a);
+        let two = mine(b);
+        let id = id_of(&one, "started worker <*>");
+        assert_eq!(id, id_of(&two, "started worker <*>"));
+        assert_eq!(
+            id,
+            format!("{:016x}", crate::miner::template_id(b"started worker <*>"))
+        );
+        // A baseline and a window of the same traffic: one id space, nothing new.
+        let mut e = engine(false);
+        e.feed(a.as_bytes());
+        let base = e.checkpoint();
+        e.feed(a.as_bytes());
+        let r = e.finish_segments(vec![base]);
+        let ids = |r: &MineResult| {
+            let mut v: Vec<String> = r.templates.iter().map(|t| t.id.clone()).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(ids(&r[0]), ids(&r[1]));
+    }
+
+    #[test]
+    fn the_second_pass_gives_the_ids_of_the_first() {
+        let mut text = String::new();
+        for i in 0..2000 {
+            text.push_str(&format!(
+                "2024-01-02 10:00:{:02},001 INFO [w-{}] a.B: job {} took {} ms for user{}\r\n",
+                i % 60,
+                i % 3,
+                i,
+                i % 97,
+                i % 5
+            ));
+            if i % 400 == 0 {
+                text.push_str("Jan  2 10:00:00 host app[1]: a syslog line in between\r\n");
+            }
+        }
+        let mut e = Engine::new(MineOptions {
+            threads: 2,
+            per_line: true,
+            chunk_bytes: 4096,
+            ..MineOptions::default()
+        })
+        .expect("engine");
+        e.feed_reader(text.as_bytes()).expect("read");
+        let want = e.finish().per_line;
+        let mut e = Engine::new(MineOptions {
+            threads: 2,
+            chunk_bytes: 4096,
+            ..MineOptions::default()
+        })
+        .expect("engine");
+        e.feed_reader(text.as_bytes()).expect("read");
+        let (r, mut assigner) = e.into_assigner();
+        assert!(r.per_line.is_empty());
+        let mut got = Vec::new();
+        assigner
+            .assign_reader(text.as_bytes(), |id| {
+                got.push(id.to_owned());
+                Ok(())
+            })
+            .expect("assign");
+        assert_eq!(got, want);
     }
 }

@@ -46,9 +46,29 @@ fn is_wordlike(tok: &[u8]) -> bool {
 pub const TAIL_VALUES: usize = 3;
 pub const TAIL_PREFIX: usize = 3;
 
+/// Live templates kept per token count. Past it, a signature no template takes joins the
+/// overflow template of its length (all variables): only garbage (binary data, random text)
+/// gets there, and it must not cost time quadratic in its size nor unbounded memory.
+pub const MAX_LIVE_PER_LEN: usize = 1024;
+
+/// Templates in a run beyond which the refinements that compare a new template with all others
+/// (identifier and tail merges) stop.
+pub const MAX_TEMPLATES_FOR_MERGES: usize = 4096;
+
 /// Upper bound on remembered signatures; past it, new signatures are matched against templates
 /// every time instead of being cached, so memory stays bounded on endless streams.
 pub const MAX_CACHED_SIGNATURES: usize = 1 << 20;
+
+/// Upper bound on the bytes of remembered signatures (garbage lines can be long).
+pub const MAX_CACHED_BYTES: usize = 64 << 20;
+
+/// Upper bound on distinct tokens remembered; past it, a token never seen is one shared
+/// unknown word (only garbage gets there).
+pub const MAX_SYMBOLS: usize = 1 << 20;
+
+/// Upper bound on templates in a run; past it, a signature no template takes joins the
+/// overflow template of its length.
+pub const MAX_TEMPLATES: usize = 1 << 18;
 
 /// Index of a template inside one [`Miner`]; merged templates resolve to the survivor through
 /// [`Miner::resolve`].
@@ -70,6 +90,7 @@ struct Template {
 #[derive(Debug)]
 pub struct Miner {
     cache: FxHashMap<Box<[u8]>, TemplateIdx>,
+    cache_bytes: usize,
     syms: FxHashMap<Box<[u8]>, u32>,
     sym_text: Vec<Box<[u8]>>,
     /// Per symbol: it holds a masked variable (`<*>`, `<*>,`, `id=<*>`).
@@ -87,6 +108,8 @@ pub struct Miner {
     by_len: FxHashMap<usize, Vec<TemplateIdx>>,
     /// Live tail templates (a prefix, then free text), in creation order.
     tails: Vec<TemplateIdx>,
+    /// Per token count whose live templates are full, its overflow template.
+    overflow: FxHashMap<usize, TemplateIdx>,
 }
 
 impl Default for Miner {
@@ -118,6 +141,7 @@ impl Miner {
     pub fn new() -> Self {
         let mut m = Miner {
             cache: FxHashMap::default(),
+            cache_bytes: 0,
             syms: FxHashMap::default(),
             sym_text: Vec::new(),
             varlike: Vec::new(),
@@ -128,12 +152,23 @@ impl Miner {
             templates: Vec::new(),
             by_len: FxHashMap::default(),
             tails: Vec::new(),
+            overflow: FxHashMap::default(),
         };
         m.intern(VAR);
         m
     }
 
     fn intern(&mut self, tok: &[u8]) -> u32 {
+        if let Some(&s) = self.syms.get(tok) {
+            return s;
+        }
+        if self.sym_text.len() >= MAX_SYMBOLS {
+            return self.intern_unbounded(b"<?>");
+        }
+        self.intern_unbounded(tok)
+    }
+
+    fn intern_unbounded(&mut self, tok: &[u8]) -> u32 {
         if let Some(&s) = self.syms.get(tok) {
             return s;
         }
@@ -182,7 +217,10 @@ impl Miner {
             sig.split(|&b| b == b' ').map(|t| self.intern(t)).collect()
         };
         let t = self.place(toks);
-        if self.cache.len() < MAX_CACHED_SIGNATURES {
+        if self.cache.len() < MAX_CACHED_SIGNATURES
+            && self.cache_bytes + sig.len() <= MAX_CACHED_BYTES
+        {
+            self.cache_bytes += sig.len();
             self.cache.insert(sig.into(), t);
         }
         t
@@ -254,6 +292,19 @@ impl Miner {
             return t;
         }
         let mut live = self.by_len.remove(&n).unwrap_or_default();
+        if live.len() >= MAX_LIVE_PER_LEN || self.templates.len() >= MAX_TEMPLATES {
+            self.by_len.insert(n, live);
+            let next = self.templates.len() as TemplateIdx;
+            let t = *self.overflow.entry(n).or_insert(next);
+            if t == next {
+                self.templates.push(Template {
+                    toks: vec![VAR_SYM; n],
+                    parent: t,
+                    tail: false,
+                });
+            }
+            return t;
+        }
         let idx = self.templates.len() as TemplateIdx;
         let has_var = toks.iter().any(|&t| self.varlike[t as usize]);
         self.templates.push(Template {
@@ -292,6 +343,9 @@ impl Miner {
     /// together (a server and its host header, a DAG, its task and its file) are variables the
     /// first time they are seen to vary.
     fn merge_identifiers(&mut self, idx: TemplateIdx) {
+        if self.templates.len() > MAX_TEMPLATES_FOR_MERGES {
+            return;
+        }
         let me = self.templates[idx as usize].toks.clone();
         let n = me.len();
         let max_diff = (n / 4).max(2);
@@ -347,6 +401,9 @@ impl Miner {
     /// pairwise different. A message that ends in a commit message, an exception's text or a
     /// name of several words is one template.
     fn merge_tails(&mut self, idx: TemplateIdx) {
+        if self.templates.len() > MAX_TEMPLATES_FOR_MERGES {
+            return;
+        }
         let me = self.templates[idx as usize].toks.clone();
         if self.templates[idx as usize].tail || me.len() <= TAIL_PREFIX {
             return;

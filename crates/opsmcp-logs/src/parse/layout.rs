@@ -713,6 +713,12 @@ pub fn learn_shape(sample: &[&[u8]]) -> Columns {
         }
     };
     let share = |k: usize| k as f64 / lines as f64;
+    // "Nearly every line": 90 %, or all lines but one in a small sample (one odd line among
+    // six must not hide a header).
+    let need = ((lines as f64 * TYPED_SHARE).ceil() as usize)
+        .min(if lines >= 5 { lines - 1 } else { lines })
+        .max(1);
+    let most = |k: usize| k >= need;
     // Typed tokens that make a header column by themselves: all typed classes but separators
     // (a `-` may be a placeholder inside a record as well as a delimiter), and, once the header
     // has a level column, no further level words (a header has one level; a level word after
@@ -738,7 +744,7 @@ pub fn learn_shape(sample: &[&[u8]]) -> Columns {
         stat_at(p, &mut stats);
         let st = &stats[p];
         // A header holds no quotations: where lines quote something, the message has begun.
-        if share(st.present) < TYPED_SHARE || share(st.quoted) >= 0.5 {
+        if !most(st.present) || share(st.quoted) >= 0.5 {
             break;
         }
         if p >= 1 && share(st.tagish) >= TAG_SHARE {
@@ -746,13 +752,13 @@ pub fn learn_shape(sample: &[&[u8]]) -> Columns {
             tag = true;
             break;
         }
-        if share(strong(st, seen_level)) >= TYPED_SHARE {
+        if most(strong(st, seen_level)) {
             n = p + 1;
             gap = 0;
             if share(st.level) >= LEVEL_SHARE * TYPED_SHARE {
                 seen_level = true;
             }
-        } else if share(st.class[Class::Sep as usize]) >= TYPED_SHARE {
+        } else if most(st.class[Class::Sep as usize]) {
             // A separator right after the header's columns, or after one word following them
             // (`logger - message`, `logger : message`), ends the header there.
             if gap <= 1 {
@@ -791,8 +797,8 @@ pub fn learn_shape(sample: &[&[u8]]) -> Columns {
                     .enumerate()
                     .filter(|&(c, _)| time & (1 << c) != 0)
                     .map(|(_, &x)| x)
-                    .sum::<usize>() as f64
-                    >= TYPED_SHARE * lines as f64
+                    .sum::<usize>()
+                    >= need
             {
                 k += 1;
             }
@@ -808,14 +814,15 @@ pub fn learn_shape(sample: &[&[u8]]) -> Columns {
         ..Columns::NONE
     };
     for (p, st) in stats.iter().enumerate().take(n) {
-        if share(
+        if most(
             st.present
                 - st.class[Class::Tag as usize]
                 - st.class[Class::IdWord as usize]
                 - st.class[Class::Word as usize],
-        ) >= TYPED_SHARE
-        {
-            let min = ((st.present as f64 * ACCEPT_SHARE).ceil() as usize).max(1);
+        ) {
+            // A class one line alone shows is that line's oddity, not the column's.
+            let min = ((st.present as f64 * ACCEPT_SHARE).ceil() as usize)
+                .max(if st.present >= 5 { 2 } else { 1 });
             let mut acc = 0u16;
             for (c, &k) in st.class.iter().enumerate() {
                 if k >= min {
