@@ -16,21 +16,22 @@ use common::{csv_rows, grouping_accuracy};
 
 /// Floors per dataset, (raw, content): one point under the values measured when they were set
 /// (the engine is deterministic; the slack only lets a deliberate trade-off between datasets
-/// through). Linux stays near 0.81 because its ground truth splits `user=root`, `user=guest`
-/// and `user=test` into three events, which generic masking merges.
+/// through). Linux's ground truth splits `user=root`, `user=guest` and `user=test` into three
+/// events but merges the users of `session opened for user X`: plain words become a variable
+/// at four values, which keeps the first apart and merges the second.
 const FLOORS: &[(&str, f64, f64)] = &[
     ("Android", 0.95, 0.95),
     ("BGL", 0.96, 0.97),
     ("HDFS", 0.99, 0.99),
     ("HPC", 0.94, 0.94),
     ("Hadoop", 0.98, 0.98),
-    ("Linux", 0.80, 0.80),
+    ("Linux", 0.92, 0.92),
     ("OpenSSH", 0.99, 0.99),
-    ("Spark", 0.99, 0.99),
+    ("Spark", 0.98, 0.98),
     ("Thunderbird", 0.97, 0.97),
     ("Windows", 0.99, 0.99),
 ];
-const AVG_FLOOR: (f64, f64) = (0.95, 0.95);
+const AVG_FLOOR: (f64, f64) = (0.97, 0.97);
 
 fn data_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("OPSMCP_LOGHUB_DIR")

@@ -10,10 +10,62 @@ use std::path::{Path, PathBuf};
 
 use common::{grouping_accuracy, mine, truth};
 
-/// Every zoo format and every Loghub dataset must reach this.
-const FLOOR: f64 = 0.0;
-/// And the averages this.
-const AVG_FLOOR: f64 = 0.0;
+/// Floors per zoo format and Loghub dataset: one point under the values measured when they
+/// were set (the engine is deterministic; the slack only lets a deliberate trade-off through).
+/// The goal is 0.90 everywhere; where a floor is lower, the engine falls short there (see
+/// `docs/ARCHITECTURE.md`, log engine, for why: mostly words whose role the labels decide one
+/// way in one format and the other way in another).
+const FLOORS: &[(&str, f64)] = &[
+    ("airflow", 0.74),
+    ("apache_error", 0.99),
+    ("aws_alb", 0.86),
+    ("bunyan", 0.93),
+    ("celery", 0.90),
+    ("cri", 0.99),
+    ("envoy_access", 0.99),
+    ("gcp_json", 0.70),
+    ("github_actions", 0.85),
+    ("haproxy", 0.72),
+    ("jenkins", 0.36),
+    ("journald", 0.79),
+    ("kafka", 0.99),
+    ("klog", 0.45),
+    ("logback", 0.96),
+    ("logrus", 0.99),
+    ("minecraft", 0.92),
+    ("mongodb", 0.99),
+    ("mysql_error", 0.99),
+    ("nagios", 0.25),
+    ("nginx_access", 0.96),
+    ("nginx_error", 0.99),
+    ("pino", 0.94),
+    ("postfix", 0.97),
+    ("postgresql", 0.84),
+    ("python_asctime", 0.99),
+    ("python_default", 0.88),
+    ("rabbitmq", 0.74),
+    ("rails", 0.86),
+    ("redis", 0.96),
+    ("spring_boot", 0.93),
+    ("syslog_cron", 0.70),
+    ("syslog_rfc5424", 0.86),
+    ("terraform", 0.90),
+    ("windows_cbs", 0.99),
+    ("zap_json", 0.99),
+    ("zookeeper", 0.99),
+    ("Android", 0.95),
+    ("BGL", 0.96),
+    ("HDFS", 0.99),
+    ("HPC", 0.94),
+    ("Hadoop", 0.98),
+    ("Linux", 0.92),
+    ("OpenSSH", 0.99),
+    ("Spark", 0.98),
+    ("Thunderbird", 0.97),
+    ("Windows", 0.99),
+];
+/// Averages: zoo, Loghub.
+const AVG_FLOORS: [f64; 2] = [0.86, 0.97];
 
 fn zoo_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/logzoo")
@@ -59,8 +111,12 @@ fn table(title: &str, sets: &[(String, PathBuf, PathBuf)]) -> (Vec<String>, f64)
         let ga = grouping_accuracy(&labels, &ids);
         println!("| {name} | {} | {ga:.3} |", labels.len());
         sum += ga;
-        if ga < FLOOR {
-            failures.push(format!("{name}: {ga:.3}"));
+        let floor = FLOORS
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(0.90, |&(_, f)| f);
+        if ga < floor {
+            failures.push(format!("{name}: {ga:.3} (floor {floor})"));
         }
         // The answer does not depend on threads.
         assert_eq!(mine(&raw, false, 2), ids, "{name}: 2 threads differ");
@@ -86,8 +142,8 @@ fn grouping_accuracy_on_the_zoo_and_loghub() {
         None => eprintln!("Loghub-2k not found (set OPSMCP_LOGHUB_DIR): zoo only"),
     }
     assert!(
-        avgs.iter().all(|&a| a >= AVG_FLOOR),
-        "average GA {avgs:?} below {AVG_FLOOR}"
+        avgs.iter().zip(AVG_FLOORS).all(|(&a, f)| a >= f),
+        "average GA {avgs:?} below {AVG_FLOORS:?}"
     );
-    assert!(failures.is_empty(), "below {FLOOR}: {failures:#?}");
+    assert!(failures.is_empty(), "below floor: {failures:#?}");
 }
