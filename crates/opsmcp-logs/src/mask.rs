@@ -394,7 +394,11 @@ fn is_variable_word(w: &[u8], may_be_url: bool) -> bool {
     if w.len() >= 8 && w.iter().all(u8::is_ascii_hexdigit) && !may_be_url {
         return true;
     }
-    if w.len() > 1 && (w[0] == b'/' || w.starts_with(b"\\\\")) && w[1..].contains(&b'/') {
+    if w.len() > 1
+        && (w[0] == b'/' || w.starts_with(b"\\\\"))
+        && w[1..].contains(&b'/')
+        && w.iter().any(u8::is_ascii_alphanumeric)
+    {
         return true;
     }
     may_be_url && w.windows(3).any(|x| x == b"://")
