@@ -69,7 +69,7 @@ impl Default for MineOptions {
             threads: 0,
             per_line: false,
             examples: 3,
-            chunk_bytes: 1 << 20,
+            chunk_bytes: 256 << 10,
             messages_only: false,
             stats: None,
             time_defaults: TimeDefaults::default(),
@@ -580,6 +580,7 @@ impl Engine {
             window_end: b,
             last,
             quiet_until: quiet as usize,
+            stopped_at: std::sync::atomic::AtomicUsize::new(usize::MAX),
         };
         // In waves of one chunk per thread, so a chunk that says to learn again wastes at most
         // the rest of its wave.
@@ -880,6 +881,9 @@ struct Ctx<'o> {
     last: bool,
     /// Misfits of lines starting before this offset do not count.
     quiet_until: usize,
+    /// The earliest offset where a chunk of the current wave stopped: chunks after it will be
+    /// discarded, so they give up early.
+    stopped_at: std::sync::atomic::AtomicUsize,
 }
 
 /// Where the timestamp of a line is in the buffer, so `first_seen` and `last_seen` can be filled
@@ -996,7 +1000,16 @@ impl Ctx<'_> {
         let watch = !self.opts.messages_only;
         let mut pending: Vec<(usize, usize)> = Vec::new();
         let mut pos = a;
+        let mut since_check = 0u32;
         while pos < b {
+            since_check += 1;
+            if since_check >= 256 {
+                since_check = 0;
+                if self.stopped_at.load(std::sync::atomic::Ordering::Relaxed) < a {
+                    // An earlier chunk of this wave stopped: this one will be thrown away.
+                    return st.finish();
+                }
+            }
             let (end, next) = next_line(self.buf, pos, b);
             let s = pos;
             pos = next;
@@ -1017,6 +1030,8 @@ impl Ctx<'_> {
                 pending.push((s, end));
                 if pending.len() >= MISFIT_RUN {
                     st.out.stop = Some(Stop::Relearn(pending[0].0));
+                    self.stopped_at
+                        .fetch_min(pending[0].0, std::sync::atomic::Ordering::Relaxed);
                     return st.finish();
                 }
                 continue;
