@@ -1502,4 +1502,25 @@ mod tests {
             .expect("assign");
         assert_eq!(got, want);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_in_any_pieces_are_mined_the_same(
+            bytes in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::num::u8::ANY,
+                    proptest::strategy::Just(b'\n'),
+                    proptest::strategy::Just(b'\r'),
+                    proptest::strategy::Just(b' '),
+                ],
+                0..3000,
+            ),
+            piece in 1usize..700,
+        ) {
+            let whole = mine_with(&bytes, 512, bytes.len().max(1), 1);
+            let cut = mine_with(&bytes, 512, piece, 2);
+            proptest::prop_assert_eq!(whole.per_line, cut.per_line);
+            proptest::prop_assert_eq!(whole.lines, cut.lines);
+        }
+    }
 }

@@ -1016,4 +1016,26 @@ mod tests {
         let sample: Vec<&[u8]> = lines.iter().map(|l| l.as_bytes()).collect();
         assert!(!learn(&sample).has_header());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn learning_and_parsing_never_panic(
+            lines in proptest::collection::vec(
+                "([-0-9A-Za-z:.,\\[\\]<>(){}=\"/_$@#|*]{1,14}[ \t]{1,3}){0,18}",
+                1..12,
+            ),
+            raw in proptest::collection::vec(proptest::num::u8::ANY, 0..200),
+        ) {
+            let sample: Vec<&[u8]> = lines.iter().map(|l| l.as_bytes()).collect();
+            let cols = learn(&sample);
+            let mut cuts = Cuts::new();
+            for l in &sample {
+                if let Some(p) = cols.parse(l, &mut cuts) {
+                    proptest::prop_assert!(p.msg_start <= l.len());
+                }
+            }
+            let _ = cols.parse(&raw, &mut cuts);
+            let _ = learn(&[raw.as_slice()]);
+        }
+    }
 }
