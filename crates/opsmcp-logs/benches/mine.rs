@@ -4,7 +4,7 @@
 //! lines); run that script once first, or point `LOGS_BENCH_INPUT` at any log file.
 //!
 //! `LOGS_BENCH_THREADS` (default 1) and `LOGS_BENCH_RUNS` (default 3) set the thread count and
-//! the number of timed runs; `LOGS_BENCH_PER_LINE=FILE` also writes every line's template id to
+//! the number of timed runs, `LOGS_BENCH_CHUNK` the bytes per chunk; `LOGS_BENCH_PER_LINE=FILE` also writes every line's template id to
 //! FILE, to check that an optimization left the answer unchanged (`cmp` it against the CLI's
 //! `opsmcp logs templates --per-line`).
 
@@ -46,6 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut engine = Engine::new(MineOptions {
             threads,
             per_line: per_line.is_some(),
+            chunk_bytes: env_usize("LOGS_BENCH_CHUNK", MineOptions::default().chunk_bytes),
             ..MineOptions::default()
         })?;
         // Fed through a reader in blocks, as the CLI does with a file.

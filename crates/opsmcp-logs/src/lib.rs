@@ -1,7 +1,14 @@
-//! `opsmcp-logs`: the log engine. It turns log lines nobody configured into structure — parsed
-//! records ([`parse`]), templates mined online with their variables masked ([`miner`], driven
-//! over all cores by [`engine`]), statistics ([`stats`]) and ranked anomalies with evidence
-//! ([`anomaly`]); and secrets masked out of lines before they are shown ([`redact`]).
+//! `opsmcp-logs`: the log engine. It turns log lines nobody configured into structure — each
+//! stream's structure learned from its own lines ([`parse`]: record syntaxes such as JSON lines,
+//! logfmt, syslog and access logs by their grammar; for free text, which leading columns are the
+//! header, judged by how each token position varies, in [`parse::layout`]), templates mined
+//! online with their variables masked ([`mask`], [`miner`], driven over all cores by
+//! [`engine`]), statistics ([`stats`]) and ranked anomalies with evidence ([`anomaly`]); and
+//! secrets masked out of lines before they are shown ([`redact`]).
+//!
+//! Any line ending is a line ending, invalid UTF-8 is mined lossily and counted, over-long lines
+//! are mined from their head, and memory stays bounded whatever comes in. Template ids are a
+//! hash of the template text, the same in every run, file and window.
 //!
 //! It is pure: it reads bytes it is handed (`&[u8]` or any `Read`) and returns values. It must not
 //! know about files, MCP, HTTP, servers, the CLI or where logs come from; callers own I/O policy.
@@ -10,8 +17,6 @@
 pub mod anomaly;
 pub mod engine;
 pub mod mask;
-#[cfg(test)]
-mod mask_reference;
 pub mod miner;
 pub mod parse;
 pub mod redact;

@@ -21,9 +21,54 @@ use crate::mask::VAR;
 /// How many different words one position must show, all else equal, before it is a variable.
 pub const SIBLING_VALUES: usize = 3;
 
+/// The same for plain words (letters only): two or three values (`GET`/`POST`/`PUT`,
+/// `opened`/`closed`, `OK`/`WARNING`/`CRITICAL`) are meaning, not a variable.
+pub const WORD_VALUES: usize = 4;
+
+/// A plain word: letters only once wrapping punctuation is stripped (`stage`, `(Build)`,
+/// `UPDATE"`), or `key=` followed by such a word.
+fn is_wordlike(tok: &[u8]) -> bool {
+    let t = match memchr::memchr(b'=', tok) {
+        Some(eq) => &tok[eq + 1..],
+        None => tok,
+    };
+    let t = t.trim_ascii();
+    let s = t.iter().position(u8::is_ascii_alphanumeric);
+    let e = t.iter().rposition(u8::is_ascii_alphanumeric);
+    match (s, e) {
+        (Some(s), Some(e)) => t[s..=e].iter().all(u8::is_ascii_alphabetic),
+        _ => false,
+    }
+}
+
+/// Templates that must share a prefix, differing after it in free text, to become one template
+/// with a free-text tail; and the shortest such prefix.
+pub const TAIL_VALUES: usize = 3;
+pub const TAIL_PREFIX: usize = 3;
+
+/// Live templates kept per token count. Past it, a signature no template takes joins the
+/// overflow template of its length (all variables): only garbage (binary data, random text)
+/// gets there, and it must not cost time quadratic in its size nor unbounded memory.
+pub const MAX_LIVE_PER_LEN: usize = 1024;
+
+/// Templates in a run beyond which the refinements that compare a new template with all others
+/// (identifier and tail merges) stop.
+pub const MAX_TEMPLATES_FOR_MERGES: usize = 4096;
+
 /// Upper bound on remembered signatures; past it, new signatures are matched against templates
 /// every time instead of being cached, so memory stays bounded on endless streams.
 pub const MAX_CACHED_SIGNATURES: usize = 1 << 20;
+
+/// Upper bound on the bytes of remembered signatures (garbage lines can be long).
+pub const MAX_CACHED_BYTES: usize = 64 << 20;
+
+/// Upper bound on distinct tokens remembered; past it, a token never seen is one shared
+/// unknown word (only garbage gets there).
+pub const MAX_SYMBOLS: usize = 1 << 20;
+
+/// Upper bound on templates in a run; past it, a signature no template takes joins the
+/// overflow template of its length.
+pub const MAX_TEMPLATES: usize = 1 << 18;
 
 /// Index of a template inside one [`Miner`]; merged templates resolve to the survivor through
 /// [`Miner::resolve`].
@@ -35,25 +80,36 @@ const VAR_SYM: u32 = 0;
 struct Template {
     /// Interned tokens; `VAR_SYM` marks a variable.
     toks: Vec<u32>,
-    /// Stable id: a hash of the signature that created the template.
-    id: u64,
     /// Merged into another template (union-find parent), or itself.
     parent: TemplateIdx,
+    /// `toks` is a prefix followed by free text of any length (shown as one `<*>`).
+    tail: bool,
 }
 
 /// The online template miner. Feed it signatures in input order with [`Miner::add`].
 #[derive(Debug)]
 pub struct Miner {
     cache: FxHashMap<Box<[u8]>, TemplateIdx>,
+    cache_bytes: usize,
     syms: FxHashMap<Box<[u8]>, u32>,
     sym_text: Vec<Box<[u8]>>,
     /// Per symbol: it holds a masked variable (`<*>`, `<*>,`, `id=<*>`).
     varlike: Vec<bool>,
     /// Per symbol: a variable and punctuation only (`<*>,`, `[<*>]`).
     purevar: Vec<bool>,
+    /// Per symbol: a hash of its key when it is `key=value` (0 otherwise), and whether its
+    /// value is a variable (`user=<*>`), which then stands for any value of that key.
+    kv_key: Vec<u64>,
+    kv_var: Vec<bool>,
+    /// Per symbol: a plain word (letters, maybe wrapped in punctuation, or `key=letters`).
+    wordlike: Vec<bool>,
     templates: Vec<Template>,
     /// Live (unmerged) templates by token count, in creation order.
     by_len: FxHashMap<usize, Vec<TemplateIdx>>,
+    /// Live tail templates (a prefix, then free text), in creation order.
+    tails: Vec<TemplateIdx>,
+    /// Per token count whose live templates are full, its overflow template.
+    overflow: FxHashMap<usize, TemplateIdx>,
 }
 
 impl Default for Miner {
@@ -69,23 +125,50 @@ pub fn stable_hash(bytes: &[u8]) -> u64 {
     h.finish()
 }
 
+/// The id of a template: FNV-1a (64 bits) of its text. A fixed, documented function of the
+/// text alone, so the same template has the same id in every run, file, window and version.
+pub fn template_id(text: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in text {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
 impl Miner {
     /// An empty miner.
     pub fn new() -> Self {
         let mut m = Miner {
             cache: FxHashMap::default(),
+            cache_bytes: 0,
             syms: FxHashMap::default(),
             sym_text: Vec::new(),
             varlike: Vec::new(),
             purevar: Vec::new(),
+            kv_key: Vec::new(),
+            kv_var: Vec::new(),
+            wordlike: Vec::new(),
             templates: Vec::new(),
             by_len: FxHashMap::default(),
+            tails: Vec::new(),
+            overflow: FxHashMap::default(),
         };
         m.intern(VAR);
         m
     }
 
     fn intern(&mut self, tok: &[u8]) -> u32 {
+        if let Some(&s) = self.syms.get(tok) {
+            return s;
+        }
+        if self.sym_text.len() >= MAX_SYMBOLS {
+            return self.intern_unbounded(b"<?>");
+        }
+        self.intern_unbounded(tok)
+    }
+
+    fn intern_unbounded(&mut self, tok: &[u8]) -> u32 {
         if let Some(&s) = self.syms.get(tok) {
             return s;
         }
@@ -101,6 +184,22 @@ impl Miner {
             !rest.iter().any(u8::is_ascii_alphanumeric)
         };
         self.purevar.push(pure);
+        let (key, var) = match memchr::memchr(b'=', tok) {
+            Some(eq)
+                if eq > 0
+                    && tok[..eq]
+                        .iter()
+                        .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')) =>
+            {
+                let value = &tok[eq + 1..];
+                let value = value.strip_suffix(b",").unwrap_or(value);
+                (stable_hash(&tok[..=eq]) | 1, value == VAR)
+            }
+            _ => (0, false),
+        };
+        self.kv_key.push(key);
+        self.kv_var.push(var);
+        self.wordlike.push(is_wordlike(tok));
         self.sym_text.push(tok.into());
         self.syms.insert(tok.into(), s);
         s
@@ -117,8 +216,11 @@ impl Miner {
         } else {
             sig.split(|&b| b == b' ').map(|t| self.intern(t)).collect()
         };
-        let t = self.place(toks, sig);
-        if self.cache.len() < MAX_CACHED_SIGNATURES {
+        let t = self.place(toks);
+        if self.cache.len() < MAX_CACHED_SIGNATURES
+            && self.cache_bytes + sig.len() <= MAX_CACHED_BYTES
+        {
+            self.cache_bytes += sig.len();
             self.cache.insert(sig.into(), t);
         }
         t
@@ -133,11 +235,23 @@ impl Miner {
     }
 
     /// A template may stand for words it has not seen at its variables only when enough of it is
-    /// constant: at least three tokens and at least half of them. Otherwise (`<*> <*> done`) it
-    /// only takes signatures with variables in the same places.
+    /// fixed text: at least half of its tokens, and two of them (one of two). Otherwise
+    /// (`<*> <*> done`) it only takes signatures with variables in the same places.
     fn anchored(&self, tpl: &[u32]) -> bool {
-        let consts = tpl.iter().filter(|&&s| !self.varlike[s as usize]).count();
-        consts >= 3 && consts * 2 >= tpl.len()
+        // A token with fixed text around its variable (`user=<*>`, `unknown[<*>]`) still
+        // anchors; only a bare placeholder (`<*>`, `<*>,`, `[<*>]`) does not.
+        let consts = tpl.iter().filter(|&&s| !self.purevar[s as usize]).count();
+        tpl.len() >= 2 && consts * 2 >= tpl.len() && consts >= 2.min(tpl.len() - 1)
+    }
+
+    /// Whether template token `a` takes token `b` (equal, or `a` a variable that stands for it).
+    #[inline]
+    fn takes(&self, a: u32, b: u32) -> bool {
+        let (ai, bi) = (a as usize, b as usize);
+        a == b
+            || a == VAR_SYM
+            || (self.varlike[ai] && self.varlike[bi] && (self.purevar[ai] || self.purevar[bi]))
+            || (self.kv_var[ai] && self.kv_key[ai] != 0 && self.kv_key[ai] == self.kv_key[bi])
     }
 
     /// Whether `tpl` takes `toks`: constants equal, and where they differ a variable of an
@@ -150,16 +264,11 @@ impl Miner {
         }
         let mut anchored: Option<bool> = None;
         tpl.iter().zip(toks).all(|(&a, &b)| {
-            a == b
-                || ((a == VAR_SYM
-                    || (self.varlike[a as usize]
-                        && self.varlike[b as usize]
-                        && (self.purevar[a as usize] || self.purevar[b as usize])))
-                    && *anchored.get_or_insert_with(|| self.anchored(tpl)))
+            a == b || (self.takes(a, b) && *anchored.get_or_insert_with(|| self.anchored(tpl)))
         })
     }
 
-    fn place(&mut self, toks: Vec<u32>, sig: &[u8]) -> TemplateIdx {
+    fn place(&mut self, toks: Vec<u32>) -> TemplateIdx {
         let n = toks.len();
         let live = self.by_len.remove(&n).unwrap_or_default();
         // Join the most specific accepting template (most constant tokens), earliest on ties.
@@ -178,12 +287,30 @@ impl Miner {
             self.by_len.insert(n, live);
             return t;
         }
+        self.by_len.insert(n, std::mem::take(&mut live));
+        if let Some(t) = self.tail_for(&toks) {
+            return t;
+        }
+        let mut live = self.by_len.remove(&n).unwrap_or_default();
+        if live.len() >= MAX_LIVE_PER_LEN || self.templates.len() >= MAX_TEMPLATES {
+            self.by_len.insert(n, live);
+            let next = self.templates.len() as TemplateIdx;
+            let t = *self.overflow.entry(n).or_insert(next);
+            if t == next {
+                self.templates.push(Template {
+                    toks: vec![VAR_SYM; n],
+                    parent: t,
+                    tail: false,
+                });
+            }
+            return t;
+        }
         let idx = self.templates.len() as TemplateIdx;
         let has_var = toks.iter().any(|&t| self.varlike[t as usize]);
         self.templates.push(Template {
             toks,
-            id: stable_hash(sig),
             parent: idx,
+            tail: false,
         });
         live.push(idx);
         self.by_len.insert(n, live);
@@ -192,7 +319,182 @@ impl Miner {
             self.unite(vec![idx], toks);
         }
         self.merge_siblings(self.resolve(idx));
+        self.merge_identifiers(self.resolve(idx));
+        self.merge_tails(self.resolve(idx));
         self.resolve(idx)
+    }
+
+    /// Whether a token names something rather than says something: it has a letter, and a
+    /// dot, underscore, hyphen, `@` or quote-wrapped such (`api.example.com`,
+    /// `'sync_crm_contacts'`, `web-a`) — not a plain word, not a path.
+    fn identifier_like(&self, s: u32) -> bool {
+        if s == VAR_SYM {
+            return true;
+        }
+        let t = &self.sym_text[s as usize];
+        !self.wordlike[s as usize]
+            && !t.starts_with(b"/")
+            && t.iter().any(u8::is_ascii_alphabetic)
+            && t.iter().any(|b| matches!(b, b'.' | b'_' | b'-' | b'@'))
+    }
+
+    /// Merges `idx` with a template of the same length that differs from it at two to a quarter
+    /// of its positions, all holding identifier-like tokens on both sides: names that vary
+    /// together (a server and its host header, a DAG, its task and its file) are variables the
+    /// first time they are seen to vary.
+    fn merge_identifiers(&mut self, idx: TemplateIdx) {
+        if self.templates.len() > MAX_TEMPLATES_FOR_MERGES {
+            return;
+        }
+        let me = self.templates[idx as usize].toks.clone();
+        let n = me.len();
+        let max_diff = (n / 4).max(2);
+        let live = self.by_len.get(&n).cloned().unwrap_or_default();
+        for o in live {
+            if o == idx || self.templates[o as usize].parent != o {
+                continue;
+            }
+            let ot = &self.templates[o as usize].toks;
+            let diff: Vec<usize> = (0..n).filter(|&p| me[p] != ot[p]).collect();
+            if diff.len() < 2
+                || diff.len() > max_diff
+                || !diff
+                    .iter()
+                    .all(|&p| self.identifier_like(me[p]) && self.identifier_like(ot[p]))
+            {
+                continue;
+            }
+            let mut general = me.clone();
+            for &p in &diff {
+                general[p] = VAR_SYM;
+            }
+            if !self.anchored(&general) {
+                continue;
+            }
+            let keep = self.unite(vec![idx, o], general);
+            self.merge_siblings(keep);
+            self.merge_identifiers(keep);
+            return;
+        }
+    }
+
+    /// The most specific tail template whose prefix takes the start of `toks` (with at least one
+    /// token left for the tail).
+    fn tail_for(&self, toks: &[u32]) -> Option<TemplateIdx> {
+        let mut best: Option<(usize, TemplateIdx)> = None;
+        for &t in &self.tails {
+            let pre = &self.templates[t as usize].toks;
+            if toks.len() > pre.len() && self.accepts(pre, &toks[..pre.len()]) {
+                let consts = pre.iter().filter(|&&s| s != VAR_SYM).count();
+                if best.is_none_or(|(c, _)| consts > c) {
+                    best = Some((consts, t));
+                }
+            }
+        }
+        best.map(|(_, t)| t)
+    }
+
+    /// Makes a tail template when [`TAIL_VALUES`] live templates (any lengths) share the first
+    /// tokens of `idx` and differ after them in free text: a long enough constant prefix (at
+    /// least [`TAIL_PREFIX`] tokens, two of them constants, and half of the longest member),
+    /// tails that are not all single words (those are the sibling merge's business), and
+    /// pairwise different. A message that ends in a commit message, an exception's text or a
+    /// name of several words is one template.
+    fn merge_tails(&mut self, idx: TemplateIdx) {
+        if self.templates.len() > MAX_TEMPLATES_FOR_MERGES {
+            return;
+        }
+        let me = self.templates[idx as usize].toks.clone();
+        if self.templates[idx as usize].tail || me.len() <= TAIL_PREFIX {
+            return;
+        }
+        let mut others: Vec<(TemplateIdx, usize)> = Vec::new();
+        for live in self.by_len.values() {
+            for &o in live {
+                if o == idx {
+                    continue;
+                }
+                let ot = &self.templates[o as usize].toks;
+                let common = me.iter().zip(ot).take_while(|(a, b)| a == b).count();
+                if common >= TAIL_PREFIX && common < me.len() && common < ot.len() {
+                    others.push((o, common));
+                }
+            }
+        }
+        // The longest prefix shared with enough others.
+        for c in (TAIL_PREFIX..me.len()).rev() {
+            let group: Vec<TemplateIdx> = others
+                .iter()
+                .filter(|&&(_, common)| common >= c)
+                .map(|&(o, _)| o)
+                .collect();
+            if group.len() + 1 < TAIL_VALUES {
+                continue;
+            }
+            let prefix = &me[..c];
+            let consts = prefix
+                .iter()
+                .filter(|&&s| !self.varlike[s as usize])
+                .count();
+            let longest = group
+                .iter()
+                .map(|&o| self.templates[o as usize].toks.len())
+                .chain([me.len()])
+                .max()
+                .unwrap_or(0);
+            // Free text, not a structured tail (`NEW to UNASSIGNED`, an optional `user=root`,
+            // `root by (uid=0)`): the tails start with different words, end with different
+            // words, and differ in length.
+            let tails: Vec<&[u32]> = group
+                .iter()
+                .map(|&o| &self.templates[o as usize].toks[c..])
+                .chain([&me[c..]])
+                .collect();
+            let distinct = |f: &dyn Fn(&[u32]) -> usize| {
+                let mut v: Vec<usize> = tails.iter().map(|t| f(t)).collect();
+                v.sort_unstable();
+                v.dedup();
+                v.len()
+            };
+            let free_text = distinct(&|t| t[0] as usize) >= TAIL_VALUES
+                && distinct(&|t| t[t.len() - 1] as usize) >= 2
+                && distinct(&|t| t.len()) >= 2;
+            if consts < 2 || c * 2 < longest || !free_text {
+                continue;
+            }
+            let keep = self.templates.len() as TemplateIdx;
+            self.templates.push(Template {
+                toks: prefix.to_vec(),
+                parent: keep,
+                tail: true,
+            });
+            // Every live template the prefix takes (with a tail left) joins it.
+            let mut members = Vec::new();
+            for live in self.by_len.values() {
+                for &o in live {
+                    let ot = &self.templates[o as usize].toks;
+                    if ot.len() > c && self.accepts(prefix, &ot[..c]) {
+                        members.push(o);
+                    }
+                }
+            }
+            for &o in &self.tails {
+                let ot = &self.templates[o as usize].toks;
+                if ot.len() > c && self.accepts(prefix, &ot[..c]) {
+                    members.push(o);
+                }
+            }
+            for &o in &members {
+                self.templates[o as usize].parent = keep;
+            }
+            let templates = &self.templates;
+            for v in self.by_len.values_mut() {
+                v.retain(|&o| templates[o as usize].parent == o);
+            }
+            self.tails.retain(|&o| templates[o as usize].parent == o);
+            self.tails.push(keep);
+            return;
+        }
     }
 
     /// Makes `members` one template with tokens `toks`, absorbing every other live template of the
@@ -227,7 +529,13 @@ impl Miner {
         let live = self.by_len.get(&n).cloned().unwrap_or_default();
         for p in 0..n {
             let me = &self.templates[idx as usize].toks;
-            if me[p] == VAR_SYM {
+            // A URL path (a request's route, its variable segments already masked) is what the
+            // request is about, never a variable as a whole.
+            let text = &self.sym_text[me[p] as usize];
+            if me[p] == VAR_SYM
+                || text.starts_with(b"/")
+                || memchr::memmem::find(text, b"://").is_some()
+            {
                 continue;
             }
             let mut general = me.clone();
@@ -251,7 +559,12 @@ impl Miner {
                             .all(|(q, (a, b))| q == p || a == b)
                 })
                 .collect();
-            if sibs.len() + 1 >= SIBLING_VALUES {
+            let words = self.wordlike[me[p] as usize]
+                && sibs
+                    .iter()
+                    .all(|&o| self.wordlike[self.templates[o as usize].toks[p] as usize]);
+            let need = if words { WORD_VALUES } else { SIBLING_VALUES };
+            if sibs.len() + 1 >= need {
                 let mut all = sibs;
                 all.push(idx);
                 let keep = self.unite(all, general);
@@ -262,10 +575,62 @@ impl Miner {
         }
     }
 
-    /// The stable id of a (resolved) template.
+    /// The stable id of a template: [`template_id`] of its text.
     pub fn id(&self, t: TemplateIdx) -> u64 {
-        self.templates[self.resolve(t) as usize].id
+        template_id(self.text(t).as_bytes())
     }
+
+    /// The template a signature belongs to, without learning from it: the template it was
+    /// mined into, else the most specific template that accepts it. For assigning lines after
+    /// mining ([`crate::Engine::into_assigner`]).
+    pub fn lookup(&self, sig: &[u8]) -> Option<TemplateIdx> {
+        if let Some(&t) = self.cache.get(sig) {
+            return Some(self.resolve(t));
+        }
+        let mut toks = Vec::new();
+        if !sig.is_empty() {
+            for t in sig.split(|&b| b == b' ') {
+                // A token never seen cannot equal a template's constant; it can still sit at a
+                // variable.
+                toks.push(self.syms.get(t).copied().unwrap_or(u32::MAX));
+            }
+        }
+        let empty = Vec::new();
+        let live = self.by_len.get(&toks.len()).unwrap_or(&empty);
+        let mut best: Option<(usize, TemplateIdx)> = None;
+        for &t in live {
+            let tpl = &self.templates[t as usize].toks;
+            let mut anchored: Option<bool> = None;
+            let ok = tpl.iter().zip(&toks).all(|(&a, &b)| {
+                a == b
+                    || ((a == VAR_SYM || (b != u32::MAX && self.takes(a, b)))
+                        && *anchored.get_or_insert_with(|| self.anchored(tpl)))
+            });
+            if ok {
+                let consts = tpl.iter().filter(|&&s| s != VAR_SYM).count();
+                if best.is_none_or(|(c, _)| consts > c) {
+                    best = Some((consts, t));
+                }
+            }
+        }
+        if best.is_none() && !toks.contains(&u32::MAX) {
+            return self.tail_for(&toks);
+        }
+        best.map(|(_, t)| t).or_else(|| {
+            // Unknown tokens can still be a tail.
+            self.tails.iter().copied().find(|&t| {
+                let pre = &self.templates[t as usize].toks;
+                toks.len() > pre.len()
+                    && pre
+                        .iter()
+                        .zip(&toks)
+                        .all(|(&a, &b)| a == b || (a == VAR_SYM && self.anchored(pre)))
+            })
+        })
+    }
+
+    /// Decisions that need the whole run: called once mining is over, before reporting.
+    pub fn settle(&mut self) {}
 
     /// The template text of a (resolved) template, variables as `<*>`.
     pub fn text(&self, t: TemplateIdx) -> String {
@@ -276,6 +641,9 @@ impl Miner {
                 out.push(b' ');
             }
             out.extend_from_slice(&self.sym_text[s as usize]);
+        }
+        if tpl.tail {
+            out.extend_from_slice(b" <*>");
         }
         String::from_utf8_lossy(&out).into_owned()
     }
@@ -296,17 +664,54 @@ mod tests {
     use super::*;
 
     #[test]
-    fn variables_without_digits_merge_after_three_values() {
+    fn plain_words_become_a_variable_at_four_values_identifiers_at_three() {
         let mut m = Miner::new();
         let a = m.add(b"Invalid user alice from <*>");
         let b = m.add(b"Invalid user bob from <*>");
-        assert_ne!(m.resolve(a), m.resolve(b));
         let c = m.add(b"Invalid user carol from <*>");
-        assert_eq!(m.resolve(a), m.resolve(c));
-        assert_eq!(m.resolve(b), m.resolve(c));
-        assert_eq!(m.text(c), "Invalid user <*> from <*>");
+        assert_ne!(
+            m.resolve(a),
+            m.resolve(c),
+            "three plain words are still meaning"
+        );
         let d = m.add(b"Invalid user dave from <*>");
+        assert_eq!(m.resolve(a), m.resolve(d));
+        assert_eq!(m.resolve(b), m.resolve(c));
+        assert_eq!(m.text(d), "Invalid user <*> from <*>");
+        let e = m.add(b"Invalid user eve from <*>");
+        assert_eq!(m.resolve(e), m.resolve(a));
+        let mut m = Miner::new();
+        let a = m.add(b"Task shop.tasks.a received now");
+        m.add(b"Task shop.tasks.b received now");
+        let c = m.add(b"Task shop.tasks.c received now");
+        assert_eq!(m.resolve(a), m.resolve(c));
+        assert_eq!(m.text(c), "Task <*> received now");
+    }
+
+    #[test]
+    fn identifiers_that_vary_together_merge_at_once() {
+        let mut m = Miner::new();
+        let a = m.add(b"timed out, server: shop.example.com, host: \"shop.example.com\"");
+        let b = m.add(b"timed out, server: api.example.com, host: \"api.example.com\"");
+        assert_eq!(m.resolve(a), m.resolve(b));
+    }
+
+    #[test]
+    fn free_text_tails_become_one_variable() {
+        let mut m = Miner::new();
+        let a = m.add(b"HEAD is now at <*> Fix flaky checkout test");
+        m.add(b"HEAD is now at <*> ci: cache modules");
+        let c = m.add(b"HEAD is now at <*> Handle empty wishlist page");
+        assert_eq!(m.resolve(a), m.resolve(c));
+        assert_eq!(m.text(a), "HEAD is now at <*> <*>");
+        let d = m.add(b"HEAD is now at <*> Merge pull request <*> from x");
         assert_eq!(m.resolve(d), m.resolve(a));
+        // A structured tail is not free text.
+        let mut m = Miner::new();
+        let a = m.add(b"<*> Transitioned from NEW to SCHEDULED");
+        m.add(b"<*> Transitioned from SCHEDULED to RUNNING");
+        let c = m.add(b"<*> Transitioned from RUNNING to SUCCEEDED");
+        assert_ne!(m.resolve(a), m.resolve(c));
     }
 
     #[test]

@@ -2,12 +2,14 @@
 //! and printing are here; everything else is in the library.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, IsTerminal, Read, Seek, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
 use opsmcp_logs::anomaly::{self, AnomalyOptions};
+use opsmcp_logs::engine::looks_binary;
 use opsmcp_logs::stats::StatsOptions;
 use opsmcp_logs::{Engine, MineOptions, MineResult};
 
@@ -41,6 +43,9 @@ pub struct TemplatesArgs {
     /// Example lines kept per template.
     #[arg(long, default_value_t = 3)]
     examples: usize,
+    /// Mine files that look binary (NUL bytes, mostly control characters) instead of refusing.
+    #[arg(long)]
+    binary: bool,
 }
 
 /// `opsmcp logs anomalies`.
@@ -81,43 +86,160 @@ pub fn run(cmd: LogsCommand) -> anyhow::Result<Exit> {
     }
 }
 
-fn open(path: &PathBuf) -> anyhow::Result<Box<dyn Read>> {
-    if path.as_os_str() == "-" {
-        return Ok(Box::new(io::stdin().lock()));
-    }
-    let f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    Ok(Box::new(f))
+/// Bytes looked at to tell a text log from binary data.
+const SNIFF_BYTES: usize = 64 * 1024;
+/// Inputs at least this big show progress on a terminal.
+const PROGRESS_BYTES: u64 = 64 << 20;
+
+/// One input, opened: a file, or standard input copied to a temporary file when it must be
+/// read twice (`--per-line`).
+enum Input {
+    File(PathBuf, File),
+    Stdin,
+    Spooled(tempfile::NamedTempFile),
 }
 
-fn feed(engine: &mut Engine, path: &PathBuf) -> anyhow::Result<()> {
+impl Input {
+    fn open(path: &PathBuf, twice: bool) -> anyhow::Result<Input> {
+        if path.as_os_str() == "-" {
+            if !twice {
+                return Ok(Input::Stdin);
+            }
+            // Read twice in bounded memory: copy standard input to a temporary file first.
+            let mut tmp = tempfile::NamedTempFile::new().context("temporary file for stdin")?;
+            io::copy(&mut io::stdin().lock(), tmp.as_file_mut()).context("reading stdin")?;
+            return Ok(Input::Spooled(tmp));
+        }
+        let f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        Ok(Input::File(path.clone(), f))
+    }
+
+    fn name(&self) -> String {
+        match self {
+            Input::File(p, _) => p.display().to_string(),
+            Input::Stdin | Input::Spooled(_) => "standard input".into(),
+        }
+    }
+
+    /// A reader from the start (again), with progress on a terminal for big files, and the
+    /// input's first bytes for [`looks_binary`] (stdin is judged on the fly).
+    fn reader(&mut self, what: &str) -> anyhow::Result<(Box<dyn Read + '_>, Vec<u8>)> {
+        let file = match self {
+            Input::Stdin => return Ok((Box::new(io::stdin().lock()), Vec::new())),
+            Input::File(_, f) => f,
+            Input::Spooled(t) => t.as_file_mut(),
+        };
+        file.rewind()?;
+        let mut head = vec![0u8; SNIFF_BYTES];
+        let n = read_full(file, &mut head)?;
+        head.truncate(n);
+        file.rewind()?;
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let file: &File = file;
+        if len >= PROGRESS_BYTES && io::stderr().is_terminal() {
+            let bar = ProgressBar::new(len);
+            if let Ok(style) = ProgressStyle::with_template(
+                "{msg} {bar:30.cyan} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            ) {
+                bar.set_style(style);
+            }
+            bar.set_message(what.to_owned());
+            return Ok((Box::new(Progress(bar.wrap_read(file))), head));
+        }
+        Ok((Box::new(file), head))
+    }
+}
+
+/// A progress-wrapped reader that clears its bar when done.
+struct Progress<R: Read>(indicatif::ProgressBarIter<R>);
+
+impl<R: Read> Read for Progress<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<R: Read> Drop for Progress<R> {
+    fn drop(&mut self) {
+        self.0.progress.finish_and_clear();
+    }
+}
+
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Refuses an input that looks binary, unless told to mine it anyway.
+fn check_text(name: &str, head: &[u8], allow: bool) -> anyhow::Result<()> {
+    if !allow && looks_binary(head) {
+        anyhow::bail!(
+            "{name} looks like binary data (NUL bytes or mostly control characters), not a text \
+             log; pass --binary to mine it anyway"
+        );
+    }
+    Ok(())
+}
+
+fn feed(engine: &mut Engine, input: &mut Input, allow_binary: bool) -> anyhow::Result<()> {
+    let name = input.name();
+    let (r, head) = input.reader(&format!("mining {name}"))?;
+    check_text(&name, &head, allow_binary)?;
     engine
-        .feed_reader(open(path)?)
-        .with_context(|| format!("reading {}", path.display()))
+        .feed_reader(r)
+        .with_context(|| format!("reading {name}"))
 }
 
 fn templates(a: TemplatesArgs) -> anyhow::Result<Exit> {
     let mut engine = Engine::new(MineOptions {
         threads: a.threads,
-        per_line: a.per_line,
         examples: a.examples,
         ..MineOptions::default()
     })?;
-    for f in &a.files {
-        feed(&mut engine, f)?;
+    let mut inputs = a
+        .files
+        .iter()
+        .map(|f| Input::open(f, a.per_line))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    for input in &mut inputs {
+        feed(&mut engine, input, a.binary)?;
     }
-    let r = engine.finish();
     let mut out = BufWriter::new(io::stdout().lock());
     if a.per_line {
-        for id in &r.per_line {
-            writeln!(out, "{id}")?;
+        // A second pass gives every line its final template id as it goes: nothing is held
+        // per line, whatever the input's size.
+        let (r, mut assigner) = engine.into_assigner();
+        for input in &mut inputs {
+            let name = input.name();
+            let (reader, _) = input.reader(&format!("assigning {name}"))?;
+            assigner
+                .assign_reader(reader, |id| writeln!(out, "{id}"))
+                .with_context(|| format!("reading {name} again"))?;
         }
-    } else if a.json {
+        notes(&r);
+        out.flush()?;
+        return Ok(Exit::Ok);
+    }
+    let r = engine.finish();
+    notes(&r);
+    if a.json {
         serde_json::to_writer_pretty(
             &mut out,
             &serde_json::json!({
                 "lines": r.lines,
                 "bytes": r.bytes,
                 "formats": formats(&r),
+                "invalid_utf8_lines": r.invalid_utf8_lines,
+                "truncated_lines": r.truncated_lines,
+                "relearned": r.relearned,
                 "templates": r.templates,
             }),
         )?;
@@ -143,6 +265,27 @@ fn templates(a: TemplatesArgs) -> anyhow::Result<Exit> {
     }
     out.flush()?;
     Ok(Exit::Ok)
+}
+
+/// What the user should know about the input, on stderr (stdout stays the answer).
+fn notes(r: &MineResult) {
+    if r.lines == 0 {
+        eprintln!("note: the input is empty (0 lines)");
+    }
+    if r.invalid_utf8_lines > 0 {
+        eprintln!(
+            "note: {} lines were not valid UTF-8; mined with the bad bytes replaced",
+            r.invalid_utf8_lines
+        );
+    }
+    if r.truncated_lines > 0 {
+        eprintln!(
+            "note: {} lines were longer than {} KB; mined from their first {} KB",
+            r.truncated_lines,
+            opsmcp_logs::engine::MAX_LINE_BYTES / 1024,
+            opsmcp_logs::engine::MAX_LINE_BYTES / 1024
+        );
+    }
 }
 
 /// Format names with line counts; `raw` counts lines that matched no format (kept whole).
@@ -171,9 +314,9 @@ fn anomalies(a: AnomaliesArgs) -> anyhow::Result<Exit> {
         }),
         ..MineOptions::default()
     })?;
-    feed(&mut engine, &a.baseline)?;
+    feed(&mut engine, &mut Input::open(&a.baseline, false)?, false)?;
     let base = engine.checkpoint();
-    feed(&mut engine, &a.window)?;
+    feed(&mut engine, &mut Input::open(&a.window, false)?, false)?;
     let mut results = engine.finish_segments(vec![base]);
     let (Some(window), Some(baseline)) = (results.pop(), results.pop()) else {
         anyhow::bail!("internal: expected a baseline and a window result");

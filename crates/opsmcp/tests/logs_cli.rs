@@ -192,3 +192,131 @@ fn anomalies_rank_new_error_template_and_burst() {
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("no anomalies"), "{out}");
 }
+
+fn opsmcp_bytes(args: &[&str], stdin: &[u8]) -> (i32, Vec<u8>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_opsmcp"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn opsmcp");
+    let mut pipe = child.stdin.take().expect("stdin");
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(&data);
+    });
+    let out = child.wait_with_output().expect("wait");
+    writer.join().expect("writer");
+    (
+        out.status.code().unwrap_or(-1),
+        out.stdout,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn per_line_streams_the_same_ids_for_files_and_stdin_with_any_line_ending() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, ending) in [("lf", "\n"), ("crlf", "\r\n"), ("cr", "\r")] {
+        let text = SSH.replace('\n', ending);
+        let path = dir.path().join(format!("{name}.log"));
+        std::fs::write(&path, &text).expect("write");
+        let p = path.to_str().expect("path");
+        let (code, out, err) = opsmcp(&["logs", "templates", "--per-line", p], None);
+        assert_eq!(code, 0, "{name}: {err}");
+        let ids: Vec<&str> = out.lines().collect();
+        assert_eq!(ids.len(), 6, "{name}: {out}");
+        assert!(ids[0] == ids[2] && ids[2] == ids[4], "{name}: {ids:?}");
+        let (_, from_stdin, _) = opsmcp(&["logs", "templates", "--per-line", "-"], Some(&text));
+        assert_eq!(from_stdin, out, "{name}: stdin and file differ");
+        // Two files in one run: one id space, ids in input order.
+        let (_, twice, _) = opsmcp(&["logs", "templates", "--per-line", p, p], None);
+        assert_eq!(twice, format!("{out}{out}"), "{name}");
+    }
+}
+
+#[test]
+fn bad_inputs_get_clear_answers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Binary: refused with a reason, unless asked.
+    let bin = dir.path().join("core.bin");
+    let bytes: Vec<u8> = (0u32..200_000)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&bin, &bytes).expect("write");
+    let b = bin.to_str().expect("path");
+    let (code, _, err) = opsmcp(&["logs", "templates", b], None);
+    assert_eq!(code, 1);
+    assert!(err.contains("looks like binary data"), "{err}");
+    let (code, out, err) = opsmcp(&["logs", "templates", "--binary", "--json", b], None);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert!(v["lines"].as_u64().expect("lines") > 0);
+    // Empty: zero lines, said so.
+    let empty = dir.path().join("empty.log");
+    std::fs::write(&empty, "").expect("write");
+    let (code, out, err) = opsmcp(&["logs", "templates", empty.to_str().expect("p")], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("0 lines, 0 templates"), "{out}");
+    assert!(err.contains("empty"), "{err}");
+    let (code, out, _) = opsmcp(&["logs", "templates", "--per-line", "-"], Some(""));
+    assert_eq!((code, out.as_str()), (0, ""));
+    // A 10 MB line: one line, mined from its head, said so.
+    let mut long = vec![b'x'; 10 << 20];
+    for i in (0..long.len()).step_by(9) {
+        long[i] = b' ';
+    }
+    long.extend_from_slice(b"\nafter the long line 1\n");
+    let (code, out, err) = opsmcp_bytes(&["logs", "templates", "--per-line", "-"], &long);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(String::from_utf8_lossy(&out).lines().count(), 2);
+    assert!(err.contains("longer than"), "{err}");
+    // Invalid UTF-8: mined and counted.
+    let (code, out, err) = opsmcp_bytes(
+        &["logs", "templates", "--json", "-"],
+        b"2024-01-02 10:00:00 INFO user \xff\xfe logged in\n2024-01-02 10:00:01 INFO ok\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    assert_eq!(v["invalid_utf8_lines"], 1);
+    assert!(err.contains("not valid UTF-8"), "{err}");
+}
+
+#[test]
+fn a_file_that_changes_format_halfway_is_read_as_both() {
+    let mut text = String::new();
+    for i in 0..300 {
+        text.push_str(&format!(
+            "2024-01-02 10:{:02}:{:02},123 INFO [main] app.Api: served request {i} in {} ms\n",
+            i / 60,
+            i % 60,
+            i % 50
+        ));
+    }
+    for i in 0..300 {
+        text.push_str(&format!(
+            "Jan  2 11:{:02}:{:02} web01 sshd[{}]: Accepted publickey for deploy from 10.0.0.{} port {} ssh2\n",
+            i / 60,
+            i % 60,
+            4000 + i,
+            i % 250,
+            40000 + i
+        ));
+    }
+    let (code, out, err) = opsmcp(&["logs", "templates", "--json", "-"], Some(&text));
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["relearned"], 1);
+    let templates: Vec<&str> = v["templates"]
+        .as_array()
+        .expect("templates")
+        .iter()
+        .map(|t| t["template"].as_str().expect("template"))
+        .collect();
+    assert_eq!(
+        templates.len(),
+        2,
+        "timestamps or hosts leaked into templates: {templates:?}"
+    );
+}

@@ -302,8 +302,8 @@ pub fn syslog(line: &str) -> Option<Record<'_>> {
 
 /// Common and combined access logs:
 /// `host ident user [10/Oct/2000:13:55:36 -0700] "GET /a HTTP/1.0" 200 2326 ["ref" "agent"]`.
-/// The message is the request line and status; the level follows the status (5xx error, 4xx
-/// warning).
+/// The message is the quoted request line and the status (an access record, see
+/// [`crate::mask`]); the level follows the status (5xx error, 4xx warning).
 pub fn access(line: &str) -> Option<Record<'_>> {
     let (host, r) = take_token(line)?;
     let (ident, r) = take_token(r)?;
@@ -321,7 +321,10 @@ pub fn access(line: &str) -> Option<Record<'_>> {
         return None;
     }
     let (size, r) = take_token(r).unwrap_or(("-", ""));
-    let mut rec = Record::raw(Format::Access, Cow::Owned(format!("{request} {status}")));
+    let mut rec = Record::raw(
+        Format::Access,
+        Cow::Owned(format!("\"{request}\" {status}")),
+    );
     rec.time_text = Some(Cow::Borrowed(ts));
     rec.level = Some(match code {
         500..=599 => Level::Error,

@@ -8,12 +8,14 @@ pub mod formats;
 pub mod header;
 #[cfg(test)]
 pub(crate) mod header_reference;
+pub mod layout;
 pub mod time;
 
 use std::borrow::Cow;
 
 use serde::Serialize;
 
+pub use layout::Columns;
 pub use time::{TimeDefaults, parse_timestamp};
 
 /// Severity, normalized across formats (`WARNING`, `warn`, `W` and syslog 4 are all `Warn`).
@@ -56,15 +58,16 @@ impl Level {
             *d = s.to_ascii_uppercase();
         }
         Some(match &buf[..w.len()] {
-            b"TRACE" | b"VERBOSE" | b"FINEST" | b"FINER" => Level::Trace,
-            b"DEBUG" | b"DBG" | b"FINE" => Level::Debug,
+            // Four- and three-letter forms are how some loggers align their columns
+            // (`ERRO[0005]`, `WRN`).
+            b"TRACE" | b"VERBOSE" | b"FINEST" | b"FINER" | b"TRAC" | b"TRC" => Level::Trace,
+            b"DEBUG" | b"DBG" | b"FINE" | b"DEBU" => Level::Debug,
             b"INFO" | b"INF" | b"INFORMATION" => Level::Info,
             b"NOTICE" => Level::Notice,
             b"WARN" | b"WARNING" | b"WRN" => Level::Warn,
-            b"ERROR" | b"ERR" | b"SEVERE" | b"FAILURE" => Level::Error,
-            b"FATAL" | b"CRIT" | b"CRITICAL" | b"ALERT" | b"EMERG" | b"EMERGENCY" | b"PANIC" => {
-                Level::Fatal
-            }
+            b"ERROR" | b"ERR" | b"SEVERE" | b"FAILURE" | b"ERRO" => Level::Error,
+            b"FATAL" | b"CRIT" | b"CRITICAL" | b"ALERT" | b"EMERG" | b"EMERGENCY" | b"PANIC"
+            | b"FATA" | b"PANI" | b"FTL" | b"PNC" => Level::Fatal,
             _ => return None,
         })
     }
@@ -184,7 +187,8 @@ fn free_text<'a>(line: &'a str, columns: usize, toks: &mut header::Toks) -> Opti
     Some(rec)
 }
 
-/// The format most of `sample` parses as (`Raw` when none fits).
+/// The format most of `sample` parses as (`Raw` when none fits), trying each line against every
+/// format in turn (the per-line fallback's view; [`Parser::learn`] is what streams use).
 pub fn detect<'s>(sample: impl IntoIterator<Item = &'s str>) -> Format {
     let mut votes = [0usize; 6];
     let mut toks = header::Toks::new();
@@ -209,29 +213,126 @@ pub fn detect<'s>(sample: impl IntoIterator<Item = &'s str>) -> Format {
     }
 }
 
-/// Parses lines, trying the stream's format first.
-#[derive(Debug, Clone, Copy)]
+/// Record syntaxes recognized by their own grammar, before any header is learned: one JSON
+/// object per line, RFC 5424 and `<PRI>`-prefixed RFC 3164 syslog, access logs, logfmt.
+const RECORD_SYNTAXES: [Format; 5] = [
+    Format::Json,
+    Format::Syslog5424,
+    Format::Syslog3164,
+    Format::Access,
+    Format::Logfmt,
+];
+
+/// Which record syntax a line is written in, if any (syslog only with its `<PRI>`; without
+/// it, a syslog line is free text whose header is learned like any other).
+fn record_syntax(line: &str) -> Option<Format> {
+    let t = line.trim_start();
+    let first = *t.as_bytes().first()?;
+    if first == b'{' && formats::json(line).is_some() {
+        return Some(Format::Json);
+    }
+    if first == b'<'
+        && let Some(r) = formats::syslog(line)
+    {
+        return Some(r.format);
+    }
+    if formats::access(line).is_some() {
+        return Some(Format::Access);
+    }
+    if formats::logfmt(line).is_some() {
+        return Some(Format::Logfmt);
+    }
+    None
+}
+
+/// Scratch space reused from line to line by [`Parser::parse_in`].
+#[derive(Default)]
+pub struct Scratch {
+    toks: header::Toks,
+    cuts: layout::Cuts,
+}
+
+impl Scratch {
+    /// Fresh scratch space.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+/// Parses lines of one stream with what was learned about it: its record syntax, or the header
+/// columns of its free text ([`layout`]). A line that does not fit is parsed on its own (every
+/// syntax in turn, then the shape-based header of [`header`], else the whole line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Parser {
     stream: Format,
-    columns: usize,
+    cols: Columns,
 }
 
 impl Parser {
-    /// A parser for a stream detected as `stream` (see [`detect`]).
+    /// A parser for a stream known to be `stream` (see [`detect`]); free text (`Header`) is
+    /// parsed line by line by shape, without learned columns.
     pub fn new(stream: Format) -> Self {
-        Parser { stream, columns: 0 }
+        Parser {
+            stream,
+            cols: Columns::NONE,
+        }
     }
 
-    /// Detects the format of a stream from a sample of its first lines, and for free text also
-    /// its fixed leading columns (see [`header::learn_columns`]).
+    /// Learns a stream's structure from a sample of its first lines: a record syntax when most
+    /// lines are written in one, else the header columns of its free text ([`layout::learn`]);
+    /// with no header found, lines are mined whole.
     pub fn learn(sample: &[&str]) -> Self {
-        let stream = detect(sample.iter().copied());
-        let columns = if stream == Format::Header {
-            header::learn_columns(sample.iter().map(|l| l.as_bytes()))
+        Self::learn_with(sample, layout::learn)
+    }
+
+    /// [`Parser::learn`] without finding where the timestamp is: enough to compare structures
+    /// ([`Parser::same_shape`]).
+    pub fn learn_shape(sample: &[&str]) -> Self {
+        Self::learn_with(sample, layout::learn_shape)
+    }
+
+    /// Whether two parsers read lines the same way, up to what a smaller sample may not show
+    /// (see [`Columns::same_shape`]).
+    pub fn same_shape(&self, other: &Parser) -> bool {
+        self.stream == other.stream && self.cols.same_shape(&other.cols)
+    }
+
+    fn learn_with(sample: &[&str], columns: fn(&[&[u8]]) -> Columns) -> Self {
+        let mut votes = [0usize; RECORD_SYNTAXES.len()];
+        let mut lines = 0usize;
+        for l in sample {
+            if l.trim().is_empty() {
+                continue;
+            }
+            lines += 1;
+            if let Some(f) = record_syntax(l.strip_suffix('\r').unwrap_or(l))
+                && let Some(i) = RECORD_SYNTAXES.iter().position(|&x| x == f)
+            {
+                votes[i] += 1;
+            }
+        }
+        if let Some((i, &v)) = votes
+            .iter()
+            .enumerate()
+            .max_by_key(|&(i, v)| (*v, usize::MAX - i))
+            && v > 0
+            && v * 2 >= lines
+        {
+            return Parser::new(RECORD_SYNTAXES[i]);
+        }
+        let bytes: Vec<&[u8]> = sample
+            .iter()
+            .map(|l| l.strip_suffix('\r').unwrap_or(l).as_bytes())
+            .collect();
+        let cols = columns(&bytes);
+        if cols.has_header() {
+            Parser {
+                stream: Format::Header,
+                cols,
+            }
         } else {
-            0
-        };
-        Parser { stream, columns }
+            Parser::new(Format::Raw)
+        }
     }
 
     /// The stream's format.
@@ -239,21 +340,85 @@ impl Parser {
         self.stream
     }
 
-    /// Parses one line (without its newline). Never fails: unknown shapes are `Format::Raw`.
-    #[inline]
-    pub fn parse<'a>(&self, line: &'a str) -> Record<'a> {
-        self.parse_in(line, &mut header::Toks::new())
+    /// The learned header columns (`Columns::NONE` unless the stream is free text with a header).
+    pub fn columns(&self) -> &Columns {
+        &self.cols
     }
 
-    /// [`Parser::parse`] reusing `toks` from line to line (see [`header::parse_in`]).
+    /// Parses one line (without its line ending). Never fails: unknown shapes are `Format::Raw`.
     #[inline]
-    pub fn parse_in<'a>(&self, line: &'a str, toks: &mut header::Toks) -> Record<'a> {
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        if let Some(r) = parse_as(self.stream, line, self.columns, toks) {
-            return r;
+    pub fn parse<'a>(&self, line: &'a str) -> Record<'a> {
+        self.parse_in(line, &mut Scratch::new()).0
+    }
+
+    /// Share of the non-empty lines of `sample` that fit this parser's structure.
+    pub fn fit(&self, sample: &[&str]) -> f64 {
+        let mut scratch = Scratch::new();
+        let (mut lines, mut ok) = (0usize, 0usize);
+        for l in sample {
+            if l.trim().is_empty() {
+                continue;
+            }
+            lines += 1;
+            ok += usize::from(self.fits(l, &mut scratch));
         }
+        if lines == 0 {
+            1.0
+        } else {
+            ok as f64 / lines as f64
+        }
+    }
+
+    /// Whether one line fits the stream's structure (what [`Parser::parse_in`] answers, without
+    /// parsing a line that does not fit on its own).
+    pub fn fits(&self, line: &str, scratch: &mut Scratch) -> bool {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        match self.stream {
+            Format::Header if self.cols.has_header() => self
+                .cols
+                .parse(line.as_bytes(), &mut scratch.cuts)
+                .is_some(),
+            Format::Raw => !starts_like_header(line.as_bytes()),
+            f => parse_as(f, line, 0, &mut scratch.toks).is_some(),
+        }
+    }
+
+    /// [`Parser::parse`] reusing scratch space from line to line; also says whether the line fit
+    /// the stream's structure (a line that did not was parsed on its own).
+    #[inline]
+    pub fn parse_in<'a>(&self, line: &'a str, scratch: &mut Scratch) -> (Record<'a>, bool) {
+        let line = match line.as_bytes().last() {
+            Some(b'\r') => &line[..line.len() - 1],
+            _ => line,
+        };
+        match self.stream {
+            Format::Header if self.cols.has_header() => {
+                if let Some(h) = self.cols.parse(line.as_bytes(), &mut scratch.cuts) {
+                    let mut rec = Record::raw(Format::Header, Cow::Borrowed(&line[h.msg_start..]));
+                    rec.time_text = h.ts.map(|(a, b)| Cow::Borrowed(&line[a..b]));
+                    rec.level = h.level;
+                    rec.service = h.component.map(|(a, b)| Cow::Borrowed(&line[a..b]));
+                    return (rec, true);
+                }
+            }
+            Format::Raw => {
+                // Lines of a stream without a header fit unless they start like one.
+                let fits = !starts_like_header(line.as_bytes());
+                return (Record::raw(Format::Raw, Cow::Borrowed(line)), fits);
+            }
+            f => {
+                if let Some(r) = parse_as(f, line, 0, &mut scratch.toks) {
+                    return (r, true);
+                }
+            }
+        }
+        (self.fallback(line, &mut scratch.toks), false)
+    }
+
+    /// A line that does not fit the stream: every syntax in turn, else the whole line.
+    fn fallback<'a>(&self, line: &'a str, toks: &mut header::Toks) -> Record<'a> {
         for f in Format::DETECTABLE {
-            if f != self.stream
+            if (f != self.stream || f == Format::Header)
                 && let Some(r) = parse_as(f, line, 0, toks)
             {
                 return r;
@@ -261,6 +426,22 @@ impl Parser {
         }
         Record::raw(Format::Raw, Cow::Borrowed(line))
     }
+}
+
+/// Whether a line opens with a timestamp-like token (a date, time, month or weekday name, or a
+/// bracketed one): what makes a stream learned as headerless worth learning again.
+fn starts_like_header(line: &[u8]) -> bool {
+    let t = line.trim_ascii_start();
+    let end = t
+        .iter()
+        .position(|b| b.is_ascii_whitespace())
+        .unwrap_or(t.len());
+    let first = &t[..end];
+    matches!(
+        layout::classify(first),
+        layout::Class::Num | layout::Class::Cal | layout::Class::Klog
+    ) && first.len() >= 5
+        || first.starts_with(b"[") && first.iter().any(u8::is_ascii_digit) && first.len() >= 8
 }
 
 #[cfg(test)]
@@ -332,7 +513,7 @@ mod tests {
         );
         assert_eq!(r.format, Format::Access);
         assert_eq!(r.level, Some(Level::Error));
-        assert_eq!(r.message, "GET /apache_pb.gif HTTP/1.0 503");
+        assert_eq!(r.message, "\"GET /apache_pb.gif HTTP/1.0\" 503");
         assert_eq!(
             r.timestamp(&TimeDefaults::default()).map(|t| t.to_string()),
             Some("2000-10-10T20:55:36Z".into())
