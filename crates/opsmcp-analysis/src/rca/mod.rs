@@ -265,8 +265,17 @@ const CHANGE_LEAD: SignedDuration = SignedDuration::from_mins(20);
 /// Per-service facts.
 #[derive(Debug, Default, Clone)]
 struct Facts {
-    /// Service-level degradation: what callers feel (latency, errors, refused work, limits).
+    /// Service-level degradation: what callers feel (latency, errors, refused work, limits):
+    /// `latency` plus `failing`.
     service_level: f64,
+    /// How much slower it answers (the largest latency change).
+    latency: f64,
+    /// How much of its work fails: errors, a cache that stopped hitting, an expired
+    /// certificate, a full disk.
+    failing: f64,
+    /// How much less work reaches it than usual, while what does reach it is answered as
+    /// usual: a service starved by its callers says something is wrong above it, not in it.
+    starved: f64,
     /// Resource pressure that callers do not necessarily feel.
     resource: f64,
     /// How much its logs changed.
@@ -403,7 +412,6 @@ impl Inputs<'_> {
 
 fn facts(inp: &Inputs<'_>, service: &str) -> Facts {
     let mut f = Facts::default();
-    let mut latency: f64 = 0.0;
     let earliest = |a: Option<Timestamp>, b: Option<Timestamp>| match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
@@ -424,18 +432,18 @@ fn facts(inp: &Inputs<'_>, service: &str) -> Facts {
             f.load = true;
         }
         match signals::kind(&c.signal) {
-            SignalKind::Latency => latency = latency.max(c.magnitude),
+            SignalKind::Latency => f.latency = f.latency.max(c.magnitude),
             SignalKind::Errors | SignalKind::CacheHit | SignalKind::CertExpiry => {
-                f.service_level += c.magnitude
+                f.failing += c.magnitude
             }
-            SignalKind::Throughput if c.current < c.reference => f.service_level += c.magnitude,
+            SignalKind::Throughput if c.current < c.reference => f.starved += c.magnitude,
             // A full disk fails writes: callers feel it. A pool at its maximum is pressure;
             // callers feel it only through latency and errors, which are counted above.
-            SignalKind::Disk if c.limit.is_some() => f.service_level += c.magnitude,
+            SignalKind::Disk if c.limit.is_some() => f.failing += c.magnitude,
             _ => f.resource += c.magnitude,
         }
     }
-    f.service_level += latency;
+    f.service_level = f.latency + f.failing;
     f.onset = felt_onset.or(f.onset);
     if let Some(l) = inp.logs_of(service) {
         let rise = (l.error_rate - l.baseline_error_rate).max(0.0);
@@ -448,8 +456,36 @@ fn facts(inp: &Inputs<'_>, service: &str) -> Facts {
     }
     // Logs alone can tell: a world without metric history (a live host without Prometheus)
     // still has its error lines.
-    f.sick = f.service_level >= 0.4 || f.resource >= 0.8 || f.logs >= 1.0;
+    f.sick = f.felt() || f.starved >= FELT || f.resource >= 0.8 || f.logs >= 1.0;
     f
+}
+
+/// Service-level degradation from which on callers feel a service's trouble.
+const FELT: f64 = 0.4;
+
+/// How long before a caller's trouble a dependency's may have begun and still be what
+/// caused it: a caller that answered as usual for longer than this while the dependency was
+/// already degraded was made sick by something else.
+const DEPENDENCY_LEAD: SignedDuration = SignedDuration::from_mins(15);
+
+impl Facts {
+    fn felt(&self) -> bool {
+        self.service_level >= FELT
+    }
+
+    /// Whether this service's trouble, as a dependency of `caller`, can be what `caller`
+    /// shows: it is felt, it began with the caller's (not long before, not after), and it is
+    /// of a kind that travels to what the caller shows — slowness alone makes callers slow
+    /// (or time out, which they feel as slowness too), so it does not explain a caller that
+    /// fails fast.
+    fn transmits_to(&self, caller: &Facts) -> bool {
+        let timed = match (self.onset, caller.onset) {
+            (Some(d), Some(c)) => d <= c + SignedDuration::from_mins(2) && d + DEPENDENCY_LEAD >= c,
+            _ => true,
+        };
+        let fails_fast = caller.failing >= FELT && caller.latency < FELT;
+        self.felt() && timed && !(fails_fast && self.failing < FELT)
+    }
 }
 
 /// Words in log templates that point at a kind of cause.
@@ -690,25 +726,46 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             .into_iter()
             .filter(|(c, _)| !through_load(c))
             .collect();
-        let explains = if f.service_level >= 0.4 {
-            sick_callers
+        let unexplained: Vec<&String> = sick_callers
+            .iter()
+            .filter(|(c, _)| !f.transmits_to(&all[*c]))
+            .map(|(c, _)| *c)
+            .collect();
+        let sick_callers: Vec<(&String, &(usize, String))> = sick_callers
+            .into_iter()
+            .filter(|(c, _)| f.transmits_to(&all[*c]))
+            .collect();
+        if !unexplained.is_empty() {
+            let names = unexplained
                 .iter()
-                .map(|(_, (h, _))| 1.0 / *h as f64)
-                .sum::<f64>()
-        } else {
-            if !sick_callers.is_empty() {
-                con.push(Evidence {
-                    kind: "dependency",
-                    service: name.clone(),
-                    detail: format!(
-                        "{name} is busy but answers as usual (latency, errors and throughput normal), so it cannot explain its sick callers"
-                    ),
-                    at: None,
-                    example: None,
-                });
-            }
-            0.0
-        };
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let detail = if !f.felt() && f.starved >= FELT {
+                format!(
+                    "{name} receives less work than usual but answers what it gets as usual: it is starved by what calls it, so it cannot explain {names}"
+                )
+            } else if !f.felt() {
+                format!(
+                    "{name} is busy but answers as usual (latency and errors normal), so it cannot explain {names}"
+                )
+            } else {
+                format!(
+                    "{name}'s trouble does not match {names}'s: it began at another time, or {name} is only slower while they fail fast"
+                )
+            };
+            con.push(Evidence {
+                kind: "dependency",
+                service: name.clone(),
+                detail,
+                at: None,
+                example: None,
+            });
+        }
+        let explains = sick_callers
+            .iter()
+            .map(|(_, (h, _))| 1.0 / *h as f64)
+            .sum::<f64>();
         // A service at a hard limit of its own (a full disk, a pool at its maximum) is not
         // explained by a dependency that degraded less than it did.
         let own_limit = inp.changes(name).any(|c| c.limit.is_some());
@@ -717,15 +774,11 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             .into_iter()
             .find(|d| {
                 sick.contains(d)
-                && all[d].service_level >= 0.4
+                && all[d].transmits_to(f)
                 && !(own_limit && all[d].service_level < f.service_level)
                 // A dependency swamped by more work than usual is a victim of its callers'
                 // load, not the cause of their trouble.
                 && !all[d].load
-                && match (all[d].onset, f.onset) {
-                    (Some(a), Some(b)) => a <= b + SignedDuration::from_mins(2),
-                    _ => true,
-                }
             });
         let mut score = f.service_level + 0.5 * f.resource + f.logs + explains;
         if let Some(d) = &culprit {
@@ -779,7 +832,7 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             .filter(|c| !sick_callers.iter().any(|(_, (_, via))| via == *c))
             .collect();
         // Only trouble callers feel travels: a busy service that answers as usual has no path.
-        for leaf in leaves.into_iter().filter(|_| f.service_level >= 0.4) {
+        for leaf in leaves.into_iter().filter(|_| f.felt()) {
             let mut chain = vec![leaf.clone()];
             let mut cur = leaf.clone();
             while let Some((_, via)) = callers.get(&cur) {
@@ -796,7 +849,7 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
         // sent more work than usual, and those merely busy (answering as usual) since this
         // service's onset.
         let busy_since = |d: &str| {
-            all[d].service_level < 0.4
+            !all[d].felt()
                 && match (all[d].onset, f.onset) {
                     (Some(a), Some(b)) => a + SignedDuration::from_mins(1) >= b,
                     _ => false,
@@ -818,7 +871,7 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             .collect();
         let mut covered: BTreeSet<String> = swamped;
         covered.insert(name.clone());
-        if f.service_level >= 0.4 {
+        if f.felt() {
             covered.extend(sick_callers.iter().map(|(c, _)| (*c).clone()));
         }
         scored.push(Candidate {
@@ -840,10 +893,7 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
     // Where the trouble began: each candidate against its strongest rival — a candidate it
     // does not account for (its victims are no rivals) — so a component that explains the
     // others stands out and a tie stays a tie.
-    let others_felt = |name: &str| {
-        sick.iter()
-            .any(|s| s != name && all[s].service_level >= 0.4)
-    };
+    let others_felt = |name: &str| sick.iter().any(|s| s != name && all[s].felt());
     let rival_of = |i: usize| {
         scored
             .iter()
@@ -871,7 +921,7 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
         let runner_up = found.get(1).map_or(0.0, |r| r.strength);
         // Busy but answering as usual while others suffer: whatever it has, it is not what
         // the users feel.
-        let felt = if f.service_level < 0.4 && others_felt(name) {
+        let felt = if !f.felt() && others_felt(name) {
             NOT_FELT
         } else {
             1.0

@@ -256,7 +256,21 @@ pub(crate) fn vocabulary(cause: RootCause) -> Vocabulary {
             harms: &["flush", "clear", "purge", "invalidate", "restart", "evict"],
         },
         RootCause::BadConfigPush => Vocabulary {
-            acts: UNDO,
+            // Undoing it, or switching off what it switched on.
+            acts: &[
+                "rollback",
+                "roll",
+                "revert",
+                "undo",
+                "previous",
+                "restore",
+                "back",
+                "disable",
+                "off",
+                "deactivate",
+                "unset",
+                "false",
+            ],
             about: &[
                 "config",
                 "configuration",
@@ -400,6 +414,20 @@ mod tests {
             fit(RootCause::CacheStampede, &offered[5]).is_none(),
             "flushing harms"
         );
+    }
+
+    #[test]
+    fn switching_a_flag_off_undoes_a_config_push_better_than_a_version_rollback() {
+        let offered = [
+            action("rollback", "Roll the service back to 14.1.3", Risk::Medium),
+            action(
+                "flag-off-new-rounding",
+                "Set checkout.rounding-v2 = false in the flag service",
+                Risk::Low,
+            ),
+        ];
+        let best = rank(RootCause::BadConfigPush, &["svc"], &offered);
+        assert_eq!(best[0].name, "flag-off-new-rounding");
     }
 
     #[test]

@@ -68,6 +68,8 @@ const DEPLOYED: f64 = 2.5;
 const CONFIGURED: f64 = 2.0;
 /// Errors or latency on the changed component.
 const CHANGE_HURT: f64 = 0.5;
+/// What is left of a change when nothing of the changed component's own moved.
+const UNHURT: f64 = 0.3;
 /// Each log template with the cause's words (at most [`MAX_WORDS`] in all).
 const WORD: f64 = 1.0;
 const MAX_WORDS: f64 = 1.5;
@@ -378,6 +380,22 @@ fn change(c: &Ctx, cause: RootCause, kind: &str, weight: f64) -> Rule {
             at: None,
             example: None,
         });
+        return r;
+    }
+    // A change on a component whose only trouble is less (or more) work reaching it: the
+    // traffic moved because of something above it, not because of what changed in it.
+    let own_trouble = c.inp.changes(c.component).any(|s| {
+        !matches!(
+            crate::signals::kind(&s.signal),
+            SignalKind::Throughput | SignalKind::Backlog
+        )
+    }) || c.facts.logs >= 1.0;
+    if !own_trouble {
+        r.strength += weight * UNHURT;
+        r.con.push(c.note(format!(
+            "{} changed, but only its traffic moved: its own errors, latency and resources are normal",
+            c.component
+        )));
         return r;
     }
     r.strength += weight;
