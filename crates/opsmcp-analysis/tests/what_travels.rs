@@ -18,10 +18,17 @@ use opsmcp_world::{
     sim::{Scenario, SimWorld, SimulatedWorld},
 };
 
-async fn analyze(file: &str, seed: u64) -> RcaReport {
+fn fixture(file: &str) -> Scenario {
     let path = format!("{}/tests/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap();
-    let scenario = Scenario::parse(&text, &path).unwrap();
+    Scenario::parse(&text, &path).unwrap()
+}
+
+async fn analyze(file: &str, seed: u64) -> RcaReport {
+    play(fixture(file), seed).await
+}
+
+async fn play(scenario: Scenario, seed: u64) -> RcaReport {
     let now: Timestamp = "2026-11-26T04:00:00Z".parse().unwrap();
     let world: Arc<dyn World> = Arc::new(SimulatedWorld::new(
         SimWorld::new(scenario, seed, now),
@@ -90,6 +97,59 @@ async fn a_dependency_slow_long_before_its_callers_failed_fast_does_not_explain_
                 .all(|h| h.confidence < CONFIDENCE_FLOOR),
             "seed {seed}: the vendor's old slowness is not acted on: {}",
             r.summary
+        );
+    }
+}
+
+/// The top hypothesis names the truth, sure enough to act on, on seeds 1..=3.
+async fn sure_and_right(file: &str, want: (&str, &str)) {
+    for seed in 1..=3 {
+        let r = analyze(file, seed).await;
+        let (kind, component, confidence) = top(&r);
+        assert_eq!((kind, component), want, "seed {seed}: {}", r.summary);
+        assert!(
+            confidence >= CONFIDENCE_FLOOR,
+            "seed {seed}: sure enough to act: {}",
+            r.summary
+        );
+    }
+}
+
+#[tokio::test]
+async fn load_the_victims_push_onto_their_other_dependencies_is_accounted_for() {
+    sure_and_right(
+        "cache-at-maxclients-pushes-fallback-load-on-db.toml",
+        ("connection-pool-exhaustion", "kv"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn older_unrelated_slowdowns_alongside_change_neither_the_answer_nor_its_confidence() {
+    let file = "threads-exhausted-beside-an-older-unrelated-slowdown.toml";
+    sure_and_right(file, ("connection-pool-exhaustion", "pricer")).await;
+    // The same incident without the two unrelated services that were slow before it.
+    let unrelated = ["batch", "reports"];
+    let mut alone = fixture(file);
+    alone
+        .services
+        .retain(|s| !unrelated.contains(&s.name.as_str()));
+    alone
+        .red_herrings
+        .retain(|r| !unrelated.contains(&r.service.as_str()));
+    alone
+        .actions
+        .retain(|a| !unrelated.contains(&a.target.as_str()));
+    for seed in 1..=3 {
+        let with = play(fixture(file), seed).await;
+        let without = play(alone.clone(), seed).await;
+        assert_eq!(top(&with).0, top(&without).0, "seed {seed}");
+        assert_eq!(top(&with).1, top(&without).1, "seed {seed}");
+        assert!(
+            (top(&with).2 - top(&without).2).abs() <= 0.05,
+            "seed {seed}: {} alongside older unrelated trouble, {} alone",
+            top(&with).2,
+            top(&without).2
         );
     }
 }

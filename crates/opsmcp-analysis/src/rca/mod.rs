@@ -581,6 +581,8 @@ struct Candidate {
     coverage: f64,
     /// Those services.
     covered: BTreeSet<String>,
+    /// The sick services it has to account for, and whose candidates are its rivals.
+    scope: BTreeSet<String>,
     pro: Vec<Evidence>,
     con: Vec<Evidence>,
     paths: Vec<String>,
@@ -688,7 +690,6 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
         .filter(|(_, f)| f.sick)
         .map(|(n, _)| n.clone())
         .collect();
-    let earliest = sick.iter().filter_map(|n| all[n].onset).min();
     let symptoms: BTreeSet<String> = names
         .iter()
         .filter(|n| {
@@ -805,6 +806,15 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
                 example: None,
             });
         }
+        // First among the services its trouble can be tied to (what calls it and what it
+        // calls): an unrelated service that wandered out of range earlier is another story.
+        let earliest = sick
+            .iter()
+            .filter(|s| {
+                *s == name || callers.contains_key(*s) || inp.dependencies(name).contains(*s)
+            })
+            .filter_map(|n| all[n].onset)
+            .min();
         if earliest.is_some()
             && f.onset.is_some()
             && f.onset <= earliest.map(|e| e + SignedDuration::from_secs(60))
@@ -855,9 +865,26 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
                     _ => false,
                 }
         };
+        // Its victims' other dependencies too, when swamped since this service's onset: the
+        // retries and fallbacks of callers that cannot get an answer here land there.
+        let began_after = |d: &str| match (all[d].onset, f.onset) {
+            (Some(a), Some(b)) => a + SignedDuration::from_mins(1) >= b,
+            _ => false,
+        };
+        let siblings: BTreeSet<String> = if f.felt() {
+            sick_callers
+                .iter()
+                .flat_map(|(c, _)| inp.dependencies(c))
+                .filter(|d| d != name && !callers.contains_key(d))
+                .filter(|d| began_after(d))
+                .collect()
+        } else {
+            BTreeSet::new()
+        };
         let swamped: BTreeSet<String> = inp
             .dependencies(name)
             .into_iter()
+            .chain(siblings)
             .filter(|d| sick.contains(d) && (all[d].load || busy_since(d)))
             .flat_map(|d| {
                 let mut below: Vec<String> = inp
@@ -869,6 +896,22 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
                 below
             })
             .collect();
+        // What it has to account for: every sick service but those unconnected to it whose
+        // trouble began well before its own — an older, separate story running alongside.
+        let deps = inp.dependencies(name);
+        let scope: BTreeSet<String> = sick
+            .iter()
+            .filter(|s| {
+                *s == name
+                    || callers.contains_key(*s)
+                    || deps.contains(*s)
+                    || match (all[*s].onset, f.onset) {
+                        (Some(a), Some(b)) => a + DEPENDENCY_LEAD >= b,
+                        _ => true,
+                    }
+            })
+            .cloned()
+            .collect();
         let mut covered: BTreeSet<String> = swamped;
         covered.insert(name.clone());
         if f.felt() {
@@ -877,7 +920,8 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
         scored.push(Candidate {
             name: name.clone(),
             score,
-            coverage: (covered.len() as f64 / sick.len().max(1) as f64).min(1.0),
+            coverage: (covered.len() as f64 / scope.len().max(1) as f64).min(1.0),
+            scope,
             covered,
             pro,
             con,
@@ -890,15 +934,18 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             .then_with(|| a.name.cmp(&b.name))
     });
 
-    // Where the trouble began: each candidate against its strongest rival — a candidate it
-    // does not account for (its victims are no rivals) — so a component that explains the
+    // Where the trouble began: each candidate against its strongest rival — a candidate in
+    // its scope it does not account for (its victims are no rivals, nor is an older,
+    // unrelated story) — so a component that explains the
     // others stands out and a tie stays a tie.
     let others_felt = |name: &str| sick.iter().any(|s| s != name && all[s].felt());
     let rival_of = |i: usize| {
         scored
             .iter()
             .enumerate()
-            .filter(|(j, c)| *j != i && !scored[i].covered.contains(&c.name))
+            .filter(|(j, c)| {
+                *j != i && !scored[i].covered.contains(&c.name) && scored[i].scope.contains(&c.name)
+            })
             .map(|(_, c)| c.score)
             .fold(0.0f64, f64::max)
     };
