@@ -501,3 +501,262 @@ pub(crate) fn explains(cause: RootCause, kind: SignalKind) -> bool {
             RootCause::SlowDependency => false,
         }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Each rule on a small, hand-made picture of one component: the signals it reads by
+    //! kind, the changes before its onset, and what it must not be fooled by.
+
+    use jiff::{SignedDuration, Timestamp};
+    use opsmcp_world::{ServiceInfo, WorldEvent};
+
+    use super::*;
+    use crate::{
+        Window,
+        logs::LogReport,
+        metrics::{MetricScan, SeriesChange},
+        rca::{Inputs, facts},
+    };
+
+    const NOW: &str = "2026-11-26T04:00:00Z";
+
+    fn now() -> Timestamp {
+        NOW.parse().unwrap()
+    }
+
+    /// `signal` of `svc` out of range since 10 minutes ago: `reference` → `current`.
+    fn out(signal: &str, reference: f64, current: f64, limit: Option<&str>) -> SeriesChange {
+        SeriesChange {
+            service: "svc".into(),
+            signal: signal.into(),
+            reference,
+            reference_source: "baseline",
+            current,
+            change_percent: None,
+            peak: current,
+            peak_at: now(),
+            anomalous_now: true,
+            onset: Some(now() - SignedDuration::from_mins(10)),
+            excursion: None,
+            magnitude: 2.0,
+            limit: limit.map(str::to_string),
+        }
+    }
+
+    /// A change event on `svc`, `mins` minutes ago.
+    fn event(kind: &str, mins: i64) -> WorldEvent {
+        WorldEvent {
+            at: now() - SignedDuration::from_mins(mins),
+            kind: kind.into(),
+            service: "svc".into(),
+            detail: format!("{kind} on svc"),
+        }
+    }
+
+    /// Every rule's verdict on `svc` (of `kind`), strongest first.
+    fn judge(kind: &str, series: Vec<SeriesChange>, events: Vec<WorldEvent>) -> Vec<Rule> {
+        let window = Window::ending(now(), SignedDuration::from_mins(30));
+        let services = vec![ServiceInfo {
+            name: "svc".into(),
+            kind: kind.into(),
+            depends_on: Vec::new(),
+        }];
+        let scan = MetricScan {
+            window,
+            step_s: 20,
+            series,
+        };
+        let logs = LogReport {
+            window,
+            baseline_window: window,
+            lines: 0,
+            baseline_lines: 0,
+            bucket_s: 60,
+            services: Vec::new(),
+            truncated: false,
+        };
+        let inp = Inputs {
+            window,
+            services: &services,
+            scan: &scan,
+            logs: &logs,
+            events: &events,
+            actions: &[],
+            symptoms: &[],
+        };
+        let f = facts(&inp, "svc");
+        all(&Ctx {
+            inp: &inp,
+            component: "svc",
+            facts: &f,
+            callers: Vec::new(),
+        })
+    }
+
+    fn strength(rules: &[Rule], cause: RootCause) -> f64 {
+        rules
+            .iter()
+            .find(|r| r.cause == cause)
+            .map_or(0.0, |r| r.strength)
+    }
+
+    fn top(rules: &[Rule]) -> RootCause {
+        rules[0].cause
+    }
+
+    #[test]
+    fn pool_at_its_maximum_is_decisive_and_a_busy_pool_is_not() {
+        let full = judge(
+            "api",
+            vec![
+                out(
+                    "tomcat_threads_busy_threads",
+                    60.0,
+                    200.0,
+                    Some("at its maximum 200"),
+                ),
+                out("latency_p99_ms", 40.0, 900.0, None),
+            ],
+            Vec::new(),
+        );
+        assert_eq!(top(&full), RootCause::ConnectionPoolExhaustion);
+        assert!(strength(&full, RootCause::ConnectionPoolExhaustion) >= AT_LIMIT);
+        let busy = judge(
+            "api",
+            vec![out("hikaricp_connections_active", 10.0, 25.0, None)],
+            Vec::new(),
+        );
+        assert!(strength(&busy, RootCause::ConnectionPoolExhaustion) <= BUSY);
+    }
+
+    #[test]
+    fn work_waiting_for_a_pool_counts_without_the_maximum() {
+        let r = judge(
+            "api",
+            vec![out("hikaricp_connections_pending", 0.0, 40.0, None)],
+            Vec::new(),
+        );
+        assert_eq!(strength(&r, RootCause::ConnectionPoolExhaustion), WAITING);
+    }
+
+    #[test]
+    fn memory_climbing_with_restarts_is_a_leak_and_restarts_alone_are_not() {
+        let leak = judge(
+            "worker",
+            vec![
+                out("jvm_heap_used_percent", 55.0, 97.0, None),
+                out("kube_pod_container_status_restarts", 0.0, 4.0, None),
+            ],
+            Vec::new(),
+        );
+        assert_eq!(top(&leak), RootCause::MemoryLeak);
+        assert!(strength(&leak, RootCause::MemoryLeak) >= MEMORY + MEMORY_SIGN);
+        let restarts = judge(
+            "worker",
+            vec![out("kube_pod_container_status_restarts", 0.0, 4.0, None)],
+            Vec::new(),
+        );
+        assert!(strength(&restarts, RootCause::MemoryLeak) < MEMORY);
+    }
+
+    #[test]
+    fn a_full_filesystem_or_inodes_is_disk_full() {
+        for signal in ["node_filesystem_used_percent", "inodes_used_percent"] {
+            let r = judge(
+                "database",
+                vec![out(signal, 60.0, 100.0, Some("full"))],
+                Vec::new(),
+            );
+            assert_eq!(top(&r), RootCause::DiskFull, "{signal}");
+            assert!(strength(&r, RootCause::DiskFull) >= DISK);
+        }
+    }
+
+    #[test]
+    fn an_expired_certificate_is_a_fact_whatever_else_moved() {
+        let r = judge(
+            "api",
+            vec![
+                out(
+                    "probe_ssl_earliest_cert_expiry_days",
+                    40.0,
+                    0.0,
+                    Some("expired"),
+                ),
+                out("latency_p99_ms", 40.0, 80.0, None),
+            ],
+            Vec::new(),
+        );
+        assert_eq!(top(&r), RootCause::CertificateExpired);
+        assert_eq!(strength(&r, RootCause::CertificateExpired), EXPIRED);
+    }
+
+    #[test]
+    fn a_collapsed_hit_ratio_is_a_stampede() {
+        let r = judge(
+            "cache",
+            vec![out("cache_hit_ratio", 0.95, 0.2, None)],
+            Vec::new(),
+        );
+        assert_eq!(top(&r), RootCause::CacheStampede);
+        assert!(strength(&r, RootCause::CacheStampede) >= CACHE_HIT + CACHE_COLLAPSED);
+    }
+
+    #[test]
+    fn a_job_needs_to_have_started_before_the_onset() {
+        let pressure = || vec![out("cpu_percent", 30.0, 98.0, None)];
+        let started = judge("database", pressure(), vec![event("cron", 12)]);
+        assert_eq!(top(&started), RootCause::RunawayJob);
+        assert!(strength(&started, RootCause::RunawayJob) >= JOB_STARTED + JOB_RESOURCE);
+        let none = judge("database", pressure(), Vec::new());
+        assert!(strength(&none, RootCause::RunawayJob) < JOB_RESOURCE);
+        // A job that ran an hour ago is not "just before the onset".
+        let old = judge("database", pressure(), vec![event("cron", 70)]);
+        assert!(strength(&old, RootCause::RunawayJob) < JOB_RESOURCE);
+    }
+
+    #[test]
+    fn slowness_is_strong_only_for_an_external_service() {
+        let slow = || vec![out("latency_p99_ms", 300.0, 2400.0, None)];
+        let external = judge("external", slow(), Vec::new());
+        assert_eq!(top(&external), RootCause::SlowDependency);
+        assert!(strength(&external, RootCause::SlowDependency) >= SLOW + EXTERNAL);
+        let internal = judge("api", slow(), Vec::new());
+        assert!(strength(&internal, RootCause::SlowDependency) <= INTERNAL_SLOWNESS_CAP);
+    }
+
+    #[test]
+    fn a_deploy_or_config_before_the_onset_with_errors_is_strong() {
+        let errors = || vec![out("error_rate", 0.002, 0.2, None)];
+        let deployed = judge("api", errors(), vec![event("deploy", 11)]);
+        assert_eq!(top(&deployed), RootCause::BadDeploy);
+        assert_eq!(
+            strength(&deployed, RootCause::BadDeploy),
+            DEPLOYED + CHANGE_HURT
+        );
+        let configured = judge("api", errors(), vec![event("config", 11)]);
+        assert_eq!(top(&configured), RootCause::BadConfigPush);
+        assert_eq!(
+            strength(&configured, RootCause::BadConfigPush),
+            CONFIGURED + CHANGE_HURT
+        );
+        // Errors with no change are not a deploy, however loud.
+        let unchanged = judge("api", errors(), Vec::new());
+        assert_eq!(strength(&unchanged, RootCause::BadDeploy), 0.0);
+    }
+
+    #[test]
+    fn a_change_on_a_service_whose_only_trouble_is_less_traffic_is_weak() {
+        let r = judge(
+            "api",
+            vec![out("request_rate", 900.0, 20.0, None)],
+            vec![event("deploy", 11)],
+        );
+        assert_eq!(strength(&r, RootCause::BadDeploy), DEPLOYED * UNHURT);
+        assert!(
+            r.iter()
+                .find(|r| r.cause == RootCause::BadDeploy)
+                .is_some_and(|r| r.con.iter().any(|e| e.detail.contains("traffic")))
+        );
+    }
+}
