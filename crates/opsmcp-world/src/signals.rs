@@ -87,6 +87,9 @@ const POOL_NOUNS: &[&str] = &[
     "cx",
     "threads",
     "thread",
+    // Go's units of concurrency (`go_goroutines`): a pool without a configured bound.
+    "goroutines",
+    "goroutine",
     "workers",
     "worker",
     "pool",
@@ -359,6 +362,8 @@ mod tests {
             ("pgbouncer_pools_server_active_connections", PoolUsage),
             ("redis_connected_clients", PoolUsage),
             ("worker_pool_busy", PoolUsage),
+            ("go_goroutines", PoolUsage),
+            ("go_threads", PoolUsage),
             ("hikaricp_connections_pending", PoolWaiting),
             ("cl_waiting", PoolWaiting),
             ("sv_active", PoolUsage),

@@ -489,7 +489,9 @@ pub(crate) fn explains(cause: RootCause, kind: SignalKind) -> bool {
             RootCause::ConnectionPoolExhaustion => {
                 matches!(kind, PoolUsage | PoolWaiting | Backlog)
             }
-            RootCause::MemoryLeak => matches!(kind, Memory | GcPause | Restarts | Cpu),
+            // What is never given back grows: memory, and the threads or goroutines that
+            // hold it.
+            RootCause::MemoryLeak => matches!(kind, Memory | GcPause | Restarts | Cpu | PoolUsage),
             RootCause::DiskFull => matches!(kind, Disk | Io),
             RootCause::CertificateExpired => matches!(kind, CertExpiry),
             RootCause::CacheStampede => matches!(kind, CacheHit | Evictions | PoolUsage | Cpu),
@@ -515,7 +517,7 @@ mod tests {
         Window,
         logs::LogReport,
         metrics::{MetricScan, SeriesChange},
-        rca::{Inputs, facts},
+        rca::{Inputs, accounted, facts},
     };
 
     const NOW: &str = "2026-11-26T04:00:00Z";
@@ -555,6 +557,24 @@ mod tests {
 
     /// Every rule's verdict on `svc` (of `kind`), strongest first.
     fn judge(kind: &str, series: Vec<SeriesChange>, events: Vec<WorldEvent>) -> Vec<Rule> {
+        with_inputs(kind, series, events, |inp| {
+            let f = facts(inp, "svc");
+            all(&Ctx {
+                inp,
+                component: "svc",
+                facts: &f,
+                callers: Vec::new(),
+            })
+        })
+    }
+
+    /// `then` on the analysis inputs of a world of one service, `svc` (of `kind`).
+    fn with_inputs<T>(
+        kind: &str,
+        series: Vec<SeriesChange>,
+        events: Vec<WorldEvent>,
+        then: impl FnOnce(&Inputs<'_>) -> T,
+    ) -> T {
         let window = Window::ending(now(), SignedDuration::from_mins(30));
         let services = vec![ServiceInfo {
             name: "svc".into(),
@@ -584,13 +604,7 @@ mod tests {
             actions: &[],
             symptoms: &[],
         };
-        let f = facts(&inp, "svc");
-        all(&Ctx {
-            inp: &inp,
-            component: "svc",
-            facts: &f,
-            callers: Vec::new(),
-        })
+        then(&inp)
     }
 
     fn strength(rules: &[Rule], cause: RootCause) -> f64 {
@@ -758,5 +772,24 @@ mod tests {
                 .find(|r| r.cause == RootCause::BadDeploy)
                 .is_some_and(|r| r.con.iter().any(|e| e.detail.contains("traffic")))
         );
+    }
+
+    #[test]
+    fn a_goroutine_leak_is_a_leak_and_its_goroutines_are_explained() {
+        let series = || {
+            vec![
+                out("go_memstats_heap_inuse_bytes", 2.4e8, 2.0e9, None),
+                out("go_goroutines", 850.0, 69000.0, None),
+                out("kube_pod_container_status_restarts_total", 1.0, 9.0, None),
+            ]
+        };
+        assert_eq!(
+            top(&judge("api", series(), Vec::new())),
+            RootCause::MemoryLeak
+        );
+        let share = with_inputs("api", series(), Vec::new(), |inp| {
+            accounted(inp, "svc", RootCause::MemoryLeak)
+        });
+        assert_eq!(share, 1.0, "everything that moved is what a leak does");
     }
 }
