@@ -153,3 +153,20 @@ async fn older_unrelated_slowdowns_alongside_change_neither_the_answer_nor_its_c
         );
     }
 }
+
+#[tokio::test]
+async fn a_pool_full_of_callers_waiting_on_a_much_slower_database_is_a_symptom() {
+    let file = "pool-fills-waiting-on-a-locked-table.toml";
+    sure_and_right(file, ("runaway-job", "stock-db")).await;
+    for seed in 1..=3 {
+        let r = analyze(file, seed).await;
+        assert!(
+            r.hypotheses
+                .iter()
+                .filter(|h| h.component == "allocator")
+                .all(|h| h.confidence < CONFIDENCE_FLOOR),
+            "seed {seed}: the caller's full pool is not acted on: {}",
+            r.summary
+        );
+    }
+}

@@ -241,6 +241,16 @@ pub fn kind(name: &str) -> SignalKind {
     if has(&w, POOL_NOUNS) && (has(&w, IN_USE) || w.len() <= 2) {
         return SignalKind::PoolUsage;
     }
+    // A database's sessions (PostgreSQL's `pg_stat_activity_count`, `numbackends`): the
+    // connections it is serving.
+    // A trailing `total` is a counter of them, not how many there are now.
+    let counter = w.last().is_some_and(|x| x == "total");
+    if !counter
+        && (has(&w, &["backends", "numbackends", "sessions"])
+            || (has(&w, &["stat"]) && has(&w, &["activity"])))
+    {
+        return SignalKind::PoolUsage;
+    }
     if has(
         &w,
         &[
@@ -363,6 +373,9 @@ mod tests {
             ("redis_connected_clients", PoolUsage),
             ("worker_pool_busy", PoolUsage),
             ("go_goroutines", PoolUsage),
+            ("pg_stat_activity_count", PoolUsage),
+            ("pg_stat_database_numbackends", PoolUsage),
+            ("oracledb_sessions_value", PoolUsage),
             ("go_threads", PoolUsage),
             ("hikaricp_connections_pending", PoolWaiting),
             ("cl_waiting", PoolWaiting),

@@ -469,6 +469,13 @@ const FELT: f64 = 0.4;
 const DEPENDENCY_LEAD: SignedDuration = SignedDuration::from_mins(15);
 
 impl Facts {
+    /// Degraded at least as much as `other`, in the way it degraded: as much slower, or
+    /// failing as much.
+    fn worse_than(&self, other: &Facts) -> bool {
+        (self.latency >= FELT && self.latency >= other.latency)
+            || (self.failing >= FELT && self.failing >= other.failing)
+    }
+
     fn felt(&self) -> bool {
         self.service_level >= FELT
     }
@@ -768,7 +775,9 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             .map(|(_, (h, _))| 1.0 / *h as f64)
             .sum::<f64>();
         // A service at a hard limit of its own (a full disk, a pool at its maximum) is not
-        // explained by a dependency that degraded less than it did.
+        // explained by a dependency that degraded less than it did: one at least as much
+        // slower (its pool then fills with callers waiting on it) or failing at least as much
+        // does explain it.
         let own_limit = inp.changes(name).any(|c| c.limit.is_some());
         let culprit = inp
             .dependencies_before_load(name, &all)
@@ -776,7 +785,7 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             .find(|d| {
                 sick.contains(d)
                 && all[d].transmits_to(f)
-                && !(own_limit && all[d].service_level < f.service_level)
+                && !(own_limit && !all[d].worse_than(f))
                 // A dependency swamped by more work than usual is a victim of its callers'
                 // load, not the cause of their trouble.
                 && !all[d].load
