@@ -174,3 +174,185 @@ fn the_window_of_an_analysis_is_written_start_end() {
         "{window}"
     );
 }
+
+/// A POST to `BASE/mcp` with the given `Accept` (none when `None`), nothing else preset.
+fn post_accepting(base: &str, accept: Option<&str>) -> reqwest::blocking::RequestBuilder {
+    let mut request = reqwest::blocking::Client::new()
+        .post(format!("{base}/mcp"))
+        .header("mcp-protocol-version", "2025-11-25");
+    if let Some(accept) = accept {
+        request = request.header("accept", accept);
+    }
+    request
+}
+
+fn content_type(response: &reqwest::blocking::Response) -> String {
+    response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn clients_accepting_only_json_are_answered_with_json() {
+    let up = Running::up(&["--scenario", "db-connection-pool-exhaustion"]);
+    for server in common::ALL_SERVERS {
+        for accept in [Some("*/*"), Some("application/json"), None] {
+            let response = post_accepting(up.url(server), accept)
+                .json(&json!({"jsonrpc": "2.0", "id": 7, "method": "tools/list"}))
+                .send()
+                .expect("sent");
+            assert_eq!(response.status(), 200, "{server} {accept:?}");
+            assert!(
+                content_type(&response).starts_with("application/json"),
+                "{server} {accept:?}: {}",
+                content_type(&response)
+            );
+            let body: Value = response.json().expect("a JSON body");
+            assert_eq!(body["id"], 7, "{body}");
+            assert!(!body["result"]["tools"].as_array().unwrap().is_empty());
+        }
+    }
+    // Something that is neither JSON nor a stream is still refused, saying what to send.
+    let refused = post_accepting(up.url("monitoring"), Some("text/html"))
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}))
+        .send()
+        .expect("sent");
+    assert_eq!(refused.status(), 406);
+    let text = refused.text().unwrap();
+    assert!(text.contains("application/json"), "{text}");
+}
+
+#[test]
+fn with_sessions_json_only_clients_get_json_and_stream_clients_keep_their_stream() {
+    let up = Running::up(&[
+        "--scenario",
+        "db-connection-pool-exhaustion",
+        "--legacy-sessions",
+        "true",
+    ]);
+    let base = up.url("workflow");
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "curl", "version": "1"}}});
+
+    // JSON only: the streamed answer comes back as one JSON body, the session id with it.
+    let response = post_accepting(base, Some("*/*"))
+        .json(&init)
+        .send()
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    assert!(content_type(&response).starts_with("application/json"));
+    let session = response
+        .headers()
+        .get("mcp-session-id")
+        .expect("a session id")
+        .to_str()
+        .unwrap()
+        .to_string();
+    let body: Value = response.json().unwrap();
+    assert_eq!(body["id"], 1, "{body}");
+    assert!(body["result"]["serverInfo"].is_object(), "{body}");
+    let initialized = post_accepting(base, Some("application/json"))
+        .header("mcp-session-id", &session)
+        .json(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+        .send()
+        .expect("sent");
+    assert_eq!(initialized.status(), 202);
+    let list = post_accepting(base, Some("application/json"))
+        .header("mcp-session-id", &session)
+        .json(&json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}))
+        .send()
+        .expect("sent");
+    assert_eq!(list.status(), 200);
+    assert!(content_type(&list).starts_with("application/json"));
+    let body: Value = list.json().unwrap();
+    assert_eq!(body["id"], 2, "{body}");
+    assert!(!body["result"]["tools"].as_array().unwrap().is_empty());
+
+    // Both accepted: the event stream, as before.
+    let streamed = post_mcp(base).json(&init).send().expect("sent");
+    assert_eq!(streamed.status(), 200);
+    assert!(
+        content_type(&streamed).starts_with("text/event-stream"),
+        "{}",
+        content_type(&streamed)
+    );
+}
+
+fn preflight(base: &str, origin: &str) -> reqwest::blocking::Response {
+    reqwest::blocking::Client::new()
+        .request(reqwest::Method::OPTIONS, format!("{base}/mcp"))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "content-type, accept, authorization, mcp-session-id, mcp-protocol-version, last-event-id",
+        )
+        .send()
+        .expect("preflight sent")
+}
+
+fn header(response: &reqwest::blocking::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+#[test]
+fn browser_clients_on_allowed_origins_pass_preflight_and_others_are_refused() {
+    let up = Running::up(&[
+        "--scenario",
+        "db-connection-pool-exhaustion",
+        "--allowed-origin",
+        "https://console.example.com",
+    ]);
+    for server in common::ALL_SERVERS {
+        let base = up.url(server);
+        for origin in ["http://localhost:6274", "https://console.example.com"] {
+            let ok = preflight(base, origin);
+            assert!(
+                ok.status().is_success(),
+                "{server} {origin}: {}",
+                ok.status()
+            );
+            assert_eq!(header(&ok, "access-control-allow-origin"), origin);
+            let allowed = header(&ok, "access-control-allow-headers");
+            for h in [
+                "content-type",
+                "accept",
+                "authorization",
+                "mcp-session-id",
+                "mcp-protocol-version",
+                "last-event-id",
+            ] {
+                assert!(allowed.contains(h), "{server}: {h} not in {allowed}");
+            }
+            assert!(header(&ok, "access-control-allow-methods").contains("post"));
+        }
+
+        let evil = preflight(base, "https://evil.example.com");
+        assert_eq!(evil.status(), 403, "{server}");
+        assert!(evil.headers().get("access-control-allow-origin").is_none());
+        let why = evil.text().unwrap();
+        assert!(why.contains("allowed_origins"), "{why}");
+
+        // The actual request names the origin and exposes the session id.
+        let response = post_mcp(base)
+            .header("origin", "https://console.example.com")
+            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}))
+            .send()
+            .expect("sent");
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            header(&response, "access-control-allow-origin"),
+            "https://console.example.com"
+        );
+        assert!(header(&response, "access-control-expose-headers").contains("mcp-session-id"));
+    }
+}
