@@ -4,18 +4,22 @@
 //! `opsmcp_world::window`, shared by every tool.
 
 use jiff::{SignedDuration, Timestamp};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use opsmcp_world::window::{DEFAULT_WINDOW, MAX_WINDOW};
 use opsmcp_world::window::{Timeframe, WindowError};
 
-/// A half-open span of time `[from, to)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+/// A half-open span of time `[from, to)`, written `{start, end}`: `from` is a keyword in
+/// Python, and clients that generate models from a tool's output schema (fastmcp 2.x) fail
+/// on it. Reading it back accepts the old names too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Window {
-    /// Start (inclusive).
+    /// Start (inclusive, RFC 3339).
+    #[serde(rename = "start", alias = "from")]
     #[schemars(with = "String")]
     pub from: Timestamp,
-    /// End (exclusive).
+    /// End (exclusive, RFC 3339).
+    #[serde(rename = "end", alias = "to")]
     #[schemars(with = "String")]
     pub to: Timestamp,
 }
@@ -136,5 +140,21 @@ mod tests {
         assert_eq!(w.to.to_string(), "2026-11-26T03:30:00Z");
         let open = incident(opened, None, now());
         assert_eq!(open.to, now());
+    }
+
+    #[test]
+    fn a_window_is_written_start_end_and_read_back_under_either_name() {
+        let w = Window::ending(now(), SignedDuration::from_mins(15));
+        let written = serde_json::to_value(w).unwrap();
+        assert_eq!(
+            written,
+            serde_json::json!({"start": "2026-11-26T03:45:00Z", "end": "2026-11-26T04:00:00Z"})
+        );
+        let old: Window = serde_json::from_value(
+            serde_json::json!({"from": "2026-11-26T03:45:00Z", "to": "2026-11-26T04:00:00Z"}),
+        )
+        .unwrap();
+        assert_eq!(old, w);
+        assert_eq!(serde_json::from_value::<Window>(written).unwrap(), w);
     }
 }

@@ -69,7 +69,7 @@ impl OriginPolicy {
         LOOPBACK_HOSTS.contains(&name) || self.hosts.iter().any(|h| *h == host || h == name)
     }
 
-    fn origin_allowed(&self, origin: &str) -> bool {
+    pub(crate) fn origin_allowed(&self, origin: &str) -> bool {
         let origin = origin.trim_end_matches('/').to_ascii_lowercase();
         if self.origins.contains(&origin) {
             return true;

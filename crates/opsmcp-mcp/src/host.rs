@@ -14,8 +14,9 @@ use tokio_util::sync::CancellationToken;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::{
-    HealthCheck, HostError, HostSettings,
+    HealthCheck, HostError, HostSettings, accept,
     auth::Authenticator,
+    cors,
     drain::{self, Drain},
     gate::{self, Gate},
     guard::{self, OriginPolicy},
@@ -107,12 +108,16 @@ where
 
         let mcp_routes = Router::new()
             .nest_service("/mcp", streamable)
+            .layer(middleware::from_fn(accept::negotiate))
             .merge(sse_routes)
             .layer(middleware::from_fn_with_state(
                 drain.clone(),
                 drain::track_posts,
             ))
             .layer(middleware::from_fn_with_state(gate.clone(), gate::enforce))
+            // Preflights are answered before the gate (they carry no credentials), and only
+            // for origins the guard let through.
+            .layer(cors::layer(policy.clone()))
             .layer(middleware::from_fn_with_state(policy, guard::enforce));
         // RFC 9728: at the root, and with the MCP endpoint's path appended, as clients try both.
         let metadata_routes = Router::new()

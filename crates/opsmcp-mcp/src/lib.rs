@@ -14,8 +14,10 @@
 //! This crate knows no tool, no world and no store: it is handed a handler factory, settings,
 //! the tools' rules and health checks.
 
+mod accept;
 pub mod auth;
 mod caller;
+mod cors;
 mod drain;
 mod error;
 mod gate;

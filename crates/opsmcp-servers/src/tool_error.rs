@@ -31,6 +31,7 @@ impl From<opsmcp_store::StoreError> for ToolError {
             E::UnknownIncident { .. }
             | E::IllegalTransition { .. }
             | E::UnknownNotification { .. }
+            | E::NotPending { .. }
             | E::Invalid { .. } => ToolError::Refused(e.to_string()),
             E::UnsupportedUrl { .. }
             | E::Corrupt { .. }

@@ -297,7 +297,7 @@ async fn an_incident_id_gives_the_window_and_unknown_ids_are_refused() {
         .await;
     assert_eq!(rca["incident_id"], incident.id.as_str());
     assert_eq!(rca["hypotheses"][0]["component"], "orders-db", "{rca}");
-    let from: Timestamp = rca["window"]["from"].as_str().unwrap().parse().unwrap();
+    let from: Timestamp = rca["window"]["start"].as_str().unwrap().parse().unwrap();
     assert!(from <= incident.created_at - SignedDuration::from_mins(29));
 
     let bad = server

@@ -40,6 +40,17 @@ pub enum StoreError {
         /// What is wrong and what is allowed.
         message: String,
     },
+    /// An approval that answers no pending request: an action nobody asked to run, a typo,
+    /// one approved already, or an incident that is no longer open.
+    #[error("{message}")]
+    NotPending {
+        /// The incident.
+        incident_id: String,
+        /// What was wrong and what to send instead (the pending requests, if any).
+        message: String,
+        /// The requests waiting for approval, `action@service`.
+        pending: Vec<String>,
+    },
     /// The database URL names no backend we have.
     #[error(
         "unsupported database URL {url:?}: use sqlite:///path/to/opsmcp.db or postgres://user@host/db"

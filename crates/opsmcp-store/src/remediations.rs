@@ -118,7 +118,11 @@ fn remediation_from_row<R: RowExt>(r: &R) -> Result<Remediation, StoreError> {
 
 impl Store {
     /// Records that `approved_by` approved `action` (on `target`, or on any service) for the
-    /// incident, with a timeline entry. Approving twice keeps the first approval.
+    /// incident, with a timeline entry. Only a pending request can be approved: one that
+    /// `execute_remediation` held for approval on this incident (its `approval_requested`
+    /// timeline entry), not approved yet, on an incident still open. Anything else — an action
+    /// nobody asked for, a typo, a repeat, a resolved incident — is refused with
+    /// [`StoreError::NotPending`], which names the pending requests.
     pub async fn approve(
         &self,
         incident_id: &str,
@@ -135,6 +139,81 @@ impl Store {
         let now = self.now();
         write_tx!(self, |tx, pg| {
             let incident = tx.lock_incident(pg, incident_id).await?;
+            let asked = match target {
+                Some(t) => format!("{action}@{t}"),
+                None => action.to_string(),
+            };
+            if !incident.status.is_open() {
+                return Err(StoreError::NotPending {
+                    incident_id: incident_id.to_string(),
+                    message: format!(
+                        "incident {incident_id} is {}: nothing runs on it any more, so there is \
+                         nothing to approve; approvals are for open incidents with a pending \
+                         request",
+                        incident.status
+                    ),
+                    pending: Vec::new(),
+                });
+            }
+            let mut requested: Vec<(String, String)> = Vec::new();
+            let rows = sqlx::query(
+                "SELECT body FROM timeline WHERE incident_id = $1 AND kind = 'approval_requested' \
+                 ORDER BY seq",
+            )
+            .bind(incident_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            for r in &rows {
+                let body = json_col(Some(r.text("body")?), "approval request")?.unwrap_or_default();
+                if let (Some(a), Some(t)) = (body["action"].as_str(), body["target"].as_str())
+                    && !requested.iter().any(|(ra, rt)| ra == a && rt == t)
+                {
+                    requested.push((a.to_string(), t.to_string()));
+                }
+            }
+            let approved: Vec<(String, String)> =
+                sqlx::query("SELECT action, target FROM approvals WHERE incident_id = $1")
+                    .bind(incident_id)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|r| Ok((r.text("action")?, r.text("target")?)))
+                    .collect::<Result<_, StoreError>>()?;
+            let covered = |a: &str, t: &str| {
+                approved
+                    .iter()
+                    .any(|(aa, at)| aa == a && (at == t || at.is_empty()))
+            };
+            let pending: Vec<(String, String)> = requested
+                .iter()
+                .filter(|(a, t)| !covered(a, t))
+                .cloned()
+                .collect();
+            let matches = |(a, t): &(String, String)| a == action && target.is_none_or(|x| x == t);
+            if !pending.iter().any(matches) {
+                let names: Vec<String> = pending.iter().map(|(a, t)| format!("{a}@{t}")).collect();
+                let why = if requested.iter().any(matches) {
+                    format!("{asked} is already approved on {incident_id}")
+                } else {
+                    format!("no approval request for {asked} is pending on {incident_id}")
+                };
+                let message = match names.first() {
+                    Some(first) => format!(
+                        "{why}; pending: {}. Approve one of them, e.g. `opsmcp incidents approve \
+                         {incident_id} {first}`",
+                        names.join(", ")
+                    ),
+                    None => format!(
+                        "{why}; it has no pending request (one appears when execute_remediation \
+                         holds an action that needs approval, with the command to approve it)"
+                    ),
+                };
+                return Err(StoreError::NotPending {
+                    incident_id: incident_id.to_string(),
+                    message,
+                    pending: names,
+                });
+            }
             let at = now.max(incident.updated_at);
             let inserted = sqlx::query(
                 "INSERT INTO approvals (incident_id, action, target, approved_by, approved_at) \

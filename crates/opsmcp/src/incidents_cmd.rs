@@ -35,7 +35,9 @@ pub enum IncidentsCommand {
         #[command(flatten)]
         overrides: crate::config::Overrides,
     },
-    /// Approve a remediation action that needs a human's go-ahead.
+    /// Approve a remediation action that needs a human's go-ahead. Only a pending request can
+    /// be approved: one execute_remediation held on an open incident (its answer and the
+    /// incident's timeline give the command); anything else exits 1 naming the pending ones.
     Approve {
         /// The incident, e.g. INC-0001.
         id: String,

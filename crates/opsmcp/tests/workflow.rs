@@ -362,6 +362,36 @@ async fn an_action_needing_approval_waits_for_a_human_and_a_failed_fix_is_rolled
         "nothing ran before approval"
     );
 
+    // Only the pending request can be approved: an action nobody asked for, a typo or the
+    // wrong service is refused, naming what is pending and how to approve it.
+    for wrong in [
+        "failover@orders-db",
+        "restrat@checkout-api",
+        "restart@orders-db",
+    ] {
+        let (code, out) = cli(&server.data_dir, &["incidents", "approve", &id, wrong]);
+        assert_ne!(code, 0, "{wrong} was accepted: {out}");
+        assert!(
+            out.contains(&format!(
+                "no approval request for {wrong} is pending on {id}"
+            )),
+            "{out}"
+        );
+        assert!(
+            out.contains("pending: restart@checkout-api")
+                && out.contains(&format!(
+                    "opsmcp incidents approve {id} restart@checkout-api"
+                )),
+            "{out}"
+        );
+    }
+    let (code, out) = cli(
+        &server.data_dir,
+        &["incidents", "approve", "INC-0999", "restart@checkout-api"],
+    );
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("INC-0999"), "{out}");
+
     let (code, out) = cli(
         &server.data_dir,
         &[
@@ -375,6 +405,17 @@ async fn an_action_needing_approval_waits_for_a_human_and_a_failed_fix_is_rolled
     );
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("by carol"), "{out}");
+    // Approved once is no longer pending.
+    let (code, out) = cli(
+        &server.data_dir,
+        &["incidents", "approve", &id, "restart@checkout-api"],
+    );
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.contains("restart@checkout-api is already approved")
+            && out.contains("no pending request"),
+        "{out}"
+    );
 
     // Approved, it runs; health does not recover (a restart does not fix a pool), so it is
     // rolled back.
@@ -390,5 +431,20 @@ async fn an_action_needing_approval_waits_for_a_human_and_a_failed_fix_is_rolled
     for k in ["approval_requested", "approved", "carol", "rolled_back"] {
         assert!(timeline.contains(k), "{k} missing from {timeline}");
     }
+
+    // A resolved incident takes no approvals.
+    let resolved = ok(&call(
+        &c,
+        "update_incident",
+        json!({"incident_id": id, "status": "resolved"}),
+    )
+    .await);
+    assert_eq!(resolved["incident"]["status"], "resolved", "{resolved}");
+    let (code, out) = cli(
+        &server.data_dir,
+        &["incidents", "approve", &id, "restart@checkout-api"],
+    );
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains(&format!("incident {id} is resolved")), "{out}");
     c.cancel().await.unwrap();
 }

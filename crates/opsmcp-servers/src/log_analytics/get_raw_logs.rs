@@ -99,12 +99,15 @@ pub struct Entry {
     pub message: String,
 }
 
-/// The window read.
-#[derive(Debug, Serialize, JsonSchema)]
+/// The window read, written `{start, end}` (`from` is a keyword in Python; clients that
+/// generate models from the output schema fail on it). Reading it back accepts the old names.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Window {
     /// Start, inclusive (RFC 3339).
+    #[serde(rename = "start", alias = "from")]
     pub from: String,
-    /// End, exclusive.
+    /// End, exclusive (RFC 3339).
+    #[serde(rename = "end", alias = "to")]
     pub to: String,
 }
 

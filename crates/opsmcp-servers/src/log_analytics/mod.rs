@@ -118,12 +118,14 @@ impl LogAnalyticsServer {
     /// Every tool, built once: tool schemas are generated at the first use, not per request.
     fn all_tools() -> Arc<ToolRouter<Self>> {
         static ROUTER: OnceLock<Arc<ToolRouter<LogAnalyticsServer>>> = OnceLock::new();
-        ROUTER.get_or_init(|| Arc::new(Self::tool_router())).clone()
+        ROUTER
+            .get_or_init(|| Arc::new(crate::schema::portable(Self::tool_router())))
+            .clone()
     }
 
     /// Offers only the tools `switches` allow; the others are neither listed nor callable.
     pub fn with_tools(mut self, switches: &ToolSwitches) -> Self {
-        let mut router = Self::tool_router();
+        let mut router = crate::schema::portable(Self::tool_router());
         switches.prune(&mut router);
         self.router = Arc::new(router);
         self

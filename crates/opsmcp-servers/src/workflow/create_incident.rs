@@ -37,7 +37,7 @@ pub struct Args {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Output {
     /// The incident as stored.
-    #[schemars(with = "serde_json::Value")]
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     pub incident: Incident,
     /// An open incident with this dedup key existed and is returned instead of a new one.
     pub deduplicated: bool,

@@ -51,7 +51,7 @@ pub struct Output {
     pub outcome: String,
     /// The remediation record: status (succeeded, failed, rolled_back, dry_run), health before
     /// and after, output, verification, rollback.
-    #[schemars(with = "Option<serde_json::Value>")]
+    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
     pub remediation: Option<opsmcp_store::Remediation>,
     /// For `pending_approval`: the command a human runs to approve.
     pub approve_with: Option<String>,

@@ -24,13 +24,13 @@ pub struct Args {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Output {
     /// The incident and its timeline.
-    #[schemars(with = "serde_json::Value")]
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     pub incident: IncidentDetail,
     /// Remediations, oldest first.
-    #[schemars(with = "serde_json::Value")]
+    #[schemars(with = "Vec<serde_json::Map<String, serde_json::Value>>")]
     pub remediations: Vec<Remediation>,
     /// Notifications about it and whether they were delivered.
-    #[schemars(with = "serde_json::Value")]
+    #[schemars(with = "Vec<serde_json::Map<String, serde_json::Value>>")]
     pub notifications: Vec<Notification>,
 }
 

@@ -38,7 +38,7 @@ pub struct Args {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Output {
     /// The incidents.
-    #[schemars(with = "Vec<serde_json::Value>")]
+    #[schemars(with = "Vec<serde_json::Map<String, serde_json::Value>>")]
     pub incidents: Vec<Incident>,
     /// Pass as cursor for the next page; absent at the end.
     pub next_cursor: Option<String>,

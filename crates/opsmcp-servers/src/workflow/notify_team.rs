@@ -35,7 +35,7 @@ pub struct Args {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Output {
     /// The outbox row: id, channel, status, attempts.
-    #[schemars(with = "serde_json::Value")]
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     pub notification: opsmcp_store::Notification,
     /// `false` when this very notification was queued before; nothing new will be sent.
     pub newly_queued: bool,

@@ -38,7 +38,7 @@ pub struct Args {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Output {
     /// The incident.
-    #[schemars(with = "serde_json::Value")]
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     pub incident: Incident,
 }
 
