@@ -56,8 +56,9 @@ where
     }
 
     /// Adds routes of the server's own beside the MCP ones (the workflow server's Alertmanager
-    /// webhook). They get the body limit but not the browser Origin guard (their callers are
-    /// machines); with auth configured they need a token with the `write` scope.
+    /// webhook). They get the body limit and the Host/Origin guard (they change state, so a
+    /// DNS-rebinding page must not reach them; machines send an allowed Host and no Origin);
+    /// with auth configured they need a token with the `write` scope.
     pub fn with_routes(mut self, routes: Router) -> Self {
         self.extra = Some(match self.extra.take() {
             Some(r) => r.merge(routes),
@@ -118,7 +119,10 @@ where
             // Preflights are answered before the gate (they carry no credentials), and only
             // for origins the guard let through.
             .layer(cors::layer(policy.clone()))
-            .layer(middleware::from_fn_with_state(policy, guard::enforce));
+            .layer(middleware::from_fn_with_state(
+                policy.clone(),
+                guard::enforce,
+            ));
         // RFC 9728: at the root, and with the MCP endpoint's path appended, as clients try both.
         let metadata_routes = Router::new()
             .route(
@@ -156,7 +160,8 @@ where
             all = all.merge(
                 extra
                     .clone()
-                    .layer(middleware::from_fn_with_state(gate.clone(), gate::protect)),
+                    .layer(middleware::from_fn_with_state(gate.clone(), gate::protect))
+                    .layer(middleware::from_fn_with_state(policy, guard::enforce)),
             );
         }
         // axum's extractors (the webhook's JSON) would otherwise stop at their own 2 MiB.

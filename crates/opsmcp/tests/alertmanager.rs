@@ -56,6 +56,35 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 }
 
 #[test]
+fn a_dns_rebinding_page_cannot_reach_the_webhook() {
+    let server = Running::start(&["serve", "workflow", "--port", "0"], &["workflow"]);
+    let hook = format!("{}/webhooks/alertmanager", server.url("workflow"));
+    let alert = json!({
+        "version": "4", "status": "firing", "receiver": "opsmcp", "groupKey": "{}:{}",
+        "alerts": [{"status": "firing", "labels": {"alertname": "HighErrorRate", "service": "web"},
+                    "annotations": {}, "startsAt": "2026-12-05T00:00:00Z",
+                    "endsAt": "0001-01-01T00:00:00Z", "fingerprint": "abc"}]
+    });
+    let http = reqwest::blocking::Client::new();
+    for (header, value) in [
+        ("Host", "evil.example.com"),
+        ("Origin", "https://evil.example.com"),
+    ] {
+        let refused = http
+            .post(&hook)
+            .header(header, value)
+            .json(&alert)
+            .send()
+            .unwrap();
+        assert_eq!(refused.status(), 403, "{header}: {value}");
+        assert!(refused.text().unwrap().contains("not allowed"));
+    }
+    // The same alert through the allowed Host is taken.
+    let taken = http.post(&hook).json(&alert).send().unwrap();
+    assert!(taken.status().is_success(), "{}", taken.status());
+}
+
+#[test]
 fn a_real_alertmanager_opens_and_resolves_an_incident() {
     if !std::path::Path::new(ALERTMANAGER).exists() {
         assert!(
