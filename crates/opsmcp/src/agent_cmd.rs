@@ -1,7 +1,8 @@
 //! `opsmcp run-scenario`, `opsmcp demo` and `opsmcp eval`: the agent working a simulated
 //! incident against the three servers started in this process (or servers named in an MCP
 //! config), printed step by step and scored against the scenario's ground truth. The planner,
-//! providers, prompts and scoring live in `opsmcp-agent`; this file wires them.
+//! prompts and scoring live in `opsmcp-responder`, the providers and the loop in
+//! `opsmcp-agent`; this file wires them.
 
 use std::{
     path::PathBuf,
@@ -12,15 +13,17 @@ use std::{
 use anyhow::{Context, bail};
 use clap::{Args, FromArgMatches};
 use opsmcp_agent::{
-    Agent, Brain, Event, McpServersConfig, Permission, ProviderBrain, RunbookBrain, RunbookConfig,
-    Toolbox, display,
-    eval::{self, Expected, Row, Score, Summary, Thresholds},
-    prompts::Prompts,
+    Agent, Brain, Event, McpServersConfig, Permission, ProviderBrain, Toolbox,
     providers::{
         anthropic::{Anthropic, AnthropicConfig},
         bedrock::{Bedrock, BedrockConfig},
         openai::{OpenAi, OpenAiConfig},
     },
+};
+use opsmcp_responder::{
+    RunbookBrain, RunbookConfig, display,
+    eval::{self, Expected, Row, Score, Summary, Thresholds},
+    prompts::Prompts,
 };
 use opsmcp_world::sim::{Scenario, builtin};
 

@@ -39,9 +39,8 @@ use axum::{
     http::{HeaderMap, StatusCode, Uri},
     response::{IntoResponse, Response},
 };
-use opsmcp_agent::{
-    Block, Brain, BrainInput, Message, Role, RunbookBrain, RunbookConfig, ToolDef, Turn,
-};
+use opsmcp_agent::{Block, Brain, BrainInput, Message, Role, ToolDef, Turn};
+use opsmcp_responder::{RunbookBrain, RunbookConfig};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 

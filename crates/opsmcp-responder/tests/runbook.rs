@@ -11,10 +11,9 @@ use std::{
     time::Duration,
 };
 
-use opsmcp_agent::{
-    Agent, Event, McpServersConfig, RunbookBrain, RunbookConfig, Toolbox, agent::FinishReason,
-};
+use opsmcp_agent::{Agent, Event, McpServersConfig, Toolbox, agent::FinishReason};
 use opsmcp_mcp::{HostSettings, McpHost};
+use opsmcp_responder::{RunbookBrain, RunbookConfig};
 use rmcp::{
     ErrorData, RoleServer, ServerHandler,
     model::{

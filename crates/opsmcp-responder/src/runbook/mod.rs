@@ -31,11 +31,12 @@ use std::{collections::HashMap, time::Duration};
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
-use self::read::{ActionRef, Health, Hypothesis, RemediationResult, find_str, line, number};
-use crate::{
+use opsmcp_agent::{
     agent::{AgentError, Brain, BrainInput},
     providers::{Block, Role, StopReason, TextSink, ToolDef, Turn, Usage},
 };
+
+use self::read::{ActionRef, Health, Hypothesis, RemediationResult, find_str, line, number};
 
 /// The analysis script the planner runs on the raw logs.
 pub const ANALYSIS_SCRIPT: &str = include_str!("analysis.py");
@@ -208,7 +209,7 @@ impl Brain for RunbookBrain {
 }
 
 /// The user's prompt (the incident report).
-fn first_text(history: &[crate::providers::Message]) -> String {
+fn first_text(history: &[opsmcp_agent::providers::Message]) -> String {
     history
         .first()
         .map(|m| {
@@ -259,7 +260,7 @@ impl RunbookBrain {
     }
 
     /// Reads the results of the calls made last turn.
-    fn absorb(&mut self, history: &[crate::providers::Message]) {
+    fn absorb(&mut self, history: &[opsmcp_agent::providers::Message]) {
         let Some(last) = history.last().filter(|m| m.role == Role::User) else {
             return;
         };
