@@ -12,7 +12,7 @@ use opsmcp_agent::{
     providers::{Block, Message},
 };
 
-use crate::runbook::read::Health;
+use crate::planner::read::Health;
 
 /// What the right answer is.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -1,7 +1,7 @@
 //! The incident responder: what turns the generic agent of `opsmcp-agent` into an on-call
 //! responder for opsmcp's incident tools.
 //!
-//! - [`runbook`]: the deterministic planner, the brain when no model is configured; it knows
+//! - [`planner`]: the deterministic planner, the brain when no model is configured; it knows
 //!   the incident tools' contracts (names, arguments, result shapes, read defensively) and
 //!   nothing else, and implements the agent's [`Brain`](opsmcp_agent::Brain) trait like a
 //!   model does.
@@ -19,6 +19,6 @@
 pub mod display;
 pub mod eval;
 pub mod prompts;
-pub mod runbook;
+pub mod planner;
 
-pub use runbook::{RunbookBrain, RunbookConfig};
+pub use planner::{Planner, PlannerConfig};

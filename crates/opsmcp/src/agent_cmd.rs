@@ -21,7 +21,7 @@ use opsmcp_agent::{
     },
 };
 use opsmcp_responder::{
-    RunbookBrain, RunbookConfig, display,
+    Planner, PlannerConfig, display,
     eval::{self, Expected, Row, Score, Summary, Thresholds},
     prompts::Prompts,
 };
@@ -39,8 +39,10 @@ pub const DEMO_SCENARIO: &str = "db-connection-pool-exhaustion";
 /// Who decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BrainKind {
-    /// The built-in deterministic planner (no model, no key).
-    Runbook,
+    /// The built-in deterministic planner (no model, no key). `runbook`, its former name, is
+    /// still accepted so existing scripts keep working.
+    #[value(alias = "runbook")]
+    Planner,
     /// Anthropic Messages API (ANTHROPIC_API_KEY).
     Anthropic,
     /// An OpenAI-compatible chat completions API (OPENAI_API_KEY, OPENAI_BASE_URL).
@@ -75,8 +77,8 @@ pub struct AgentOpts {
     /// Seed of the simulated incident.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Who decides: the runbook planner, or a model.
-    #[arg(long, value_enum, default_value = "runbook")]
+    /// Who decides: the planner, or a model.
+    #[arg(long, value_enum, default_value = "planner")]
     pub brain: BrainKind,
     /// The model (anthropic: claude-sonnet-4-5; openai: gpt-4o; bedrock: a model id).
     #[arg(long)]
@@ -149,8 +151,8 @@ pub struct PromptArgs {
 /// `opsmcp eval`.
 #[derive(Debug, Clone, Args)]
 pub struct EvalArgs {
-    /// Who decides: the runbook planner, or a model (a fresh conversation per run).
-    #[arg(long, value_enum, default_value = "runbook")]
+    /// Who decides: the planner, or a model (a fresh conversation per run).
+    #[arg(long, value_enum, default_value = "planner")]
     pub brain: BrainKind,
     /// The model (see run-scenario).
     #[arg(long)]
@@ -242,7 +244,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<Exit> {
         "opsmcp demo: the {} agent works a simulated incident ('{}') through the three MCP \
          servers, started here on free loopback ports. Nothing to set up.\n",
         match args.opts.brain {
-            BrainKind::Runbook => "runbook",
+            BrainKind::Planner => "planner",
             BrainKind::Anthropic => "Anthropic",
             BrainKind::Openai => "OpenAI",
             BrainKind::Bedrock => "Bedrock",
@@ -537,9 +539,9 @@ fn scenario_settings(
 fn brain(opts: &AgentOpts) -> anyhow::Result<Box<dyn Brain>> {
     let model = |default: &str| opts.model.clone().unwrap_or_else(|| default.to_string());
     Ok(match opts.brain {
-        BrainKind::Runbook => Box::new(RunbookBrain::new(RunbookConfig {
+        BrainKind::Planner => Box::new(Planner::new(PlannerConfig {
             turn_budget: opts.max_turns,
-            ..RunbookConfig::default()
+            ..PlannerConfig::default()
         })),
         BrainKind::Anthropic => Box::new(ProviderBrain::new(Arc::new(Anthropic::new(
             AnthropicConfig::from_env(model("claude-sonnet-4-5")),
@@ -710,4 +712,25 @@ async fn run_one(
         expected,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::ValueEnum;
+
+    use super::BrainKind;
+
+    /// `--brain runbook` (the planner's former name) keeps working, but help offers only
+    /// `planner`: "runbook" now means the operator's `[[runbook]]` commands.
+    #[test]
+    fn the_planner_answers_to_its_former_name() {
+        assert_eq!(BrainKind::from_str("planner", false), Ok(BrainKind::Planner));
+        assert_eq!(BrainKind::from_str("runbook", false), Ok(BrainKind::Planner));
+        let shown: Vec<String> = BrainKind::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value())
+            .map(|v| v.get_name().to_string())
+            .collect();
+        assert!(!shown.iter().any(|n| n == "runbook"), "{shown:?}");
+    }
 }

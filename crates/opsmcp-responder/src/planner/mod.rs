@@ -1,4 +1,4 @@
-//! The runbook brain: a deterministic planner that works an incident through MCP tool calls
+//! The planner: a deterministic brain that works an incident through MCP tool calls
 //! only, the default when no model is configured.
 //!
 //! It follows the incident lifecycle — detect, open, investigate, analyze, find the root
@@ -43,7 +43,7 @@ pub const ANALYSIS_SCRIPT: &str = include_str!("analysis.py");
 
 /// Knobs of the planner.
 #[derive(Debug, Clone)]
-pub struct RunbookConfig {
+pub struct PlannerConfig {
     /// Pause before checking health again when a remediation may still be taking effect.
     pub recheck_delay: Duration,
     /// Health re-checks after one remediation before trying the next action.
@@ -55,7 +55,7 @@ pub struct RunbookConfig {
     pub turn_budget: u32,
 }
 
-impl Default for RunbookConfig {
+impl Default for PlannerConfig {
     fn default() -> Self {
         Self {
             recheck_delay: Duration::from_secs(5),
@@ -143,16 +143,16 @@ struct State {
     notified: bool,
 }
 
-/// The deterministic runbook planner. See the module docs.
+/// The deterministic planner. See the module docs.
 #[derive(Debug, Default)]
-pub struct RunbookBrain {
-    config: RunbookConfig,
+pub struct Planner {
+    config: PlannerConfig,
     state: State,
 }
 
-impl RunbookBrain {
+impl Planner {
     /// A planner with `config`.
-    pub fn new(config: RunbookConfig) -> Self {
+    pub fn new(config: PlannerConfig) -> Self {
         Self {
             config,
             state: State::default(),
@@ -160,9 +160,9 @@ impl RunbookBrain {
     }
 }
 
-impl Brain for RunbookBrain {
+impl Brain for Planner {
     fn name(&self) -> String {
-        "runbook".into()
+        "planner".into()
     }
 
     fn next<'a>(
@@ -254,7 +254,7 @@ fn cut(text: &str, max: usize) -> String {
     s
 }
 
-impl RunbookBrain {
+impl Planner {
     fn phase(&self) -> Phase {
         self.state.phase.unwrap_or(Phase::Detect)
     }
@@ -467,7 +467,7 @@ impl RunbookBrain {
         let mut says: Vec<String> = std::mem::take(&mut self.state.notes);
         let mut calls: Vec<Block> = Vec::new();
         let mut call = |st: &mut State, name: String, input: Value, purpose: Purpose| {
-            let id = format!("runbook-{turn}-{}", st.pending.len() + 1);
+            let id = format!("planner-{turn}-{}", st.pending.len() + 1);
             st.pending.insert(id.clone(), purpose);
             calls.push(Block::ToolUse { id, name, input });
         };
@@ -522,7 +522,7 @@ impl RunbookBrain {
                     }
                     says.push(format!("Open: {title} ({severity})."));
                     let dedup_key = format!(
-                        "runbook:{}",
+                        "planner:{}",
                         if services.is_empty() {
                             "reported".to_string()
                         } else {
@@ -955,7 +955,7 @@ fn script_path(log_data_path: &str, incident: &str, other: bool) -> String {
             }
         })
         .collect();
-    let rel = format!("scripts/runbook-{name}-errors.py");
+    let rel = format!("scripts/planner-{name}-errors.py");
     if prefixed != other {
         format!("analytics/{rel}")
     } else {
@@ -1375,15 +1375,15 @@ mod tests {
     fn script_paths_follow_the_data_convention() {
         assert_eq!(
             script_path("raw/INC-0001.json", "INC-0001", false),
-            "scripts/runbook-INC-0001-errors.py"
+            "scripts/planner-INC-0001-errors.py"
         );
         assert_eq!(
             script_path("analytics/raw/x.json", "INC 1", false),
-            "analytics/scripts/runbook-INC_1-errors.py"
+            "analytics/scripts/planner-INC_1-errors.py"
         );
         assert_eq!(
             script_path("raw/x.json", "INC-1", true),
-            "analytics/scripts/runbook-INC-1-errors.py"
+            "analytics/scripts/planner-INC-1-errors.py"
         );
     }
 }
