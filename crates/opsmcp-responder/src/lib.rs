@@ -18,7 +18,7 @@
 
 pub mod display;
 pub mod eval;
-pub mod prompts;
 pub mod planner;
+pub mod prompts;
 
 pub use planner::{Planner, PlannerConfig};

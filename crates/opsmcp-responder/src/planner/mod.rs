@@ -41,6 +41,21 @@ use self::read::{ActionRef, Health, Hypothesis, RemediationResult, find_str, lin
 /// The analysis script the planner runs on the raw logs.
 pub const ANALYSIS_SCRIPT: &str = include_str!("analysis.py");
 
+/// Turns kept at the end of the budget for documenting, notifying and the summary.
+const RESERVED_TURNS: u32 = 3;
+/// Analysis script runs at most: the first, and one retry with the other path convention.
+const SCRIPT_ATTEMPTS: u32 = 2;
+/// Hypotheses listed when the analysis answers.
+const HYPOTHESES_SHOWN: usize = 3;
+/// Evidence lines quoted in a remediation's `reason`.
+const REASON_EVIDENCE: usize = 3;
+/// Characters kept of the incident report in the incident's description.
+const REPORT_CHARS: usize = 600;
+/// Characters kept of a remediation's `reason`.
+const REASON_CHARS: usize = 600;
+/// Characters kept of the findings noted on an incident left open.
+const NOTE_CHARS: usize = 4000;
+
 /// Knobs of the planner.
 #[derive(Debug, Clone)]
 pub struct PlannerConfig {
@@ -462,391 +477,507 @@ impl Planner {
         }
     }
 
-    /// The next turn: its text and tool calls (none when done).
+    /// The next turn: its text and tool calls (none when done). Phases that cannot act (a tool
+    /// not offered, nothing to try) move on within the same turn.
     fn plan(&mut self, tools: &[ToolDef], turn: u32) -> (String, Vec<Block>) {
-        let mut says: Vec<String> = std::mem::take(&mut self.state.notes);
-        let mut calls: Vec<Block> = Vec::new();
-        let mut call = |st: &mut State, name: String, input: Value, purpose: Purpose| {
-            let id = format!("planner-{turn}-{}", st.pending.len() + 1);
-            st.pending.insert(id.clone(), purpose);
-            calls.push(Block::ToolUse { id, name, input });
+        let mut out = TurnPlan {
+            turn,
+            says: std::mem::take(&mut self.state.notes),
+            calls: Vec::new(),
         };
-        // Turns for documenting, notifying and the summary stay free.
-        let late = turn + 3 > self.config.turn_budget;
-
+        let late = turn + RESERVED_TURNS > self.config.turn_budget;
         loop {
-            let phase = self.phase();
-            let st = &mut self.state;
-            match phase {
-                Phase::Detect => {
-                    st.phase = Some(Phase::Open);
-                    let health = offered(tools, "verify_health");
-                    let metrics = offered(tools, "get_system_metrics");
-                    if health.is_none() {
-                        says.push(skip("verify_health", "health is unknown"));
-                    }
-                    if metrics.is_none() {
-                        says.push(skip("get_system_metrics", "no metrics"));
-                    }
-                    if health.is_none() && metrics.is_none() {
-                        continue;
-                    }
-                    says.push(
-                        "Detect: checking the health of every service and the metrics.".into(),
-                    );
-                    if let Some(t) = health {
-                        call(st, t, json!({}), Purpose::InitialHealth);
-                    }
-                    if let Some(t) = metrics {
-                        call(st, t, json!({}), Purpose::Metrics);
-                    }
-                    break;
-                }
-                Phase::Open => {
-                    st.phase = Some(Phase::Investigate);
-                    let (title, severity, services) = describe(st.initial.as_ref());
-                    st.severity = severity.clone();
-                    let Some(t) = offered(tools, "create_incident") else {
-                        says.push(skip("create_incident", "working without an incident id"));
-                        continue;
-                    };
-                    let mut description = String::new();
-                    if !st.report.trim().is_empty() {
-                        description.push_str(&format!("Reported: {}\n\n", cut(&st.report, 600)));
-                    }
-                    if let Some(h) = &st.initial {
-                        description.push_str(&format!("Health at detection: {}", h.summary));
-                    }
-                    if let Some(m) = &st.metrics_summary {
-                        description.push_str(&format!("\nMetrics: {m}"));
-                    }
-                    says.push(format!("Open: {title} ({severity})."));
-                    let dedup_key = format!(
-                        "planner:{}",
-                        if services.is_empty() {
-                            "reported".to_string()
-                        } else {
-                            services.join("+")
-                        }
-                    );
-                    call(
-                        st,
-                        t,
-                        json!({
-                            "title": title,
-                            "severity": severity,
-                            "description": description.trim(),
-                            "services": services,
-                            "dedup_key": dedup_key,
-                        }),
-                        Purpose::CreateIncident,
-                    );
-                    break;
-                }
-                Phase::Investigate => {
-                    st.phase = Some(Phase::Analyze);
-                    let args = incident_args(st);
-                    let analyze = offered(tools, "analyze_logs");
-                    let raw = offered(tools, "get_raw_logs");
-                    if analyze.is_none() {
-                        says.push(skip("analyze_logs", "no log summary"));
-                    }
-                    if raw.is_none() {
-                        says.push(skip("get_raw_logs", "no raw logs to analyze"));
-                    }
-                    if analyze.is_none() && raw.is_none() {
-                        continue;
-                    }
-                    says.push("Investigate: the incident's log patterns and its raw logs.".into());
-                    if let Some(t) = analyze {
-                        call(st, t, args.clone(), Purpose::AnalyzeLogs);
-                    }
-                    if let Some(t) = raw {
-                        call(st, t, args, Purpose::RawLogs);
-                    }
-                    break;
-                }
-                Phase::Analyze => {
-                    if st.script_attempts == 0
-                        && let Some(summary) = &st.log_summary
-                    {
-                        says.push(format!("Log patterns: {summary}."));
-                    }
-                    let Some(data) = st.log_data_path.clone() else {
-                        st.phase = Some(Phase::RootCause);
-                        continue;
-                    };
-                    let Some(t) = offered(tools, "execute_analysis_script") else {
-                        st.phase = Some(Phase::RootCause);
-                        says.push(skip("execute_analysis_script", "no script analysis"));
-                        continue;
-                    };
-                    // One retry with the other path convention when the first is refused.
-                    if st.script_attempts >= 2
-                        || (st.script_attempts == 1 && st.script_error.is_none())
-                    {
-                        if let Some(e) = &st.script_error {
-                            says.push(format!("The analysis script did not run: {e}"));
-                        }
-                        st.phase = Some(Phase::RootCause);
-                        continue;
-                    }
-                    st.script_attempts += 1;
-                    let script_path = script_path(
-                        &data,
-                        st.incident_id.as_deref().unwrap_or("incident"),
-                        st.script_attempts == 2,
-                    );
-                    says.push(format!(
-                        "Analyze: running {script_path} on {data} (error counts per service, top error messages)."
-                    ));
-                    call(
-                        st,
-                        t,
-                        json!({
-                            "script_path": script_path,
-                            "log_data_path": data,
-                            "code": ANALYSIS_SCRIPT,
-                        }),
-                        Purpose::Script,
-                    );
-                    break;
-                }
-                Phase::RootCause => {
-                    if let Some(out) = &st.script_output {
-                        says.push(format!("Log analysis: {}", script_findings(out).join("; ")));
-                    }
-                    st.phase = Some(Phase::Remediate);
-                    let Some(t) = offered(tools, "root_cause_analysis") else {
-                        says.push(skip(
-                            "root_cause_analysis",
-                            "no hypotheses, so no remediation to choose",
-                        ));
-                        continue;
-                    };
-                    says.push("Root cause: asking for ranked hypotheses.".into());
-                    call(st, t, incident_args(st), Purpose::Rca);
-                    break;
-                }
-                Phase::Remediate => {
-                    if st.rca_done && st.attempts.is_empty() {
-                        if st.hypotheses.is_empty() {
-                            says.push("The root cause analysis gave no hypotheses.".into());
-                        } else {
-                            let list: Vec<String> = st
-                                .hypotheses
-                                .iter()
-                                .take(3)
-                                .map(|h| match h.confidence {
-                                    Some(c) => format!("{} ({c:.2})", h.headline()),
-                                    None => h.headline(),
-                                })
-                                .collect();
-                            says.push(format!("Hypotheses: {}.", list.join(", ")));
-                        }
-                    }
-                    if let Some(last) = st.attempts.last()
-                        && let Some(why) = attempt_failure(last)
-                    {
-                        says.push(format!("{} did not fix it: {why}.", last.action.label()));
-                    }
-                    let (next, held) = next_action(&st.hypotheses, &st.attempts, st.unknown);
-                    if st.attempts.is_empty() {
-                        says.extend(held);
-                    }
-                    let Some((hypothesis, action)) = next else {
-                        if st.unknown && st.attempts.is_empty() {
-                            says.push(
-                                "The cause is not established (no hypothesis is likely enough): running nothing, handing over with what was checked."
-                                    .into(),
-                            );
-                        } else if !st.hypotheses.is_empty() {
-                            says.push("No further suggested action to try.".into());
-                        }
-                        st.phase = Some(Phase::Document);
-                        continue;
-                    };
-                    if late || st.attempts.len() >= self.config.max_remediations {
-                        says.push(format!(
-                            "Not trying {}: the remediation budget is used up.",
-                            action.label()
-                        ));
-                        st.phase = Some(Phase::Document);
-                        continue;
-                    }
-                    let Some(t) = offered(tools, "execute_remediation") else {
-                        says.push(skip(
-                            "execute_remediation",
-                            "nothing can be fixed from here",
-                        ));
-                        st.phase = Some(Phase::Document);
-                        continue;
-                    };
-                    let Some(incident) = st.incident_id.clone() else {
-                        says.push(format!(
-                            "Not running {}: execute_remediation needs an incident, and none was opened.",
-                            action.label()
-                        ));
-                        st.phase = Some(Phase::Document);
-                        continue;
-                    };
-                    let h = &st.hypotheses[hypothesis];
-                    says.push(format!(
-                        "Remediate: {} for {}.",
-                        action.label(),
-                        h.headline()
-                    ));
-                    let mut args = json!({
-                        "incident_id": incident,
-                        "action": action.name,
-                        "idempotency_key": format!("{incident}:{}", action.label()),
-                    });
-                    if let Some(target) = &action.target {
-                        args["target"] = json!(target);
-                    }
-                    args["reason"] = json!(cut(
-                        &format!(
-                            "{}{}; evidence: {}",
-                            h.headline(),
-                            h.confidence
-                                .map(|c| format!(" (confidence {c:.2})"))
-                                .unwrap_or_default(),
-                            h.evidence
-                                .iter()
-                                .take(3)
-                                .cloned()
-                                .collect::<Vec<_>>()
-                                .join("; ")
-                        ),
-                        600
-                    ));
-                    st.attempts.push(Attempt {
-                        action,
-                        hypothesis,
-                        result: None,
-                        error: None,
-                        recovered: false,
-                    });
-                    st.phase = Some(Phase::Verify);
-                    call(st, t, args, Purpose::Remediation);
-                    break;
-                }
-                Phase::Verify => {
-                    let Some(t) = offered(tools, "verify_health") else {
-                        // Without a health check, trust the workflow's own verification.
-                        let trusted = st.attempts.last_mut().is_some_and(|a| {
-                            a.recovered = a.result.as_ref().is_some_and(|r| {
-                                r.recovered == Some(true) || r.status == "succeeded"
-                            });
-                            a.recovered
-                        });
-                        says.push(skip(
-                            "verify_health",
-                            "relying on the remediation's own verification",
-                        ));
-                        st.phase = Some(if trusted {
-                            Phase::Document
-                        } else {
-                            Phase::Remediate
-                        });
-                        continue;
-                    };
-                    if late {
-                        says.push("Out of turns for further checks.".into());
-                        st.phase = Some(Phase::Document);
-                        continue;
-                    }
-                    says.push(if st.rechecks == 0 {
-                        "Verify: is everything that was sick healthy again?".to_string()
-                    } else {
-                        format!(
-                            "Not recovered yet; checking again (re-check {} of {}).",
-                            st.rechecks, self.config.max_rechecks
-                        )
-                    });
-                    call(st, t, json!({}), Purpose::Health);
-                    break;
-                }
-                Phase::Document if fix(st).is_none() => {
-                    // Not fixed: document_resolution would resolve the incident, so the
-                    // findings go on its timeline instead and it stays open for a human.
-                    st.phase = Some(Phase::Notify);
-                    let Some(incident) = st.incident_id.clone() else {
-                        continue;
-                    };
-                    let Some(t) = offered(tools, "update_incident") else {
-                        says.push(skip("update_incident", "the findings are only in this run"));
-                        continue;
-                    };
-                    let doc = documentation(st);
-                    says.push(
-                        "Not resolved: noting the findings on the incident, which stays open."
-                            .into(),
-                    );
-                    let mut note = format!("{} Root cause: {}.", doc.resolution, doc.root_cause);
-                    if !doc.evidence.is_empty() {
-                        note.push_str(&format!(" Evidence: {}", doc.evidence.join("; ")));
-                    }
-                    call(
-                        st,
-                        t,
-                        json!({ "incident_id": incident, "note": cut(&note, 4000) }),
-                        Purpose::Escalate,
-                    );
-                    break;
-                }
-                Phase::Document => {
-                    st.phase = Some(Phase::Notify);
-                    let Some(t) = offered(tools, "document_resolution") else {
-                        says.push(skip("document_resolution", "no postmortem written"));
-                        continue;
-                    };
-                    let Some(incident) = st.incident_id.clone() else {
-                        says.push("Not documenting: no incident was opened.".into());
-                        continue;
-                    };
-                    says.push("Document: root cause, resolution and evidence.".into());
-                    let doc = documentation(st);
-                    call(
-                        st,
-                        t,
-                        json!({
-                            "incident_id": incident,
-                            "root_cause": doc.root_cause,
-                            "resolution": doc.resolution,
-                            "impact": impact(st),
-                            "evidence": doc.evidence,
-                            "action_items": doc.action_items,
-                        }),
-                        Purpose::Document,
-                    );
-                    break;
-                }
-                Phase::Notify => {
-                    st.phase = Some(Phase::Done);
-                    let Some(t) = offered(tools, "notify_team") else {
-                        says.push(skip("notify_team", "the team was not notified"));
-                        continue;
-                    };
-                    let mut args = json!({ "message": notification(st) });
-                    if let Some(id) = &st.incident_id {
-                        args["incident_id"] = json!(id);
-                    }
-                    if !st.severity.is_empty() {
-                        args["severity"] = json!(st.severity);
-                    }
-                    says.push("Notify: telling the team.".into());
-                    call(st, t, args, Purpose::Notify);
-                    break;
-                }
+            let step = match self.phase() {
+                Phase::Detect => self.detect(tools, &mut out),
+                Phase::Open => self.open(tools, &mut out),
+                Phase::Investigate => self.investigate(tools, &mut out),
+                Phase::Analyze => self.analyze(tools, &mut out),
+                Phase::RootCause => self.root_cause(tools, &mut out),
+                Phase::Remediate => self.remediate(tools, late, &mut out),
+                Phase::Verify => self.verify(tools, late, &mut out),
+                Phase::Document if fix(&self.state).is_none() => self.escalate(tools, &mut out),
+                Phase::Document => self.document(tools, &mut out),
+                Phase::Notify => self.notify(tools, &mut out),
                 Phase::Done => {
-                    says.push(summary(st));
-                    break;
+                    out.say(summary(&self.state));
+                    Step::EndTurn
                 }
+            };
+            if step == Step::EndTurn {
+                break;
             }
         }
-        (says.join("\n"), calls)
+        (out.says.join("\n"), out.calls)
     }
+
+    /// Health and metrics: what is unhealthy, and how badly.
+    fn detect(&mut self, tools: &[ToolDef], out: &mut TurnPlan) -> Step {
+        let st = &mut self.state;
+        st.phase = Some(Phase::Open);
+        let health = offered(tools, "verify_health");
+        let metrics = offered(tools, "get_system_metrics");
+        if health.is_none() {
+            out.say(skip("verify_health", "health is unknown"));
+        }
+        if metrics.is_none() {
+            out.say(skip("get_system_metrics", "no metrics"));
+        }
+        if health.is_none() && metrics.is_none() {
+            return Step::Next;
+        }
+        out.say("Detect: checking the health of every service and the metrics.");
+        if let Some(t) = health {
+            out.call(st, t, json!({}), Purpose::InitialHealth);
+        }
+        if let Some(t) = metrics {
+            out.call(st, t, json!({}), Purpose::Metrics);
+        }
+        Step::EndTurn
+    }
+
+    /// Opens the incident: title, severity and services from the health at detection.
+    fn open(&mut self, tools: &[ToolDef], out: &mut TurnPlan) -> Step {
+        let st = &mut self.state;
+        st.phase = Some(Phase::Investigate);
+        let (title, severity, services) = describe(st.initial.as_ref());
+        st.severity = severity.clone();
+        let Some(t) = offered(tools, "create_incident") else {
+            out.say(skip("create_incident", "working without an incident id"));
+            return Step::Next;
+        };
+        let description = incident_description(st);
+        out.say(format!("Open: {title} ({severity})."));
+        let dedup_key = dedup_key(&services);
+        out.call(
+            st,
+            t,
+            json!({
+                "title": title,
+                "severity": severity,
+                "description": description.trim(),
+                "services": services,
+                "dedup_key": dedup_key,
+            }),
+            Purpose::CreateIncident,
+        );
+        Step::EndTurn
+    }
+
+    /// The incident's log patterns and its raw logs (for the script).
+    fn investigate(&mut self, tools: &[ToolDef], out: &mut TurnPlan) -> Step {
+        let st = &mut self.state;
+        st.phase = Some(Phase::Analyze);
+        let args = incident_args(st);
+        let analyze = offered(tools, "analyze_logs");
+        let raw = offered(tools, "get_raw_logs");
+        if analyze.is_none() {
+            out.say(skip("analyze_logs", "no log summary"));
+        }
+        if raw.is_none() {
+            out.say(skip("get_raw_logs", "no raw logs to analyze"));
+        }
+        if analyze.is_none() && raw.is_none() {
+            return Step::Next;
+        }
+        out.say("Investigate: the incident's log patterns and its raw logs.");
+        if let Some(t) = analyze {
+            out.call(st, t, args.clone(), Purpose::AnalyzeLogs);
+        }
+        if let Some(t) = raw {
+            out.call(st, t, args, Purpose::RawLogs);
+        }
+        Step::EndTurn
+    }
+
+    /// Runs the planner's own analysis script on the raw logs; stays in this phase for one
+    /// retry with the other path convention when the first attempt is refused.
+    fn analyze(&mut self, tools: &[ToolDef], out: &mut TurnPlan) -> Step {
+        let st = &mut self.state;
+        if st.script_attempts == 0
+            && let Some(summary) = &st.log_summary
+        {
+            out.say(format!("Log patterns: {summary}."));
+        }
+        let Some(data) = st.log_data_path.clone() else {
+            st.phase = Some(Phase::RootCause);
+            return Step::Next;
+        };
+        let Some(t) = offered(tools, "execute_analysis_script") else {
+            st.phase = Some(Phase::RootCause);
+            out.say(skip("execute_analysis_script", "no script analysis"));
+            return Step::Next;
+        };
+        let ran = st.script_attempts > 0 && st.script_error.is_none();
+        if ran || st.script_attempts >= SCRIPT_ATTEMPTS {
+            if let Some(e) = &st.script_error {
+                out.say(format!("The analysis script did not run: {e}"));
+            }
+            st.phase = Some(Phase::RootCause);
+            return Step::Next;
+        }
+        st.script_attempts += 1;
+        let retry = st.script_attempts > 1;
+        let script_path = script_path(
+            &data,
+            st.incident_id.as_deref().unwrap_or("incident"),
+            retry,
+        );
+        out.say(format!(
+            "Analyze: running {script_path} on {data} (error counts per service, top error messages)."
+        ));
+        out.call(
+            st,
+            t,
+            json!({
+                "script_path": script_path,
+                "log_data_path": data,
+                "code": ANALYSIS_SCRIPT,
+            }),
+            Purpose::Script,
+        );
+        Step::EndTurn
+    }
+
+    /// Says what the script found, then asks for ranked hypotheses.
+    fn root_cause(&mut self, tools: &[ToolDef], out: &mut TurnPlan) -> Step {
+        let st = &mut self.state;
+        if let Some(found) = &st.script_output {
+            out.say(format!(
+                "Log analysis: {}",
+                script_findings(found).join("; ")
+            ));
+        }
+        st.phase = Some(Phase::Remediate);
+        let Some(t) = offered(tools, "root_cause_analysis") else {
+            out.say(skip(
+                "root_cause_analysis",
+                "no hypotheses, so no remediation to choose",
+            ));
+            return Step::Next;
+        };
+        out.say("Root cause: asking for ranked hypotheses.");
+        out.call(st, t, incident_args(st), Purpose::Rca);
+        Step::EndTurn
+    }
+
+    /// Runs the best action not tried yet, or moves on to documenting when there is none, the
+    /// budget is used up or nothing can run it.
+    fn remediate(&mut self, tools: &[ToolDef], late: bool, out: &mut TurnPlan) -> Step {
+        report_progress(&self.state, out);
+        let st = &self.state;
+        let (next, held) = next_action(&st.hypotheses, &st.attempts, st.unknown);
+        if st.attempts.is_empty() {
+            out.says.extend(held);
+        }
+        let Some((hypothesis, action)) = next else {
+            if let Some(why) = nothing_to_try(st) {
+                out.say(why);
+            }
+            self.state.phase = Some(Phase::Document);
+            return Step::Next;
+        };
+        let (t, incident) = match self.remediation_tool(tools, late, &action) {
+            Ok(found) => found,
+            Err(why) => {
+                out.say(why);
+                self.state.phase = Some(Phase::Document);
+                return Step::Next;
+            }
+        };
+        let st = &mut self.state;
+        let h = &st.hypotheses[hypothesis];
+        out.say(format!(
+            "Remediate: {} for {}.",
+            action.label(),
+            h.headline()
+        ));
+        let args = remediation_args(&incident, &action, h);
+        st.attempts.push(Attempt {
+            action,
+            hypothesis,
+            result: None,
+            error: None,
+            recovered: false,
+        });
+        st.phase = Some(Phase::Verify);
+        out.call(st, t, args, Purpose::Remediation);
+        Step::EndTurn
+    }
+
+    /// The remediation tool and the incident to run `action` under, or why it cannot run.
+    fn remediation_tool(
+        &self,
+        tools: &[ToolDef],
+        late: bool,
+        action: &ActionRef,
+    ) -> Result<(String, String), String> {
+        if late || self.state.attempts.len() >= self.config.max_remediations {
+            return Err(format!(
+                "Not trying {}: the remediation budget is used up.",
+                action.label()
+            ));
+        }
+        let Some(t) = offered(tools, "execute_remediation") else {
+            return Err(skip(
+                "execute_remediation",
+                "nothing can be fixed from here",
+            ));
+        };
+        let Some(incident) = self.state.incident_id.clone() else {
+            return Err(format!(
+                "Not running {}: execute_remediation needs an incident, and none was opened.",
+                action.label()
+            ));
+        };
+        Ok((t, incident))
+    }
+
+    /// Checks health after a remediation (again, while it may still be taking effect).
+    fn verify(&mut self, tools: &[ToolDef], late: bool, out: &mut TurnPlan) -> Step {
+        let st = &mut self.state;
+        let Some(t) = offered(tools, "verify_health") else {
+            return trust_the_workflow(st, out);
+        };
+        if late {
+            out.say("Out of turns for further checks.");
+            st.phase = Some(Phase::Document);
+            return Step::Next;
+        }
+        out.say(if st.rechecks == 0 {
+            "Verify: is everything that was sick healthy again?".to_string()
+        } else {
+            format!(
+                "Not recovered yet; checking again (re-check {} of {}).",
+                st.rechecks, self.config.max_rechecks
+            )
+        });
+        out.call(st, t, json!({}), Purpose::Health);
+        Step::EndTurn
+    }
+
+    /// Not fixed: document_resolution would resolve the incident, so the findings go on its
+    /// timeline instead and it stays open for a human.
+    fn escalate(&mut self, tools: &[ToolDef], out: &mut TurnPlan) -> Step {
+        let st = &mut self.state;
+        st.phase = Some(Phase::Notify);
+        let Some(incident) = st.incident_id.clone() else {
+            return Step::Next;
+        };
+        let Some(t) = offered(tools, "update_incident") else {
+            out.say(skip("update_incident", "the findings are only in this run"));
+            return Step::Next;
+        };
+        let doc = documentation(st);
+        out.say("Not resolved: noting the findings on the incident, which stays open.");
+        let mut note = format!("{} Root cause: {}.", doc.resolution, doc.root_cause);
+        if !doc.evidence.is_empty() {
+            note.push_str(&format!(" Evidence: {}", doc.evidence.join("; ")));
+        }
+        out.call(
+            st,
+            t,
+            json!({ "incident_id": incident, "note": cut(&note, NOTE_CHARS) }),
+            Purpose::Escalate,
+        );
+        Step::EndTurn
+    }
+
+    /// Fixed: the postmortem with root cause, resolution and evidence (this resolves it).
+    fn document(&mut self, tools: &[ToolDef], out: &mut TurnPlan) -> Step {
+        let st = &mut self.state;
+        st.phase = Some(Phase::Notify);
+        let Some(t) = offered(tools, "document_resolution") else {
+            out.say(skip("document_resolution", "no postmortem written"));
+            return Step::Next;
+        };
+        let Some(incident) = st.incident_id.clone() else {
+            out.say("Not documenting: no incident was opened.");
+            return Step::Next;
+        };
+        out.say("Document: root cause, resolution and evidence.");
+        let doc = documentation(st);
+        out.call(
+            st,
+            t,
+            json!({
+                "incident_id": incident,
+                "root_cause": doc.root_cause,
+                "resolution": doc.resolution,
+                "impact": impact(st),
+                "evidence": doc.evidence,
+                "action_items": doc.action_items,
+            }),
+            Purpose::Document,
+        );
+        Step::EndTurn
+    }
+
+    /// Tells the team the outcome.
+    fn notify(&mut self, tools: &[ToolDef], out: &mut TurnPlan) -> Step {
+        let st = &mut self.state;
+        st.phase = Some(Phase::Done);
+        let Some(t) = offered(tools, "notify_team") else {
+            out.say(skip("notify_team", "the team was not notified"));
+            return Step::Next;
+        };
+        let mut args = json!({ "message": notification(st) });
+        if let Some(id) = &st.incident_id {
+            args["incident_id"] = json!(id);
+        }
+        if !st.severity.is_empty() {
+            args["severity"] = json!(st.severity);
+        }
+        out.say("Notify: telling the team.");
+        out.call(st, t, args, Purpose::Notify);
+        Step::EndTurn
+    }
+}
+
+/// What a phase's step did to the turn being planned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// The phase moved on without a call: plan the next phase in this same turn.
+    Next,
+    /// The turn is complete: calls were made, or the run is over.
+    EndTurn,
+}
+
+/// The turn being planned: what the planner says and the calls it makes.
+struct TurnPlan {
+    turn: u32,
+    says: Vec<String>,
+    calls: Vec<Block>,
+}
+
+impl TurnPlan {
+    fn say(&mut self, text: impl Into<String>) {
+        self.says.push(text.into());
+    }
+
+    /// Calls `name`, remembering what for so its result is read the right way.
+    fn call(&mut self, st: &mut State, name: String, input: Value, purpose: Purpose) {
+        let id = format!("planner-{}-{}", self.turn, st.pending.len() + 1);
+        st.pending.insert(id.clone(), purpose);
+        self.calls.push(Block::ToolUse { id, name, input });
+    }
+}
+
+/// The incident's description: the report, the health at detection and the metrics.
+fn incident_description(st: &State) -> String {
+    let mut description = String::new();
+    if !st.report.trim().is_empty() {
+        description.push_str(&format!("Reported: {}\n\n", cut(&st.report, REPORT_CHARS)));
+    }
+    if let Some(h) = &st.initial {
+        description.push_str(&format!("Health at detection: {}", h.summary));
+    }
+    if let Some(m) = &st.metrics_summary {
+        description.push_str(&format!("\nMetrics: {m}"));
+    }
+    description
+}
+
+/// The same sick services give the same key, so a second run joins the open incident.
+fn dedup_key(services: &[String]) -> String {
+    format!(
+        "planner:{}",
+        if services.is_empty() {
+            "reported".to_string()
+        } else {
+            services.join("+")
+        }
+    )
+}
+
+/// On entering the remediation phase: the hypotheses (first time), and why the last attempt
+/// did not fix it (afterwards).
+fn report_progress(st: &State, out: &mut TurnPlan) {
+    if st.rca_done && st.attempts.is_empty() {
+        if st.hypotheses.is_empty() {
+            out.say("The root cause analysis gave no hypotheses.");
+        } else {
+            let list: Vec<String> = st
+                .hypotheses
+                .iter()
+                .take(HYPOTHESES_SHOWN)
+                .map(|h| match h.confidence {
+                    Some(c) => format!("{} ({c:.2})", h.headline()),
+                    None => h.headline(),
+                })
+                .collect();
+            out.say(format!("Hypotheses: {}.", list.join(", ")));
+        }
+    }
+    if let Some(last) = st.attempts.last()
+        && let Some(why) = attempt_failure(last)
+    {
+        out.say(format!("{} did not fix it: {why}.", last.action.label()));
+    }
+}
+
+/// Why there is no action to run, when there is something to say about it.
+fn nothing_to_try(st: &State) -> Option<String> {
+    if st.unknown && st.attempts.is_empty() {
+        Some(
+            "The cause is not established (no hypothesis is likely enough): running nothing, handing over with what was checked."
+                .into(),
+        )
+    } else if !st.hypotheses.is_empty() {
+        Some("No further suggested action to try.".into())
+    } else {
+        None
+    }
+}
+
+/// execute_remediation's arguments: the action, an idempotency key, and a `reason` (the
+/// diagnosis and its evidence) that an approval request shows.
+fn remediation_args(incident: &str, action: &ActionRef, h: &Hypothesis) -> Value {
+    let mut args = json!({
+        "incident_id": incident,
+        "action": action.name,
+        "idempotency_key": format!("{incident}:{}", action.label()),
+    });
+    if let Some(target) = &action.target {
+        args["target"] = json!(target);
+    }
+    args["reason"] = json!(cut(
+        &format!(
+            "{}{}; evidence: {}",
+            h.headline(),
+            h.confidence
+                .map(|c| format!(" (confidence {c:.2})"))
+                .unwrap_or_default(),
+            h.evidence
+                .iter()
+                .take(REASON_EVIDENCE)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        REASON_CHARS
+    ));
+    args
+}
+
+/// Without a health check, trust the workflow's own verification of the last remediation.
+fn trust_the_workflow(st: &mut State, out: &mut TurnPlan) -> Step {
+    let trusted = st.attempts.last_mut().is_some_and(|a| {
+        a.recovered = a
+            .result
+            .as_ref()
+            .is_some_and(|r| r.recovered == Some(true) || r.status == "succeeded");
+        a.recovered
+    });
+    out.say(skip(
+        "verify_health",
+        "relying on the remediation's own verification",
+    ));
+    st.phase = Some(if trusted {
+        Phase::Document
+    } else {
+        Phase::Remediate
+    });
+    Step::Next
 }
 
 fn skip(tool: &str, consequence: &str) -> String {
