@@ -56,6 +56,15 @@ const REASON_CHARS: usize = 600;
 /// Characters kept of the findings noted on an incident left open.
 const NOTE_CHARS: usize = 4000;
 
+/// Characters kept of a tool's error message.
+const TOOL_ERROR_CHARS: usize = 300;
+/// Characters kept of the metrics summary (it goes into the incident's description).
+const METRICS_SUMMARY_CHARS: usize = 200;
+/// Characters kept of the log analysis's one-line summary.
+const LOG_SUMMARY_CHARS: usize = 300;
+/// Characters kept of a failed script's stderr.
+const SCRIPT_STDERR_CHARS: usize = 200;
+
 /// Knobs of the planner.
 #[derive(Debug, Clone)]
 pub struct PlannerConfig {
@@ -293,12 +302,14 @@ impl Planner {
                 continue;
             };
             let value = result_json(content, structured);
-            let error = is_error.then(|| cut(content, 300));
+            let error = is_error.then(|| cut(content, TOOL_ERROR_CHARS));
             self.read_result(purpose, value, error);
         }
     }
 
+    /// Reads one result by what its call was for.
     fn read_result(&mut self, purpose: Purpose, value: Option<Value>, error: Option<String>) {
+        let max_rechecks = self.config.max_rechecks;
         let st = &mut self.state;
         let v = value.unwrap_or(Value::Null);
         match purpose {
@@ -306,76 +317,21 @@ impl Planner {
                 Some(e) => st.notes.push(format!("verify_health failed: {e}")),
                 None => st.initial = Health::read(&v),
             },
-            Purpose::Health => {
-                if let Some(e) = &error {
-                    st.notes.push(format!("verify_health failed: {e}"));
+            Purpose::Health => read_health(st, &v, error, max_rechecks),
+            Purpose::Metrics => match error {
+                Some(e) => st.notes.push(format!("get_system_metrics failed: {e}")),
+                None => {
+                    st.metrics_summary =
+                        find_str(&v, &["summary"]).map(|s| cut(s, METRICS_SUMMARY_CHARS));
                 }
-                let health = error.is_none().then(|| Health::read(&v)).flatten();
-                st.latest = health.clone();
-                let recovered = health
-                    .as_ref()
-                    .is_some_and(|h| recovered(st.initial.as_ref(), h));
-                if let Some(a) = st.attempts.last_mut() {
-                    a.recovered = recovered;
-                }
-                // When the workflow already watched health recover, one disagreeing look is
-                // checked once more; otherwise the action may still be taking effect.
-                let workflow_saw_recovery = st
-                    .attempts
-                    .last()
-                    .and_then(|a| a.result.as_ref())
-                    .is_some_and(|r| r.recovered == Some(true) || r.status == "succeeded");
-                let allowed = if workflow_saw_recovery {
-                    self.config.max_rechecks.min(1)
-                } else {
-                    self.config.max_rechecks
-                };
-                st.phase = Some(if recovered {
-                    Phase::Document
-                } else if st.rechecks < allowed {
-                    st.rechecks += 1;
-                    st.recheck_wait = true;
-                    Phase::Verify
-                } else {
-                    Phase::Remediate
-                });
-            }
-            Purpose::Metrics => {
-                if let Some(e) = error {
-                    st.notes.push(format!("get_system_metrics failed: {e}"));
-                } else {
-                    st.metrics_summary = find_str(&v, &["summary"]).map(|s| cut(s, 200));
-                }
-            }
+            },
             Purpose::CreateIncident => match error {
                 Some(e) => st.notes.push(format!("create_incident failed: {e}")),
-                None => {
-                    st.incident_id = v
-                        .pointer("/incident/id")
-                        .and_then(Value::as_str)
-                        .or_else(|| find_str(&v, &["incident_id", "id"]))
-                        .map(str::to_string);
-                    if v.get("deduplicated").and_then(Value::as_bool) == Some(true) {
-                        st.notes.push(format!(
-                            "the incident was already open ({}); working on it",
-                            st.incident_id.as_deref().unwrap_or("?")
-                        ));
-                    }
-                }
+                None => read_incident(st, &v),
             },
             Purpose::AnalyzeLogs => match error {
                 Some(e) => st.notes.push(format!("analyze_logs failed: {e}")),
-                None => {
-                    st.log_summary = find_str(&v, &["summary", "headline"])
-                        .map(|s| cut(s, 300))
-                        .or_else(|| error_rates(&v))
-                        .or_else(|| {
-                            read::find(&v, &["anomalies", "findings", "patterns"])
-                                .and_then(Value::as_array)
-                                .and_then(|a| a.first())
-                                .map(|f| cut(&line(f), 300))
-                        });
-                }
+                None => st.log_summary = log_summary(&v),
             },
             Purpose::RawLogs => match error {
                 Some(e) => st.notes.push(format!("get_raw_logs failed: {e}")),
@@ -384,80 +340,15 @@ impl Planner {
                         find_str(&v, &["log_data_path", "data_path", "path"]).map(str::to_string);
                 }
             },
-            Purpose::Script => {
-                if let Some(e) = error {
-                    st.script_error = Some(e);
-                    return;
-                }
-                let exit = v.get("exit_code").and_then(Value::as_i64);
-                let stdout = v.get("stdout").and_then(Value::as_str).unwrap_or("");
-                match (exit, serde_json::from_str::<Value>(stdout.trim())) {
-                    (Some(0) | None, Ok(out)) if out.is_object() => {
-                        st.script_output = Some(out);
-                        st.script_error = None;
-                    }
-                    _ => {
-                        let stderr = v.get("stderr").and_then(Value::as_str).unwrap_or("");
-                        st.script_error = Some(format!(
-                            "exit {}: {}",
-                            exit.map_or("?".to_string(), |c| c.to_string()),
-                            cut(stderr, 200)
-                        ));
-                    }
-                }
-            }
+            Purpose::Script => read_script(st, &v, error),
             Purpose::Rca => {
                 st.rca_done = true;
                 match error {
                     Some(e) => st.notes.push(format!("root_cause_analysis failed: {e}")),
-                    None => {
-                        st.hypotheses = Hypothesis::read_all(&v);
-                        let conclusion = v.get("conclusion");
-                        st.unknown = conclusion
-                            .and_then(|c| c.get("root_cause"))
-                            .and_then(Value::as_str)
-                            == Some("unknown")
-                            || (!st.hypotheses.is_empty()
-                                && st.hypotheses.iter().all(|h| !h.likely()));
-                        st.checked = conclusion
-                            .and_then(|c| c.get("checked"))
-                            .and_then(Value::as_array)
-                            .map(|a| {
-                                a.iter()
-                                    .filter_map(Value::as_str)
-                                    .map(str::to_string)
-                                    .collect()
-                            })
-                            .unwrap_or_default();
-                    }
+                    None => read_rca(st, &v),
                 }
             }
-            Purpose::Remediation => {
-                st.rechecks = 0;
-                let Some(attempt) = st.attempts.last_mut() else {
-                    return;
-                };
-                if let Some(e) = error {
-                    attempt.error = Some(e);
-                    st.phase = Some(Phase::Remediate);
-                    return;
-                }
-                let result = RemediationResult::read(&v);
-                st.phase = Some(if result.pending_approval() {
-                    st.pending_approval = Some(
-                        result
-                            .approve_with
-                            .clone()
-                            .unwrap_or_else(|| "an operator's approval".into()),
-                    );
-                    Phase::Document
-                } else if result.did_not_hold() {
-                    Phase::Remediate
-                } else {
-                    Phase::Verify
-                });
-                attempt.result = Some(result);
-            }
+            Purpose::Remediation => read_remediation(st, &v, error),
             Purpose::Document => match error {
                 Some(e) => st.notes.push(format!("document_resolution failed: {e}")),
                 None => {
@@ -978,6 +869,146 @@ fn trust_the_workflow(st: &mut State, out: &mut TurnPlan) -> Step {
         Phase::Remediate
     });
     Step::Next
+}
+
+/// A health check after a remediation decides what is next: document when health is back,
+/// look again while the action may still be taking effect, else try the next action.
+fn read_health(st: &mut State, v: &Value, error: Option<String>, max_rechecks: u32) {
+    if let Some(e) = &error {
+        st.notes.push(format!("verify_health failed: {e}"));
+    }
+    let health = error.is_none().then(|| Health::read(v)).flatten();
+    st.latest = health.clone();
+    let recovered = health
+        .as_ref()
+        .is_some_and(|h| recovered(st.initial.as_ref(), h));
+    if let Some(a) = st.attempts.last_mut() {
+        a.recovered = recovered;
+    }
+    // When the workflow already watched health recover, one disagreeing look is
+    // checked once more; otherwise the action may still be taking effect.
+    let workflow_saw_recovery = st
+        .attempts
+        .last()
+        .and_then(|a| a.result.as_ref())
+        .is_some_and(|r| r.recovered == Some(true) || r.status == "succeeded");
+    let allowed = if workflow_saw_recovery {
+        max_rechecks.min(1)
+    } else {
+        max_rechecks
+    };
+    st.phase = Some(if recovered {
+        Phase::Document
+    } else if st.rechecks < allowed {
+        st.rechecks += 1;
+        st.recheck_wait = true;
+        Phase::Verify
+    } else {
+        Phase::Remediate
+    });
+}
+
+/// The incident's id, and a note when it was already open.
+fn read_incident(st: &mut State, v: &Value) {
+    st.incident_id = v
+        .pointer("/incident/id")
+        .and_then(Value::as_str)
+        .or_else(|| find_str(v, &["incident_id", "id"]))
+        .map(str::to_string);
+    if v.get("deduplicated").and_then(Value::as_bool) == Some(true) {
+        st.notes.push(format!(
+            "the incident was already open ({}); working on it",
+            st.incident_id.as_deref().unwrap_or("?")
+        ));
+    }
+}
+
+/// One line of what the log analysis found: its summary, else the error rates that rose,
+/// else its first finding.
+fn log_summary(v: &Value) -> Option<String> {
+    find_str(v, &["summary", "headline"])
+        .map(|s| cut(s, LOG_SUMMARY_CHARS))
+        .or_else(|| error_rates(v))
+        .or_else(|| {
+            read::find(v, &["anomalies", "findings", "patterns"])
+                .and_then(Value::as_array)
+                .and_then(|a| a.first())
+                .map(|f| cut(&line(f), LOG_SUMMARY_CHARS))
+        })
+}
+
+/// The script's JSON output, or why it did not give one.
+fn read_script(st: &mut State, v: &Value, error: Option<String>) {
+    if let Some(e) = error {
+        st.script_error = Some(e);
+        return;
+    }
+    let exit = v.get("exit_code").and_then(Value::as_i64);
+    let stdout = v.get("stdout").and_then(Value::as_str).unwrap_or("");
+    match (exit, serde_json::from_str::<Value>(stdout.trim())) {
+        (Some(0) | None, Ok(out)) if out.is_object() => {
+            st.script_output = Some(out);
+            st.script_error = None;
+        }
+        _ => {
+            let stderr = v.get("stderr").and_then(Value::as_str).unwrap_or("");
+            st.script_error = Some(format!(
+                "exit {}: {}",
+                exit.map_or("?".to_string(), |c| c.to_string()),
+                cut(stderr, SCRIPT_STDERR_CHARS)
+            ));
+        }
+    }
+}
+
+/// The ranked hypotheses, whether the analysis said it does not know, and what it checked.
+fn read_rca(st: &mut State, v: &Value) {
+    st.hypotheses = Hypothesis::read_all(v);
+    let conclusion = v.get("conclusion");
+    st.unknown = conclusion
+        .and_then(|c| c.get("root_cause"))
+        .and_then(Value::as_str)
+        == Some("unknown")
+        || (!st.hypotheses.is_empty() && st.hypotheses.iter().all(|h| !h.likely()));
+    st.checked = conclusion
+        .and_then(|c| c.get("checked"))
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+}
+
+/// A remediation's answer decides what is next: document when it awaits approval, try the
+/// next action when it failed or did not hold, else verify.
+fn read_remediation(st: &mut State, v: &Value, error: Option<String>) {
+    st.rechecks = 0;
+    let Some(attempt) = st.attempts.last_mut() else {
+        return;
+    };
+    if let Some(e) = error {
+        attempt.error = Some(e);
+        st.phase = Some(Phase::Remediate);
+        return;
+    }
+    let result = RemediationResult::read(v);
+    st.phase = Some(if result.pending_approval() {
+        st.pending_approval = Some(
+            result
+                .approve_with
+                .clone()
+                .unwrap_or_else(|| "an operator's approval".into()),
+        );
+        Phase::Document
+    } else if result.did_not_hold() {
+        Phase::Remediate
+    } else {
+        Phase::Verify
+    });
+    attempt.result = Some(result);
 }
 
 fn skip(tool: &str, consequence: &str) -> String {
