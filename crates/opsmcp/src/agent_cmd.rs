@@ -724,8 +724,14 @@ mod tests {
     /// `planner`: "runbook" now means the operator's `[[runbook]]` commands.
     #[test]
     fn the_planner_answers_to_its_former_name() {
-        assert_eq!(BrainKind::from_str("planner", false), Ok(BrainKind::Planner));
-        assert_eq!(BrainKind::from_str("runbook", false), Ok(BrainKind::Planner));
+        assert_eq!(
+            BrainKind::from_str("planner", false),
+            Ok(BrainKind::Planner)
+        );
+        assert_eq!(
+            BrainKind::from_str("runbook", false),
+            Ok(BrainKind::Planner)
+        );
         let shown: Vec<String> = BrainKind::value_variants()
             .iter()
             .filter_map(|v| v.to_possible_value())

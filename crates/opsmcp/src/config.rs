@@ -452,8 +452,7 @@ impl Settings {
         }
         Runbook::new(self.runbook.clone())?;
         self.notify.build(&self.data_dir)?;
-        opsmcp_mcp::auth::Authenticator::new(&self.auth)
-            .context("[auth] in the settings file")?;
+        opsmcp_mcp::auth::Authenticator::new(&self.auth).context("[auth] in the settings file")?;
         self.sandbox
             .validate()
             .context("[sandbox] in the settings file")?;
