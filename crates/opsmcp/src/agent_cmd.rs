@@ -39,8 +39,9 @@ pub const DEMO_SCENARIO: &str = "db-connection-pool-exhaustion";
 /// Who decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BrainKind {
-    /// The built-in deterministic planner (no model, no key). `runbook`, its former name, is
-    /// still accepted so existing scripts keep working.
+    /// The built-in deterministic planner (no model, no key).
+    // `runbook`, its former name, is still accepted so existing scripts keep working; a value
+    // alias is left out of the help, where "runbook" means the `[[runbook]]` commands.
     #[value(alias = "runbook")]
     Planner,
     /// Anthropic Messages API (ANTHROPIC_API_KEY).
@@ -738,5 +739,10 @@ mod tests {
             .map(|v| v.get_name().to_string())
             .collect();
         assert!(!shown.iter().any(|n| n == "runbook"), "{shown:?}");
+        let help = BrainKind::Planner
+            .to_possible_value()
+            .and_then(|v| v.get_help().map(ToString::to_string))
+            .unwrap_or_default();
+        assert!(!help.contains("runbook"), "{help}");
     }
 }
