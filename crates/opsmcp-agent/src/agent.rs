@@ -3,7 +3,7 @@
 //!
 //! A brain is anything that, given the system prompt, the history and the tools on offer,
 //! returns the next assistant [`Turn`]: [`ProviderBrain`] asks a model through a
-//! [`Provider`]; a deterministic runbook planner implements the same trait and reads the tool
+//! [`Provider`]; a deterministic planner implements the same trait and reads the tool
 //! results (including `structuredContent`, kept in [`Block::ToolResult::structured`]) from the
 //! history.
 //!
@@ -49,7 +49,7 @@ pub struct BrainInput<'a> {
 
 /// Whatever decides the next step: a model, or a deterministic planner.
 pub trait Brain: Send {
-    /// Name for events and the transcript (`anthropic:claude-…`, `runbook`).
+    /// Name for events and the transcript (`anthropic:claude-…`, `planner`).
     fn name(&self) -> String;
     /// The next assistant turn. Text may be streamed through `on_text` as it is produced.
     fn next<'a>(

@@ -13,24 +13,17 @@
 //!   [`Permission`] mode, results go back truncated to a budget with the full text on disk, and
 //!   every step is an [`Event`] and a line of a JSON-lines transcript.
 //!
-//! - [`runbook`]: the deterministic planner, the brain when no model is configured; it knows
-//!   the incident tools' contracts (names, arguments, result shapes) and nothing else.
-//! - [`prompts`], [`display`], [`eval`]: the system and phase prompts for model brains, events
-//!   as terminal lines, and scoring a run against an expected answer.
-//!
-//! Apart from [`runbook`], this crate talks MCP only: it knows nothing of opsmcp's own servers, their tools, the world
-//! or the store, and works the same against any third-party MCP server. It prints nothing
+//! This crate talks MCP only: it knows nothing of opsmcp's own servers, their tools, the
+//! world, the store or incidents, and works the same against any third-party MCP server. What
+//! makes it an incident responder (the deterministic planner, the prompts, scoring) lives in
+//! `opsmcp-responder`, which depends on this crate, never the other way. It prints nothing
 //! besides the y/N question of [`Permission::Ask`]; the CLI prints the events.
 
 #![warn(missing_docs)]
 
 pub mod agent;
-pub mod display;
-pub mod eval;
 pub mod mcp;
-pub mod prompts;
 pub mod providers;
-pub mod runbook;
 mod sse;
 mod transcript;
 
@@ -39,7 +32,6 @@ pub use agent::{
 };
 pub use mcp::{McpError, McpServersConfig, ServerConfig, ToolInfo, ToolOutput, Toolbox};
 pub use providers::{Block, Message, Provider, ProviderError, Role, ToolDef, Turn};
-pub use runbook::{RunbookBrain, RunbookConfig};
 
 #[cfg(test)]
 #[path = "../tests/support/script_server.rs"]

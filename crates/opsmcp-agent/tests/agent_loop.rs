@@ -335,7 +335,7 @@ async fn max_turns_bounds_the_run() {
     mcp.stop.cancel();
 }
 
-/// A brain that is not a model (as the runbook planner will be): it reads the structured
+/// A brain that is not a model (as the planner will be): it reads the structured
 /// result of its first call from the history and decides the next step from it.
 struct Planner {
     step: u32,

@@ -1,7 +1,8 @@
 //! `opsmcp run-scenario`, `opsmcp demo` and `opsmcp eval`: the agent working a simulated
 //! incident against the three servers started in this process (or servers named in an MCP
 //! config), printed step by step and scored against the scenario's ground truth. The planner,
-//! providers, prompts and scoring live in `opsmcp-agent`; this file wires them.
+//! prompts and scoring live in `opsmcp-responder`, the providers and the loop in
+//! `opsmcp-agent`; this file wires them.
 
 use std::{
     path::PathBuf,
@@ -12,15 +13,17 @@ use std::{
 use anyhow::{Context, bail};
 use clap::{Args, FromArgMatches};
 use opsmcp_agent::{
-    Agent, Brain, Event, McpServersConfig, Permission, ProviderBrain, RunbookBrain, RunbookConfig,
-    Toolbox, display,
-    eval::{self, Expected, Row, Score, Summary, Thresholds},
-    prompts::Prompts,
+    Agent, Brain, Event, McpServersConfig, Permission, ProviderBrain, Toolbox,
     providers::{
         anthropic::{Anthropic, AnthropicConfig},
         bedrock::{Bedrock, BedrockConfig},
         openai::{OpenAi, OpenAiConfig},
     },
+};
+use opsmcp_responder::{
+    Planner, PlannerConfig, display,
+    eval::{self, Expected, Row, Score, Summary, Thresholds},
+    prompts::Prompts,
 };
 use opsmcp_world::sim::{Scenario, builtin};
 
@@ -37,7 +40,10 @@ pub const DEMO_SCENARIO: &str = "db-connection-pool-exhaustion";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BrainKind {
     /// The built-in deterministic planner (no model, no key).
-    Runbook,
+    // `runbook`, its former name, is still accepted so existing scripts keep working; a value
+    // alias is left out of the help, where "runbook" means the `[[runbook]]` commands.
+    #[value(alias = "runbook")]
+    Planner,
     /// Anthropic Messages API (ANTHROPIC_API_KEY).
     Anthropic,
     /// An OpenAI-compatible chat completions API (OPENAI_API_KEY, OPENAI_BASE_URL).
@@ -72,8 +78,8 @@ pub struct AgentOpts {
     /// Seed of the simulated incident.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Who decides: the runbook planner, or a model.
-    #[arg(long, value_enum, default_value = "runbook")]
+    /// Who decides: the planner, or a model.
+    #[arg(long, value_enum, default_value = "planner")]
     pub brain: BrainKind,
     /// The model (anthropic: claude-sonnet-4-5; openai: gpt-4o; bedrock: a model id).
     #[arg(long)]
@@ -146,8 +152,8 @@ pub struct PromptArgs {
 /// `opsmcp eval`.
 #[derive(Debug, Clone, Args)]
 pub struct EvalArgs {
-    /// Who decides: the runbook planner, or a model (a fresh conversation per run).
-    #[arg(long, value_enum, default_value = "runbook")]
+    /// Who decides: the planner, or a model (a fresh conversation per run).
+    #[arg(long, value_enum, default_value = "planner")]
     pub brain: BrainKind,
     /// The model (see run-scenario).
     #[arg(long)]
@@ -239,7 +245,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<Exit> {
         "opsmcp demo: the {} agent works a simulated incident ('{}') through the three MCP \
          servers, started here on free loopback ports. Nothing to set up.\n",
         match args.opts.brain {
-            BrainKind::Runbook => "runbook",
+            BrainKind::Planner => "planner",
             BrainKind::Anthropic => "Anthropic",
             BrainKind::Openai => "OpenAI",
             BrainKind::Bedrock => "Bedrock",
@@ -534,9 +540,9 @@ fn scenario_settings(
 fn brain(opts: &AgentOpts) -> anyhow::Result<Box<dyn Brain>> {
     let model = |default: &str| opts.model.clone().unwrap_or_else(|| default.to_string());
     Ok(match opts.brain {
-        BrainKind::Runbook => Box::new(RunbookBrain::new(RunbookConfig {
+        BrainKind::Planner => Box::new(Planner::new(PlannerConfig {
             turn_budget: opts.max_turns,
-            ..RunbookConfig::default()
+            ..PlannerConfig::default()
         })),
         BrainKind::Anthropic => Box::new(ProviderBrain::new(Arc::new(Anthropic::new(
             AnthropicConfig::from_env(model("claude-sonnet-4-5")),
@@ -707,4 +713,36 @@ async fn run_one(
         expected,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::ValueEnum;
+
+    use super::BrainKind;
+
+    /// `--brain runbook` (the planner's former name) keeps working, but help offers only
+    /// `planner`: "runbook" now means the operator's `[[runbook]]` commands.
+    #[test]
+    fn the_planner_answers_to_its_former_name() {
+        assert_eq!(
+            BrainKind::from_str("planner", false),
+            Ok(BrainKind::Planner)
+        );
+        assert_eq!(
+            BrainKind::from_str("runbook", false),
+            Ok(BrainKind::Planner)
+        );
+        let shown: Vec<String> = BrainKind::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value())
+            .map(|v| v.get_name().to_string())
+            .collect();
+        assert!(!shown.iter().any(|n| n == "runbook"), "{shown:?}");
+        let help = BrainKind::Planner
+            .to_possible_value()
+            .and_then(|v| v.get_help().map(ToString::to_string))
+            .unwrap_or_default();
+        assert!(!help.contains("runbook"), "{help}");
+    }
 }

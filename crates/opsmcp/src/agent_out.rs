@@ -1,6 +1,6 @@
 //! Where the agent commands' output goes.
 //!
-//! - Plain (piped, or `NO_COLOR` set): each step as the lines of `opsmcp_agent::display` on
+//! - Plain (piped, or `NO_COLOR` set): each step as the lines of `opsmcp_responder::display` on
 //!   stdout, the reader's other lines (data directory, report, score) on stdout too. Scripts
 //!   and tests read these lines, so they never change with the terminal.
 //! - On a terminal (stdout and stderr both terminals, `NO_COLOR` unset, `TERM` not `dumb`): the
@@ -19,7 +19,8 @@ use std::{
 
 use console::Style;
 use indicatif::{ProgressBar, ProgressStyle};
-use opsmcp_agent::{Event, display};
+use opsmcp_agent::Event;
+use opsmcp_responder::display;
 
 /// The output of one agent command.
 pub struct Output {

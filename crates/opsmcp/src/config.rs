@@ -20,6 +20,33 @@ use opsmcp_world::{
 };
 use serde::{Deserialize, Serialize};
 
+/// Defaults of the settings not given anywhere (`opsmcp config print` shows them).
+const DEFAULT_BIND: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+const DEFAULT_MONITORING_PORT: u16 = 9001;
+const DEFAULT_WORKFLOW_PORT: u16 = 9002;
+const DEFAULT_LOG_ANALYTICS_PORT: u16 = 9003;
+const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+const DEFAULT_SHUTDOWN_GRACE_S: u64 = 10;
+const DEFAULT_SAMPLE_INTERVAL_MS: u64 = 2000;
+const DEFAULT_SEED: u64 = 1;
+const DEFAULT_LOG_RATE: f64 = 1.0;
+const DEFAULT_VERIFY_TIMEOUT_S: u64 = 180;
+const DEFAULT_EFFECT_SPEED: f64 = 1.0;
+/// 0: no per-caller rate limit.
+const DEFAULT_CALLS_PER_MINUTE: u32 = 0;
+const DEFAULT_EXPENSIVE_PER_MINUTE: u32 = 60;
+const DEFAULT_EXPENSIVE_CONCURRENCY: usize = 8;
+const DEFAULT_CALL_TIMEOUT_S: u64 = 600;
+
+/// Bounds checked at start.
+const MAX_LOG_RATE: f64 = 10_000.0;
+const MIN_EFFECT_SPEED: f64 = 1.0;
+const MAX_EFFECT_SPEED: f64 = 1000.0;
+/// Smaller than any MCP message.
+const MIN_BODY_BYTES: usize = 1024;
+/// Below this the sampler would keep a core busy reading /proc.
+const MIN_SAMPLE_INTERVAL_MS: u64 = 100;
+
 /// Flags (and their `OPSMCP_…` variables) shared by every command that serves or reaches the
 /// servers.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -229,247 +256,242 @@ pub struct Settings {
 impl Settings {
     /// Merges flags/env (`flags`, with `matches` telling which was which), the file and defaults.
     pub fn resolve(flags: &Overrides, matches: &ArgMatches) -> anyhow::Result<Self> {
-        let file_path = flags.config.clone().or_else(|| {
-            let default = PathBuf::from("opsmcp.toml");
-            default.exists().then_some(default)
-        });
-        let file = match &file_path {
-            Some(path) => read_file(path)?,
-            None => FileSettings::default(),
+        let (file, file_label) = load_file(flags)?;
+        let mut picker = Picker {
+            matches,
+            file_label,
+            sources: BTreeMap::new(),
         };
-        let file_label = file_path
-            .as_ref()
-            .map(|p| format!("file {}", p.display()))
-            .unwrap_or_default();
-        let mut sources = BTreeMap::new();
+        let mut settings = Self::pick_all(flags, file, &mut picker);
+        settings.sources = picker.sources;
+        settings.fill_derived();
+        settings.validate_sections()?;
+        settings.check_bounds()?;
+        Ok(settings)
+    }
 
-        // One rule for every setting: flag or env, else file, else default.
-        macro_rules! pick {
-            ($name:literal, $flag:expr, $file:expr, $default:expr) => {{
-                match ($flag, $file) {
-                    (Some(v), _) => {
-                        sources.insert($name, origin(matches, $name));
-                        v
-                    }
-                    (None, Some(v)) => {
-                        sources.insert($name, file_label.clone());
-                        v
-                    }
-                    (None, None) => {
-                        sources.insert($name, "default".to_string());
-                        $default
-                    }
-                }
-            }};
-        }
+    /// Every setting by the one rule (flag or env, else file, else default), one line each.
+    /// The sections only the file can give have no flag.
+    fn pick_all(flags: &Overrides, file: FileSettings, p: &mut Picker<'_>) -> Self {
         let nonempty = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
-
-        let mut settings = Settings {
-            bind: pick!(
-                "bind",
-                flags.bind,
-                file.bind,
-                IpAddr::V4(Ipv4Addr::LOCALHOST)
-            ),
-            monitoring_port: pick!(
+        Settings {
+            bind: p.pick("bind", flags.bind, file.bind, DEFAULT_BIND),
+            monitoring_port: p.pick(
                 "monitoring_port",
                 flags.monitoring_port,
                 file.monitoring_port,
-                9001
+                DEFAULT_MONITORING_PORT,
             ),
-            workflow_port: pick!(
+            workflow_port: p.pick(
                 "workflow_port",
                 flags.workflow_port,
                 file.workflow_port,
-                9002
+                DEFAULT_WORKFLOW_PORT,
             ),
-            log_analytics_port: pick!(
+            log_analytics_port: p.pick(
                 "log_analytics_port",
                 flags.log_analytics_port,
                 file.log_analytics_port,
-                9003
+                DEFAULT_LOG_ANALYTICS_PORT,
             ),
-            data_dir: pick!(
+            data_dir: p.pick_with(
                 "data_dir",
                 flags.data_dir.clone(),
                 file.data_dir,
-                default_data_dir()
+                default_data_dir,
             ),
-            database_url: pick!(
+            // Empty until `fill_derived`: the default lives under the data directory.
+            database_url: p.pick(
                 "database_url",
                 flags.database_url.clone(),
                 file.database_url,
-                String::new()
+                String::new(),
             ),
             new_world: flags.new_world,
-            allowed_hosts: pick!(
+            allowed_hosts: p.pick(
                 "allowed_hosts",
                 nonempty(&flags.allowed_hosts),
                 file.allowed_hosts,
-                Vec::new()
+                Vec::new(),
             ),
-            allowed_origins: pick!(
+            allowed_origins: p.pick(
                 "allowed_origins",
                 nonempty(&flags.allowed_origins),
                 file.allowed_origins,
-                Vec::new()
+                Vec::new(),
             ),
-            legacy_sessions: pick!(
+            legacy_sessions: p.pick(
                 "legacy_sessions",
                 flags.legacy_sessions,
                 file.legacy_sessions,
-                false
+                false,
             ),
-            max_body_bytes: pick!(
+            max_body_bytes: p.pick(
                 "max_body_bytes",
                 flags.max_body_bytes,
                 file.max_body_bytes,
-                4 * 1024 * 1024
+                DEFAULT_MAX_BODY_BYTES,
             ),
-            shutdown_grace_s: pick!(
+            shutdown_grace_s: p.pick(
                 "shutdown_grace_s",
                 flags.shutdown_grace_s,
                 file.shutdown_grace_s,
-                10
+                DEFAULT_SHUTDOWN_GRACE_S,
             ),
-            sample_interval_ms: pick!(
+            sample_interval_ms: p.pick(
                 "sample_interval_ms",
                 flags.sample_interval_ms,
                 file.sample_interval_ms,
-                2000
+                DEFAULT_SAMPLE_INTERVAL_MS,
             ),
-            scenario: pick!(
+            scenario: p.pick(
                 "scenario",
                 flags.scenario.clone().map(Some),
                 file.scenario.map(Some),
-                None
+                None,
             ),
-            seed: pick!("seed", flags.seed, file.seed, 1),
-            log_rate: pick!("log_rate", flags.log_rate, file.log_rate, 1.0),
-            verify_timeout_s: pick!(
+            seed: p.pick("seed", flags.seed, file.seed, DEFAULT_SEED),
+            log_rate: p.pick("log_rate", flags.log_rate, file.log_rate, DEFAULT_LOG_RATE),
+            verify_timeout_s: p.pick(
                 "verify_timeout_s",
                 flags.verify_timeout_s,
                 file.verify_timeout_s,
-                180
+                DEFAULT_VERIFY_TIMEOUT_S,
             ),
-            effect_speed: pick!("effect_speed", flags.effect_speed, file.effect_speed, 1.0),
-            thresholds: pick!("thresholds", None, file.thresholds, Thresholds::default()),
-            probes: pick!("probes", None, file.probes, Vec::new()),
-            prometheus: pick!("prometheus", None, file.prometheus.map(Some), None),
-            log_files: pick!("log_files", None, file.log_files, Vec::new()),
-            runbook: pick!("runbook", None, file.runbook, Vec::new()),
-            notify: pick!("notify", None, file.notify, Default::default()),
-            sandbox: pick!("sandbox", None, file.sandbox, SandboxLimits::default()),
-            insecure_no_auth: pick!(
+            effect_speed: p.pick(
+                "effect_speed",
+                flags.effect_speed,
+                file.effect_speed,
+                DEFAULT_EFFECT_SPEED,
+            ),
+            thresholds: p.pick("thresholds", None, file.thresholds, Thresholds::default()),
+            probes: p.pick("probes", None, file.probes, Vec::new()),
+            prometheus: p.pick("prometheus", None, file.prometheus.map(Some), None),
+            log_files: p.pick("log_files", None, file.log_files, Vec::new()),
+            runbook: p.pick("runbook", None, file.runbook, Vec::new()),
+            notify: p.pick("notify", None, file.notify, Default::default()),
+            sandbox: p.pick("sandbox", None, file.sandbox, SandboxLimits::default()),
+            insecure_no_auth: p.pick(
                 "insecure_no_auth",
                 flags.insecure_no_auth.then_some(true),
                 file.insecure_no_auth,
-                false
+                false,
             ),
-            read_only: pick!("read_only", flags.read_only, file.read_only, false),
-            enabled_tools: pick!(
+            read_only: p.pick("read_only", flags.read_only, file.read_only, false),
+            enabled_tools: p.pick(
                 "enabled_tools",
                 nonempty(&flags.enabled_tools),
                 file.enabled_tools,
-                Vec::new()
+                Vec::new(),
             ),
-            disabled_tools: pick!(
+            disabled_tools: p.pick(
                 "disabled_tools",
                 nonempty(&flags.disabled_tools),
                 file.disabled_tools,
-                Vec::new()
+                Vec::new(),
             ),
-            calls_per_minute: pick!(
+            calls_per_minute: p.pick(
                 "calls_per_minute",
                 flags.calls_per_minute,
                 file.calls_per_minute,
-                0
+                DEFAULT_CALLS_PER_MINUTE,
             ),
-            expensive_per_minute: pick!(
+            expensive_per_minute: p.pick(
                 "expensive_per_minute",
                 flags.expensive_per_minute,
                 file.expensive_per_minute,
-                60
+                DEFAULT_EXPENSIVE_PER_MINUTE,
             ),
-            expensive_concurrency: pick!(
+            expensive_concurrency: p.pick(
                 "expensive_concurrency",
                 flags.expensive_concurrency,
                 file.expensive_concurrency,
-                8
+                DEFAULT_EXPENSIVE_CONCURRENCY,
             ),
-            call_timeout_s: pick!(
+            call_timeout_s: p.pick(
                 "call_timeout_s",
                 flags.call_timeout_s,
                 file.call_timeout_s,
-                600
+                DEFAULT_CALL_TIMEOUT_S,
             ),
-            tls_cert: pick!(
+            tls_cert: p.pick(
                 "tls_cert",
                 flags.tls_cert.clone().map(Some),
                 file.tls_cert.map(Some),
-                None
+                None,
             ),
-            tls_key: pick!(
+            tls_key: p.pick(
                 "tls_key",
                 flags.tls_key.clone().map(Some),
                 file.tls_key.map(Some),
-                None
+                None,
             ),
-            auth: pick!("auth", None, file.auth, AuthConfig::default()),
-            sources,
-        };
-        if settings.database_url.is_empty() {
-            settings.database_url =
-                format!("sqlite://{}", settings.data_dir.join("opsmcp.db").display());
+            auth: p.pick("auth", None, file.auth, AuthConfig::default()),
+            sources: BTreeMap::new(),
         }
-        for probe in &settings.probes {
+    }
+
+    /// Defaults that depend on other settings.
+    fn fill_derived(&mut self) {
+        if self.database_url.is_empty() {
+            self.database_url = format!("sqlite://{}", self.data_dir.join("opsmcp.db").display());
+        }
+    }
+
+    /// Each file section checked by its own owner, so a mistake stops the start with that
+    /// section's message rather than at first use.
+    fn validate_sections(&self) -> anyhow::Result<()> {
+        for probe in &self.probes {
             probe.validate()?;
         }
-        if let Some(prometheus) = &settings.prometheus {
+        if let Some(prometheus) = &self.prometheus {
             prometheus.validate()?;
         }
-        for files in &settings.log_files {
+        for files in &self.log_files {
             files.validate()?;
         }
-        Runbook::new(settings.runbook.clone())?;
-        settings.notify.build(&settings.data_dir)?;
-        opsmcp_mcp::auth::Authenticator::new(&settings.auth)
-            .context("[auth] in the settings file")?;
-        settings
-            .sandbox
+        Runbook::new(self.runbook.clone())?;
+        self.notify.build(&self.data_dir)?;
+        opsmcp_mcp::auth::Authenticator::new(&self.auth).context("[auth] in the settings file")?;
+        self.sandbox
             .validate()
             .context("[sandbox] in the settings file")?;
-        if !(settings.log_rate > 0.0 && settings.log_rate <= 10_000.0) {
+        Ok(())
+    }
+
+    /// The numeric bounds and pairings, each refusal saying what to use instead.
+    fn check_bounds(&self) -> anyhow::Result<()> {
+        if !(self.log_rate > 0.0 && self.log_rate <= MAX_LOG_RATE) {
             bail!(
                 "log_rate = {} must be above 0 and at most 10000 (1.0 = the scenario's own volume)",
-                settings.log_rate
+                self.log_rate
             );
         }
-        if !(settings.effect_speed >= 1.0 && settings.effect_speed <= 1000.0) {
+        if !(MIN_EFFECT_SPEED..=MAX_EFFECT_SPEED).contains(&self.effect_speed) {
             bail!(
                 "effect_speed = {} must be from 1 to 1000 (1 = remediations take the scenario's \
                  minutes_to_effect)",
-                settings.effect_speed
+                self.effect_speed
             );
         }
-        if settings.tls_cert.is_some() != settings.tls_key.is_some() {
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
             bail!(
                 "give both tls_cert and tls_key (the certificate chain and its key), or neither for plain HTTP"
             );
         }
-        if settings.max_body_bytes < 1024 {
+        if self.max_body_bytes < MIN_BODY_BYTES {
             bail!(
                 "max_body_bytes = {} is too small for any MCP message; use at least 1024 (default 4194304)",
-                settings.max_body_bytes
+                self.max_body_bytes
             );
         }
-        if settings.sample_interval_ms < 100 {
+        if self.sample_interval_ms < MIN_SAMPLE_INTERVAL_MS {
             bail!(
                 "sample_interval_ms = {} would keep a core busy reading /proc; use at least 100 (default 2000)",
-                settings.sample_interval_ms
+                self.sample_interval_ms
             );
         }
-        Ok(settings)
+        Ok(())
     }
 
     /// The HTTPS certificate and key, when configured.
@@ -515,6 +537,50 @@ fn auth_summary<S: serde::Serializer>(auth: &AuthConfig, s: S) -> Result<S::Ok, 
 }
 
 /// Whether a flag's value came from the command line or from its environment variable.
+/// The settings file: `--config`/`OPSMCP_CONFIG`, else `./opsmcp.toml` when present, else
+/// none; with the label its values are reported under.
+fn load_file(flags: &Overrides) -> anyhow::Result<(FileSettings, String)> {
+    let path = flags.config.clone().or_else(|| {
+        let default = PathBuf::from("opsmcp.toml");
+        default.exists().then_some(default)
+    });
+    match path {
+        Some(path) => Ok((read_file(&path)?, format!("file {}", path.display()))),
+        None => Ok((FileSettings::default(), String::new())),
+    }
+}
+
+/// Applies the one rule for every setting and records where each value came from.
+struct Picker<'a> {
+    matches: &'a ArgMatches,
+    file_label: String,
+    sources: BTreeMap<&'static str, String>,
+}
+
+impl Picker<'_> {
+    /// `flag` (a flag or its env variable), else `file`, else `default`.
+    fn pick<T>(&mut self, name: &'static str, flag: Option<T>, file: Option<T>, default: T) -> T {
+        self.pick_with(name, flag, file, || default)
+    }
+
+    /// As [`Picker::pick`], with a default computed only when it is used.
+    fn pick_with<T>(
+        &mut self,
+        name: &'static str,
+        flag: Option<T>,
+        file: Option<T>,
+        default: impl FnOnce() -> T,
+    ) -> T {
+        let (value, source) = match (flag, file) {
+            (Some(v), _) => (v, origin(self.matches, name)),
+            (None, Some(v)) => (v, self.file_label.clone()),
+            (None, None) => (default(), "default".to_string()),
+        };
+        self.sources.insert(name, source);
+        value
+    }
+}
+
 fn origin(matches: &ArgMatches, name: &str) -> String {
     let env = format!("OPSMCP_{}", name.to_ascii_uppercase());
     match matches.value_source(name) {

@@ -85,10 +85,10 @@ enum Command {
     /// ports), step by step, and score it against the scenario's ground truth; exits 0 when
     /// solved.
     RunScenario(agent_cmd::RunArgs),
-    /// The agent working the default incident (db-connection-pool-exhaustion) with the runbook
+    /// The agent working the default incident (db-connection-pool-exhaustion) with the
     /// planner: nothing to set up.
     Demo(agent_cmd::DemoArgs),
-    /// Play every built-in scenario (and seed) with the runbook planner (or --brain) and print a
+    /// Play every built-in scenario (and seed) with the planner (or --brain) and print a
     /// score table; exits 1 below a --min-* threshold, naming it.
     Eval(agent_cmd::EvalArgs),
     /// Let the agent work what PROMPT describes against running servers (`opsmcp up` on this

@@ -3,7 +3,7 @@
 //! the scenario's ground truth.
 //!
 //! `run_scenario_solves_the_default_incident` is the acceptance test of the whole lifecycle:
-//! every incident tool of the three servers, called by the runbook planner, and the score
+//! every incident tool of the three servers, called by the planner, and the score
 //! lines. The runs use the built-in effect speed (20x), so a fix shows in seconds; no assertion
 //! depends on time.
 
@@ -96,7 +96,7 @@ fn demo_prints_steps_and_a_score_over_sse() {
         data.path().to_str().unwrap(),
     ]);
     let context = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
-    assert!(stdout.contains("▶ runbook with "), "{context}");
+    assert!(stdout.contains("▶ planner with "), "{context}");
     assert!(stdout.contains("→ monitoring/verify_health"), "{context}");
     assert!(
         stdout.contains("← monitoring/verify_health status=unhealthy"),
@@ -118,7 +118,7 @@ fn demo_prints_steps_and_a_score_over_sse() {
     assert_eq!(code, Some(0), "{context}");
 }
 
-/// Every built-in scenario, played by the runbook brain, is solved; the rows also go to JSON.
+/// Every built-in scenario, played by the planner, is solved; the rows also go to JSON.
 #[test]
 fn eval_solves_every_builtin_scenario() {
     let dir = tempfile::tempdir().unwrap();

@@ -12,8 +12,8 @@
 //! with the providers' own overrides: `ANTHROPIC_BASE_URL`, `OPENAI_BASE_URL`,
 //! `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` (with made-up keys).
 //!
-//! The stand-in's decisions come from the runbook planner: it decodes the request's messages
-//! and tools into `opsmcp_agent`'s `Message`/`Block`/`ToolDef`, asks a `RunbookBrain` for the
+//! The stand-in's decisions come from the planner: it decodes the request's messages
+//! and tools into `opsmcp_agent`'s `Message`/`Block`/`ToolDef`, asks a `Planner` for the
 //! next turn, and encodes that turn in the wire format. So the whole provider path is real —
 //! our client's request mapping, streaming parser, tool-call assembly, retries, the agent loop
 //! and the three servers over HTTP — and the planner stands in for the model's judgement.
@@ -39,9 +39,8 @@ use axum::{
     http::{HeaderMap, StatusCode, Uri},
     response::{IntoResponse, Response},
 };
-use opsmcp_agent::{
-    Block, Brain, BrainInput, Message, Role, RunbookBrain, RunbookConfig, ToolDef, Turn,
-};
+use opsmcp_agent::{Block, Brain, BrainInput, Message, Role, ToolDef, Turn};
+use opsmcp_responder::{Planner, PlannerConfig};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
@@ -60,7 +59,7 @@ enum Api {
 
 /// The stand-in's state for one run.
 ///
-/// One planner per stand-in, not a fresh one per request: the runbook planner remembers what
+/// One planner per stand-in, not a fresh one per request: the planner remembers what
 /// each of its tool-use ids was for and which remediations it tried, and reads only the
 /// newest results from the history each turn (a model would re-read the whole conversation).
 /// Replaying a fresh planner over the history on every request would also replay its pauses
@@ -70,7 +69,7 @@ enum Api {
 /// conversation fails the test rather than confusing the planner.
 struct StandIn {
     api: Api,
-    brain: RunbookBrain,
+    brain: Planner,
     last_turn: Option<Vec<Block>>,
     requests: usize,
     rate_limited: bool,
@@ -83,7 +82,7 @@ type Shared = Arc<Mutex<StandIn>>;
 async fn start(api: Api) -> (String, Shared) {
     let state = Arc::new(Mutex::new(StandIn {
         api,
-        brain: RunbookBrain::new(RunbookConfig::default()),
+        brain: Planner::new(PlannerConfig::default()),
         last_turn: None,
         requests: 0,
         rate_limited: false,

@@ -56,8 +56,8 @@ pub enum Block {
         content: String,
         /// Whether the call failed (a tool error, a timeout, a denial).
         is_error: bool,
-        /// The tool's `structuredContent`, kept for brains that read structure (a runbook
-        /// planner); never sent to a model API.
+        /// The tool's `structuredContent`, kept for brains that read structure (a
+        /// deterministic planner); never sent to a model API.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         structured: Option<Value>,
     },

@@ -7,11 +7,12 @@ use std::{path::Path, time::Duration};
 
 use serde_json::{Value, json};
 
-use crate::{
+use opsmcp_agent::{
     mcp::Toolbox,
     providers::{Block, Message},
-    runbook::read::Health,
 };
+
+use crate::planner::read::Health;
 
 /// What the right answer is.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -722,7 +723,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::providers::Role;
+    use opsmcp_agent::providers::Role;
 
     fn call(id: &str, name: &str, input: Value) -> Message {
         Message {

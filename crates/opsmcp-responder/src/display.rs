@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::{agent::Event, providers::Block};
+use opsmcp_agent::{agent::Event, providers::Block};
 
 /// At most `max` characters of `s` on one line.
 pub fn one_line(s: &str, max: usize) -> String {

@@ -1,4 +1,4 @@
-//! The runbook planner against a stand-in ops server over real MCP (streamable HTTP): a
+//! The planner against a stand-in ops server over real MCP (streamable HTTP): a
 //! handler offering the tool names and result shapes of the opsmcp contracts, with a world
 //! that recovers only when the right action runs. The analysis script the planner writes is
 //! really run with python3 on the raw logs the stand-in wrote. The planner is never told the
@@ -11,10 +11,9 @@ use std::{
     time::Duration,
 };
 
-use opsmcp_agent::{
-    Agent, Event, McpServersConfig, RunbookBrain, RunbookConfig, Toolbox, agent::FinishReason,
-};
+use opsmcp_agent::{Agent, Event, McpServersConfig, Toolbox, agent::FinishReason};
 use opsmcp_mcp::{HostSettings, McpHost};
+use opsmcp_responder::{Planner, PlannerConfig};
 use rmcp::{
     ErrorData, RoleServer, ServerHandler,
     model::{
@@ -248,10 +247,10 @@ async fn run(world: World) -> Run {
             .await
             .unwrap(),
     );
-    let brain = RunbookBrain::new(RunbookConfig {
+    let brain = Planner::new(PlannerConfig {
         recheck_delay: Duration::ZERO,
         max_rechecks: 1,
-        ..RunbookConfig::default()
+        ..PlannerConfig::default()
     });
     let mut agent = Agent::new(Box::new(brain), toolbox, "");
     let mut texts = Vec::new();

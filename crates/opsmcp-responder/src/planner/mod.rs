@@ -1,4 +1,4 @@
-//! The runbook brain: a deterministic planner that works an incident through MCP tool calls
+//! The planner: a deterministic brain that works an incident through MCP tool calls
 //! only, the default when no model is configured.
 //!
 //! It follows the incident lifecycle — detect, open, investigate, analyze, find the root
@@ -31,18 +31,43 @@ use std::{collections::HashMap, time::Duration};
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
-use self::read::{ActionRef, Health, Hypothesis, RemediationResult, find_str, line, number};
-use crate::{
+use opsmcp_agent::{
     agent::{AgentError, Brain, BrainInput},
     providers::{Block, Role, StopReason, TextSink, ToolDef, Turn, Usage},
 };
 
+use self::read::{ActionRef, Health, Hypothesis, RemediationResult, find_str, line, number};
+
 /// The analysis script the planner runs on the raw logs.
 pub const ANALYSIS_SCRIPT: &str = include_str!("analysis.py");
 
+/// Turns kept at the end of the budget for documenting, notifying and the summary.
+const RESERVED_TURNS: u32 = 3;
+/// Analysis script runs at most: the first, and one retry with the other path convention.
+const SCRIPT_ATTEMPTS: u32 = 2;
+/// Hypotheses listed when the analysis answers.
+const HYPOTHESES_SHOWN: usize = 3;
+/// Evidence lines quoted in a remediation's `reason`.
+const REASON_EVIDENCE: usize = 3;
+/// Characters kept of the incident report in the incident's description.
+const REPORT_CHARS: usize = 600;
+/// Characters kept of a remediation's `reason`.
+const REASON_CHARS: usize = 600;
+/// Characters kept of the findings noted on an incident left open.
+const NOTE_CHARS: usize = 4000;
+
+/// Characters kept of a tool's error message.
+const TOOL_ERROR_CHARS: usize = 300;
+/// Characters kept of the metrics summary (it goes into the incident's description).
+const METRICS_SUMMARY_CHARS: usize = 200;
+/// Characters kept of the log analysis's one-line summary.
+const LOG_SUMMARY_CHARS: usize = 300;
+/// Characters kept of a failed script's stderr.
+const SCRIPT_STDERR_CHARS: usize = 200;
+
 /// Knobs of the planner.
 #[derive(Debug, Clone)]
-pub struct RunbookConfig {
+pub struct PlannerConfig {
     /// Pause before checking health again when a remediation may still be taking effect.
     pub recheck_delay: Duration,
     /// Health re-checks after one remediation before trying the next action.
@@ -54,7 +79,7 @@ pub struct RunbookConfig {
     pub turn_budget: u32,
 }
 
-impl Default for RunbookConfig {
+impl Default for PlannerConfig {
     fn default() -> Self {
         Self {
             recheck_delay: Duration::from_secs(5),
@@ -142,16 +167,16 @@ struct State {
     notified: bool,
 }
 
-/// The deterministic runbook planner. See the module docs.
+/// The deterministic planner. See the module docs.
 #[derive(Debug, Default)]
-pub struct RunbookBrain {
-    config: RunbookConfig,
+pub struct Planner {
+    config: PlannerConfig,
     state: State,
 }
 
-impl RunbookBrain {
+impl Planner {
     /// A planner with `config`.
-    pub fn new(config: RunbookConfig) -> Self {
+    pub fn new(config: PlannerConfig) -> Self {
         Self {
             config,
             state: State::default(),
@@ -159,9 +184,9 @@ impl RunbookBrain {
     }
 }
 
-impl Brain for RunbookBrain {
+impl Brain for Planner {
     fn name(&self) -> String {
-        "runbook".into()
+        "planner".into()
     }
 
     fn next<'a>(
@@ -208,7 +233,7 @@ impl Brain for RunbookBrain {
 }
 
 /// The user's prompt (the incident report).
-fn first_text(history: &[crate::providers::Message]) -> String {
+fn first_text(history: &[opsmcp_agent::providers::Message]) -> String {
     history
         .first()
         .map(|m| {
@@ -253,13 +278,13 @@ fn cut(text: &str, max: usize) -> String {
     s
 }
 
-impl RunbookBrain {
+impl Planner {
     fn phase(&self) -> Phase {
         self.state.phase.unwrap_or(Phase::Detect)
     }
 
     /// Reads the results of the calls made last turn.
-    fn absorb(&mut self, history: &[crate::providers::Message]) {
+    fn absorb(&mut self, history: &[opsmcp_agent::providers::Message]) {
         let Some(last) = history.last().filter(|m| m.role == Role::User) else {
             return;
         };
@@ -277,12 +302,14 @@ impl RunbookBrain {
                 continue;
             };
             let value = result_json(content, structured);
-            let error = is_error.then(|| cut(content, 300));
+            let error = is_error.then(|| cut(content, TOOL_ERROR_CHARS));
             self.read_result(purpose, value, error);
         }
     }
 
+    /// Reads one result by what its call was for.
     fn read_result(&mut self, purpose: Purpose, value: Option<Value>, error: Option<String>) {
+        let max_rechecks = self.config.max_rechecks;
         let st = &mut self.state;
         let v = value.unwrap_or(Value::Null);
         match purpose {
@@ -290,76 +317,21 @@ impl RunbookBrain {
                 Some(e) => st.notes.push(format!("verify_health failed: {e}")),
                 None => st.initial = Health::read(&v),
             },
-            Purpose::Health => {
-                if let Some(e) = &error {
-                    st.notes.push(format!("verify_health failed: {e}"));
+            Purpose::Health => read_health(st, &v, error, max_rechecks),
+            Purpose::Metrics => match error {
+                Some(e) => st.notes.push(format!("get_system_metrics failed: {e}")),
+                None => {
+                    st.metrics_summary =
+                        find_str(&v, &["summary"]).map(|s| cut(s, METRICS_SUMMARY_CHARS));
                 }
-                let health = error.is_none().then(|| Health::read(&v)).flatten();
-                st.latest = health.clone();
-                let recovered = health
-                    .as_ref()
-                    .is_some_and(|h| recovered(st.initial.as_ref(), h));
-                if let Some(a) = st.attempts.last_mut() {
-                    a.recovered = recovered;
-                }
-                // When the workflow already watched health recover, one disagreeing look is
-                // checked once more; otherwise the action may still be taking effect.
-                let workflow_saw_recovery = st
-                    .attempts
-                    .last()
-                    .and_then(|a| a.result.as_ref())
-                    .is_some_and(|r| r.recovered == Some(true) || r.status == "succeeded");
-                let allowed = if workflow_saw_recovery {
-                    self.config.max_rechecks.min(1)
-                } else {
-                    self.config.max_rechecks
-                };
-                st.phase = Some(if recovered {
-                    Phase::Document
-                } else if st.rechecks < allowed {
-                    st.rechecks += 1;
-                    st.recheck_wait = true;
-                    Phase::Verify
-                } else {
-                    Phase::Remediate
-                });
-            }
-            Purpose::Metrics => {
-                if let Some(e) = error {
-                    st.notes.push(format!("get_system_metrics failed: {e}"));
-                } else {
-                    st.metrics_summary = find_str(&v, &["summary"]).map(|s| cut(s, 200));
-                }
-            }
+            },
             Purpose::CreateIncident => match error {
                 Some(e) => st.notes.push(format!("create_incident failed: {e}")),
-                None => {
-                    st.incident_id = v
-                        .pointer("/incident/id")
-                        .and_then(Value::as_str)
-                        .or_else(|| find_str(&v, &["incident_id", "id"]))
-                        .map(str::to_string);
-                    if v.get("deduplicated").and_then(Value::as_bool) == Some(true) {
-                        st.notes.push(format!(
-                            "the incident was already open ({}); working on it",
-                            st.incident_id.as_deref().unwrap_or("?")
-                        ));
-                    }
-                }
+                None => read_incident(st, &v),
             },
             Purpose::AnalyzeLogs => match error {
                 Some(e) => st.notes.push(format!("analyze_logs failed: {e}")),
-                None => {
-                    st.log_summary = find_str(&v, &["summary", "headline"])
-                        .map(|s| cut(s, 300))
-                        .or_else(|| error_rates(&v))
-                        .or_else(|| {
-                            read::find(&v, &["anomalies", "findings", "patterns"])
-                                .and_then(Value::as_array)
-                                .and_then(|a| a.first())
-                                .map(|f| cut(&line(f), 300))
-                        });
-                }
+                None => st.log_summary = log_summary(&v),
             },
             Purpose::RawLogs => match error {
                 Some(e) => st.notes.push(format!("get_raw_logs failed: {e}")),
@@ -368,80 +340,15 @@ impl RunbookBrain {
                         find_str(&v, &["log_data_path", "data_path", "path"]).map(str::to_string);
                 }
             },
-            Purpose::Script => {
-                if let Some(e) = error {
-                    st.script_error = Some(e);
-                    return;
-                }
-                let exit = v.get("exit_code").and_then(Value::as_i64);
-                let stdout = v.get("stdout").and_then(Value::as_str).unwrap_or("");
-                match (exit, serde_json::from_str::<Value>(stdout.trim())) {
-                    (Some(0) | None, Ok(out)) if out.is_object() => {
-                        st.script_output = Some(out);
-                        st.script_error = None;
-                    }
-                    _ => {
-                        let stderr = v.get("stderr").and_then(Value::as_str).unwrap_or("");
-                        st.script_error = Some(format!(
-                            "exit {}: {}",
-                            exit.map_or("?".to_string(), |c| c.to_string()),
-                            cut(stderr, 200)
-                        ));
-                    }
-                }
-            }
+            Purpose::Script => read_script(st, &v, error),
             Purpose::Rca => {
                 st.rca_done = true;
                 match error {
                     Some(e) => st.notes.push(format!("root_cause_analysis failed: {e}")),
-                    None => {
-                        st.hypotheses = Hypothesis::read_all(&v);
-                        let conclusion = v.get("conclusion");
-                        st.unknown = conclusion
-                            .and_then(|c| c.get("root_cause"))
-                            .and_then(Value::as_str)
-                            == Some("unknown")
-                            || (!st.hypotheses.is_empty()
-                                && st.hypotheses.iter().all(|h| !h.likely()));
-                        st.checked = conclusion
-                            .and_then(|c| c.get("checked"))
-                            .and_then(Value::as_array)
-                            .map(|a| {
-                                a.iter()
-                                    .filter_map(Value::as_str)
-                                    .map(str::to_string)
-                                    .collect()
-                            })
-                            .unwrap_or_default();
-                    }
+                    None => read_rca(st, &v),
                 }
             }
-            Purpose::Remediation => {
-                st.rechecks = 0;
-                let Some(attempt) = st.attempts.last_mut() else {
-                    return;
-                };
-                if let Some(e) = error {
-                    attempt.error = Some(e);
-                    st.phase = Some(Phase::Remediate);
-                    return;
-                }
-                let result = RemediationResult::read(&v);
-                st.phase = Some(if result.pending_approval() {
-                    st.pending_approval = Some(
-                        result
-                            .approve_with
-                            .clone()
-                            .unwrap_or_else(|| "an operator's approval".into()),
-                    );
-                    Phase::Document
-                } else if result.did_not_hold() {
-                    Phase::Remediate
-                } else {
-                    Phase::Verify
-                });
-                attempt.result = Some(result);
-            }
+            Purpose::Remediation => read_remediation(st, &v, error),
             Purpose::Document => match error {
                 Some(e) => st.notes.push(format!("document_resolution failed: {e}")),
                 None => {
@@ -461,391 +368,647 @@ impl RunbookBrain {
         }
     }
 
-    /// The next turn: its text and tool calls (none when done).
+    /// The next turn: its text and tool calls (none when done). Phases that cannot act (a tool
+    /// not offered, nothing to try) move on within the same turn.
     fn plan(&mut self, tools: &[ToolDef], turn: u32) -> (String, Vec<Block>) {
-        let mut says: Vec<String> = std::mem::take(&mut self.state.notes);
-        let mut calls: Vec<Block> = Vec::new();
-        let mut call = |st: &mut State, name: String, input: Value, purpose: Purpose| {
-            let id = format!("runbook-{turn}-{}", st.pending.len() + 1);
-            st.pending.insert(id.clone(), purpose);
-            calls.push(Block::ToolUse { id, name, input });
+        let mut out = TurnPlan {
+            turn,
+            says: std::mem::take(&mut self.state.notes),
+            calls: Vec::new(),
         };
-        // Turns for documenting, notifying and the summary stay free.
-        let late = turn + 3 > self.config.turn_budget;
-
+        let late = turn + RESERVED_TURNS > self.config.turn_budget;
         loop {
-            let phase = self.phase();
-            let st = &mut self.state;
-            match phase {
-                Phase::Detect => {
-                    st.phase = Some(Phase::Open);
-                    let health = offered(tools, "verify_health");
-                    let metrics = offered(tools, "get_system_metrics");
-                    if health.is_none() {
-                        says.push(skip("verify_health", "health is unknown"));
-                    }
-                    if metrics.is_none() {
-                        says.push(skip("get_system_metrics", "no metrics"));
-                    }
-                    if health.is_none() && metrics.is_none() {
-                        continue;
-                    }
-                    says.push(
-                        "Detect: checking the health of every service and the metrics.".into(),
-                    );
-                    if let Some(t) = health {
-                        call(st, t, json!({}), Purpose::InitialHealth);
-                    }
-                    if let Some(t) = metrics {
-                        call(st, t, json!({}), Purpose::Metrics);
-                    }
-                    break;
-                }
-                Phase::Open => {
-                    st.phase = Some(Phase::Investigate);
-                    let (title, severity, services) = describe(st.initial.as_ref());
-                    st.severity = severity.clone();
-                    let Some(t) = offered(tools, "create_incident") else {
-                        says.push(skip("create_incident", "working without an incident id"));
-                        continue;
-                    };
-                    let mut description = String::new();
-                    if !st.report.trim().is_empty() {
-                        description.push_str(&format!("Reported: {}\n\n", cut(&st.report, 600)));
-                    }
-                    if let Some(h) = &st.initial {
-                        description.push_str(&format!("Health at detection: {}", h.summary));
-                    }
-                    if let Some(m) = &st.metrics_summary {
-                        description.push_str(&format!("\nMetrics: {m}"));
-                    }
-                    says.push(format!("Open: {title} ({severity})."));
-                    let dedup_key = format!(
-                        "runbook:{}",
-                        if services.is_empty() {
-                            "reported".to_string()
-                        } else {
-                            services.join("+")
-                        }
-                    );
-                    call(
-                        st,
-                        t,
-                        json!({
-                            "title": title,
-                            "severity": severity,
-                            "description": description.trim(),
-                            "services": services,
-                            "dedup_key": dedup_key,
-                        }),
-                        Purpose::CreateIncident,
-                    );
-                    break;
-                }
-                Phase::Investigate => {
-                    st.phase = Some(Phase::Analyze);
-                    let args = incident_args(st);
-                    let analyze = offered(tools, "analyze_logs");
-                    let raw = offered(tools, "get_raw_logs");
-                    if analyze.is_none() {
-                        says.push(skip("analyze_logs", "no log summary"));
-                    }
-                    if raw.is_none() {
-                        says.push(skip("get_raw_logs", "no raw logs to analyze"));
-                    }
-                    if analyze.is_none() && raw.is_none() {
-                        continue;
-                    }
-                    says.push("Investigate: the incident's log patterns and its raw logs.".into());
-                    if let Some(t) = analyze {
-                        call(st, t, args.clone(), Purpose::AnalyzeLogs);
-                    }
-                    if let Some(t) = raw {
-                        call(st, t, args, Purpose::RawLogs);
-                    }
-                    break;
-                }
-                Phase::Analyze => {
-                    if st.script_attempts == 0
-                        && let Some(summary) = &st.log_summary
-                    {
-                        says.push(format!("Log patterns: {summary}."));
-                    }
-                    let Some(data) = st.log_data_path.clone() else {
-                        st.phase = Some(Phase::RootCause);
-                        continue;
-                    };
-                    let Some(t) = offered(tools, "execute_analysis_script") else {
-                        st.phase = Some(Phase::RootCause);
-                        says.push(skip("execute_analysis_script", "no script analysis"));
-                        continue;
-                    };
-                    // One retry with the other path convention when the first is refused.
-                    if st.script_attempts >= 2
-                        || (st.script_attempts == 1 && st.script_error.is_none())
-                    {
-                        if let Some(e) = &st.script_error {
-                            says.push(format!("The analysis script did not run: {e}"));
-                        }
-                        st.phase = Some(Phase::RootCause);
-                        continue;
-                    }
-                    st.script_attempts += 1;
-                    let script_path = script_path(
-                        &data,
-                        st.incident_id.as_deref().unwrap_or("incident"),
-                        st.script_attempts == 2,
-                    );
-                    says.push(format!(
-                        "Analyze: running {script_path} on {data} (error counts per service, top error messages)."
-                    ));
-                    call(
-                        st,
-                        t,
-                        json!({
-                            "script_path": script_path,
-                            "log_data_path": data,
-                            "code": ANALYSIS_SCRIPT,
-                        }),
-                        Purpose::Script,
-                    );
-                    break;
-                }
-                Phase::RootCause => {
-                    if let Some(out) = &st.script_output {
-                        says.push(format!("Log analysis: {}", script_findings(out).join("; ")));
-                    }
-                    st.phase = Some(Phase::Remediate);
-                    let Some(t) = offered(tools, "root_cause_analysis") else {
-                        says.push(skip(
-                            "root_cause_analysis",
-                            "no hypotheses, so no remediation to choose",
-                        ));
-                        continue;
-                    };
-                    says.push("Root cause: asking for ranked hypotheses.".into());
-                    call(st, t, incident_args(st), Purpose::Rca);
-                    break;
-                }
-                Phase::Remediate => {
-                    if st.rca_done && st.attempts.is_empty() {
-                        if st.hypotheses.is_empty() {
-                            says.push("The root cause analysis gave no hypotheses.".into());
-                        } else {
-                            let list: Vec<String> = st
-                                .hypotheses
-                                .iter()
-                                .take(3)
-                                .map(|h| match h.confidence {
-                                    Some(c) => format!("{} ({c:.2})", h.headline()),
-                                    None => h.headline(),
-                                })
-                                .collect();
-                            says.push(format!("Hypotheses: {}.", list.join(", ")));
-                        }
-                    }
-                    if let Some(last) = st.attempts.last()
-                        && let Some(why) = attempt_failure(last)
-                    {
-                        says.push(format!("{} did not fix it: {why}.", last.action.label()));
-                    }
-                    let (next, held) = next_action(&st.hypotheses, &st.attempts, st.unknown);
-                    if st.attempts.is_empty() {
-                        says.extend(held);
-                    }
-                    let Some((hypothesis, action)) = next else {
-                        if st.unknown && st.attempts.is_empty() {
-                            says.push(
-                                "The cause is not established (no hypothesis is likely enough): running nothing, handing over with what was checked."
-                                    .into(),
-                            );
-                        } else if !st.hypotheses.is_empty() {
-                            says.push("No further suggested action to try.".into());
-                        }
-                        st.phase = Some(Phase::Document);
-                        continue;
-                    };
-                    if late || st.attempts.len() >= self.config.max_remediations {
-                        says.push(format!(
-                            "Not trying {}: the remediation budget is used up.",
-                            action.label()
-                        ));
-                        st.phase = Some(Phase::Document);
-                        continue;
-                    }
-                    let Some(t) = offered(tools, "execute_remediation") else {
-                        says.push(skip(
-                            "execute_remediation",
-                            "nothing can be fixed from here",
-                        ));
-                        st.phase = Some(Phase::Document);
-                        continue;
-                    };
-                    let Some(incident) = st.incident_id.clone() else {
-                        says.push(format!(
-                            "Not running {}: execute_remediation needs an incident, and none was opened.",
-                            action.label()
-                        ));
-                        st.phase = Some(Phase::Document);
-                        continue;
-                    };
-                    let h = &st.hypotheses[hypothesis];
-                    says.push(format!(
-                        "Remediate: {} for {}.",
-                        action.label(),
-                        h.headline()
-                    ));
-                    let mut args = json!({
-                        "incident_id": incident,
-                        "action": action.name,
-                        "idempotency_key": format!("{incident}:{}", action.label()),
-                    });
-                    if let Some(target) = &action.target {
-                        args["target"] = json!(target);
-                    }
-                    args["reason"] = json!(cut(
-                        &format!(
-                            "{}{}; evidence: {}",
-                            h.headline(),
-                            h.confidence
-                                .map(|c| format!(" (confidence {c:.2})"))
-                                .unwrap_or_default(),
-                            h.evidence
-                                .iter()
-                                .take(3)
-                                .cloned()
-                                .collect::<Vec<_>>()
-                                .join("; ")
-                        ),
-                        600
-                    ));
-                    st.attempts.push(Attempt {
-                        action,
-                        hypothesis,
-                        result: None,
-                        error: None,
-                        recovered: false,
-                    });
-                    st.phase = Some(Phase::Verify);
-                    call(st, t, args, Purpose::Remediation);
-                    break;
-                }
-                Phase::Verify => {
-                    let Some(t) = offered(tools, "verify_health") else {
-                        // Without a health check, trust the workflow's own verification.
-                        let trusted = st.attempts.last_mut().is_some_and(|a| {
-                            a.recovered = a.result.as_ref().is_some_and(|r| {
-                                r.recovered == Some(true) || r.status == "succeeded"
-                            });
-                            a.recovered
-                        });
-                        says.push(skip(
-                            "verify_health",
-                            "relying on the remediation's own verification",
-                        ));
-                        st.phase = Some(if trusted {
-                            Phase::Document
-                        } else {
-                            Phase::Remediate
-                        });
-                        continue;
-                    };
-                    if late {
-                        says.push("Out of turns for further checks.".into());
-                        st.phase = Some(Phase::Document);
-                        continue;
-                    }
-                    says.push(if st.rechecks == 0 {
-                        "Verify: is everything that was sick healthy again?".to_string()
-                    } else {
-                        format!(
-                            "Not recovered yet; checking again (re-check {} of {}).",
-                            st.rechecks, self.config.max_rechecks
-                        )
-                    });
-                    call(st, t, json!({}), Purpose::Health);
-                    break;
-                }
-                Phase::Document if fix(st).is_none() => {
-                    // Not fixed: document_resolution would resolve the incident, so the
-                    // findings go on its timeline instead and it stays open for a human.
-                    st.phase = Some(Phase::Notify);
-                    let Some(incident) = st.incident_id.clone() else {
-                        continue;
-                    };
-                    let Some(t) = offered(tools, "update_incident") else {
-                        says.push(skip("update_incident", "the findings are only in this run"));
-                        continue;
-                    };
-                    let doc = documentation(st);
-                    says.push(
-                        "Not resolved: noting the findings on the incident, which stays open."
-                            .into(),
-                    );
-                    let mut note = format!("{} Root cause: {}.", doc.resolution, doc.root_cause);
-                    if !doc.evidence.is_empty() {
-                        note.push_str(&format!(" Evidence: {}", doc.evidence.join("; ")));
-                    }
-                    call(
-                        st,
-                        t,
-                        json!({ "incident_id": incident, "note": cut(&note, 4000) }),
-                        Purpose::Escalate,
-                    );
-                    break;
-                }
-                Phase::Document => {
-                    st.phase = Some(Phase::Notify);
-                    let Some(t) = offered(tools, "document_resolution") else {
-                        says.push(skip("document_resolution", "no postmortem written"));
-                        continue;
-                    };
-                    let Some(incident) = st.incident_id.clone() else {
-                        says.push("Not documenting: no incident was opened.".into());
-                        continue;
-                    };
-                    says.push("Document: root cause, resolution and evidence.".into());
-                    let doc = documentation(st);
-                    call(
-                        st,
-                        t,
-                        json!({
-                            "incident_id": incident,
-                            "root_cause": doc.root_cause,
-                            "resolution": doc.resolution,
-                            "impact": impact(st),
-                            "evidence": doc.evidence,
-                            "action_items": doc.action_items,
-                        }),
-                        Purpose::Document,
-                    );
-                    break;
-                }
-                Phase::Notify => {
-                    st.phase = Some(Phase::Done);
-                    let Some(t) = offered(tools, "notify_team") else {
-                        says.push(skip("notify_team", "the team was not notified"));
-                        continue;
-                    };
-                    let mut args = json!({ "message": notification(st) });
-                    if let Some(id) = &st.incident_id {
-                        args["incident_id"] = json!(id);
-                    }
-                    if !st.severity.is_empty() {
-                        args["severity"] = json!(st.severity);
-                    }
-                    says.push("Notify: telling the team.".into());
-                    call(st, t, args, Purpose::Notify);
-                    break;
-                }
+            let step = match self.phase() {
+                Phase::Detect => self.detect(tools, &mut out),
+                Phase::Open => self.open(tools, &mut out),
+                Phase::Investigate => self.investigate(tools, &mut out),
+                Phase::Analyze => self.analyze(tools, &mut out),
+                Phase::RootCause => self.root_cause(tools, &mut out),
+                Phase::Remediate => self.remediate(tools, late, &mut out),
+                Phase::Verify => self.verify(tools, late, &mut out),
+                Phase::Document if fix(&self.state).is_none() => self.escalate(tools, &mut out),
+                Phase::Document => self.document(tools, &mut out),
+                Phase::Notify => self.notify(tools, &mut out),
                 Phase::Done => {
-                    says.push(summary(st));
-                    break;
+                    out.say(summary(&self.state));
+                    Step::EndTurn
                 }
+            };
+            if step == Step::EndTurn {
+                break;
             }
         }
-        (says.join("\n"), calls)
+        (out.says.join("\n"), out.calls)
     }
+
+    /// Health and metrics: what is unhealthy, and how badly.
+    fn detect(&mut self, tools: &[ToolDef], out: &mut TurnPlan) -> Step {
+        let st = &mut self.state;
+        st.phase = Some(Phase::Open);
+        let health = offered(tools, "verify_health");
+        let metrics = offered(tools, "get_system_metrics");
+        if health.is_none() {
+            out.say(skip("verify_health", "health is unknown"));
+        }
+        if metrics.is_none() {
+            out.say(skip("get_system_metrics", "no metrics"));
+        }
+        if health.is_none() && metrics.is_none() {
+            return Step::Next;
+        }
+        out.say("Detect: checking the health of every service and the metrics.");
+        if let Some(t) = health {
+            out.call(st, t, json!({}), Purpose::InitialHealth);
+        }
+        if let Some(t) = metrics {
+            out.call(st, t, json!({}), Purpose::Metrics);
+        }
+        Step::EndTurn
+    }
+
+    /// Opens the incident: title, severity and services from the health at detection.
+    fn open(&mut self, tools: &[ToolDef], out: &mut TurnPlan) -> Step {
+        let st = &mut self.state;
+        st.phase = Some(Phase::Investigate);
+        let (title, severity, services) = describe(st.initial.as_ref());
+        st.severity = severity.clone();
+        let Some(t) = offered(tools, "create_incident") else {
+            out.say(skip("create_incident", "working without an incident id"));
+            return Step::Next;
+        };
+        let description = incident_description(st);
+        out.say(format!("Open: {title} ({severity})."));
+        let dedup_key = dedup_key(&services);
+        out.call(
+            st,
+            t,
+            json!({
+                "title": title,
+                "severity": severity,
+                "description": description.trim(),
+                "services": services,
+                "dedup_key": dedup_key,
+            }),
+            Purpose::CreateIncident,
+        );
+        Step::EndTurn
+    }
+
+    /// The incident's log patterns and its raw logs (for the script).
+    fn investigate(&mut self, tools: &[ToolDef], out: &mut TurnPlan) -> Step {
+        let st = &mut self.state;
+        st.phase = Some(Phase::Analyze);
+        let args = incident_args(st);
+        let analyze = offered(tools, "analyze_logs");
+        let raw = offered(tools, "get_raw_logs");
+        if analyze.is_none() {
+            out.say(skip("analyze_logs", "no log summary"));
+        }
+        if raw.is_none() {
+            out.say(skip("get_raw_logs", "no raw logs to analyze"));
+        }
+        if analyze.is_none() && raw.is_none() {
+            return Step::Next;
+        }
+        out.say("Investigate: the incident's log patterns and its raw logs.");
+        if let Some(t) = analyze {
+            out.call(st, t, args.clone(), Purpose::AnalyzeLogs);
+        }
+        if let Some(t) = raw {
+            out.call(st, t, args, Purpose::RawLogs);
+        }
+        Step::EndTurn
+    }
+
+    /// Runs the planner's own analysis script on the raw logs; stays in this phase for one
+    /// retry with the other path convention when the first attempt is refused.
+    fn analyze(&mut self, tools: &[ToolDef], out: &mut TurnPlan) -> Step {
+        let st = &mut self.state;
+        if st.script_attempts == 0
+            && let Some(summary) = &st.log_summary
+        {
+            out.say(format!("Log patterns: {summary}."));
+        }
+        let Some(data) = st.log_data_path.clone() else {
+            st.phase = Some(Phase::RootCause);
+            return Step::Next;
+        };
+        let Some(t) = offered(tools, "execute_analysis_script") else {
+            st.phase = Some(Phase::RootCause);
+            out.say(skip("execute_analysis_script", "no script analysis"));
+            return Step::Next;
+        };
+        let ran = st.script_attempts > 0 && st.script_error.is_none();
+        if ran || st.script_attempts >= SCRIPT_ATTEMPTS {
+            if let Some(e) = &st.script_error {
+                out.say(format!("The analysis script did not run: {e}"));
+            }
+            st.phase = Some(Phase::RootCause);
+            return Step::Next;
+        }
+        st.script_attempts += 1;
+        let retry = st.script_attempts > 1;
+        let script_path = script_path(
+            &data,
+            st.incident_id.as_deref().unwrap_or("incident"),
+            retry,
+        );
+        out.say(format!(
+            "Analyze: running {script_path} on {data} (error counts per service, top error messages)."
+        ));
+        out.call(
+            st,
+            t,
+            json!({
+                "script_path": script_path,
+                "log_data_path": data,
+                "code": ANALYSIS_SCRIPT,
+            }),
+            Purpose::Script,
+        );
+        Step::EndTurn
+    }
+
+    /// Says what the script found, then asks for ranked hypotheses.
+    fn root_cause(&mut self, tools: &[ToolDef], out: &mut TurnPlan) -> Step {
+        let st = &mut self.state;
+        if let Some(found) = &st.script_output {
+            out.say(format!(
+                "Log analysis: {}",
+                script_findings(found).join("; ")
+            ));
+        }
+        st.phase = Some(Phase::Remediate);
+        let Some(t) = offered(tools, "root_cause_analysis") else {
+            out.say(skip(
+                "root_cause_analysis",
+                "no hypotheses, so no remediation to choose",
+            ));
+            return Step::Next;
+        };
+        out.say("Root cause: asking for ranked hypotheses.");
+        out.call(st, t, incident_args(st), Purpose::Rca);
+        Step::EndTurn
+    }
+
+    /// Runs the best action not tried yet, or moves on to documenting when there is none, the
+    /// budget is used up or nothing can run it.
+    fn remediate(&mut self, tools: &[ToolDef], late: bool, out: &mut TurnPlan) -> Step {
+        report_progress(&self.state, out);
+        let st = &self.state;
+        let (next, held) = next_action(&st.hypotheses, &st.attempts, st.unknown);
+        if st.attempts.is_empty() {
+            out.says.extend(held);
+        }
+        let Some((hypothesis, action)) = next else {
+            if let Some(why) = nothing_to_try(st) {
+                out.say(why);
+            }
+            self.state.phase = Some(Phase::Document);
+            return Step::Next;
+        };
+        let (t, incident) = match self.remediation_tool(tools, late, &action) {
+            Ok(found) => found,
+            Err(why) => {
+                out.say(why);
+                self.state.phase = Some(Phase::Document);
+                return Step::Next;
+            }
+        };
+        let st = &mut self.state;
+        let h = &st.hypotheses[hypothesis];
+        out.say(format!(
+            "Remediate: {} for {}.",
+            action.label(),
+            h.headline()
+        ));
+        let args = remediation_args(&incident, &action, h);
+        st.attempts.push(Attempt {
+            action,
+            hypothesis,
+            result: None,
+            error: None,
+            recovered: false,
+        });
+        st.phase = Some(Phase::Verify);
+        out.call(st, t, args, Purpose::Remediation);
+        Step::EndTurn
+    }
+
+    /// The remediation tool and the incident to run `action` under, or why it cannot run.
+    fn remediation_tool(
+        &self,
+        tools: &[ToolDef],
+        late: bool,
+        action: &ActionRef,
+    ) -> Result<(String, String), String> {
+        if late || self.state.attempts.len() >= self.config.max_remediations {
+            return Err(format!(
+                "Not trying {}: the remediation budget is used up.",
+                action.label()
+            ));
+        }
+        let Some(t) = offered(tools, "execute_remediation") else {
+            return Err(skip(
+                "execute_remediation",
+                "nothing can be fixed from here",
+            ));
+        };
+        let Some(incident) = self.state.incident_id.clone() else {
+            return Err(format!(
+                "Not running {}: execute_remediation needs an incident, and none was opened.",
+                action.label()
+            ));
+        };
+        Ok((t, incident))
+    }
+
+    /// Checks health after a remediation (again, while it may still be taking effect).
+    fn verify(&mut self, tools: &[ToolDef], late: bool, out: &mut TurnPlan) -> Step {
+        let st = &mut self.state;
+        let Some(t) = offered(tools, "verify_health") else {
+            return trust_the_workflow(st, out);
+        };
+        if late {
+            out.say("Out of turns for further checks.");
+            st.phase = Some(Phase::Document);
+            return Step::Next;
+        }
+        out.say(if st.rechecks == 0 {
+            "Verify: is everything that was sick healthy again?".to_string()
+        } else {
+            format!(
+                "Not recovered yet; checking again (re-check {} of {}).",
+                st.rechecks, self.config.max_rechecks
+            )
+        });
+        out.call(st, t, json!({}), Purpose::Health);
+        Step::EndTurn
+    }
+
+    /// Not fixed: document_resolution would resolve the incident, so the findings go on its
+    /// timeline instead and it stays open for a human.
+    fn escalate(&mut self, tools: &[ToolDef], out: &mut TurnPlan) -> Step {
+        let st = &mut self.state;
+        st.phase = Some(Phase::Notify);
+        let Some(incident) = st.incident_id.clone() else {
+            return Step::Next;
+        };
+        let Some(t) = offered(tools, "update_incident") else {
+            out.say(skip("update_incident", "the findings are only in this run"));
+            return Step::Next;
+        };
+        let doc = documentation(st);
+        out.say("Not resolved: noting the findings on the incident, which stays open.");
+        let mut note = format!("{} Root cause: {}.", doc.resolution, doc.root_cause);
+        if !doc.evidence.is_empty() {
+            note.push_str(&format!(" Evidence: {}", doc.evidence.join("; ")));
+        }
+        out.call(
+            st,
+            t,
+            json!({ "incident_id": incident, "note": cut(&note, NOTE_CHARS) }),
+            Purpose::Escalate,
+        );
+        Step::EndTurn
+    }
+
+    /// Fixed: the postmortem with root cause, resolution and evidence (this resolves it).
+    fn document(&mut self, tools: &[ToolDef], out: &mut TurnPlan) -> Step {
+        let st = &mut self.state;
+        st.phase = Some(Phase::Notify);
+        let Some(t) = offered(tools, "document_resolution") else {
+            out.say(skip("document_resolution", "no postmortem written"));
+            return Step::Next;
+        };
+        let Some(incident) = st.incident_id.clone() else {
+            out.say("Not documenting: no incident was opened.");
+            return Step::Next;
+        };
+        out.say("Document: root cause, resolution and evidence.");
+        let doc = documentation(st);
+        out.call(
+            st,
+            t,
+            json!({
+                "incident_id": incident,
+                "root_cause": doc.root_cause,
+                "resolution": doc.resolution,
+                "impact": impact(st),
+                "evidence": doc.evidence,
+                "action_items": doc.action_items,
+            }),
+            Purpose::Document,
+        );
+        Step::EndTurn
+    }
+
+    /// Tells the team the outcome.
+    fn notify(&mut self, tools: &[ToolDef], out: &mut TurnPlan) -> Step {
+        let st = &mut self.state;
+        st.phase = Some(Phase::Done);
+        let Some(t) = offered(tools, "notify_team") else {
+            out.say(skip("notify_team", "the team was not notified"));
+            return Step::Next;
+        };
+        let mut args = json!({ "message": notification(st) });
+        if let Some(id) = &st.incident_id {
+            args["incident_id"] = json!(id);
+        }
+        if !st.severity.is_empty() {
+            args["severity"] = json!(st.severity);
+        }
+        out.say("Notify: telling the team.");
+        out.call(st, t, args, Purpose::Notify);
+        Step::EndTurn
+    }
+}
+
+/// What a phase's step did to the turn being planned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// The phase moved on without a call: plan the next phase in this same turn.
+    Next,
+    /// The turn is complete: calls were made, or the run is over.
+    EndTurn,
+}
+
+/// The turn being planned: what the planner says and the calls it makes.
+struct TurnPlan {
+    turn: u32,
+    says: Vec<String>,
+    calls: Vec<Block>,
+}
+
+impl TurnPlan {
+    fn say(&mut self, text: impl Into<String>) {
+        self.says.push(text.into());
+    }
+
+    /// Calls `name`, remembering what for so its result is read the right way.
+    fn call(&mut self, st: &mut State, name: String, input: Value, purpose: Purpose) {
+        let id = format!("planner-{}-{}", self.turn, st.pending.len() + 1);
+        st.pending.insert(id.clone(), purpose);
+        self.calls.push(Block::ToolUse { id, name, input });
+    }
+}
+
+/// The incident's description: the report, the health at detection and the metrics.
+fn incident_description(st: &State) -> String {
+    let mut description = String::new();
+    if !st.report.trim().is_empty() {
+        description.push_str(&format!("Reported: {}\n\n", cut(&st.report, REPORT_CHARS)));
+    }
+    if let Some(h) = &st.initial {
+        description.push_str(&format!("Health at detection: {}", h.summary));
+    }
+    if let Some(m) = &st.metrics_summary {
+        description.push_str(&format!("\nMetrics: {m}"));
+    }
+    description
+}
+
+/// The same sick services give the same key, so a second run joins the open incident.
+fn dedup_key(services: &[String]) -> String {
+    format!(
+        "planner:{}",
+        if services.is_empty() {
+            "reported".to_string()
+        } else {
+            services.join("+")
+        }
+    )
+}
+
+/// On entering the remediation phase: the hypotheses (first time), and why the last attempt
+/// did not fix it (afterwards).
+fn report_progress(st: &State, out: &mut TurnPlan) {
+    if st.rca_done && st.attempts.is_empty() {
+        if st.hypotheses.is_empty() {
+            out.say("The root cause analysis gave no hypotheses.");
+        } else {
+            let list: Vec<String> = st
+                .hypotheses
+                .iter()
+                .take(HYPOTHESES_SHOWN)
+                .map(|h| match h.confidence {
+                    Some(c) => format!("{} ({c:.2})", h.headline()),
+                    None => h.headline(),
+                })
+                .collect();
+            out.say(format!("Hypotheses: {}.", list.join(", ")));
+        }
+    }
+    if let Some(last) = st.attempts.last()
+        && let Some(why) = attempt_failure(last)
+    {
+        out.say(format!("{} did not fix it: {why}.", last.action.label()));
+    }
+}
+
+/// Why there is no action to run, when there is something to say about it.
+fn nothing_to_try(st: &State) -> Option<String> {
+    if st.unknown && st.attempts.is_empty() {
+        Some(
+            "The cause is not established (no hypothesis is likely enough): running nothing, handing over with what was checked."
+                .into(),
+        )
+    } else if !st.hypotheses.is_empty() {
+        Some("No further suggested action to try.".into())
+    } else {
+        None
+    }
+}
+
+/// execute_remediation's arguments: the action, an idempotency key, and a `reason` (the
+/// diagnosis and its evidence) that an approval request shows.
+fn remediation_args(incident: &str, action: &ActionRef, h: &Hypothesis) -> Value {
+    let mut args = json!({
+        "incident_id": incident,
+        "action": action.name,
+        "idempotency_key": format!("{incident}:{}", action.label()),
+    });
+    if let Some(target) = &action.target {
+        args["target"] = json!(target);
+    }
+    args["reason"] = json!(cut(
+        &format!(
+            "{}{}; evidence: {}",
+            h.headline(),
+            h.confidence
+                .map(|c| format!(" (confidence {c:.2})"))
+                .unwrap_or_default(),
+            h.evidence
+                .iter()
+                .take(REASON_EVIDENCE)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        REASON_CHARS
+    ));
+    args
+}
+
+/// Without a health check, trust the workflow's own verification of the last remediation.
+fn trust_the_workflow(st: &mut State, out: &mut TurnPlan) -> Step {
+    let trusted = st.attempts.last_mut().is_some_and(|a| {
+        a.recovered = a
+            .result
+            .as_ref()
+            .is_some_and(|r| r.recovered == Some(true) || r.status == "succeeded");
+        a.recovered
+    });
+    out.say(skip(
+        "verify_health",
+        "relying on the remediation's own verification",
+    ));
+    st.phase = Some(if trusted {
+        Phase::Document
+    } else {
+        Phase::Remediate
+    });
+    Step::Next
+}
+
+/// A health check after a remediation decides what is next: document when health is back,
+/// look again while the action may still be taking effect, else try the next action.
+fn read_health(st: &mut State, v: &Value, error: Option<String>, max_rechecks: u32) {
+    if let Some(e) = &error {
+        st.notes.push(format!("verify_health failed: {e}"));
+    }
+    let health = error.is_none().then(|| Health::read(v)).flatten();
+    st.latest = health.clone();
+    let recovered = health
+        .as_ref()
+        .is_some_and(|h| recovered(st.initial.as_ref(), h));
+    if let Some(a) = st.attempts.last_mut() {
+        a.recovered = recovered;
+    }
+    // When the workflow already watched health recover, one disagreeing look is
+    // checked once more; otherwise the action may still be taking effect.
+    let workflow_saw_recovery = st
+        .attempts
+        .last()
+        .and_then(|a| a.result.as_ref())
+        .is_some_and(|r| r.recovered == Some(true) || r.status == "succeeded");
+    let allowed = if workflow_saw_recovery {
+        max_rechecks.min(1)
+    } else {
+        max_rechecks
+    };
+    st.phase = Some(if recovered {
+        Phase::Document
+    } else if st.rechecks < allowed {
+        st.rechecks += 1;
+        st.recheck_wait = true;
+        Phase::Verify
+    } else {
+        Phase::Remediate
+    });
+}
+
+/// The incident's id, and a note when it was already open.
+fn read_incident(st: &mut State, v: &Value) {
+    st.incident_id = v
+        .pointer("/incident/id")
+        .and_then(Value::as_str)
+        .or_else(|| find_str(v, &["incident_id", "id"]))
+        .map(str::to_string);
+    if v.get("deduplicated").and_then(Value::as_bool) == Some(true) {
+        st.notes.push(format!(
+            "the incident was already open ({}); working on it",
+            st.incident_id.as_deref().unwrap_or("?")
+        ));
+    }
+}
+
+/// One line of what the log analysis found: its summary, else the error rates that rose,
+/// else its first finding.
+fn log_summary(v: &Value) -> Option<String> {
+    find_str(v, &["summary", "headline"])
+        .map(|s| cut(s, LOG_SUMMARY_CHARS))
+        .or_else(|| error_rates(v))
+        .or_else(|| {
+            read::find(v, &["anomalies", "findings", "patterns"])
+                .and_then(Value::as_array)
+                .and_then(|a| a.first())
+                .map(|f| cut(&line(f), LOG_SUMMARY_CHARS))
+        })
+}
+
+/// The script's JSON output, or why it did not give one.
+fn read_script(st: &mut State, v: &Value, error: Option<String>) {
+    if let Some(e) = error {
+        st.script_error = Some(e);
+        return;
+    }
+    let exit = v.get("exit_code").and_then(Value::as_i64);
+    let stdout = v.get("stdout").and_then(Value::as_str).unwrap_or("");
+    match (exit, serde_json::from_str::<Value>(stdout.trim())) {
+        (Some(0) | None, Ok(out)) if out.is_object() => {
+            st.script_output = Some(out);
+            st.script_error = None;
+        }
+        _ => {
+            let stderr = v.get("stderr").and_then(Value::as_str).unwrap_or("");
+            st.script_error = Some(format!(
+                "exit {}: {}",
+                exit.map_or("?".to_string(), |c| c.to_string()),
+                cut(stderr, SCRIPT_STDERR_CHARS)
+            ));
+        }
+    }
+}
+
+/// The ranked hypotheses, whether the analysis said it does not know, and what it checked.
+fn read_rca(st: &mut State, v: &Value) {
+    st.hypotheses = Hypothesis::read_all(v);
+    let conclusion = v.get("conclusion");
+    st.unknown = conclusion
+        .and_then(|c| c.get("root_cause"))
+        .and_then(Value::as_str)
+        == Some("unknown")
+        || (!st.hypotheses.is_empty() && st.hypotheses.iter().all(|h| !h.likely()));
+    st.checked = conclusion
+        .and_then(|c| c.get("checked"))
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+}
+
+/// A remediation's answer decides what is next: document when it awaits approval, try the
+/// next action when it failed or did not hold, else verify.
+fn read_remediation(st: &mut State, v: &Value, error: Option<String>) {
+    st.rechecks = 0;
+    let Some(attempt) = st.attempts.last_mut() else {
+        return;
+    };
+    if let Some(e) = error {
+        attempt.error = Some(e);
+        st.phase = Some(Phase::Remediate);
+        return;
+    }
+    let result = RemediationResult::read(v);
+    st.phase = Some(if result.pending_approval() {
+        st.pending_approval = Some(
+            result
+                .approve_with
+                .clone()
+                .unwrap_or_else(|| "an operator's approval".into()),
+        );
+        Phase::Document
+    } else if result.did_not_hold() {
+        Phase::Remediate
+    } else {
+        Phase::Verify
+    });
+    attempt.result = Some(result);
 }
 
 fn skip(tool: &str, consequence: &str) -> String {
@@ -954,7 +1117,7 @@ fn script_path(log_data_path: &str, incident: &str, other: bool) -> String {
             }
         })
         .collect();
-    let rel = format!("scripts/runbook-{name}-errors.py");
+    let rel = format!("scripts/planner-{name}-errors.py");
     if prefixed != other {
         format!("analytics/{rel}")
     } else {
@@ -1374,15 +1537,15 @@ mod tests {
     fn script_paths_follow_the_data_convention() {
         assert_eq!(
             script_path("raw/INC-0001.json", "INC-0001", false),
-            "scripts/runbook-INC-0001-errors.py"
+            "scripts/planner-INC-0001-errors.py"
         );
         assert_eq!(
             script_path("analytics/raw/x.json", "INC 1", false),
-            "analytics/scripts/runbook-INC_1-errors.py"
+            "analytics/scripts/planner-INC_1-errors.py"
         );
         assert_eq!(
             script_path("raw/x.json", "INC-1", true),
-            "analytics/scripts/runbook-INC-1-errors.py"
+            "analytics/scripts/planner-INC-1-errors.py"
         );
     }
 }
