@@ -1213,8 +1213,9 @@ fn attempt_failure(a: &Attempt) -> Option<String> {
 }
 
 /// The best action not tried yet, in hypothesis order, among hypotheses likely enough to act
-/// on; a `high`-risk or approval-held action only on a strong one. The actions passed over
-/// for risk come back as the second value, to be said.
+/// on; a `high`-risk action only on a strong one. An action held for approval is asked for on
+/// a likely one: a human decides, shown its risk, the evidence and the undo. The actions
+/// passed over for risk come back as the second value, to be said.
 fn next_action(
     hypotheses: &[Hypothesis],
     tried: &[Attempt],
@@ -1232,7 +1233,7 @@ fn next_action(
         {
             if a.risky && !h.strong() {
                 held.push(format!(
-                    "Not running {}: it is high-risk or needs approval, and {} is not certain enough ({})",
+                    "Not running {}: it is high-risk, and {} is not certain enough ({})",
                     a.label(),
                     h.headline(),
                     h.confidence.map_or("?".into(), |c| format!("{c:.2}"))
@@ -1497,6 +1498,64 @@ mod tests {
 
     fn health(v: Value) -> Health {
         Health::read(&v).unwrap()
+    }
+
+    fn hypothesis(confidence: f64, actions: Vec<ActionRef>) -> Hypothesis {
+        Hypothesis {
+            root_cause: "bad-deploy".into(),
+            component: Some("api".into()),
+            confidence: Some(confidence),
+            summary: None,
+            evidence: Vec::new(),
+            actions,
+        }
+    }
+
+    fn action(name: &str, risky: bool, gated: bool) -> ActionRef {
+        ActionRef {
+            name: name.into(),
+            target: Some("api".into()),
+            risky,
+            gated,
+        }
+    }
+
+    #[test]
+    fn risk_decides_how_sure_the_planner_must_be() {
+        let pick = |confidence: f64, a: ActionRef| {
+            next_action(&[hypothesis(confidence, vec![a])], &[], false)
+                .0
+                .map(|(_, a)| a.name)
+        };
+        let likely = 0.6;
+        let strong = 0.9;
+        let weak = 0.3;
+        // An ordinary action on a likely hypothesis; nothing on a weak one.
+        assert_eq!(
+            pick(likely, action("rollback", false, false)).as_deref(),
+            Some("rollback")
+        );
+        assert_eq!(pick(weak, action("rollback", false, false)), None);
+        // Held for approval: asked for on a likely hypothesis, a human decides.
+        assert_eq!(
+            pick(likely, action("rollback", false, true)).as_deref(),
+            Some("rollback")
+        );
+        assert_eq!(pick(weak, action("rollback", false, true)), None);
+        // High risk: only on a strong hypothesis, approval or not.
+        assert_eq!(pick(likely, action("failover", true, true)), None);
+        assert_eq!(pick(likely, action("failover", true, false)), None);
+        assert_eq!(
+            pick(strong, action("failover", true, true)).as_deref(),
+            Some("failover")
+        );
+        // Said when passed over.
+        let (_, held) = next_action(
+            &[hypothesis(likely, vec![action("failover", true, false)])],
+            &[],
+            false,
+        );
+        assert!(held[0].contains("high-risk"), "{held:?}");
     }
 
     #[test]

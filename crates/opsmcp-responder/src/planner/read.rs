@@ -225,9 +225,11 @@ pub struct ActionRef {
     pub name: String,
     /// The service it acts on, when known.
     pub target: Option<String>,
-    /// `high` risk or held for approval, as the server described it: never run on a weak
-    /// hypothesis.
+    /// `high` risk, as the server described it: run only on a strong hypothesis.
     pub risky: bool,
+    /// Held for a human's approval: asked for on a likely hypothesis (the human decides,
+    /// shown the risk, the evidence and the undo).
+    pub gated: bool,
 }
 
 impl ActionRef {
@@ -261,6 +263,7 @@ impl ActionRef {
                     name: name.to_string(),
                     target,
                     risky: false,
+                    gated: false,
                 }]
             }
             Value::Object(_) => {
@@ -273,12 +276,12 @@ impl ActionRef {
                         .collect();
                 };
                 let target = str_at(v, &["target", "service", "component"]).or(default_target);
-                let risky = str_at(v, &["risk"]).is_some_and(|r| r.eq_ignore_ascii_case("high"))
-                    || v.get("needs_approval").and_then(Value::as_bool) == Some(true);
+                let risky = str_at(v, &["risk"]).is_some_and(|r| r.eq_ignore_ascii_case("high"));
+                let gated = v.get("needs_approval").and_then(Value::as_bool) == Some(true);
                 // A `name@target` string wins over the fields beside it.
                 Self::read_all(&Value::String(name.to_string()), target)
                     .into_iter()
-                    .map(|a| Self { risky, ..a })
+                    .map(|a| Self { risky, gated, ..a })
                     .collect()
             }
             _ => Vec::new(),
@@ -305,7 +308,7 @@ pub struct Hypothesis {
 
 /// Below this a hypothesis is not acted on (the servers' `CONFIDENCE_FLOOR`).
 pub const CONFIDENCE_FLOOR: f64 = 0.5;
-/// From this a hypothesis may carry a high-risk or approval-held action.
+/// From this a hypothesis may carry a high-risk action.
 pub const CONFIDENCE_STRONG: f64 = 0.8;
 
 impl Hypothesis {
