@@ -785,7 +785,7 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             .find(|d| {
                 sick.contains(d)
                 && all[d].transmits_to(f)
-                && !(own_limit && !all[d].worse_than(f))
+                && (!own_limit || all[d].worse_than(f))
                 // A dependency swamped by more work than usual is a victim of its callers'
                 // load, not the cause of their trouble.
                 && !all[d].load
