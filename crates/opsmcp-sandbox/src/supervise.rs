@@ -1,6 +1,13 @@
 //! Starting the confined child and watching it: the handshake that hands the server the run's
 //! tmpfs, output caps, wall timeout, limits for the run as a whole (cgroup or run monitor),
 //! killing the run's PID namespace and reaping.
+//!
+//! Not shared with the live world's runbook runner (`opsmcp-world/src/live/runbook.rs`): that
+//! one runs an operator's own trusted program in a process group and only needs a timeout and
+//! capped output; this one watches hostile code in its own namespaces, through a handshake,
+//! with limits for the run as a whole. What they have in common (read two pipes up to a cap,
+//! kill on a deadline) is a few lines; a shared supervisor would carry this one's weight into
+//! every runbook call.
 
 use std::io;
 use std::os::fd::OwnedFd;

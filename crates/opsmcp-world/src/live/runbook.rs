@@ -5,7 +5,10 @@
 //! so an operator declares each action once — program, argument templates, typed parameters,
 //! timeout — and a caller can only pick an action by name and fill in parameters that pass
 //! their type. The program runs without a shell, each template becomes exactly one argument, in
-//! a process group of its own that is killed whole on timeout.
+//! a process group of its own that is killed whole on timeout. (The sandbox has its own
+//! supervisor, `opsmcp-sandbox/src/supervise.rs`, for hostile scripts in namespaces with
+//! per-run limits; an operator's declared program needs none of that, so the two are not
+//! shared.)
 //!
 //! ```toml
 //! [[runbook]]
