@@ -354,3 +354,117 @@ async fn bad_input_gets_a_clear_tool_error_and_writes_nothing_outside() {
     assert_eq!(run["succeeded"], false, "{run}");
     client.cancel().await.unwrap();
 }
+
+/// Every page of a cursor walk, concatenated, in the file's order; and the total each says.
+async fn walk(client: &Client, first_cursor: &str) -> (Vec<Value>, Vec<u64>) {
+    let mut shown = Vec::new();
+    let mut totals = Vec::new();
+    let mut cursor = Some(first_cursor.to_owned());
+    while let Some(c) = cursor {
+        let page = ok(client, "get_raw_logs", json!({"cursor": c, "limit": 1000})).await;
+        assert_eq!(
+            page["page"]["offset"].as_u64().unwrap(),
+            shown.len() as u64 + 1
+        );
+        shown.extend(page["page"]["entries"].as_array().unwrap().iter().cloned());
+        totals.push(page["total_entries"].as_u64().unwrap());
+        cursor = page["next_cursor"].as_str().map(str::to_owned);
+    }
+    (shown, totals)
+}
+
+#[tokio::test]
+async fn cursor_pages_seek_through_the_index_and_agree_with_the_file() {
+    // get_raw_logs counts as expensive (60 calls a minute by default); this walk makes more.
+    let server = Running::up(&[
+        "--scenario",
+        "db-connection-pool-exhaustion",
+        "--expensive-per-minute",
+        "100000",
+    ]);
+    let client = connect(&server).await;
+    let logs = ok(
+        &client,
+        "get_raw_logs",
+        json!({"timeframe": "last 30 minutes", "limit": 1}),
+    )
+    .await;
+    let path = logs["log_data_path"].as_str().unwrap().to_owned();
+    let total = logs["total_entries"].as_u64().unwrap();
+    let entries = read_entries(&server, &path);
+    assert!(
+        entries.len() > 2 * 1024,
+        "the walk crosses index checkpoints: {}",
+        entries.len()
+    );
+    // The index is written beside the file, hidden from a listing of data files.
+    let (dir, name) = path.rsplit_once('/').unwrap();
+    let index = server
+        .data_dir
+        .join("analytics")
+        .join(dir)
+        .join(format!(".{name}.idx"));
+    assert!(index.exists(), "{}", index.display());
+
+    let first = logs["next_cursor"].as_str().unwrap().to_owned();
+    let (shown, totals) = walk(&client, &first).await;
+    assert_eq!(shown.len() + 1, entries.len());
+    assert_eq!(shown[..], entries[1..]);
+    assert!(totals.iter().all(|t| *t == total), "{totals:?}");
+
+    // A cursor into the middle of a block lands on the right entry.
+    let mid = ok(
+        &client,
+        "get_raw_logs",
+        json!({"cursor": format!("{path}#1500"), "limit": 3}),
+    )
+    .await;
+    assert_eq!(mid["page"]["entries"][0], entries[1500]);
+
+    // Without its index (a file from an older version) the same pages come back.
+    std::fs::remove_file(&index).unwrap();
+    let (again, totals) = walk(&client, &first).await;
+    assert_eq!(again, shown);
+    assert!(totals.iter().all(|t| *t == total), "{totals:?}");
+
+    // Past the end is refused; at the end is an empty last page.
+    let past = refused(
+        &client,
+        "get_raw_logs",
+        json!({"cursor": format!("{path}#{}", total + 1)}),
+    )
+    .await;
+    assert!(past.contains("is not a cursor"), "{past}");
+    let end = ok(
+        &client,
+        "get_raw_logs",
+        json!({"cursor": format!("{path}#{total}")}),
+    )
+    .await;
+    assert_eq!(end["page"]["count"].as_u64(), Some(0));
+    assert!(end["next_cursor"].is_null());
+}
+
+#[tokio::test]
+async fn fetching_logs_counts_as_an_expensive_call() {
+    let server = Running::up(&[
+        "--scenario",
+        "db-connection-pool-exhaustion",
+        "--expensive-per-minute",
+        "2",
+    ]);
+    let client = connect(&server).await;
+    let fetch = || {
+        client.call_tool(
+            CallToolRequestParams::new("get_raw_logs")
+                .with_arguments(json!({"limit": 1}).as_object().unwrap().clone()),
+        )
+    };
+    assert!(fetch().await.is_ok());
+    assert!(fetch().await.is_ok());
+    let third = fetch().await;
+    assert!(
+        format!("{third:?}").contains("429"),
+        "the third call in a minute is refused: {third:?}"
+    );
+}

@@ -4,7 +4,7 @@
 
 use std::{
     collections::BTreeMap,
-    io::{BufReader, Write},
+    io::{BufRead, BufReader, Seek, SeekFrom, Write},
 };
 
 use jiff::Timestamp;
@@ -29,7 +29,7 @@ analysis. Writes the full result set to a JSON file in the analytics/ workspace 
 an array of {at, service, level, message}) for execute_analysis_script, and returns a summary \
 (counts by service and level, time span, top message templates) plus one page of entries. \
 Select by `incident_id` (its services and time window), `timeframe` (\"15m\", \"last 2 hours\", \
-\"2026-11-26T10:00:00Z/2026-11-26T11:00:00Z\"; default the last 15 minutes) and \
+\"2026-11-26T10:00:00Z/2026-11-26T11:00:00Z\"; default the last 30 minutes) and \
 `service_filter` (a name, a comma list or a glob like \"check*\"); narrow with `level` (minimum) \
 and `query`. Page on with `cursor`. Secrets (tokens, passwords, keys) are redacted.";
 
@@ -438,6 +438,9 @@ fn collect(
         AtomicFile::create(&dir).map_err(|e| io_error("cannot create the log data file", e))?;
     let write_err = |e| io_error("cannot write the log data file", e);
     file.write_all(b"[").map_err(write_err)?;
+    // Where every INDEX_EVERY-th entry's line starts, so a later page seeks there.
+    let mut written = 1u64;
+    let mut checkpoints = Vec::new();
 
     let mut total = 0u64;
     let mut truncated = false;
@@ -486,12 +489,18 @@ fn collect(
             level,
             message: message.into_owned(),
         };
-        if total > 0 {
-            file.write_all(b",").map_err(write_err)?;
+        // One entry per line: `[`, then `\n{entry}` with a `,` before each newline but the
+        // first, then `\n]`.
+        let sep: &[u8] = if total > 0 { b",\n" } else { b"\n" };
+        file.write_all(sep).map_err(write_err)?;
+        written += sep.len() as u64;
+        if total % INDEX_EVERY == 0 {
+            checkpoints.push(written);
         }
-        file.write_all(b"\n").map_err(write_err)?;
-        serde_json::to_writer(&mut file, &entry)
+        let line = serde_json::to_vec(&entry)
             .map_err(|e| io_error("cannot write the log data file", e))?;
+        file.write_all(&line).map_err(write_err)?;
+        written += line.len() as u64;
         total += 1;
         *by_service.entry(entry.service.clone()).or_default() += 1;
         *by_level.entry(entry.level.clone()).or_default() += 1;
@@ -514,6 +523,19 @@ fn collect(
     let name = file
         .commit_numbered("logs-", ".json")
         .map_err(|e| io_error("cannot save the log data file", e))?;
+    // Without its index a file still pages (by scanning lines), so a failure here is said, not
+    // fatal.
+    if let Err(e) = write_index(
+        &dir,
+        &name,
+        &Index {
+            total,
+            every: INDEX_EVERY,
+            offsets: checkpoints,
+        },
+    ) {
+        tracing::warn!(file = %name, error = %e, "get_raw_logs: no page index written; pages will scan the file");
+    }
     let path = if folder.is_empty() {
         name
     } else {
@@ -658,6 +680,141 @@ fn csv_row(e: &Entry) -> String {
     )
 }
 
+/// Every this many entries the index records where the entry's line starts.
+const INDEX_EVERY: u64 = 1024;
+
+/// A data file's page index, kept beside it as `.{name}.idx`: its entry count and where every
+/// [`INDEX_EVERY`]-th entry's line starts, so a cursor page seeks there and parses only its
+/// own entries — never the whole file, whatever its size.
+#[derive(Debug, Serialize, Deserialize)]
+struct Index {
+    total: u64,
+    every: u64,
+    offsets: Vec<u64>,
+}
+
+fn index_name(data_file: &str) -> String {
+    format!(".{data_file}.idx")
+}
+
+fn write_index(dir: &std::os::fd::OwnedFd, data_file: &str, index: &Index) -> std::io::Result<()> {
+    let mut file = AtomicFile::create(dir)?;
+    serde_json::to_writer(&mut file, index)?;
+    file.commit(&index_name(data_file), true)
+}
+
+/// One entry line of a data file (`{…}` or `{…},`), or `None` at the closing `]`.
+fn parse_line(line: &[u8]) -> Option<Result<Entry, serde_json::Error>> {
+    let line = line.trim_ascii();
+    let line = line.strip_suffix(b",").unwrap_or(line);
+    is_entry(line).then(|| serde_json::from_slice(line))
+}
+
+/// The page at entry `offset` of the data file at `path`, and the file's entry count; `None`
+/// when `offset` is past the end. Memory holds one page, whatever the file's size.
+fn read_page(
+    workspace: &Workspace,
+    path: &str,
+    offset: u64,
+    limit: usize,
+    format: Format,
+) -> Result<(Option<Page>, u64), ToolError> {
+    let cannot_open = |e: std::io::Error| {
+        invalid(
+            "cursor",
+            format!(
+                "the file {path} of this cursor cannot be opened ({e}); fetch the logs again \
+                 without a cursor"
+            ),
+        )
+    };
+    let not_data = |e: &dyn std::fmt::Display| {
+        io_error(
+            &format!("the file {path} is not a log data file any more"),
+            e,
+        )
+    };
+    let mut file = workspace.open_file(path).map_err(cannot_open)?;
+    let (dir, name) = split(path);
+    let index: Option<Index> = workspace
+        .open_file(&if dir.is_empty() {
+            index_name(name)
+        } else {
+            format!("{dir}/{}", index_name(name))
+        })
+        .ok()
+        .and_then(|f| serde_json::from_reader(BufReader::new(f)).ok())
+        .filter(|i: &Index| i.every > 0);
+    // Start at the nearest indexed line at or before `offset` (after the `[` without one).
+    let (mut at, start) = index
+        .as_ref()
+        .and_then(|i| {
+            let k = offset / i.every;
+            i.offsets.get(k as usize).map(|pos| (k * i.every, *pos))
+        })
+        .unwrap_or((0, 1));
+    file.seek(SeekFrom::Start(start))
+        .map_err(|e| not_data(&e))?;
+    let mut reader = BufReader::with_capacity(64 * 1024, file);
+    let mut line = Vec::new();
+    let next_line = |reader: &mut BufReader<std::fs::File>, line: &mut Vec<u8>| {
+        line.clear();
+        reader.read_until(b'\n', line)
+    };
+    // Skip to `offset` by counting entry lines, without parsing them.
+    while at < offset {
+        if next_line(&mut reader, &mut line).map_err(|e| not_data(&e))? == 0 {
+            return Ok((None, at));
+        }
+        if line.trim_ascii().is_empty() {
+            continue; // the newline after `[`
+        }
+        if !is_entry(&line) {
+            return Ok((None, at)); // the closing `]`: `offset` is past the end
+        }
+        at += 1;
+    }
+    let mut pager = Pager::new(limit, format, offset);
+    let mut seen = offset;
+    loop {
+        if next_line(&mut reader, &mut line).map_err(|e| not_data(&e))? == 0 {
+            break;
+        }
+        if line.trim_ascii().is_empty() {
+            continue;
+        }
+        match parse_line(&line) {
+            None => break,
+            Some(entry) => {
+                seen += 1;
+                pager.offer(entry.map_err(|e| not_data(&e))?);
+                if pager.full {
+                    break;
+                }
+            }
+        }
+    }
+    let total = match &index {
+        Some(i) => i.total,
+        // Without an index, the rest is counted (lines, not parsed).
+        None => {
+            let mut total = seen;
+            while next_line(&mut reader, &mut line).map_err(|e| not_data(&e))? > 0 {
+                if is_entry(&line) {
+                    total += 1;
+                }
+            }
+            total
+        }
+    };
+    Ok((Some(pager.finish()), total))
+}
+
+/// Whether a line holds an entry (without parsing it).
+fn is_entry(line: &[u8]) -> bool {
+    line.trim_ascii().first() == Some(&b'{')
+}
+
 /// The page after `cursor` (`<file>#<offset>`), read back from the file.
 async fn next_page(
     la: &LogAnalytics,
@@ -687,37 +844,12 @@ async fn next_page(
     }
     let workspace = la.workspace.clone();
     let file_path = path.clone();
-    let entries: Vec<Entry> = tokio::task::spawn_blocking(move || {
-        let file = workspace.open_file(&file_path).map_err(|e| {
-            invalid(
-                "cursor",
-                format!(
-                    "the file {file_path} of this cursor cannot be opened ({e}); fetch the logs \
-                     again without a cursor"
-                ),
-            )
-        })?;
-        serde_json::from_reader(BufReader::new(file)).map_err(|e| {
-            io_error(
-                &format!("the file {file_path} is not a log data file any more"),
-                e,
-            )
-        })
+    let (page, total) = tokio::task::spawn_blocking(move || {
+        read_page(&workspace, &file_path, offset, limit, format)
     })
     .await
     .map_err(|e| io_error("reading the log data file stopped", e))??;
-    let total = entries.len() as u64;
-    if offset > total {
-        return Err(bad());
-    }
-    let mut pager = Pager::new(limit, format, offset);
-    for entry in entries.into_iter().skip(offset as usize) {
-        pager.offer(entry);
-        if pager.full {
-            break;
-        }
-    }
-    let page = pager.finish();
+    let page = page.ok_or_else(bad)?;
     let next = offset + page.count;
     Ok(Output {
         log_data_path_absolute: la.workspace.absolute(&path),

@@ -141,7 +141,8 @@ impl LogAnalyticsServer {
                 ("get_raw_logs", Scope::Analyze),
                 ("execute_analysis_script", Scope::Analyze),
             ],
-            &["execute_analysis_script"],
+            // Both read or write a whole window of logs: a week of them is tens of MB.
+            &["get_raw_logs", "execute_analysis_script"],
         )
     }
 }
