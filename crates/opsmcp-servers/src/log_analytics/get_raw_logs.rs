@@ -494,7 +494,7 @@ fn collect(
         let sep: &[u8] = if total > 0 { b",\n" } else { b"\n" };
         file.write_all(sep).map_err(write_err)?;
         written += sep.len() as u64;
-        if total % INDEX_EVERY == 0 {
+        if total.is_multiple_of(INDEX_EVERY) {
             checkpoints.push(written);
         }
         let line = serde_json::to_vec(&entry)
