@@ -817,11 +817,10 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
         }
         // First among the services its trouble can be tied to (what calls it and what it
         // calls): an unrelated service that wandered out of range earlier is another story.
+        let deps = inp.dependencies(name);
         let earliest = sick
             .iter()
-            .filter(|s| {
-                *s == name || callers.contains_key(*s) || inp.dependencies(name).contains(*s)
-            })
+            .filter(|s| *s == name || callers.contains_key(*s) || deps.contains(*s))
             .filter_map(|n| all[n].onset)
             .min();
         if earliest.is_some()
@@ -907,7 +906,6 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             .collect();
         // What it has to account for: every sick service but those unconnected to it whose
         // trouble began well before its own — an older, separate story running alongside.
-        let deps = inp.dependencies(name);
         let scope: BTreeSet<String> = sick
             .iter()
             .filter(|s| {
