@@ -125,8 +125,7 @@ impl<H> SseState<H> {
         server: String,
         factory: Factory<H>,
         keep_alive: Duration,
-        max_sessions: usize,
-        idle_timeout: Duration,
+        edge: &crate::EdgeLimits,
         stop: CancellationToken,
         force: CancellationToken,
         drain: Drain,
@@ -136,8 +135,8 @@ impl<H> SseState<H> {
             factory,
             sessions: Mutex::new(HashMap::new()),
             keep_alive,
-            max_sessions,
-            idle_timeout,
+            max_sessions: edge.max_sse_sessions,
+            idle_timeout: edge.sse_idle_timeout,
             stop,
             force,
             drain,
@@ -196,7 +195,8 @@ where
             drop(sessions);
             metrics::counter!("opsmcp_sse_sessions_refused_total", "server" => state.server.clone())
                 .increment(1);
-            tracing::warn!(server = %state.server, limit = state.max_sessions,
+            // Debug, not warn: a flood would flood the log too; the counter tells.
+            tracing::debug!(server = %state.server, limit = state.max_sessions,
                 "/sse session refused: at the session cap");
             let mut response = json_error(
                 StatusCode::SERVICE_UNAVAILABLE,
