@@ -173,8 +173,9 @@ async fn over_the_per_address_cap_only_health_answers() {
     // …while /health still answers.
     let health = request(server.addr, "GET", "/health").await;
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
-    let metrics = request(server.addr, "GET", "/health").await;
-    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+    // Only /health: /metrics waits for a normal slot.
+    let metrics = request(server.addr, "GET", "/metrics").await;
+    assert!(metrics.starts_with("HTTP/1.1 503"), "{metrics}");
 
     // Freeing a slot lets a normal request through again.
     drop(held.pop());
@@ -187,6 +188,15 @@ async fn over_the_per_address_cap_only_health_answers() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(!ok.starts_with("HTTP/1.1 503"), "{ok}");
+    let metrics = request(server.addr, "GET", "/metrics").await;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("opsmcp_connections_refused_total")
+                && l.contains("server=\"edge\"")
+                && l.contains("reason=\"per_address\"")),
+        "refusals are counted in /metrics: {metrics}"
+    );
     drop(held);
 }
 
