@@ -241,6 +241,34 @@ impl Admission {
     }
 }
 
+/// Warns when the process's open-file limit is below what the caps let connections hold, in
+/// which case accept fails with EMFILE before the cap is reached (and `/health` with it).
+pub(crate) fn check_fd_limit(server: &str, limits: &EdgeLimits) {
+    let Some(soft) = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3).map(str::to_string))
+        })
+        .and_then(|v| v.parse::<usize>().ok())
+    else {
+        return;
+    };
+    // Room for the store, log files and the other servers' listeners.
+    let needed = limits.max_connections + RESERVE + 64;
+    if soft < needed {
+        tracing::warn!(
+            server,
+            open_file_limit = soft,
+            max_connections = limits.max_connections,
+            "the open-file limit is below max_connections + {RESERVE} reserve + 64: connections \
+             would fail at the fd limit before the cap; raise LimitNOFILE / ulimit -n (each \
+             server of the process needs its share) or lower max_connections"
+        );
+    }
+}
+
 /// Serves `listener` until `stop`, then stops accepting, asks every connection to close after
 /// its current request, and returns when all have (the host bounds that wait).
 pub(crate) async fn serve<L>(

@@ -221,6 +221,7 @@ where
                 }
             })
         };
+        crate::edge::check_fd_limit(&name, &self.settings.edge);
         let admission = crate::edge::Admission::new(name.clone(), &self.settings.edge);
         let edge = self.settings.edge.clone();
         let accepting = stop.clone();
