@@ -98,6 +98,7 @@ where
             s.server_name.clone(),
             self.factory.clone(),
             s.sse_keep_alive,
+            &s.edge,
             stop.clone(),
             force.clone(),
             drain.clone(),
@@ -220,27 +221,24 @@ where
                 }
             })
         };
-        let graceful = stop.clone();
-        let app = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        crate::edge::check_fd_limit(&name, &self.settings.edge);
+        let admission = crate::edge::Admission::new(name.clone(), &self.settings.edge);
+        let edge = self.settings.edge.clone();
+        let accepting = stop.clone();
         let mut server = match &self.settings.tls {
             None => tokio::spawn(async move {
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async move { graceful.cancelled().await })
-                    .await
+                crate::edge::serve(listener, router, admission, edge, accepting).await;
+                Ok::<(), std::io::Error>(())
             }),
             Some(tls) => {
-                use axum::serve::ListenerExt;
                 let listener = crate::tls::TlsListener::start(listener, tls, stop.clone())
                     .map_err(|source| HostError::Tls {
                         server: name.clone(),
                         source,
-                    })?
-                    // A no-op tap: it gives the TLS listener axum's ConnectInfo<SocketAddr>.
-                    .tap_io(|_| ());
+                    })?;
                 tokio::spawn(async move {
-                    axum::serve(listener, app)
-                        .with_graceful_shutdown(async move { graceful.cancelled().await })
-                        .await
+                    crate::edge::serve(listener, router, admission, edge, accepting).await;
+                    Ok::<(), std::io::Error>(())
                 })
             }
         };

@@ -19,6 +19,7 @@ pub mod auth;
 mod caller;
 mod cors;
 mod drain;
+pub mod edge;
 mod error;
 mod gate;
 mod guard;
@@ -34,6 +35,7 @@ pub use caller::Caller;
 pub use gate::{Limits, REQUEST_ID};
 
 pub use drain::Drain;
+pub use edge::EdgeLimits;
 pub use error::HostError;
 pub use guard::OriginPolicy;
 pub use health::{CheckResult, HealthCheck};

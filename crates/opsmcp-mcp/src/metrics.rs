@@ -66,6 +66,27 @@ fn describe() {
     describe_gauge!("opsmcp_tool_calls_in_flight", "Tool calls running now");
     describe_gauge!("opsmcp_sse_sessions", "Open /sse sessions");
     describe_counter!(
+        "opsmcp_sse_sessions_refused_total",
+        "GET /sse refused with 503 at max_sse_sessions"
+    );
+    describe_counter!(
+        "opsmcp_sse_sessions_expired_total",
+        "/sse sessions ended after sse_idle_timeout with no message either way"
+    );
+    describe_gauge!(
+        "opsmcp_connections_open",
+        "TCP connections held, reserve slots included"
+    );
+    describe_counter!(
+        "opsmcp_connections_refused_total",
+        "Connections over max_connections (reason total) or max_connections_per_address \
+         (reason per_address): only GET /health served, or closed when the reserve is full"
+    );
+    describe_counter!(
+        "opsmcp_connections_idle_closed_total",
+        "Connections closed after idle_timeout with no byte moved and no request in a handler"
+    );
+    describe_counter!(
         "opsmcp_auth_failures_total",
         "Requests refused by authentication (401) or authorization (403)"
     );

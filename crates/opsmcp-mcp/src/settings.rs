@@ -38,6 +38,8 @@ pub struct HostSettings {
     pub tools: ToolRules,
     /// Serve HTTPS with this certificate; plain HTTP when `None`.
     pub tls: Option<crate::tls::TlsSettings>,
+    /// Header-read timeout, connection caps and the `/sse` session cap.
+    pub edge: crate::EdgeLimits,
 }
 
 impl HostSettings {
@@ -56,6 +58,7 @@ impl HostSettings {
             limits: Limits::default(),
             tools: ToolRules::default(),
             tls: None,
+            edge: crate::EdgeLimits::default(),
         }
     }
 }

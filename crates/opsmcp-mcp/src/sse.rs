@@ -49,6 +49,10 @@ pub(crate) struct SseState<H> {
     factory: Factory<H>,
     sessions: Mutex<HashMap<String, Session>>,
     keep_alive: Duration,
+    /// Sessions held at once; more get 503.
+    max_sessions: usize,
+    /// A session with no message either way and nothing in flight for this long is ended.
+    idle_timeout: Duration,
     stop: CancellationToken,
     force: CancellationToken,
     drain: Drain,
@@ -62,6 +66,31 @@ struct Session {
     /// log is not a key). Anonymous sessions (no auth configured) are not bound: a client's
     /// address may differ between its GET and its POSTs.
     owner: Option<String>,
+    /// When a message last went either way.
+    activity: Activity,
+}
+
+/// When a session last carried a message.
+#[derive(Clone)]
+struct Activity(Arc<Mutex<tokio::time::Instant>>);
+
+impl Activity {
+    fn new() -> Self {
+        Self(Arc::new(Mutex::new(tokio::time::Instant::now())))
+    }
+
+    fn touch(&self) {
+        if let Ok(mut last) = self.0.lock() {
+            *last = tokio::time::Instant::now();
+        }
+    }
+
+    fn last(&self) -> tokio::time::Instant {
+        self.0
+            .lock()
+            .map(|l| *l)
+            .unwrap_or_else(|_| tokio::time::Instant::now())
+    }
 }
 
 /// Requests of one session that have not been answered yet; each holds a drain guard.
@@ -96,6 +125,7 @@ impl<H> SseState<H> {
         server: String,
         factory: Factory<H>,
         keep_alive: Duration,
+        edge: &crate::EdgeLimits,
         stop: CancellationToken,
         force: CancellationToken,
         drain: Drain,
@@ -105,6 +135,8 @@ impl<H> SseState<H> {
             factory,
             sessions: Mutex::new(HashMap::new()),
             keep_alive,
+            max_sessions: edge.max_sse_sessions,
+            idle_timeout: edge.sse_idle_timeout,
             stop,
             force,
             drain,
@@ -150,13 +182,43 @@ where
     let (to_client, from_server) = mpsc::channel(CHANNEL_DEPTH);
     let pending = Pending::default();
     let owner = owner_of(&caller_of(&request));
-    if let Ok(mut sessions) = state.sessions.lock() {
+    let activity = Activity::new();
+    {
+        let Ok(mut sessions) = state.sessions.lock() else {
+            return json_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the session table is unusable after a panic; restart the server",
+            )
+            .into_response();
+        };
+        if sessions.len() >= state.max_sessions {
+            drop(sessions);
+            metrics::counter!("opsmcp_sse_sessions_refused_total", "server" => state.server.clone())
+                .increment(1);
+            // Debug, not warn: a flood would flood the log too; the counter tells.
+            tracing::debug!(server = %state.server, limit = state.max_sessions,
+                "/sse session refused: at the session cap");
+            let mut response = json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "the {} server holds its maximum of {} /sse sessions; close sessions you no \
+                     longer use, use the stateless /mcp endpoint, or raise max_sse_sessions",
+                    state.server, state.max_sessions
+                ),
+            )
+            .into_response();
+            response
+                .headers_mut()
+                .insert(http::header::RETRY_AFTER, http::HeaderValue::from(10u64));
+            return response;
+        }
         sessions.insert(
             id.clone(),
             Session {
                 to_server,
                 pending: pending.clone(),
                 owner,
+                activity: activity.clone(),
             },
         );
     }
@@ -182,6 +244,9 @@ where
     let pump = Pump {
         from_server,
         pending,
+        activity,
+        idle_timeout: state.idle_timeout,
+        server: state.server.clone(),
         stop: state.stop.clone(),
         force: state.force.clone(),
         _forget: Forget {
@@ -199,6 +264,9 @@ where
 struct Pump<H> {
     from_server: mpsc::Receiver<ServerJsonRpcMessage>,
     pending: Pending,
+    activity: Activity,
+    idle_timeout: Duration,
+    server: String,
     stop: CancellationToken,
     force: CancellationToken,
     _forget: Forget<H>,
@@ -214,12 +282,29 @@ impl<H: Send + Sync + 'static> Pump<H> {
                 if draining && pump.pending.is_empty() {
                     return None;
                 }
+                let expires = pump.activity.last() + pump.idle_timeout;
                 let message = tokio::select! {
                     biased;
                     _ = pump.force.cancelled() => return None,
                     _ = pump.stop.cancelled(), if !draining => continue,
                     message = pump.from_server.recv() => message?,
+                    _ = tokio::time::sleep_until(expires) => {
+                        if !pump.pending.is_empty() {
+                            // A call in flight is not idleness.
+                            pump.activity.touch();
+                            continue;
+                        }
+                        if pump.activity.last() + pump.idle_timeout > tokio::time::Instant::now() {
+                            continue;
+                        }
+                        metrics::counter!("opsmcp_sse_sessions_expired_total",
+                            "server" => pump.server.clone())
+                        .increment(1);
+                        tracing::debug!(idle = ?pump.idle_timeout, "sse session idle; ended");
+                        return None;
+                    }
                 };
+                pump.activity.touch();
                 pump.pending.settle(&message);
                 match serde_json::to_string(&message) {
                     Ok(data) => {
@@ -255,10 +340,16 @@ pub(crate) async fn post<H>(
         .into_response();
     };
     let session = state.sessions.lock().ok().and_then(|s| {
-        s.get(&id)
-            .map(|s| (s.to_server.clone(), s.pending.clone(), s.owner.clone()))
+        s.get(&id).map(|s| {
+            (
+                s.to_server.clone(),
+                s.pending.clone(),
+                s.owner.clone(),
+                s.activity.clone(),
+            )
+        })
     });
-    let Some((to_server, pending, owner)) = session else {
+    let Some((to_server, pending, owner, activity)) = session else {
         return json_error(
             StatusCode::NOT_FOUND,
             format!(
@@ -294,6 +385,7 @@ pub(crate) async fn post<H>(
         Ok(messages) => messages,
         Err(why) => return json_error(StatusCode::BAD_REQUEST, why).into_response(),
     };
+    activity.touch();
     for mut message in messages {
         // As rmcp does for /mcp: the handler finds the HTTP request (and our Caller) here.
         if let JsonRpcMessage::Request(request) = &mut message {

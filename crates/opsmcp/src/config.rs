@@ -28,6 +28,15 @@ const DEFAULT_LOG_ANALYTICS_PORT: u16 = 9003;
 const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 const DEFAULT_SHUTDOWN_GRACE_S: u64 = 10;
 const DEFAULT_SAMPLE_INTERVAL_MS: u64 = 2000;
+/// Edge limits (see opsmcp_mcp::EdgeLimits for why these).
+const DEFAULT_HEADER_READ_TIMEOUT_S: u64 = 10;
+const DEFAULT_IDLE_TIMEOUT_S: u64 = 120;
+const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: usize = 64;
+const DEFAULT_MAX_SSE_SESSIONS: usize = 256;
+const DEFAULT_SSE_IDLE_TIMEOUT_S: u64 = 600;
+/// SSE keep-alive comments go out every 15 s; a shorter idle timeout would cut healthy streams.
+const MIN_IDLE_TIMEOUT_S: u64 = 30;
 const DEFAULT_SEED: u64 = 1;
 const DEFAULT_LOG_RATE: f64 = 1.0;
 const DEFAULT_VERIFY_TIMEOUT_S: u64 = 180;
@@ -100,6 +109,26 @@ pub struct Overrides {
     /// Seconds a shutdown waits for calls in flight (default 10).
     #[arg(long, env = "OPSMCP_SHUTDOWN_GRACE_S")]
     pub shutdown_grace_s: Option<u64>,
+    /// Seconds a client has to send a whole request head, on a new connection or a kept-alive
+    /// one between requests, before it is closed (default 10).
+    #[arg(long, env = "OPSMCP_HEADER_READ_TIMEOUT_S")]
+    pub header_read_timeout_s: Option<u64>,
+    /// Seconds a connection may move no byte either way, with no request in a handler, before
+    /// it is closed (default 120; at least 30, above the 15 s SSE keep-alive).
+    #[arg(long, env = "OPSMCP_IDLE_TIMEOUT_S")]
+    pub idle_timeout_s: Option<u64>,
+    /// Connections each server holds at once (default 1024; a few more are kept for /health).
+    #[arg(long, env = "OPSMCP_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Connections one client address holds at once per server (default 64).
+    #[arg(long, env = "OPSMCP_MAX_CONNECTIONS_PER_ADDRESS")]
+    pub max_connections_per_address: Option<usize>,
+    /// Open /sse sessions per server (default 256); more get 503.
+    #[arg(long, env = "OPSMCP_MAX_SSE_SESSIONS")]
+    pub max_sse_sessions: Option<usize>,
+    /// Seconds an /sse session may carry no message before it is ended (default 600).
+    #[arg(long, env = "OPSMCP_SSE_IDLE_TIMEOUT_S")]
+    pub sse_idle_timeout_s: Option<u64>,
     /// Milliseconds between host readings (default 2000).
     #[arg(long, env = "OPSMCP_SAMPLE_INTERVAL_MS")]
     pub sample_interval_ms: Option<u64>,
@@ -170,6 +199,12 @@ struct FileSettings {
     legacy_sessions: Option<bool>,
     max_body_bytes: Option<usize>,
     shutdown_grace_s: Option<u64>,
+    header_read_timeout_s: Option<u64>,
+    idle_timeout_s: Option<u64>,
+    max_connections: Option<usize>,
+    max_connections_per_address: Option<usize>,
+    max_sse_sessions: Option<usize>,
+    sse_idle_timeout_s: Option<u64>,
     sample_interval_ms: Option<u64>,
     scenario: Option<String>,
     seed: Option<u64>,
@@ -214,6 +249,12 @@ pub struct Settings {
     pub legacy_sessions: bool,
     pub max_body_bytes: usize,
     pub shutdown_grace_s: u64,
+    pub header_read_timeout_s: u64,
+    pub idle_timeout_s: u64,
+    pub max_connections: usize,
+    pub max_connections_per_address: usize,
+    pub max_sse_sessions: usize,
+    pub sse_idle_timeout_s: u64,
     pub sample_interval_ms: u64,
     /// A simulated incident to play, or none for the live system.
     pub scenario: Option<String>,
@@ -337,6 +378,42 @@ impl Settings {
                 flags.shutdown_grace_s,
                 file.shutdown_grace_s,
                 DEFAULT_SHUTDOWN_GRACE_S,
+            ),
+            header_read_timeout_s: p.pick(
+                "header_read_timeout_s",
+                flags.header_read_timeout_s,
+                file.header_read_timeout_s,
+                DEFAULT_HEADER_READ_TIMEOUT_S,
+            ),
+            idle_timeout_s: p.pick(
+                "idle_timeout_s",
+                flags.idle_timeout_s,
+                file.idle_timeout_s,
+                DEFAULT_IDLE_TIMEOUT_S,
+            ),
+            max_connections: p.pick(
+                "max_connections",
+                flags.max_connections,
+                file.max_connections,
+                DEFAULT_MAX_CONNECTIONS,
+            ),
+            max_connections_per_address: p.pick(
+                "max_connections_per_address",
+                flags.max_connections_per_address,
+                file.max_connections_per_address,
+                DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+            ),
+            max_sse_sessions: p.pick(
+                "max_sse_sessions",
+                flags.max_sse_sessions,
+                file.max_sse_sessions,
+                DEFAULT_MAX_SSE_SESSIONS,
+            ),
+            sse_idle_timeout_s: p.pick(
+                "sse_idle_timeout_s",
+                flags.sse_idle_timeout_s,
+                file.sse_idle_timeout_s,
+                DEFAULT_SSE_IDLE_TIMEOUT_S,
             ),
             sample_interval_ms: p.pick(
                 "sample_interval_ms",
@@ -485,6 +562,7 @@ impl Settings {
                 self.max_body_bytes
             );
         }
+        self.check_edge()?;
         if self.sample_interval_ms < MIN_SAMPLE_INTERVAL_MS {
             bail!(
                 "sample_interval_ms = {} would keep a core busy reading /proc; use at least 100 (default 2000)",
@@ -492,6 +570,55 @@ impl Settings {
             );
         }
         Ok(())
+    }
+
+    /// The connection and /sse limits: none may be zero (that would refuse everyone).
+    fn check_edge(&self) -> anyhow::Result<()> {
+        let nonzero = [
+            ("header_read_timeout_s", self.header_read_timeout_s, "10"),
+            ("sse_idle_timeout_s", self.sse_idle_timeout_s, "600"),
+            ("max_connections", self.max_connections as u64, "1024"),
+            (
+                "max_connections_per_address",
+                self.max_connections_per_address as u64,
+                "64",
+            ),
+            ("max_sse_sessions", self.max_sse_sessions as u64, "256"),
+        ];
+        for (name, value, default) in nonzero {
+            if value == 0 {
+                bail!("{name} = 0 would refuse every client; use at least 1 (default {default})");
+            }
+        }
+        if self.idle_timeout_s < MIN_IDLE_TIMEOUT_S {
+            bail!(
+                "idle_timeout_s = {} would cut healthy SSE streams between their 15 s keep-alives; \
+                 use at least 30 (default 120)",
+                self.idle_timeout_s
+            );
+        }
+        if self.max_connections_per_address > self.max_connections {
+            bail!(
+                "max_connections_per_address = {} is above max_connections = {}; lower it or \
+                 raise max_connections",
+                self.max_connections_per_address,
+                self.max_connections
+            );
+        }
+        Ok(())
+    }
+
+    /// The edge limits each server is given.
+    pub fn edge(&self) -> opsmcp_mcp::EdgeLimits {
+        use std::time::Duration;
+        opsmcp_mcp::EdgeLimits {
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_s),
+            idle_timeout: Duration::from_secs(self.idle_timeout_s),
+            max_connections: self.max_connections,
+            max_connections_per_address: self.max_connections_per_address,
+            max_sse_sessions: self.max_sse_sessions,
+            sse_idle_timeout: Duration::from_secs(self.sse_idle_timeout_s),
+        }
     }
 
     /// The HTTPS certificate and key, when configured.

@@ -469,6 +469,7 @@ fn host_settings(kind: ServerKind, s: &Settings, addr: SocketAddr) -> HostSettin
     host.shutdown_grace = Duration::from_secs(s.shutdown_grace_s);
     host.auth = s.auth.clone();
     host.tls = s.tls();
+    host.edge = s.edge();
     host.limits = Limits {
         calls_per_minute: s.calls_per_minute,
         expensive_per_minute: s.expensive_per_minute,

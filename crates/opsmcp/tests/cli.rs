@@ -428,3 +428,56 @@ fn the_settings_example_in_the_readme_is_valid() {
         "{text}"
     );
 }
+
+#[test]
+fn edge_limits_are_settings_and_zero_or_too_short_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = Command::new(bin());
+        cmd.current_dir(dir.path())
+            .args(["config", "print"])
+            .args(args)
+            .env_remove("OPSMCP_CONFIG");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+    let out = run(
+        &["--max-sse-sessions", "5"],
+        &[("OPSMCP_IDLE_TIMEOUT_S", "45")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    for (name, value) in [
+        ("max_sse_sessions", "5"),
+        ("idle_timeout_s", "45"),
+        ("header_read_timeout_s", "10"),
+        ("max_connections", "1024"),
+        ("max_connections_per_address", "64"),
+        ("sse_idle_timeout_s", "600"),
+    ] {
+        assert!(
+            text.lines()
+                .any(|l| l.split_whitespace().next() == Some(name) && l.contains(value)),
+            "{name} = {value} in {text}"
+        );
+    }
+    for (env, said) in [
+        (
+            ("OPSMCP_MAX_CONNECTIONS_PER_ADDRESS", "0"),
+            "max_connections_per_address = 0",
+        ),
+        (("OPSMCP_IDLE_TIMEOUT_S", "10"), "idle_timeout_s = 10"),
+        (("OPSMCP_MAX_CONNECTIONS", "8"), "raise max_connections"),
+    ] {
+        let out = run(&[], &[env]);
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(said), "{stderr}");
+    }
+}
