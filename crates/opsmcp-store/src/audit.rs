@@ -269,6 +269,41 @@ impl Store {
         Ok(entries)
     }
 
+    /// Whether the chain's last entry is keyed with another key than this store's (a replica
+    /// started with a key file of its own, or the key replaced): `Some(seq)` of that entry.
+    /// Cheap (one entry), for a check at start; [`Store::verify_audit`] is the full one.
+    pub async fn audit_head_foreign(&self) -> Result<Option<i64>, StoreError> {
+        let Some(seal) = &self.seal else {
+            return Ok(None);
+        };
+        let last = read_tx!(self, |tx| {
+            let row = sqlx::query(
+                "SELECT seq, at, server, tool, caller, arguments, outcome, duration_ms, \
+                 prev_hash, hash, request_id FROM audit_log ORDER BY seq DESC LIMIT 1",
+            )
+            .fetch_optional(&mut *tx)
+            .await?;
+            row.as_ref().map(audit_from_row).transpose()?
+        });
+        Ok(last.and_then(|e| {
+            let form = canonical(
+                e.seq,
+                micros(e.at),
+                (
+                    &e.server,
+                    &e.tool,
+                    &e.caller,
+                    &e.arguments,
+                    &e.outcome,
+                    e.duration_ms,
+                ),
+                e.request_id.as_deref(),
+            );
+            (e.hash.starts_with(crate::seal::KEYED) && seal.key.link(&e.prev_hash, &form) != e.hash)
+                .then_some(e.seq)
+        }))
+    }
+
     /// Walks the whole chain and reports the first broken link: a missing entry (deleted), an
     /// entry that does not match its link (edited, or checked with another key), one whose
     /// `prev_hash` is not its predecessor's link (edited and re-linked, or re-ordered), or an

@@ -285,3 +285,13 @@ async fn fresh_sqlite_files_are_private() {
     assert_eq!(mode(dir), 0o755);
     assert_eq!(mode(&other), 0o600);
 }
+
+both_backends!(a_foreign_head_is_seen_at_start, foreign_head_test);
+async fn foreign_head_test(store: Store, _url: String) {
+    let (writer, _dir) = keyed(store.clone());
+    assert_eq!(writer.audit_head_foreign().await.expect("head"), None);
+    append_concurrently(&writer, 3).await;
+    assert_eq!(writer.audit_head_foreign().await.expect("head"), None);
+    let (other, _other_dir) = keyed(store);
+    assert_eq!(other.audit_head_foreign().await.expect("head"), Some(3));
+}

@@ -131,6 +131,15 @@ pub fn run(settings: &Settings, kinds: &[ServerKind]) -> anyhow::Result<Exit> {
                 )
             })?
             .with_audit_key(settings.audit_key()?);
+        if let Some(seq) = store.audit_head_foreign().await? {
+            tracing::error!(
+                seq,
+                key = %settings.audit_key_file.display(),
+                "the audit log's last entry was written with another key: replicas sharing a \
+                 database must share one audit_key_file, and `opsmcp audit verify` will report \
+                 the switch"
+            );
+        }
         let world = build_world(settings, scenario, &store).await?;
         if world.sampler.is_some() {
             eprintln!("opsmcp: watching this system (live world)");
