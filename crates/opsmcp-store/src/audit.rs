@@ -312,6 +312,8 @@ impl Store {
     /// counter was rewound too — by the anchor file of the store's key: the log must reach the
     /// anchor's count, and its entry there must have the anchor's link.
     pub async fn verify_audit(&self) -> Result<AuditVerdict, StoreError> {
+        // What this process wrote is in the anchor before it is compared.
+        self.flush_audit_anchor();
         let key = self.seal.as_ref().map(|s| &s.key);
         let anchor = match key.map(crate::seal::AuditKey::read_anchor).transpose() {
             Ok(a) => a.flatten(),

@@ -15,7 +15,8 @@
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
@@ -191,18 +192,103 @@ fn anchor_beside(key: &Path) -> PathBuf {
     key.with_file_name(ANCHOR_FILE)
 }
 
+/// At most one anchor file write per this long: the file is replaced off the request path, by
+/// a thread of its own, with the newest head (a rename can cost the file system a flush).
+const ANCHOR_FILE_EVERY: Duration = Duration::from_millis(100);
+
 /// The key in use by a store, and the anchor it keeps up to date.
 #[derive(Debug)]
 pub(crate) struct Seal {
     pub(crate) key: AuditKey,
-    /// The last anchor written by this process (`None`: none yet).
-    head: Mutex<Option<AnchorBody>>,
+    shared: Arc<Shared>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    key: AuditKey,
+    state: Mutex<State>,
+    wake: Condvar,
+    /// Held while the file is written, so writes land in order.
+    writing: Mutex<()>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// The newest head this process knows of.
+    latest: Option<AnchorBody>,
+    /// The count of the head last written to the file.
+    written: i64,
+    closed: bool,
+}
+
+impl State {
+    fn pending(&self) -> bool {
+        self.latest.as_ref().is_some_and(|l| l.count > self.written)
+    }
+}
+
+impl Shared {
+    /// Writes the newest head to the file, unless it already holds it.
+    fn write_latest(&self) {
+        let Ok(_writing) = self.writing.lock() else {
+            return;
+        };
+        let body = match self.state.lock() {
+            Ok(s) if s.pending() => s.latest.clone(),
+            _ => None,
+        };
+        let Some(body) = body else {
+            return;
+        };
+        if let Err(e) = self.key.write_anchor(&body) {
+            tracing::error!(error = %e, "the audit anchor file was not written");
+        }
+        if let Ok(mut s) = self.state.lock() {
+            s.written = s.written.max(body.count);
+        }
+    }
+
+    /// The writer thread: waits for a new head, writes it, rests, until closed.
+    fn run(&self) {
+        loop {
+            {
+                let Ok(mut s) = self.state.lock() else {
+                    return;
+                };
+                while !s.pending() && !s.closed {
+                    s = match self.wake.wait(s) {
+                        Ok(s) => s,
+                        Err(_) => return,
+                    };
+                }
+                if s.closed {
+                    return;
+                }
+            }
+            self.write_latest();
+            let until = Instant::now() + ANCHOR_FILE_EVERY;
+            let Ok(mut s) = self.state.lock() else {
+                return;
+            };
+            while !s.closed {
+                let now = Instant::now();
+                if now >= until {
+                    break;
+                }
+                s = match self.wake.wait_timeout(s, until - now) {
+                    Ok((s, _)) => s,
+                    Err(_) => return,
+                };
+            }
+        }
+    }
 }
 
 impl Seal {
     pub(crate) fn new(key: AuditKey) -> Arc<Seal> {
         // Where keying began carries over from the anchor an earlier process left.
-        let head = match key.read_anchor() {
+        let latest = match key.read_anchor() {
             Ok(a) => a.map(|a| AnchorBody {
                 count: a.count,
                 head: a.head,
@@ -213,38 +299,88 @@ impl Seal {
                 None
             }
         };
+        let written = latest.as_ref().map_or(0, |l| l.count);
+        let shared = Arc::new(Shared {
+            key: key.clone(),
+            state: Mutex::new(State {
+                latest,
+                written,
+                closed: false,
+            }),
+            wake: Condvar::new(),
+            writing: Mutex::new(()),
+        });
+        let writer = key.anchor.is_some().then(|| {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name("audit-anchor".into())
+                .spawn(move || shared.run())
+        });
+        let writer = match writer {
+            Some(Ok(handle)) => Some(handle),
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "no audit anchor thread; the file is written inline");
+                None
+            }
+            None => None,
+        };
         Arc::new(Seal {
             key,
-            head: Mutex::new(head),
+            shared,
+            writer: Mutex::new(writer),
         })
     }
 
     /// Records a committed batch: entries `first..=last`, the last with link `head`. The log
-    /// line and the gauge always; the file when this is the newest head this process has seen.
-    /// No fsync: the rename is atomic, and the log line is the copy that travels.
+    /// line and the gauge at once; the file soon after (at most every 100 ms), by the anchor
+    /// thread. No fsync: the rename is atomic, and the log line is the copy that travels.
     pub(crate) fn anchor(&self, first: i64, last: i64, head: &str) {
         metrics::gauge!("opsmcp_audit_entries").set(last as f64);
         tracing::info!(target: "opsmcp::audit", count = last, head, "audit head");
-        let Ok(mut state) = self.head.lock() else {
-            return;
-        };
-        if state.as_ref().is_some_and(|s| s.count >= last) {
-            return;
+        {
+            let Ok(mut s) = self.shared.state.lock() else {
+                return;
+            };
+            if s.latest.as_ref().is_some_and(|l| l.count >= last) {
+                return;
+            }
+            let keyed_since = s
+                .latest
+                .as_ref()
+                .and_then(|l| l.keyed_since)
+                .unwrap_or(first)
+                .min(first);
+            s.latest = Some(AnchorBody {
+                count: last,
+                head: head.to_owned(),
+                keyed_since: Some(keyed_since),
+            });
         }
-        let keyed_since = state
-            .as_ref()
-            .and_then(|s| s.keyed_since)
-            .unwrap_or(first)
-            .min(first);
-        let body = AnchorBody {
-            count: last,
-            head: head.to_owned(),
-            keyed_since: Some(keyed_since),
-        };
-        if let Err(e) = self.key.write_anchor(&body) {
-            tracing::error!(error = %e, "the audit anchor file was not written");
+        let threaded = self.writer.lock().is_ok_and(|w| w.is_some());
+        if threaded {
+            self.shared.wake.notify_one();
+        } else {
+            self.shared.write_latest();
         }
-        *state = Some(body);
+    }
+
+    /// Writes the newest head to the file now.
+    pub(crate) fn flush(&self) {
+        self.shared.write_latest();
+    }
+}
+
+impl Drop for Seal {
+    /// The last head reaches the file before the store goes away.
+    fn drop(&mut self) {
+        if let Ok(mut s) = self.shared.state.lock() {
+            s.closed = true;
+        }
+        self.shared.wake.notify_all();
+        if let Some(handle) = self.writer.get_mut().ok().and_then(Option::take) {
+            let _ = handle.join();
+        }
+        self.shared.write_latest();
     }
 }
 

@@ -103,6 +103,14 @@ impl Store {
         self
     }
 
+    /// Writes the audit anchor file now (it is otherwise written by a thread, at most every
+    /// 100 ms, and when the last clone of the store is dropped).
+    pub fn flush_audit_anchor(&self) {
+        if let Some(seal) = &self.seal {
+            seal.flush();
+        }
+    }
+
     /// Uses `clock` for every timestamp from now on.
     pub fn with_clock(mut self, clock: Clock) -> Store {
         self.clock = clock;

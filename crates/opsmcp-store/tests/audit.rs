@@ -208,6 +208,7 @@ both_backends!(rewound_truncation_is_detected, rewind_test);
 async fn rewind_test(store: Store, url: String) {
     let (store, dir) = keyed(store);
     append_concurrently(&store, 10).await;
+    store.flush_audit_anchor();
     assert!(dir.path().join(ANCHOR_FILE).exists());
     common::raw_exec(&url, "DELETE FROM audit_log WHERE seq >= 9").await;
     common::raw_exec(&url, "UPDATE counters SET value = 8 WHERE name = 'audit'").await;

@@ -64,6 +64,13 @@ fn served_store() -> (tempfile::TempDir, PathBuf) {
             .status();
         assert_eq!(status, 200);
     }
+    // The anchor file follows the head within 100 ms.
+    for _ in 0..50 {
+        if data.join("audit.head").exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     // Private files, while the server has the database (and its -wal/-shm) open.
     assert_eq!(mode(&data), 0o700, "data dir");
     for f in [
