@@ -35,6 +35,7 @@ impl From<opsmcp_store::StoreError> for ToolError {
             | E::Invalid { .. } => ToolError::Refused(e.to_string()),
             E::UnsupportedUrl { .. }
             | E::Corrupt { .. }
+            | E::AuditKey { .. }
             | E::Io(_)
             | E::Database(_)
             | E::Migrate(_) => ToolError::Unavailable(format!("the incident store: {e}")),

@@ -1,7 +1,11 @@
-//! The audit log: every tool call, appended to a hash chain. Each entry's hash is SHA-256 over
-//! the previous entry's hash and the entry's canonical form, so editing an entry breaks its own
-//! hash, and deleting one leaves a gap in the sequence (or, at the end, a counter ahead of the
-//! last entry). Appends are serialized by the database (the `audit` counter row), so concurrent
+//! The audit log: every tool call, appended to a hash chain. Each entry's link is an
+//! HMAC-SHA256 (under the key of [`crate::AuditKey`], kept outside the database) over the
+//! previous entry's link and the entry's canonical form, so editing an entry breaks its own link
+//! and recomputing the later ones needs the key; deleting one leaves a gap in the sequence, and
+//! deleting from the end leaves a chain shorter than its anchor (the head recorded outside the
+//! table on every write). Stores opened without a key, and chains written before keying began,
+//! have plain SHA-256 links (no `k1:` prefix): they verify as before, up to the first keyed
+//! entry; after it, an unkeyed link is a rewrite. Appends are serialized by the database (the `audit` counter row), so concurrent
 //! appends — from any number of processes — cannot fork the chain. Redacting secrets from the
 //! arguments is the caller's job; the store keeps what it is given.
 
@@ -73,6 +77,8 @@ pub enum AuditVerdict {
     Intact {
         /// How many entries were checked.
         entries: i64,
+        /// How many of them (the first ones) have plain SHA-256 links, from before the key.
+        unkeyed: i64,
     },
     /// The chain breaks at `seq`: the first entry that is missing, edited, or does not follow
     /// the one before.
@@ -84,11 +90,10 @@ pub enum AuditVerdict {
     },
 }
 
-/// The entry's hash: SHA-256 over the previous hash, a newline, and the entry's fields as a JSON
-/// array (unambiguous: strings are quoted and escaped, so no two entries share a form). The
-/// request id is appended only when present, so entries from before it existed keep their hash.
-fn entry_hash(
-    prev_hash: &str,
+/// The entry's canonical form: its fields as a JSON array (unambiguous: strings are quoted and
+/// escaped, so no two entries share a form). The request id is appended only when present, so
+/// entries from before it existed keep their hash.
+fn canonical(
     seq: i64,
     at_us: i64,
     e: (&str, &str, &str, &str, &str, i64),
@@ -108,7 +113,11 @@ fn entry_hash(
     if let Some(id) = request_id {
         fields.push(serde_json::json!(id));
     }
-    let canonical = serde_json::Value::Array(fields).to_string();
+    serde_json::Value::Array(fields).to_string()
+}
+
+/// A legacy (unkeyed) link: SHA-256 over the previous link, a newline and the canonical form.
+fn plain_link(prev_hash: &str, canonical: &str) -> String {
     let mut hasher = Sha256::new();
     hasher.update(prev_hash.as_bytes());
     hasher.update(b"\n");
@@ -178,8 +187,7 @@ impl Store {
                 let arguments = entry.arguments.to_string();
                 let duration_ms = i64::try_from(entry.duration_ms).unwrap_or(i64::MAX);
                 let at = prev_at.map_or(now, |p| now.max(p));
-                let hash = entry_hash(
-                    &prev_hash,
+                let form = canonical(
                     seq,
                     micros(at),
                     (
@@ -192,6 +200,10 @@ impl Store {
                     ),
                     entry.request_id.as_deref(),
                 );
+                let hash = match &self.seal {
+                    Some(seal) => seal.key.link(&prev_hash, &form),
+                    None => plain_link(&prev_hash, &form),
+                };
                 sqlx::query(
                     "INSERT INTO audit_log (seq, at, server, tool, caller, arguments, outcome, \
                      duration_ms, prev_hash, hash, request_id) \
@@ -227,6 +239,11 @@ impl Store {
             }
             out
         });
+        if let (Some(seal), Some(first), Some(last)) =
+            (&self.seal, appended.first(), appended.last())
+        {
+            seal.anchor(first.seq, last.seq, &last.hash);
+        }
         Ok(appended)
     }
 
@@ -252,40 +269,93 @@ impl Store {
         Ok(entries)
     }
 
+    /// Whether the chain's last entry is keyed with another key than this store's (a replica
+    /// started with a key file of its own, or the key replaced): `Some(seq)` of that entry.
+    /// Cheap (one entry), for a check at start; [`Store::verify_audit`] is the full one.
+    pub async fn audit_head_foreign(&self) -> Result<Option<i64>, StoreError> {
+        let Some(seal) = &self.seal else {
+            return Ok(None);
+        };
+        let last = read_tx!(self, |tx| {
+            let row = sqlx::query(
+                "SELECT seq, at, server, tool, caller, arguments, outcome, duration_ms, \
+                 prev_hash, hash, request_id FROM audit_log ORDER BY seq DESC LIMIT 1",
+            )
+            .fetch_optional(&mut *tx)
+            .await?;
+            row.as_ref().map(audit_from_row).transpose()?
+        });
+        Ok(last.and_then(|e| {
+            let form = canonical(
+                e.seq,
+                micros(e.at),
+                (
+                    &e.server,
+                    &e.tool,
+                    &e.caller,
+                    &e.arguments,
+                    &e.outcome,
+                    e.duration_ms,
+                ),
+                e.request_id.as_deref(),
+            );
+            (e.hash.starts_with(crate::seal::KEYED) && seal.key.link(&e.prev_hash, &form) != e.hash)
+                .then_some(e.seq)
+        }))
+    }
+
     /// Walks the whole chain and reports the first broken link: a missing entry (deleted), an
-    /// entry that does not match its hash (edited), or one whose `prev_hash` is not its
-    /// predecessor's hash (edited and re-hashed, or re-ordered). Entries deleted from the end
-    /// are caught by the seq counter, which deletion does not roll back.
+    /// entry that does not match its link (edited, or checked with another key), one whose
+    /// `prev_hash` is not its predecessor's link (edited and re-linked, or re-ordered), or an
+    /// unkeyed link where keying had begun (re-linked without the key). Entries deleted from the
+    /// end are caught by the seq counter, which deletion does not roll back, and — when the
+    /// counter was rewound too — by the anchor file of the store's key: the log must reach the
+    /// anchor's count, and its entry there must have the anchor's link.
     pub async fn verify_audit(&self) -> Result<AuditVerdict, StoreError> {
+        // What this process wrote is in the anchor before it is compared.
+        self.flush_audit_anchor();
+        let key = self.seal.as_ref().map(|s| &s.key);
+        let anchor = match key.map(crate::seal::AuditKey::read_anchor).transpose() {
+            Ok(a) => a.flatten(),
+            Err(e) => {
+                return Ok(AuditVerdict::Broken {
+                    seq: 0,
+                    reason: e.to_string(),
+                });
+            }
+        };
+        let keyed_since = anchor.as_ref().and_then(|a| a.keyed_since);
         let mut expected_seq = 1_i64;
         let mut prev_hash = GENESIS.to_owned();
+        let mut first_keyed: Option<i64> = None;
+        let mut at_anchor: Option<String> = None;
         loop {
             let batch = self.audit_entries(expected_seq - 1, VERIFY_BATCH).await?;
             if batch.is_empty() {
                 break;
             }
             for e in batch {
+                let broken = |seq: i64, reason: String| Ok(AuditVerdict::Broken { seq, reason });
                 if e.seq != expected_seq {
-                    return Ok(AuditVerdict::Broken {
-                        seq: expected_seq,
-                        reason: format!(
+                    return broken(
+                        expected_seq,
+                        format!(
                             "entry {expected_seq} is missing (deleted); the next entry is {}",
                             e.seq
                         ),
-                    });
+                    );
                 }
                 if e.prev_hash != prev_hash {
-                    return Ok(AuditVerdict::Broken {
-                        seq: e.seq,
-                        reason: format!(
+                    return broken(
+                        e.seq,
+                        format!(
                             "entry {} does not follow entry {}: its prev_hash is not that entry's hash",
                             e.seq,
                             e.seq - 1
                         ),
-                    });
+                    );
                 }
-                let recomputed = entry_hash(
-                    &e.prev_hash,
+                let form = canonical(
                     e.seq,
                     micros(e.at),
                     (
@@ -298,11 +368,45 @@ impl Store {
                     ),
                     e.request_id.as_deref(),
                 );
-                if recomputed != e.hash {
-                    return Ok(AuditVerdict::Broken {
-                        seq: e.seq,
-                        reason: format!("entry {} does not match its hash (edited)", e.seq),
-                    });
+                if e.hash.starts_with(crate::seal::KEYED) {
+                    let Some(key) = key else {
+                        return broken(
+                            e.seq,
+                            format!(
+                                "entry {} is keyed and no audit key was given (audit_key_file /                                  OPSMCP_AUDIT_KEY_FILE, default audit.key in the data directory)",
+                                e.seq
+                            ),
+                        );
+                    };
+                    if key.link(&e.prev_hash, &form) != e.hash {
+                        return broken(
+                            e.seq,
+                            format!(
+                                "entry {} does not match its keyed link (edited, or the key is                                  not the one it was written with)",
+                                e.seq
+                            ),
+                        );
+                    }
+                    first_keyed.get_or_insert(e.seq);
+                } else {
+                    if let Some(k) = first_keyed.or(keyed_since.filter(|k| *k <= e.seq)) {
+                        return broken(
+                            e.seq,
+                            format!(
+                                "entry {} has an unkeyed link but keying began at entry {k}                                  (the chain was rewritten without the key)",
+                                e.seq
+                            ),
+                        );
+                    }
+                    if plain_link(&e.prev_hash, &form) != e.hash {
+                        return broken(
+                            e.seq,
+                            format!("entry {} does not match its hash (edited)", e.seq),
+                        );
+                    }
+                }
+                if anchor.as_ref().is_some_and(|a| a.count == e.seq) {
+                    at_anchor = Some(e.hash.clone());
                 }
                 prev_hash = e.hash;
                 expected_seq += 1;
@@ -324,6 +428,38 @@ impl Store {
                 ),
             });
         }
-        Ok(AuditVerdict::Intact { entries: last })
+        if let Some(a) = &anchor {
+            if a.count > last {
+                return Ok(AuditVerdict::Broken {
+                    seq: last + 1,
+                    reason: format!(
+                        "the log ends at {last}, the anchor says {} (entries deleted from the end)",
+                        a.count
+                    ),
+                });
+            }
+            if a.count > 0 && at_anchor.as_deref() != Some(a.head.as_str()) {
+                return Ok(AuditVerdict::Broken {
+                    seq: a.count,
+                    reason: format!(
+                        "entry {} is not the one the anchor recorded (the chain was rewritten)",
+                        a.count
+                    ),
+                });
+            }
+        } else if let (Some(k), Some(path)) = (first_keyed, key.and_then(|k| k.anchor_path())) {
+            return Ok(AuditVerdict::Broken {
+                seq: k,
+                reason: format!(
+                    "the log has keyed entries but no anchor file at {} (deleted?)",
+                    path.display()
+                ),
+            });
+        }
+        let unkeyed = first_keyed.map_or(last, |k| k - 1);
+        Ok(AuditVerdict::Intact {
+            entries: last,
+            unkeyed,
+        })
     }
 }

@@ -67,6 +67,14 @@ pub enum StoreError {
         /// What was found.
         detail: String,
     },
+    /// The audit key or its anchor file could not be read or written.
+    #[error("audit key {path}: {detail}")]
+    AuditKey {
+        /// The key (or anchor) file.
+        path: String,
+        /// What went wrong.
+        detail: String,
+    },
     /// Preparing the data directory failed.
     #[error("creating the database directory: {0}")]
     Io(#[from] std::io::Error),

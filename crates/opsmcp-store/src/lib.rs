@@ -112,6 +112,7 @@ mod model;
 mod outbox;
 mod remediations;
 mod row;
+mod seal;
 mod store;
 mod world;
 
@@ -123,5 +124,6 @@ pub use model::{
 };
 pub use outbox::{Notification, NotificationStatus};
 pub use remediations::{Approval, NewRemediation, Remediation};
+pub use seal::{ANCHOR_FILE, Anchor, AuditKey};
 pub use store::{Clock, Store};
 pub use world::{WorldAction, WorldRun};

@@ -31,6 +31,8 @@ pub(crate) enum Backend {
 pub struct Store {
     pub(crate) backend: Backend,
     clock: Clock,
+    /// The audit key and anchor; without one, new audit links are plain SHA-256.
+    pub(crate) seal: Option<Arc<crate::seal::Seal>>,
 }
 
 impl fmt::Debug for Store {
@@ -48,7 +50,9 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 impl Store {
     /// Opens (and migrates) the store at `url`:
     ///
-    /// - `sqlite:///path/to/opsmcp.db` — the file and its directory are created if missing; WAL
+    /// - `sqlite:///path/to/opsmcp.db` — the file and its directory are created if missing (the
+    ///   file 0600, so its `-wal` and `-shm` are too, and missing folders 0700; a file or folder
+    ///   that already exists keeps its mode); WAL
     ///   so readers never wait for the writer, `synchronous=FULL` because a commit we report
     ///   must survive a power cut, foreign keys on.
     /// - `postgres://…` or `postgresql://…` — any URL sqlx accepts, e.g. with
@@ -61,10 +65,8 @@ impl Store {
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT);
-            if let Some(dir) = options.get_filename().parent()
-                && !dir.as_os_str().is_empty()
-            {
-                std::fs::create_dir_all(dir)?;
+            if !url.contains(":memory:") && !url.contains("mode=memory") {
+                create_private(options.get_filename())?;
             }
             let pool = SqlitePoolOptions::new()
                 .max_connections(4)
@@ -90,7 +92,23 @@ impl Store {
         Ok(Store {
             backend,
             clock: Arc::new(Timestamp::now),
+            seal: None,
         })
+    }
+
+    /// Links new audit entries with `key` (HMAC-SHA256) and keeps its anchor (log, gauge, file)
+    /// up to date on every audit write; verification checks keyed links and the anchor.
+    pub fn with_audit_key(mut self, key: crate::seal::AuditKey) -> Store {
+        self.seal = Some(crate::seal::Seal::new(key));
+        self
+    }
+
+    /// Writes the audit anchor file now (it is otherwise written by a thread, at most every
+    /// 100 ms, and when the last clone of the store is dropped).
+    pub fn flush_audit_anchor(&self) {
+        if let Some(seal) = &self.seal {
+            seal.flush();
+        }
     }
 
     /// Uses `clock` for every timestamp from now on.
@@ -113,6 +131,31 @@ impl Store {
     pub(crate) fn now(&self) -> Timestamp {
         let t = (self.clock)();
         Timestamp::from_microsecond(t.as_microsecond()).unwrap_or(t)
+    }
+}
+
+/// Creates the database file's missing folders (0700) and the file itself, empty, 0600 (SQLite
+/// takes an empty file as a new database and gives `-wal`/`-shm` the database file's mode).
+/// What already exists is left as it is.
+fn create_private(file: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    if let Some(dir) = file.parent()
+        && !dir.as_os_str().is_empty()
+        && !dir.exists()
+    {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(file)
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
+        _ => Ok(()),
     }
 }
 

@@ -4,7 +4,7 @@
 #[macro_use]
 mod common;
 
-use opsmcp_store::{AuditVerdict, NewAuditEntry, Store};
+use opsmcp_store::{ANCHOR_FILE, AuditKey, AuditVerdict, NewAuditEntry, Store};
 use serde_json::json;
 
 fn entry(i: u64) -> NewAuditEntry {
@@ -48,12 +48,18 @@ both_backends!(chain_survives_concurrent_appends, chain_test);
 async fn chain_test(store: Store, _url: String) {
     assert_eq!(
         store.verify_audit().await.expect("verify"),
-        AuditVerdict::Intact { entries: 0 }
+        AuditVerdict::Intact {
+            entries: 0,
+            unkeyed: 0
+        }
     );
     append_concurrently(&store, 40).await;
     assert_eq!(
         store.verify_audit().await.expect("verify"),
-        AuditVerdict::Intact { entries: 40 }
+        AuditVerdict::Intact {
+            entries: 40,
+            unkeyed: 40
+        }
     );
     let entries = store.audit_entries(0, 100).await.expect("entries");
     assert_eq!(entries.len(), 40);
@@ -117,4 +123,176 @@ async fn truncate_test(store: Store, url: String) {
         store.verify_audit().await.expect("verify"),
         AuditVerdict::Broken { seq: 9, .. }
     ));
+}
+
+/// A keyed store whose key (and anchor) live in a temporary folder of their own.
+fn keyed(store: Store) -> (Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("key dir");
+    let key = AuditKey::load_or_create(&dir.path().join("audit.key")).expect("key");
+    (store.with_audit_key(key), dir)
+}
+
+/// Edits entry `from` and relinks it and every later entry with plain SHA-256, as someone who
+/// can write the database but not read the key would.
+async fn edit_and_relink(store: &Store, url: &str, from: i64) {
+    use sha2::{Digest, Sha256};
+    let entries = store.audit_entries(0, 10_000).await.expect("entries");
+    let mut prev = entries
+        .iter()
+        .find(|e| e.seq == from - 1)
+        .map_or_else(|| "0".repeat(64), |e| e.hash.clone());
+    for e in entries.iter().filter(|e| e.seq >= from) {
+        let outcome = if e.seq == from {
+            "error: hidden"
+        } else {
+            &e.outcome
+        };
+        let mut fields = vec![
+            json!(e.seq),
+            json!(e.at.as_microsecond()),
+            json!(e.server),
+            json!(e.tool),
+            json!(e.caller),
+            json!(e.arguments),
+            json!(outcome),
+            json!(e.duration_ms),
+        ];
+        if let Some(id) = &e.request_id {
+            fields.push(json!(id));
+        }
+        let canonical = serde_json::Value::Array(fields).to_string();
+        let mut h = Sha256::new();
+        h.update(prev.as_bytes());
+        h.update(b"\n");
+        h.update(canonical.as_bytes());
+        let hash = format!("{:x}", h.finalize());
+        let sql = format!(
+            "UPDATE audit_log SET outcome = '{outcome}', prev_hash = '{prev}', hash = '{hash}' \
+             WHERE seq = {}",
+            e.seq
+        );
+        assert_eq!(common::raw_exec(url, &sql).await, 1);
+        prev = hash;
+    }
+}
+
+both_backends!(plain_relink_is_detected, relink_test);
+async fn relink_test(store: Store, url: String) {
+    let (store, _dir) = keyed(store);
+    append_concurrently(&store, 10).await;
+    assert_eq!(
+        store.verify_audit().await.expect("verify"),
+        AuditVerdict::Intact {
+            entries: 10,
+            unkeyed: 0
+        }
+    );
+    // The same rewrite verifies on an unkeyed chain (what the key is for)…
+    edit_and_relink(&store, &url, 4).await;
+    match store.verify_audit().await.expect("verify") {
+        AuditVerdict::Broken { seq, reason } => {
+            assert_eq!(seq, 4);
+            assert!(reason.contains("rewritten without the key"), "{reason}");
+        }
+        other => panic!("relinked edit not detected: {other:?}"),
+    }
+    // …and the whole chain rewritten from the first entry is caught by the anchor.
+    edit_and_relink(&store, &url, 1).await;
+    assert!(matches!(
+        store.verify_audit().await.expect("verify"),
+        AuditVerdict::Broken { seq: 1, .. }
+    ));
+}
+
+both_backends!(rewound_truncation_is_detected, rewind_test);
+async fn rewind_test(store: Store, url: String) {
+    let (store, dir) = keyed(store);
+    append_concurrently(&store, 10).await;
+    store.flush_audit_anchor();
+    assert!(dir.path().join(ANCHOR_FILE).exists());
+    common::raw_exec(&url, "DELETE FROM audit_log WHERE seq >= 9").await;
+    common::raw_exec(&url, "UPDATE counters SET value = 8 WHERE name = 'audit'").await;
+    match store.verify_audit().await.expect("verify") {
+        AuditVerdict::Broken { seq, reason } => {
+            assert_eq!(seq, 9);
+            assert!(
+                reason.contains("the log ends at 8, the anchor says 10"),
+                "{reason}"
+            );
+        }
+        other => panic!("rewound truncation not detected: {other:?}"),
+    }
+}
+
+both_backends!(wrong_key_is_detected, wrong_key_test);
+async fn wrong_key_test(store: Store, _url: String) {
+    let (writer, _dir) = keyed(store.clone());
+    append_concurrently(&writer, 5).await;
+    let (other, _other_dir) = keyed(store);
+    match other.verify_audit().await.expect("verify") {
+        AuditVerdict::Broken { seq, reason } => {
+            assert_eq!(seq, 1);
+            assert!(
+                reason.contains("not the one it was written with"),
+                "{reason}"
+            );
+        }
+        other => panic!("wrong key not detected: {other:?}"),
+    }
+}
+
+both_backends!(legacy_chain_continues_keyed, legacy_test);
+async fn legacy_test(store: Store, _url: String) {
+    append_concurrently(&store, 3).await;
+    let (keyed_store, _dir) = keyed(store.clone());
+    append_concurrently(&keyed_store, 4).await;
+    assert_eq!(
+        keyed_store.verify_audit().await.expect("verify"),
+        AuditVerdict::Intact {
+            entries: 7,
+            unkeyed: 3
+        }
+    );
+    // Without the key the keyed part cannot be checked, which is not "intact".
+    assert!(matches!(
+        store.verify_audit().await.expect("verify"),
+        AuditVerdict::Broken { seq: 4, .. }
+    ));
+}
+
+/// A fresh SQLite store's folder is 0700 and its files 0600; an existing folder keeps its mode.
+#[tokio::test]
+async fn fresh_sqlite_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+    let db = common::sqlite();
+    let path = db.sqlite_path().expect("sqlite path");
+    let store = Store::open(&db.url).await.expect("open");
+    store.append_audit(&entry(1)).await.expect("append");
+    let dir = path.parent().expect("dir");
+    assert_eq!(mode(dir), 0o700);
+    for suffix in ["", "-wal", "-shm"] {
+        let f = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        assert_eq!(mode(&f), 0o600, "{}", f.display());
+    }
+    store.close().await;
+    let other = dir.join("other.db");
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let store = Store::open(&format!("sqlite://{}", other.display()))
+        .await
+        .expect("open");
+    store.close().await;
+    assert_eq!(mode(dir), 0o755);
+    assert_eq!(mode(&other), 0o600);
+}
+
+both_backends!(a_foreign_head_is_seen_at_start, foreign_head_test);
+async fn foreign_head_test(store: Store, _url: String) {
+    let (writer, _dir) = keyed(store.clone());
+    assert_eq!(writer.audit_head_foreign().await.expect("head"), None);
+    append_concurrently(&writer, 3).await;
+    assert_eq!(writer.audit_head_foreign().await.expect("head"), None);
+    let (other, _other_dir) = keyed(store);
+    assert_eq!(other.audit_head_foreign().await.expect("head"), Some(3));
 }

@@ -75,6 +75,10 @@ pub struct Overrides {
     /// Directory for the store and analysis files.
     #[arg(long, env = "OPSMCP_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// The audit log's key file (hex, 0600), kept outside the database (default: audit.key in the
+    /// data directory, created on first start; a file given here must exist).
+    #[arg(long, env = "OPSMCP_AUDIT_KEY_FILE")]
+    pub audit_key_file: Option<PathBuf>,
     /// Store URL: `sqlite:///path/opsmcp.db` (default: opsmcp.db in the data directory) or
     /// `postgres://…` for several replicas sharing one database.
     #[arg(long, env = "OPSMCP_DATABASE_URL")]
@@ -194,6 +198,7 @@ struct FileSettings {
     log_analytics_port: Option<u16>,
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
+    audit_key_file: Option<PathBuf>,
     allowed_hosts: Option<Vec<String>>,
     allowed_origins: Option<Vec<String>>,
     legacy_sessions: Option<bool>,
@@ -241,6 +246,11 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// The store; `sqlite://` in the data directory unless set.
     pub database_url: String,
+    /// The audit key file; `audit.key` in the data directory unless set.
+    pub audit_key_file: PathBuf,
+    /// Whether `audit_key_file` was given (then it must exist; the default is created).
+    #[serde(skip)]
+    pub audit_key_given: bool,
     /// Start a fresh simulated run rather than join the latest.
     #[serde(skip)]
     pub new_world: bool,
@@ -348,6 +358,13 @@ impl Settings {
                 file.database_url,
                 String::new(),
             ),
+            audit_key_file: p.pick(
+                "audit_key_file",
+                flags.audit_key_file.clone(),
+                file.audit_key_file,
+                PathBuf::new(),
+            ),
+            audit_key_given: false,
             new_world: flags.new_world,
             allowed_hosts: p.pick(
                 "allowed_hosts",
@@ -513,6 +530,42 @@ impl Settings {
         if self.database_url.is_empty() {
             self.database_url = format!("sqlite://{}", self.data_dir.join("opsmcp.db").display());
         }
+        self.audit_key_given = !self.audit_key_file.as_os_str().is_empty();
+        if !self.audit_key_given {
+            self.audit_key_file = self.data_dir.join("audit.key");
+        }
+    }
+
+    /// The audit key for a server: the given file, or `audit.key` in the data directory,
+    /// created (0600) when missing.
+    pub fn audit_key(&self) -> anyhow::Result<opsmcp_store::AuditKey> {
+        let key = if self.audit_key_given {
+            opsmcp_store::AuditKey::load(&self.audit_key_file)
+        } else {
+            opsmcp_store::AuditKey::load_or_create(&self.audit_key_file)
+        };
+        key.with_context(|| {
+            format!(
+                "cannot use the audit key {}; fix audit_key_file / OPSMCP_AUDIT_KEY_FILE",
+                self.audit_key_file.display()
+            )
+        })
+    }
+
+    /// The audit key to verify with: the given file (which must exist), or the default one
+    /// when it exists (a store from before keying has none).
+    pub fn audit_key_to_verify(&self) -> anyhow::Result<Option<opsmcp_store::AuditKey>> {
+        if !self.audit_key_given && !self.audit_key_file.exists() {
+            return Ok(None);
+        }
+        opsmcp_store::AuditKey::load(&self.audit_key_file)
+            .map(Some)
+            .with_context(|| {
+                format!(
+                    "cannot read the audit key {}; fix audit_key_file / OPSMCP_AUDIT_KEY_FILE",
+                    self.audit_key_file.display()
+                )
+            })
     }
 
     /// Each file section checked by its own owner, so a mistake stops the start with that

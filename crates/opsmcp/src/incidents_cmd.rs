@@ -68,7 +68,8 @@ pub enum AuditCommand {
         #[command(flatten)]
         overrides: crate::config::Overrides,
     },
-    /// Check the hash chain: reports the first entry that was edited or removed.
+    /// Check the chain: reports the first entry that was edited or removed, with the audit key
+    /// (keyed links) and its anchor (entries deleted from the end); exits 1 when broken.
     Verify {
         #[command(flatten)]
         overrides: crate::config::Overrides,
@@ -251,11 +252,28 @@ pub fn run_audit(cmd: AuditCommand, m: &clap::ArgMatches) -> anyhow::Result<Exit
         }
     };
     runtime()?.block_on(async move {
-        let store = open(&Settings::resolve(&overrides, m)?).await?;
+        let settings = Settings::resolve(&overrides, m)?;
+        let mut store = open(&settings).await?;
+        let key = settings.audit_key_to_verify()?;
+        let keyed = key.is_some();
+        if let Some(key) = key {
+            store = store.with_audit_key(key);
+        }
         let verdict = store.verify_audit().await?;
         Ok(match verdict {
-            opsmcp_store::AuditVerdict::Intact { entries } => {
+            opsmcp_store::AuditVerdict::Intact { entries, unkeyed } => {
                 println!("audit log intact: {entries} entries, every hash matches");
+                if unkeyed > 0 && unkeyed < entries {
+                    println!(
+                        "entries 1 to {unkeyed} predate the audit key (plain SHA-256 links); \
+                         the rest are keyed"
+                    );
+                } else if unkeyed > 0 {
+                    println!(
+                        "no entry is keyed (plain SHA-256 links){}",
+                        if keyed { "" } else { "; no audit key found" }
+                    );
+                }
                 Exit::Ok
             }
             opsmcp_store::AuditVerdict::Broken { seq, reason } => {

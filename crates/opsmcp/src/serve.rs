@@ -122,12 +122,24 @@ pub fn run(settings: &Settings, kinds: &[ServerKind]) -> anyhow::Result<Exit> {
     runtime.block_on(async move {
         let stop = CancellationToken::new();
         tokio::spawn(watch_signals(stop.clone()));
-        let store = Store::open(&settings.database_url).await.with_context(|| {
-            format!(
-                "cannot open the store at {}; check --database-url / --data-dir",
-                redact_url(&settings.database_url)
-            )
-        })?;
+        let store = Store::open(&settings.database_url)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot open the store at {}; check --database-url / --data-dir",
+                    redact_url(&settings.database_url)
+                )
+            })?
+            .with_audit_key(settings.audit_key()?);
+        if let Some(seq) = store.audit_head_foreign().await? {
+            tracing::error!(
+                seq,
+                key = %settings.audit_key_file.display(),
+                "the audit log's last entry was written with another key: replicas sharing a \
+                 database must share one audit_key_file, and `opsmcp audit verify` will report \
+                 the switch"
+            );
+        }
         let world = build_world(settings, scenario, &store).await?;
         if world.sampler.is_some() {
             eprintln!("opsmcp: watching this system (live world)");
