@@ -130,7 +130,8 @@ impl Approver for TerminalApprover {
             if !std::io::stdin().is_terminal() {
                 return Err(
                     "stdin is not a terminal, so no one can approve it; use permission mode \
-                     `bypass` to allow destructive tools, or `read_only`"
+                     `bypass` to allow destructive tools, or `read-only` to offer only read-only \
+                     ones"
                         .to_string(),
                 );
             }

@@ -310,6 +310,8 @@ async fn ask_mode_consults_the_approver() {
             panic!("a tool result");
         };
         assert!(content.contains("stdin is not a terminal"), "{content}");
+        // The modes as the user types them.
+        assert!(content.contains("`read-only`"), "{content}");
         assert!(mcp.restarts.lock().unwrap().is_empty());
     }
     mcp.stop.cancel();
