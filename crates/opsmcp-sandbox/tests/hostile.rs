@@ -7,31 +7,8 @@ mod common;
 use std::io::ErrorKind;
 use std::os::unix::fs::symlink;
 
-use common::{CONFIG_SECRET, Fixture, SSH_SECRET, assert_denied};
+use common::{CONFIG_SECRET, Fixture, SSH_SECRET, assert_denied, each_denied};
 use opsmcp_sandbox::{Limit, SandboxError, SandboxLimits};
-
-/// Runs each attempt as a script of its own (after `setup`), asserting its denial and, through
-/// `Fixture::run`, that nothing outside the output folder changed.
-async fn each_denied(f: &Fixture, setup: &str, attempts: &str) -> Vec<String> {
-    let mut outputs = Vec::new();
-    for line in attempts
-        .lines()
-        .map(str::trim)
-        .filter(|l| l.starts_with("attempt("))
-    {
-        let label = line
-            .trim_start_matches("attempt(\"")
-            .split('"')
-            .next()
-            .unwrap_or("?")
-            .to_owned();
-        let (o, _) = f.run(&label, &format!("{setup}\n{line}\n")).await;
-        assert_denied(&o, &[&label]);
-        outputs.push(o.stdout.text);
-    }
-    assert!(!outputs.is_empty());
-    outputs
-}
 
 #[tokio::test]
 async fn reading_secrets_outside_the_workspace_is_denied() {

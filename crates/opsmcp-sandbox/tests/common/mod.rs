@@ -344,6 +344,29 @@ pub fn assert_denied(o: &RunOutcome, labels: &[&str]) {
     }
 }
 
+/// Runs each attempt as a script of its own (after `setup`), asserting its denial and, through
+/// `Fixture::run`, that nothing outside the output folder changed.
+pub async fn each_denied(f: &Fixture, setup: &str, attempts: &str) -> Vec<String> {
+    let mut outputs = Vec::new();
+    for line in attempts
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("attempt("))
+    {
+        let label = line
+            .trim_start_matches("attempt(\"")
+            .split('"')
+            .next()
+            .unwrap_or("?")
+            .to_owned();
+        let (o, _) = f.run(&label, &format!("{setup}\n{line}\n")).await;
+        assert_denied(&o, &[&label]);
+        outputs.push(o.stdout.text);
+    }
+    assert!(!outputs.is_empty());
+    outputs
+}
+
 /// How far over a limit a run may be seen, and why:
 /// - CPU: the monitor samples every 50 ms, on up to every CPU of the machine, and the kernel's
 ///   accounting rounds to the tick: 400 ms;
