@@ -866,19 +866,13 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
         // Dependencies swamped by load from here (and what they in turn made sick): those
         // sent more work than usual, and those merely busy (answering as usual) since this
         // service's onset.
-        let busy_since = |d: &str| {
-            !all[d].felt()
-                && match (all[d].onset, f.onset) {
-                    (Some(a), Some(b)) => a + SignedDuration::from_mins(1) >= b,
-                    _ => false,
-                }
-        };
-        // Its victims' other dependencies too, when swamped since this service's onset: the
-        // retries and fallbacks of callers that cannot get an answer here land there.
         let began_after = |d: &str| match (all[d].onset, f.onset) {
             (Some(a), Some(b)) => a + SignedDuration::from_mins(1) >= b,
             _ => false,
         };
+        let busy_since = |d: &str| !all[d].felt() && began_after(d);
+        // Its victims' other dependencies too, when swamped since this service's onset: the
+        // retries and fallbacks of callers that cannot get an answer here land there.
         let siblings: BTreeSet<String> = if f.felt() {
             sick_callers
                 .iter()
@@ -889,9 +883,9 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
         } else {
             BTreeSet::new()
         };
-        let swamped: BTreeSet<String> = inp
-            .dependencies(name)
-            .into_iter()
+        let swamped: BTreeSet<String> = deps
+            .iter()
+            .cloned()
             .chain(siblings)
             .filter(|d| sick.contains(d) && (all[d].load || busy_since(d)))
             .flat_map(|d| {
