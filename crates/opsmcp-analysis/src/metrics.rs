@@ -359,6 +359,20 @@ pub fn deviation(
                 None,
             )
         }
+        SignalKind::Availability => {
+            // Present or not: half of what normally runs or answers gone is an outage.
+            let out = reference > 0.0 && v <= reference * 0.5;
+            let gone = out && v <= 0.0;
+            (
+                out,
+                if out {
+                    2.0 + if gone { 1.0 } else { 0.0 }
+                } else {
+                    0.0
+                },
+                gone.then(|| format!("{name} is 0: down (normally {reference})")),
+            )
+        }
         SignalKind::GcPause => {
             let out = ratio >= 2.0;
             (out, if out { ratio.ln() } else { 0.0 }, None)

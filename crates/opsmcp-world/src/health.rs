@@ -312,6 +312,17 @@ pub fn judge_readings(
                 }
                 .judge_low("certificate days left", r.current, ""),
             ),
+            // Present at all: none left is an outage, fewer than usual a loss.
+            (SignalKind::Availability, b) => {
+                let normal = b.unwrap_or(1.0).max(f64::MIN_POSITIVE);
+                Some(
+                    Limit {
+                        warning: normal * 0.999,
+                        critical: 0.0,
+                    }
+                    .judge_low(words(), r.current, ""),
+                )
+            }
             (SignalKind::Cpu, _) if signals::is_percent(&r.signal) => Some(
                 thresholds
                     .cpu_percent

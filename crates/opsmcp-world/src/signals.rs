@@ -44,6 +44,9 @@ pub enum SignalKind {
     CertExpiry,
     /// Restarts, crashes, OOM kills: a counter that rises when a process dies.
     Restarts,
+    /// Whether it is there at all: Prometheus' `up`, a probe's `probe_up`, the processes of a
+    /// service running (`processes_up`); it falls to 0 when the service is down.
+    Availability,
     /// Anything else: judged by its own ratio to normal.
     Other,
 }
@@ -152,6 +155,9 @@ pub fn kind(name: &str) -> SignalKind {
         && !has(&w, IN_USE)
         && !has(&w, WAITING)
         && (has(&w, &["size"]) || w.first().is_some_and(|x| x == "total"));
+    if w.last().is_some_and(|x| x == "up") || has(&w, &["reachable", "alive", "availability"]) {
+        return SignalKind::Availability;
+    }
     if has(&w, LIMIT) || first_max || sized_pool {
         return SignalKind::Limit;
     }

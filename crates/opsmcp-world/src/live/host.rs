@@ -12,7 +12,9 @@ use std::{
 
 use schemars::JsonSchema;
 use serde::Serialize;
-use sysinfo::{Disks, Networks, ProcessRefreshKind, ProcessesToUpdate, RefreshKind, System};
+use sysinfo::{
+    Disks, Networks, ProcessRefreshKind, ProcessesToUpdate, RefreshKind, System, UpdateKind,
+};
 use tokio::sync::watch;
 
 /// How many processes a snapshot keeps, by CPU and by memory.
@@ -41,6 +43,26 @@ pub struct HostSnapshot {
     pub network: Vec<InterfaceStats>,
     /// Process count and the heaviest processes.
     pub processes: ProcessStats,
+    /// Every process with its command line, to attribute processes to services. Not shown:
+    /// command lines can carry secrets, and a tool answer needs only the heaviest.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub all_processes: Arc<Vec<ProcessLine>>,
+}
+
+/// One process, as attribution needs it.
+#[derive(Debug, Clone)]
+pub struct ProcessLine {
+    /// Process id.
+    pub pid: u32,
+    /// When it started, seconds since the epoch: a new pid or start time is a restart.
+    pub start_time: u64,
+    /// Its command line, arguments joined by spaces (its name when the kernel hides it).
+    pub command: String,
+    /// CPU over the last interval, percent of one core.
+    pub cpu_percent: f32,
+    /// Resident memory, bytes.
+    pub memory_bytes: u64,
 }
 
 /// CPU use over the last sampling interval.
@@ -281,6 +303,29 @@ impl Sampler {
         let available = sys.available_memory();
         let used = total.saturating_sub(available);
 
+        let all_processes: Vec<ProcessLine> = sys
+            .processes()
+            .values()
+            .filter(|p| p.thread_kind().is_none())
+            .map(|p| {
+                let args: Vec<String> = p
+                    .cmd()
+                    .iter()
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .collect();
+                ProcessLine {
+                    pid: p.pid().as_u32(),
+                    start_time: p.start_time(),
+                    command: if args.is_empty() {
+                        p.name().to_string_lossy().into_owned()
+                    } else {
+                        args.join(" ")
+                    },
+                    cpu_percent: round1(p.cpu_usage() as f64) as f32,
+                    memory_bytes: p.memory(),
+                }
+            })
+            .collect();
         let mut processes: Vec<ProcessInfo> = sys
             .processes()
             .values()
@@ -370,12 +415,17 @@ impl Sampler {
                 top_by_cpu,
                 top_by_memory: processes,
             },
+            all_processes: Arc::new(all_processes),
         }
     }
 }
 
 fn process_kind() -> ProcessRefreshKind {
-    ProcessRefreshKind::nothing().with_cpu().with_memory()
+    // A command line does not change, so it is read once per process.
+    ProcessRefreshKind::nothing()
+        .with_cpu()
+        .with_memory()
+        .with_cmd(UpdateKind::OnlyIfNotSet)
 }
 
 fn percent(part: u64, whole: u64) -> f64 {

@@ -2,8 +2,11 @@
 //! shape (its config, the source, its tests).
 
 pub mod files;
+pub mod history;
 pub mod host;
+pub mod measure;
 pub mod probes;
 pub mod prometheus;
 pub mod runbook;
+pub mod services;
 pub mod world;

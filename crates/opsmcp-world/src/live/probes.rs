@@ -80,10 +80,20 @@ impl ProbeSpec {
 
     /// Runs the probe once and judges it.
     pub async fn run(&self, http: &reqwest::Client) -> Check {
+        self.probe(http).await.check
+    }
+
+    /// Runs the probe once: the verdict, how it failed, and for HTTPS the certificate's days
+    /// left.
+    pub async fn probe(&self, http: &reqwest::Client) -> ProbeResult {
         let timeout = Duration::from_millis(self.timeout_ms);
         let started = Instant::now();
+        let mut cert_days_left = None;
         let (name, outcome) = match (self.kind, &self.url, &self.address) {
             (ProbeKind::Http, Some(url), _) => {
+                if let Some(rest) = url.strip_prefix("https://") {
+                    cert_days_left = tls::days_left(rest, timeout).await;
+                }
                 let expect_status = &self.expect_status;
                 let outcome = match http.get(url).timeout(timeout).send().await {
                     Ok(resp) => {
@@ -95,14 +105,17 @@ impl ProbeSpec {
                         if good {
                             Ok(format!("HTTP {code}"))
                         } else {
-                            Err(format!("HTTP {code} from {url}"))
+                            Err((Outcome::Status(code), format!("HTTP {code} from {url}")))
                         }
                     }
-                    Err(e) if e.is_timeout() => Err(format!(
-                        "no answer from {url} within {} ms",
-                        self.timeout_ms
+                    Err(e) if e.is_timeout() => Err((
+                        Outcome::Timeout,
+                        format!("no answer from {url} within {} ms", self.timeout_ms),
                     )),
-                    Err(e) => Err(format!("GET {url} failed: {e}")),
+                    Err(e) => {
+                        let chain = error_chain(&e);
+                        Err((classify(&e, &chain), format!("GET {url} failed: {chain}")))
+                    }
                 };
                 (format!("http {url}"), outcome)
             }
@@ -110,40 +123,234 @@ impl ProbeSpec {
                 let connect = tokio::net::TcpStream::connect(address.as_str());
                 let outcome = match tokio::time::timeout(timeout, connect).await {
                     Ok(Ok(_)) => Ok("connected".to_string()),
-                    Ok(Err(e)) => Err(format!("connect to {address} failed: {e}")),
-                    Err(_) => Err(format!(
-                        "no connection to {address} within {} ms",
-                        self.timeout_ms
+                    Ok(Err(e)) => Err((
+                        classify(&e, &e.to_string()),
+                        format!("connect to {address} failed: {e}"),
+                    )),
+                    Err(_) => Err((
+                        Outcome::Timeout,
+                        format!("no connection to {address} within {} ms", self.timeout_ms),
                     )),
                 };
                 (format!("tcp {address}"), outcome)
             }
             _ => (
                 format!("{:?} probe", self.kind).to_lowercase(),
-                Err(self
-                    .validate()
-                    .err()
-                    .map(|e| e.to_string())
-                    .unwrap_or_default()),
+                Err((
+                    Outcome::Other,
+                    self.validate()
+                        .err()
+                        .map(|e| e.to_string())
+                        .unwrap_or_default(),
+                )),
             ),
         };
         let ms = (started.elapsed().as_secs_f64() * 1000.0 * 10.0).round() / 10.0;
-        let (status, message) = match outcome {
+        let (status, message, outcome) = match outcome {
             Ok(what) if ms > self.slow_ms as f64 => (
                 Status::Degraded,
                 format!("{what}, but slow: {ms} ms (slow above {} ms)", self.slow_ms),
+                Outcome::Ok,
             ),
-            Ok(what) => (Status::Healthy, format!("{what} in {ms} ms")),
-            Err(why) => (Status::Unhealthy, why),
+            Ok(what) => (Status::Healthy, format!("{what} in {ms} ms"), Outcome::Ok),
+            Err((kind, why)) => (Status::Unhealthy, why, kind),
         };
-        Check {
-            name,
-            status,
-            value: ms,
-            unit: "ms".into(),
-            warning_at: Some(self.slow_ms as f64),
-            critical_at: None,
-            message,
+        ProbeResult {
+            check: Check {
+                name,
+                status,
+                value: ms,
+                unit: "ms".into(),
+                warning_at: Some(self.slow_ms as f64),
+                critical_at: None,
+                message,
+            },
+            outcome,
+            cert_days_left,
+        }
+    }
+}
+
+/// One run of a probe.
+#[derive(Debug, Clone)]
+pub struct ProbeResult {
+    /// The verdict, with the latency as its value.
+    pub check: Check,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// For HTTPS: days until the served certificate expires (negative once it has).
+    pub cert_days_left: Option<f64>,
+}
+
+/// How a probe ended: the kinds of failure an on-call engineer tells apart, because each
+/// points somewhere else (nothing listening, overloaded, wrong answer, bad certificate, name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// It answered as expected.
+    Ok,
+    /// Nothing listens: the connection was refused or reset.
+    Refused,
+    /// No answer in time.
+    Timeout,
+    /// An HTTP answer with an unexpected status.
+    Status(u16),
+    /// The TLS handshake failed (expired, untrusted or mismatched certificate).
+    Tls,
+    /// The name did not resolve.
+    Dns,
+    /// Anything else.
+    Other,
+}
+
+impl Outcome {
+    /// Its name in evidence (`refused`, `timeout`, `http-503`, `tls`, `dns`).
+    pub fn describe(self) -> String {
+        match self {
+            Outcome::Status(code) => format!("http-{code}"),
+            other => serde_json::to_value(other)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Every message of an error's source chain, so the underlying cause is shown.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+/// The kind of a connection failure, from the I/O error where there is one and the words of
+/// the chain otherwise (TLS and resolver errors carry no I/O kind).
+fn classify(e: &(dyn std::error::Error + 'static), chain: &str) -> Outcome {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            match io.kind() {
+                ConnectionRefused | ConnectionReset | ConnectionAborted => {
+                    return Outcome::Refused;
+                }
+                TimedOut => return Outcome::Timeout,
+                _ => {}
+            }
+        }
+        source = s.source();
+    }
+    let lower = chain.to_ascii_lowercase();
+    if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+        Outcome::Tls
+    } else if lower.contains("dns") || lower.contains("lookup") || lower.contains("resolve") {
+        Outcome::Dns
+    } else if lower.contains("refused") || lower.contains("reset by peer") {
+        Outcome::Refused
+    } else {
+        Outcome::Other
+    }
+}
+
+/// Reading the certificate an HTTPS endpoint serves, whether or not it is valid: an expired
+/// one is exactly what a probe must report, with its date.
+mod tls {
+    use std::{sync::Arc, time::Duration};
+
+    use rustls::{
+        DigitallySignedStruct, SignatureScheme,
+        client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
+        pki_types::{CertificateDer, ServerName, UnixTime},
+    };
+
+    /// Days until the certificate served at `host[:port]/…` expires; `None` when no TLS
+    /// handshake could be made in time.
+    pub(super) async fn days_left(rest: &str, timeout: Duration) -> Option<f64> {
+        let authority = rest.split(['/', '?', '#']).next()?;
+        let authority = authority.rsplit('@').next()?;
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => {
+                (h.trim_matches(['[', ']']), p.parse().ok()?)
+            }
+            _ => (authority.trim_matches(['[', ']']), 443u16),
+        };
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .ok()?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAny(provider)))
+            .with_no_client_auth();
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+        let name = ServerName::try_from(host.to_string()).ok()?;
+        let handshake = async {
+            let tcp = tokio::net::TcpStream::connect((host, port)).await.ok()?;
+            connector.connect(name, tcp).await.ok()
+        };
+        let stream = tokio::time::timeout(timeout, handshake).await.ok()??;
+        let (_, session) = stream.get_ref();
+        let leaf = session.peer_certificates()?.first()?;
+        let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref()).ok()?;
+        let not_after = cert.validity().not_after.timestamp();
+        let now = jiff::Timestamp::now().as_second();
+        Some(((not_after - now) as f64 / 86_400.0 * 100.0).round() / 100.0)
+    }
+
+    /// Accepts any certificate: this connection only reads the certificate's dates and sends
+    /// nothing.
+    #[derive(Debug)]
+    struct AcceptAny(Arc<rustls::crypto::CryptoProvider>);
+
+    impl ServerCertVerifier for AcceptAny {
+        fn verify_server_cert(
+            &self,
+            _end_entity: &CertificateDer<'_>,
+            _intermediates: &[CertificateDer<'_>],
+            _server_name: &ServerName<'_>,
+            _ocsp_response: &[u8],
+            _now: UnixTime,
+        ) -> Result<ServerCertVerified, rustls::Error> {
+            Ok(ServerCertVerified::assertion())
+        }
+
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls12_signature(
+                message,
+                cert,
+                dss,
+                &self.0.signature_verification_algorithms,
+            )
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls13_signature(
+                message,
+                cert,
+                dss,
+                &self.0.signature_verification_algorithms,
+            )
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.0.signature_verification_algorithms.supported_schemes()
         }
     }
 }

@@ -12,10 +12,13 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::{
     files::LogFileSource,
+    history::{self, HistoryBook, Sample},
     host::HostMonitor,
+    measure::Tracker,
     probes::ProbeSpec,
     prometheus::PrometheusSource,
     runbook::{RunOutcome, Runbook},
+    services::{HOST, ServiceMap},
 };
 use crate::{
     health::{Check, Reading, ServiceHealth, Status, Thresholds, judge_host, judge_readings},
@@ -39,12 +42,24 @@ pub struct LiveWorld {
     runbook: Option<Runbook>,
     /// (service, signal) → baseline, and when it was computed.
     baselines: Mutex<Option<Baselines>>,
+    /// The declared services (`[[services]]`).
+    map: ServiceMap,
+    /// Where sampled readings and seen changes are kept; without one the world knows only
+    /// the present.
+    book: Option<Arc<dyn HistoryBook>>,
+    /// What one reading carries to the next (restarts, file contents).
+    tracker: Mutex<Tracker>,
+    /// The latest reading of every service, and when it was taken.
+    latest: Mutex<Option<(Instant, Arc<Vec<Sample>>)>>,
 }
 
 type Baselines = (Instant, BTreeMap<(String, String), f64>);
 
 /// How long a computed baseline is reused: it averages an hour, so a minute changes little.
 const BASELINE_TTL: Duration = Duration::from_secs(60);
+
+/// How long the latest reading answers for the present.
+const LATEST_TTL: Duration = Duration::from_secs(15);
 
 impl LiveWorld {
     /// The live world over a running host sampler and the configured probes.
@@ -64,7 +79,129 @@ impl LiveWorld {
             log_files: Vec::new(),
             runbook: None,
             baselines: Mutex::new(None),
+            map: ServiceMap::default(),
+            book: None,
+            tracker: Mutex::new(Tracker::default()),
+            latest: Mutex::new(None),
         }
+    }
+
+    /// Also know these services, their dependencies, processes and files (`[[services]]`).
+    pub fn with_services(mut self, map: ServiceMap) -> Self {
+        self.map = map;
+        self
+    }
+
+    /// Keep sampled readings and seen changes in this book ([`LiveWorld::sample`] writes it).
+    pub fn with_history(mut self, book: Arc<dyn HistoryBook>) -> Self {
+        self.book = Some(book);
+        self
+    }
+
+    /// Reads every service now and keeps the reading (and any change seen) in the history
+    /// book; the server calls this every sampling interval. Returns the samples.
+    pub async fn sample(&self) -> Result<Arc<Vec<Sample>>, WorldError> {
+        let snapshot = self.snapshot().await?;
+        let probes = futures::future::join_all(
+            self.probes
+                .iter()
+                .map(|p| async { (p.service.clone(), p.probe(&self.http).await) }),
+        )
+        .await;
+        let paths = self.service_paths();
+        let measured = match self.tracker.lock() {
+            Ok(mut t) => t.measure(Timestamp::now(), &snapshot, &self.map, &probes, &paths),
+            Err(_) => {
+                return Err(WorldError::Unavailable(
+                    "the live sampler's state was poisoned by a panic; restart the server".into(),
+                ));
+            }
+        };
+        let samples = Arc::new(measured.samples);
+        if let Some(book) = &self.book {
+            if let Err(e) = book.record(samples.as_ref().clone()).await {
+                tracing::warn!(error = %e, "cannot keep the sampled readings");
+            }
+            for change in measured.changes {
+                tracing::info!(service = %change.service, detail = %change.detail, "change seen");
+                if let Err(e) = book.record_change(change, "file-watch").await {
+                    tracing::warn!(error = %e, "cannot keep a seen change");
+                }
+            }
+        }
+        if let Ok(mut latest) = self.latest.lock() {
+            *latest = Some((Instant::now(), samples.clone()));
+        }
+        Ok(samples)
+    }
+
+    /// The latest reading, taken now when there is none recent (no sampler running).
+    async fn current(&self) -> Result<Arc<Vec<Sample>>, WorldError> {
+        let fresh = self
+            .latest
+            .lock()
+            .ok()
+            .and_then(|l| l.clone())
+            .filter(|(at, _)| at.elapsed() < LATEST_TTL)
+            .map(|(_, s)| s);
+        match fresh {
+            Some(s) => Ok(s),
+            None => self.sample().await,
+        }
+    }
+
+    /// Each service's paths on disk: its data paths and the directories of its log files.
+    fn service_paths(&self) -> BTreeMap<String, Vec<std::path::PathBuf>> {
+        let mut paths: BTreeMap<String, Vec<std::path::PathBuf>> = BTreeMap::new();
+        for spec in self.map.specs() {
+            paths
+                .entry(spec.name.clone())
+                .or_default()
+                .extend(spec.data_paths.iter().cloned());
+        }
+        for source in &self.log_files {
+            let spec = source.spec();
+            for glob in &spec.globs {
+                // The fixed part of the glob: the directory the files are written to.
+                let fixed: std::path::PathBuf = std::path::Path::new(glob)
+                    .components()
+                    .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[']))
+                    .collect();
+                let dir = if fixed.as_os_str() == glob.as_str() {
+                    fixed.parent().map(|p| p.to_path_buf()).unwrap_or(fixed)
+                } else {
+                    fixed
+                };
+                paths.entry(spec.service.clone()).or_default().push(dir);
+            }
+        }
+        paths
+    }
+
+    /// Baselines of the sampled signals, from the book.
+    async fn sampled_baselines(&self) -> BTreeMap<(String, String), f64> {
+        let Some(book) = &self.book else {
+            return BTreeMap::new();
+        };
+        let now = Timestamp::now();
+        let samples = match book.samples(now - history::BASELINE_LOOKBACK, now).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the sampled history");
+                return BTreeMap::new();
+            }
+        };
+        let mut grouped: BTreeMap<(String, String), Vec<(Timestamp, f64)>> = BTreeMap::new();
+        for s in samples {
+            grouped
+                .entry((s.service, s.signal))
+                .or_default()
+                .push((s.at, s.value));
+        }
+        grouped
+            .into_iter()
+            .filter_map(|(key, points)| history::baseline(&key.1, &points, now).map(|b| (key, b)))
+            .collect()
     }
 
     /// Also read these services' log files (`[[log_files]]`).
@@ -176,6 +313,12 @@ impl LiveWorld {
         map
     }
 
+    fn prometheus_watches(&self, service: &str) -> bool {
+        self.prometheus
+            .as_ref()
+            .is_some_and(|p| p.config().services.iter().any(|s| s == service))
+    }
+
     fn probed_services(&self) -> Vec<&str> {
         let mut names: Vec<&str> = Vec::new();
         for p in &self.probes {
@@ -203,42 +346,71 @@ impl World for LiveWorld {
     }
 
     fn services(&self) -> Vec<ServiceInfo> {
-        let host = ServiceInfo {
-            name: "host".into(),
-            kind: "host".into(),
-            depends_on: Vec::new(),
+        // Every name any source uses is a service; a declaration adds its dependencies.
+        let mut out: Vec<ServiceInfo> = Vec::new();
+        let mut add = |name: &str, kind: &str| {
+            if !out.iter().any(|s| s.name == name) {
+                out.push(ServiceInfo {
+                    name: name.to_string(),
+                    kind: kind.to_string(),
+                    depends_on: self
+                        .map
+                        .spec(name)
+                        .map(|s| s.depends_on.clone())
+                        .unwrap_or_default(),
+                });
+            }
         };
-        std::iter::once(host)
-            .chain(self.probed_services().into_iter().map(|name| ServiceInfo {
-                name: name.into(),
-                kind: "probed".into(),
-                depends_on: Vec::new(),
-            }))
-            .chain(self.prometheus.iter().flat_map(|p| {
-                p.config().services.iter().map(|name| ServiceInfo {
-                    name: name.clone(),
-                    kind: "prometheus".into(),
-                    depends_on: Vec::new(),
-                })
-            }))
-            .collect()
+        add(HOST, "host");
+        for spec in self.map.specs() {
+            add(&spec.name, "service");
+        }
+        for name in self.probed_services() {
+            add(name, "probed");
+        }
+        for source in &self.log_files {
+            add(&source.spec().service, "logs");
+        }
+        if let Some(p) = &self.prometheus {
+            for name in &p.config().services {
+                add(name, "prometheus");
+            }
+        }
+        if let Some(r) = &self.runbook {
+            for a in r.actions() {
+                add(&a.service, "service");
+            }
+        }
+        for spec in self.map.specs() {
+            for dep in &spec.depends_on {
+                add(dep, "service");
+            }
+        }
+        out
     }
 
     fn readings(&self) -> BoxFuture<'_, Result<Vec<ServiceReadings>, WorldError>> {
         Box::pin(async move {
-            let s = self.snapshot().await?;
-            let disk = s.disks.iter().map(|d| d.used_percent).fold(0.0, f64::max);
-            let mut all = vec![ServiceReadings {
-                service: "host".into(),
-                kind: "host".into(),
-                readings: vec![
-                    Reading::new("cpu_percent", s.cpu.usage_percent as f64, None),
-                    Reading::new("memory_percent", s.memory.used_percent, None),
-                    Reading::new("swap_percent", s.swap.used_percent, None),
-                    Reading::new("load_per_core", s.load.one_per_core, None),
-                    Reading::new("disk_used_percent", disk, None),
-                ],
-            }];
+            let samples = self.current().await?;
+            let baselines = self.sampled_baselines().await;
+            let mut all: Vec<ServiceReadings> = Vec::new();
+            for s in samples.iter() {
+                let reading = Reading::new(
+                    s.signal.clone(),
+                    s.value,
+                    baselines
+                        .get(&(s.service.clone(), s.signal.clone()))
+                        .copied(),
+                );
+                match all.iter_mut().find(|r| r.service == s.service) {
+                    Some(r) => r.readings.push(reading),
+                    None => all.push(ServiceReadings {
+                        service: s.service.clone(),
+                        kind: if s.service == HOST { "host" } else { "service" }.into(),
+                        readings: vec![reading],
+                    }),
+                }
+            }
             // An unreachable Prometheus costs its services, not the whole answer; `health` says why.
             if let Some(prom) = &self.prometheus {
                 match self.prometheus_readings(prom).await {
@@ -271,6 +443,29 @@ impl World for LiveWorld {
                     .map(|(_, c)| c.clone())
                     .collect();
                 services.push(ServiceHealth::new(name, checks));
+            }
+            // Services with processes or disks of their own: judged on those readings.
+            let readings = self.readings().await?;
+            for r in readings.iter().filter(|r| r.service != HOST) {
+                let own: Vec<Reading> = r
+                    .readings
+                    .iter()
+                    .filter(|x| !x.signal.starts_with("probe_"))
+                    .cloned()
+                    .collect();
+                if own.is_empty() || self.prometheus_watches(&r.service) {
+                    continue;
+                }
+                let mut judged = judge_readings(&r.service, &own, &self.thresholds);
+                judged.checks.extend(restart_check(&own));
+                match services.iter_mut().find(|s| s.service == r.service) {
+                    Some(existing) => {
+                        let mut checks = std::mem::take(&mut existing.checks);
+                        checks.extend(judged.checks);
+                        *existing = ServiceHealth::new(r.service.clone(), checks);
+                    }
+                    None => services.push(ServiceHealth::new(r.service.clone(), judged.checks)),
+                }
             }
             if let Some(prom) = &self.prometheus {
                 match self.prometheus_readings(prom).await {
@@ -306,9 +501,21 @@ impl World for LiveWorld {
         step: Duration,
     ) -> BoxFuture<'_, Result<Vec<SignalSeries>, WorldError>> {
         Box::pin(async move {
-            // Only Prometheus keeps history; the host sampler knows the present only.
+            let mut out = Vec::new();
+            if let Some(book) = &self.book {
+                // Reach back far enough to read each signal's baseline as well.
+                let now = Timestamp::now().min(to);
+                let reach = (now - history::BASELINE_LOOKBACK).min(from);
+                let samples = book
+                    .samples(reach, to)
+                    .await
+                    .map_err(|e| WorldError::Unavailable(format!("cannot read history: {e}")))?;
+                let window: Vec<Sample> =
+                    samples.iter().filter(|s| s.at >= from).cloned().collect();
+                out.extend(history::series(&window, &samples, from, step, now));
+            }
             let Some(prom) = &self.prometheus else {
-                return Ok(Vec::new());
+                return Ok(out);
             };
             let config = prom.config();
             let pairs: Vec<(&String, &String)> = config
@@ -323,7 +530,6 @@ impl World for LiveWorld {
             )
             .await;
             let baselines = self.baselines(prom, &pairs).await;
-            let mut out = Vec::new();
             for ((svc, sig), range) in pairs.iter().zip(ranges) {
                 let samples = range
                     .map_err(|e| WorldError::Unavailable(e.to_string()))?
@@ -354,12 +560,20 @@ impl World for LiveWorld {
 
     fn events(
         &self,
-        _from: Timestamp,
-        _to: Timestamp,
+        from: Timestamp,
+        to: Timestamp,
     ) -> BoxFuture<'_, Result<Vec<WorldEvent>, WorldError>> {
-        // No change feed is configured for a live system yet; remediations are on the incident's
-        // timeline.
-        Box::pin(async { Ok(Vec::new()) })
+        // Changes seen on the system (config files edited, deploys announced); remediations
+        // are on the incident's timeline.
+        Box::pin(async move {
+            match &self.book {
+                Some(book) => book
+                    .changes(from, to)
+                    .await
+                    .map_err(|e| WorldError::Unavailable(format!("cannot read changes: {e}"))),
+                None => Ok(Vec::new()),
+            }
+        })
     }
 
     fn actions(&self) -> Vec<ActionInfo> {
@@ -428,6 +642,31 @@ impl World for LiveWorld {
             Ok(report(outcome))
         })
     }
+}
+
+/// A service whose processes keep being replaced: one restart is a warning, three a crash
+/// loop.
+fn restart_check(readings: &[Reading]) -> Option<Check> {
+    let r = readings.iter().find(|r| r.signal == "restarts")?;
+    let (status, message) = if r.current >= 3.0 {
+        (
+            Status::Unhealthy,
+            format!("{} restarts in 10 min: a crash loop", r.current),
+        )
+    } else if r.current >= 1.0 {
+        (Status::Degraded, format!("{} restart in 10 min", r.current))
+    } else {
+        (Status::Healthy, "no restart in 10 min".into())
+    };
+    Some(Check {
+        name: "restarts".into(),
+        status,
+        value: r.current,
+        unit: String::new(),
+        warning_at: Some(1.0),
+        critical_at: Some(3.0),
+        message,
+    })
 }
 
 /// A runbook outcome as the world reports it.

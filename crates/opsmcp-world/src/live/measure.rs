@@ -1,0 +1,331 @@
+//! Each service's signals on this machine, read at one moment: its probes (up, latency, how
+//! they failed, certificate days left), its processes (running, CPU, memory, restarts), the
+//! file systems it writes to (space and inodes used) and its configuration files (a change is a
+//! change event). The tracker carries between readings what only a sequence shows: a process
+//! replaced by another is a restart, a file whose content changed was edited.
+
+use std::{
+    collections::{BTreeMap, BTreeSet, VecDeque},
+    path::{Path, PathBuf},
+};
+
+use jiff::{SignedDuration, Timestamp};
+use sha2::{Digest, Sha256};
+
+use super::{
+    history::Sample,
+    host::HostSnapshot,
+    probes::{Outcome, ProbeResult},
+    services::{HOST, ServiceMap},
+};
+use crate::world::WorldEvent;
+
+/// How long a restart counts in a service's `restarts` signal.
+pub const RESTART_MEMORY: SignedDuration = SignedDuration::from_mins(10);
+
+/// What is carried from one reading to the next.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    /// Service → the processes seen last time, as (pid, start time).
+    processes: BTreeMap<String, BTreeSet<(u32, u64)>>,
+    /// Service → when its processes died (not yet matched by a start) and restarted.
+    deaths: BTreeMap<String, VecDeque<Timestamp>>,
+    restarts: BTreeMap<String, VecDeque<Timestamp>>,
+    /// Watched file → (service, its content hash and size when last read).
+    files: BTreeMap<PathBuf, (String, Option<FileStamp>)>,
+    primed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileStamp {
+    hash: [u8; 32],
+    len: u64,
+}
+
+/// One reading of every service.
+#[derive(Debug, Default)]
+pub struct Measured {
+    /// The samples, one per (service, signal).
+    pub samples: Vec<Sample>,
+    /// Changes seen since the last reading.
+    pub changes: Vec<WorldEvent>,
+    /// Service → why a probe failed (`refused`, `timeout`, `http-503`, `tls`, `dns`).
+    pub probe_failures: BTreeMap<String, Vec<String>>,
+}
+
+impl Tracker {
+    /// Reads every service now. `probes` are this moment's probe results by service; `paths`
+    /// are each service's log file paths (with its `data_paths`, they are where it writes).
+    pub fn measure(
+        &mut self,
+        now: Timestamp,
+        host: &HostSnapshot,
+        map: &ServiceMap,
+        probes: &[(String, ProbeResult)],
+        paths: &BTreeMap<String, Vec<PathBuf>>,
+    ) -> Measured {
+        let mut out = Measured::default();
+        let mut push = |service: &str, signal: &str, value: f64| {
+            if value.is_finite() {
+                out.samples.push(Sample {
+                    at: now,
+                    service: service.to_string(),
+                    signal: signal.to_string(),
+                    value: round3(value),
+                });
+            }
+        };
+        let disk = host
+            .disks
+            .iter()
+            .map(|d| d.used_percent)
+            .fold(0.0, f64::max);
+        push(HOST, "cpu_percent", host.cpu.usage_percent as f64);
+        push(HOST, "memory_percent", host.memory.used_percent);
+        push(HOST, "load_per_core", host.load.one_per_core);
+        push(HOST, "disk_used_percent", disk);
+
+        // Probes: a service is up by the share of its probes that answered.
+        let mut by_service: BTreeMap<&str, Vec<&ProbeResult>> = BTreeMap::new();
+        for (service, r) in probes {
+            by_service.entry(service).or_default().push(r);
+        }
+        for (service, results) in &by_service {
+            let ok = results.iter().filter(|r| r.outcome == Outcome::Ok).count();
+            push(service, "probe_up", ok as f64 / results.len() as f64);
+            let worst = results.iter().map(|r| r.check.value).fold(0.0, f64::max);
+            push(service, "probe_latency_ms", worst);
+            let failures: Vec<String> = results
+                .iter()
+                .filter(|r| r.outcome != Outcome::Ok)
+                .map(|r| r.outcome.describe())
+                .collect();
+            if !failures.is_empty() {
+                out.probe_failures.insert(service.to_string(), failures);
+            }
+            if let Some(days) = results
+                .iter()
+                .filter_map(|r| r.cert_days_left)
+                .min_by(f64::total_cmp)
+            {
+                push(service, "tls_cert_days_left", days);
+            }
+        }
+
+        // Processes, attributed by their command lines.
+        if map.attributes_processes() {
+            let mut owned: BTreeMap<&str, Vec<&super::host::ProcessLine>> = BTreeMap::new();
+            for p in host.all_processes.iter() {
+                if let Some(owner) = map.owner_of(&p.command) {
+                    owned.entry(owner).or_default().push(p);
+                }
+            }
+            for spec in map.specs().filter(|s| s.process.is_some()) {
+                let procs = owned.get(spec.name.as_str()).cloned().unwrap_or_default();
+                let now_set: BTreeSet<(u32, u64)> =
+                    procs.iter().map(|p| (p.pid, p.start_time)).collect();
+                let restarts = self.restarts_of(&spec.name, now_set, now);
+                push(&spec.name, "processes_up", procs.len() as f64);
+                push(
+                    &spec.name,
+                    "cpu_percent",
+                    procs.iter().map(|p| p.cpu_percent as f64).sum(),
+                );
+                push(
+                    &spec.name,
+                    "memory_rss_mb",
+                    procs.iter().map(|p| p.memory_bytes as f64).sum::<f64>() / 1_048_576.0,
+                );
+                push(&spec.name, "restarts", restarts as f64);
+            }
+        }
+
+        // The file systems each service writes to: the fullest one speaks for it.
+        for (service, list) in paths {
+            let mut worst: Option<(f64, f64)> = None;
+            for path in list {
+                if let Some((space, inodes)) = fs_use(path) {
+                    let w = worst.get_or_insert((0.0, 0.0));
+                    w.0 = w.0.max(space);
+                    w.1 = w.1.max(inodes);
+                }
+            }
+            if let Some((space, inodes)) = worst {
+                push(service, "disk_used_percent", space);
+                push(service, "inodes_used_percent", inodes);
+            }
+        }
+
+        out.changes = self.file_changes(map, now);
+        self.primed = true;
+        out
+    }
+
+    /// Counts a restart when a process of the service appears after one of its processes died
+    /// (within [`RESTART_MEMORY`]); returns the restarts within that memory.
+    fn restarts_of(
+        &mut self,
+        service: &str,
+        now_set: BTreeSet<(u32, u64)>,
+        now: Timestamp,
+    ) -> usize {
+        let before = self.processes.insert(service.to_string(), now_set.clone());
+        let deaths = self.deaths.entry(service.to_string()).or_default();
+        let restarts = self.restarts.entry(service.to_string()).or_default();
+        let horizon = now - RESTART_MEMORY;
+        deaths.retain(|t| *t >= horizon);
+        restarts.retain(|t| *t >= horizon);
+        if let Some(before) = before {
+            for _ in before.difference(&now_set) {
+                deaths.push_back(now);
+            }
+            for _ in now_set.difference(&before) {
+                if deaths.pop_front().is_some() {
+                    restarts.push_back(now);
+                }
+            }
+        }
+        restarts.len()
+    }
+
+    /// Watched files whose content changed since the last reading, as `config` changes. The
+    /// first reading only learns what the files hold.
+    fn file_changes(&mut self, map: &ServiceMap, now: Timestamp) -> Vec<WorldEvent> {
+        let mut changes = Vec::new();
+        for spec in map.specs() {
+            for path in &spec.watch_files {
+                let stamp = stamp(path);
+                let entry = self
+                    .files
+                    .entry(path.clone())
+                    .or_insert_with(|| (spec.name.clone(), None));
+                let known = self.primed || entry.1.is_some();
+                let detail = match (&entry.1, &stamp) {
+                    (Some(a), Some(b)) if a != b => Some(format!(
+                        "{} changed ({} → {} bytes, sha256 {} → {})",
+                        path.display(),
+                        a.len,
+                        b.len,
+                        hex8(&a.hash),
+                        hex8(&b.hash)
+                    )),
+                    (Some(_), None) => Some(format!("{} removed", path.display())),
+                    (None, Some(b)) if known => {
+                        Some(format!("{} created ({} bytes)", path.display(), b.len))
+                    }
+                    _ => None,
+                };
+                if let Some(detail) = detail {
+                    changes.push(WorldEvent {
+                        at: now,
+                        kind: "config".into(),
+                        service: spec.name.clone(),
+                        detail,
+                    });
+                }
+                entry.1 = stamp;
+            }
+        }
+        changes
+    }
+}
+
+/// A watched file's content hash; large files are hashed in full (configuration is small).
+fn stamp(path: &Path) -> Option<FileStamp> {
+    let bytes = std::fs::read(path).ok()?;
+    Some(FileStamp {
+        hash: Sha256::digest(&bytes).into(),
+        len: bytes.len() as u64,
+    })
+}
+
+fn hex8(hash: &[u8; 32]) -> String {
+    hash[..4].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Space and inodes used on the file system holding `path` (or its nearest existing parent),
+/// percent.
+fn fs_use(path: &Path) -> Option<(f64, f64)> {
+    let mut p = path;
+    while !p.exists() {
+        p = p.parent()?;
+    }
+    let st = rustix::fs::statvfs(p).ok()?;
+    let pct = |free: u64, total: u64| {
+        if total == 0 {
+            0.0
+        } else {
+            (total.saturating_sub(free)) as f64 * 100.0 / total as f64
+        }
+    };
+    Some((
+        pct(st.f_bavail, st.f_blocks),
+        pct(st.f_favail.min(st.f_ffree), st.f_files),
+    ))
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::services::ServiceSpec;
+
+    fn at(s: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + s).unwrap()
+    }
+
+    #[test]
+    fn a_process_replaced_after_dying_is_a_restart_and_a_new_one_alone_is_not() {
+        let mut t = Tracker::default();
+        let set = |pids: &[u32]| pids.iter().map(|p| (*p, 100)).collect::<BTreeSet<_>>();
+        assert_eq!(t.restarts_of("api", set(&[1]), at(0)), 0);
+        // A second worker starts: growth, not a restart.
+        assert_eq!(t.restarts_of("api", set(&[1, 2]), at(10)), 0);
+        // Worker 2 dies and 3 replaces it.
+        assert_eq!(t.restarts_of("api", set(&[1, 3]), at(20)), 1);
+        // It dies, and nothing replaces it yet; then 4 comes.
+        assert_eq!(t.restarts_of("api", set(&[1]), at(30)), 1);
+        assert_eq!(t.restarts_of("api", set(&[1, 4]), at(40)), 2);
+        // Ten minutes later they are forgotten.
+        assert_eq!(t.restarts_of("api", set(&[1, 4]), at(700)), 0);
+    }
+
+    #[test]
+    fn an_edited_config_file_is_a_change_and_an_untouched_one_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("app.conf");
+        std::fs::write(&file, "workers = 4\n").unwrap();
+        let map = ServiceMap::new(vec![ServiceSpec {
+            name: "api".into(),
+            watch_files: vec![file.clone()],
+            ..Default::default()
+        }])
+        .unwrap();
+        let mut t = Tracker::default();
+        assert!(t.file_changes(&map, at(0)).is_empty());
+        t.primed = true;
+        assert!(t.file_changes(&map, at(10)).is_empty());
+        std::fs::write(&file, "workers = 0\n").unwrap();
+        let changes = t.file_changes(&map, at(20));
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].kind, "config");
+        assert_eq!(changes[0].service, "api");
+        assert!(
+            changes[0].detail.contains("app.conf changed"),
+            "{:?}",
+            changes[0]
+        );
+        assert!(t.file_changes(&map, at(30)).is_empty());
+    }
+
+    #[test]
+    fn the_file_system_of_a_path_is_found_from_its_nearest_existing_parent() {
+        let dir = tempfile::tempdir().unwrap();
+        let (space, inodes) = fs_use(&dir.path().join("not/yet/there.log")).unwrap();
+        assert!((0.0..=100.0).contains(&space));
+        assert!((0.0..=100.0).contains(&inodes));
+    }
+}
