@@ -14,8 +14,12 @@ use opsmcp_sandbox::SandboxLimits;
 use opsmcp_world::{
     health::Thresholds,
     live::{
-        files::LogFileSpec, probes::ProbeSpec, prometheus::PrometheusConfig, runbook::Runbook,
+        files::LogFileSpec,
+        probes::ProbeSpec,
+        prometheus::PrometheusConfig,
+        runbook::Runbook,
         runbook::RunbookAction,
+        services::{ServiceMap, ServiceSpec},
     },
 };
 use serde::{Deserialize, Serialize};
@@ -28,6 +32,8 @@ const DEFAULT_LOG_ANALYTICS_PORT: u16 = 9003;
 const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 const DEFAULT_SHUTDOWN_GRACE_S: u64 = 10;
 const DEFAULT_SAMPLE_INTERVAL_MS: u64 = 2000;
+/// Live readings are kept every 10 s: fine enough for a change point, about 100 rows a tick.
+const DEFAULT_HISTORY_INTERVAL_S: u64 = 10;
 /// Edge limits (see opsmcp_mcp::EdgeLimits for why these).
 const DEFAULT_HEADER_READ_TIMEOUT_S: u64 = 10;
 const DEFAULT_IDLE_TIMEOUT_S: u64 = 120;
@@ -136,6 +142,9 @@ pub struct Overrides {
     /// Milliseconds between host readings (default 2000).
     #[arg(long, env = "OPSMCP_SAMPLE_INTERVAL_MS")]
     pub sample_interval_ms: Option<u64>,
+    /// Seconds between the live readings kept as history (default 10; 0 keeps none).
+    #[arg(long, env = "OPSMCP_HISTORY_INTERVAL_S")]
+    pub history_interval_s: Option<u64>,
     /// Play a simulated incident instead of watching this system: a built-in scenario name
     /// (`opsmcp scenarios list`) or a scenario file.
     #[arg(long, env = "OPSMCP_SCENARIO")]
@@ -211,6 +220,7 @@ struct FileSettings {
     max_sse_sessions: Option<usize>,
     sse_idle_timeout_s: Option<u64>,
     sample_interval_ms: Option<u64>,
+    history_interval_s: Option<u64>,
     scenario: Option<String>,
     seed: Option<u64>,
     log_rate: Option<f64>,
@@ -218,6 +228,7 @@ struct FileSettings {
     effect_speed: Option<f64>,
     thresholds: Option<Thresholds>,
     probes: Option<Vec<ProbeSpec>>,
+    services: Option<Vec<ServiceSpec>>,
     prometheus: Option<PrometheusConfig>,
     log_files: Option<Vec<LogFileSpec>>,
     runbook: Option<Vec<RunbookAction>>,
@@ -266,6 +277,7 @@ pub struct Settings {
     pub max_sse_sessions: usize,
     pub sse_idle_timeout_s: u64,
     pub sample_interval_ms: u64,
+    pub history_interval_s: u64,
     /// A simulated incident to play, or none for the live system.
     pub scenario: Option<String>,
     pub seed: u64,
@@ -274,6 +286,8 @@ pub struct Settings {
     pub effect_speed: f64,
     pub thresholds: Thresholds,
     pub probes: Vec<ProbeSpec>,
+    /// The service map (`[[services]]`): dependencies, processes, files.
+    pub services: Vec<ServiceSpec>,
     /// Services and signals read from Prometheus (`[prometheus]`).
     pub prometheus: Option<PrometheusConfig>,
     /// Log files per service (`[[log_files]]`).
@@ -438,6 +452,12 @@ impl Settings {
                 file.sample_interval_ms,
                 DEFAULT_SAMPLE_INTERVAL_MS,
             ),
+            history_interval_s: p.pick(
+                "history_interval_s",
+                flags.history_interval_s,
+                file.history_interval_s,
+                DEFAULT_HISTORY_INTERVAL_S,
+            ),
             scenario: p.pick(
                 "scenario",
                 flags.scenario.clone().map(Some),
@@ -460,6 +480,7 @@ impl Settings {
             ),
             thresholds: p.pick("thresholds", None, file.thresholds, Thresholds::default()),
             probes: p.pick("probes", None, file.probes, Vec::new()),
+            services: p.pick("services", None, file.services, Vec::new()),
             prometheus: p.pick("prometheus", None, file.prometheus.map(Some), None),
             log_files: p.pick("log_files", None, file.log_files, Vec::new()),
             runbook: p.pick("runbook", None, file.runbook, Vec::new()),
@@ -574,6 +595,7 @@ impl Settings {
         for probe in &self.probes {
             probe.validate()?;
         }
+        ServiceMap::new(self.services.clone())?;
         if let Some(prometheus) = &self.prometheus {
             prometheus.validate()?;
         }

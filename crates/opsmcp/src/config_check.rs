@@ -8,6 +8,7 @@ use opsmcp_world::{
     live::{
         files::{Cursor, LogFileSource},
         prometheus::PrometheusSource,
+        services::ServiceMap,
     },
 };
 
@@ -57,6 +58,56 @@ pub fn run(settings: &Settings) -> anyhow::Result<Exit> {
                 });
             }
         }
+    }
+
+    let map = ServiceMap::new(settings.services.clone())?;
+    let known: Vec<String> = settings
+        .probes
+        .iter()
+        .map(|p| p.service.clone())
+        .chain(settings.log_files.iter().map(|f| f.service.clone()))
+        .chain(settings.runbook.iter().map(|a| a.service.clone()))
+        .chain(
+            settings
+                .prometheus
+                .iter()
+                .flat_map(|p| p.services.iter().cloned()),
+        )
+        .collect();
+    for spec in map.specs() {
+        let unknown: Vec<&str> = map
+            .unknown_dependencies(&known)
+            .filter(|(s, _)| *s == spec.name)
+            .map(|(_, d)| d)
+            .collect();
+        let (ok, detail) = if unknown.is_empty() {
+            (
+                true,
+                format!(
+                    "depends on [{}]{}",
+                    spec.depends_on.join(", "),
+                    spec.process
+                        .as_ref()
+                        .map(|p| format!("; processes matching \"{p}\""))
+                        .unwrap_or_default()
+                ),
+            )
+        } else {
+            (
+                false,
+                format!(
+                    "depends on {} which no section declares or watches; add a [[services]] \
+                     entry (or a probe, log file or runbook action) for it, or fix the name",
+                    unknown.join(", ")
+                ),
+            )
+        };
+        rows.push(Row {
+            source: "services",
+            name: spec.name.clone(),
+            ok,
+            detail,
+        });
     }
 
     for spec in &settings.log_files {

@@ -6,6 +6,7 @@ mod agent_out;
 mod config;
 mod config_check;
 mod health_cmd;
+mod history_book;
 mod incidents_cmd;
 mod logs_cmd;
 mod ports;

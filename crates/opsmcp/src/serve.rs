@@ -18,14 +18,14 @@ use opsmcp_world::{
     World,
     live::{
         files::LogFileSource, host::HostMonitor, prometheus::PrometheusSource, runbook::Runbook,
-        world::LiveWorld,
+        services::ServiceMap, world::LiveWorld,
     },
     sim::{SimWorld, SimulatedWorld, builtin},
 };
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::{config::Settings, ports};
+use crate::{config::Settings, history_book::StoreBook, ports};
 
 /// The three servers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -145,6 +145,17 @@ pub fn run(settings: &Settings, kinds: &[ServerKind]) -> anyhow::Result<Exit> {
             eprintln!("opsmcp: watching this system (live world)");
         }
         let mut tasks = Vec::new();
+        if let Some(live) = &world.live
+            && kinds.contains(&ServerKind::Monitoring)
+            && settings.history_interval_s > 0
+        {
+            // One process keeps the history: the one serving monitoring.
+            let every = Duration::from_secs(settings.history_interval_s);
+            tasks.push((
+                "history",
+                tokio::spawn(keep_history(live.clone(), store.clone(), every, stop.clone())),
+            ));
+        }
         if kinds.contains(&ServerKind::Workflow) {
             // Notifications queued by notify_team are sent from here, with retries, and whatever
             // an earlier process left in the outbox goes out too.
@@ -195,6 +206,37 @@ pub fn run(settings: &Settings, kinds: &[ServerKind]) -> anyhow::Result<Exit> {
 }
 
 type ServeTask = tokio::task::JoinHandle<Result<(), opsmcp_mcp::HostError>>;
+
+/// Samples the live world every `every` into the store, and prunes old history hourly.
+async fn keep_history(
+    live: Arc<LiveWorld>,
+    store: Store,
+    every: Duration,
+    stop: CancellationToken,
+) -> Result<(), opsmcp_mcp::HostError> {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_prune: Option<std::time::Instant> = None;
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return Ok(()),
+            _ = tick.tick() => {}
+        }
+        if let Err(e) = live.sample().await {
+            tracing::warn!(error = %e, "cannot sample the live world");
+        }
+        if last_prune.is_none_or(|t| t.elapsed() >= Duration::from_secs(3600)) {
+            last_prune = Some(std::time::Instant::now());
+            match store
+                .prune_samples(jiff::Timestamp::now(), &Default::default())
+                .await
+            {
+                Ok(r) => tracing::debug!(?r, "history pruned"),
+                Err(e) => tracing::warn!(error = %e, "cannot prune the history"),
+            }
+        }
+    }
+}
 
 /// Servers started inside this process for the agent (`opsmcp run-scenario`): where they
 /// listen, and how to stop them.
@@ -313,6 +355,8 @@ struct Built {
     notifier: Notifier,
     /// The host sampler, when the world is live (its freshness is a `/health` check).
     sampler: Option<HostMonitor>,
+    /// The live world itself, whose readings the monitoring server's process keeps as history.
+    live: Option<Arc<LiveWorld>>,
 }
 
 async fn build_world(
@@ -355,6 +399,7 @@ async fn build_world(
             audit: Audit::start(store.clone(), "opsmcp"),
             notifier: notifier(settings)?,
             sampler: None,
+            live: None,
         });
     }
     let interval = Duration::from_millis(settings.sample_interval_ms);
@@ -379,13 +424,17 @@ async fn build_world(
         .collect::<Result<Vec<_>, _>>()?;
     live = live
         .with_log_files(files)
-        .with_runbook(Runbook::new(settings.runbook.clone())?);
+        .with_runbook(Runbook::new(settings.runbook.clone())?)
+        .with_services(ServiceMap::new(settings.services.clone())?)
+        .with_history(Arc::new(StoreBook(store.clone())));
+    let live = Arc::new(live);
     Ok(Built {
-        world: Arc::new(live),
+        world: live.clone(),
         store: store.clone(),
         audit: Audit::start(store.clone(), "opsmcp"),
         notifier: notifier(settings)?,
         sampler: Some(monitor),
+        live: Some(live),
     })
 }
 
