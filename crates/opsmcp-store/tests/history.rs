@@ -479,3 +479,35 @@ async fn changes_test(store: Store, _url: String) {
         4
     );
 }
+
+both_backends!(prune_at_any_time_is_idempotent, unaligned_test);
+async fn unaligned_test(store: Store, _url: String) {
+    // `now` in the middle of a bucket: keep_for ends at 12:01:30 a week ago, inside the bucket
+    // starting 12:00. A sample at 12:03 is kept, and so is its mean at 12:00 on the next run.
+    let now = t("2026-11-26T12:01:30Z");
+    let edge = t("2026-11-19T12:00:00Z");
+    store
+        .record_samples(&[
+            sample(edge + secs(180), "api", "cpu", 1.0),
+            sample(edge + secs(240), "api", "cpu", 2.0),
+        ])
+        .await
+        .expect("record");
+    let policy = Retention::default();
+    let report = store.prune_samples(now, &policy).await.expect("prune");
+    assert_eq!(
+        report,
+        PruneReport {
+            downsampled: 2,
+            deleted: 0
+        }
+    );
+    assert_eq!(
+        store.prune_samples(now, &policy).await.expect("again"),
+        PruneReport::default()
+    );
+    assert_eq!(
+        all_samples(&store).await,
+        vec![sample(edge, "api", "cpu", 1.5)]
+    );
+}
