@@ -1,6 +1,6 @@
 //! `opsmcp-store`: the durable memory of the workflow server — incidents and their timelines,
-//! the applied world actions a simulated world replays, the notification outbox and the
-//! hash-chained audit log — on SQLite (the embedded default, one file, WAL, `synchronous=FULL`)
+//! the applied world actions a simulated world replays, the notification outbox, the
+//! hash-chained audit log and the live world's history (samples and change events) — on SQLite (the embedded default, one file, WAL, `synchronous=FULL`)
 //! or PostgreSQL (several replicas sharing one database).
 //!
 //! One [`Store`] hides the backend: callers never branch on it. The schema is the same on both
@@ -107,6 +107,7 @@ macro_rules! read_tx {
 
 mod audit;
 mod error;
+mod history;
 mod incidents;
 mod model;
 mod outbox;
@@ -118,6 +119,7 @@ mod world;
 
 pub use audit::{AuditEntry, AuditVerdict, NewAuditEntry};
 pub use error::StoreError;
+pub use history::{ChangeEvent, PruneReport, Retention, Sample};
 pub use model::{
     Incident, IncidentDetail, IncidentFilter, NewIncident, Page, PageRequest, Severity, Status,
     TimelineEntry,

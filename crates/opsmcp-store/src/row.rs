@@ -1,6 +1,8 @@
 //! Reading rows the same way from both backends. Only four column shapes are stored (BIGINT and
 //! TEXT, each nullable or not) so that one set of queries and one decoder serve SQLite and
-//! PostgreSQL; this trait is that decoder, implemented once per backend row type.
+//! PostgreSQL; this trait is that decoder, implemented once per backend row type. The one
+//! exception is a sample's value (`DOUBLE PRECISION`, an 8-byte IEEE double in both backends,
+//! never null), so that history can be averaged in SQL.
 
 use jiff::Timestamp;
 use sqlx::Row;
@@ -15,6 +17,7 @@ pub(crate) trait RowExt {
     fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError>;
     fn text(&self, col: &str) -> Result<String, StoreError>;
     fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError>;
+    fn float(&self, col: &str) -> Result<f64, StoreError>;
 
     fn ts(&self, col: &str) -> Result<Timestamp, StoreError> {
         from_micros(self.int(col)?)
@@ -47,6 +50,9 @@ macro_rules! impl_row_ext {
             }
             fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError> {
                 Ok(self.try_get::<Option<String>, _>(col)?)
+            }
+            fn float(&self, col: &str) -> Result<f64, StoreError> {
+                Ok(self.try_get::<f64, _>(col)?)
             }
         }
     };
