@@ -378,7 +378,13 @@ pub fn deviation(
             (out, if out { ratio.ln() } else { 0.0 }, None)
         }
         SignalKind::Limit => none,
-        SignalKind::Memory | SignalKind::Cpu | SignalKind::Io | SignalKind::Other => {
+        // Use of a resource is news when it rises: memory or CPU falling (a process gone,
+        // less work) is what some other signal explains.
+        SignalKind::Memory | SignalKind::Cpu | SignalKind::Io => {
+            let out = ratio.is_finite() && ratio > 2.0;
+            (out, if out { ratio.ln() } else { 0.0 }, None)
+        }
+        SignalKind::Other => {
             let out = ratio.is_finite() && !(0.5..=2.0).contains(&ratio);
             (
                 out,

@@ -61,11 +61,15 @@ pub enum RootCause {
     CacheStampede,
     /// A configuration change broke something.
     BadConfigPush,
+    /// A service stopped: nothing answers, its processes are gone.
+    ServiceDown,
+    /// A service keeps dying and being restarted.
+    CrashLoop,
 }
 
 impl RootCause {
     /// Every type, in a fixed order.
-    pub const ALL: [RootCause; 9] = [
+    pub const ALL: [RootCause; 11] = [
         RootCause::ConnectionPoolExhaustion,
         RootCause::MemoryLeak,
         RootCause::BadDeploy,
@@ -75,6 +79,8 @@ impl RootCause {
         RootCause::RunawayJob,
         RootCause::CacheStampede,
         RootCause::BadConfigPush,
+        RootCause::ServiceDown,
+        RootCause::CrashLoop,
     ];
 
     /// Its kebab-case name, as scenario files and tool outputs spell it.
@@ -89,6 +95,8 @@ impl RootCause {
             RootCause::RunawayJob => "runaway-job",
             RootCause::CacheStampede => "cache-stampede",
             RootCause::BadConfigPush => "bad-config-push",
+            RootCause::ServiceDown => "service-down",
+            RootCause::CrashLoop => "crash-loop",
         }
     }
 
@@ -123,6 +131,12 @@ impl RootCause {
             RootCause::BadConfigPush => {
                 format!("revert the last configuration change on {component}")
             }
+            RootCause::ServiceDown => format!(
+                "start {component} again, then find out why it stopped (its last log lines, the kernel log)"
+            ),
+            RootCause::CrashLoop => format!(
+                "read {component}'s last lines before each exit; undo what changed, or stop the restarts while you do"
+            ),
         }
     }
 }
@@ -424,7 +438,10 @@ fn facts(inp: &Inputs<'_>, service: &str) -> Facts {
         f.onset = earliest(f.onset, c.onset);
         if matches!(
             signals::kind(&c.signal),
-            SignalKind::Latency | SignalKind::Errors | SignalKind::Throughput
+            SignalKind::Latency
+                | SignalKind::Errors
+                | SignalKind::Throughput
+                | SignalKind::Availability
         ) {
             felt_onset = earliest(felt_onset, c.onset);
         }
@@ -433,9 +450,11 @@ fn facts(inp: &Inputs<'_>, service: &str) -> Facts {
         }
         match signals::kind(&c.signal) {
             SignalKind::Latency => f.latency = f.latency.max(c.magnitude),
-            SignalKind::Errors | SignalKind::CacheHit | SignalKind::CertExpiry => {
-                f.failing += c.magnitude
-            }
+            // A service that is gone fails everything sent to it.
+            SignalKind::Errors
+            | SignalKind::CacheHit
+            | SignalKind::CertExpiry
+            | SignalKind::Availability => f.failing += c.magnitude,
             SignalKind::Throughput if c.current < c.reference => f.starved += c.magnitude,
             // A full disk fails writes: callers feel it. A pool at its maximum is pressure;
             // callers feel it only through latency and errors, which are counted above.
@@ -563,6 +582,30 @@ fn keywords(cause: RootCause) -> &'static [&'static str] {
         ],
         RootCause::RunawayJob => &["job", "cron", "reindex", "batch", "backfill"],
         RootCause::CacheStampede => &["cache miss", "miss for", "stampede", "concurrent loads"],
+        RootCause::ServiceDown => &[
+            "connection refused",
+            "econnrefused",
+            "connect: connection refused",
+            "no route to host",
+            "host unreachable",
+            "service unavailable",
+            "upstream connect error",
+            "no healthy upstream",
+            "connection reset",
+        ],
+        RootCause::CrashLoop => &[
+            "segmentation fault",
+            "segfault",
+            "core dumped",
+            "exited with",
+            "exit code",
+            "exit status",
+            "restarting",
+            "back-off",
+            "backoff",
+            "crashed",
+            "fatal",
+        ],
         RootCause::BadConfigPush => &[
             "config",
             "invalid setting",
@@ -1238,6 +1281,8 @@ fn hypothesis(
         }
         RootCause::CacheStampede => "the cache hit ratio climbs back to its baseline",
         RootCause::BadConfigPush => "error_rate and latency return to their baselines",
+        RootCause::ServiceDown => "it answers its probes again and its processes run",
+        RootCause::CrashLoop => "its processes stay up and restarts stop",
     };
     let mut to_confirm = vec![format!(
         "after the remediation, on {component}: {key_signal} within a few minutes (get_system_metrics service={component})"

@@ -286,6 +286,27 @@ pub(crate) fn vocabulary(cause: RootCause) -> Vocabulary {
             ],
             harms: &["flush", "purge"],
         },
+        RootCause::ServiceDown => Vocabulary {
+            acts: &[
+                "start", "restart", "bounce", "relaunch", "respawn", "revive", "recover", "spawn",
+                "launch", "failover", "promote",
+            ],
+            about: &["service", "process", "daemon", "server", "instance", "unit"],
+            harms: &["stop", "kill", "delete", "flush", "purge"],
+        },
+        RootCause::CrashLoop => Vocabulary {
+            acts: UNDO,
+            about: &[
+                "config",
+                "configuration",
+                "version",
+                "release",
+                "deploy",
+                "build",
+                "change",
+            ],
+            harms: &["flush", "purge", "delete"],
+        },
     }
 }
 

@@ -70,6 +70,17 @@ const CONFIGURED: f64 = 2.0;
 const CHANGE_HURT: f64 = 0.5;
 /// What is left of a change when nothing of the changed component's own moved.
 const UNHURT: f64 = 0.3;
+/// Nothing of it answers or runs any more: decisive when all of it is gone.
+const GONE: f64 = 3.0;
+/// Part of it is gone.
+const PARTLY_GONE: f64 = 2.0;
+/// Its processes keep dying and coming back.
+const RESTARTING: f64 = 2.0;
+/// … many times: a crash loop.
+const LOOPING: f64 = 0.5;
+/// What is left of an outage or a crash loop when a change on the component came just before
+/// it: the change is the cause, the outage how it shows.
+const CHANGED_BEFORE: f64 = 0.4;
 /// Each log template with the cause's words (at most [`MAX_WORDS`] in all).
 const WORD: f64 = 1.0;
 const MAX_WORDS: f64 = 1.5;
@@ -352,6 +363,58 @@ pub(crate) fn slow(c: &Ctx) -> Rule {
     r
 }
 
+/// The component is gone: its probes refused or its processes ended.
+pub(crate) fn down(c: &Ctx) -> Rule {
+    let mut r = rule(RootCause::ServiceDown);
+    let gone = c.of(SignalKind::Availability);
+    if gone.is_empty() {
+        return r;
+    }
+    r.pro.extend(gone.iter().map(|s| c.metric(s)));
+    r.strength += if gone.iter().any(|s| s.limit.is_some()) {
+        GONE
+    } else {
+        PARTLY_GONE
+    };
+    explained_by_a_change(c, &mut r);
+    r
+}
+
+/// The component's processes keep dying and being replaced.
+pub(crate) fn crash(c: &Ctx) -> Rule {
+    let mut r = rule(RootCause::CrashLoop);
+    let restarts = c.of(SignalKind::Restarts);
+    let Some(most) = restarts.iter().map(|s| s.current - s.reference).reduce(f64::max) else {
+        return r;
+    };
+    r.pro.extend(restarts.iter().map(|s| c.metric(s)));
+    r.strength += RESTARTING + if most >= 3.0 { LOOPING } else { 0.0 };
+    if !c.of(SignalKind::Memory).is_empty() {
+        // Memory climbing before each death: a leak killed it, which its own rule says.
+        r.con.push(c.note(
+            "memory climbed too: the restarts may be how a leak ends".to_string(),
+        ));
+        r.strength *= 0.5;
+    }
+    explained_by_a_change(c, &mut r);
+    r
+}
+
+/// A deploy or config change on the component just before the onset explains its outage.
+fn explained_by_a_change(c: &Ctx, r: &mut Rule) {
+    let changes: Vec<&WorldEvent> = ["deploy", "config"]
+        .into_iter()
+        .flat_map(|k| c.changes(k))
+        .collect();
+    if let Some(e) = changes.first() {
+        r.con.push(c.event(
+            e,
+            " — a change just before: it is the likelier cause, and this how it shows",
+        ));
+        r.strength *= CHANGED_BEFORE;
+    }
+}
+
 /// A new version just before the onset, and errors with it.
 pub(crate) fn deploy(c: &Ctx) -> Rule {
     change(c, RootCause::BadDeploy, "deploy", DEPLOYED)
@@ -399,7 +462,11 @@ fn change(c: &Ctx, cause: RootCause, kind: &str, weight: f64) -> Rule {
         return r;
     }
     r.strength += weight;
-    if c.errors() || !c.latency().is_empty() {
+    if c.errors()
+        || !c.latency().is_empty()
+        || !c.of(SignalKind::Availability).is_empty()
+        || !c.of(SignalKind::Restarts).is_empty()
+    {
         r.strength += CHANGE_HURT;
     }
     r
@@ -417,6 +484,8 @@ pub(crate) fn all(c: &Ctx) -> Vec<Rule> {
         slow,
         deploy,
         config,
+        down,
+        crash,
     ]
     .iter()
     .map(|f| f(c))
@@ -482,7 +551,7 @@ fn words(c: &Ctx, r: &mut Rule) {
 pub(crate) fn explains(cause: RootCause, kind: SignalKind) -> bool {
     use SignalKind::*;
     // What any trouble looks like from outside, and the work that piles up behind it.
-    let symptom = matches!(kind, Latency | Errors | Throughput | Backlog);
+    let symptom = matches!(kind, Latency | Errors | Throughput | Backlog | Availability);
     symptom
         || match cause {
             RootCause::BadDeploy | RootCause::BadConfigPush => true,
@@ -501,6 +570,8 @@ pub(crate) fn explains(cause: RootCause, kind: SignalKind) -> bool {
             ),
             // Slowness explains only what slowness looks like.
             RootCause::SlowDependency => false,
+            RootCause::ServiceDown => matches!(kind, Restarts | Memory | Cpu),
+            RootCause::CrashLoop => matches!(kind, Restarts | Memory | Cpu),
         }
 }
 

@@ -5,7 +5,7 @@
 //!
 //! A live baseline has no scenario to tell it what normal is, so it is read off the history:
 //! per signal, the value the signal held on its good side most of the time before the last
-//! minute (the 25th percentile for signals that are worse when high, the 75th for those worse
+//! 20 seconds (the 25th percentile for signals that are worse when high, the 75th for those worse
 //! when low). An incident that began minutes ago does not pull it along, as long as it covers
 //! less than three quarters of the last hour.
 
@@ -52,8 +52,9 @@ pub trait HistoryBook: Send + Sync + Debug {
 
 /// How far back a baseline looks.
 pub const BASELINE_LOOKBACK: SignedDuration = SignedDuration::from_hours(1);
-/// The most recent stretch a baseline leaves out: the present is what it is compared with.
-pub const BASELINE_GAP: SignedDuration = SignedDuration::from_mins(1);
+/// The most recent stretch a baseline leaves out: the present is what it is compared with
+/// (the quantile keeps a longer excursion out).
+pub const BASELINE_GAP: SignedDuration = SignedDuration::from_secs(20);
 /// Fewer earlier samples than this make no baseline.
 const MIN_BASELINE_SAMPLES: usize = 3;
 
@@ -170,9 +171,10 @@ mod tests {
     fn too_little_history_makes_no_baseline() {
         let points = vec![(at(0), 1.0), (at(10), 1.0)];
         assert_eq!(baseline("cpu_percent", &points, at(200)), None);
-        // The last minute is what is judged, not part of normal.
-        let recent: Vec<_> = (0..5).map(|i| (at(i * 10), 5.0)).collect();
-        assert_eq!(baseline("cpu_percent", &recent, at(50)), None);
+        // The last seconds are what is judged, not part of normal.
+        let recent: Vec<_> = (0..4).map(|i| (at(i * 10), 5.0)).collect();
+        assert_eq!(baseline("cpu_percent", &recent, at(35)), None);
+        assert_eq!(baseline("cpu_percent", &recent, at(45)), Some(5.0));
     }
 
     #[test]

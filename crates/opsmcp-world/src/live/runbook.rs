@@ -43,8 +43,9 @@ pub const OUTPUT_CAP_BYTES: usize = 64 * 1024;
 /// proxies) never leak into an action; add what an action needs with `env`.
 pub const ACTION_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// After a kill, how long to wait for the output pipes to close before giving up on them (a
-/// process that left the group may still hold them).
+/// After the program exited or was killed, how long to wait for the output pipes to close
+/// before giving up on them (a daemon it started, or a process that left the group, may hold
+/// them).
 const PIPE_GRACE: Duration = Duration::from_secs(2);
 
 /// Parameter values as a caller sends them (JSON from a tool call).
@@ -604,13 +605,9 @@ impl Runbook {
             .map(|p| tokio::spawn(capture(p, err.clone())));
 
         let deadline = tokio::time::Instant::now() + Duration::from_millis(action.timeout_ms);
-        let finished = tokio::time::timeout_at(deadline, async {
-            let status = child.wait().await;
-            drain(&mut out_task).await;
-            drain(&mut err_task).await;
-            status
-        })
-        .await;
+        // The program's own exit ends the action: a daemon it started (a `start` action) may
+        // keep the output pipes open, and is left running, its output read for a moment only.
+        let finished = tokio::time::timeout_at(deadline, child.wait()).await;
         let status = match finished {
             Ok(status) => status,
             Err(_) => {
@@ -927,6 +924,31 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert!(dead, "grandchild {grandchild} survived the timeout");
+    }
+
+    #[tokio::test]
+    async fn a_start_action_that_leaves_a_daemon_running_succeeds() {
+        // The daemon keeps the output pipe open; the action is over when the program exits.
+        let mut start = action(
+            "start",
+            "/bin/sh",
+            &["-c", "sleep 30 & echo $!; echo started"],
+        );
+        start.timeout_ms = 10_000;
+        let runbook = Runbook::new(vec![start]).unwrap();
+        let out = runbook.run("start", &Params::new(), false).await.unwrap();
+        assert!(out.succeeded() && !out.timed_out, "{out:?}");
+        let daemon: i32 = out
+            .stdout
+            .lines()
+            .next()
+            .and_then(|l| l.trim().parse().ok())
+            .expect("the shell printed a pid");
+        assert!(
+            std::path::Path::new(&format!("/proc/{daemon}")).exists(),
+            "the daemon was killed"
+        );
+        let _ = std::process::Command::new("kill").arg(daemon.to_string()).status();
     }
 
     #[tokio::test]
