@@ -129,6 +129,9 @@ pub async fn scan(world: &dyn World, window: &Window) -> Result<MetricScan, Anal
     })
 }
 
+/// How far back "now" reaches, seconds.
+const NOW_SPAN_S: f64 = 90.0;
+
 /// One `(time, value)` of a series.
 type Point = (Timestamp, f64);
 
@@ -144,9 +147,15 @@ fn judge_series(s: &SignalSeries, window: &Window, max: Option<f64>) -> Option<S
         (None, Some(m)) => (m, "before-window"),
         (None, None) => (median(within.iter().map(|p| p.1).collect())?, "window"),
     };
-    // The last fifth of the window: long enough that noise does not decide, short enough that
-    // a fault still growing shows.
-    let tail = (within.len() / 5).max(3).min(within.len());
+    // The last minute and a half (at least three points): long enough that noise does not
+    // decide, short enough that an outage of a minute is "now" whatever the window's length.
+    let step = match within.as_slice() {
+        [a, b, ..] => b.0.duration_since(a.0).as_secs_f64().max(1.0),
+        _ => NOW_SPAN_S,
+    };
+    let tail = ((NOW_SPAN_S / step).ceil() as usize)
+        .max(3)
+        .min(within.len());
     let current = median(within[within.len() - tail..].iter().map(|p| p.1).collect())?;
     let judge = |v: f64| deviation(&s.signal, v, reference, max);
     let (now_out, magnitude, limit) = judge(current);

@@ -10,7 +10,7 @@ use opsmcp_servers::{
     journal::StoreJournal,
     log_analytics::{LogAnalytics, LogAnalyticsServer},
     monitoring::{MonitoringServer, SamplerCheck},
-    workflow::{Workflow, WorkflowServer, alertmanager_webhook},
+    workflow::{Workflow, WorkflowServer, alertmanager_webhook, deploy_webhook},
 };
 use opsmcp_store::Store;
 use opsmcp_workflow::remediate::Verify;
@@ -479,7 +479,8 @@ fn serve_one(
                 postmortems: settings.data_dir.join("postmortems"),
                 notifier: built.notifier.clone(),
             });
-            let routes = alertmanager_webhook::routes(built.store.clone());
+            let routes = alertmanager_webhook::routes(built.store.clone())
+                .merge(deploy_webhook::routes(built.store.clone()));
             host.tools = WorkflowServer::tool_rules();
             let handler =
                 WorkflowServer::new(ctx, built.audit.for_server("workflow")).with_tools(&switches);

@@ -111,6 +111,7 @@ enum Purpose {
     InitialHealth,
     Health,
     Metrics,
+    OpenIncidents,
     CreateIncident,
     AnalyzeLogs,
     RawLogs,
@@ -143,6 +144,10 @@ struct State {
     pending: HashMap<String, Purpose>,
     notes: Vec<String>,
     report: String,
+    /// Incidents still open when the run began: (id, services).
+    open_incidents: Vec<(String, Vec<String>)>,
+    /// Nothing was unhealthy at detection: the run only looked.
+    quiet: bool,
     initial: Option<Health>,
     latest: Option<Health>,
     metrics_summary: Option<String>,
@@ -325,6 +330,11 @@ impl Planner {
                         find_str(&v, &["summary"]).map(|s| cut(s, METRICS_SUMMARY_CHARS));
                 }
             },
+            Purpose::OpenIncidents => {
+                if error.is_none() {
+                    st.open_incidents = open_incidents(&v);
+                }
+            }
             Purpose::CreateIncident => match error {
                 Some(e) => st.notes.push(format!("create_incident failed: {e}")),
                 None => read_incident(st, &v),
@@ -423,6 +433,10 @@ impl Planner {
         if let Some(t) = metrics {
             out.call(st, t, json!({}), Purpose::Metrics);
         }
+        // An episode already being worked is joined, not opened again.
+        if let Some(t) = offered(tools, "list_incidents") {
+            out.call(st, t, json!({"limit": 50}), Purpose::OpenIncidents);
+        }
         Step::EndTurn
     }
 
@@ -432,6 +446,32 @@ impl Planner {
         st.phase = Some(Phase::Investigate);
         let (title, severity, services) = describe(st.initial.as_ref());
         st.severity = severity.clone();
+        if st.initial.is_some() && services.is_empty() {
+            // Asking is not an incident: nothing is opened or sent until something is sick.
+            st.quiet = true;
+            st.phase = Some(Phase::Done);
+            out.say(
+                "Nothing is unhealthy or degraded: no incident opened, nobody notified. Name a \
+                 service or a symptom to look closer, or run again when a check fails.",
+            );
+            return Step::Next;
+        }
+        let own: Vec<&String> = services.iter().filter(|s| s.as_str() != "host").collect();
+        if let Some((id, shared)) = st.open_incidents.iter().find_map(|(id, theirs)| {
+            let shared: Vec<&str> = own
+                .iter()
+                .filter(|s| theirs.contains(s))
+                .map(|s| s.as_str())
+                .collect();
+            (!shared.is_empty()).then(|| (id.clone(), shared.join(", ")))
+        }) {
+            out.say(format!(
+                "Joining {id}: it is still open for the same services ({shared}); one episode is \
+                 one incident."
+            ));
+            st.incident_id = Some(id);
+            return Step::Next;
+        }
         let Some(t) = offered(tools, "create_incident") else {
             out.say(skip("create_incident", "working without an incident id"));
             return Step::Next;
@@ -766,6 +806,36 @@ fn incident_description(st: &State) -> String {
         description.push_str(&format!("\nMetrics: {m}"));
     }
     description
+}
+
+/// Incidents not yet resolved, closed or cancelled, with their services, from
+/// `list_incidents`.
+fn open_incidents(v: &Value) -> Vec<(String, Vec<String>)> {
+    let Some(list) = v.get("incidents").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter(|i| {
+            !matches!(
+                i.get("status").and_then(Value::as_str),
+                Some("resolved" | "closed" | "cancelled")
+            )
+        })
+        .filter_map(|i| {
+            let id = i.get("id").and_then(Value::as_str)?.to_string();
+            let services = i
+                .get("services")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default();
+            Some((id, services))
+        })
+        .collect()
 }
 
 /// The same sick services give the same key, so a second run joins the open incident.
@@ -1452,6 +1522,9 @@ fn notification(st: &State) -> String {
 }
 
 fn summary(st: &State) -> String {
+    if st.quiet {
+        return "Summary: every check passed — nothing to work on.".to_string();
+    }
     let mut out = vec![format!(
         "Summary: {} — {}.",
         st.incident_id

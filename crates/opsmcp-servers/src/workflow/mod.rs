@@ -5,6 +5,7 @@
 //! records each in the audit log.
 
 pub mod alertmanager_webhook;
+pub mod deploy_webhook;
 pub mod create_incident;
 pub mod document_resolution;
 pub mod execute_remediation;

@@ -1,0 +1,207 @@
+//! The live world with a service map and history, through the binary: a real process of a
+//! declared service, probed over HTTP; its readings kept in the store every second; a deploy
+//! announced on the webhook; the process killed — and the root-cause analysis, over MCP, names
+//! the stopped service from what the history shows. A restarted server still has the history.
+
+mod common;
+
+use std::{
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use common::Running;
+use rmcp::{ServiceExt, model::CallToolRequestParams, transport::StreamableHttpClientTransport};
+use serde_json::{Value, json};
+
+struct Killed(Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A real HTTP server process whose command line names it.
+fn catalog(port: u16, dir: &Path) -> Killed {
+    Killed(
+        Command::new("python3")
+            .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1"])
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 runs"),
+    )
+}
+
+fn config(dir: &Path, port: u16) -> std::path::PathBuf {
+    let path = dir.join("opsmcp.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+history_interval_s = 1
+
+[[services]]
+name = "web"
+depends_on = ["catalog"]
+
+[[services]]
+name = "catalog"
+process = "http\\.server {port}"
+
+[[probes]]
+service = "catalog"
+kind = "http"
+url = "http://127.0.0.1:{port}/"
+timeout_ms = 1000
+
+[[log_files]]
+service = "web"
+globs = ["{logs}/web.log"]
+
+[[runbook]]
+name = "start-catalog"
+service = "catalog"
+description = "start the catalog service again"
+program = "/bin/true"
+"#,
+            logs = dir.display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+async fn call(server: &Running, tool: &str, args: Value) -> Value {
+    let transport =
+        StreamableHttpClientTransport::from_uri(format!("{}/mcp", server.url("monitoring")));
+    let client = ().serve(transport).await.unwrap();
+    let mut params = CallToolRequestParams::new(tool.to_string());
+    params.arguments = args.as_object().cloned();
+    let out = client.call_tool(params).await.unwrap();
+    client.cancel().await.unwrap();
+    assert_ne!(out.is_error, Some(true), "{tool}: {out:?}");
+    out.structured_content.expect("structured result")
+}
+
+fn log_line(dir: &Path, line: &str) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(dir.join("web.log"))
+        .unwrap();
+    writeln!(f, "{} {line}", jiff::Timestamp::now()).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stopped_dependency_is_found_from_history_and_the_history_outlives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut dep = Some(catalog(port, dir.path()));
+    let cfg = config(dir.path(), port);
+    let cfg = cfg.to_str().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    for _ in 0..5 {
+        log_line(dir.path(), "INFO web GET /items 200");
+    }
+    let server = Running::up_with_env(&["--config", cfg], &[("OPSMCP_DATA_DIR", data)]);
+
+    // A deploy announced by CI/CD; a body without a service is refused, saying what to send.
+    let http = reqwest::Client::new();
+    let hook = format!("{}/webhooks/deploy", server.url("workflow"));
+    let ok = http
+        .post(&hook)
+        .json(&json!({"service": "web", "version": "v2", "previous": "v1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200, "{}", ok.text().await.unwrap());
+    let bad = http
+        .post(&hook)
+        .json(&json!({"version": "v2"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().await.unwrap().contains("missing field `service`"));
+
+    // A baseline forms: readings every second, the last 20 s left out of it.
+    tokio::time::sleep(Duration::from_secs(26)).await;
+    let before = call(&server, "get_system_metrics", json!({"service": "catalog"})).await;
+    let up = reading(&before, "catalog", "probe_up");
+    assert_eq!(up["current"], 1.0, "{before}");
+    assert_eq!(up["baseline"], 1.0, "{before}");
+    assert_eq!(reading(&before, "catalog", "processes_up")["current"], 1.0);
+
+    // The dependency dies; its caller logs what it sees.
+    drop(dep.take());
+    for _ in 0..20 {
+        log_line(
+            dir.path(),
+            "ERROR web upstream catalog: connect: connection refused",
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let rca = call(&server, "root_cause_analysis", json!({"timeframe": "10m"})).await;
+    let top = &rca["hypotheses"][0];
+    assert_eq!(top["root_cause"], "service-down", "{rca:#}");
+    assert_eq!(top["component"], "catalog", "{rca:#}");
+    assert_eq!(top["suggested_action"]["action"], "start-catalog", "{rca:#}");
+    assert!(
+        rca["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["service"] == "web" && e["kind"] == "deploy"),
+        "the announced deploy is a change event: {rca:#}"
+    );
+    let health = call(&server, "verify_health", json!({})).await;
+    let catalog_health = health["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["service"] == "catalog")
+        .cloned()
+        .unwrap();
+    assert_eq!(catalog_health["status"], "unhealthy", "{health:#}");
+    server.terminate();
+    drop(server);
+
+    // A new process on the same store reads the baseline at once.
+    let again = Running::up_with_env(&["--config", cfg], &[("OPSMCP_DATA_DIR", data)]);
+    let after = call(&again, "get_system_metrics", json!({"service": "catalog"})).await;
+    assert_eq!(
+        reading(&after, "catalog", "probe_up")["baseline"],
+        1.0,
+        "{after}"
+    );
+}
+
+fn reading(metrics: &Value, service: &str, signal: &str) -> Value {
+    metrics["services"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no services in {metrics}"))
+        .iter()
+        .find(|s| s["service"] == service)
+        .and_then(|s| {
+            s["readings"]
+                .as_array()?
+                .iter()
+                .find(|r| r["signal"] == signal)
+                .cloned()
+        })
+        .unwrap_or_else(|| panic!("no {service} {signal} in {metrics}"))
+}
