@@ -3,6 +3,7 @@
 
 pub mod files;
 pub mod host;
+pub mod journald;
 pub mod probes;
 pub mod prometheus;
 pub mod runbook;
