@@ -17,8 +17,8 @@ use opsmcp_workflow::remediate::Verify;
 use opsmcp_world::{
     World,
     live::{
-        files::LogFileSource, host::HostMonitor, prometheus::PrometheusSource, runbook::Runbook,
-        world::LiveWorld,
+        files::LogFileSource, host::HostMonitor, journald::JournaldSource,
+        prometheus::PrometheusSource, runbook::Runbook, world::LiveWorld,
     },
     sim::{SimWorld, SimulatedWorld, builtin},
 };
@@ -377,8 +377,14 @@ async fn build_world(
         .iter()
         .map(|spec| LogFileSource::new(spec.clone()))
         .collect::<Result<Vec<_>, _>>()?;
+    let journal = settings
+        .journald
+        .iter()
+        .map(|spec| JournaldSource::new(spec.clone()))
+        .collect::<Result<Vec<_>, _>>()?;
     live = live
         .with_log_files(files)
+        .with_journald(journal)
         .with_runbook(Runbook::new(settings.runbook.clone())?);
     Ok(Built {
         world: Arc::new(live),
