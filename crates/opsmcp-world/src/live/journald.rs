@@ -29,8 +29,7 @@ use serde_json::Value;
 
 use crate::world::{LogEntry, ServiceInfo};
 
-/// Entries one read returns at most; a wider window is cut there, oldest kept, and a warning
-/// says so.
+/// Entries one read returns at most; reading stops there and a warning says so.
 pub const MAX_ENTRIES: usize = 200_000;
 /// Longest JSON line read from `journalctl`; a longer entry is skipped (and counted).
 const MAX_LINE_BYTES: usize = 8 * 1024 * 1024;
@@ -294,7 +293,8 @@ impl JournaldSource {
     }
 
     /// The entries from `from` (inclusive) to `to` (exclusive), oldest first, at most
-    /// [`MAX_ENTRIES`] (the oldest; a warning says when the window had more).
+    /// [`MAX_ENTRIES`] (journalctl's output is cut there, oldest first; a warning says when the
+    /// window had more).
     ///
     /// Runs journalctl and waits for it; call it from `spawn_blocking` in async code.
     pub fn read(&self, from: Timestamp, to: Timestamp) -> Result<Vec<LogEntry>, JournaldError> {
@@ -314,7 +314,7 @@ impl JournaldSource {
                 service = %self.spec.service,
                 max_entries = self.max_entries,
                 until = %out.last().map_or(from, |e| e.at),
-                "journal window has more entries than the cap; the oldest were kept, narrow the \
+                "journal window has more entries than the cap; reading stopped there, narrow the \
                  window to see the rest"
             );
         }
