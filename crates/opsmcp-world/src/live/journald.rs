@@ -20,7 +20,10 @@
 use std::{
     io::{self, BufRead, BufReader, Read},
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::{Child, ChildStdout, Command, ExitStatus, Stdio},
+    sync::mpsc,
+    thread::JoinHandle,
+    time::Duration,
 };
 
 use jiff::Timestamp;
@@ -33,6 +36,8 @@ use crate::world::{LogEntry, ServiceInfo};
 pub const MAX_ENTRIES: usize = 200_000;
 /// Longest JSON line read from `journalctl`; a longer entry is skipped (and counted).
 const MAX_LINE_BYTES: usize = 8 * 1024 * 1024;
+/// How long one journalctl run may take before it is stopped (a huge journal, a hung mount).
+pub const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 /// Bytes of `journalctl`'s stderr kept for an error message.
 const MAX_STDERR_BYTES: usize = 8 * 1024;
 /// The match that selects kernel messages. Not `-k`: that implies `-b` (this boot only), which
@@ -135,6 +140,17 @@ pub enum JournaldError {
         status: String,
         /// What it printed on stderr (the start of it).
         stderr: String,
+    },
+    /// journalctl ran too long and was stopped.
+    #[error(
+        "journald for service '{service}': journalctl ran longer than {after:?} and was stopped; \
+         narrow the time window or the selection (unit, matches), or check the journal's storage"
+    )]
+    TimedOut {
+        /// The service of the entry.
+        service: String,
+        /// The time it was given.
+        after: Duration,
     },
     /// Reading journalctl's output failed.
     #[error("journald for service '{service}': reading journalctl's output: {source}")]
@@ -262,6 +278,22 @@ pub struct JournaldSource {
     spec: JournaldSpec,
     program: PathBuf,
     max_entries: usize,
+    timeout: Duration,
+}
+
+/// One journalctl process: its output, what it says on stderr (read on a thread), and a
+/// watchdog that kills it at the deadline.
+struct Run {
+    child: Child,
+    stderr: JoinHandle<String>,
+    stop_watchdog: mpsc::Sender<()>,
+    watchdog: JoinHandle<bool>,
+}
+
+impl Run {
+    fn stdout(&mut self) -> ChildStdout {
+        self.child.stdout.take().expect("stdout is piped")
+    }
 }
 
 impl JournaldSource {
@@ -272,12 +304,19 @@ impl JournaldSource {
             spec,
             program: PathBuf::from("journalctl"),
             max_entries: MAX_ENTRIES,
+            timeout: RUN_TIMEOUT,
         })
     }
 
     /// Run this program instead of `journalctl` from `PATH`.
     pub fn with_journalctl(mut self, program: impl Into<PathBuf>) -> Self {
         self.program = program.into();
+        self
+    }
+
+    /// Stop a journalctl run after this long instead of [`RUN_TIMEOUT`].
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
         self
     }
 
@@ -429,10 +468,7 @@ impl JournaldSource {
         cmd
     }
 
-    fn spawn(
-        &self,
-        args: &[String],
-    ) -> Result<(Child, std::thread::JoinHandle<String>), JournaldError> {
+    fn spawn(&self, args: &[String]) -> Result<Run, JournaldError> {
         let mut child =
             self.command(args)
                 .spawn()
@@ -443,16 +479,57 @@ impl JournaldSource {
                 })?;
         let stderr = child.stderr.take().expect("stderr is piped");
         let stderr = std::thread::spawn(move || read_bounded(stderr, MAX_STDERR_BYTES));
-        Ok((child, stderr))
+        // Killed by pid: safe, since the child is reaped only after the watchdog has finished.
+        let pid = rustix::process::Pid::from_raw(child.id() as i32);
+        let (stop_watchdog, stopped) = mpsc::channel::<()>();
+        let timeout = self.timeout;
+        let watchdog = std::thread::spawn(move || match stopped.recv_timeout(timeout) {
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if let Some(pid) = pid {
+                    let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+                }
+                true
+            }
+            _ => false,
+        });
+        Ok(Run {
+            child,
+            stderr,
+            stop_watchdog,
+            watchdog,
+        })
+    }
+
+    /// Waits for the run to end (killing it first with `kill`): its exit status and stderr, or
+    /// the timeout that stopped it.
+    fn finish(&self, run: Run, kill: bool) -> Result<(ExitStatus, String), JournaldError> {
+        let Run {
+            mut child,
+            stderr,
+            stop_watchdog,
+            watchdog,
+        } = run;
+        let _ = stop_watchdog.send(());
+        let timed_out = watchdog.join().unwrap_or(false);
+        if kill {
+            let _ = child.kill();
+        }
+        let status = child.wait().map_err(|source| self.read_error(source))?;
+        let stderr = stderr.join().unwrap_or_default();
+        if timed_out {
+            return Err(JournaldError::TimedOut {
+                service: self.spec.service.clone(),
+                after: self.timeout,
+            });
+        }
+        Ok((status, stderr))
     }
 
     /// Runs journalctl with `args` and returns its (small) output, or why it failed.
     fn capture(&self, args: &[String]) -> Result<String, JournaldError> {
-        let (mut child, stderr) = self.spawn(args)?;
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let out = read_bounded(stdout, MAX_LINE_BYTES);
-        let status = child.wait().map_err(|source| self.read_error(source))?;
-        let stderr = stderr.join().unwrap_or_default();
+        let mut run = self.spawn(args)?;
+        let out = read_bounded(run.stdout(), MAX_LINE_BYTES);
+        let (status, stderr) = self.finish(run, false)?;
         self.judge(args, status, &stderr)?;
         Ok(out)
     }
@@ -461,7 +538,7 @@ impl JournaldSource {
     fn judge(
         &self,
         args: &[String],
-        status: std::process::ExitStatus,
+        status: ExitStatus,
         stderr: &str,
     ) -> Result<(), JournaldError> {
         let stderr = stderr.trim();
@@ -505,9 +582,8 @@ impl JournaldSource {
             format!("--until={}", at_arg(to)),
         ];
         args.extend(self.selection(query));
-        let (mut child, stderr) = self.spawn(&args)?;
-        let mut stdout =
-            BufReader::with_capacity(64 * 1024, child.stdout.take().expect("stdout is piped"));
+        let mut run = self.spawn(&args)?;
+        let mut stdout = BufReader::with_capacity(64 * 1024, run.stdout());
         let mut buf = Vec::new();
         let (mut truncated, mut oversized, mut unparsed) = (false, 0usize, 0usize);
         loop {
@@ -515,8 +591,7 @@ impl JournaldSource {
             let (consumed, cut) = match read_line(&mut stdout, &mut buf, MAX_LINE_BYTES) {
                 Ok(r) => r,
                 Err(source) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
+                    self.finish(run, true)?;
                     return Err(self.read_error(source));
                 }
             };
@@ -553,11 +628,8 @@ impl JournaldSource {
                 text,
             });
         }
-        if truncated {
-            let _ = child.kill();
-        }
-        let status = child.wait().map_err(|source| self.read_error(source))?;
-        let stderr = stderr.join().unwrap_or_default();
+        drop(stdout);
+        let (status, stderr) = self.finish(run, truncated)?;
         if !truncated {
             self.judge(&args, status, &stderr)?;
         }
@@ -1205,6 +1277,29 @@ mod tests {
         .unwrap_err();
         assert!(matches!(err, JournaldError::NotInstalled { .. }), "{err:?}");
         assert!(err.to_string().contains("apt-get install systemd"), "{err}");
+    }
+
+    #[test]
+    fn a_journalctl_that_hangs_is_stopped_at_the_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("journalctl");
+        std::fs::write(&script, "#!/bin/sh\nexec sleep 30\n").unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let started = std::time::Instant::now();
+        let err = JournaldSource::new(JournaldSpec {
+            service: "app".into(),
+            kernel: true,
+            ..Default::default()
+        })
+        .unwrap()
+        .with_journalctl(&script)
+        .with_timeout(Duration::from_millis(300))
+        .read(at(0), at(10))
+        .unwrap_err();
+        assert!(matches!(err, JournaldError::TimedOut { .. }), "{err:?}");
+        assert!(err.to_string().contains("narrow the time window"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(10));
     }
 
     #[test]
