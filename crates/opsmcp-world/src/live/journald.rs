@@ -101,8 +101,7 @@ pub enum JournaldError {
     /// The configured `directory` or `file` is missing or unreadable.
     #[error(
         "journald for service '{service}': {what} {path}: {source}; fix `{what}` in [[journald]] \
-         (the {what} of the journal files to read) or check that the user running opsmcp may \
-         read it"
+         or check that the user running opsmcp may read it"
     )]
     Path {
         /// The service of the entry.
@@ -371,20 +370,31 @@ impl JournaldSource {
             if name.contains(['*', '?', '[']) {
                 found.push(format!("unit pattern '{name}'"));
             } else {
-                let mut known = false;
+                let (mut known, mut any) = (false, false);
                 for field in ["_SYSTEMD_UNIT", "UNIT"] {
                     let mut args = self.journal();
                     args.push(format!("--field={field}"));
                     let values = self.capture(&args)?;
+                    any |= !values.trim().is_empty();
                     known |= values.lines().any(|v| v == name);
                 }
                 if !known {
-                    return Err(JournaldError::InvalidConfig {
-                        service: self.spec.service.clone(),
-                        problem: format!(
+                    let problem = if any {
+                        format!(
                             "unit '{name}' has no entries in the journal; check the name \
                              (`journalctl --field=_SYSTEMD_UNIT` lists the units that logged)"
-                        ),
+                        )
+                    } else {
+                        format!(
+                            "unit '{name}' has no entries: the journal has none from any unit; \
+                             check that systemd-journald runs here (or the `directory`/`file` \
+                             path) and that the user running opsmcp may read the journal (group \
+                             systemd-journal)"
+                        )
+                    };
+                    return Err(JournaldError::InvalidConfig {
+                        service: self.spec.service.clone(),
+                        problem,
                     });
                 }
                 found.push(format!("unit {name} has entries"));
@@ -1354,5 +1364,16 @@ mod tests {
                 .contains("unit 'typo.service' has no entries"),
             "{err}"
         );
+        let empty = tempfile::tempdir().unwrap();
+        let err = JournaldSource::new(JournaldSpec {
+            service: "app".into(),
+            unit: Some("app.service".into()),
+            directory: Some(empty.path().to_path_buf()),
+            ..Default::default()
+        })
+        .unwrap()
+        .check()
+        .unwrap_err();
+        assert!(err.to_string().contains("none from any unit"), "{err}");
     }
 }
