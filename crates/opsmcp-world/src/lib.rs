@@ -1,8 +1,8 @@
 //! The world opsmcp's tools read and act on, behind one interface ([`World`]).
 //!
 //! - [`live`]: this host's vital signs (sampled in the background), HTTP/TCP probes of the
-//!   configured services, and further sources (Prometheus, log files, runbook actions), each a
-//!   component of one shape: its config, the source, its tests.
+//!   configured services, and further sources (Prometheus, log files, the systemd journal,
+//!   runbook actions), each a component of one shape: its config, the source, its tests.
 //! - [`sim`]: simulated incidents with known root causes, played out in real time from scenario
 //!   files, deterministic for a seed.
 //! - [`health`]: the verdicts over readings from either.

@@ -15,6 +15,7 @@ use opsmcp_world::{
     health::Thresholds,
     live::{
         files::LogFileSpec,
+        journald::JournaldSpec,
         probes::ProbeSpec,
         prometheus::PrometheusConfig,
         runbook::Runbook,
@@ -231,6 +232,7 @@ struct FileSettings {
     services: Option<Vec<ServiceSpec>>,
     prometheus: Option<PrometheusConfig>,
     log_files: Option<Vec<LogFileSpec>>,
+    journald: Option<Vec<JournaldSpec>>,
     runbook: Option<Vec<RunbookAction>>,
     notify: Option<opsmcp_notify::ChannelsConfig>,
     sandbox: Option<SandboxLimits>,
@@ -292,6 +294,8 @@ pub struct Settings {
     pub prometheus: Option<PrometheusConfig>,
     /// Log files per service (`[[log_files]]`).
     pub log_files: Vec<LogFileSpec>,
+    /// Journal entries per service (`[[journald]]`).
+    pub journald: Vec<JournaldSpec>,
     /// Remediation actions that may run on this system (`[[runbook]]`).
     pub runbook: Vec<RunbookAction>,
     /// Notification channels and delivery (`[notify]`); secrets are not printed.
@@ -483,6 +487,7 @@ impl Settings {
             services: p.pick("services", None, file.services, Vec::new()),
             prometheus: p.pick("prometheus", None, file.prometheus.map(Some), None),
             log_files: p.pick("log_files", None, file.log_files, Vec::new()),
+            journald: p.pick("journald", None, file.journald, Vec::new()),
             runbook: p.pick("runbook", None, file.runbook, Vec::new()),
             notify: p.pick("notify", None, file.notify, Default::default()),
             sandbox: p.pick("sandbox", None, file.sandbox, SandboxLimits::default()),
@@ -601,6 +606,9 @@ impl Settings {
         }
         for files in &self.log_files {
             files.validate()?;
+        }
+        for journal in &self.journald {
+            journal.validate()?;
         }
         Runbook::new(self.runbook.clone())?;
         self.notify.build(&self.data_dir)?;

@@ -7,6 +7,7 @@ use opsmcp_world::{
     health::Status,
     live::{
         files::{Cursor, LogFileSource},
+        journald::JournaldSource,
         prometheus::PrometheusSource,
         services::ServiceMap,
     },
@@ -125,6 +126,19 @@ pub fn run(settings: &Settings) -> anyhow::Result<Exit> {
             };
         rows.push(Row {
             source: "log_files",
+            name: spec.service.clone(),
+            ok,
+            detail,
+        });
+    }
+
+    for spec in &settings.journald {
+        let (ok, detail) = match JournaldSource::new(spec.clone()).and_then(|s| s.check()) {
+            Ok(found) => (true, found),
+            Err(e) => (false, e.to_string()),
+        };
+        rows.push(Row {
+            source: "journald",
             name: spec.service.clone(),
             ok,
             detail,

@@ -17,8 +17,8 @@ use opsmcp_workflow::remediate::Verify;
 use opsmcp_world::{
     World,
     live::{
-        files::LogFileSource, host::HostMonitor, prometheus::PrometheusSource, runbook::Runbook,
-        services::ServiceMap, world::LiveWorld,
+        files::LogFileSource, host::HostMonitor, journald::JournaldSource,
+        prometheus::PrometheusSource, runbook::Runbook, services::ServiceMap, world::LiveWorld,
     },
     sim::{SimWorld, SimulatedWorld, builtin},
 };
@@ -153,7 +153,12 @@ pub fn run(settings: &Settings, kinds: &[ServerKind]) -> anyhow::Result<Exit> {
             let every = Duration::from_secs(settings.history_interval_s);
             tasks.push((
                 "history",
-                tokio::spawn(keep_history(live.clone(), store.clone(), every, stop.clone())),
+                tokio::spawn(keep_history(
+                    live.clone(),
+                    store.clone(),
+                    every,
+                    stop.clone(),
+                )),
             ));
         }
         if kinds.contains(&ServerKind::Workflow) {
@@ -422,8 +427,14 @@ async fn build_world(
         .iter()
         .map(|spec| LogFileSource::new(spec.clone()))
         .collect::<Result<Vec<_>, _>>()?;
+    let journal = settings
+        .journald
+        .iter()
+        .map(|spec| JournaldSource::new(spec.clone()))
+        .collect::<Result<Vec<_>, _>>()?;
     live = live
         .with_log_files(files)
+        .with_journald(journal)
         .with_runbook(Runbook::new(settings.runbook.clone())?)
         .with_services(ServiceMap::new(settings.services.clone())?)
         .with_history(Arc::new(StoreBook(store.clone())));

@@ -35,7 +35,13 @@ fn free_port() -> u16 {
 fn catalog(port: u16, dir: &Path) -> Killed {
     Killed(
         Command::new("python3")
-            .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+            ])
             .current_dir(dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -136,7 +142,12 @@ async fn a_stopped_dependency_is_found_from_history_and_the_history_outlives_a_r
         .await
         .unwrap();
     assert_eq!(bad.status(), 400);
-    assert!(bad.text().await.unwrap().contains("missing field `service`"));
+    assert!(
+        bad.text()
+            .await
+            .unwrap()
+            .contains("missing field `service`")
+    );
 
     // A baseline forms: readings every second, the last 20 s left out of it.
     tokio::time::sleep(Duration::from_secs(26)).await;
@@ -159,7 +170,10 @@ async fn a_stopped_dependency_is_found_from_history_and_the_history_outlives_a_r
     let top = &rca["hypotheses"][0];
     assert_eq!(top["root_cause"], "service-down", "{rca:#}");
     assert_eq!(top["component"], "catalog", "{rca:#}");
-    assert_eq!(top["suggested_action"]["action"], "start-catalog", "{rca:#}");
+    assert_eq!(
+        top["suggested_action"]["action"], "start-catalog",
+        "{rca:#}"
+    );
     assert!(
         rca["events"]
             .as_array()

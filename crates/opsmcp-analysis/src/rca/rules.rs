@@ -384,16 +384,19 @@ pub(crate) fn down(c: &Ctx) -> Rule {
 pub(crate) fn crash(c: &Ctx) -> Rule {
     let mut r = rule(RootCause::CrashLoop);
     let restarts = c.of(SignalKind::Restarts);
-    let Some(most) = restarts.iter().map(|s| s.current - s.reference).reduce(f64::max) else {
+    let Some(most) = restarts
+        .iter()
+        .map(|s| s.current - s.reference)
+        .reduce(f64::max)
+    else {
         return r;
     };
     r.pro.extend(restarts.iter().map(|s| c.metric(s)));
     r.strength += RESTARTING + if most >= 3.0 { LOOPING } else { 0.0 };
     if !c.of(SignalKind::Memory).is_empty() {
         // Memory climbing before each death: a leak killed it, which its own rule says.
-        r.con.push(c.note(
-            "memory climbed too: the restarts may be how a leak ends".to_string(),
-        ));
+        r.con
+            .push(c.note("memory climbed too: the restarts may be how a leak ends".to_string()));
         r.strength *= 0.5;
     }
     explained_by_a_change(c, &mut r);

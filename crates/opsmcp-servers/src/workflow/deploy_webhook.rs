@@ -55,7 +55,9 @@ async fn receive(
         return bad(format!("service is empty; {EXPECTED}"));
     }
     if kind.trim().is_empty() || kind.len() > 64 {
-        return bad(format!("kind must be a short word like deploy or config; {EXPECTED}"));
+        return bad(format!(
+            "kind must be a short word like deploy or config; {EXPECTED}"
+        ));
     }
     let detail = match (&body.previous, &body.version) {
         (Some(p), Some(v)) => format!("{p} -> {v}"),
@@ -78,8 +80,10 @@ async fn receive(
     match store.record_change(&event).await {
         Ok(id) => (
             StatusCode::OK,
-            Json(json!({ "recorded": id, "kind": event.kind, "service": event.service,
-                         "detail": event.detail, "at": event.at.to_string() })),
+            Json(
+                json!({ "recorded": id, "kind": event.kind, "service": event.service,
+                         "detail": event.detail, "at": event.at.to_string() }),
+            ),
         ),
         // 5xx makes a pipeline retry, which is what a store outage needs.
         Err(e) => (

@@ -5,8 +5,8 @@
 //! records each in the audit log.
 
 pub mod alertmanager_webhook;
-pub mod deploy_webhook;
 pub mod create_incident;
+pub mod deploy_webhook;
 pub mod document_resolution;
 pub mod execute_remediation;
 pub mod get_incident;

@@ -4,6 +4,7 @@
 pub mod files;
 pub mod history;
 pub mod host;
+pub mod journald;
 pub mod measure;
 pub mod probes;
 pub mod prometheus;

@@ -948,7 +948,9 @@ mod tests {
             std::path::Path::new(&format!("/proc/{daemon}")).exists(),
             "the daemon was killed"
         );
-        let _ = std::process::Command::new("kill").arg(daemon.to_string()).status();
+        let _ = std::process::Command::new("kill")
+            .arg(daemon.to_string())
+            .status();
     }
 
     #[tokio::test]

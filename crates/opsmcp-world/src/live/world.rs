@@ -14,6 +14,7 @@ use super::{
     files::LogFileSource,
     history::{self, HistoryBook, Sample},
     host::HostMonitor,
+    journald::{self, JournaldSource},
     measure::Tracker,
     probes::ProbeSpec,
     prometheus::PrometheusSource,
@@ -39,6 +40,7 @@ pub struct LiveWorld {
     http: reqwest::Client,
     prometheus: Option<PrometheusSource>,
     log_files: Vec<LogFileSource>,
+    journald: Vec<JournaldSource>,
     runbook: Option<Runbook>,
     /// (service, signal) → baseline, and when it was computed.
     baselines: Mutex<Option<Baselines>>,
@@ -77,6 +79,7 @@ impl LiveWorld {
             http,
             prometheus: None,
             log_files: Vec::new(),
+            journald: Vec::new(),
             runbook: None,
             baselines: Mutex::new(None),
             map: ServiceMap::default(),
@@ -207,6 +210,12 @@ impl LiveWorld {
     /// Also read these services' log files (`[[log_files]]`).
     pub fn with_log_files(mut self, sources: Vec<LogFileSource>) -> Self {
         self.log_files = sources;
+        self
+    }
+
+    /// Also read these services' journal entries (`[[journald]]`).
+    pub fn with_journald(mut self, sources: Vec<JournaldSource>) -> Self {
+        self.journald = sources;
         self
     }
 
@@ -370,6 +379,9 @@ impl World for LiveWorld {
         }
         for source in &self.log_files {
             add(&source.spec().service, "logs");
+        }
+        for info in journald::services(&self.journald) {
+            add(&info.name, "journald");
         }
         if let Some(p) = &self.prometheus {
             for name in &p.config().services {
@@ -550,10 +562,16 @@ impl World for LiveWorld {
 
     fn logs(&self, from: Timestamp, to: Timestamp) -> BoxFuture<'_, Result<LogStream, WorldError>> {
         let sources = self.log_files.clone();
+        let journal = self.journald.clone();
         Box::pin(async move {
-            let entries = tokio::task::spawn_blocking(move || read_log_files(&sources, from, to))
-                .await
-                .map_err(|e| WorldError::Unavailable(format!("reading log files failed: {e}")))?;
+            let entries = tokio::task::spawn_blocking(move || {
+                let mut entries = read_log_files(&sources, from, to);
+                entries.extend(journald::read_all(&journal, from, to));
+                entries.sort_by_key(|e| e.at);
+                entries
+            })
+            .await
+            .map_err(|e| WorldError::Unavailable(format!("reading log files failed: {e}")))?;
             Ok(Box::new(entries.into_iter()) as LogStream)
         })
     }

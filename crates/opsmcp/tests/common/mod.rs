@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod journal;
 pub mod prometheus;
 
 use std::{
