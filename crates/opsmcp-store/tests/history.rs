@@ -56,7 +56,12 @@ async fn round_trip_test(store: Store, _url: String) {
         sample(t0 + secs(20), "api", "cpu_percent", 1.0e300),
         sample(t0, "api", "latency_ms", f64::MIN_POSITIVE),
         sample(t0, "orders-db", "connections", 0.0),
-        sample(t0 + secs(10), "orders-db", "connections", 123_456_789.123_456_78),
+        sample(
+            t0 + secs(10),
+            "orders-db",
+            "connections",
+            123_456_789.123_456_78,
+        ),
     ];
     assert_eq!(store.record_samples(&batch).await.expect("record"), 6);
     assert_eq!(store.record_samples(&[]).await.expect("empty batch"), 0);
@@ -82,10 +87,17 @@ async fn range_test(store: Store, _url: String) {
         .expect("read");
     assert_eq!(got, batch[1..3].to_vec(), "from inclusive, to exclusive");
     let got = store
-        .samples(t0 + secs(10), t0 + secs(30) + SignedDuration::from_micros(1))
+        .samples(
+            t0 + secs(10),
+            t0 + secs(30) + SignedDuration::from_micros(1),
+        )
         .await
         .expect("read");
-    assert_eq!(got, batch[1..4].to_vec(), "one microsecond more takes in the 30 s sample");
+    assert_eq!(
+        got,
+        batch[1..4].to_vec(),
+        "one microsecond more takes in the 30 s sample"
+    );
     // A bound between two microseconds: the sample at 10 s is before 10.0000005 s, so it is out
     // of a range starting there and in one ending there.
     let half = t0 + secs(10) + SignedDuration::from_nanos(500);
@@ -115,7 +127,12 @@ async fn ordering_test(store: Store, _url: String) {
     // recorded nor the order of the key (time first) is the order asked for.
     let mut batch = Vec::new();
     for i in (0..4).rev() {
-        for (service, signal) in [("web", "rss"), ("api", "rss"), ("web", "cpu"), ("api", "cpu")] {
+        for (service, signal) in [
+            ("web", "rss"),
+            ("api", "rss"),
+            ("web", "cpu"),
+            ("api", "cpu"),
+        ] {
             batch.push(sample(t0 + secs(10 * i), service, signal, i as f64));
         }
     }
@@ -136,7 +153,11 @@ async fn ordering_test(store: Store, _url: String) {
         ("api", "cpu", t0)
     );
     assert_eq!(
-        (got[15].service.as_str(), got[15].signal.as_str(), got[15].at),
+        (
+            got[15].service.as_str(),
+            got[15].signal.as_str(),
+            got[15].at
+        ),
         ("web", "rss", t0 + secs(30))
     );
 }
@@ -158,15 +179,21 @@ async fn failed_batch_test(store: Store, _url: String) {
         let err = store.record_samples(&batch).await.expect_err("non-finite");
         let text = err.to_string();
         assert!(
-            matches!(err, StoreError::Invalid {
-                field: "samples",
-                ..
-            }),
+            matches!(
+                err,
+                StoreError::Invalid {
+                    field: "samples",
+                    ..
+                }
+            ),
             "{err:?}"
         );
         assert!(text.contains("sample 2 (api/cpu at"), "{text}");
         assert!(text.contains("finite"), "{text}");
-        assert!(text.contains("nothing of this batch was recorded"), "{text}");
+        assert!(
+            text.contains("nothing of this batch was recorded"),
+            "{text}"
+        );
     }
 
     // Empty names and a series twice at one instant are refused before writing too.
@@ -192,10 +219,13 @@ async fn failed_batch_test(store: Store, _url: String) {
         .await
         .expect_err("clash with a stored sample");
     assert!(
-        matches!(err, StoreError::Invalid {
-            field: "samples",
-            ..
-        }),
+        matches!(
+            err,
+            StoreError::Invalid {
+                field: "samples",
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(err.to_string().contains("already stored"), "{err}");
@@ -252,7 +282,10 @@ async fn downsampling_test(store: Store, _url: String) {
     assert_eq!(all_samples(&store).await, expected);
 
     // Again, same time: nothing to do, nothing changed.
-    let again = store.prune_samples(now, &policy).await.expect("prune again");
+    let again = store
+        .prune_samples(now, &policy)
+        .await
+        .expect("prune again");
     assert_eq!(again, PruneReport::default());
     assert_eq!(all_samples(&store).await, expected);
 
@@ -268,7 +301,10 @@ async fn downsampling_test(store: Store, _url: String) {
         .await
         .expect("read bucket");
     assert_eq!(cpu.len(), 2, "{cpu:?}");
-    assert_eq!(cpu[0], sample(b1, "api", "cpu", (15.5 * 30.0 + 100.0) / 31.0));
+    assert_eq!(
+        cpu[0],
+        sample(b1, "api", "cpu", (15.5 * 30.0 + 100.0) / 31.0)
+    );
     assert_eq!(cpu[1], sample(b1, "api", "mem", 7.0));
 
     // An hour later the raw samples of that hour are averaged too, the rest left alone.
@@ -329,7 +365,12 @@ async fn deletion_test(store: Store, _url: String) {
         ])
         .await
         .expect("record");
-    let old = change(keep_cut - SignedDuration::from_micros(1), "deploy", "api", "v1");
+    let old = change(
+        keep_cut - SignedDuration::from_micros(1),
+        "deploy",
+        "api",
+        "v1",
+    );
     let kept = change(keep_cut, "config", "api", "/etc/api.toml");
     store.record_change(&old).await.expect("old change");
     store.record_change(&kept).await.expect("kept change");
@@ -388,10 +429,13 @@ async fn deletion_test(store: Store, _url: String) {
         .await
         .expect_err("zero step");
     assert!(
-        matches!(err, StoreError::Invalid {
-            field: "coarse_step",
-            ..
-        }),
+        matches!(
+            err,
+            StoreError::Invalid {
+                field: "coarse_step",
+                ..
+            }
+        ),
         "{err}"
     );
     let err = store
@@ -405,10 +449,13 @@ async fn deletion_test(store: Store, _url: String) {
         .await
         .expect_err("keep shorter than raw");
     assert!(
-        matches!(err, StoreError::Invalid {
-            field: "keep_for",
-            ..
-        }),
+        matches!(
+            err,
+            StoreError::Invalid {
+                field: "keep_for",
+                ..
+            }
+        ),
         "{err}"
     );
 }
@@ -435,7 +482,12 @@ async fn changes_test(store: Store, _url: String) {
     // Oldest first; equal times in the order recorded.
     assert_eq!(
         store.changes(t0, t0 + secs(600)).await.expect("read"),
-        vec![package.clone(), deploy.clone(), restart.clone(), config.clone()]
+        vec![
+            package.clone(),
+            deploy.clone(),
+            restart.clone(),
+            config.clone()
+        ]
     );
     assert_eq!(
         store
@@ -468,10 +520,13 @@ async fn changes_test(store: Store, _url: String) {
         .await
         .expect_err("no source");
     assert!(
-        matches!(err, StoreError::Invalid {
-            field: "source",
-            ..
-        }),
+        matches!(
+            err,
+            StoreError::Invalid {
+                field: "source",
+                ..
+            }
+        ),
         "{err}"
     );
     assert_eq!(
