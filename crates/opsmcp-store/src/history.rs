@@ -275,9 +275,16 @@ impl Store {
             field,
             message: format!("reaches before the earliest time the store keeps, from {now}"),
         };
-        let change_cut = now_us.checked_sub(keep_for).ok_or(too_far("keep_for"))?;
+        let change_cut = now_us
+            .checked_sub(keep_for)
+            .ok_or_else(|| too_far("keep_for"))?;
         let keep_cut = bucket_start(change_cut, step);
-        let raw_cut = bucket_start(now_us.checked_sub(raw_for).ok_or(too_far("raw_for"))?, step);
+        let raw_cut = bucket_start(
+            now_us
+                .checked_sub(raw_for)
+                .ok_or_else(|| too_far("raw_for"))?,
+            step,
+        );
         let report = write_tx!(self, |tx, pg| {
             let mut deleted = sqlx::query("DELETE FROM samples WHERE at < $1")
                 .bind(keep_cut)
