@@ -217,10 +217,9 @@ impl Store {
     /// than the raw retention at the last prune are bucket means, at the bucket's start.
     pub async fn samples(&self, from: Timestamp, to: Timestamp) -> Result<Vec<Sample>, StoreError> {
         check_range(from, to)?;
-        let samples = read_tx!(self, |tx| {
+        let mut samples = read_tx!(self, |tx| {
             let rows = sqlx::query(
-                "SELECT at, service, signal, value FROM samples WHERE at >= $1 AND at < $2 \
-                 ORDER BY service, signal, at",
+                "SELECT at, service, signal, value FROM samples WHERE at >= $1 AND at < $2",
             )
             .bind(ceil_micros(from))
             .bind(ceil_micros(to))
@@ -236,6 +235,12 @@ impl Store {
                     })
                 })
                 .collect::<Result<Vec<_>, StoreError>>()?
+        });
+        // Sorted here, not in SQL: the rows come in key order (time first), and sorting a day of
+        // 100 series (864,000 rows) by series in SQL made the read several times slower on both
+        // backends (SQLite sorts in a temporary B-tree, PostgreSQL spills past work_mem).
+        samples.sort_unstable_by(|a, b| {
+            (&a.service, &a.signal, a.at).cmp(&(&b.service, &b.signal, b.at))
         });
         Ok(samples)
     }
