@@ -316,6 +316,9 @@ fn main() -> Result<(), Error> {
     let hours = env_usize("HISTORY_BENCH_HOURS", 24).max(4);
     let backends =
         std::env::var("HISTORY_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite postgres".into());
+    // Writes are fsync-bound and reads CPU-bound: other work on the machine shows in both.
+    let load = || std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("load average before: {}", load().trim());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -338,6 +341,7 @@ fn main() -> Result<(), Error> {
             db.drop_schema().await?;
             outcome?;
         }
+        println!("\nload average after: {}", load().trim());
         Ok(())
     })
 }
