@@ -107,7 +107,7 @@ fn duration_micros(field: &'static str, d: Duration) -> Result<i64, StoreError> 
     })
 }
 
-/// What stays before the first write: every sample finite, named, and alone in its series at its
+/// Checked before anything is written: every sample finite, named, and alone in its series at its
 /// microsecond; the message names the sample (its index in the batch) and what to send instead.
 fn check_samples(samples: &[Sample]) -> Result<(), StoreError> {
     let mut seen: HashMap<(i64, &str, &str), usize> = HashMap::with_capacity(samples.len());
@@ -183,8 +183,9 @@ struct Bucket {
 impl Store {
     /// Records `samples` in one transaction: all of them or, on any error, none. Every sample
     /// must be finite, name its service and signal, and be the only value of its series at its
-    /// microsecond (in the batch and in the store); the error names the first that is not.
-    /// Returns how many were written.
+    /// microsecond (in the batch and in the store). The error names the first sample that is
+    /// not, except for a clash with a stored sample, which the database finds and which is
+    /// reported without naming it. Returns how many were written.
     pub async fn record_samples(&self, samples: &[Sample]) -> Result<usize, StoreError> {
         check_samples(samples)?;
         if samples.is_empty() {
