@@ -130,7 +130,7 @@ pub async fn scan(world: &dyn World, window: &Window) -> Result<MetricScan, Anal
 }
 
 /// How far back "now" reaches, seconds.
-const NOW_SPAN_S: f64 = 90.0;
+const NOW_SPAN_S: f64 = 30.0;
 
 /// One `(time, value)` of a series.
 type Point = (Timestamp, f64);
@@ -147,7 +147,7 @@ fn judge_series(s: &SignalSeries, window: &Window, max: Option<f64>) -> Option<S
         (None, Some(m)) => (m, "before-window"),
         (None, None) => (median(within.iter().map(|p| p.1).collect())?, "window"),
     };
-    // The last minute and a half (at least three points): long enough that noise does not
+    // The last half minute (at least three points): long enough that noise does not
     // decide, short enough that an outage of a minute is "now" whatever the window's length.
     let step = match within.as_slice() {
         [a, b, ..] => b.0.duration_since(a.0).as_secs_f64().max(1.0),

@@ -107,7 +107,7 @@ fn duration_micros(field: &'static str, d: Duration) -> Result<i64, StoreError> 
     })
 }
 
-/// What stays before the first write: every sample finite, named, and alone in its series at its
+/// Checked before anything is written: every sample finite, named, and alone in its series at its
 /// microsecond; the message names the sample (its index in the batch) and what to send instead.
 fn check_samples(samples: &[Sample]) -> Result<(), StoreError> {
     let mut seen: HashMap<(i64, &str, &str), usize> = HashMap::with_capacity(samples.len());
@@ -183,8 +183,9 @@ struct Bucket {
 impl Store {
     /// Records `samples` in one transaction: all of them or, on any error, none. Every sample
     /// must be finite, name its service and signal, and be the only value of its series at its
-    /// microsecond (in the batch and in the store); the error names the first that is not.
-    /// Returns how many were written.
+    /// microsecond (in the batch and in the store). The error names the first sample that is
+    /// not, except for a clash with a stored sample, which the database finds and which is
+    /// reported without naming it. Returns how many were written.
     pub async fn record_samples(&self, samples: &[Sample]) -> Result<usize, StoreError> {
         check_samples(samples)?;
         if samples.is_empty() {
@@ -217,10 +218,9 @@ impl Store {
     /// than the raw retention at the last prune are bucket means, at the bucket's start.
     pub async fn samples(&self, from: Timestamp, to: Timestamp) -> Result<Vec<Sample>, StoreError> {
         check_range(from, to)?;
-        let samples = read_tx!(self, |tx| {
+        let mut samples = read_tx!(self, |tx| {
             let rows = sqlx::query(
-                "SELECT at, service, signal, value FROM samples WHERE at >= $1 AND at < $2 \
-                 ORDER BY service, signal, at",
+                "SELECT at, service, signal, value FROM samples WHERE at >= $1 AND at < $2",
             )
             .bind(ceil_micros(from))
             .bind(ceil_micros(to))
@@ -236,6 +236,12 @@ impl Store {
                     })
                 })
                 .collect::<Result<Vec<_>, StoreError>>()?
+        });
+        // Sorted here, not in SQL: the rows come in key order (time first), and sorting a day of
+        // 100 series (864,000 rows) by series in SQL made the read several times slower on both
+        // backends (SQLite sorts in a temporary B-tree, PostgreSQL spills past work_mem).
+        samples.sort_unstable_by(|a, b| {
+            (&a.service, &a.signal, a.at).cmp(&(&b.service, &b.signal, b.at))
         });
         Ok(samples)
     }
@@ -275,9 +281,16 @@ impl Store {
             field,
             message: format!("reaches before the earliest time the store keeps, from {now}"),
         };
-        let change_cut = now_us.checked_sub(keep_for).ok_or(too_far("keep_for"))?;
+        let change_cut = now_us
+            .checked_sub(keep_for)
+            .ok_or_else(|| too_far("keep_for"))?;
         let keep_cut = bucket_start(change_cut, step);
-        let raw_cut = bucket_start(now_us.checked_sub(raw_for).ok_or(too_far("raw_for"))?, step);
+        let raw_cut = bucket_start(
+            now_us
+                .checked_sub(raw_for)
+                .ok_or_else(|| too_far("raw_for"))?,
+            step,
+        );
         let report = write_tx!(self, |tx, pg| {
             let mut deleted = sqlx::query("DELETE FROM samples WHERE at < $1")
                 .bind(keep_cut)
