@@ -188,7 +188,8 @@ async fn a_stopped_dependency_is_found_from_history_and_the_history_outlives_a_r
             .as_array()
             .unwrap()
             .iter()
-            .any(|e| e["service"] == "web" && e["kind"] == "deploy"),
+            .any(|e| e["service"] == "web"
+                && e["detail"].as_str().unwrap_or_default().contains("v1 -> v2")),
         "the announced deploy is a change event: {rca:#}"
     );
     let health = call(&server, "verify_health", json!({})).await;
