@@ -587,7 +587,12 @@ impl Planner {
             return Step::Next;
         };
         out.say("Root cause: asking for ranked hypotheses.");
-        out.call(st, t, incident_args(st), Purpose::Rca);
+        let mut args = incident_args(st);
+        // The services the report names are the symptoms to explain, beside the incident's.
+        if !st.report.trim().is_empty() {
+            args["symptoms"] = json!(cut(&st.report, 500));
+        }
+        out.call(st, t, args, Purpose::Rca);
         Step::EndTurn
     }
 
