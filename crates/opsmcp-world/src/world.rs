@@ -195,6 +195,12 @@ pub trait World: Send + Sync {
     /// Reading them is blocking work: iterate on a blocking thread.
     fn logs(&self, from: Timestamp, to: Timestamp) -> BoxFuture<'_, Result<LogStream, WorldError>>;
 
+    /// Whether there is anywhere to read logs from: a live host with no `[[log_files]]` or
+    /// `[[journald]]` has none, and "no lines" must not read as "no errors".
+    fn has_log_sources(&self) -> bool {
+        true
+    }
+
     /// Changes in the system from `from` to `to`, oldest first.
     fn events(
         &self,

@@ -189,7 +189,10 @@ async fn a_stopped_dependency_is_found_from_history_and_the_history_outlives_a_r
             .unwrap()
             .iter()
             .any(|e| e["service"] == "web"
-                && e["detail"].as_str().unwrap_or_default().contains("v1 -> v2")),
+                && e["detail"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("v1 -> v2")),
         "the announced deploy is a change event: {rca:#}"
     );
     let health = call(&server, "verify_health", json!({})).await;
@@ -228,4 +231,34 @@ fn reading(metrics: &Value, service: &str, signal: &str) -> Value {
                 .cloned()
         })
         .unwrap_or_else(|| panic!("no {service} {signal} in {metrics}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_host_without_log_sources_says_no_line_was_read_rather_than_no_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("opsmcp.toml");
+    std::fs::write(
+        &cfg,
+        "[[probes]]\nservice = \"db\"\nkind = \"tcp\"\naddress = \"127.0.0.1:9\"\n",
+    )
+    .unwrap();
+    let server = Running::start(
+        &[
+            "serve",
+            "monitoring",
+            "--port",
+            "0",
+            "--config",
+            cfg.to_str().unwrap(),
+        ],
+        &["monitoring"],
+    );
+    let logs = call(&server, "analyze_logs", json!({})).await;
+    assert_eq!(logs["lines"], 0);
+    assert!(
+        logs["notes"][0]
+            .as_str()
+            .is_some_and(|n| n.contains("no log source")),
+        "{logs:#}"
+    );
 }

@@ -189,6 +189,10 @@ pub struct Output {
     pub notes: Vec<String>,
 }
 
+/// What an empty answer means when nothing is read at all.
+pub const NO_LOG_SOURCE: &str = "no log source is configured, so no line was read (not the same \
+as no errors): add [[log_files]] or [[journald]] entries to the config";
+
 fn invalid(argument: &'static str, problem: impl Into<String>) -> ToolError {
     ToolError::InvalidArgument {
         argument,
@@ -355,7 +359,9 @@ pub async fn run(la: &LogAnalytics, args: Args) -> Result<Output, ToolError> {
              timeframe, service_filter, level or query for the rest"
         ));
     }
-    if collected.total == 0 {
+    if !la.world.has_log_sources() {
+        notes.push(NO_LOG_SOURCE.to_owned());
+    } else if collected.total == 0 {
         notes.push(
             "no entry matched; widen timeframe, or drop level, query or service_filter".to_owned(),
         );

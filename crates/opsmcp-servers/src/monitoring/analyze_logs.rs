@@ -49,6 +49,9 @@ pub struct Output {
     /// What the logs show.
     #[serde(flatten)]
     pub report: LogReport,
+    /// Anything the caller should know about how the answer was read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Resolves the window and services, then runs the log analysis.
@@ -92,8 +95,13 @@ pub async fn run(world: &Monitoring, ctx: &Context, args: Args) -> Result<Output
     let report = logs::analyze(world, &scope.window, &query, BUDGET_BYTES)
         .await
         .map_err(super::analysis_error)?;
+    let mut notes = Vec::new();
+    if !world.has_log_sources() {
+        notes.push(crate::log_analytics::get_raw_logs::NO_LOG_SOURCE.to_string());
+    }
     Ok(Output {
         incident_id: args.incident_id,
         report,
+        notes,
     })
 }

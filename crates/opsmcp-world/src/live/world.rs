@@ -560,6 +560,10 @@ impl World for LiveWorld {
         })
     }
 
+    fn has_log_sources(&self) -> bool {
+        !self.log_files.is_empty() || !self.journald.is_empty()
+    }
+
     fn logs(&self, from: Timestamp, to: Timestamp) -> BoxFuture<'_, Result<LogStream, WorldError>> {
         let sources = self.log_files.clone();
         let journal = self.journald.clone();
