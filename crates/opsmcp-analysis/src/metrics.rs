@@ -235,7 +235,8 @@ pub fn deviation(
     let name = signal;
     match signals::kind(signal) {
         SignalKind::Latency => {
-            let out = ratio >= 1.5;
+            // A millisecond becoming two is a ratio of 2 and nothing a user feels.
+            let out = ratio >= 1.5 && v - reference >= latency_floor(name);
             (out, if out { ratio.ln() } else { 0.0 }, None)
         }
         SignalKind::Errors if is_fraction(name, v, reference) => {
@@ -401,6 +402,24 @@ pub fn deviation(
                 None,
             )
         }
+    }
+}
+
+/// The smallest rise of a latency that counts, in the signal's own unit (from its name's
+/// words; milliseconds when it does not say): 10 ms.
+fn latency_floor(name: &str) -> f64 {
+    let w = signals::words(name);
+    let has = |x: &[&str]| w.iter().any(|y| x.contains(&y.as_str()));
+    if has(&["ms", "millis", "milliseconds", "msec"]) {
+        10.0
+    } else if has(&["us", "micros", "microseconds", "usec"]) {
+        10_000.0
+    } else if has(&["ns", "nanos", "nanoseconds"]) {
+        10_000_000.0
+    } else if has(&["s", "sec", "secs", "seconds"]) {
+        0.01
+    } else {
+        10.0
     }
 }
 

@@ -958,6 +958,27 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             .collect();
         let mut covered: BTreeSet<String> = swamped;
         covered.insert(name.clone());
+        // The machine the services run on shows their use of it: a host whose every sick
+        // signal is of a kind this service raised (its CPU, its memory, its disk) is explained.
+        let raised: Vec<SignalKind> = inp
+            .changes(name)
+            .map(|c| signals::kind(&c.signal))
+            .filter(|k| {
+                matches!(
+                    k,
+                    SignalKind::Cpu | SignalKind::Memory | SignalKind::Io | SignalKind::Disk
+                )
+            })
+            .collect();
+        for host in sick.iter().filter(|s| *s != name && inp.kind(s) == "host") {
+            let mut kinds = inp
+                .changes(host)
+                .map(|c| signals::kind(&c.signal))
+                .peekable();
+            if !raised.is_empty() && kinds.peek().is_some() && kinds.all(|k| raised.contains(&k)) {
+                covered.insert(host.clone());
+            }
+        }
         if f.felt() {
             covered.extend(sick_callers.iter().map(|(c, _)| (*c).clone()));
         }

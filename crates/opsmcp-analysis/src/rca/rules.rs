@@ -51,6 +51,11 @@ const JOB_STARTED: f64 = 1.5;
 const JOB_RESOURCE: f64 = 1.0;
 /// … and drove one of them to its limit.
 const JOB_AT_LIMIT: f64 = 0.5;
+/// A CPU rise, in points, that is a whole core's worth of work: what a runaway loop uses.
+const SPINNING_RISE: f64 = 60.0;
+/// What is left of a runaway without a scheduled job to name, when the CPU spins without more
+/// work arriving.
+const UNSCHEDULED_SPIN: f64 = 1.0;
 /// Latency is what we see of a slow dependency.
 const SLOW: f64 = 1.0;
 /// An external service: its slowness is not ours to fix in code.
@@ -315,6 +320,12 @@ pub(crate) fn job(c: &Ctx) -> Rule {
             r.strength += JOB_AT_LIMIT;
         }
     }
+    // Its own processes at a core's worth with no more work arriving than usual: something
+    // in it is spinning, scheduled or not.
+    let spinning = !c.facts.load
+        && c.of(SignalKind::Cpu)
+            .iter()
+            .any(|s| s.limit.is_some() && s.current - s.reference >= SPINNING_RISE);
     if !crons.is_empty() {
         r.strength += JOB_STARTED;
     } else {
@@ -323,7 +334,7 @@ pub(crate) fn job(c: &Ctx) -> Rule {
             c.component,
             CHANGE_LEAD.as_mins()
         )));
-        r.strength *= 0.3;
+        r.strength *= if spinning { UNSCHEDULED_SPIN } else { 0.3 };
     }
     r
 }
