@@ -20,8 +20,10 @@ use super::{
 };
 use crate::world::WorldEvent;
 
-/// How long a restart counts in a service's `restarts` signal.
-pub const RESTART_MEMORY: SignedDuration = SignedDuration::from_mins(10);
+/// How long a restart counts in a service's `restarts` signal: long enough that a loop with
+/// back-off shows three, short enough that health is judged well again soon after a fix (a
+/// remediation's own restart is one).
+pub const RESTART_MEMORY: SignedDuration = SignedDuration::from_mins(2);
 
 /// What is carried from one reading to the next.
 #[derive(Debug, Default)]
@@ -289,8 +291,8 @@ mod tests {
         // It dies, and nothing replaces it yet; then 4 comes.
         assert_eq!(t.restarts_of("api", set(&[1]), at(30)), 1);
         assert_eq!(t.restarts_of("api", set(&[1, 4]), at(40)), 2);
-        // Ten minutes later they are forgotten.
-        assert_eq!(t.restarts_of("api", set(&[1, 4]), at(700)), 0);
+        // Two minutes later they are forgotten.
+        assert_eq!(t.restarts_of("api", set(&[1, 4]), at(200)), 0);
     }
 
     #[test]

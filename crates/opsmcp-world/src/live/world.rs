@@ -15,7 +15,7 @@ use super::{
     history::{self, HistoryBook, Sample},
     host::HostMonitor,
     journald::{self, JournaldSource},
-    measure::Tracker,
+    measure::{self, Tracker},
     probes::ProbeSpec,
     prometheus::PrometheusSource,
     runbook::{RunOutcome, Runbook},
@@ -666,26 +666,33 @@ impl World for LiveWorld {
     }
 }
 
-/// A service whose processes keep being replaced: one restart is a warning, three a crash
-/// loop.
+/// A service whose processes keep being replaced: two restarts within the restart memory are
+/// a warning, three a crash loop. One is an event (a deploy, a remediation), not trouble.
 fn restart_check(readings: &[Reading]) -> Option<Check> {
     let r = readings.iter().find(|r| r.signal == "restarts")?;
+    let within = measure::RESTART_MEMORY.as_mins();
     let (status, message) = if r.current >= 3.0 {
         (
             Status::Unhealthy,
-            format!("{} restarts in 10 min: a crash loop", r.current),
+            format!("{} restarts in {within} min: a crash loop", r.current),
         )
-    } else if r.current >= 1.0 {
-        (Status::Degraded, format!("{} restart in 10 min", r.current))
+    } else if r.current >= 2.0 {
+        (
+            Status::Degraded,
+            format!("{} restarts in {within} min", r.current),
+        )
     } else {
-        (Status::Healthy, "no restart in 10 min".into())
+        (
+            Status::Healthy,
+            format!("{} restarts in {within} min", r.current),
+        )
     };
     Some(Check {
         name: "restarts".into(),
         status,
         value: r.current,
         unit: String::new(),
-        warning_at: Some(1.0),
+        warning_at: Some(2.0),
         critical_at: Some(3.0),
         message,
     })
