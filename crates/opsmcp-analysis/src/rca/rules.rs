@@ -79,12 +79,12 @@ const UNHURT: f64 = 0.3;
 const GONE: f64 = 3.0;
 /// Part of it is gone.
 const PARTLY_GONE: f64 = 2.0;
-/// Its processes keep dying and coming back.
-const RESTARTING: f64 = 2.0;
+/// Its processes keep dying and coming back: what happens, not why — short of acting on alone.
+const RESTARTING: f64 = 1.5;
 /// … many times: a crash loop.
-const LOOPING: f64 = 0.5;
+const LOOPING: f64 = 0.3;
 /// What is left of an outage or a crash loop when a change on the component came just before
-/// it: the change is the cause, the outage how it shows.
+/// it, or a specific trouble of its own is there: that is the cause, the outage how it shows.
 const CHANGED_BEFORE: f64 = 0.4;
 /// Each log template with the cause's words (at most [`MAX_WORDS`] in all).
 const WORD: f64 = 1.0;
@@ -387,6 +387,15 @@ pub(crate) fn down(c: &Ctx) -> Rule {
     } else {
         PARTLY_GONE
     };
+    if let Some(own) = c.specific().first() {
+        // A full disk, an expired certificate, a pool at its maximum: the outage is how that
+        // shows.
+        r.con.push(c.note(format!(
+            "{} — a trouble of its own that takes a service down",
+            describe(own)
+        )));
+        r.strength *= CHANGED_BEFORE;
+    }
     explained_by_a_change(c, &mut r);
     r
 }
