@@ -768,6 +768,70 @@ mod tests {
     }
 
     #[test]
+    fn a_service_that_is_gone_is_down_unless_something_of_its_own_took_it_down() {
+        let gone = || out("probe_up", 1.0, 0.0, Some("down"));
+        let r = judge(
+            "api",
+            vec![gone(), out("processes_up", 1.0, 0.0, Some("down"))],
+            Vec::new(),
+        );
+        assert_eq!(top(&r), RootCause::ServiceDown);
+        assert!(strength(&r, RootCause::ServiceDown) >= GONE);
+        // A full disk took it down: the disk is the cause.
+        let r = judge(
+            "database",
+            vec![gone(), out("disk_used_percent", 60.0, 100.0, Some("full"))],
+            Vec::new(),
+        );
+        assert_eq!(top(&r), RootCause::DiskFull);
+        assert!(
+            strength(&r, RootCause::ServiceDown) < strength(&r, RootCause::DiskFull) / 2.0,
+            "the outage is no rival to what caused it"
+        );
+        // A config push just before: the push is the cause.
+        let r = judge("api", vec![gone()], vec![event("config", 11)]);
+        assert_eq!(top(&r), RootCause::BadConfigPush);
+    }
+
+    #[test]
+    fn restarts_alone_say_what_not_why() {
+        let loop_ = || out("restarts", 0.0, 5.0, None);
+        let r = judge("worker", vec![loop_()], Vec::new());
+        assert_eq!(top(&r), RootCause::CrashLoop);
+        assert!(
+            strength(&r, RootCause::CrashLoop) < GONE,
+            "short of decisive"
+        );
+        // With memory climbing, the loop is how a leak ends.
+        let r = judge(
+            "worker",
+            vec![loop_(), out("memory_rss_mb", 200.0, 900.0, None)],
+            Vec::new(),
+        );
+        assert_eq!(top(&r), RootCause::MemoryLeak);
+        // After a deploy, the deploy.
+        let r = judge("worker", vec![loop_()], vec![event("deploy", 11)]);
+        assert_eq!(top(&r), RootCause::BadDeploy);
+    }
+
+    #[test]
+    fn a_core_spinning_without_more_work_is_a_runaway_and_busy_with_more_work_is_not() {
+        let spin = || out("cpu_percent", 2.0, 100.0, Some("cpu at 100%"));
+        let r = judge("api", vec![spin()], Vec::new());
+        assert_eq!(top(&r), RootCause::RunawayJob);
+        assert!(strength(&r, RootCause::RunawayJob) >= JOB_RESOURCE);
+        let busy = judge(
+            "api",
+            vec![spin(), out("request_rate", 100.0, 400.0, None)],
+            Vec::new(),
+        );
+        assert!(
+            strength(&busy, RootCause::RunawayJob) < strength(&r, RootCause::RunawayJob),
+            "more work arriving explains the CPU"
+        );
+    }
+
+    #[test]
     fn a_full_filesystem_or_inodes_is_disk_full() {
         for signal in ["node_filesystem_used_percent", "inodes_used_percent"] {
             let r = judge(
