@@ -86,6 +86,9 @@ pub fn baseline(signal: &str, samples: &[(Timestamp, f64)], now: Timestamp) -> O
     Some(round3(values[i]))
 }
 
+/// Step index → (sum, count) of the samples in it.
+type Buckets = BTreeMap<i64, (f64, u32)>;
+
 /// Samples as series, one point per `step` (the mean of the samples in it), each with its
 /// baseline as of `now`. `earlier` are the samples the baselines are read from (they may reach
 /// further back than the window).
@@ -97,7 +100,7 @@ pub fn series(
     now: Timestamp,
 ) -> Vec<SignalSeries> {
     let step_us = (step.as_micros() as i64).max(1_000_000);
-    let mut grouped: BTreeMap<(&str, &str), BTreeMap<i64, (f64, u32)>> = BTreeMap::new();
+    let mut grouped: BTreeMap<(&str, &str), Buckets> = BTreeMap::new();
     for s in window {
         let bucket = (s.at.as_microsecond() - from.as_microsecond()).div_euclid(step_us);
         let slot = grouped
