@@ -7,6 +7,7 @@
 //! clear sign, 3 or more a decisive one (a pool at its maximum, a disk full, a certificate
 //! expired). [`super::confidence`] turns strength into a probability.
 
+use jiff::{SignedDuration, Timestamp};
 use opsmcp_world::WorldEvent;
 
 use super::{
@@ -83,6 +84,8 @@ const PARTLY_GONE: f64 = 2.0;
 const RESTARTING: f64 = 1.5;
 /// … many times: a crash loop.
 const LOOPING: f64 = 0.3;
+/// How close the end of a memory climb and a death must be for the one to explain the other.
+const DIED_WITHIN: SignedDuration = SignedDuration::from_mins(2);
 /// What is left of an outage or a crash loop when a change on the component came just before
 /// it, or a specific trouble of its own is there: that is the cause, the outage how it shows.
 const CHANGED_BEFORE: f64 = 0.4;
@@ -206,6 +209,31 @@ impl Ctx<'_, '_> {
         .collect()
     }
 
+    /// Memory signals of the component that rose and came back down when its processes died
+    /// or restarted (within [`DIED_WITHIN`] of it): what a kill for memory looks like once the
+    /// memory is freed.
+    fn climbed_until_it_died(&self) -> Vec<&SeriesChange> {
+        let deaths: Vec<Timestamp> = [SignalKind::Availability, SignalKind::Restarts]
+            .into_iter()
+            .flat_map(|k| self.of(k))
+            .filter_map(|s| s.onset)
+            .collect();
+        self.inp
+            .scan
+            .series
+            .iter()
+            .filter(|s| s.service == self.component && !s.anomalous_now)
+            .filter(|s| crate::signals::kind(&s.signal) == SignalKind::Memory)
+            .filter(|s| {
+                s.excursion.is_some_and(|(_, end)| {
+                    deaths
+                        .iter()
+                        .any(|d| end <= *d + DIED_WITHIN && end + DIED_WITHIN >= *d)
+                })
+            })
+            .collect()
+    }
+
     fn changes(&self, kind: &str) -> Vec<&WorldEvent> {
         changes_before(self.inp, self.component, kind, self.facts.onset)
     }
@@ -253,7 +281,17 @@ pub(crate) fn pool(c: &Ctx) -> Rule {
 /// Memory climbing, with the runtime's and the kernel's signs of it.
 pub(crate) fn memory(c: &Ctx) -> Rule {
     let mut r = rule(RootCause::MemoryLeak);
-    let mem = c.signals(SignalKind::Memory, MEMORY, 1.0, &mut r);
+    let mut mem = c.signals(SignalKind::Memory, MEMORY, 1.0, &mut r);
+    if mem == 0.0
+        && let Some(climb) = c.climbed_until_it_died().first()
+    {
+        // Memory is back to nothing because the process that held it is gone.
+        r.pro.push(c.note(format!(
+            "{} climbed to {} until its process died",
+            climb.signal, climb.peak
+        )));
+        mem = MEMORY + MEMORY_SIGN;
+    }
     r.strength += mem;
     for kind in [SignalKind::GcPause, SignalKind::Restarts] {
         let found = c.of(kind);
@@ -387,7 +425,13 @@ pub(crate) fn down(c: &Ctx) -> Rule {
     } else {
         PARTLY_GONE
     };
-    if let Some(own) = c.specific().first() {
+    if let Some(climb) = c.climbed_until_it_died().first() {
+        r.con.push(c.note(format!(
+            "{} climbed to {} until the process died: memory took it down",
+            climb.signal, climb.peak
+        )));
+        r.strength *= CHANGED_BEFORE;
+    } else if let Some(own) = c.specific().first() {
         // A full disk, an expired certificate, a pool at its maximum: the outage is how that
         // shows.
         r.con.push(c.note(format!(
@@ -413,7 +457,7 @@ pub(crate) fn crash(c: &Ctx) -> Rule {
     };
     r.pro.extend(restarts.iter().map(|s| c.metric(s)));
     r.strength += RESTARTING + if most >= 3.0 { LOOPING } else { 0.0 };
-    if !c.of(SignalKind::Memory).is_empty() {
+    if !c.of(SignalKind::Memory).is_empty() || !c.climbed_until_it_died().is_empty() {
         // Memory climbing before each death: a leak killed it, which its own rule says.
         r.con
             .push(c.note("memory climbed too: the restarts may be how a leak ends".to_string()));
@@ -791,6 +835,28 @@ mod tests {
         // A config push just before: the push is the cause.
         let r = judge("api", vec![gone()], vec![event("config", 11)]);
         assert_eq!(top(&r), RootCause::BadConfigPush);
+    }
+
+    #[test]
+    fn memory_that_climbed_until_the_process_died_is_a_leak_not_an_outage() {
+        let mut climbed = out("memory_rss_mb", 200.0, 0.0, None);
+        climbed.anomalous_now = false;
+        climbed.peak = 1900.0;
+        climbed.excursion = Some((
+            now() - SignedDuration::from_mins(9),
+            now() - SignedDuration::from_mins(5),
+        ));
+        let mut gone = out("processes_up", 1.0, 0.0, Some("down"));
+        gone.onset = Some(now() - SignedDuration::from_mins(4));
+        let r = judge("api", vec![climbed.clone(), gone.clone()], Vec::new());
+        assert_eq!(top(&r), RootCause::MemoryLeak);
+        // A climb long over before the death explains nothing.
+        climbed.excursion = Some((
+            now() - SignedDuration::from_mins(30),
+            now() - SignedDuration::from_mins(20),
+        ));
+        let r = judge("api", vec![climbed, gone], Vec::new());
+        assert_eq!(top(&r), RootCause::ServiceDown);
     }
 
     #[test]
