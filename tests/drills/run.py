@@ -126,6 +126,7 @@ class Ctx:
         self.data_dir = os.path.join(self.tmp, "data")
         self.toml = os.path.join(self.tmp, "opsmcp.toml")
         self.cmds = {}
+        self.up_env = {}
 
     # ---- paths and ports
     def path(self, *p):
@@ -251,7 +252,7 @@ exit 1
         return r
 
     def start_opsmcp(self):
-        p = self.spawn("opsmcp-up", [opsmcp_bin(), "up", "--config", self.toml], env={"NO_COLOR": "1"})
+        p = self.spawn("opsmcp-up", [opsmcp_bin(), "up", "--config", self.toml], env=dict(self.up_env, NO_COLOR="1"))
         end = time.time() + 30
         while time.time() < end:
             if p.poll() is not None:

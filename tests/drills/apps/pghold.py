@@ -6,14 +6,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import svc
 host, port, user, db, n, app = sys.argv[1:7]
 held = []
-for i in range(int(n)):
+end = time.time() + 20
+while len(held) < int(n) and time.time() < end:
     try:
         s = svc.pg_connect(host, port, user, db, app)
         svc.pg_query(s, "begin; select 1")
         held.append(s)
     except Exception as e:  # noqa
-        print(f"connection {i}: {e}", flush=True)
-        break
+        print(f"connection {len(held)}: {e}", flush=True)
+        time.sleep(0.05)
 print(f"holding {len(held)} connections", flush=True)
 while held:
     time.sleep(1)

@@ -9,7 +9,8 @@ It serves /healthz and /api, writes its own log file in one of several formats, 
   --data-dir D       append a record per request there (ENOSPC makes it unhealthy)
   --pg HOST:PORT:USER:DB  run a query per poll on PostgreSQL (minimal wire client)
   --auth URL         fetch a token from an auth service and check its issue time
-  --leaky            cache every request's payload forever (memory grows with traffic)
+  /api?size=KB       caches a KB thumbnail per request (forever, unless --cache-cap-file holds a cap in MB)
+  --work-ms N        burn N ms of CPU per unit of work
   --skew-file F      (auth service) add the seconds in F to the clock it stamps tokens with
   --upstream-file F  read the dependency URL from F before every call (failover target)
 The process title carries --name so `process` regexes can find it.
@@ -214,8 +215,13 @@ def record(ok, ms):
     STATE["recent"] = (STATE["recent"] + [(ok, ms)])[-8:]
 
 
-def do_work():
+def do_work(leak_kb=0):
     """One unit of the service's own work (what /api does)."""
+    if A.work_ms:
+        end = time.perf_counter() + A.work_ms / 1000.0
+        x = 0
+        while time.perf_counter() < end:
+            x += 1
     if STATE["config_error"]:
         log("error", f"request failed: {STATE['config_error']}", path="/api", status=500)
         return False, 0
@@ -228,11 +234,24 @@ def do_work():
             STATE["disk_error"] = str(e)
             log("error", f"failed to persist order: {e}", path=A.data_dir, status=500)
             return False, 0
-    if A.leaky:
-        STATE["cache"].append(bytearray(A.leak_kb * 1024))
-        mb = len(STATE["cache"]) * A.leak_kb // 1024
-        if mb and mb % 20 == 0:
-            log("warn", f"thumbnail cache grew to {mb} MB (entries={len(STATE['cache'])})")
+    if leak_kb:
+        try:
+            buf = bytearray(leak_kb * 1024)
+            for i in range(0, len(buf), 4096):
+                buf[i] = 1  # touch every page: resident, not just reserved
+            STATE["cache"].append(buf)
+        except MemoryError:
+            log("error", "MemoryError: cannot allocate thumbnail buffer, exiting")
+            os._exit(1)
+        cap = None
+        if A.cache_cap_file and os.path.exists(A.cache_cap_file):
+            cap = int(open(A.cache_cap_file).read().strip() or 0)
+        mb = sum(len(b) for b in STATE["cache"]) // (1 << 20)
+        if cap is not None:
+            while STATE["cache"] and mb > cap:
+                mb -= len(STATE["cache"].pop(0)) >> 20
+        elif mb // 16 != (mb - leak_kb // 1024) // 16:
+            log("warn", f"thumbnail cache grew to {mb} MB (entries={len(STATE['cache'])}, no eviction)")
     return True, 0
 
 
@@ -296,7 +315,10 @@ class H(BaseHTTPRequestHandler):
                     log("warn", f"rejected request: token iat is {drift}s in the future (not yet valid)", path=path, status=401)
                     self.reply(401, {"error": "token not yet valid"})
                     return
-            ok, _ = do_work()
+            leak = 0
+            if "size=" in self.path:
+                leak = int(self.path.split("size=")[1].split("&")[0] or 0)
+            ok, _ = do_work(leak)
             if not ok:
                 self.reply(500, {"error": STATE["config_error"] or STATE["disk_error"] or "failed"})
                 return
@@ -339,8 +361,8 @@ def main():
     p.add_argument("--token-from")
     p.add_argument("--skew-file")
     p.add_argument("--upstream-file")
-    p.add_argument("--leaky", action="store_true")
-    p.add_argument("--leak-kb", type=int, default=2048)
+    p.add_argument("--cache-cap-file")
+    p.add_argument("--work-ms", type=float, default=0)
     p.add_argument("--interval", type=float, default=0.5)
     p.add_argument("--timeout", type=float, default=2.0)
     p.add_argument("--slow-ms", type=int, default=500)
