@@ -263,6 +263,27 @@ exit 1
             time.sleep(0.3)
         raise DrillError("opsmcp up did not become healthy in 30 s", stage="up")
 
+    def mcp_call(self, tool, args=None, port=None):
+        """One tools/call on the monitoring server, as a plain-JSON client (for baseline checks)."""
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                           "params": {"name": tool, "arguments": args or {}}}).encode()
+        req = urllib.request.Request(f"http://127.0.0.1:{port or self.mon}/mcp", data=body,
+                                     headers={"Content-Type": "application/json", "Accept": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            res = json.loads(r.read())["result"]
+        if res.get("structuredContent"):
+            return res["structuredContent"]
+        return json.loads(res["content"][0]["text"])
+
+    def sick_now(self):
+        """{service: message} of the configured services verify_health calls unhealthy or degraded."""
+        h = self.mcp_call("verify_health")
+        out = {}
+        for s in h.get("services", []):
+            if s.get("service") != "host" and s.get("status") != "healthy":
+                out[s["service"]] = "; ".join(c.get("message", "") for c in s.get("checks", []) if c.get("status") != "healthy")[:200]
+        return out
+
     # ---- cleanup: everything we started, nothing else
     def cleanup(self):
         for fn, what in reversed(self.cleanups):
@@ -539,6 +560,13 @@ def run_drill(drill, opts):
         baseline = getattr(drill, "BASELINE", opts.baseline)
         say(f"  opsmcp up (monitoring :{ctx.mon}); baseline {baseline} s")
         time.sleep(baseline)
+        try:
+            sick = ctx.sick_now()
+            row["baseline_sick"] = sick
+            if sick:
+                row["why"].append("baseline not clean (before the fault): " + "; ".join(f"{k}: {v}" for k, v in sick.items()))
+        except Exception as e:  # noqa
+            row["why"].append(f"harness: baseline verify_health failed: {e}")
         row["stage"] = "inject"
         say("  injecting the fault")
         drill.inject(ctx)

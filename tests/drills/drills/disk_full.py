@@ -57,7 +57,7 @@ def inject(d):
     with open(d.log("orders"), "a") as f:
         import datetime as dt
         f.write(f"{dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3]}Z INFO  [orders] export job started: dumping order history to {mnt}/spool/export-full.csv\n")
-    subprocess.run(["dd", "if=/dev/zero", f"of={mnt}/spool/export-full.csv", "bs=1M", "count=64"], capture_output=True)
+    subprocess.run(["dd", "if=/dev/zero", f"of={mnt}/spool/export-full.csv", "bs=4k", "count=16384"], capture_output=True)
 
 
 def fault_visible(d):
