@@ -484,7 +484,7 @@ def grade(ctx, drill, events, agent_rc):
         tgt = tgt or _s(inp.get("target", ""))
         outcome = (res or {}).get("outcome")
         rem = (res or {}).get("remediation") or {}
-        status = rem.get("status") if isinstance(rem, dict) else None
+        status = rem.get("status") if isinstance(rem, dict) else (rem if isinstance(rem, str) else None)
         ran.append(f"{name}@{tgt}:{outcome}/{status}")
         if name == want and (not tgt or tgt == comp or tgt == exp.get("action_target", comp)) and outcome == "ran" and not (r or {}).get("is_error"):
             row["acted"] = True
@@ -577,28 +577,31 @@ def run_drill(drill, opts):
             row["fault_visible"] = vis
             if not vis:
                 row["why"].append("harness: the fault did not show (fault_visible false) — drill mechanics problem")
-        row["stage"] = "agent"
-        say(f"  agent: {drill.PROMPT!r}")
-        out = ctx.path("agent.jsonl")
-        ta = time.time()
-        env = dict(os.environ, OPSMCP_CONFIG=ctx.toml, NO_COLOR="1")
-        try:
-            with open(out, "w") as fo, open(ctx.path("agent.err"), "w") as fe:
-                r = subprocess.run([opsmcp_bin(), "agent", drill.PROMPT, "--brain", "planner", "--json",
-                                    "--call-timeout-s", "120"],
-                                   stdout=fo, stderr=fe, env=env, cwd=ctx.tmp, timeout=opts.agent_timeout,
-                                   start_new_session=True)
-            rc = r.returncode
-        except subprocess.TimeoutExpired:
-            rc = "timeout"
-            row["why"].append(f"agent did not finish in {opts.agent_timeout} s")
-        row["agent_s"] = round(time.time() - ta, 1)
-        events = load_events(out)
-        row["transcript"] = next((e.get("transcript") for e in events if e.get("type") == "started"), None)
-        time.sleep(getattr(drill, "POST_WAIT", 0))
-        g = grade(ctx, drill, events, rc if rc != "timeout" else 124)
-        g["why"] = row["why"] + g["why"]
-        row.update(g)
+        if opts.mechanics:
+            mechanics(ctx, drill, row, t0)
+        else:
+            row["stage"] = "agent"
+            say(f"  agent: {drill.PROMPT!r}")
+            out = ctx.path("agent.jsonl")
+            ta = time.time()
+            env = dict(os.environ, OPSMCP_CONFIG=ctx.toml, NO_COLOR="1")
+            try:
+                with open(out, "w") as fo, open(ctx.path("agent.err"), "w") as fe:
+                    r = subprocess.run([opsmcp_bin(), "agent", drill.PROMPT, "--brain", "planner", "--json",
+                                        "--call-timeout-s", "120"],
+                                       stdout=fo, stderr=fe, env=env, cwd=ctx.tmp, timeout=opts.agent_timeout,
+                                       start_new_session=True)
+                rc = r.returncode
+            except subprocess.TimeoutExpired:
+                rc = "timeout"
+                row["why"].append(f"agent did not finish in {opts.agent_timeout} s")
+            row["agent_s"] = round(time.time() - ta, 1)
+            events = load_events(out)
+            row["transcript"] = next((e.get("transcript") for e in events if e.get("type") == "started"), None)
+            time.sleep(getattr(drill, "POST_WAIT", 0))
+            g = grade(ctx, drill, events, rc if rc != "timeout" else 124)
+            g["why"] = row["why"] + g["why"]
+            row.update(g)
         row["stage"] = "done"
     except DrillError as e:
         row["why"].append(str(e))
@@ -618,10 +621,33 @@ def run_drill(drill, opts):
         except Exception as e:  # noqa
             row["why"].append(f"cleanup error: {e}")
     row["seconds"] = round(time.time() - t0, 1)
-    if opts.strip_services:
+    if opts.strip_services and not opts.mechanics:
         row["why"].append("DIAGNOSTIC RUN (--strip-services): not a pass")
         row["passed"] = False
     say(f"  -> {'PASS' if row['passed'] else 'FAIL'} in {row['seconds']} s; " + "; ".join(row["why"])[:400])
+    return row
+
+
+def mechanics(ctx, drill, row, t0):
+    """--mechanics: no agent. Run the drill's expected runbook action by hand (program + args as
+    configured) and check the fault is really gone; then the caller's finally cleans up."""
+    exp = drill.EXPECT
+    row.update(found=None, acted=None, recovered=None, one_incident=None, postmortem=None)
+    if not exp.get("known", True):
+        row["mechanics"] = "fault visible" if row.get("fault_visible", True) else "fault NOT visible"
+        row["passed"] = row.get("fault_visible", True) and not row.get("baseline_sick")
+        row["stage"] = "done"
+        return row
+    act = next(a for a in ctx.runbook if a["name"] == exp["action"])
+    r = subprocess.run([act["program"], *act["args"]], capture_output=True, text=True, timeout=60)
+    time.sleep(3)
+    ok = drill.fixed(ctx)
+    row["recovered"] = ok
+    row["mechanics"] = f"action {act['name']} exit {r.returncode}; fixed={ok}; {r.stdout.strip()[-120:]} {r.stderr.strip()[-200:]}"
+    if not ok:
+        row["why"].append("runbook action did not fix the fault: " + row["mechanics"])
+    row["passed"] = ok and row.get("fault_visible", True) and not row.get("baseline_sick")
+    row["stage"] = "done"
     return row
 
 
@@ -649,6 +675,8 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep each drill's temp dir (logs, config, transcript)")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--strip-services", action="store_true", help="diagnostic: drop [[services]] from the config")
+    ap.add_argument("--mechanics", action="store_true",
+                    help="diagnostic: no agent; inject, run the expected runbook action by hand, check the fault is gone")
     opts = ap.parse_args()
     drills = load_drills()
     if opts.list:

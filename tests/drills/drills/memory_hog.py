@@ -62,10 +62,10 @@ def setup(d):
         argv = ["prlimit", f"--as={(LIMIT_MB + 300) << 20}", "--"] + argv  # address space incl. interpreter
         how = "RLIMIT_AS via prlimit"
     d.notes.append(f"memory limit: {how}")
-    sup = d.spawn("imgproc-supervisor", ["/bin/bash", os.path.join(APPS, "supervisor.sh"), "imgproc", d.log("imgproc"), "--"] + argv)
-    if procs:
-        with open(procs, "w") as f:
-            f.write(str(sup.pid))
+    sup_argv = ["/bin/bash", os.path.join(APPS, "supervisor.sh"), "imgproc", d.log("imgproc"), "--"] + argv
+    if procs:  # enter the cgroup first, then become the supervisor: every child starts inside it
+        sup_argv = ["/bin/bash", "-c", f'echo $$ > {procs} && exec "$@"', "enter-cgroup"] + sup_argv
+    d.spawn("imgproc-supervisor", sup_argv)
     wait_port(img)
     d.start_svc("shop-web", web, fmt="json", dep=[f"imgproc=http://127.0.0.1:{img}/api/thumbnail"], interval=0.5)
     d.service("imgproc", process=r"svc\.py --name imgproc\b")
