@@ -337,11 +337,17 @@ def _shq(s):
 
 
 def _first_error(text):
-    lines = [l for l in text.splitlines() if l.strip()]
+    """The gist of a startup error: its first line and the offending field, not the whole list."""
+    lines = [l.strip() for l in text.splitlines() if l.strip()]
     for i, l in enumerate(lines):
         if "error" in l.lower():
-            return " | ".join(x.strip() for x in lines[i:i + 6])[:600]
-    return " | ".join(lines[-4:])[:600]
+            gist = [l.split(" (see ")[0]]
+            for x in lines[i + 1:i + 8]:
+                if x.startswith("unknown field") or x.startswith("missing field") or "expected" in x:
+                    gist.append(x.split(", expected")[0])
+                    break
+            return ": ".join(gist)[:300]
+    return " | ".join(lines[-4:])[:300]
 
 
 def _killpg(pid):
@@ -412,6 +418,23 @@ def _s(x):
     return json.dumps(x) if not isinstance(x, str) else x
 
 
+def diagnoses(stated):
+    """(kind, component) pairs from the agent's root-cause statements; component None if unparsed.
+    Handles "Root cause: KIND (component C, confidence …)" and "KIND in C: …" / "KIND on C …"."""
+    out = []
+    for t in stated:
+        m = re.search(r"root cause:\s*(.+?)\s*\(component\s+([^\s,)]+)", t, re.I)
+        if m:
+            out.append((m.group(1), m.group(2)))
+            continue
+        m = re.match(r"\s*(?:root cause:\s*)?([^:]+?)\s+(?:in|on|of|at)\s+([\w.-]+)", t, re.I)
+        if m:
+            out.append((m.group(1), m.group(2)))
+            continue
+        out.append((t, None))
+    return out
+
+
 def grade(ctx, drill, events, agent_rc):
     """Returns a row: found/acted/recovered/one_incident/postmortem + why."""
     exp = drill.EXPECT
@@ -468,10 +491,18 @@ def grade(ctx, drill, events, agent_rc):
     comp = exp["component"]
     cause_re = re.compile(exp["cause"], re.I)
     comp_re = re.compile(r"(?<![\w-])" + re.escape(comp) + r"(?![\w-])", re.I)
-    found = any(comp_re.search(t) and cause_re.search(t) and not re.search(r"\bunknown\b", t, re.I) for t in stated)
-    if not found and concl.get("root_cause"):
-        t = f"{concl.get('root_cause')} {concl.get('component', '')}"
-        found = bool(comp_re.search(t) and cause_re.search(t)) and bool(stated)
+    found = False
+    for kind, where in diagnoses(stated):
+        if re.search(r"\bunknown\b|not (yet )?known|not established", kind, re.I):
+            continue
+        if where is not None:
+            hit = where.strip(".,:;").lower() == comp.lower() and cause_re.search(kind)
+        else:  # unparsed statement: the component named before any explanation, with the kind
+            head = re.split(r"[:;]", kind, 1)[0]
+            hit = comp_re.search(head) and cause_re.search(head)
+        found = found or bool(hit)
+    if not stated and concl.get("root_cause") and concl.get("root_cause") != "unknown":
+        found = bool(cause_re.search(str(concl.get("root_cause"))) and str(concl.get("component", "")).lower() == comp.lower())
     row["found"] = found
     if not found:
         row["why"].append(f"diagnosis wrong: stated {row['concluded'][:180]!r}; expected {comp} + /{exp['cause']}/")

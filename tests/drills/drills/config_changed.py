@@ -10,7 +10,7 @@ NAME = "config_changed"
 TITLE = "pricing's config edited to an unknown value, pricing restarted and failing"
 PROMPT = "prices are not loading on the shop, pricing is erroring since a few minutes"
 EXPECT = dict(component="pricing", action="revert-pricing-config",
-              cause=r"config|configuration|setting|change")
+              cause=r"config|setting")
 
 
 def setup(d):

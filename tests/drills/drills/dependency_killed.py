@@ -5,7 +5,7 @@ NAME = "dependency_killed"
 TITLE = "catalog killed (SIGKILL); its caller shop-web logs connection refused"
 PROMPT = "shop-web is returning errors, product pages are failing"
 EXPECT = dict(component="catalog", action="restart-catalog",
-              cause=r"down|unreachable|unavailable|refus|crash|dead|not.?running|stopped|exit|kill|outage|no.?process|connection")
+              cause=r"\bdown\b|unreachable|unavailable|refus|crash|dead|not.?running|stopped|exited|killed|outage|no.?process|process.?(exit|death|gone)")
 
 
 def setup(d):

@@ -8,7 +8,7 @@ NAME = "disk_full"
 TITLE = "orders' own 24 MB data filesystem filled by an export dump"
 PROMPT = "orders is failing to save new orders"
 EXPECT = dict(component="orders", action="clear-orders-spool",
-              cause=r"disk|space|enospc|full|storage|filesystem|volume")
+              cause=r"disk|no.space|enospc|filesystem|volume|storage")
 
 
 def setup(d):
