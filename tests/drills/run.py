@@ -234,7 +234,7 @@ exit 1
     def write_config(self):
         self.mon, self.wf, self.la = free_port(), free_port(), free_port()
         top = dict(monitoring_port=self.mon, workflow_port=self.wf, log_analytics_port=self.la,
-                   data_dir=self.data_dir, sample_interval_ms=1000, verify_timeout_s=45)
+                   data_dir=self.data_dir, sample_interval_ms=1000, verify_timeout_s=30)
         services = self.services
         if self.opts.strip_services:
             services = []
@@ -592,7 +592,11 @@ def run_drill(drill, opts):
         say(f"  opsmcp up (monitoring :{ctx.mon}); baseline {baseline} s")
         time.sleep(baseline)
         try:
+            tb = time.time()
             sick = ctx.sick_now()
+            row["baseline_check_s"] = round(time.time() - tb, 1)
+            if row["baseline_check_s"] > 10:
+                row["why"].append(f"baseline verify_health took {row['baseline_check_s']} s")
             row["baseline_sick"] = sick
             if sick:
                 row["why"].append("baseline not clean (before the fault): " + "; ".join(f"{k}: {v}" for k, v in sick.items()))
@@ -652,6 +656,7 @@ def run_drill(drill, opts):
         except Exception as e:  # noqa
             row["why"].append(f"cleanup error: {e}")
     row["seconds"] = round(time.time() - t0, 1)
+    row["notes"] = ctx.notes
     if opts.strip_services and not opts.mechanics:
         row["why"].append("DIAGNOSTIC RUN (--strip-services): not a pass")
         row["passed"] = False
@@ -702,7 +707,7 @@ def main():
     ap.add_argument("--json", help="write the rows as JSON here")
     ap.add_argument("--must-pass", default="all", help="drills that must pass (comma-separated, 'all' or 'none')")
     ap.add_argument("--baseline", type=int, default=40, help="seconds of baseline before the fault (default 40)")
-    ap.add_argument("--agent-timeout", type=int, default=110)
+    ap.add_argument("--agent-timeout", type=int, default=90)
     ap.add_argument("--keep", action="store_true", help="keep each drill's temp dir (logs, config, transcript)")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--strip-services", action="store_true", help="diagnostic: drop [[services]] from the config")
