@@ -736,11 +736,15 @@ def main():
 
     signal.signal(signal.SIGTERM, on_term)
     t0 = time.time()
+    current = None
     try:
         for n in names:
+            current = n
             rows.append(run_drill(drills[n], opts))
     except KeyboardInterrupt:
         say("interrupted: cleaned up the drill in progress")
+        rows.append(dict(drill=current, found=False, acted=False, recovered=False, one_incident=False,
+                         postmortem=False, passed=False, why=["interrupted"], seconds=0))
     total = round(time.time() - t0, 1)
     print()
     print(table(rows))
