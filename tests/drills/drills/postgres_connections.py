@@ -40,7 +40,7 @@ def setup(d):
     api, web = d.port("orders-api"), d.port("shop-web")
     d.start_svc("orders-api", api, fmt="logfmt", pg=f"127.0.0.1:5432:{role}:test", interval=0.5)
     d.start_svc("shop-web", web, fmt="json", dep=[f"orders-api=http://127.0.0.1:{api}/api/orders"], interval=1.0)
-    d.service("postgres", unit="postgresql.service", process=r"^postgres|postgres:")
+    d.service("postgres", process=r"^postgres|postgres:")
     d.service("orders-api", depends_on=["postgres"], process=r"svc\.py --name orders-api\b")
     d.service("shop-web", depends_on=["orders-api"], process=r"svc\.py --name shop-web\b")
     d.probe("postgres", address="127.0.0.1:5432")
