@@ -745,13 +745,24 @@ fn read_log_files(sources: &[LogFileSource], from: Timestamp, to: Timestamp) -> 
         };
         let lines: Vec<String> = lines.filter_map(|l| l.ok()).map(|l| l.line).collect();
         let sample: Vec<&str> = lines.iter().take(200).map(String::as_str).collect();
-        let parser = opsmcp_logs::Parser::learn(&sample);
+        let parser = learn_timed(&sample, &defaults);
+        // A line without a time of its own continues the event before it (a traceback, a
+        // stack trace): it goes with that line, or nowhere when that line is out of the window.
+        let mut last_in_window = false;
         for line in &lines {
             let record = parser.parse(line);
             let Some(at) = record.timestamp(&defaults) else {
+                if last_in_window
+                    && let Some(prev) = out.last_mut()
+                    && continues(prev)
+                {
+                    prev.text.push('\n');
+                    prev.text.push_str(line);
+                }
                 continue;
             };
-            if at < from || at >= to {
+            last_in_window = at >= from && at < to;
+            if !last_in_window {
                 continue;
             }
             out.push(LogEntry {
@@ -769,10 +780,88 @@ fn read_log_files(sources: &[LogFileSource], from: Timestamp, to: Timestamp) -> 
     out
 }
 
+/// The most a multi-line event grows by its continuation lines.
+const MAX_EVENT_BYTES: usize = 16 * 1024;
+
+fn continues(entry: &LogEntry) -> bool {
+    entry.text.len() < MAX_EVENT_BYTES
+}
+
+/// A parser that finds the time in as many sampled lines as it can. Learned from the whole
+/// sample first; when continuation lines (tracebacks, stack traces) outnumber the lines that
+/// start an event, learned again from the lines whose first word has a digit or a bracket,
+/// where a timestamp can be, and kept if it reads more times.
+fn learn_timed(sample: &[&str], defaults: &opsmcp_logs::TimeDefaults) -> opsmcp_logs::Parser {
+    let timed = |p: &opsmcp_logs::Parser| {
+        sample
+            .iter()
+            .filter(|l| p.parse(l).timestamp(defaults).is_some())
+            .count()
+    };
+    let whole = opsmcp_logs::Parser::learn(sample);
+    let read = timed(&whole);
+    if read * 2 >= sample.len() {
+        return whole;
+    }
+    let starts: Vec<&str> = sample
+        .iter()
+        .copied()
+        .filter(|l| {
+            l.split_whitespace()
+                .next()
+                .is_some_and(|w| w.starts_with('[') || w.bytes().any(|b| b.is_ascii_digit()))
+        })
+        .collect();
+    if starts.is_empty() {
+        return whole;
+    }
+    let narrow = opsmcp_logs::Parser::learn(&starts);
+    if timed(&narrow) > read { narrow } else { whole }
+}
+
 fn round3(x: f64) -> f64 {
     if x.is_finite() {
         (x * 1000.0).round() / 1000.0
     } else {
         x
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::files::LogFileSpec;
+
+    /// A crash-looping Python service: timestamped lines between tracebacks.
+    #[test]
+    fn lines_between_tracebacks_are_read_and_the_traceback_goes_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let start = Timestamp::now() - SignedDuration::from_mins(10);
+        let mut text = String::new();
+        for i in 0..60 {
+            let t = start + SignedDuration::from_secs(i * 10);
+            text.push_str(&format!(
+                "{t} INFO  [supervisor] starting inventory (attempt {i})\n"
+            ));
+            text.push_str("Traceback (most recent call last):\n");
+            text.push_str("  File \"/srv/app.py\", line 12, in <module>\n    main()\n");
+            text.push_str("KeyError: 'INVENTORY_DB_URL'\n");
+            text.push_str(&format!("{t} ERROR [supervisor] exited with status 1\n"));
+        }
+        std::fs::write(dir.path().join("a.log"), text).unwrap();
+        let source = LogFileSource::new(LogFileSpec {
+            service: "inventory".into(),
+            globs: vec![format!("{}/a.log", dir.path().display())],
+            rotated: false,
+            max_line_bytes: 4096,
+        })
+        .unwrap();
+        let entries = read_log_files(&[source], start, Timestamp::now());
+        let errors = entries.iter().filter(|e| e.level == "error").count();
+        assert_eq!(errors, 60, "{:?}", entries.first());
+        assert!(
+            entries.iter().any(|e| e.text.contains("KeyError")),
+            "the traceback is kept with the line before it"
+        );
     }
 }
