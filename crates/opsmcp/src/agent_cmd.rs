@@ -145,6 +145,10 @@ pub struct DemoArgs {
 pub struct PromptArgs {
     /// What to work on, as an on-call engineer would say it.
     pub prompt: String,
+    /// The settings file `opsmcp up` runs with: the agent finds the servers (ports, data
+    /// directory) from it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
     #[command(flatten)]
     pub opts: AgentOpts,
 }
@@ -368,8 +372,13 @@ pub fn prompt(args: PromptArgs) -> anyhow::Result<Exit> {
     // The settings `opsmcp up` would run with (env, opsmcp.toml): its ports and data
     // directory. Read only when needed, so --mcp-config with --data-dir needs no settings.
     let settings = || -> anyhow::Result<Settings> {
+        let mut argv = vec!["opsmcp".to_string()];
+        if let Some(file) = &args.config {
+            argv.push("--config".into());
+            argv.push(file.display().to_string());
+        }
         let matches = Overrides::augment_args(clap::Command::new("opsmcp"))
-            .try_get_matches_from(["opsmcp"])
+            .try_get_matches_from(argv)
             .context("reading OPSMCP_* settings from the environment")?;
         Settings::resolve(&Overrides::from_arg_matches(&matches)?, &matches)
     };

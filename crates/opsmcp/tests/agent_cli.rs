@@ -222,6 +222,18 @@ fn a_bad_prompts_folder_is_named() {
 }
 
 #[test]
+fn the_agent_reads_the_settings_file_it_is_given() {
+    let (code, _, stderr) = opsmcp(&[
+        "agent",
+        "checkout is down",
+        "--config",
+        "/no/such/opsmcp.toml",
+    ]);
+    assert_ne!(code, Some(0));
+    assert!(stderr.contains("/no/such/opsmcp.toml"), "{stderr}");
+}
+
+#[test]
 fn an_unknown_scenario_lists_the_known_ones() {
     let (code, _, stderr) = opsmcp(&["run-scenario", "no-such-incident"]);
     assert_eq!(code, Some(1));
