@@ -153,9 +153,14 @@ fn judge_series(s: &SignalSeries, window: &Window, max: Option<f64>) -> Option<S
         [a, b, ..] => b.0.duration_since(a.0).as_secs_f64().max(1.0),
         _ => NOW_SPAN_S,
     };
-    let tail = ((NOW_SPAN_S / step).ceil() as usize)
-        .max(3)
-        .min(within.len());
+    // Whether something is there at all is read off the latest point (already a mean over
+    // its step): a service that stopped answering is down now, not in half a minute.
+    let tail = if signals::kind(&s.signal) == SignalKind::Availability {
+        1
+    } else {
+        ((NOW_SPAN_S / step).ceil() as usize).max(3)
+    }
+    .min(within.len());
     let current = median(within[within.len() - tail..].iter().map(|p| p.1).collect())?;
     let judge = |v: f64| deviation(&s.signal, v, reference, max);
     let (now_out, magnitude, limit) = judge(current);

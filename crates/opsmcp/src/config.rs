@@ -33,8 +33,8 @@ const DEFAULT_LOG_ANALYTICS_PORT: u16 = 9003;
 const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 const DEFAULT_SHUTDOWN_GRACE_S: u64 = 10;
 const DEFAULT_SAMPLE_INTERVAL_MS: u64 = 2000;
-/// Live readings are kept every 10 s: fine enough for a change point, about 100 rows a tick.
-const DEFAULT_HISTORY_INTERVAL_S: u64 = 10;
+/// Live readings are kept every 5 s: an outage shows within seconds; about 100 rows a tick.
+const DEFAULT_HISTORY_INTERVAL_S: u64 = 5;
 /// Edge limits (see opsmcp_mcp::EdgeLimits for why these).
 const DEFAULT_HEADER_READ_TIMEOUT_S: u64 = 10;
 const DEFAULT_IDLE_TIMEOUT_S: u64 = 120;
@@ -143,7 +143,7 @@ pub struct Overrides {
     /// Milliseconds between host readings (default 2000).
     #[arg(long, env = "OPSMCP_SAMPLE_INTERVAL_MS")]
     pub sample_interval_ms: Option<u64>,
-    /// Seconds between the live readings kept as history (default 10; 0 keeps none).
+    /// Seconds between the live readings kept as history (default 5; 0 keeps none).
     #[arg(long, env = "OPSMCP_HISTORY_INTERVAL_S")]
     pub history_interval_s: Option<u64>,
     /// Play a simulated incident instead of watching this system: a built-in scenario name

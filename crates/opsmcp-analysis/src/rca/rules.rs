@@ -580,10 +580,14 @@ fn words(c: &Ctx, r: &mut Rule) {
         return;
     }
     let mut w: f64 = 0.0;
-    for (t, n, ex, first) in keyword_hits(c.inp, c.component, r.cause)
-        .into_iter()
-        .take(2)
-    {
+    // A service that logs refused connections is a client that cannot connect: the words
+    // speak for what it calls, not for itself.
+    let own = if r.cause == RootCause::ServiceDown {
+        Vec::new()
+    } else {
+        keyword_hits(c.inp, c.component, r.cause)
+    };
+    for (t, n, ex, first) in own.into_iter().take(2) {
         w += WORD;
         r.pro.push(Evidence {
             kind: "log",

@@ -60,6 +60,9 @@ type Baselines = (Instant, BTreeMap<(String, String), f64>);
 /// How long a computed baseline is reused: it averages an hour, so a minute changes little.
 const BASELINE_TTL: Duration = Duration::from_secs(60);
 
+/// How old the latest reading may be for a history that ends now.
+const FRESH: Duration = Duration::from_secs(2);
+
 /// How long the latest reading answers for the present.
 const LATEST_TTL: Duration = Duration::from_secs(15);
 
@@ -515,6 +518,17 @@ impl World for LiveWorld {
         Box::pin(async move {
             let mut out = Vec::new();
             if let Some(book) = &self.book {
+                // The present is part of the history asked for: a reading older than a moment
+                // is taken again (and kept), so an outage of seconds shows.
+                let stale = self
+                    .latest
+                    .lock()
+                    .ok()
+                    .and_then(|l| l.as_ref().map(|(at, _)| at.elapsed()))
+                    .is_none_or(|age| age > FRESH);
+                if stale && to >= Timestamp::now() - SignedDuration::from_secs(1) {
+                    self.sample().await?;
+                }
                 // Reach back far enough to read each signal's baseline as well.
                 let now = Timestamp::now().min(to);
                 let reach = (now - history::BASELINE_LOOKBACK).min(from);
