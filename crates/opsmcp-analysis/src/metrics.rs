@@ -147,7 +147,7 @@ fn judge_series(s: &SignalSeries, window: &Window, max: Option<f64>) -> Option<S
         (None, Some(m)) => (m, "before-window"),
         (None, None) => (median(within.iter().map(|p| p.1).collect())?, "window"),
     };
-    // The last half minute (at least three points): long enough that noise does not
+    // The last half minute (at least two points): long enough that noise does not
     // decide, short enough that an outage of a minute is "now" whatever the window's length.
     let step = match within.as_slice() {
         [a, b, ..] => b.0.duration_since(a.0).as_secs_f64().max(1.0),
@@ -158,7 +158,7 @@ fn judge_series(s: &SignalSeries, window: &Window, max: Option<f64>) -> Option<S
     let tail = if signals::kind(&s.signal) == SignalKind::Availability {
         1
     } else {
-        ((NOW_SPAN_S / step).ceil() as usize).max(3)
+        ((NOW_SPAN_S / step).ceil() as usize).max(2)
     }
     .min(within.len());
     let current = median(within[within.len() - tail..].iter().map(|p| p.1).collect())?;

@@ -444,17 +444,66 @@ impl Planner {
     fn open(&mut self, tools: &[ToolDef], out: &mut TurnPlan) -> Step {
         let st = &mut self.state;
         st.phase = Some(Phase::Investigate);
-        let (title, severity, services) = describe(st.initial.as_ref());
+        let (mut title, severity, services) = describe(st.initial.as_ref());
         st.severity = severity.clone();
+        let mut services = services;
         if st.initial.is_some() && services.is_empty() {
             // Asking is not an incident: nothing is opened or sent until something is sick.
-            st.quiet = true;
-            st.phase = Some(Phase::Done);
-            out.say(
-                "Nothing is unhealthy or degraded: no incident opened, nobody notified. Name a \
-                 service or a symptom to look closer, or run again when a check fails.",
-            );
-            return Step::Next;
+            // The services the report names are looked at first, read-only.
+            let named = named_services(st);
+            let rca = offered(tools, "root_cause_analysis");
+            match (&rca, st.rca_done) {
+                (Some(t), false) if !named.is_empty() => {
+                    out.say(format!(
+                        "Every check passes now; looking at {} read-only before opening anything.",
+                        named.join(", ")
+                    ));
+                    st.phase = Some(Phase::Open);
+                    out.call(
+                        st,
+                        t.clone(),
+                        json!({ "symptoms": cut(&st.report, 500) }),
+                        Purpose::Rca,
+                    );
+                    return Step::EndTurn;
+                }
+                _ => {}
+            }
+            match st.hypotheses.first().filter(|h| h.likely() && !st.unknown) {
+                Some(h) => {
+                    // The history shows what the checks of this moment do not.
+                    out.say(format!(
+                        "Every check passes now, but the history shows {}: opening an incident.",
+                        h.headline()
+                    ));
+                    services = named;
+                    if let Some(c) = &h.component
+                        && !services.contains(c)
+                    {
+                        services.insert(0, c.clone());
+                    }
+                    title = cut(&format!("{}: {}", services.join(", "), h.headline()), 140);
+                    st.rca_done = false;
+                    st.hypotheses.clear();
+                }
+                None => {
+                    st.quiet = true;
+                    st.phase = Some(Phase::Done);
+                    let mut said = "Nothing is unhealthy or degraded: no incident opened, nobody \
+                                    notified."
+                        .to_string();
+                    if st.rca_done {
+                        said.push_str(&format!(" {}.", not_established(st)));
+                    } else {
+                        said.push_str(
+                            " Name a service or a symptom to look closer, or run again when a \
+                             check fails.",
+                        );
+                    }
+                    out.say(said);
+                    return Step::Next;
+                }
+            }
         }
         let own: Vec<&String> = services.iter().filter(|s| s.as_str() != "host").collect();
         if let Some((id, shared)) = st.open_incidents.iter().find_map(|(id, theirs)| {
@@ -811,6 +860,29 @@ fn incident_description(st: &State) -> String {
         description.push_str(&format!("\nMetrics: {m}"));
     }
     description
+}
+
+/// Services of the health report whose names the report (the user's prompt) mentions.
+fn named_services(st: &State) -> Vec<String> {
+    let report = st.report.to_lowercase();
+    let Some(h) = st.initial.as_ref() else {
+        return Vec::new();
+    };
+    h.services
+        .iter()
+        .map(|s| s.service.clone())
+        .filter(|name| name != "host" && mentions(&report, &name.to_lowercase()))
+        .collect()
+}
+
+/// Whether `text` names `name` as a word (`imgproc`, not `imgprocessor`).
+fn mentions(text: &str, name: &str) -> bool {
+    let word = |c: char| c.is_alphanumeric() || c == '-' || c == '_';
+    text.match_indices(name).any(|(i, m)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + m.len()..].chars().next();
+        !before.is_some_and(word) && !after.is_some_and(word)
+    })
 }
 
 /// Incidents not yet resolved, closed or cancelled, with their services, from
@@ -1650,6 +1722,15 @@ mod tests {
         let (_, sev, _) = describe(Some(&health(json!({"status": "degraded", "services": [
             {"service": "db", "status": "degraded"}]}))));
         assert_eq!(sev, "SEV3");
+    }
+
+    #[test]
+    fn a_service_is_named_as_a_word() {
+        assert!(mentions("imgproc keeps dying", "imgproc"));
+        assert!(mentions("is shop-web down?", "shop-web"));
+        assert!(!mentions("imgprocessor keeps dying", "imgproc"));
+        assert!(!mentions("the shop-web-v2 canary", "shop-web"));
+        assert!(!mentions("web is slow", "shop-web"));
     }
 
     #[test]
