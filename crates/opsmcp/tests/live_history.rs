@@ -195,6 +195,14 @@ async fn a_stopped_dependency_is_found_from_history_and_the_history_outlives_a_r
                     .contains("v1 -> v2")),
         "the announced deploy is a change event: {rca:#}"
     );
+    // The caller's log lines since the last reading, as an error share.
+    let web = call(&server, "get_system_metrics", json!({"service": "web"})).await;
+    assert!(
+        reading(&web, "web", "log_error_ratio")["current"]
+            .as_f64()
+            .is_some_and(|r| r > 0.5),
+        "{web:#}"
+    );
     let health = call(&server, "verify_health", json!({})).await;
     let catalog_health = health["services"]
         .as_array()

@@ -89,6 +89,8 @@ const DIED_WITHIN: SignedDuration = SignedDuration::from_mins(2);
 /// What is left of an outage or a crash loop when a change on the component came just before
 /// it, or a specific trouble of its own is there: that is the cause, the outage how it shows.
 const CHANGED_BEFORE: f64 = 0.4;
+/// The component's logs and a caller's agree on the kind, with no signal of its own.
+const AGREED_WORDS: f64 = 1.5;
 /// Each log template with the cause's words (at most [`MAX_WORDS`] in all).
 const WORD: f64 = 1.0;
 const MAX_WORDS: f64 = 1.5;
@@ -597,9 +599,12 @@ fn words(c: &Ctx, r: &mut Rule) {
             example: Some(ex),
         });
     }
+    let own_words = w > 0.0;
+    let mut caller_words = false;
     for caller in &c.callers {
         for (t, n, ex, first) in keyword_hits(c.inp, caller, r.cause).into_iter().take(1) {
             w += WORD / 2.0;
+            caller_words = true;
             r.pro.push(Evidence {
                 kind: "log",
                 service: caller.clone(),
@@ -611,6 +616,10 @@ fn words(c: &Ctx, r: &mut Rule) {
     }
     r.strength += if r.strength > 0.0 {
         w.min(MAX_WORDS)
+    } else if own_words && caller_words {
+        // The component says it and what calls it says it too (a database refusing
+        // connections, its client refused): two witnesses, where no metric is kept.
+        AGREED_WORDS
     } else {
         // Words with no signal of their own are a hint only.
         w.min(1.0) * 0.5

@@ -207,6 +207,35 @@ impl LogFileSource {
         &self.spec
     }
 
+    /// A cursor at the end of every live file now: reading from it yields only what is
+    /// written afterwards (a tail that starts now, without reading what is there).
+    pub fn end_cursor(&self) -> Result<Cursor, LogFileError> {
+        let mut cursor = Cursor::default();
+        for pattern in &self.spec.globs {
+            let Ok(paths) = glob::glob(pattern) else {
+                continue;
+            };
+            for path in paths.flatten() {
+                if classify(&path).1 != Role::Live {
+                    continue;
+                }
+                let Ok(meta) = std::fs::metadata(&path) else {
+                    continue;
+                };
+                if meta.is_file() {
+                    cursor.files.insert(
+                        path,
+                        FilePosition {
+                            offset: meta.len(),
+                            inode: meta.ino(),
+                        },
+                    );
+                }
+            }
+        }
+        Ok(cursor)
+    }
+
     /// Finds the files now and returns their lines as a stream, oldest first.
     ///
     /// With an empty cursor everything is read: rotated siblings, then each live file from the

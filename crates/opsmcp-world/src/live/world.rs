@@ -53,7 +53,23 @@ pub struct LiveWorld {
     tracker: Mutex<Tracker>,
     /// The latest reading of every service, and when it was taken.
     latest: Mutex<Option<(Instant, Arc<Vec<Sample>>)>>,
+    /// Each log file source's tail (by its index): where the last reading stopped, and how
+    /// its lines are read.
+    tails: Arc<Mutex<BTreeMap<usize, Tail>>>,
 }
+
+/// Where a log source's last reading stopped, and the parser learned from its lines.
+#[derive(Debug, Clone)]
+struct Tail {
+    cursor: super::files::Cursor,
+    parser: Option<opsmcp_logs::Parser>,
+    /// Lines and error lines read since the last ratio was given, and since when.
+    pending: (u64, u64),
+    since: Option<Timestamp>,
+}
+
+/// Fewer new lines than this in a reading make no error ratio: two lines are no share.
+const MIN_LINES_FOR_RATIO: u64 = 5;
 
 type Baselines = (Instant, BTreeMap<(String, String), f64>);
 
@@ -62,6 +78,12 @@ const BASELINE_TTL: Duration = Duration::from_secs(60);
 
 /// How old the latest reading may be for a history that ends now.
 const FRESH: Duration = Duration::from_secs(2);
+
+/// The (service, signal) → baseline of sampled signals.
+type SampledBaselines = BTreeMap<(String, String), f64>;
+
+/// How long the last value of a signal missing from the latest reading still answers.
+const LAST_VALUE_KEPT: SignedDuration = SignedDuration::from_secs(60);
 
 /// How long the latest reading answers for the present.
 const LATEST_TTL: Duration = Duration::from_secs(15);
@@ -89,6 +111,7 @@ impl LiveWorld {
             book: None,
             tracker: Mutex::new(Tracker::default()),
             latest: Mutex::new(None),
+            tails: Arc::new(Mutex::new(BTreeMap::new())),
         }
     }
 
@@ -123,7 +146,9 @@ impl LiveWorld {
                 ));
             }
         };
-        let samples = Arc::new(measured.samples);
+        let mut samples = measured.samples;
+        samples.extend(self.log_samples().await);
+        let samples = Arc::new(samples);
         if let Some(book) = &self.book {
             if let Err(e) = book.record(samples.as_ref().clone()).await {
                 tracing::warn!(error = %e, "cannot keep the sampled readings");
@@ -139,6 +164,82 @@ impl LiveWorld {
             *latest = Some((Instant::now(), samples.clone()));
         }
         Ok(samples)
+    }
+
+    /// Each log-file service's share of error lines among the lines written since the last
+    /// reading (`log_error_ratio`): on a host without request metrics, the error rate its logs
+    /// tell. The first reading only finds where the files end.
+    async fn log_samples(&self) -> Vec<Sample> {
+        let sources = self.log_files.clone();
+        let tails = self.tails.clone();
+        let read = tokio::task::spawn_blocking(move || {
+            let now = Timestamp::now();
+            let Ok(mut tails) = tails.lock() else {
+                return Vec::new();
+            };
+            let mut counts: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+            for (i, source) in sources.iter().enumerate() {
+                let Some(tail) = tails.get_mut(&i) else {
+                    if let Ok(cursor) = source.end_cursor() {
+                        tails.insert(
+                            i,
+                            Tail {
+                                cursor,
+                                parser: None,
+                                pending: (0, 0),
+                                since: None,
+                            },
+                        );
+                    }
+                    continue;
+                };
+                let Ok(mut lines) = source.read(&tail.cursor) else {
+                    continue;
+                };
+                let fresh: Vec<String> = lines
+                    .by_ref()
+                    .filter_map(|l| l.ok())
+                    .map(|l| l.line)
+                    .collect();
+                tail.cursor = lines.into_cursor();
+                if fresh.is_empty() {
+                    continue;
+                }
+                let parser = *tail.parser.get_or_insert_with(|| {
+                    let sample: Vec<&str> = fresh.iter().take(200).map(String::as_str).collect();
+                    opsmcp_logs::Parser::learn(&sample)
+                });
+                for line in &fresh {
+                    tail.pending.0 += 1;
+                    if parser.parse(line).level.is_some_and(|l| {
+                        matches!(l, opsmcp_logs::Level::Error | opsmcp_logs::Level::Fatal)
+                    }) {
+                        tail.pending.1 += 1;
+                    }
+                }
+                let since = *tail.since.get_or_insert(now);
+                // A share of a handful of lines is noise: lines are gathered over readings
+                // until there are enough, or for a minute.
+                if tail.pending.0 >= MIN_LINES_FOR_RATIO || now - LAST_VALUE_KEPT >= since {
+                    let entry = counts.entry(source.spec().service.clone()).or_default();
+                    entry.0 += tail.pending.0;
+                    entry.1 += tail.pending.1;
+                    tail.pending = (0, 0);
+                    tail.since = None;
+                }
+            }
+            counts
+                .into_iter()
+                .map(|(service, (lines, errors))| Sample {
+                    at: now,
+                    service,
+                    signal: "log_error_ratio".into(),
+                    value: round3(errors as f64 / lines as f64),
+                })
+                .collect()
+        })
+        .await;
+        read.unwrap_or_default()
     }
 
     /// The latest reading, taken now when there is none recent (no sampler running).
@@ -185,16 +286,16 @@ impl LiveWorld {
     }
 
     /// Baselines of the sampled signals, from the book.
-    async fn sampled_baselines(&self) -> BTreeMap<(String, String), f64> {
+    async fn sampled_baselines(&self) -> (SampledBaselines, Vec<Sample>) {
         let Some(book) = &self.book else {
-            return BTreeMap::new();
+            return Default::default();
         };
         let now = Timestamp::now();
         let samples = match book.samples(now - history::BASELINE_LOOKBACK, now).await {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the sampled history");
-                return BTreeMap::new();
+                return Default::default();
             }
         };
         let mut grouped: BTreeMap<(String, String), Vec<(Timestamp, f64)>> = BTreeMap::new();
@@ -204,10 +305,26 @@ impl LiveWorld {
                 .or_default()
                 .push((s.at, s.value));
         }
-        grouped
+        // Signals not read at every reading (a log error share needs enough lines) keep their
+        // last value for a while.
+        let recent = now - LAST_VALUE_KEPT;
+        let last: Vec<Sample> = grouped
+            .iter()
+            .filter_map(|((service, signal), points)| {
+                let (at, value) = points.iter().max_by_key(|p| p.0)?;
+                (*at >= recent).then(|| Sample {
+                    at: *at,
+                    service: service.clone(),
+                    signal: signal.clone(),
+                    value: *value,
+                })
+            })
+            .collect();
+        let baselines = grouped
             .into_iter()
             .filter_map(|(key, points)| history::baseline(&key.1, &points, now).map(|b| (key, b)))
-            .collect()
+            .collect();
+        (baselines, last)
     }
 
     /// Also read these services' log files (`[[log_files]]`).
@@ -407,9 +524,14 @@ impl World for LiveWorld {
     fn readings(&self) -> BoxFuture<'_, Result<Vec<ServiceReadings>, WorldError>> {
         Box::pin(async move {
             let samples = self.current().await?;
-            let baselines = self.sampled_baselines().await;
+            let (baselines, last) = self.sampled_baselines().await;
             let mut all: Vec<ServiceReadings> = Vec::new();
-            for s in samples.iter() {
+            let missing = last.iter().filter(|l| {
+                !samples
+                    .iter()
+                    .any(|s| s.service == l.service && s.signal == l.signal)
+            });
+            for s in samples.iter().chain(missing) {
                 let reading = Reading::new(
                     s.signal.clone(),
                     s.value,
