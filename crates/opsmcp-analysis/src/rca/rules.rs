@@ -86,6 +86,9 @@ const RESTARTING: f64 = 1.5;
 const LOOPING: f64 = 0.3;
 /// How close the end of a memory climb and a death must be for the one to explain the other.
 const DIED_WITHIN: SignedDuration = SignedDuration::from_mins(2);
+/// The most a crash loop can say, whatever its logs add: that it dies is what happens; why
+/// (a change, a leak, a message it cannot read) is the cause, and unknown until found.
+const CRASH_LOOP_CAP: f64 = 1.5;
 /// What is left of an outage or a crash loop when a change on the component came just before
 /// it, or a specific trouble of its own is there: that is the cause, the outage how it shows.
 const CHANGED_BEFORE: f64 = 0.4;
@@ -563,6 +566,9 @@ pub(crate) fn all(c: &Ctx) -> Vec<Rule> {
         words(c, r);
         if r.cause == RootCause::SlowDependency && c.inp.kind(c.component) != "external" {
             r.strength = r.strength.min(INTERNAL_SLOWNESS_CAP);
+        }
+        if r.cause == RootCause::CrashLoop {
+            r.strength = r.strength.min(CRASH_LOOP_CAP);
         }
     }
     out.sort_by(|a, b| {
