@@ -444,6 +444,51 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
+/// Snapshots for other modules' tests.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+
+    /// A host with nothing on it.
+    pub(crate) fn empty_snapshot() -> HostSnapshot {
+        HostSnapshot {
+            hostname: "test".into(),
+            sampled_at: jiff::Timestamp::UNIX_EPOCH.to_string(),
+            uptime_s: 0,
+            cpu: CpuStats {
+                usage_percent: 0.0,
+                cores: 1,
+                per_core_percent: vec![0.0],
+            },
+            load: LoadStats {
+                one: 0.0,
+                five: 0.0,
+                fifteen: 0.0,
+                one_per_core: 0.0,
+            },
+            memory: MemoryStats {
+                total_bytes: 1,
+                used_bytes: 0,
+                available_bytes: 1,
+                used_percent: 0.0,
+            },
+            swap: SwapStats {
+                total_bytes: 0,
+                used_bytes: 0,
+                used_percent: 0.0,
+            },
+            disks: Vec::new(),
+            network: Vec::new(),
+            processes: ProcessStats {
+                total: 0,
+                top_by_cpu: Vec::new(),
+                top_by_memory: Vec::new(),
+            },
+            all_processes: Arc::new(Vec::new()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -93,8 +93,13 @@ impl Tracker {
             by_service.entry(service).or_default().push(r);
         }
         for (service, results) in &by_service {
-            let ok = results.iter().filter(|r| r.outcome == Outcome::Ok).count();
-            push(service, "probe_up", ok as f64 / results.len() as f64);
+            // A probe that timed out reached something that did not answer in time: that is
+            // slowness (its latency says how much), not absence.
+            let up = results
+                .iter()
+                .filter(|r| matches!(r.outcome, Outcome::Ok | Outcome::Timeout))
+                .count();
+            push(service, "probe_up", up as f64 / results.len() as f64);
             let worst = results.iter().map(|r| r.check.value).fold(0.0, f64::max);
             push(service, "probe_latency_ms", worst);
             let failures: Vec<String> = results
@@ -321,6 +326,45 @@ mod tests {
             changes[0]
         );
         assert!(t.file_changes(&map, at(30)).is_empty());
+    }
+
+    #[test]
+    fn a_probe_that_times_out_is_slow_and_one_refused_is_down() {
+        let result = |outcome, ms| ProbeResult {
+            check: crate::health::Check {
+                name: "http".into(),
+                status: crate::health::Status::Unhealthy,
+                value: ms,
+                unit: "ms".into(),
+                warning_at: None,
+                critical_at: None,
+                message: String::new(),
+            },
+            outcome,
+            cert_days_left: None,
+        };
+        let host = crate::live::host::tests_support::empty_snapshot();
+        let probes = vec![
+            ("slow".to_string(), result(Outcome::Timeout, 2000.0)),
+            ("gone".to_string(), result(Outcome::Refused, 0.4)),
+        ];
+        let m = Tracker::default().measure(
+            at(0),
+            &host,
+            &ServiceMap::default(),
+            &probes,
+            &BTreeMap::new(),
+        );
+        let get = |svc: &str, sig: &str| {
+            m.samples
+                .iter()
+                .find(|s| s.service == svc && s.signal == sig)
+                .map(|s| s.value)
+        };
+        assert_eq!(get("slow", "probe_up"), Some(1.0));
+        assert_eq!(get("slow", "probe_latency_ms"), Some(2000.0));
+        assert_eq!(get("gone", "probe_up"), Some(0.0));
+        assert_eq!(m.probe_failures["gone"], vec!["refused".to_string()]);
     }
 
     #[test]
