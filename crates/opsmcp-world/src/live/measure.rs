@@ -93,13 +93,20 @@ impl Tracker {
             by_service.entry(service).or_default().push(r);
         }
         for (service, results) in &by_service {
-            // A probe that timed out reached something that did not answer in time: that is
-            // slowness (its latency says how much), not absence.
-            let up = results
+            // Only nothing there is absence (refused, no such name). A probe that timed out
+            // reached something slow (its latency says how much); an error status or a failed
+            // handshake is a service there that fails: errors.
+            let n = results.len() as f64;
+            let down = results
                 .iter()
-                .filter(|r| matches!(r.outcome, Outcome::Ok | Outcome::Timeout))
+                .filter(|r| matches!(r.outcome, Outcome::Refused | Outcome::Dns | Outcome::Other))
                 .count();
-            push(service, "probe_up", up as f64 / results.len() as f64);
+            let failing = results
+                .iter()
+                .filter(|r| matches!(r.outcome, Outcome::Status(_) | Outcome::Tls))
+                .count();
+            push(service, "probe_up", 1.0 - down as f64 / n);
+            push(service, "probe_error_ratio", failing as f64 / n);
             let worst = results.iter().map(|r| r.check.value).fold(0.0, f64::max);
             push(service, "probe_latency_ms", worst);
             let failures: Vec<String> = results
@@ -347,6 +354,7 @@ mod tests {
         let probes = vec![
             ("slow".to_string(), result(Outcome::Timeout, 2000.0)),
             ("gone".to_string(), result(Outcome::Refused, 0.4)),
+            ("failing".to_string(), result(Outcome::Status(503), 3.0)),
         ];
         let m = Tracker::default().measure(
             at(0),
@@ -364,6 +372,10 @@ mod tests {
         assert_eq!(get("slow", "probe_up"), Some(1.0));
         assert_eq!(get("slow", "probe_latency_ms"), Some(2000.0));
         assert_eq!(get("gone", "probe_up"), Some(0.0));
+        assert_eq!(get("slow", "probe_error_ratio"), Some(0.0));
+        // A 503 is a service there that fails, not one that is gone.
+        assert_eq!(get("failing", "probe_up"), Some(1.0));
+        assert_eq!(get("failing", "probe_error_ratio"), Some(1.0));
         assert_eq!(m.probe_failures["gone"], vec!["refused".to_string()]);
     }
 

@@ -211,7 +211,7 @@ impl LiveWorld {
                 });
                 for line in &fresh {
                     tail.pending.0 += 1;
-                    if parser.parse(line).level.is_some_and(|l| {
+                    if level_of(&parser.parse(line), line).is_some_and(|l| {
                         matches!(l, opsmcp_logs::Level::Error | opsmcp_logs::Level::Fatal)
                     }) {
                         tail.pending.1 += 1;
@@ -904,8 +904,7 @@ fn read_log_files(sources: &[LogFileSource], from: Timestamp, to: Timestamp) -> 
             out.push(LogEntry {
                 at,
                 service: source.spec().service.clone(),
-                level: record
-                    .level
+                level: level_of(&record, line)
                     .map_or("unknown", |l| l.as_str())
                     .to_ascii_lowercase(),
                 text: line.to_string(),
@@ -915,6 +914,20 @@ fn read_log_files(sources: &[LogFileSource], from: Timestamp, to: Timestamp) -> 
     out.sort_by_key(|e| e.at);
     out
 }
+
+/// A line's level: the parser's, else the first level word among its first words
+/// (`… [pid] user@db FATAL:  …`, where the columns before it come and go).
+fn level_of(record: &opsmcp_logs::Record<'_>, line: &str) -> Option<opsmcp_logs::Level> {
+    record.level.or_else(|| {
+        line.split_whitespace().take(LEVEL_WORDS).find_map(|w| {
+            let w = w.trim_matches(|c: char| !c.is_ascii_alphabetic());
+            opsmcp_logs::Level::from_word(w.as_bytes())
+        })
+    })
+}
+
+/// How far into a line a level word is looked for when the header does not say.
+const LEVEL_WORDS: usize = 6;
 
 /// The most a multi-line event grows by its continuation lines.
 const MAX_EVENT_BYTES: usize = 16 * 1024;
@@ -967,6 +980,18 @@ fn round3(x: f64) -> f64 {
 mod tests {
     use super::*;
     use crate::live::files::LogFileSpec;
+
+    #[test]
+    fn a_level_after_columns_that_come_and_go_is_found() {
+        let line = "2026-12-05 04:04:35.185 UTC [21712] app@test FATAL:  too many connections for role \"app\"";
+        let parser = opsmcp_logs::Parser::learn(&[line]);
+        assert_eq!(
+            level_of(&parser.parse(line), line),
+            Some(opsmcp_logs::Level::Fatal)
+        );
+        let plain = "checkpoint complete: wrote 3 buffers";
+        assert_eq!(level_of(&parser.parse(plain), plain), None);
+    }
 
     /// A crash-looping Python service: timestamped lines between tracebacks.
     #[test]
