@@ -130,7 +130,10 @@ async fn a_stopped_dependency_is_found_from_history_and_the_history_outlives_a_r
     let hook = format!("{}/webhooks/deploy", server.url("workflow"));
     let ok = http
         .post(&hook)
-        .json(&json!({"service": "web", "version": "v2", "previous": "v1"}))
+        .json(
+            &json!({"service": "web", "version": "v2", "previous_version": "v1",
+                      "environment": "production", "commit": "3f9c2e1"}),
+        )
         .send()
         .await
         .unwrap();
@@ -191,8 +194,7 @@ async fn a_stopped_dependency_is_found_from_history_and_the_history_outlives_a_r
             .any(|e| e["service"] == "web"
                 && e["detail"]
                     .as_str()
-                    .unwrap_or_default()
-                    .contains("v1 -> v2")),
+                    .is_some_and(|d| d.contains("v1 -> v2") && d.contains("commit=3f9c2e1"))),
         "the announced deploy is a change event: {rca:#}"
     );
     // The caller's log lines since the last reading, as an error share.

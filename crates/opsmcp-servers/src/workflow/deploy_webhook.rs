@@ -5,12 +5,14 @@
 use axum::{Json, Router, extract::State, http::StatusCode, routing::post};
 use jiff::Timestamp;
 use opsmcp_store::{ChangeEvent, Store};
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-/// What CI/CD sends.
+/// What CI/CD sends. Pipelines add fields of their own (environment, commit, author,
+/// status…): those are kept in the detail rather than refused.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Body {
     /// The service deployed (as the config names it).
     pub service: String,
@@ -18,10 +20,10 @@ pub struct Body {
     #[serde(default)]
     pub version: Option<String>,
     /// The version it replaced.
-    #[serde(default)]
+    #[serde(default, alias = "previous_version", alias = "from_version")]
     pub previous: Option<String>,
     /// Anything else worth reading in an investigation (who, which pipeline).
-    #[serde(default)]
+    #[serde(default, alias = "description", alias = "message")]
     pub detail: Option<String>,
     /// `deploy` (default), `config`, `rollback`, `feature-flag`, `migration`, …
     #[serde(default)]
@@ -29,7 +31,14 @@ pub struct Body {
     /// When it happened (RFC 3339); now when absent.
     #[serde(default)]
     pub at: Option<Timestamp>,
+    /// The pipeline's own fields, kept as `key=value` in the detail.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
 }
+
+/// At most this many of a pipeline's own fields are kept, each cut to [`MAX_EXTRA_CHARS`].
+const MAX_EXTRA: usize = 8;
+const MAX_EXTRA_CHARS: usize = 80;
 
 const EXPECTED: &str = "send JSON like {\"service\":\"checkout\",\"version\":\"v2.15.0\",\
 \"previous\":\"v2.14.1\"} (optional: kind, detail, at as RFC 3339)";
@@ -69,6 +78,28 @@ async fn receive(
         Some(d) => format!("{detail} ({d})"),
         None if detail.is_empty() => format!("{kind} announced"),
         None => detail,
+    };
+    let extra: Vec<String> = body
+        .extra
+        .iter()
+        .filter_map(|(k, v)| {
+            let v = match v {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                _ => return None,
+            };
+            Some(format!(
+                "{k}={}",
+                v.chars().take(MAX_EXTRA_CHARS).collect::<String>()
+            ))
+        })
+        .take(MAX_EXTRA)
+        .collect();
+    let detail = if extra.is_empty() {
+        detail
+    } else {
+        format!("{detail} [{}]", extra.join(" "))
     };
     let event = ChangeEvent {
         at: body.at.unwrap_or_else(Timestamp::now),

@@ -175,8 +175,10 @@ impl Tracker {
         out
     }
 
-    /// Counts a restart when a process of the service appears after one of its processes died
-    /// (within [`RESTART_MEMORY`]); returns the restarts within that memory.
+    /// Counts a restart when one of the service's processes dies while others of it still run
+    /// (a supervisor or a sibling carries on: under a supervisor a crashing child may live less
+    /// than a reading apart, so its replacement is seldom seen), or when a process appears
+    /// after all of them had died. Returns the restarts within [`RESTART_MEMORY`].
     fn restarts_of(
         &mut self,
         service: &str,
@@ -190,12 +192,14 @@ impl Tracker {
         deaths.retain(|t| *t >= horizon);
         restarts.retain(|t| *t >= horizon);
         if let Some(before) = before {
-            for _ in before.difference(&now_set) {
-                deaths.push_back(now);
-            }
-            for _ in now_set.difference(&before) {
-                if deaths.pop_front().is_some() {
-                    restarts.push_back(now);
+            let died = before.difference(&now_set).count();
+            if now_set.is_empty() {
+                deaths.extend(std::iter::repeat_n(now, died));
+            } else {
+                restarts.extend(std::iter::repeat_n(now, died));
+                // Deaths from when nothing ran, now that something runs again.
+                if now_set.difference(&before).next().is_some() {
+                    restarts.extend(deaths.drain(..).map(|_| now));
                 }
             }
         }
@@ -298,13 +302,16 @@ mod tests {
         assert_eq!(t.restarts_of("api", set(&[1]), at(0)), 0);
         // A second worker starts: growth, not a restart.
         assert_eq!(t.restarts_of("api", set(&[1, 2]), at(10)), 0);
-        // Worker 2 dies and 3 replaces it.
-        assert_eq!(t.restarts_of("api", set(&[1, 3]), at(20)), 1);
-        // It dies, and nothing replaces it yet; then 4 comes.
-        assert_eq!(t.restarts_of("api", set(&[1]), at(30)), 1);
-        assert_eq!(t.restarts_of("api", set(&[1, 4]), at(40)), 2);
+        // Worker 2 dies while 1 (a supervisor, a sibling) runs on.
+        assert_eq!(t.restarts_of("api", set(&[1]), at(20)), 1);
+        // A crashing child caught alive, then gone again.
+        assert_eq!(t.restarts_of("api", set(&[1, 3]), at(30)), 1);
+        assert_eq!(t.restarts_of("api", set(&[1]), at(40)), 2);
+        // Everything dies: not (yet) a restart; it is one when a process comes back.
+        assert_eq!(t.restarts_of("api", set(&[]), at(50)), 2);
+        assert_eq!(t.restarts_of("api", set(&[4]), at(60)), 3);
         // Two minutes later they are forgotten.
-        assert_eq!(t.restarts_of("api", set(&[1, 4]), at(200)), 0);
+        assert_eq!(t.restarts_of("api", set(&[4]), at(200)), 0);
     }
 
     #[test]
