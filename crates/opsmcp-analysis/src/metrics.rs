@@ -396,7 +396,13 @@ pub fn deviation(
         // Use of a resource is news when it rises: memory or CPU falling (a process gone,
         // less work) is what some other signal explains.
         SignalKind::Memory | SignalKind::Cpu | SignalKind::Io => {
-            let out = ratio.is_finite() && ratio > 2.0;
+            // A load average counts runnable tasks: less than half a task more is noise.
+            let floor = if signals::words(name).iter().any(|w| w.starts_with("load")) {
+                0.5
+            } else {
+                0.0
+            };
+            let out = ratio.is_finite() && ratio > 2.0 && v - reference >= floor;
             (out, if out { ratio.ln() } else { 0.0 }, None)
         }
         SignalKind::Other => {

@@ -238,7 +238,8 @@ pub fn kind(name: &str) -> SignalKind {
     if has(&w, &["memory", "mem", "heap", "rss", "resident"]) {
         return SignalKind::Memory;
     }
-    if has(&w, &["cpu", "cpus"]) {
+    // A load average is the run queue: CPU pressure, in runnable tasks.
+    if has(&w, &["cpu", "cpus", "load", "load1", "load5", "load15"]) {
         return SignalKind::Cpu;
     }
     if has(&w, &["iowait", "io", "iops", "locks", "lock", "deadlocks"]) {

@@ -52,7 +52,10 @@ const JOB_STARTED: f64 = 1.5;
 const JOB_RESOURCE: f64 = 1.0;
 /// … and drove one of them to its limit.
 const JOB_AT_LIMIT: f64 = 0.5;
-/// A CPU rise, in points, that is a whole core's worth of work: what a runaway loop uses.
+/// A service that normally idles now burning this many times its usual CPU is spinning; a
+/// busy one getting busier (a database at three times its load) is not.
+const SPINNING_RATIO: f64 = 4.0;
+/// A CPU rise, in points, that is most of a core's worth of work: what a runaway loop uses.
 const SPINNING_RISE: f64 = 60.0;
 /// What is left of a runaway without a scheduled job to name, when the CPU spins without more
 /// work arriving.
@@ -366,9 +369,11 @@ pub(crate) fn job(c: &Ctx) -> Rule {
     // Its own processes at a core's worth with no more work arriving than usual: something
     // in it is spinning, scheduled or not.
     let spinning = !c.facts.load
-        && c.of(SignalKind::Cpu)
-            .iter()
-            .any(|s| s.limit.is_some() && s.current - s.reference >= SPINNING_RISE);
+        && c.of(SignalKind::Cpu).iter().any(|s| {
+            crate::signals::is_percent(&s.signal)
+                && s.current - s.reference >= SPINNING_RISE
+                && s.current >= SPINNING_RATIO * s.reference
+        });
     if !crons.is_empty() {
         r.strength += JOB_STARTED;
     } else {
@@ -901,7 +906,7 @@ mod tests {
 
     #[test]
     fn a_core_spinning_without_more_work_is_a_runaway_and_busy_with_more_work_is_not() {
-        let spin = || out("cpu_percent", 2.0, 100.0, Some("cpu at 100%"));
+        let spin = || out("cpu_percent", 2.0, 79.0, None);
         let r = judge("api", vec![spin()], Vec::new());
         assert_eq!(top(&r), RootCause::RunawayJob);
         assert!(strength(&r, RootCause::RunawayJob) >= JOB_RESOURCE);
