@@ -2,7 +2,7 @@
 //! config, behind [`World`].
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, BTreeSet},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -56,7 +56,13 @@ pub struct LiveWorld {
     /// Each log file source's tail (by its index): where the last reading stopped, and how
     /// its lines are read.
     tails: Arc<Mutex<BTreeMap<usize, Tail>>>,
+    /// Directories a service's error lines named (`No space left on device path=/data/…`):
+    /// where it writes, learned from what it says.
+    learned_paths: Arc<Mutex<BTreeMap<String, BTreeSet<std::path::PathBuf>>>>,
 }
+
+/// At most this many directories are learned per service.
+const MAX_LEARNED_PATHS: usize = 16;
 
 /// Where a log source's last reading stopped, and the parser learned from its lines.
 #[derive(Debug, Clone)]
@@ -112,6 +118,7 @@ impl LiveWorld {
             tracker: Mutex::new(Tracker::default()),
             latest: Mutex::new(None),
             tails: Arc::new(Mutex::new(BTreeMap::new())),
+            learned_paths: Arc::new(Mutex::new(BTreeMap::new())),
         }
     }
 
@@ -172,6 +179,7 @@ impl LiveWorld {
     async fn log_samples(&self) -> Vec<Sample> {
         let sources = self.log_files.clone();
         let tails = self.tails.clone();
+        let learned = self.learned_paths.clone();
         let read = tokio::task::spawn_blocking(move || {
             let now = Timestamp::now();
             let Ok(mut tails) = tails.lock() else {
@@ -215,6 +223,14 @@ impl LiveWorld {
                         matches!(l, opsmcp_logs::Level::Error | opsmcp_logs::Level::Fatal)
                     }) {
                         tail.pending.1 += 1;
+                        if let Ok(mut learned) = learned.lock() {
+                            let dirs = learned.entry(source.spec().service.clone()).or_default();
+                            for dir in named_directories(line) {
+                                if dirs.len() < MAX_LEARNED_PATHS {
+                                    dirs.insert(dir);
+                                }
+                            }
+                        }
                     }
                 }
                 let since = *tail.since.get_or_insert(now);
@@ -257,9 +273,18 @@ impl LiveWorld {
         }
     }
 
-    /// Each service's paths on disk: its data paths and the directories of its log files.
+    /// Each service's paths on disk: its data paths, the directories of its log files and
+    /// those its error lines named.
     fn service_paths(&self) -> BTreeMap<String, Vec<std::path::PathBuf>> {
         let mut paths: BTreeMap<String, Vec<std::path::PathBuf>> = BTreeMap::new();
+        if let Ok(learned) = self.learned_paths.lock() {
+            for (service, dirs) in learned.iter() {
+                paths
+                    .entry(service.clone())
+                    .or_default()
+                    .extend(dirs.iter().cloned());
+            }
+        }
         for spec in self.map.specs() {
             paths
                 .entry(spec.name.clone())
@@ -915,6 +940,28 @@ fn read_log_files(sources: &[LogFileSource], from: Timestamp, to: Timestamp) -> 
     out
 }
 
+/// The existing directories of the absolute paths a line names (`path=/data/spool/x.csv`,
+/// `open("/var/lib/app/db"): …`): the nearest existing ancestor of each, pseudo file systems
+/// left out.
+fn named_directories(line: &str) -> Vec<std::path::PathBuf> {
+    line.split(|c: char| c.is_whitespace() || matches!(c, '=' | '"' | '\'' | '(' | ')' | ',' | ';'))
+        .filter(|t| t.starts_with('/') && t.len() > 1)
+        .filter(|t| {
+            !["/proc", "/sys", "/dev", "/run"]
+                .iter()
+                .any(|p| t.starts_with(p))
+        })
+        .filter_map(|t| {
+            let mut p = std::path::Path::new(t.trim_end_matches([':', '.']));
+            while !p.is_dir() {
+                p = p.parent()?;
+            }
+            (p != std::path::Path::new("/")).then(|| p.to_path_buf())
+        })
+        .take(4)
+        .collect()
+}
+
 /// A line's level: the parser's, else the first level word among its first words
 /// (`… [pid] user@db FATAL:  …`, where the columns before it come and go).
 fn level_of(record: &opsmcp_logs::Record<'_>, line: &str) -> Option<opsmcp_logs::Level> {
@@ -980,6 +1027,20 @@ fn round3(x: f64) -> f64 {
 mod tests {
     use super::*;
     use crate::live::files::LogFileSpec;
+
+    #[test]
+    fn an_error_line_names_where_the_service_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = dir.path().join("spool");
+        std::fs::create_dir(&spool).unwrap();
+        let line = format!(
+            "ERROR failed to persist order: [Errno 28] No space left on device path={}/o-17.json",
+            spool.display()
+        );
+        assert_eq!(named_directories(&line), vec![spool.clone()]);
+        assert!(named_directories("ERROR read /proc/self/status: denied").is_empty());
+        assert!(named_directories("ERROR GET /api/orders 500").is_empty());
+    }
 
     #[test]
     fn a_level_after_columns_that_come_and_go_is_found() {
