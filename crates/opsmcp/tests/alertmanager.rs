@@ -5,30 +5,14 @@
 mod common;
 
 use std::{
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     time::Duration,
 };
 
-use common::{Running, bin};
+use common::{Killed, Running, bin, free_port};
 use serde_json::{Value, json};
 
 const ALERTMANAGER: &str = "/usr/bin/prometheus-alertmanager";
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn incidents(data_dir: &std::path::Path) -> Vec<Value> {
     let out = Command::new(bin())

@@ -14,6 +14,25 @@ use std::{
     time::Duration,
 };
 
+/// A child process of a test (a peer server, a service under watch), killed when dropped.
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A loopback port free at the time of asking.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A running `opsmcp` process; killed when dropped.
 pub struct Running {
     pub child: Child,
