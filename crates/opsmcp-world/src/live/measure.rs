@@ -25,11 +25,14 @@ use crate::world::WorldEvent;
 /// remediation's own restart is one).
 pub const RESTART_MEMORY: SignedDuration = SignedDuration::from_mins(2);
 
+/// Processes of one service, as (pid, start time).
+type ProcessSet = BTreeSet<(u32, u64)>;
+
 /// What is carried from one reading to the next.
 #[derive(Debug, Default)]
 pub struct Tracker {
-    /// Service → the processes seen last time, as (pid, start time).
-    processes: BTreeMap<String, BTreeSet<(u32, u64)>>,
+    /// Service → the processes seen the time before last and last time, as (pid, start time).
+    processes: BTreeMap<String, (ProcessSet, ProcessSet)>,
     /// Service → when its processes died (not yet matched by a start) and restarted.
     deaths: BTreeMap<String, VecDeque<Timestamp>>,
     restarts: BTreeMap<String, VecDeque<Timestamp>>,
@@ -175,34 +178,42 @@ impl Tracker {
         out
     }
 
-    /// Counts a restart when one of the service's processes dies while others of it still run
-    /// (a supervisor or a sibling carries on: under a supervisor a crashing child may live less
-    /// than a reading apart, so its replacement is seldom seen), or when a process appears
-    /// after all of them had died. Returns the restarts within [`RESTART_MEMORY`].
+    /// Counts restarts: a process that dies young (first seen at the reading before) while
+    /// others of its service run — a supervisor's child crashing at start, whose replacements
+    /// often live less than a reading apart — and any other death once a new process of the
+    /// service appears. A process that dies old with nothing replacing it (a job killed, a
+    /// worker scaled away) is no restart. Returns the restarts within [`RESTART_MEMORY`].
     fn restarts_of(
         &mut self,
         service: &str,
         now_set: BTreeSet<(u32, u64)>,
         now: Timestamp,
     ) -> usize {
-        let before = self.processes.insert(service.to_string(), now_set.clone());
+        let (older, before) = self
+            .processes
+            .remove(service)
+            .map_or((None, None), |(o, b)| (Some(o), Some(b)));
         let deaths = self.deaths.entry(service.to_string()).or_default();
         let restarts = self.restarts.entry(service.to_string()).or_default();
         let horizon = now - RESTART_MEMORY;
         deaths.retain(|t| *t >= horizon);
         restarts.retain(|t| *t >= horizon);
-        if let Some(before) = before {
-            let died = before.difference(&now_set).count();
-            if now_set.is_empty() {
-                deaths.extend(std::iter::repeat_n(now, died));
-            } else {
-                restarts.extend(std::iter::repeat_n(now, died));
-                // Deaths from when nothing ran, now that something runs again.
-                if now_set.difference(&before).next().is_some() {
-                    restarts.extend(deaths.drain(..).map(|_| now));
+        if let Some(before) = &before {
+            for gone in before.difference(&now_set) {
+                let young = older.as_ref().is_some_and(|o| !o.contains(gone));
+                if young && !now_set.is_empty() {
+                    restarts.push_back(now);
+                } else {
+                    deaths.push_back(now);
                 }
             }
+            // Each new process takes the place of one that died.
+            let replaced = now_set.difference(before).count().min(deaths.len());
+            deaths.drain(..replaced);
+            restarts.extend(std::iter::repeat_n(now, replaced));
         }
+        self.processes
+            .insert(service.to_string(), (before.unwrap_or_default(), now_set));
         restarts.len()
     }
 
@@ -299,19 +310,22 @@ mod tests {
     fn a_process_replaced_after_dying_is_a_restart_and_a_new_one_alone_is_not() {
         let mut t = Tracker::default();
         let set = |pids: &[u32]| pids.iter().map(|p| (*p, 100)).collect::<BTreeSet<_>>();
-        assert_eq!(t.restarts_of("api", set(&[1]), at(0)), 0);
-        // A second worker starts: growth, not a restart.
+        assert_eq!(t.restarts_of("api", set(&[1, 2]), at(0)), 0);
         assert_eq!(t.restarts_of("api", set(&[1, 2]), at(10)), 0);
-        // Worker 2 dies while 1 (a supervisor, a sibling) runs on.
-        assert_eq!(t.restarts_of("api", set(&[1]), at(20)), 1);
-        // A crashing child caught alive, then gone again.
-        assert_eq!(t.restarts_of("api", set(&[1, 3]), at(30)), 1);
-        assert_eq!(t.restarts_of("api", set(&[1]), at(40)), 2);
-        // Everything dies: not (yet) a restart; it is one when a process comes back.
-        assert_eq!(t.restarts_of("api", set(&[]), at(50)), 2);
-        assert_eq!(t.restarts_of("api", set(&[4]), at(60)), 3);
+        // A third worker starts: growth, not a restart.
+        assert_eq!(t.restarts_of("api", set(&[1, 2, 3]), at(20)), 0);
+        // A supervisor's child caught alive once, then gone: it died young.
+        assert_eq!(t.restarts_of("api", set(&[1, 2, 3, 4]), at(30)), 0);
+        assert_eq!(t.restarts_of("api", set(&[1, 2, 3]), at(40)), 1);
+        // Worker 2, old, is stopped and nothing replaces it (a job killed): no restart…
+        assert_eq!(t.restarts_of("api", set(&[1, 3]), at(50)), 1);
+        // …until a new one takes its place.
+        assert_eq!(t.restarts_of("api", set(&[1, 3, 5]), at(60)), 2);
+        // Everything dies: not (yet) a restart; one when a process comes back.
+        assert_eq!(t.restarts_of("api", set(&[]), at(70)), 2);
+        assert_eq!(t.restarts_of("api", set(&[6]), at(80)), 3);
         // Two minutes later they are forgotten.
-        assert_eq!(t.restarts_of("api", set(&[4]), at(200)), 0);
+        assert_eq!(t.restarts_of("api", set(&[6]), at(300)), 0);
     }
 
     #[test]
