@@ -211,6 +211,11 @@ impl LiveWorld {
                     .collect();
                 tail.cursor = lines.into_cursor();
                 if fresh.is_empty() {
+                    // A quiet log wrote no error either: its share is 0, so a log that is
+                    // usually silent has a baseline when it starts shouting.
+                    if tail.pending.0 == 0 {
+                        counts.entry(source.spec().service.clone()).or_default();
+                    }
                     continue;
                 }
                 let parser = *tail.parser.get_or_insert_with(|| {
@@ -250,7 +255,11 @@ impl LiveWorld {
                     at: now,
                     service,
                     signal: "log_error_ratio".into(),
-                    value: round3(errors as f64 / lines as f64),
+                    value: if lines == 0 {
+                        0.0
+                    } else {
+                        round3(errors as f64 / lines as f64)
+                    },
                 })
                 .collect()
         })
