@@ -217,6 +217,11 @@ impl Tracker {
         restarts.len()
     }
 
+    /// When the service last restarted, if within [`RESTART_MEMORY`].
+    pub fn last_restart(&self, service: &str) -> Option<Timestamp> {
+        self.restarts.get(service).and_then(|r| r.back().copied())
+    }
+
     /// Watched files whose content changed since the last reading, as `config` changes. The
     /// first reading only learns what the files hold.
     fn file_changes(&mut self, map: &ServiceMap, now: Timestamp) -> Vec<WorldEvent> {

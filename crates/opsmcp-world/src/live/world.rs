@@ -628,7 +628,12 @@ impl World for LiveWorld {
                     continue;
                 }
                 let mut judged = judge_readings(&r.service, &own, &self.thresholds);
-                judged.checks.extend(restart_check(&own));
+                let last_restart = self
+                    .tracker
+                    .lock()
+                    .ok()
+                    .and_then(|t| t.last_restart(&r.service));
+                judged.checks.extend(restart_check(&own, last_restart));
                 match services.iter_mut().find(|s| s.service == r.service) {
                     Some(existing) => {
                         let mut checks = std::mem::take(&mut existing.checks);
@@ -836,17 +841,20 @@ impl World for LiveWorld {
     }
 }
 
-/// A service whose processes keep being replaced: two restarts within the restart memory are
-/// a warning, three a crash loop. One is an event (a deploy, a remediation), not trouble.
-fn restart_check(readings: &[Reading]) -> Option<Check> {
+/// A service whose processes keep being replaced: three restarts within the restart memory are
+/// a crash loop, two a warning — while it still restarts (the last one under
+/// [`STILL_RESTARTING`] ago); once restarts stop, as after a fix whose own restart is one, it is
+/// healthy again without waiting for the memory to pass.
+fn restart_check(readings: &[Reading], last: Option<Timestamp>) -> Option<Check> {
     let r = readings.iter().find(|r| r.signal == "restarts")?;
     let within = measure::RESTART_MEMORY.as_mins();
-    let (status, message) = if r.current >= 3.0 {
+    let still = last.is_some_and(|t| Timestamp::now() - STILL_RESTARTING < t);
+    let (status, message) = if r.current >= 3.0 && still {
         (
             Status::Unhealthy,
             format!("{} restarts in {within} min: a crash loop", r.current),
         )
-    } else if r.current >= 2.0 {
+    } else if r.current >= 2.0 && still {
         (
             Status::Degraded,
             format!("{} restarts in {within} min", r.current),
@@ -854,7 +862,11 @@ fn restart_check(readings: &[Reading]) -> Option<Check> {
     } else {
         (
             Status::Healthy,
-            format!("{} restarts in {within} min", r.current),
+            format!(
+                "{} restarts in {within} min, none in the last {} s",
+                r.current,
+                STILL_RESTARTING.as_secs()
+            ),
         )
     };
     Some(Check {
@@ -867,6 +879,9 @@ fn restart_check(readings: &[Reading]) -> Option<Check> {
         message,
     })
 }
+
+/// How recent a restart must be for a service to count as still restarting.
+const STILL_RESTARTING: SignedDuration = SignedDuration::from_secs(20);
 
 /// A runbook outcome as the world reports it.
 fn report(outcome: RunOutcome) -> ActionReport {
