@@ -91,7 +91,7 @@ const LOOPING: f64 = 0.3;
 const DIED_WITHIN: SignedDuration = SignedDuration::from_mins(2);
 /// The most a crash loop can say, whatever its logs add: that it dies is what happens; why
 /// (a change, a leak, a message it cannot read) is the cause, and unknown until found.
-const CRASH_LOOP_CAP: f64 = 1.5;
+const CRASH_LOOP_CAP: f64 = 1.0;
 /// What is left of an outage or a crash loop when a change on the component came just before
 /// it, or a specific trouble of its own is there: that is the cause, the outage how it shows.
 const CHANGED_BEFORE: f64 = 0.4;
