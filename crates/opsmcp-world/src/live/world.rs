@@ -138,6 +138,8 @@ impl LiveWorld {
     /// book; the server calls this every sampling interval. Returns the samples.
     pub async fn sample(&self) -> Result<Arc<Vec<Sample>>, WorldError> {
         let snapshot = self.snapshot().await?;
+        // The logs first: the directories their error lines name are measured in this reading.
+        let logged = self.log_samples().await;
         let probes = futures::future::join_all(
             self.probes
                 .iter()
@@ -154,7 +156,7 @@ impl LiveWorld {
             }
         };
         let mut samples = measured.samples;
-        samples.extend(self.log_samples().await);
+        samples.extend(logged);
         let samples = Arc::new(samples);
         if let Some(book) = &self.book {
             if let Err(e) = book.record(samples.as_ref().clone()).await {
