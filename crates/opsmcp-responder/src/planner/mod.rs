@@ -505,6 +505,12 @@ impl Planner {
                 }
             }
         }
+        // The machine itself is where everything runs: its trouble is context in the
+        // description, not a service of the incident, unless it is all that is sick — so a CPU
+        // spike from other work neither splits the episode nor holds verification back.
+        if services.iter().any(|s| s != "host") {
+            services.retain(|s| s != "host");
+        }
         let own: Vec<&String> = services.iter().filter(|s| s.as_str() != "host").collect();
         if let Some((id, shared)) = st.open_incidents.iter().find_map(|(id, theirs)| {
             let shared: Vec<&str> = own
