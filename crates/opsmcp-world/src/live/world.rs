@@ -56,6 +56,8 @@ pub struct LiveWorld {
     /// Each log file source's tail (by its index): where the last reading stopped, and how
     /// its lines are read.
     tails: Arc<Mutex<BTreeMap<usize, Tail>>>,
+    /// The last read of the sampled baselines, and when.
+    sampled: Mutex<Option<(Instant, Arc<(SampledBaselines, Vec<Sample>)>)>>,
     /// Directories a service's error lines named (`No space left on device path=/data/…`):
     /// where it writes, learned from what it says.
     learned_paths: Arc<Mutex<BTreeMap<String, BTreeSet<std::path::PathBuf>>>>,
@@ -88,6 +90,9 @@ const FRESH: Duration = Duration::from_secs(2);
 /// The (service, signal) → baseline of sampled signals.
 type SampledBaselines = BTreeMap<(String, String), f64>;
 
+/// How long a read of the sampled baselines is reused.
+const SAMPLED_TTL: Duration = Duration::from_secs(10);
+
 /// How long the last value of a signal missing from the latest reading still answers.
 const LAST_VALUE_KEPT: SignedDuration = SignedDuration::from_secs(60);
 
@@ -119,6 +124,7 @@ impl LiveWorld {
             latest: Mutex::new(None),
             tails: Arc::new(Mutex::new(BTreeMap::new())),
             learned_paths: Arc::new(Mutex::new(BTreeMap::new())),
+            sampled: Mutex::new(None),
         }
     }
 
@@ -322,7 +328,23 @@ impl LiveWorld {
     }
 
     /// Baselines of the sampled signals, from the book.
-    async fn sampled_baselines(&self) -> (SampledBaselines, Vec<Sample>) {
+    /// Baselines and last values of the sampled signals, read from the book at most every
+    /// [`SAMPLED_TTL`]: an hour of every series is too much to read on every call.
+    async fn sampled_baselines(&self) -> Arc<(SampledBaselines, Vec<Sample>)> {
+        if let Ok(cached) = self.sampled.lock()
+            && let Some((at, read)) = cached.as_ref()
+            && at.elapsed() < SAMPLED_TTL
+        {
+            return read.clone();
+        }
+        let read = Arc::new(self.read_sampled_baselines().await);
+        if let Ok(mut cached) = self.sampled.lock() {
+            *cached = Some((Instant::now(), read.clone()));
+        }
+        read
+    }
+
+    async fn read_sampled_baselines(&self) -> (SampledBaselines, Vec<Sample>) {
         let Some(book) = &self.book else {
             return Default::default();
         };
@@ -560,7 +582,8 @@ impl World for LiveWorld {
     fn readings(&self) -> BoxFuture<'_, Result<Vec<ServiceReadings>, WorldError>> {
         Box::pin(async move {
             let samples = self.current().await?;
-            let (baselines, last) = self.sampled_baselines().await;
+            let read = self.sampled_baselines().await;
+            let (baselines, last) = (&read.0, &read.1);
             let mut all: Vec<ServiceReadings> = Vec::new();
             let missing = last.iter().filter(|l| {
                 !samples
