@@ -57,7 +57,7 @@ pub struct LiveWorld {
     /// its lines are read.
     tails: Arc<Mutex<BTreeMap<usize, Tail>>>,
     /// The last read of the sampled baselines, and when.
-    sampled: Mutex<Option<(Instant, Arc<(SampledBaselines, Vec<Sample>)>)>>,
+    sampled: Mutex<Option<(Instant, Arc<SampledRead>)>>,
     /// Directories a service's error lines named (`No space left on device path=/data/…`):
     /// where it writes, learned from what it says.
     learned_paths: Arc<Mutex<BTreeMap<String, BTreeSet<std::path::PathBuf>>>>,
@@ -89,6 +89,9 @@ const FRESH: Duration = Duration::from_secs(2);
 
 /// The (service, signal) → baseline of sampled signals.
 type SampledBaselines = BTreeMap<(String, String), f64>;
+
+/// Baselines of the sampled signals, and the last value of each.
+type SampledRead = (SampledBaselines, Vec<Sample>);
 
 /// How long a read of the sampled baselines is reused.
 const SAMPLED_TTL: Duration = Duration::from_secs(10);
@@ -330,7 +333,7 @@ impl LiveWorld {
     /// Baselines of the sampled signals, from the book.
     /// Baselines and last values of the sampled signals, read from the book at most every
     /// [`SAMPLED_TTL`]: an hour of every series is too much to read on every call.
-    async fn sampled_baselines(&self) -> Arc<(SampledBaselines, Vec<Sample>)> {
+    async fn sampled_baselines(&self) -> Arc<SampledRead> {
         if let Ok(cached) = self.sampled.lock()
             && let Some((at, read)) = cached.as_ref()
             && at.elapsed() < SAMPLED_TTL
@@ -344,7 +347,7 @@ impl LiveWorld {
         read
     }
 
-    async fn read_sampled_baselines(&self) -> (SampledBaselines, Vec<Sample>) {
+    async fn read_sampled_baselines(&self) -> SampledRead {
         let Some(book) = &self.book else {
             return Default::default();
         };
