@@ -127,7 +127,7 @@ fn check_samples(samples: &[Sample]) -> Result<(), StoreError> {
         }
         if s.service.trim().is_empty() || s.signal.trim().is_empty() {
             return Err(invalid(format!(
-                "{} has an empty service or signal: name both, e.g. service \"orders-db\", \
+                "{} has an empty service or signal: name both, e.g. service \"api\", \
                  signal \"cpu_percent\"",
                 which()
             )));
