@@ -170,3 +170,22 @@ async fn a_pool_full_of_callers_waiting_on_a_much_slower_database_is_a_symptom()
         );
     }
 }
+
+#[tokio::test]
+async fn inodes_exhausted_are_freed_not_grown() {
+    for seed in 1..=3 {
+        let r = analyze("inodes-filled-by-scratch-files.toml", seed).await;
+        let h = r.hypotheses.first().expect("a hypothesis");
+        assert_eq!(
+            (h.root_cause.as_str(), h.component.as_str()),
+            ("disk-full", "worker"),
+            "seed {seed}: {}",
+            r.summary
+        );
+        let first = h.suggested_action.as_ref().expect("an action");
+        assert_eq!(
+            first.action, "purge-temp-files",
+            "seed {seed}: with only the inodes exhausted, freeing files comes before a bigger volume"
+        );
+    }
+}

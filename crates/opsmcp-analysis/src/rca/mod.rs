@@ -1229,6 +1229,17 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
     }
 }
 
+/// Whether what fills the component's disks is inodes only: the files are too many, not too big.
+fn only_inodes(inp: &Inputs<'_>, component: &str) -> bool {
+    let disks = inp.of_kind(component, SignalKind::Disk);
+    !disks.is_empty()
+        && disks.iter().all(|c| {
+            signals::words(&c.signal)
+                .iter()
+                .any(|w| w == "inodes" || w == "inode")
+        })
+}
+
 /// The component's other out-of-range signals, not yet cited.
 fn metric_evidence(inp: &Inputs<'_>, component: &str, cited: &[Evidence]) -> Vec<Evidence> {
     inp.changes(component)
@@ -1272,6 +1283,9 @@ fn hypothesis(
             })
         };
         fitting.sort_by_key(|a| undo(a) != deployed_before);
+    }
+    if cause == RootCause::DiskFull && only_inodes(inp, component) {
+        fitting.sort_by_key(|a| remedy::grows(a));
     }
     let candidate_actions: Vec<SuggestedAction> = fitting
         .iter()

@@ -283,6 +283,13 @@ pub(crate) fn vocabulary(cause: RootCause) -> Vocabulary {
                 "parameters",
                 "values",
                 "change",
+                "secret",
+                "secrets",
+                "env",
+                "environment",
+                "variable",
+                "variables",
+                "parameter",
             ],
             harms: &["flush", "purge"],
         },
@@ -310,6 +317,20 @@ pub(crate) fn vocabulary(cause: RootCause) -> Vocabulary {
     }
 }
 
+/// Words saying an action is about the code that runs (a version, an image), as opposed to
+/// the settings it runs with.
+const CODE: &[&str] = &[
+    "version",
+    "image",
+    "build",
+    "release",
+    "artifact",
+    "binary",
+    "tag",
+    "deploy",
+    "deployment",
+];
+
 /// How well `action` fits `cause`: `None` when it does not (no acting word, or a harming one);
 /// otherwise a score, higher is better.
 pub(crate) fn fit(cause: RootCause, action: &ActionInfo) -> Option<f64> {
@@ -333,6 +354,16 @@ pub(crate) fn fit(cause: RootCause, action: &ActionInfo) -> Option<f64> {
             "loss" | "lose" | "lost" | "destroys" | "irreversible"
         )
     });
+    // Undoing the code does not undo a config push, and reverting settings does not undo a bad
+    // version: an action about only the other half is a last resort.
+    let code = count(&name, CODE) + count(&desc, CODE);
+    let settings_about = vocabulary(RootCause::BadConfigPush).about;
+    let settings = count(&name, settings_about) + count(&desc, settings_about);
+    let other_half = match cause {
+        RootCause::BadConfigPush => code > 0 && settings == 0,
+        RootCause::BadDeploy => settings > 0 && code == 0,
+        _ => false,
+    };
     let risk = match action.risk {
         Risk::Low => 0.0,
         Risk::Medium => 0.25,
@@ -342,8 +373,21 @@ pub(crate) fn fit(cause: RootCause, action: &ActionInfo) -> Option<f64> {
         acts as f64 + about as f64 * 0.75
             - risk
             - if action.needs_approval { 0.25 } else { 0.0 }
-            - if warns { 1.5 } else { 0.0 },
+            - if warns { 1.5 } else { 0.0 }
+            - if other_half { 2.0 } else { 0.0 },
     )
+}
+
+/// Whether `action` makes room by adding capacity (a bigger volume) rather than by freeing
+/// what fills it. Growing a filesystem adds bytes, not always inodes: when only the inodes are
+/// exhausted, freeing files is what helps.
+pub(crate) fn grows(action: &ActionInfo) -> bool {
+    const GROW: &[&str] = &[
+        "expand", "grow", "resize", "extend", "enlarge", "add", "bigger", "larger",
+    ];
+    words(&action.name)
+        .iter()
+        .any(|w| GROW.contains(&w.as_str()))
 }
 
 /// The actions on `targets` that fit `cause`, best first.
@@ -449,6 +493,29 @@ mod tests {
         ];
         let best = rank(RootCause::BadConfigPush, &["svc"], &offered);
         assert_eq!(best[0].name, "flag-off-new-rounding");
+    }
+
+    #[test]
+    fn undoing_the_code_is_a_last_resort_for_a_config_push() {
+        let offered = [
+            action(
+                "rollback-dispatcher",
+                "Roll the image back to 3.7.0",
+                Risk::Low,
+            ),
+            ActionInfo {
+                needs_approval: true,
+                ..action(
+                    "revert-dispatcher-secret",
+                    "git revert the secrets rotation commit and resync",
+                    Risk::Low,
+                )
+            },
+        ];
+        let best = rank(RootCause::BadConfigPush, &["svc"], &offered);
+        assert_eq!(best[0].name, "revert-dispatcher-secret");
+        let best = rank(RootCause::BadDeploy, &["svc"], &offered);
+        assert_eq!(best[0].name, "rollback-dispatcher");
     }
 
     #[test]
