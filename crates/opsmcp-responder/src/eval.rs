@@ -58,6 +58,9 @@ pub struct Score {
     pub conclusion: String,
     /// Every remediation asked for, `name@target`.
     pub remediations: Vec<String>,
+    /// Those that ran: not held for approval, denied, failed to start or a dry run.
+    #[serde(default)]
+    pub ran: Vec<String>,
     /// The run said it does not know the cause, and ran no remediation.
     pub abstained: bool,
     /// The cause is outside the analysis's rules (from [`Expected::known`]).
@@ -219,6 +222,7 @@ pub fn score(
     }
 
     let mut remediations = Vec::new();
+    let mut ran = Vec::new();
     let mut fixed = false;
     let mut worsening_actions = 0;
     let mut innocent_actions = 0;
@@ -242,7 +246,15 @@ pub fn score(
                 Some((n, t)) => n == name_part && target.is_none_or(|x| x == t),
                 None => e == name_part,
             });
-        let held = match succeeded(id) {
+        let answer = succeeded(id);
+        if answer.as_ref().is_some_and(|v| {
+            v.get("outcome").and_then(Value::as_str) != Some("pending_approval")
+                && input.get("dry_run").and_then(Value::as_bool) != Some(true)
+        }) && !ran.contains(&label)
+        {
+            ran.push(label.clone());
+        }
+        let held = match answer {
             Some(v) => {
                 let status = v
                     .pointer("/remediation/status")
@@ -304,6 +316,7 @@ pub fn score(
         tool_calls: calls.len(),
         conclusion,
         remediations,
+        ran,
         abstained,
         abstention_expected: !expected.known,
         innocent_actions,
@@ -350,11 +363,20 @@ fn mark(ok: bool) -> &'static str {
 
 /// The score as lines for a terminal: one per criterion, then the counts and the verdict.
 pub fn score_lines(score: &Score, expected: &Expected, seconds: f64) -> Vec<String> {
-    let ran = if score.remediations.is_empty() {
+    let asked: Vec<&String> = score
+        .remediations
+        .iter()
+        .filter(|r| !score.ran.contains(r))
+        .collect();
+    let mut ran = if score.ran.is_empty() {
         "none run".to_string()
     } else {
-        format!("ran {}", score.remediations.join(", "))
+        format!("ran {}", score.ran.join(", "))
     };
+    if !asked.is_empty() {
+        let asked: Vec<&str> = asked.iter().map(|s| s.as_str()).collect();
+        ran.push_str(&format!("; asked for, did not run: {}", asked.join(", ")));
+    }
     vec![
         format!(
             "root cause   {} expected {} — concluded: {}",
@@ -877,6 +899,7 @@ mod tests {
             tool_calls: 12,
             conclusion: String::new(),
             remediations: Vec::new(),
+            ran: Vec::new(),
             abstained: false,
             abstention_expected: false,
             innocent_actions: 0,

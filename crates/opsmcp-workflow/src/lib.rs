@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod alertmanager;
+pub mod approval;
 pub mod postmortem;
 pub mod remediate;
 

@@ -119,7 +119,20 @@ pub struct AgentOpts {
     /// (run-scenario, demo) a `{"type":"verdict",…}` object. Other lines go to stderr.
     #[arg(long)]
     pub json: bool,
+    /// When an action waits for a human's approval, wait this many seconds in all for
+    /// `opsmcp incidents approve` (from another terminal) and then run it; 0 documents it as
+    /// awaiting approval and stops.
+    #[arg(long, default_value_t = 0, value_name = "SECONDS")]
+    pub wait_for_approval: u64,
+    /// Simulated incidents only: play the on-call human who approves every action the agent
+    /// asks approval for (recorded as `simulated-approver`), so the run goes on to run it and
+    /// verify. Implies --wait-for-approval 120 unless given.
+    #[arg(long)]
+    pub approve_requests: bool,
 }
+
+/// The simulated approver's name on the incident's timeline.
+const SIMULATED_APPROVER: &str = "simulated-approver";
 
 /// `opsmcp run-scenario NAME`.
 #[derive(Debug, Clone, Args)]
@@ -199,6 +212,10 @@ pub struct EvalArgs {
     /// repeats are not identical).
     #[arg(long, default_value_t = 1)]
     pub repeat: u32,
+    /// Play the on-call human who approves every action the agent asks approval for, so runs
+    /// that ask for the right action go on to run and verify it (see run-scenario).
+    #[arg(long)]
+    pub approve_requests: bool,
     /// Also write the rows and a summary as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -307,6 +324,8 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<Exit> {
         transcript_dir: None,
         data_dir: None,
         json: false,
+        wait_for_approval: 0,
+        approve_requests: args.approve_requests,
     };
     runtime()?.block_on(async move {
         let mut rows = Vec::new();
@@ -475,6 +494,48 @@ pub fn prompt(args: PromptArgs) -> anyhow::Result<Exit> {
     })
 }
 
+/// Seconds the planner waits for approvals: as asked, else 120 when this run approves.
+fn approval_wait(opts: &AgentOpts) -> u64 {
+    match (opts.wait_for_approval, opts.approve_requests) {
+        (0, true) => 120,
+        (s, _) => s,
+    }
+}
+
+/// The on-call human of a simulated run who says yes: approves each pending request on open
+/// incidents, as `opsmcp incidents approve` would, soon after it appears.
+async fn approve_every_request(store: opsmcp_store::Store) {
+    use opsmcp_store::{IncidentFilter, PageRequest};
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let listed = store
+            .list_incidents(&IncidentFilter::default(), &PageRequest::first(50))
+            .await;
+        let Ok(page) = listed else {
+            continue;
+        };
+        for incident in page.items.into_iter().filter(|i| i.status.is_open()) {
+            let Ok(detail) = store.get_incident(&incident.id).await else {
+                continue;
+            };
+            for e in detail
+                .timeline
+                .iter()
+                .filter(|e| e.kind == "approval_requested")
+            {
+                if let (Some(action), Some(target)) =
+                    (e.body["action"].as_str(), e.body["target"].as_str())
+                {
+                    // Already approved comes back refused: nothing to do.
+                    let _ = store
+                        .approve(&incident.id, action, Some(target), SIMULATED_APPROVER)
+                        .await;
+                }
+            }
+        }
+    }
+}
+
 /// The options every agent command shares: turns, permissions, call timeout.
 fn configure(agent: &mut Agent, opts: &AgentOpts) {
     agent.max_turns = opts.max_turns;
@@ -551,6 +612,7 @@ fn brain(opts: &AgentOpts) -> anyhow::Result<Box<dyn Brain>> {
     Ok(match opts.brain {
         BrainKind::Planner => Box::new(Planner::new(PlannerConfig {
             turn_budget: opts.max_turns,
+            approval_wait: Duration::from_secs(approval_wait(opts)),
             ..PlannerConfig::default()
         })),
         BrainKind::Anthropic => Box::new(ProviderBrain::new(Arc::new(Anthropic::new(
@@ -642,6 +704,14 @@ async fn run_one(
         }
     };
     let in_process = servers.is_some();
+    let approver = match (&servers, opts.approve_requests) {
+        (Some(servers), true) => Some(tokio::spawn(approve_every_request(servers.store.clone()))),
+        (None, true) => anyhow::bail!(
+            "--approve-requests plays the approver on the servers this run starts; with \
+             --mcp-config approve with `opsmcp incidents approve` instead"
+        ),
+        _ => None,
+    };
     let result = async {
         let toolbox = Arc::new(Toolbox::connect(&config, Duration::from_secs(20)).await?);
         let mut agent = Agent::new(brain, toolbox.clone(), prompts.system_prompt());
@@ -714,6 +784,9 @@ async fn run_one(
         anyhow::Ok(score)
     }
     .await;
+    if let Some(approver) = approver {
+        approver.abort();
+    }
     if let Some(servers) = servers {
         servers.shutdown().await;
     }

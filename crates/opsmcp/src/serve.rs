@@ -248,6 +248,8 @@ async fn keep_history(
 pub struct InProcess {
     /// (server name, base URL `http://127.0.0.1:PORT`), in the order asked.
     pub urls: Vec<(&'static str, String)>,
+    /// The store the servers share.
+    pub store: Store,
     stop: CancellationToken,
     tasks: Vec<(&'static str, ServeTask)>,
     _world: Built,
@@ -316,6 +318,7 @@ pub async fn start_in_process(
     }
     Ok(InProcess {
         urls,
+        store: store.clone(),
         stop,
         tasks,
         _world: world,

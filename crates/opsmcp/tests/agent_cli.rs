@@ -556,3 +556,50 @@ fn a_server_dying_mid_run_ends_the_agent_with_its_name_and_a_saved_transcript() 
         "{transcript}"
     );
 }
+
+/// The default incident with its fix marked as needing a human's approval.
+fn fix_needs_approval(dir: &std::path::Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../scenarios/db-connection-pool-exhaustion.toml"),
+    )
+    .unwrap();
+    let marked = text.replace(
+        "name = \"increase-pool-size\"\n",
+        "name = \"increase-pool-size\"\nneeds_approval = true\n",
+    );
+    assert_ne!(text, marked, "the scenario's fix moved; update this test");
+    let file = dir.join("approval.toml");
+    std::fs::write(&file, marked).unwrap();
+    file
+}
+
+#[test]
+fn a_fix_held_for_approval_runs_once_a_human_approves_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = fix_needs_approval(dir.path());
+    let file = file.to_str().unwrap();
+
+    // Nobody approves: the run asks, documents it as awaiting approval, and is not solved.
+    let (_, stdout, stderr) = opsmcp(&["run-scenario", file, "--json"]);
+    let context = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(context.contains("awaiting approval"), "{context}");
+    assert!(!context.contains("\"solved\":true"), "{context}");
+    // The score does not say it ran what only waited for a human.
+    assert!(
+        stderr.contains("none run; asked for, did not run: increase-pool-size@orders-db"),
+        "{context}"
+    );
+
+    // The simulated on-call human approves; the planner, waiting, runs the fix and verifies.
+    let (code, stdout, stderr) = opsmcp(&["run-scenario", file, "--approve-requests", "--json"]);
+    let context = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(code, Some(0), "{context}");
+    assert!(stdout.contains("__await_approval\""), "{context}");
+    assert!(stdout.contains("simulated-approver"), "{context}");
+    assert!(stdout.contains("\"solved\":true"), "{context}");
+    assert!(
+        stderr.contains("— ran increase-pool-size@orders-db\n"),
+        "ran once, asked once: {context}"
+    );
+}

@@ -318,6 +318,7 @@ const TOOL_NAMES: &[&str] = &[
     "list_incidents",
     "update_incident",
     "execute_remediation",
+    "await_approval",
     "document_resolution",
     "notify_team",
     "get_raw_logs",

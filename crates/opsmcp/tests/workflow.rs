@@ -392,19 +392,57 @@ async fn an_action_needing_approval_waits_for_a_human_and_a_failed_fix_is_rolled
     assert_ne!(code, 0, "{out}");
     assert!(out.contains("INC-0999"), "{out}");
 
-    let (code, out) = cli(
-        &server.data_dir,
-        &[
-            "incidents",
-            "approve",
-            &id,
-            "restart@checkout-api",
-            "--by",
-            "carol",
-        ],
+    // Waiting is only for what was asked, and a wait nobody answers comes back pending.
+    let never = call(
+        &c,
+        "await_approval",
+        json!({"incident_id": id, "action": "failover@orders-db", "wait_s": 1}),
+    )
+    .await;
+    assert!(
+        err_text(&never).contains("no approval was requested for failover@orders-db")
+            && err_text(&never).contains("requested: restart@checkout-api"),
+        "{never:?}"
     );
+    let waited = ok(&call(
+        &c,
+        "await_approval",
+        json!({"incident_id": id, "action": "restart", "wait_s": 1}),
+    )
+    .await);
+    assert_eq!(waited["status"], "pending", "{waited}");
+    assert!(waited["waited_s"].as_f64().unwrap() >= 0.5, "{waited}");
+
+    // A caller already waiting learns of the approval as soon as it is given.
+    let data_dir = server.data_dir.clone();
+    let approving = {
+        let id = id.clone();
+        tokio::task::spawn_blocking(move || {
+            std::thread::sleep(std::time::Duration::from_millis(700));
+            cli(
+                &data_dir,
+                &[
+                    "incidents",
+                    "approve",
+                    &id,
+                    "restart@checkout-api",
+                    "--by",
+                    "carol",
+                ],
+            )
+        })
+    };
+    let approved = ok(&call(
+        &c,
+        "await_approval",
+        json!({"incident_id": id, "action": "restart@checkout-api", "wait_s": 30}),
+    )
+    .await);
+    let (code, out) = approving.await.unwrap();
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("by carol"), "{out}");
+    assert_eq!(approved["status"], "approved", "{approved}");
+    assert_eq!(approved["approved_by"], "carol", "{approved}");
     // Approved once is no longer pending.
     let (code, out) = cli(
         &server.data_dir,
@@ -446,5 +484,16 @@ async fn an_action_needing_approval_waits_for_a_human_and_a_failed_fix_is_rolled
     );
     assert_ne!(code, 0, "{out}");
     assert!(out.contains(&format!("incident {id} is resolved")), "{out}");
+    let closed = ok(&call(
+        &c,
+        "await_approval",
+        json!({"incident_id": id, "action": "restart@checkout-api", "wait_s": 5}),
+    )
+    .await);
+    assert_eq!(
+        closed["status"], "closed",
+        "nothing runs on it any more: {closed}"
+    );
+    assert_eq!(closed["incident_status"], "resolved", "{closed}");
     c.cancel().await.unwrap();
 }

@@ -77,6 +77,9 @@ pub struct PlannerConfig {
     /// The run's turn limit: the planner keeps the last turns for documenting, notifying and
     /// its summary.
     pub turn_budget: u32,
+    /// How long to wait, in all, for a human to approve an action held for approval before
+    /// documenting it as awaiting approval. Zero: do not wait.
+    pub approval_wait: Duration,
 }
 
 impl Default for PlannerConfig {
@@ -86,6 +89,7 @@ impl Default for PlannerConfig {
             max_rechecks: 2,
             max_remediations: 3,
             turn_budget: 20,
+            approval_wait: Duration::ZERO,
         }
     }
 }
@@ -99,6 +103,7 @@ enum Phase {
     Analyze,
     RootCause,
     Remediate,
+    AwaitApproval,
     Verify,
     Document,
     Notify,
@@ -118,6 +123,7 @@ enum Purpose {
     Script,
     Rca,
     Remediation,
+    Approval,
     Document,
     Escalate,
     Notify,
@@ -168,6 +174,8 @@ struct State {
     rechecks: u32,
     recheck_wait: bool,
     pending_approval: Option<String>,
+    /// Seconds waited so far for approvals.
+    approval_waited: f64,
     postmortem: Option<String>,
     notified: bool,
 }
@@ -359,6 +367,7 @@ impl Planner {
                 }
             }
             Purpose::Remediation => read_remediation(st, &v, error),
+            Purpose::Approval => read_approval(st, &v, error),
             Purpose::Document => match error {
                 Some(e) => st.notes.push(format!("document_resolution failed: {e}")),
                 None => {
@@ -395,6 +404,7 @@ impl Planner {
                 Phase::Analyze => self.analyze(tools, &mut out),
                 Phase::RootCause => self.root_cause(tools, &mut out),
                 Phase::Remediate => self.remediate(tools, late, &mut out),
+                Phase::AwaitApproval => self.await_approval(tools, late, &mut out),
                 Phase::Verify => self.verify(tools, late, &mut out),
                 Phase::Document if fix(&self.state).is_none() => self.escalate(tools, &mut out),
                 Phase::Document => self.document(tools, &mut out),
@@ -721,6 +731,39 @@ impl Planner {
             ));
         };
         Ok((t, incident))
+    }
+
+    /// An action is held for approval: wait for a human (as long as configured, in calls short
+    /// enough for any connection), else document it as awaiting approval.
+    fn await_approval(&mut self, tools: &[ToolDef], late: bool, out: &mut TurnPlan) -> Step {
+        let remaining = self.config.approval_wait.as_secs_f64() - self.state.approval_waited;
+        let st = &mut self.state;
+        let held = st.attempts.last().map(|a| a.action.clone());
+        let (Some(t), Some(incident), Some(action)) = (
+            offered(tools, "await_approval"),
+            st.incident_id.clone(),
+            held,
+        ) else {
+            st.phase = Some(Phase::Document);
+            return Step::Next;
+        };
+        if late || remaining < 1.0 {
+            st.phase = Some(Phase::Document);
+            return Step::Next;
+        }
+        out.say(format!(
+            "Waiting for a human to approve {} (up to {:.0} s more).",
+            action.label(),
+            remaining
+        ));
+        let wait_s = remaining.min(60.0).floor() as u64;
+        out.call(
+            st,
+            t,
+            json!({ "incident_id": incident, "action": action.label(), "wait_s": wait_s }),
+            Purpose::Approval,
+        );
+        Step::EndTurn
     }
 
     /// Checks health after a remediation (again, while it may still be taking effect).
@@ -1155,13 +1198,45 @@ fn read_remediation(st: &mut State, v: &Value, error: Option<String>) {
                 .clone()
                 .unwrap_or_else(|| "an operator's approval".into()),
         );
-        Phase::Document
+        Phase::AwaitApproval
     } else if result.did_not_hold() {
         Phase::Remediate
     } else {
         Phase::Verify
     });
     attempt.result = Some(result);
+}
+
+/// The wait for an approval: approved runs the held action again (it runs now), still pending
+/// waits again while the budget lasts, anything else documents it as awaiting approval.
+fn read_approval(st: &mut State, v: &Value, error: Option<String>) {
+    if let Some(e) = error {
+        st.notes.push(format!("await_approval failed: {e}"));
+        st.phase = Some(Phase::Document);
+        return;
+    }
+    match find_str(v, &["status"]) {
+        Some("approved") => {
+            let by = find_str(v, &["approved_by"]).unwrap_or("a human");
+            if let Some(held) = st.attempts.pop() {
+                st.notes.push(format!(
+                    "{} was approved by {by}: running it.",
+                    held.action.label()
+                ));
+            }
+            st.pending_approval = None;
+            st.phase = Some(Phase::Remediate);
+        }
+        Some("pending") => {
+            st.approval_waited += v
+                .get("waited_s")
+                .and_then(Value::as_f64)
+                .unwrap_or(1.0)
+                .max(1.0);
+            st.phase = Some(Phase::AwaitApproval);
+        }
+        _ => st.phase = Some(Phase::Document),
+    }
 }
 
 fn skip(tool: &str, consequence: &str) -> String {

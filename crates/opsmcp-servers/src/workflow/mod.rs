@@ -5,6 +5,7 @@
 //! records each in the audit log.
 
 pub mod alertmanager_webhook;
+pub mod await_approval;
 pub mod create_incident;
 pub mod deploy_webhook;
 pub mod document_resolution;
@@ -156,6 +157,14 @@ impl WorkflowServer {
         done(execute_remediation::run(&self.ctx, args, &caller.identity.subject).await)
     }
 
+    #[tool(description = await_approval::DESCRIPTION, annotations(read_only_hint = true, open_world_hint = false))]
+    async fn await_approval(
+        &self,
+        Parameters(args): Parameters<await_approval::Args>,
+    ) -> Result<Json<await_approval::Output>, String> {
+        done(await_approval::run(&self.ctx, args).await)
+    }
+
     #[tool(description = document_resolution::DESCRIPTION, annotations(read_only_hint = false, destructive_hint = false, open_world_hint = false))]
     async fn document_resolution(
         &self,
@@ -195,6 +204,7 @@ impl ServerHandler for WorkflowServer {
                 "Workflow orchestration for incident response: create_incident (with dedup \
                  keys), get_incident, list_incidents, update_incident (lifecycle), \
                  execute_remediation (approval, verification, rollback, idempotency keys), \
+                 await_approval (wait for a human to approve a held action), \
                  document_resolution (postmortem with charts; resolves the incident) and \
                  notify_team. Every call is recorded in a hash-chained audit log.",
             )
