@@ -12,6 +12,7 @@ pub mod audit;
 pub mod journal;
 pub mod log_analytics;
 pub mod monitoring;
+pub mod prompts;
 pub mod schema;
 mod tool_error;
 pub mod workflow;
