@@ -181,17 +181,18 @@ pub async fn routed<S: Send + Sync + 'static>(
         .await
 }
 
-/// The caller of a resource request may read: resources are what read-only tools return, so
-/// they take the same `read` scope (`admin` holds it too). Checked here because the gate only
-/// knows tools by name.
-pub fn may_read(context: &RequestContext<RoleServer>) -> Result<Caller, ErrorData> {
+/// The caller of a resource request holds `scope`: resources are what tools return, so they
+/// take the scope of the tool that returns the same data (`read` for incidents, `analyze` for
+/// the raw logs of the analytics workspace; `admin` holds all). Checked here because the gate
+/// only knows tools by name.
+pub fn allowed(context: &RequestContext<RoleServer>, scope: Scope) -> Result<Caller, ErrorData> {
     let caller = Caller::of(context);
-    if caller.identity.scopes.allows(Scope::Read) {
+    if caller.identity.scopes.allows(scope) {
         return Ok(caller);
     }
     Err(ErrorData::invalid_request(
         format!(
-            "forbidden: resources need the 'read' scope and {} holds {}",
+            "forbidden: these resources need the '{scope}' scope and {} holds {}",
             caller.identity.subject,
             if caller.identity.scopes == Default::default() {
                 "none".to_string()

@@ -14,6 +14,10 @@ pub enum ResourceError {
     /// not found), the code the MCP specification gives it.
     #[error("{0}")]
     NotFound(String),
+    /// What the URI names is there but too big to send in one message. Sent as `-32602`, with
+    /// the tool that pages through it.
+    #[error("{0}")]
+    TooLarge(String),
     /// The store or the file system failed; the request was fine. Sent as `-32603`.
     #[error("{0}")]
     Unavailable(String),
@@ -22,7 +26,9 @@ pub enum ResourceError {
 impl From<ResourceError> for ErrorData {
     fn from(e: ResourceError) -> Self {
         match e {
-            ResourceError::Malformed(m) => ErrorData::invalid_params(m, None),
+            ResourceError::Malformed(m) | ResourceError::TooLarge(m) => {
+                ErrorData::invalid_params(m, None)
+            }
             ResourceError::NotFound(m) => ErrorData::resource_not_found(m, None),
             ResourceError::Unavailable(m) => ErrorData::internal_error(m, None),
         }

@@ -473,3 +473,102 @@ fn prompts_export_writes_the_builtin_prompts_and_keeps_edits() {
         "edited"
     );
 }
+
+/// The analytics workspace's files are the log-analytics server's resources: what
+/// `get_raw_logs` fetched is listed, read, and its path completed; nothing leaves the workspace.
+#[tokio::test]
+async fn analytics_workspace_files_are_resources_of_the_log_analytics_server() {
+    let server = up();
+    let c = client(&server, "log-analytics").await;
+    let caps = c.peer_info().unwrap().capabilities.clone();
+    assert!(
+        caps.resources.is_some() && caps.completions.is_some(),
+        "{caps:?}"
+    );
+    let templates: Vec<String> = c
+        .list_resource_templates(None)
+        .await
+        .unwrap()
+        .resource_templates
+        .into_iter()
+        .map(|t| t.uri_template)
+        .collect();
+    assert_eq!(templates, ["analytics://{+path}"]);
+
+    // Errors only: a whole half hour of JSON lines is MBs, past what one read returns.
+    let logs = call(
+        &c,
+        "get_raw_logs",
+        json!({"timeframe": "last 30 minutes", "level": "error"}),
+    )
+    .await;
+    let path = logs["log_data_path"].as_str().unwrap().to_string();
+    let uri = format!("analytics://{path}");
+    assert!(uris(&c).await.contains(&uri), "{uri}");
+    let (mime, text) = read(&c, &uri).await;
+    assert_eq!(mime, "application/json");
+    let entries: Vec<Value> = serde_json::from_str(&text).unwrap();
+    assert!(!entries.is_empty());
+
+    // Paths complete folder by folder.
+    let (folder, _) = path.split_once('/').unwrap();
+    let t = "analytics://{+path}";
+    assert!(
+        complete(&c, t, "path", &folder[..3], &[])
+            .await
+            .contains(&format!("{folder}/")),
+    );
+    assert_eq!(
+        complete(&c, t, "path", &format!("{folder}/lo"), &[]).await,
+        std::slice::from_ref(&path)
+    );
+
+    // Out of bounds, hidden, missing, linked, too big: each says what is wrong.
+    let root = server.data_dir.join("analytics");
+    std::fs::write(root.join("big.txt"), vec![b'x'; 2 * 1024 * 1024]).unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", root.join("link.txt")).unwrap();
+    for (bad, code, says) in [
+        (
+            "analytics://../opsmcp.db",
+            -32602,
+            "analytics://INC-0001/logs-1.json",
+        ),
+        ("incident://INC-0001", -32602, "not an analytics:// URI"),
+        (
+            &format!("analytics://{folder}/.logs-1.json.idx") as &str,
+            -32602,
+            "hidden",
+        ),
+        ("analytics://nope/logs-1.json", -32002, "does not exist"),
+        ("analytics://link.txt", -32602, "symbolic link"),
+        ("analytics://big.txt", -32602, "get_raw_logs"),
+    ] {
+        let (got, msg) = read_error(&c, bad).await;
+        assert_eq!(got, code, "{bad}: {msg}");
+        assert!(msg.contains(says), "{bad}: {msg}");
+    }
+    assert!(!uris(&c).await.iter().any(|u| u.contains("link.txt")));
+
+    // Reads are audited on this server too.
+    let mut audited = false;
+    for _ in 0..100 {
+        let (_, out) = cli(
+            &server.data_dir,
+            &["audit", "list", "--json", "--limit", "1000"],
+        );
+        audited = out
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .any(|e| {
+                e["server"] == "log-analytics"
+                    && e["tool"] == "resources/read"
+                    && e["arguments"].as_str().is_some_and(|a| a.contains(&path))
+            });
+        if audited {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(audited, "no audit entry for reading {uri}");
+    c.cancel().await.unwrap();
+}

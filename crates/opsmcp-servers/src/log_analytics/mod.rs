@@ -7,6 +7,7 @@
 
 pub mod execute_analysis_script;
 pub mod get_raw_logs;
+pub mod resources;
 pub mod workspace;
 
 use std::{
@@ -16,7 +17,7 @@ use std::{
 
 use futures::future::BoxFuture;
 use opsmcp_mcp::{
-    CheckResult, HealthCheck,
+    Caller, CheckResult, HealthCheck,
     auth::Scope,
     policy::{ToolRules, ToolSwitches},
 };
@@ -27,8 +28,10 @@ use rmcp::{
     ErrorData, Json, RoleServer, ServerHandler,
     handler::server::{router::tool::ToolRouter, wrapper::Parameters},
     model::{
-        GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
-        PaginatedRequestParams, ServerCapabilities, ServerConfig,
+        CompleteRequestParams, CompleteResult, CompletionInfo, GetPromptRequestParams,
+        GetPromptResponse, Implementation, ListPromptsResult, ListResourceTemplatesResult,
+        ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams,
+        ReadResourceResponse, ReadResourceResult, Reference, ServerCapabilities, ServerConfig,
     },
     service::RequestContext,
     tool, tool_handler, tool_router,
@@ -183,6 +186,8 @@ impl ServerHandler for LogAnalyticsServer {
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_prompts()
+                .enable_resources()
+                .enable_completions()
                 .build(),
         )
         .with_server_info(Implementation::new(
@@ -195,8 +200,68 @@ impl ServerHandler for LogAnalyticsServer {
              its path, a summary and a first page; execute_analysis_script runs a Python script \
              (pass it as `code`) on that file in a kernel sandbox. The prompt `log-analytics` \
              explains the loop and the script contract; `investigate` is that phase of \
-             working an incident.",
+             working an incident. The workspace's files are resources: \
+             analytics://INC-0001/logs-1.json (relative to analytics/).",
         )
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        crate::audit::allowed(&context, Scope::Analyze)?;
+        Ok(ListResourcesResult::with_all_items(
+            resources::list(&self.inner).await?,
+        ))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(ListResourceTemplatesResult::with_all_items(
+            resources::templates(),
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let caller = Caller::of(&context);
+        self.audit
+            .read(&request.uri, &caller, async {
+                crate::audit::allowed(&context, Scope::Analyze)?;
+                let contents = resources::read(&self.inner, &request.uri).await?;
+                Ok(ReadResourceResult::new(vec![contents]).into())
+            })
+            .await
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, ErrorData> {
+        crate::audit::allowed(&context, Scope::Analyze)?;
+        let values = match &request.r#ref {
+            Reference::Resource(template) => {
+                resources::complete(
+                    &self.inner,
+                    &template.uri,
+                    &request.argument.name,
+                    &request.argument.value,
+                )
+                .await?
+            }
+            // No prompt of this server takes an argument.
+            _ => Vec::new(),
+        };
+        let info = CompletionInfo::new(values).map_err(|e| ErrorData::internal_error(e, None))?;
+        Ok(CompleteResult::new(info))
     }
 
     async fn list_prompts(

@@ -223,7 +223,7 @@ impl ServerHandler for WorkflowServer {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        crate::audit::may_read(&context)?;
+        crate::audit::allowed(&context, Scope::Read)?;
         Ok(ListResourcesResult::with_all_items(
             resources::list(&self.ctx).await?,
         ))
@@ -247,7 +247,7 @@ impl ServerHandler for WorkflowServer {
         let caller = Caller::of(&context);
         self.audit
             .read(&request.uri, &caller, async {
-                crate::audit::may_read(&context)?;
+                crate::audit::allowed(&context, Scope::Read)?;
                 let contents = resources::read(&self.ctx, &request.uri).await?;
                 Ok(ReadResourceResult::new(vec![contents]).into())
             })
@@ -259,7 +259,7 @@ impl ServerHandler for WorkflowServer {
         request: CompleteRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, ErrorData> {
-        crate::audit::may_read(&context)?;
+        crate::audit::allowed(&context, Scope::Read)?;
         let values = match &request.r#ref {
             Reference::Resource(template) => {
                 let chosen = request
