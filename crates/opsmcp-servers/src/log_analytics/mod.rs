@@ -1,7 +1,8 @@
 //! The log analytics server (port 9003): raw logs into the analytics workspace, and model-written
 //! Python run over them in the kernel sandbox. It also serves the `log-analytics` skill and the
 //! investigate phase as MCP prompts (`crate::prompts`), so any client learns the fetch → script
-//! → run → read loop from the server itself.
+//! → run → read loop from the server itself, and the workspace's files as MCP resources
+//! (`resources.rs`: `analytics://PATH`).
 //!
 //! Each tool lives in its own file with the same shape; this file only routes calls to them.
 
