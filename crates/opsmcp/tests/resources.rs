@@ -572,3 +572,90 @@ async fn analytics_workspace_files_are_resources_of_the_log_analytics_server() {
     assert!(audited, "no audit entry for reading {uri}");
     c.cancel().await.unwrap();
 }
+
+/// `opsmcp token create`: the token and its config entry.
+fn token(name: &str, scopes: &str) -> (String, String) {
+    let out = Command::new(bin())
+        .args(["token", "create", "--name", name, "--scopes", scopes])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let entry = stderr[stderr.find("[[auth.tokens]]").expect("config entry")..]
+        .split("\n\n")
+        .next()
+        .unwrap()
+        .to_string();
+    (
+        String::from_utf8(out.stdout).unwrap().trim().to_string(),
+        entry,
+    )
+}
+
+/// Resources take the scope of the tool that returns the same data: incidents `read` (as
+/// `get_incident`), the analytics workspace's raw logs `analyze` (as `get_raw_logs`).
+#[test]
+fn resources_take_the_scope_of_the_tool_returning_the_same_data() {
+    let (reader, reader_entry) = token("reader", "read");
+    let (analyst, analyst_entry) = token("analyst", "read,analyze");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("opsmcp.toml");
+    std::fs::write(&config, format!("{reader_entry}\n\n{analyst_entry}\n")).unwrap();
+    let server = Running::up(&[
+        "--scenario",
+        "db-connection-pool-exhaustion",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    let rpc = |name: &str, token: &str, method: &str, params: Value| -> Value {
+        let r = common::post_mcp(server.url(name))
+            .bearer_auth(token)
+            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200, "{name} {method}");
+        r.json().unwrap()
+    };
+    let read = |name: &str, token: &str, uri: &str| {
+        let answer = rpc(name, token, "resources/read", json!({"uri": uri}));
+        answer["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    // The reader reaches incidents (an unknown one is not found, not forbidden)…
+    let e = read("workflow", &reader, "incident://INC-0042");
+    assert!(e.contains("unknown incident id"), "{e}");
+    // … but not the raw logs, listed, read or completed.
+    let e = read("log-analytics", &reader, "analytics://INC-0001/logs-1.json");
+    assert!(e.starts_with("forbidden") && e.contains("'analyze'"), "{e}");
+    let listed = rpc("log-analytics", &reader, "resources/list", json!({}));
+    assert!(
+        listed["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("forbidden")),
+        "{listed}"
+    );
+    let completed = rpc(
+        "log-analytics",
+        &reader,
+        "completion/complete",
+        json!({"ref": {"type": "ref/resource", "uri": "analytics://{+path}"},
+               "argument": {"name": "path", "value": ""}}),
+    );
+    assert!(
+        completed["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("forbidden")),
+        "{completed}"
+    );
+    // The analyst may.
+    let e = read(
+        "log-analytics",
+        &analyst,
+        "analytics://INC-0001/logs-1.json",
+    );
+    assert!(e.contains("does not exist"), "{e}");
+    let listed = rpc("log-analytics", &analyst, "resources/list", json!({}));
+    assert!(listed["result"]["resources"].is_array(), "{listed}");
+}
