@@ -31,6 +31,17 @@ impl Written {
         read_if_there(&path).map(|bytes| bytes.map(|b| String::from_utf8_lossy(&b).into_owned()))
     }
 
+    /// Whether the incident's postmortem has been written (a listing asks this of many
+    /// incidents and needs no file's contents).
+    pub fn has_postmortem(&self, incident_id: &str) -> Result<bool, WorkflowError> {
+        let path = self.folder(incident_id)?.join(POSTMORTEM_FILE);
+        match std::fs::metadata(&path) {
+            Ok(meta) => Ok(meta.is_file()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(io(&path, e)),
+        }
+    }
+
     /// The names of the incident's charts (`<service>-<signal>.svg`), sorted; empty when there
     /// are none or no postmortem has been written.
     pub fn charts(&self, incident_id: &str) -> Result<Vec<String>, WorkflowError> {
@@ -135,6 +146,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let w = Written::new(dir.path());
         assert_eq!(w.postmortem("INC-0001").unwrap(), None);
+        assert!(!w.has_postmortem("INC-0001").unwrap());
         assert!(w.charts("INC-0001").unwrap().is_empty());
         let folder = dir.path().join("INC-0001");
         std::fs::create_dir_all(&folder).unwrap();
@@ -142,6 +154,7 @@ mod tests {
         std::fs::write(folder.join("orders-db-latency_ms.svg"), "<svg/>").unwrap();
         std::fs::write(folder.join(".tmp-123.svg"), "half").unwrap();
         assert_eq!(w.postmortem("INC-0001").unwrap().as_deref(), Some("# pm"));
+        assert!(w.has_postmortem("INC-0001").unwrap());
         assert_eq!(w.charts("INC-0001").unwrap(), ["orders-db-latency_ms.svg"]);
         assert_eq!(
             w.chart("INC-0001", "orders-db-latency_ms.svg")

@@ -135,8 +135,20 @@ pub async fn list(ctx: &Workflow) -> Result<Vec<Resource>, ResourceError> {
     let files = tokio::task::spawn_blocking(move || {
         ids.iter()
             .map(|id| {
-                let has_postmortem = written.postmortem(id).ok().flatten().is_some();
-                (has_postmortem, written.charts(id).unwrap_or_default())
+                // One unreadable folder leaves that incident's files out of the listing rather
+                // than failing it; a read of them says what is wrong.
+                let warn = |e: opsmcp_workflow::WorkflowError| {
+                    tracing::warn!(incident = %id, error = %e, "postmortem folder not listed");
+                };
+                let has_postmortem = written.has_postmortem(id).unwrap_or_else(|e| {
+                    warn(e);
+                    false
+                });
+                let charts = written.charts(id).unwrap_or_else(|e| {
+                    warn(e);
+                    Vec::new()
+                });
+                (has_postmortem, charts)
             })
             .collect::<Vec<_>>()
     })
