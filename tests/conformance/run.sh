@@ -3,7 +3,7 @@
 #   1. the test-only fixture server (crates/opsmcp-conformance-fixture, hosted by opsmcp-mcp),
 #      with legacy sessions on and off: every active scenario, strict baseline per mode;
 #   2. each real opsmcp server (`opsmcp serve NAME --port 0`): the generic scenarios must pass,
-#      the fixture-dependent ones (baseline-servers.yml) are reported only.
+#      the fixture-dependent ones (baseline-server-NAME.yml, exact per server) are reported only.
 # Exits non-zero on any unexpected failure. See tests/conformance/README.md.
 #
 # usage: tests/conformance/run.sh [--no-build] [--fixture-only | --servers-only]
@@ -214,7 +214,7 @@ if [ "$do_servers" = 1 ]; then
         FAILED_RUNS+=("$label"); TOTAL_FAILED=$((TOTAL_FAILED + 1))
         continue
       fi
-      run_suite "$label" "http://127.0.0.1:$SERVER_PORT/mcp" "$HERE/baseline-servers.yml" lenient
+      run_suite "$label" "http://127.0.0.1:$SERVER_PORT/mcp" "$HERE/baseline-server-$name.yml" lenient
       stop_pid "$SERVER_PID"
     done
   fi

@@ -7,8 +7,10 @@
 // strict  (fixture): like the CLI's own --expected-failures check. A scenario fails if any check
 //         is FAILURE or WARNING; a failing scenario must be listed in the baseline, and a listed
 //         one must still fail (a stale entry is an error).
-// lenient (real servers): the baseline lists scenarios that need the fixture's tools. They are
-//         reported but never counted. Every other scenario must have no FAILURE check;
+// lenient (real servers): the baseline lists the scenarios that fail on that server (they need
+//         the fixture's tools or a capability it lacks). They are reported but never counted,
+//         unless one passes: then it is a stale entry, an error, so a scenario that starts
+//         passing is required from then on. Every other scenario must have no FAILURE check;
 //         WARNINGs are printed but do not fail the run.
 //
 // Last line: `<label>: N passed, M failed` (scenarios), the plain closing line CI reads.
@@ -71,8 +73,10 @@ for (const scenario of scenarios) {
     else if (listed) { verdict = 'STALE (passes but is in the baseline)'; stale.push(scenario); }
     else verdict = 'pass';
     if (verdict === 'pass' || verdict === 'expected failure') passed++; else failed++;
+  } else if (listed && failures.length > 0) {
+    verdict = 'not required, fails:';
   } else if (listed) {
-    verdict = failures.length > 0 ? 'not required, fails:' : 'not required, passes:';
+    verdict = 'STALE (passes but is in the baseline)'; stale.push(scenario); failed++;
   } else if (failures.length > 0) {
     verdict = 'FAIL'; unexpected.push(scenario); failed++;
   } else {

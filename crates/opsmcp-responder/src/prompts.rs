@@ -1,6 +1,7 @@
 //! The system prompt and the phase texts given to model brains (the seed's system prompt plus
 //! phase files). The defaults ship inside the binary (`prompts/` at the repository root); a
-//! folder of the same shape overrides them.
+//! folder of the same shape overrides them, and [`Prompts::write`] makes one (`opsmcp prompts
+//! export`) for a binary install, whose users have no repository to read them from.
 
 use std::path::{Path, PathBuf};
 
@@ -76,6 +77,48 @@ impl Prompts {
             })
             .collect::<Result<_, PromptError>>()?;
         Ok(Self { system, phases })
+    }
+
+    /// The files [`Prompts::write`] makes under `dir`, in order: `system.md`, then
+    /// `phases/<phase>.md` — the layout [`Prompts::load`] reads.
+    pub fn files(&self, dir: &Path) -> Vec<(PathBuf, &str)> {
+        std::iter::once((dir.join("system.md"), self.system.as_str()))
+            .chain(self.phases.iter().map(|(phase, text)| {
+                (
+                    dir.join("phases").join(format!("{phase}.md")),
+                    text.as_str(),
+                )
+            }))
+            .collect()
+    }
+
+    /// Writes the prompts under `dir` in the layout [`Prompts::load`] reads and returns the
+    /// files written. Without `overwrite`, an existing file stops it before anything is
+    /// written, so edits made to an earlier export are never lost by running it again.
+    pub fn write(&self, dir: &Path, overwrite: bool) -> Result<Vec<PathBuf>, PromptError> {
+        let files = self.files(dir);
+        if !overwrite && let Some((path, _)) = files.iter().find(|(path, _)| path.exists()) {
+            return Err(PromptError {
+                path: path.clone(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "already exists; nothing was written (pass --force to overwrite, or choose \
+                     another folder)",
+                ),
+            });
+        }
+        let phases = dir.join("phases");
+        std::fs::create_dir_all(&phases).map_err(|source| PromptError {
+            path: phases.clone(),
+            source,
+        })?;
+        for (path, text) in &files {
+            std::fs::write(path, text).map_err(|source| PromptError {
+                path: path.clone(),
+                source,
+            })?;
+        }
+        Ok(files.into_iter().map(|(path, _)| path).collect())
     }
 
     /// What a model brain is given as its system prompt: the base prompt, then each phase.

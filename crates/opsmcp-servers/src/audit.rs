@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use opsmcp_mcp::Caller;
+use opsmcp_mcp::{Caller, auth::Scope};
 use opsmcp_store::{NewAuditEntry, Store};
 use rmcp::{
     ErrorData, RoleServer,
@@ -76,9 +76,9 @@ impl Audit {
     where
         F: std::future::Future<Output = Result<CallToolResponse, ErrorData>>,
     {
-        let Some(tx) = &self.tx else {
+        if self.tx.is_none() {
             return call(request).await;
-        };
+        }
         let tool = request.name.to_string();
         let mut arguments =
             serde_json::Value::Object(request.arguments.clone().unwrap_or_default());
@@ -86,6 +86,54 @@ impl Audit {
         let started = Instant::now();
         let result = call(request).await;
         let outcome = outcome(&result);
+        self.record(tool, caller, arguments, outcome, started, changes)
+            .await;
+        result
+    }
+
+    /// Runs `read` of the resource `uri` and records it like a read-only tool call (tool
+    /// `resources/read`, arguments `{"uri": …}`): a resource is data a tool would return, so who
+    /// read which incident is in the same log. Listings and completions are not recorded, as
+    /// `tools/list` is not.
+    pub async fn read<T, F>(&self, uri: &str, caller: &Caller, read: F) -> Result<T, ErrorData>
+    where
+        F: std::future::Future<Output = Result<T, ErrorData>>,
+    {
+        if self.tx.is_none() {
+            return read.await;
+        }
+        let started = Instant::now();
+        let result = read.await;
+        let outcome = match &result {
+            Ok(_) => "ok".to_string(),
+            Err(e) if e.message.starts_with("forbidden") => {
+                format!("forbidden: {}", cut(&e.message, 300))
+            }
+            Err(e) => format!("error: {}", cut(&e.message, 300)),
+        };
+        self.record(
+            "resources/read".to_string(),
+            caller,
+            serde_json::json!({ "uri": uri }),
+            outcome,
+            started,
+            false,
+        )
+        .await;
+        result
+    }
+
+    /// Queues one entry; waits for its commit when `changes` is set.
+    async fn record(
+        &self,
+        tool: String,
+        caller: &Caller,
+        arguments: serde_json::Value,
+        outcome: String,
+        started: Instant,
+        changes: bool,
+    ) {
+        let Some(tx) = &self.tx else { return };
         let entry = NewAuditEntry {
             server: self.server.to_string(),
             tool,
@@ -103,7 +151,6 @@ impl Audit {
         } else if tx.try_send((entry, None)).is_err() {
             tracing::warn!("audit queue full; a read-only call's entry was dropped");
         }
-        result
     }
 }
 
@@ -132,6 +179,29 @@ pub async fn routed<S: Send + Sync + 'static>(
             )
         })
         .await
+}
+
+/// The caller of a resource request holds `scope`: resources are what tools return, so they
+/// take the scope of the tool that returns the same data (`read` for incidents, `analyze` for
+/// the raw logs of the analytics workspace; `admin` holds all). Checked here because the gate
+/// only knows tools by name.
+pub fn allowed(context: &RequestContext<RoleServer>, scope: Scope) -> Result<Caller, ErrorData> {
+    let caller = Caller::of(context);
+    if caller.identity.scopes.allows(scope) {
+        return Ok(caller);
+    }
+    Err(ErrorData::invalid_request(
+        format!(
+            "forbidden: these resources need the '{scope}' scope and {} holds {}",
+            caller.identity.subject,
+            if caller.identity.scopes == Default::default() {
+                "none".to_string()
+            } else {
+                caller.identity.scopes.to_string()
+            }
+        ),
+        None,
+    ))
 }
 
 /// The outcome an entry records, its first word the kind: `ok`, `error`, `busy`, `timeout`,

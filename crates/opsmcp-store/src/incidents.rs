@@ -333,6 +333,36 @@ impl Store {
         detail.ok_or_else(|| StoreError::UnknownIncident { id: id.to_owned() })
     }
 
+    /// Up to `limit` incident ids starting with `prefix`, newest first: what a client
+    /// completing an id (MCP `completion/complete`) offers. Ids are `INC-` and digits, so the
+    /// prefix is matched upper-cased (`inc-00` finds `INC-0042`) and taken literally (`%` and
+    /// `_` are not wildcards).
+    pub async fn incident_ids_starting_with(
+        &self,
+        prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut pattern = String::with_capacity(prefix.len() + 1);
+        for c in prefix.trim().to_uppercase().chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+        }
+        pattern.push('%');
+        let limit = i64::from(limit.min(PageRequest::MAX_LIMIT));
+        let ids = read_tx!(self, |tx| {
+            sqlx::query_scalar::<_, String>(
+                "SELECT id FROM incidents WHERE id LIKE $1 ESCAPE '\\' ORDER BY num DESC LIMIT $2",
+            )
+            .bind(&pattern)
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await?
+        });
+        Ok(ids)
+    }
+
     /// Incidents matching `filter`, newest first, one page at a time. The cursor is opaque to
     /// callers; pages stay stable while new incidents are opened (they sort before the cursor).
     pub async fn list_incidents(

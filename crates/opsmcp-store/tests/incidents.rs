@@ -578,3 +578,36 @@ fn severity_parses_both_forms() {
         Status::Resolved
     );
 }
+
+both_backends!(
+    incident_ids_complete_by_prefix,
+    incident_ids_complete_by_prefix_test
+);
+async fn incident_ids_complete_by_prefix_test(store: Store, _url: String) {
+    for i in 0..12 {
+        store
+            .create_incident(new(&format!("incident {i}"), None), "alice")
+            .await
+            .expect("create");
+    }
+    let ids = |prefix: &'static str, limit: u32| {
+        let store = store.clone();
+        async move {
+            store
+                .incident_ids_starting_with(prefix, limit)
+                .await
+                .expect("complete")
+        }
+    };
+    // Newest first, bounded, case-insensitive.
+    assert_eq!(
+        ids("INC-001", 100).await,
+        ["INC-0012", "INC-0011", "INC-0010"]
+    );
+    assert_eq!(ids("inc-000", 2).await, ["INC-0009", "INC-0008"]);
+    assert_eq!(ids("", 100).await.len(), 12);
+    // Wildcards are taken literally: `_` and `%` match nothing in an id.
+    assert!(ids("INC_", 100).await.is_empty());
+    assert!(ids("%", 100).await.is_empty());
+    assert!(ids("INC-9", 100).await.is_empty());
+}

@@ -1,7 +1,7 @@
 //! `opsmcp-workflow`: what the workflow server does with incidents beyond storing them —
 //! closed-loop remediation ([`remediate`]: approval, state before, the action, verification,
-//! rollback), postmortems with charts ([`postmortem`]) and Alertmanager intake
-//! ([`alertmanager`]).
+//! rollback), postmortems with charts ([`postmortem`], read back by [`written`]) and
+//! Alertmanager intake ([`alertmanager`]).
 //!
 //! It works on the [`opsmcp_world::World`] trait and the [`opsmcp_store::Store`]; it must not
 //! know about MCP, HTTP serving or which world (live or simulated) it acts on.
@@ -12,6 +12,7 @@ pub mod alertmanager;
 pub mod approval;
 pub mod postmortem;
 pub mod remediate;
+pub mod written;
 
 /// What went wrong, said so that a caller (often a model) can correct itself.
 #[derive(Debug, thiserror::Error)]

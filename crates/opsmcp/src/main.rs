@@ -10,6 +10,7 @@ mod history_book;
 mod incidents_cmd;
 mod logs_cmd;
 mod ports;
+mod prompts_cmd;
 mod scenarios_cmd;
 mod serve;
 mod telemetry;
@@ -104,6 +105,9 @@ enum Command {
     /// API tokens for the servers' [auth] settings.
     #[command(subcommand)]
     Token(token_cmd::TokenCommand),
+    /// The agent's prompts (system prompt and phases), built in: export them to files.
+    #[command(subcommand)]
+    Prompts(prompts_cmd::PromptsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -168,6 +172,7 @@ fn main() -> ExitCode {
         Command::Incidents(cmd) => incidents_cmd::run(cmd, m),
         Command::Audit(cmd) => incidents_cmd::run_audit(cmd, m),
         Command::Token(cmd) => token_cmd::run(cmd),
+        Command::Prompts(cmd) => prompts_cmd::run(cmd),
         Command::Config(ConfigCommand::Print(flags)) => {
             let m = m.subcommand().map(|(_, m)| m).unwrap_or(m);
             Settings::resolve(&flags, m).map(|s| {

@@ -90,9 +90,10 @@ async fn fetch_page_and_analyse_a_simulated_incident() {
             tool.name
         );
     }
+    // The skill first; the investigate phase beside it (tests/resources.rs checks the texts).
     let prompts = client.list_all_prompts().await.unwrap();
-    assert_eq!(prompts.len(), 1);
-    assert_eq!(prompts[0].name, "log-analytics");
+    let names: Vec<&str> = prompts.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["log-analytics", "investigate"]);
     let prompt = client
         .get_prompt(GetPromptRequestParams::new("log-analytics"))
         .await

@@ -1,11 +1,14 @@
 //! The log analytics server (port 9003): raw logs into the analytics workspace, and model-written
-//! Python run over them in the kernel sandbox. It also serves the `log-analytics` skill as an MCP
-//! prompt, so any client learns the fetch → script → run → read loop from the server itself.
+//! Python run over them in the kernel sandbox. It also serves the `log-analytics` skill and the
+//! investigate phase as MCP prompts (`crate::prompts`), so any client learns the fetch → script
+//! → run → read loop from the server itself, and the workspace's files as MCP resources
+//! (`resources.rs`: `analytics://PATH`).
 //!
 //! Each tool lives in its own file with the same shape; this file only routes calls to them.
 
 pub mod execute_analysis_script;
 pub mod get_raw_logs;
+pub mod resources;
 pub mod workspace;
 
 use std::{
@@ -15,7 +18,7 @@ use std::{
 
 use futures::future::BoxFuture;
 use opsmcp_mcp::{
-    CheckResult, HealthCheck,
+    Caller, CheckResult, HealthCheck,
     auth::Scope,
     policy::{ToolRules, ToolSwitches},
 };
@@ -26,22 +29,16 @@ use rmcp::{
     ErrorData, Json, RoleServer, ServerHandler,
     handler::server::{router::tool::ToolRouter, wrapper::Parameters},
     model::{
-        GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation,
-        ListPromptsResult, PaginatedRequestParams, Prompt, PromptMessage, Role, ServerCapabilities,
-        ServerConfig,
+        CompleteRequestParams, CompleteResult, CompletionInfo, GetPromptRequestParams,
+        GetPromptResponse, Implementation, ListPromptsResult, ListResourceTemplatesResult,
+        ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams,
+        ReadResourceResponse, ReadResourceResult, Reference, ServerCapabilities, ServerConfig,
     },
     service::RequestContext,
     tool, tool_handler, tool_router,
 };
 
 use workspace::Workspace;
-
-/// The `log-analytics` skill (Claude Code format), served as the prompt of the same name.
-pub const SKILL: &str = include_str!("../../../../skills/log-analytics/SKILL.md");
-/// The prompt's name.
-pub const PROMPT_NAME: &str = "log-analytics";
-const PROMPT_DESCRIPTION: &str = "How to analyse large log sets: fetch them with get_raw_logs, \
-write a Python script into analytics/, run it with execute_analysis_script, read the result.";
 
 /// What the tools work with.
 pub struct LogAnalytics {
@@ -190,6 +187,8 @@ impl ServerHandler for LogAnalyticsServer {
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_prompts()
+                .enable_resources()
+                .enable_completions()
                 .build(),
         )
         .with_server_info(Implementation::new(
@@ -201,8 +200,69 @@ impl ServerHandler for LogAnalyticsServer {
              timeframe's) log entries to a JSON file in the analytics/ workspace and returns \
              its path, a summary and a first page; execute_analysis_script runs a Python script \
              (pass it as `code`) on that file in a kernel sandbox. The prompt `log-analytics` \
-             explains the loop and the script contract.",
+             explains the loop and the script contract; `investigate` is that phase of \
+             working an incident. The workspace's files are resources: \
+             analytics://INC-0001/logs-1.json (relative to analytics/).",
         )
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        crate::audit::allowed(&context, Scope::Analyze)?;
+        Ok(ListResourcesResult::with_all_items(
+            resources::list(&self.inner).await?,
+        ))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(ListResourceTemplatesResult::with_all_items(
+            resources::templates(),
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let caller = Caller::of(&context);
+        self.audit
+            .read(&request.uri, &caller, async {
+                crate::audit::allowed(&context, Scope::Analyze)?;
+                let contents = resources::read(&self.inner, &request.uri).await?;
+                Ok(ReadResourceResult::new(vec![contents]).into())
+            })
+            .await
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, ErrorData> {
+        crate::audit::allowed(&context, Scope::Analyze)?;
+        let values = match &request.r#ref {
+            Reference::Resource(template) => {
+                resources::complete(
+                    &self.inner,
+                    &template.uri,
+                    &request.argument.name,
+                    &request.argument.value,
+                )
+                .await?
+            }
+            // No prompt of this server takes an argument.
+            _ => Vec::new(),
+        };
+        let info = CompletionInfo::new(values).map_err(|e| ErrorData::internal_error(e, None))?;
+        Ok(CompleteResult::new(info))
     }
 
     async fn list_prompts(
@@ -210,11 +270,7 @@ impl ServerHandler for LogAnalyticsServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
-        Ok(ListPromptsResult::with_all_items(vec![Prompt::new(
-            PROMPT_NAME,
-            Some(PROMPT_DESCRIPTION),
-            None,
-        )]))
+        Ok(crate::prompts::list(crate::prompts::LOG_ANALYTICS))
     }
 
     async fn get_prompt(
@@ -222,20 +278,7 @@ impl ServerHandler for LogAnalyticsServer {
         request: GetPromptRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
-        if request.name != PROMPT_NAME {
-            return Err(ErrorData::invalid_params(
-                format!(
-                    "unknown prompt '{}'; this server has one prompt: {PROMPT_NAME}",
-                    request.name
-                ),
-                None,
-            ));
-        }
-        Ok(
-            GetPromptResult::new(vec![PromptMessage::new_text(Role::User, SKILL)])
-                .with_description(PROMPT_DESCRIPTION)
-                .into(),
-        )
+        Ok(crate::prompts::get(crate::prompts::LOG_ANALYTICS, &request.name)?.into())
     }
 }
 
@@ -379,11 +422,5 @@ mod tests {
                 "call {i} ran another's code"
             );
         }
-    }
-
-    #[test]
-    fn the_skill_has_front_matter() {
-        assert!(SKILL.starts_with("---\nname: log-analytics\ndescription: "));
-        assert!(SKILL.contains("sys.argv[1]") && SKILL.contains("no network"));
     }
 }

@@ -79,6 +79,64 @@ impl Workspace {
         Ok(beneath(&dirfd, name, OFlags::RDONLY)?.into())
     }
 
+    /// The entries of folder `dir` (checked by [`relative_path`], or "" for the root): (name,
+    /// is a folder), hidden names and symbolic links left out, sorted by name. Read through the
+    /// same no-symlink descriptors as everything else, so a link a script planted cannot make
+    /// this list a folder outside the workspace.
+    pub fn entries(&self, dir: &str) -> io::Result<Vec<(String, bool)>> {
+        let fd = self.open_dir(dir, false)?;
+        let mut out = Vec::new();
+        for entry in rustix::fs::Dir::read_from(&fd)? {
+            let entry = entry?;
+            let Ok(name) = entry.file_name().to_str() else {
+                continue;
+            };
+            if name.starts_with('.') {
+                continue;
+            }
+            match entry.file_type() {
+                rustix::fs::FileType::Directory => out.push((name.to_string(), true)),
+                rustix::fs::FileType::RegularFile => out.push((name.to_string(), false)),
+                _ => {}
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// The `limit` most recently modified files of the workspace (paths relative to it, newest
+    /// first), looking at no more than `scan` entries: a listing stays cheap however many
+    /// files scripts left behind. Hidden names and symbolic links are skipped.
+    pub fn newest_files(&self, limit: usize, scan: usize) -> io::Result<Vec<String>> {
+        let mut files = Vec::new();
+        let mut folders = vec![String::new()];
+        let mut seen = 0;
+        'walk: while let Some(dir) = folders.pop() {
+            let fd = self.open_dir(&dir, false)?;
+            for (name, is_dir) in self.entries(&dir)? {
+                seen += 1;
+                if seen > scan {
+                    break 'walk;
+                }
+                let path = if dir.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{dir}/{name}")
+                };
+                if is_dir {
+                    folders.push(path);
+                } else if let Ok(st) =
+                    rustix::fs::statat(&fd, name.as_str(), AtFlags::SYMLINK_NOFOLLOW)
+                {
+                    files.push((st.st_mtime, path));
+                }
+            }
+        }
+        files.sort_by(|a, b| b.cmp(a));
+        files.truncate(limit);
+        Ok(files.into_iter().map(|(_, p)| p).collect())
+    }
+
     /// The next free number `n` for names `{prefix}{n}{suffix}` in folder `dir`.
     pub fn next_number(dir: &OwnedFd, prefix: &str, suffix: &str) -> io::Result<u64> {
         let mut max = 0;

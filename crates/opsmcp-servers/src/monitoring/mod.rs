@@ -1,7 +1,9 @@
 //! The monitoring & analysis server (port 9001): metrics, logs, root causes and health of what
 //! is watched.
 //!
-//! Each tool lives in its own file with the same shape; this file only routes calls to them.
+//! Each tool lives in its own file with the same shape; this file only routes calls to them. The
+//! phases worked with these tools (detect, root-cause, verify) are its prompts
+//! (`crate::prompts`).
 
 pub mod analyze_logs;
 pub mod get_system_metrics;
@@ -23,9 +25,13 @@ use opsmcp_mcp::{
 use opsmcp_store::{Store, StoreError};
 use opsmcp_world::{World, live::host::HostMonitor};
 use rmcp::{
-    Json, ServerHandler,
+    ErrorData, Json, RoleServer, ServerHandler,
     handler::server::{router::tool::ToolRouter, wrapper::Parameters},
-    model::{Implementation, ServerCapabilities, ServerConfig},
+    model::{
+        GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
+        PaginatedRequestParams, ServerCapabilities, ServerConfig,
+    },
+    service::RequestContext,
     tool, tool_handler, tool_router,
 };
 
@@ -228,20 +234,43 @@ impl ServerHandler for MonitoringServer {
     }
 
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new(
-                "opsmcp-monitoring",
-                env!("CARGO_PKG_VERSION"),
-            ))
-            .with_instructions(
-                "Monitoring & analysis for incident response. get_system_metrics returns every \
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_prompts()
+                .build(),
+        )
+        .with_server_info(Implementation::new(
+            "opsmcp-monitoring",
+            env!("CARGO_PKG_VERSION"),
+        ))
+        .with_instructions(
+            "Monitoring & analysis for incident response. get_system_metrics returns every \
                  watched service's signals beside their baselines (and, on a live system, this \
                  host's CPU, load, memory, swap, disks, network and top processes); \
                  analyze_logs mines the logs of a window against the window before it; \
                  root_cause_analysis ranks root-cause hypotheses with evidence and the \
                  remediation to try; verify_health judges each service healthy, degraded or \
-                 unhealthy with the numbers behind the verdict. All work with no arguments.",
-            )
+                 unhealthy with the numbers behind the verdict. All work with no arguments. \
+                 Prompts: detect, root-cause and verify, the phases of working an incident \
+                 that use these tools.",
+        )
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        Ok(crate::prompts::list(crate::prompts::MONITORING))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        Ok(crate::prompts::get(crate::prompts::MONITORING, &request.name)?.into())
     }
 }
 

@@ -36,12 +36,15 @@ pub struct Output {
 
 /// Reads it from the store.
 pub async fn run(ctx: &Workflow, args: Args) -> Result<Output, ToolError> {
-    let incident = ctx.store.get_incident(&args.incident_id).await?;
-    let remediations = ctx.store.remediations_for(&args.incident_id).await?;
-    let notifications = ctx
-        .store
-        .notifications_for_incident(&args.incident_id)
-        .await?;
+    Ok(read(ctx, &args.incident_id).await?)
+}
+
+/// The incident and what happened to it, as the store has them: also what the
+/// `incident://{incident_id}` resource returns, so tool and resource cannot drift apart.
+pub async fn read(ctx: &Workflow, incident_id: &str) -> Result<Output, opsmcp_store::StoreError> {
+    let incident = ctx.store.get_incident(incident_id).await?;
+    let remediations = ctx.store.remediations_for(incident_id).await?;
+    let notifications = ctx.store.notifications_for_incident(incident_id).await?;
     Ok(Output {
         incident,
         remediations,

@@ -2,7 +2,10 @@
 //! notifications, and the Alertmanager webhook.
 //!
 //! Each tool lives in its own file with the same shape; this file only routes calls to them and
-//! records each in the audit log.
+//! records each in the audit log. Incidents, their postmortems and charts are also MCP resources
+//! (`resources.rs`: `incident://INC-0001…`, templates, completion of ids), and the phases that
+//! change things (remediate, document, notify) and the whole responder prompt are its prompts
+//! (`crate::prompts`).
 
 pub mod alertmanager_webhook;
 pub mod await_approval;
@@ -13,6 +16,7 @@ pub mod execute_remediation;
 pub mod get_incident;
 pub mod list_incidents;
 pub mod notify_team;
+pub mod resources;
 pub mod update_incident;
 
 use std::{
@@ -27,7 +31,11 @@ use rmcp::{
     ErrorData, Json, RoleServer, ServerHandler,
     handler::server::{router::tool::ToolRouter, wrapper::Parameters},
     model::{
-        CallToolRequestParams, CallToolResponse, Implementation, ServerCapabilities, ServerConfig,
+        CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult,
+        CompletionInfo, GetPromptRequestParams, GetPromptResponse, Implementation,
+        ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
+        PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
+        ReadResourceResult, Reference, ServerCapabilities, ServerConfig,
     },
     service::RequestContext,
     tool, tool_handler, tool_router,
@@ -195,18 +203,109 @@ impl ServerHandler for WorkflowServer {
     }
 
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new(
-                "opsmcp-workflow",
-                env!("CARGO_PKG_VERSION"),
-            ))
-            .with_instructions(
-                "Workflow orchestration for incident response: create_incident (with dedup \
-                 keys), get_incident, list_incidents, update_incident (lifecycle), \
-                 execute_remediation (approval, verification, rollback, idempotency keys), \
-                 await_approval (wait for a human to approve a held action), \
-                 document_resolution (postmortem with charts; resolves the incident) and \
-                 notify_team. Every call is recorded in a hash-chained audit log.",
-            )
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .enable_prompts()
+                .enable_completions()
+                .build(),
+        )
+        .with_server_info(Implementation::new(
+            "opsmcp-workflow",
+            env!("CARGO_PKG_VERSION"),
+        ))
+        .with_instructions(
+            "Workflow orchestration for incident response: create_incident (with dedup \
+             keys), get_incident, list_incidents, update_incident (lifecycle), \
+             execute_remediation (approval, verification, rollback, idempotency keys), \
+             await_approval (wait for a human to approve a held action), \
+             document_resolution (postmortem with charts; resolves the incident) and \
+             notify_team. Every call is recorded in a hash-chained audit log. Resources: \
+             incident://INC-0001 (the incident as JSON), incident://INC-0001/postmortem \
+             (Markdown) and incident://INC-0001/charts/NAME.svg; prompts: incident-response \
+             (the whole responder prompt), remediate, document, notify.",
+        )
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        crate::audit::allowed(&context, Scope::Read)?;
+        Ok(ListResourcesResult::with_all_items(
+            resources::list(&self.ctx).await?,
+        ))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(ListResourceTemplatesResult::with_all_items(
+            resources::templates(),
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let caller = Caller::of(&context);
+        self.audit
+            .read(&request.uri, &caller, async {
+                crate::audit::allowed(&context, Scope::Read)?;
+                let contents = resources::read(&self.ctx, &request.uri).await?;
+                Ok(ReadResourceResult::new(vec![contents]).into())
+            })
+            .await
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, ErrorData> {
+        crate::audit::allowed(&context, Scope::Read)?;
+        let values = match &request.r#ref {
+            Reference::Resource(template) => {
+                let chosen = request
+                    .context
+                    .as_ref()
+                    .and_then(|c| c.get_argument("incident_id"));
+                resources::complete(
+                    &self.ctx,
+                    &template.uri,
+                    &request.argument.name,
+                    &request.argument.value,
+                    chosen.map(String::as_str),
+                )
+                .await?
+            }
+            // No prompt of this server takes an argument, and a reference of a kind added
+            // later has nothing of ours to complete.
+            _ => Vec::new(),
+        };
+        let info = CompletionInfo::new(values).map_err(|e| ErrorData::internal_error(e, None))?;
+        Ok(CompleteResult::new(info))
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        Ok(crate::prompts::list(crate::prompts::WORKFLOW))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        Ok(crate::prompts::get(crate::prompts::WORKFLOW, &request.name)?.into())
     }
 }
