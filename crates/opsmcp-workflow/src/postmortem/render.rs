@@ -237,7 +237,7 @@ fn entry(t: &TimelineEntry, remediations: &[Remediation]) -> String {
         v.get("remediation")
             .and_then(Value::as_i64)
             .and_then(|id| remediations.iter().find(|r| r.id == id))
-            .map(|r| format!("{} on {}", r.action, r.target))
+            .map(|r| format!("{}@{}", r.action, r.target))
     };
     match t.kind.as_str() {
         "created" => {
@@ -283,7 +283,7 @@ fn entry(t: &TimelineEntry, remediations: &[Remediation]) -> String {
             format!("Updated: {}", parts.join("; "))
         }
         "remediation_started" => format!(
-            "Remediation started: {} on {}{}",
+            "Remediation started: {}@{}{}",
             s(b, "action").unwrap_or("?"),
             s(b, "target").unwrap_or("?"),
             if b.get("dry_run").and_then(Value::as_bool) == Some(true) {
@@ -523,7 +523,7 @@ fn remediation(f: &Facts) -> String {
             verified = format!("did not run: {}", cut_words(e, ROW_TEXT));
         }
         out.push_str(&format!(
-            "| {} | {} on {}{} | {} | {} | {} |\n",
+            "| {} | {}@{}{} | {} | {} | {} |\n",
             hms(r.started_at),
             cell(&r.action),
             cell(&r.target),
