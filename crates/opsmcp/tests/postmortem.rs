@@ -80,12 +80,21 @@ fn desc_time(svg: &str, label: &str) -> String {
 
 /// A chart that marks baseline, threshold, onset, opening and fix, and runs past the fix.
 fn marked_through_recovery(svg: &str) {
-    for label in ["baseline", "threshold (critical)", "onset", "incident opened", "fix applied"] {
+    for label in [
+        "baseline",
+        "threshold (critical)",
+        "onset",
+        "incident opened",
+        "fix applied",
+    ] {
         assert!(svg.contains(label), "no {label} in the legend:\n{svg}");
     }
     let fix = desc_time(svg, "fix");
     let end = desc_time(svg, "to");
-    assert!(end > fix, "the chart ends at {end}, before the fix at {fix}");
+    assert!(
+        end > fix,
+        "the chart ends at {end}, before the fix at {fix}"
+    );
     assert!(desc_time(svg, "onset") < fix);
 }
 
@@ -93,7 +102,11 @@ fn marked_through_recovery(svg: &str) {
 fn the_planners_postmortem_reads_as_a_handover() {
     let data = tempfile::tempdir().unwrap();
     let out = Command::new(bin())
-        .args(["run-scenario", "db-connection-pool-exhaustion", "--data-dir"])
+        .args([
+            "run-scenario",
+            "db-connection-pool-exhaustion",
+            "--data-dir",
+        ])
         .arg(data.path())
         .env_remove("OPSMCP_CONFIG")
         .env_remove("OPSMCP_SCENARIO")
@@ -106,7 +119,12 @@ fn the_planners_postmortem_reads_as_a_handover() {
     let md = std::fs::read_to_string(folder.join("postmortem.md")).unwrap();
     readable(&md);
     let timeline = section(&md, "## Timeline (UTC)");
-    for event in ["config on orders-db", "Onset", "Incident opened", "Remediation succeeded"] {
+    for event in [
+        "config on orders-db",
+        "Onset",
+        "Incident opened",
+        "Remediation succeeded",
+    ] {
         assert!(timeline.contains(event), "no {event}:\n{timeline}");
     }
 
@@ -122,8 +140,7 @@ fn the_planners_postmortem_reads_as_a_handover() {
     // The analysis's rejected hypothesis, with its reason.
     let ruled = section(&md, "## Ruled out");
     assert!(
-        ruled.contains("| slow-dependency in checkout-api |")
-            && ruled.contains("explained by it"),
+        ruled.contains("| slow-dependency in checkout-api |") && ruled.contains("explained by it"),
         "{ruled}"
     );
     // The config change before the onset.
@@ -144,7 +161,11 @@ fn the_planners_postmortem_reads_as_a_handover() {
         first_chart.starts_with("orders-db-db_connections_in_use.svg"),
         "{charts}"
     );
-    for name in charts.split("](").skip(1).map(|s| &s[..s.find(')').unwrap()]) {
+    for name in charts
+        .split("](")
+        .skip(1)
+        .map(|s| &s[..s.find(')').unwrap()])
+    {
         let svg = std::fs::read_to_string(folder.join(name)).unwrap();
         marked_through_recovery(&svg);
     }
@@ -262,8 +283,14 @@ async fn document_resolution_renders_what_it_is_given_and_says_what_it_was_not()
     .await);
     let md = pm["markdown"].as_str().unwrap();
     readable(md);
-    assert!(md.contains("onset unknown") || md.contains("Duration:** unknown"), "{md}");
-    assert!(md.contains("No hypotheses were recorded as ruled out"), "{md}");
+    assert!(
+        md.contains("onset unknown") || md.contains("Duration:** unknown"),
+        "{md}"
+    );
+    assert!(
+        md.contains("No hypotheses were recorded as ruled out"),
+        "{md}"
+    );
     assert!(
         section(md, "## Contributing changes").contains("The analysis linked no change event"),
         "{md}"

@@ -1661,9 +1661,27 @@ fn documentation(st: &State) -> Documentation {
             "Alert on the early signs of {} in {component} before customers notice",
             h.root_cause
         ));
-        action_items.push(format!(
-            "Review {component}'s limits and recent changes (deploys, config, jobs)"
-        ));
+        let linked = contributing_changes(st);
+        if linked.is_empty() {
+            action_items.push(format!(
+                "Review {component}'s limits and recent changes (deploys, config, jobs)"
+            ));
+        } else {
+            let listed: Vec<String> = linked
+                .iter()
+                .filter_map(|c| {
+                    let detail = c.get("detail").and_then(Value::as_str)?;
+                    Some(match c.get("service").and_then(Value::as_str) {
+                        Some(s) => format!("{detail} on {s}"),
+                        None => detail.to_string(),
+                    })
+                })
+                .collect();
+            action_items.push(format!(
+                "Review the changes made just before the onset and whether each should stay: {}",
+                listed.join("; ")
+            ));
+        }
     }
     if let Some(a) = fixed {
         action_items.push(format!(

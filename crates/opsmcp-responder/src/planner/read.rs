@@ -444,7 +444,10 @@ fn metric_signals(h: &Value, component: Option<&str>) -> Vec<(String, String)> {
         let Some(items) = h.get(key).and_then(Value::as_array) else {
             continue;
         };
-        for item in items.iter().filter(|i| str_at(i, &["kind"]) == Some("metric")) {
+        for item in items
+            .iter()
+            .filter(|i| str_at(i, &["kind"]) == Some("metric"))
+        {
             let Some(service) = str_at(item, &["service", "component"]).or(component) else {
                 continue;
             };
@@ -452,8 +455,7 @@ fn metric_signals(h: &Value, component: Option<&str>) -> Vec<(String, String)> {
                 str_at(item, &["detail", "summary"])
                     .and_then(|d| d.split_whitespace().next())
                     .filter(|w| {
-                        w.contains('_')
-                            && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                        w.contains('_') && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
                     })
             }) else {
                 continue;
@@ -537,6 +539,24 @@ mod tests {
         assert_eq!(leading_fields(r#"{"log_data_path":"INC-1/lo"#), None);
         assert_eq!(leading_fields("plain words"), None);
         assert_eq!(leading_fields("[1, 2"), None);
+    }
+
+    #[test]
+    fn evidence_for_and_against_and_the_signals_it_names() {
+        let hs = Hypothesis::read_all(&json!({"hypotheses": [{
+            "root_cause": "connection-pool-exhaustion", "component": "db", "confidence": 0.8,
+            "evidence_for": [
+                {"kind": "log", "service": "db", "detail": "FATAL: remaining connection slots"},
+                {"kind": "metric", "service": "db", "detail": "db_connections_in_use 38 → 49"},
+                {"kind": "metric", "service": "db", "detail": "db was among the first"}],
+            "evidence_against": [{"kind": "dependency", "detail": "explained by its upstream"}]
+        }]}));
+        assert_eq!(hs[0].evidence.len(), 3);
+        assert_eq!(hs[0].evidence_against, ["explained by its upstream"]);
+        assert_eq!(
+            hs[0].signals,
+            [("db".to_string(), "db_connections_in_use".to_string())]
+        );
     }
 
     #[test]

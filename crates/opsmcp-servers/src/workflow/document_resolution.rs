@@ -90,14 +90,10 @@ pub struct Signal {
 pub type Output = Postmortem;
 
 fn time(argument: &'static str, text: &str) -> Result<Timestamp, ToolError> {
-    text.trim()
-        .parse()
-        .map_err(|e| ToolError::InvalidArgument {
-            argument,
-            problem: format!(
-                "{text:?} is not an RFC 3339 time ({e}); send e.g. 2026-12-05T06:00:52Z"
-            ),
-        })
+    text.trim().parse().map_err(|e| ToolError::InvalidArgument {
+        argument,
+        problem: format!("{text:?} is not an RFC 3339 time ({e}); send e.g. 2026-12-05T06:00:52Z"),
+    })
 }
 
 /// Writes it.

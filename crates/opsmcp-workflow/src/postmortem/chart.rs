@@ -1,6 +1,6 @@
 //! One SVG line chart per signal: the signal through recovery, its baseline and the level
 //! that pages, and when it began, when the incident was opened and when the fix went in. The
-//! legend sits beside the plot, not on it, so it never hides the line.
+//! legend sits under the plots, not on them, so it never hides the line.
 
 use jiff::Timestamp;
 use opsmcp_world::SignalSeries;
@@ -20,10 +20,15 @@ pub struct Marks {
     pub fix: Option<Timestamp>,
 }
 
-const WIDTH: u32 = 900;
-const HEIGHT: u32 = 300;
-/// The legend's column to the right of the plot.
-const LEGEND_W: u32 = 230;
+const WIDTH: u32 = 960;
+const HEIGHT: u32 = 330;
+/// The legend's row under the plots.
+const LEGEND_H: u32 = 44;
+/// The panel around the fix, right of the whole window, when there was a fix.
+const ZOOM_W: u32 = 330;
+/// The panel around the fix starts at least this long before the fix, and at least three
+/// times as long before it as the time since, so the fix sits in its right quarter.
+const ZOOM_LEAD_S: f64 = 20.0;
 
 const BASELINE: RGBColor = RGBColor(110, 110, 110);
 const THRESHOLD: RGBColor = RGBColor(200, 30, 30);
@@ -36,24 +41,96 @@ fn hms(t: Timestamp) -> String {
     t.strftime("%H:%M:%S").to_string()
 }
 
-/// The chart as an SVG document; empty when the series has no points. Its `<desc>` says in
-/// words what the chart marks, for screen readers and for checking it without pixels.
-pub fn render(s: &SignalSeries, marks: &Marks) -> String {
+/// A vertical marker: what it marks, when, in which colour.
+type Vertical = (&'static str, Timestamp, RGBColor);
+
+/// One panel: the series over `x0..x1` with every marker that falls inside it.
+#[allow(clippy::too_many_arguments)]
+fn panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    caption: &str,
+    s: &SignalSeries,
+    marks: &Marks,
+    verticals: &[Vertical],
+    (x0, x1): (f64, f64),
+    y1: f64,
+    time_format: &'static str,
+) {
     let points: Vec<(f64, f64)> = s
         .points
         .iter()
         .map(|(t, v)| (t.as_second() as f64, *v))
+        .filter(|(x, _)| (x0..=x1).contains(x))
         .collect();
-    let (Some(first), Some(last)) = (points.first(), points.last()) else {
+    let Ok(mut c) = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 16))
+        .margin(10)
+        .margin_right(28)
+        .x_label_area_size(28)
+        .y_label_area_size(56)
+        .build_cartesian_2d(x0..x1, 0.0..y1)
+    else {
+        return;
+    };
+    let _ = c
+        .configure_mesh()
+        .light_line_style(WHITE.mix(0.0))
+        .x_labels(if time_format.len() > 5 { 4 } else { 7 })
+        .y_labels(6)
+        .x_label_formatter(&|x| {
+            Timestamp::from_second(*x as i64)
+                .map(|t| t.strftime(time_format).to_string())
+                .unwrap_or_default()
+        })
+        .y_label_formatter(&|y| num(*y))
+        .draw();
+    for (_, t, colour) in verticals {
+        let x = t.as_second() as f64;
+        if (x0..=x1).contains(&x) {
+            let _ = c.draw_series(LineSeries::new(
+                vec![(x, 0.0), (x, y1)],
+                colour.stroke_width(2),
+            ));
+        }
+    }
+    let _ = c.draw_series(LineSeries::new(points, LINE.stroke_width(2)));
+    // Over the signal, so a signal lying on its baseline does not hide it.
+    if let Some(b) = s.baseline {
+        let _ = c.draw_series(DashedLineSeries::new(
+            vec![(x0, b), (x1, b)],
+            6,
+            4,
+            BASELINE.stroke_width(1),
+        ));
+    }
+    if let Some(t) = marks.threshold {
+        let _ = c.draw_series(DashedLineSeries::new(
+            vec![(x0, t), (x1, t)],
+            8,
+            4,
+            THRESHOLD.stroke_width(2),
+        ));
+    }
+}
+
+/// The chart as an SVG document; empty when the series has no points. When there was a fix,
+/// a second panel shows the minutes around it at full resolution: a recovery in seconds is
+/// a sliver at the edge of a half-hour window. Its `<desc>` says in words what the chart
+/// marks, for screen readers and for checking it without pixels.
+pub fn render(s: &SignalSeries, marks: &Marks) -> String {
+    let (Some(first), Some(last)) = (s.points.first(), s.points.last()) else {
         return String::new();
     };
-    let (x0, x1) = (first.0, last.0.max(first.0 + 1.0));
-    let mut y1 = points.iter().map(|p| p.1).fold(f64::MIN, f64::max);
+    let (x0, x1) = (
+        first.0.as_second() as f64,
+        (last.0.as_second() as f64).max(first.0.as_second() as f64 + 1.0),
+    );
+    let mut y1 = s.points.iter().map(|p| p.1).fold(f64::MIN, f64::max);
     for level in [s.baseline, marks.threshold].into_iter().flatten() {
         y1 = y1.max(level);
     }
     let y1 = if y1 <= 0.0 { 1.0 } else { y1 * 1.12 };
-    let verticals: Vec<(&str, Timestamp, RGBColor)> = [
+    let verticals: Vec<Vertical> = [
         ("onset", marks.onset, ONSET),
         ("incident opened", Some(marks.opened), OPENED),
         ("fix applied", marks.fix, FIX),
@@ -61,87 +138,67 @@ pub fn render(s: &SignalSeries, marks: &Marks) -> String {
     .into_iter()
     .filter_map(|(name, t, colour)| t.map(|t| (name, t, colour)))
     .collect();
+    let zoom = marks.fix.map(|fix| {
+        let fix = fix.as_second() as f64;
+        let from = (fix - ZOOM_LEAD_S.max((x1 - fix) * 3.0)).max(x0);
+        (from, x1.max(from + 1.0))
+    });
 
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         let _ = root.fill(&WHITE);
-        let (plot, legend) = root.split_horizontally(WIDTH - LEGEND_W);
-        let Ok(mut c) = ChartBuilder::on(&plot)
-            .caption(format!("{} · {}", s.service, s.signal), ("sans-serif", 18))
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(60)
-            .build_cartesian_2d(x0..x1, 0.0..y1)
-        else {
-            return String::new();
-        };
-        let _ = c
-            .configure_mesh()
-            .light_line_style(WHITE.mix(0.0))
-            .x_labels(7)
-            .y_labels(6)
-            .x_label_formatter(&|x| {
-                Timestamp::from_second(*x as i64)
-                    .map(|t| t.strftime("%H:%M").to_string())
-                    .unwrap_or_default()
-            })
-            .y_label_formatter(&|y| num(*y))
-            .draw();
-        if let Some(b) = s.baseline {
-            let _ = c.draw_series(DashedLineSeries::new(
-                vec![(x0, b), (x1, b)],
-                6,
-                4,
-                BASELINE.stroke_width(1),
-            ));
-        }
-        if let Some(t) = marks.threshold {
-            let _ = c.draw_series(DashedLineSeries::new(
-                vec![(x0, t), (x1, t)],
-                8,
-                4,
-                THRESHOLD.stroke_width(2),
-            ));
-        }
-        for (_, t, colour) in &verticals {
-            let x = t.as_second() as f64;
-            if (x0..=x1).contains(&x) {
-                let _ = c.draw_series(LineSeries::new(
-                    vec![(x, 0.0), (x, y1)],
-                    colour.stroke_width(2),
-                ));
+        let (plots, legend) = root.split_vertically(HEIGHT - LEGEND_H);
+        let title = format!("{} · {}", s.service, s.signal);
+        match zoom {
+            Some(window) => {
+                let (main, right) = plots.split_horizontally(WIDTH - ZOOM_W);
+                panel(&main, &title, s, marks, &verticals, (x0, x1), y1, "%H:%M");
+                panel(
+                    &right,
+                    "around the fix",
+                    s,
+                    marks,
+                    &verticals,
+                    window,
+                    y1,
+                    "%H:%M:%S",
+                );
             }
+            None => panel(&plots, &title, s, marks, &verticals, (x0, x1), y1, "%H:%M"),
         }
-        let _ = c.draw_series(LineSeries::new(points.clone(), LINE.stroke_width(2)));
 
-        // The legend: a sample of each line and what it is.
-        let mut rows: Vec<(String, RGBColor, bool)> = vec![(s.signal.clone(), LINE, false)];
+        // The legend: a sample of each line and what it is, in one or two rows.
+        let mut items: Vec<(String, RGBColor, bool)> = vec![(s.signal.clone(), LINE, false)];
         if let Some(b) = s.baseline {
-            rows.push((format!("baseline {}", num(b)), BASELINE, true));
+            items.push((format!("baseline {}", num(b)), BASELINE, true));
         }
         match marks.threshold {
-            Some(t) => rows.push((format!("threshold (critical) {}", num(t)), THRESHOLD, true)),
-            None => rows.push(("threshold: none for this signal".into(), THRESHOLD, true)),
+            Some(t) => items.push((format!("threshold (critical) {}", num(t)), THRESHOLD, true)),
+            None => items.push(("no threshold for this signal".into(), THRESHOLD, true)),
         }
         for (name, t, colour) in &verticals {
-            rows.push((format!("{name} {}", hms(*t)), *colour, false));
+            items.push((format!("{name} {}", hms(*t)), *colour, false));
         }
         let style = ("sans-serif", 13).into_font().color(&BLACK);
-        for (i, (label, colour, dashed)) in rows.iter().enumerate() {
-            let y = 45 + 22 * i as i32;
-            let sample = if *dashed {
-                vec![(8, y), (16, y), (20, y), (28, y)]
-            } else {
-                vec![(8, y), (28, y)]
-            };
-            if *dashed {
-                let _ = legend.draw(&PathElement::new(sample[..2].to_vec(), colour.stroke_width(2)));
-                let _ = legend.draw(&PathElement::new(sample[2..].to_vec(), colour.stroke_width(2)));
-            } else {
-                let _ = legend.draw(&PathElement::new(sample, colour.stroke_width(2)));
+        let (mut x, mut y) = (60i32, 12i32);
+        for (label, colour, dashed) in &items {
+            // Sans-serif at 13 px averages about 6 px a character; the gap absorbs wider ones.
+            let w = 30 + 6 * label.chars().count() as i32 + 18;
+            if x + w > WIDTH as i32 - 10 {
+                x = 60;
+                y += 20;
             }
-            let _ = legend.draw(&Text::new(label.clone(), (34, y - 7), style.clone()));
+            let segments = if *dashed {
+                vec![vec![(x, y), (x + 9, y)], vec![(x + 14, y), (x + 24, y)]]
+            } else {
+                vec![vec![(x, y), (x + 24, y)]]
+            };
+            for seg in segments {
+                let _ = legend.draw(&PathElement::new(seg, colour.stroke_width(2)));
+            }
+            let _ = legend.draw(&Text::new(label.clone(), (x + 30, y - 7), style.clone()));
+            x += w;
         }
         let _ = root.present();
     }

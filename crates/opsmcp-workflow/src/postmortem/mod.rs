@@ -106,9 +106,11 @@ const LEAD: SignedDuration = SignedDuration::from_mins(15);
 /// About this many points across a chart's whole window.
 const CHART_POINTS: i64 = 90;
 /// Around the fix the charts are sampled this finely, so a recovery in seconds shows.
-const FINE_STEP: Duration = Duration::from_secs(5);
+const FINE_STEP: Duration = Duration::from_secs(2);
 /// The fine sampling starts this long before the fix.
-const FINE_LEAD: SignedDuration = SignedDuration::from_mins(2);
+const FINE_LEAD: SignedDuration = SignedDuration::from_mins(1);
+/// ... and ends this long after it (or at the time of writing).
+const FINE_AFTER: SignedDuration = SignedDuration::from_mins(5);
 /// At most this many charts: the decisive signals, then the ones that moved most.
 const MAX_CHARTS: usize = 4;
 /// Bounds on what the author sends: a postmortem is read by people.
@@ -152,7 +154,11 @@ pub async fn document(
     let now = Timestamp::now();
     let fix = render::fix(&remediations).map(|r| r.started_at);
 
-    let start = req.onset.unwrap_or(incident.created_at).min(incident.created_at) - LEAD;
+    let start = req
+        .onset
+        .unwrap_or(incident.created_at)
+        .min(incident.created_at)
+        - LEAD;
     let (history, history_error) = match signal_history(world, start, now, fix).await {
         Ok(h) => (h, None),
         Err(e) => (Vec::new(), Some(e.to_string())),
@@ -160,7 +166,11 @@ pub async fn document(
     let events = world
         .events(start, now)
         .await
-        .map(|all| all.into_iter().filter(|e| e.kind != "remediation").collect())
+        .map(|all| {
+            all.into_iter()
+                .filter(|e| e.kind != "remediation")
+                .collect()
+        })
         .map_err(|e| e.to_string());
     let health = world.health().await.unwrap_or_default();
 
@@ -230,7 +240,12 @@ pub async fn document(
                 .filter_map(Result::ok)
                 .map(|e| e.path())
                 .filter(|p| p.extension().is_some_and(|x| x == "svg"))
-                .filter(|p| md.contains(&format!("({})", p.file_name().unwrap_or_default().to_string_lossy())))
+                .filter(|p| {
+                    md.contains(&format!(
+                        "({})",
+                        p.file_name().unwrap_or_default().to_string_lossy()
+                    ))
+                })
                 .map(|p| p.display().to_string())
                 .collect();
             v.sort();
@@ -273,10 +288,17 @@ fn check(req: &Request) -> Result<(), WorkflowError> {
         .evidence
         .iter()
         .chain(&req.action_items)
-        .chain(req.ruled_out.iter().flat_map(|r| [&r.hypothesis, &r.reason]))
+        .chain(
+            req.ruled_out
+                .iter()
+                .flat_map(|r| [&r.hypothesis, &r.reason]),
+        )
         .chain(req.changes.iter().map(|c| &c.detail))
         .chain(req.impact.iter());
-    if texts.into_iter().any(|t| t.chars().count() > MAX_ITEM_CHARS) {
+    if texts
+        .into_iter()
+        .any(|t| t.chars().count() > MAX_ITEM_CHARS)
+    {
         return Err(WorkflowError::BadRequest(format!(
             "an item is longer than {MAX_ITEM_CHARS} characters; keep each to a paragraph"
         )));
@@ -302,7 +324,9 @@ async fn signal_history(
         .await?;
     if let Some(fix) = fix {
         let fine_from = (fix - FINE_LEAD).max(from);
-        if let Ok(fine) = world.history(fine_from, now, FINE_STEP).await {
+        // Bounded: a fix long before the writing needs no 2-second points for all of it.
+        let fine_to = (fix + FINE_AFTER).min(now);
+        if let Ok(fine) = world.history(fine_from, fine_to, FINE_STEP).await {
             for f in fine {
                 if let Some(s) = history
                     .iter_mut()

@@ -147,9 +147,7 @@ struct Row {
 
 fn timeline(f: &Facts) -> String {
     let mut rows: Vec<Row> = Vec::new();
-    let cited = |e: &opsmcp_world::WorldEvent| {
-        f.req.changes.iter().any(|c| same_change(c, e))
-    };
+    let cited = |e: &opsmcp_world::WorldEvent| f.req.changes.iter().any(|c| same_change(c, e));
     if let Ok(events) = &f.events {
         for e in events {
             rows.push(Row {
@@ -218,9 +216,8 @@ fn timeline(f: &Facts) -> String {
 }
 
 fn same_change(c: &super::Change, e: &opsmcp_world::WorldEvent) -> bool {
-    let near = c
-        .at
-        .is_none_or(|at| at.duration_since(e.at).as_secs().abs() <= 1);
+    let near =
+        c.at.is_none_or(|at| at.duration_since(e.at).as_secs().abs() <= 1);
     let service = c.service.as_ref().is_none_or(|s| s == &e.service);
     let detail = c.detail.contains(&e.detail) || e.detail.contains(c.detail.trim());
     near && service && detail
@@ -312,10 +309,7 @@ fn entry(t: &TimelineEntry, remediations: &[Remediation]) -> String {
             s(b, "action").unwrap_or("?"),
             s(b, "target").unwrap_or("any service")
         ),
-        "alert_firing" => format!(
-            "Alert firing: {}",
-            s(b, "alertname").unwrap_or("an alert")
-        ),
+        "alert_firing" => format!("Alert firing: {}", s(b, "alertname").unwrap_or("an alert")),
         "alert_resolved" => "Alerts resolved".into(),
         "postmortem" => "Postmortem written".into(),
         other => {
@@ -417,7 +411,7 @@ fn ruled_out(f: &Facts) -> String {
         return "No hypotheses were recorded as ruled out: none were passed to this postmortem.\n"
             .into();
     }
-    let mut out = String::from("| Hypothesis | Why it was ruled out |\n|---|---|\n");
+    let mut out = String::from("| Hypothesis | Why it is not the conclusion |\n|---|---|\n");
     for r in &f.req.ruled_out {
         out.push_str(&format!(
             "| {} | {} |\n",

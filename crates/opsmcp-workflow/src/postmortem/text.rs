@@ -29,6 +29,9 @@ pub fn num(v: f64) -> String {
     if s == "-0" { "0".into() } else { s }
 }
 
+/// Fraction digits from which a decimal is float noise, not a measured precision.
+const NOISE_DIGITS: usize = 5;
+
 /// `text` with every decimal that carries float noise (five or more fraction digits, as an
 /// `f32` widened to `f64` prints) rounded by [`num`]. Text written by others (titles, health
 /// messages) reaches the postmortem this way, so the noise is removed where it is shown.
@@ -37,8 +40,8 @@ pub fn tidy(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     while i < b.len() {
-        let starts_number =
-            b[i].is_ascii_digit() && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.'));
+        let starts_number = b[i].is_ascii_digit()
+            && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.'));
         if !starts_number {
             let ch = text[i..].chars().next().unwrap_or(' ');
             out.push(ch);
@@ -55,7 +58,8 @@ pub fn tidy(text: &str) -> String {
             while i < b.len() && b[i].is_ascii_digit() {
                 i += 1;
             }
-            if i - dot - 1 >= 5
+            let fraction_digits = i - dot - 1;
+            if fraction_digits >= NOISE_DIGITS
                 && let Ok(v) = text[start..i].parse::<f64>()
             {
                 out.push_str(&num(v));
@@ -134,7 +138,10 @@ mod tests {
     #[test]
     fn noise_is_rounded_and_ordinary_numbers_are_left_alone() {
         assert_eq!(tidy("cpu 98.80000305175781% at"), "cpu 98.8% at");
-        assert_eq!(tidy("error rate 0.1272 (v2.15.0) INC-0001"), "error rate 0.1272 (v2.15.0) INC-0001");
+        assert_eq!(
+            tidy("error rate 0.1272 (v2.15.0) INC-0001"),
+            "error rate 0.1272 (v2.15.0) INC-0001"
+        );
         assert_eq!(tidy("→ 48.9 (×1.3)"), "→ 48.9 (×1.3)");
     }
 
@@ -142,7 +149,10 @@ mod tests {
     fn cuts_fall_between_words() {
         let c = cut_words("latency p99 ms 492.8 is at or above the critical level", 30);
         assert!(c.ends_with('…'), "{c}");
-        assert!("latency p99 ms 492.8 is at or above".starts_with(c.trim_end_matches('…')), "{c}");
+        assert!(
+            "latency p99 ms 492.8 is at or above".starts_with(c.trim_end_matches('…')),
+            "{c}"
+        );
         assert_eq!(cut_words("short", 30), "short");
     }
 }
