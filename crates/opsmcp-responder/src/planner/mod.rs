@@ -60,6 +60,8 @@ const NOTE_CHARS: usize = 4000;
 
 /// Hypotheses listed as ruled out, at most.
 const RULED_OUT_SHOWN: usize = 5;
+/// Characters kept of why a hypothesis was ruled out.
+const RULED_OUT_CHARS: usize = 600;
 /// Change events passed to the postmortem, at most.
 const CHANGES_SHOWN: usize = 10;
 
@@ -1532,14 +1534,19 @@ fn ruled_out(st: &State) -> Vec<Value> {
                 .iter()
                 .filter(|a| a.hypothesis == i && !a.recovered)
                 .map(|a| match attempt_failure(a) {
-                    Some(why) => format!("{} was tried and did not fix it ({why})", a.action.label()),
+                    Some(why) => {
+                        format!("{} was tried and did not fix it ({why})", a.action.label())
+                    }
                     None => format!("{} was tried and did not fix it", a.action.label()),
                 })
                 .collect();
             let reason = if !h.evidence_against.is_empty() {
-                format!(
-                    "{confidence}; evidence against: {}",
-                    h.evidence_against.join("; ")
+                cut_words(
+                    &format!(
+                        "{confidence}; evidence against: {}",
+                        h.evidence_against.join("; ")
+                    ),
+                    RULED_OUT_CHARS,
                 )
             } else if !tried.is_empty() {
                 format!("{confidence}; {}", tried.join("; "))
@@ -1547,7 +1554,9 @@ fn ruled_out(st: &State) -> Vec<Value> {
                 format!("{confidence}, below the {CONFIDENCE_FLOOR:.1} needed to act on it")
             } else if fixed {
                 format!(
-                    "{confidence}, ranked below the cause; not disproved — no evidence against                      it was found, and it was not tested because the fix for the cause restored                      health"
+                    "{confidence}, ranked below the cause; not disproved — no evidence against \
+                     it was found, and it was not tested because the fix for the cause restored \
+                     health"
                 )
             } else {
                 format!("{confidence}; not tested")
