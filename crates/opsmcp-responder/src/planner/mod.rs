@@ -174,8 +174,9 @@ struct State {
     checked: Vec<String>,
     /// The change events the analysis linked to the incident, as it gave them.
     changes: Vec<Value>,
-    /// When the first service left its normal range, as the analysis found it (RFC 3339).
-    onset: Option<String>,
+    /// When each sick service left its normal range, as the analysis found it: (service,
+    /// RFC 3339 time).
+    onsets: Vec<(String, String)>,
     rca_done: bool,
     attempts: Vec<Attempt>,
     rechecks: u32,
@@ -825,7 +826,7 @@ impl Planner {
             "contributing_changes": contributing_changes(st),
             "key_signals": key_signals(st),
         });
-        if let Some(onset) = &st.onset {
+        if let Some(onset) = onset(st) {
             args["onset"] = json!(onset);
         }
         out.call(st, t, args, Purpose::Document);
@@ -1167,16 +1168,18 @@ fn read_rca(st: &mut State, v: &Value) {
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    // The earliest onset of any sick service; the analysis writes UTC RFC 3339, so the
-    // leading date-time compares as text.
-    st.onset = v
+    st.onsets = v
         .get("sick_services")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|s| s.get("onset").and_then(Value::as_str))
-        .min_by_key(|t| t.get(..19).unwrap_or(t).to_string())
-        .map(str::to_string);
+        .filter_map(|s| {
+            Some((
+                s.get("service")?.as_str()?.to_string(),
+                s.get("onset")?.as_str()?.to_string(),
+            ))
+        })
+        .collect();
 }
 
 /// A remediation's answer decides what is next: document when it awaits approval, try the
@@ -1564,6 +1567,33 @@ fn ruled_out(st: &State) -> Vec<Value> {
             json!({ "hypothesis": h.headline(), "reason": reason })
         })
         .collect()
+}
+
+/// When the incident began: the onset of the concluded component — an unrelated service
+/// that wandered earlier is not this incident's start — else the earliest of the incident's
+/// own services, else the earliest of all. The analysis writes UTC RFC 3339, so the leading
+/// date-time compares as text.
+fn onset(st: &State) -> Option<String> {
+    let earliest = |among: &dyn Fn(&str) -> bool| {
+        st.onsets
+            .iter()
+            .filter(|(s, _)| among(s))
+            .map(|(_, t)| t)
+            .min_by_key(|t| t.get(..19).unwrap_or(t).to_string())
+            .cloned()
+    };
+    let component = conclusion(st).and_then(|h| h.component.clone());
+    component
+        .and_then(|c| earliest(&|s| s == c))
+        .or_else(|| {
+            let own: Vec<&str> = st
+                .initial
+                .as_ref()
+                .map(|h| h.sick().iter().map(|v| v.service.as_str()).collect())
+                .unwrap_or_default();
+            earliest(&|s| own.contains(&s))
+        })
+        .or_else(|| earliest(&|_| true))
 }
 
 /// The change events the analysis returned, as `{at, service, detail}`.

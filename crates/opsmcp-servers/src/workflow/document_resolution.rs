@@ -37,8 +37,8 @@ pub struct Args {
     /// Follow-up work.
     #[serde(default)]
     pub action_items: Vec<String>,
-    /// When the first signal left its normal range (RFC 3339, e.g. 2026-12-05T06:00:52Z), as
-    /// root_cause_analysis found it.
+    /// When the incident began: when the faulty component's signals left their normal range
+    /// (RFC 3339, e.g. 2026-12-05T06:00:52Z), as root_cause_analysis found it.
     #[serde(default)]
     pub onset: Option<String>,
     /// Hypotheses the analysis rejected, each with why.

@@ -76,7 +76,8 @@ pub struct Request {
     pub evidence: Vec<String>,
     /// Follow-ups.
     pub action_items: Vec<String>,
-    /// When the first signal left its normal range, as the analysis found it.
+    /// When the incident began: when the faulty component's signals left their normal range,
+    /// as the analysis found it.
     pub onset: Option<Timestamp>,
     /// Hypotheses the analysis rejected, and why.
     pub ruled_out: Vec<RuledOut>,

@@ -190,7 +190,7 @@ fn timeline(f: &Facts) -> String {
     if let Some(onset) = f.req.onset {
         rows.push(Row {
             at: onset,
-            what: "Onset: the first signal left its normal range".into(),
+            what: "Onset: the signals of the cause left their normal range".into(),
             source: "analysis".into(),
         });
     }
