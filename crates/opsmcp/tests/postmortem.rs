@@ -146,7 +146,8 @@ fn the_planners_postmortem_reads_as_a_handover() {
     // The config change before the onset.
     let changes = section(&md, "## Contributing changes");
     assert!(
-        changes.contains("max_connections 100 -> 50") && changes.contains("before the onset"),
+        changes.contains("the candidates:\n\n- ")
+            && changes.contains("before the onset · orders-db: config: max_connections 100 -> 50"),
         "{changes}"
     );
     let fixed = section(&md, "## Remediation and verification");
@@ -292,7 +293,7 @@ async fn document_resolution_renders_what_it_is_given_and_says_what_it_was_not()
         "{md}"
     );
     assert!(
-        section(md, "## Contributing changes").contains("The analysis linked no change event"),
+        section(md, "## Contributing changes").contains("The analysis reported no change event"),
         "{md}"
     );
     assert!(

@@ -172,7 +172,7 @@ struct State {
     unknown: bool,
     /// What the analysis checked, in words, for an unknown cause.
     checked: Vec<String>,
-    /// The change events the analysis linked to the incident, as it gave them.
+    /// The change events the analysis reported in the incident's window, as it gave them.
     changes: Vec<Value>,
     /// When each sick service left its normal range, as the analysis found it: (service,
     /// RFC 3339 time).
@@ -1700,7 +1700,25 @@ fn documentation(st: &State) -> Documentation {
             "Alert on the early signs of {} in {component} before customers notice",
             h.root_cause
         ));
-        let linked = contributing_changes(st);
+        // Only a change before the onset on a service involved can have started it.
+        let onset = onset(st);
+        let involved: Vec<&str> = st
+            .initial
+            .as_ref()
+            .map(|h| h.sick().iter().map(|v| v.service.as_str()).collect())
+            .unwrap_or_default();
+        let linked: Vec<Value> = contributing_changes(st)
+            .into_iter()
+            .filter(|c| {
+                let service = c.get("service").and_then(Value::as_str);
+                let at = c.get("at").and_then(Value::as_str);
+                service.is_none_or(|s| s == component || involved.contains(&s))
+                    && match (at, &onset) {
+                        (Some(at), Some(o)) => at.get(..19) <= o.get(..19),
+                        _ => true,
+                    }
+            })
+            .collect();
         if linked.is_empty() {
             action_items.push(format!(
                 "Review {component}'s limits and recent changes (deploys, config, jobs)"

@@ -44,7 +44,8 @@ pub struct Args {
     /// Hypotheses the analysis rejected, each with why.
     #[serde(default)]
     pub ruled_out: Vec<RuledOut>,
-    /// Change events (deploys, config changes, jobs) the analysis linked to the incident.
+    /// Change events (deploys, config changes, jobs) the analysis reported around the
+    /// incident; those before the onset on the services involved are shown as the candidates.
     #[serde(default)]
     pub contributing_changes: Vec<Change>,
     /// The signals that show the cause, most decisive first; they are charted first.

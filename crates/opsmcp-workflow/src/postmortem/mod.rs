@@ -8,7 +8,7 @@
 //! Facts come from three places, and the document says which: the store (the incident's
 //! timeline and remediation records), the world (signal history, change events, health
 //! thresholds) and the author (root cause, evidence, ruled-out hypotheses, onset, the changes
-//! the analysis linked). What nobody supplied is said to be unknown, never made up.
+//! the analysis reported). What nobody supplied is said to be unknown, never made up.
 
 mod chart;
 mod render;
@@ -41,7 +41,7 @@ pub struct RuledOut {
     pub reason: String,
 }
 
-/// A change event the analysis linked to the incident.
+/// A change event the analysis reported around the incident.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Change {
     /// When it happened, if known.
@@ -81,7 +81,7 @@ pub struct Request {
     pub onset: Option<Timestamp>,
     /// Hypotheses the analysis rejected, and why.
     pub ruled_out: Vec<RuledOut>,
-    /// Change events the analysis linked to the incident.
+    /// Change events the analysis reported around the incident.
     pub changes: Vec<Change>,
     /// The signals that show the cause, most decisive first: charted first.
     pub signals: Vec<SignalRef>,

@@ -158,7 +158,7 @@ fn timeline(f: &Facts) -> String {
                     e.service,
                     e.detail,
                     if cited(e) {
-                        " — linked to the incident by the analysis"
+                        " — reported by the analysis"
                     } else {
                         ""
                     }
@@ -439,21 +439,63 @@ fn changes(f: &Facts) -> String {
         Some(at) => format!("{} — {} after {what}", hms(at), mins_between(reference, at)),
         None => "time not given".into(),
     };
+    // A change can have contributed only if it came before the onset and touched a service
+    // the incident involves; the others are listed apart, so a reader sees what was weighed.
+    let involved = |c: &super::Change| {
+        c.service
+            .as_ref()
+            .is_none_or(|s| i.services.contains(s) || f.req.signals.iter().any(|k| &k.service == s))
+    };
+    let before = |c: &super::Change| c.at.is_none_or(|at| at <= reference);
+    let line = |c: &super::Change| {
+        format!(
+            "- {}{}: {}\n",
+            when(c.at),
+            c.service
+                .as_ref()
+                .map(|s| format!(" · {s}"))
+                .unwrap_or_default(),
+            tidy(&c.detail)
+        )
+    };
     let mut out = String::new();
     if f.req.changes.is_empty() {
-        out.push_str("The analysis linked no change event to this incident.\n");
+        out.push_str("The analysis reported no change event for this incident.\n");
     } else {
-        out.push_str("Linked to the incident by the analysis:\n\n");
-        for c in &f.req.changes {
-            out.push_str(&format!(
-                "- {}{}: {}\n",
-                when(c.at),
-                c.service
-                    .as_ref()
-                    .map(|s| format!(" · {s}"))
-                    .unwrap_or_default(),
-                tidy(&c.detail)
-            ));
+        let groups: [(&str, Vec<&super::Change>); 3] = [
+            (
+                "Before the onset, on the services involved — the candidates:",
+                f.req
+                    .changes
+                    .iter()
+                    .filter(|c| before(c) && involved(c))
+                    .collect(),
+            ),
+            (
+                "On other services (no path to the affected ones was shown):",
+                f.req
+                    .changes
+                    .iter()
+                    .filter(|c| before(c) && !involved(c))
+                    .collect(),
+            ),
+            (
+                "After the onset (they cannot have started it):",
+                f.req.changes.iter().filter(|c| !before(c)).collect(),
+            ),
+        ];
+        if groups[0].1.is_empty() {
+            out.push_str(
+                "None of the changes the analysis reported came before the onset on the \
+                 services involved.\n\n",
+            );
+        }
+        for (title, list) in groups.iter().filter(|(_, l)| !l.is_empty()) {
+            out.push_str(&format!("{title}\n\n"));
+            for c in list {
+                out.push_str(&line(c));
+            }
+            out.push('\n');
         }
     }
     match &f.events {
@@ -464,7 +506,8 @@ fn changes(f: &Facts) -> String {
                 .collect();
             if !others.is_empty() {
                 out.push_str(&format!(
-                    "\nOther changes between {} and {}, not linked by the analysis:\n\n",
+                    "\nIn the change log between {} and {}, not among those the analysis \
+                     reported:\n\n",
                     hms(f.window.0),
                     hms(f.window.1)
                 ));

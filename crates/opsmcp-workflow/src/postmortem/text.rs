@@ -107,11 +107,16 @@ pub fn sentence(s: &str) -> String {
     }
 }
 
-/// "6 min", "45 s", "1 h 12 min".
+/// "45 s", "2 min 17 s", "16 min", "1 h 12 min": seconds while they still matter.
 pub fn span(secs: i64) -> String {
     let secs = secs.max(0);
-    if secs < 120 {
+    if secs < 60 {
         format!("{secs} s")
+    } else if secs < 600 {
+        match secs % 60 {
+            0 => format!("{} min", secs / 60),
+            s => format!("{} min {s} s", secs / 60),
+        }
     } else if secs < 3600 {
         format!("{} min", (secs + 30) / 60)
     } else {
@@ -143,6 +148,15 @@ mod tests {
             "error rate 0.1272 (v2.15.0) INC-0001"
         );
         assert_eq!(tidy("→ 48.9 (×1.3)"), "→ 48.9 (×1.3)");
+    }
+
+    #[test]
+    fn spans_keep_seconds_only_while_they_matter() {
+        assert_eq!(span(45), "45 s");
+        assert_eq!(span(137), "2 min 17 s");
+        assert_eq!(span(120), "2 min");
+        assert_eq!(span(16 * 60 + 20), "16 min");
+        assert_eq!(span(72 * 60), "1 h 12 min");
     }
 
     #[test]
