@@ -36,7 +36,9 @@ use opsmcp_agent::{
     providers::{Block, Role, StopReason, TextSink, ToolDef, Turn, Usage},
 };
 
-use self::read::{ActionRef, Health, Hypothesis, RemediationResult, find_str, line, number};
+use self::read::{
+    ActionRef, CONFIDENCE_FLOOR, Health, Hypothesis, RemediationResult, find_str, line, number,
+};
 
 /// The analysis script the planner runs on the raw logs.
 pub const ANALYSIS_SCRIPT: &str = include_str!("analysis.py");
@@ -55,6 +57,13 @@ const REPORT_CHARS: usize = 600;
 const REASON_CHARS: usize = 600;
 /// Characters kept of the findings noted on an incident left open.
 const NOTE_CHARS: usize = 4000;
+
+/// Hypotheses listed as ruled out, at most.
+const RULED_OUT_SHOWN: usize = 5;
+/// Characters kept of why a hypothesis was ruled out.
+const RULED_OUT_CHARS: usize = 600;
+/// Change events passed to the postmortem, at most.
+const CHANGES_SHOWN: usize = 10;
 
 /// Characters kept of a tool's error message.
 const TOOL_ERROR_CHARS: usize = 300;
@@ -169,6 +178,11 @@ struct State {
     unknown: bool,
     /// What the analysis checked, in words, for an unknown cause.
     checked: Vec<String>,
+    /// The change events the analysis reported in the incident's window, as it gave them.
+    changes: Vec<Value>,
+    /// When each sick service left its normal range, as the analysis found it: (service,
+    /// RFC 3339 time).
+    onsets: Vec<(String, String)>,
     rca_done: bool,
     attempts: Vec<Attempt>,
     rechecks: u32,
@@ -279,6 +293,20 @@ fn result_json(content: &str, structured: &Option<Value>) -> Option<Value> {
         .clone()
         .or_else(|| serde_json::from_str(content.trim()).ok())
         .or_else(|| read::leading_fields(content))
+}
+
+/// At most `max` characters, cut between words when there is a space in the second half.
+fn cut_words(text: &str, max: usize) -> String {
+    let text = text.trim();
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(max.saturating_sub(1)).collect();
+    let kept = match head.rfind(char::is_whitespace) {
+        Some(i) if i > head.len() / 2 => &head[..i],
+        _ => head.as_str(),
+    };
+    format!("{}…", kept.trim_end_matches([' ', ',', ';', ':']))
 }
 
 fn cut(text: &str, max: usize) -> String {
@@ -830,19 +858,21 @@ impl Planner {
         };
         out.say("Document: root cause, resolution and evidence.");
         let doc = documentation(st);
-        out.call(
-            st,
-            t,
-            json!({
-                "incident_id": incident,
-                "root_cause": doc.root_cause,
-                "resolution": doc.resolution,
-                "impact": impact(st),
-                "evidence": doc.evidence,
-                "action_items": doc.action_items,
-            }),
-            Purpose::Document,
-        );
+        let mut args = json!({
+            "incident_id": incident,
+            "root_cause": doc.root_cause,
+            "resolution": doc.resolution,
+            "impact": impact(st),
+            "evidence": doc.evidence,
+            "action_items": doc.action_items,
+            "ruled_out": ruled_out(st),
+            "contributing_changes": contributing_changes(st),
+            "key_signals": key_signals(st),
+        });
+        if let Some(onset) = onset(st) {
+            args["onset"] = json!(onset);
+        }
+        out.call(st, t, args, Purpose::Document);
         Step::EndTurn
     }
 
@@ -1176,6 +1206,23 @@ fn read_rca(st: &mut State, v: &Value) {
                 .collect()
         })
         .unwrap_or_default();
+    st.changes = v
+        .get("events")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    st.onsets = v
+        .get("sick_services")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|s| {
+            Some((
+                s.get("service")?.as_str()?.to_string(),
+                s.get("onset")?.as_str()?.to_string(),
+            ))
+        })
+        .collect();
 }
 
 /// A remediation's answer decides what is next: document when it awaits approval, try the
@@ -1524,13 +1571,142 @@ fn not_established(st: &State) -> String {
     out
 }
 
+/// The hypothesis in one phrase: its summary when that already names the cause and the
+/// component (so the cause is not said twice), else `TYPE in COMPONENT: summary`.
+fn explained(h: &Hypothesis) -> String {
+    let summary = h
+        .summary
+        .as_deref()
+        .map(|s| s.trim().trim_end_matches('.'))
+        .filter(|s| !s.is_empty() && *s != h.root_cause);
+    match summary {
+        Some(s)
+            if s.contains(&h.root_cause)
+                && h.component.as_deref().is_none_or(|c| s.contains(c)) =>
+        {
+            s.to_string()
+        }
+        Some(s) => format!("{}: {s}", h.headline()),
+        None => h.headline(),
+    }
+}
+
+/// The hypotheses the run did not stand by, each with why: the analysis's evidence against
+/// it, a fix of its own that did not restore health, or — when neither — that it was ranked
+/// lower and not tested. Nothing is said to be disproved that was not.
+fn ruled_out(st: &State) -> Vec<Value> {
+    let chosen = conclusion(st);
+    let fixed = fix(st).is_some();
+    st.hypotheses
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| chosen.is_none_or(|c| c.headline() != h.headline()))
+        .take(RULED_OUT_SHOWN)
+        .map(|(i, h)| {
+            let confidence = h
+                .confidence
+                .map(|c| format!("confidence {c:.2}"))
+                .unwrap_or_else(|| "no confidence given".into());
+            let tried: Vec<String> = st
+                .attempts
+                .iter()
+                .filter(|a| a.hypothesis == i && !a.recovered)
+                .map(|a| match attempt_failure(a) {
+                    Some(why) => {
+                        format!("{} was tried and did not fix it ({why})", a.action.label())
+                    }
+                    None => format!("{} was tried and did not fix it", a.action.label()),
+                })
+                .collect();
+            let reason = if !h.evidence_against.is_empty() {
+                cut_words(
+                    &format!(
+                        "{confidence}; evidence against: {}",
+                        h.evidence_against.join("; ")
+                    ),
+                    RULED_OUT_CHARS,
+                )
+            } else if !tried.is_empty() {
+                format!("{confidence}; {}", tried.join("; "))
+            } else if !h.likely() {
+                format!("{confidence}, below the {CONFIDENCE_FLOOR:.1} needed to act on it")
+            } else if fixed {
+                format!(
+                    "{confidence}, ranked below the cause; not disproved — no evidence against \
+                     it was found, and it was not tested because the fix for the cause restored \
+                     health"
+                )
+            } else {
+                format!("{confidence}; not tested")
+            };
+            json!({ "hypothesis": h.headline(), "reason": reason })
+        })
+        .collect()
+}
+
+/// When the incident began: the onset of the concluded component — an unrelated service
+/// that wandered earlier is not this incident's start — else the earliest of the incident's
+/// own services, else the earliest of all. The analysis writes UTC RFC 3339, so the leading
+/// date-time compares as text.
+fn onset(st: &State) -> Option<String> {
+    let earliest = |among: &dyn Fn(&str) -> bool| {
+        st.onsets
+            .iter()
+            .filter(|(s, _)| among(s))
+            .map(|(_, t)| t)
+            .min_by_key(|t| t.get(..19).unwrap_or(t).to_string())
+            .cloned()
+    };
+    let component = conclusion(st).and_then(|h| h.component.clone());
+    component
+        .and_then(|c| earliest(&|s| s == c))
+        .or_else(|| {
+            let own: Vec<&str> = st
+                .initial
+                .as_ref()
+                .map(|h| h.sick().iter().map(|v| v.service.as_str()).collect())
+                .unwrap_or_default();
+            earliest(&|s| own.contains(&s))
+        })
+        .or_else(|| earliest(&|_| true))
+}
+
+/// The change events the analysis returned, as `{at, service, detail}`.
+fn contributing_changes(st: &State) -> Vec<Value> {
+    st.changes
+        .iter()
+        .filter_map(|e| {
+            let detail = find_str(e, &["detail", "description", "summary"])?;
+            let mut c = json!({ "detail": detail });
+            if let Some(at) = find_str(e, &["at", "time", "timestamp"]) {
+                c["at"] = json!(at);
+            }
+            if let Some(s) = find_str(e, &["service", "component"]) {
+                c["service"] = json!(s);
+            }
+            Some(c)
+        })
+        .take(CHANGES_SHOWN)
+        .collect()
+}
+
+/// The signals the concluded hypothesis's metric evidence names, decisive first.
+fn key_signals(st: &State) -> Vec<Value> {
+    conclusion(st)
+        .map(|h| {
+            h.signals
+                .iter()
+                .take(2)
+                .map(|(service, signal)| json!({ "service": service, "signal": signal }))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn documentation(st: &State) -> Documentation {
     let fixed = fix(st);
     let root_cause = match (conclusion(st), fixed) {
-        (Some(h), Some(_)) => match &h.summary {
-            Some(s) if s != &h.root_cause => format!("{}: {s}", h.headline()),
-            _ => h.headline(),
-        },
+        (Some(h), Some(_)) => explained(h),
         (Some(h), None) => format!(
             "Suspected, not confirmed by a fix: {}{}",
             h.headline(),
@@ -1577,7 +1753,7 @@ fn documentation(st: &State) -> Documentation {
 
     let mut evidence = Vec::new();
     if let Some(h) = conclusion(st) {
-        evidence.extend(h.evidence.iter().take(5).map(|e| cut(e, 300)));
+        evidence.extend(h.evidence.iter().take(6).map(|e| cut_words(e, 300)));
     }
     if let Some(out) = &st.script_output {
         evidence.extend(
@@ -1589,15 +1765,8 @@ fn documentation(st: &State) -> Documentation {
     if let Some(s) = &st.log_summary {
         evidence.push(format!("analyze_logs: {s}"));
     }
-    if let Some(h) = &st.initial {
-        evidence.push(format!("health at detection: {}", cut(&h.summary, 300)));
-    }
-    if let Some(h) = &st.latest {
-        evidence.push(format!(
-            "health after remediation: {}",
-            cut(&h.summary, 300)
-        ));
-    }
+    // Health at detection is the impact and health afterwards the verification: each has
+    // its own section, so neither is repeated here.
 
     let mut action_items = Vec::new();
     if let Some(h) = conclusion(st) {
@@ -1606,9 +1775,45 @@ fn documentation(st: &State) -> Documentation {
             "Alert on the early signs of {} in {component} before customers notice",
             h.root_cause
         ));
-        action_items.push(format!(
-            "Review {component}'s limits and recent changes (deploys, config, jobs)"
-        ));
+        // Only a change before the onset on a service involved can have started it.
+        let onset = onset(st);
+        let involved: Vec<&str> = st
+            .initial
+            .as_ref()
+            .map(|h| h.sick().iter().map(|v| v.service.as_str()).collect())
+            .unwrap_or_default();
+        let linked: Vec<Value> = contributing_changes(st)
+            .into_iter()
+            .filter(|c| {
+                let service = c.get("service").and_then(Value::as_str);
+                let at = c.get("at").and_then(Value::as_str);
+                service.is_none_or(|s| s == component || involved.contains(&s))
+                    && match (at, &onset) {
+                        (Some(at), Some(o)) => at.get(..19) <= o.get(..19),
+                        _ => true,
+                    }
+            })
+            .collect();
+        if linked.is_empty() {
+            action_items.push(format!(
+                "Review {component}'s limits and recent changes (deploys, config, jobs)"
+            ));
+        } else {
+            let listed: Vec<String> = linked
+                .iter()
+                .filter_map(|c| {
+                    let detail = c.get("detail").and_then(Value::as_str)?;
+                    Some(match c.get("service").and_then(Value::as_str) {
+                        Some(s) => format!("{detail} on {s}"),
+                        None => detail.to_string(),
+                    })
+                })
+                .collect();
+            action_items.push(format!(
+                "Review the changes made just before the onset and whether each should stay: {}",
+                listed.join("; ")
+            ));
+        }
     }
     if let Some(a) = fixed {
         action_items.push(format!(
@@ -1630,21 +1835,33 @@ fn documentation(st: &State) -> Documentation {
     }
 }
 
-/// Who was affected, from the health at detection.
+/// Who was affected, from the health at detection: one line per sick service with every
+/// failing check, whole.
 fn impact(st: &State) -> String {
     match &st.initial {
-        Some(h) if !h.sick().is_empty() => {
-            let parts: Vec<String> = h
-                .sick()
-                .iter()
-                .map(|s| format!("{} {}", s.service, s.status))
-                .collect();
-            format!(
-                "At detection: {}. {}",
-                parts.join(", "),
-                cut(&h.summary, 400)
-            )
-        }
+        Some(h) if !h.sick().is_empty() => h
+            .sick()
+            .iter()
+            .map(|s| {
+                let own = format!("{}: ", s.service);
+                let problems: Vec<&str> = s
+                    .problems
+                    .iter()
+                    .map(|p| p.strip_prefix(&own).unwrap_or(p))
+                    .collect();
+                if problems.is_empty() {
+                    format!("{} {} at detection", s.service, s.status)
+                } else {
+                    format!(
+                        "{} {} at detection: {}",
+                        s.service,
+                        s.status,
+                        problems.join("; ")
+                    )
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
         _ => "No failing health check at detection.".into(),
     }
 }
@@ -1738,6 +1955,8 @@ mod tests {
             confidence: Some(confidence),
             summary: None,
             evidence: Vec::new(),
+            evidence_against: Vec::new(),
+            signals: Vec::new(),
             actions,
         }
     }

@@ -300,8 +300,12 @@ pub struct Hypothesis {
     pub confidence: Option<f64>,
     /// A sentence explaining it.
     pub summary: Option<String>,
-    /// Evidence lines.
+    /// Evidence lines (`evidence`, or `evidence_for`).
     pub evidence: Vec<String>,
+    /// Evidence against it (`evidence_against`): why it may be ruled out.
+    pub evidence_against: Vec<String>,
+    /// The signals its metric evidence names, as (service, signal), in the order given.
+    pub signals: Vec<(String, String)>,
     /// Suggested actions, best first.
     pub actions: Vec<ActionRef>,
 }
@@ -388,11 +392,17 @@ impl Hypothesis {
             ],
         )
         .map(str::to_string);
-        let evidence = match h.get("evidence") {
+        let lines = |key: &str| match h.get(key) {
             Some(Value::Array(items)) => items.iter().map(line).collect(),
             Some(other) if !other.is_null() => vec![line(other)],
             _ => Vec::new(),
         };
+        let mut evidence = lines("evidence");
+        if evidence.is_empty() {
+            evidence = lines("evidence_for");
+        }
+        let evidence_against = lines("evidence_against");
+        let signals = metric_signals(h, component.as_deref());
         let mut actions = Vec::new();
         for key in [
             "suggested_action",
@@ -419,9 +429,44 @@ impl Hypothesis {
             confidence,
             summary,
             evidence,
+            evidence_against,
+            signals,
             actions,
         })
     }
+}
+
+/// The (service, signal) pairs of a hypothesis's metric evidence: items of kind `metric`
+/// whose detail opens with the signal's name (`db_connections_in_use 38 → 48.9 …`).
+fn metric_signals(h: &Value, component: Option<&str>) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for key in ["evidence", "evidence_for"] {
+        let Some(items) = h.get(key).and_then(Value::as_array) else {
+            continue;
+        };
+        for item in items
+            .iter()
+            .filter(|i| str_at(i, &["kind"]) == Some("metric"))
+        {
+            let Some(service) = str_at(item, &["service", "component"]).or(component) else {
+                continue;
+            };
+            let Some(signal) = str_at(item, &["signal"]).or_else(|| {
+                str_at(item, &["detail", "summary"])
+                    .and_then(|d| d.split_whitespace().next())
+                    .filter(|w| {
+                        w.contains('_') && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    })
+            }) else {
+                continue;
+            };
+            let pair = (service.to_string(), signal.to_string());
+            if !out.contains(&pair) {
+                out.push(pair);
+            }
+        }
+    }
+    out
 }
 
 /// What `execute_remediation` said.
@@ -494,6 +539,24 @@ mod tests {
         assert_eq!(leading_fields(r#"{"log_data_path":"INC-1/lo"#), None);
         assert_eq!(leading_fields("plain words"), None);
         assert_eq!(leading_fields("[1, 2"), None);
+    }
+
+    #[test]
+    fn evidence_for_and_against_and_the_signals_it_names() {
+        let hs = Hypothesis::read_all(&json!({"hypotheses": [{
+            "root_cause": "connection-pool-exhaustion", "component": "db", "confidence": 0.8,
+            "evidence_for": [
+                {"kind": "log", "service": "db", "detail": "FATAL: remaining connection slots"},
+                {"kind": "metric", "service": "db", "detail": "db_connections_in_use 38 → 49"},
+                {"kind": "metric", "service": "db", "detail": "db was among the first"}],
+            "evidence_against": [{"kind": "dependency", "detail": "explained by its upstream"}]
+        }]}));
+        assert_eq!(hs[0].evidence.len(), 3);
+        assert_eq!(hs[0].evidence_against, ["explained by its upstream"]);
+        assert_eq!(
+            hs[0].signals,
+            [("db".to_string(), "db_connections_in_use".to_string())]
+        );
     }
 
     #[test]
