@@ -405,6 +405,18 @@ pub fn deviation(
             let out = ratio.is_finite() && ratio > 2.0 && v - reference >= floor;
             (out, if out { ratio.ln() } else { 0.0 }, None)
         }
+        // Retransmits, steal, a clock's offset: news when their size grows, whatever the sign
+        // (a clock may run behind as well as ahead).
+        SignalKind::Platform => {
+            let (now, normal) = (v.abs(), reference.abs());
+            let out = if normal > 0.0 {
+                now >= 3.0 * normal
+            } else {
+                now >= 1.0
+            };
+            let size = (now / normal.max(f64::MIN_POSITIVE)).min(1e6);
+            (out, if out { size.ln() } else { 0.0 }, None)
+        }
         SignalKind::Other => {
             let out = ratio.is_finite() && !(0.5..=2.0).contains(&ratio);
             (

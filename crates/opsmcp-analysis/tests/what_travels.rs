@@ -189,3 +189,42 @@ async fn inodes_exhausted_are_freed_not_grown() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_change_is_a_bystander_when_the_network_beneath_the_service_fails() {
+    for renamed in [None, Some("node_netstat_Tcp_RetransSegs")] {
+        let mut scenario = fixture("partition-after-a-harmless-config-change.toml");
+        if let Some(name) = renamed {
+            // The same fault, as another exporter names the signal.
+            let text = std::fs::read_to_string(format!(
+                "{}/tests/fixtures/partition-after-a-harmless-config-change.toml",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap()
+            .replace("tcp_retransmits_per_s", name);
+            scenario = Scenario::parse(&text, "renamed").unwrap();
+        }
+        for seed in 1..=3 {
+            let r = play(scenario.clone(), seed).await;
+            assert!(
+                r.hypotheses.iter().all(|h| h.confidence < CONFIDENCE_FLOOR),
+                "{renamed:?} seed {seed}: a logging change is not why packets are lost, and \
+                 nothing we know explains lost packets: {}",
+                r.summary
+            );
+            if let Some(push) = r
+                .hypotheses
+                .iter()
+                .find(|h| h.root_cause.as_str() == "bad-config-push")
+            {
+                assert!(
+                    push.evidence_against
+                        .iter()
+                        .any(|e| e.detail.contains("beneath")),
+                    "{renamed:?} seed {seed}: says why: {:?}",
+                    push.evidence_against
+                );
+            }
+        }
+    }
+}

@@ -44,6 +44,9 @@ pub enum SignalKind {
     CertExpiry,
     /// Restarts, crashes, OOM kills: a counter that rises when a process dies.
     Restarts,
+    /// Trouble beneath the service, in what it runs on: packets retransmitted or dropped on
+    /// the network, CPU stolen by the hypervisor, a clock drifting from true time.
+    Platform,
     /// Whether it is there at all: Prometheus' `up`, a probe's `probe_up`, the processes of a
     /// service running (`processes_up`); it falls to 0 when the service is down.
     Availability,
@@ -127,6 +130,31 @@ const WAITING: &[&str] = &["pending", "waiting", "queued", "blocked", "wait"];
 /// Words saying the value is a bound, not a reading.
 const LIMIT: &[&str] = &["max", "maximum", "limit", "capacity", "cap", "allowed"];
 
+/// Words of trouble beneath a service: the network losing packets, the hypervisor stealing
+/// CPU, the clock off true time (`tcp_retransmits_per_s`, `node_netstat_Tcp_RetransSegs`,
+/// `cpu_steal_percent`, `node_timex_offset_seconds`, `packets_dropped_total`).
+fn beneath(w: &[String]) -> bool {
+    let retransmits = w.iter().any(|x| x.starts_with("retrans"));
+    let steal = has(w, &["steal", "stolen"]);
+    let clock = has(w, &["clock", "ntp", "timex", "chrony", "time"])
+        && has(w, &["offset", "skew", "drift", "drifting"])
+        || has(w, &["skew"]);
+    let packets = has(w, &["packet", "packets", "pkts", "segments", "segs"])
+        && has(
+            w,
+            &[
+                "drop",
+                "drops",
+                "dropped",
+                "loss",
+                "lost",
+                "discards",
+                "discarded",
+            ],
+        );
+    retransmits || steal || clock || packets
+}
+
 /// The kind of `name`.
 pub fn kind(name: &str) -> SignalKind {
     let w = words(name);
@@ -161,6 +189,9 @@ pub fn kind(name: &str) -> SignalKind {
     if has(&w, LIMIT) || first_max || sized_pool {
         return SignalKind::Limit;
     }
+    if beneath(&w) {
+        return SignalKind::Platform;
+    }
     if has(&w, &["hit", "hits"]) && has(&w, &["ratio", "rate", "percent", "pct"])
         || has(&w, &["hitrate", "hitratio"])
     {
@@ -192,6 +223,8 @@ pub fn kind(name: &str) -> SignalKind {
             &[
                 "error", "errors", "err", "failure", "failures", "failed", "fail", "timeout",
                 "timeouts", "refused", "rejected",
+                // DNS answers that mean "no": the name does not exist, the server failed.
+                "nxdomain", "servfail",
             ],
         )
     {
@@ -418,6 +451,14 @@ mod tests {
             ("cert_days_left", CertExpiry),
             ("probe_ssl_earliest_cert_expiry_days", CertExpiry),
             ("kube_pod_container_status_restarts_total", Restarts),
+            ("coredns_dns_responses_nxdomain_per_s", Errors),
+            ("tcp_retransmits_per_s", Platform),
+            ("node_netstat_Tcp_RetransSegs", Platform),
+            ("cpu_steal_percent", Platform),
+            ("node_timex_offset_seconds", Platform),
+            ("chrony_clock_skew_ms", Platform),
+            ("node_network_receive_packets_dropped_total", Platform),
+            ("conntrack_entries_max", Limit),
         ] {
             assert_eq!(kind(n), k, "{n}");
         }

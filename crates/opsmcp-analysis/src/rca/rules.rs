@@ -256,6 +256,11 @@ fn rule(cause: RootCause) -> Rule {
     }
 }
 
+/// Trouble beneath a changed service (the network losing packets, CPU stolen, the clock off):
+/// what a change to its code or settings does not bring about, so the change is likely a
+/// bystander.
+const BENEATH_A_CHANGE: f64 = 0.4;
+
 /// A pool (connections, threads, workers, clients) at its maximum, or work waiting for one.
 pub(crate) fn pool(c: &Ctx) -> Rule {
     let mut r = rule(RootCause::ConnectionPoolExhaustion);
@@ -546,6 +551,16 @@ fn change(c: &Ctx, cause: RootCause, kind: &str, weight: f64) -> Rule {
     {
         r.strength += CHANGE_HURT;
     }
+    if let Some(beneath) = c.of(SignalKind::Platform).first() {
+        r.strength *= BENEATH_A_CHANGE;
+        let mut e = c.metric(beneath);
+        e.detail = format!(
+            "{} — trouble beneath {} (its network, host or clock), which a change to its code \
+             or settings does not bring about",
+            e.detail, c.component
+        );
+        r.con.push(e);
+    }
     r
 }
 
@@ -638,14 +653,15 @@ fn words(c: &Ctx, r: &mut Rule) {
 }
 
 /// Whether a kind of cause accounts for a kind of signal being out of range: what a
-/// hypothesis must explain. A new version or a config change can do anything.
+/// hypothesis must explain. A new version or a config change can do anything but trouble
+/// beneath the service (its network, host or clock).
 pub(crate) fn explains(cause: RootCause, kind: SignalKind) -> bool {
     use SignalKind::*;
     // What any trouble looks like from outside, and the work that piles up behind it.
     let symptom = matches!(kind, Latency | Errors | Throughput | Backlog | Availability);
     symptom
         || match cause {
-            RootCause::BadDeploy | RootCause::BadConfigPush => true,
+            RootCause::BadDeploy | RootCause::BadConfigPush => kind != Platform,
             RootCause::ConnectionPoolExhaustion => {
                 matches!(kind, PoolUsage | PoolWaiting | Backlog)
             }
