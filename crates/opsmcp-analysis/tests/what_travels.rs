@@ -228,3 +228,25 @@ async fn a_change_is_a_bystander_when_the_network_beneath_the_service_fails() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_clock_off_beneath_a_dependency_explains_its_callers_failing() {
+    for seed in 1..=3 {
+        let r = analyze("clock-off-under-a-token-issuer.toml", seed).await;
+        assert!(
+            r.hypotheses.iter().all(|h| h.confidence < CONFIDENCE_FLOOR),
+            "seed {seed}: the caller's deploy is not why the issuer's clock is off: {}",
+            r.summary
+        );
+        if let Some(deploy) = r.hypotheses.iter().find(|h| h.component == "game") {
+            assert!(
+                deploy
+                    .evidence_against
+                    .iter()
+                    .any(|e| e.detail.contains("depends on issuer")),
+                "seed {seed}: says why: {:?}",
+                deploy.evidence_against
+            );
+        }
+    }
+}

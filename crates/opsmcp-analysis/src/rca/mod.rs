@@ -450,10 +450,13 @@ fn facts(inp: &Inputs<'_>, service: &str) -> Facts {
         }
         match signals::kind(&c.signal) {
             SignalKind::Latency => f.latency = f.latency.max(c.magnitude),
-            // A service that is gone fails everything sent to it.
+            // A service that is gone fails everything sent to it. Trouble beneath it (packets
+            // lost, a clock minutes off) fails its callers too: their calls time out, the
+            // tokens it signs are refused.
             SignalKind::Errors
             | SignalKind::CacheHit
             | SignalKind::CertExpiry
+            | SignalKind::Platform
             | SignalKind::Availability => f.failing += c.magnitude,
             SignalKind::Throughput if c.current < c.reference => f.starved += c.magnitude,
             // A full disk fails writes: callers feel it. A pool at its maximum is pressure;
