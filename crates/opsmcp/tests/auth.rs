@@ -468,7 +468,7 @@ fn switched_off_tools_are_not_listed_nor_callable() {
     );
     assert_eq!(
         list(server.url("workflow")),
-        ["get_incident", "list_incidents"]
+        ["await_approval", "get_incident", "list_incidents"]
     );
     drop(server);
 
