@@ -361,7 +361,7 @@ fn mutation() -> BoxedStrategy<Option<Option<Value>>> {
     .boxed()
 }
 
-/// Every argument name of the thirteen tools.
+/// Every argument name of the fourteen tools.
 const ARGUMENT_NAMES: &[&str] = &[
     "incident_id",
     "timeframe",
@@ -385,6 +385,7 @@ const ARGUMENT_NAMES: &[&str] = &[
     "parameters",
     "dry_run",
     "idempotency_key",
+    "wait_s",
     "root_cause",
     "resolution",
     "impact",
@@ -925,7 +926,7 @@ fn sse_sessions_answer_and_survive_every_hostile_message() {
     server.finish();
 }
 
-/// The thirteen tools of the three servers, with the argument types their schemas state.
+/// The fourteen tools of the three servers, with the argument types their schemas state.
 fn list_tools(server: &Server, http: &Client) -> Vec<Arc<Tool>> {
     let mut tools = Vec::new();
     for name in SERVERS {
@@ -938,7 +939,7 @@ fn list_tools(server: &Server, http: &Client) -> Vec<Arc<Tool>> {
             tools.push(Arc::new(Tool::new(name, tool)));
         }
     }
-    assert_eq!(tools.len(), 13, "every tool of the three servers is fuzzed");
+    assert_eq!(tools.len(), 14, "every tool of the three servers is fuzzed");
     for tool in &tools {
         assert!(
             !tool.fields.is_empty(),
