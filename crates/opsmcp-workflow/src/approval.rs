@@ -91,9 +91,10 @@ pub async fn await_approval(
         }
     };
     let target = target.as_str();
+    // The incident just read is the first look; later looks read it again.
+    let mut incident = detail.incident;
     loop {
         // Closed first: an approval on an incident no longer open runs nothing.
-        let incident = store.get_incident(incident_id).await?.incident;
         if !incident.status.is_open() {
             return Ok(Awaited::Closed {
                 incident_status: incident.status.to_string(),
@@ -109,5 +110,6 @@ pub async fn await_approval(
             });
         }
         tokio::time::sleep(POLL).await;
+        incident = store.get_incident(incident_id).await?.incident;
     }
 }

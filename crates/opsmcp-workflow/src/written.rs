@@ -151,13 +151,13 @@ mod tests {
         let folder = dir.path().join("INC-0001");
         std::fs::create_dir_all(&folder).unwrap();
         std::fs::write(folder.join(POSTMORTEM_FILE), "# pm").unwrap();
-        std::fs::write(folder.join("orders-db-latency_ms.svg"), "<svg/>").unwrap();
+        std::fs::write(folder.join("svc-latency_ms.svg"), "<svg/>").unwrap();
         std::fs::write(folder.join(".tmp-123.svg"), "half").unwrap();
         assert_eq!(w.postmortem("INC-0001").unwrap().as_deref(), Some("# pm"));
         assert!(w.has_postmortem("INC-0001").unwrap());
-        assert_eq!(w.charts("INC-0001").unwrap(), ["orders-db-latency_ms.svg"]);
+        assert_eq!(w.charts("INC-0001").unwrap(), ["svc-latency_ms.svg"]);
         assert_eq!(
-            w.chart("INC-0001", "orders-db-latency_ms.svg")
+            w.chart("INC-0001", "svc-latency_ms.svg")
                 .unwrap()
                 .as_deref(),
             Some("<svg/>")
