@@ -250,3 +250,12 @@ async fn a_clock_off_beneath_a_dependency_explains_its_callers_failing() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_callers_own_surge_the_store_never_saw_is_no_rival_to_the_stores_job() {
+    sure_and_right(
+        "job-on-a-store-beside-a-callers-own-surge.toml",
+        ("runaway-job", "store"),
+    )
+    .await;
+}

@@ -155,6 +155,27 @@ fn beneath(w: &[String]) -> bool {
     retransmits || steal || clock || packets
 }
 
+/// Words of a transaction or query kept open a long time.
+fn held_open(w: &[String]) -> bool {
+    let work = has(
+        w,
+        &[
+            "transaction",
+            "transactions",
+            "tx",
+            "txn",
+            "xact",
+            "query",
+            "queries",
+            "statement",
+            "statements",
+        ],
+    );
+    let held = has(w, &["oldest", "longest", "running", "open", "idle"])
+        || has(w, &["max"]) && has(w, &["duration", "seconds", "age", "time"]);
+    work && held
+}
+
 /// The kind of `name`.
 pub fn kind(name: &str) -> SignalKind {
     let w = words(name);
@@ -185,6 +206,13 @@ pub fn kind(name: &str) -> SignalKind {
         && (has(&w, &["size"]) || w.first().is_some_and(|x| x == "total"));
     if w.last().is_some_and(|x| x == "up") || has(&w, &["reachable", "alive", "availability"]) {
         return SignalKind::Availability;
+    }
+    // Work held open long: the oldest transaction, the longest-running query
+    // (`pg_stat_activity_max_tx_duration`, `mysql_longest_running_query_seconds`). The locks
+    // and snapshots it holds are pressure on everything else; its `max` is over sessions,
+    // not a bound.
+    if held_open(&w) {
+        return SignalKind::Io;
     }
     if has(&w, LIMIT) || first_max || sized_pool {
         return SignalKind::Limit;
@@ -459,6 +487,12 @@ mod tests {
             ("chrony_clock_skew_ms", Platform),
             ("node_network_receive_packets_dropped_total", Platform),
             ("conntrack_entries_max", Limit),
+            ("pg_stat_activity_max_tx_duration", Io),
+            ("oldest_transaction_seconds", Io),
+            ("mysql_longest_running_query_seconds", Io),
+            ("long_running_queries", Io),
+            ("query_duration_seconds_p99", Latency),
+            ("node_network_transmit_bytes", Other),
         ] {
             assert_eq!(kind(n), k, "{n}");
         }

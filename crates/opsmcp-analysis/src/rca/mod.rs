@@ -300,6 +300,9 @@ struct Facts {
     /// trouble may be load pushed onto it by its callers (a cache that stopped hitting, a
     /// retry storm) rather than a cause.
     load: bool,
+    /// When what it shows its own callers began: its latency, errors, availability or lost
+    /// throughput. More work sent to it is no trouble a dependency could have passed up.
+    trouble_onset: Option<Timestamp>,
 }
 
 /// Ranks root-cause hypotheses for `request.window`.
@@ -448,6 +451,19 @@ fn facts(inp: &Inputs<'_>, service: &str) -> Facts {
         if signals::kind(&c.signal) == SignalKind::Throughput && c.current >= 2.0 * c.reference {
             f.load = true;
         }
+        let more_work =
+            signals::kind(&c.signal) == SignalKind::Throughput && c.current > c.reference;
+        if !more_work
+            && matches!(
+                signals::kind(&c.signal),
+                SignalKind::Latency
+                    | SignalKind::Errors
+                    | SignalKind::Throughput
+                    | SignalKind::Availability
+            )
+        {
+            f.trouble_onset = earliest(f.trouble_onset, c.onset);
+        }
         match signals::kind(&c.signal) {
             SignalKind::Latency => f.latency = f.latency.max(c.magnitude),
             // A service that is gone fails everything sent to it. Trouble beneath it (packets
@@ -508,7 +524,7 @@ impl Facts {
     /// (or time out, which they feel as slowness too), so it does not explain a caller that
     /// fails fast.
     fn transmits_to(&self, caller: &Facts) -> bool {
-        let timed = match (self.onset, caller.onset) {
+        let timed = match (self.onset, caller.trouble_onset.or(caller.onset)) {
             (Some(d), Some(c)) => d <= c + SignedDuration::from_mins(2) && d + DEPENDENCY_LEAD >= c,
             _ => true,
         };
@@ -764,7 +780,24 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
         let mut con = Vec::new();
         // A caller reached through a service swamped by load is not explained from here: its
         // trouble came down with the load, not up from this service.
+        // A surge it never saw did not swamp it: when its own throughput is measured and did
+        // not rise, the load stopped above it.
+        let saw_more_work = {
+            let mut throughput = inp
+                .scan
+                .series
+                .iter()
+                .filter(|s| {
+                    s.service == *name && signals::kind(&s.signal) == SignalKind::Throughput
+                })
+                .peekable();
+            throughput.peek().is_none()
+                || throughput.any(|s| s.anomalous_now && s.current > s.reference)
+        };
         let through_load = |caller: &str| {
+            if !saw_more_work {
+                return false;
+            }
             let mut cur = caller.to_string();
             loop {
                 if all.get(&cur).is_some_and(|x| x.load) {
@@ -1057,8 +1090,13 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             } else {
                 hyps.last().map_or(0.0, |h| h.0)
             };
-            let p = calibrated(
-                confidence(r.strength, competitor, origin) * accounted(inp, name, r.cause),
+            let share = accounted(inp, name, r.cause);
+            let p = calibrated(confidence(r.strength, competitor, origin) * share);
+            // The factors behind the number, for whoever asks why it is what it is.
+            tracing::debug!(
+                component = %name, cause = ?r.cause, strength = r.strength, competitor,
+                score = c.score, rival = rival_of(i), coverage = c.coverage, felt, share, p,
+                "hypothesis scored"
             );
             let mut evidence_for = r.pro;
             evidence_for.extend(metric_evidence(inp, name, &evidence_for));
