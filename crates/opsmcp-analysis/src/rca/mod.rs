@@ -1328,6 +1328,24 @@ fn hypothesis(
     if cause == RootCause::DiskFull && only_inodes(inp, component) {
         fitting.sort_by_key(|a| remedy::grows(a));
     }
+    // Nothing to do on a dependency that is slow, gone or untrusted: route around it where it
+    // is called.
+    if own_evidence
+        && fitting.is_empty()
+        && matches!(
+            cause,
+            RootCause::SlowDependency | RootCause::ServiceDown | RootCause::CertificateExpired
+        )
+    {
+        let callers: Vec<String> = inp
+            .callers(component)
+            .into_iter()
+            .filter(|(_, (hops, _))| *hops == 1)
+            .map(|(c, _)| c)
+            .collect();
+        let callers: Vec<&str> = callers.iter().map(String::as_str).collect();
+        fitting = remedy::route_around(component, &callers, inp.actions);
+    }
     let candidate_actions: Vec<SuggestedAction> = fitting
         .iter()
         .map(|a| SuggestedAction {

@@ -415,11 +415,44 @@ pub(crate) fn rank<'a>(
     fits.into_iter().map(|(_, _, a)| a).collect()
 }
 
+/// Words of a service name that say nothing of which service it is.
+const GENERIC_NAME_WORDS: &[&str] = &[
+    "api", "app", "svc", "service", "server", "srv", "web", "db", "backend", "frontend", "prod",
+    "main", "core", "internal", "external", "worker", "v1", "v2",
+];
+
+/// Actions on the callers of `component` that route around it — fail over, switch away,
+/// break the circuit, degrade without it — and say which dependency they route around (a
+/// word of its name in theirs or their description). Trouble in a dependency the team does
+/// not run (a vendor slow or down, its certificate expired) is fixed where it is called.
+pub(crate) fn route_around<'a>(
+    component: &str,
+    callers: &[&str],
+    offered: &'a [ActionInfo],
+) -> Vec<&'a ActionInfo> {
+    let named: Vec<String> = words(component)
+        .into_iter()
+        .filter(|w| w.len() >= 3 && !GENERIC_NAME_WORDS.contains(&w.as_str()))
+        .collect();
+    if named.is_empty() {
+        return Vec::new();
+    }
+    rank(RootCause::SlowDependency, callers, offered)
+        .into_iter()
+        .filter(|a| {
+            words(&a.name)
+                .into_iter()
+                .chain(words(&a.description))
+                .any(|w| named.contains(&w))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use opsmcp_world::{ActionInfo, Risk};
 
-    use super::{RootCause, fit, rank};
+    use super::{RootCause, fit, rank, route_around};
 
     fn action(name: &str, description: &str, risk: Risk) -> ActionInfo {
         ActionInfo {
@@ -532,5 +565,46 @@ mod tests {
             rank(RootCause::DiskFull, &["svc"], &offered)[0].name,
             "rotate-logs"
         );
+    }
+
+    #[test]
+    fn a_vendors_trouble_is_routed_around_where_it_is_called_naming_the_vendor() {
+        let on = |target: &str, a: ActionInfo| ActionInfo {
+            target: target.into(),
+            ..a
+        };
+        let offered = [
+            on(
+                "checkout",
+                action("restart-checkout", "Rolling restart", Risk::Low),
+            ),
+            on(
+                "checkout",
+                action(
+                    "failover-search-to-replica",
+                    "Send search reads to the replica",
+                    Risk::Low,
+                ),
+            ),
+            on(
+                "checkout",
+                action(
+                    "use-cached-quotes",
+                    "Disable live Acme quotes; answer from the nightly table",
+                    Risk::Medium,
+                ),
+            ),
+            on(
+                "elsewhere",
+                action("disable-acme-sync", "Stop the Acme sync", Risk::Low),
+            ),
+        ];
+        let picked: Vec<&str> = route_around("acme-rates-api", &["checkout"], &offered)
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
+        assert_eq!(picked, ["use-cached-quotes"]);
+        // A dependency named only in generic words is never guessed at.
+        assert!(route_around("api", &["checkout"], &offered).is_empty());
     }
 }
