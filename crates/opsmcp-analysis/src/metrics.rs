@@ -117,6 +117,13 @@ pub async fn scan(world: &dyn World, window: &Window) -> Result<MetricScan, Anal
                         // A bound the signal's normal value exceeds is not its bound.
                         .filter(|m| s.baseline.is_none_or(|b| b <= *m))
                 }
+                SignalKind::Other => {
+                    let own = maxima.iter().filter(|m| m.0 == s.service);
+                    signals::own_bound(&s.signal, own.clone().map(|m| m.1.as_str()))
+                        .and_then(|l| own.clone().find(|m| m.1 == l))
+                        .map(|m| m.2)
+                        .filter(|m| s.baseline.is_none_or(|b| b <= *m))
+                }
                 _ => None,
             };
             judge_series(s, window, limit)
@@ -416,6 +423,18 @@ pub fn deviation(
             };
             let size = (now / normal.max(f64::MIN_POSITIVE)).min(1e6);
             (out, if out { size.ln() } else { 0.0 }, None)
+        }
+        // A quantity with a limit named after it (a table's entries and their maximum): at
+        // the limit and normally not is a hard limit reached, whatever it counts.
+        SignalKind::Other
+            if max.is_some_and(|m| m > 0.0 && v / m >= 0.95 && reference / m < 0.9) =>
+        {
+            let m = max.unwrap_or_default();
+            (
+                true,
+                ratio.max(1.0).ln() + 1.5,
+                Some(format!("{name} at {v} of its limit {m}")),
+            )
         }
         SignalKind::Other => {
             let out = ratio.is_finite() && !(0.5..=2.0).contains(&ratio);

@@ -259,3 +259,23 @@ async fn a_callers_own_surge_the_store_never_saw_is_no_rival_to_the_stores_job()
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_vendor_that_calls_us_is_not_confidently_the_slow_one_and_a_table_at_its_limit_is_news() {
+    for seed in 1..=3 {
+        let r = analyze("edge-vendor-times-out-on-a-full-table-below.toml", seed).await;
+        assert!(
+            r.hypotheses
+                .iter()
+                .all(|h| h.component != "edge" || h.confidence < CONFIDENCE_FLOOR),
+            "seed {seed}: the edge's slowness is what it calls: {}",
+            r.summary
+        );
+        let gateway = r.sick_services.iter().find(|s| s.service == "gateway");
+        assert!(
+            gateway.is_some_and(|g| g.signals.iter().any(|s| s.contains("of its limit"))),
+            "seed {seed}: a table at its limit is out of range: {:?}",
+            r.sick_services
+        );
+    }
+}

@@ -407,6 +407,19 @@ pub fn limit_for<'a>(usage: &str, limits: impl Iterator<Item = &'a str>) -> Opti
     })
 }
 
+/// Among `limits`, the bound of a signal of any kind whose name is that signal's own with a
+/// limit word added (`node_nf_conntrack_entries` and `node_nf_conntrack_entries_limit`,
+/// `open_fds` and `max_fds`): a quantity we know nothing else of, except where it stops.
+pub fn own_bound<'a>(usage: &str, limits: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let s = stem(usage);
+    if s.is_empty() {
+        return None;
+    }
+    limits
+        .filter(|l| kind(l) == SignalKind::Limit)
+        .find(|l| stem(l) == s)
+}
+
 /// A percentage by its name (`…_percent`, `…_pct`, `…_utilization`): bounded by 100.
 pub fn is_percent(name: &str) -> bool {
     has(
@@ -427,7 +440,7 @@ pub fn is_error_share(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{SignalKind::*, kind, limit_for};
+    use super::{SignalKind::*, kind, limit_for, own_bound};
 
     #[test]
     fn exporters_names_map_to_one_kind() {
@@ -487,6 +500,7 @@ mod tests {
             ("chrony_clock_skew_ms", Platform),
             ("node_network_receive_packets_dropped_total", Platform),
             ("conntrack_entries_max", Limit),
+            ("node_nf_conntrack_entries", Other),
             ("pg_stat_activity_max_tx_duration", Io),
             ("oldest_transaction_seconds", Io),
             ("mysql_longest_running_query_seconds", Io),
@@ -496,6 +510,24 @@ mod tests {
         ] {
             assert_eq!(kind(n), k, "{n}");
         }
+    }
+
+    #[test]
+    fn any_quantity_finds_a_limit_named_after_it() {
+        let limits = ["node_nf_conntrack_entries_limit", "process_max_fds"];
+        assert_eq!(
+            own_bound("node_nf_conntrack_entries", limits.iter().copied()),
+            Some("node_nf_conntrack_entries_limit")
+        );
+        assert_eq!(
+            own_bound("process_open_fds", limits.iter().copied()),
+            None,
+            "open is not max: only the same words bound"
+        );
+        assert_eq!(
+            own_bound("node_nf_conntrack_stat_drop", limits.iter().copied()),
+            None
+        );
     }
 
     #[test]

@@ -402,7 +402,9 @@ pub(crate) fn slow(c: &Ctx) -> Rule {
     };
     r.pro.extend(latency.iter().map(|s| c.metric(s)));
     r.strength += SLOW + (first.magnitude / 3.0).min(0.5);
-    let external = c.inp.kind(c.component) == "external";
+    // Not ours to fix only when it calls nothing of ours: a vendor in front of us (a CDN, a
+    // hosted load balancer) is slow because what it calls is.
+    let external = c.inp.kind(c.component) == "external" && c.inp.deps(c.component).is_empty();
     if external {
         r.strength += EXTERNAL;
         r.pro.push(Evidence {
@@ -584,7 +586,9 @@ pub(crate) fn all(c: &Ctx) -> Vec<Rule> {
     .collect();
     for r in &mut out {
         words(c, r);
-        if r.cause == RootCause::SlowDependency && c.inp.kind(c.component) != "external" {
+        if r.cause == RootCause::SlowDependency
+            && (c.inp.kind(c.component) != "external" || !c.inp.deps(c.component).is_empty())
+        {
             r.strength = r.strength.min(INTERNAL_SLOWNESS_CAP);
         }
         if r.cause == RootCause::CrashLoop {
