@@ -279,3 +279,42 @@ async fn a_vendor_that_calls_us_is_not_confidently_the_slow_one_and_a_table_at_i
         );
     }
 }
+
+#[tokio::test]
+async fn a_disk_filled_behind_a_held_position_is_freed_by_releasing_the_position() {
+    let file = "store-disk-filled-by-a-stuck-consumer-position.toml";
+    sure_and_right(file, ("disk-full", "store")).await;
+    for seed in 1..=3 {
+        let r = analyze(file, seed).await;
+        let h = &r.hypotheses[0];
+        let offered: Vec<&str> = h
+            .candidate_actions
+            .iter()
+            .map(|a| a.action.as_str())
+            .collect();
+        assert_eq!(
+            offered.first(),
+            Some(&"drop-stale-capture-position"),
+            "seed {seed}: what holds the bytes goes first: {offered:?}"
+        );
+        assert!(
+            !offered.contains(&"delete-old-log-segments"),
+            "seed {seed}: never delete the write-ahead log by hand: {offered:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_cache_restarted_empty_explains_its_emptiness_and_the_database_behind_it() {
+    sure_and_right("cache-restarted-empty.toml", ("cache-stampede", "kv")).await;
+    let r = analyze("cache-restarted-empty.toml", 1).await;
+    assert_eq!(
+        r.hypotheses[0]
+            .suggested_action
+            .as_ref()
+            .map(|a| a.action.as_str()),
+        Some("run-cache-warmer"),
+        "a warmer warms: {:?}",
+        r.hypotheses[0].candidate_actions
+    );
+}

@@ -1328,6 +1328,14 @@ fn hypothesis(
     if cause == RootCause::DiskFull && only_inodes(inp, component) {
         fitting.sort_by_key(|a| remedy::grows(a));
     }
+    if cause == RootCause::DiskFull {
+        let fillers: Vec<String> = inp
+            .changes(component)
+            .filter(|c| rules::explains_quantity(cause, c))
+            .map(|c| c.signal.clone())
+            .collect();
+        fitting.sort_by_key(|a| remedy::about_the_filler(a, &fillers));
+    }
     // Nothing to do on a dependency that is slow, gone or untrusted: route around it where it
     // is called.
     if own_evidence
@@ -1456,7 +1464,7 @@ fn accounted(inp: &Inputs<'_>, component: &str, cause: RootCause) -> f64 {
         }
         // A signal whose meaning is unknown counts half: it may be anything.
         let weight = if kind == SignalKind::Other { 0.5 } else { 1.0 };
-        if rules::explains(cause, kind) {
+        if rules::explains(cause, kind) || rules::explains_quantity(cause, c) {
             explained += c.magnitude;
         } else {
             unexplained += weight * c.magnitude;

@@ -134,7 +134,7 @@ pub(crate) fn vocabulary(cause: RootCause) -> Vocabulary {
             acts: &[
                 "clear", "clean", "cleanup", "purge", "delete", "prune", "rotate", "compact",
                 "vacuum", "expand", "grow", "resize", "extend", "enlarge", "free", "archive",
-                "evict", "trim", "gc", "remove", "add",
+                "evict", "trim", "gc", "remove", "add", "drop",
             ],
             about: &[
                 "disk",
@@ -337,9 +337,8 @@ pub(crate) fn fit(cause: RootCause, action: &ActionInfo) -> Option<f64> {
     let v = vocabulary(cause);
     let name = words(&action.name);
     let desc = words(&action.description);
-    let count =
-        |ws: &[String], set: &[&str]| ws.iter().filter(|w| set.contains(&w.as_str())).count();
-    if count(&name, v.harms) > 0 {
+    let count = |ws: &[String], set: &[&str]| ws.iter().filter(|w| inflects(w, set)).count();
+    if count(&name, v.harms) > 0 || destroys_the_write_ahead_log(&name, &desc) {
         return None;
     }
     let acts = 2 * count(&name, v.acts) + count(&desc, v.acts).min(2);
@@ -376,6 +375,53 @@ pub(crate) fn fit(cause: RootCause, action: &ActionInfo) -> Option<f64> {
             - if warns { 1.5 } else { 0.0 }
             - if other_half { 2.0 } else { 0.0 },
     )
+}
+
+/// Whether `word` is one of `set` or an inflection of one (`warmer`, `shedding`, `rolled`).
+fn inflects(word: &str, set: &[&str]) -> bool {
+    const ENDINGS: &[&str] = &["s", "es", "d", "ed", "er", "ers", "ing"];
+    set.iter().any(|base| {
+        word == *base
+            || (base.len() >= 3
+                && word.strip_prefix(base).is_some_and(|rest| {
+                    // A doubled last letter (`shed` → `shedding`).
+                    let rest = match (rest.chars().next(), base.chars().last()) {
+                        (Some(a), Some(b)) if a == b => &rest[1..],
+                        _ => rest,
+                    };
+                    ENDINGS.contains(&rest)
+                }))
+    })
+}
+
+/// Deleting a database's write-ahead or redo log by hand: what it needs to recover. Never a
+/// fix for a full disk, whatever it frees.
+fn destroys_the_write_ahead_log(name: &[String], desc: &[String]) -> bool {
+    let all = || name.iter().chain(desc);
+    all().any(|w| matches!(w.as_str(), "rm" | "delete" | "remove" | "unlink"))
+        && all().any(|w| matches!(w.as_str(), "wal" | "xlog" | "redo"))
+}
+
+/// How closely `action` is about what filled the disk — 0 when its name says it, 1 when only
+/// its description does, 2 otherwise — by a word (of at least four letters, plural or not)
+/// of a stored quantity that grew (`pg_replication_slots_retained_bytes` → a replication
+/// slot). Removing what holds the bytes fixes; freeing or growing around it only buys time.
+pub(crate) fn about_the_filler(action: &ActionInfo, fillers: &[String]) -> u8 {
+    let singular = |w: &str| w.strip_suffix('s').unwrap_or(w).to_string();
+    let fill: Vec<String> = fillers
+        .iter()
+        .flat_map(|f| words(f))
+        .filter(|w| w.len() >= 4 && !matches!(w.as_str(), "bytes" | "size" | "total" | "used"))
+        .map(|w| singular(&w))
+        .collect();
+    let says = |text: &str| words(text).iter().any(|w| fill.contains(&singular(w)));
+    if says(&action.name) {
+        0
+    } else if says(&action.description) {
+        1
+    } else {
+        2
+    }
 }
 
 /// Whether `action` makes room by adding capacity (a bigger volume) rather than by freeing
@@ -606,5 +652,20 @@ mod tests {
         assert_eq!(picked, ["use-cached-quotes"]);
         // A dependency named only in generic words is never guessed at.
         assert!(route_around("api", &["checkout"], &offered).is_empty());
+    }
+
+    #[test]
+    fn inflected_words_act_and_the_write_ahead_log_is_never_deleted() {
+        let warmer = action("run-cache-warmer", "Run the warmer job", Risk::Low);
+        assert!(fit(RootCause::CacheStampede, &warmer).is_some());
+        let shedding = action("enable-load-shedding", "", Risk::Low);
+        assert!(fit(RootCause::CacheStampede, &shedding).is_some());
+        // `backup` is no inflection of `back`.
+        let backup = action("backup-db", "Take a backup", Risk::Low);
+        assert!(fit(RootCause::BadDeploy, &backup).is_none());
+        let rm = action("free-space", "rm old files under pg_wal by hand", Risk::Low);
+        assert!(fit(RootCause::DiskFull, &rm).is_none());
+        let archive = action("archive-logs", "Archive old application logs", Risk::Low);
+        assert!(fit(RootCause::DiskFull, &archive).is_some());
     }
 }

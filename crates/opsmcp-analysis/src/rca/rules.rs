@@ -13,7 +13,10 @@ use opsmcp_world::WorldEvent;
 use super::{
     CHANGE_LEAD, Evidence, Facts, Inputs, RootCause, at, changes_before, describe, keyword_hits,
 };
-use crate::{metrics::SeriesChange, signals::SignalKind};
+use crate::{
+    metrics::SeriesChange,
+    signals::{self, SignalKind},
+};
 
 /// What a rule found.
 pub(crate) struct Rule {
@@ -684,6 +687,33 @@ pub(crate) fn explains(cause: RootCause, kind: SignalKind) -> bool {
             RootCause::ServiceDown => matches!(kind, Restarts | Memory | Cpu),
             RootCause::CrashLoop => matches!(kind, Restarts | Memory | Cpu),
         }
+}
+
+/// What a kind of cause accounts for among the quantities no kind names (`Other`), by which
+/// way they moved: an emptied cache lost its contents (items, keys, its uptime when it was
+/// restarted); a full disk holds more bytes of something (WAL, segments, retained data); a
+/// process that died or was restarted starts its uptime again.
+pub(crate) fn explains_quantity(cause: RootCause, c: &SeriesChange) -> bool {
+    if signals::kind(&c.signal) != SignalKind::Other {
+        return false;
+    }
+    let w = signals::words(&c.signal);
+    let has = |any: &[&str]| w.iter().any(|x| any.contains(&x.as_str()));
+    let (rose, fell) = (c.current > c.reference, c.current < c.reference);
+    match cause {
+        RootCause::CacheStampede => fell,
+        RootCause::DiskFull => {
+            rose && has(&["bytes", "size", "segments", "files"])
+                && !has(&[
+                    "network", "net", "transmit", "receive", "rx", "tx", "sent", "received",
+                    "request", "response", "http",
+                ])
+        }
+        RootCause::ServiceDown | RootCause::CrashLoop | RootCause::MemoryLeak => {
+            fell && has(&["uptime", "started", "start"])
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
