@@ -1,6 +1,7 @@
 //! The audit trail of every tool call on every server: server, tool, caller (the authenticated
 //! identity), request id, arguments with secrets redacted, outcome, duration — appended to the
-//! store's hash-chained log.
+//! store's hash-chained log. Requests the host refused at the door (401, 403, 429) come here
+//! too, as the host's per-window tallies ([`RefusalSink`]).
 //!
 //! One writer task per process batches entries into one transaction (one fsync) so a burst of
 //! read-only calls does not cost an fsync each. Calls that change something wait until their
