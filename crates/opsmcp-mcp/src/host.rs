@@ -109,15 +109,18 @@ where
             config,
         );
 
-        let sse_state = Arc::new(SseState::new(
-            s.server_name.clone(),
-            self.factory.clone(),
-            s.sse_keep_alive,
-            &s.edge,
-            stop.clone(),
-            force.clone(),
-            drain.clone(),
-        ));
+        let sse_state = Arc::new(
+            SseState::new(
+                s.server_name.clone(),
+                self.factory.clone(),
+                s.sse_keep_alive,
+                &s.edge,
+                stop.clone(),
+                force.clone(),
+                drain.clone(),
+            )
+            .with_refusals(gate.refusals.clone()),
+        );
         let sse_routes = Router::new()
             .route("/sse", get(sse::open::<H>))
             .route("/messages", post(sse::post::<H>))
