@@ -255,7 +255,8 @@ impl Refusals {
         if self.sink.is_none() {
             return;
         }
-        let mut every = tokio::time::interval(window);
+        // A zero period would panic in `interval`; the binary refuses 0 already.
+        let mut every = tokio::time::interval(window.max(Duration::from_millis(100)));
         every.tick().await;
         loop {
             tokio::select! {

@@ -548,6 +548,7 @@ fn host_settings(kind: ServerKind, s: &Settings, addr: SocketAddr) -> HostSettin
     host.legacy_sessions = s.legacy_sessions;
     host.max_body_bytes = s.max_body_bytes;
     host.shutdown_grace = Duration::from_secs(s.shutdown_grace_s);
+    host.refusal_window = Duration::from_secs(s.refusal_window_s);
     host.auth = s.auth.clone();
     host.tls = s.tls();
     host.edge = s.edge();
