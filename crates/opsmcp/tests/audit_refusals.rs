@@ -113,9 +113,10 @@ fn bad_token(client: &Client, url: &str, token: &str) {
 fn refusals_are_audited_as_tallies_and_a_flood_stays_a_handful_of_entries() {
     const FLOOD: u64 = 2000;
     let (reader, entry) = create_token("reader", "read");
+    let (oncall, oncall_entry) = create_token("oncall", "read,write");
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("opsmcp.toml");
-    std::fs::write(&config, format!("{entry}\n")).unwrap();
+    std::fs::write(&config, format!("{entry}\n\n{oncall_entry}\n")).unwrap();
     let mut server = Running::up(&[
         "--scenario",
         "db-connection-pool-exhaustion",
@@ -150,6 +151,42 @@ fn refusals_are_audited_as_tallies_and_a_flood_stays_a_handful_of_entries() {
     for _ in 0..3 {
         assert_eq!(call(&client, &workflow, &reader, "create_incident"), 403);
     }
+    // 403: the webhook needs 'write'.
+    let status = client
+        .post(format!("{workflow}/webhooks/alertmanager"))
+        .bearer_auth(&reader)
+        .json(&json!({}))
+        .send()
+        .unwrap()
+        .status();
+    assert_eq!(status, 403);
+    // 403: posting into another caller's /sse session, twice.
+    let mut stream = Client::new()
+        .get(format!("{workflow}/sse"))
+        .bearer_auth(&reader)
+        .send()
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let mut first = vec![0u8; 256];
+    let n = std::io::Read::read(&mut stream, &mut first).unwrap();
+    let text = String::from_utf8_lossy(&first[..n]).to_string();
+    let path = text
+        .lines()
+        .find_map(|l| l.strip_prefix("data: "))
+        .expect("endpoint event")
+        .trim()
+        .to_string();
+    for _ in 0..2 {
+        let status = client
+            .post(format!("{workflow}{path}"))
+            .bearer_auth(&oncall)
+            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}))
+            .send()
+            .unwrap()
+            .status();
+        assert_eq!(status, 403);
+    }
+    drop(stream);
     // 429: past 8 calls a minute on monitoring.
     let limited = (0..12)
         .map(|_| call(&client, &monitoring, &reader, "verify_health"))
@@ -187,24 +224,39 @@ fn refusals_are_audited_as_tallies_and_a_flood_stays_a_handful_of_entries() {
     assert_eq!(count, FLOOD + 5, "{dump}");
     // One key (this address, no credential, /mcp): one entry per window it spanned.
     assert!(n <= 4, "{n} entries for {count} refusals:\n{dump}");
-    assert_eq!(tally(&entries, "forbidden"), (3, 1), "{dump}");
+    // create_incident, the webhook and the session are three routes: three entries.
+    assert_eq!(tally(&entries, "forbidden"), (3 + 1 + 2, 3), "{dump}");
     assert_eq!(tally(&entries, "rate_limited"), (limited, 1), "{dump}");
     assert_eq!(tally(&entries, "host_or_origin"), (2, 1), "{dump}");
-    assert!(entries.len() <= 8, "{dump}");
+    assert!(entries.len() <= 10, "{dump}");
 
     // Who and where: the refused credential is named, never a secret; addresses for the rest.
-    let forbidden = entries
-        .iter()
-        .find(|e| e["outcome"].as_str().unwrap().starts_with("forbidden:"))
-        .unwrap();
-    assert_eq!(forbidden["server"], "workflow");
-    assert_eq!(forbidden["caller"], "token:reader");
+    let forbidden = |route: &str| {
+        entries
+            .iter()
+            .find(|e| {
+                e["outcome"].as_str().unwrap().starts_with("forbidden:")
+                    && e["arguments"]
+                        .as_str()
+                        .unwrap()
+                        .contains(&format!("\"route\":\"{route}\""))
+            })
+            .unwrap_or_else(|| panic!("no 403 on {route}:\n{dump}"))
+    };
+    let scope = forbidden("/mcp");
+    assert_eq!(scope["server"], "workflow");
+    assert_eq!(scope["caller"], "token:reader");
     assert!(
-        forbidden["outcome"]
+        scope["outcome"]
             .as_str()
             .unwrap()
             .contains("create_incident")
     );
+    assert_eq!(
+        forbidden("/webhooks/alertmanager")["caller"],
+        "token:reader"
+    );
+    assert_eq!(forbidden("/messages")["caller"], "token:oncall");
     let limited_entry = entries
         .iter()
         .find(|e| e["outcome"].as_str().unwrap().starts_with("rate_limited:"))
@@ -221,7 +273,7 @@ fn refusals_are_audited_as_tallies_and_a_flood_stays_a_handful_of_entries() {
     assert_eq!(args["route"], "/mcp");
     assert!(args["first"].as_str().unwrap() <= args["last"].as_str().unwrap());
     assert!(
-        !dump.contains("opsmcp_bad_") && !dump.contains(&reader),
+        !dump.contains("opsmcp_bad_") && !dump.contains(&reader) && !dump.contains(&oncall),
         "{dump}"
     );
 
@@ -229,4 +281,59 @@ fn refusals_are_audited_as_tallies_and_a_flood_stays_a_handful_of_entries() {
     let (code, out) = audit(&server, &["verify"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("audit log intact"), "{out}");
+}
+
+/// Refusals from more clients than the 256 keys a window holds: the first 256 addresses get an
+/// entry each, the rest are counted in one overflow entry, and nothing is lost.
+#[test]
+fn past_256_keys_refusals_are_counted_in_one_overflow_entry() {
+    const ADDRESSES: u64 = 300;
+    let (_, entry) = create_token("reader", "read");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("opsmcp.toml");
+    std::fs::write(&config, format!("{entry}\n")).unwrap();
+    // One window for the whole test: everything is written at shutdown.
+    let mut server = Running::start(
+        &[
+            "serve",
+            "monitoring",
+            "--port",
+            "0",
+            "--scenario",
+            "db-connection-pool-exhaustion",
+            "--config",
+            config.to_str().unwrap(),
+            "--refusal-window-s",
+            "600",
+        ],
+        &["monitoring"],
+    );
+    let monitoring = server.url("monitoring").to_string();
+    // Loopback is all of 127.0.0.0/8: each client its own source address.
+    for i in 0..ADDRESSES {
+        let source = std::net::Ipv4Addr::new(127, 0, 1 + (i / 250) as u8, 1 + (i % 250) as u8);
+        let client = Client::builder()
+            .local_address(std::net::IpAddr::V4(source))
+            .build()
+            .unwrap();
+        bad_token(&client, &monitoring, "not-a-token");
+    }
+    assert!(
+        refusals(&server).is_empty(),
+        "written before the window ended"
+    );
+    server.terminate();
+    assert_eq!(server.wait(), Some(0));
+
+    let entries = refusals(&server);
+    let dump = serde_json::to_string_pretty(&entries).unwrap();
+    assert_eq!(tally(&entries, "unauthorized"), (ADDRESSES, 257), "{dump}");
+    let overflow: Vec<&Value> = entries.iter().filter(|e| e["caller"] == "others").collect();
+    assert_eq!(overflow.len(), 1, "{dump}");
+    let args: Value = serde_json::from_str(overflow[0]["arguments"].as_str().unwrap()).unwrap();
+    assert_eq!(args["count"], ADDRESSES - 256);
+    assert_eq!(args["overflow"], true);
+    assert_eq!(args["route"], "*");
+    let (code, out) = audit(&server, &["verify"]);
+    assert_eq!(code, 0, "{out}");
 }
