@@ -255,8 +255,9 @@ impl Refusals {
         if self.sink.is_none() {
             return;
         }
-        // A zero period would panic in `interval`; the binary refuses 0 already.
-        let mut every = tokio::time::interval(window.max(Duration::from_millis(100)));
+        // `interval` panics on a zero period, and a period past the clock's range overflows.
+        let window = window.clamp(Duration::from_millis(100), Duration::from_secs(86_400));
+        let mut every = tokio::time::interval(window);
         every.tick().await;
         loop {
             tokio::select! {

@@ -33,6 +33,7 @@ const DEFAULT_LOG_ANALYTICS_PORT: u16 = 9003;
 const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 const DEFAULT_SHUTDOWN_GRACE_S: u64 = 10;
 const DEFAULT_REFUSAL_WINDOW_S: u64 = 10;
+const MAX_REFUSAL_WINDOW_S: u64 = 3600;
 const DEFAULT_SAMPLE_INTERVAL_MS: u64 = 2000;
 /// Live readings are kept every 5 s: an outage shows within seconds; about 100 rows a tick.
 const DEFAULT_HISTORY_INTERVAL_S: u64 = 5;
@@ -663,6 +664,14 @@ impl Settings {
             bail!(
                 "refusal_window_s = 0 would write an audit entry per refused request; use at \
                  least 1 (default 10)"
+            );
+        }
+        // Refusals wait in memory for the window's end (a crash loses them): keep it short.
+        if self.refusal_window_s > MAX_REFUSAL_WINDOW_S {
+            bail!(
+                "refusal_window_s = {} keeps refusals out of the audit log too long; use at most \
+                 {MAX_REFUSAL_WINDOW_S} (default 10)",
+                self.refusal_window_s
             );
         }
         if self.sample_interval_ms < MIN_SAMPLE_INTERVAL_MS {
