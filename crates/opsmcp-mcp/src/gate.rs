@@ -1,7 +1,8 @@
 //! The door of every MCP route: a request id, authentication (401), rate limits (429), the
 //! scope of each tool called in a POST body (403), then the [`Caller`] put into the request for
 //! the tools. Refusals are HTTP statuses with the headers RFC 6750 and RFC 9728 ask for, and a
-//! JSON body saying what to send instead.
+//! JSON body saying what to send instead. Each refusal is also counted for the audit log
+//! ([`crate::refusals`]: tallied per caller and route, not written one by one).
 
 use std::{
     borrow::Cow,
@@ -24,9 +25,10 @@ use serde::Deserialize;
 
 use crate::{
     Caller,
-    auth::{AuthError, Authenticator, Identity, Scope},
+    auth::{AuthError, AuthMethod, Authenticator, Identity, Scope},
     caller::{CallBounds, ToolMetrics},
     policy::ToolRules,
+    refusals::{RefusalKind, Refusals, Refused},
 };
 
 /// Limits of one server. Zero turns a limit off.
@@ -68,6 +70,8 @@ pub(crate) struct Gate {
     pub(crate) scheme: &'static str,
     /// Largest body read, in bytes.
     max_body: usize,
+    /// Where refusals are counted for the audit log.
+    pub(crate) refusals: Arc<Refusals>,
 }
 
 impl Gate {
@@ -78,6 +82,7 @@ impl Gate {
         limits: &Limits,
         scheme: &'static str,
         max_body: usize,
+        refusals: Arc<Refusals>,
     ) -> Self {
         let rules = Arc::new(rules);
         let concurrency: HashMap<String, (usize, Arc<tokio::sync::Semaphore>)> =
@@ -120,6 +125,7 @@ impl Gate {
             expensive: limiter(limits.expensive_per_minute),
             scheme,
             max_body,
+            refusals,
         }
     }
 
@@ -171,7 +177,8 @@ pub(crate) async fn enforce(
         .unwrap_or_else(|| format!("{:032x}", fastrand::u128(..)));
     let span = tracing::info_span!("request", id = %request_id, server = %gate.server, route);
     let mut response =
-        tracing::Instrument::instrument(admit(&gate, request, next, &request_id), span).await;
+        tracing::Instrument::instrument(admit(&gate, request, next, &request_id, route), span)
+            .await;
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
@@ -185,20 +192,43 @@ pub(crate) async fn enforce(
     response
 }
 
-async fn admit(gate: &Gate, request: Request, next: Next, request_id: &str) -> Response {
-    let address = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+async fn admit(
+    gate: &Gate,
+    request: Request,
+    next: Next,
+    request_id: &str,
+    route: &str,
+) -> Response {
+    let address = client_address(&request);
+    // What a refusal of this request is counted under; the credential once it is known.
+    let refused = |kind, credential: Option<&str>, reason: &str| {
+        gate.refusals.note(Refused {
+            kind,
+            address,
+            credential,
+            route,
+            reason,
+            request_id: Some(request_id),
+        });
+    };
     let identity = match identify(gate, request.headers(), address).await {
         Ok(identity) => identity,
-        Err(refused) => return refused,
+        Err(error) => {
+            refused(RefusalKind::Unauthorized, None, &error.to_string());
+            return unauthorized(gate, request.headers(), &error);
+        }
     };
+    let credential = credential_of(&identity);
     let key = rate_key(&identity, address);
     if let Some(limiter) = &gate.calls
         && let Err(not_until) = limiter.check_key(&key)
     {
         let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+        refused(
+            RefusalKind::RateLimited,
+            credential,
+            "over the 'calls' limit (calls_per_minute)",
+        );
         return too_many(gate, "calls", wait, "requests");
     }
 
@@ -235,6 +265,11 @@ async fn admit(gate: &Gate, request: Request, next: Next, request_id: &str) -> R
         for tool in tools {
             let rule = gate.rules.get(&tool);
             if !identity.scopes.allows(rule.scope) {
+                refused(
+                    RefusalKind::Forbidden,
+                    credential,
+                    &format!("insufficient_scope: {tool} needs '{}'", rule.scope),
+                );
                 return forbidden(gate, &parts.headers, &identity, &tool, rule.scope);
             }
             if rule.expensive
@@ -242,6 +277,11 @@ async fn admit(gate: &Gate, request: Request, next: Next, request_id: &str) -> R
                 && let Err(not_until) = limiter.check_key(&key)
             {
                 let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+                refused(
+                    RefusalKind::RateLimited,
+                    credential,
+                    &format!("over the 'expensive' limit (expensive_per_minute) calling {tool}"),
+                );
                 return too_many(gate, "expensive", wait, &format!("calls of {tool}"));
             }
         }
@@ -278,24 +318,57 @@ pub(crate) async fn protect(
     request: Request,
     next: Next,
 ) -> Response {
-    let identity = match identify(&gate, request.headers(), None).await {
+    let address = client_address(&request);
+    let route = crate::refusals::route_of(&request).to_string();
+    let identity = match identify(&gate, request.headers(), address).await {
         Ok(identity) => identity,
-        Err(refused) => return refused,
+        Err(error) => {
+            gate.refusals.note(Refused {
+                kind: RefusalKind::Unauthorized,
+                address,
+                credential: None,
+                route: &route,
+                reason: &error.to_string(),
+                request_id: None,
+            });
+            return unauthorized(&gate, request.headers(), &error);
+        }
     };
     if !identity.scopes.allows(Scope::Write) {
-        let route = request.uri().path().to_string();
-        return forbidden(&gate, request.headers(), &identity, &route, Scope::Write);
+        gate.refusals.note(Refused {
+            kind: RefusalKind::Forbidden,
+            address,
+            credential: credential_of(&identity),
+            route: &route,
+            reason: "insufficient_scope: the route needs 'write'",
+            request_id: None,
+        });
+        let path = request.uri().path().to_string();
+        return forbidden(&gate, request.headers(), &identity, &path, Scope::Write);
     }
     next.run(request).await
 }
 
-/// Who sent the request with `headers`: its bearer credential's identity, or anonymous (with every scope) when
-/// no auth is configured; a refusal (401) when the credential does not pass.
+fn client_address(request: &Request) -> Option<IpAddr> {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+/// The credential id refusals are counted under: the token's or OAuth subject's name, never
+/// the secret; none without auth (the address says who).
+fn credential_of(identity: &Identity) -> Option<&str> {
+    (identity.method != AuthMethod::None).then_some(identity.subject.as_str())
+}
+
+/// Who sent the request with `headers`: its bearer credential's identity, or anonymous (with
+/// every scope) when no auth is configured; why not (a 401) when the credential does not pass.
 async fn identify(
     gate: &Gate,
     headers: &HeaderMap,
     address: Option<IpAddr>,
-) -> Result<Identity, Response> {
+) -> Result<Identity, AuthError> {
     let Some(auth) = &gate.auth else {
         return Ok(Identity::anonymous(address));
     };
@@ -304,15 +377,12 @@ async fn identify(
         .and_then(|v| v.to_str().ok());
     auth.authenticate(authorization, &gate.resource(headers))
         .await
-        .map_err(|e| unauthorized(gate, headers, &e))
 }
 
 /// Rate limits count per token or OAuth subject, else per client address.
 fn rate_key(identity: &Identity, address: Option<IpAddr>) -> String {
     match identity.method {
-        crate::auth::AuthMethod::None => {
-            address.map_or_else(|| "unknown".into(), |a| a.to_string())
-        }
+        AuthMethod::None => address.map_or_else(|| "unknown".into(), |a| a.to_string()),
         _ => identity.subject.clone(),
     }
 }

@@ -4,16 +4,19 @@
 //! policy here covers `/mcp`, `/sse` and `/messages` alike, so the rmcp check is switched off
 //! rather than kept as a second, differently worded copy.
 
-use std::sync::Arc;
+use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
-    extract::{Request, State},
+    extract::{ConnectInfo, Request, State},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 use http::{HeaderMap, StatusCode, header};
 
-use crate::error::json_error;
+use crate::{
+    error::json_error,
+    refusals::{RefusalKind, Refusals, Refused},
+};
 
 const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 
@@ -95,16 +98,30 @@ fn host_name(authority: &str) -> &str {
     }
 }
 
+/// The guard's state: the policy, and where its refusals are counted for the audit log.
+#[derive(Clone)]
+pub(crate) struct Guard {
+    pub(crate) policy: Arc<OriginPolicy>,
+    pub(crate) refusals: Arc<Refusals>,
+}
+
 /// Axum middleware applying the policy; 403 with a JSON body that says what to change.
-pub(crate) async fn enforce(
-    State(policy): State<Arc<OriginPolicy>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    match policy.check(request.headers()) {
+pub(crate) async fn enforce(State(guard): State<Guard>, request: Request, next: Next) -> Response {
+    match guard.policy.check(request.headers()) {
         Ok(()) => next.run(request).await,
         Err(why) => {
             tracing::warn!(uri = %request.uri(), reason = %why, "refused request");
+            guard.refusals.note(Refused {
+                kind: RefusalKind::HostOrOrigin,
+                address: request
+                    .extensions()
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|c| c.0.ip()),
+                credential: None,
+                route: crate::refusals::route_of(&request),
+                reason: &why,
+                request_id: None,
+            });
             json_error(StatusCode::FORBIDDEN, why).into_response()
         }
     }

@@ -19,8 +19,9 @@ use crate::{
     cors,
     drain::{self, Drain},
     gate::{self, Gate},
-    guard::{self, OriginPolicy},
+    guard::{self, Guard, OriginPolicy},
     health::{self, HealthState},
+    refusals::{self, RefusalSink, Refusals},
     sse::{self, SseState},
 };
 
@@ -33,6 +34,7 @@ pub struct McpHost<H> {
     factory: Arc<dyn Fn() -> H + Send + Sync>,
     checks: Vec<Arc<dyn HealthCheck>>,
     extra: Option<Router>,
+    refusals: Option<Arc<dyn RefusalSink>>,
 }
 
 impl<H> McpHost<H>
@@ -46,7 +48,16 @@ where
             factory: Arc::new(factory),
             checks: Vec::new(),
             extra: None,
+            refusals: None,
         }
+    }
+
+    /// Where requests refused at the door (401, 403, 429) go, tallied per caller and route
+    /// over `refusal_window` (the audit log). Without one they are only traced and counted in
+    /// metrics.
+    pub fn with_refusals(mut self, sink: impl RefusalSink + 'static) -> Self {
+        self.refusals = Some(Arc::new(sink));
+        self
     }
 
     /// Adds a check that `/health` runs.
@@ -77,6 +88,10 @@ where
     ) -> Router {
         let s = &self.settings;
         let policy = Arc::new(OriginPolicy::new(&s.allowed_hosts, &s.allowed_origins));
+        let guard = Guard {
+            policy: policy.clone(),
+            refusals: gate.refusals.clone(),
+        };
 
         let factory = self.factory.clone();
         // Host/Origin checks are ours (guard.rs) for every route, so rmcp's are turned off.
@@ -94,15 +109,18 @@ where
             config,
         );
 
-        let sse_state = Arc::new(SseState::new(
-            s.server_name.clone(),
-            self.factory.clone(),
-            s.sse_keep_alive,
-            &s.edge,
-            stop.clone(),
-            force.clone(),
-            drain.clone(),
-        ));
+        let sse_state = Arc::new(
+            SseState::new(
+                s.server_name.clone(),
+                self.factory.clone(),
+                s.sse_keep_alive,
+                &s.edge,
+                stop.clone(),
+                force.clone(),
+                drain.clone(),
+            )
+            .with_refusals(gate.refusals.clone()),
+        );
         let sse_routes = Router::new()
             .route("/sse", get(sse::open::<H>))
             .route("/messages", post(sse::post::<H>))
@@ -121,7 +139,7 @@ where
             // for origins the guard let through.
             .layer(cors::layer(policy.clone()))
             .layer(middleware::from_fn_with_state(
-                policy.clone(),
+                guard.clone(),
                 guard::enforce,
             ));
         // RFC 9728: at the root, and with the MCP endpoint's path appended, as clients try both.
@@ -162,7 +180,7 @@ where
                 extra
                     .clone()
                     .layer(middleware::from_fn_with_state(gate.clone(), gate::protect))
-                    .layer(middleware::from_fn_with_state(policy, guard::enforce)),
+                    .layer(middleware::from_fn_with_state(guard, guard::enforce)),
             );
         }
         // axum's extractors (the webhook's JSON) would otherwise stop at their own 2 MiB.
@@ -193,6 +211,11 @@ where
         } else {
             None
         };
+        let refusals = Arc::new(Refusals::new(
+            name.clone(),
+            self.refusals.clone(),
+            refusals::MAX_KEYS,
+        ));
         let gate = Arc::new(Gate::new(
             name.clone(),
             auth,
@@ -204,6 +227,7 @@ where
                 "http"
             },
             self.settings.max_body_bytes,
+            refusals.clone(),
         ));
         let router = self.router(&stop, &force, &drain, &gate);
         let grace = self.settings.shutdown_grace;
@@ -243,24 +267,48 @@ where
             }
         };
         let _forget = AbortOnDrop(forget);
+        // Its own token: the server can also end without `stop` (a listener error).
+        let tally_stop = stop.child_token();
+        let tally = tokio::spawn(
+            refusals
+                .clone()
+                .run(self.settings.refusal_window, tally_stop.clone()),
+        );
+        let result = run_until_done(&name, &mut server, grace, &stop, &force, &drain).await;
+        // The last window's refusals, those of the shutdown included, are written before
+        // `serve` returns (the process exits after it). A window being written is let finish.
+        tally_stop.cancel();
+        let _ = tally.await;
+        refusals.flush().await;
+        result
+    }
+}
 
-        tokio::select! {
-            result = &mut server => return finished(&name, result),
-            _ = stop.cancelled() => {}
-        }
-        tracing::info!(server = %name, in_flight = drain.count(), "shutting down");
-        if tokio::time::timeout(grace, drain.idle()).await.is_err() {
-            tracing::warn!(server = %name, in_flight = drain.count(), ?grace,
+/// Serves until `stop`, then shuts down within the grace period.
+async fn run_until_done(
+    name: &str,
+    server: &mut tokio::task::JoinHandle<std::io::Result<()>>,
+    grace: std::time::Duration,
+    stop: &CancellationToken,
+    force: &CancellationToken,
+    drain: &Drain,
+) -> Result<(), HostError> {
+    tokio::select! {
+        result = &mut *server => return finished(name, result),
+        _ = stop.cancelled() => {}
+    }
+    tracing::info!(server = %name, in_flight = drain.count(), "shutting down");
+    if tokio::time::timeout(grace, drain.idle()).await.is_err() {
+        tracing::warn!(server = %name, in_flight = drain.count(), ?grace,
                 "grace period over; ending calls still in flight");
-        }
-        force.cancel();
-        // Streams end on `force`; connections then close. Bound the wait anyway.
-        match tokio::time::timeout(std::time::Duration::from_secs(2), &mut server).await {
-            Ok(result) => finished(&name, result),
-            Err(_) => {
-                server.abort();
-                Ok(())
-            }
+    }
+    force.cancel();
+    // Streams end on `force`; connections then close. Bound the wait anyway.
+    match tokio::time::timeout(std::time::Duration::from_secs(2), &mut *server).await {
+        Ok(result) => finished(name, result),
+        Err(_) => {
+            server.abort();
+            Ok(())
         }
     }
 }

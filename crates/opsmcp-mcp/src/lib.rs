@@ -11,8 +11,11 @@
 //! `/metrics` serves the process's Prometheus registry and `/.well-known/oauth-protected-resource`
 //! the RFC 9728 metadata.
 //!
+//! Requests refused at the door (401, 403, 429) are tallied per caller and route over a window
+//! ([`refusals`]) and handed to a [`RefusalSink`], which the binary points at the audit log.
+//!
 //! This crate knows no tool, no world and no store: it is handed a handler factory, settings,
-//! the tools' rules and health checks.
+//! the tools' rules, health checks and a sink for refusals.
 
 mod accept;
 pub mod auth;
@@ -27,6 +30,7 @@ mod health;
 mod host;
 pub mod metrics;
 pub mod policy;
+pub mod refusals;
 mod settings;
 mod sse;
 pub mod tls;
@@ -40,4 +44,5 @@ pub use error::HostError;
 pub use guard::OriginPolicy;
 pub use health::{CheckResult, HealthCheck};
 pub use host::McpHost;
+pub use refusals::{Refusal, RefusalKind, RefusalSink};
 pub use settings::HostSettings;

@@ -40,6 +40,9 @@ pub struct HostSettings {
     pub tls: Option<crate::tls::TlsSettings>,
     /// Header-read timeout, connection caps and the `/sse` session cap.
     pub edge: crate::EdgeLimits,
+    /// How long refusals (401, 403, 429) are tallied before the tallies go to the refusal
+    /// sink as one entry per caller and route.
+    pub refusal_window: Duration,
 }
 
 impl HostSettings {
@@ -59,6 +62,7 @@ impl HostSettings {
             tools: ToolRules::default(),
             tls: None,
             edge: crate::EdgeLimits::default(),
+            refusal_window: Duration::from_secs(10),
         }
     }
 }

@@ -56,6 +56,8 @@ pub(crate) struct SseState<H> {
     stop: CancellationToken,
     force: CancellationToken,
     drain: Drain,
+    /// Where a POST into another caller's session (403) is counted for the audit log.
+    refusals: Option<Arc<crate::refusals::Refusals>>,
 }
 
 /// One open `/sse` stream: where its client's messages go, and its unanswered requests.
@@ -131,6 +133,7 @@ impl<H> SseState<H> {
         drain: Drain,
     ) -> Self {
         Self {
+            refusals: None,
             server,
             factory,
             sessions: Mutex::new(HashMap::new()),
@@ -141,6 +144,12 @@ impl<H> SseState<H> {
             force,
             drain,
         }
+    }
+
+    /// Counts a POST into another caller's session for the audit log.
+    pub(crate) fn with_refusals(mut self, refusals: Arc<crate::refusals::Refusals>) -> Self {
+        self.refusals = Some(refusals);
+        self
     }
 
     fn forget(&self, id: &str) {
@@ -360,6 +369,20 @@ pub(crate) async fn post<H>(
     };
     let caller = caller_of(&request);
     if owner_of(&caller) != owner {
+        // An authorization refusal like the gate's: counted for the audit log the same way.
+        if let Some(refusals) = &state.refusals {
+            refusals.note(crate::refusals::Refused {
+                kind: crate::RefusalKind::Forbidden,
+                address: request
+                    .extensions()
+                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                    .map(|c| c.0.ip()),
+                credential: owner_of(&caller).as_deref(),
+                route: "/messages",
+                reason: "an /sse session that belongs to another caller",
+                request_id: Some(&caller.request_id),
+            });
+        }
         return json_error(
             StatusCode::FORBIDDEN,
             format!(

@@ -1,6 +1,7 @@
 //! The audit trail of every tool call on every server: server, tool, caller (the authenticated
 //! identity), request id, arguments with secrets redacted, outcome, duration — appended to the
-//! store's hash-chained log.
+//! store's hash-chained log. Requests the host refused at the door (401, 403, 429) come here
+//! too, as the host's per-window tallies ([`RefusalSink`]).
 //!
 //! One writer task per process batches entries into one transaction (one fsync) so a burst of
 //! read-only calls does not cost an fsync each. Calls that change something wait until their
@@ -9,7 +10,8 @@
 
 use std::time::{Duration, Instant};
 
-use opsmcp_mcp::{Caller, auth::Scope};
+use futures::future::BoxFuture;
+use opsmcp_mcp::{Caller, Refusal, RefusalSink, auth::Scope};
 use opsmcp_store::{NewAuditEntry, Store};
 use rmcp::{
     ErrorData, RoleServer,
@@ -151,6 +153,68 @@ impl Audit {
         } else if tx.try_send((entry, None)).is_err() {
             tracing::warn!("audit queue full; a read-only call's entry was dropped");
         }
+    }
+}
+
+/// Requests refused at the door, one entry per caller and route per window (the host tallies
+/// them): tool `refused`, outcome `KIND: reason`, caller the credential id or
+/// `unauthenticated@ADDRESS`, duration the span from the first to the last, arguments the
+/// status, route, address, count, first and last time. Each window's entries are committed
+/// before the next, and the last before the host's `serve` returns.
+impl RefusalSink for Audit {
+    fn record(&self, refusals: Vec<Refusal>) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let Some(tx) = &self.tx else { return };
+            let mut acks = Vec::with_capacity(refusals.len());
+            for r in refusals {
+                let (ack, done) = oneshot::channel();
+                if tx.send((refusal_entry(r), Some(ack))).await.is_err() {
+                    tracing::warn!("audit writer gone; refusal entries dropped");
+                    return;
+                }
+                acks.push(done);
+            }
+            let all = futures::future::join_all(acks);
+            if tokio::time::timeout(Duration::from_secs(30), all)
+                .await
+                .is_err()
+            {
+                tracing::warn!("refusal entries not committed within 30 s");
+            }
+        })
+    }
+}
+
+fn refusal_entry(r: Refusal) -> NewAuditEntry {
+    let time = |t: std::time::SystemTime| {
+        jiff::Timestamp::try_from(t)
+            .map_or_else(|_| serde_json::Value::Null, |t| t.to_string().into())
+    };
+    let caller = match (&r.credential, r.address, r.overflow) {
+        (_, _, true) => "others".to_string(),
+        (Some(credential), _, _) => credential.clone(),
+        (None, Some(address), _) => format!("unauthenticated@{address}"),
+        (None, None, _) => "unauthenticated".to_string(),
+    };
+    let span = r.last.duration_since(r.first).unwrap_or_default();
+    NewAuditEntry {
+        server: r.server,
+        tool: "refused".to_string(),
+        caller,
+        arguments: serde_json::json!({
+            "status": r.kind.status(),
+            "route": r.route,
+            "address": r.address.map(|a| a.to_string()),
+            "credential": r.credential,
+            "count": r.count,
+            "first": time(r.first),
+            "last": time(r.last),
+            "overflow": r.overflow,
+        }),
+        outcome: format!("{}: {}", r.kind.as_str(), r.reason),
+        duration_ms: u64::try_from(span.as_millis()).unwrap_or(u64::MAX),
+        // The first refused request's id, to find it in the traces.
+        request_id: r.request_id,
     }
 }
 

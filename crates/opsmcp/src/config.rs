@@ -32,6 +32,8 @@ const DEFAULT_WORKFLOW_PORT: u16 = 9002;
 const DEFAULT_LOG_ANALYTICS_PORT: u16 = 9003;
 const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 const DEFAULT_SHUTDOWN_GRACE_S: u64 = 10;
+const DEFAULT_REFUSAL_WINDOW_S: u64 = 10;
+const MAX_REFUSAL_WINDOW_S: u64 = 3600;
 const DEFAULT_SAMPLE_INTERVAL_MS: u64 = 2000;
 /// Live readings are kept every 5 s: an outage shows within seconds; about 100 rows a tick.
 const DEFAULT_HISTORY_INTERVAL_S: u64 = 5;
@@ -120,6 +122,10 @@ pub struct Overrides {
     /// Seconds a shutdown waits for calls in flight (default 10).
     #[arg(long, env = "OPSMCP_SHUTDOWN_GRACE_S")]
     pub shutdown_grace_s: Option<u64>,
+    /// Seconds refused requests (401, 403, 429) are counted per caller and route before they
+    /// are written to the audit log as one entry each (default 10).
+    #[arg(long, env = "OPSMCP_REFUSAL_WINDOW_S")]
+    pub refusal_window_s: Option<u64>,
     /// Seconds a client has to send a whole request head, on a new connection or a kept-alive
     /// one between requests, before it is closed (default 10).
     #[arg(long, env = "OPSMCP_HEADER_READ_TIMEOUT_S")]
@@ -214,6 +220,7 @@ struct FileSettings {
     legacy_sessions: Option<bool>,
     max_body_bytes: Option<usize>,
     shutdown_grace_s: Option<u64>,
+    refusal_window_s: Option<u64>,
     header_read_timeout_s: Option<u64>,
     idle_timeout_s: Option<u64>,
     max_connections: Option<usize>,
@@ -272,6 +279,7 @@ pub struct Settings {
     pub legacy_sessions: bool,
     pub max_body_bytes: usize,
     pub shutdown_grace_s: u64,
+    pub refusal_window_s: u64,
     pub header_read_timeout_s: u64,
     pub idle_timeout_s: u64,
     pub max_connections: usize,
@@ -413,6 +421,12 @@ impl Settings {
                 flags.shutdown_grace_s,
                 file.shutdown_grace_s,
                 DEFAULT_SHUTDOWN_GRACE_S,
+            ),
+            refusal_window_s: p.pick(
+                "refusal_window_s",
+                flags.refusal_window_s,
+                file.refusal_window_s,
+                DEFAULT_REFUSAL_WINDOW_S,
             ),
             header_read_timeout_s: p.pick(
                 "header_read_timeout_s",
@@ -646,6 +660,20 @@ impl Settings {
             );
         }
         self.check_edge()?;
+        if self.refusal_window_s == 0 {
+            bail!(
+                "refusal_window_s = 0 would write an audit entry per refused request; use at \
+                 least 1 (default 10)"
+            );
+        }
+        // Refusals wait in memory for the window's end (a crash loses them): keep it short.
+        if self.refusal_window_s > MAX_REFUSAL_WINDOW_S {
+            bail!(
+                "refusal_window_s = {} keeps refusals out of the audit log too long; use at most \
+                 {MAX_REFUSAL_WINDOW_S} (default 10)",
+                self.refusal_window_s
+            );
+        }
         if self.sample_interval_ms < MIN_SAMPLE_INTERVAL_MS {
             bail!(
                 "sample_interval_ms = {} would keep a core busy reading /proc; use at least 100 (default 2000)",

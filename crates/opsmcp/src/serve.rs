@@ -472,7 +472,9 @@ fn serve_one(
             let handler = MonitoringServer::new(built.world.clone(), Some(store.clone()))
                 .with_audit(built.audit.for_server("monitoring"))
                 .with_tools(&switches);
-            let mut server = McpHost::new(host, move || handler.clone());
+            // Refusals at the door go to the same audit log as the tool calls.
+            let mut server = McpHost::new(host, move || handler.clone())
+                .with_refusals(built.audit.for_server("monitoring"));
             if let Some(monitor) = &built.sampler {
                 let interval = Duration::from_millis(settings.sample_interval_ms);
                 server = server.with_check(SamplerCheck {
@@ -498,7 +500,9 @@ fn serve_one(
             host.tools = WorkflowServer::tool_rules();
             let handler =
                 WorkflowServer::new(ctx, built.audit.for_server("workflow")).with_tools(&switches);
-            let server = McpHost::new(host, move || handler.clone()).with_routes(routes);
+            let server = McpHost::new(host, move || handler.clone())
+                .with_routes(routes)
+                .with_refusals(built.audit.for_server("workflow"));
             tokio::spawn(server.serve(listener, stop))
         }
         ServerKind::LogAnalytics => {
@@ -526,6 +530,7 @@ fn serve_one(
             tokio::spawn(
                 McpHost::new(host, move || handler.clone())
                     .with_check(check)
+                    .with_refusals(built.audit.for_server("log-analytics"))
                     .serve(listener, stop),
             )
         }
@@ -543,6 +548,7 @@ fn host_settings(kind: ServerKind, s: &Settings, addr: SocketAddr) -> HostSettin
     host.legacy_sessions = s.legacy_sessions;
     host.max_body_bytes = s.max_body_bytes;
     host.shutdown_grace = Duration::from_secs(s.shutdown_grace_s);
+    host.refusal_window = Duration::from_secs(s.refusal_window_s);
     host.auth = s.auth.clone();
     host.tls = s.tls();
     host.edge = s.edge();
