@@ -52,6 +52,9 @@ pub struct Request {
     pub actor: String,
     /// Why: the diagnosis and evidence the action answers, shown to whoever approves it.
     pub reason: Option<String>,
+    /// The services the diagnosis says this action heals (its component and where its
+    /// trouble reaches). Empty: every service unhealthy before must heal.
+    pub heals: Vec<String>,
 }
 
 /// How a remediation request ended.
@@ -230,6 +233,21 @@ pub async fn execute(
     let offered = world.actions();
     let info = resolve(&offered, &req.action, req.target.as_deref())?.clone();
     check_params(&info, &req.params)?;
+    let known = world.services();
+    if let Some(unknown) = req
+        .heals
+        .iter()
+        .find(|h| !known.iter().any(|k| &k.name == *h))
+    {
+        return Err(WorkflowError::BadRequest(format!(
+            "heals names {unknown:?}, which is no service here; name services among: {}",
+            known
+                .iter()
+                .map(|k| k.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
 
     if info.needs_approval && !req.dry_run {
         let approval = store
@@ -328,7 +346,8 @@ pub async fn execute(
     // Watch health until the target, its callers and the incident's services are well, or
     // time is up.
     let services = world.services();
-    let mut reach = reach(&info.target, &services);
+    let causal = reach(&info.target, &services);
+    let mut reach = causal.clone();
     let named: Vec<String> = incident
         .services
         .iter()
@@ -341,6 +360,21 @@ pub async fn execute(
         .filter(|s| s.status == Health::Unhealthy)
         .map(|s| s.service.clone())
         .collect();
+    // What the diagnosis says this action heals, with the target and what calls it, must
+    // heal; a sick service outside it is another story (a backlog of its own) and is left
+    // out of the verdict and reported. Only when something it claims was sick: a claim of
+    // nothing sick credits nothing.
+    let claims: Vec<String> = causal
+        .into_iter()
+        .chain(req.heals.iter().cloned())
+        .collect();
+    let (sick, left): (Vec<String>, Vec<String>) =
+        if req.heals.is_empty() || !sick.iter().any(|s| claims.contains(s)) {
+            (sick, Vec::new())
+        } else {
+            sick.into_iter().partition(|s| claims.contains(s))
+        };
+    reach.retain(|s| !left.contains(s));
     let started = tokio::time::Instant::now();
     let mut after = world.health().await?;
     while !recovered(&info.target, &reach, &sick, &after) && started.elapsed() < verify.timeout {
@@ -357,6 +391,18 @@ pub async fn execute(
             "waited_s": waited_s,
         },
     });
+    let still: Vec<&String> = left
+        .iter()
+        .filter(|l| {
+            after
+                .iter()
+                .any(|s| &s.service == *l && s.status == Health::Unhealthy)
+        })
+        .collect();
+    if !still.is_empty() {
+        // Not this action's to heal, by the diagnosis it was run on: still to look at.
+        result["verification"]["left_unhealthy"] = json!(still);
+    }
     let status = if ok {
         "succeeded"
     } else if info.rollback.is_some() {

@@ -386,6 +386,7 @@ const ARGUMENT_NAMES: &[&str] = &[
     "dry_run",
     "idempotency_key",
     "wait_s",
+    "heals",
     "root_cause",
     "resolution",
     "impact",

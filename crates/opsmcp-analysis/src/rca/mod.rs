@@ -303,6 +303,10 @@ struct Facts {
     /// When what it shows its own callers began: its latency, errors, availability or lost
     /// throughput. More work sent to it is no trouble a dependency could have passed up.
     trouble_onset: Option<Timestamp>,
+    /// When it began to fail (errors, gone): a dependency that fails explains a caller's
+    /// failures that began with its own, even when the caller was slower before for a
+    /// reason of its own.
+    failing_onset: Option<Timestamp>,
 }
 
 /// Ranks root-cause hypotheses for `request.window`.
@@ -464,6 +468,12 @@ fn facts(inp: &Inputs<'_>, service: &str) -> Facts {
         {
             f.trouble_onset = earliest(f.trouble_onset, c.onset);
         }
+        if matches!(
+            signals::kind(&c.signal),
+            SignalKind::Errors | SignalKind::Availability
+        ) {
+            f.failing_onset = earliest(f.failing_onset, c.onset);
+        }
         match signals::kind(&c.signal) {
             SignalKind::Latency => f.latency = f.latency.max(c.magnitude),
             // A service that is gone fails everything sent to it. Trouble beneath it (packets
@@ -524,10 +534,14 @@ impl Facts {
     /// (or time out, which they feel as slowness too), so it does not explain a caller that
     /// fails fast.
     fn transmits_to(&self, caller: &Facts) -> bool {
-        let timed = match (self.onset, caller.trouble_onset.or(caller.onset)) {
+        let timed_with = |c: Option<Timestamp>| match (self.onset, c) {
             (Some(d), Some(c)) => d <= c + SignedDuration::from_mins(2) && d + DEPENDENCY_LEAD >= c,
             _ => true,
         };
+        let timed = timed_with(caller.trouble_onset.or(caller.onset))
+            || (self.failing >= FELT
+                && caller.failing_onset.is_some()
+                && timed_with(caller.failing_onset));
         let fails_fast = caller.failing >= FELT && caller.latency < FELT;
         self.felt() && timed && !(fails_fast && self.failing < FELT)
     }

@@ -320,6 +320,16 @@ pub(crate) fn memory(c: &Ctx) -> Rule {
         // Pauses or restarts alone are not a leak.
         r.strength *= 0.5;
     }
+    // Memory that fills minutes after its settings changed (a cache size, an eviction
+    // policy) is the change showing, not a leak: leaks take hours. A new version that leaks
+    // is a leak either way, and undoing it is the fix for both.
+    if let Some(e) = c.changes("config").first() {
+        r.con.push(c.event(
+            e,
+            " — its settings changed just before memory filled: the likelier cause",
+        ));
+        r.strength *= CHANGED_BEFORE;
+    }
     r
 }
 

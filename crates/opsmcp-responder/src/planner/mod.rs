@@ -720,7 +720,18 @@ impl Planner {
             action.label(),
             h.headline()
         ));
-        let args = remediation_args(&incident, &action, h);
+        let mut args = remediation_args(&incident, &action, h);
+        // Where the diagnosis says the action heals, when the tool can be told: a sick
+        // service outside it (a backlog of its own) does not roll back a right fix.
+        let takes_heals = tools
+            .iter()
+            .find(|d| d.name == t)
+            .is_some_and(|d| d.input_schema["properties"].get("heals").is_some());
+        if let (true, Some(component)) = (takes_heals, &h.component) {
+            let mut heals = vec![component.clone()];
+            heals.extend(h.reaches.iter().filter(|r| *r != component).cloned());
+            args["heals"] = json!(heals);
+        }
         st.attempts.push(Attempt {
             action,
             hypothesis,
@@ -1958,6 +1969,7 @@ mod tests {
             evidence_against: Vec::new(),
             signals: Vec::new(),
             actions,
+            reaches: Vec::new(),
         }
     }
 

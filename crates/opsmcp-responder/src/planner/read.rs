@@ -308,6 +308,8 @@ pub struct Hypothesis {
     pub signals: Vec<(String, String)>,
     /// Suggested actions, best first.
     pub actions: Vec<ActionRef>,
+    /// The services its trouble reaches (`propagation_path`: `a → b → c`), in order.
+    pub reaches: Vec<String>,
 }
 
 /// Below this a hypothesis is not acted on (the servers' `CONFIDENCE_FLOOR`).
@@ -403,6 +405,14 @@ impl Hypothesis {
         }
         let evidence_against = lines("evidence_against");
         let signals = metric_signals(h, component.as_deref());
+        let mut reaches: Vec<String> = Vec::new();
+        for path in lines("propagation_path") {
+            for hop in path.split(['→', '>']).map(|x| x.trim_matches(['-', ' '])) {
+                if !hop.is_empty() && !reaches.iter().any(|r| r == hop) {
+                    reaches.push(hop.to_string());
+                }
+            }
+        }
         let mut actions = Vec::new();
         for key in [
             "suggested_action",
@@ -432,6 +442,7 @@ impl Hypothesis {
             evidence_against,
             signals,
             actions,
+            reaches,
         })
     }
 }
@@ -557,6 +568,15 @@ mod tests {
             hs[0].signals,
             [("db".to_string(), "db_connections_in_use".to_string())]
         );
+    }
+
+    #[test]
+    fn where_a_hypothesis_reaches_from_its_propagation_paths() {
+        let hs = Hypothesis::read_all(&json!({"hypotheses": [{
+            "root_cause": "slow-dependency", "component": "db", "confidence": 0.9,
+            "propagation_path": ["db → api → web", "db -> worker"]
+        }]}));
+        assert_eq!(hs[0].reaches, ["db", "api", "web", "worker"]);
     }
 
     #[test]

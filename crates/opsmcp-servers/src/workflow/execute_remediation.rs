@@ -41,6 +41,12 @@ pub struct Args {
     /// Why this action: the diagnosis and its evidence, shown to whoever must approve it.
     #[serde(default)]
     pub reason: Option<String>,
+    /// The services your diagnosis says this action heals: the faulty component and the
+    /// services its trouble reaches. Those of them unhealthy before must be healthy after
+    /// for the action to count; other unhealthy services (another story) are left out of the
+    /// verdict and listed as `left_unhealthy`. Omit it and every unhealthy service must heal.
+    #[serde(default)]
+    pub heals: Vec<String>,
 }
 
 /// What happened.
@@ -74,6 +80,7 @@ pub async fn run(ctx: &Workflow, args: Args, actor: &str) -> Result<Output, Tool
             idempotency_key: args.idempotency_key,
             actor: actor.to_string(),
             reason: args.reason,
+            heals: args.heals,
         },
     )
     .await?;
