@@ -318,3 +318,12 @@ async fn a_cache_restarted_empty_explains_its_emptiness_and_the_database_behind_
         r.hypotheses[0].candidate_actions
     );
 }
+
+#[tokio::test]
+async fn failures_that_began_with_a_failing_cache_are_its_whatever_else_slowed_the_caller() {
+    sure_and_right(
+        "settings-push-fills-a-cache-beside-a-busy-worker.toml",
+        ("bad-config-push", "kv"),
+    )
+    .await;
+}
