@@ -135,7 +135,13 @@ fn main() -> ExitCode {
     );
     let _telemetry = match telemetry::init(
         cli.log_format,
-        if quiet { "warn" } else { "info,rmcp=warn" },
+        // rmcp's transport worker logs a failed connection as ERROR; the agent commands say
+        // so themselves, in words a user can act on.
+        if quiet {
+            "warn,rmcp::transport::worker=off"
+        } else {
+            "info,rmcp=warn"
+        },
         cli.otlp_endpoint.as_deref(),
     ) {
         Ok(t) => t,

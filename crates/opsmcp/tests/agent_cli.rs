@@ -234,6 +234,31 @@ fn the_agent_reads_the_settings_file_it_is_given() {
 }
 
 #[test]
+fn with_no_server_running_the_agent_says_so_in_plain_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("opsmcp.toml");
+    let ports: Vec<u16> = (0..3).map(|_| common::free_port()).collect();
+    std::fs::write(
+        &config,
+        format!(
+            "monitoring_port = {}\nworkflow_port = {}\nlog_analytics_port = {}\n",
+            ports[0], ports[1], ports[2]
+        ),
+    )
+    .unwrap();
+    let (code, _, stderr) = opsmcp(&["agent", "look", "--config", config.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("start them with `opsmcp up`") && stderr.contains("onnection refused"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("::") && !stderr.contains("ERROR"),
+        "no type names or library log lines: {stderr}"
+    );
+}
+
+#[test]
 fn an_unknown_scenario_lists_the_known_ones() {
     let (code, _, stderr) = opsmcp(&["run-scenario", "no-such-incident"]);
     assert_eq!(code, Some(1));

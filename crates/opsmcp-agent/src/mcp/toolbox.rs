@@ -183,13 +183,18 @@ async fn connect_one(
                     .build()
                     .map_err(|e| fail(e.to_string()))?;
                 let transport = StreamableHttpClientTransport::with_client(
-                    http,
+                    http.clone(),
                     StreamableHttpClientTransportConfig::with_uri(url.as_str()),
                 );
-                client_config()
-                    .serve(transport)
-                    .await
-                    .map_err(|e| fail(e.to_string()))
+                match client_config().serve(transport).await {
+                    Ok(client) => Ok(client),
+                    // rmcp's error names its own types; a plain request says what the network
+                    // said (connection refused, no such host), when that is the trouble.
+                    Err(e) => Err(fail(match http.get(url.as_str()).send().await {
+                        Err(net) => root_cause(&net),
+                        Ok(_) => root_cause(&e),
+                    })),
+                }
             }
             ServerConfig::Sse { url, headers } => {
                 let transport =
