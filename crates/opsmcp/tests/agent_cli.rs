@@ -259,6 +259,21 @@ fn with_no_server_running_the_agent_says_so_in_plain_words() {
 }
 
 #[test]
+fn a_sick_service_outside_the_diagnosis_is_left_for_a_human_not_a_reason_to_undo_the_fix() {
+    let file = common::workspace_root().join("crates/opsmcp/tests/fixtures/two-stories.toml");
+    let (code, stdout, stderr) = opsmcp(&["run-scenario", file.to_str().unwrap()]);
+    assert!(code.is_some(), "{stderr}");
+    assert!(
+        stdout.contains("remediation=succeeded"),
+        "the fix stays: {stdout}"
+    );
+    assert!(
+        stdout.contains("Still unhealthy, outside what the cause explains: jobs"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn an_unknown_scenario_lists_the_known_ones() {
     let (code, _, stderr) = opsmcp(&["run-scenario", "no-such-incident"]);
     assert_eq!(code, Some(1));

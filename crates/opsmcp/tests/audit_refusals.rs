@@ -10,26 +10,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{Running, bin};
+use common::{Running, bin, create_token};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
-
-/// `opsmcp token create`: the token and its config entry.
-fn create_token(name: &str, scopes: &str) -> (String, String) {
-    let out = Command::new(bin())
-        .args(["token", "create", "--name", name, "--scopes", scopes])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    let entry = stderr[stderr.find("[[auth.tokens]]").expect("config entry")..]
-        .split("\n\n")
-        .next()
-        .unwrap()
-        .to_string();
-    (token, entry)
-}
 
 /// `opsmcp audit ARGS…` on the server's data directory → (exit code, stdout).
 fn audit(server: &Running, args: &[&str]) -> (i32, String) {

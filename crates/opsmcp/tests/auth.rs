@@ -15,33 +15,10 @@ use aws_lc_rs::{
     signature::{Ed25519KeyPair, KeyPair},
 };
 use base64::Engine;
-use common::{Running, bin};
+use common::{Running, bin, create_token};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::blocking::{Client, Response};
 use serde_json::{Value, json};
-
-/// `opsmcp token create`: the token (stdout) and the config entry (stderr).
-fn create_token(name: &str, scopes: &str) -> (String, String) {
-    let out = Command::new(bin())
-        .args(["token", "create", "--name", name, "--scopes", scopes])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    let entry = stderr[stderr
-        .find("[[auth.tokens]]")
-        .expect("config entry printed")..]
-        .split("\n\n")
-        .next()
-        .unwrap()
-        .to_string();
-    assert!(
-        !entry.contains(&token),
-        "the config entry must not hold the token"
-    );
-    (token, entry)
-}
 
 /// A signing key and the JWKS that publishes it.
 struct Key {

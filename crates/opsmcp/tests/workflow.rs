@@ -498,70 +498,14 @@ async fn an_action_needing_approval_waits_for_a_human_and_a_failed_fix_is_rolled
     c.cancel().await.unwrap();
 }
 
-/// A store whose settings broke it, and a queue backed up for a reason of its own. The fix is
-/// credited when what the diagnosis says it heals is well again; the unrelated backlog is
-/// reported, not a reason to roll the fix back. Without the claim, every sick service must
-/// heal, as before, and a bad claim is refused.
-const TWO_STORIES: &str = r#"
-name = "two-stories"
-summary = "A store broken by a settings push; a queue backed up on its own"
-story = "Alert: web errors. The jobs queue is deep too."
-
-[[services]]
-name = "web"
-log_format = "json"
-kind = "api"
-depends_on = ["store"]
-baseline = { request_rate = 100.0, latency_p99_ms = 200.0, error_rate = 0.001 }
-
-[[services]]
-name = "store"
-log_format = "json"
-kind = "database"
-baseline = { request_rate = 300.0, latency_p99_ms = 10.0, error_rate = 0.0 }
-
-[[services]]
-name = "jobs"
-log_format = "json"
-kind = "queue"
-baseline = { request_rate = 50.0, queue_depth = 100.0 }
-
-[fault]
-type = "bad-config-push"
-component = "store"
-onset_minutes_ago = 10
-shape = "step"
-effects = { error_rate = { to = 0.5 } }
-
-[fault.propagation]
-error_rate = 0.3
-
-[[red_herrings]]
-service = "jobs"
-description = "A batch filled the queue"
-start_minutes_ago = 30
-duration_minutes = 600
-follows_fault = false
-effects = { queue_depth = { to = 50000.0 } }
-
-[[actions]]
-name = "revert-store-settings"
-target = "store"
-outcome = "fixes"
-minutes_to_effect = 0
-risk = "low"
-
-[truth]
-root_cause = "bad-config-push"
-component = "store"
-remediation = ["revert-store-settings"]
-"#;
+/// Where a fix is judged on what it heals (see the file's header).
+fn two_stories() -> std::path::PathBuf {
+    workspace_root().join("crates/opsmcp/tests/fixtures/two-stories.toml")
+}
 
 #[tokio::test]
 async fn a_fix_is_judged_on_what_it_heals_and_an_unrelated_backlog_is_reported() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("two-stories.toml");
-    std::fs::write(&file, TWO_STORIES).unwrap();
+    let file = two_stories();
     let mut args = vec![
         "up",
         "--scenario",

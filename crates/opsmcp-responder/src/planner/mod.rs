@@ -192,6 +192,8 @@ struct State {
     approval_waited: f64,
     postmortem: Option<String>,
     notified: bool,
+    /// Unhealthy at detection and still, outside what the acted-on diagnosis explains.
+    left_unhealthy: Vec<String>,
 }
 
 /// The deterministic planner. See the module docs.
@@ -1116,9 +1118,22 @@ fn read_health(st: &mut State, v: &Value, error: Option<String>, max_rechecks: u
     }
     let health = error.is_none().then(|| Health::read(v)).flatten();
     st.latest = health.clone();
+    let claims = st
+        .attempts
+        .last()
+        .map(|a| claims(&st.hypotheses[a.hypothesis]))
+        .unwrap_or_default();
     let recovered = health
         .as_ref()
-        .is_some_and(|h| recovered(st.initial.as_ref(), h));
+        .is_some_and(|h| recovered(st.initial.as_ref(), h, &claims));
+    st.left_unhealthy = match (&health, recovered) {
+        (Some(h), true) => h
+            .with_status("unhealthy")
+            .iter()
+            .map(|s| s.service.clone())
+            .collect(),
+        _ => Vec::new(),
+    };
     if let Some(a) = st.attempts.last_mut() {
         a.recovered = recovered;
     }
@@ -1359,10 +1374,38 @@ fn describe(health: Option<&Health>) -> (String, String, Vec<String>) {
     (title, severity, services)
 }
 
+/// The services a hypothesis says its fix heals: its component and where its trouble reaches.
+fn claims(h: &Hypothesis) -> Vec<String> {
+    h.component
+        .iter()
+        .chain(&h.reaches)
+        .cloned()
+        .collect::<Vec<_>>()
+}
+
 /// Health is back: the services that were unhealthy at detection (or, when none was, those
-/// degraded) are healthy, and nothing is unhealthy now.
-fn recovered(initial: Option<&Health>, now: &Health) -> bool {
-    if now.services.iter().any(|s| s.status == "unhealthy") || now.status == "unhealthy" {
+/// degraded) are healthy, and nothing is unhealthy now. When the diagnosis acted on
+/// (`claims`) covers some of those, one unhealthy at detection outside it is another story:
+/// it need not heal (and is reported as left unhealthy).
+fn recovered(initial: Option<&Health>, now: &Health, claims: &[String]) -> bool {
+    let was_unhealthy: Vec<&str> = initial
+        .map(|h| {
+            h.with_status("unhealthy")
+                .iter()
+                .map(|s| s.service.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    let claimed_sick = was_unhealthy.iter().any(|s| claims.iter().any(|c| c == s));
+    let another_story = |name: &str| {
+        claimed_sick && was_unhealthy.contains(&name) && !claims.iter().any(|c| c == name)
+    };
+    if now
+        .services
+        .iter()
+        .any(|s| s.status == "unhealthy" && !another_story(&s.service))
+        || (now.status == "unhealthy" && (!claimed_sick || now.services.is_empty()))
+    {
         return false;
     }
     let focus: Vec<&str> = match initial {
@@ -1373,7 +1416,10 @@ fn recovered(initial: Option<&Health>, now: &Health) -> bool {
             } else {
                 unhealthy
             };
-            set.iter().map(|s| s.service.as_str()).collect()
+            set.iter()
+                .map(|s| s.service.as_str())
+                .filter(|s| !another_story(s))
+                .collect()
         }
         None => Vec::new(),
     };
@@ -1786,6 +1832,13 @@ fn documentation(st: &State) -> Documentation {
             "Alert on the early signs of {} in {component} before customers notice",
             h.root_cause
         ));
+        if !st.left_unhealthy.is_empty() {
+            action_items.push(format!(
+                "Look at {}: still unhealthy after the fix, not explained by {}",
+                st.left_unhealthy.join(", "),
+                h.headline()
+            ));
+        }
         // Only a change before the onset on a service involved can have started it.
         let onset = onset(st);
         let involved: Vec<&str> = st
@@ -1901,6 +1954,12 @@ fn notification(st: &State) -> String {
     } else if let Some(approve) = &st.pending_approval {
         msg.push_str(&format!(" Approve with: {approve}."));
     }
+    if fix(st).is_some() && !st.left_unhealthy.is_empty() {
+        msg.push_str(&format!(
+            " Still unhealthy, not explained by this cause: {} — needs a look.",
+            st.left_unhealthy.join(", ")
+        ));
+    }
     if let Some(p) = &st.postmortem {
         msg.push_str(&format!(" Postmortem: {p}"));
     }
@@ -1938,6 +1997,12 @@ fn summary(st: &State) -> String {
     }
     if st.attempts.is_empty() {
         out.push("Remediation: none run.".into());
+    }
+    if st.attempts.iter().any(|a| a.recovered) && !st.left_unhealthy.is_empty() {
+        out.push(format!(
+            "Still unhealthy, outside what the cause explains: {} — needs a human.",
+            st.left_unhealthy.join(", ")
+        ));
     }
     if let Some(p) = &st.postmortem {
         out.push(format!("Postmortem: {p}."));
@@ -2054,13 +2119,37 @@ mod tests {
             {"service": "api", "status": "healthy"},
             {"service": "search", "status": "degraded"}]}));
         assert!(
-            recovered(Some(&before), &after),
+            recovered(Some(&before), &after, &[]),
             "a degraded bystander does not count"
         );
         let worse = health(json!({"status": "unhealthy", "services": [
             {"service": "api", "status": "healthy"},
             {"service": "db", "status": "unhealthy"}]}));
-        assert!(!recovered(Some(&before), &worse));
+        assert!(!recovered(Some(&before), &worse, &[]));
+        assert!(
+            !recovered(Some(&before), &worse, &["api".into()]),
+            "what was well and broke counts, whatever the claim"
+        );
+    }
+
+    #[test]
+    fn a_sick_service_outside_the_diagnosis_is_another_story() {
+        let before = health(json!({"status": "unhealthy", "services": [
+            {"service": "api", "status": "unhealthy"},
+            {"service": "queue", "status": "unhealthy"}]}));
+        let after = health(json!({"status": "unhealthy", "services": [
+            {"service": "api", "status": "healthy"},
+            {"service": "queue", "status": "unhealthy"}]}));
+        assert!(!recovered(Some(&before), &after, &[]));
+        assert!(recovered(
+            Some(&before),
+            &after,
+            &["cache".into(), "api".into()]
+        ));
+        assert!(
+            !recovered(Some(&before), &after, &["cache".into()]),
+            "a claim of nothing that was sick credits nothing"
+        );
     }
 
     #[test]

@@ -220,3 +220,26 @@ pub fn wait_bounded(child: &mut Child, bound: Duration) -> Option<i32> {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// `opsmcp token create`: the token (stdout) and its config entry (stderr).
+pub fn create_token(name: &str, scopes: &str) -> (String, String) {
+    let out = std::process::Command::new(bin())
+        .args(["token", "create", "--name", name, "--scopes", scopes])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let entry = stderr[stderr
+        .find("[[auth.tokens]]")
+        .expect("config entry printed")..]
+        .split("\n\n")
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        !entry.contains(&token),
+        "the config entry must not hold the token"
+    );
+    (token, entry)
+}
