@@ -426,14 +426,20 @@ pub fn deviation(
         }
         // A quantity with a limit named after it (a table's entries and their maximum): at
         // the limit and normally not is a hard limit reached, whatever it counts.
-        SignalKind::Other
-            if max.is_some_and(|m| m > 0.0 && v / m >= 0.95 && reference / m < 0.9) =>
-        {
+        // Its climb counts from when it rose half again, so the onset is when it began to
+        // fill, not when it hit the top.
+        SignalKind::Other if max.is_some_and(|m| m > 0.0 && reference / m < 0.9) => {
             let m = max.unwrap_or_default();
+            let at_max = v / m >= 0.95;
+            let out = at_max || ratio >= 1.5;
             (
-                true,
-                ratio.max(1.0).ln() + 1.5,
-                Some(format!("{name} at {v} of its limit {m}")),
+                out,
+                if out {
+                    ratio.max(1.0).ln() + if at_max { 1.5 } else { 0.0 }
+                } else {
+                    0.0
+                },
+                at_max.then(|| format!("{name} at {v} of its limit {m}")),
             )
         }
         SignalKind::Other => {

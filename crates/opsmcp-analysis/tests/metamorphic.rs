@@ -1,6 +1,6 @@
 //! Metamorphic tests: the same incident told another way must get the same answer.
 //!
-//! Every built-in scenario is transformed — every service renamed, signals renamed to other
+//! Every built-in scenario and every fixture of `what_travels.rs` is transformed — every service renamed, signals renamed to other
 //! real exporters' names for the same thing, actions renamed to operators' synonyms with a
 //! description, traffic and latency magnitudes scaled ±30 %, an innocent deploy and a noisy
 //! innocent service added, the file's order reversed — and the analysis must reach the same
@@ -165,6 +165,18 @@ fn rename_services(s: &Scenario, names: &mut Names) -> Scenario {
         names.services.insert(new.clone(), old.clone());
     }
     let mut v = to_json(s);
+    // Kinds are a vocabulary, not names: a service called `api` keeps `kind = "api"`.
+    let kinds: Vec<(String, Value)> = ["/services", "/events"]
+        .iter()
+        .flat_map(|list| {
+            v.pointer(list)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .map(move |(i, item)| (format!("{list}/{i}/kind"), item["kind"].clone()))
+        })
+        .collect();
     walk_strings(&mut v, &|text| {
         // Placeholders first, then names: mark, then swap, so a new name is never renamed.
         let mut t = text.to_string();
@@ -176,6 +188,11 @@ fn rename_services(s: &Scenario, names: &mut Names) -> Scenario {
         }
         t
     });
+    for (at, kind) in kinds {
+        if let Some(k) = v.pointer_mut(&at) {
+            *k = kind;
+        }
+    }
     from_json(v)
 }
 
@@ -194,6 +211,26 @@ fn rename_signals(s: &Scenario) -> Scenario {
         ("cache_hit_ratio", "redis_keyspace_hit_ratio"),
         ("cert_days_left", "ssl_cert_days_remaining"),
         ("queue_depth", "consumer_lag_messages"),
+        // The fixtures' quantities, as other exporters name them.
+        (
+            "oldest_transaction_seconds",
+            "pg_stat_activity_max_tx_duration",
+        ),
+        ("flow_table_entries", "node_nf_conntrack_entries"),
+        (
+            "flow_table_entries_limit",
+            "node_nf_conntrack_entries_limit",
+        ),
+        ("log_segments_size_bytes", "pg_wal_size_bytes"),
+        (
+            "capture_position_held_bytes",
+            "capture_position_retained_bytes",
+        ),
+        ("cached_items", "memcached_current_items"),
+        ("uptime_seconds", "redis_uptime_in_seconds"),
+        ("hit_ratio", "keyspace_hit_ratio"),
+        ("mem_used_percent", "redis_memory_used_percent"),
+        ("evicted_keys_per_s", "redis_evicted_keys_per_s"),
     ]
     .into_iter()
     .collect();
@@ -371,7 +408,19 @@ fn reorder(s: &Scenario) -> Scenario {
 #[tokio::test]
 async fn the_answer_does_not_depend_on_how_the_incident_is_told() {
     let mut failures = Vec::new();
-    for original in builtin::all().unwrap() {
+    // The built-in scenarios, and the small incidents of `what_travels.rs`.
+    let dir = format!("{}/tests/fixtures", env!("CARGO_MANIFEST_DIR"));
+    let mut fixtures: Vec<Scenario> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            Scenario::parse(&text, &p.display().to_string()).unwrap()
+        })
+        .collect();
+    fixtures.sort_by(|a, b| a.name.cmp(&b.name));
+    for original in builtin::all().unwrap().into_iter().chain(fixtures) {
         let want = answer(original.clone(), &Names::default()).await;
         let mut cases: Vec<(&str, Scenario, Names)> = Vec::new();
         let mut names = Names::default();
@@ -406,7 +455,8 @@ async fn the_answer_does_not_depend_on_how_the_incident_is_told() {
         cases.push(("all at once", all, names));
         for (what, scenario, names) in cases {
             let got = answer(scenario, &names).await;
-            if got != want {
+            // Not sure either way is the same answer, "unknown", whatever ranks first.
+            if got != want && (got.sure || want.sure) {
                 failures.push(format!(
                     "{} — {what}: got {got:?}, want {want:?}",
                     original.name

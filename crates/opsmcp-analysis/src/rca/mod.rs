@@ -488,6 +488,10 @@ fn facts(inp: &Inputs<'_>, service: &str) -> Facts {
             // A full disk fails writes: callers feel it. A pool at its maximum is pressure;
             // callers feel it only through latency and errors, which are counted above.
             SignalKind::Disk if c.limit.is_some() => f.failing += c.magnitude,
+            // A quantity we know nothing else of, at the limit named after it (a table of
+            // tracked connections full): what comes past it is refused, and its callers feel
+            // that even where its own latency and errors never see it.
+            SignalKind::Other if c.limit.is_some() => f.failing += c.magnitude,
             _ => f.resource += c.magnitude,
         }
     }
