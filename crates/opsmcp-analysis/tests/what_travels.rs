@@ -327,3 +327,12 @@ async fn failures_that_began_with_a_failing_cache_are_its_whatever_else_slowed_t
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_vendor_throttling_below_cannot_empty_the_cache_above_it() {
+    sure_and_right(
+        "cache-emptied-above-a-throttling-vendor.toml",
+        ("cache-stampede", "kv"),
+    )
+    .await;
+}

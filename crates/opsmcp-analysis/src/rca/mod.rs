@@ -307,6 +307,10 @@ struct Facts {
     /// failures that began with its own, even when the caller was slower before for a
     /// reason of its own.
     failing_onset: Option<Timestamp>,
+    /// Trouble of a kind only it can have: its cache stopped hitting, its certificate
+    /// expired, its disk or another of its own limits is full. What it calls cannot make
+    /// that happen.
+    own_trouble: bool,
 }
 
 /// Ranks root-cause hypotheses for `request.window`.
@@ -474,6 +478,16 @@ fn facts(inp: &Inputs<'_>, service: &str) -> Facts {
         ) {
             f.failing_onset = earliest(f.failing_onset, c.onset);
         }
+        if matches!(
+            signals::kind(&c.signal),
+            SignalKind::CacheHit | SignalKind::CertExpiry
+        ) || (matches!(
+            signals::kind(&c.signal),
+            SignalKind::Disk | SignalKind::Other
+        ) && c.limit.is_some())
+        {
+            f.own_trouble = true;
+        }
         match signals::kind(&c.signal) {
             SignalKind::Latency => f.latency = f.latency.max(c.magnitude),
             // A service that is gone fails everything sent to it. Trouble beneath it (packets
@@ -536,7 +550,8 @@ impl Facts {
     /// shows: it is felt, it began with the caller's (not long before, not after), and it is
     /// of a kind that travels to what the caller shows — slowness alone makes callers slow
     /// (or time out, which they feel as slowness too), so it does not explain a caller that
-    /// fails fast.
+    /// fails fast; nor a caller with trouble only it can have (its cache emptied, its disk
+    /// full).
     fn transmits_to(&self, caller: &Facts) -> bool {
         let timed_with = |c: Option<Timestamp>| match (self.onset, c) {
             (Some(d), Some(c)) => d <= c + SignedDuration::from_mins(2) && d + DEPENDENCY_LEAD >= c,
@@ -547,7 +562,7 @@ impl Facts {
                 && caller.failing_onset.is_some()
                 && timed_with(caller.failing_onset));
         let fails_fast = caller.failing >= FELT && caller.latency < FELT;
-        self.felt() && timed && !(fails_fast && self.failing < FELT)
+        self.felt() && timed && !(fails_fast && self.failing < FELT) && !caller.own_trouble
     }
 }
 
