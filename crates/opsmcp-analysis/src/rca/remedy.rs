@@ -290,6 +290,13 @@ pub(crate) fn vocabulary(cause: RootCause) -> Vocabulary {
                 "variable",
                 "variables",
                 "parameter",
+                // What a proxy or a policy engine is configured with.
+                "routes",
+                "route",
+                "rules",
+                "rule",
+                "policy",
+                "policies",
             ],
             harms: &["flush", "purge"],
         },
@@ -380,9 +387,12 @@ pub(crate) fn fit(cause: RootCause, action: &ActionInfo) -> Option<f64> {
 /// Whether `word` is one of `set` or an inflection of one (`warmer`, `shedding`, `rolled`).
 fn inflects(word: &str, set: &[&str]) -> bool {
     const ENDINGS: &[&str] = &["s", "es", "d", "ed", "er", "ers", "ing"];
+    // Words that look inflected and mean something else: a rolling restart undoes nothing.
+    const NOT_INFLECTED: &[&str] = &["rolling"];
     set.iter().any(|base| {
         word == *base
             || (base.len() >= 3
+                && !NOT_INFLECTED.contains(&word)
                 && word.strip_prefix(base).is_some_and(|rest| {
                     // A doubled last letter (`shed` → `shedding`).
                     let rest = match (rest.chars().next(), base.chars().last()) {
@@ -667,5 +677,9 @@ mod tests {
         assert!(fit(RootCause::DiskFull, &rm).is_none());
         let archive = action("archive-logs", "Archive old application logs", Risk::Low);
         assert!(fit(RootCause::DiskFull, &archive).is_some());
+        let rolling = action("restart-fleet", "Rolling restart, same config", Risk::High);
+        assert!(fit(RootCause::BadConfigPush, &rolling).is_none());
+        let rolled = action("undo-push", "Config rolled back", Risk::Low);
+        assert!(fit(RootCause::BadConfigPush, &rolled).is_some());
     }
 }
