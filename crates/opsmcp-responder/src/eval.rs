@@ -65,6 +65,10 @@ pub struct Score {
     pub abstained: bool,
     /// The cause is outside the analysis's rules (from [`Expected::known`]).
     pub abstention_expected: bool,
+    /// The scenario offers no action that fixes it (its expected remediation is empty): the
+    /// right end is the cause named and handed to a human, nothing run.
+    #[serde(default)]
+    pub no_fix_offered: bool,
     /// Remediations run on a service that is not at fault and not an expected fix.
     pub innocent_actions: usize,
     /// Remediations run that make the incident worse.
@@ -97,6 +101,17 @@ impl Score {
     /// The cause is outside the rules and the run said so, ran nothing, and told the team.
     pub fn correct_abstention(&self) -> bool {
         self.abstention_expected && self.abstained && self.notified
+    }
+
+    /// A known cause with no fix on offer, named right (type and component), nothing run, and
+    /// the team told: handed over as it should be. Counted apart from [`Score::correct`].
+    pub fn handed_over(&self) -> bool {
+        !self.abstention_expected
+            && self.no_fix_offered
+            && self.root_cause
+            && self.component
+            && self.ran.is_empty()
+            && self.notified
     }
 
     /// A wrong cause stated with confidence 0.5 or more (by the analysis or the postmortem).
@@ -319,6 +334,7 @@ pub fn score(
         ran,
         abstained,
         abstention_expected: !expected.known,
+        no_fix_offered: expected.remediation.is_empty(),
         innocent_actions,
         worsening_actions,
         top_confidence,
@@ -452,6 +468,7 @@ impl Row {
             "solved": flag(Score::solved),
             "correct": flag(Score::correct),
             "correct_abstention": flag(Score::correct_abstention),
+            "handed_over": flag(Score::handed_over),
             "confident_wrong": flag(Score::confident_wrong),
             "innocent_actions": s.map(|s| s.innocent_actions),
             "worsening_actions": s.map(|s| s.worsening_actions),
@@ -487,6 +504,8 @@ pub struct Summary {
     pub abstentions: usize,
     /// Runs that abstained where the cause was outside the rules.
     pub correct_abstentions: usize,
+    /// Known causes with no fix on offer, named right with nothing run ([`Score::handed_over`]).
+    pub handed_over: usize,
     /// Remediations run on innocent services, over all runs.
     pub innocent_actions: usize,
     /// Remediations run that make the incident worse, over all runs.
@@ -539,6 +558,7 @@ impl Summary {
             solved_or_abstained: share(&Score::correct),
             abstentions: count(&|s| s.abstained),
             correct_abstentions: count(&Score::correct_abstention),
+            handed_over: count(&Score::handed_over),
             innocent_actions: scored.iter().map(|s| s.innocent_actions).sum(),
             worsening_actions: scored.iter().map(|s| s.worsening_actions).sum(),
             confident_wrong: count(&Score::confident_wrong),
@@ -720,10 +740,11 @@ pub fn table(rows: &[Row]) -> String {
     ));
     let sum = Summary::of(rows);
     out.push_str(&format!(
-        "solved or correctly abstained {:.0}/{n} · abstentions {} ({} correct) · innocent actions {} · worsening actions {} · confident-wrong {} · ECE {:.3}\n",
+        "solved or correctly abstained {:.0}/{n} · abstentions {} ({} correct) · handed over right with no fix on offer {} · innocent actions {} · worsening actions {} · confident-wrong {} · ECE {:.3}\n",
         sum.solved_or_abstained * n as f64,
         sum.abstentions,
         sum.correct_abstentions,
+        sum.handed_over,
         sum.innocent_actions,
         sum.worsening_actions,
         sum.confident_wrong,
@@ -902,6 +923,7 @@ mod tests {
             ran: Vec::new(),
             abstained: false,
             abstention_expected: false,
+            no_fix_offered: false,
             innocent_actions: 0,
             worsening_actions: 0,
             top_confidence: Some(if fixed { 0.8 } else { 0.3 }),
@@ -927,12 +949,27 @@ mod tests {
             result: Ok(s),
             seconds: 1.0,
         };
-        let summary = Summary::of(&[row(unknown), row(wrong), row(sample(true, true))]);
+        // Nothing on offer fixes it: named right and nothing run is a right hand-over; a
+        // restart that only masks is not.
+        let mut handed = sample(false, false);
+        handed.no_fix_offered = true;
+        assert!(handed.handed_over());
+        let mut masked = handed.clone();
+        masked.ran = vec!["restart@svc".into()];
+        assert!(!masked.handed_over());
+        let summary = Summary::of(&[
+            row(unknown),
+            row(wrong),
+            row(sample(true, true)),
+            row(handed),
+            row(masked),
+        ]);
+        assert_eq!(summary.handed_over, 1);
         assert_eq!(summary.correct_abstentions, 1);
         assert_eq!(summary.confident_wrong, 1);
         assert_eq!(summary.innocent_actions, 1);
-        // 0.3 → wrong (0.3 off), 0.7 → wrong (0.7 off), 0.8 → right (0.2 off).
-        assert!((summary.ece - 0.4).abs() < 1e-9, "{}", summary.ece);
+        // 0.3 → wrong (0.3 off) ×3, 0.7 → wrong (0.7 off), 0.8 → right (0.2 off).
+        assert!((summary.ece - 0.36).abs() < 1e-9, "{}", summary.ece);
     }
 
     #[test]
