@@ -326,21 +326,11 @@ pub fn deviation(
                 full.then(|| format!("{name} at {v} ({pv:.0}% of its capacity)")),
             )
         }
-        SignalKind::PoolUsage => {
-            // Near the maximum and normally not: noise around a cap makes "at the cap" a coin
-            // toss, so 90 % is the line, and a pool that always runs that full is not news.
-            let at_max = max.is_some_and(|m| m > 0.0 && v / m >= 0.9 && reference / m < 0.9);
-            let out = at_max || ratio >= 1.5;
-            (
-                out,
-                if out {
-                    ratio.max(1.0).ln() + if at_max { 1.5 } else { 0.0 }
-                } else {
-                    0.0
-                },
-                at_max.then(|| format!("{v} in use of a maximum of {}", max.unwrap_or_default())),
-            )
-        }
+        // Near the maximum and normally not: noise around a cap makes "at the cap" a coin
+        // toss, so 90 % is the line, and a pool that always runs that full is not news.
+        SignalKind::PoolUsage => bounded(v, reference, max, 0.9, |m| {
+            format!("{v} in use of a maximum of {m}")
+        }),
         SignalKind::Memory | SignalKind::Cpu | SignalKind::Io if signals::is_percent(name) => {
             let rise = v - reference;
             let out = rise >= 20.0 || (v >= 90.0 && rise >= 10.0);
@@ -429,18 +419,9 @@ pub fn deviation(
         // Its climb counts from when it rose half again, so the onset is when it began to
         // fill, not when it hit the top.
         SignalKind::Other if max.is_some_and(|m| m > 0.0 && reference / m < 0.9) => {
-            let m = max.unwrap_or_default();
-            let at_max = v / m >= 0.95;
-            let out = at_max || ratio >= 1.5;
-            (
-                out,
-                if out {
-                    ratio.max(1.0).ln() + if at_max { 1.5 } else { 0.0 }
-                } else {
-                    0.0
-                },
-                at_max.then(|| format!("{name} at {v} of its limit {m}")),
-            )
+            bounded(v, reference, max, 0.95, |m| {
+                format!("{name} at {v} of its limit {m}")
+            })
         }
         SignalKind::Other => {
             let out = ratio.is_finite() && !(0.5..=2.0).contains(&ratio);
@@ -451,6 +432,33 @@ pub fn deviation(
             )
         }
     }
+}
+
+/// A bounded quantity: out when at `line` of its `max` (and normally below 90 % of it) — a
+/// hard limit reached, said by `say(max)` — or when it rose half again.
+fn bounded(
+    v: f64,
+    reference: f64,
+    max: Option<f64>,
+    line: f64,
+    say: impl Fn(f64) -> String,
+) -> (bool, f64, Option<String>) {
+    let ratio = if reference > 0.0 {
+        v / reference
+    } else {
+        f64::NAN
+    };
+    let at_max = max.is_some_and(|m| m > 0.0 && v / m >= line && reference / m < 0.9);
+    let out = at_max || ratio >= 1.5;
+    (
+        out,
+        if out {
+            ratio.max(1.0).ln() + if at_max { 1.5 } else { 0.0 }
+        } else {
+            0.0
+        },
+        at_max.then(|| say(max.unwrap_or_default())),
+    )
 }
 
 /// The smallest rise of a latency that counts, in the signal's own unit (from its name's
