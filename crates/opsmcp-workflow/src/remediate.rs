@@ -233,15 +233,15 @@ pub async fn execute(
     let offered = world.actions();
     let info = resolve(&offered, &req.action, req.target.as_deref())?.clone();
     check_params(&info, &req.params)?;
-    let known = world.services();
+    let services = world.services();
     if let Some(unknown) = req
         .heals
         .iter()
-        .find(|h| !known.iter().any(|k| &k.name == *h))
+        .find(|h| !services.iter().any(|k| &k.name == *h))
     {
         return Err(WorkflowError::BadRequest(format!(
             "heals names {unknown:?}, which is no service here; name services among: {}",
-            known
+            services
                 .iter()
                 .map(|k| k.name.as_str())
                 .collect::<Vec<_>>()
@@ -345,7 +345,6 @@ pub async fn execute(
 
     // Watch health until the target, its callers and the incident's services are well, or
     // time is up.
-    let services = world.services();
     let causal = reach(&info.target, &services);
     let mut reach = causal.clone();
     let named: Vec<String> = incident

@@ -10,7 +10,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{Running, bin, create_token};
+use common::{Running, bin, create_token, sse_session};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
@@ -144,21 +144,7 @@ fn refusals_are_audited_as_tallies_and_a_flood_stays_a_handful_of_entries() {
         .status();
     assert_eq!(status, 403);
     // 403: posting into another caller's /sse session, twice.
-    let mut stream = Client::new()
-        .get(format!("{workflow}/sse"))
-        .bearer_auth(&reader)
-        .send()
-        .unwrap();
-    assert_eq!(stream.status(), 200);
-    let mut first = vec![0u8; 256];
-    let n = std::io::Read::read(&mut stream, &mut first).unwrap();
-    let text = String::from_utf8_lossy(&first[..n]).to_string();
-    let path = text
-        .lines()
-        .find_map(|l| l.strip_prefix("data: "))
-        .expect("endpoint event")
-        .trim()
-        .to_string();
+    let (stream, path) = sse_session(&workflow, &reader);
     for _ in 0..2 {
         let status = client
             .post(format!("{workflow}{path}"))

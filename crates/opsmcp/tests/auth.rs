@@ -15,7 +15,7 @@ use aws_lc_rs::{
     signature::{Ed25519KeyPair, KeyPair},
 };
 use base64::Engine;
-use common::{Running, bin, create_token};
+use common::{Running, bin, create_token, sse_session};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::blocking::{Client, Response};
 use serde_json::{Value, json};
@@ -304,21 +304,7 @@ fn tokens_and_jwts_are_checked_scopes_enforced_and_callers_recorded() {
         .send()
         .unwrap();
     assert_eq!(no_token.status(), 401);
-    let mut stream = Client::new()
-        .get(format!("{monitoring}/sse"))
-        .bearer_auth(&reader)
-        .send()
-        .unwrap();
-    assert_eq!(stream.status(), 200);
-    let mut first = vec![0u8; 256];
-    let n = std::io::Read::read(&mut stream, &mut first).unwrap();
-    let text = String::from_utf8_lossy(&first[..n]).to_string();
-    let path = text
-        .lines()
-        .find_map(|l| l.strip_prefix("data: "))
-        .expect("endpoint event")
-        .trim()
-        .to_string();
+    let (stream, path) = sse_session(&monitoring, &reader);
     let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"});
     let post = |token: &str| {
         Client::new()

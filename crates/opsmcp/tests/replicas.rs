@@ -7,7 +7,7 @@ mod common;
 
 use std::{process::Command, time::Duration};
 
-use common::Running;
+use common::{Running, sse_session};
 use rmcp::{
     RoleClient, ServiceExt, model::CallToolRequestParams, service::RunningService,
     transport::StreamableHttpClientTransport,
@@ -238,20 +238,7 @@ fn a_round_robin_client_works_an_incident_across_two_instances() {
     assert!(shown.to_string().contains("token:agent"), "{shown}");
 
     // /sse: the session is in A; a POST routed to B does not find it.
-    let mut stream = http
-        .get(format!("{}/sse", a.url("monitoring")))
-        .bearer_auth(&token)
-        .send()
-        .unwrap();
-    let mut first = vec![0u8; 256];
-    let n = std::io::Read::read(&mut stream, &mut first).unwrap();
-    let text = String::from_utf8_lossy(&first[..n]).to_string();
-    let path = text
-        .lines()
-        .find_map(|l| l.strip_prefix("data: "))
-        .unwrap()
-        .trim()
-        .to_string();
+    let (_session, path) = sse_session(a.url("monitoring"), &token);
     let r = http
         .post(format!("{}{path}", b.url("monitoring")))
         .bearer_auth(&token)

@@ -243,3 +243,24 @@ pub fn create_token(name: &str, scopes: &str) -> (String, String) {
     );
     (token, entry)
 }
+
+/// Opens a legacy `/sse` session on `base` with `token`: the live stream and the path its
+/// `endpoint` event names for POSTs.
+pub fn sse_session(base: &str, token: &str) -> (reqwest::blocking::Response, String) {
+    let mut stream = reqwest::blocking::Client::new()
+        .get(format!("{base}/sse"))
+        .bearer_auth(token)
+        .send()
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let mut first = vec![0u8; 256];
+    let n = std::io::Read::read(&mut stream, &mut first).unwrap();
+    let text = String::from_utf8_lossy(&first[..n]).to_string();
+    let path = text
+        .lines()
+        .find_map(|l| l.strip_prefix("data: "))
+        .expect("endpoint event")
+        .trim()
+        .to_string();
+    (stream, path)
+}
