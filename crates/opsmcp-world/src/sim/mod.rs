@@ -247,7 +247,9 @@ impl SimWorld {
     /// Every signal of `service` at `at`; `None` for an unknown service.
     pub fn signals(&self, service: &str, at: Timestamp) -> Option<BTreeMap<String, f64>> {
         let svc = self.scenario.service(service)?;
-        let tick = at.as_second().div_euclid(TICK_S);
+        // Noise is keyed to time since the world started, not to the clock: the same seed then
+        // gives the same series whenever it is run, so an evaluation can be repeated.
+        let tick = (at.as_second() - self.started.as_second()).div_euclid(TICK_S);
         let strength = self.fault_strength(at);
         let fault = &self.scenario.fault;
         let hops = self.hops_from_fault(service);
@@ -399,6 +401,8 @@ impl SimWorld {
         let strength = self.fault_strength(at);
         let fault = &self.scenario.fault;
         let noise = Noise::new(self.seed);
+        // Keyed to seconds since the start, like the metrics' noise (see `signals`).
+        let since = (second - self.started.as_second()) as u64;
         let mut lines = Vec::new();
         for svc in &self.scenario.services {
             let mut sources: Vec<(&LogTemplate, f64, &str)> =
@@ -429,10 +433,10 @@ impl SimWorld {
                 let key = [svc.name.as_str(), origin, template.message.as_str()];
                 let expected = template.per_minute / 60.0 * scale * self.log_rate;
                 // Stochastic rounding keeps the average rate exact without a stream RNG.
-                let count = (expected + noise.unit(&key, second as u64)).floor() as u64;
+                let count = (expected + noise.unit(&key, since)).floor() as u64;
                 for n in 0..count {
                     // Distinct per line even at high rates: second, template, line number.
-                    let salt = (second as u64) << 32 | (i as u64) << 24 | n;
+                    let salt = since << 32 | (i as u64) << 24 | n;
                     let ms = (noise.unit(&[&svc.name, "ms"], salt) * 1000.0) as i64;
                     let when = at + SignedDuration::from_millis(ms);
                     let message = render(template, &noise, &key, salt);

@@ -47,6 +47,33 @@ fn same_seed_same_bytes_other_seed_other_bytes() {
 }
 
 #[test]
+fn the_same_seed_started_later_plays_the_same_incident() {
+    // An evaluation run twice must see the same world: noise follows time since the start.
+    let later = start() + SignedDuration::from_secs(86_400 + 37);
+    let a = world("db-connection-pool-exhaustion", 7);
+    let b = SimWorld::new(
+        builtin::load("db-connection-pool-exhaustion").unwrap(),
+        7,
+        later,
+    );
+    let shift = later - start();
+    for m in [0, 3, 11, 19] {
+        let at = start() - mins(m);
+        assert_eq!(
+            a.signals("checkout-api", at),
+            b.signals("checkout-api", at + shift),
+            "{m} min before the start"
+        );
+    }
+    let bodies = |w: &SimWorld, from: Timestamp| {
+        w.logs(from - mins(5), from)
+            .map(|l| (l.service, l.level, (l.at - from).as_millis()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(bodies(&a, start()), bodies(&b, later));
+}
+
+#[test]
 fn the_fault_shows_after_onset_and_not_before() {
     let w = world("db-connection-pool-exhaustion", 1);
     let before = w.signals("orders-db", w.onset() - mins(5)).unwrap();
