@@ -138,6 +138,8 @@ pub async fn scan(world: &dyn World, window: &Window) -> Result<MetricScan, Anal
 
 /// How far back "now" reaches, seconds.
 const NOW_SPAN_S: f64 = 30.0;
+/// "Now" for a level that moves slowly (how full a disk is).
+const LEVEL_SPAN_S: f64 = 300.0;
 
 /// One `(time, value)` of a series.
 type Point = (Timestamp, f64);
@@ -162,16 +164,35 @@ fn judge_series(s: &SignalSeries, window: &Window, max: Option<f64>) -> Option<S
     };
     // Whether something is there at all is read off the latest point (already a mean over
     // its step): a service that stopped answering is down now, not in half a minute.
-    let tail = if signals::kind(&s.signal) == SignalKind::Availability {
-        1
-    } else {
-        ((NOW_SPAN_S / step).ceil() as usize).max(2)
+    let kind = signals::kind(&s.signal);
+    let tail = match kind {
+        SignalKind::Availability => 1,
+        // A fill level moves slowly and is judged near a line (95 % full): over a longer
+        // span, so jitter around the line does not make it come and go.
+        SignalKind::Disk => ((LEVEL_SPAN_S / step).ceil() as usize).max(2),
+        _ => ((NOW_SPAN_S / step).ceil() as usize).max(2),
     }
     .min(within.len());
-    let current = median(within[within.len() - tail..].iter().map(|p| p.1).collect())?;
+    // A level is read as the mean of its span: it does not spike, and its jitter averages
+    // out; a rate's median ignores a burst.
+    let level = |span: &[Point]| {
+        (!span.is_empty()).then(|| span.iter().map(|p| p.1).sum::<f64>() / span.len() as f64)
+    };
+    let current = if kind == SignalKind::Disk {
+        level(&s.points[s.points.len() - tail..])?
+    } else {
+        median(within[within.len() - tail..].iter().map(|p| p.1).collect())?
+    };
     let judge = |v: f64| deviation(&s.signal, v, reference, max);
     let (now_out, magnitude, limit) = judge(current);
-    let flags: Vec<bool> = s.points.iter().map(|p| judge(p.1).0).collect();
+    // Each point judged as "now" is: a level by the span ending there.
+    let flags: Vec<bool> = if kind == SignalKind::Disk {
+        (0..s.points.len())
+            .map(|i| level(&s.points[(i + 1).saturating_sub(tail)..=i]).is_some_and(|v| judge(v).0))
+            .collect()
+    } else {
+        s.points.iter().map(|p| judge(p.1).0).collect()
+    };
     // The run reaching the end, tolerating one in-range point (noise at the threshold).
     let onset = now_out
         .then(|| {

@@ -29,9 +29,16 @@ async fn analyze(file: &str, seed: u64) -> RcaReport {
 }
 
 async fn play(scenario: Scenario, seed: u64) -> RcaReport {
-    let now: Timestamp = "2026-11-26T04:00:00Z".parse().unwrap();
+    play_at(scenario, seed, SignedDuration::ZERO).await
+}
+
+/// The analysis run `later` after the world's start: what it finds must not hang on which
+/// second that is.
+async fn play_at(scenario: Scenario, seed: u64, later: SignedDuration) -> RcaReport {
+    let start: Timestamp = "2026-11-26T04:00:00Z".parse().unwrap();
+    let now = start + later;
     let world: Arc<dyn World> = Arc::new(SimulatedWorld::new(
-        SimWorld::new(scenario, seed, now),
+        SimWorld::new(scenario, seed, start),
         Thresholds::default(),
     ));
     let request = RcaRequest {
@@ -187,6 +194,33 @@ async fn inodes_exhausted_are_freed_not_grown() {
             first.action, "purge-temp-files",
             "seed {seed}: with only the inodes exhausted, freeing files comes before a bigger volume"
         );
+    }
+}
+
+#[tokio::test]
+async fn a_disk_jittering_about_its_line_reads_full_whenever_it_is_asked() {
+    // Sample noise either side of the full line is not the disk emptying: a level is read
+    // over minutes, so the answer does not depend on the second of the asking.
+    for seed in 1..=2 {
+        for later in (0..60).step_by(10) {
+            let r = play_at(
+                fixture("store-full-just-past-its-line.toml"),
+                seed,
+                SignedDuration::from_secs(later),
+            )
+            .await;
+            let (kind, component, confidence) = top(&r);
+            assert_eq!(
+                (kind, component),
+                ("disk-full", "store"),
+                "seed {seed}, {later} s later: {}",
+                r.summary
+            );
+            assert!(
+                confidence >= CONFIDENCE_FLOOR,
+                "seed {seed}, {later} s later: {confidence}"
+            );
+        }
     }
 }
 

@@ -128,6 +128,19 @@ enum Worse {
 }
 
 impl Limit {
+    /// This limit for a service whose normal level is `baseline`: where it normally runs at or
+    /// past the warning line (a broker's disk kept at 88 %), that line says nothing about
+    /// today, so it moves halfway from its normal to the critical line. Critical stays.
+    fn above_normal(self, baseline: Option<f64>) -> Self {
+        match baseline {
+            Some(b) if b >= self.warning && b < self.critical => Self {
+                warning: (b + self.critical) / 2.0,
+                critical: self.critical,
+            },
+            _ => self,
+        }
+    }
+
     /// Judges a reading where more is worse: degraded at or above `warning`, unhealthy at or
     /// above `critical`.
     fn judge(&self, name: impl Into<String>, value: f64, unit: &str) -> Check {
@@ -323,21 +336,27 @@ pub fn judge_readings(
                     .judge_low(words(), r.current, ""),
                 )
             }
-            (SignalKind::Cpu, _) if signals::is_percent(&r.signal) => Some(
-                thresholds
-                    .cpu_percent
-                    .judge(label(&r.signal, "cpu"), r.current, "%"),
-            ),
-            (SignalKind::Memory, _) if signals::is_percent(&r.signal) => Some(
-                thresholds
-                    .memory_percent
-                    .judge(label(&r.signal, "memory"), r.current, "%"),
-            ),
-            (SignalKind::Disk, _) if signals::is_percent(&r.signal) => Some(
-                thresholds
-                    .disk_percent
-                    .judge(label(&r.signal, "disk"), r.current, "%"),
-            ),
+            (SignalKind::Cpu, _) if signals::is_percent(&r.signal) => {
+                Some(thresholds.cpu_percent.above_normal(b).judge(
+                    label(&r.signal, "cpu"),
+                    r.current,
+                    "%",
+                ))
+            }
+            (SignalKind::Memory, _) if signals::is_percent(&r.signal) => {
+                Some(thresholds.memory_percent.above_normal(b).judge(
+                    label(&r.signal, "memory"),
+                    r.current,
+                    "%",
+                ))
+            }
+            (SignalKind::Disk, _) if signals::is_percent(&r.signal) => {
+                Some(thresholds.disk_percent.above_normal(b).judge(
+                    label(&r.signal, "disk"),
+                    r.current,
+                    "%",
+                ))
+            }
             (SignalKind::PoolUsage, _) => signals::limit_for(&r.signal, names.iter().copied())
                 .and_then(get)
                 // A bound the signal's normal value exceeds is not its bound.
@@ -404,6 +423,20 @@ mod tests {
         assert_eq!(status("certificate days left"), Status::Healthy);
         assert_eq!(h.status, Status::Unhealthy);
         assert_eq!(readings[0].change_percent, Some(400.0));
+    }
+
+    #[test]
+    fn a_saturation_line_below_a_services_normal_moves_above_it() {
+        // A disk that always runs at 88 % is not degraded at 88 %, only past its own normal;
+        // critical is critical whatever the normal.
+        let judge = |current: f64, baseline: f64| {
+            let r = [Reading::new("disk_used_percent", current, Some(baseline))];
+            judge_readings("broker", &r, &Thresholds::default()).status
+        };
+        assert_eq!(judge(89.0, 88.0), Status::Healthy);
+        assert_eq!(judge(92.0, 88.0), Status::Degraded);
+        assert_eq!(judge(96.0, 88.0), Status::Unhealthy);
+        assert_eq!(judge(86.0, 40.0), Status::Degraded);
     }
 
     #[test]

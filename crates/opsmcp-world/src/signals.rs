@@ -473,6 +473,7 @@ mod tests {
             ("filesystem_used_percent", Disk),
             ("inodes_used_percent", Disk),
             ("node_filesystem_used_percent", Disk),
+            ("elasticsearch_filesystem_data_used_percent", Disk),
             ("memory_percent", Memory),
             ("jvm_heap_used_percent", Memory),
             ("container_memory_rss_bytes", Memory),

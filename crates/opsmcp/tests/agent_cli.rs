@@ -630,6 +630,11 @@ fn a_fix_held_for_approval_runs_once_a_human_approves_it() {
         stderr.contains("none run; asked for, did not run: increase-pool-size@orders-db"),
         "{context}"
     );
+    // And the summary says it was asked for, not tried.
+    assert!(
+        stdout.contains("Asked approval for increase-pool-size@orders-db: not run."),
+        "{context}"
+    );
 
     // The simulated on-call human approves; the planner, waiting, runs the fix and verifies.
     let (code, stdout, stderr) = opsmcp(&["run-scenario", file, "--approve-requests", "--json"]);

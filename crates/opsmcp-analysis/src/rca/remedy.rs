@@ -132,9 +132,33 @@ pub(crate) fn vocabulary(cause: RootCause) -> Vocabulary {
         },
         RootCause::DiskFull => Vocabulary {
             acts: &[
-                "clear", "clean", "cleanup", "purge", "delete", "prune", "rotate", "compact",
-                "vacuum", "expand", "grow", "resize", "extend", "enlarge", "free", "archive",
-                "evict", "trim", "gc", "remove", "add", "drop",
+                "clear",
+                "clean",
+                "cleanup",
+                "purge",
+                "delete",
+                "prune",
+                "rotate",
+                "compact",
+                "vacuum",
+                "expand",
+                "grow",
+                "resize",
+                "extend",
+                "enlarge",
+                "free",
+                "archive",
+                "evict",
+                "trim",
+                "gc",
+                "remove",
+                "add",
+                "drop",
+                "increase",
+                "raise",
+                "bump",
+                "provision",
+                "allocate",
             ],
             about: &[
                 "disk",
@@ -677,6 +701,9 @@ mod tests {
         assert!(fit(RootCause::DiskFull, &rm).is_none());
         let archive = action("archive-logs", "Archive old application logs", Risk::Low);
         assert!(fit(RootCause::DiskFull, &archive).is_some());
+        // Growing the storage is a disk fix in whatever verb it is written.
+        let storage = action("increase-storage", "", Risk::High);
+        assert!(fit(RootCause::DiskFull, &storage).is_some());
         let rolling = action("restart-fleet", "Rolling restart, same config", Risk::High);
         assert!(fit(RootCause::BadConfigPush, &rolling).is_none());
         let rolled = action("undo-push", "Config rolled back", Risk::Low);

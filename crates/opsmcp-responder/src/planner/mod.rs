@@ -1545,8 +1545,9 @@ fn attempt_failure(a: &Attempt) -> Option<String> {
 }
 
 /// The best action not tried yet, in hypothesis order, among hypotheses likely enough to act
-/// on; a `high`-risk action only on a strong one. An action held for approval is asked for on
-/// a likely one: a human decides, shown its risk, the evidence and the undo. The actions
+/// on; a `high`-risk action run only on a strong one. An action held for approval, whatever
+/// its risk, is asked for on a likely one: a human decides, shown its risk, the evidence, the
+/// confidence and the undo. The actions
 /// passed over for risk come back as the second value, to be said.
 fn next_action(
     hypotheses: &[Hypothesis],
@@ -1563,7 +1564,10 @@ fn next_action(
             .iter()
             .filter(|a| !tried.iter().any(|t| t.action.label() == a.label()))
         {
-            if a.risky && !h.strong() {
+            // A high-risk action a human must approve is asked for on a likely hypothesis:
+            // the request shows its risk and the confidence, and the human decides. Only one
+            // the planner would run itself waits for a strong one.
+            if a.risky && !a.gated && !h.strong() {
                 held.push(format!(
                     "Not running {}: it is high-risk, and {} is not certain enough ({})",
                     a.label(),
@@ -1992,6 +1996,9 @@ fn summary(st: &State) -> String {
         out.push(match (a.recovered, attempt_failure(a)) {
             (true, _) => format!("Remediation: {} — health recovered.", a.action.label()),
             (false, Some(why)) => format!("Tried {}: {why}.", a.action.label()),
+            (false, None) if a.result.as_ref().is_some_and(|r| r.pending_approval()) => {
+                format!("Asked approval for {}: not run.", a.action.label())
+            }
             (false, None) => format!("Tried {}.", a.action.label()),
         });
     }
@@ -2069,8 +2076,13 @@ mod tests {
             Some("rollback")
         );
         assert_eq!(pick(weak, action("rollback", false, true)), None);
-        // High risk: only on a strong hypothesis, approval or not.
-        assert_eq!(pick(likely, action("failover", true, true)), None);
+        // High risk: run only on a strong hypothesis; asked for on a likely one when a human
+        // must approve it anyway; never on a weak one.
+        assert_eq!(
+            pick(likely, action("failover", true, true)).as_deref(),
+            Some("failover")
+        );
+        assert_eq!(pick(weak, action("failover", true, true)), None);
         assert_eq!(pick(likely, action("failover", true, false)), None);
         assert_eq!(
             pick(strong, action("failover", true, true)).as_deref(),
