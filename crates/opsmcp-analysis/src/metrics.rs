@@ -93,9 +93,19 @@ pub async fn scan(world: &dyn World, window: &Window) -> Result<MetricScan, Anal
         .await?;
     // Configured bounds (`…_max`, `…_limit`, `maxclients`) judge the pool or disk they bound;
     // they are not judged themselves.
+    let bound = |s: &SignalSeries| {
+        signals::kind(&s.signal) == SignalKind::Limit
+            || signals::is_whole_of_a_pool(
+                &s.signal,
+                history
+                    .iter()
+                    .filter(|x| x.service == s.service)
+                    .map(|x| x.signal.as_str()),
+            )
+    };
     let maxima: Vec<(String, String, f64)> = history
         .iter()
-        .filter(|s| signals::kind(&s.signal) == SignalKind::Limit)
+        .filter(|s| bound(s))
         .filter_map(|s| {
             median(s.points.iter().map(|p| p.1).collect())
                 .map(|m| (s.service.clone(), s.signal.clone(), m))
@@ -103,7 +113,7 @@ pub async fn scan(world: &dyn World, window: &Window) -> Result<MetricScan, Anal
         .collect();
     let series = history
         .iter()
-        .filter(|s| signals::kind(&s.signal) != SignalKind::Limit && !s.points.is_empty())
+        .filter(|s| !bound(s) && !s.points.is_empty())
         .filter_map(|s| {
             let limit = match signals::kind(&s.signal) {
                 SignalKind::PoolUsage | SignalKind::Disk if signals::is_percent(&s.signal) => {

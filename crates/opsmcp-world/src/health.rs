@@ -440,6 +440,17 @@ mod tests {
     }
 
     #[test]
+    fn the_whole_beside_the_busy_part_bounds_it() {
+        let readings = [
+            Reading::new("uwsgi_workers_busy", 12.0, Some(7.0)),
+            Reading::new("uwsgi_workers_total", 12.0, Some(12.0)),
+        ];
+        let h = judge_readings("web", &readings, &Thresholds::default());
+        assert_eq!(h.status, Status::Unhealthy, "{:?}", h.checks);
+        assert!(h.checks.iter().all(|c| !c.name.contains("total")));
+    }
+
+    #[test]
     fn a_service_is_as_sick_as_its_worst_check() {
         let l = Limit {
             warning: 80.0,

@@ -382,9 +382,17 @@ fn stem(name: &str) -> Vec<String> {
 /// that shares the most stem words with it (at least one), ties to the shorter name.
 /// When none shares a word, a service's one pool-sized limit bounds its one pool signal
 /// (pgbouncer's `sv_active` and `pool_size`).
+///
+/// Beside a count of units in use (`uwsgi_workers_busy`), the same units' `total` with no
+/// word of use (`uwsgi_workers_total`) is how many there are — the pool's size — whatever
+/// a trailing `total` means elsewhere.
 pub fn limit_for<'a>(usage: &str, limits: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let s = stem(usage);
-    let limits: Vec<&str> = limits.filter(|l| kind(l) == SignalKind::Limit).collect();
+    let (limits, others): (Vec<&str>, Vec<&str>) =
+        limits.partition(|l| kind(l) == SignalKind::Limit);
+    if let Some(whole) = others.into_iter().find(|l| whole_of(usage, l)) {
+        return Some(whole);
+    }
     let by_words = limits
         .iter()
         .map(|l| {
@@ -405,6 +413,24 @@ pub fn limit_for<'a>(usage: &str, limits: impl Iterator<Item = &'a str>) -> Opti
             _ => None,
         }
     })
+}
+
+/// Whether `total` counts all the units `usage` counts those in use of (`…_workers_busy` and
+/// `…_workers_total`): the same stem, `total` last, and no word of use in it.
+fn whole_of(usage: &str, total: &str) -> bool {
+    let (u, t) = (words(usage), words(total));
+    has(&u, IN_USE)
+        && has(&u, POOL_NOUNS)
+        && t.last().is_some_and(|x| x == "total")
+        && !has(&t, IN_USE)
+        && !stem(usage).is_empty()
+        && stem(usage) == stem(total)
+}
+
+/// Whether `name` is the whole of a pool some other signal of `names` counts the busy part
+/// of: a bound, not a reading to judge.
+pub fn is_whole_of_a_pool<'a>(name: &str, mut names: impl Iterator<Item = &'a str>) -> bool {
+    names.any(|u| u != name && whole_of(u, name))
 }
 
 /// Among `limits`, the bound of a signal of any kind whose name is that signal's own with a
@@ -458,6 +484,7 @@ mod tests {
             ("pg_stat_database_numbackends", PoolUsage),
             ("oracledb_sessions_value", PoolUsage),
             ("go_threads", PoolUsage),
+            ("uwsgi_workers_total", Other),
             ("hikaricp_connections_pending", PoolWaiting),
             ("cl_waiting", PoolWaiting),
             ("sv_active", PoolUsage),
@@ -554,6 +581,21 @@ mod tests {
         assert_eq!(
             limit_for("sv_active", ["pool_size"].into_iter()),
             Some("pool_size")
+        );
+        // The whole beside the busy part is its size; a counter of another stem is not.
+        assert_eq!(
+            limit_for(
+                "uwsgi_workers_busy",
+                ["uwsgi_workers_total", "uwsgi_requests_total"].into_iter()
+            ),
+            Some("uwsgi_workers_total")
+        );
+        assert_eq!(
+            limit_for(
+                "haproxy_backend_current_sessions",
+                ["haproxy_backend_sessions_total"].into_iter()
+            ),
+            None
         );
     }
 }

@@ -302,7 +302,9 @@ impl SimWorld {
                 }
             }
             // Configured limits (a pool's size, a certificate's expiry) do not jitter.
-            if !matches!(kind(signal), SignalKind::Limit | SignalKind::CertExpiry) {
+            if !matches!(kind(signal), SignalKind::Limit | SignalKind::CertExpiry)
+                && !signals::is_whole_of_a_pool(signal, svc.baseline.keys().map(String::as_str))
+            {
                 let jitter = Noise::new(self.seed).signed(&[service, signal], tick as u64);
                 value *= 1.0 + svc.noise * jitter;
             }
