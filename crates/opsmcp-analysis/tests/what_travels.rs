@@ -222,6 +222,36 @@ async fn a_caller_that_sent_nothing_new_waits_on_a_swamped_store_like_anyone_els
 }
 
 #[tokio::test]
+async fn a_dependency_throttled_when_its_allowance_ran_out_is_the_slow_one() {
+    // Its credits spent to nothing are why it is slow, not another story beside it; and a
+    // caller that only counts its errors may be timing out on it.
+    for seed in 1..=3 {
+        let r = analyze(
+            "shared-volume-throttled-when-its-credits-ran-out.toml",
+            seed,
+        )
+        .await;
+        let (kind, component, confidence) = top(&r);
+        assert_eq!(
+            (kind, component),
+            ("slow-dependency", "share"),
+            "seed {seed}: {}",
+            r.summary
+        );
+        assert!(confidence >= CONFIDENCE_FLOOR, "seed {seed}: {confidence}");
+        for h in r.hypotheses.iter().filter(|h| h.component == "sync") {
+            assert!(
+                h.evidence_against
+                    .iter()
+                    .any(|e| e.detail.contains("share")),
+                "seed {seed}: {:?}",
+                h.evidence_against
+            );
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_disk_jittering_about_its_line_reads_full_whenever_it_is_asked() {
     // Sample noise either side of the full line is not the disk emptying: a level is read
     // over minutes, so the answer does not depend on the second of the asking.

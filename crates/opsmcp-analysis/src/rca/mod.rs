@@ -311,6 +311,8 @@ struct Facts {
     /// expired, its disk or another of its own limits is full. What it calls cannot make
     /// that happen.
     own_trouble: bool,
+    /// How fast it answers is measured at all: without it, failing is not known to be fast.
+    latency_measured: bool,
 }
 
 /// Ranks root-cause hypotheses for `request.window`.
@@ -442,7 +444,14 @@ impl Inputs<'_> {
 }
 
 fn facts(inp: &Inputs<'_>, service: &str) -> Facts {
-    let mut f = Facts::default();
+    let mut f = Facts {
+        latency_measured: inp
+            .scan
+            .series
+            .iter()
+            .any(|s| s.service == service && signals::kind(&s.signal) == SignalKind::Latency),
+        ..Facts::default()
+    };
     let earliest = |a: Option<Timestamp>, b: Option<Timestamp>| match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
@@ -552,12 +561,18 @@ impl Facts {
         self.service_level >= FELT
     }
 
+    /// Felt, and at least as slow and as failing as `other` in both ways: all `other` shows
+    /// could be passed on from it.
+    fn covers(&self, other: &Facts) -> bool {
+        self.felt() && self.latency >= other.latency && self.failing >= other.failing
+    }
+
     /// Whether this service's trouble, as a dependency of `caller`, can be what `caller`
     /// shows: it is felt, it began with the caller's (not long before, not after), and it is
     /// of a kind that travels to what the caller shows — slowness alone makes callers slow
     /// (or time out, which they feel as slowness too), so it does not explain a caller that
-    /// fails fast; nor a caller with trouble only it can have (its cache emptied, its disk
-    /// full).
+    /// fails fast (and is measured to answer fast); nor a caller with trouble only it can
+    /// have (its cache emptied, its disk full).
     fn transmits_to(&self, caller: &Facts) -> bool {
         let timed_with = |c: Option<Timestamp>| match (self.onset, c) {
             (Some(d), Some(c)) => d <= c + SignedDuration::from_mins(2) && d + DEPENDENCY_LEAD >= c,
@@ -567,7 +582,9 @@ impl Facts {
             || (self.failing >= FELT
                 && caller.failing_onset.is_some()
                 && timed_with(caller.failing_onset));
-        let fails_fast = caller.failing >= FELT && caller.latency < FELT;
+        // Failing while answering as fast as ever; a caller whose speed nobody measures
+        // (a sync job that only counts its errors) may be timing out.
+        let fails_fast = caller.failing >= FELT && caller.latency < FELT && caller.latency_measured;
         self.felt() && timed && !(fails_fast && self.failing < FELT) && !caller.own_trouble
     }
 }
@@ -918,8 +935,10 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
                 && (!own_limit || all[d].worse_than(f))
                 // A dependency swamped by more work than usual is a victim of the load its
                 // callers sent, not the cause of their trouble; nor is one that waits on such
-                // a swamped service.
+                // a swamped service. Unless it is as slow and as failing as the caller: then
+                // whatever changed on the caller, the caller is only passing it on.
                 && !(sent_load
+                    && !all[d].covers(f)
                     && (all[d].load
                         || inp
                             .dependencies(d)

@@ -699,10 +699,14 @@ pub(crate) fn explains(cause: RootCause, kind: SignalKind) -> bool {
         }
 }
 
+/// What is left of a quantity that has run out, as a share of its normal.
+const SPENT: f64 = 0.05;
+
 /// What a kind of cause accounts for among the quantities no kind names (`Other`), by which
 /// way they moved: an emptied cache lost its contents (items, keys, its uptime when it was
 /// restarted); a full disk holds more bytes of something (WAL, segments, retained data); a
-/// process that died or was restarted starts its uptime again.
+/// process that died or was restarted starts its uptime again; a dependency that slowed
+/// down spent an allowance down to nothing (burst or CPU credits, a quota): it is throttled.
 pub(crate) fn explains_quantity(cause: RootCause, c: &SeriesChange) -> bool {
     if signals::kind(&c.signal) != SignalKind::Other {
         return false;
@@ -722,6 +726,8 @@ pub(crate) fn explains_quantity(cause: RootCause, c: &SeriesChange) -> bool {
         RootCause::ServiceDown | RootCause::CrashLoop | RootCause::MemoryLeak => {
             fell && has(&["uptime", "started", "start"])
         }
+        // Run out, not merely lower: what is left of an allowance at (nearly) none.
+        RootCause::SlowDependency => fell && c.current <= SPENT * c.reference,
         _ => false,
     }
 }
