@@ -656,12 +656,14 @@ impl World for LiveWorld {
                     continue;
                 }
                 let mut judged = judge_readings(&r.service, &own, &self.thresholds);
-                let last_restart = self
+                let (last_restart, last_oom_kill) = self
                     .tracker
                     .lock()
                     .ok()
-                    .and_then(|t| t.last_restart(&r.service));
+                    .map(|t| (t.last_restart(&r.service), t.last_oom_kill(&r.service)))
+                    .unwrap_or_default();
                 judged.checks.extend(restart_check(&own, last_restart));
+                judged.checks.extend(oom_check(&own, last_oom_kill));
                 match services.iter_mut().find(|s| s.service == r.service) {
                     Some(existing) => {
                         let mut checks = std::mem::take(&mut existing.checks);
@@ -904,6 +906,43 @@ fn restart_check(readings: &[Reading], last: Option<Timestamp>) -> Option<Check>
         unit: String::new(),
         warning_at: Some(2.0),
         critical_at: Some(3.0),
+        message,
+    })
+}
+
+/// A service whose processes the kernel kills for memory: any kill within the restart memory
+/// is trouble while kills go on (the last under [`STILL_RESTARTING`] ago) — a process killed
+/// at its limit every few seconds may look young and small at every reading, but the kernel
+/// counted each kill. Once they stop, as after a fix, it is healthy again.
+fn oom_check(readings: &[Reading], last: Option<Timestamp>) -> Option<Check> {
+    let r = readings.iter().find(|r| r.signal == "oom_kills")?;
+    let within = measure::RESTART_MEMORY.as_mins();
+    let still = last.is_some_and(|t| Timestamp::now() - STILL_RESTARTING < t);
+    let (status, message) = if r.current >= 1.0 && still {
+        (
+            Status::Unhealthy,
+            format!(
+                "{} of its processes killed by the kernel for memory (OOM) in {within} min",
+                r.current
+            ),
+        )
+    } else {
+        (
+            Status::Healthy,
+            format!(
+                "{} OOM kills in {within} min, none in the last {} s",
+                r.current,
+                STILL_RESTARTING.as_secs()
+            ),
+        )
+    };
+    Some(Check {
+        name: "oom kills".into(),
+        status,
+        value: r.current,
+        unit: String::new(),
+        warning_at: None,
+        critical_at: Some(1.0),
         message,
     })
 }
