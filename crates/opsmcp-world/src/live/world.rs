@@ -16,7 +16,8 @@ use super::{
     host::HostMonitor,
     journald::{self, JournaldSource},
     measure::{self, Tracker},
-    probes::ProbeSpec,
+    postgres::{Discovery, PostgresSource},
+    probes::{ProbeKind, ProbeSpec},
     prometheus::PrometheusSource,
     runbook::{RunOutcome, Runbook},
     services::{HOST, ServiceMap},
@@ -61,6 +62,22 @@ pub struct LiveWorld {
     /// Directories a service's error lines named (`No space left on device path=/data/…`):
     /// where it writes, learned from what it says.
     learned_paths: Arc<Mutex<BTreeMap<String, BTreeSet<std::path::PathBuf>>>>,
+    /// PostgreSQL servers read for their connections (`[[postgres]]`).
+    postgres: Vec<Arc<PostgresSource>>,
+    /// TCP probe address → what answers there: PostgreSQL servers found this way are read
+    /// like configured ones.
+    found: tokio::sync::Mutex<BTreeMap<String, Found>>,
+    /// Service → the last reading error of its PostgreSQL source, so a server that stays
+    /// away is warned of once, not at every reading.
+    pg_errors: Mutex<BTreeMap<String, String>>,
+}
+
+/// What a TCP probe's address turned out to be.
+#[derive(Debug, Clone)]
+enum Found {
+    Postgres(Arc<PostgresSource>),
+    /// Something else, or a PostgreSQL whose login with the defaults was refused.
+    Not,
 }
 
 /// At most this many directories are learned per service.
@@ -128,12 +145,21 @@ impl LiveWorld {
             tails: Arc::new(Mutex::new(BTreeMap::new())),
             learned_paths: Arc::new(Mutex::new(BTreeMap::new())),
             sampled: Mutex::new(None),
+            postgres: Vec::new(),
+            found: tokio::sync::Mutex::new(BTreeMap::new()),
+            pg_errors: Mutex::new(BTreeMap::new()),
         }
     }
 
     /// Also know these services, their dependencies, processes and files (`[[services]]`).
     pub fn with_services(mut self, map: ServiceMap) -> Self {
         self.map = map;
+        self
+    }
+
+    /// Also read these PostgreSQL servers' connections (`[[postgres]]`).
+    pub fn with_postgres(mut self, sources: Vec<PostgresSource>) -> Self {
+        self.postgres = sources.into_iter().map(Arc::new).collect();
         self
     }
 
@@ -166,6 +192,7 @@ impl LiveWorld {
         };
         let mut samples = measured.samples;
         samples.extend(logged);
+        samples.extend(self.postgres_samples().await);
         let samples = Arc::new(samples);
         if let Some(book) = &self.book {
             if let Err(e) = book.record(samples.as_ref().clone()).await {
@@ -276,6 +303,81 @@ impl LiveWorld {
         })
         .await;
         read.unwrap_or_default()
+    }
+
+    /// Every PostgreSQL source's connections now: the configured ones, and the servers that
+    /// answer at a TCP probe's address of a service without one.
+    async fn postgres_samples(&self) -> Vec<Sample> {
+        let mut sources = self.postgres.clone();
+        {
+            let mut found = self.found.lock().await;
+            for probe in self.probes.iter().filter(|p| p.kind == ProbeKind::Tcp) {
+                let Some(address) = &probe.address else {
+                    continue;
+                };
+                if self.postgres.iter().any(|s| s.service() == probe.service) {
+                    continue;
+                }
+                if !found.contains_key(address) {
+                    let timeout = Duration::from_millis(probe.timeout_ms);
+                    match PostgresSource::discover(&probe.service, address, timeout).await {
+                        Discovery::Postgres(Some(source)) => {
+                            found.insert(address.clone(), Found::Postgres(Arc::from(source)));
+                        }
+                        Discovery::Postgres(None) | Discovery::Other => {
+                            found.insert(address.clone(), Found::Not);
+                        }
+                        Discovery::Unreachable => {}
+                    }
+                }
+                if let Some(Found::Postgres(source)) = found.get(address) {
+                    sources.push(source.clone());
+                }
+            }
+        }
+        let now = Timestamp::now();
+        let reads = futures::future::join_all(sources.iter().map(|s| s.read(now))).await;
+        let mut out = Vec::new();
+        for (source, read) in sources.iter().zip(reads) {
+            let service = source.service().to_string();
+            match read {
+                Ok(samples) => {
+                    if let Ok(mut errors) = self.pg_errors.lock() {
+                        errors.remove(&service);
+                    }
+                    out.extend(samples);
+                }
+                Err(e) if source.discovered() && e.login_refused() => {
+                    tracing::warn!(
+                        service,
+                        error = %e,
+                        "PostgreSQL refused the default login; add a [[postgres]] entry with \
+                         service = \"{service}\" and a url with its user and password to read \
+                         its connections"
+                    );
+                    let mut found = self.found.lock().await;
+                    for f in found.values_mut() {
+                        if matches!(f, Found::Postgres(s) if Arc::ptr_eq(s, source)) {
+                            *f = Found::Not;
+                        }
+                    }
+                }
+                Err(e) => {
+                    let text = e.to_string();
+                    let new = self
+                        .pg_errors
+                        .lock()
+                        .map(|mut errors| {
+                            errors.insert(service.clone(), text.clone()) != Some(text)
+                        })
+                        .unwrap_or(true);
+                    if new {
+                        tracing::warn!(service, error = %e, "PostgreSQL connections unread");
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// The latest reading, taken now when there is none recent (no sampler running).
