@@ -278,8 +278,13 @@ impl LiveWorld {
                 }
                 let since = *tail.since.get_or_insert(now);
                 // A share of a handful of lines is noise: lines are gathered over readings
-                // until there are enough, or for a minute.
-                if tail.pending.0 >= MIN_LINES_FOR_RATIO || now - LAST_VALUE_KEPT >= since {
+                // until there are enough, or for a minute. A handful without an error is as
+                // calm as silence and says 0 at once, so a log that writes a line now and then
+                // has a baseline when it starts failing.
+                if tail.pending.0 >= MIN_LINES_FOR_RATIO
+                    || tail.pending.1 == 0
+                    || now - LAST_VALUE_KEPT >= since
+                {
                     let entry = counts.entry(source.spec().service.clone()).or_default();
                     entry.0 += tail.pending.0;
                     entry.1 += tail.pending.1;
