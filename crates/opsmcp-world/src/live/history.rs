@@ -102,12 +102,16 @@ const RECENT_KEY: i64 = 1 << 60;
 /// kills). A process killed at its memory limit every few seconds is read at 100 % just after
 /// a kill and at half just after its restart; the mean of the two says the limit was never
 /// reached, which is false.
+///
+/// A quantity without a bound (a process's resident memory in MB) keeps its mean: a process
+/// that starts adds its memory at once, and its highest reading would read as growth.
 fn peak_of_step(signal: &str) -> bool {
-    !worse_when_low(signal)
-        && matches!(
-            signals::kind(signal),
-            SignalKind::Restarts | SignalKind::Memory | SignalKind::PoolUsage | SignalKind::Disk
-        )
+    let bounded = match signals::kind(signal) {
+        SignalKind::Restarts | SignalKind::PoolUsage => true,
+        SignalKind::Memory | SignalKind::Disk => signals::is_percent(signal),
+        _ => false,
+    };
+    bounded && !worse_when_low(signal)
 }
 
 /// Samples as series, one point per `step` (the mean of the samples in it), each with its
@@ -254,6 +258,8 @@ mod tests {
             s(5, "oom_kills", 0.0),
             s(0, "probe_up", 1.0),
             s(5, "probe_up", 0.0),
+            s(0, "memory_rss_mb", 20.0),
+            s(5, "memory_rss_mb", 40.0),
         ];
         let points = |now: Timestamp, signal: &str| {
             series(&window, &[], at(0), Duration::from_secs(10), now)
@@ -265,8 +271,9 @@ mod tests {
         let later = at(100);
         assert_eq!(points(later, "memory_used_percent"), vec![(at(0), 100.0)]);
         assert_eq!(points(later, "oom_kills"), vec![(at(0), 1.0)]);
-        // What is worse when low keeps its mean.
+        // What is worse when low keeps its mean, and so does a quantity without a bound.
         assert_eq!(points(later, "probe_up"), vec![(at(0), 0.5)]);
+        assert_eq!(points(later, "memory_rss_mb"), vec![(at(0), 30.0)]);
         // In the last half minute, a bound's readings are the present as read.
         assert_eq!(
             points(at(10), "memory_used_percent"),
