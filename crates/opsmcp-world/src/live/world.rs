@@ -671,6 +671,9 @@ impl World for LiveWorld {
         for info in journald::services(&self.journald) {
             add(&info.name, "journald");
         }
+        for source in &self.postgres {
+            add(source.service(), "postgres");
+        }
         if let Some(p) = &self.prometheus {
             for name in &p.config().services {
                 add(name, "prometheus");
