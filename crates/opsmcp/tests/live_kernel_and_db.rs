@@ -88,6 +88,12 @@ impl Cgroup {
 
 impl Drop for Cgroup {
     fn drop(&mut self) {
+        // Whatever is still in it (the worker the supervisor left) goes with it.
+        if let Ok(procs) = std::fs::read_to_string(self.dir.join("cgroup.procs")) {
+            for pid in procs.lines() {
+                let _ = Command::new("kill").args(["-KILL", pid]).status();
+            }
+        }
         for _ in 0..50 {
             if std::fs::remove_dir(&self.dir).is_ok() {
                 return;
@@ -179,11 +185,46 @@ program = "/bin/true"
     assert_eq!(top["root_cause"], "memory-leak", "{rca:#}");
     assert_eq!(top["component"], "render", "{rca:#}");
     drop(supervisor);
-    // Whatever the supervisor left in the cgroup goes with it.
-    if let Ok(procs) = std::fs::read_to_string(cgroup.dir.join("cgroup.procs")) {
-        for pid in procs.lines() {
-            let _ = Command::new("kill").args(["-KILL", pid]).status();
-        }
+}
+
+/// A login role of the test's own, dropped (its sessions ended first) when the test ends,
+/// whether it passed or not.
+struct Role {
+    url: String,
+    name: String,
+}
+
+impl Drop for Role {
+    fn drop(&mut self) {
+        let (url, name) = (self.url.clone(), self.name.clone());
+        // Its own thread and runtime: this may run inside the test's runtime, during a panic.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let Ok(mut admin) = sqlx::PgConnection::connect(&url).await else {
+                    return;
+                };
+                let _ = sqlx::query(&format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{name}'"
+                ))
+                .execute(&mut admin)
+                .await;
+                for _ in 0..20 {
+                    if sqlx::query(&format!("DROP ROLE IF EXISTS {name}"))
+                        .execute(&mut admin)
+                        .await
+                        .is_ok()
+                    {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            });
+        })
+        .join();
     }
 }
 
@@ -203,6 +244,10 @@ async fn a_role_with_every_connection_held_is_a_pool_at_its_limit_on_the_databas
         .execute(&mut admin)
         .await
         .unwrap();
+    let _dropped = Role {
+        url: url.clone(),
+        name: role.clone(),
+    };
     let address = format!("{}:{}", options.get_host(), options.get_port());
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("opsmcp.toml");
@@ -268,9 +313,6 @@ program = "/bin/true"
     for c in held {
         let _ = c.close().await;
     }
-    let _ = sqlx::query(&format!("DROP ROLE {role}"))
-        .execute(&mut admin)
-        .await;
 
     for service in ["ledger", "archive"] {
         let used = reading(&metrics, service, "role_connections_in_use").unwrap();
