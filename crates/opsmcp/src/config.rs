@@ -16,6 +16,7 @@ use opsmcp_world::{
     live::{
         files::LogFileSpec,
         journald::JournaldSpec,
+        postgres::PostgresSpec,
         probes::ProbeSpec,
         prometheus::PrometheusConfig,
         runbook::Runbook,
@@ -240,6 +241,7 @@ struct FileSettings {
     prometheus: Option<PrometheusConfig>,
     log_files: Option<Vec<LogFileSpec>>,
     journald: Option<Vec<JournaldSpec>>,
+    postgres: Option<Vec<PostgresSpec>>,
     runbook: Option<Vec<RunbookAction>>,
     notify: Option<opsmcp_notify::ChannelsConfig>,
     sandbox: Option<SandboxLimits>,
@@ -304,6 +306,8 @@ pub struct Settings {
     pub log_files: Vec<LogFileSpec>,
     /// Journal entries per service (`[[journald]]`).
     pub journald: Vec<JournaldSpec>,
+    /// PostgreSQL servers read for their connections (`[[postgres]]`).
+    pub postgres: Vec<PostgresSpec>,
     /// Remediation actions that may run on this system (`[[runbook]]`).
     pub runbook: Vec<RunbookAction>,
     /// Notification channels and delivery (`[notify]`); secrets are not printed.
@@ -502,6 +506,7 @@ impl Settings {
             prometheus: p.pick("prometheus", None, file.prometheus.map(Some), None),
             log_files: p.pick("log_files", None, file.log_files, Vec::new()),
             journald: p.pick("journald", None, file.journald, Vec::new()),
+            postgres: p.pick("postgres", None, file.postgres, Vec::new()),
             runbook: p.pick("runbook", None, file.runbook, Vec::new()),
             notify: p.pick("notify", None, file.notify, Default::default()),
             sandbox: p.pick("sandbox", None, file.sandbox, SandboxLimits::default()),
@@ -623,6 +628,9 @@ impl Settings {
         }
         for journal in &self.journald {
             journal.validate()?;
+        }
+        for pg in &self.postgres {
+            pg.validate()?;
         }
         Runbook::new(self.runbook.clone())?;
         self.notify.build(&self.data_dir)?;

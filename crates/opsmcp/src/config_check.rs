@@ -8,6 +8,7 @@ use opsmcp_world::{
     live::{
         files::{Cursor, LogFileSource},
         journald::JournaldSource,
+        postgres::PostgresSource,
         prometheus::PrometheusSource,
         services::ServiceMap,
     },
@@ -61,6 +62,27 @@ pub fn run(settings: &Settings) -> anyhow::Result<Exit> {
         }
     }
 
+    for spec in &settings.postgres {
+        let source = PostgresSource::new(spec.clone())?;
+        let (ok, detail) = match runtime.block_on(source.read(jiff::Timestamp::now())) {
+            Ok(samples) => (
+                true,
+                samples
+                    .iter()
+                    .map(|s| format!("{} = {}", s.signal, s.value))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            Err(e) => (false, e.to_string()),
+        };
+        rows.push(Row {
+            source: "postgres",
+            name: spec.service.clone(),
+            ok,
+            detail,
+        });
+    }
+
     let map = ServiceMap::new(settings.services.clone())?;
     let known: Vec<String> = settings
         .probes
@@ -68,6 +90,7 @@ pub fn run(settings: &Settings) -> anyhow::Result<Exit> {
         .map(|p| p.service.clone())
         .chain(settings.log_files.iter().map(|f| f.service.clone()))
         .chain(settings.runbook.iter().map(|a| a.service.clone()))
+        .chain(settings.postgres.iter().map(|p| p.service.clone()))
         .chain(
             settings
                 .prometheus

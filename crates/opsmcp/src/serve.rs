@@ -18,7 +18,8 @@ use opsmcp_world::{
     World,
     live::{
         files::LogFileSource, host::HostMonitor, journald::JournaldSource,
-        prometheus::PrometheusSource, runbook::Runbook, services::ServiceMap, world::LiveWorld,
+        postgres::PostgresSource, prometheus::PrometheusSource, runbook::Runbook,
+        services::ServiceMap, world::LiveWorld,
     },
     sim::{SimWorld, SimulatedWorld, builtin},
 };
@@ -435,9 +436,15 @@ async fn build_world(
         .iter()
         .map(|spec| JournaldSource::new(spec.clone()))
         .collect::<Result<Vec<_>, _>>()?;
+    let postgres = settings
+        .postgres
+        .iter()
+        .map(|spec| PostgresSource::new(spec.clone()))
+        .collect::<Result<Vec<_>, _>>()?;
     live = live
         .with_log_files(files)
         .with_journald(journal)
+        .with_postgres(postgres)
         .with_runbook(Runbook::new(settings.runbook.clone())?)
         .with_services(ServiceMap::new(settings.services.clone())?)
         .with_history(Arc::new(StoreBook(store.clone())));

@@ -508,10 +508,13 @@ fn facts(inp: &Inputs<'_>, service: &str) -> Facts {
             // A service that is gone fails everything sent to it. Trouble beneath it (packets
             // lost, a clock minutes off) fails its callers too: their calls time out, the
             // tokens it signs are refused.
+            // A process that dies (a crash, an OOM kill) drops what it was serving and refuses
+            // until it is back: callers feel each death, however quickly it is replaced.
             SignalKind::Errors
             | SignalKind::CacheHit
             | SignalKind::CertExpiry
             | SignalKind::Platform
+            | SignalKind::Restarts
             | SignalKind::Availability => f.failing += c.magnitude,
             SignalKind::Throughput if c.current < c.reference => f.starved += c.magnitude,
             // A full disk fails writes: callers feel it. A pool at its maximum is pressure;

@@ -98,6 +98,13 @@ pub(crate) fn vocabulary(cause: RootCause) -> Vocabulary {
                 "redeploy",
                 "hotfix",
                 "patch",
+                // Bounding what grows without end (a cache that never evicts) stops the leak
+                // where it is, without a restart.
+                "cap",
+                "bound",
+                "evict",
+                "evicts",
+                "shrink",
             ],
             about: &[
                 "memory",

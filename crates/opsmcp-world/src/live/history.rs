@@ -86,8 +86,33 @@ pub fn baseline(signal: &str, samples: &[(Timestamp, f64)], now: Timestamp) -> O
     Some(round3(values[i]))
 }
 
-/// Step index → (sum, count) of the samples in it.
-type Buckets = BTreeMap<i64, (f64, u32)>;
+/// Step index → (sum, count, highest) of the samples in it.
+type Buckets = BTreeMap<i64, (f64, u32, f64)>;
+
+/// How far back the readings of a bounded quantity are returned as read, not stepped: the
+/// half minute the analysis calls "now".
+const RECENT_AS_READ: SignedDuration = SignedDuration::from_secs(30);
+
+/// Bucket keys from here on are readings kept as read (their offset from the window's start
+/// in microseconds, plus this), ordered after every step.
+const RECENT_KEY: i64 = 1 << 60;
+
+/// Whether a step of `signal` is summed up by its highest sample rather than the mean: use of
+/// a bound (memory, a pool, a disk) and deaths counted over a trailing window (restarts, OOM
+/// kills). A process killed at its memory limit every few seconds is read at 100 % just after
+/// a kill and at half just after its restart; the mean of the two says the limit was never
+/// reached, which is false.
+///
+/// A quantity without a bound (a process's resident memory in MB) keeps its mean: a process
+/// that starts adds its memory at once, and its highest reading would read as growth.
+fn peak_of_step(signal: &str) -> bool {
+    let bounded = match signals::kind(signal) {
+        SignalKind::Restarts | SignalKind::PoolUsage => true,
+        SignalKind::Memory | SignalKind::Disk => signals::is_percent(signal),
+        _ => false,
+    };
+    bounded && !worse_when_low(signal)
+}
 
 /// Samples as series, one point per `step` (the mean of the samples in it), each with its
 /// baseline as of `now`. `earlier` are the samples the baselines are read from (they may reach
@@ -101,15 +126,24 @@ pub fn series(
 ) -> Vec<SignalSeries> {
     let step_us = (step.as_micros() as i64).max(1_000_000);
     let mut grouped: BTreeMap<(&str, &str), Buckets> = BTreeMap::new();
+    let recent = now - RECENT_AS_READ;
     for s in window {
-        let bucket = (s.at.as_microsecond() - from.as_microsecond()).div_euclid(step_us);
+        // A bound reached in the last seconds is the present: its readings stay as they were
+        // taken rather than fall into a step shared with the minutes before, so "now" is what
+        // the latest readings say (keyed by their own time, which is past every earlier step).
+        let bucket = if peak_of_step(&s.signal) && s.at >= recent && s.at > from {
+            RECENT_KEY + (s.at.as_microsecond() - from.as_microsecond())
+        } else {
+            (s.at.as_microsecond() - from.as_microsecond()).div_euclid(step_us)
+        };
         let slot = grouped
             .entry((s.service.as_str(), s.signal.as_str()))
             .or_default()
             .entry(bucket)
-            .or_insert((0.0, 0));
+            .or_insert((0.0, 0, f64::NEG_INFINITY));
         slot.0 += s.value;
         slot.1 += 1;
+        slot.2 = slot.2.max(s.value);
     }
     let mut past: BTreeMap<(&str, &str), Vec<(Timestamp, f64)>> = BTreeMap::new();
     for s in earlier {
@@ -127,10 +161,19 @@ pub fn series(
                 .and_then(|p| baseline(signal, p, now)),
             points: buckets
                 .into_iter()
-                .filter_map(|(b, (sum, n))| {
-                    let at =
-                        Timestamp::from_microsecond(from.as_microsecond() + b * step_us).ok()?;
-                    Some((at, round3(sum / n as f64)))
+                .filter_map(|(b, (sum, n, high))| {
+                    let offset = if b >= RECENT_KEY {
+                        b - RECENT_KEY
+                    } else {
+                        b * step_us
+                    };
+                    let at = Timestamp::from_microsecond(from.as_microsecond() + offset).ok()?;
+                    let value = if peak_of_step(signal) {
+                        high
+                    } else {
+                        sum / n as f64
+                    };
+                    Some((at, round3(value)))
                 })
                 .collect(),
         })
@@ -197,5 +240,45 @@ mod tests {
             out[0].points,
             vec![(at(0), 15.0), (at(10), 30.0), (at(20), 50.0)]
         );
+    }
+
+    #[test]
+    fn a_bound_reached_within_a_step_is_not_averaged_away() {
+        let s = |secs: i64, signal: &str, v: f64| Sample {
+            at: at(secs),
+            service: "render".into(),
+            signal: signal.into(),
+            value: v,
+        };
+        // Just after a kill at the limit, then just after the restart.
+        let window = vec![
+            s(0, "memory_used_percent", 100.0),
+            s(5, "memory_used_percent", 45.0),
+            s(0, "oom_kills", 1.0),
+            s(5, "oom_kills", 0.0),
+            s(0, "probe_up", 1.0),
+            s(5, "probe_up", 0.0),
+            s(0, "memory_rss_mb", 20.0),
+            s(5, "memory_rss_mb", 40.0),
+        ];
+        let points = |now: Timestamp, signal: &str| {
+            series(&window, &[], at(0), Duration::from_secs(10), now)
+                .into_iter()
+                .find(|x| x.signal == signal)
+                .map(|x| x.points)
+                .unwrap_or_default()
+        };
+        let later = at(100);
+        assert_eq!(points(later, "memory_used_percent"), vec![(at(0), 100.0)]);
+        assert_eq!(points(later, "oom_kills"), vec![(at(0), 1.0)]);
+        // What is worse when low keeps its mean, and so does a quantity without a bound.
+        assert_eq!(points(later, "probe_up"), vec![(at(0), 0.5)]);
+        assert_eq!(points(later, "memory_rss_mb"), vec![(at(0), 30.0)]);
+        // In the last half minute, a bound's readings are the present as read.
+        assert_eq!(
+            points(at(10), "memory_used_percent"),
+            vec![(at(0), 100.0), (at(5), 45.0)]
+        );
+        assert_eq!(points(at(10), "probe_up"), vec![(at(0), 0.5)]);
     }
 }

@@ -13,6 +13,7 @@ use jiff::{SignedDuration, Timestamp};
 use sha2::{Digest, Sha256};
 
 use super::{
+    cgroups::{MemoryCgroup, Mounts},
     history::Sample,
     host::HostSnapshot,
     probes::{Outcome, ProbeResult},
@@ -39,6 +40,32 @@ pub struct Tracker {
     /// Watched file → (service, its content hash and size when last read).
     files: BTreeMap<PathBuf, (String, Option<FileStamp>)>,
     primed: bool,
+    /// The kernel's memory accounting of each service's processes.
+    memory: MemoryTracker,
+}
+
+/// At most this many memory cgroups are followed per service (one per unit, container or
+/// supervisor is usual).
+const MAX_CGROUPS: usize = 8;
+
+/// How long an OOM kill counts as the service's memory having reached its limit: the memory
+/// was at the limit when the kernel killed, though a reading after the kill sees a young
+/// process with little. Two sampling intervals and a margin, so every reading between kills
+/// of a process killed every few seconds says so, and the first reading after they stop
+/// does not.
+pub const OOM_AT_LIMIT: SignedDuration = SignedDuration::from_secs(12);
+
+/// What is carried between readings of the services' memory cgroups.
+#[derive(Debug, Default)]
+struct MemoryTracker {
+    /// Where the memory hierarchies are mounted, read at the first reading.
+    mounts: Option<Mounts>,
+    /// Our own memory cgroup: a service that shares it has none of its own.
+    own: Option<MemoryCgroup>,
+    /// Service → its memory cgroups and the OOM-kill count each had at the last reading.
+    cgroups: BTreeMap<String, BTreeMap<MemoryCgroup, u64>>,
+    /// Service → when the kernel killed one of its processes for memory.
+    kills: BTreeMap<String, VecDeque<Timestamp>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,6 +164,7 @@ impl Tracker {
                     owned.entry(owner).or_default().push(p);
                 }
             }
+            let memory = self.memory.read(&owned, now);
             for spec in map.specs().filter(|s| s.process.is_some()) {
                 let procs = owned.get(spec.name.as_str()).cloned().unwrap_or_default();
                 let now_set: BTreeSet<(u32, u64)> =
@@ -154,6 +182,12 @@ impl Tracker {
                     procs.iter().map(|p| p.memory_bytes as f64).sum::<f64>() / 1_048_576.0,
                 );
                 push(&spec.name, "restarts", restarts as f64);
+                if let Some(m) = memory.get(spec.name.as_str()) {
+                    push(&spec.name, "oom_kills", m.oom_kills as f64);
+                    if let Some(pct) = m.used_percent {
+                        push(&spec.name, "memory_used_percent", pct);
+                    }
+                }
             }
         }
 
@@ -222,6 +256,15 @@ impl Tracker {
         self.restarts.get(service).and_then(|r| r.back().copied())
     }
 
+    /// When the kernel last killed one of the service's processes for memory, if within
+    /// [`RESTART_MEMORY`].
+    pub fn last_oom_kill(&self, service: &str) -> Option<Timestamp> {
+        self.memory
+            .kills
+            .get(service)
+            .and_then(|k| k.back().copied())
+    }
+
     /// Watched files whose content changed since the last reading, as `config` changes. The
     /// first reading only learns what the files hold.
     fn file_changes(&mut self, map: &ServiceMap, now: Timestamp) -> Vec<WorldEvent> {
@@ -261,6 +304,95 @@ impl Tracker {
             }
         }
         changes
+    }
+}
+
+/// One service's memory as the kernel accounts it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct ServiceMemory {
+    /// OOM kills within [`RESTART_MEMORY`].
+    oom_kills: usize,
+    /// The fullest limited cgroup's working set, percent of its limit — 100 while an OOM kill
+    /// is recent ([`OOM_AT_LIMIT`]); `None` when no cgroup of its own has a limit.
+    used_percent: Option<f64>,
+}
+
+impl MemoryTracker {
+    /// Reads the memory cgroups of every service's processes. A cgroup counts as a service's
+    /// own when it is not the hierarchy's root, not ours, and holds processes of no other
+    /// service: its OOM kills are then the service's. Cgroups are remembered (while they
+    /// exist), so a service whose process was just killed, with none running at this moment,
+    /// is still read. A cgroup's first reading only learns its count.
+    fn read(
+        &mut self,
+        owned: &BTreeMap<&str, Vec<&super::host::ProcessLine>>,
+        now: Timestamp,
+    ) -> BTreeMap<String, ServiceMemory> {
+        let mounts = self.mounts.get_or_insert_with(|| {
+            let m = Mounts::read();
+            self.own = m.of_pid(std::process::id());
+            m
+        });
+        let mut holders: BTreeMap<MemoryCgroup, BTreeSet<&str>> = BTreeMap::new();
+        for (service, procs) in owned {
+            for p in procs {
+                if let Some(cg) = mounts.of_pid(p.pid)
+                    && !cg.is_root()
+                    && self.own.as_ref() != Some(&cg)
+                {
+                    holders.entry(cg).or_default().insert(service);
+                }
+            }
+        }
+        for (cg, services) in holders {
+            if let [service] = services.into_iter().collect::<Vec<_>>()[..] {
+                let known = self.cgroups.entry(service.to_string()).or_default();
+                if known.len() < MAX_CGROUPS && !known.contains_key(&cg) {
+                    let count = cg.read().map_or(0, |r| r.oom_kills);
+                    tracing::debug!(service, cgroup = %cg.path, oom_kills = count, "memory cgroup found");
+                    known.insert(cg, count);
+                }
+            }
+        }
+        let horizon = now - RESTART_MEMORY;
+        let mut out = BTreeMap::new();
+        for (service, known) in self.cgroups.iter_mut() {
+            let kills = self.kills.entry(service.clone()).or_default();
+            kills.retain(|t| *t >= horizon);
+            let mut used: Option<f64> = None;
+            known.retain(|cg, last| {
+                let Some(r) = cg.read() else {
+                    return false;
+                };
+                let new = r.oom_kills.saturating_sub(*last);
+                if new > 0 {
+                    tracing::info!(service, cgroup = %cg.path, new, "processes killed for memory");
+                }
+                kills.extend(std::iter::repeat_n(now, new.min(64) as usize));
+                *last = r.oom_kills;
+                if let Some(p) = r.used_percent() {
+                    used = Some(used.map_or(p, |u| u.max(p)));
+                }
+                true
+            });
+            if known.is_empty() {
+                continue;
+            }
+            // The kernel kills at the limit: a recent kill means the memory reached it, even
+            // when the process that held it is gone by the time of this reading.
+            if kills.back().is_some_and(|t| *t >= now - OOM_AT_LIMIT) && used.is_some() {
+                used = Some(100.0);
+            }
+            out.insert(
+                service.clone(),
+                ServiceMemory {
+                    oom_kills: kills.len(),
+                    used_percent: used.map(|u| u.min(100.0)),
+                },
+            );
+        }
+        self.cgroups.retain(|_, known| !known.is_empty());
+        out
     }
 }
 

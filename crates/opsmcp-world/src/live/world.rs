@@ -16,7 +16,8 @@ use super::{
     host::HostMonitor,
     journald::{self, JournaldSource},
     measure::{self, Tracker},
-    probes::ProbeSpec,
+    postgres::{Discovery, PostgresSource},
+    probes::{ProbeKind, ProbeSpec},
     prometheus::PrometheusSource,
     runbook::{RunOutcome, Runbook},
     services::{HOST, ServiceMap},
@@ -61,6 +62,22 @@ pub struct LiveWorld {
     /// Directories a service's error lines named (`No space left on device path=/data/…`):
     /// where it writes, learned from what it says.
     learned_paths: Arc<Mutex<BTreeMap<String, BTreeSet<std::path::PathBuf>>>>,
+    /// PostgreSQL servers read for their connections (`[[postgres]]`).
+    postgres: Vec<Arc<PostgresSource>>,
+    /// TCP probe address → what answers there: PostgreSQL servers found this way are read
+    /// like configured ones.
+    found: tokio::sync::Mutex<BTreeMap<String, Found>>,
+    /// Service → the last reading error of its PostgreSQL source, so a server that stays
+    /// away is warned of once, not at every reading.
+    pg_errors: Mutex<BTreeMap<String, String>>,
+}
+
+/// What a TCP probe's address turned out to be.
+#[derive(Debug, Clone)]
+enum Found {
+    Postgres(Arc<PostgresSource>),
+    /// Something else, or a PostgreSQL whose login with the defaults was refused.
+    Not,
 }
 
 /// At most this many directories are learned per service.
@@ -128,12 +145,21 @@ impl LiveWorld {
             tails: Arc::new(Mutex::new(BTreeMap::new())),
             learned_paths: Arc::new(Mutex::new(BTreeMap::new())),
             sampled: Mutex::new(None),
+            postgres: Vec::new(),
+            found: tokio::sync::Mutex::new(BTreeMap::new()),
+            pg_errors: Mutex::new(BTreeMap::new()),
         }
     }
 
     /// Also know these services, their dependencies, processes and files (`[[services]]`).
     pub fn with_services(mut self, map: ServiceMap) -> Self {
         self.map = map;
+        self
+    }
+
+    /// Also read these PostgreSQL servers' connections (`[[postgres]]`).
+    pub fn with_postgres(mut self, sources: Vec<PostgresSource>) -> Self {
+        self.postgres = sources.into_iter().map(Arc::new).collect();
         self
     }
 
@@ -166,6 +192,7 @@ impl LiveWorld {
         };
         let mut samples = measured.samples;
         samples.extend(logged);
+        samples.extend(self.postgres_samples().await);
         let samples = Arc::new(samples);
         if let Some(book) = &self.book {
             if let Err(e) = book.record(samples.as_ref().clone()).await {
@@ -251,8 +278,13 @@ impl LiveWorld {
                 }
                 let since = *tail.since.get_or_insert(now);
                 // A share of a handful of lines is noise: lines are gathered over readings
-                // until there are enough, or for a minute.
-                if tail.pending.0 >= MIN_LINES_FOR_RATIO || now - LAST_VALUE_KEPT >= since {
+                // until there are enough, or for a minute. A handful without an error is as
+                // calm as silence and says 0 at once, so a log that writes a line now and then
+                // has a baseline when it starts failing.
+                if tail.pending.0 >= MIN_LINES_FOR_RATIO
+                    || tail.pending.1 == 0
+                    || now - LAST_VALUE_KEPT >= since
+                {
                     let entry = counts.entry(source.spec().service.clone()).or_default();
                     entry.0 += tail.pending.0;
                     entry.1 += tail.pending.1;
@@ -276,6 +308,81 @@ impl LiveWorld {
         })
         .await;
         read.unwrap_or_default()
+    }
+
+    /// Every PostgreSQL source's connections now: the configured ones, and the servers that
+    /// answer at a TCP probe's address of a service without one.
+    async fn postgres_samples(&self) -> Vec<Sample> {
+        let mut sources = self.postgres.clone();
+        {
+            let mut found = self.found.lock().await;
+            for probe in self.probes.iter().filter(|p| p.kind == ProbeKind::Tcp) {
+                let Some(address) = &probe.address else {
+                    continue;
+                };
+                if self.postgres.iter().any(|s| s.service() == probe.service) {
+                    continue;
+                }
+                if !found.contains_key(address) {
+                    let timeout = Duration::from_millis(probe.timeout_ms);
+                    match PostgresSource::discover(&probe.service, address, timeout).await {
+                        Discovery::Postgres(Some(source)) => {
+                            found.insert(address.clone(), Found::Postgres(Arc::from(source)));
+                        }
+                        Discovery::Postgres(None) | Discovery::Other => {
+                            found.insert(address.clone(), Found::Not);
+                        }
+                        Discovery::Unreachable => {}
+                    }
+                }
+                if let Some(Found::Postgres(source)) = found.get(address) {
+                    sources.push(source.clone());
+                }
+            }
+        }
+        let now = Timestamp::now();
+        let reads = futures::future::join_all(sources.iter().map(|s| s.read(now))).await;
+        let mut out = Vec::new();
+        for (source, read) in sources.iter().zip(reads) {
+            let service = source.service().to_string();
+            match read {
+                Ok(samples) => {
+                    if let Ok(mut errors) = self.pg_errors.lock() {
+                        errors.remove(&service);
+                    }
+                    out.extend(samples);
+                }
+                Err(e) if source.discovered() && e.login_refused() => {
+                    tracing::warn!(
+                        service,
+                        error = %e,
+                        "PostgreSQL refused the default login; add a [[postgres]] entry with \
+                         service = \"{service}\" and a url with its user and password to read \
+                         its connections"
+                    );
+                    let mut found = self.found.lock().await;
+                    for f in found.values_mut() {
+                        if matches!(f, Found::Postgres(s) if Arc::ptr_eq(s, source)) {
+                            *f = Found::Not;
+                        }
+                    }
+                }
+                Err(e) => {
+                    let text = e.to_string();
+                    let new = self
+                        .pg_errors
+                        .lock()
+                        .map(|mut errors| {
+                            errors.insert(service.clone(), text.clone()) != Some(text)
+                        })
+                        .unwrap_or(true);
+                    if new {
+                        tracing::warn!(service, error = %e, "PostgreSQL connections unread");
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// The latest reading, taken now when there is none recent (no sampler running).
@@ -564,6 +671,9 @@ impl World for LiveWorld {
         for info in journald::services(&self.journald) {
             add(&info.name, "journald");
         }
+        for source in &self.postgres {
+            add(source.service(), "postgres");
+        }
         if let Some(p) = &self.prometheus {
             for name in &p.config().services {
                 add(name, "prometheus");
@@ -656,12 +766,14 @@ impl World for LiveWorld {
                     continue;
                 }
                 let mut judged = judge_readings(&r.service, &own, &self.thresholds);
-                let last_restart = self
+                let (last_restart, last_oom_kill) = self
                     .tracker
                     .lock()
                     .ok()
-                    .and_then(|t| t.last_restart(&r.service));
+                    .map(|t| (t.last_restart(&r.service), t.last_oom_kill(&r.service)))
+                    .unwrap_or_default();
                 judged.checks.extend(restart_check(&own, last_restart));
+                judged.checks.extend(oom_check(&own, last_oom_kill));
                 match services.iter_mut().find(|s| s.service == r.service) {
                     Some(existing) => {
                         let mut checks = std::mem::take(&mut existing.checks);
@@ -904,6 +1016,43 @@ fn restart_check(readings: &[Reading], last: Option<Timestamp>) -> Option<Check>
         unit: String::new(),
         warning_at: Some(2.0),
         critical_at: Some(3.0),
+        message,
+    })
+}
+
+/// A service whose processes the kernel kills for memory: any kill within the restart memory
+/// is trouble while kills go on (the last under [`STILL_RESTARTING`] ago) — a process killed
+/// at its limit every few seconds may look young and small at every reading, but the kernel
+/// counted each kill. Once they stop, as after a fix, it is healthy again.
+fn oom_check(readings: &[Reading], last: Option<Timestamp>) -> Option<Check> {
+    let r = readings.iter().find(|r| r.signal == "oom_kills")?;
+    let within = measure::RESTART_MEMORY.as_mins();
+    let still = last.is_some_and(|t| Timestamp::now() - STILL_RESTARTING < t);
+    let (status, message) = if r.current >= 1.0 && still {
+        (
+            Status::Unhealthy,
+            format!(
+                "{} of its processes killed by the kernel for memory (OOM) in {within} min",
+                r.current
+            ),
+        )
+    } else {
+        (
+            Status::Healthy,
+            format!(
+                "{} OOM kills in {within} min, none in the last {} s",
+                r.current,
+                STILL_RESTARTING.as_secs()
+            ),
+        )
+    };
+    Some(Check {
+        name: "oom kills".into(),
+        status,
+        value: r.current,
+        unit: String::new(),
+        warning_at: None,
+        critical_at: Some(1.0),
         message,
     })
 }
