@@ -198,30 +198,6 @@ async fn inodes_exhausted_are_freed_not_grown() {
 }
 
 #[tokio::test]
-async fn a_caller_that_sent_nothing_new_waits_on_a_swamped_store_like_anyone_else() {
-    for seed in 1..=3 {
-        let r = analyze("flag-swamps-a-store-two-callers-share.toml", seed).await;
-        let (kind, component, _) = top(&r);
-        assert_eq!(
-            (kind, component),
-            ("bad-config-push", "front"),
-            "seed {seed}: {}",
-            r.summary
-        );
-        // The second caller's slowness is the store's, which the front's change swamped.
-        for h in r.hypotheses.iter().filter(|h| h.component == "scorer") {
-            assert!(
-                h.evidence_against
-                    .iter()
-                    .any(|e| e.detail.contains("store")),
-                "seed {seed}: {:?}",
-                h.evidence_against
-            );
-        }
-    }
-}
-
-#[tokio::test]
 async fn a_dependency_throttled_when_its_allowance_ran_out_is_the_slow_one() {
     // Its credits spent to nothing are why it is slow, not another story beside it; and a
     // caller that only counts its errors may be timing out on it.

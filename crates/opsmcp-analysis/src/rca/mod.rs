@@ -400,31 +400,25 @@ impl Inputs<'_> {
         out
     }
 
-    /// Services `service` calls, directly or through others, stopping at those swamped by load:
-    /// what lies below a swamped service suffers from the load, so it cannot be what made
-    /// `service` sick. The swamped one itself is left out when `service` may have sent that
-    /// load; a service that sent nothing new still waits on it, like anyone else.
+    /// Services `service` calls, directly or through others, stopping at those swamped by load
+    /// (which are left out too): what lies below a swamped service suffers from the load, so it
+    /// cannot be what made `service` sick.
     fn dependencies_before_load(
         &self,
         service: &str,
         facts: &BTreeMap<String, Facts>,
-        sent_load: bool,
     ) -> BTreeSet<String> {
         let loaded = |s: &str| facts.get(s).is_some_and(|f| f.load);
         let mut out = BTreeSet::new();
-        let mut queue: VecDeque<String> = self.deps(service).iter().cloned().collect();
+        let mut queue: VecDeque<String> = self
+            .deps(service)
+            .iter()
+            .filter(|d| !loaded(d))
+            .cloned()
+            .collect();
         while let Some(s) = queue.pop_front() {
-            if s == service {
-                continue;
-            }
-            if loaded(&s) {
-                if !sent_load {
-                    out.insert(s);
-                }
-                continue;
-            }
-            if out.insert(s.clone()) {
-                queue.extend(self.deps(&s).iter().cloned());
+            if s != service && out.insert(s.clone()) {
+                queue.extend(self.deps(&s).iter().filter(|d| !loaded(d)).cloned());
             }
         }
         out
@@ -562,12 +556,6 @@ impl Facts {
 
     fn felt(&self) -> bool {
         self.service_level >= FELT
-    }
-
-    /// Felt, and at least as slow and as failing as `other` in both ways: all `other` shows
-    /// could be passed on from it.
-    fn covers(&self, other: &Facts) -> bool {
-        self.felt() && self.latency >= other.latency && self.failing >= other.failing
     }
 
     /// Whether this service's trouble, as a dependency of `caller`, can be what `caller`
@@ -917,36 +905,16 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
         // slower (its pool then fills with callers waiting on it) or failing at least as much
         // does explain it.
         let own_limit = inp.changes(name).any(|c| c.limit.is_some());
-        // It may have sent more work down: it took more itself, or something changed on it
-        // as its trouble began (a flag that asks for ten times the data).
-        let sent_load = inp
-            .changes(name)
-            .any(|c| signals::kind(&c.signal) == SignalKind::Throughput && c.current > c.reference)
-            || f.onset.is_some_and(|onset| {
-                inp.events.iter().any(|e| {
-                    e.service == *name
-                        && e.at >= onset - CHANGE_LEAD
-                        && e.at <= onset + SignedDuration::from_mins(2)
-                })
-            });
         let culprit = inp
-            .dependencies_before_load(name, &all, sent_load)
+            .dependencies_before_load(name, &all)
             .into_iter()
             .find(|d| {
                 sick.contains(d)
                 && all[d].transmits_to(f)
                 && (!own_limit || all[d].worse_than(f))
-                // A dependency swamped by more work than usual is a victim of the load its
-                // callers sent, not the cause of their trouble; nor is one that waits on such
-                // a swamped service. Unless it is as slow and as failing as the caller: then
-                // whatever changed on the caller, the caller is only passing it on.
-                && !(sent_load
-                    && !all[d].covers(f)
-                    && (all[d].load
-                        || inp
-                            .dependencies(d)
-                            .iter()
-                            .any(|x| all.get(x).is_some_and(|fx| fx.load && fx.sick))))
+                // A dependency swamped by more work than usual is a victim of its callers'
+                // load, not the cause of their trouble.
+                && !all[d].load
             });
         let mut score = f.service_level + 0.5 * f.resource + f.logs + explains;
         if let Some(d) = &culprit {
