@@ -58,6 +58,7 @@ pub(crate) fn vocabulary(cause: RootCause) -> Vocabulary {
                 "release",
                 "extend",
                 "double",
+                "set",
             ],
             about: &[
                 "pool",
@@ -166,6 +167,7 @@ pub(crate) fn vocabulary(cause: RootCause) -> Vocabulary {
                 "bump",
                 "provision",
                 "allocate",
+                "set",
             ],
             about: &[
                 "disk",
@@ -185,8 +187,20 @@ pub(crate) fn vocabulary(cause: RootCause) -> Vocabulary {
                 "wal",
                 "retention",
                 "pvc",
+                // What is kept and forgotten: snapshots, backups, dumps.
+                "snapshot",
+                "backup",
+                "dump",
             ],
-            harms: &["restart", "bounce"],
+            // Moving the line an alarm fires at frees nothing: the disk fills on past it.
+            harms: &[
+                "restart",
+                "bounce",
+                "threshold",
+                "watermark",
+                "alarm",
+                "limit",
+            ],
         },
         RootCause::SlowDependency => Vocabulary {
             acts: &[
@@ -369,12 +383,30 @@ const CODE: &[&str] = &[
     "deployment",
 ];
 
+/// Verbs that change an amount: they act on a cause only with a word of what the cause is
+/// about (`raise-compaction-throughput` grows no disk, `set-pool-size` is a pool's).
+const ADJUSTS: &[&str] = &[
+    "set",
+    "raise",
+    "increase",
+    "bump",
+    "add",
+    "more",
+    "extend",
+    "grow",
+    "expand",
+    "enlarge",
+    "double",
+    "provision",
+    "allocate",
+];
+
 /// How well `action` fits `cause`: `None` when it does not (no acting word, or a harming one);
 /// otherwise a score, higher is better.
 pub(crate) fn fit(cause: RootCause, action: &ActionInfo) -> Option<f64> {
     let v = vocabulary(cause);
-    let name = words(&action.name);
-    let desc = words(&action.description);
+    let (name, desc) = (words(&action.name), words(&action.description));
+    let (name, desc) = (unglue(&name, &desc, v.acts), unglue(&desc, &name, v.acts));
     let count = |ws: &[String], set: &[&str]| ws.iter().filter(|w| inflects(w, set)).count();
     if count(&name, v.harms) > 0 || destroys_the_write_ahead_log(&name, &desc) {
         return None;
@@ -384,6 +416,14 @@ pub(crate) fn fit(cause: RootCause, action: &ActionInfo) -> Option<f64> {
         return None;
     }
     let about = 2 * count(&name, v.about) + count(&desc, v.about).min(3);
+    let only_adjusts = name
+        .iter()
+        .chain(&desc)
+        .filter(|w| inflects(w, v.acts))
+        .all(|w| inflects(w, ADJUSTS));
+    if only_adjusts && about == 0 {
+        return None;
+    }
     // A description that warns of what it breaks is taken at its word.
     let warns = desc.iter().any(|w| {
         matches!(
@@ -413,6 +453,35 @@ pub(crate) fn fit(cause: RootCause, action: &ActionInfo) -> Option<f64> {
             - if warns { 1.5 } else { 0.0 }
             - if other_half { 2.0 } else { 0.0 },
     )
+}
+
+/// `ws` with each word that glues an acting verb to its object (`clearsnapshot`, `purgequeue`,
+/// as command-line tools name their subcommands) also read as the two: only when the object
+/// stands as a word of its own in `ws` or `other`, so `address` is never "add" + "ress".
+fn unglue(ws: &[String], other: &[String], acts: &[&str]) -> Vec<String> {
+    let singular = |w: &str| w.strip_suffix('s').unwrap_or(w).to_string();
+    let elsewhere = |rest: &str| {
+        ws.iter()
+            .chain(other)
+            .any(|x| singular(x) == singular(rest))
+    };
+    let mut out = Vec::with_capacity(ws.len());
+    for w in ws {
+        let glued = (!inflects(w, acts))
+            .then(|| {
+                acts.iter().find_map(|a| {
+                    w.strip_prefix(a)
+                        .filter(|rest| a.len() >= 3 && rest.len() >= 4 && elsewhere(rest))
+                        .map(|rest| [a.to_string(), rest.to_string()])
+                })
+            })
+            .flatten();
+        match glued {
+            Some(two) => out.extend(two),
+            None => out.push(w.clone()),
+        }
+    }
+    out
 }
 
 /// Whether `word` is one of `set` or an inflection of one (`warmer`, `shedding`, `rolled`).
@@ -715,5 +784,46 @@ mod tests {
         assert!(fit(RootCause::BadConfigPush, &rolling).is_none());
         let rolled = action("undo-push", "Config rolled back", Risk::Low);
         assert!(fit(RootCause::BadConfigPush, &rolled).is_some());
+    }
+
+    #[test]
+    fn a_verb_glued_to_its_object_acts_and_moving_an_alarm_line_frees_no_disk() {
+        let offered = [
+            action(
+                "raise-merge-throughput",
+                "store-tool setmergethroughput 256",
+                Risk::Medium,
+            ),
+            action(
+                "tool-clearsnapshot-nightly",
+                "store-tool clearsnapshot -t nightly-* (leftover snapshot hard links)",
+                Risk::Medium,
+            ),
+            action(
+                "lower-disk-free-limit",
+                "broker-ctl set_disk_free_limit 1GB",
+                Risk::High,
+            ),
+        ];
+        assert_eq!(
+            rank(RootCause::DiskFull, &["svc"], &offered)
+                .iter()
+                .map(|a| a.name.as_str())
+                .collect::<Vec<_>>(),
+            ["tool-clearsnapshot-nightly"],
+            "a raised rate is no room, and a lower alarm line only lets the disk fill on"
+        );
+        // Glued only where the object stands on its own: `address` is not "add" + "ress".
+        let address = action("address-book-sync", "sync the address book", Risk::Low);
+        assert!(fit(RootCause::DiskFull, &address).is_none());
+        // Setting a pool's size is a pool fix; setting anything else is not.
+        let size = action(
+            "proxy-default-pool-size-80",
+            "Set default_pool_size = 80 and reload",
+            Risk::Low,
+        );
+        assert!(fit(RootCause::ConnectionPoolExhaustion, &size).is_some());
+        let verbose = action("set-verbose-logging", "", Risk::Low);
+        assert!(fit(RootCause::ConnectionPoolExhaustion, &verbose).is_none());
     }
 }
