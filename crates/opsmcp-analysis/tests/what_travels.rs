@@ -400,3 +400,49 @@ async fn a_vendor_throttling_below_cannot_empty_the_cache_above_it() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn of_two_changes_on_one_service_the_one_that_names_what_moved_is_the_cause() {
+    for (file, cause, fix, rival) in [
+        (
+            "limiter-rule-pushed-minutes-after-a-routine-deploy.toml",
+            "bad-config-push",
+            "revert-limiter-policy",
+            "bad-deploy",
+        ),
+        (
+            "codec-release-beside-a-routine-setting.toml",
+            "bad-deploy",
+            "rollback-orders",
+            "bad-config-push",
+        ),
+    ] {
+        for seed in 1..=3 {
+            let r = analyze(file, seed).await;
+            let h = &r.hypotheses[0];
+            assert_eq!(
+                h.root_cause.as_str(),
+                cause,
+                "{file} seed {seed}: {}",
+                r.summary
+            );
+            assert!(h.confidence >= CONFIDENCE_FLOOR, "{file}: {}", r.summary);
+            assert_eq!(
+                h.suggested_action.as_ref().map(|a| a.action.as_str()),
+                Some(fix),
+                "{file}: {}",
+                r.summary
+            );
+            let other = r
+                .hypotheses
+                .iter()
+                .find(|o| o.root_cause.as_str() == rival)
+                .expect("the other change is looked at");
+            assert!(
+                other.confidence < CONFIDENCE_FLOOR,
+                "{file} seed {seed}: the change that names nothing of what moved is not acted on ({})",
+                other.confidence
+            );
+        }
+    }
+}

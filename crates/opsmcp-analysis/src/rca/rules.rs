@@ -80,6 +80,15 @@ const DEPLOYED: f64 = 2.5;
 const CONFIGURED: f64 = 2.0;
 /// Errors or latency on the changed component.
 const CHANGE_HURT: f64 = 0.5;
+/// A change whose description names what moved on the component (the MR that set an
+/// ejection rule, and ejections are what rose): it touched what broke.
+const NAMES_WHAT_MOVED: f64 = 1.0;
+/// What is left of a change beside another change on the same component that names what
+/// moved while this one does not.
+const BESIDE_ONE_THAT_NAMES_IT: f64 = 0.5;
+/// Distinct words a change and what moved must share to name it: one shared word is often
+/// chance.
+const NAMING_WORDS: usize = 2;
 /// What is left of a change when nothing of the changed component's own moved.
 const UNHURT: f64 = 0.3;
 /// Nothing of it answers or runs any more: decisive when all of it is gone.
@@ -525,8 +534,17 @@ pub(crate) fn config(c: &Ctx) -> Rule {
 fn change(c: &Ctx, cause: RootCause, kind: &str, weight: f64) -> Rule {
     let mut r = rule(cause);
     let changes = c.changes(kind);
-    for e in &changes {
-        r.pro.push(c.event(e, " — just before the onset"));
+    let named: Vec<Option<Vec<String>>> = changes.iter().map(|e| names_what_moved(c, e)).collect();
+    for (e, named) in changes.iter().zip(&named) {
+        let why = match named {
+            Some(shared) => format!(
+                " — just before the onset, and it names what moved on {}: {}",
+                c.component,
+                shared.join(", ")
+            ),
+            None => " — just before the onset".to_string(),
+        };
+        r.pro.push(c.event(e, &why));
     }
     if changes.is_empty() {
         r.con.push(Evidence {
@@ -559,6 +577,26 @@ fn change(c: &Ctx, cause: RootCause, kind: &str, weight: f64) -> Rule {
         return r;
     }
     r.strength += weight;
+    if named.iter().any(Option::is_some) {
+        r.strength += NAMES_WHAT_MOVED;
+    } else {
+        // Another change on it, of the other kind, names what moved and this one does not.
+        let other = if kind == "deploy" { "config" } else { "deploy" };
+        if let Some((e, shared)) = c
+            .changes(other)
+            .into_iter()
+            .find_map(|e| names_what_moved(c, e).map(|w| (e, w)))
+        {
+            r.strength *= BESIDE_ONE_THAT_NAMES_IT;
+            r.con.push(c.event(
+                e,
+                &format!(
+                    " — names what moved ({}); the {kind} does not",
+                    shared.join(", ")
+                ),
+            ));
+        }
+    }
     if c.errors()
         || !c.latency().is_empty()
         || !c.of(SignalKind::Availability).is_empty()
@@ -577,6 +615,121 @@ fn change(c: &Ctx, cause: RootCause, kind: &str, weight: f64) -> Rule {
         r.con.push(e);
     }
     r
+}
+
+/// Words too common in change notes, signal names and log lines to say what a change touched.
+const COMMON_WORDS: &[&str] = &[
+    "error",
+    "errors",
+    "fail",
+    "failed",
+    "failure",
+    "rate",
+    "total",
+    "request",
+    "requests",
+    "count",
+    "latency",
+    "time",
+    "timeout",
+    "service",
+    "server",
+    "status",
+    "code",
+    "response",
+    "http",
+    "https",
+    "percent",
+    "ratio",
+    "bytes",
+    "seconds",
+    "level",
+    "info",
+    "warn",
+    "warning",
+    "debug",
+    "value",
+    "true",
+    "false",
+    "null",
+    "none",
+    "from",
+    "with",
+    "into",
+    "this",
+    "that",
+    "after",
+    "before",
+    "version",
+    "release",
+    "deploy",
+    "deployed",
+    "config",
+    "change",
+    "changed",
+    "update",
+    "updated",
+    "cluster",
+    "node",
+    "nodes",
+    "host",
+    "instance",
+    "pods",
+    "container",
+    "default",
+    "enabled",
+    "disabled",
+    "used",
+    "active",
+    "current",
+    "max",
+    "min",
+    "size",
+    "process",
+    "rollout",
+    "synced",
+    "sync",
+    "merged",
+    "applied",
+];
+
+/// The words `event`'s description shares with what moved on the component — the names of
+/// its out-of-range signals and its new or bursting log lines — when there are at least
+/// [`NAMING_WORDS`] of them: words of four letters or more, plural or not, that are neither
+/// common nor part of a service's name.
+fn names_what_moved(c: &Ctx, event: &WorldEvent) -> Option<Vec<String>> {
+    let names: Vec<String> = c
+        .inp
+        .services
+        .iter()
+        .flat_map(|s| signals::words(&s.name))
+        .collect();
+    let telling = |text: &str| -> Vec<String> {
+        signals::words(text)
+            .into_iter()
+            .filter(|w| {
+                w.len() >= 4 && w.chars().filter(|ch| ch.is_ascii_alphabetic()).count() >= 4
+            })
+            .filter(|w| !COMMON_WORDS.contains(&w.as_str()) && !names.contains(w))
+            .map(|w| w.strip_suffix('s').map(str::to_string).unwrap_or(w))
+            .collect()
+    };
+    let mut moved: Vec<String> = c
+        .inp
+        .changes(c.component)
+        .flat_map(|s| telling(&s.signal))
+        .collect();
+    for t in super::telling_templates(c.inp, c.component) {
+        moved.extend(telling(&t.0));
+        moved.extend(telling(&t.3));
+    }
+    let mut shared: Vec<String> = telling(&event.detail)
+        .into_iter()
+        .filter(|w| moved.contains(w))
+        .collect();
+    shared.sort();
+    shared.dedup();
+    (shared.len() >= NAMING_WORDS).then_some(shared)
 }
 
 /// Every rule, on one component, with the words of the logs added; strongest first.
