@@ -435,6 +435,19 @@ pub fn deviation(
         }
         // Retransmits, steal, a clock's offset: news when their size grows, whatever the sign
         // (a clock may run behind as well as ahead).
+        // A path's largest packet is set, not measured: any step of it, up or down, is news.
+        SignalKind::Platform
+            if signals::words(name)
+                .iter()
+                .any(|w| matches!(w.as_str(), "mtu" | "pmtu")) =>
+        {
+            let out = ratio.is_finite() && !(0.8..=1.25).contains(&ratio);
+            (
+                out,
+                if out { ratio.max(0.01).ln().abs() } else { 0.0 },
+                None,
+            )
+        }
         SignalKind::Platform => {
             let (now, normal) = (v.abs(), reference.abs());
             let out = if normal > 0.0 {

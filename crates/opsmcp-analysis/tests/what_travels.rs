@@ -446,3 +446,26 @@ async fn of_two_changes_on_one_service_the_one_that_names_what_moved_is_the_caus
         }
     }
 }
+
+#[tokio::test]
+async fn a_link_whose_largest_packet_was_cut_under_a_maintenance_notice_is_unknown_not_a_config_push()
+ {
+    for seed in 1..=3 {
+        let r = analyze("failover-link-cuts-the-largest-packet.toml", seed).await;
+        let (_, component, confidence) = top(&r);
+        assert_eq!(component, "uplink", "seed {seed}: {}", r.summary);
+        assert!(
+            confidence < CONFIDENCE_FLOOR,
+            "seed {seed}: the network beneath the link moved, which no kind we know names: {}",
+            r.summary
+        );
+        assert!(
+            r.hypotheses
+                .iter()
+                .flat_map(|h| &h.evidence_for)
+                .any(|e| e.detail.contains("interface_mtu_bytes")),
+            "seed {seed}: the cut is shown: {}",
+            r.summary
+        );
+    }
+}

@@ -45,7 +45,8 @@ pub enum SignalKind {
     /// Restarts, crashes, OOM kills: a counter that rises when a process dies.
     Restarts,
     /// Trouble beneath the service, in what it runs on: packets retransmitted or dropped on
-    /// the network, CPU stolen by the hypervisor, a clock drifting from true time.
+    /// the network, a path's largest packet (MTU) cut, CPU stolen by the hypervisor, a clock
+    /// drifting from true time.
     Platform,
     /// Whether it is there at all: Prometheus' `up`, a probe's `probe_up`, the processes of a
     /// service running (`processes_up`); it falls to 0 when the service is down.
@@ -152,7 +153,10 @@ fn beneath(w: &[String]) -> bool {
                 "discarded",
             ],
         );
-    retransmits || steal || clock || packets
+    // The largest packet a path or an interface carries: a tunnel or a failover lowers it,
+    // and what no longer fits is dropped on the way.
+    let mtu = has(w, &["mtu", "pmtu"]);
+    retransmits || steal || clock || packets || mtu
 }
 
 /// Words of a transaction or query kept open a long time.
@@ -523,6 +527,7 @@ mod tests {
             ("coredns_dns_responses_nxdomain_per_s", Errors),
             ("tcp_retransmits_per_s", Platform),
             ("node_netstat_Tcp_RetransSegs", Platform),
+            ("node_network_mtu_bytes", Platform),
             ("cpu_steal_percent", Platform),
             ("node_timex_offset_seconds", Platform),
             ("chrony_clock_skew_ms", Platform),

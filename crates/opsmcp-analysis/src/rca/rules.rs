@@ -268,10 +268,10 @@ fn rule(cause: RootCause) -> Rule {
     }
 }
 
-/// Trouble beneath a changed service (the network losing packets, CPU stolen, the clock off):
-/// what a change to its code or settings does not bring about, so the change is likely a
-/// bystander.
-const BENEATH_A_CHANGE: f64 = 0.4;
+/// What is left of a change, or of slowness, when trouble beneath the service moved (the
+/// network losing packets or cutting its largest packet, CPU stolen, the clock off): a change
+/// to its code or settings does not bring that about, and slowness is how it shows.
+const BENEATH: f64 = 0.4;
 
 /// A pool (connections, threads, workers, clients) at its maximum, or work waiting for one.
 pub(crate) fn pool(c: &Ctx) -> Rule {
@@ -440,13 +440,24 @@ pub(crate) fn slow(c: &Ctx) -> Rule {
             example: None,
         });
     }
-    if external && c.own_pressure().is_empty() && c.specific().is_empty() {
+    let beneath = c.of(SignalKind::Platform);
+    if external && c.own_pressure().is_empty() && c.specific().is_empty() && beneath.is_empty() {
         r.strength += SLOW_ONLY;
     }
     if !c.specific().is_empty() {
         // Something of its own explains the latency (a cache that stopped hitting, an
         // expired certificate, a full disk): slowness is then the symptom, not the cause.
         r.strength *= EXPLAINED_SLOWNESS;
+    } else if let Some(beneath) = beneath.first() {
+        // The network, host or clock beneath it moved: its slowness is how that shows, and
+        // failing over from it, or waiting for it, is no answer to what moved.
+        let mut e = c.metric(beneath);
+        e.detail = format!(
+            "{} — trouble beneath {} (its network, host or clock): the slowness is how that shows",
+            e.detail, c.component
+        );
+        r.con.push(e);
+        r.strength *= BENEATH;
     }
     r
 }
@@ -605,7 +616,7 @@ fn change(c: &Ctx, cause: RootCause, kind: &str, weight: f64) -> Rule {
         r.strength += CHANGE_HURT;
     }
     if let Some(beneath) = c.of(SignalKind::Platform).first() {
-        r.strength *= BENEATH_A_CHANGE;
+        r.strength *= BENEATH;
         let mut e = c.metric(beneath);
         e.detail = format!(
             "{} — trouble beneath {} (its network, host or clock), which a change to its code \
