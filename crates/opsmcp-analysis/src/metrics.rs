@@ -91,6 +91,53 @@ pub async fn scan(world: &dyn World, window: &Window) -> Result<MetricScan, Anal
     let history = world
         .history(before.from, window.to, Duration::from_secs(step_s))
         .await?;
+    let mut series = judge_all(&history, window);
+    // A series out of range from the first point read has an onset we did not see: it lies
+    // further back (a job that began hours before anyone was paged). Read further back, once
+    // and coarser, for those whose normal is known — a reference taken from the points before
+    // the window would be the trouble itself.
+    let unseen_onset = |c: &SeriesChange| {
+        c.anomalous_now
+            && history.iter().any(|s| {
+                s.service == c.service
+                    && s.signal == c.signal
+                    && s.baseline.is_some()
+                    && s.points.first().map(|p| p.0) == c.onset
+            })
+    };
+    if series.iter().any(unseen_onset) {
+        let from = window.from - ONSET_LOOKBACK;
+        let long_step = ((window.to.duration_since(from).as_secs().max(60) as u64) / 120)
+            .div_ceil(10)
+            .max(1)
+            * 10;
+        let longer = world
+            .history(from, window.to, Duration::from_secs(long_step))
+            .await?;
+        let further = judge_all(&longer, window);
+        for c in series.iter_mut().filter(|c| unseen_onset(c)) {
+            if let Some(onset) = further
+                .iter()
+                .find(|l| l.service == c.service && l.signal == c.signal && l.anomalous_now)
+                .and_then(|l| l.onset)
+                .filter(|o| c.onset.is_some_and(|seen| *o < seen))
+            {
+                c.onset = Some(onset);
+            }
+        }
+    }
+    Ok(MetricScan {
+        window: *window,
+        step_s,
+        series,
+    })
+}
+
+/// How far back an onset that precedes everything read is looked for.
+const ONSET_LOOKBACK: SignedDuration = SignedDuration::from_hours(6);
+
+/// Every series of `history` judged against `window`.
+fn judge_all(history: &[SignalSeries], window: &Window) -> Vec<SeriesChange> {
     // Configured bounds (`…_max`, `…_limit`, `maxclients`) judge the pool or disk they bound;
     // they are not judged themselves.
     let bound = |s: &SignalSeries| {
@@ -111,7 +158,7 @@ pub async fn scan(world: &dyn World, window: &Window) -> Result<MetricScan, Anal
                 .map(|m| (s.service.clone(), s.signal.clone(), m))
         })
         .collect();
-    let series = history
+    history
         .iter()
         .filter(|s| !bound(s) && !s.points.is_empty())
         .filter_map(|s| {
@@ -138,12 +185,7 @@ pub async fn scan(world: &dyn World, window: &Window) -> Result<MetricScan, Anal
             };
             judge_series(s, window, limit)
         })
-        .collect();
-    Ok(MetricScan {
-        window: *window,
-        step_s,
-        series,
-    })
+        .collect()
 }
 
 /// How far back "now" reaches, seconds.

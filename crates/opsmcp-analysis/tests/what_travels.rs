@@ -469,3 +469,27 @@ async fn a_link_whose_largest_packet_was_cut_under_a_maintenance_notice_is_unkno
         );
     }
 }
+
+#[tokio::test]
+async fn a_job_that_began_hours_before_the_page_is_found_where_its_onset_is() {
+    for seed in 1..=3 {
+        let r = analyze("job-began-hours-before-the-page.toml", seed).await;
+        let (kind, component, confidence) = top(&r);
+        assert_eq!(
+            (kind, component),
+            ("runaway-job", "search"),
+            "seed {seed}: {}",
+            r.summary
+        );
+        assert!(confidence >= CONFIDENCE_FLOOR, "seed {seed}: {}", r.summary);
+        let onset = r
+            .sick_services
+            .iter()
+            .find(|s| s.service == "search")
+            .and_then(|s| s.onset.clone());
+        assert!(
+            onset.as_deref().is_some_and(|o| o < "2026-11-26T01:00:00Z"),
+            "seed {seed}: the onset is four hours back, not at the first point read: {onset:?}"
+        );
+    }
+}
