@@ -493,3 +493,22 @@ async fn a_job_that_began_hours_before_the_page_is_found_where_its_onset_is() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_backend_straining_since_the_cache_in_front_emptied_is_its_victim_counted_or_not() {
+    for seed in 1..=3 {
+        let r = analyze("cache-emptied-backend-strains-uncounted.toml", seed).await;
+        let (kind, component, confidence) = top(&r);
+        assert_eq!(
+            (kind, component),
+            ("cache-stampede", "kv-cache"),
+            "seed {seed}: {}",
+            r.summary
+        );
+        assert!(
+            confidence >= CONFIDENCE_FLOOR,
+            "seed {seed}: the store is no rival origin: {}",
+            r.summary
+        );
+    }
+}

@@ -1009,11 +1009,18 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
         } else {
             BTreeSet::new()
         };
+        // A cache that stopped hitting sends every miss on to what it fronts: a backend its
+        // callers also call, in trouble since, is its victim even where its request count is
+        // not measured to rise.
+        let misses_sent_on = !inp.of_kind(name, SignalKind::CacheHit).is_empty();
         let swamped: BTreeSet<String> = deps
             .iter()
             .cloned()
             .chain(siblings)
-            .filter(|d| sick.contains(d) && (all[d].load || busy_since(d)))
+            .filter(|d| {
+                sick.contains(d)
+                    && (all[d].load || busy_since(d) || (misses_sent_on && began_after(d)))
+            })
             .flat_map(|d| {
                 let mut below: Vec<String> = inp
                     .dependencies(&d)
