@@ -310,7 +310,23 @@ pub fn kind(name: &str) -> SignalKind {
     if has(&w, &["iowait", "io", "iops", "locks", "lock", "deadlocks"]) {
         return SignalKind::Io;
     }
-    if has(&w, POOL_NOUNS) && (has(&w, IN_USE) || w.len() <= 2) {
+    // How many there are now, as a gauge or a statistic of one (CloudWatch's
+    // `DatabaseConnections` exported as `…_database_connections_average`), is how many are
+    // in use; a trailing `total` is a counter of those ever opened.
+    let gauge = has(
+        &w,
+        &[
+            "average",
+            "avg",
+            "mean",
+            "current",
+            "gauge",
+            "established",
+            "open",
+            "count",
+        ],
+    ) && w.last().is_none_or(|x| x != "total");
+    if has(&w, POOL_NOUNS) && (has(&w, IN_USE) || w.len() <= 2 || gauge) {
         return SignalKind::PoolUsage;
     }
     // A database's sessions (PostgreSQL's `pg_stat_activity_count`, `numbackends`): the
@@ -527,6 +543,9 @@ mod tests {
             ("coredns_dns_responses_nxdomain_per_s", Errors),
             ("tcp_retransmits_per_s", Platform),
             ("node_netstat_Tcp_RetransSegs", Platform),
+            ("aws_rds_database_connections_average", PoolUsage),
+            ("mysql_global_status_threads_connected", PoolUsage),
+            ("net_conntrack_dialer_conn_established_total", Other),
             ("node_network_mtu_bytes", Platform),
             ("cpu_steal_percent", Platform),
             ("node_timex_offset_seconds", Platform),
