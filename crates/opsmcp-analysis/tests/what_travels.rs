@@ -512,3 +512,25 @@ async fn a_backend_straining_since_the_cache_in_front_emptied_is_its_victim_coun
         );
     }
 }
+
+#[tokio::test]
+async fn a_pool_filled_by_one_callers_surge_is_freed_by_holding_that_caller_back() {
+    for seed in 1..=3 {
+        let r = analyze("pool-filled-by-a-callers-surge.toml", seed).await;
+        let h = &r.hypotheses[0];
+        assert_eq!(
+            (h.root_cause.as_str(), h.component.as_str()),
+            ("connection-pool-exhaustion", "orders-db"),
+            "seed {seed}: {}",
+            r.summary
+        );
+        assert_eq!(
+            h.suggested_action
+                .as_ref()
+                .map(|a| (a.action.as_str(), a.target.as_str())),
+            Some(("cap-importer-workers", "importer")),
+            "seed {seed}: {}",
+            r.summary
+        );
+    }
+}

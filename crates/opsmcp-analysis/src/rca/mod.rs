@@ -538,6 +538,9 @@ fn facts(inp: &Inputs<'_>, service: &str) -> Facts {
     f
 }
 
+/// How many times its usual work a caller sends when it surges.
+const SURGE: f64 = 2.0;
+
 /// Service-level degradation from which on callers feel a service's trouble.
 const FELT: f64 = 0.4;
 
@@ -1367,6 +1370,30 @@ fn hypothesis(
     } else {
         Vec::new()
     };
+    if cause == RootCause::ConnectionPoolExhaustion && own_evidence {
+        // A caller that sends twice its usual work or more fills the pool: holding it back
+        // comes first.
+        let surging: Vec<String> = inp
+            .callers(component)
+            .into_iter()
+            .filter(|(c, (hops, _))| {
+                *hops == 1
+                    && inp.changes(c).any(|s| {
+                        signals::kind(&s.signal) == SignalKind::Throughput
+                            && s.current >= SURGE * s.reference
+                    })
+            })
+            .map(|(c, _)| c)
+            .collect();
+        let surging: Vec<&str> = surging.iter().map(String::as_str).collect();
+        let held = remedy::hold_back(&surging, inp.actions);
+        fitting.retain(|a| {
+            !held
+                .iter()
+                .any(|h| h.name == a.name && h.target == a.target)
+        });
+        fitting.splice(0..0, held);
+    }
     if cause == RootCause::MemoryLeak {
         // A restart only buys time; undoing the version that brought the leak fixes it.
         let undo = |a: &&ActionInfo| {

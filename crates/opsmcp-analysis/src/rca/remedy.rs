@@ -604,6 +604,43 @@ pub(crate) fn route_around<'a>(
         .collect()
 }
 
+/// Words of an action that holds back how much a service sends: a cap on its concurrency, a
+/// rate limit, a pause.
+const HOLDS_BACK: &[&str] = &[
+    "throttle",
+    "limit",
+    "cap",
+    "concurrency",
+    "concurrent",
+    "pause",
+    "rate",
+    "ratelimit",
+    "reserved",
+    "slow",
+    "shed",
+    "suspend",
+    "backoff",
+];
+
+/// Actions on `surging` (callers whose traffic to `component`'s pool surged) that hold them
+/// back: the pool fills with their surge, and capping it frees the pool without touching
+/// what every other caller shares. Restarts and rollbacks are not among them.
+pub(crate) fn hold_back<'a>(surging: &[&str], offered: &'a [ActionInfo]) -> Vec<&'a ActionInfo> {
+    let mut out: Vec<&ActionInfo> = offered
+        .iter()
+        .filter(|a| surging.contains(&a.target.as_str()))
+        .filter(|a| {
+            let (name, desc) = (words(&a.name), words(&a.description));
+            name.iter().chain(&desc).any(|w| inflects(w, HOLDS_BACK))
+                && !name
+                    .iter()
+                    .any(|w| inflects(w, &["restart", "bounce", "rollback", "revert", "flush"]))
+        })
+        .collect();
+    out.sort_by_key(|a| (a.needs_approval, a.risk as u8, a.name.clone()));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use opsmcp_world::{ActionInfo, Risk};
