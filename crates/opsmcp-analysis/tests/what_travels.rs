@@ -534,3 +534,26 @@ async fn a_pool_filled_by_one_callers_surge_is_freed_by_holding_that_caller_back
         );
     }
 }
+
+#[tokio::test]
+async fn a_database_whose_volume_waits_with_nothing_else_to_blame_is_a_slow_dependency() {
+    for seed in 1..=3 {
+        let r = analyze("volume-under-a-database-slows.toml", seed).await;
+        let h = &r.hypotheses[0];
+        assert_eq!(
+            (h.root_cause.as_str(), h.component.as_str()),
+            ("slow-dependency", "accounts-db"),
+            "seed {seed}: {}",
+            r.summary
+        );
+        assert!(
+            h.confidence >= CONFIDENCE_FLOOR,
+            "seed {seed}: {}",
+            r.summary
+        );
+        assert_eq!(
+            h.suggested_action.as_ref().map(|a| a.action.as_str()),
+            Some("failover-accounts-db")
+        );
+    }
+}

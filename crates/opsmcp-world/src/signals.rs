@@ -159,6 +159,25 @@ fn beneath(w: &[String]) -> bool {
     retransmits || steal || clock || packets || mtu
 }
 
+/// Whether an I/O signal is of the storage itself — a disk's or a volume's queue, time or
+/// operations, fsyncs, I/O wait — rather than locks or transactions held open.
+pub fn is_storage_io(name: &str) -> bool {
+    let w = words(name);
+    kind(name) == SignalKind::Io
+        && has(
+            &w,
+            &[
+                "disk", "disks", "volume", "ebs", "device", "blkio", "iowait", "fsync", "iops",
+                "io",
+            ],
+        )
+        && !has(
+            &w,
+            &["lock", "locks", "deadlocks", "transaction", "transactions"],
+        )
+        && !held_open(&w)
+}
+
 /// Words of a transaction or query kept open a long time.
 fn held_open(w: &[String]) -> bool {
     let work = has(
@@ -486,7 +505,7 @@ pub fn is_error_share(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{SignalKind::*, kind, limit_for, own_bound};
+    use super::{SignalKind::*, is_storage_io, kind, limit_for, own_bound};
 
     #[test]
     fn exporters_names_map_to_one_kind() {
@@ -621,5 +640,14 @@ mod tests {
             ),
             None
         );
+    }
+
+    #[test]
+    fn storage_io_is_the_disk_waiting_not_locks_or_open_transactions() {
+        assert!(is_storage_io("node_disk_io_time_weighted_seconds"));
+        assert!(is_storage_io("container_blkio_device_usage_iowait"));
+        assert!(!is_storage_io("mysql_global_status_innodb_row_lock_waits"));
+        assert!(!is_storage_io("pg_stat_activity_max_tx_duration"));
+        assert!(!is_storage_io("cpu_percent"));
     }
 }

@@ -1536,6 +1536,10 @@ fn confidence(strength: f64, rival: f64, origin: f64) -> f64 {
 /// `1 - UNEXPLAINED_WEIGHT` when it explains nothing.
 fn accounted(inp: &Inputs<'_>, component: &str, cause: RootCause) -> f64 {
     let (mut explained, mut unexplained) = (0.0, 0.0);
+    let storage_slow = cause == RootCause::SlowDependency
+        && inp
+            .changes(component)
+            .any(|c| signals::is_storage_io(&c.signal));
     for c in inp.changes(component) {
         let kind = signals::kind(&c.signal);
         // Symptoms (latency, errors, throughput, backlog) every kind explains: they would
@@ -1545,7 +1549,14 @@ fn accounted(inp: &Inputs<'_>, component: &str, cause: RootCause) -> f64 {
         }
         // A signal whose meaning is unknown counts half: it may be anything.
         let weight = if kind == SignalKind::Other { 0.5 } else { 1.0 };
-        if rules::explains(cause, kind) || rules::explains_quantity(cause, c) {
+        // Over slow storage, work waits: its I/O, the locks held while it does, the busy
+        // threads and sessions piling up behind it.
+        let waits_on_storage = storage_slow
+            && matches!(
+                kind,
+                SignalKind::Io | SignalKind::PoolUsage | SignalKind::PoolWaiting
+            );
+        if rules::explains(cause, kind) || rules::explains_quantity(cause, c) || waits_on_storage {
             explained += c.magnitude;
         } else {
             unexplained += weight * c.magnitude;

@@ -72,6 +72,12 @@ const SLOW_ONLY: f64 = 0.5;
 /// The most "slow" can say of an internal service, whatever its logs add: slowness is a
 /// symptom there, and why it is slow is the cause we have not found.
 const INTERNAL_SLOWNESS_CAP: f64 = 1.0;
+/// The storage beneath an internal service waits (its disk queue, its I/O time) with its
+/// latency, and nothing of its own — no change, no job, nothing full — explains why: the
+/// volume under it is slow, which is a slow dependency of its own.
+const STORAGE_SLOW: f64 = 1.0;
+/// The most slowness over slow storage can say of an internal service.
+const STORAGE_SLOWNESS_CAP: f64 = 2.5;
 /// What is left of "slow" when a signal of the component's own explains the latency.
 const EXPLAINED_SLOWNESS: f64 = 0.5;
 /// A deploy just before the onset.
@@ -209,6 +215,23 @@ impl Ctx<'_, '_> {
         .into_iter()
         .flat_map(|k| self.of(k))
         .collect()
+    }
+
+    /// The I/O of its storage waiting (a disk queue, I/O time, fsyncs) with nothing of its
+    /// own to explain it: no change or job on it just before the onset, nothing full. Lock
+    /// waits and transactions held open are contention, not storage.
+    pub(crate) fn storage_waits(&self) -> Option<&SeriesChange> {
+        let unexplained = self.specific().is_empty()
+            && ["deploy", "config", "cron", "scale"]
+                .iter()
+                .all(|k| self.changes(k).is_empty());
+        unexplained
+            .then(|| {
+                self.of(SignalKind::Io)
+                    .into_iter()
+                    .find(|s| signals::is_storage_io(&s.signal))
+            })
+            .flatten()
     }
 
     /// Signals that name a specific kind of trouble of its own (not pressure, not symptoms).
@@ -443,6 +466,15 @@ pub(crate) fn slow(c: &Ctx) -> Rule {
     let beneath = c.of(SignalKind::Platform);
     if external && c.own_pressure().is_empty() && c.specific().is_empty() && beneath.is_empty() {
         r.strength += SLOW_ONLY;
+    }
+    if let Some(io) = c.storage_waits() {
+        r.strength += STORAGE_SLOW;
+        let mut e = c.metric(io);
+        e.detail = format!(
+            "{} — the storage beneath {} waits with its latency, and nothing of its own explains why",
+            e.detail, c.component
+        );
+        r.pro.push(e);
     }
     if !c.specific().is_empty() {
         // Something of its own explains the latency (a cache that stopped hitting, an
@@ -766,7 +798,12 @@ pub(crate) fn all(c: &Ctx) -> Vec<Rule> {
         if r.cause == RootCause::SlowDependency
             && (c.inp.kind(c.component) != "external" || !c.inp.deps(c.component).is_empty())
         {
-            r.strength = r.strength.min(INTERNAL_SLOWNESS_CAP);
+            let cap = if c.storage_waits().is_some() {
+                STORAGE_SLOWNESS_CAP
+            } else {
+                INTERNAL_SLOWNESS_CAP
+            };
+            r.strength = r.strength.min(cap);
         }
         if r.cause == RootCause::CrashLoop {
             r.strength = r.strength.min(CRASH_LOOP_CAP);
