@@ -557,3 +557,29 @@ async fn a_database_whose_volume_waits_with_nothing_else_to_blame_is_a_slow_depe
         );
     }
 }
+
+#[tokio::test]
+async fn a_flag_that_sends_four_times_the_work_below_is_the_cause_not_what_slowed_under_it() {
+    for seed in 1..=3 {
+        let r = analyze("flag-fans-out-to-a-shared-store.toml", seed).await;
+        let h = &r.hypotheses[0];
+        assert_eq!(
+            (h.root_cause.as_str(), h.component.as_str()),
+            ("bad-config-push", "front"),
+            "seed {seed}: {}",
+            r.summary
+        );
+        assert!(
+            h.confidence >= CONFIDENCE_FLOOR,
+            "seed {seed}: {}",
+            r.summary
+        );
+        assert!(
+            r.hypotheses[1..]
+                .iter()
+                .all(|o| o.confidence < CONFIDENCE_FLOOR),
+            "seed {seed}: what slowed under the load is not acted on: {}",
+            r.summary
+        );
+    }
+}

@@ -908,6 +908,30 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
         // slower (its pool then fills with callers waiting on it) or failing at least as much
         // does explain it.
         let own_limit = inp.changes(name).any(|c| c.limit.is_some());
+        // A change on it just before the onset that names what moved, and more work than
+        // usual arriving below it since: it sent the load down (a flag that fans out), so
+        // what slowed beneath it under that load does not explain it.
+        let named_change = ["deploy", "config"].iter().any(|k| {
+            changes_before(inp, name, k, f.onset)
+                .into_iter()
+                .any(|e| rules::names_what_moved(inp, name, e).is_some())
+        });
+        let loaded_below = inp
+            .dependencies(name)
+            .into_iter()
+            .find(|d| named_change && sick.contains(d) && all[d].load);
+        let sent_the_load = loaded_below.is_some();
+        if let Some(d) = &loaded_below {
+            pro.push(Evidence {
+                kind: "dependency",
+                service: name.clone(),
+                detail: format!(
+                    "{name} changed just before the onset, and {d} below it has been sent much more work since: the load went down from here"
+                ),
+                at: f.onset.map(at),
+                example: None,
+            });
+        }
         let culprit = inp
             .dependencies_before_load(name, &all)
             .into_iter()
@@ -918,6 +942,7 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
                 // A dependency swamped by more work than usual is a victim of its callers'
                 // load, not the cause of their trouble.
                 && !all[d].load
+                && !sent_the_load
             });
         let mut score = f.service_level + 0.5 * f.resource + f.logs + explains;
         if let Some(d) = &culprit {
@@ -1051,6 +1076,17 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             .collect();
         let mut covered: BTreeSet<String> = swamped;
         covered.insert(name.clone());
+        // The load it sent down also slowed what stands between it and the loaded service.
+        if let Some(loaded) = &loaded_below {
+            covered.insert(loaded.clone());
+            covered.extend(
+                deps.iter()
+                    .filter(|x| {
+                        sick.contains(*x) && began_after(x) && inp.dependencies(x).contains(loaded)
+                    })
+                    .cloned(),
+            );
+        }
         // The machine the services run on shows their use of it: a host whose every sick
         // signal is of a kind this service raised (its CPU, its memory, its disk) is explained.
         let raised: Vec<SignalKind> = inp

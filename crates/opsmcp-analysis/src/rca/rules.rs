@@ -577,7 +577,10 @@ pub(crate) fn config(c: &Ctx) -> Rule {
 fn change(c: &Ctx, cause: RootCause, kind: &str, weight: f64) -> Rule {
     let mut r = rule(cause);
     let changes = c.changes(kind);
-    let named: Vec<Option<Vec<String>>> = changes.iter().map(|e| names_what_moved(c, e)).collect();
+    let named: Vec<Option<Vec<String>>> = changes
+        .iter()
+        .map(|e| names_what_moved(c.inp, c.component, e))
+        .collect();
     for (e, named) in changes.iter().zip(&named) {
         let why = match named {
             Some(shared) => format!(
@@ -628,7 +631,7 @@ fn change(c: &Ctx, cause: RootCause, kind: &str, weight: f64) -> Rule {
         if let Some((e, shared)) = c
             .changes(other)
             .into_iter()
-            .find_map(|e| names_what_moved(c, e).map(|w| (e, w)))
+            .find_map(|e| names_what_moved(c.inp, c.component, e).map(|w| (e, w)))
         {
             r.strength *= BESIDE_ONE_THAT_NAMES_IT;
             r.con.push(c.event(
@@ -740,9 +743,12 @@ const COMMON_WORDS: &[&str] = &[
 /// its out-of-range signals and its new or bursting log lines — when there are at least
 /// [`NAMING_WORDS`] of them: words of four letters or more, plural or not, that are neither
 /// common nor part of a service's name.
-fn names_what_moved(c: &Ctx, event: &WorldEvent) -> Option<Vec<String>> {
-    let names: Vec<String> = c
-        .inp
+pub(crate) fn names_what_moved(
+    inp: &Inputs<'_>,
+    component: &str,
+    event: &WorldEvent,
+) -> Option<Vec<String>> {
+    let names: Vec<String> = inp
         .services
         .iter()
         .flat_map(|s| signals::words(&s.name))
@@ -757,12 +763,11 @@ fn names_what_moved(c: &Ctx, event: &WorldEvent) -> Option<Vec<String>> {
             .map(|w| w.strip_suffix('s').map(str::to_string).unwrap_or(w))
             .collect()
     };
-    let mut moved: Vec<String> = c
-        .inp
-        .changes(c.component)
+    let mut moved: Vec<String> = inp
+        .changes(component)
         .flat_map(|s| telling(&s.signal))
         .collect();
-    for t in super::telling_templates(c.inp, c.component) {
+    for t in super::telling_templates(inp, component) {
         moved.extend(telling(&t.0));
         moved.extend(telling(&t.3));
     }
