@@ -583,3 +583,17 @@ async fn a_flag_that_sends_four_times_the_work_below_is_the_cause_not_what_slowe
         );
     }
 }
+
+#[tokio::test]
+async fn credits_spent_beneath_a_database_are_not_the_setting_changed_a_quarter_hour_before() {
+    for seed in 1..=3 {
+        let r = analyze("credits-spent-beneath-a-routine-setting.toml", seed).await;
+        let (_, component, confidence) = top(&r);
+        assert_eq!(component, "studies-db", "seed {seed}: {}", r.summary);
+        assert!(
+            confidence < CONFIDENCE_FLOOR,
+            "seed {seed}: a throttle beneath, outside the taxonomy, is unknown: {}",
+            r.summary
+        );
+    }
+}

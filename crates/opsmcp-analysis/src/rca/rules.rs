@@ -84,6 +84,8 @@ const EXPLAINED_SLOWNESS: f64 = 0.5;
 const DEPLOYED: f64 = 2.5;
 /// A config push just before the onset.
 const CONFIGURED: f64 = 2.0;
+/// How soon after a change its trouble shows at full weight.
+const PROMPT: SignedDuration = SignedDuration::from_mins(5);
 /// Errors or latency on the changed component.
 const CHANGE_HURT: f64 = 0.5;
 /// A change whose description names what moved on the component (the MR that set an
@@ -622,7 +624,22 @@ fn change(c: &Ctx, cause: RootCause, kind: &str, weight: f64) -> Rule {
         )));
         return r;
     }
-    r.strength += weight;
+    // A change acts within minutes of landing (a rollout takes a few): one that landed long
+    // before the trouble began says less, down to half at the edge of the lead.
+    let nearest = changes.iter().map(|e| e.at).max();
+    let gap = match (nearest, c.facts.onset) {
+        (Some(at), Some(onset)) => onset.duration_since(at).max(SignedDuration::ZERO),
+        _ => SignedDuration::ZERO,
+    };
+    let late = (gap - PROMPT).max(SignedDuration::ZERO).as_secs_f64()
+        / (CHANGE_LEAD - PROMPT).as_secs_f64();
+    r.strength += weight * (1.0 - 0.5 * late.min(1.0));
+    if gap > PROMPT {
+        r.con.push(c.note(format!(
+            "the trouble began {} min after the {kind}: a change acts within minutes",
+            gap.as_mins()
+        )));
+    }
     if named.iter().any(Option::is_some) {
         r.strength += NAMES_WHAT_MOVED;
     } else {
@@ -656,6 +673,22 @@ fn change(c: &Ctx, cause: RootCause, kind: &str, weight: f64) -> Rule {
         e.detail = format!(
             "{} — trouble beneath {} (its network, host or clock), which a change to its code \
              or settings does not bring about",
+            e.detail, c.component
+        );
+        r.con.push(e);
+    } else if let Some(spent) = c
+        .inp
+        .changes(c.component)
+        .find(|s| explains_quantity(RootCause::SlowDependency, s))
+        .filter(|_| named.iter().all(Option::is_none))
+    {
+        // An allowance spent to nothing (burst credits, a quota) is the platform throttling
+        // it; a change that names nothing of it did not spend it.
+        r.strength *= BENEATH;
+        let mut e = c.metric(spent);
+        e.detail = format!(
+            "{} — an allowance of {} spent to nothing: throttled beneath it, which the {kind} \
+             names nothing of",
             e.detail, c.component
         );
         r.con.push(e);
