@@ -476,7 +476,13 @@ fn unglue(ws: &[String], other: &[String], acts: &[&str]) -> Vec<String> {
                 })
             })
             .flatten();
-        match glued {
+        // A bound glued to what it bounds (`maxclients`, `maxconn`): both words count.
+        let bound = ["max", "min"].iter().find_map(|b| {
+            w.strip_prefix(b)
+                .filter(|rest| rest.len() >= 4 && !rest.starts_with("im"))
+                .map(|rest| [b.to_string(), rest.to_string()])
+        });
+        match glued.or(bound) {
             Some(two) => out.extend(two),
             None => out.push(w.clone()),
         }
@@ -862,5 +868,12 @@ mod tests {
         assert!(fit(RootCause::ConnectionPoolExhaustion, &size).is_some());
         let verbose = action("set-verbose-logging", "", Risk::Low);
         assert!(fit(RootCause::ConnectionPoolExhaustion, &verbose).is_none());
+        // A bound glued to what it bounds is about the pool.
+        let maxclients = action(
+            "raise-cache-maxclients",
+            "CONFIG SET maxclients 10000",
+            Risk::Low,
+        );
+        assert!(fit(RootCause::ConnectionPoolExhaustion, &maxclients).is_some());
     }
 }
