@@ -315,6 +315,8 @@ pub(crate) fn vocabulary(cause: RootCause) -> Vocabulary {
                 "deactivate",
                 "unset",
                 "false",
+                // Setting it back (a verb of amount: only with a word of settings).
+                "set",
             ],
             about: &[
                 "config",
@@ -875,5 +877,14 @@ mod tests {
             Risk::Low,
         );
         assert!(fit(RootCause::ConnectionPoolExhaustion, &maxclients).is_some());
+        // Setting a setting back undoes a push; setting anything else does not.
+        let policy = action(
+            "set-eviction-policy-lru",
+            "CONFIG SET maxmemory-policy volatile-lru",
+            Risk::Low,
+        );
+        assert!(fit(RootCause::BadConfigPush, &policy).is_some());
+        let replicas = action("set-replicas-6", "", Risk::Low);
+        assert!(fit(RootCause::BadConfigPush, &replicas).is_none());
     }
 }

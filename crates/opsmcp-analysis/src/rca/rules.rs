@@ -405,7 +405,20 @@ pub(crate) fn cache(c: &Ctx) -> Rule {
 /// locks, memory or its pool: its harm need not be CPU.
 pub(crate) fn job(c: &Ctx) -> Rule {
     let mut r = rule(RootCause::RunawayJob);
-    let crons = c.changes("cron");
+    // A run its own record says is over loads nothing now.
+    let (over, crons): (Vec<&WorldEvent>, Vec<&WorldEvent>) =
+        c.changes("cron").into_iter().partition(|e| {
+            signals::words(&e.detail).iter().any(|w| {
+                matches!(
+                    w.as_str(),
+                    "completed" | "finished" | "succeeded" | "done" | "ended" | "exited"
+                )
+            })
+        });
+    for e in over {
+        r.con
+            .push(c.event(e, " — its record says it is over: it loads nothing now"));
+    }
     for e in &crons {
         r.pro
             .push(c.event(e, " — a scheduled job started just before the onset"));
@@ -956,7 +969,8 @@ pub(crate) fn explains_quantity(cause: RootCause, c: &SeriesChange) -> bool {
     match cause {
         RootCause::CacheStampede => fell,
         RootCause::DiskFull => {
-            rose && has(&["bytes", "size", "segments", "files"])
+            // A log position's distance (`…_wal_lsn_diff`) is bytes of log kept.
+            rose && has(&["bytes", "size", "segments", "files", "lsn", "retained"])
                 && !has(&[
                     "network", "net", "transmit", "receive", "rx", "tx", "sent", "received",
                     "request", "response", "http",
@@ -1280,6 +1294,32 @@ mod tests {
         // A job that ran an hour ago is not "just before the onset".
         let old = judge("database", pressure(), vec![event("cron", 70)]);
         assert!(strength(&old, RootCause::RunawayJob) < JOB_RESOURCE);
+    }
+
+    #[test]
+    fn a_job_its_own_record_says_is_over_loads_nothing() {
+        let pressure = || vec![out("cpu_percent", 30.0, 98.0, None)];
+        let mut done = event("cron", 12);
+        done.detail = "weekly full backup -- completed".into();
+        let r = judge("database", pressure(), vec![done]);
+        assert!(strength(&r, RootCause::RunawayJob) < JOB_RESOURCE);
+    }
+
+    #[test]
+    fn a_log_position_kept_far_behind_is_bytes_held_on_disk() {
+        let kept = out("pg_replication_slots_pg_wal_lsn_diff", 5e7, 9.8e10, None);
+        assert!(explains_quantity(RootCause::DiskFull, &kept));
+    }
+
+    #[test]
+    fn a_change_that_landed_long_before_the_trouble_says_less() {
+        let errors = || vec![out("error_rate", 0.002, 0.2, None)];
+        let near = judge("api", errors(), vec![event("config", 11)]);
+        let far = judge("api", errors(), vec![event("config", 27)]);
+        assert!(
+            strength(&far, RootCause::BadConfigPush)
+                < strength(&near, RootCause::BadConfigPush) - 0.5
+        );
     }
 
     #[test]
