@@ -59,6 +59,12 @@ pub struct SeriesChange {
     /// A hard limit reached (`pool at its maximum 50`, `disk full`, `certificate expired`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<String>,
+    /// Since its onset, the last time it went a tenth further out than ever before: a series
+    /// still getting worse (a leak's ramp) rather than holding level. Noise never does that
+    /// again and again.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub worsening_until: Option<Timestamp>,
 }
 
 /// Every series of a window.
@@ -275,6 +281,21 @@ fn judge_series(s: &SignalSeries, window: &Window, max: Option<f64>) -> Option<S
         (false, Some(a), Some(b)) if out_in_window.len() >= 2 => Some((*a, *b)),
         _ => None,
     };
+    // Since the onset, the last point a tenth further out than any before it.
+    let worsening_until = onset.and_then(|from| {
+        let mut worst: Option<f64> = None;
+        let mut last = None;
+        for p in s.points.iter().filter(|p| p.0 >= from) {
+            let far = judge(p.1).1;
+            if worst.is_none_or(|w| far > w * 1.1 + 0.01) {
+                if worst.is_some() {
+                    last = Some(p.0);
+                }
+                worst = Some(worst.map_or(far, |w| w.max(far)));
+            }
+        }
+        last
+    });
     let (peak_at, peak) = within
         .iter()
         .map(|p| (p.0, p.1))
@@ -299,6 +320,7 @@ fn judge_series(s: &SignalSeries, window: &Window, max: Option<f64>) -> Option<S
             0.0
         },
         limit: if now_out { limit } else { None },
+        worsening_until,
     })
 }
 

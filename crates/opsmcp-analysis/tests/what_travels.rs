@@ -597,3 +597,23 @@ async fn credits_spent_beneath_a_database_are_not_the_setting_changed_a_quarter_
         );
     }
 }
+
+#[tokio::test]
+async fn a_leak_worsening_for_hours_is_felt_late_by_its_caller_and_a_fresh_unrelated_deploy_is_another_story()
+ {
+    for seed in 1..=3 {
+        let r = analyze("leak-for-hours-beside-a-fresh-unrelated-deploy.toml", seed).await;
+        let h = &r.hypotheses[0];
+        assert_eq!(
+            (h.root_cause.as_str(), h.component.as_str()),
+            ("memory-leak", "renderer"),
+            "seed {seed}: {}",
+            r.summary
+        );
+        assert!(
+            h.propagation_path.iter().any(|p| p.contains("edge")),
+            "seed {seed}: the edge's errors, which began long after the leak, are the leak's: {}",
+            r.summary
+        );
+    }
+}

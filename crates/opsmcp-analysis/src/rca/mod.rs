@@ -313,6 +313,10 @@ struct Facts {
     own_trouble: bool,
     /// How fast it answers is measured at all: without it, failing is not known to be fast.
     latency_measured: bool,
+    /// Until when what callers feel of it kept getting worse (the latest peak of its
+    /// latency and errors): a dependency worsening for hours can make a caller sick long
+    /// after its own onset.
+    worsening_until: Option<Timestamp>,
 }
 
 /// Ranks root-cause hypotheses for `request.window`.
@@ -464,6 +468,7 @@ fn facts(inp: &Inputs<'_>, service: &str) -> Facts {
                 | SignalKind::Availability
         ) {
             felt_onset = earliest(felt_onset, c.onset);
+            f.worsening_until = f.worsening_until.max(c.worsening_until);
         }
         if signals::kind(&c.signal) == SignalKind::Throughput && c.current >= 2.0 * c.reference {
             f.load = true;
@@ -569,7 +574,10 @@ impl Facts {
     /// have (its cache emptied, its disk full).
     fn transmits_to(&self, caller: &Facts) -> bool {
         let timed_with = |c: Option<Timestamp>| match (self.onset, c) {
-            (Some(d), Some(c)) => d <= c + SignedDuration::from_mins(2) && d + DEPENDENCY_LEAD >= c,
+            (Some(d), Some(c)) => {
+                d <= c + SignedDuration::from_mins(2)
+                    && (d + DEPENDENCY_LEAD >= c || self.worsening_until.is_some_and(|w| w >= c))
+            }
             _ => true,
         };
         let timed = timed_with(caller.trouble_onset.or(caller.onset))
@@ -1060,7 +1068,8 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             })
             .collect();
         // What it has to account for: every sick service but those unconnected to it whose
-        // trouble began well before its own — an older, separate story running alongside.
+        // trouble began well before or well after its own — a separate story running
+        // alongside, older or newer.
         let scope: BTreeSet<String> = sick
             .iter()
             .filter(|s| {
@@ -1068,7 +1077,7 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
                     || callers.contains_key(*s)
                     || deps.contains(*s)
                     || match (all[*s].onset, f.onset) {
-                        (Some(a), Some(b)) => a + DEPENDENCY_LEAD >= b,
+                        (Some(a), Some(b)) => a + DEPENDENCY_LEAD >= b && a <= b + DEPENDENCY_LEAD,
                         _ => true,
                     }
             })

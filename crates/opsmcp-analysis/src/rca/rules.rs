@@ -1023,6 +1023,7 @@ mod tests {
             excursion: None,
             magnitude: 2.0,
             limit: limit.map(str::to_string),
+            worsening_until: None,
         }
     }
 
