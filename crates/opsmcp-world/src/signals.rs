@@ -178,6 +178,10 @@ pub fn is_storage_io(name: &str) -> bool {
         && !held_open(&w)
 }
 
+/// Words of an allowance the platform grants and takes back (a volume's burst credits, a
+/// quota's tokens): how much is left of it is no measure of how full anything is.
+const ALLOWANCE: &[&str] = &["credit", "credits", "balance", "burst", "tokens", "quota"];
+
 /// Words of a transaction or query kept open a long time.
 fn held_open(w: &[String]) -> bool {
     let work = has(
@@ -308,7 +312,8 @@ pub fn kind(name: &str) -> SignalKind {
     ) && !has(
         &w,
         &["io", "iops", "read", "write", "reads", "writes", "latency"],
-    ) {
+    ) && !has(&w, ALLOWANCE)
+    {
         return SignalKind::Disk;
     }
     if has(
@@ -563,6 +568,7 @@ mod tests {
             ("tcp_retransmits_per_s", Platform),
             ("node_netstat_Tcp_RetransSegs", Platform),
             ("aws_rds_database_connections_average", PoolUsage),
+            ("volume_burst_credits_percent", Other),
             ("mysql_global_status_threads_connected", PoolUsage),
             ("net_conntrack_dialer_conn_established_total", Other),
             ("node_network_mtu_bytes", Platform),
