@@ -420,3 +420,78 @@ async fn a_probed_postgres_is_read_unless_discovery_is_turned_off() {
         "{health:#}"
     );
 }
+
+/// A server that forks a child of its own for each piece of work (as PostgreSQL does for each
+/// connection) and a supervisor script that starts a program again each time it exits: the
+/// children coming and going are the server at work, the program started again is a restart.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forked_worker_ending_is_no_restart_and_a_supervised_program_started_again_is() {
+    let dir = tempfile::tempdir().unwrap();
+    // Each child lives 2.5 s, seen at two or three readings a second apart.
+    std::fs::write(
+        dir.path().join("forker.py"),
+        "import os, time\nwhile True:\n    pid = os.fork()\n    if pid == 0:\n        \
+         time.sleep(2.5)\n        os._exit(0)\n    os.waitpid(pid, 0)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("crasher.py"),
+        "import time, sys\ntime.sleep(2.5)\nsys.exit(1)\n",
+    )
+    .unwrap();
+    let d = dir.path().display().to_string();
+    let spawn = |script: String| {
+        Killed(
+            Command::new("bash")
+                .args(["-c", &script])
+                .process_group(0)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    };
+    let server_procs = spawn(format!("exec python3 {d}/forker.py --role backends"));
+    // The supervisor's own command line names the program too: it is of the service.
+    let supervised = spawn(format!(
+        "while true; do python3 {d}/crasher.py --role crasher; sleep 0.2; done"
+    ));
+    // The server has become python3 (a process's name is read when it is first seen).
+    let pid = server_procs.0.id();
+    for _ in 0..50 {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if comm.trim() == "python3" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let cfg = dir.path().join("opsmcp.toml");
+    std::fs::write(
+        &cfg,
+        r#"
+history_interval_s = 1
+
+[[services]]
+name = "db"
+process = "forker\\.py --role backends"
+
+[[services]]
+name = "jobs"
+process = "crasher\\.py --role crasher"
+"#,
+    )
+    .unwrap();
+    let server = Running::up(&["--config", cfg.to_str().unwrap()]);
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    let metrics = call(&server, "get_system_metrics", json!({})).await;
+    drop(server_procs);
+    drop(supervised);
+    let current = |service: &str, signal: &str| {
+        reading(&metrics, service, signal)
+            .and_then(|r| r["current"].as_f64())
+            .unwrap_or_else(|| panic!("no {signal} of {service}: {metrics:#}"))
+    };
+    assert!(current("db", "processes_up") >= 1.0, "{metrics:#}");
+    assert_eq!(current("db", "restarts"), 0.0, "{metrics:#}");
+    assert!(current("jobs", "restarts") >= 2.0, "{metrics:#}");
+}
