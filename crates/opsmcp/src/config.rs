@@ -153,6 +153,11 @@ pub struct Overrides {
     /// Seconds between the live readings kept as history (default 5; 0 keeps none).
     #[arg(long, env = "OPSMCP_HISTORY_INTERVAL_S")]
     pub history_interval_s: Option<u64>,
+    /// Read a TCP probe's address that answers as PostgreSQL for its connections, logging in
+    /// with libpq's defaults (PG* variables), as a `[[postgres]]` entry would (default true;
+    /// false reads only `[[postgres]]` entries).
+    #[arg(long, env = "OPSMCP_DISCOVER_POSTGRES")]
+    pub discover_postgres: Option<bool>,
     /// Play a simulated incident instead of watching this system: a built-in scenario name
     /// (`opsmcp scenarios list`) or a scenario file.
     #[arg(long, env = "OPSMCP_SCENARIO")]
@@ -230,6 +235,7 @@ struct FileSettings {
     sse_idle_timeout_s: Option<u64>,
     sample_interval_ms: Option<u64>,
     history_interval_s: Option<u64>,
+    discover_postgres: Option<bool>,
     scenario: Option<String>,
     seed: Option<u64>,
     log_rate: Option<f64>,
@@ -290,6 +296,9 @@ pub struct Settings {
     pub sse_idle_timeout_s: u64,
     pub sample_interval_ms: u64,
     pub history_interval_s: u64,
+    /// Whether a TCP probe's address that answers as PostgreSQL is read as a `[[postgres]]`
+    /// source with libpq's defaults.
+    pub discover_postgres: bool,
     /// A simulated incident to play, or none for the live system.
     pub scenario: Option<String>,
     pub seed: u64,
@@ -479,6 +488,12 @@ impl Settings {
                 flags.history_interval_s,
                 file.history_interval_s,
                 DEFAULT_HISTORY_INTERVAL_S,
+            ),
+            discover_postgres: p.pick(
+                "discover_postgres",
+                flags.discover_postgres,
+                file.discover_postgres,
+                true,
             ),
             scenario: p.pick(
                 "scenario",

@@ -445,6 +445,7 @@ async fn build_world(
         .with_log_files(files)
         .with_journald(journal)
         .with_postgres(postgres)
+        .with_postgres_discovery(settings.discover_postgres)
         .with_runbook(Runbook::new(settings.runbook.clone())?)
         .with_services(ServiceMap::new(settings.services.clone())?)
         .with_history(Arc::new(StoreBook(store.clone())));

@@ -6,7 +6,8 @@
 //!   analysis names memory on that service;
 //! - the real PostgreSQL of the test machines, with a role's connections all held: read as a
 //!   quantity at its limit, found from a TCP probe of the server as well as from a
-//!   `[[postgres]]` entry, and named as connection exhaustion on the database.
+//!   `[[postgres]]` entry, and named as connection exhaustion on the database; with
+//!   `discover_postgres = false` a probe of it stays a probe.
 
 mod common;
 
@@ -344,4 +345,153 @@ program = "/bin/true"
         ledger["suggested_action"]["action"], "end-idle-sessions",
         "{rca:#}"
     );
+}
+
+/// The signals a service's readings hold whose name speaks of connections.
+fn connection_signals(metrics: &Value, service: &str) -> Vec<String> {
+    metrics["services"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["service"] == service)
+        .flat_map(|s| s["readings"].as_array().cloned().unwrap_or_default())
+        .filter_map(|r| r["signal"].as_str().map(str::to_string))
+        .filter(|signal| signal.contains("connections_"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_probed_postgres_is_read_unless_discovery_is_turned_off() {
+    let Ok(url) = std::env::var("OPSMCP_TEST_DATABASE_URL") else {
+        eprintln!("OPSMCP_TEST_DATABASE_URL not set: skipped");
+        return;
+    };
+    let options = PgConnectOptions::from_str(&url).unwrap();
+    let address = format!("{}:{}", options.get_host(), options.get_port());
+    let dir = tempfile::tempdir().unwrap();
+    // The same probe of the real server, with discovery left on (the default) and turned off.
+    let probe = format!(
+        "history_interval_s = 1\n\n[[probes]]\nservice = \"archive\"\nkind = \"tcp\"\naddress = \"{address}\"\n"
+    );
+    let on = dir.path().join("on.toml");
+    std::fs::write(&on, &probe).unwrap();
+    let off = dir.path().join("off.toml");
+    std::fs::write(&off, format!("discover_postgres = false\n{probe}")).unwrap();
+    let env = [("PGUSER", options.get_username())];
+    let found = Running::up_with_env(&["--config", on.to_str().unwrap()], &env);
+    let left = Running::up_with_env(&["--config", off.to_str().unwrap()], &env);
+
+    // Discovery on: the probed address is read as PostgreSQL within a few readings.
+    let mut read = Vec::new();
+    for _ in 0..30 {
+        let metrics = call(&found, "get_system_metrics", json!({})).await;
+        read = connection_signals(&metrics, "archive");
+        if read.iter().any(|s| s == "connections_max") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert!(
+        read.iter().any(|s| s == "connections_in_use")
+            && read.iter().any(|s| s == "connections_max"),
+        "discovery on: {read:?}"
+    );
+
+    // Off: as many readings later (and a few more), the probe is only a probe.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let metrics = call(&left, "get_system_metrics", json!({})).await;
+    assert!(
+        metrics["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["service"] == "archive"),
+        "the probed service is still there: {metrics:#}"
+    );
+    assert_eq!(
+        connection_signals(&metrics, "archive"),
+        Vec::<String>::new(),
+        "discovery off: {metrics:#}"
+    );
+    let health = call(&left, "verify_health", json!({})).await;
+    assert_eq!(
+        health_of(&health, "archive")["status"],
+        "healthy",
+        "{health:#}"
+    );
+}
+
+/// A server that forks a child of its own for each piece of work (as PostgreSQL does for each
+/// connection) and a supervisor script that starts a program again each time it exits: the
+/// children coming and going are the server at work, the program started again is a restart.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forked_worker_ending_is_no_restart_and_a_supervised_program_started_again_is() {
+    let dir = tempfile::tempdir().unwrap();
+    // Each child lives 2.5 s, seen at two or three readings a second apart.
+    std::fs::write(
+        dir.path().join("forker.py"),
+        "import os, time\nwhile True:\n    pid = os.fork()\n    if pid == 0:\n        \
+         time.sleep(2.5)\n        os._exit(0)\n    os.waitpid(pid, 0)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("crasher.py"),
+        "import time, sys\ntime.sleep(2.5)\nsys.exit(1)\n",
+    )
+    .unwrap();
+    let d = dir.path().display().to_string();
+    let spawn = |script: String| {
+        Killed(
+            Command::new("bash")
+                .args(["-c", &script])
+                .process_group(0)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    };
+    let server_procs = spawn(format!("exec python3 {d}/forker.py --role backends"));
+    // The supervisor's own command line names the program too: it is of the service.
+    let supervised = spawn(format!(
+        "while true; do python3 {d}/crasher.py --role crasher; sleep 0.2; done"
+    ));
+    // The server has become python3 (a process's name is read when it is first seen).
+    let pid = server_procs.0.id();
+    for _ in 0..50 {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if comm.trim() == "python3" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let cfg = dir.path().join("opsmcp.toml");
+    std::fs::write(
+        &cfg,
+        r#"
+history_interval_s = 1
+
+[[services]]
+name = "db"
+process = "forker\\.py --role backends"
+
+[[services]]
+name = "jobs"
+process = "crasher\\.py --role crasher"
+"#,
+    )
+    .unwrap();
+    let server = Running::up(&["--config", cfg.to_str().unwrap()]);
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    let metrics = call(&server, "get_system_metrics", json!({})).await;
+    drop(server_procs);
+    drop(supervised);
+    let current = |service: &str, signal: &str| {
+        reading(&metrics, service, signal)
+            .and_then(|r| r["current"].as_f64())
+            .unwrap_or_else(|| panic!("no {signal} of {service}: {metrics:#}"))
+    };
+    assert!(current("db", "processes_up") >= 1.0, "{metrics:#}");
+    assert_eq!(current("db", "restarts"), 0.0, "{metrics:#}");
+    assert!(current("jobs", "restarts") >= 2.0, "{metrics:#}");
 }

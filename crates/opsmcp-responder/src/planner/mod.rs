@@ -1385,8 +1385,10 @@ fn claims(h: &Hypothesis) -> Vec<String> {
 
 /// Health is back: the services that were unhealthy at detection (or, when none was, those
 /// degraded) are healthy, and nothing is unhealthy now. When the diagnosis acted on
-/// (`claims`) covers some of those, one unhealthy at detection outside it is another story:
-/// it need not heal (and is reported as left unhealthy).
+/// (`claims`: its component and where its trouble reaches) covers some of those, it is judged
+/// on what it covers: a service outside it, unhealthy at detection or only since (a host
+/// busy with other work, a backlog of its own), is another story — it need not heal, and is
+/// reported as left unhealthy.
 fn recovered(initial: Option<&Health>, now: &Health, claims: &[String]) -> bool {
     let was_unhealthy: Vec<&str> = initial
         .map(|h| {
@@ -1397,9 +1399,7 @@ fn recovered(initial: Option<&Health>, now: &Health, claims: &[String]) -> bool 
         })
         .unwrap_or_default();
     let claimed_sick = was_unhealthy.iter().any(|s| claims.iter().any(|c| c == s));
-    let another_story = |name: &str| {
-        claimed_sick && was_unhealthy.contains(&name) && !claims.iter().any(|c| c == name)
-    };
+    let another_story = |name: &str| claimed_sick && !claims.iter().any(|c| c == name);
     if now
         .services
         .iter()
@@ -2137,10 +2137,18 @@ mod tests {
         let worse = health(json!({"status": "unhealthy", "services": [
             {"service": "api", "status": "healthy"},
             {"service": "db", "status": "unhealthy"}]}));
-        assert!(!recovered(Some(&before), &worse, &[]));
         assert!(
-            !recovered(Some(&before), &worse, &["api".into()]),
-            "what was well and broke counts, whatever the claim"
+            !recovered(Some(&before), &worse, &[]),
+            "without a diagnosis, what was well and broke counts"
+        );
+        assert!(
+            !recovered(Some(&before), &worse, &["api".into(), "db".into()]),
+            "what was well and broke on the diagnosis's path counts"
+        );
+        assert!(
+            recovered(Some(&before), &worse, &["api".into()]),
+            "what broke since, outside the diagnosis (a host busy with other work), is another \
+             story: reported, not a failed fix"
         );
     }
 

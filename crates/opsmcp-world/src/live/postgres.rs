@@ -18,7 +18,8 @@
 //! read the same way with libpq's environment and defaults (`PGUSER`, `PGPASSWORD`,
 //! `PGDATABASE`, `~/.pgpass`; the user is this process's user otherwise), as `psql -h HOST -p
 //! PORT` would connect; when that login is refused it is dropped with one warning saying to
-//! add a `[[postgres]]` entry. Only `pg_stat_activity`, `pg_roles`, `pg_database` and settings
+//! add a `[[postgres]]` entry. `discover_postgres = false` turns this off
+//! ([`super::world::LiveWorld::with_postgres_discovery`]). Only `pg_stat_activity`, `pg_roles`, `pg_database` and settings
 //! are read: no privilege beyond a plain login is needed.
 
 use std::{str::FromStr, time::Duration};

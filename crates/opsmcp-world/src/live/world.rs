@@ -64,6 +64,9 @@ pub struct LiveWorld {
     learned_paths: Arc<Mutex<BTreeMap<String, BTreeSet<std::path::PathBuf>>>>,
     /// PostgreSQL servers read for their connections (`[[postgres]]`).
     postgres: Vec<Arc<PostgresSource>>,
+    /// Whether a TCP probe's address that answers as PostgreSQL is read like a configured
+    /// `[[postgres]]` source (`discover_postgres`, on by default).
+    discover_postgres: bool,
     /// TCP probe address → what answers there: PostgreSQL servers found this way are read
     /// like configured ones.
     found: tokio::sync::Mutex<BTreeMap<String, Found>>,
@@ -146,6 +149,7 @@ impl LiveWorld {
             learned_paths: Arc::new(Mutex::new(BTreeMap::new())),
             sampled: Mutex::new(None),
             postgres: Vec::new(),
+            discover_postgres: true,
             found: tokio::sync::Mutex::new(BTreeMap::new()),
             pg_errors: Mutex::new(BTreeMap::new()),
         }
@@ -160,6 +164,14 @@ impl LiveWorld {
     /// Also read these PostgreSQL servers' connections (`[[postgres]]`).
     pub fn with_postgres(mut self, sources: Vec<PostgresSource>) -> Self {
         self.postgres = sources.into_iter().map(Arc::new).collect();
+        self
+    }
+
+    /// Whether a TCP probe whose address answers as PostgreSQL is read for its connections
+    /// with libpq's defaults (on unless turned off): off, only `[[postgres]]` entries are
+    /// read, and nothing logs in to a server no one configured.
+    pub fn with_postgres_discovery(mut self, on: bool) -> Self {
+        self.discover_postgres = on;
         self
     }
 
@@ -310,11 +322,11 @@ impl LiveWorld {
         read.unwrap_or_default()
     }
 
-    /// Every PostgreSQL source's connections now: the configured ones, and the servers that
-    /// answer at a TCP probe's address of a service without one.
+    /// Every PostgreSQL source's connections now: the configured ones, and (unless discovery
+    /// is off) the servers that answer at a TCP probe's address of a service without one.
     async fn postgres_samples(&self) -> Vec<Sample> {
         let mut sources = self.postgres.clone();
-        {
+        if self.discover_postgres {
             let mut found = self.found.lock().await;
             for probe in self.probes.iter().filter(|p| p.kind == ProbeKind::Tcp) {
                 let Some(address) = &probe.address else {
