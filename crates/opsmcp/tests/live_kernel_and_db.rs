@@ -12,9 +12,8 @@
 mod common;
 
 use std::{
-    os::unix::process::CommandExt,
     path::{Path, PathBuf},
-    process::{Command, Stdio},
+    process::Command,
     str::FromStr,
     time::Duration,
 };
@@ -119,15 +118,7 @@ fn supervised_worker(cgroup: &Cgroup, dir: &Path) -> Killed {
         procs = cgroup.dir.join("cgroup.procs").display(),
         dir = dir.display()
     );
-    Killed(
-        Command::new("bash")
-            .args(["-c", &script])
-            .process_group(0)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
+    Killed::script(&script)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -440,17 +431,7 @@ async fn a_forked_worker_ending_is_no_restart_and_a_supervised_program_started_a
     )
     .unwrap();
     let d = dir.path().display().to_string();
-    let spawn = |script: String| {
-        Killed(
-            Command::new("bash")
-                .args(["-c", &script])
-                .process_group(0)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        )
-    };
+    let spawn = |script: String| Killed::script(&script);
     let server_procs = spawn(format!("exec python3 {d}/forker.py --role backends"));
     // The supervisor's own command line names the program too: it is of the service.
     let supervised = spawn(format!(

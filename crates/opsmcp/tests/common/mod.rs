@@ -8,6 +8,7 @@ pub mod prometheus;
 use std::{
     collections::HashMap,
     io::{BufRead, BufReader},
+    os::unix::process::CommandExt,
     path::PathBuf,
     process::{Child, Command, Stdio},
     sync::mpsc,
@@ -21,6 +22,21 @@ impl Drop for Killed {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+impl Killed {
+    /// `bash -c script` in a process group of its own, quiet.
+    pub fn script(script: &str) -> Self {
+        Killed(
+            Command::new("bash")
+                .args(["-c", script])
+                .process_group(0)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("bash starts"),
+        )
     }
 }
 
