@@ -313,9 +313,9 @@ struct Facts {
     own_trouble: bool,
     /// How fast it answers is measured at all: without it, failing is not known to be fast.
     latency_measured: bool,
-    /// Until when what callers feel of it kept getting worse (the latest peak of its
-    /// latency and errors): a dependency worsening for hours can make a caller sick long
-    /// after its own onset.
+    /// Until when what callers feel of it kept getting worse (the last time its latency,
+    /// errors or throughput went a tenth further out than ever): a dependency worsening for
+    /// hours can make a caller sick long after its own onset.
     worsening_until: Option<Timestamp>,
 }
 
