@@ -590,3 +590,10 @@ async fn a_leak_worsening_for_hours_is_felt_late_by_its_caller_and_a_fresh_unrel
         );
     }
 }
+
+#[tokio::test]
+async fn a_caller_whose_lines_say_its_calls_timed_out_is_not_failing_fast() {
+    let file = "vendor-slow-caller-counts-timeouts-as-errors.toml";
+    let fix = Some(("serve-cached-stock", "shop"));
+    acted_on(file, "slow-dependency", "stock-vendor", fix).await;
+}

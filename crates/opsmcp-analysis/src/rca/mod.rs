@@ -313,6 +313,9 @@ struct Facts {
     own_trouble: bool,
     /// How fast it answers is measured at all: without it, failing is not known to be fast.
     latency_measured: bool,
+    /// Its new or bursting log lines say calls timed out: its failures are slowness seen as
+    /// errors, however fast its measured (successful) requests are.
+    times_out: bool,
     /// Until when what callers feel of it kept getting worse (the last time its latency,
     /// errors or throughput went a tenth further out than ever): a dependency worsening for
     /// hours can make a caller sick long after its own onset.
@@ -526,6 +529,10 @@ fn facts(inp: &Inputs<'_>, service: &str) -> Facts {
             _ => f.resource += c.magnitude,
         }
     }
+    f.times_out = telling_templates(inp, service).iter().any(|t| {
+        let text = format!("{} {}", t.0, t.3).to_lowercase();
+        TIMEOUT_WORDS.iter().any(|w| text.contains(w))
+    });
     f.service_level = f.latency + f.failing;
     f.onset = felt_onset.or(f.onset);
     if let Some(l) = inp.logs_of(service) {
@@ -542,6 +549,15 @@ fn facts(inp: &Inputs<'_>, service: &str) -> Facts {
     f.sick = f.felt() || f.starved >= FELT || f.resource >= 0.8 || f.logs >= 1.0;
     f
 }
+
+/// What a log line says when a call waited past its deadline.
+const TIMEOUT_WORDS: &[&str] = &[
+    "timed out",
+    "timeout",
+    "time out",
+    "deadline exceeded",
+    "deadline_exceeded",
+];
 
 /// How many times its usual work a caller sends when it surges.
 const SURGE: f64 = 2.0;
@@ -585,8 +601,12 @@ impl Facts {
                 && caller.failing_onset.is_some()
                 && timed_with(caller.failing_onset));
         // Failing while answering as fast as ever; a caller whose speed nobody measures
-        // (a sync job that only counts its errors) may be timing out.
-        let fails_fast = caller.failing >= FELT && caller.latency < FELT && caller.latency_measured;
+        // (a sync job that only counts its errors), or whose lines say its calls timed out
+        // (the failed calls are the slow ones, and no latency counts them), is not.
+        let fails_fast = caller.failing >= FELT
+            && caller.latency < FELT
+            && caller.latency_measured
+            && !caller.times_out;
         self.felt() && timed && !(fails_fast && self.failing < FELT) && !caller.own_trouble
     }
 }
