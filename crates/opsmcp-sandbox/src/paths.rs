@@ -98,7 +98,7 @@ fn kind_name(t: FileType) -> &'static str {
     }
 }
 
-/// Opens a regular, singly-linked file beneath the workspace and returns its descriptor.
+/// Opens a regular file beneath the workspace with no second name and returns its descriptor.
 pub(crate) fn open_input(
     workspace: &OwnedFd,
     field: &'static str,
@@ -128,7 +128,9 @@ pub(crate) fn open_input(
     }
     #[allow(clippy::useless_conversion)]
     let links = u64::from(st.st_nlink);
-    if links != 1 {
+    // A second name may be a file outside the workspace. No name left (0) is a file renamed
+    // over after we opened it: what we hold is one whole version of it, nobody else's.
+    if links > 1 {
         return Err(E::HardLinked {
             field,
             path: path.to_owned(),
