@@ -63,10 +63,6 @@ pub struct ProcessLine {
     pub cpu_percent: f32,
     /// Resident memory, bytes.
     pub memory_bytes: u64,
-    /// The process that started it, when known.
-    pub parent: Option<u32>,
-    /// Its program's name (`postgres`, `python3`): a child of the same name is a fork.
-    pub name: String,
 }
 
 /// CPU use over the last sampling interval.
@@ -327,8 +323,6 @@ impl Sampler {
                     },
                     cpu_percent: round1(p.cpu_usage() as f64) as f32,
                     memory_bytes: p.memory(),
-                    parent: p.parent().map(|pp| pp.as_u32()),
-                    name: p.name().to_string_lossy().into_owned(),
                 }
             })
             .collect();

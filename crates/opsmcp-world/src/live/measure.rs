@@ -167,22 +167,8 @@ impl Tracker {
             let memory = self.memory.read(&owned, now);
             for spec in map.specs().filter(|s| s.process.is_some()) {
                 let procs = owned.get(spec.name.as_str()).cloned().unwrap_or_default();
-                // A fork of another process of the same service, the same program (a
-                // database's backend for each connection, a forking server's child for each
-                // request), comes and goes as the service works: it is no restart. A child
-                // that is another program (what a supervisor script starts) is watched. (A
-                // name is the one first seen: a process that exec'd since keeps its old one,
-                // and its children are watched as before.)
-                let forked = |p: &super::host::ProcessLine| {
-                    p.parent.is_some_and(|parent| {
-                        procs.iter().any(|q| q.pid == parent && q.name == p.name)
-                    })
-                };
-                let now_set: BTreeSet<(u32, u64)> = procs
-                    .iter()
-                    .filter(|p| !forked(p))
-                    .map(|p| (p.pid, p.start_time))
-                    .collect();
+                let now_set: BTreeSet<(u32, u64)> =
+                    procs.iter().map(|p| (p.pid, p.start_time)).collect();
                 let restarts = self.restarts_of(&spec.name, now_set, now);
                 push(&spec.name, "processes_up", procs.len() as f64);
                 push(
