@@ -91,9 +91,7 @@ impl MetricScan {
 /// every series.
 pub async fn scan(world: &dyn World, window: &Window) -> Result<MetricScan, AnalysisError> {
     let before = window.before(SignedDuration::from_mins(10));
-    let len = window.length().as_secs().max(60) as u64;
-    // About 120 points a window, on the 10 s grid scrapes use.
-    let step_s = (len / 120).div_ceil(10).max(1) * 10;
+    let step_s = step_for(window.length());
     let history = world
         .history(before.from, window.to, Duration::from_secs(step_s))
         .await?;
@@ -113,10 +111,7 @@ pub async fn scan(world: &dyn World, window: &Window) -> Result<MetricScan, Anal
     };
     if series.iter().any(unseen_onset) {
         let from = window.from - ONSET_LOOKBACK;
-        let long_step = ((window.to.duration_since(from).as_secs().max(60) as u64) / 120)
-            .div_ceil(10)
-            .max(1)
-            * 10;
+        let long_step = step_for(window.to.duration_since(from));
         let longer = world
             .history(from, window.to, Duration::from_secs(long_step))
             .await?;
@@ -137,6 +132,12 @@ pub async fn scan(world: &dyn World, window: &Window) -> Result<MetricScan, Anal
         step_s,
         series,
     })
+}
+
+/// Seconds between points for a span: about 120 points, on the 10 s grid scrapes use.
+fn step_for(span: SignedDuration) -> u64 {
+    let len = span.as_secs().max(60) as u64;
+    (len / 120).div_ceil(10).max(1) * 10
 }
 
 /// How far back an onset that precedes everything read is looked for.
