@@ -407,6 +407,14 @@ pub fn deviation(
                 empty.then(|| format!("{name} down to {v} from {reference}")),
             )
         }
+        // An amount held on disk (bytes, chunks) with no capacity known is no percentage:
+        // news when it grows several-fold, never "full".
+        SignalKind::Disk
+            if max.is_none() && !signals::is_percent(name) && v.max(reference) > 100.0 =>
+        {
+            let out = ratio.is_finite() && ratio >= 3.0;
+            (out, if out { ratio.ln() } else { 0.0 }, None)
+        }
         SignalKind::Disk => {
             let cap = max.unwrap_or(100.0).max(f64::EPSILON);
             let (pv, pref) = (v / cap * 100.0, reference / cap * 100.0);

@@ -597,3 +597,40 @@ async fn a_caller_whose_lines_say_its_calls_timed_out_is_not_failing_fast() {
     let fix = Some(("serve-cached-stock", "shop"));
     acted_on(file, "slow-dependency", "stock-vendor", fix).await;
 }
+
+#[tokio::test]
+async fn a_replica_behind_on_a_slow_disk_is_storage_trouble_whole() {
+    // Its lag, its running threads and its device's await are storage trouble showing, not
+    // anomalies left unexplained.
+    let file = "replica-lags-on-a-slow-disk.toml";
+    let fix = Some(("drain-replica-b", "replica-b"));
+    acted_on(file, "slow-dependency", "replica-b", fix).await;
+}
+
+#[tokio::test]
+async fn a_dump_that_evicts_a_stores_cache_is_the_job() {
+    let file = "dump-reads-a-store-through-its-cache.toml";
+    let fix = Some(("suspend-dump", "docstore"));
+    acted_on(file, "runaway-job", "docstore", fix).await;
+}
+
+#[tokio::test]
+async fn a_backend_that_fails_only_with_its_changed_proxy_does_not_explain_it() {
+    let file = "proxy-timeout-cut-short.toml";
+    let fix = Some(("revert-proxy-settings", "front-proxy"));
+    acted_on(file, "bad-config-push", "front-proxy", fix).await;
+}
+
+#[tokio::test]
+async fn a_purge_that_emptied_a_cache_sets_off_a_stampede_and_undoing_it_refills_nothing() {
+    let file = "purge-empties-an-edge-cache.toml";
+    let fix = Some(("shield-and-serve-stale", "edge-cache"));
+    acted_on(file, "cache-stampede", "edge-cache", fix).await;
+}
+
+#[tokio::test]
+async fn bytes_buffered_with_no_capacity_known_are_not_a_full_disk() {
+    let file = "index-full-shipper-buffers-grow.toml";
+    let fix = Some(("delete-old-indices", "search-index"));
+    acted_on(file, "disk-full", "search-index", fix).await;
+}

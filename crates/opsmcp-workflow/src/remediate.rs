@@ -55,6 +55,9 @@ pub struct Request {
     /// The services the diagnosis says this action heals (its component and where its
     /// trouble reaches). Empty: every service unhealthy before must heal.
     pub heals: Vec<String>,
+    /// Hold the run for a human's approval even when the action does not require one: a
+    /// caller unsure enough of a risky action asks instead of running it.
+    pub ask_approval: bool,
 }
 
 /// How a remediation request ended.
@@ -249,7 +252,7 @@ pub async fn execute(
         )));
     }
 
-    if info.needs_approval && !req.dry_run {
+    if (info.needs_approval || req.ask_approval) && !req.dry_run {
         let approval = store
             .approval_for(&incident.id, &info.name, &info.target)
             .await?;

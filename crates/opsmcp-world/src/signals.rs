@@ -125,6 +125,8 @@ const IN_USE: &[&str] = &[
     "connected",
     "inuse",
     "occupied",
+    // Threads executing now, not merely connected (`mysql_global_status_threads_running`).
+    "running",
 ];
 /// Words saying work waits for a unit.
 const WAITING: &[&str] = &["pending", "waiting", "queued", "blocked", "wait"];
@@ -289,6 +291,8 @@ pub fn kind(name: &str) -> SignalKind {
         &w,
         &[
             "lag", "backlog", "depth", "unacked", "ready", "queue", "queued",
+            // A replica's delay: `seconds_behind_master`, `replica_behind_source_seconds`.
+            "behind",
         ],
     ) && !has(&w, POOL_NOUNS)
     {
@@ -331,7 +335,19 @@ pub fn kind(name: &str) -> SignalKind {
     if has(&w, &["cpu", "cpus", "load", "load1", "load5", "load15"]) {
         return SignalKind::Cpu;
     }
-    if has(&w, &["iowait", "io", "iops", "locks", "lock", "deadlocks"]) {
+    // iostat's `await` is the time a device request takes (`node_disk_read_await_ms`).
+    if has(
+        &w,
+        &[
+            "iowait",
+            "io",
+            "iops",
+            "await",
+            "locks",
+            "lock",
+            "deadlocks",
+        ],
+    ) {
         return SignalKind::Io;
     }
     // How many there are now, as a gauge or a statistic of one (CloudWatch's
@@ -559,6 +575,9 @@ mod tests {
             ("request_rate", Throughput),
             ("queue_depth", Backlog),
             ("kafka_consumergroup_lag", Backlog),
+            ("mysql_slave_status_seconds_behind_master", Backlog),
+            ("mysql_global_status_threads_running", PoolUsage),
+            ("node_disk_read_await_ms", Io),
             ("cache_hit_ratio", CacheHit),
             ("redis_evicted_keys_per_s", Evictions),
             ("cert_days_left", CertExpiry),

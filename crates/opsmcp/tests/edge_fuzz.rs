@@ -387,6 +387,7 @@ const ARGUMENT_NAMES: &[&str] = &[
     "idempotency_key",
     "wait_s",
     "heals",
+    "ask_approval",
     "root_cause",
     "resolution",
     "impact",

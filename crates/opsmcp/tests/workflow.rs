@@ -559,3 +559,43 @@ async fn a_fix_is_judged_on_what_it_heals_and_an_unrelated_backlog_is_reported()
         "{claimed}"
     );
 }
+
+#[tokio::test]
+async fn a_caller_can_hold_any_action_for_a_human() {
+    // `rollback@search` needs no approval; asked with `ask_approval` it waits all the same.
+    let mut args = vec![
+        "up",
+        "--scenario",
+        "db-connection-pool-exhaustion",
+        "--effect-speed",
+        "60",
+        "--verify-timeout-s",
+        "2",
+    ];
+    args.extend(PORTS);
+    let server = Running::start(&args, &["monitoring", "workflow", "log-analytics"]);
+    let c = client(&server).await;
+    let inc = ok(&call(
+        &c,
+        "create_incident",
+        json!({"title": "slow checkout", "severity": "SEV2"}),
+    )
+    .await);
+    let id = inc["incident"]["id"].as_str().unwrap().to_string();
+    let asked = json!({"incident_id": id, "action": "rollback@search", "ask_approval": true});
+    let pending = ok(&call(&c, "execute_remediation", asked.clone()).await);
+    assert_eq!(pending["outcome"], "pending_approval", "{pending}");
+    let got = ok(&call(&c, "get_incident", json!({"incident_id": id})).await);
+    assert!(
+        got["remediations"].as_array().unwrap().is_empty(),
+        "nothing ran before approval: {got}"
+    );
+    let (code, out) = cli(
+        &server.data_dir,
+        &["incidents", "approve", &id, "rollback@search"],
+    );
+    assert_eq!(code, 0, "{out}");
+    let ran = ok(&call(&c, "execute_remediation", asked).await);
+    assert_eq!(ran["outcome"], "ran", "approved, it runs: {ran}");
+    c.cancel().await.unwrap();
+}

@@ -781,6 +781,23 @@ fn keyword_hits(inp: &Inputs<'_>, service: &str, cause: RootCause) -> Vec<Hit> {
         .collect()
 }
 
+/// Whether `dep`'s trouble is `caller`'s change showing: it began with the caller's, under a
+/// change on the caller that names what moved and none of its own that does (a timeout cut
+/// short, a flag that sends other work down). What changed comes first.
+fn changed_first(inp: &Inputs<'_>, all: &BTreeMap<String, Facts>, caller: &str, dep: &str) -> bool {
+    let (c, d) = (&all[caller], &all[dep]);
+    let names = |service: &str, onset: Option<Timestamp>| {
+        ["deploy", "config"].iter().any(|k| {
+            changes_before(inp, service, k, onset)
+                .into_iter()
+                .any(|e| rules::names_what_moved(inp, service, e).is_some())
+        })
+    };
+    matches!((d.onset, c.onset), (Some(a), Some(b)) if a + SignedDuration::from_mins(1) >= b)
+        && names(caller, c.onset)
+        && !names(dep, d.onset)
+}
+
 /// Change events of `kind` on `service` from `CHANGE_LEAD` before `onset` to 2 min after.
 fn changes_before<'e>(
     inp: &'e Inputs<'_>,
@@ -887,9 +904,21 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
                 }
             }
         };
+        // Nor is a caller whose own change explains this service's trouble (see `followed`
+        // below), nor what its trouble reached.
+        let after_its_change = |caller: &str| {
+            let mut cur = caller.to_string();
+            loop {
+                match callers.get(&cur) {
+                    Some((_, via)) if via == name => return changed_first(inp, &all, &cur, name),
+                    Some((_, via)) => cur = via.clone(),
+                    None => return false,
+                }
+            }
+        };
         let sick_callers: Vec<(&String, &(usize, String))> = sick_callers
             .into_iter()
-            .filter(|(c, _)| !through_load(c))
+            .filter(|(c, _)| !through_load(c) && !after_its_change(c))
             .collect();
         let unexplained: Vec<&String> = sick_callers
             .iter()
@@ -949,6 +978,22 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             .into_iter()
             .find(|d| named_change && sick.contains(d) && all[d].load);
         let sent_the_load = loaded_below.is_some();
+        let followed: Vec<String> = inp
+            .dependencies(name)
+            .into_iter()
+            .filter(|d| sick.contains(d) && changed_first(inp, &all, name, d))
+            .collect();
+        for d in &followed {
+            pro.push(Evidence {
+                kind: "dependency",
+                service: name.clone(),
+                detail: format!(
+                    "{d} below it went out of range only with {name}, just after a change here that names what moved (and none of its own does): the change explains both"
+                ),
+                at: all[d].onset.map(at),
+                example: None,
+            });
+        }
         if let Some(d) = &loaded_below {
             pro.push(Evidence {
                 kind: "dependency",
@@ -971,6 +1016,7 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
                 // load, not the cause of their trouble.
                 && !all[d].load
                 && !sent_the_load
+                && !followed.contains(d)
             });
         let mut score = f.service_level + 0.5 * f.resource + f.logs + explains;
         if let Some(d) = &culprit {
@@ -1105,6 +1151,7 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             .collect();
         let mut covered: BTreeSet<String> = swamped;
         covered.insert(name.clone());
+        covered.extend(followed);
         // The load it sent down also slowed what stands between it and the loaded service.
         if let Some(loaded) = &loaded_below {
             covered.insert(loaded.clone());

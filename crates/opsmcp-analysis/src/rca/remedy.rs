@@ -294,6 +294,16 @@ pub(crate) fn vocabulary(cause: RootCause) -> Vocabulary {
                 "coalesce",
                 "coalescing",
                 "shed",
+                // A shield in front of the origin collapses the misses into one fetch; stale
+                // content served while the cache refills keeps them from the origin at all.
+                "shield",
+                "shielding",
+                "collapse",
+                "collapses",
+                "collapsing",
+                "stale",
+                "refill",
+                "refills",
             ],
             about: &[
                 "cache", "caches", "keys", "requests", "load", "backend", "traffic",

@@ -405,19 +405,23 @@ pub(crate) fn cache(c: &Ctx) -> Rule {
 /// locks, memory or its pool: its harm need not be CPU.
 pub(crate) fn job(c: &Ctx) -> Rule {
     let mut r = rule(RootCause::RunawayJob);
-    // A run its own record says is over loads nothing now.
+    // A run its own record says is over loads nothing now; nor does one that only put work
+    // on a queue: what it enqueued is the component's ordinary work, and what that work
+    // runs out of (its pool, its threads) is the cause to work on.
     let (over, crons): (Vec<&WorldEvent>, Vec<&WorldEvent>) =
         c.changes("cron").into_iter().partition(|e| {
             signals::words(&e.detail).iter().any(|w| {
                 matches!(
                     w.as_str(),
                     "completed" | "finished" | "succeeded" | "done" | "ended" | "exited"
-                )
+                ) || HANDED_OVER.contains(&w.as_str())
             })
         });
     for e in over {
-        r.con
-            .push(c.event(e, " — its record says it is over: it loads nothing now"));
+        r.con.push(c.event(
+            e,
+            " — its record says it is over, or only queued work: the job itself loads nothing now",
+        ));
     }
     for e in &crons {
         r.pro
@@ -680,6 +684,27 @@ fn change(c: &Ctx, cause: RootCause, kind: &str, weight: f64) -> Rule {
     {
         r.strength += CHANGE_HURT;
     }
+    // A change that emptied a cache (a purge, a flush) on a component whose hit ratio then
+    // collapsed set off a stampede: undoing it refills nothing, so the stampede is the cause
+    // to work on — unless the change names what moved.
+    let emptied = changes.iter().zip(&named).find(|(e, n)| {
+        n.is_none()
+            && crate::signals::words(&e.detail)
+                .iter()
+                .any(|w| EMPTIES_A_CACHE.contains(&w.as_str()))
+    });
+    if let Some((e, _)) = emptied
+        && c.of(SignalKind::CacheHit)
+            .iter()
+            .any(|s| s.current < COLLAPSED * s.reference)
+    {
+        r.strength *= BENEATH;
+        r.con.push(c.event(
+            e,
+            " — it emptied the cache, and what followed is a stampede on what the cache fronts: \
+             undoing it refills nothing",
+        ));
+    }
     if let Some(beneath) = c.of(SignalKind::Platform).first() {
         r.strength *= BENEATH;
         let mut e = c.metric(beneath);
@@ -708,6 +733,23 @@ fn change(c: &Ctx, cause: RootCause, kind: &str, weight: f64) -> Rule {
     }
     r
 }
+
+/// Verbs of a scheduled run that only handed work over to a queue.
+const HANDED_OVER: &[&str] = &["enqueued", "queued", "dispatched", "submitted"];
+
+/// Verbs of a change that empties a cache.
+const EMPTIES_A_CACHE: &[&str] = &[
+    "purge",
+    "purged",
+    "flush",
+    "flushed",
+    "flushall",
+    "flushdb",
+    "invalidate",
+    "invalidated",
+    "invalidation",
+    "ban",
+];
 
 /// Words too common in change notes, signal names and log lines to say what a change touched.
 const COMMON_WORDS: &[&str] = &[
@@ -940,9 +982,11 @@ pub(crate) fn explains(cause: RootCause, kind: SignalKind) -> bool {
             RootCause::DiskFull => matches!(kind, Disk | Io),
             RootCause::CertificateExpired => matches!(kind, CertExpiry),
             RootCause::CacheStampede => matches!(kind, CacheHit | Evictions | PoolUsage | Cpu),
+            // A job that reads everything (a dump, a reindex, a scan) also pushes the
+            // working set out of the cache it reads through.
             RootCause::RunawayJob => matches!(
                 kind,
-                Cpu | Io | Memory | PoolUsage | PoolWaiting | Disk | Backlog
+                Cpu | Io | Memory | PoolUsage | PoolWaiting | Disk | Backlog | Evictions
             ),
             // Slowness explains only what slowness looks like.
             RootCause::SlowDependency => false,
@@ -1098,6 +1142,37 @@ mod tests {
 
     fn top(rules: &[Rule]) -> RootCause {
         rules[0].cause
+    }
+
+    #[test]
+    fn a_change_that_emptied_a_collapsed_cache_set_off_a_stampede() {
+        let collapsed = || vec![out("edge_hit_ratio", 0.9, 0.05, None)];
+        let purge = WorldEvent {
+            detail: "release hook ran purge --all".into(),
+            ..event("config", 11)
+        };
+        let emptied = judge("cache", collapsed(), vec![purge.clone()]);
+        let routine = judge("cache", collapsed(), vec![event("config", 11)]);
+        assert_eq!(top(&emptied), RootCause::CacheStampede);
+        assert!(
+            strength(&emptied, RootCause::BadConfigPush)
+                < 0.5 * strength(&routine, RootCause::BadConfigPush)
+        );
+        // A purge on a cache that still hits emptied nothing that matters.
+        let hits = judge(
+            "cache",
+            vec![out("latency_p99_ms", 10.0, 90.0, None)],
+            vec![purge],
+        );
+        let plain = judge(
+            "cache",
+            vec![out("latency_p99_ms", 10.0, 90.0, None)],
+            vec![event("config", 11)],
+        );
+        assert_eq!(
+            strength(&hits, RootCause::BadConfigPush),
+            strength(&plain, RootCause::BadConfigPush)
+        );
     }
 
     #[test]
@@ -1304,6 +1379,23 @@ mod tests {
         done.detail = "weekly full backup -- completed".into();
         let r = judge("database", pressure(), vec![done]);
         assert!(strength(&r, RootCause::RunawayJob) < JOB_RESOURCE);
+    }
+
+    #[test]
+    fn a_run_that_only_enqueued_work_is_not_the_job_its_pool_is_the_cause() {
+        let full = || {
+            vec![
+                out("pool_busy", 6.0, 10.0, Some("pool_size")),
+                out("pool_waiting", 0.0, 10.0, None),
+                out("latency_p99_ms", 40.0, 900.0, None),
+            ]
+        };
+        let mut queued = event("cron", 12);
+        queued.detail = "monthly run enqueued 84,112 invoice jobs".into();
+        let r = judge("worker", full(), vec![queued]);
+        assert_eq!(top(&r), RootCause::ConnectionPoolExhaustion);
+        let running = judge("worker", full(), vec![event("cron", 12)]);
+        assert!(strength(&r, RootCause::RunawayJob) < strength(&running, RootCause::RunawayJob));
     }
 
     #[test]

@@ -696,10 +696,7 @@ impl Planner {
     fn remediate(&mut self, tools: &[ToolDef], late: bool, out: &mut TurnPlan) -> Step {
         report_progress(&self.state, out);
         let st = &self.state;
-        let (next, held) = next_action(&st.hypotheses, &st.attempts, st.unknown);
-        if st.attempts.is_empty() {
-            out.says.extend(held);
-        }
+        let next = next_action(&st.hypotheses, &st.attempts, st.unknown);
         let Some((hypothesis, action)) = next else {
             if let Some(why) = nothing_to_try(st) {
                 out.say(why);
@@ -1069,6 +1066,9 @@ fn remediation_args(incident: &str, action: &ActionRef, h: &Hypothesis) -> Value
     });
     if let Some(target) = &action.target {
         args["target"] = json!(target);
+    }
+    if action.risky && !action.gated {
+        args["ask_approval"] = json!(true);
     }
     args["reason"] = json!(cut(
         &format!(
@@ -1545,41 +1545,28 @@ fn attempt_failure(a: &Attempt) -> Option<String> {
 }
 
 /// The best action not tried yet, in hypothesis order, among hypotheses likely enough to act
-/// on; a `high`-risk action run only on a strong one. An action held for approval, whatever
-/// its risk, is asked for on a likely one: a human decides, shown its risk, the evidence, the
-/// confidence and the undo. The actions
-/// passed over for risk come back as the second value, to be said.
+/// on. A `high`-risk action is never run unattended: operators mark the actions that can
+/// hurt (a rollback past a migration, a failover) as high-risk, so it is asked for, like an
+/// action held for approval, on a likely hypothesis — a human decides, shown its risk, the
+/// evidence, the confidence and the undo.
 fn next_action(
     hypotheses: &[Hypothesis],
     tried: &[Attempt],
     unknown: bool,
-) -> (Option<(usize, ActionRef)>, Vec<String>) {
-    let mut held = Vec::new();
+) -> Option<(usize, ActionRef)> {
     if unknown {
-        return (None, held);
+        return None;
     }
-    for (i, h) in hypotheses.iter().enumerate().filter(|(_, h)| h.likely()) {
-        for a in h
-            .actions
-            .iter()
-            .filter(|a| !tried.iter().any(|t| t.action.label() == a.label()))
-        {
-            // A high-risk action a human must approve is asked for on a likely hypothesis:
-            // the request shows its risk and the confidence, and the human decides. Only one
-            // the planner would run itself waits for a strong one.
-            if a.risky && !a.gated && !h.strong() {
-                held.push(format!(
-                    "Not running {}: it is high-risk, and {} is not certain enough ({})",
-                    a.label(),
-                    h.headline(),
-                    h.confidence.map_or("?".into(), |c| format!("{c:.2}"))
-                ));
-                continue;
-            }
-            return (Some((i, a.clone())), held);
-        }
-    }
-    (None, held)
+    hypotheses
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| h.likely())
+        .find_map(|(i, h)| {
+            h.actions
+                .iter()
+                .find(|a| !tried.iter().any(|t| t.action.label() == a.label()))
+                .map(|a| (i, a.clone()))
+        })
 }
 
 struct Documentation {
@@ -2055,46 +2042,31 @@ mod tests {
     }
 
     #[test]
-    fn risk_decides_how_sure_the_planner_must_be() {
+    fn a_high_risk_action_is_asked_for_never_run_unattended() {
         let pick = |confidence: f64, a: ActionRef| {
-            next_action(&[hypothesis(confidence, vec![a])], &[], false)
-                .0
-                .map(|(_, a)| a.name)
+            next_action(&[hypothesis(confidence, vec![a])], &[], false).map(|(_, a)| a.name)
         };
-        let likely = 0.6;
-        let strong = 0.9;
-        let weak = 0.3;
-        // An ordinary action on a likely hypothesis; nothing on a weak one.
-        assert_eq!(
-            pick(likely, action("rollback", false, false)).as_deref(),
-            Some("rollback")
-        );
-        assert_eq!(pick(weak, action("rollback", false, false)), None);
-        // Held for approval: asked for on a likely hypothesis, a human decides.
-        assert_eq!(
-            pick(likely, action("rollback", false, true)).as_deref(),
-            Some("rollback")
-        );
-        assert_eq!(pick(weak, action("rollback", false, true)), None);
-        // High risk: run only on a strong hypothesis; asked for on a likely one when a human
-        // must approve it anyway; never on a weak one.
-        assert_eq!(
-            pick(likely, action("failover", true, true)).as_deref(),
-            Some("failover")
-        );
-        assert_eq!(pick(weak, action("failover", true, true)), None);
-        assert_eq!(pick(likely, action("failover", true, false)), None);
-        assert_eq!(
-            pick(strong, action("failover", true, true)).as_deref(),
-            Some("failover")
-        );
-        // Said when passed over.
-        let (_, held) = next_action(
-            &[hypothesis(likely, vec![action("failover", true, false)])],
-            &[],
-            false,
-        );
-        assert!(held[0].contains("high-risk"), "{held:?}");
+        let asks = |a: ActionRef| {
+            let h = hypothesis(0.9, vec![a.clone()]);
+            remediation_args("INC-0001", &a, &h)
+                .get("ask_approval")
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+        };
+        let (likely, weak) = (0.6, 0.3);
+        // Any action on a likely hypothesis; nothing on a weak one, whatever its risk.
+        for (risky, gated) in [(false, false), (false, true), (true, false), (true, true)] {
+            assert_eq!(
+                pick(likely, action("failover", risky, gated)).as_deref(),
+                Some("failover")
+            );
+            assert_eq!(pick(weak, action("failover", risky, gated)), None);
+        }
+        assert!(!asks(action("restart", false, false)));
+        // One a human must approve anyway is held by the server.
+        assert!(!asks(action("failover", true, true)));
+        // High risk, however sure the diagnosis: a human is asked first.
+        assert!(asks(action("failover", true, false)));
     }
 
     #[test]

@@ -225,7 +225,7 @@ pub struct ActionRef {
     pub name: String,
     /// The service it acts on, when known.
     pub target: Option<String>,
-    /// `high` risk, as the server described it: run only on a strong hypothesis.
+    /// `high` risk, as the server described it: never run unattended, asked for instead.
     pub risky: bool,
     /// Held for a human's approval: asked for on a likely hypothesis (the human decides,
     /// shown the risk, the evidence and the undo).
@@ -314,7 +314,7 @@ pub struct Hypothesis {
 
 /// Below this a hypothesis is not acted on (the servers' `CONFIDENCE_FLOOR`).
 pub const CONFIDENCE_FLOOR: f64 = 0.5;
-/// From this a hypothesis may carry a high-risk action.
+/// From this a diagnosis stands over a fix found on another component.
 pub const CONFIDENCE_STRONG: f64 = 0.8;
 
 impl Hypothesis {
@@ -325,7 +325,7 @@ impl Hypothesis {
             .is_none_or(|c| !(0.0..=1.0).contains(&c) || c >= CONFIDENCE_FLOOR)
     }
 
-    /// Strong enough for a risky action.
+    /// Strong enough to stand over a fix found elsewhere.
     pub fn strong(&self) -> bool {
         self.confidence
             .is_none_or(|c| !(0.0..=1.0).contains(&c) || c >= CONFIDENCE_STRONG)

@@ -15,7 +15,8 @@ action's name, or name@service when several services offer it (the actions offer
 in errors and by root_cause_analysis). It records health before, runs the action, watches \
 health until the services recover (or a timeout), rolls back actions that declare a rollback \
 when health does not recover, and puts every step on the incident's timeline. Actions that \
-need approval do not run until a human approves them (the answer says how). The same \
+need approval, and any run with ask_approval, do not run until a human approves them (the \
+answer says how). The same \
 idempotency_key never runs an action twice. dry_run checks and shows without changing anything.";
 
 /// Arguments.
@@ -47,6 +48,10 @@ pub struct Args {
     /// verdict and listed as `left_unhealthy`. Omit it and every unhealthy service must heal.
     #[serde(default)]
     pub heals: Vec<String>,
+    /// Hold the run for a human's approval even if the action does not require one (a
+    /// high-risk action you would rather not run unattended). Nothing runs until approved.
+    #[serde(default)]
+    pub ask_approval: bool,
 }
 
 /// What happened.
@@ -81,6 +86,7 @@ pub async fn run(ctx: &Workflow, args: Args, actor: &str) -> Result<Output, Tool
             actor: actor.to_string(),
             reason: args.reason,
             heals: args.heals,
+            ask_approval: args.ask_approval,
         },
     )
     .await?;
