@@ -634,3 +634,20 @@ async fn bytes_buffered_with_no_capacity_known_are_not_a_full_disk() {
     let fix = Some(("delete-old-indices", "search-index"));
     acted_on(file, "disk-full", "search-index", fix).await;
 }
+
+#[tokio::test]
+async fn a_pool_run_out_under_work_a_schedule_only_queued_is_the_pool_in_its_own_words() {
+    let file = "pool-runs-out-under-queued-month-end-work.toml";
+    let fix = Some(("match-pool-to-threads", "statement-worker"));
+    for r in acted_on(file, "connection-pool-exhaustion", "statement-worker", fix).await {
+        // The client library's own wording of a pool that ran out counts as the pool's words.
+        assert!(
+            r.hypotheses[0]
+                .evidence_for
+                .iter()
+                .any(|e| e.kind == "log" && e.detail.contains("could not obtain a connection")),
+            "{:?}",
+            r.hypotheses[0].evidence_for
+        );
+    }
+}

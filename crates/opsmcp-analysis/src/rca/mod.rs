@@ -776,6 +776,7 @@ fn keyword_hits(inp: &Inputs<'_>, service: &str, cause: RootCause) -> Vec<Hit> {
             // only.
             let text = format!("{} {}", t.0, t.3).to_lowercase();
             keywords(cause).iter().any(|k| text.contains(k))
+                || (cause == RootCause::ConnectionPoolExhaustion && says_pool_ran_out(&text))
         })
         .map(|t| (t.0, t.1, t.3, t.4))
         .collect()
@@ -796,6 +797,27 @@ fn changed_first(inp: &Inputs<'_>, all: &BTreeMap<String, Facts>, caller: &str, 
     matches!((d.onset, c.onset), (Some(a), Some(b)) if a + SignedDuration::from_mins(1) >= b)
         && names(caller, c.onset)
         && !names(dep, d.onset)
+}
+
+/// A line that says a pool ran out, however a client library words it ("could not obtain a
+/// connection from the pool", "all pooled connections were in use"): a word of a pool and one
+/// of getting nothing from it or waiting for it.
+fn says_pool_ran_out(text: &str) -> bool {
+    let words = signals::words(text);
+    let has = |any: &[&str]| words.iter().any(|w| any.contains(&w.as_str()));
+    has(&["pool", "pooled", "pools"])
+        && has(&[
+            "obtain",
+            "acquire",
+            "exhausted",
+            "available",
+            "use",
+            "waiting",
+            "wait",
+            "timeout",
+            "timed",
+            "block",
+        ])
 }
 
 /// Change events of `kind` on `service` from `CHANGE_LEAD` before `onset` to 2 min after.
