@@ -102,6 +102,7 @@ impl Writer {
         self.total
     }
 
+    /// Writes `entry` as the file's next line.
     pub(super) fn append(&mut self, entry: &Entry) -> Result<(), ToolError> {
         // One entry per line: `[`, then `\n{entry}` with a `,` before each newline but the
         // first, then `\n]`.

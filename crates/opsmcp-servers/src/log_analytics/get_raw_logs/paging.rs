@@ -51,6 +51,7 @@ pub(super) struct Shape {
 }
 
 impl Shape {
+    /// The arguments checked; the defaults filled in.
     pub(super) fn read(limit: Option<u32>, format: Option<Format>) -> Result<Shape, ToolError> {
         let limit = limit.unwrap_or(200);
         if !(1..=1000).contains(&limit) {
@@ -131,6 +132,7 @@ impl Pager {
         self.entries.push(entry);
     }
 
+    /// The page as answered: entries or CSV, by format.
     pub(super) fn finish(self) -> Page {
         let count = self.entries.len() as u64;
         let (entries, csv) = match self.shape.format {

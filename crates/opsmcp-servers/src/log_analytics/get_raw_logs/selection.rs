@@ -46,7 +46,9 @@ pub(super) struct Selection {
 pub(super) struct Filter {
     /// Services read, in the world's order.
     pub(super) services: Vec<String>,
+    /// The lowest level kept (a [`rank`]); lines of unknown level fail it.
     pub(super) min_level: Option<u8>,
+    /// Matched against the redacted message.
     pub(super) query: Option<regex::Regex>,
 }
 
