@@ -120,7 +120,7 @@ fn invalid(argument: &'static str, problem: impl Into<String>) -> ToolError {
     }
 }
 
-/// The workspace failing us, not the caller.
+/// Our side failing (the workspace, a worker thread), not the request: worth a retry.
 fn io_error(what: &str, e: impl std::fmt::Display) -> ToolError {
     ToolError::Unavailable(format!("{what}: {e}"))
 }
