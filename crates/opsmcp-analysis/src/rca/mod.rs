@@ -782,9 +782,10 @@ fn keyword_hits(inp: &Inputs<'_>, service: &str, cause: RootCause) -> Vec<Hit> {
         .collect()
 }
 
-/// Whether `dep`'s trouble is `caller`'s change showing: it began with the caller's, under a
-/// change on the caller that names what moved and none of its own that does (a timeout cut
-/// short, a flag that sends other work down). What changed comes first.
+/// Whether `dep`'s trouble is `caller`'s change showing: it began with the caller's, is no
+/// worse than the caller's, under a change on the caller that names what moved and none of
+/// its own that does (a timeout cut short, a flag that sends other work down). What changed
+/// comes first.
 fn changed_first(inp: &Inputs<'_>, all: &BTreeMap<String, Facts>, caller: &str, dep: &str) -> bool {
     let (c, d) = (&all[caller], &all[dep]);
     let names = |service: &str, onset: Option<Timestamp>| {
@@ -795,6 +796,9 @@ fn changed_first(inp: &Inputs<'_>, all: &BTreeMap<String, Facts>, caller: &str, 
         })
     };
     matches!((d.onset, c.onset), (Some(a), Some(b)) if a + SignedDuration::from_mins(1) >= b)
+        // A dependency worse off than its caller (failing more, or as much slower) is in
+        // trouble of its own, whatever set it off.
+        && !d.worse_than(c)
         && names(caller, c.onset)
         && !names(dep, d.onset)
 }

@@ -696,7 +696,10 @@ impl Planner {
     fn remediate(&mut self, tools: &[ToolDef], late: bool, out: &mut TurnPlan) -> Step {
         report_progress(&self.state, out);
         let st = &self.state;
-        let next = next_action(&st.hypotheses, &st.attempts, st.unknown);
+        let (next, held) = next_action(&st.hypotheses, &st.attempts, st.unknown);
+        if st.attempts.is_empty() {
+            out.says.extend(held);
+        }
         let Some((hypothesis, action)) = next else {
             if let Some(why) = nothing_to_try(st) {
                 out.say(why);
@@ -1545,28 +1548,40 @@ fn attempt_failure(a: &Attempt) -> Option<String> {
 }
 
 /// The best action not tried yet, in hypothesis order, among hypotheses likely enough to act
-/// on. A `high`-risk action is never run unattended: operators mark the actions that can
-/// hurt (a rollback past a migration, a failover) as high-risk, so it is asked for, like an
-/// action held for approval, on a likely hypothesis — a human decides, shown its risk, the
-/// evidence, the confidence and the undo.
+/// on. An action held for approval is asked for on a likely one: a human decides, shown its
+/// risk, the evidence, the confidence and the undo. A `high`-risk action is never run
+/// unattended — operators mark the actions that can hurt (a rollback past a migration, a
+/// failover) as high-risk — and is asked for only on a strong hypothesis: nobody is asked to
+/// take a risk on a diagnosis that is merely likely. The actions passed over for risk come
+/// back as the second value, to be said.
 fn next_action(
     hypotheses: &[Hypothesis],
     tried: &[Attempt],
     unknown: bool,
-) -> Option<(usize, ActionRef)> {
+) -> (Option<(usize, ActionRef)>, Vec<String>) {
+    let mut held = Vec::new();
     if unknown {
-        return None;
+        return (None, held);
     }
-    hypotheses
-        .iter()
-        .enumerate()
-        .filter(|(_, h)| h.likely())
-        .find_map(|(i, h)| {
-            h.actions
-                .iter()
-                .find(|a| !tried.iter().any(|t| t.action.label() == a.label()))
-                .map(|a| (i, a.clone()))
-        })
+    for (i, h) in hypotheses.iter().enumerate().filter(|(_, h)| h.likely()) {
+        for a in h
+            .actions
+            .iter()
+            .filter(|a| !tried.iter().any(|t| t.action.label() == a.label()))
+        {
+            if a.risky && !a.gated && !h.strong() {
+                held.push(format!(
+                    "Not asking for {}: it is high-risk, and {} is not certain enough ({})",
+                    a.label(),
+                    h.headline(),
+                    h.confidence.map_or("?".into(), |c| format!("{c:.2}"))
+                ));
+                continue;
+            }
+            return (Some((i, a.clone())), held);
+        }
+    }
+    (None, held)
 }
 
 struct Documentation {
@@ -2044,7 +2059,9 @@ mod tests {
     #[test]
     fn a_high_risk_action_is_asked_for_never_run_unattended() {
         let pick = |confidence: f64, a: ActionRef| {
-            next_action(&[hypothesis(confidence, vec![a])], &[], false).map(|(_, a)| a.name)
+            next_action(&[hypothesis(confidence, vec![a])], &[], false)
+                .0
+                .map(|(_, a)| a.name)
         };
         let asks = |a: ActionRef| {
             let h = hypothesis(0.9, vec![a.clone()]);
@@ -2053,20 +2070,35 @@ mod tests {
                 .and_then(Value::as_bool)
                 .unwrap_or(false)
         };
-        let (likely, weak) = (0.6, 0.3);
-        // Any action on a likely hypothesis; nothing on a weak one, whatever its risk.
-        for (risky, gated) in [(false, false), (false, true), (true, false), (true, true)] {
+        let (strong, likely, weak) = (0.9, 0.6, 0.3);
+        // An ordinary or approval-held action on a likely hypothesis; nothing on a weak one.
+        for gated in [false, true] {
             assert_eq!(
-                pick(likely, action("failover", risky, gated)).as_deref(),
-                Some("failover")
+                pick(likely, action("restart", false, gated)).as_deref(),
+                Some("restart")
             );
-            assert_eq!(pick(weak, action("failover", risky, gated)), None);
+            assert_eq!(pick(weak, action("restart", false, gated)), None);
         }
         assert!(!asks(action("restart", false, false)));
-        // One a human must approve anyway is held by the server.
+        // High risk and held for approval anyway: the server holds it; asked on a likely one.
+        assert_eq!(
+            pick(likely, action("failover", true, true)).as_deref(),
+            Some("failover")
+        );
         assert!(!asks(action("failover", true, true)));
-        // High risk, however sure the diagnosis: a human is asked first.
+        // High risk, not held: asked for — never run — and only on a strong hypothesis.
+        assert_eq!(pick(likely, action("failover", true, false)), None);
+        assert_eq!(
+            pick(strong, action("failover", true, false)).as_deref(),
+            Some("failover")
+        );
         assert!(asks(action("failover", true, false)));
+        let (_, held) = next_action(
+            &[hypothesis(likely, vec![action("failover", true, false)])],
+            &[],
+            false,
+        );
+        assert!(held[0].contains("high-risk"), "{held:?}");
     }
 
     #[test]

@@ -225,7 +225,8 @@ pub struct ActionRef {
     pub name: String,
     /// The service it acts on, when known.
     pub target: Option<String>,
-    /// `high` risk, as the server described it: never run unattended, asked for instead.
+    /// `high` risk, as the server described it: never run unattended; asked for on a strong
+    /// hypothesis.
     pub risky: bool,
     /// Held for a human's approval: asked for on a likely hypothesis (the human decides,
     /// shown the risk, the evidence and the undo).
@@ -314,7 +315,8 @@ pub struct Hypothesis {
 
 /// Below this a hypothesis is not acted on (the servers' `CONFIDENCE_FLOOR`).
 pub const CONFIDENCE_FLOOR: f64 = 0.5;
-/// From this a diagnosis stands over a fix found on another component.
+/// From this a hypothesis may carry a high-risk action (asked for), and a diagnosis stands
+/// over a fix found on another component.
 pub const CONFIDENCE_STRONG: f64 = 0.8;
 
 impl Hypothesis {
@@ -325,7 +327,7 @@ impl Hypothesis {
             .is_none_or(|c| !(0.0..=1.0).contains(&c) || c >= CONFIDENCE_FLOOR)
     }
 
-    /// Strong enough to stand over a fix found elsewhere.
+    /// Strong enough to ask for a risky action, or to stand over a fix found elsewhere.
     pub fn strong(&self) -> bool {
         self.confidence
             .is_none_or(|c| !(0.0..=1.0).contains(&c) || c >= CONFIDENCE_STRONG)

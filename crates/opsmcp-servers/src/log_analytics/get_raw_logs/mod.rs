@@ -44,7 +44,7 @@ pub struct Args {
     #[serde(default)]
     pub incident_id: Option<String>,
     /// `15m`, `2h`, `last 30 minutes`, or an ISO-8601 range `START/END`. Overrides the
-    /// incident's window. Default: the last 15 minutes.
+    /// incident's window. Default: the last 30 minutes.
     #[serde(default)]
     pub timeframe: Option<String>,
     /// A service, a comma list (`checkout-api,payments`) or a glob (`check*`). Overrides the
