@@ -651,3 +651,21 @@ async fn a_pool_run_out_under_work_a_schedule_only_queued_is_the_pool_in_its_own
         );
     }
 }
+
+#[tokio::test]
+async fn a_store_failing_worse_than_its_changed_caller_is_in_trouble_of_its_own() {
+    // The caller's change set it off, and names what moved; the store throttling one hot key
+    // fails far more than the caller: its own trouble, outside the taxonomy — nothing sure.
+    for seed in 1..=3 {
+        let r = analyze(
+            "store-throttles-one-hot-key-under-a-new-write-pattern.toml",
+            seed,
+        )
+        .await;
+        assert!(
+            r.hypotheses.iter().all(|h| h.confidence < CONFIDENCE_FLOOR),
+            "seed {seed}: {}",
+            r.summary
+        );
+    }
+}
