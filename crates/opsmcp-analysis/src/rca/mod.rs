@@ -786,21 +786,30 @@ fn keyword_hits(inp: &Inputs<'_>, service: &str, cause: RootCause) -> Vec<Hit> {
 /// worse than the caller's, under a change on the caller that names what moved and none of
 /// its own that does (a timeout cut short, a flag that sends other work down). What changed
 /// comes first.
-fn changed_first(inp: &Inputs<'_>, all: &BTreeMap<String, Facts>, caller: &str, dep: &str) -> bool {
+/// `named`: the services with a change just before their onset that names what moved
+/// ([`changed_what_moved`]).
+fn changed_first(
+    all: &BTreeMap<String, Facts>,
+    named: &BTreeSet<String>,
+    caller: &str,
+    dep: &str,
+) -> bool {
     let (c, d) = (&all[caller], &all[dep]);
-    let names = |service: &str, onset: Option<Timestamp>| {
-        ["deploy", "config"].iter().any(|k| {
-            changes_before(inp, service, k, onset)
-                .into_iter()
-                .any(|e| rules::names_what_moved(inp, service, e).is_some())
-        })
-    };
     matches!((d.onset, c.onset), (Some(a), Some(b)) if a + SignedDuration::from_mins(1) >= b)
         // A dependency worse off than its caller (failing more, or as much slower) is in
         // trouble of its own, whatever set it off.
         && !d.worse_than(c)
-        && names(caller, c.onset)
-        && !names(dep, d.onset)
+        && named.contains(caller)
+        && !named.contains(dep)
+}
+
+/// Whether a deploy or config change on `service` just before `onset` names what moved on it.
+fn changed_what_moved(inp: &Inputs<'_>, service: &str, onset: Option<Timestamp>) -> bool {
+    ["deploy", "config"].iter().any(|k| {
+        changes_before(inp, service, k, onset)
+            .into_iter()
+            .any(|e| rules::names_what_moved(inp, service, e).is_some())
+    })
 }
 
 /// A line that says a pool ran out, however a client library words it ("could not obtain a
@@ -875,6 +884,11 @@ fn describe(c: &SeriesChange) -> String {
 fn reason(inp: &Inputs<'_>) -> RcaReport {
     let names: Vec<String> = inp.services.iter().map(|s| s.name.clone()).collect();
     let all: BTreeMap<String, Facts> = names.iter().map(|n| (n.clone(), facts(inp, n))).collect();
+    let named: BTreeSet<String> = names
+        .iter()
+        .filter(|n| changed_what_moved(inp, n, all[*n].onset))
+        .cloned()
+        .collect();
     let sick: BTreeSet<String> = all
         .iter()
         .filter(|(_, f)| f.sick)
@@ -936,7 +950,9 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             let mut cur = caller.to_string();
             loop {
                 match callers.get(&cur) {
-                    Some((_, via)) if via == name => return changed_first(inp, &all, &cur, name),
+                    Some((_, via)) if via == name => {
+                        return changed_first(&all, &named, &cur, name);
+                    }
                     Some((_, via)) => cur = via.clone(),
                     None => return false,
                 }
@@ -994,11 +1010,7 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
         // A change on it just before the onset that names what moved, and more work than
         // usual arriving below it since: it sent the load down (a flag that fans out), so
         // what slowed beneath it under that load does not explain it.
-        let named_change = ["deploy", "config"].iter().any(|k| {
-            changes_before(inp, name, k, f.onset)
-                .into_iter()
-                .any(|e| rules::names_what_moved(inp, name, e).is_some())
-        });
+        let named_change = named.contains(name);
         let loaded_below = inp
             .dependencies(name)
             .into_iter()
@@ -1007,7 +1019,7 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
         let followed: Vec<String> = inp
             .dependencies(name)
             .into_iter()
-            .filter(|d| sick.contains(d) && changed_first(inp, &all, name, d))
+            .filter(|d| sick.contains(d) && changed_first(&all, &named, name, d))
             .collect();
         for d in &followed {
             pro.push(Evidence {

@@ -131,6 +131,13 @@ pub(crate) struct Ctx<'a, 'b> {
 }
 
 impl Ctx<'_, '_> {
+    /// Its hit ratio fell below half its normal: the cache is (nearly) empty.
+    fn cache_collapsed(&self) -> bool {
+        self.of(SignalKind::CacheHit)
+            .iter()
+            .any(|s| s.current < COLLAPSED * s.reference)
+    }
+
     fn of(&self, kind: SignalKind) -> Vec<&SeriesChange> {
         self.inp.of_kind(self.component, kind)
     }
@@ -387,10 +394,7 @@ pub(crate) fn certificate(c: &Ctx) -> Rule {
 pub(crate) fn cache(c: &Ctx) -> Rule {
     let mut r = rule(RootCause::CacheStampede);
     r.strength += c.signals(SignalKind::CacheHit, CACHE_HIT, 0.0, &mut r);
-    if c.of(SignalKind::CacheHit)
-        .iter()
-        .any(|s| s.current < COLLAPSED * s.reference)
-    {
+    if c.cache_collapsed() {
         r.strength += CACHE_COLLAPSED;
     }
     let evicted = c.of(SignalKind::Evictions);
@@ -689,14 +693,12 @@ fn change(c: &Ctx, cause: RootCause, kind: &str, weight: f64) -> Rule {
     // to work on — unless the change names what moved.
     let emptied = changes.iter().zip(&named).find(|(e, n)| {
         n.is_none()
-            && crate::signals::words(&e.detail)
+            && signals::words(&e.detail)
                 .iter()
                 .any(|w| EMPTIES_A_CACHE.contains(&w.as_str()))
     });
     if let Some((e, _)) = emptied
-        && c.of(SignalKind::CacheHit)
-            .iter()
-            .any(|s| s.current < COLLAPSED * s.reference)
+        && c.cache_collapsed()
     {
         r.strength *= BENEATH;
         r.con.push(c.event(
