@@ -304,6 +304,9 @@ pub(crate) fn vocabulary(cause: RootCause) -> Vocabulary {
                 "stale",
                 "refill",
                 "refills",
+                // Filling it from elsewhere (a warm peer, a snapshot) before it takes traffic.
+                "warmup",
+                "fill",
             ],
             about: &[
                 "cache", "caches", "keys", "requests", "load", "backend", "traffic",
@@ -417,7 +420,10 @@ const ADJUSTS: &[&str] = &[
 /// otherwise a score, higher is better.
 pub(crate) fn fit(cause: RootCause, action: &ActionInfo) -> Option<f64> {
     let v = vocabulary(cause);
-    let (name, desc) = (words(&action.name), words(&action.description));
+    let (name, desc) = (
+        known_good(words(&action.name)),
+        known_good(words(&action.description)),
+    );
     let (name, desc) = (unglue(&name, &desc, v.acts), unglue(&desc, &name, v.acts));
     let count = |ws: &[String], set: &[&str]| ws.iter().filter(|w| inflects(w, set)).count();
     if count(&name, v.harms) > 0 || destroys_the_write_ahead_log(&name, &desc) {
@@ -465,6 +471,18 @@ pub(crate) fn fit(cause: RootCause, action: &ActionInfo) -> Option<f64> {
             - if warns { 1.5 } else { 0.0 }
             - if other_half { 2.0 } else { 0.0 },
     )
+}
+
+/// `ws`, with "restore" added where it names the last (known-)good state: putting that back
+/// (`push-last-good-config`, "load the last known-good file") is an undo, whatever the verb.
+fn known_good(mut ws: Vec<String>) -> Vec<String> {
+    let says = ws
+        .windows(2)
+        .any(|p| matches!(p[0].as_str(), "last" | "known") && p[1] == "good");
+    if says {
+        ws.push("restore".to_string());
+    }
+    ws
 }
 
 /// `ws` with each word that glues an acting verb to its object (`clearsnapshot`, `purgequeue`,
@@ -760,6 +778,43 @@ mod tests {
         assert_eq!(best[0].name, "revert-dispatcher-secret");
         let best = rank(RootCause::BadDeploy, &["svc"], &offered);
         assert_eq!(best[0].name, "rollback-dispatcher");
+    }
+
+    #[test]
+    fn putting_back_the_last_good_state_undoes_a_push() {
+        let offered = [
+            action(
+                "ship-last-known-good-rules",
+                "Publish that bundle to every edge node",
+                Risk::Medium,
+            ),
+            action("reboot-edge", "Reboot the edge fleet", Risk::High),
+        ];
+        let best = rank(RootCause::BadConfigPush, &["svc"], &offered);
+        assert_eq!(best.len(), 1, "{best:?}");
+        assert_eq!(best[0].name, "ship-last-known-good-rules");
+        // Only "last good" or "known good" says it: a good word alone undoes nothing.
+        let good = [action("make-good", "Apply the good settings", Risk::Low)];
+        assert!(rank(RootCause::BadConfigPush, &["svc"], &good).is_empty());
+    }
+
+    #[test]
+    fn warming_a_cold_cache_from_a_peer_meets_a_stampede() {
+        let offered = [
+            action(
+                "enable-peer-warmup",
+                "Misses are filled from the sibling cache tier instead of the database",
+                Risk::Low,
+            ),
+            action(
+                "restart-cache",
+                "Rolling restart of the cache nodes",
+                Risk::High,
+            ),
+        ];
+        let best = rank(RootCause::CacheStampede, &["svc"], &offered);
+        assert_eq!(best.len(), 1, "{best:?}");
+        assert_eq!(best[0].name, "enable-peer-warmup");
     }
 
     #[test]
