@@ -669,3 +669,12 @@ async fn a_store_failing_worse_than_its_changed_caller_is_in_trouble_of_its_own(
         );
     }
 }
+
+#[tokio::test]
+async fn a_store_sent_a_jobs_work_is_its_victim_not_its_callers_cause() {
+    // The store's request rate rose with the job and its latency only after the renderer's:
+    // the renderer is not the store's victim.
+    let file = "job-floods-a-shared-store-below-it.toml";
+    let fix = Some(("stop-thumbnail-regen", "render-svc"));
+    acted_on(file, "runaway-job", "render-svc", fix).await;
+}

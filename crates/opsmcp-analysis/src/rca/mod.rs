@@ -570,6 +570,10 @@ const FELT: f64 = 0.4;
 /// already degraded was made sick by something else.
 const DEPENDENCY_LEAD: SignedDuration = SignedDuration::from_mins(15);
 
+/// How much later than its caller's a loaded dependency's trouble must begin to be read as
+/// that caller's load arriving (two readings: one is jitter at a threshold).
+const LOAD_LAG: SignedDuration = SignedDuration::from_secs(40);
+
 impl Facts {
     /// Degraded at least as much as `other`, in the way it degraded: as much slower, or
     /// failing as much.
@@ -607,7 +611,18 @@ impl Facts {
             && caller.latency < FELT
             && caller.latency_measured
             && !caller.times_out;
-        self.felt() && timed && !(fails_fast && self.failing < FELT) && !caller.own_trouble
+        // Sent more work than usual, and in trouble only well after its caller was: the
+        // caller's trouble came first, and the work came down from it.
+        let after_its_sender = self.load
+            && matches!(
+                (self.trouble_onset, caller.trouble_onset.or(caller.onset)),
+                (Some(d), Some(c)) if d >= c + LOAD_LAG
+            );
+        self.felt()
+            && timed
+            && !(fails_fast && self.failing < FELT)
+            && !caller.own_trouble
+            && !after_its_sender
     }
 }
 
