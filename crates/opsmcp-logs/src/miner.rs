@@ -28,6 +28,9 @@ pub const WORD_VALUES: usize = 4;
 /// A plain word: letters only once wrapping punctuation is stripped (`stage`, `(Build)`,
 /// `UPDATE"`), or `key=` followed by such a word.
 fn is_wordlike(tok: &[u8]) -> bool {
+    if is_quoted(tok) {
+        return false;
+    }
     let t = match memchr::memchr(b'=', tok) {
         Some(eq) => &tok[eq + 1..],
         None => tok,
@@ -39,6 +42,27 @@ fn is_wordlike(tok: &[u8]) -> bool {
         (Some(s), Some(e)) => t[s..=e].iter().all(u8::is_ascii_alphabetic),
         _ => false,
     }
+}
+
+/// One token wrapped in matching quotes (`'orders'`, `"tls",`, `` `job.daily' ``,
+/// `\"config\"`): quoting marks a value that was substituted into the message, so it is a name,
+/// never a word of the sentence.
+fn is_quoted(tok: &[u8]) -> bool {
+    let t = tok.strip_prefix(b"(").unwrap_or(tok);
+    let end = t
+        .iter()
+        .rposition(|b| !matches!(b, b',' | b'.' | b';' | b':' | b')'))
+        .map_or(0, |p| p + 1);
+    let t = &t[..end];
+    let inner = match t {
+        [b'\\', b'"', inner @ .., b'\\', b'"'] => inner,
+        [b'\'', inner @ .., b'\''] | [b'"', inner @ .., b'"'] | [b'`', inner @ .., b'\''] => inner,
+        _ => return false,
+    };
+    !inner.is_empty()
+        && !inner
+            .iter()
+            .any(|b| matches!(b, b'"' | b'\'' | b'`' | b' '))
 }
 
 /// Templates that must share a prefix, differing after it in free text, to become one template
@@ -324,6 +348,22 @@ impl Miner {
         self.resolve(idx)
     }
 
+    /// What a position holding `vals` becomes once it is a variable: `key=<*>` when all are
+    /// values of one key (the key is the event's text, only the value varies), else `<*>`.
+    fn var_for(&mut self, vals: &[u32]) -> u32 {
+        let key = self.kv_key[vals[0] as usize];
+        if key == 0 || vals.iter().any(|&v| self.kv_key[v as usize] != key) {
+            return VAR_SYM;
+        }
+        let t = &self.sym_text[vals[0] as usize];
+        let Some(eq) = memchr::memchr(b'=', t) else {
+            return VAR_SYM;
+        };
+        let mut k = t[..=eq].to_vec();
+        k.extend_from_slice(VAR);
+        self.intern(&k)
+    }
+
     /// Whether a token names something rather than says something: it has a letter, and a
     /// dot, underscore, hyphen, `@` or quote-wrapped such (`api.example.com`,
     /// `'sync_crm_contacts'`, `web-a`) — not a plain word, not a path.
@@ -332,6 +372,9 @@ impl Miner {
             return true;
         }
         let t = &self.sym_text[s as usize];
+        if is_quoted(t) || (self.kv_key[s as usize] != 0 && !t.ends_with(b"=")) {
+            return true;
+        }
         !self.wordlike[s as usize]
             && !t.starts_with(b"/")
             && t.iter().any(u8::is_ascii_alphabetic)
@@ -358,15 +401,18 @@ impl Miner {
             let diff: Vec<usize> = (0..n).filter(|&p| me[p] != ot[p]).collect();
             if diff.len() < 2
                 || diff.len() > max_diff
-                || !diff
-                    .iter()
-                    .all(|&p| self.identifier_like(me[p]) && self.identifier_like(ot[p]))
+                || !diff.iter().all(|&p| {
+                    self.identifier_like(me[p])
+                        && self.identifier_like(ot[p])
+                        && self.kv_key[me[p] as usize] == self.kv_key[ot[p] as usize]
+                })
             {
                 continue;
             }
+            let ot = ot.clone();
             let mut general = me.clone();
             for &p in &diff {
-                general[p] = VAR_SYM;
+                general[p] = self.var_for(&[me[p], ot[p]]);
             }
             if !self.anchored(&general) {
                 continue;
@@ -533,6 +579,7 @@ impl Miner {
             // request is about, never a variable as a whole.
             let text = &self.sym_text[me[p] as usize];
             if me[p] == VAR_SYM
+                || self.kv_var[me[p] as usize]
                 || text.starts_with(b"/")
                 || memchr::memmem::find(text, b"://").is_some()
             {
@@ -567,6 +614,12 @@ impl Miner {
             if sibs.len() + 1 >= need {
                 let mut all = sibs;
                 all.push(idx);
+                let vals: Vec<u32> = all
+                    .iter()
+                    .map(|&o| self.templates[o as usize].toks[p])
+                    .collect();
+                let mut general = general;
+                general[p] = self.var_for(&vals);
                 let keep = self.unite(all, general);
                 // The survivor may now have siblings of its own at another position.
                 self.merge_siblings(keep);
@@ -712,6 +765,49 @@ mod tests {
         m.add(b"<*> Transitioned from SCHEDULED to RUNNING");
         let c = m.add(b"<*> Transitioned from RUNNING to SUCCEEDED");
         assert_ne!(m.resolve(a), m.resolve(c));
+    }
+
+    #[test]
+    fn quoted_words_are_names_and_vary_at_three_values() {
+        let mut m = Miner::new();
+        let a = m.add(b"mounted volume 'alpha' for pod <*>");
+        m.add(b"mounted volume 'beta' for pod <*>");
+        let c = m.add(b"mounted volume 'gamma' for pod <*>");
+        assert_eq!(m.resolve(a), m.resolve(c));
+        // Backslash-escaped quotes (a message quoted inside a quoted field) too.
+        let mut m = Miner::new();
+        let a = m.add(br#"attached disk \"red\" to <*>"#);
+        m.add(br#"attached disk \"green\" to <*>"#);
+        let c = m.add(br#"attached disk \"blue\" to <*>"#);
+        assert_eq!(m.resolve(a), m.resolve(c));
+        // Two quoted values that vary together are names at once.
+        let mut m = Miner::new();
+        let a = m.add(b"granted 'reader' on 'sales' to <*>");
+        let b = m.add(b"granted 'writer' on 'hr' to <*>");
+        assert_eq!(m.resolve(a), m.resolve(b));
+        assert!(is_quoted(b"`nightly.job',") && is_quoted(b"(\"x\")"));
+        assert!(!is_quoted(b"\"two") && !is_quoted(b"''") && !is_quoted(b"word"));
+    }
+
+    #[test]
+    fn key_value_pairs_vary_as_values_and_keep_their_keys() {
+        let mut m = Miner::new();
+        let a = m.add(b"session open user=ann realm=east");
+        let b = m.add(b"session open user=bob realm=west");
+        assert_eq!(m.resolve(a), m.resolve(b));
+        assert_eq!(m.text(a), "session open user=<*> realm=<*>");
+        // The key stays: another key at that position is another event.
+        let c = m.add(b"session open group=ops realm=north");
+        assert_ne!(m.resolve(c), m.resolve(a));
+        let d = m.add(b"session open user=cy realm=south");
+        assert_eq!(m.resolve(d), m.resolve(a));
+        // One position, four plain values: `key=<*>`, not a bare `<*>`.
+        let mut m = Miner::new();
+        for db in ["shop", "auth", "stock", "books"] {
+            m.add(format!("opened database={db} for <*>").as_bytes());
+        }
+        let e = m.add(b"opened database=users for <*>");
+        assert_eq!(m.text(e), "opened database=<*> for <*>");
     }
 
     #[test]
