@@ -25,6 +25,9 @@ pub const SIBLING_VALUES: usize = 3;
 /// `opened`/`closed`, `OK`/`WARNING`/`CRITICAL`) are meaning, not a variable.
 pub const WORD_VALUES: usize = 4;
 
+/// The same beside a single fixed token (see [`Miner::merge_siblings`]).
+pub const LONE_VALUES: usize = 10;
+
 /// A plain word: letters only once wrapping punctuation is stripped (`stage`, `(Build)`,
 /// `UPDATE"`), or `key=` followed by such a word.
 fn is_wordlike(tok: &[u8]) -> bool {
@@ -610,7 +613,28 @@ impl Miner {
                 && sibs
                     .iter()
                     .all(|&o| self.wordlike[self.templates[o as usize].toks[p] as usize]);
-            let need = if words { WORD_VALUES } else { SIBLING_VALUES };
+            // Beside a single fixed token (`[Step] stage`, `[Step] }`, `removing echo`) a
+            // word or symbol may be the message itself, whose few values are the events: it
+            // takes many values to show it is a variable. Names (`db.main: Creating...`) are
+            // variables as usual.
+            let name = |s: u32| self.identifier_like(s) || self.purevar[s as usize];
+            let names = name(me[p])
+                && sibs
+                    .iter()
+                    .all(|&o| name(self.templates[o as usize].toks[p]));
+            let lone = !names
+                && general
+                    .iter()
+                    .filter(|&&s| !self.purevar[s as usize])
+                    .count()
+                    < 2;
+            let need = if lone {
+                LONE_VALUES
+            } else if words {
+                WORD_VALUES
+            } else {
+                SIBLING_VALUES
+            };
             if sibs.len() + 1 >= need {
                 let mut all = sibs;
                 all.push(idx);
@@ -808,6 +832,40 @@ mod tests {
         }
         let e = m.add(b"opened database=users for <*>");
         assert_eq!(m.text(e), "opened database=<*> for <*>");
+    }
+
+    #[test]
+    fn a_word_beside_one_fixed_token_needs_many_values() {
+        let mut m = Miner::new();
+        let steps = ["build", "test", "lint", "deploy", "{", "}", "publish"];
+        let ids: Vec<_> = steps
+            .iter()
+            .map(|w| m.add(format!("[Step] {w}").as_bytes()))
+            .collect();
+        for (i, a) in ids.iter().enumerate() {
+            for b in &ids[i + 1..] {
+                assert_ne!(m.resolve(*a), m.resolve(*b), "each step is its own event");
+            }
+        }
+        // Many values: a variable after all.
+        let mut m = Miner::new();
+        let first = m.add(b"unloading alpha");
+        for w in [
+            "beta", "gamma", "delta", "eps", "zeta", "eta", "theta", "iota",
+        ] {
+            m.add(format!("unloading {w}").as_bytes());
+        }
+        let ninth = m.add(b"unloading iota");
+        assert_ne!(m.resolve(first), m.resolve(ninth));
+        let last = m.add(b"unloading kappa");
+        assert_eq!(m.resolve(first), m.resolve(last));
+        assert_eq!(m.text(last), "unloading <*>");
+        // Names beside one fixed token vary as usual.
+        let mut m = Miner::new();
+        let a = m.add(b"svc.alpha: Starting...");
+        m.add(b"svc.beta: Starting...");
+        let c = m.add(b"svc.gamma: Starting...");
+        assert_eq!(m.resolve(a), m.resolve(c));
     }
 
     #[test]

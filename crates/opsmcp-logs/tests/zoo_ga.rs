@@ -26,7 +26,7 @@ const FLOORS: &[(&str, f64)] = &[
     ("gcp_json", 0.70),
     ("github_actions", 0.85),
     ("haproxy", 0.72),
-    ("jenkins", 0.36),
+    ("jenkins", 0.74),
     ("journald", 0.79),
     ("kafka", 0.99),
     ("klog", 0.50),
