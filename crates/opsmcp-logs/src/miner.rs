@@ -28,6 +28,28 @@ pub const WORD_VALUES: usize = 4;
 /// The same beside a single fixed token (see [`Miner::merge_siblings`]).
 pub const LONE_VALUES: usize = 10;
 
+/// The same for words in capitals (`ADD`/`UPDATE`/`DELETE`/`REMOVE`, `SOFT`/`HARD`): programs
+/// write enumerations (states, actions, outcomes, methods) that way, so even four or five
+/// values are still meaning. Not right after a variable: there a word qualifies the value
+/// (`12.50 EUR`, `3 KB`), a unit that varies with it.
+pub const CAPS_VALUES: usize = 6;
+
+/// A word in capitals (`UPDATE"`, `WARNING;`, `UP_FOR_RETRY`): two or more capital letters,
+/// maybe underscores, once wrapping punctuation is stripped.
+fn is_caps(tok: &[u8]) -> bool {
+    let s = tok.iter().position(u8::is_ascii_alphanumeric);
+    let e = tok.iter().rposition(u8::is_ascii_alphanumeric);
+    match (s, e) {
+        (Some(s), Some(e)) => {
+            let w = &tok[s..=e];
+            w.iter().filter(|b| b.is_ascii_uppercase()).count() >= 2
+                && w.iter().all(|&b| b.is_ascii_uppercase() || b == b'_')
+                && !is_quoted(tok)
+        }
+        _ => false,
+    }
+}
+
 /// A plain word: letters only once wrapping punctuation is stripped (`stage`, `(Build)`,
 /// `UPDATE"`), or `key=` followed by such a word.
 fn is_wordlike(tok: &[u8]) -> bool {
@@ -628,8 +650,16 @@ impl Miner {
                     .filter(|&&s| !self.purevar[s as usize])
                     .count()
                     < 2;
+            let after_var = p > 0 && self.varlike[me[p - 1] as usize];
+            let caps = !after_var
+                && is_caps(&self.sym_text[me[p] as usize])
+                && sibs
+                    .iter()
+                    .all(|&o| is_caps(&self.sym_text[self.templates[o as usize].toks[p] as usize]));
             let need = if lone {
                 LONE_VALUES
+            } else if caps {
+                CAPS_VALUES
             } else if words {
                 WORD_VALUES
             } else {
@@ -866,6 +896,35 @@ mod tests {
         m.add(b"svc.beta: Starting...");
         let c = m.add(b"svc.gamma: Starting...");
         assert_eq!(m.resolve(a), m.resolve(c));
+    }
+
+    #[test]
+    fn words_in_capitals_are_an_enumeration_unless_they_qualify_a_value() {
+        let mut m = Miner::new();
+        let acts = ["CREATE", "READ", "UPDATE", "DELETE", "PURGE"];
+        let ids: Vec<_> = acts
+            .iter()
+            .map(|w| m.add(format!("store {w} done for <*>").as_bytes()))
+            .collect();
+        assert_ne!(
+            m.resolve(ids[0]),
+            m.resolve(ids[4]),
+            "five actions are five events"
+        );
+        let sixth = m.add(b"store MERGE done for <*>");
+        assert_eq!(
+            m.resolve(ids[0]),
+            m.resolve(sixth),
+            "six values: a variable"
+        );
+        // After a number, a word in capitals is its unit and varies with it.
+        let mut m = Miner::new();
+        let ids: Vec<_> = ["KRW", "NOK", "DKK", "PLN"]
+            .iter()
+            .map(|c| m.add(format!("charged <*> {c} to card <*>").as_bytes()))
+            .collect();
+        assert_eq!(m.resolve(ids[0]), m.resolve(ids[3]));
+        assert!(is_caps(b"UPDATE\"") && is_caps(b"UP_FOR_RETRY;") && !is_caps(b"Update"));
     }
 
     #[test]
