@@ -50,6 +50,32 @@ fn is_caps(tok: &[u8]) -> bool {
     }
 }
 
+/// Whether `tok` is `pat` with each `<*>` filled by one or more bytes: the same value written
+/// without the digits that got it masked elsewhere (`(<*>)` takes `(refs/heads/main)`,
+/// `C:<*>>make` takes `C:\\ci\\main>make`).
+fn fills(pat: &[u8], tok: &[u8]) -> bool {
+    let Some(at) = memchr::memmem::find(pat, VAR) else {
+        return pat == tok;
+    };
+    let (head, rest) = (&pat[..at], &pat[at + VAR.len()..]);
+    if !tok.starts_with(head) {
+        return false;
+    }
+    let tok = &tok[head.len()..];
+    (1..=tok.len()).any(|k| fills(rest, &tok[k..]))
+}
+
+/// A URL path, maybe quoted or bracketed (`"/cart/items"`): a request's route is what the
+/// request is about, never a variable as a whole.
+fn is_route(tok: &[u8]) -> bool {
+    let t = tok.trim_ascii_start();
+    let s = t
+        .iter()
+        .position(|b| !matches!(b, b'"' | b'\'' | b'(' | b'[' | b'<'))
+        .unwrap_or(t.len());
+    t[s..].starts_with(b"/") || memchr::memmem::find(t, b"://").is_some()
+}
+
 /// A plain word: letters only once wrapping punctuation is stripped (`stage`, `(Build)`,
 /// `UPDATE"`), or `key=` followed by such a word.
 fn is_wordlike(tok: &[u8]) -> bool {
@@ -301,6 +327,10 @@ impl Miner {
             || a == VAR_SYM
             || (self.varlike[ai] && self.varlike[bi] && (self.purevar[ai] || self.purevar[bi]))
             || (self.kv_var[ai] && self.kv_key[ai] != 0 && self.kv_key[ai] == self.kv_key[bi])
+            || (self.varlike[ai]
+                && !self.varlike[bi]
+                && !is_route(&self.sym_text[bi])
+                && fills(&self.sym_text[ai], &self.sym_text[bi]))
     }
 
     /// Whether `tpl` takes `toks`: constants equal, and where they differ a variable of an
@@ -925,6 +955,28 @@ mod tests {
             .collect();
         assert_eq!(m.resolve(ids[0]), m.resolve(ids[3]));
         assert!(is_caps(b"UPDATE\"") && is_caps(b"UP_FOR_RETRY;") && !is_caps(b"Update"));
+    }
+
+    #[test]
+    fn a_partly_masked_token_takes_the_same_value_without_digits() {
+        // `(refs/tags/v7)` was masked for its digit; `(refs/tags/stable)` is the same field.
+        let mut m = Miner::new();
+        let a = m.add(b"building ref <*> (<*>) now");
+        let b = m.add(b"building ref <*> (refs/tags/stable) now");
+        assert_eq!(m.resolve(a), m.resolve(b));
+        // In either order.
+        let mut m = Miner::new();
+        let b = m.add(br"D:\runs\nightly>make all");
+        let a = m.add(br"D:<*>>make all");
+        assert_eq!(m.resolve(a), m.resolve(b));
+        // The fixed text around the variable must match, and a route is never taken.
+        let c = m.add(br"E:\runs\nightly>make all");
+        assert_ne!(m.resolve(a), m.resolve(c));
+        let mut m = Miner::new();
+        let a = m.add(b"served GET \"<*>\" in <*>");
+        let b = m.add(b"served GET \"/health\" in <*>");
+        assert_ne!(m.resolve(a), m.resolve(b));
+        assert!(fills(b"x<*>y<*>z", b"xAyBBz") && !fills(b"x<*>y", b"xy"));
     }
 
     #[test]
