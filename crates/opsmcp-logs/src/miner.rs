@@ -310,13 +310,14 @@ impl Miner {
     }
 
     /// A template may stand for words it has not seen at its variables only when enough of it is
-    /// fixed text: at least half of its tokens, and two of them (one of two). Otherwise
-    /// (`<*> <*> done`) it only takes signatures with variables in the same places.
+    /// fixed text: at least half of its tokens or four of them (a long message with many masked
+    /// fields still has its sentence), and two of them (one of two). Otherwise (`<*> <*> done`)
+    /// it only takes signatures with variables in the same places.
     fn anchored(&self, tpl: &[u32]) -> bool {
         // A token with fixed text around its variable (`user=<*>`, `unknown[<*>]`) still
         // anchors; only a bare placeholder (`<*>`, `<*>,`, `[<*>]`) does not.
         let consts = tpl.iter().filter(|&&s| !self.purevar[s as usize]).count();
-        tpl.len() >= 2 && consts * 2 >= tpl.len() && consts >= 2.min(tpl.len() - 1)
+        tpl.len() >= 2 && (consts * 2 >= tpl.len() || consts >= 4) && consts >= 2.min(tpl.len() - 1)
     }
 
     /// Whether template token `a` takes token `b` (equal, or `a` a variable that stands for it).
@@ -977,6 +978,23 @@ mod tests {
         let b = m.add(b"served GET \"/health\" in <*>");
         assert_ne!(m.resolve(a), m.resolve(b));
         assert!(fills(b"x<*>y<*>z", b"xAyBBz") && !fills(b"x<*>y", b"xy"));
+    }
+
+    #[test]
+    fn four_fixed_words_anchor_a_template_with_many_masked_fields() {
+        let mut m = Miner::new();
+        let users = ["ann", "bob", "cy", "dee", "eve"];
+        let ids: Vec<_> = users
+            .iter()
+            .map(|u| {
+                m.add(format!("Granted token for {u} from <*> via <*> <*> <*>:<*> <*>").as_bytes())
+            })
+            .collect();
+        assert_eq!(m.resolve(ids[0]), m.resolve(ids[4]));
+        assert_eq!(
+            m.text(ids[0]),
+            "Granted token for <*> from <*> via <*> <*> <*>:<*> <*>"
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ const FLOORS: &[(&str, f64)] = &[
     ("github_actions", 0.85),
     ("haproxy", 0.72),
     ("jenkins", 0.86),
-    ("journald", 0.79),
+    ("journald", 0.84),
     ("kafka", 0.99),
     ("klog", 0.75),
     ("logback", 0.96),
