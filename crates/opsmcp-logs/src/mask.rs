@@ -401,6 +401,16 @@ fn is_variable_word(w: &[u8], may_be_url: bool) -> bool {
     {
         return true;
     }
+    // A relative path of three or more parts (`projects/acme/topics/orders`) is instance data
+    // too; one slash (`pts/3`, `text/html`) is not enough to tell.
+    if w.first().is_some_and(u8::is_ascii_alphanumeric)
+        && w.iter().filter(|&&b| b == b'/').count() >= 2
+        && !w.windows(2).any(|x| x == b"//")
+        && w.iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'-'))
+    {
+        return true;
+    }
     may_be_url && w.windows(3).any(|x| x == b"://")
 }
 
@@ -675,6 +685,17 @@ mod tests {
         );
         // Not a request line: mined as words.
         assert_eq!(sig(r#""- - -" 0 - 12"#), r#""- - -" <*> - <*>"#);
+    }
+
+    #[test]
+    fn relative_paths_of_three_parts_are_variables() {
+        assert_eq!(
+            sig("pulled from stores/eu/queues/refunds-q now"),
+            "pulled from <*> now"
+        );
+        // One slash says too little (`pts/3` has its digit anyway).
+        assert_eq!(sig("sent as text/plain"), "sent as text/plain");
+        assert_eq!(sig("and/or not"), "and/or not");
     }
 
     #[test]

@@ -23,7 +23,7 @@ const FLOORS: &[(&str, f64)] = &[
     ("celery", 0.90),
     ("cri", 0.99),
     ("envoy_access", 0.99),
-    ("gcp_json", 0.70),
+    ("gcp_json", 0.92),
     ("github_actions", 0.85),
     ("haproxy", 0.72),
     ("jenkins", 0.86),
