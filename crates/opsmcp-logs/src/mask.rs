@@ -508,6 +508,18 @@ fn target_skeleton(t: &[u8], out: &mut Vec<u8>) {
     let mut i = 0;
     while i < path.len() {
         let b = path[i];
+        // A file name carrying an id (`app.3f9c2b1d.js`, `report-2024.pdf`) is a file name,
+        // all of it instance data but its extension.
+        if b == b'/' {
+            let end = memchr::memchr(b'/', &path[i + 1..]).map_or(path.len(), |e| i + 1 + e);
+            if let Some(name) = file_name_with_id(&path[i + 1..end]) {
+                out.push(b'/');
+                out.extend_from_slice(VAR);
+                out.extend_from_slice(name);
+                i = end;
+                continue;
+            }
+        }
         if !b.is_ascii_alphanumeric() {
             out.push(b);
             i += 1;
@@ -543,6 +555,19 @@ fn target_skeleton(t: &[u8], out: &mut Vec<u8>) {
             }
         }
     }
+}
+
+/// The extension (`.js`) of a path segment that is a file name holding an id: a dot before a
+/// short alphabetic extension, and a digit or a long hex run before it.
+fn file_name_with_id(seg: &[u8]) -> Option<&[u8]> {
+    let dot = memchr::memrchr(b'.', seg)?;
+    let (stem, ext) = (&seg[..dot], &seg[dot..]);
+    let has_id = stem.iter().any(u8::is_ascii_digit)
+        || stem
+            .split(|b| !b.is_ascii_alphanumeric())
+            .any(|r| r.len() >= 8 && r.iter().all(u8::is_ascii_hexdigit));
+    (has_id && (2..=6).contains(&ext.len()) && ext[1..].iter().all(u8::is_ascii_alphabetic))
+        .then_some(ext)
 }
 
 /// Masks a whole message into `out` (cleared first): masked tokens separated by one space.
@@ -681,7 +706,16 @@ mod tests {
         );
         assert_eq!(
             sig(r#""GET /static/js/main.4f3a2b1c.chunk.js HTTP/2.0""#),
-            r#""GET /static/js/main.<*>.chunk.js HTTP/2.0""#
+            r#""GET /static/js/<*>.js HTTP/2.0""#,
+            "a file name holding an id varies as a whole, but its extension"
+        );
+        assert_eq!(
+            sig(r#""GET /img/logo.svg HTTP/2.0""#),
+            r#""GET /img/logo.svg HTTP/2.0""#
+        );
+        assert_eq!(
+            sig(r#""GET /files/q3-2025.pdf?dl=1 HTTP/1.1""#),
+            r#""GET /files/<*>.pdf?dl=<*> HTTP/1.1""#
         );
         // Not a request line: mined as words.
         assert_eq!(sig(r#""- - -" 0 - 12"#), r#""- - -" <*> - <*>"#);
