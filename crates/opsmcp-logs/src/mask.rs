@@ -311,7 +311,8 @@ fn mask_classified(tok: &[u8], cl: Classes, out: &mut Vec<u8>) {
             i += 1;
         }
         let seg = &tok[start..i];
-        if seg_any & DIGIT != 0 || is_variable_word(seg, false) {
+        if seg_any & DIGIT != 0 || is_variable_word(seg, false) || is_endpoint_host(seg, &tok[i..])
+        {
             if !last_var {
                 out.extend_from_slice(VAR);
             }
@@ -321,6 +322,25 @@ fn mask_classified(tok: &[u8], cl: Classes, out: &mut Vec<u8>) {
             last_var = false;
         }
     }
+}
+
+/// A host name of three or more labels followed by a numeric port (`db.eu.internal:5432`): an
+/// endpoint, so the host is instance data like the port. (One dot could be a source location,
+/// `main.go:42`.)
+fn is_endpoint_host(seg: &[u8], rest: &[u8]) -> bool {
+    let Some(port) = rest.strip_prefix(b":") else {
+        return false;
+    };
+    let digits = port.iter().take_while(|b| b.is_ascii_digit()).count();
+    (1..=5).contains(&digits)
+        && port[digits..]
+            .iter()
+            .all(|b| matches!(b, b',' | b';' | b')' | b']' | b'.'))
+        && seg.iter().filter(|&&b| b == b'.').count() >= 2
+        && seg.first().is_some_and(u8::is_ascii_alphabetic)
+        && seg
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
 }
 
 /// Where `://` is in a token (short tokens: a `memchr` for `:` beats setting up a substring
@@ -730,6 +750,18 @@ mod tests {
         // One slash says too little (`pts/3` has its digit anyway).
         assert_eq!(sig("sent as text/plain"), "sent as text/plain");
         assert_eq!(sig("and/or not"), "and/or not");
+    }
+
+    #[test]
+    fn a_host_with_a_port_is_an_endpoint() {
+        assert_eq!(
+            sig("dialing cache.eu-1.corp.test:6380 now"),
+            "dialing <*>:<*> now"
+        );
+        assert_eq!(sig("dialing cache.corp.test:6380,"), "dialing <*>:<*>,");
+        // A source location keeps its file name; a label without a port is a word.
+        assert_eq!(sig("at (Main.java:42)"), "at (Main.java:<*>)");
+        assert_eq!(sig("via cache.corp.test now"), "via cache.corp.test now");
     }
 
     #[test]

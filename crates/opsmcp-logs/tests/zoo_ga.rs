@@ -42,7 +42,7 @@ const FLOORS: &[(&str, f64)] = &[
     ("postfix", 0.97),
     ("postgresql", 0.92),
     ("python_asctime", 0.99),
-    ("python_default", 0.88),
+    ("python_default", 0.99),
     ("rabbitmq", 0.85),
     ("rails", 0.86),
     ("redis", 0.99),
