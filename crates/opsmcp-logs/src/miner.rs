@@ -50,21 +50,6 @@ fn is_caps(tok: &[u8]) -> bool {
     }
 }
 
-/// Whether `tok` is `pat` with each `<*>` filled by one or more bytes: the same value written
-/// without the digits that got it masked elsewhere (`(<*>)` takes `(refs/heads/main)`,
-/// `C:<*>>make` takes `C:\\ci\\main>make`).
-fn fills(pat: &[u8], tok: &[u8]) -> bool {
-    let Some(at) = memchr::memmem::find(pat, VAR) else {
-        return pat == tok;
-    };
-    let (head, rest) = (&pat[..at], &pat[at + VAR.len()..]);
-    if !tok.starts_with(head) {
-        return false;
-    }
-    let tok = &tok[head.len()..];
-    (1..=tok.len()).any(|k| fills(rest, &tok[k..]))
-}
-
 /// A URL path, maybe quoted or bracketed (`"/cart/items"`): a request's route is what the
 /// request is about, never a variable as a whole.
 fn is_route(tok: &[u8]) -> bool {
@@ -74,6 +59,40 @@ fn is_route(tok: &[u8]) -> bool {
         .position(|b| !matches!(b, b'"' | b'\'' | b'(' | b'[' | b'<'))
         .unwrap_or(t.len());
     t[s..].starts_with(b"/") || memchr::memmem::find(t, b"://").is_some()
+}
+
+/// The wrapping of a token: its first and last byte where those are punctuation (a
+/// placeholder counts as a letter), or `None` for a token of punctuation only (`-`, `'/',`),
+/// which is no value written and fits any wrapping.
+type Wrap = Option<(Option<u8>, Option<u8>)>;
+
+fn wrap_of(t: &[u8]) -> Wrap {
+    let has_value =
+        t.iter().any(u8::is_ascii_alphanumeric) || memchr::memmem::find(t, VAR).is_some();
+    let punct = |c: Option<&u8>| c.filter(|c| !c.is_ascii_alphanumeric()).copied();
+    has_value.then(|| {
+        (
+            if t.starts_with(VAR) {
+                None
+            } else {
+                punct(t.first())
+            },
+            if t.ends_with(VAR) {
+                None
+            } else {
+                punct(t.last())
+            },
+        )
+    })
+}
+
+/// Whether two tokens are wrapped alike (`'a',` and `'b',`; not `'a')` and `'a'):`, which end
+/// different sentences).
+fn same_wrap(a: Wrap, b: Wrap) -> bool {
+    match (a, b) {
+        (Some(x), Some(y)) => x == y,
+        _ => true,
+    }
 }
 
 /// A plain word: letters only once wrapping punctuation is stripped (`stage`, `(Build)`,
@@ -178,6 +197,13 @@ pub struct Miner {
     kv_var: Vec<bool>,
     /// Per symbol: a plain word (letters, maybe wrapped in punctuation, or `key=letters`).
     wordlike: Vec<bool>,
+    /// Per symbol: a URL path or URL (see [`is_route`]).
+    route: Vec<bool>,
+    /// Per symbol: its wrapping (see [`wrap_of`]).
+    wrap: Vec<Wrap>,
+    /// Per symbol with exactly one placeholder and fixed text (`(<*>)`, `C:<*>>make`): the
+    /// lengths of the text before and after it; `u16::MAX` twice otherwise.
+    around_var: Vec<(u16, u16)>,
     templates: Vec<Template>,
     /// Live (unmerged) templates by token count, in creation order.
     by_len: FxHashMap<usize, Vec<TemplateIdx>>,
@@ -224,6 +250,9 @@ impl Miner {
             kv_key: Vec::new(),
             kv_var: Vec::new(),
             wordlike: Vec::new(),
+            route: Vec::new(),
+            wrap: Vec::new(),
+            around_var: Vec::new(),
             templates: Vec::new(),
             by_len: FxHashMap::default(),
             tails: Vec::new(),
@@ -275,6 +304,18 @@ impl Miner {
         self.kv_key.push(key);
         self.kv_var.push(var);
         self.wordlike.push(is_wordlike(tok));
+        self.route.push(is_route(tok));
+        self.wrap.push(wrap_of(tok));
+        let around = match (
+            memchr::memmem::find(tok, VAR),
+            memchr::memmem::rfind(tok, VAR),
+        ) {
+            (Some(f), Some(l)) if f == l && tok.len() > VAR.len() && tok.len() < 1 << 15 => {
+                (f as u16, (tok.len() - f - VAR.len()) as u16)
+            }
+            _ => (u16::MAX, u16::MAX),
+        };
+        self.around_var.push(around);
         self.sym_text.push(tok.into());
         self.syms.insert(tok.into(), s);
         s
@@ -326,12 +367,21 @@ impl Miner {
         let (ai, bi) = (a as usize, b as usize);
         a == b
             || a == VAR_SYM
-            || (self.varlike[ai] && self.varlike[bi] && (self.purevar[ai] || self.purevar[bi]))
-            || (self.kv_var[ai] && self.kv_key[ai] != 0 && self.kv_key[ai] == self.kv_key[bi])
             || (self.varlike[ai]
-                && !self.varlike[bi]
-                && !is_route(&self.sym_text[bi])
-                && fills(&self.sym_text[ai], &self.sym_text[bi]))
+                && self.varlike[bi]
+                && (self.purevar[ai] || self.purevar[bi])
+                && same_wrap(self.wrap[ai], self.wrap[bi]))
+            || (self.kv_var[ai] && self.kv_key[ai] != 0 && self.kv_key[ai] == self.kv_key[bi])
+            || (!self.varlike[bi] && !self.route[bi] && {
+                // The fixed text around the template's one variable, precomputed: this runs for
+                // every template tried, garbage included.
+                let (h, t) = self.around_var[ai];
+                let (p, b) = (&self.sym_text[ai], &self.sym_text[bi]);
+                (h, t) != (u16::MAX, u16::MAX)
+                    && b.len() > usize::from(h) + usize::from(t)
+                    && b.starts_with(&p[..usize::from(h)])
+                    && b.ends_with(&p[p.len() - usize::from(t)..])
+            })
     }
 
     /// Whether `tpl` takes `toks`: constants equal, and where they differ a variable of an
@@ -404,12 +454,49 @@ impl Miner {
         self.resolve(idx)
     }
 
+    /// `<*>` wrapped in the punctuation all of `vals` share (`'<*>')`, `(<*>)`): the wrapping
+    /// is part of the sentence (`'x')` ends a message, `'x'):` introduces more), only what
+    /// is inside varies.
+    fn wrapped_var(&mut self, vals: &[u32]) -> u32 {
+        let texts: Vec<&[u8]> = vals.iter().map(|&v| &*self.sym_text[v as usize]).collect();
+        let punct = |b: &u8| !b.is_ascii_alphanumeric();
+        let lead = texts
+            .iter()
+            .map(|t| t.iter().take_while(|b| punct(b)).count())
+            .min()
+            .unwrap_or(0);
+        let trail = texts
+            .iter()
+            .map(|t| t.iter().rev().take_while(|b| punct(b)).count())
+            .min()
+            .unwrap_or(0);
+        let first = texts[0];
+        let mut pre = lead;
+        while texts.iter().any(|t| t[..pre] != first[..pre]) {
+            pre -= 1;
+        }
+        let mut suf = trail;
+        while texts
+            .iter()
+            .any(|t| t[t.len() - suf..] != first[first.len() - suf..])
+        {
+            suf -= 1;
+        }
+        if (pre == 0 && suf == 0) || texts.iter().any(|t| pre + suf >= t.len()) {
+            return VAR_SYM;
+        }
+        let mut w = first[..pre].to_vec();
+        w.extend_from_slice(VAR);
+        w.extend_from_slice(&first[first.len() - suf..]);
+        self.intern(&w)
+    }
+
     /// What a position holding `vals` becomes once it is a variable: `key=<*>` when all are
     /// values of one key (the key is the event's text, only the value varies), else `<*>`.
     fn var_for(&mut self, vals: &[u32]) -> u32 {
         let key = self.kv_key[vals[0] as usize];
         if key == 0 || vals.iter().any(|&v| self.kv_key[v as usize] != key) {
-            return VAR_SYM;
+            return self.wrapped_var(vals);
         }
         let t = &self.sym_text[vals[0] as usize];
         let Some(eq) = memchr::memchr(b'=', t) else {
@@ -458,7 +545,8 @@ impl Miner {
             if diff.len() < 2
                 || diff.len() > max_diff
                 || !diff.iter().all(|&p| {
-                    self.identifier_like(me[p])
+                    same_wrap(self.wrap[me[p] as usize], self.wrap[ot[p] as usize])
+                        && self.identifier_like(me[p])
                         && self.identifier_like(ot[p])
                         && self.kv_key[me[p] as usize] == self.kv_key[ot[p] as usize]
                 })
@@ -655,6 +743,7 @@ impl Miner {
                     }
                     let ot = &self.templates[o as usize].toks;
                     ot[p] != VAR_SYM
+                        && same_wrap(self.wrap[ot[p] as usize], self.wrap[me[p] as usize])
                         && ot
                             .iter()
                             .zip(me.iter())
@@ -977,7 +1066,6 @@ mod tests {
         let a = m.add(b"served GET \"<*>\" in <*>");
         let b = m.add(b"served GET \"/health\" in <*>");
         assert_ne!(m.resolve(a), m.resolve(b));
-        assert!(fills(b"x<*>y<*>z", b"xAyBBz") && !fills(b"x<*>y", b"xy"));
     }
 
     #[test]
@@ -995,6 +1083,33 @@ mod tests {
             m.text(ids[0]),
             "Granted token for <*> from <*> via <*> <*> <*>:<*> <*>"
         );
+    }
+
+    #[test]
+    fn a_variable_keeps_its_wrapping_and_wrappings_stay_apart() {
+        let mut m = Miner::new();
+        let a = m.add(b"dropped link <*> for 'ann')");
+        m.add(b"dropped link <*> for 'bob')");
+        m.add(b"dropped link <*> for 'cy')");
+        let d = m.add(b"dropped link <*> for 'dee'):");
+        m.add(b"dropped link <*> for 'eve'):");
+        let f = m.add(b"dropped link <*> for 'fay'):");
+        assert_eq!(m.text(a), "dropped link <*> for '<*>')");
+        assert_eq!(m.text(f), "dropped link <*> for '<*>'):");
+        assert_ne!(
+            m.resolve(a),
+            m.resolve(d),
+            "`):` says more follows: another event"
+        );
+        assert_eq!(m.resolve(d), m.resolve(f));
+        // A bare `-` (nothing written) still joins the values around it.
+        let mut m = Miner::new();
+        let a = m.add(b"flags UH set on <*>");
+        m.add(b"flags - set on <*>");
+        let c = m.add(b"flags UF,URX set on <*>");
+        assert_eq!(m.resolve(a), m.resolve(c));
+        assert!(same_wrap(wrap_of(b"<*>,"), wrap_of(b"LOCAL(<*>),")));
+        assert!(!same_wrap(wrap_of(b"'<*>')"), wrap_of(b"'<*>'):")));
     }
 
     #[test]

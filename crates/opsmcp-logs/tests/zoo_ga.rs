@@ -43,7 +43,7 @@ const FLOORS: &[(&str, f64)] = &[
     ("postgresql", 0.92),
     ("python_asctime", 0.99),
     ("python_default", 0.99),
-    ("rabbitmq", 0.85),
+    ("rabbitmq", 0.99),
     ("rails", 0.86),
     ("redis", 0.99),
     ("spring_boot", 0.99),
