@@ -291,6 +291,8 @@ fn mask_classified(tok: &[u8], cl: Classes, out: &mut Vec<u8>) {
                 if single && is_plain_value(value) {
                     out.extend_from_slice(value);
                     last_var = false;
+                } else if single && mask_object(value, out) {
+                    last_var = false;
                 } else {
                     out.extend_from_slice(VAR);
                     last_var = true;
@@ -360,6 +362,74 @@ fn is_plain_value(v: &[u8]) -> bool {
     (1..=32).contains(&v.len())
         && v.iter().all(u8::is_ascii_alphabetic)
         && !is_variable_word(v, false)
+}
+
+/// A value that is a flat JSON object (`{"id":"7f3a","kind":"Started","n":3}`): it holds its
+/// own key/value pairs, so it is masked pair by pair: keys kept, a value that is one plain
+/// word kept (it may say what happened), any other value a variable. False, writing nothing,
+/// when the value is not such an object.
+fn mask_object(v: &[u8], out: &mut Vec<u8>) -> bool {
+    let Some(inner) = v.strip_prefix(b"{").and_then(|r| r.strip_suffix(b"}")) else {
+        return false;
+    };
+    if inner.is_empty() || inner.iter().any(|b| matches!(b, b'{' | b'[' | b'\\')) {
+        return false;
+    }
+    let mut pairs = Vec::new();
+    let mut rest = inner;
+    while !rest.is_empty() {
+        // `"key":`
+        let Some(k) = rest.strip_prefix(b"\"") else {
+            return false;
+        };
+        let Some(ke) = memchr::memchr(b'"', k) else {
+            return false;
+        };
+        let Some(after) = k[ke + 1..].strip_prefix(b":") else {
+            return false;
+        };
+        let key = &rest[..ke + 3];
+        // The value: a quoted string or a bare token, up to the next `,`.
+        let (value, next) = if after.starts_with(b"\"") {
+            match memchr::memchr(b'"', &after[1..]) {
+                Some(e) => after.split_at(e + 2),
+                None => return false,
+            }
+        } else {
+            let e = memchr::memchr(b',', after).unwrap_or(after.len());
+            after.split_at(e)
+        };
+        if value.is_empty() {
+            return false;
+        }
+        pairs.push((key, value));
+        rest = match next {
+            [] => next,
+            [b',', r @ ..] => r,
+            _ => return false,
+        };
+    }
+    out.push(b'{');
+    for (n, (key, value)) in pairs.into_iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(key);
+        if is_plain_value(value) {
+            out.extend_from_slice(value);
+        } else {
+            let quoted = value.len() >= 2 && value.starts_with(b"\"");
+            if quoted {
+                out.push(b'"');
+            }
+            out.extend_from_slice(VAR);
+            if quoted {
+                out.push(b'"');
+            }
+        }
+    }
+    out.push(b'}');
+    true
 }
 
 /// Unit words that belong to the number before them (`12 KB`, `5 ms`).
@@ -762,6 +832,17 @@ mod tests {
         // A source location keeps its file name; a label without a port is a word.
         assert_eq!(sig("at (Main.java:42)"), "at (Main.java:<*>)");
         assert_eq!(sig("via cache.corp.test now"), "via cache.corp.test now");
+    }
+
+    #[test]
+    fn an_object_value_is_masked_pair_by_pair() {
+        assert_eq!(
+            sig(r#"change for job ev={"Id":"a81f-22","Kind":"Paused","At":1712}"#),
+            r#"change for job ev={"Id":"<*>","Kind":"Paused","At":<*>}"#
+        );
+        // Not a flat object: one variable, as before.
+        assert_eq!(sig(r#"x={"a":{"b":1}}"#), "x=<*>");
+        assert_eq!(sig(r#"x={broken"#), "x=<*>");
     }
 
     #[test]

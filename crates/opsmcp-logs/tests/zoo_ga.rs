@@ -29,7 +29,7 @@ const FLOORS: &[(&str, f64)] = &[
     ("jenkins", 0.86),
     ("journald", 0.84),
     ("kafka", 0.99),
-    ("klog", 0.75),
+    ("klog", 0.90),
     ("logback", 0.96),
     ("logrus", 0.99),
     ("minecraft", 0.92),
