@@ -586,9 +586,9 @@ impl Miner {
 
     /// Makes a tail template when [`TAIL_VALUES`] live templates (any lengths) share the first
     /// tokens of `idx` and differ after them in free text: a long enough constant prefix (at
-    /// least [`TAIL_PREFIX`] tokens, two of them constants, and half of the longest member),
-    /// tails that are not all single words (those are the sibling merge's business), and
-    /// pairwise different. A message that ends in a commit message, an exception's text or a
+    /// least [`TAIL_PREFIX`] tokens, two of them constants, and half of the longest member or
+    /// four constants), tails that are not all single words (those are the sibling merge's
+    /// business) nor all led by a word in capitals, and pairwise different. A message that ends in a commit message, an exception's text or a
     /// name of several words is one template.
     fn merge_tails(&mut self, idx: TemplateIdx) {
         if self.templates.len() > MAX_TEMPLATES_FOR_MERGES {
@@ -646,10 +646,14 @@ impl Miner {
                 v.dedup();
                 v.len()
             };
-            let free_text = distinct(&|t| t[0] as usize) >= TAIL_VALUES
+            // Tails that all start with a word in capitals start with an enumeration
+            // (`JOB_SETUP`, `TASK_ABORT for <*>`): structure, not prose.
+            let enumerated = tails.iter().all(|t| is_caps(&self.sym_text[t[0] as usize]));
+            let free_text = !enumerated
+                && distinct(&|t| t[0] as usize) >= TAIL_VALUES
                 && distinct(&|t| t[t.len() - 1] as usize) >= 2
                 && distinct(&|t| t.len()) >= 2;
-            if consts < 2 || c * 2 < longest || !free_text {
+            if consts < 2 || (c * 2 < longest && consts < 4) || !free_text {
                 continue;
             }
             let keep = self.templates.len() as TemplateIdx;
@@ -1110,6 +1114,21 @@ mod tests {
         assert_eq!(m.resolve(a), m.resolve(c));
         assert!(same_wrap(wrap_of(b"<*>,"), wrap_of(b"LOCAL(<*>),")));
         assert!(!same_wrap(wrap_of(b"'<*>')"), wrap_of(b"'<*>'):")));
+    }
+
+    #[test]
+    fn a_long_free_text_tail_does_not_hide_a_four_word_prefix() {
+        let mut m = Miner::new();
+        let a = m.add(b"tag moved onto commit <*> Tidy the readme");
+        m.add(b"tag moved onto commit <*> Merge branch <*> of <*> into main");
+        let c = m.add(b"tag moved onto commit <*> Bump lockfile");
+        assert_eq!(m.resolve(a), m.resolve(c));
+        // Tails led by an enumeration are structure.
+        let mut m = Miner::new();
+        let a = m.add(b"handling the queued event Kind: SLOT_OPEN for slot <*> owner <*>");
+        m.add(b"handling the queued event Kind: PHASE_INIT");
+        let c = m.add(b"handling the queued event Kind: SLOT_DROP now");
+        assert_ne!(m.resolve(a), m.resolve(c));
     }
 
     #[test]

@@ -24,7 +24,7 @@ const FLOORS: &[(&str, f64)] = &[
     ("cri", 0.99),
     ("envoy_access", 0.99),
     ("gcp_json", 0.92),
-    ("github_actions", 0.85),
+    ("github_actions", 0.89),
     ("haproxy", 0.84),
     ("jenkins", 0.86),
     ("journald", 0.84),
