@@ -505,7 +505,7 @@ fn is_variable_word(w: &[u8], may_be_url: bool) -> bool {
 }
 
 /// HTTP methods, as request lines start.
-const METHODS: [&[u8]; 9] = [
+pub(crate) const METHODS: [&[u8]; 9] = [
     b"GET", b"POST", b"PUT", b"DELETE", b"PATCH", b"HEAD", b"OPTIONS", b"CONNECT", b"TRACE",
 ];
 
@@ -672,6 +672,7 @@ pub fn signature(msg: &[u8], out: &mut Vec<u8>) {
     let mut prev_var = false;
     let mut pos = 0;
     let mut after_label = false;
+    let mut after_method = false;
     while let Some((tok, cl)) = next_token_after(msg, &mut pos, after_label) {
         after_label = tok.len() > 1 && tok.ends_with(b":");
         // A quoted value after a label, with spaces inside, is one variable
@@ -704,6 +705,22 @@ pub fn signature(msg: &[u8], out: &mut Vec<u8>) {
         let start = out.len();
         if start > 0 {
             out.push(b' ');
+        }
+        // A quoted path right after an HTTP method (`Started GET "/items/42"`) is a request
+        // target like the one of a request line: its skeleton is what was asked for.
+        let quoted_target = after_method
+            && tok.len() > 3
+            && tok.starts_with(b"\"/")
+            && !tok.starts_with(b"\"//")
+            && tok.ends_with(b"\"")
+            && !tok[1..tok.len() - 1].contains(&b'"');
+        after_method = METHODS.contains(&tok);
+        if quoted_target {
+            out.push(b'"');
+            target_skeleton(&tok[1..tok.len() - 1], out);
+            out.push(b'"');
+            prev_var = false;
+            continue;
         }
         mask_classified(tok, cl, out);
         // A run of variables is one variable: variable-length lists mine as one template.
@@ -843,6 +860,20 @@ mod tests {
         // Not a flat object: one variable, as before.
         assert_eq!(sig(r#"x={"a":{"b":1}}"#), "x=<*>");
         assert_eq!(sig(r#"x={broken"#), "x=<*>");
+    }
+
+    #[test]
+    fn a_quoted_path_after_a_method_is_a_request_target() {
+        assert_eq!(
+            sig(r#"Began PATCH "/carts/8812/lines" from <*>"#),
+            r#"Began PATCH "/carts/<*>/lines" from <*>"#
+        );
+        assert_eq!(
+            sig(r#"Began GET "/health" from <*>"#),
+            r#"Began GET "/health" from <*>"#
+        );
+        // Not after a method: a quoted path is a value as usual.
+        assert_eq!(sig(r#"wrote "/srv/a/9.txt" ok"#), r#"wrote "<*>" ok"#);
     }
 
     #[test]

@@ -726,7 +726,11 @@ impl Miner {
             // A URL path (a request's route, its variable segments already masked) is what the
             // request is about, never a variable as a whole.
             let text = &self.sym_text[me[p] as usize];
+            // So is what follows an HTTP method (`GET "/up"`).
+            let after_method =
+                p > 0 && crate::mask::METHODS.contains(&&*self.sym_text[me[p - 1] as usize]);
             if me[p] == VAR_SYM
+                || after_method
                 || self.kv_var[me[p] as usize]
                 || text.starts_with(b"/")
                 || memchr::memmem::find(text, b"://").is_some()
@@ -1129,6 +1133,20 @@ mod tests {
         m.add(b"handling the queued event Kind: PHASE_INIT");
         let c = m.add(b"handling the queued event Kind: SLOT_DROP now");
         assert_ne!(m.resolve(a), m.resolve(c));
+    }
+
+    #[test]
+    fn what_follows_an_http_method_is_never_made_a_variable() {
+        let mut m = Miner::new();
+        let ids: Vec<_> = ["\"/cart\"", "\"/ping\"", "\"/items/<*>\"", "\"/login\""]
+            .iter()
+            .map(|r| m.add(format!("Began GET {r} from <*> at <*>").as_bytes()))
+            .collect();
+        assert_ne!(
+            m.resolve(ids[0]),
+            m.resolve(ids[3]),
+            "each route is its own event"
+        );
     }
 
     #[test]

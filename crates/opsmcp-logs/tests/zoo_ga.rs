@@ -44,7 +44,7 @@ const FLOORS: &[(&str, f64)] = &[
     ("python_asctime", 0.99),
     ("python_default", 0.99),
     ("rabbitmq", 0.99),
-    ("rails", 0.86),
+    ("rails", 0.99),
     ("redis", 0.99),
     ("spring_boot", 0.99),
     ("syslog_cron", 0.75),
