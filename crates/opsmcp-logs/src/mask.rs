@@ -493,8 +493,9 @@ fn is_variable_word(w: &[u8], may_be_url: bool) -> bool {
     }
     // A relative path of three or more parts (`projects/acme/topics/orders`) is instance data
     // too; one slash (`pts/3`, `text/html`) is not enough to tell.
-    if w.first().is_some_and(u8::is_ascii_alphanumeric)
-        && w.iter().filter(|&&b| b == b'/').count() >= 2
+    if w.len() >= 5
+        && w[0].is_ascii_alphanumeric()
+        && w.iter().filter(|&&b| b == b'/').nth(1).is_some()
         && !w.windows(2).any(|x| x == b"//")
         && w.iter()
             .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'-'))
@@ -714,7 +715,9 @@ pub fn signature(msg: &[u8], out: &mut Vec<u8>) {
             && !tok.starts_with(b"\"//")
             && tok.ends_with(b"\"")
             && !tok[1..tok.len() - 1].contains(&b'"');
-        after_method = METHODS.contains(&tok);
+        // (Cheap tests first: this runs for every token.)
+        after_method =
+            (3..=7).contains(&tok.len()) && tok[0].is_ascii_uppercase() && METHODS.contains(&tok);
         if quoted_target {
             out.push(b'"');
             target_skeleton(&tok[1..tok.len() - 1], out);
