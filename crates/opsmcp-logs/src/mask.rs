@@ -291,6 +291,8 @@ fn mask_classified(tok: &[u8], cl: Classes, out: &mut Vec<u8>) {
                 if single && is_plain_value(value) {
                     out.extend_from_slice(value);
                     last_var = false;
+                } else if single && mask_object(value, out) {
+                    last_var = false;
                 } else {
                     out.extend_from_slice(VAR);
                     last_var = true;
@@ -311,7 +313,8 @@ fn mask_classified(tok: &[u8], cl: Classes, out: &mut Vec<u8>) {
             i += 1;
         }
         let seg = &tok[start..i];
-        if seg_any & DIGIT != 0 || is_variable_word(seg, false) {
+        if seg_any & DIGIT != 0 || is_variable_word(seg, false) || is_endpoint_host(seg, &tok[i..])
+        {
             if !last_var {
                 out.extend_from_slice(VAR);
             }
@@ -321,6 +324,25 @@ fn mask_classified(tok: &[u8], cl: Classes, out: &mut Vec<u8>) {
             last_var = false;
         }
     }
+}
+
+/// A host name of three or more labels followed by a numeric port (`db.eu.internal:5432`): an
+/// endpoint, so the host is instance data like the port. (One dot could be a source location,
+/// `main.go:42`.)
+fn is_endpoint_host(seg: &[u8], rest: &[u8]) -> bool {
+    let Some(port) = rest.strip_prefix(b":") else {
+        return false;
+    };
+    let digits = port.iter().take_while(|b| b.is_ascii_digit()).count();
+    (1..=5).contains(&digits)
+        && port[digits..]
+            .iter()
+            .all(|b| matches!(b, b',' | b';' | b')' | b']' | b'.'))
+        && seg.iter().filter(|&&b| b == b'.').count() >= 2
+        && seg.first().is_some_and(u8::is_ascii_alphabetic)
+        && seg
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
 }
 
 /// Where `://` is in a token (short tokens: a `memchr` for `:` beats setting up a substring
@@ -340,6 +362,74 @@ fn is_plain_value(v: &[u8]) -> bool {
     (1..=32).contains(&v.len())
         && v.iter().all(u8::is_ascii_alphabetic)
         && !is_variable_word(v, false)
+}
+
+/// A value that is a flat JSON object (`{"id":"7f3a","kind":"Started","n":3}`): it holds its
+/// own key/value pairs, so it is masked pair by pair: keys kept, a value that is one plain
+/// word kept (it may say what happened), any other value a variable. False, writing nothing,
+/// when the value is not such an object.
+fn mask_object(v: &[u8], out: &mut Vec<u8>) -> bool {
+    let Some(inner) = v.strip_prefix(b"{").and_then(|r| r.strip_suffix(b"}")) else {
+        return false;
+    };
+    if inner.is_empty() || inner.iter().any(|b| matches!(b, b'{' | b'[' | b'\\')) {
+        return false;
+    }
+    let mut pairs = Vec::new();
+    let mut rest = inner;
+    while !rest.is_empty() {
+        // `"key":`
+        let Some(k) = rest.strip_prefix(b"\"") else {
+            return false;
+        };
+        let Some(ke) = memchr::memchr(b'"', k) else {
+            return false;
+        };
+        let Some(after) = k[ke + 1..].strip_prefix(b":") else {
+            return false;
+        };
+        let key = &rest[..ke + 3];
+        // The value: a quoted string or a bare token, up to the next `,`.
+        let (value, next) = if after.starts_with(b"\"") {
+            match memchr::memchr(b'"', &after[1..]) {
+                Some(e) => after.split_at(e + 2),
+                None => return false,
+            }
+        } else {
+            let e = memchr::memchr(b',', after).unwrap_or(after.len());
+            after.split_at(e)
+        };
+        if value.is_empty() {
+            return false;
+        }
+        pairs.push((key, value));
+        rest = match next {
+            [] => next,
+            [b',', r @ ..] => r,
+            _ => return false,
+        };
+    }
+    out.push(b'{');
+    for (n, (key, value)) in pairs.into_iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(key);
+        if is_plain_value(value) {
+            out.extend_from_slice(value);
+        } else {
+            let quoted = value.len() >= 2 && value.starts_with(b"\"");
+            if quoted {
+                out.push(b'"');
+            }
+            out.extend_from_slice(VAR);
+            if quoted {
+                out.push(b'"');
+            }
+        }
+    }
+    out.push(b'}');
+    true
 }
 
 /// Unit words that belong to the number before them (`12 KB`, `5 ms`).
@@ -401,11 +491,22 @@ fn is_variable_word(w: &[u8], may_be_url: bool) -> bool {
     {
         return true;
     }
+    // A relative path of three or more parts (`projects/acme/topics/orders`) is instance data
+    // too; one slash (`pts/3`, `text/html`) is not enough to tell.
+    if w.len() >= 5
+        && w[0].is_ascii_alphanumeric()
+        && w.iter().filter(|&&b| b == b'/').nth(1).is_some()
+        && !w.windows(2).any(|x| x == b"//")
+        && w.iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'-'))
+    {
+        return true;
+    }
     may_be_url && w.windows(3).any(|x| x == b"://")
 }
 
 /// HTTP methods, as request lines start.
-const METHODS: [&[u8]; 9] = [
+pub(crate) const METHODS: [&[u8]; 9] = [
     b"GET", b"POST", b"PUT", b"DELETE", b"PATCH", b"HEAD", b"OPTIONS", b"CONNECT", b"TRACE",
 ];
 
@@ -498,6 +599,18 @@ fn target_skeleton(t: &[u8], out: &mut Vec<u8>) {
     let mut i = 0;
     while i < path.len() {
         let b = path[i];
+        // A file name carrying an id (`app.3f9c2b1d.js`, `report-2024.pdf`) is a file name,
+        // all of it instance data but its extension.
+        if b == b'/' {
+            let end = memchr::memchr(b'/', &path[i + 1..]).map_or(path.len(), |e| i + 1 + e);
+            if let Some(name) = file_name_with_id(&path[i + 1..end]) {
+                out.push(b'/');
+                out.extend_from_slice(VAR);
+                out.extend_from_slice(name);
+                i = end;
+                continue;
+            }
+        }
         if !b.is_ascii_alphanumeric() {
             out.push(b);
             i += 1;
@@ -535,6 +648,19 @@ fn target_skeleton(t: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+/// The extension (`.js`) of a path segment that is a file name holding an id: a dot before a
+/// short alphabetic extension, and a digit or a long hex run before it.
+fn file_name_with_id(seg: &[u8]) -> Option<&[u8]> {
+    let dot = memchr::memrchr(b'.', seg)?;
+    let (stem, ext) = (&seg[..dot], &seg[dot..]);
+    let has_id = stem.iter().any(u8::is_ascii_digit)
+        || stem
+            .split(|b| !b.is_ascii_alphanumeric())
+            .any(|r| r.len() >= 8 && r.iter().all(u8::is_ascii_hexdigit));
+    (has_id && (2..=6).contains(&ext.len()) && ext[1..].iter().all(u8::is_ascii_alphabetic))
+        .then_some(ext)
+}
+
 /// Masks a whole message into `out` (cleared first): masked tokens separated by one space.
 pub fn signature(msg: &[u8], out: &mut Vec<u8>) {
     out.clear();
@@ -547,6 +673,7 @@ pub fn signature(msg: &[u8], out: &mut Vec<u8>) {
     let mut prev_var = false;
     let mut pos = 0;
     let mut after_label = false;
+    let mut after_method = false;
     while let Some((tok, cl)) = next_token_after(msg, &mut pos, after_label) {
         after_label = tok.len() > 1 && tok.ends_with(b":");
         // A quoted value after a label, with spaces inside, is one variable
@@ -579,6 +706,24 @@ pub fn signature(msg: &[u8], out: &mut Vec<u8>) {
         let start = out.len();
         if start > 0 {
             out.push(b' ');
+        }
+        // A quoted path right after an HTTP method (`Started GET "/items/42"`) is a request
+        // target like the one of a request line: its skeleton is what was asked for.
+        let quoted_target = after_method
+            && tok.len() > 3
+            && tok.starts_with(b"\"/")
+            && !tok.starts_with(b"\"//")
+            && tok.ends_with(b"\"")
+            && !tok[1..tok.len() - 1].contains(&b'"');
+        // (Cheap tests first: this runs for every token.)
+        after_method =
+            (3..=7).contains(&tok.len()) && tok[0].is_ascii_uppercase() && METHODS.contains(&tok);
+        if quoted_target {
+            out.push(b'"');
+            target_skeleton(&tok[1..tok.len() - 1], out);
+            out.push(b'"');
+            prev_var = false;
+            continue;
         }
         mask_classified(tok, cl, out);
         // A run of variables is one variable: variable-length lists mine as one template.
@@ -671,10 +816,67 @@ mod tests {
         );
         assert_eq!(
             sig(r#""GET /static/js/main.4f3a2b1c.chunk.js HTTP/2.0""#),
-            r#""GET /static/js/main.<*>.chunk.js HTTP/2.0""#
+            r#""GET /static/js/<*>.js HTTP/2.0""#,
+            "a file name holding an id varies as a whole, but its extension"
+        );
+        assert_eq!(
+            sig(r#""GET /img/logo.svg HTTP/2.0""#),
+            r#""GET /img/logo.svg HTTP/2.0""#
+        );
+        assert_eq!(
+            sig(r#""GET /files/q3-2025.pdf?dl=1 HTTP/1.1""#),
+            r#""GET /files/<*>.pdf?dl=<*> HTTP/1.1""#
         );
         // Not a request line: mined as words.
         assert_eq!(sig(r#""- - -" 0 - 12"#), r#""- - -" <*> - <*>"#);
+    }
+
+    #[test]
+    fn relative_paths_of_three_parts_are_variables() {
+        assert_eq!(
+            sig("pulled from stores/eu/queues/refunds-q now"),
+            "pulled from <*> now"
+        );
+        // One slash says too little (`pts/3` has its digit anyway).
+        assert_eq!(sig("sent as text/plain"), "sent as text/plain");
+        assert_eq!(sig("and/or not"), "and/or not");
+    }
+
+    #[test]
+    fn a_host_with_a_port_is_an_endpoint() {
+        assert_eq!(
+            sig("dialing cache.eu-1.corp.test:6380 now"),
+            "dialing <*>:<*> now"
+        );
+        assert_eq!(sig("dialing cache.corp.test:6380,"), "dialing <*>:<*>,");
+        // A source location keeps its file name; a label without a port is a word.
+        assert_eq!(sig("at (Main.java:42)"), "at (Main.java:<*>)");
+        assert_eq!(sig("via cache.corp.test now"), "via cache.corp.test now");
+    }
+
+    #[test]
+    fn an_object_value_is_masked_pair_by_pair() {
+        assert_eq!(
+            sig(r#"change for job ev={"Id":"a81f-22","Kind":"Paused","At":1712}"#),
+            r#"change for job ev={"Id":"<*>","Kind":"Paused","At":<*>}"#
+        );
+        // Not a flat object: one variable, as before.
+        assert_eq!(sig(r#"x={"a":{"b":1}}"#), "x=<*>");
+        assert_eq!(sig(r#"x={broken"#), "x=<*>");
+    }
+
+    #[test]
+    fn a_quoted_path_after_a_method_is_a_request_target() {
+        assert_eq!(
+            sig(r#"Began PATCH "/carts/8812/lines" from <*>"#),
+            r#"Began PATCH "/carts/<*>/lines" from <*>"#
+        );
+        assert_eq!(
+            sig(r#"Began GET "/health" from <*>"#),
+            r#"Began GET "/health" from <*>"#
+        );
+        // Not after a method: a quoted path is a value as usual.
+        assert_eq!(sig(r#"wrote "/srv/a/9.txt" ok"#), r#"wrote "<*>" ok"#);
     }
 
     #[test]

@@ -25,9 +25,82 @@ pub const SIBLING_VALUES: usize = 3;
 /// `opened`/`closed`, `OK`/`WARNING`/`CRITICAL`) are meaning, not a variable.
 pub const WORD_VALUES: usize = 4;
 
+/// The same beside a single fixed token (see [`Miner::merge_siblings`]).
+pub const LONE_VALUES: usize = 10;
+
+/// The same for words in capitals (`ADD`/`UPDATE`/`DELETE`/`REMOVE`, `SOFT`/`HARD`): programs
+/// write enumerations (states, actions, outcomes, methods) that way, so even four or five
+/// values are still meaning. Not right after a variable: there a word qualifies the value
+/// (`12.50 EUR`, `3 KB`), a unit that varies with it.
+pub const CAPS_VALUES: usize = 6;
+
+/// A word in capitals (`UPDATE"`, `WARNING;`, `UP_FOR_RETRY`): two or more capital letters,
+/// maybe underscores, once wrapping punctuation is stripped.
+fn is_caps(tok: &[u8]) -> bool {
+    let s = tok.iter().position(u8::is_ascii_alphanumeric);
+    let e = tok.iter().rposition(u8::is_ascii_alphanumeric);
+    match (s, e) {
+        (Some(s), Some(e)) => {
+            let w = &tok[s..=e];
+            w.iter().filter(|b| b.is_ascii_uppercase()).count() >= 2
+                && w.iter().all(|&b| b.is_ascii_uppercase() || b == b'_')
+                && !is_quoted(tok)
+        }
+        _ => false,
+    }
+}
+
+/// A URL path, maybe quoted or bracketed (`"/cart/items"`): a request's route is what the
+/// request is about, never a variable as a whole.
+fn is_route(tok: &[u8]) -> bool {
+    let t = tok.trim_ascii_start();
+    let s = t
+        .iter()
+        .position(|b| !matches!(b, b'"' | b'\'' | b'(' | b'[' | b'<'))
+        .unwrap_or(t.len());
+    t[s..].starts_with(b"/") || memchr::memmem::find(t, b"://").is_some()
+}
+
+/// The wrapping of a token: its first and last byte where those are punctuation (a
+/// placeholder counts as a letter), or `None` for a token of punctuation only (`-`, `'/',`),
+/// which is no value written and fits any wrapping.
+type Wrap = Option<(Option<u8>, Option<u8>)>;
+
+fn wrap_of(t: &[u8]) -> Wrap {
+    let has_value =
+        t.iter().any(u8::is_ascii_alphanumeric) || memchr::memmem::find(t, VAR).is_some();
+    let punct = |c: Option<&u8>| c.filter(|c| !c.is_ascii_alphanumeric()).copied();
+    has_value.then(|| {
+        (
+            if t.starts_with(VAR) {
+                None
+            } else {
+                punct(t.first())
+            },
+            if t.ends_with(VAR) {
+                None
+            } else {
+                punct(t.last())
+            },
+        )
+    })
+}
+
+/// Whether two tokens are wrapped alike (`'a',` and `'b',`; not `'a')` and `'a'):`, which end
+/// different sentences).
+fn same_wrap(a: Wrap, b: Wrap) -> bool {
+    match (a, b) {
+        (Some(x), Some(y)) => x == y,
+        _ => true,
+    }
+}
+
 /// A plain word: letters only once wrapping punctuation is stripped (`stage`, `(Build)`,
 /// `UPDATE"`), or `key=` followed by such a word.
 fn is_wordlike(tok: &[u8]) -> bool {
+    if is_quoted(tok) {
+        return false;
+    }
     let t = match memchr::memchr(b'=', tok) {
         Some(eq) => &tok[eq + 1..],
         None => tok,
@@ -39,6 +112,27 @@ fn is_wordlike(tok: &[u8]) -> bool {
         (Some(s), Some(e)) => t[s..=e].iter().all(u8::is_ascii_alphabetic),
         _ => false,
     }
+}
+
+/// One token wrapped in matching quotes (`'orders'`, `"tls",`, `` `job.daily' ``,
+/// `\"config\"`): quoting marks a value that was substituted into the message, so it is a name,
+/// never a word of the sentence.
+fn is_quoted(tok: &[u8]) -> bool {
+    let t = tok.strip_prefix(b"(").unwrap_or(tok);
+    let end = t
+        .iter()
+        .rposition(|b| !matches!(b, b',' | b'.' | b';' | b':' | b')'))
+        .map_or(0, |p| p + 1);
+    let t = &t[..end];
+    let inner = match t {
+        [b'\\', b'"', inner @ .., b'\\', b'"'] => inner,
+        [b'\'', inner @ .., b'\''] | [b'"', inner @ .., b'"'] | [b'`', inner @ .., b'\''] => inner,
+        _ => return false,
+    };
+    !inner.is_empty()
+        && !inner
+            .iter()
+            .any(|b| matches!(b, b'"' | b'\'' | b'`' | b' '))
 }
 
 /// Templates that must share a prefix, differing after it in free text, to become one template
@@ -103,6 +197,13 @@ pub struct Miner {
     kv_var: Vec<bool>,
     /// Per symbol: a plain word (letters, maybe wrapped in punctuation, or `key=letters`).
     wordlike: Vec<bool>,
+    /// Per symbol: a URL path or URL (see [`is_route`]).
+    route: Vec<bool>,
+    /// Per symbol: its wrapping (see [`wrap_of`]).
+    wrap: Vec<Wrap>,
+    /// Per symbol with exactly one placeholder and fixed text (`(<*>)`, `C:<*>>make`): the
+    /// lengths of the text before and after it; `u16::MAX` twice otherwise.
+    around_var: Vec<(u16, u16)>,
     templates: Vec<Template>,
     /// Live (unmerged) templates by token count, in creation order.
     by_len: FxHashMap<usize, Vec<TemplateIdx>>,
@@ -149,6 +250,9 @@ impl Miner {
             kv_key: Vec::new(),
             kv_var: Vec::new(),
             wordlike: Vec::new(),
+            route: Vec::new(),
+            wrap: Vec::new(),
+            around_var: Vec::new(),
             templates: Vec::new(),
             by_len: FxHashMap::default(),
             tails: Vec::new(),
@@ -200,6 +304,18 @@ impl Miner {
         self.kv_key.push(key);
         self.kv_var.push(var);
         self.wordlike.push(is_wordlike(tok));
+        self.route.push(is_route(tok));
+        self.wrap.push(wrap_of(tok));
+        let around = match (
+            memchr::memmem::find(tok, VAR),
+            memchr::memmem::rfind(tok, VAR),
+        ) {
+            (Some(f), Some(l)) if f == l && tok.len() > VAR.len() && tok.len() < 1 << 15 => {
+                (f as u16, (tok.len() - f - VAR.len()) as u16)
+            }
+            _ => (u16::MAX, u16::MAX),
+        };
+        self.around_var.push(around);
         self.sym_text.push(tok.into());
         self.syms.insert(tok.into(), s);
         s
@@ -235,13 +351,14 @@ impl Miner {
     }
 
     /// A template may stand for words it has not seen at its variables only when enough of it is
-    /// fixed text: at least half of its tokens, and two of them (one of two). Otherwise
-    /// (`<*> <*> done`) it only takes signatures with variables in the same places.
+    /// fixed text: at least half of its tokens or four of them (a long message with many masked
+    /// fields still has its sentence), and two of them (one of two). Otherwise (`<*> <*> done`)
+    /// it only takes signatures with variables in the same places.
     fn anchored(&self, tpl: &[u32]) -> bool {
         // A token with fixed text around its variable (`user=<*>`, `unknown[<*>]`) still
         // anchors; only a bare placeholder (`<*>`, `<*>,`, `[<*>]`) does not.
         let consts = tpl.iter().filter(|&&s| !self.purevar[s as usize]).count();
-        tpl.len() >= 2 && consts * 2 >= tpl.len() && consts >= 2.min(tpl.len() - 1)
+        tpl.len() >= 2 && (consts * 2 >= tpl.len() || consts >= 4) && consts >= 2.min(tpl.len() - 1)
     }
 
     /// Whether template token `a` takes token `b` (equal, or `a` a variable that stands for it).
@@ -250,8 +367,21 @@ impl Miner {
         let (ai, bi) = (a as usize, b as usize);
         a == b
             || a == VAR_SYM
-            || (self.varlike[ai] && self.varlike[bi] && (self.purevar[ai] || self.purevar[bi]))
+            || (self.varlike[ai]
+                && self.varlike[bi]
+                && (self.purevar[ai] || self.purevar[bi])
+                && same_wrap(self.wrap[ai], self.wrap[bi]))
             || (self.kv_var[ai] && self.kv_key[ai] != 0 && self.kv_key[ai] == self.kv_key[bi])
+            || (!self.varlike[bi] && !self.route[bi] && {
+                // The fixed text around the template's one variable, precomputed: this runs for
+                // every template tried, garbage included.
+                let (h, t) = self.around_var[ai];
+                let (p, b) = (&self.sym_text[ai], &self.sym_text[bi]);
+                (h, t) != (u16::MAX, u16::MAX)
+                    && b.len() > usize::from(h) + usize::from(t)
+                    && b.starts_with(&p[..usize::from(h)])
+                    && b.ends_with(&p[p.len() - usize::from(t)..])
+            })
     }
 
     /// Whether `tpl` takes `toks`: constants equal, and where they differ a variable of an
@@ -324,6 +454,59 @@ impl Miner {
         self.resolve(idx)
     }
 
+    /// `<*>` wrapped in the punctuation all of `vals` share (`'<*>')`, `(<*>)`): the wrapping
+    /// is part of the sentence (`'x')` ends a message, `'x'):` introduces more), only what
+    /// is inside varies.
+    fn wrapped_var(&mut self, vals: &[u32]) -> u32 {
+        let texts: Vec<&[u8]> = vals.iter().map(|&v| &*self.sym_text[v as usize]).collect();
+        let punct = |b: &u8| !b.is_ascii_alphanumeric();
+        let lead = texts
+            .iter()
+            .map(|t| t.iter().take_while(|b| punct(b)).count())
+            .min()
+            .unwrap_or(0);
+        let trail = texts
+            .iter()
+            .map(|t| t.iter().rev().take_while(|b| punct(b)).count())
+            .min()
+            .unwrap_or(0);
+        let first = texts[0];
+        let mut pre = lead;
+        while texts.iter().any(|t| t[..pre] != first[..pre]) {
+            pre -= 1;
+        }
+        let mut suf = trail;
+        while texts
+            .iter()
+            .any(|t| t[t.len() - suf..] != first[first.len() - suf..])
+        {
+            suf -= 1;
+        }
+        if (pre == 0 && suf == 0) || texts.iter().any(|t| pre + suf >= t.len()) {
+            return VAR_SYM;
+        }
+        let mut w = first[..pre].to_vec();
+        w.extend_from_slice(VAR);
+        w.extend_from_slice(&first[first.len() - suf..]);
+        self.intern(&w)
+    }
+
+    /// What a position holding `vals` becomes once it is a variable: `key=<*>` when all are
+    /// values of one key (the key is the event's text, only the value varies), else `<*>`.
+    fn var_for(&mut self, vals: &[u32]) -> u32 {
+        let key = self.kv_key[vals[0] as usize];
+        if key == 0 || vals.iter().any(|&v| self.kv_key[v as usize] != key) {
+            return self.wrapped_var(vals);
+        }
+        let t = &self.sym_text[vals[0] as usize];
+        let Some(eq) = memchr::memchr(b'=', t) else {
+            return VAR_SYM;
+        };
+        let mut k = t[..=eq].to_vec();
+        k.extend_from_slice(VAR);
+        self.intern(&k)
+    }
+
     /// Whether a token names something rather than says something: it has a letter, and a
     /// dot, underscore, hyphen, `@` or quote-wrapped such (`api.example.com`,
     /// `'sync_crm_contacts'`, `web-a`) — not a plain word, not a path.
@@ -332,6 +515,9 @@ impl Miner {
             return true;
         }
         let t = &self.sym_text[s as usize];
+        if is_quoted(t) || (self.kv_key[s as usize] != 0 && !t.ends_with(b"=")) {
+            return true;
+        }
         !self.wordlike[s as usize]
             && !t.starts_with(b"/")
             && t.iter().any(u8::is_ascii_alphabetic)
@@ -358,15 +544,19 @@ impl Miner {
             let diff: Vec<usize> = (0..n).filter(|&p| me[p] != ot[p]).collect();
             if diff.len() < 2
                 || diff.len() > max_diff
-                || !diff
-                    .iter()
-                    .all(|&p| self.identifier_like(me[p]) && self.identifier_like(ot[p]))
+                || !diff.iter().all(|&p| {
+                    same_wrap(self.wrap[me[p] as usize], self.wrap[ot[p] as usize])
+                        && self.identifier_like(me[p])
+                        && self.identifier_like(ot[p])
+                        && self.kv_key[me[p] as usize] == self.kv_key[ot[p] as usize]
+                })
             {
                 continue;
             }
+            let ot = ot.clone();
             let mut general = me.clone();
             for &p in &diff {
-                general[p] = VAR_SYM;
+                general[p] = self.var_for(&[me[p], ot[p]]);
             }
             if !self.anchored(&general) {
                 continue;
@@ -396,9 +586,9 @@ impl Miner {
 
     /// Makes a tail template when [`TAIL_VALUES`] live templates (any lengths) share the first
     /// tokens of `idx` and differ after them in free text: a long enough constant prefix (at
-    /// least [`TAIL_PREFIX`] tokens, two of them constants, and half of the longest member),
-    /// tails that are not all single words (those are the sibling merge's business), and
-    /// pairwise different. A message that ends in a commit message, an exception's text or a
+    /// least [`TAIL_PREFIX`] tokens, two of them constants, and half of the longest member or
+    /// four constants), tails that are not all single words (those are the sibling merge's
+    /// business) nor all led by a word in capitals, and pairwise different. A message that ends in a commit message, an exception's text or a
     /// name of several words is one template.
     fn merge_tails(&mut self, idx: TemplateIdx) {
         if self.templates.len() > MAX_TEMPLATES_FOR_MERGES {
@@ -456,10 +646,14 @@ impl Miner {
                 v.dedup();
                 v.len()
             };
-            let free_text = distinct(&|t| t[0] as usize) >= TAIL_VALUES
+            // Tails that all start with a word in capitals start with an enumeration
+            // (`JOB_SETUP`, `TASK_ABORT for <*>`): structure, not prose.
+            let enumerated = tails.iter().all(|t| is_caps(&self.sym_text[t[0] as usize]));
+            let free_text = !enumerated
+                && distinct(&|t| t[0] as usize) >= TAIL_VALUES
                 && distinct(&|t| t[t.len() - 1] as usize) >= 2
                 && distinct(&|t| t.len()) >= 2;
-            if consts < 2 || c * 2 < longest || !free_text {
+            if consts < 2 || (c * 2 < longest && consts < 4) || !free_text {
                 continue;
             }
             let keep = self.templates.len() as TemplateIdx;
@@ -532,7 +726,12 @@ impl Miner {
             // A URL path (a request's route, its variable segments already masked) is what the
             // request is about, never a variable as a whole.
             let text = &self.sym_text[me[p] as usize];
+            // So is what follows an HTTP method (`GET "/up"`).
+            let after_method =
+                p > 0 && crate::mask::METHODS.contains(&&*self.sym_text[me[p - 1] as usize]);
             if me[p] == VAR_SYM
+                || after_method
+                || self.kv_var[me[p] as usize]
                 || text.starts_with(b"/")
                 || memchr::memmem::find(text, b"://").is_some()
             {
@@ -552,6 +751,7 @@ impl Miner {
                     }
                     let ot = &self.templates[o as usize].toks;
                     ot[p] != VAR_SYM
+                        && same_wrap(self.wrap[ot[p] as usize], self.wrap[me[p] as usize])
                         && ot
                             .iter()
                             .zip(me.iter())
@@ -563,10 +763,45 @@ impl Miner {
                 && sibs
                     .iter()
                     .all(|&o| self.wordlike[self.templates[o as usize].toks[p] as usize]);
-            let need = if words { WORD_VALUES } else { SIBLING_VALUES };
+            // Beside a single fixed token (`[Step] stage`, `[Step] }`, `removing echo`) a
+            // word or symbol may be the message itself, whose few values are the events: it
+            // takes many values to show it is a variable. Names (`db.main: Creating...`) are
+            // variables as usual.
+            let name = |s: u32| self.identifier_like(s) || self.purevar[s as usize];
+            let names = name(me[p])
+                && sibs
+                    .iter()
+                    .all(|&o| name(self.templates[o as usize].toks[p]));
+            let lone = !names
+                && general
+                    .iter()
+                    .filter(|&&s| !self.purevar[s as usize])
+                    .count()
+                    < 2;
+            let after_var = p > 0 && self.varlike[me[p - 1] as usize];
+            let caps = !after_var
+                && is_caps(&self.sym_text[me[p] as usize])
+                && sibs
+                    .iter()
+                    .all(|&o| is_caps(&self.sym_text[self.templates[o as usize].toks[p] as usize]));
+            let need = if lone {
+                LONE_VALUES
+            } else if caps {
+                CAPS_VALUES
+            } else if words {
+                WORD_VALUES
+            } else {
+                SIBLING_VALUES
+            };
             if sibs.len() + 1 >= need {
                 let mut all = sibs;
                 all.push(idx);
+                let vals: Vec<u32> = all
+                    .iter()
+                    .map(|&o| self.templates[o as usize].toks[p])
+                    .collect();
+                let mut general = general;
+                general[p] = self.var_for(&vals);
                 let keep = self.unite(all, general);
                 // The survivor may now have siblings of its own at another position.
                 self.merge_siblings(keep);
@@ -712,6 +947,206 @@ mod tests {
         m.add(b"<*> Transitioned from SCHEDULED to RUNNING");
         let c = m.add(b"<*> Transitioned from RUNNING to SUCCEEDED");
         assert_ne!(m.resolve(a), m.resolve(c));
+    }
+
+    #[test]
+    fn quoted_words_are_names_and_vary_at_three_values() {
+        let mut m = Miner::new();
+        let a = m.add(b"mounted volume 'alpha' for pod <*>");
+        m.add(b"mounted volume 'beta' for pod <*>");
+        let c = m.add(b"mounted volume 'gamma' for pod <*>");
+        assert_eq!(m.resolve(a), m.resolve(c));
+        // Backslash-escaped quotes (a message quoted inside a quoted field) too.
+        let mut m = Miner::new();
+        let a = m.add(br#"attached disk \"red\" to <*>"#);
+        m.add(br#"attached disk \"green\" to <*>"#);
+        let c = m.add(br#"attached disk \"blue\" to <*>"#);
+        assert_eq!(m.resolve(a), m.resolve(c));
+        // Two quoted values that vary together are names at once.
+        let mut m = Miner::new();
+        let a = m.add(b"granted 'reader' on 'sales' to <*>");
+        let b = m.add(b"granted 'writer' on 'hr' to <*>");
+        assert_eq!(m.resolve(a), m.resolve(b));
+        assert!(is_quoted(b"`nightly.job',") && is_quoted(b"(\"x\")"));
+        assert!(!is_quoted(b"\"two") && !is_quoted(b"''") && !is_quoted(b"word"));
+    }
+
+    #[test]
+    fn key_value_pairs_vary_as_values_and_keep_their_keys() {
+        let mut m = Miner::new();
+        let a = m.add(b"session open user=ann realm=east");
+        let b = m.add(b"session open user=bob realm=west");
+        assert_eq!(m.resolve(a), m.resolve(b));
+        assert_eq!(m.text(a), "session open user=<*> realm=<*>");
+        // The key stays: another key at that position is another event.
+        let c = m.add(b"session open group=ops realm=north");
+        assert_ne!(m.resolve(c), m.resolve(a));
+        let d = m.add(b"session open user=cy realm=south");
+        assert_eq!(m.resolve(d), m.resolve(a));
+        // One position, four plain values: `key=<*>`, not a bare `<*>`.
+        let mut m = Miner::new();
+        for db in ["shop", "auth", "stock", "books"] {
+            m.add(format!("opened database={db} for <*>").as_bytes());
+        }
+        let e = m.add(b"opened database=users for <*>");
+        assert_eq!(m.text(e), "opened database=<*> for <*>");
+    }
+
+    #[test]
+    fn a_word_beside_one_fixed_token_needs_many_values() {
+        let mut m = Miner::new();
+        let steps = ["build", "test", "lint", "deploy", "{", "}", "publish"];
+        let ids: Vec<_> = steps
+            .iter()
+            .map(|w| m.add(format!("[Step] {w}").as_bytes()))
+            .collect();
+        for (i, a) in ids.iter().enumerate() {
+            for b in &ids[i + 1..] {
+                assert_ne!(m.resolve(*a), m.resolve(*b), "each step is its own event");
+            }
+        }
+        // Many values: a variable after all.
+        let mut m = Miner::new();
+        let first = m.add(b"unloading alpha");
+        for w in [
+            "beta", "gamma", "delta", "eps", "zeta", "eta", "theta", "iota",
+        ] {
+            m.add(format!("unloading {w}").as_bytes());
+        }
+        let ninth = m.add(b"unloading iota");
+        assert_ne!(m.resolve(first), m.resolve(ninth));
+        let last = m.add(b"unloading kappa");
+        assert_eq!(m.resolve(first), m.resolve(last));
+        assert_eq!(m.text(last), "unloading <*>");
+        // Names beside one fixed token vary as usual.
+        let mut m = Miner::new();
+        let a = m.add(b"svc.alpha: Starting...");
+        m.add(b"svc.beta: Starting...");
+        let c = m.add(b"svc.gamma: Starting...");
+        assert_eq!(m.resolve(a), m.resolve(c));
+    }
+
+    #[test]
+    fn words_in_capitals_are_an_enumeration_unless_they_qualify_a_value() {
+        let mut m = Miner::new();
+        let acts = ["CREATE", "READ", "UPDATE", "DELETE", "PURGE"];
+        let ids: Vec<_> = acts
+            .iter()
+            .map(|w| m.add(format!("store {w} done for <*>").as_bytes()))
+            .collect();
+        assert_ne!(
+            m.resolve(ids[0]),
+            m.resolve(ids[4]),
+            "five actions are five events"
+        );
+        let sixth = m.add(b"store MERGE done for <*>");
+        assert_eq!(
+            m.resolve(ids[0]),
+            m.resolve(sixth),
+            "six values: a variable"
+        );
+        // After a number, a word in capitals is its unit and varies with it.
+        let mut m = Miner::new();
+        let ids: Vec<_> = ["KRW", "NOK", "DKK", "PLN"]
+            .iter()
+            .map(|c| m.add(format!("charged <*> {c} to card <*>").as_bytes()))
+            .collect();
+        assert_eq!(m.resolve(ids[0]), m.resolve(ids[3]));
+        assert!(is_caps(b"UPDATE\"") && is_caps(b"UP_FOR_RETRY;") && !is_caps(b"Update"));
+    }
+
+    #[test]
+    fn a_partly_masked_token_takes_the_same_value_without_digits() {
+        // `(refs/tags/v7)` was masked for its digit; `(refs/tags/stable)` is the same field.
+        let mut m = Miner::new();
+        let a = m.add(b"building ref <*> (<*>) now");
+        let b = m.add(b"building ref <*> (refs/tags/stable) now");
+        assert_eq!(m.resolve(a), m.resolve(b));
+        // In either order.
+        let mut m = Miner::new();
+        let b = m.add(br"D:\runs\nightly>make all");
+        let a = m.add(br"D:<*>>make all");
+        assert_eq!(m.resolve(a), m.resolve(b));
+        // The fixed text around the variable must match, and a route is never taken.
+        let c = m.add(br"E:\runs\nightly>make all");
+        assert_ne!(m.resolve(a), m.resolve(c));
+        let mut m = Miner::new();
+        let a = m.add(b"served GET \"<*>\" in <*>");
+        let b = m.add(b"served GET \"/health\" in <*>");
+        assert_ne!(m.resolve(a), m.resolve(b));
+    }
+
+    #[test]
+    fn four_fixed_words_anchor_a_template_with_many_masked_fields() {
+        let mut m = Miner::new();
+        let users = ["ann", "bob", "cy", "dee", "eve"];
+        let ids: Vec<_> = users
+            .iter()
+            .map(|u| {
+                m.add(format!("Granted token for {u} from <*> via <*> <*> <*>:<*> <*>").as_bytes())
+            })
+            .collect();
+        assert_eq!(m.resolve(ids[0]), m.resolve(ids[4]));
+        assert_eq!(
+            m.text(ids[0]),
+            "Granted token for <*> from <*> via <*> <*> <*>:<*> <*>"
+        );
+    }
+
+    #[test]
+    fn a_variable_keeps_its_wrapping_and_wrappings_stay_apart() {
+        let mut m = Miner::new();
+        let a = m.add(b"dropped link <*> for 'ann')");
+        m.add(b"dropped link <*> for 'bob')");
+        m.add(b"dropped link <*> for 'cy')");
+        let d = m.add(b"dropped link <*> for 'dee'):");
+        m.add(b"dropped link <*> for 'eve'):");
+        let f = m.add(b"dropped link <*> for 'fay'):");
+        assert_eq!(m.text(a), "dropped link <*> for '<*>')");
+        assert_eq!(m.text(f), "dropped link <*> for '<*>'):");
+        assert_ne!(
+            m.resolve(a),
+            m.resolve(d),
+            "`):` says more follows: another event"
+        );
+        assert_eq!(m.resolve(d), m.resolve(f));
+        // A bare `-` (nothing written) still joins the values around it.
+        let mut m = Miner::new();
+        let a = m.add(b"flags UH set on <*>");
+        m.add(b"flags - set on <*>");
+        let c = m.add(b"flags UF,URX set on <*>");
+        assert_eq!(m.resolve(a), m.resolve(c));
+        assert!(same_wrap(wrap_of(b"<*>,"), wrap_of(b"LOCAL(<*>),")));
+        assert!(!same_wrap(wrap_of(b"'<*>')"), wrap_of(b"'<*>'):")));
+    }
+
+    #[test]
+    fn a_long_free_text_tail_does_not_hide_a_four_word_prefix() {
+        let mut m = Miner::new();
+        let a = m.add(b"tag moved onto commit <*> Tidy the readme");
+        m.add(b"tag moved onto commit <*> Merge branch <*> of <*> into main");
+        let c = m.add(b"tag moved onto commit <*> Bump lockfile");
+        assert_eq!(m.resolve(a), m.resolve(c));
+        // Tails led by an enumeration are structure.
+        let mut m = Miner::new();
+        let a = m.add(b"handling the queued event Kind: SLOT_OPEN for slot <*> owner <*>");
+        m.add(b"handling the queued event Kind: PHASE_INIT");
+        let c = m.add(b"handling the queued event Kind: SLOT_DROP now");
+        assert_ne!(m.resolve(a), m.resolve(c));
+    }
+
+    #[test]
+    fn what_follows_an_http_method_is_never_made_a_variable() {
+        let mut m = Miner::new();
+        let ids: Vec<_> = ["\"/cart\"", "\"/ping\"", "\"/items/<*>\"", "\"/login\""]
+            .iter()
+            .map(|r| m.add(format!("Began GET {r} from <*> at <*>").as_bytes()))
+            .collect();
+        assert_ne!(
+            m.resolve(ids[0]),
+            m.resolve(ids[3]),
+            "each route is its own event"
+        );
     }
 
     #[test]
