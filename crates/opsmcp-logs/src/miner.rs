@@ -588,8 +588,9 @@ impl Miner {
     /// tokens of `idx` and differ after them in free text: a long enough constant prefix (at
     /// least [`TAIL_PREFIX`] tokens, two of them constants, and half of the longest member or
     /// four constants), tails that are not all single words (those are the sibling merge's
-    /// business) nor all led by a word in capitals, and pairwise different. A message that ends in a commit message, an exception's text or a
-    /// name of several words is one template.
+    /// business) nor all led by a word in capitals, and pairwise different. A message that
+    /// ends in a commit message, an exception's text or a name of several words is one
+    /// template.
     fn merge_tails(&mut self, idx: TemplateIdx) {
         if self.templates.len() > MAX_TEMPLATES_FOR_MERGES {
             return;
@@ -724,7 +725,8 @@ impl Miner {
         for p in 0..n {
             let me = &self.templates[idx as usize].toks;
             // A URL path (a request's route, its variable segments already masked) is what the
-            // request is about, never a variable as a whole.
+            // request is about, never a variable as a whole. (Only a bare one: a quoted or
+            // bracketed path here may be a value, unlike in [`is_route`]'s uses.)
             let text = &self.sym_text[me[p] as usize];
             // So is what follows an HTTP method (`GET "/up"`).
             let after_method =
