@@ -344,11 +344,14 @@ pub fn score(
 }
 
 /// Checks health independently of the run (the scorer does not take the agent's word): a
-/// `verify_health` call through the toolbox. Recovered means nothing is unhealthy and
-/// `component` is healthy. `None` when no server offers the tool or the call fails.
+/// `verify_health` call through the toolbox. Recovered means `component` is healthy and
+/// nothing is unhealthy but the services in `excused` (trouble of their own that the incident
+/// did not cause and its fix cannot end). `None` when no server offers the tool or the call
+/// fails.
 pub async fn check_recovered(
     toolbox: &Toolbox,
     component: &str,
+    excused: &[String],
     timeout: Duration,
 ) -> Option<bool> {
     let name = toolbox
@@ -370,7 +373,9 @@ pub async fn check_recovered(
         .iter()
         .find(|s| s.service == component)
         .map_or(health.status == "healthy", |s| s.status == "healthy");
-    Some(component_ok && health.with_status("unhealthy").is_empty() && health.status != "unhealthy")
+    let unhealthy = health.with_status("unhealthy");
+    let others_ok = unhealthy.iter().all(|s| excused.contains(&s.service));
+    Some(component_ok && others_ok && (health.status != "unhealthy" || !unhealthy.is_empty()))
 }
 
 fn mark(ok: bool) -> &'static str {

@@ -740,9 +740,11 @@ async fn run_one(
                 }
             })
             .await?;
+        let excused = scenario.independent_trouble(started.elapsed().as_secs_f64() / 60.0);
         let recovered = eval::check_recovered(
             &toolbox,
             &expected.component,
+            &excused,
             Duration::from_secs(opts.call_timeout_s),
         )
         .await

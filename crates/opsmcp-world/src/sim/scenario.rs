@@ -384,6 +384,35 @@ impl Scenario {
             .filter(move |s| s.depends_on.iter().any(|d| d == name))
     }
 
+    /// Services whose trouble `minutes_in` minutes after the world started is, by this
+    /// scenario's own account, a story of its own: a red herring that runs its course whatever
+    /// is done (not load the fault pushes), still going, on a service that neither is the
+    /// fault's component nor calls it, directly or through others. Whoever judges recovery
+    /// cannot ask a fix of the fault to end them.
+    pub fn independent_trouble(&self, minutes_in: f64) -> Vec<String> {
+        let mut touched = vec![self.fault.component.clone()];
+        let mut i = 0;
+        while i < touched.len() {
+            let next: Vec<String> = self
+                .dependents_of(&touched[i])
+                .map(|s| s.name.clone())
+                .filter(|n| !touched.contains(n))
+                .collect();
+            touched.extend(next);
+            i += 1;
+        }
+        let mut out: Vec<String> = self
+            .red_herrings
+            .iter()
+            .filter(|r| !r.follows_fault && r.duration_minutes - r.start_minutes_ago > minutes_in)
+            .filter(|r| !touched.contains(&r.service))
+            .map(|r| r.service.clone())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
     fn check(&self) -> Result<(), String> {
         let kebab = |s: &str| {
             !s.is_empty()

@@ -460,3 +460,80 @@ fn effect_speed_shortens_only_the_actions_timing() {
         world("db-connection-pool-exhaustion", 1).fault_strength(one_min)
     );
 }
+
+#[test]
+fn trouble_of_its_own_is_excused_only_off_the_faults_path_and_while_it_lasts() {
+    let text = r#"
+name = "excused"
+summary = "s"
+story = "s"
+
+[[services]]
+name = "web"
+kind = "api"
+depends_on = ["db"]
+log_format = "json"
+baseline = { request_rate = 10.0 }
+
+[[services]]
+name = "db"
+kind = "database"
+log_format = "json"
+baseline = { request_rate = 10.0 }
+
+[[services]]
+name = "etl"
+kind = "worker"
+log_format = "json"
+baseline = { cpu_percent = 10.0 }
+
+[[services]]
+name = "spare"
+kind = "database"
+log_format = "json"
+baseline = { cpu_percent = 10.0 }
+
+[fault]
+type = "slow-dependency"
+component = "db"
+onset_minutes_ago = 10
+shape = "step"
+effects = { request_rate = { factor = 0.5 } }
+
+# Ongoing, on a service off the fault's path: excused.
+[[red_herrings]]
+service = "etl"
+description = "a nightly batch"
+start_minutes_ago = 30
+duration_minutes = 90
+
+# Ongoing, but on a caller of the fault: its health is the fix's to restore.
+[[red_herrings]]
+service = "web"
+description = "a caller's own noise"
+start_minutes_ago = 30
+duration_minutes = 90
+
+# Over within five minutes of the start.
+[[red_herrings]]
+service = "spare"
+description = "a short blip"
+start_minutes_ago = 30
+duration_minutes = 35
+
+[[actions]]
+name = "fix"
+target = "db"
+outcome = "fixes"
+minutes_to_effect = 1
+
+[truth]
+root_cause = "slow-dependency"
+component = "db"
+remediation = ["fix"]
+"#;
+    let s = super::scenario::Scenario::parse(text, "excused.toml").unwrap();
+    assert_eq!(s.independent_trouble(1.0), vec!["etl", "spare"]);
+    assert_eq!(s.independent_trouble(6.0), vec!["etl"]);
+    assert!(s.independent_trouble(61.0).is_empty());
+}
