@@ -141,6 +141,18 @@ impl Limit {
         }
     }
 
+    /// The same for a reading where less is worse: a certificate that is always renewed
+    /// with under two weeks left (a short-lived internal one) is not news at 12 days.
+    fn below_normal(self, baseline: Option<f64>) -> Self {
+        match baseline {
+            Some(b) if b <= self.warning && b > self.critical => Self {
+                warning: (b + self.critical) / 2.0,
+                critical: self.critical,
+            },
+            _ => self,
+        }
+    }
+
     /// Judges a reading where more is worse: degraded at or above `warning`, unhealthy at or
     /// above `critical`.
     fn judge(&self, name: impl Into<String>, value: f64, unit: &str) -> Check {
@@ -318,11 +330,12 @@ pub fn judge_readings(
                 }
                 .judge_low(words(), r.current, ""),
             ),
-            (SignalKind::CertExpiry, _) => Some(
+            (SignalKind::CertExpiry, b) => Some(
                 Limit {
                     warning: 14.0,
                     critical: 1.0,
                 }
+                .below_normal(b)
                 .judge_low("certificate days left", r.current, ""),
             ),
             // Present at all: none left is an outage, fewer than usual a loss.
@@ -437,6 +450,23 @@ mod tests {
         assert_eq!(judge(92.0, 88.0), Status::Degraded);
         assert_eq!(judge(96.0, 88.0), Status::Unhealthy);
         assert_eq!(judge(86.0, 40.0), Status::Degraded);
+    }
+
+    #[test]
+    fn a_short_lived_certificate_is_not_news_at_its_usual_days_left() {
+        // Renewed weekly, it always has under the two weeks that warn for a yearly one.
+        let judge = |current: f64, baseline: f64| {
+            let r = [Reading::new(
+                "tls_client_cert_days_remaining",
+                current,
+                Some(baseline),
+            )];
+            judge_readings("svc", &r, &Thresholds::default()).status
+        };
+        assert_eq!(judge(12.0, 12.0), Status::Healthy);
+        assert_eq!(judge(5.0, 12.0), Status::Degraded);
+        assert_eq!(judge(0.5, 12.0), Status::Unhealthy);
+        assert_eq!(judge(12.0, 60.0), Status::Degraded);
     }
 
     #[test]
