@@ -117,13 +117,18 @@ pub async fn scan(world: &dyn World, window: &Window) -> Result<MetricScan, Anal
             .await?;
         let further = judge_all(&longer, window);
         for c in series.iter_mut().filter(|c| unseen_onset(c)) {
-            if let Some(onset) = further
+            if let Some(l) = further
                 .iter()
                 .find(|l| l.service == c.service && l.signal == c.signal && l.anomalous_now)
-                .and_then(|l| l.onset)
-                .filter(|o| c.onset.is_some_and(|seen| *o < seen))
+                .filter(|l| {
+                    l.onset
+                        .is_some_and(|o| c.onset.is_some_and(|seen| o < seen))
+                })
             {
-                c.onset = Some(onset);
+                c.onset = l.onset;
+                // How long it kept getting worse is counted from that onset too: hours of a
+                // slow climb are no news within the last half hour alone.
+                c.worsening_until = c.worsening_until.max(l.worsening_until);
             }
         }
     }
@@ -416,7 +421,12 @@ pub fn deviation(
             (out, if out { ratio.ln() } else { 0.0 }, None)
         }
         SignalKind::Disk => {
-            let cap = max.unwrap_or(100.0).max(f64::EPSILON);
+            let whole = if share_of_one(name, v, reference) {
+                1.0
+            } else {
+                100.0
+            };
+            let cap = max.unwrap_or(whole).max(f64::EPSILON);
             let (pv, pref) = (v / cap * 100.0, reference / cap * 100.0);
             let full = pv >= 95.0;
             let out = full || pv - pref >= 10.0;
@@ -435,7 +445,14 @@ pub fn deviation(
         SignalKind::PoolUsage => bounded(v, reference, max, 0.9, |m| {
             format!("{v} in use of a maximum of {m}")
         }),
-        SignalKind::Memory | SignalKind::Cpu | SignalKind::Io if signals::is_percent(name) => {
+        SignalKind::Memory | SignalKind::Cpu | SignalKind::Io
+            if signals::is_percent(name) || share_of_one(name, v, reference) =>
+        {
+            let (v, reference) = if signals::is_percent(name) {
+                (v, reference)
+            } else {
+                (v * 100.0, reference * 100.0)
+            };
             let rise = v - reference;
             let out = rise >= 20.0 || (v >= 90.0 && rise >= 10.0);
             let high = v >= 90.0 && out;
@@ -605,6 +622,17 @@ fn is_fraction(name: &str, v: f64, reference: f64) -> bool {
         1.0
     };
     signals::is_error_share(name) && v <= limit && reference <= limit
+}
+
+/// A share written as a fraction of one (`node_filesystem_used_ratio` 0.58,
+/// `container_memory_usage_fraction`): a percentage divided by 100, judged as one.
+fn share_of_one(name: &str, v: f64, reference: f64) -> bool {
+    !signals::is_percent(name)
+        && signals::words(name)
+            .iter()
+            .any(|x| matches!(x.as_str(), "ratio" | "fraction" | "share"))
+        && (0.0..=1.05).contains(&v)
+        && (0.0..=1.0).contains(&reference)
 }
 
 /// A disk signal that measures what is left rather than what is used.

@@ -231,6 +231,15 @@ fn rename_signals(s: &Scenario) -> Scenario {
         ("hit_ratio", "keyspace_hit_ratio"),
         ("mem_used_percent", "redis_memory_used_percent"),
         ("evicted_keys_per_s", "redis_evicted_keys_per_s"),
+        ("node_filesystem_used_ratio", "kubelet_volume_used_fraction"),
+        ("cluster_health_green", "cluster_healthy"),
+        ("rate_limit_over_limit_per_s", "quota_exceeded_per_s"),
+        ("index_merges_running", "index_compactions_running"),
+        (
+            "origin_tls_cert_days_left",
+            "probe_ssl_earliest_cert_expiry_days",
+        ),
+        ("edge_cache_hit_ratio", "cdn_cache_hit_rate"),
     ]
     .into_iter()
     .collect();
@@ -345,6 +354,7 @@ fn rescale(s: &Scenario, factor: f64) -> Scenario {
     let scalable = |signal: &str| {
         !signal.ends_with("_percent")
             && !signal.ends_with("_ratio")
+            && !signal.ends_with("_fraction")
             && signal != "error_rate"
             && signal != "cert_days_left"
     };

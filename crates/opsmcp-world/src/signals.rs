@@ -133,6 +133,16 @@ const WAITING: &[&str] = &["pending", "waiting", "queued", "blocked", "wait"];
 /// Words saying the value is a bound, not a reading.
 const LIMIT: &[&str] = &["max", "maximum", "limit", "capacity", "cap", "allowed"];
 
+/// Words saying work met a limit and was turned away.
+const AT_LIMIT: &[&str] = &[
+    "over",
+    "exceeded",
+    "exceeding",
+    "exceeds",
+    "breached",
+    "throttled",
+];
+
 /// Words of trouble beneath a service: the network losing packets, the hypervisor stealing
 /// CPU, the clock off true time (`tcp_retransmits_per_s`, `node_netstat_Tcp_RetransSegs`,
 /// `cpu_steal_percent`, `node_timex_offset_seconds`, `packets_dropped_total`).
@@ -242,6 +252,14 @@ pub fn kind(name: &str) -> SignalKind {
     // not a bound.
     if held_open(&w) {
         return SignalKind::Io;
+    }
+    // Work counted as it meets a limit (`ratelimit_over_limit_per_s`,
+    // `quota_exceeded_total`) is refused work, not the bound; work near one is its own reading.
+    if (has(&w, LIMIT) || has(&w, &["quota", "quotas"])) && has(&w, AT_LIMIT) {
+        return SignalKind::Errors;
+    }
+    if has(&w, LIMIT) && has(&w, &["near", "nearing", "approaching"]) {
+        return SignalKind::Other;
     }
     if has(&w, LIMIT) || first_max || sized_pool {
         return SignalKind::Limit;
@@ -514,6 +532,12 @@ pub fn is_percent(name: &str) -> bool {
     )
 }
 
+/// A verdict the component gives on itself (`elasticsearch_cluster_health_status_green`,
+/// `consul_health_service_status`, `healthy_hosts`): it says the component is unwell, not why.
+pub fn is_health_verdict(name: &str) -> bool {
+    has(&words(name), &["health", "healthy", "unhealthy", "green"])
+}
+
 /// An error signal that is a share of requests (`error_rate`, `http_error_ratio`; 0.02 = 2 %),
 /// not a count or a per-second rate (`errors_total`, `http_5xx_per_s`).
 pub fn is_error_share(name: &str) -> bool {
@@ -603,6 +627,10 @@ mod tests {
             ("long_running_queries", Io),
             ("query_duration_seconds_p99", Latency),
             ("node_network_transmit_bytes", Other),
+            ("ratelimit_service_rate_limit_over_limit_per_s", Errors),
+            ("envoy_cluster_ratelimit_over_limit", Errors),
+            ("api_quota_exceeded_total", Errors),
+            ("ratelimit_service_rate_limit_near_limit_per_s", Other),
         ] {
             assert_eq!(kind(n), k, "{n}");
         }

@@ -311,6 +311,9 @@ struct Facts {
     /// expired, its disk or another of its own limits is full. What it calls cannot make
     /// that happen.
     own_trouble: bool,
+    /// Its own trouble is more than a cache that stopped hitting: a certificate expired, a
+    /// disk or another limit of its own full. No amount of work sent to it does that.
+    own_limit: bool,
     /// How fast it answers is measured at all: without it, failing is not known to be fast.
     latency_measured: bool,
     /// Its new or bursting log lines say calls timed out: its failures are slowness seen as
@@ -495,16 +498,15 @@ fn facts(inp: &Inputs<'_>, service: &str) -> Facts {
         ) {
             f.failing_onset = earliest(f.failing_onset, c.onset);
         }
-        if matches!(
-            signals::kind(&c.signal),
-            SignalKind::CacheHit | SignalKind::CertExpiry
-        ) || (matches!(
-            signals::kind(&c.signal),
-            SignalKind::Disk | SignalKind::Other
-        ) && c.limit.is_some())
-        {
+        let own_limit = signals::kind(&c.signal) == SignalKind::CertExpiry
+            || (matches!(
+                signals::kind(&c.signal),
+                SignalKind::Disk | SignalKind::Other
+            ) && c.limit.is_some());
+        if own_limit || signals::kind(&c.signal) == SignalKind::CacheHit {
             f.own_trouble = true;
         }
+        f.own_limit |= own_limit;
         match signals::kind(&c.signal) {
             SignalKind::Latency => f.latency = f.latency.max(c.magnitude),
             // A service that is gone fails everything sent to it. Trouble beneath it (packets
@@ -618,10 +620,13 @@ impl Facts {
                 (self.trouble_onset, caller.trouble_onset.or(caller.onset)),
                 (Some(d), Some(c)) if d >= c + LOAD_LAG
             );
+        // A cache in front of a dependency that fails for a reason of its own stops hitting
+        // too: failed fetches are not stored, so keys that expire are never filled again.
+        let its_cache_starved = !caller.own_limit && self.own_limit && self.failing >= FELT;
         self.felt()
             && timed
             && !(fails_fast && self.failing < FELT)
-            && !caller.own_trouble
+            && (!caller.own_trouble || its_cache_starved)
             && !after_its_sender
     }
 }
@@ -909,6 +914,9 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
         .filter(|(_, f)| f.sick)
         .map(|(n, _)| n.clone())
         .collect();
+    for n in &sick {
+        tracing::debug!(service = %n, facts = ?all[n], "sick service");
+    }
     let symptoms: BTreeSet<String> = names
         .iter()
         .filter(|n| {
@@ -1172,9 +1180,13 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             .iter()
             .cloned()
             .chain(siblings)
+            // Trouble of a limit of its own (an expired certificate, a full disk) is no work
+            // sent to it, unless it measurably was.
             .filter(|d| {
                 sick.contains(d)
-                    && (all[d].load || busy_since(d) || (misses_sent_on && began_after(d)))
+                    && (all[d].load
+                        || !all[d].own_limit
+                            && (busy_since(d) || (misses_sent_on && began_after(d))))
             })
             .flat_map(|d| {
                 let mut below: Vec<String> = inp
@@ -1709,7 +1721,9 @@ fn accounted(inp: &Inputs<'_>, component: &str, cause: RootCause) -> f64 {
         let kind = signals::kind(&c.signal);
         // Symptoms (latency, errors, throughput, backlog) every kind explains: they would
         // only dilute the share.
-        if rules::explains(RootCause::SlowDependency, kind) {
+        if rules::explains(RootCause::SlowDependency, kind)
+            || (kind == SignalKind::Other && signals::is_health_verdict(&c.signal))
+        {
             continue;
         }
         // A signal whose meaning is unknown counts half: it may be anything.

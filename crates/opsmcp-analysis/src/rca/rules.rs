@@ -412,8 +412,26 @@ pub(crate) fn job(c: &Ctx) -> Rule {
     // A run its own record says is over loads nothing now; nor does one that only put work
     // on a queue: what it enqueued is the component's ordinary work, and what that work
     // runs out of (its pool, its threads) is the cause to work on.
-    let (over, crons): (Vec<&WorldEvent>, Vec<&WorldEvent>) =
-        c.changes("cron").into_iter().partition(|e| {
+    // A job scheduled from a caller that shows no pressure of its own, only what it feels of
+    // this component (a maintenance CronJob that asks a database for a force-merge or a full
+    // vacuum), runs its work here.
+    let quiet_callers = c
+        .callers
+        .iter()
+        .filter(|caller| {
+            c.inp.changes(caller).all(|s| {
+                matches!(
+                    signals::kind(&s.signal),
+                    SignalKind::Latency | SignalKind::Errors | SignalKind::Throughput
+                )
+            })
+        })
+        .flat_map(|caller| changes_before(c.inp, caller, "cron", c.facts.onset));
+    let (over, crons): (Vec<&WorldEvent>, Vec<&WorldEvent>) = c
+        .changes("cron")
+        .into_iter()
+        .chain(quiet_callers)
+        .partition(|e| {
             signals::words(&e.detail).iter().any(|w| {
                 matches!(
                     w.as_str(),
@@ -1027,6 +1045,17 @@ pub(crate) fn explains_quantity(cause: RootCause, c: &SeriesChange) -> bool {
         }
         // Run out, not merely lower: what is left of an allowance at (nearly) none.
         RootCause::SlowDependency => fell && c.current <= SPENT * c.reference,
+        // Work under way piling up (merges, compactions, tasks running) is the job's work.
+        RootCause::RunawayJob => {
+            rose && has(&[
+                "running",
+                "tasks",
+                "jobs",
+                "merges",
+                "compactions",
+                "vacuums",
+            ])
+        }
         _ => false,
     }
 }
