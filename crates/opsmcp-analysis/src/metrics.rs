@@ -353,12 +353,10 @@ pub fn deviation(
             (out, if out { ratio.ln() } else { 0.0 }, None)
         }
         SignalKind::Errors if is_fraction(name, v, reference) => {
-            let scale = if signals::is_percent(name) {
-                100.0
-            } else {
-                1.0
-            };
-            let (v, reference) = (v / scale, reference / scale);
+            let (v, reference) = (
+                signals::failing_fraction(name, v),
+                signals::failing_fraction(name, reference),
+            );
             let rise = v - reference;
             let out = rise >= 0.01 && v >= 2.0 * reference;
             (out, if out { (1.0 + rise / 0.01).ln() } else { 0.0 }, None)

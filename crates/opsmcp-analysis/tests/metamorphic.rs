@@ -240,6 +240,10 @@ fn rename_signals(s: &Scenario) -> Scenario {
             "probe_ssl_earliest_cert_expiry_days",
         ),
         ("edge_cache_hit_ratio", "cdn_cache_hit_rate"),
+        (
+            "card_authorization_success_ratio",
+            "payment_auth_success_ratio",
+        ),
     ]
     .into_iter()
     .collect();

@@ -762,3 +762,14 @@ async fn a_job_a_quiet_runner_starts_in_a_store_is_the_stores_runaway_job() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_share_of_work_that_succeeded_falling_is_failure() {
+    found(
+        "release-cuts-a-success-share.toml",
+        "bad-deploy",
+        "payments",
+        0.8,
+    )
+    .await;
+}

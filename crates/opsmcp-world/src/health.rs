@@ -288,9 +288,21 @@ pub fn judge_readings(
         // Judged by what the signal measures, whatever exporter named it.
         let check = match (kind, b) {
             (SignalKind::Errors, b) if signals::is_error_share(&r.signal) => {
-                let b = b.unwrap_or(0.001);
+                // A success share is judged by what it is missing.
+                let success = signals::is_success_share(&r.signal);
+                let failing = |v: f64| {
+                    if success {
+                        signals::failing_fraction(&r.signal, v)
+                    } else {
+                        v
+                    }
+                };
+                let b = b.map(failing).unwrap_or(0.001);
+                let current = failing(r.current);
                 let label = if r.signal == "error_rate" {
                     "error rate".to_string()
+                } else if success {
+                    format!("failures (what {} is missing)", words())
                 } else {
                     words()
                 };
@@ -299,7 +311,7 @@ pub fn judge_readings(
                         warning: (3.0 * b).max(b + 0.01),
                         critical: (10.0 * b).max(0.05),
                     }
-                    .judge(label, r.current, ""),
+                    .judge(label, current, ""),
                 )
             }
             (SignalKind::Latency, Some(b)) if b > 0.0 => Some(

@@ -286,6 +286,10 @@ pub fn kind(name: &str) -> SignalKind {
     if has(&w, &["gc"]) || (has(&w, &["pause", "pauses"]) && !has(&w, POOL_NOUNS)) {
         return SignalKind::GcPause;
     }
+    // Work that succeeded, as a share: what it is missing failed.
+    if is_success_share(name) {
+        return SignalKind::Errors;
+    }
     // HTTP statuses that are failures: `5xx`, `http_503`, `http_401_per_s`.
     let status = w.iter().any(|x| {
         x.len() == 3
@@ -538,6 +542,29 @@ pub fn is_health_verdict(name: &str) -> bool {
     has(&words(name), &["health", "healthy", "unhealthy", "green"])
 }
 
+/// A share of work that succeeded (`attach_success_ratio`, `probe_success_percent`): it falls
+/// as work fails, and what is missing from it is an error share.
+pub fn is_success_share(name: &str) -> bool {
+    let w = words(name);
+    has(&w, &["success", "successful", "succeeded"])
+        && has(
+            &w,
+            &["rate", "ratio", "share", "percent", "pct", "fraction"],
+        )
+        && !has(&w, &["per", "s", "ps"])
+}
+
+/// The failing share, as a fraction of one, that an error-share signal's `value` says: the
+/// value itself, or what a success share is missing.
+pub fn failing_fraction(name: &str, value: f64) -> f64 {
+    let whole = if is_percent(name) { 100.0 } else { 1.0 };
+    if is_success_share(name) {
+        (whole - value) / whole
+    } else {
+        value / whole
+    }
+}
+
 /// An error signal that is a share of requests (`error_rate`, `http_error_ratio`; 0.02 = 2 %),
 /// not a count or a per-second rate (`errors_total`, `http_5xx_per_s`).
 pub fn is_error_share(name: &str) -> bool {
@@ -631,6 +658,9 @@ mod tests {
             ("envoy_cluster_ratelimit_over_limit", Errors),
             ("api_quota_exceeded_total", Errors),
             ("ratelimit_service_rate_limit_near_limit_per_s", Other),
+            ("attach_success_ratio", Errors),
+            ("probe_http_success_percent", Errors),
+            ("jobs_succeeded_per_s", Throughput),
         ] {
             assert_eq!(kind(n), k, "{n}");
         }

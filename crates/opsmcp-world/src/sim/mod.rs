@@ -271,7 +271,7 @@ impl SimWorld {
                 if signals::is_error_share(signal)
                     && let Some(e) = fault.propagation.error_rate
                 {
-                    value += e * reach;
+                    value += failing_delta(signal, e * reach);
                 }
             }
             for r in &self.scenario.red_herrings {
@@ -294,7 +294,7 @@ impl SimWorld {
                 {
                     // A restart drops in-flight work: errors, then a cold start.
                     if signals::is_error_share(signal) {
-                        value += 0.25;
+                        value += failing_delta(signal, 0.25);
                     }
                     if kind(signal) == SignalKind::Latency {
                         value *= 3.0;
@@ -331,6 +331,9 @@ impl SimWorld {
                 *value = value.min(100.0);
             } else if signal.ends_with("_ratio") || signals::is_error_share(signal) {
                 *value = value.min(1.0);
+            }
+            if signals::is_success_share(signal) {
+                *value = value.max(0.0);
             }
         }
         Some(out)
@@ -530,6 +533,21 @@ fn format_line(
             )
         }
         LogFormat::Text => format!("{ts} {} [{service}] {message}", level.to_ascii_uppercase()),
+    }
+}
+
+/// How much a share of `more` failing work (a fraction of one) moves `signal`: an error share
+/// rises by it, a success share falls by it, in the signal's own unit.
+fn failing_delta(signal: &str, more: f64) -> f64 {
+    let whole = if signals::is_percent(signal) {
+        100.0
+    } else {
+        1.0
+    };
+    if signals::is_success_share(signal) {
+        -more * whole
+    } else {
+        more
     }
 }
 
