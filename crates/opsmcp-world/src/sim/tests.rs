@@ -185,8 +185,11 @@ fn bad_scenarios_say_where_and_what() {
 #[test]
 fn the_example_in_docs_scenarios_md_is_valid() {
     let doc = include_str!("../../../../docs/scenarios.md");
-    let example = doc.find("## A complete example").expect("the example's section");
-    let start = example + doc[example..].find("```toml\n").expect("a toml block") + "```toml\n".len();
+    let example = doc
+        .find("## A complete example")
+        .expect("the example's section");
+    let start =
+        example + doc[example..].find("```toml\n").expect("a toml block") + "```toml\n".len();
     let end = start + doc[start..].find("```").expect("the block ends");
     let s = super::Scenario::parse(&doc[start..end], "docs/scenarios.md").unwrap();
     assert_eq!(s.name, "db-connection-pool-exhaustion");
