@@ -13,6 +13,7 @@ mod world;
 
 use crate::signals::{self, SignalKind, kind};
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
@@ -554,13 +555,16 @@ fn render(template: &LogTemplate, noise: &Noise, key: &[&str], salt: u64, at: Ti
         match template.params.get(name) {
             Some(Param::OneOf(values)) if !values.is_empty() => {
                 let value = &values[((u * values.len() as f64) as usize).min(values.len() - 1)];
-                out.push_str(&value.to_string());
+                // Written in place: a string value costs no allocation per line.
+                let _ = write!(out, "{value}");
             }
             Some(Param::Range { min, max }) => {
                 let span = (max - min + 1) as f64;
                 out.push_str(&(min + (u * span) as i64).min(*max).to_string());
             }
-            Some(Param::One(value)) => out.push_str(&value.to_string()),
+            Some(Param::One(value)) => {
+                let _ = write!(out, "{value}");
+            }
             // A param of that name wins over the built-in time.
             Some(Param::OneOf(_)) => {}
             None => match TimeFormat::of(name) {
