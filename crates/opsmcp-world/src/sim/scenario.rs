@@ -414,7 +414,10 @@ impl Scenario {
         })?;
         scenario.check().map_err(|problem| ScenarioError::Invalid {
             origin: origin.to_string(),
-            problem,
+            problem: match line_of_quoted_message(text, &problem) {
+                Some(line) => format!("line {line}: {problem}"),
+                None => problem,
+            },
         })?;
         scenario
             .check_addressed()
@@ -659,6 +662,44 @@ impl Scenario {
             }
         }
         Ok(())
+    }
+}
+
+/// The line of the template a problem is about: a template's problem quotes its message, and
+/// the file is read again (only on error) for where that `message = ...` was written. `None`
+/// when the problem quotes no message, or one written on several lines of the file.
+fn line_of_quoted_message(text: &str, problem: &str) -> Option<usize> {
+    use toml::de::{DeTable, DeValue};
+    fn messages(table: &DeTable, found: &mut Vec<(String, usize)>) {
+        for (key, value) in table {
+            match value.get_ref() {
+                DeValue::String(s) if key.get_ref() == "message" => {
+                    found.push((s.to_string(), value.span().start));
+                }
+                DeValue::Table(t) => messages(t, found),
+                DeValue::Array(items) => {
+                    for item in items {
+                        if let DeValue::Table(t) = item.get_ref() {
+                            messages(t, found);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let root = DeTable::parse(text).ok()?;
+    let mut found = Vec::new();
+    messages(root.get_ref(), &mut found);
+    let mut lines: Vec<usize> = found
+        .iter()
+        .filter(|(m, _)| problem.contains(&format!("\"{m}\"")))
+        .map(|(_, at)| line_of(text, *at))
+        .collect();
+    lines.dedup();
+    match lines.as_slice() {
+        [one] => Some(*one),
+        _ => None,
     }
 }
 

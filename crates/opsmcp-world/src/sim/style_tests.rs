@@ -535,11 +535,14 @@ params = { port = 5432, retry = [1, 2], ratio = [0.5, 1.0], one = "x" }
         "{err}"
     );
     let missing = fault_logs.replacen("{{db}}", "{db}", 1);
-    let err = parse(&scenario("postgres", &missing, "")).unwrap_err();
+    let text = scenario("postgres", &missing, "");
+    let err = parse(&text).unwrap_err();
     assert!(
         err.contains("params has no 'db'") && err.contains("{{ or }}"),
         "{err}"
     );
+    let line = 1 + text.lines().position(|l| l.contains("on {db}")).unwrap();
+    assert!(err.starts_with(&format!("t.toml: line {line}: ")), "{err}");
 }
 
 #[test]
@@ -568,11 +571,15 @@ message = "deadline {ts} epoch={ts:epoch} ms={ts:epoch_ms} clf=[{ts:clf}]"
     assert_eq!(msg["ts"], msg["msg"].as_str().unwrap()[9..33]);
 
     let bad = fault_logs.replacen("{ts:epoch}", "{ts:unix}", 1);
-    let err = parse(&scenario("json", &bad, "")).unwrap_err();
+    let text = scenario("json", &bad, "");
+    let err = parse(&text).unwrap_err();
     assert!(
         err.contains("'unix' is no time format") && err.contains("{ts:epoch_ms}"),
         "{err}"
     );
+    // The line is the message's.
+    let line = 1 + text.lines().position(|l| l.contains("{ts:unix}")).unwrap();
+    assert!(err.starts_with(&format!("t.toml: line {line}: ")), "{err}");
     // A param named ts is the param, as it always was.
     let own = "[[fault.logs]]\nlevel = \"error\"\nper_minute = 60\nmessage = \"at {ts}\"\nparams = { ts = \"dawn\" }\n";
     let lines = window(parse(&scenario("json", own, "")).unwrap(), 1);
@@ -629,6 +636,11 @@ services = ["api"]
         err.contains("service 'orders-db' logs") && err.contains("remove once"),
         "{err}"
     );
+    let line = 1 + text
+        .lines()
+        .position(|l| l.contains("checkpoint complete"))
+        .unwrap();
+    assert!(err.starts_with(&format!("t.toml: line {line}: ")), "{err}");
 }
 
 /// Files that use none of the additions play byte for byte as before them: these are the hashes
