@@ -461,67 +461,6 @@ impl Scenario {
             .filter(move |s| s.depends_on.iter().any(|d| d == name))
     }
 
-    /// Every service that depends on `component`, directly or through others.
-    pub fn dependents_through<'a>(&'a self, component: &'a str) -> BTreeSet<&'a str> {
-        let mut found = BTreeSet::new();
-        let mut frontier = vec![component];
-        while let Some(c) = frontier.pop() {
-            for s in self.dependents_of(c) {
-                if s.name != component && found.insert(s.name.as_str()) {
-                    frontier.push(&s.name);
-                }
-            }
-        }
-        found
-    }
-
-    /// `services` on propagation lines names dependents of the faulty component; the error
-    /// carries the byte offset of the name, for its line.
-    fn check_addressed(&self) -> Result<(), (String, usize)> {
-        let component = &self.fault.component;
-        let dependents = self.dependents_through(component);
-        let listed = || dependents.iter().copied().collect::<Vec<_>>().join(", ");
-        for (i, t) in self.fault.propagation.logs.iter().enumerate() {
-            let field = format!("fault.propagation.logs[{i}].services");
-            let Some(services) = &t.services else {
-                continue;
-            };
-            if services.get_ref().is_empty() {
-                return Err((
-                    format!(
-                        "{field} = [] names no service; name the dependents that write this line, \
-                         or remove the key to have every dependent write it"
-                    ),
-                    services.span().start,
-                ));
-            }
-            for name in services.get_ref() {
-                let n = name.get_ref().as_str();
-                if dependents.contains(n) {
-                    continue;
-                }
-                let why = if self.service(n).is_none() {
-                    "which is not in [[services]]"
-                } else if n == component {
-                    "the faulty component itself (its own lines go in [[fault.logs]])"
-                } else {
-                    "which does not depend on it, directly or through others, so the fault \
-                     never reaches it"
-                };
-                let choices = if dependents.is_empty() {
-                    format!("no service depends on '{component}'; add it to a caller's depends_on")
-                } else {
-                    format!("write one of its dependents: {}", listed())
-                };
-                return Err((
-                    format!("{field} names '{n}' for the fault on '{component}', {why}; {choices}"),
-                    name.span().start,
-                ));
-            }
-        }
-        Ok(())
-    }
-
     fn check(&self) -> Result<(), String> {
         let kebab = |s: &str| {
             !s.is_empty()
@@ -659,6 +598,67 @@ impl Scenario {
                     ));
                 }
                 Err(why) => return Err(format!("truth.remediation: {why}")),
+            }
+        }
+        Ok(())
+    }
+
+    /// Every service that depends on `component`, directly or through others.
+    pub fn dependents_through<'a>(&'a self, component: &'a str) -> BTreeSet<&'a str> {
+        let mut found = BTreeSet::new();
+        let mut frontier = vec![component];
+        while let Some(c) = frontier.pop() {
+            for s in self.dependents_of(c) {
+                if s.name != component && found.insert(s.name.as_str()) {
+                    frontier.push(&s.name);
+                }
+            }
+        }
+        found
+    }
+
+    /// `services` on propagation lines names dependents of the faulty component; the error
+    /// carries the byte offset of the name, for its line.
+    fn check_addressed(&self) -> Result<(), (String, usize)> {
+        let component = &self.fault.component;
+        let dependents = self.dependents_through(component);
+        let listed = || dependents.iter().copied().collect::<Vec<_>>().join(", ");
+        for (i, t) in self.fault.propagation.logs.iter().enumerate() {
+            let field = format!("fault.propagation.logs[{i}].services");
+            let Some(services) = &t.services else {
+                continue;
+            };
+            if services.get_ref().is_empty() {
+                return Err((
+                    format!(
+                        "{field} = [] names no service; name the dependents that write this line, \
+                         or remove the key to have every dependent write it"
+                    ),
+                    services.span().start,
+                ));
+            }
+            for name in services.get_ref() {
+                let n = name.get_ref().as_str();
+                if dependents.contains(n) {
+                    continue;
+                }
+                let why = if self.service(n).is_none() {
+                    "which is not in [[services]]"
+                } else if n == component {
+                    "the faulty component itself (its own lines go in [[fault.logs]])"
+                } else {
+                    "which does not depend on it, directly or through others, so the fault \
+                     never reaches it"
+                };
+                let choices = if dependents.is_empty() {
+                    format!("no service depends on '{component}'; add it to a caller's depends_on")
+                } else {
+                    format!("write one of its dependents: {}", listed())
+                };
+                return Err((
+                    format!("{field} names '{n}' for the fault on '{component}', {why}; {choices}"),
+                    name.span().start,
+                ));
             }
         }
         Ok(())
