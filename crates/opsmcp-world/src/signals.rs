@@ -660,7 +660,7 @@ mod tests {
             ("ratelimit_service_rate_limit_near_limit_per_s", Other),
             ("attach_success_ratio", Errors),
             ("probe_http_success_percent", Errors),
-            ("jobs_succeeded_per_s", Throughput),
+            ("jobs_succeeded_per_s", Other),
         ] {
             assert_eq!(kind(n), k, "{n}");
         }

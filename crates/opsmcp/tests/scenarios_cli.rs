@@ -128,3 +128,42 @@ fn generated_logs_are_byte_identical_for_a_seed_and_differ_across_seeds() {
         "--rate 10 gave {ratio}x the lines"
     );
 }
+
+#[test]
+fn validate_names_the_log_styles_there_are_when_one_is_misspelled() {
+    let good = workspace_root().join("scenarios/db-connection-pool-exhaustion.toml");
+    let text = std::fs::read_to_string(&good).unwrap();
+    assert!(text.contains("log_format = \"postgres\""), "{text}");
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("styles.toml");
+    std::fs::write(
+        &bad,
+        text.replacen(
+            "log_format = \"postgres\"",
+            "log_format = \"postgresql\"",
+            1,
+        ),
+    )
+    .unwrap();
+    let (code, _, stderr) = opsmcp(&["scenarios", "validate", bad.to_str().unwrap()]);
+    assert_eq!(code, Some(1));
+    let line = 1 + text
+        .lines()
+        .position(|l| l.starts_with("log_format = \"postgres\""))
+        .unwrap();
+    assert!(
+        stderr.contains("styles.toml")
+            && stderr.contains(&format!("line {line}"))
+            && stderr.contains("`postgresql`")
+            && [
+                "`json`",
+                "`nginx-access`",
+                "`postgres`",
+                "`zap`",
+                "`syslog`"
+            ]
+            .iter()
+            .all(|v| stderr.contains(v)),
+        "{stderr}"
+    );
+}

@@ -8,16 +8,20 @@
 pub mod builtin;
 mod noise;
 pub mod scenario;
+mod style;
 mod world;
 
 use crate::signals::{self, SignalKind, kind};
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 use self::noise::Noise;
-use self::scenario::{Action, Effect, Level, LogFormat, LogTemplate, Outcome, Param, Shape};
+use self::scenario::{
+    Action, Effect, Level, LogTemplate, Outcome, Param, Piece, Service, Shape, TimeFormat,
+};
 pub use self::scenario::{Scenario, ScenarioError};
 pub use self::world::{Journal, SimulatedWorld};
 
@@ -412,27 +416,71 @@ impl SimWorld {
         for svc in &self.scenario.services {
             let mut sources: Vec<(&LogTemplate, f64, &str)> =
                 svc.logs.iter().map(|t| (t, 1.0, "base")).collect();
-            if svc.name == fault.component && strength > 0.0 {
-                sources.extend(fault.logs.iter().map(|t| (t, strength, "fault")));
+            // Lines written once, when what writes them begins: (template, when).
+            let mut once: Vec<(&LogTemplate, Timestamp)> = Vec::new();
+            let onset = self.onset();
+            let begins_now = |t: Timestamp| t.as_second() == second;
+            if svc.name == fault.component {
+                if strength > 0.0 {
+                    sources.extend(
+                        fault
+                            .logs
+                            .iter()
+                            .filter(|t| !t.once)
+                            .map(|t| (t, strength, "fault")),
+                    );
+                }
+                if begins_now(onset) {
+                    once.extend(fault.logs.iter().filter(|t| t.once).map(|t| (t, onset)));
+                }
             }
-            if let Some(h) = self.hops_from_fault(&svc.name)
-                && strength > 0.0
-            {
-                let reach = strength / 2f64.powi(h as i32 - 1);
-                sources.extend(
-                    fault
-                        .propagation
-                        .logs
-                        .iter()
-                        .map(|t| (t, reach, "propagation")),
-                );
+            if let Some(h) = self.hops_from_fault(&svc.name) {
+                let own = |t: &&LogTemplate| t.written_by(&svc.name);
+                if strength > 0.0 {
+                    let reach = strength / 2f64.powi(h as i32 - 1);
+                    sources.extend(
+                        fault
+                            .propagation
+                            .logs
+                            .iter()
+                            .filter(|t| !t.once)
+                            .filter(own)
+                            .map(|t| (t, reach, "propagation")),
+                    );
+                }
+                if begins_now(onset) {
+                    once.extend(
+                        fault
+                            .propagation
+                            .logs
+                            .iter()
+                            .filter(|t| t.once)
+                            .filter(own)
+                            .map(|t| (t, onset)),
+                    );
+                }
             }
             for r in &self.scenario.red_herrings {
-                if r.service == svc.name && self.within(r.start_minutes_ago, r.duration_minutes, at)
-                {
-                    let scale = if r.follows_fault { strength } else { 1.0 };
-                    sources.extend(r.logs.iter().map(|t| (t, scale, "herring")));
+                if r.service != svc.name {
+                    continue;
                 }
+                if self.within(r.start_minutes_ago, r.duration_minutes, at) {
+                    let scale = if r.follows_fault { strength } else { 1.0 };
+                    sources.extend(
+                        r.logs
+                            .iter()
+                            .filter(|t| !t.once)
+                            .map(|t| (t, scale, "herring")),
+                    );
+                }
+                let begins = self.started - minutes(r.start_minutes_ago);
+                if begins_now(begins) {
+                    once.extend(r.logs.iter().filter(|t| t.once).map(|t| (t, begins)));
+                }
+            }
+            for (i, (template, when)) in once.into_iter().enumerate() {
+                let key = [svc.name.as_str(), "once", template.message.as_str()];
+                lines.push(self.line(svc, template, &noise, &key, i as u64, when));
             }
             for (i, (template, scale, origin)) in sources.into_iter().enumerate() {
                 let key = [svc.name.as_str(), origin, template.message.as_str()];
@@ -444,23 +492,40 @@ impl SimWorld {
                     let salt = since << 32 | (i as u64) << 24 | n;
                     let ms = (noise.unit(&[&svc.name, "ms"], salt) * 1000.0) as i64;
                     let when = at + SignedDuration::from_millis(ms);
-                    let message = render(template, &noise, &key, salt);
-                    lines.push(LogLine {
-                        at: when,
-                        service: svc.name.clone(),
-                        level: template.level,
-                        text: format_line(
-                            svc.log_format,
-                            when,
-                            &svc.name,
-                            template.level,
-                            &message,
-                        ),
-                    });
+                    lines.push(self.line(svc, template, &noise, &key, salt, when));
                 }
             }
         }
         lines
+    }
+
+    /// One line of `template` written by `svc` at `when`.
+    fn line(
+        &self,
+        svc: &Service,
+        template: &LogTemplate,
+        noise: &Noise,
+        key: &[&str; 3],
+        salt: u64,
+        when: Timestamp,
+    ) -> LogLine {
+        let message = render(template, noise, key, salt, when);
+        let native = style::Line {
+            at: when,
+            service: &svc.name,
+            kind: svc.kind,
+            level: template.level,
+            template: &template.message,
+            message: &message,
+            noise,
+            salt,
+        };
+        LogLine {
+            at: when,
+            service: svc.name.clone(),
+            level: template.level,
+            text: style::format_line(svc.log_format, &native),
+        }
     }
 }
 
@@ -481,58 +546,49 @@ fn round(value: f64, signal: &str) -> f64 {
     }
 }
 
-fn render(template: &LogTemplate, noise: &Noise, key: &[&str], salt: u64) -> String {
+fn render(template: &LogTemplate, noise: &Noise, key: &[&str], salt: u64, at: Timestamp) -> String {
     let mut out = String::with_capacity(template.message.len() + 16);
-    let mut rest = template.message.as_str();
-    while let Some(start) = rest.find('{') {
-        out.push_str(&rest[..start]);
-        let Some(len) = rest[start..].find('}') else {
-            break;
+    // A message that does not walk (an unclosed brace) never passes validation.
+    let _ = scenario::walk(&template.message, |piece| {
+        let name = match piece {
+            Piece::Text(text) => return out.push_str(text),
+            Piece::Hole(name) => name,
         };
-        let name = &rest[start + 1..start + len];
         let u = noise.unit(&[key[0], key[2], name], salt);
         match template.params.get(name) {
             Some(Param::OneOf(values)) if !values.is_empty() => {
-                out.push_str(&values[((u * values.len() as f64) as usize).min(values.len() - 1)]);
+                let value = &values[((u * values.len() as f64) as usize).min(values.len() - 1)];
+                // Written in place: a string value costs no allocation per line.
+                let _ = write!(out, "{value}");
             }
             Some(Param::Range { min, max }) => {
                 let span = (max - min + 1) as f64;
                 out.push_str(&(min + (u * span) as i64).min(*max).to_string());
             }
-            _ => out.push_str(&rest[start..start + len + 1]),
+            Some(Param::One(value)) => {
+                let _ = write!(out, "{value}");
+            }
+            // A param of that name wins over the built-in time.
+            Some(Param::OneOf(_)) => {}
+            None => match TimeFormat::of(name) {
+                Some(Ok(format)) => out.push_str(&time_text(format, at)),
+                _ => {
+                    out.push('{');
+                    out.push_str(name);
+                    out.push('}');
+                }
+            },
         }
-        rest = &rest[start + len + 1..];
-    }
-    out.push_str(rest);
+    });
     out
 }
 
-fn format_line(
-    format: LogFormat,
-    at: Timestamp,
-    service: &str,
-    level: Level,
-    message: &str,
-) -> String {
-    let ts = at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ");
-    let level = match level {
-        Level::Debug => "debug",
-        Level::Info => "info",
-        Level::Warn => "warn",
-        Level::Error => "error",
-    };
+fn time_text(format: TimeFormat, at: Timestamp) -> String {
     match format {
-        LogFormat::Json => serde_json::json!({
-            "ts": ts.to_string(), "level": level, "service": service, "msg": message
-        })
-        .to_string(),
-        LogFormat::Logfmt => {
-            format!(
-                "ts={ts} level={level} service={service} msg={}",
-                logfmt_quote(message)
-            )
-        }
-        LogFormat::Text => format!("{ts} {} [{service}] {message}", level.to_ascii_uppercase()),
+        TimeFormat::Rfc3339 => at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        TimeFormat::Epoch => at.as_second().to_string(),
+        TimeFormat::EpochMs => at.as_millisecond().to_string(),
+        TimeFormat::Clf => style::clf(at),
     }
 }
 
@@ -551,14 +607,6 @@ fn failing_delta(signal: &str, more: f64) -> f64 {
     }
 }
 
-fn logfmt_quote(s: &str) -> String {
-    if s.contains([' ', '"', '=']) {
-        format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
-    } else {
-        s.to_string()
-    }
-}
-
 fn minutes(m: f64) -> SignedDuration {
     SignedDuration::from_millis((m * 60_000.0) as i64)
 }
@@ -567,5 +615,7 @@ fn minutes_between(from: Timestamp, to: Timestamp) -> f64 {
     to.duration_since(from).as_secs_f64() / 60.0
 }
 
+#[cfg(test)]
+mod style_tests;
 #[cfg(test)]
 mod tests;

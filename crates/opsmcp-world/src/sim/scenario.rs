@@ -3,7 +3,7 @@
 //! `docs/scenarios.md` documents every field with a complete example; this module is the
 //! reference and checks what that document promises (names resolve, numbers are in range).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -51,7 +51,9 @@ pub enum ServiceKind {
     External,
 }
 
-/// How a service writes its log lines.
+/// How a service writes its log lines: one of three generic formats, or the native style of a
+/// server or runtime, with its own header and timestamp (`docs/scenarios.md` shows a line of
+/// each).
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum LogFormat {
@@ -61,6 +63,29 @@ pub enum LogFormat {
     Logfmt,
     /// `2026-11-26T03:38:15.123Z LEVEL message`.
     Text,
+    /// nginx's combined access log; a message that is not a quoted request line goes to the
+    /// error log's format, as nginx would write it.
+    NginxAccess,
+    /// nginx's error log: `2026/12/06 01:02:03 [error] 31#31: *5 message`.
+    NginxError,
+    /// Envoy's default access log for request lines, its application log otherwise.
+    Envoy,
+    /// PostgreSQL with `log_line_prefix = '%m [%p] '`.
+    Postgres,
+    /// MySQL 8's error log.
+    Mysql,
+    /// Redis: `1234:M 06 Dec 2026 01:02:03.123 # message`.
+    Redis,
+    /// Spring Boot's logback pattern (JVM services).
+    Logback,
+    /// Go zap's production JSON encoder.
+    Zap,
+    /// Python's logging with `%(asctime)s - %(name)s - %(levelname)s - %(message)s`.
+    Python,
+    /// Node pino's JSON.
+    Pino,
+    /// RFC 3164 (BSD) syslog.
+    Syslog,
 }
 
 /// One service.
@@ -106,6 +131,24 @@ pub struct LogTemplate {
     /// Values for each placeholder.
     #[serde(default)]
     pub params: BTreeMap<String, Param>,
+    /// On `[[fault.propagation.logs]]` only: the dependents that write this line (a JDBC
+    /// timeout only in the JVM caller, a 504 only at the gateway). Absent: every dependent.
+    /// Spanned, so a wrong name is reported with its line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub services: Option<toml::Spanned<Vec<toml::Spanned<String>>>>,
+    /// Written once when the fault, its propagation or the red herring begins, instead of
+    /// `per_minute` lines a minute (a deploy's "starting", a failover's "promoted").
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub once: bool,
+}
+
+impl LogTemplate {
+    /// Whether `service`, a dependent of the faulty component, writes this propagation line.
+    pub fn written_by(&self, service: &str) -> bool {
+        self.services
+            .as_ref()
+            .is_none_or(|s| s.get_ref().iter().any(|n| n.get_ref() == service))
+    }
 }
 
 /// Log level.
@@ -126,8 +169,8 @@ pub enum Level {
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(untagged)]
 pub enum Param {
-    /// One of these strings.
-    OneOf(Vec<String>),
+    /// One of these values (strings or numbers).
+    OneOf(Vec<ParamValue>),
     /// A whole number in `[min, max]`.
     Range {
         /// Smallest value.
@@ -135,6 +178,31 @@ pub enum Param {
         /// Largest value.
         max: i64,
     },
+    /// Always this value.
+    One(ParamValue),
+}
+
+/// A placeholder value as TOML wrote it: a string, or a number written as TOML reads it.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum ParamValue {
+    /// Written as is.
+    Text(String),
+    /// `5432`.
+    Int(i64),
+    /// `0.25` (`1.0` stays `1.0`).
+    Float(f64),
+}
+
+impl std::fmt::Display for ParamValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParamValue::Text(s) => f.write_str(s),
+            ParamValue::Int(n) => write!(f, "{n}"),
+            // Debug keeps the decimal point a TOML float was written with (`1.0`, not `1`).
+            ParamValue::Float(x) => write!(f, "{x:?}"),
+        }
+    }
 }
 
 /// How a fault's effect grows after onset.
@@ -346,8 +414,17 @@ impl Scenario {
         })?;
         scenario.check().map_err(|problem| ScenarioError::Invalid {
             origin: origin.to_string(),
-            problem,
+            problem: match line_of_quoted_message(text, &problem) {
+                Some(line) => format!("line {line}: {problem}"),
+                None => problem,
+            },
         })?;
+        scenario
+            .check_addressed()
+            .map_err(|(problem, at)| ScenarioError::Invalid {
+                origin: origin.to_string(),
+                problem: format!("line {}: {problem}", line_of(text, at)),
+            })?;
         Ok(scenario)
     }
 
@@ -451,7 +528,17 @@ impl Scenario {
                 }
             }
             for t in &s.logs {
-                check_template(t, &format!("service '{}' logs", s.name))?;
+                let where_ = format!("service '{}' logs", s.name);
+                check_template(t, &where_)?;
+                if t.once {
+                    return Err(format!(
+                        "{where_}: \"{}\" has once = true, which is for [[fault.logs]], \
+                         [[fault.propagation.logs]] and red-herring lines (written when they \
+                         begin); normal traffic is written per_minute, so remove once",
+                        t.message
+                    ));
+                }
+                not_addressed(t, &where_)?;
             }
         }
         let known = |name: &str, what: &str| {
@@ -494,10 +581,14 @@ impl Scenario {
         for t in self.fault.logs.iter().chain(&self.fault.propagation.logs) {
             check_template(t, "fault logs")?;
         }
+        for t in &self.fault.logs {
+            not_addressed(t, "fault logs")?;
+        }
         for r in &self.red_herrings {
             known(&r.service, "red_herrings.service")?;
             for t in &r.logs {
                 check_template(t, "red herring logs")?;
+                not_addressed(t, "red herring logs")?;
             }
         }
         for e in &self.events {
@@ -540,25 +631,157 @@ impl Scenario {
         }
         Ok(())
     }
+
+    /// Every service that depends on `component`, directly or through others.
+    pub fn dependents_through<'a>(&'a self, component: &'a str) -> BTreeSet<&'a str> {
+        let mut found = BTreeSet::new();
+        let mut frontier = vec![component];
+        while let Some(c) = frontier.pop() {
+            for s in self.dependents_of(c) {
+                if s.name != component && found.insert(s.name.as_str()) {
+                    frontier.push(&s.name);
+                }
+            }
+        }
+        found
+    }
+
+    /// `services` on propagation lines names dependents of the faulty component; the error
+    /// carries the byte offset of the name, for its line.
+    fn check_addressed(&self) -> Result<(), (String, usize)> {
+        let component = &self.fault.component;
+        let dependents = self.dependents_through(component);
+        let listed = || dependents.iter().copied().collect::<Vec<_>>().join(", ");
+        for (i, t) in self.fault.propagation.logs.iter().enumerate() {
+            let field = format!("fault.propagation.logs[{i}].services");
+            let Some(services) = &t.services else {
+                continue;
+            };
+            if services.get_ref().is_empty() {
+                return Err((
+                    format!(
+                        "{field} = [] names no service; name the dependents that write this line, \
+                         or remove the key to have every dependent write it"
+                    ),
+                    services.span().start,
+                ));
+            }
+            for name in services.get_ref() {
+                let n = name.get_ref().as_str();
+                if dependents.contains(n) {
+                    continue;
+                }
+                let why = if self.service(n).is_none() {
+                    "which is not in [[services]]"
+                } else if n == component {
+                    "the faulty component itself (its own lines go in [[fault.logs]])"
+                } else {
+                    "which does not depend on it, directly or through others, so the fault \
+                     never reaches it"
+                };
+                let choices = if dependents.is_empty() {
+                    format!("no service depends on '{component}'; add it to a caller's depends_on")
+                } else {
+                    format!("write one of its dependents: {}", listed())
+                };
+                return Err((
+                    format!("{field} names '{n}' for the fault on '{component}', {why}; {choices}"),
+                    name.span().start,
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The line of the template a problem is about: a template's problem quotes its message, and
+/// the file is read again (only on error) for where that `message = ...` was written. `None`
+/// when the problem quotes no message, or one written on several lines of the file.
+fn line_of_quoted_message(text: &str, problem: &str) -> Option<usize> {
+    use toml::de::{DeTable, DeValue};
+    fn messages(table: &DeTable, found: &mut Vec<(String, usize)>) {
+        for (key, value) in table {
+            match value.get_ref() {
+                DeValue::String(s) if key.get_ref() == "message" => {
+                    found.push((s.to_string(), value.span().start));
+                }
+                DeValue::Table(t) => messages(t, found),
+                DeValue::Array(items) => {
+                    for item in items {
+                        if let DeValue::Table(t) = item.get_ref() {
+                            messages(t, found);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let root = DeTable::parse(text).ok()?;
+    let mut found = Vec::new();
+    messages(root.get_ref(), &mut found);
+    let mut lines: Vec<usize> = found
+        .iter()
+        .filter(|(m, _)| problem.contains(&format!("\"{m}\"")))
+        .map(|(_, at)| line_of(text, *at))
+        .collect();
+    lines.dedup();
+    match lines.as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    }
+}
+
+/// 1-based line of a byte offset.
+fn line_of(text: &str, at: usize) -> usize {
+    text.get(..at).unwrap_or(text).matches('\n').count() + 1
+}
+
+/// `services` is for propagation lines only: elsewhere the writer is already known.
+fn not_addressed(t: &LogTemplate, where_: &str) -> Result<(), String> {
+    if t.services.is_none() {
+        return Ok(());
+    }
+    Err(format!(
+        "{where_}: \"{}\" has services = [...], which only [[fault.propagation.logs]] take (to \
+         say which dependents write a line); these lines are written by their own service, so \
+         remove services",
+        t.message
+    ))
 }
 
 fn check_template(t: &LogTemplate, where_: &str) -> Result<(), String> {
     if t.per_minute < 0.0 || !t.per_minute.is_finite() {
         return Err(format!("{where_}: per_minute must be ≥ 0"));
     }
-    let mut rest = t.message.as_str();
-    while let Some(start) = rest.find('{') {
-        let Some(len) = rest[start..].find('}') else {
-            return Err(format!("{where_}: unclosed '{{' in \"{}\"", t.message));
-        };
-        let name = &rest[start + 1..start + len];
-        if !t.params.contains_key(name) {
-            return Err(format!(
-                "{where_}: \"{}\" uses {{{name}}} but params has no '{name}'",
-                t.message
-            ));
+    let mut problem = None;
+    let walked = walk(&t.message, |piece| {
+        let Piece::Hole(name) = piece else { return };
+        if problem.is_some() || t.params.contains_key(name) {
+            return;
         }
-        rest = &rest[start + len + 1..];
+        problem = match TimeFormat::of(name) {
+            Some(Ok(_)) => None,
+            Some(Err(format)) => Some(format!(
+                "{where_}: \"{}\" uses {{{name}}}, but '{format}' is no time format; write {}",
+                t.message,
+                TimeFormat::CHOICES
+            )),
+            None => Some(format!(
+                "{where_}: \"{}\" uses {{{name}}} but params has no '{name}' (a literal brace \
+                 is written {{{{ or }}}})",
+                t.message
+            )),
+        };
+    });
+    if walked.is_err() {
+        return Err(format!(
+            "{where_}: unclosed '{{' in \"{}\" (a literal brace is written {{{{)",
+            t.message
+        ));
+    }
+    if let Some(problem) = problem {
+        return Err(problem);
     }
     for (name, p) in &t.params {
         match p {
@@ -572,4 +795,81 @@ fn check_template(t: &LogTemplate, where_: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// One piece of a template's message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Piece<'a> {
+    /// Literal text; an escaped brace is a piece of its own.
+    Text(&'a str),
+    /// A placeholder: the text between its braces.
+    Hole(&'a str),
+}
+
+/// Hands `f` the pieces of `message` in order: `{name}` placeholders and literal text, where
+/// `{{` and `}}` are literal braces. A lone `}` is literal too, as it always was. Err: the byte
+/// offset of a `{` that is never closed.
+pub(crate) fn walk<'a>(message: &'a str, mut f: impl FnMut(Piece<'a>)) -> Result<(), usize> {
+    let bytes = message.as_bytes();
+    let (mut i, mut text) = (0, 0);
+    let flush = |from: usize, to: usize, f: &mut dyn FnMut(Piece<'a>)| {
+        if to > from {
+            f(Piece::Text(&message[from..to]));
+        }
+    };
+    while i < bytes.len() {
+        match (bytes[i], bytes.get(i + 1)) {
+            (b'{', Some(b'{')) | (b'}', Some(b'}')) => {
+                // Keep the first brace of the pair, drop the second.
+                flush(text, i + 1, &mut f);
+                i += 2;
+                text = i;
+            }
+            (b'{', _) => {
+                flush(text, i, &mut f);
+                let Some(len) = message[i..].find('}') else {
+                    return Err(i);
+                };
+                f(Piece::Hole(&message[i + 1..i + len]));
+                i += len + 1;
+                text = i;
+            }
+            _ => i += 1,
+        }
+    }
+    flush(text, bytes.len(), &mut f);
+    Ok(())
+}
+
+/// The built-in `{ts}` placeholder: the line's own time, in a named format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TimeFormat {
+    /// `{ts}`: `2026-12-06T01:02:03.123Z`.
+    Rfc3339,
+    /// `{ts:epoch}`: `1796605323`.
+    Epoch,
+    /// `{ts:epoch_ms}`: `1796605323123`.
+    EpochMs,
+    /// `{ts:clf}`: `06/Dec/2026:01:02:03 +0000`, as access logs write it.
+    Clf,
+}
+
+impl TimeFormat {
+    const CHOICES: &str = "{ts} (2026-12-06T01:02:03.123Z), {ts:epoch}, {ts:epoch_ms} or {ts:clf} \
+                           (06/Dec/2026:01:02:03 +0000)";
+
+    /// `None`: not a time placeholder; `Some(Err(format))`: `ts:` with an unknown format.
+    pub(crate) fn of(name: &str) -> Option<Result<TimeFormat, &str>> {
+        if name == "ts" {
+            return Some(Ok(TimeFormat::Rfc3339));
+        }
+        let format = name.strip_prefix("ts:")?;
+        Some(match format {
+            "rfc3339" => Ok(TimeFormat::Rfc3339),
+            "epoch" => Ok(TimeFormat::Epoch),
+            "epoch_ms" => Ok(TimeFormat::EpochMs),
+            "clf" => Ok(TimeFormat::Clf),
+            other => Err(other),
+        })
+    }
 }
