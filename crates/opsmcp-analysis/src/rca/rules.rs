@@ -409,9 +409,6 @@ pub(crate) fn cache(c: &Ctx) -> Rule {
 /// locks, memory or its pool: its harm need not be CPU.
 pub(crate) fn job(c: &Ctx) -> Rule {
     let mut r = rule(RootCause::RunawayJob);
-    // A run its own record says is over loads nothing now; nor does one that only put work
-    // on a queue: what it enqueued is the component's ordinary work, and what that work
-    // runs out of (its pool, its threads) is the cause to work on.
     // A job scheduled from a caller that shows no pressure of its own, only what it feels of
     // this component (a maintenance CronJob that asks a database for a force-merge or a full
     // vacuum), runs its work here.
@@ -427,6 +424,9 @@ pub(crate) fn job(c: &Ctx) -> Rule {
             })
         })
         .flat_map(|caller| changes_before(c.inp, caller, "cron", c.facts.onset));
+    // A run its own record says is over loads nothing now; nor does one that only put work
+    // on a queue: what it enqueued is the component's ordinary work, and what that work
+    // runs out of (its pool, its threads) is the cause to work on.
     let (over, crons): (Vec<&WorldEvent>, Vec<&WorldEvent>) = c
         .changes("cron")
         .into_iter()
