@@ -165,6 +165,18 @@ pub enum Level {
     Error,
 }
 
+impl Level {
+    /// Its name as the scenario spells it, lowercase.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Debug => "debug",
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        }
+    }
+}
+
 /// Where a placeholder's values come from.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(untagged)]
@@ -467,27 +479,16 @@ impl Scenario {
     /// fault's component nor calls it, directly or through others. Whoever judges recovery
     /// cannot ask a fix of the fault to end them.
     pub fn independent_trouble(&self, minutes_in: f64) -> Vec<String> {
-        let mut touched = vec![self.fault.component.clone()];
-        let mut i = 0;
-        while i < touched.len() {
-            let next: Vec<String> = self
-                .dependents_of(&touched[i])
-                .map(|s| s.name.clone())
-                .filter(|n| !touched.contains(n))
-                .collect();
-            touched.extend(next);
-            i += 1;
-        }
-        let mut out: Vec<String> = self
+        let component = self.fault.component.as_str();
+        let reached = self.dependents_through(component);
+        let out: BTreeSet<&str> = self
             .red_herrings
             .iter()
             .filter(|r| !r.follows_fault && r.duration_minutes - r.start_minutes_ago > minutes_in)
-            .filter(|r| !touched.contains(&r.service))
-            .map(|r| r.service.clone())
+            .map(|r| r.service.as_str())
+            .filter(|s| *s != component && !reached.contains(s))
             .collect();
-        out.sort();
-        out.dedup();
-        out
+        out.into_iter().map(str::to_string).collect()
     }
 
     fn check(&self) -> Result<(), String> {

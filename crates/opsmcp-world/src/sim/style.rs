@@ -8,8 +8,6 @@
 //! from the clock, so a seed still gives byte-identical lines.
 
 use jiff::Timestamp;
-use jiff::civil::DateTime;
-use jiff::tz::Offset;
 
 use super::noise::Noise;
 use super::scenario::{Level, LogFormat, ServiceKind};
@@ -59,39 +57,10 @@ impl Line<'_> {
             hi,
         )
     }
-
-    fn civil(&self) -> DateTime {
-        Offset::UTC.to_datetime(self.at)
-    }
-
-    fn millis(&self) -> i32 {
-        self.civil().subsec_nanosecond() / 1_000_000
-    }
 }
 
 fn pick(u: f64, lo: u64, hi: u64) -> u64 {
     lo + ((u * (hi - lo + 1) as f64) as u64).min(hi - lo)
-}
-
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-
-fn month(dt: &DateTime) -> &'static str {
-    MONTHS[(dt.month() - 1) as usize]
-}
-
-/// `2026-12-06`, then `sep`, then `01:02:03`.
-fn ymd_hms(dt: &DateTime, date_sep: char, sep: char) -> String {
-    format!(
-        "{:04}{date_sep}{:02}{date_sep}{:02}{sep}{:02}:{:02}:{:02}",
-        dt.year(),
-        dt.month(),
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second()
-    )
 }
 
 /// A request line (what access-log styles write): a message that opens with a quoted request.
@@ -123,12 +92,7 @@ pub(super) fn format_line(style: LogFormat, l: &Line) -> String {
 fn generic(format: LogFormat, l: &Line) -> String {
     let (at, service, message) = (l.at, l.service, l.message);
     let ts = at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ");
-    let level = match l.level {
-        Level::Debug => "debug",
-        Level::Info => "info",
-        Level::Warn => "warn",
-        Level::Error => "error",
-    };
+    let level = l.level.name();
     match format {
         LogFormat::Json => serde_json::json!({
             "ts": ts.to_string(), "level": level, "service": service, "msg": message
@@ -166,31 +130,17 @@ fn nginx_access(l: &Line) -> String {
 
 /// The access logs' time: `06/Dec/2026:01:02:03 +0000`.
 pub(super) fn clf(at: Timestamp) -> String {
-    let dt = Offset::UTC.to_datetime(at);
-    format!(
-        "{:02}/{}/{:04}:{:02}:{:02}:{:02} +0000",
-        dt.day(),
-        month(&dt),
-        dt.year(),
-        dt.hour(),
-        dt.minute(),
-        dt.second()
-    )
+    at.strftime("%d/%b/%Y:%H:%M:%S +0000").to_string()
 }
 
 /// `2026/12/06 01:02:03 [error] 31#31: *5 message`: worker pid, thread id, connection id.
 fn nginx_error(l: &Line) -> String {
-    let level = match l.level {
-        Level::Debug => "debug",
-        Level::Info => "info",
-        Level::Warn => "warn",
-        Level::Error => "error",
-    };
+    let level = l.level.name();
     // A few workers, each its own pid: consecutive after the master's.
     let pid = l.per_service("pid", 20, 90) + l.per_line("worker", 1, 4);
     format!(
         "{} [{level}] {pid}#{pid}: *{} {}",
-        ymd_hms(&l.civil(), '/', ' '),
+        l.at.strftime("%Y/%m/%d %H:%M:%S"),
         l.per_line("connection", 1, 99_999),
         l.message
     )
@@ -199,9 +149,8 @@ fn nginx_error(l: &Line) -> String {
 /// Envoy's default access log: `[2026-12-06T01:02:03.123Z] "GET / HTTP/1.1" 503 UF ...`.
 fn envoy_access(l: &Line) -> String {
     format!(
-        "[{}.{:03}Z] {}",
-        ymd_hms(&l.civil(), '-', 'T'),
-        l.millis(),
+        "[{}] {}",
+        l.at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"),
         l.message
     )
 }
@@ -215,9 +164,8 @@ fn envoy_app(l: &Line) -> String {
         Level::Error => "error",
     };
     format!(
-        "[{}.{:03}][{}][{level}][main] {}",
-        ymd_hms(&l.civil(), '-', ' '),
-        l.millis(),
+        "[{}][{}][{level}][main] {}",
+        l.at.strftime("%Y-%m-%d %H:%M:%S%.3f"),
         l.per_line("thread", 1, 24),
         l.message
     )
@@ -234,11 +182,7 @@ const PG_SEVERITIES: [&str; 14] = [
 /// `log_line_prefix = '%m [%p] '`); each line comes from one of a few backends.
 fn postgres(l: &Line) -> String {
     let pid = l.per_service("pid", 1_000, 60_000) + l.per_line("backend", 0, 15) * 37;
-    let prefix = format!(
-        "{}.{:03} UTC [{pid}]",
-        ymd_hms(&l.civil(), '-', ' '),
-        l.millis()
-    );
+    let prefix = format!("{} [{pid}]", l.at.strftime("%Y-%m-%d %H:%M:%S%.3f UTC"));
     let own = l.message.split_once(':').is_some_and(|(head, _)| {
         PG_SEVERITIES.contains(&head) || head == "STATEMENT" || head == "CONTEXT"
     });
@@ -264,9 +208,8 @@ fn mysql(l: &Line) -> String {
         Level::Error => "ERROR",
     };
     format!(
-        "{}.{:03}{:03}Z {} [{priority}] [MY-{:06}] [Server] {}",
-        ymd_hms(&l.civil(), '-', 'T'),
-        l.millis(),
+        "{}{:03}Z {} [{priority}] [MY-{:06}] [Server] {}",
+        l.at.strftime("%Y-%m-%dT%H:%M:%S%.3f"),
         l.per_line("micros", 0, 999),
         l.per_line("thread", 8, 420),
         l.per_template("code", 10_000, 13_999),
@@ -277,22 +220,15 @@ fn mysql(l: &Line) -> String {
 /// Redis: `1234:M 06 Dec 2026 01:02:03.123 # message`; `.` debug, `*` notice, `#` warning (Redis
 /// has no error level: its errors are warnings).
 fn redis(l: &Line) -> String {
-    let dt = l.civil();
     let mark = match l.level {
         Level::Debug => '.',
         Level::Info => '*',
         Level::Warn | Level::Error => '#',
     };
     format!(
-        "{}:M {:02} {} {:04} {:02}:{:02}:{:02}.{:03} {mark} {}",
+        "{}:M {} {mark} {}",
         l.per_service("pid", 1, 400),
-        dt.day(),
-        month(&dt),
-        dt.year(),
-        dt.hour(),
-        dt.minute(),
-        dt.second(),
-        l.millis(),
+        l.at.strftime("%d %b %Y %H:%M:%S%.3f"),
         l.message
     )
 }
@@ -301,12 +237,7 @@ fn redis(l: &Line) -> String {
 /// c.e.checkout.CheckoutApi                 : message` (thread right-aligned in 15, logger
 /// left-aligned in 40).
 fn logback(l: &Line) -> String {
-    let level = match l.level {
-        Level::Debug => "DEBUG",
-        Level::Info => "INFO",
-        Level::Warn => "WARN",
-        Level::Error => "ERROR",
-    };
+    let level = l.level.name().to_ascii_uppercase();
     let thread = match l.kind {
         ServiceKind::Worker => format!("task-{}", l.per_line("thread", 1, 8)),
         _ => format!("nio-8080-exec-{}", l.per_line("thread", 1, 10)),
@@ -324,28 +255,22 @@ fn logback(l: &Line) -> String {
         .collect();
     let logger = format!("c.e.{first}.{class}");
     format!(
-        "{}.{:03} {level:>5} 1 --- [{thread:>15}] {logger:<40.40} : {}",
-        ymd_hms(&l.civil(), '-', ' '),
-        l.millis(),
+        "{} {level:>5} 1 --- [{thread:>15}] {logger:<40.40} : {}",
+        l.at.strftime("%Y-%m-%d %H:%M:%S%.3f"),
         l.message
     )
 }
 
 /// Go zap's production JSON: `{"level":"error","ts":1796605323.123456,"caller":"...","msg":...}`.
 fn zap(l: &Line) -> String {
-    let level = match l.level {
-        Level::Debug => "debug",
-        Level::Info => "info",
-        Level::Warn => "warn",
-        Level::Error => "error",
-    };
+    let level = l.level.name();
     const FILES: [&str; 6] = ["handler", "server", "client", "store", "worker", "retry"];
     let pkg = l.service.split('-').next().unwrap_or(l.service);
     let file = FILES[l.per_template("file", 0, FILES.len() as u64 - 1) as usize];
     format!(
         "{{\"level\":\"{level}\",\"ts\":{}.{:03}{:03},\"caller\":\"{pkg}/{file}.go:{}\",\"msg\":{}}}",
         l.at.as_second(),
-        l.millis(),
+        l.at.subsec_millisecond(),
         l.per_line("micros", 0, 999),
         l.per_template("line", 30, 480),
         json_string(l.message)
@@ -363,8 +288,8 @@ fn python(l: &Line) -> String {
     };
     format!(
         "{},{:03} - {} - {level} - {}",
-        ymd_hms(&l.civil(), '-', ' '),
-        l.millis(),
+        l.at.strftime("%Y-%m-%d %H:%M:%S"),
+        l.at.subsec_millisecond(),
         l.service.replace('-', "_"),
         l.message
     )
@@ -408,14 +333,9 @@ fn pod(l: &Line) -> String {
 /// RFC 3164: `Dec  6 01:02:03 ip-10-0-1-23 orders-db[1234]: message` (day space-padded, no
 /// year or zone).
 fn syslog(l: &Line) -> String {
-    let dt = l.civil();
     format!(
-        "{} {:>2} {:02}:{:02}:{:02} ip-10-0-{}-{} {}[{}]: {}",
-        month(&dt),
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second(),
+        "{} ip-10-0-{}-{} {}[{}]: {}",
+        l.at.strftime("%b %e %H:%M:%S"),
         l.per_service("subnet", 1, 4),
         l.per_service("host", 2, 254),
         l.service,

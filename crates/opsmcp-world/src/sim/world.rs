@@ -12,7 +12,7 @@ use std::{
 use futures::future::BoxFuture;
 use jiff::{SignedDuration, Timestamp};
 
-use super::{Applied, SimWorld, scenario::Level};
+use super::{Applied, SimWorld};
 use crate::{
     health::{Reading, ServiceHealth, Thresholds, judge_readings},
     live::host::HostSnapshot,
@@ -138,15 +138,6 @@ fn kind_name(kind: super::scenario::ServiceKind) -> String {
         .unwrap_or_default()
 }
 
-fn level_name(level: Level) -> &'static str {
-    match level {
-        Level::Debug => "debug",
-        Level::Info => "info",
-        Level::Warn => "warn",
-        Level::Error => "error",
-    }
-}
-
 fn minutes_before(t: Timestamp, m: f64) -> Timestamp {
     t - SignedDuration::from_millis((m * 60_000.0) as i64)
 }
@@ -241,7 +232,7 @@ impl World for SimulatedWorld {
             let stream = SimWorld::logs_shared(w, from, to).map(|l| LogEntry {
                 at: l.at,
                 service: l.service,
-                level: level_name(l.level).to_string(),
+                level: l.level.name().to_string(),
                 text: l.text,
             });
             Ok(Box::new(stream) as LogStream)
