@@ -278,7 +278,7 @@ fn zap(l: &Line) -> String {
 }
 
 /// Python's logging with `%(asctime)s - %(name)s - %(levelname)s - %(message)s`:
-/// `2026-12-06 01:02:03,123 - orders_worker - ERROR - message`.
+/// `2026-12-06 01:02:03,123 - web_worker - ERROR - message`.
 fn python(l: &Line) -> String {
     let level = match l.level {
         Level::Debug => "DEBUG",
@@ -330,7 +330,7 @@ fn pod(l: &Line) -> String {
     format!("{}-{suffix}", l.service)
 }
 
-/// RFC 3164: `Dec  6 01:02:03 ip-10-0-1-23 orders-db[1234]: message` (day space-padded, no
+/// RFC 3164: `Dec  6 01:02:03 ip-10-0-1-23 web[1234]: message` (day space-padded, no
 /// year or zone).
 fn syslog(l: &Line) -> String {
     format!(
