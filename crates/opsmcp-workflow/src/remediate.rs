@@ -9,6 +9,7 @@ use opsmcp_store::{NewRemediation, Remediation, Status, Store};
 use opsmcp_world::{
     ActionInfo, ActionRequest, World,
     health::{ServiceHealth, Status as Health},
+    signals::{self, SignalKind},
 };
 use serde::Serialize;
 use serde_json::json;
@@ -207,15 +208,51 @@ fn reach(target: &str, services: &[opsmcp_world::ServiceInfo]) -> Vec<String> {
 /// is healthy again: an action is credited only when the incident's trouble is gone, not
 /// when its own target looks fine (an innocent rollback on a healthy service would otherwise
 /// "recover"). A service merely degraded for reasons of its own (a partner's latency
-/// wobble) need not heal for the action to count.
-fn recovered(target: &str, reach: &[String], sick: &[String], now: &[ServiceHealth]) -> bool {
+/// wobble) need not heal for the action to count, nor one that answers again and is only
+/// left with work queued while it could not ([`draining`]).
+fn recovered(
+    target: &str,
+    reach: &[String],
+    sick: &[String],
+    before: &[ServiceHealth],
+    now: &[ServiceHealth],
+) -> bool {
     now.iter()
         .filter(|s| reach.contains(&s.service) || sick.contains(&s.service))
         .all(|s| {
-            s.status != Health::Unhealthy
+            let well = s.status != Health::Unhealthy
                 && ((s.service != target && !sick.contains(&s.service))
-                    || s.status == Health::Healthy)
+                    || s.status == Health::Healthy);
+            well || before
+                .iter()
+                .find(|b| b.service == s.service)
+                .is_some_and(|b| draining(b, s))
         })
+}
+
+/// A service whose errors, latency and other troubles of before are gone, and whose only
+/// checks still out of range are backlogs (a queue's depth, a consumer's lag): it answers
+/// again, and what piled up while it could not drains at its consumers' pace, minutes to
+/// hours after the fix. Judging it by the backlog would roll back the fix that ends it.
+/// Something other than the backlog must have been wrong before and be well now: a service
+/// whose only trouble was the backlog shows nothing healed.
+fn draining(before: &ServiceHealth, now: &ServiceHealth) -> bool {
+    let backlog = |c: &opsmcp_world::health::Check| {
+        signals::kind(&c.name.replace(' ', "_")) == SignalKind::Backlog
+    };
+    let healed_other = before.checks.iter().any(|b| {
+        b.status != Health::Healthy
+            && !backlog(b)
+            && now
+                .checks
+                .iter()
+                .any(|c| c.name == b.name && c.status == Health::Healthy)
+    });
+    healed_other
+        && now
+            .checks
+            .iter()
+            .all(|c| c.status == Health::Healthy || backlog(c))
 }
 
 /// Runs one remediation request to its end.
@@ -379,11 +416,13 @@ pub async fn execute(
     reach.retain(|s| !left.contains(s));
     let started = tokio::time::Instant::now();
     let mut after = world.health().await?;
-    while !recovered(&info.target, &reach, &sick, &after) && started.elapsed() < verify.timeout {
+    while !recovered(&info.target, &reach, &sick, &before, &after)
+        && started.elapsed() < verify.timeout
+    {
         tokio::time::sleep(verify.interval).await;
         after = world.health().await?;
     }
-    let ok = recovered(&info.target, &reach, &sick, &after);
+    let ok = recovered(&info.target, &reach, &sick, &before, &after);
     let waited_s = started.elapsed().as_secs();
     let mut result = json!({
         "output": report.output,
@@ -489,13 +528,13 @@ mod tests {
             health("cache", Status::Healthy),
             health("db", Status::Unhealthy),
         ];
-        assert!(super::recovered("cache", &reach, &[], &now));
+        assert!(super::recovered("cache", &reach, &[], &[], &now));
         now[0].status = Status::Unhealthy;
-        assert!(!super::recovered("cache", &reach, &[], &now));
+        assert!(!super::recovered("cache", &reach, &[], &[], &now));
         now[0].status = Status::Healthy;
         now[2].status = Status::Degraded;
         assert!(
-            !super::recovered("cache", &reach, &[], &now),
+            !super::recovered("cache", &reach, &[], &[], &now),
             "the target itself must be healthy"
         );
     }
@@ -513,9 +552,81 @@ mod tests {
             health("api", Status::Degraded),
             health("db", Status::Degraded),
         ];
-        assert!(!super::recovered("web", &reach, &sick, &now));
+        assert!(!super::recovered("web", &reach, &sick, &[], &now));
         now[1].status = Status::Healthy;
         now[2].status = Status::Healthy;
-        assert!(super::recovered("web", &reach, &sick, &now));
+        assert!(super::recovered("web", &reach, &sick, &[], &now));
+    }
+
+    fn checked(name: &str, checks: &[(&str, Status)]) -> ServiceHealth {
+        ServiceHealth::new(
+            name,
+            checks
+                .iter()
+                .map(|(n, st)| opsmcp_world::health::Check {
+                    name: (*n).into(),
+                    status: *st,
+                    value: 0.0,
+                    unit: String::new(),
+                    warning_at: None,
+                    critical_at: None,
+                    message: format!("{n} is {st:?}"),
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn a_caller_that_answers_again_and_only_has_a_queue_to_drain_is_recovered() {
+        // worker -> store; the fix on the store ended the worker's errors, and the jobs it
+        // could not do while the store refused it are still queued.
+        let services = [svc("worker", &["store"]), svc("store", &[])];
+        let reach = super::reach("store", &services);
+        let sick = ["worker".to_string(), "store".to_string()];
+        let before = [
+            checked(
+                "worker",
+                &[
+                    ("error rate", Status::Unhealthy),
+                    ("queue depth", Status::Unhealthy),
+                ],
+            ),
+            checked("store", &[("error rate", Status::Unhealthy)]),
+        ];
+        let now = [
+            checked(
+                "worker",
+                &[
+                    ("error rate", Status::Healthy),
+                    ("queue depth", Status::Unhealthy),
+                ],
+            ),
+            checked("store", &[("error rate", Status::Healthy)]),
+        ];
+        assert!(super::recovered("store", &reach, &sick, &before, &now));
+        // Still failing besides the backlog: not recovered.
+        let failing = [
+            checked(
+                "worker",
+                &[
+                    ("error rate", Status::Unhealthy),
+                    ("queue depth", Status::Unhealthy),
+                ],
+            ),
+            now[1].clone(),
+        ];
+        assert!(!super::recovered("store", &reach, &sick, &before, &failing));
+        // A backlog that was the only trouble: nothing healed, nothing credited.
+        let only_backlog = [
+            checked("worker", &[("kafka consumergroup lag", Status::Unhealthy)]),
+            checked("store", &[("error rate", Status::Healthy)]),
+        ];
+        assert!(!super::recovered(
+            "store",
+            &reach,
+            &sick,
+            &only_backlog,
+            &only_backlog
+        ));
     }
 }

@@ -27,6 +27,8 @@ pub use self::world::{Journal, SimulatedWorld};
 
 /// Seconds per noise step: metrics change every 10 s, as a scrape interval would show them.
 const TICK_S: i64 = 10;
+/// Days left on a certificate just issued (a common lifetime for automated issuance).
+const RENEWED_CERT_DAYS: f64 = 90.0;
 
 /// An action applied to the world, and when.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -230,6 +232,13 @@ impl SimWorld {
         strength
     }
 
+    /// A fixing action is applied and not rolled back at `at`.
+    fn fixing(&self, at: Timestamp) -> bool {
+        self.applied_actions().any(|(applied, action, until)| {
+            action.outcome == Outcome::Fixes && applied.at <= at && until.is_none_or(|u| at < u)
+        })
+    }
+
     /// Each application with its action and, if it was rolled back, when.
     fn applied_actions(&self) -> impl Iterator<Item = (&Applied, &Action, Option<Timestamp>)> {
         self.applied.iter().enumerate().filter_map(|(i, a)| {
@@ -263,6 +272,12 @@ impl SimWorld {
             if service == fault.component
                 && let Some(effect) = fault.effects.get(signal)
             {
+                // A fix of an expired certificate installs a new one: what it counts down
+                // from then is a fresh certificate's lifetime, not the few days the old one
+                // had left when the story began.
+                if kind(signal) == SignalKind::CertExpiry && self.fixing(at) {
+                    value = value.max(RENEWED_CERT_DAYS);
+                }
                 value = apply_effect(value, effect, strength);
             }
             if let Some(h) = hops {
@@ -603,7 +618,7 @@ fn failing_delta(signal: &str, more: f64) -> f64 {
     if signals::is_success_share(signal) {
         -more * whole
     } else {
-        more
+        more * whole
     }
 }
 

@@ -255,8 +255,12 @@ fn every_builtin_shows_its_fault_only_after_onset_and_recovers_only_when_fixed()
             let after = fixed.signals(&fault.component, later).unwrap();
             for signal in fault.effects.keys() {
                 let base = scenario.service(&fault.component).unwrap().baseline[signal];
+                // A renewed certificate counts down from its new lifetime.
+                let renewed = crate::signals::kind(signal)
+                    == crate::signals::SignalKind::CertExpiry
+                    && after[signal] >= base;
                 assert!(
-                    (after[signal] - base).abs() <= 0.15 * base.max(0.01),
+                    renewed || (after[signal] - base).abs() <= 0.15 * base.max(0.01),
                     "{name}: {signal} did not recover: {} vs baseline {base}",
                     after[signal]
                 );
@@ -545,4 +549,105 @@ remediation = ["fix"]
     assert_eq!(s.independent_trouble(1.0), vec!["etl", "spare"]);
     assert_eq!(s.independent_trouble(6.0), vec!["etl"]);
     assert!(s.independent_trouble(61.0).is_empty());
+}
+
+#[test]
+fn renewing_an_expired_certificate_leaves_a_fresh_one_not_the_old_countdown() {
+    // The writer's baseline is the certificate as it stood before the story: hours left.
+    let text = r#"
+name = "renewed"
+summary = "s"
+story = "s"
+
+[[services]]
+name = "origin"
+kind = "api"
+log_format = "json"
+baseline = { request_rate = 10.0, error_rate = 0.001, cert_days_left = 0.4 }
+
+[fault]
+type = "certificate-expired"
+component = "origin"
+onset_minutes_ago = 10
+shape = "step"
+effects = { cert_days_left = { to = -0.1 }, error_rate = { to = 0.9 } }
+
+[[actions]]
+name = "renew"
+target = "origin"
+outcome = "fixes"
+minutes_to_effect = 1
+
+[[actions]]
+name = "reload"
+target = "origin"
+outcome = "nothing"
+minutes_to_effect = 1
+
+[truth]
+root_cause = "certificate-expired"
+component = "origin"
+remediation = ["renew"]
+"#;
+    let s = super::scenario::Scenario::parse(text, "renewed.toml").unwrap();
+    let later = start() + mins(5);
+    let mut fixed = SimWorld::new(s.clone(), 1, start());
+    fixed.apply("renew", "origin", start()).unwrap();
+    let days = fixed.signals("origin", later).unwrap()["cert_days_left"];
+    assert!(
+        days >= 89.0,
+        "a renewed certificate has its lifetime ahead: {days}"
+    );
+    let mut wrong = SimWorld::new(s, 1, start());
+    wrong.apply("reload", "origin", start()).unwrap();
+    assert!(wrong.signals("origin", later).unwrap()["cert_days_left"] <= 0.0);
+}
+
+#[test]
+fn propagated_errors_are_written_in_the_callers_own_unit() {
+    let text = r#"
+name = "units"
+summary = "s"
+story = "s"
+
+[[services]]
+name = "web"
+kind = "api"
+depends_on = ["db"]
+log_format = "json"
+baseline = { request_rate = 10.0, http_5xx_percent = 0.2, success_ratio = 0.999 }
+
+[[services]]
+name = "db"
+kind = "database"
+log_format = "json"
+baseline = { request_rate = 10.0, error_rate = 0.001 }
+
+[fault]
+type = "slow-dependency"
+component = "db"
+onset_minutes_ago = 10
+shape = "step"
+effects = { error_rate = { to = 0.5 } }
+
+[fault.propagation]
+error_rate = 0.3
+
+[[actions]]
+name = "fix"
+target = "db"
+outcome = "fixes"
+minutes_to_effect = 1
+
+[truth]
+root_cause = "slow-dependency"
+component = "db"
+remediation = ["fix"]
+"#;
+    let s = super::scenario::Scenario::parse(text, "units.toml").unwrap();
+    let w = SimWorld::new(s, 1, start());
+    let web = w.signals("web", start()).unwrap();
+    // 30 % of its work failing reads 30 on a percent, 0.3 off a share of one.
+    assert!(web["http_5xx_percent"] > 20.0, "{web:?}");
+    assert!(web["success_ratio"] < 0.8, "{web:?}");
 }
