@@ -244,6 +244,9 @@ fn rename_signals(s: &Scenario) -> Scenario {
             "card_authorization_success_ratio",
             "payment_auth_success_ratio",
         ),
+        ("executor_threads_busy", "tomcat_threads_busy_threads"),
+        ("executor_threads_max", "tomcat_threads_config_max_threads"),
+        ("consumer_lag_messages", "kafka_consumergroup_lag"),
     ]
     .into_iter()
     .collect();

@@ -773,3 +773,56 @@ async fn a_share_of_work_that_succeeded_falling_is_failure() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_separate_older_story_on_an_unlinked_service_is_no_origin_of_this_incident() {
+    let file = "threads-run-out-beside-a-separate-older-job-on-an-unlinked-store.toml";
+    sure_and_right(file, ("connection-pool-exhaustion", "booking-api")).await;
+    for seed in 1..=3 {
+        let r = analyze(file, seed).await;
+        for h in r
+            .hypotheses
+            .iter()
+            .filter(|h| h.component == "reporting-store")
+        {
+            assert!(
+                h.confidence < CONFIDENCE_FLOOR,
+                "seed {seed}: the export nothing calls explains none of what was reported: {} {}",
+                h.root_cause.as_str(),
+                h.confidence
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_setting_that_names_its_broker_and_what_moved_is_the_cause_beside_a_routine_release() {
+    acted_on(
+        "consumer-settings-name-its-broker-beside-a-routine-release.toml",
+        "bad-config-push",
+        "ingest-worker",
+        Some(("revert-ingest-values", "ingest-worker")),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn two_changes_within_minutes_that_name_nothing_are_not_told_apart() {
+    let mut scenario = fixture("consumer-settings-name-its-broker-beside-a-routine-release.toml");
+    for e in scenario
+        .events
+        .iter_mut()
+        .filter(|e| e.kind == opsmcp_world::sim::scenario::EventKind::Config)
+    {
+        e.detail = "values refresh (ticket OPS-1)".into();
+    }
+    for seed in 1..=3 {
+        let r = play(scenario.clone(), seed).await;
+        assert!(
+            top(&r).2 < CONFIDENCE_FLOOR,
+            "seed {seed}: a release and a settings push in one minute, neither naming what \
+             moved: {}",
+            r.summary
+        );
+    }
+}

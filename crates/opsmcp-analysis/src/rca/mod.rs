@@ -1284,6 +1284,32 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             .map(|(_, c)| c.score)
             .fold(0.0f64, f64::max)
     };
+    // Two stories that do not touch (neither in the other's scope: unconnected, and begun
+    // well apart) cannot both be what was reported: the incident is the one that hurts more,
+    // counted by what its services' callers feel, and more yet when it holds a service named
+    // in the report. The other goes on alongside; it is no origin of this incident.
+    let weight = |c: &Candidate| {
+        let felt: f64 = c
+            .covered
+            .iter()
+            .filter(|s| sick.contains(*s))
+            .map(|s| all[s].service_level.max(STORY_FLOOR))
+            .sum();
+        if c.covered.iter().any(|s| symptoms.contains(s)) {
+            felt * NAMED_STORY
+        } else {
+            felt
+        }
+    };
+    let story = |i: usize| {
+        let own = weight(&scored[i]);
+        let other = scored
+            .iter()
+            .filter(|d| !scored[i].scope.contains(&d.name) && !d.scope.contains(&scored[i].name))
+            .map(weight)
+            .fold(0.0f64, f64::max);
+        if own >= other { 1.0 } else { own / other }
+    };
     let mut hyps: Vec<(f64, Hypothesis)> = Vec::new();
     for (i, c) in scored.iter().take(4).enumerate() {
         let (name, cpro, ccon, paths) = (&c.name, &c.pro, &c.con, &c.paths);
@@ -1309,7 +1335,10 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             1.0
         };
         let origin = if c.score > 0.0 {
-            c.score / (c.score + RIVAL_WEIGHT * rival_of(i)) * (0.5 + 0.5 * c.coverage) * felt
+            c.score / (c.score + RIVAL_WEIGHT * rival_of(i))
+                * (0.5 + 0.5 * c.coverage)
+                * felt
+                * story(i)
         } else {
             0.0
         };
@@ -1329,7 +1358,8 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             // The factors behind the number, for whoever asks why it is what it is.
             tracing::debug!(
                 component = %name, cause = ?r.cause, strength = r.strength, competitor,
-                score = c.score, rival = rival_of(i), coverage = c.coverage, felt, share, p,
+                score = c.score, rival = rival_of(i), coverage = c.coverage, felt,
+                story = story(i), share, p,
                 "hypothesis scored"
             );
             let mut evidence_for = r.pro;
@@ -1690,7 +1720,8 @@ const MIN_OWN_EVIDENCE: f64 = 1.0;
 pub const UNKNOWN: &str = "unknown";
 /// Evidence strength at which the kind of cause is about 63 % likely on its own.
 const STRENGTH_SCALE: f64 = 1.6;
-/// How much a second kind as strong as the first on the same component takes away.
+/// How much a second kind well behind the first on the same component takes away (one as
+/// strong takes half).
 const RIVAL_WEIGHT: f64 = 0.5;
 
 /// The probability that a hypothesis is right: the kind is right (saturating in the absolute
@@ -1702,7 +1733,10 @@ fn confidence(strength: f64, rival: f64, origin: f64) -> f64 {
         return 0.0;
     }
     let kind = 1.0 - (-strength / STRENGTH_SCALE).exp();
-    let dominance = strength / (strength + RIVAL_WEIGHT * rival.max(0.0));
+    // A rival kind far behind takes little; one as strong makes it a coin toss.
+    let closeness = (rival.max(0.0) / strength).min(1.0).powi(2);
+    let weight = RIVAL_WEIGHT + (1.0 - RIVAL_WEIGHT) * closeness;
+    let dominance = strength / (strength + weight * rival.max(0.0));
     let p = kind * dominance * origin.clamp(0.0, 1.0);
     (p * 100.0).round() / 100.0
 }
@@ -1746,6 +1780,12 @@ fn accounted(inp: &Inputs<'_>, component: &str, cause: RootCause) -> f64 {
     }
     1.0 - UNEXPLAINED_WEIGHT * unexplained / (explained + unexplained)
 }
+
+/// What a sick service counts for in a story's weight at the least: trouble callers do not
+/// feel (a filling disk, a climbing heap) still counts.
+const STORY_FLOOR: f64 = 0.5;
+/// How much more a story weighs when it holds a service the report names.
+const NAMED_STORY: f64 = 2.0;
 
 /// What is left of a component's claim to be the origin when it answers as usual while other
 /// services suffer.

@@ -94,6 +94,9 @@ const NAMES_WHAT_MOVED: f64 = 1.0;
 /// What is left of a change beside another change on the same component that names what
 /// moved while this one does not.
 const BESIDE_ONE_THAT_NAMES_IT: f64 = 0.5;
+/// What is left of a change beside another of the other kind on the same component, landed
+/// within minutes of it, when neither names what moved.
+const SAME_MINUTES: f64 = 0.75;
 /// Distinct words a change and what moved must share to name it: one shared word is often
 /// chance.
 const NAMING_WORDS: usize = 2;
@@ -697,6 +700,21 @@ fn change(c: &Ctx, cause: RootCause, kind: &str, weight: f64) -> Rule {
                     shared.join(", ")
                 ),
             ));
+        } else if let Some(e) = c
+            .changes(other)
+            .into_iter()
+            .find(|e| nearest.is_some_and(|n| (e.at.duration_since(n)).abs() <= PROMPT))
+        {
+            // Two changes within minutes of each other, and nothing in either names what
+            // moved: the timing that speaks for one speaks for the other as much.
+            r.strength *= SAME_MINUTES;
+            r.con.push(c.event(
+                e,
+                &format!(
+                    " — landed within minutes of the {kind}, and neither names what moved: \
+                     nothing tells them apart"
+                ),
+            ));
         }
     }
     if c.errors()
@@ -850,15 +868,17 @@ const COMMON_WORDS: &[&str] = &[
 /// The words `event`'s description shares with what moved on the component — the names of
 /// its out-of-range signals and its new or bursting log lines — when there are at least
 /// [`NAMING_WORDS`] of them: words of four letters or more, plural or not, that are neither
-/// common nor part of a service's name.
+/// common nor part of the component's name, and at most one from other services' names.
 pub(crate) fn names_what_moved(
     inp: &Inputs<'_>,
     component: &str,
     event: &WorldEvent,
 ) -> Option<Vec<String>> {
-    let names: Vec<String> = inp
+    let own: Vec<String> = signals::words(component);
+    let others: Vec<String> = inp
         .services
         .iter()
+        .filter(|s| s.name != component)
         .flat_map(|s| signals::words(&s.name))
         .collect();
     let telling = |text: &str| -> Vec<String> {
@@ -867,7 +887,7 @@ pub(crate) fn names_what_moved(
             .filter(|w| {
                 w.len() >= 4 && w.chars().filter(|ch| ch.is_ascii_alphabetic()).count() >= 4
             })
-            .filter(|w| !COMMON_WORDS.contains(&w.as_str()) && !names.contains(w))
+            .filter(|w| !COMMON_WORDS.contains(&w.as_str()) && !own.contains(w))
             .map(|w| w.strip_suffix('s').map(str::to_string).unwrap_or(w))
             .collect()
     };
@@ -885,7 +905,20 @@ pub(crate) fn names_what_moved(
         .collect();
     shared.sort();
     shared.dedup();
-    (shared.len() >= NAMING_WORDS).then_some(shared)
+    // The component's own name is in every line it writes and every change made to it, so
+    // it names nothing. Another service's name (the broker, the store a change points at)
+    // is one word of evidence, however many words the name has: its lines name it whenever
+    // it is in trouble, whatever the change was.
+    let of_names = shared
+        .iter()
+        .filter(|w| {
+            others
+                .iter()
+                .any(|o| o == *w || o.strip_suffix('s') == Some(w.as_str()))
+        })
+        .count();
+    let weight = shared.len() - of_names + of_names.min(1);
+    (weight >= NAMING_WORDS).then_some(shared)
 }
 
 /// Every rule, on one component, with the words of the logs added; strongest first.
