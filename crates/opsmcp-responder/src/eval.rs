@@ -12,7 +12,7 @@ use opsmcp_agent::{
     providers::{Block, Message},
 };
 
-use crate::planner::read::Health;
+use crate::planner::read::{Health, ServiceVerdict};
 
 /// What the right answer is.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -346,12 +346,15 @@ pub fn score(
 /// Checks health independently of the run (the scorer does not take the agent's word): a
 /// `verify_health` call through the toolbox. Recovered means `component` is healthy and
 /// nothing is unhealthy but the services in `excused` (trouble of their own that the incident
-/// did not cause and its fix cannot end). `None` when no server offers the tool or the call
-/// fails.
+/// did not cause and its fix cannot end) and those whose every failing check is of a signal
+/// `excused_signals` names for them (`(service, signal)`: a caller of the fault with a
+/// story of its own still moving that signal). `None` when no server offers the tool or the
+/// call fails.
 pub async fn check_recovered(
     toolbox: &Toolbox,
     component: &str,
     excused: &[String],
+    excused_signals: &[(String, String)],
     timeout: Duration,
 ) -> Option<bool> {
     let name = toolbox
@@ -374,7 +377,18 @@ pub async fn check_recovered(
         .find(|s| s.service == component)
         .map_or(health.status == "healthy", |s| s.status == "healthy");
     let unhealthy = health.with_status("unhealthy");
-    let others_ok = unhealthy.iter().all(|s| excused.contains(&s.service));
+    // A check's message begins with what it measured, the signal's words.
+    let its_own = |s: &ServiceVerdict| {
+        !s.problems.is_empty()
+            && s.problems.iter().all(|p| {
+                excused_signals
+                    .iter()
+                    .any(|(svc, sig)| *svc == s.service && p.starts_with(&sig.replace('_', " ")))
+            })
+    };
+    let others_ok = unhealthy
+        .iter()
+        .all(|s| excused.contains(&s.service) || its_own(s));
     Some(component_ok && others_ok && (health.status != "unhealthy" || !unhealthy.is_empty()))
 }
 

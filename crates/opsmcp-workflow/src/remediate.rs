@@ -9,7 +9,6 @@ use opsmcp_store::{NewRemediation, Remediation, Status, Store};
 use opsmcp_world::{
     ActionInfo, ActionRequest, World,
     health::{ServiceHealth, Status as Health},
-    signals::{self, SignalKind},
 };
 use serde::Serialize;
 use serde_json::json;
@@ -237,12 +236,9 @@ fn recovered(
 /// Something other than the backlog must have been wrong before and be well now: a service
 /// whose only trouble was the backlog shows nothing healed.
 fn draining(before: &ServiceHealth, now: &ServiceHealth) -> bool {
-    let backlog = |c: &opsmcp_world::health::Check| {
-        signals::kind(&c.name.replace(' ', "_")) == SignalKind::Backlog
-    };
     let healed_other = before.checks.iter().any(|b| {
         b.status != Health::Healthy
-            && !backlog(b)
+            && !b.backlog
             && now
                 .checks
                 .iter()
@@ -252,7 +248,7 @@ fn draining(before: &ServiceHealth, now: &ServiceHealth) -> bool {
         && now
             .checks
             .iter()
-            .all(|c| c.status == Health::Healthy || backlog(c))
+            .all(|c| c.status == Health::Healthy || c.backlog)
 }
 
 /// Runs one remediation request to its end.
@@ -564,6 +560,7 @@ mod tests {
             checks
                 .iter()
                 .map(|(n, st)| opsmcp_world::health::Check {
+                    backlog: n.contains("queue") || n.contains("lag"),
                     name: (*n).into(),
                     status: *st,
                     value: 0.0,

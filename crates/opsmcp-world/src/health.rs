@@ -36,6 +36,11 @@ pub struct Check {
     pub critical_at: Option<f64>,
     /// The verdict in words.
     pub message: String,
+    /// It counts work queued while the service could not do it (a queue's depth, a
+    /// consumer's lag): after a fix that drains at the consumers' pace, so it can stay out of
+    /// range for a while after the service answers again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub backlog: bool,
 }
 
 /// A service and its checks; its status is the worst of them.
@@ -197,6 +202,7 @@ impl Limit {
             )
         };
         Check {
+            backlog: signals::kind(&name.replace(' ', "_")) == SignalKind::Backlog,
             name,
             status,
             value,
@@ -429,6 +435,20 @@ mod tests {
         assert_eq!(l.judge("x", 79.9, "%").status, Status::Healthy);
         assert_eq!(l.judge("x", 80.0, "%").status, Status::Degraded);
         assert_eq!(l.judge("x", 95.0, "%").status, Status::Unhealthy);
+    }
+
+    #[test]
+    fn a_backlog_check_says_so_whatever_the_exporter_calls_it() {
+        let l = Limit {
+            warning: 10.0,
+            critical: 20.0,
+        };
+        for name in ["queue depth", "kafka consumergroup lag", "messages ready"] {
+            assert!(l.judge(name, 50.0, "").backlog, "{name}");
+        }
+        for name in ["error rate", "latency p99 ms", "cpu"] {
+            assert!(!l.judge(name, 50.0, "").backlog, "{name}");
+        }
     }
 
     #[test]

@@ -740,11 +740,13 @@ async fn run_one(
                 }
             })
             .await?;
-        let excused = scenario.independent_trouble(started.elapsed().as_secs_f64() / 60.0);
+        let minutes_in = started.elapsed().as_secs_f64() / 60.0;
+        let excused = scenario.independent_trouble(minutes_in);
         let recovered = eval::check_recovered(
             &toolbox,
             &expected.component,
             &excused,
+            &scenario.independent_signals(minutes_in),
             Duration::from_secs(opts.call_timeout_s),
         )
         .await

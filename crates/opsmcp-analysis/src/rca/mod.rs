@@ -1733,8 +1733,8 @@ fn confidence(strength: f64, rival: f64, origin: f64) -> f64 {
         return 0.0;
     }
     let kind = 1.0 - (-strength / STRENGTH_SCALE).exp();
-    // A rival kind far behind takes little; one as strong makes it a coin toss.
-    let closeness = (rival.max(0.0) / strength).min(1.0).powi(2);
+    // A rival kind behind takes little; one all but as strong makes it a coin toss.
+    let closeness = (rival.max(0.0) / strength).min(1.0).powi(16);
     let weight = RIVAL_WEIGHT + (1.0 - RIVAL_WEIGHT) * closeness;
     let dominance = strength / (strength + weight * rival.max(0.0));
     let p = kind * dominance * origin.clamp(0.0, 1.0);

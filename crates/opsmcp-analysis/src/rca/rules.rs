@@ -96,7 +96,7 @@ const NAMES_WHAT_MOVED: f64 = 1.0;
 const BESIDE_ONE_THAT_NAMES_IT: f64 = 0.5;
 /// What is left of a change beside another of the other kind on the same component, landed
 /// within minutes of it, when neither names what moved.
-const SAME_MINUTES: f64 = 0.75;
+const SAME_MINUTES: f64 = 0.5;
 /// Distinct words a change and what moved must share to name it: one shared word is often
 /// chance.
 const NAMING_WORDS: usize = 2;

@@ -37,7 +37,8 @@ use opsmcp_agent::{
 };
 
 use self::read::{
-    ActionRef, CONFIDENCE_FLOOR, Health, Hypothesis, RemediationResult, find_str, line, number,
+    ActionRef, CONFIDENCE_FLOOR, Health, Hypothesis, RemediationResult, ServiceVerdict, find_str,
+    line, number,
 };
 
 /// The analysis script the planner runs on the raw logs.
@@ -1391,7 +1392,9 @@ fn claims(h: &Hypothesis) -> Vec<String> {
 /// (`claims`: its component and where its trouble reaches) covers some of those, it is judged
 /// on what it covers: a service outside it, unhealthy at detection or only since (a host
 /// busy with other work, a backlog of its own), is another story — it need not heal, and is
-/// reported as left unhealthy.
+/// reported as left unhealthy. A service that answers again, its other troubles of detection
+/// gone and only queued work left out of range, is well: the queue drains at its consumers'
+/// pace after the fix.
 fn recovered(initial: Option<&Health>, now: &Health, claims: &[String]) -> bool {
     let was_unhealthy: Vec<&str> = initial
         .map(|h| {
@@ -1403,10 +1406,17 @@ fn recovered(initial: Option<&Health>, now: &Health, claims: &[String]) -> bool 
         .unwrap_or_default();
     let claimed_sick = was_unhealthy.iter().any(|s| claims.iter().any(|c| c == s));
     let another_story = |name: &str| claimed_sick && !claims.iter().any(|c| c == name);
+    let draining = |s: &ServiceVerdict| {
+        s.only_backlog
+            && initial
+                .and_then(|h| h.services.iter().find(|b| b.service == s.service))
+                .is_some_and(|b| !b.problems.is_empty() && !b.only_backlog)
+    };
+    let well = |s: &ServiceVerdict| s.status == "healthy" || draining(s);
     if now
         .services
         .iter()
-        .any(|s| s.status == "unhealthy" && !another_story(&s.service))
+        .any(|s| s.status == "unhealthy" && !another_story(&s.service) && !draining(s))
         || (now.status == "unhealthy" && (!claimed_sick || now.services.is_empty()))
     {
         return false;
@@ -1433,7 +1443,7 @@ fn recovered(initial: Option<&Health>, now: &Health, claims: &[String]) -> bool 
         now.services
             .iter()
             .find(|s| s.service == *name)
-            .map_or(now.status == "healthy", |s| s.status == "healthy")
+            .map_or(now.status == "healthy", well)
     })
 }
 
@@ -2174,6 +2184,43 @@ mod tests {
             !recovered(Some(&before), &after, &["cache".into()]),
             "a claim of nothing that was sick credits nothing"
         );
+    }
+
+    #[test]
+    fn a_worker_that_answers_again_with_only_its_queue_left_has_recovered() {
+        let before = health(json!({"status": "unhealthy", "services": [
+            {"service": "store", "status": "unhealthy", "checks": [
+                {"status": "unhealthy", "message": "error rate 0.3"}]},
+            {"service": "worker", "status": "unhealthy", "checks": [
+                {"status": "unhealthy", "message": "error rate 0.2"},
+                {"status": "unhealthy", "message": "queue depth 9000", "backlog": true}]}]}));
+        let after = health(json!({"status": "unhealthy", "services": [
+            {"service": "store", "status": "healthy", "checks": [
+                {"status": "healthy", "message": "error rate 0.001"}]},
+            {"service": "worker", "status": "unhealthy", "checks": [
+                {"status": "healthy", "message": "error rate 0.001"},
+                {"status": "unhealthy", "message": "queue depth 8500", "backlog": true}]}]}));
+        assert!(recovered(
+            Some(&before),
+            &after,
+            &["store".into(), "worker".into()]
+        ));
+        // Its errors still there: not recovered.
+        let failing = health(json!({"status": "unhealthy", "services": [
+            {"service": "store", "status": "healthy"},
+            {"service": "worker", "status": "unhealthy", "checks": [
+                {"status": "unhealthy", "message": "error rate 0.2"},
+                {"status": "unhealthy", "message": "queue depth 8500", "backlog": true}]}]}));
+        assert!(!recovered(
+            Some(&before),
+            &failing,
+            &["store".into(), "worker".into()]
+        ));
+        // A queue that was all that was wrong, still full: nothing healed.
+        let stalled = health(json!({"status": "unhealthy", "services": [
+            {"service": "worker", "status": "unhealthy", "checks": [
+                {"status": "unhealthy", "message": "consumer lag 9000", "backlog": true}]}]}));
+        assert!(!recovered(Some(&stalled), &stalled, &["worker".into()]));
     }
 
     #[test]

@@ -125,6 +125,9 @@ pub struct ServiceVerdict {
     pub status: String,
     /// The messages of its failing checks.
     pub problems: Vec<String>,
+    /// Every failing check counts queued work (`backlog: true`): what piled up while it
+    /// could not work, which drains after a fix at its consumers' pace.
+    pub only_backlog: bool,
 }
 
 /// A `verify_health` result.
@@ -152,7 +155,7 @@ impl Health {
                         let status = str_at(s, &["status", "state", "health"])
                             .unwrap_or("unknown")
                             .to_ascii_lowercase();
-                        let problems = s
+                        let failing: Vec<&Value> = s
                             .get("checks")
                             .and_then(Value::as_array)
                             .map(|checks| {
@@ -162,18 +165,26 @@ impl Health {
                                         str_at(c, &["status"])
                                             .is_some_and(|st| !st.eq_ignore_ascii_case("healthy"))
                                     })
-                                    .map(|c| {
-                                        str_at(c, &["message", "summary", "name"])
-                                            .unwrap_or("a failing check")
-                                            .to_string()
-                                    })
                                     .collect()
                             })
                             .unwrap_or_default();
+                        let only_backlog = !failing.is_empty()
+                            && failing
+                                .iter()
+                                .all(|c| c.get("backlog").and_then(Value::as_bool) == Some(true));
+                        let problems = failing
+                            .iter()
+                            .map(|c| {
+                                str_at(c, &["message", "summary", "name"])
+                                    .unwrap_or("a failing check")
+                                    .to_string()
+                            })
+                            .collect();
                         Some(ServiceVerdict {
                             service,
                             status,
                             problems,
+                            only_backlog,
                         })
                     })
                     .collect()

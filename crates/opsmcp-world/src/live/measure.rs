@@ -497,6 +497,7 @@ mod tests {
     fn a_probe_that_times_out_is_slow_and_one_refused_is_down() {
         let result = |outcome, ms| ProbeResult {
             check: crate::health::Check {
+                backlog: false,
                 name: "http".into(),
                 status: crate::health::Status::Unhealthy,
                 value: ms,

@@ -157,6 +157,7 @@ impl ProbeSpec {
         };
         ProbeResult {
             check: Check {
+                backlog: false,
                 name,
                 status,
                 value: ms,

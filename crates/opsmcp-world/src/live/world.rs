@@ -806,6 +806,7 @@ impl World for LiveWorld {
                         ServiceHealth::new(
                             name.clone(),
                             vec![Check {
+                                backlog: false,
                                 name: "prometheus".into(),
                                 status: Status::Unhealthy,
                                 value: 0.0,
@@ -1022,6 +1023,7 @@ fn restart_check(readings: &[Reading], last: Option<Timestamp>) -> Option<Check>
         )
     };
     Some(Check {
+        backlog: false,
         name: "restarts".into(),
         status,
         value: r.current,
@@ -1059,6 +1061,7 @@ fn oom_check(readings: &[Reading], last: Option<Timestamp>) -> Option<Check> {
         )
     };
     Some(Check {
+        backlog: false,
         name: "oom kills".into(),
         status,
         value: r.current,

@@ -491,6 +491,24 @@ impl Scenario {
         out.into_iter().map(str::to_string).collect()
     }
 
+    /// The signals, service by service, that an independent red herring (one that runs its
+    /// course whatever is done, not load the fault pushes) is still moving `minutes_in`
+    /// minutes after the world started, on any service, the fault's callers included: a
+    /// fix of the fault leaves them out of range, and whoever judges recovery excuses those
+    /// signals, not the service's others.
+    pub fn independent_signals(&self, minutes_in: f64) -> Vec<(String, String)> {
+        let out: BTreeSet<(&str, &str)> = self
+            .red_herrings
+            .iter()
+            .filter(|r| !r.follows_fault && r.duration_minutes - r.start_minutes_ago > minutes_in)
+            .filter(|r| r.service != self.fault.component)
+            .flat_map(|r| r.effects.keys().map(|k| (r.service.as_str(), k.as_str())))
+            .collect();
+        out.into_iter()
+            .map(|(s, k)| (s.to_string(), k.to_string()))
+            .collect()
+    }
+
     fn check(&self) -> Result<(), String> {
         let kebab = |s: &str| {
             !s.is_empty()

@@ -651,3 +651,68 @@ remediation = ["fix"]
     assert!(web["http_5xx_percent"] > 20.0, "{web:?}");
     assert!(web["success_ratio"] < 0.8, "{web:?}");
 }
+
+#[test]
+fn the_signals_an_independent_story_moves_are_excused_on_any_service_while_it_lasts() {
+    let text = r#"
+name = "signals"
+summary = "s"
+story = "s"
+
+[[services]]
+name = "worker"
+kind = "worker"
+depends_on = ["store"]
+log_format = "json"
+baseline = { request_rate = 10.0, queue_depth = 10.0, error_rate = 0.001 }
+
+[[services]]
+name = "store"
+kind = "database"
+log_format = "json"
+baseline = { request_rate = 10.0, error_rate = 0.001 }
+
+[fault]
+type = "connection-pool-exhaustion"
+component = "store"
+onset_minutes_ago = 10
+shape = "step"
+effects = { error_rate = { to = 0.5 } }
+
+# A campaign of its own fills the worker's queue, whatever is done about the store.
+[[red_herrings]]
+service = "worker"
+description = "a campaign"
+start_minutes_ago = 30
+duration_minutes = 90
+effects = { queue_depth = { factor = 30.0 } }
+
+# The worker's errors follow the fault: not excused.
+[[red_herrings]]
+service = "worker"
+description = "errors from the store"
+start_minutes_ago = 10
+duration_minutes = 60
+follows_fault = true
+effects = { error_rate = { to = 0.2 } }
+
+[[actions]]
+name = "fix"
+target = "store"
+outcome = "fixes"
+minutes_to_effect = 1
+
+[truth]
+root_cause = "connection-pool-exhaustion"
+component = "store"
+remediation = ["fix"]
+"#;
+    let s = super::scenario::Scenario::parse(text, "signals.toml").unwrap();
+    let want = vec![("worker".to_string(), "queue_depth".to_string())];
+    assert_eq!(s.independent_signals(1.0), want);
+    assert!(s.independent_signals(61.0).is_empty());
+    assert!(
+        s.independent_trouble(1.0).is_empty(),
+        "the worker calls the fault's component: only its signal is excused"
+    );
+}
