@@ -247,6 +247,15 @@ fn rename_signals(s: &Scenario) -> Scenario {
         ("executor_threads_busy", "tomcat_threads_busy_threads"),
         ("executor_threads_max", "tomcat_threads_config_max_threads"),
         ("consumer_lag_messages", "kafka_consumergroup_lag"),
+        (
+            "pooler_server_connections_active",
+            "pgbouncer_pools_server_active_connections",
+        ),
+        ("pooler_pool_size", "pgbouncer_databases_pool_size"),
+        (
+            "pooler_clients_waiting",
+            "pgbouncer_pools_client_waiting_connections",
+        ),
     ]
     .into_iter()
     .collect();

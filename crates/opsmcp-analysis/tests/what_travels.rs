@@ -826,3 +826,14 @@ async fn two_changes_within_minutes_that_name_nothing_are_not_told_apart() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_pooler_whose_clients_wait_in_line_is_felt_by_them_though_its_own_time_is_unmeasured() {
+    acted_on(
+        "pooler-makes-its-clients-wait-under-an-older-release.toml",
+        "connection-pool-exhaustion",
+        "orders-pooler",
+        Some(("raise-pooler-size", "orders-pooler")),
+    )
+    .await;
+}

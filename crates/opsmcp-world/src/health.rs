@@ -392,6 +392,9 @@ pub fn judge_readings(
                 .and_then(get)
                 // A bound the signal's normal value exceeds is not its bound.
                 .filter(|max| max.current > 0.0 && b.is_none_or(|b| b <= max.current))
+                // A count that normally sits at its bound (the threads a pool has made, not
+                // those busy) says nothing at its bound.
+                .filter(|max| b.is_none_or(|b| b / max.current * 100.0 < POOL_CRITICAL))
                 .map(|max| {
                     let used = (r.current / max.current * 1000.0).round() / 10.0;
                     let what = if r.signal == "db_connections_in_use" {
@@ -401,8 +404,9 @@ pub fn judge_readings(
                     };
                     Limit {
                         warning: 85.0,
-                        critical: 95.0,
+                        critical: POOL_CRITICAL,
                     }
+                    .above_normal(b.map(|b| b / max.current * 100.0))
                     .judge(what, used, "%")
                 }),
             _ => None,
@@ -411,6 +415,9 @@ pub fn judge_readings(
     }
     ServiceHealth::new(service, checks)
 }
+
+/// A pool this full (in %) is exhausted.
+const POOL_CRITICAL: f64 = 95.0;
 
 /// The name a check carries: the usual short word for the usual signal name, else the
 /// signal's own words.
@@ -468,6 +475,33 @@ mod tests {
         assert_eq!(status("certificate days left"), Status::Healthy);
         assert_eq!(h.status, Status::Unhealthy);
         assert_eq!(readings[0].change_percent, Some(400.0));
+    }
+
+    #[test]
+    fn a_pool_count_that_always_sits_at_its_bound_is_no_alarm_there() {
+        // The threads a pool has made fill it at rest; the busy ones are what run out.
+        let readings = [
+            Reading::new("tomcat_threads_current_threads", 50.0, Some(50.0)),
+            Reading::new("tomcat_threads_busy_threads", 50.0, Some(21.0)),
+            Reading::new("tomcat_threads_config_max_threads", 50.0, Some(50.0)),
+        ];
+        let h = judge_readings("api", &readings, &Thresholds::default());
+        let unhealthy: Vec<&str> = h
+            .checks
+            .iter()
+            .filter(|c| c.status == Status::Unhealthy)
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(unhealthy, ["tomcat threads busy threads used"], "{h:?}");
+        let calm = [
+            Reading::new("tomcat_threads_current_threads", 50.0, Some(50.0)),
+            Reading::new("tomcat_threads_busy_threads", 20.0, Some(21.0)),
+            Reading::new("tomcat_threads_config_max_threads", 50.0, Some(50.0)),
+        ];
+        assert_eq!(
+            judge_readings("api", &calm, &Thresholds::default()).status,
+            Status::Healthy
+        );
     }
 
     #[test]

@@ -531,6 +531,16 @@ fn facts(inp: &Inputs<'_>, service: &str) -> Facts {
             _ => f.resource += c.magnitude,
         }
     }
+    // A pool whose own answer time nobody measures (a connection pooler, a proxy) still
+    // shows what its clients feel: they wait in line for it.
+    if !f.latency_measured {
+        let waiting = inp
+            .of_kind(service, SignalKind::PoolWaiting)
+            .iter()
+            .map(|c| c.magnitude)
+            .fold(0.0f64, f64::max);
+        f.latency = f.latency.max(waiting);
+    }
     f.times_out = telling_templates(inp, service).iter().any(|t| {
         let text = format!("{} {}", t.0, t.3).to_lowercase();
         TIMEOUT_WORDS.iter().any(|w| text.contains(w))

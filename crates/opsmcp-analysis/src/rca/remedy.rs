@@ -307,6 +307,9 @@ pub(crate) fn vocabulary(cause: RootCause) -> Vocabulary {
                 // Filling it from elsewhere (a warm peer, a snapshot) before it takes traffic.
                 "warmup",
                 "fill",
+                // The job that loads it, run again.
+                "reload",
+                "loader",
             ],
             about: &[
                 "cache", "caches", "keys", "requests", "load", "backend", "traffic",
@@ -741,6 +744,18 @@ mod tests {
             fit(RootCause::CacheStampede, &offered[5]).is_none(),
             "flushing harms"
         );
+    }
+
+    #[test]
+    fn running_the_job_that_loads_a_cache_again_refills_it() {
+        let rerun = action(
+            "rerun-batch-loader",
+            "Trigger the nightly job now, with its expiry spread over hours",
+            Risk::Medium,
+        );
+        assert!(fit(RootCause::CacheStampede, &rerun).is_some());
+        let restart = action("restart-loader", "Restart the loader", Risk::Low);
+        assert!(fit(RootCause::CacheStampede, &restart).is_none());
     }
 
     #[test]
