@@ -551,14 +551,22 @@ remediation = ["fix"]
     assert!(s.independent_trouble(61.0).is_empty());
 }
 
+/// A small scenario around `body` (services, fault, red herrings, extra actions): the usual
+/// header, and a `fix` on the fault's `component` that the truth names.
+fn small(body: &str, cause: &str, component: &str) -> super::scenario::Scenario {
+    let text = format!(
+        "name = \"small\"\nsummary = \"s\"\nstory = \"s\"\n{body}\n\
+         [[actions]]\nname = \"fix\"\ntarget = \"{component}\"\noutcome = \"fixes\"\n\
+         minutes_to_effect = 1\n\n\
+         [truth]\nroot_cause = \"{cause}\"\ncomponent = \"{component}\"\nremediation = [\"fix\"]\n"
+    );
+    super::scenario::Scenario::parse(&text, "small.toml").unwrap()
+}
+
 #[test]
 fn renewing_an_expired_certificate_leaves_a_fresh_one_not_the_old_countdown() {
     // The writer's baseline is the certificate as it stood before the story: hours left.
-    let text = r#"
-name = "renewed"
-summary = "s"
-story = "s"
-
+    let body = r#"
 [[services]]
 name = "origin"
 kind = "api"
@@ -573,26 +581,15 @@ shape = "step"
 effects = { cert_days_left = { to = -0.1 }, error_rate = { to = 0.9 } }
 
 [[actions]]
-name = "renew"
-target = "origin"
-outcome = "fixes"
-minutes_to_effect = 1
-
-[[actions]]
 name = "reload"
 target = "origin"
 outcome = "nothing"
 minutes_to_effect = 1
-
-[truth]
-root_cause = "certificate-expired"
-component = "origin"
-remediation = ["renew"]
 "#;
-    let s = super::scenario::Scenario::parse(text, "renewed.toml").unwrap();
+    let s = small(body, "certificate-expired", "origin");
     let later = start() + mins(5);
     let mut fixed = SimWorld::new(s.clone(), 1, start());
-    fixed.apply("renew", "origin", start()).unwrap();
+    fixed.apply("fix", "origin", start()).unwrap();
     let days = fixed.signals("origin", later).unwrap()["cert_days_left"];
     assert!(
         days >= 89.0,
@@ -605,11 +602,7 @@ remediation = ["renew"]
 
 #[test]
 fn propagated_errors_are_written_in_the_callers_own_unit() {
-    let text = r#"
-name = "units"
-summary = "s"
-story = "s"
-
+    let body = r#"
 [[services]]
 name = "web"
 kind = "api"
@@ -632,19 +625,8 @@ effects = { error_rate = { to = 0.5 } }
 
 [fault.propagation]
 error_rate = 0.3
-
-[[actions]]
-name = "fix"
-target = "db"
-outcome = "fixes"
-minutes_to_effect = 1
-
-[truth]
-root_cause = "slow-dependency"
-component = "db"
-remediation = ["fix"]
 "#;
-    let s = super::scenario::Scenario::parse(text, "units.toml").unwrap();
+    let s = small(body, "slow-dependency", "db");
     let w = SimWorld::new(s, 1, start());
     let web = w.signals("web", start()).unwrap();
     // 30 % of its work failing reads 30 on a percent, 0.3 off a share of one.
@@ -654,11 +636,7 @@ remediation = ["fix"]
 
 #[test]
 fn the_signals_an_independent_story_moves_are_excused_on_any_service_while_it_lasts() {
-    let text = r#"
-name = "signals"
-summary = "s"
-story = "s"
-
+    let body = r#"
 [[services]]
 name = "worker"
 kind = "worker"
@@ -695,19 +673,8 @@ start_minutes_ago = 10
 duration_minutes = 60
 follows_fault = true
 effects = { error_rate = { to = 0.2 } }
-
-[[actions]]
-name = "fix"
-target = "store"
-outcome = "fixes"
-minutes_to_effect = 1
-
-[truth]
-root_cause = "connection-pool-exhaustion"
-component = "store"
-remediation = ["fix"]
 "#;
-    let s = super::scenario::Scenario::parse(text, "signals.toml").unwrap();
+    let s = small(body, "connection-pool-exhaustion", "store");
     let want = vec![("worker".to_string(), "queue_depth".to_string())];
     assert_eq!(s.independent_signals(1.0), want);
     assert!(s.independent_signals(61.0).is_empty());
