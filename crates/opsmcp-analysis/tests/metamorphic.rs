@@ -252,6 +252,8 @@ fn rename_signals(s: &Scenario) -> Scenario {
             "pgbouncer_pools_server_active_connections",
         ),
         ("pooler_pool_size", "pgbouncer_databases_pool_size"),
+        ("sessions_running", "mysql_global_status_threads_running"),
+        ("processes_running", "node_procs_running"),
         (
             "pooler_clients_waiting",
             "pgbouncer_pools_client_waiting_connections",

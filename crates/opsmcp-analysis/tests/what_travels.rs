@@ -837,3 +837,14 @@ async fn a_pooler_whose_clients_wait_in_line_is_felt_by_them_though_its_own_time
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_scheduled_run_that_floods_a_store_others_use_is_the_cause_though_it_answers_nobody() {
+    acted_on(
+        "scheduled-scan-floods-a-store-an-api-shares.toml",
+        "runaway-job",
+        "audit-scan",
+        Some(("stop-audit-scan", "audit-scan")),
+    )
+    .await;
+}

@@ -571,6 +571,9 @@ const TIMEOUT_WORDS: &[&str] = &[
     "deadline_exceeded",
 ];
 
+/// How soon after a scheduled run starts the store it floods shows it.
+const FLOOD_LAG: SignedDuration = SignedDuration::from_mins(10);
+
 /// How many times its usual work a caller sends when it surges.
 const SURGE: f64 = 2.0;
 
@@ -763,6 +766,9 @@ struct Candidate {
     pro: Vec<Evidence>,
     con: Vec<Evidence>,
     paths: Vec<String>,
+    /// It floods a store others feel with the work of a run started on it: what users feel is
+    /// its work, though it answers nobody itself.
+    floods: bool,
 }
 
 /// Templates of `service` that are new or bursting, with how many lines: what its logs say.
@@ -1186,6 +1192,29 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
         // callers also call, in trouble since, is its victim even where its request count is
         // not measured to rise.
         let misses_sent_on = !inp.of_kind(name, SignalKind::CacheHit).is_empty();
+        // A scheduled run started here, busy with work of its own, sends that work down: a
+        // store it calls, in trouble since with no change of its own, is flooded by it even
+        // where nobody counts the store's requests and its other callers feel it.
+        let job_started =
+            !changes_before(inp, name, "cron", f.onset).is_empty() && f.resource > 0.0;
+        // A store with a change or a run of its own at its onset has its own story.
+        let changed = |d: &str| {
+            ["deploy", "config", "cron"]
+                .iter()
+                .any(|k| !changes_before(inp, d, k, all[d].onset).is_empty())
+        };
+        // Flooded within minutes of the run's start, not long after.
+        let with_it = |d: &str| match (all[d].onset, f.onset) {
+            (Some(a), Some(b)) => a <= b + FLOOD_LAG,
+            _ => false,
+        };
+        let flooded = |d: &str| {
+            job_started
+                && inp.deps(name).iter().any(|x| x == d)
+                && began_after(d)
+                && with_it(d)
+                && !changed(d)
+        };
         let swamped: BTreeSet<String> = deps
             .iter()
             .cloned()
@@ -1196,7 +1225,7 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
                 sick.contains(d)
                     && (all[d].load
                         || !all[d].own_limit
-                            && (busy_since(d) || (misses_sent_on && began_after(d))))
+                            && (busy_since(d) || (misses_sent_on && began_after(d)) || flooded(d)))
             })
             .flat_map(|d| {
                 let mut below: Vec<String> = inp
@@ -1224,7 +1253,16 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             })
             .cloned()
             .collect();
+        // What a flooded store made sick in turn: its other callers, in trouble since.
+        let floods: Vec<String> = swamped.iter().filter(|d| flooded(d)).cloned().collect();
         let mut covered: BTreeSet<String> = swamped;
+        for d in &floods {
+            covered.extend(
+                inp.callers(d)
+                    .into_keys()
+                    .filter(|c| c != name && sick.contains(c) && began_after(c)),
+            );
+        }
         covered.insert(name.clone());
         covered.extend(followed);
         // The load it sent down also slowed what stands between it and the loaded service.
@@ -1271,6 +1309,7 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             pro,
             con,
             paths,
+            floods: !floods.is_empty(),
         });
     }
     scored.sort_by(|a, b| {
@@ -1339,7 +1378,7 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
         let runner_up = found.get(1).map_or(0.0, |r| r.strength);
         // Busy but answering as usual while others suffer: whatever it has, it is not what
         // the users feel.
-        let felt = if !f.felt() && others_felt(name) {
+        let felt = if !f.felt() && others_felt(name) && !c.floods {
             NOT_FELT
         } else {
             1.0
