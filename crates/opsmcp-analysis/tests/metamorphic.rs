@@ -254,6 +254,7 @@ fn rename_signals(s: &Scenario) -> Scenario {
         ("pooler_pool_size", "pgbouncer_databases_pool_size"),
         ("sessions_running", "mysql_global_status_threads_running"),
         ("processes_running", "node_procs_running"),
+        ("replication_lag_seconds", "pg_replication_lag_seconds"),
         (
             "pooler_clients_waiting",
             "pgbouncer_pools_client_waiting_connections",

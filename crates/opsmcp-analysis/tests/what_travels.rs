@@ -848,3 +848,22 @@ async fn a_scheduled_run_that_floods_a_store_others_use_is_the_cause_though_it_a
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_scheduled_run_that_only_slows_a_store_nobody_waits_on_is_not_what_users_feel() {
+    for seed in 1..=3 {
+        let r = analyze(
+            "nightly-dump-lags-a-replica-beside-a-full-primary.toml",
+            seed,
+        )
+        .await;
+        assert_eq!(top(&r).1, "primary", "seed {seed}: {}", r.summary);
+        for h in r.hypotheses.iter().filter(|h| h.component == "dumper") {
+            assert!(
+                h.confidence < CONFIDENCE_FLOOR,
+                "seed {seed}: the dump lags a replica nobody's answer waits on: {}",
+                h.confidence
+            );
+        }
+    }
+}

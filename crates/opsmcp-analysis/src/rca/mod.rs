@@ -1309,7 +1309,7 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             pro,
             con,
             paths,
-            floods: !floods.is_empty(),
+            floods: floods.iter().any(|d| all[d].felt()),
         });
     }
     scored.sort_by(|a, b| {
