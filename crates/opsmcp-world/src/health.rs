@@ -202,7 +202,7 @@ impl Limit {
             )
         };
         Check {
-            backlog: signals::kind(&name.replace(' ', "_")) == SignalKind::Backlog,
+            backlog: false,
             name,
             status,
             value,
@@ -334,13 +334,14 @@ pub fn judge_readings(
                 }
                 .judge_low(words(), r.current, "/s"),
             ),
-            (SignalKind::Backlog, Some(b)) if b > 0.0 => Some(
-                Limit {
+            (SignalKind::Backlog, Some(b)) if b > 0.0 => Some(Check {
+                backlog: true,
+                ..Limit {
                     warning: 5.0 * b,
                     critical: 20.0 * b,
                 }
-                .judge(words(), r.current, ""),
-            ),
+                .judge(words(), r.current, "")
+            }),
             (SignalKind::CacheHit, Some(b)) => Some(
                 Limit {
                     warning: 0.8 * b,
@@ -446,15 +447,15 @@ mod tests {
 
     #[test]
     fn a_backlog_check_says_so_whatever_the_exporter_calls_it() {
-        let l = Limit {
-            warning: 10.0,
-            critical: 20.0,
+        let backlog = |signal: &str| {
+            let r = [Reading::new(signal, 50.0, Some(1.0))];
+            judge_readings("svc", &r, &Thresholds::default()).checks[0].backlog
         };
-        for name in ["queue depth", "kafka consumergroup lag", "messages ready"] {
-            assert!(l.judge(name, 50.0, "").backlog, "{name}");
+        for name in ["queue_depth", "kafka_consumergroup_lag", "messages_ready"] {
+            assert!(backlog(name), "{name}");
         }
-        for name in ["error rate", "latency p99 ms", "cpu"] {
-            assert!(!l.judge(name, 50.0, "").backlog, "{name}");
+        for name in ["error_rate", "latency_p99_ms", "cpu_percent"] {
+            assert!(!backlog(name), "{name}");
         }
     }
 

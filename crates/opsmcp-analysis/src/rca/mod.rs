@@ -1383,11 +1383,9 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
         } else {
             1.0
         };
+        let (rival, story) = (rival_of(i), story(i));
         let origin = if c.score > 0.0 {
-            c.score / (c.score + RIVAL_WEIGHT * rival_of(i))
-                * (0.5 + 0.5 * c.coverage)
-                * felt
-                * story(i)
+            c.score / (c.score + RIVAL_WEIGHT * rival) * (0.5 + 0.5 * c.coverage) * felt * story
         } else {
             0.0
         };
@@ -1407,8 +1405,7 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             // The factors behind the number, for whoever asks why it is what it is.
             tracing::debug!(
                 component = %name, cause = ?r.cause, strength = r.strength, competitor,
-                score = c.score, rival = rival_of(i), coverage = c.coverage, felt,
-                story = story(i), share, p,
+                score = c.score, rival, coverage = c.coverage, felt, story, share, p,
                 "hypothesis scored"
             );
             let mut evidence_for = r.pro;

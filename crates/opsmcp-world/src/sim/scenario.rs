@@ -482,9 +482,7 @@ impl Scenario {
         let component = self.fault.component.as_str();
         let reached = self.dependents_through(component);
         let out: BTreeSet<&str> = self
-            .red_herrings
-            .iter()
-            .filter(|r| !r.follows_fault && r.duration_minutes - r.start_minutes_ago > minutes_in)
+            .ongoing_independent(minutes_in)
             .map(|r| r.service.as_str())
             .filter(|s| *s != component && !reached.contains(s))
             .collect();
@@ -498,15 +496,21 @@ impl Scenario {
     /// signals, not the service's others.
     pub fn independent_signals(&self, minutes_in: f64) -> Vec<(String, String)> {
         let out: BTreeSet<(&str, &str)> = self
-            .red_herrings
-            .iter()
-            .filter(|r| !r.follows_fault && r.duration_minutes - r.start_minutes_ago > minutes_in)
+            .ongoing_independent(minutes_in)
             .filter(|r| r.service != self.fault.component)
             .flat_map(|r| r.effects.keys().map(|k| (r.service.as_str(), k.as_str())))
             .collect();
         out.into_iter()
             .map(|(s, k)| (s.to_string(), k.to_string()))
             .collect()
+    }
+
+    /// The red herrings that run their course whatever is done (not load the fault pushes),
+    /// still going `minutes_in` minutes after the world started.
+    fn ongoing_independent(&self, minutes_in: f64) -> impl Iterator<Item = &RedHerring> {
+        self.red_herrings.iter().filter(move |r| {
+            !r.follows_fault && r.duration_minutes - r.start_minutes_ago > minutes_in
+        })
     }
 
     fn check(&self) -> Result<(), String> {
