@@ -232,6 +232,11 @@ fn rename_signals(s: &Scenario) -> Scenario {
         ("mem_used_percent", "redis_memory_used_percent"),
         ("evicted_keys_per_s", "redis_evicted_keys_per_s"),
         ("node_filesystem_used_ratio", "kubelet_volume_used_fraction"),
+        // node_exporter counts a filesystem's inodes as its files.
+        (
+            "scratch_inodes_used_percent",
+            "node_filesystem_files_used_percent",
+        ),
         ("cluster_health_green", "cluster_healthy"),
         ("rate_limit_over_limit_per_s", "quota_exceeded_per_s"),
         ("index_merges_running", "index_compactions_running"),

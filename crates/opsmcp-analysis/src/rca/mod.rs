@@ -1580,14 +1580,15 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
     }
 }
 
-/// Whether what fills the component's disks is inodes only: the files are too many, not too big.
+/// Whether what fills the component's disks is inodes only: the files are too many, not too
+/// big. node_exporter counts inodes as a filesystem's `files` (`node_filesystem_files_free`).
 fn only_inodes(inp: &Inputs<'_>, component: &str) -> bool {
     let disks = inp.of_kind(component, SignalKind::Disk);
     !disks.is_empty()
         && disks.iter().all(|c| {
-            signals::words(&c.signal)
-                .iter()
-                .any(|w| w == "inodes" || w == "inode")
+            let w = signals::words(&c.signal);
+            let has = |any: &[&str]| w.iter().any(|x| any.contains(&x.as_str()));
+            has(&["inodes", "inode"]) || (has(&["files"]) && !has(&["bytes", "size"]))
         })
 }
 

@@ -429,7 +429,7 @@ pub(crate) fn fit(cause: RootCause, action: &ActionInfo) -> Option<f64> {
     );
     let (name, desc) = (unglue(&name, &desc, v.acts), unglue(&desc, &name, v.acts));
     let count = |ws: &[String], set: &[&str]| ws.iter().filter(|w| inflects(w, set)).count();
-    if count(&name, v.harms) > 0 || destroys_the_write_ahead_log(&name, &desc) {
+    if count(&name, v.harms) > 0 || destroys_the_write_ahead_log(action) {
         return None;
     }
     let acts = 2 * count(&name, v.acts) + count(&desc, v.acts).min(2);
@@ -544,11 +544,26 @@ fn inflects(word: &str, set: &[&str]) -> bool {
 }
 
 /// Deleting a database's write-ahead or redo log by hand: what it needs to recover. Never a
-/// fix for a full disk, whatever it frees.
-fn destroys_the_write_ahead_log(name: &[String], desc: &[String]) -> bool {
-    let all = || name.iter().chain(desc);
-    all().any(|w| matches!(w.as_str(), "rm" | "delete" | "remove" | "unlink"))
-        && all().any(|w| matches!(w.as_str(), "wal" | "xlog" | "redo"))
+/// fix for a full disk, whatever it frees. Read step by step (the name is one step; a
+/// description's steps end at `;`, `,`, brackets, `&&`, "and", "then"): deleting one thing
+/// and then checking the log has room is no deletion of the log.
+fn destroys_the_write_ahead_log(action: &ActionInfo) -> bool {
+    let deletes_the_log = |step: &str| {
+        let ws = words(step);
+        ws.iter()
+            .any(|w| matches!(w.as_str(), "rm" | "delete" | "remove" | "unlink"))
+            && ws
+                .iter()
+                .any(|w| matches!(w.as_str(), "wal" | "xlog" | "redo"))
+    };
+    let lower = action.description.to_lowercase();
+    let steps = lower
+        .split([';', ',', '(', ')', '\n', '|'])
+        .flat_map(|s| s.split("&&"))
+        .flat_map(|s| s.split(". "))
+        .flat_map(|s| s.split(" and "))
+        .flat_map(|s| s.split(" then "));
+    deletes_the_log(&action.name) || steps.into_iter().any(deletes_the_log)
 }
 
 /// How closely `action` is about what filled the disk — 0 when its name says it, 1 when only
@@ -744,6 +759,31 @@ mod tests {
             fit(RootCause::CacheStampede, &offered[5]).is_none(),
             "flushing harms"
         );
+    }
+
+    #[test]
+    fn deleting_the_write_ahead_log_is_no_fix_but_checking_it_after_deleting_else_is() {
+        let frees = action(
+            "purge-coredumps-and-stop-agent",
+            "systemctl stop agent; rm /var/lib/systemd/coredump/core.agent.*; check pg_wal has room",
+            Risk::Medium,
+        );
+        assert!(fit(RootCause::DiskFull, &frees).is_some());
+        for destroys in [
+            action("free-space", "rm pg_wal/0000000100000A*", Risk::Low),
+            action(
+                "free-space",
+                "stop the db && rm -rf data/pg_xlog/*",
+                Risk::Low,
+            ),
+            action("delete-old-wal", "Frees the disk", Risk::Low),
+        ] {
+            assert!(
+                fit(RootCause::DiskFull, &destroys).is_none(),
+                "{}",
+                destroys.description
+            );
+        }
     }
 
     #[test]

@@ -229,6 +229,27 @@ impl Ctx<'_, '_> {
         .collect()
     }
 
+    /// Slow at the bottom of the call graph with nothing to say why: it calls nothing of ours,
+    /// no more work reached it, nothing of its own is saturated, full or out of range, nothing
+    /// beneath it moved, and nothing changed or started on it or on what calls it (a new way
+    /// of calling it is a cause of its own). A managed store degraded on its provider's side
+    /// looks like this; so does a cause nobody measures, which is why it stays short of
+    /// decisive.
+    pub(crate) fn slow_alone(&self) -> bool {
+        let changed = |service: &str| {
+            ["deploy", "config", "cron", "scale"]
+                .iter()
+                .any(|k| !changes_before(self.inp, service, k, self.facts.onset).is_empty())
+        };
+        self.inp.deps(self.component).is_empty()
+            && !self.facts.load
+            && self.own_pressure().is_empty()
+            && self.specific().is_empty()
+            && self.of(SignalKind::Platform).is_empty()
+            && !changed(self.component)
+            && !self.callers.iter().any(|c| changed(c))
+    }
+
     /// The I/O of its storage waiting (a disk queue, I/O time, fsyncs) with nothing of its
     /// own to explain it: no change or job on it just before the onset, nothing full. Lock
     /// waits and transactions held open are contention, not storage.
@@ -508,7 +529,9 @@ pub(crate) fn slow(c: &Ctx) -> Rule {
         });
     }
     let beneath = c.of(SignalKind::Platform);
-    if external && c.own_pressure().is_empty() && c.specific().is_empty() && beneath.is_empty() {
+    if (external && c.own_pressure().is_empty() && c.specific().is_empty() && beneath.is_empty())
+        || c.slow_alone()
+    {
         r.strength += SLOW_ONLY;
     }
     if let Some(io) = c.storage_waits() {
@@ -726,14 +749,13 @@ fn change(c: &Ctx, cause: RootCause, kind: &str, weight: f64) -> Rule {
     }
     // A change that emptied a cache (a purge, a flush) on a component whose hit ratio then
     // collapsed set off a stampede: undoing it refills nothing, so the stampede is the cause
-    // to work on — unless the change names what moved.
-    let emptied = changes.iter().zip(&named).find(|(e, n)| {
-        n.is_none()
-            && signals::words(&e.detail)
-                .iter()
-                .any(|w| EMPTIES_A_CACHE.contains(&w.as_str()))
+    // to work on. That it names what moved (the purge's own log lines do) changes nothing.
+    let emptied = changes.iter().find(|e| {
+        signals::words(&e.detail)
+            .iter()
+            .any(|w| EMPTIES_A_CACHE.contains(&w.as_str()))
     });
-    if let Some((e, _)) = emptied
+    if let Some(e) = emptied
         && c.cache_collapsed()
     {
         r.strength *= BENEATH;
@@ -946,6 +968,8 @@ pub(crate) fn all(c: &Ctx) -> Vec<Rule> {
         {
             let cap = if c.storage_waits().is_some() {
                 STORAGE_SLOWNESS_CAP
+            } else if c.slow_alone() {
+                INTERNAL_SLOWNESS_CAP + SLOW_ONLY
             } else {
                 INTERNAL_SLOWNESS_CAP
             };
@@ -1053,18 +1077,25 @@ const SPENT: f64 = 0.05;
 
 /// What a kind of cause accounts for among the quantities no kind names (`Other`), by which
 /// way they moved: an emptied cache lost its contents (items, keys, its uptime when it was
-/// restarted); a full disk holds more bytes of something (WAL, segments, retained data); a
+/// restarted, the memory they took) or saw its keys expire together; a full disk holds more bytes of something (WAL, segments, retained data); a
 /// process that died or was restarted starts its uptime again; a dependency that slowed
 /// down spent an allowance down to nothing (burst or CPU credits, a quota): it is throttled.
 pub(crate) fn explains_quantity(cause: RootCause, c: &SeriesChange) -> bool {
+    let (rose, fell) = (c.current > c.reference, c.current < c.reference);
+    // An emptied cache holds less: its memory falls with its keys.
+    if cause == RootCause::CacheStampede && signals::kind(&c.signal) == SignalKind::Memory {
+        return fell;
+    }
     if signals::kind(&c.signal) != SignalKind::Other {
         return false;
     }
     let w = signals::words(&c.signal);
     let has = |any: &[&str]| w.iter().any(|x| any.contains(&x.as_str()));
-    let (rose, fell) = (c.current > c.reference, c.current < c.reference);
     match cause {
-        RootCause::CacheStampede => fell,
+        // Keys leaving it all at once (expiring together) is how it empties.
+        RootCause::CacheStampede => {
+            fell || rose && has(&["expired", "expiring", "expirations", "expires"])
+        }
         RootCause::DiskFull => {
             // A log position's distance (`…_wal_lsn_diff`) is bytes of log kept.
             rose && has(&["bytes", "size", "segments", "files", "lsn", "retained"])
@@ -1480,13 +1511,25 @@ mod tests {
     }
 
     #[test]
-    fn slowness_is_strong_only_for_an_external_service() {
+    fn slowness_is_strong_for_an_external_service_and_less_for_a_store_slow_alone() {
         let slow = || vec![out("latency_p99_ms", 300.0, 2400.0, None)];
         let external = judge("external", slow(), Vec::new());
         assert_eq!(top(&external), RootCause::SlowDependency);
         assert!(strength(&external, RootCause::SlowDependency) >= SLOW + EXTERNAL);
-        let internal = judge("api", slow(), Vec::new());
-        assert!(strength(&internal, RootCause::SlowDependency) <= INTERNAL_SLOWNESS_CAP);
+        // Internal and at the bottom of the call graph with nothing to say why: a little more
+        // than a hint, short of what an external service's slowness says.
+        let internal = judge("database", slow(), Vec::new());
+        let alone = strength(&internal, RootCause::SlowDependency);
+        assert!(alone <= INTERNAL_SLOWNESS_CAP + SLOW_ONLY && alone < SLOW + EXTERNAL);
+        // With its CPU up, or a change just before, it is back to a hint.
+        let busy = judge(
+            "database",
+            [slow(), vec![out("cpu_percent", 20.0, 90.0, None)]].concat(),
+            Vec::new(),
+        );
+        assert!(strength(&busy, RootCause::SlowDependency) <= INTERNAL_SLOWNESS_CAP);
+        let changed = judge("database", slow(), vec![event("config", 11)]);
+        assert!(strength(&changed, RootCause::SlowDependency) <= INTERNAL_SLOWNESS_CAP);
     }
 
     #[test]
@@ -1541,5 +1584,25 @@ mod tests {
             accounted(inp, "svc", RootCause::MemoryLeak)
         });
         assert_eq!(share, 1.0, "everything that moved is what a leak does");
+    }
+
+    #[test]
+    fn a_cache_whose_keys_expired_together_is_emptied_and_its_memory_fell_with_them() {
+        let series = || {
+            vec![
+                out("redis_keyspace_hit_ratio", 0.97, 0.18, None),
+                out("redis_expired_keys_per_s", 12.0, 38000.0, None),
+                out("redis_db_keys", 2.4e6, 3.0e5, None),
+                out("redis_memory_used_bytes", 5.2e9, 9.0e8, None),
+            ]
+        };
+        assert_eq!(
+            top(&judge("cache", series(), Vec::new())),
+            RootCause::CacheStampede
+        );
+        let share = with_inputs("cache", series(), Vec::new(), |inp| {
+            accounted(inp, "svc", RootCause::CacheStampede)
+        });
+        assert_eq!(share, 1.0, "everything that moved is a cache emptying");
     }
 }
