@@ -320,6 +320,16 @@ pub fn judge_readings(
                     .judge(label, current, ""),
                 )
             }
+            // Failures counted per second (handshakes refused, requests rejected): judged by
+            // how many times their usual they are, far enough that traffic alone does not
+            // get there. A counter (`…_total`) only ever climbs: it says nothing as it stands.
+            (SignalKind::Errors, Some(b)) if b > 0.0 && !signals::is_counter(&r.signal) => Some(
+                Limit {
+                    warning: ERRORS_WARNING * b,
+                    critical: ERRORS_CRITICAL * b,
+                }
+                .judge(words(), r.current, ""),
+            ),
             (SignalKind::Latency, Some(b)) if b > 0.0 => Some(
                 Limit {
                     warning: 2.0 * b,
@@ -417,6 +427,11 @@ pub fn judge_readings(
     ServiceHealth::new(service, checks)
 }
 
+/// Failures counted per second at this many times their usual are a warning…
+const ERRORS_WARNING: f64 = 10.0;
+/// … and at this many, critical.
+const ERRORS_CRITICAL: f64 = 100.0;
+
 /// A pool this full (in %) is exhausted.
 const POOL_CRITICAL: f64 = 95.0;
 
@@ -457,6 +472,31 @@ mod tests {
         for name in ["error_rate", "latency_p99_ms", "cpu_percent"] {
             assert!(!backlog(name), "{name}");
         }
+    }
+
+    #[test]
+    fn failures_counted_per_second_are_judged_by_their_multiple_of_usual() {
+        let status = |signal: &str, now: f64| {
+            let r = [Reading::new(signal, now, Some(0.05))];
+            judge_readings("lb", &r, &Thresholds::default())
+                .checks
+                .first()
+                .map(|c| c.status)
+        };
+        assert_eq!(
+            status("nginx_ssl_handshake_errors_per_s", 210.0),
+            Some(Status::Unhealthy)
+        );
+        assert_eq!(
+            status("nginx_ssl_handshake_errors_per_s", 0.6),
+            Some(Status::Degraded)
+        );
+        assert_eq!(
+            status("nginx_ssl_handshake_errors_per_s", 0.2),
+            Some(Status::Healthy)
+        );
+        // A counter climbs forever: no check.
+        assert_eq!(status("http_requests_failed_total", 210.0), None);
     }
 
     #[test]

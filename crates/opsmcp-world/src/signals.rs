@@ -565,6 +565,14 @@ pub fn failing_fraction(name: &str, value: f64) -> f64 {
     }
 }
 
+/// Whether `name` is a Prometheus counter: a total that only ever climbs (`…_total`,
+/// `…_count`), whose value as it stands says nothing of now.
+pub fn is_counter(name: &str) -> bool {
+    words(name)
+        .last()
+        .is_some_and(|x| matches!(x.as_str(), "total" | "count" | "counter"))
+}
+
 /// An error signal that is a share of requests (`error_rate`, `http_error_ratio`; 0.02 = 2 %),
 /// not a count or a per-second rate (`errors_total`, `http_5xx_per_s`).
 pub fn is_error_share(name: &str) -> bool {
