@@ -296,7 +296,11 @@ pub fn kind(name: &str) -> SignalKind {
             && (x.starts_with('4') || x.starts_with('5'))
             && (x[1..].bytes().all(|b| b.is_ascii_digit()) || &x[1..] == "xx")
     });
+    // Work a store or an API refused over a limit (`ThrottledRequests`,
+    // `write_throttle_events`); a cgroup's CPU throttling is CPU pressure, not refused work.
+    let throttled = w.iter().any(|x| x.starts_with("throttl")) && !has(&w, &["cpu", "cfs"]);
     if status
+        || throttled
         || has(
             &w,
             &[
@@ -304,6 +308,9 @@ pub fn kind(name: &str) -> SignalKind {
                 "timeouts", "refused", "rejected",
                 // DNS answers that mean "no": the name does not exist, the server failed.
                 "nxdomain", "servfail",
+                // A call tried again failed first: retries are failures as the caller sees
+                // them, not work arriving.
+                "retry", "retries", "retried",
             ],
         )
     {
@@ -644,6 +651,11 @@ mod tests {
             ("kube_pod_container_status_restarts_total", Restarts),
             ("coredns_dns_responses_nxdomain_per_s", Errors),
             ("tcp_retransmits_per_s", Platform),
+            ("envoy_cluster_upstream_rq_retry_per_s", Errors),
+            ("aws_dynamodb_write_throttle_events_sum", Errors),
+            ("ThrottledRequests", Errors),
+            ("container_cpu_cfs_throttled_seconds_total", Cpu),
+            ("grpc_client_retries_total", Errors),
             ("node_netstat_Tcp_RetransSegs", Platform),
             ("aws_rds_database_connections_average", PoolUsage),
             ("volume_burst_credits_percent", Other),

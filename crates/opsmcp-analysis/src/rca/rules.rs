@@ -231,17 +231,24 @@ impl Ctx<'_, '_> {
 
     /// Slow at the bottom of the call graph with nothing to say why: it calls nothing of ours,
     /// no more work reached it, nothing of its own is saturated, full or out of range, nothing
-    /// beneath it moved, and nothing changed or started on it or on what calls it (a new way
-    /// of calling it is a cause of its own). A managed store degraded on its provider's side
-    /// looks like this; so does a cause nobody measures, which is why it stays short of
-    /// decisive.
+    /// beneath it moved, it throttles nothing (a store refusing work over a limit of its own,
+    /// a hot partition, is in trouble of that limit), and nothing changed or started on it or
+    /// on what calls it (a new way of calling it is a cause of its own). A managed store
+    /// degraded on its provider's side looks like this; so does a cause nobody measures,
+    /// which is why it stays short of decisive.
     pub(crate) fn slow_alone(&self) -> bool {
+        let throttles = self.inp.changes(self.component).any(|s| {
+            signals::words(&s.signal)
+                .iter()
+                .any(|w| w.starts_with("throttl"))
+        });
         let changed = |service: &str| {
             ["deploy", "config", "cron", "scale"]
                 .iter()
                 .any(|k| !changes_before(self.inp, service, k, self.facts.onset).is_empty())
         };
         self.inp.deps(self.component).is_empty()
+            && !throttles
             && !self.facts.load
             && self.own_pressure().is_empty()
             && self.specific().is_empty()
@@ -1530,6 +1537,16 @@ mod tests {
         assert!(strength(&busy, RootCause::SlowDependency) <= INTERNAL_SLOWNESS_CAP);
         let changed = judge("database", slow(), vec![event("config", 11)]);
         assert!(strength(&changed, RootCause::SlowDependency) <= INTERNAL_SLOWNESS_CAP);
+        let throttling = judge(
+            "database",
+            [
+                slow(),
+                vec![out("write_throttle_events_sum", 0.0, 2600.0, None)],
+            ]
+            .concat(),
+            Vec::new(),
+        );
+        assert!(strength(&throttling, RootCause::SlowDependency) <= INTERNAL_SLOWNESS_CAP);
     }
 
     #[test]
