@@ -882,3 +882,21 @@ async fn a_scheduled_run_that_only_slows_a_store_nobody_waits_on_is_not_what_use
         }
     }
 }
+
+#[tokio::test]
+async fn a_purge_the_cache_logs_empties_it_and_undoing_settings_refills_nothing() {
+    // The cache logs the purge it accepted, so the change names what moved: it is a purge
+    // still, and the stampede is what to work on.
+    let file = "purge-the-cache-logs-empties-it.toml";
+    let fix = Some(("shield-and-serve-stale", "edge-cache"));
+    acted_on(file, "cache-stampede", "edge-cache", fix).await;
+}
+
+#[tokio::test]
+async fn a_store_slow_alone_at_the_bottom_is_a_slow_dependency_routed_around() {
+    // Nothing of its own saturated, nothing changed on it or its callers, it calls nothing:
+    // its provider's trouble. More capacity is an amount of nothing it lacks.
+    let file = "store-slow-alone-at-the-bottom.toml";
+    let fix = Some(("shift-reads-to-other-region", "kv-store"));
+    acted_on(file, "slow-dependency", "kv-store", fix).await;
+}
