@@ -232,6 +232,10 @@ fn rename_signals(s: &Scenario) -> Scenario {
         ("mem_used_percent", "redis_memory_used_percent"),
         ("evicted_keys_per_s", "redis_evicted_keys_per_s"),
         ("node_filesystem_used_ratio", "kubelet_volume_used_fraction"),
+        (
+            "upstream_retry_per_s",
+            "envoy_cluster_upstream_rq_retry_per_s",
+        ),
         // node_exporter counts a filesystem's inodes as its files.
         (
             "scratch_inodes_used_percent",

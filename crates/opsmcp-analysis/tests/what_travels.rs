@@ -900,3 +900,17 @@ async fn a_store_slow_alone_at_the_bottom_is_a_slow_dependency_routed_around() {
     let fix = Some(("shift-reads-to-other-region", "kv-store"));
     acted_on(file, "slow-dependency", "kv-store", fix).await;
 }
+
+#[tokio::test]
+async fn retries_echoing_a_services_failures_are_no_load_sent_from_above() {
+    // The token service's extra work is its callers' retries; the settings change on the
+    // gateway a minute before names nothing that moved: nothing sure.
+    for seed in 1..=3 {
+        let r = analyze("retries-echo-a-blip-into-a-storm.toml", seed).await;
+        assert!(
+            r.hypotheses.iter().all(|h| h.confidence < CONFIDENCE_FLOOR),
+            "seed {seed}: {}",
+            r.summary
+        );
+    }
+}

@@ -916,10 +916,46 @@ fn describe(c: &SeriesChange) -> String {
     )
 }
 
+/// Whether `service` retries more than usual: a signal of its calls tried again, out of range
+/// and up.
+fn retries(inp: &Inputs<'_>, service: &str) -> bool {
+    inp.changes(service).any(|c| {
+        c.current > c.reference
+            && signals::words(&c.signal)
+                .iter()
+                .any(|w| matches!(w.as_str(), "retry" | "retries" | "retried"))
+    })
+}
+
 /// The reasoning over gathered inputs; pure and deterministic.
 fn reason(inp: &Inputs<'_>) -> RcaReport {
     let names: Vec<String> = inp.services.iter().map(|s| s.name.clone()).collect();
-    let all: BTreeMap<String, Facts> = names.iter().map(|n| (n.clone(), facts(inp, n))).collect();
+    let mut all: BTreeMap<String, Facts> =
+        names.iter().map(|n| (n.clone(), facts(inp, n))).collect();
+    // More work reaching a service whose callers retry it, none of them sent more work
+    // themselves, is its own failures echoed back: no load from above that made it sick.
+    let echoed: Vec<String> = names
+        .iter()
+        .filter(|n| all[*n].load)
+        .filter(|n| {
+            let callers: Vec<&String> = inp
+                .callers(n)
+                .into_iter()
+                .filter(|(_, (hops, _))| *hops == 1)
+                .map(|(c, _)| names.iter().find(|x| **x == c))
+                .flatten()
+                .collect();
+            !callers.is_empty()
+                && callers.iter().any(|c| retries(inp, c))
+                && callers.iter().all(|c| !all[*c].load)
+        })
+        .cloned()
+        .collect();
+    for n in echoed {
+        if let Some(f) = all.get_mut(&n) {
+            f.load = false;
+        }
+    }
     let named: BTreeSet<String> = names
         .iter()
         .filter(|n| changed_what_moved(inp, n, all[*n].onset))
