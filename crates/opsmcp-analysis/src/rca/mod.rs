@@ -942,8 +942,7 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
                 .callers(n)
                 .into_iter()
                 .filter(|(_, (hops, _))| *hops == 1)
-                .map(|(c, _)| names.iter().find(|x| **x == c))
-                .flatten()
+                .filter_map(|(c, _)| names.iter().find(|x| **x == c))
                 .collect();
             !callers.is_empty()
                 && callers.iter().any(|c| retries(inp, c))

@@ -1527,7 +1527,7 @@ mod tests {
         // than a hint, short of what an external service's slowness says.
         let internal = judge("database", slow(), Vec::new());
         let alone = strength(&internal, RootCause::SlowDependency);
-        assert!(alone <= INTERNAL_SLOWNESS_CAP + SLOW_ONLY && alone < SLOW + EXTERNAL);
+        assert!(alone > INTERNAL_SLOWNESS_CAP && alone <= INTERNAL_SLOWNESS_CAP + SLOW_ONLY);
         // With its CPU up, or a change just before, it is back to a hint.
         let busy = judge(
             "database",
