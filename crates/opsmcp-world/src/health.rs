@@ -133,14 +133,20 @@ enum Worse {
 }
 
 impl Limit {
-    /// This limit for a service whose normal level is `baseline`: where it normally runs at or
-    /// past the warning line (a broker's disk kept at 88 %), that line says nothing about
-    /// today, so it moves halfway from its normal to the critical line. Critical stays.
+    /// This limit, in percent, for a service whose normal level is `baseline`: where it
+    /// normally runs at or past the warning line (a broker's disk kept at 88 %), that line
+    /// says nothing about today, so it moves halfway from its normal to the critical line,
+    /// which stays. Where it normally runs past the critical line too (inodes kept at 98 %),
+    /// both move into what is left above its normal: back at its normal is no alarm, full is.
     fn above_normal(self, baseline: Option<f64>) -> Self {
         match baseline {
             Some(b) if b >= self.warning && b < self.critical => Self {
                 warning: (b + self.critical) / 2.0,
                 critical: self.critical,
+            },
+            Some(b) if b >= self.critical && b < FULL => Self {
+                warning: b + (FULL - b) / 3.0,
+                critical: b + 2.0 * (FULL - b) / 3.0,
             },
             _ => self,
         }
@@ -427,6 +433,9 @@ pub fn judge_readings(
     ServiceHealth::new(service, checks)
 }
 
+/// A percentage used that leaves nothing.
+const FULL: f64 = 100.0;
+
 /// Failures counted per second at this many times their usual are a warning…
 const ERRORS_WARNING: f64 = 10.0;
 /// … and at this many, critical.
@@ -472,6 +481,16 @@ mod tests {
         for name in ["error_rate", "latency_p99_ms", "cpu_percent"] {
             assert!(!backlog(name), "{name}");
         }
+    }
+
+    #[test]
+    fn a_service_normally_past_the_critical_line_is_judged_by_what_is_left_above_it() {
+        let status = |now: f64| {
+            let r = [Reading::new("inodes_used_percent", now, Some(97.8))];
+            judge_readings("portal", &r, &Thresholds::default()).checks[0].status
+        };
+        assert_eq!(status(97.8), Status::Healthy);
+        assert_eq!(status(100.0), Status::Unhealthy);
     }
 
     #[test]
