@@ -1084,9 +1084,10 @@ const SPENT: f64 = 0.05;
 
 /// What a kind of cause accounts for among the quantities no kind names (`Other`), by which
 /// way they moved: an emptied cache lost its contents (items, keys, its uptime when it was
-/// restarted, the memory they took) or saw its keys expire together; a full disk holds more bytes of something (WAL, segments, retained data); a
-/// process that died or was restarted starts its uptime again; a dependency that slowed
-/// down spent an allowance down to nothing (burst or CPU credits, a quota): it is throttled.
+/// restarted, the memory they took) or saw its keys expire together; a full disk holds more
+/// bytes of something (WAL, segments, retained data); a process that died or was restarted
+/// starts its uptime again; a dependency that slowed down spent an allowance down to nothing
+/// (burst or CPU credits, a quota): it is throttled.
 pub(crate) fn explains_quantity(cause: RootCause, c: &SeriesChange) -> bool {
     let (rose, fell) = (c.current > c.reference, c.current < c.reference);
     // An emptied cache holds less: its memory falls with its keys.
