@@ -917,6 +917,45 @@ mod tests {
     }
 
     #[test]
+    fn the_right_fix_held_for_approval_is_awaiting_approval_not_solved() {
+        let expected = Expected {
+            root_cause: "disk-full".into(),
+            component: "mail-relay".into(),
+            remediation: vec!["purge-deferred-queue".into()],
+            known: true,
+            worsening: Vec::new(),
+        };
+        let asked = |action: &str| {
+            vec![
+                call(
+                    "1",
+                    "mcp__workflow__execute_remediation",
+                    json!({"action": action, "target": "mail-relay"}),
+                ),
+                result("1", json!({"outcome": "pending_approval"})),
+                call(
+                    "2",
+                    "mcp__workflow__notify_team",
+                    json!({"message": "awaiting approval"}),
+                ),
+                result("2", json!({"newly_queued": true})),
+            ]
+        };
+        let concluded = "disk-full on mail-relay";
+        let held = score(
+            &asked("purge-deferred-queue"),
+            concluded,
+            &expected,
+            false,
+            8,
+        );
+        assert!(held.awaiting_approval() && !held.solved(), "{held:?}");
+        assert!(held.ran.is_empty());
+        let other = score(&asked("grow-relay-volume"), concluded, &expected, false, 8);
+        assert!(!other.awaiting_approval(), "{other:?}");
+    }
+
+    #[test]
     fn a_postmortem_counts_only_when_its_file_is_there() {
         let dir = tempfile::tempdir().unwrap();
         let postmortems = dir.path().join("postmortems");
