@@ -296,11 +296,9 @@ pub fn kind(name: &str) -> SignalKind {
             && (x.starts_with('4') || x.starts_with('5'))
             && (x[1..].bytes().all(|b| b.is_ascii_digit()) || &x[1..] == "xx")
     });
-    // Work a store or an API refused over a limit (`ThrottledRequests`,
-    // `write_throttle_events`); a cgroup's CPU throttling is CPU pressure, not refused work.
-    let throttled = w.iter().any(|x| x.starts_with("throttl")) && !has(&w, &["cpu", "cfs"]);
     if status
-        || throttled
+        || is_throttled(name)
+        || is_retry(name)
         || has(
             &w,
             &[
@@ -308,9 +306,6 @@ pub fn kind(name: &str) -> SignalKind {
                 "timeouts", "refused", "rejected",
                 // DNS answers that mean "no": the name does not exist, the server failed.
                 "nxdomain", "servfail",
-                // A call tried again failed first: retries are failures as the caller sees
-                // them, not work arriving.
-                "retry", "retries", "retried",
             ],
         )
     {
@@ -570,6 +565,20 @@ pub fn failing_fraction(name: &str, value: f64) -> f64 {
     } else {
         value / whole
     }
+}
+
+/// Whether `name` counts work refused over a limit (`ThrottledRequests`,
+/// `write_throttle_events`): a failure, and a store's limit of its own. A cgroup's CPU
+/// throttling is CPU pressure, not refused work.
+pub fn is_throttled(name: &str) -> bool {
+    let w = words(name);
+    w.iter().any(|x| x.starts_with("throttl")) && !has(&w, &["cpu", "cfs"])
+}
+
+/// Whether `name` counts calls tried again (`…_retry_per_s`, `retries_total`): a call tried
+/// again failed first, so retries are failures as the caller sees them, not work arriving.
+pub fn is_retry(name: &str) -> bool {
+    has(&words(name), &["retry", "retries", "retried"])
 }
 
 /// Whether `name` is a Prometheus counter: a total that only ever climbs (`…_total`,

@@ -919,12 +919,8 @@ fn describe(c: &SeriesChange) -> String {
 /// Whether `service` retries more than usual: a signal of its calls tried again, out of range
 /// and up.
 fn retries(inp: &Inputs<'_>, service: &str) -> bool {
-    inp.changes(service).any(|c| {
-        c.current > c.reference
-            && signals::words(&c.signal)
-                .iter()
-                .any(|w| matches!(w.as_str(), "retry" | "retries" | "retried"))
-    })
+    inp.changes(service)
+        .any(|c| c.current > c.reference && signals::is_retry(&c.signal))
 }
 
 /// The reasoning over gathered inputs; pure and deterministic.
@@ -938,15 +934,15 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
         .iter()
         .filter(|n| all[*n].load)
         .filter(|n| {
-            let callers: Vec<&String> = inp
+            let callers: Vec<String> = inp
                 .callers(n)
                 .into_iter()
                 .filter(|(_, (hops, _))| *hops == 1)
-                .filter_map(|(c, _)| names.iter().find(|x| **x == c))
+                .map(|(c, _)| c)
                 .collect();
             !callers.is_empty()
                 && callers.iter().any(|c| retries(inp, c))
-                && callers.iter().all(|c| !all[*c].load)
+                && callers.iter().all(|c| all.get(c).is_none_or(|f| !f.load))
         })
         .cloned()
         .collect();

@@ -237,11 +237,10 @@ impl Ctx<'_, '_> {
     /// degraded on its provider's side looks like this; so does a cause nobody measures,
     /// which is why it stays short of decisive.
     pub(crate) fn slow_alone(&self) -> bool {
-        let throttles = self.inp.changes(self.component).any(|s| {
-            signals::words(&s.signal)
-                .iter()
-                .any(|w| w.starts_with("throttl"))
-        });
+        let throttles = self
+            .inp
+            .changes(self.component)
+            .any(|s| signals::is_throttled(&s.signal));
         let changed = |service: &str| {
             ["deploy", "config", "cron", "scale"]
                 .iter()
