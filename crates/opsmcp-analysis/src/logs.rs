@@ -107,6 +107,11 @@ pub struct TemplateCount {
     /// First line in the window with it (RFC 3339), when timed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_seen: Option<String>,
+    /// The start of the first minute with a line of it, as the engine read the lines' times:
+    /// `first_seen` is the text as written, in whatever format the log uses.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub first_at: Option<Timestamp>,
     /// One line as written (secrets redacted).
     pub example: String,
 }
@@ -328,6 +333,13 @@ fn summarise(
         errors: errors_of(&t.id),
         baseline_count: base_counts.get(t.id.as_str()).copied().unwrap_or(0),
         first_seen: t.first_seen.clone(),
+        // The engine files untimed lines under `i64::MIN`.
+        first_at: win
+            .stats
+            .as_ref()
+            .and_then(|s| s.template_series.get(&t.id))
+            .and_then(|v| v.iter().filter(|c| c.1 > 0 && c.0 != i64::MIN).map(|c| c.0).min())
+            .and_then(|s| Timestamp::from_second(s).ok()),
         example: t.examples.first().map(|e| shown(e)).unwrap_or_default(),
     };
     let top_templates = win.templates.iter().take(10).map(count).collect();

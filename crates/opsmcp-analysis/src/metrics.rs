@@ -389,7 +389,11 @@ pub fn deviation(
             )
         }
         SignalKind::CertExpiry => {
-            let out = v <= 0.0;
+            let out = if signals::is_expired_flag(name) {
+                v >= 0.5
+            } else {
+                v <= 0.0
+            };
             (
                 out,
                 if out { 3.0 } else { 0.0 },
@@ -427,11 +431,16 @@ pub fn deviation(
             let cap = max.unwrap_or(whole).max(f64::EPSILON);
             let (pv, pref) = (v / cap * 100.0, reference / cap * 100.0);
             let full = pv >= 95.0;
-            let out = full || pv - pref >= 10.0;
+            // A disk that runs near full is judged by what is left of it: 86 % to 94 % used
+            // is half its free space gone.
+            let left = (100.0 - pv).max(0.01) / (100.0 - pref).max(0.01);
+            let halved = pv >= 90.0 && left <= 0.5;
+            let out = full || halved || pv - pref >= 10.0;
             (
                 out,
                 if out {
-                    (pv - pref).max(0.0) / 15.0 + if full { 1.0 } else { 0.0 }
+                    ((pv - pref).max(0.0) / 15.0).max(if halved { (1.0 / left).ln() } else { 0.0 })
+                        + if full { 1.0 } else { 0.0 }
                 } else {
                     0.0
                 },

@@ -365,6 +365,14 @@ pub fn judge_readings(
                 }
                 .judge_low(words(), r.current, ""),
             ),
+            // 1 once expired (x509-certificate-exporter's `x509_cert_expired`).
+            (SignalKind::CertExpiry, _) if signals::is_expired_flag(&r.signal) => Some(
+                Limit {
+                    warning: 0.5,
+                    critical: 0.5,
+                }
+                .judge("certificate expired", r.current, ""),
+            ),
             (SignalKind::CertExpiry, b) => Some(
                 Limit {
                     warning: 14.0,

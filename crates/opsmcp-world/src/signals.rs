@@ -133,6 +133,33 @@ const WAITING: &[&str] = &["pending", "waiting", "queued", "blocked", "wait"];
 /// Words saying the value is a bound, not a reading.
 const LIMIT: &[&str] = &["max", "maximum", "limit", "capacity", "cap", "allowed"];
 
+/// Words of a certificate.
+const CERT: &[&str] = &["cert", "certificate", "ssl", "tls", "x509"];
+
+/// Whether a certificate signal is a flag that is 1 once it has expired
+/// (x509-certificate-exporter's `x509_cert_expired`), not the time it has left.
+pub fn is_expired_flag(name: &str) -> bool {
+    let w = words(name);
+    has(&w, CERT) && has(&w, &["expired"])
+}
+
+/// A `max` beside a unit of time is the longest of what was observed (Micrometer's
+/// `http_server_requests_seconds_max`, `go_gc_duration_seconds_max`), not a configured bound.
+fn statistic_max(w: &[String]) -> bool {
+    has(w, &["max"])
+        && !has(w, &["maximum", "limit", "capacity", "cap", "allowed"])
+        && has(
+            w,
+            &["seconds", "second", "ms", "milliseconds", "duration", "latency"],
+        )
+}
+
+/// Words of a queue.
+const QUEUE: &[&str] = &["queue", "queued", "q", "qlen", "avgqu"];
+
+/// Words of a storage device.
+const DEVICE: &[&str] = &["device", "devices", "disk", "disks", "nvme", "ssd", "blkio", "volume"];
+
 /// Words saying work met a limit and was turned away.
 const AT_LIMIT: &[&str] = &[
     "over",
@@ -221,8 +248,8 @@ pub fn kind(name: &str) -> SignalKind {
     let first_max = w
         .iter()
         .any(|x| x.len() > 3 && x.starts_with("max") && !x.starts_with("maxim"));
-    if has(&w, &["cert", "certificate", "ssl", "tls", "x509"])
-        && has(
+    if has(&w, CERT)
+        && (has(
             &w,
             &[
                 "days",
@@ -233,7 +260,7 @@ pub fn kind(name: &str) -> SignalKind {
                 "remaining",
                 "until",
             ],
-        )
+        ) || is_expired_flag(name))
     {
         return SignalKind::CertExpiry;
     }
@@ -261,7 +288,7 @@ pub fn kind(name: &str) -> SignalKind {
     if has(&w, LIMIT) && has(&w, &["near", "nearing", "approaching"]) {
         return SignalKind::Other;
     }
-    if has(&w, LIMIT) || first_max || sized_pool {
+    if has(&w, LIMIT) && !statistic_max(&w) || first_max || sized_pool {
         return SignalKind::Limit;
     }
     if beneath(&w) {
@@ -311,10 +338,16 @@ pub fn kind(name: &str) -> SignalKind {
     {
         return SignalKind::Errors;
     }
-    if has(
+    // A device's queue (`aerospike_namespace_device_write_q`, `node_disk_io_now`'s
+    // `avgqu_sz`): requests waiting on the storage, which is I/O pressure, not a backlog of work.
+    if has(&w, QUEUE) && has(&w, DEVICE) {
+        return SignalKind::Io;
+    }
+    if has(&w, QUEUE)
+        || has(
         &w,
         &[
-            "lag", "backlog", "depth", "unacked", "ready", "queue", "queued",
+            "lag", "backlog", "depth", "unacked", "ready",
             // A replica's delay: `seconds_behind_master`, `replica_behind_source_seconds`.
             "behind",
         ],
@@ -402,6 +435,17 @@ pub fn kind(name: &str) -> SignalKind {
             || (has(&w, &["stat"]) && has(&w, &["activity"])))
     {
         return SignalKind::PoolUsage;
+    }
+    // Rows a database reads or examines (`mysql_global_status_innodb_rows_read`,
+    // `pg_stat_database_tup_fetched`): the work its queries make it do, which a query that
+    // scans raises without a single request more.
+    if has(&w, &["rows", "row", "tup", "tuples"])
+        && has(
+            &w,
+            &["read", "examined", "fetched", "returned", "scanned"],
+        )
+    {
+        return SignalKind::Throughput;
     }
     if has(
         &w,
@@ -690,6 +734,15 @@ mod tests {
             ("attach_success_ratio", Errors),
             ("probe_http_success_percent", Errors),
             ("jobs_succeeded_per_s", Other),
+            ("x509_cert_expired", CertExpiry),
+            ("go_gc_duration_seconds_max", GcPause),
+            ("http_server_requests_seconds_max", Latency),
+            ("aerospike_namespace_device_write_q", Io),
+            ("aerospike_namespace_device_defrag_q", Io),
+            ("node_disk_avgqu_sz", Io),
+            ("rabbitmq_queue_messages_ready", Backlog),
+            ("mysql_global_status_innodb_rows_read_per_s", Throughput),
+            ("pg_stat_database_tup_fetched", Throughput),
         ] {
             assert_eq!(kind(n), k, "{n}");
         }

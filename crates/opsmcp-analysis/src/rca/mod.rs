@@ -542,7 +542,7 @@ fn facts(inp: &Inputs<'_>, service: &str) -> Facts {
         f.latency = f.latency.max(waiting);
     }
     f.times_out = telling_templates(inp, service).iter().any(|t| {
-        let text = format!("{} {}", t.0, t.3).to_lowercase();
+        let text = t.text();
         TIMEOUT_WORDS.iter().any(|w| text.contains(w))
     });
     f.service_level = f.latency + f.failing;
@@ -670,6 +670,9 @@ fn keywords(cause: RootCause) -> &'static [&'static str] {
             "query_wait_timeout",
             "no more connections",
             "too many clients",
+            // Redis's refusal and Tomcat's connector at its bound.
+            "max number of clients",
+            "maximum number of threads",
         ],
         RootCause::MemoryLeak => &[
             "oom",
@@ -747,10 +750,30 @@ fn keywords(cause: RootCause) -> &'static [&'static str] {
     }
 }
 
-/// A telling log template: text, lines, error lines, an example, when first seen.
-type Telling = (String, u64, u64, String, Option<String>);
-/// A template matching a cause's words: text, lines, an example, when first seen.
-type Hit = (String, u64, String, Option<String>);
+/// A telling log template: new in the window, or bursting.
+struct Telling {
+    template: String,
+    lines: u64,
+    example: String,
+    /// When first seen, as written.
+    first_seen: Option<String>,
+    /// When first seen, read (unknown for a burst: only its peak minute is).
+    first_at: Option<Timestamp>,
+}
+
+impl Telling {
+    /// Its template and example line, lowercase: templates mask variable parts, and a header
+    /// parser can take the start of a message for a field (`FATAL: …`), so the words may be
+    /// in the example only.
+    fn text(&self) -> String {
+        format!("{} {}", self.template, self.example).to_lowercase()
+    }
+
+    /// First written more than a minute before `onset`: there before the trouble began.
+    fn before(&self, onset: Option<Timestamp>) -> bool {
+        matches!((self.first_at, onset), (Some(f), Some(o)) if f + SignedDuration::from_mins(1) < o)
+    }
+}
 
 /// A sick service as a candidate component: score, evidence for and against, paths.
 struct Candidate {
@@ -779,42 +802,36 @@ fn telling_templates(inp: &Inputs<'_>, service: &str) -> Vec<Telling> {
     let mut out: Vec<Telling> = l
         .new_templates
         .iter()
-        .map(|t| {
-            (
-                t.template.clone(),
-                t.count,
-                t.errors,
-                t.example.clone(),
-                t.first_seen.clone(),
-            )
+        .map(|t| Telling {
+            template: t.template.clone(),
+            lines: t.count,
+            example: t.example.clone(),
+            first_seen: t.first_seen.clone(),
+            first_at: t.first_at,
         })
         .collect();
     for b in &l.bursts {
-        if !out.iter().any(|o| o.0 == b.template) {
-            out.push((
-                b.template.clone(),
-                b.count,
-                0,
-                b.example.clone(),
-                Some(b.bucket.clone()),
-            ));
+        if !out.iter().any(|o| o.template == b.template) {
+            out.push(Telling {
+                template: b.template.clone(),
+                lines: b.count,
+                example: b.example.clone(),
+                first_seen: Some(b.bucket.clone()),
+                first_at: None,
+            });
         }
     }
     out
 }
 
-fn keyword_hits(inp: &Inputs<'_>, service: &str, cause: RootCause) -> Vec<Hit> {
+fn keyword_hits(inp: &Inputs<'_>, service: &str, cause: RootCause) -> Vec<Telling> {
     telling_templates(inp, service)
         .into_iter()
         .filter(|t| {
-            // The example line too: templates mask variable parts, and a header parser can
-            // take the start of a message for a field (`FATAL: …`), so the words may be there
-            // only.
-            let text = format!("{} {}", t.0, t.3).to_lowercase();
+            let text = t.text();
             keywords(cause).iter().any(|k| text.contains(k))
                 || (cause == RootCause::ConnectionPoolExhaustion && says_pool_ran_out(&text))
         })
-        .map(|t| (t.0, t.1, t.3, t.4))
         .collect()
 }
 
@@ -844,7 +861,7 @@ fn changed_what_moved(inp: &Inputs<'_>, service: &str, onset: Option<Timestamp>)
     ["deploy", "config"].iter().any(|k| {
         changes_before(inp, service, k, onset)
             .into_iter()
-            .any(|e| rules::names_what_moved(inp, service, e).is_some())
+            .any(|e| rules::names_what_moved(inp, service, e, onset).is_some())
     })
 }
 
@@ -1037,9 +1054,13 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             .filter(|(c, _)| !f.transmits_to(&all[*c]))
             .map(|(c, _)| *c)
             .collect();
+        // A caller at a hard limit of its own (a pool at its maximum) is explained only by a
+        // dependency at least as degraded as it is: one a little slower does not fill it.
+        let at_limit = |c: &str| inp.changes(c).any(|x| x.limit.is_some());
         let sick_callers: Vec<(&String, &(usize, String))> = sick_callers
             .into_iter()
             .filter(|(c, _)| f.transmits_to(&all[*c]))
+            .filter(|(c, _)| !at_limit(c) || f.worse_than(&all[*c]))
             .collect();
         if !unexplained.is_empty() {
             let names = unexplained
@@ -1299,6 +1320,12 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
         // The load it sent down also slowed what stands between it and the loaded service.
         if let Some(loaded) = &loaded_below {
             covered.insert(loaded.clone());
+            // And the loaded service's other callers, in trouble since: they wait on it.
+            covered.extend(
+                inp.callers(loaded)
+                    .into_keys()
+                    .filter(|c| c != name && sick.contains(c) && began_after(c)),
+            );
             covered.extend(
                 deps.iter()
                     .filter(|x| {
@@ -1761,7 +1788,7 @@ fn hypothesis(
             propagation_path.join("; ")
         ));
     }
-    if let Some((t, _, _, _)) = keyword_hits(inp, component, cause).first() {
+    if let Some(Telling { template: t, .. }) = keyword_hits(inp, component, cause).first() {
         to_confirm.push(format!(
             "the log template \"{t}\" stops (analyze_logs service_filter={component})"
         ));
@@ -1829,8 +1856,16 @@ fn accounted(inp: &Inputs<'_>, component: &str, cause: RootCause) -> f64 {
         && inp
             .changes(component)
             .any(|c| signals::is_storage_io(&c.signal));
+    // More work arriving than usual uses more CPU, whatever else is wrong.
+    let busier = inp.changes(component).any(|c| {
+        signals::kind(&c.signal) == SignalKind::Throughput && c.current > c.reference
+    });
     for c in inp.changes(component) {
         let kind = signals::kind(&c.signal);
+        if busier && kind == SignalKind::Cpu {
+            explained += c.magnitude;
+            continue;
+        }
         // Symptoms (latency, errors, throughput, backlog) every kind explains: they would
         // only dilute the share.
         if rules::explains(RootCause::SlowDependency, kind)

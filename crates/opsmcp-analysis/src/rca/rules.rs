@@ -38,6 +38,8 @@ const SATURATED_AND_SLOW: f64 = 0.5;
 const MEMORY: f64 = 1.5;
 /// Each supporting sign of memory pressure (GC pauses, restarts, OOM kills).
 const MEMORY_SIGN: f64 = 0.5;
+/// How long memory must go on climbing to be a leak's ramp rather than a step.
+const LEAK_CLIMB: SignedDuration = SignedDuration::from_mins(30);
 /// Disk or inodes out of range, and again when full.
 const DISK: f64 = 2.0;
 /// A certificate expired.
@@ -343,7 +345,9 @@ pub(crate) fn pool(c: &Ctx) -> Rule {
     if !at_limit.is_empty() {
         r.pro.extend(at_limit.iter().map(|s| c.metric(s)));
         r.strength += AT_LIMIT;
-        if !c.latency().is_empty() {
+        // Slow, or turning work away (`rejected_connections`, "max number of clients
+        // reached"): what a pool at its maximum does to what asks it for more.
+        if !c.latency().is_empty() || refuses(c) {
             r.strength += SATURATED_AND_SLOW;
         }
     } else if let Some(s) = usage.first() {
@@ -365,6 +369,15 @@ pub(crate) fn pool(c: &Ctx) -> Rule {
     r
 }
 
+/// Errors of its own that say work was turned away (rejected, refused).
+fn refuses(c: &Ctx) -> bool {
+    c.of(SignalKind::Errors).iter().any(|s| {
+        signals::words(&s.signal)
+            .iter()
+            .any(|w| matches!(w.as_str(), "rejected" | "refused" | "rejections"))
+    })
+}
+
 /// Memory climbing, with the runtime's and the kernel's signs of it.
 pub(crate) fn memory(c: &Ctx) -> Rule {
     let mut r = rule(RootCause::MemoryLeak);
@@ -380,6 +393,24 @@ pub(crate) fn memory(c: &Ctx) -> Rule {
         mem = MEMORY + MEMORY_SIGN;
     }
     r.strength += mem;
+    // Still climbing long after it began: a leak's ramp, which a version that merely needs
+    // more memory (a step, then level) does not draw.
+    if let Some((s, climb)) = c
+        .of(SignalKind::Memory)
+        .into_iter()
+        .filter_map(|s| Some((s, s.worsening_until?.duration_since(s.onset?))))
+        .max_by_key(|(_, climb)| *climb)
+        .filter(|(_, climb)| *climb >= LEAK_CLIMB)
+    {
+        let mut e = c.metric(s);
+        e.detail = format!(
+            "{} — still climbing {} min after it began: a leak's ramp",
+            e.detail,
+            climb.as_mins()
+        );
+        r.pro.push(e);
+        r.strength += MEMORY_SIGN;
+    }
     for kind in [SignalKind::GcPause, SignalKind::Restarts] {
         let found = c.of(kind);
         if !found.is_empty() {
@@ -454,6 +485,23 @@ pub(crate) fn job(c: &Ctx) -> Rule {
             })
         })
         .flat_map(|caller| changes_before(c.inp, caller, "cron", c.facts.onset));
+    // A run above it that arrives here as more requests than usual, while a pool of its own is
+    // at its maximum, is a surge of ordinary work: what that work runs out of is the cause.
+    let surge = c.facts.load
+        && c.of(SignalKind::PoolUsage)
+            .iter()
+            .any(|s| s.limit.is_some());
+    let quiet_callers: Vec<&WorldEvent> = quiet_callers.collect();
+    if surge {
+        for e in &quiet_callers {
+            r.con.push(c.event(
+                e,
+                " — its work arrives as more requests than usual, and what they run out of here \
+                 (a pool at its maximum) is the cause to work on",
+            ));
+        }
+    }
+    let quiet_callers = quiet_callers.into_iter().filter(|_| !surge);
     // A run its own record says is over loads nothing now; nor does one that only put work
     // on a queue: what it enqueued is the component's ordinary work, and what that work
     // runs out of (its pool, its threads) is the cause to work on.
@@ -652,7 +700,7 @@ fn change(c: &Ctx, cause: RootCause, kind: &str, weight: f64) -> Rule {
     let changes = c.changes(kind);
     let named: Vec<Option<Vec<String>>> = changes
         .iter()
-        .map(|e| names_what_moved(c.inp, c.component, e))
+        .map(|e| names_what_moved(c.inp, c.component, e, c.facts.onset))
         .collect();
     for (e, named) in changes.iter().zip(&named) {
         let why = match named {
@@ -719,7 +767,7 @@ fn change(c: &Ctx, cause: RootCause, kind: &str, weight: f64) -> Rule {
         if let Some((e, shared)) = c
             .changes(other)
             .into_iter()
-            .find_map(|e| names_what_moved(c.inp, c.component, e).map(|w| (e, w)))
+            .find_map(|e| names_what_moved(c.inp, c.component, e, c.facts.onset).map(|w| (e, w)))
         {
             r.strength *= BESIDE_ONE_THAT_NAMES_IT;
             r.con.push(c.event(
@@ -901,6 +949,7 @@ pub(crate) fn names_what_moved(
     inp: &Inputs<'_>,
     component: &str,
     event: &WorldEvent,
+    onset: Option<Timestamp>,
 ) -> Option<Vec<String>> {
     let own: Vec<String> = signals::words(component);
     let others: Vec<String> = inp
@@ -923,9 +972,14 @@ pub(crate) fn names_what_moved(
         .changes(component)
         .flat_map(|s| telling(&s.signal))
         .collect();
-    for t in super::telling_templates(inp, component) {
-        moved.extend(telling(&t.0));
-        moved.extend(telling(&t.3));
+    // A line first written before the trouble began (the change announcing itself: "refresh
+    // keys changed: […]") is no part of what moved, however many words it shares with it.
+    for t in super::telling_templates(inp, component)
+        .into_iter()
+        .filter(|t| !t.before(onset))
+    {
+        moved.extend(telling(&t.template));
+        moved.extend(telling(&t.example));
     }
     let mut shared: Vec<String> = telling(&event.detail)
         .into_iter()
@@ -1009,28 +1063,36 @@ fn words(c: &Ctx, r: &mut Rule) {
     } else {
         keyword_hits(c.inp, c.component, r.cause)
     };
-    for (t, n, ex, first) in own.into_iter().take(2) {
+    // A change announces itself ("refresh keys changed", "started v3.40"): a line written
+    // before the trouble began says it happened, not that it hurt.
+    let own = own
+        .into_iter()
+        .filter(|t| !(needs_change && t.before(c.facts.onset)));
+    for t in own.take(2) {
         w += WORD;
         r.pro.push(Evidence {
             kind: "log",
             service: c.component.to_string(),
-            detail: format!("{n} line(s) of a new or bursting template: {t}"),
-            at: first,
-            example: Some(ex),
+            detail: format!(
+                "{} line(s) of a new or bursting template: {}",
+                t.lines, t.template
+            ),
+            at: t.first_seen,
+            example: Some(t.example),
         });
     }
     let own_words = w > 0.0;
     let mut caller_words = false;
     for caller in &c.callers {
-        for (t, n, ex, first) in keyword_hits(c.inp, caller, r.cause).into_iter().take(1) {
+        for t in keyword_hits(c.inp, caller, r.cause).into_iter().take(1) {
             w += WORD / 2.0;
             caller_words = true;
             r.pro.push(Evidence {
                 kind: "log",
                 service: caller.clone(),
-                detail: format!("{n} line(s) on caller {caller}: {t}"),
-                at: first,
-                example: Some(ex),
+                detail: format!("{} line(s) on caller {caller}: {}", t.lines, t.template),
+                at: t.first_seen,
+                example: Some(t.example),
             });
         }
     }

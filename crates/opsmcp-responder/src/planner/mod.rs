@@ -1153,7 +1153,19 @@ fn read_health(st: &mut State, v: &Value, error: Option<String>, max_rechecks: u
     } else {
         max_rechecks
     };
-    st.phase = Some(if recovered {
+    // The component acted on answering again but not yet itself (degraded): a fix that takes
+    // minutes is still taking effect, so it is looked at once more before it is called done.
+    let component = st
+        .attempts
+        .last()
+        .and_then(|a| st.hypotheses[a.hypothesis].component.clone());
+    let settling = recovered
+        && health.as_ref().is_some_and(|h| {
+            h.services
+                .iter()
+                .any(|s| Some(&s.service) == component.as_ref() && s.status == "degraded")
+        });
+    st.phase = Some(if recovered && !(settling && st.rechecks < allowed) {
         Phase::Document
     } else if st.rechecks < allowed {
         st.rechecks += 1;

@@ -276,7 +276,11 @@ impl SimWorld {
                 // from then is a fresh certificate's lifetime, not the few days the old one
                 // had left when the story began.
                 if kind(signal) == SignalKind::CertExpiry && self.fixing(at) {
-                    value = value.max(RENEWED_CERT_DAYS);
+                    value = if signals::is_expired_flag(signal) {
+                        0.0
+                    } else {
+                        value.max(RENEWED_CERT_DAYS)
+                    };
                 }
                 value = apply_effect(value, effect, strength);
             }
