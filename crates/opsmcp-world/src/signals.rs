@@ -129,7 +129,11 @@ const IN_USE: &[&str] = &[
     "running",
 ];
 /// Words saying work waits for a unit.
-const WAITING: &[&str] = &["pending", "waiting", "queued", "blocked", "wait"];
+const WAITING: &[&str] = &[
+    "pending", "waiting", "queued", "blocked", "wait",
+    // The time it takes to get a unit (Hikari's `connections_acquire_seconds`) is time waited.
+    "acquire",
+];
 /// Words saying the value is a bound, not a reading.
 const LIMIT: &[&str] = &["max", "maximum", "limit", "capacity", "cap", "allowed"];
 
@@ -382,7 +386,8 @@ pub fn kind(name: &str) -> SignalKind {
         &[
             "latency", "duration", "response", "rtt", "p50", "p90", "p95", "p99", "p999",
         ],
-    ) {
+    ) || statistic_max(&w)
+    {
         return SignalKind::Latency;
     }
     if has(&w, &["memory", "mem", "heap", "rss", "resident"]) {
@@ -735,6 +740,9 @@ mod tests {
             ("probe_http_success_percent", Errors),
             ("jobs_succeeded_per_s", Other),
             ("x509_cert_expired", CertExpiry),
+            ("hikaricp_connections_acquire_seconds_max", PoolWaiting),
+            ("tomcat_global_request_max_seconds", Latency),
+            ("jvm_gc_pause_seconds_max", GcPause),
             ("go_gc_duration_seconds_max", GcPause),
             ("http_server_requests_seconds_max", Latency),
             ("aerospike_namespace_device_write_q", Io),

@@ -1056,7 +1056,11 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             .collect();
         // A caller at a hard limit of its own (a pool at its maximum) is explained only by a
         // dependency at least as degraded as it is: one a little slower does not fill it.
-        let at_limit = |c: &str| inp.changes(c).any(|x| x.limit.is_some());
+        let at_limit = |c: &str| {
+            inp.of_kind(c, SignalKind::PoolUsage)
+                .iter()
+                .any(|x| x.limit.is_some())
+        };
         let sick_callers: Vec<(&String, &(usize, String))> = sick_callers
             .into_iter()
             .filter(|(c, _)| f.transmits_to(&all[*c]))

@@ -794,6 +794,27 @@ fn change(c: &Ctx, cause: RootCause, kind: &str, weight: f64) -> Rule {
             ));
         }
     }
+    // More work than usual arriving, sent by a run or a scale-out on what calls it just
+    // before: a change here that names nothing of what moved did not send it.
+    let surge_from_above = c
+        .callers
+        .iter()
+        .find_map(|caller| {
+            ["cron", "scale"]
+                .iter()
+                .find_map(|k| changes_before(c.inp, caller, k, c.facts.onset).first().copied())
+        })
+        .filter(|_| c.facts.load && named.iter().all(Option::is_none));
+    if let Some(e) = surge_from_above {
+        r.strength *= BESIDE_ONE_THAT_NAMES_IT;
+        r.con.push(c.event(
+            e,
+            &format!(
+                " — more work than usual reaches {} since, sent from above; the {kind} names nothing of it",
+                c.component
+            ),
+        ));
+    }
     if c.errors()
         || !c.latency().is_empty()
         || !c.of(SignalKind::Availability).is_empty()
