@@ -253,6 +253,23 @@ fn rename_signals(s: &Scenario) -> Scenario {
             "card_authorization_success_ratio",
             "payment_auth_success_ratio",
         ),
+        // Round 13's fixtures: the same quantities under another exporter's name.
+        ("ssl_client_cert_expired", "x509_cert_expired"),
+        ("nvme_device_write_q", "disk_write_queue_length"),
+        ("nvme_device_read_q", "disk_read_queue_length"),
+        (
+            "pg_stat_database_tup_returned_per_s",
+            "mysql_global_status_innodb_rows_read_per_s",
+        ),
+        (
+            "opensearch_fs_data_used_percent",
+            "elasticsearch_filesystem_data_used_percent",
+        ),
+        ("jetty_threads_busy", "undertow_worker_threads_busy"),
+        ("jetty_threads_max", "undertow_worker_threads_max"),
+        ("jvm_gc_collection_seconds_max", "go_gc_duration_seconds_max"),
+        ("oom_kills_total", "container_oom_events_total"),
+        ("process_resident_memory_bytes", "container_memory_working_set_bytes"),
         ("executor_threads_busy", "tomcat_threads_busy_threads"),
         ("executor_threads_max", "tomcat_threads_config_max_threads"),
         ("consumer_lag_messages", "kafka_consumergroup_lag"),

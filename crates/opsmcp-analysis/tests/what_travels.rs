@@ -914,3 +914,53 @@ async fn retries_echoing_a_services_failures_are_no_load_sent_from_above() {
         );
     }
 }
+
+#[tokio::test]
+async fn memory_still_climbing_hours_after_a_release_is_a_leak_not_the_release() {
+    sure_and_right(
+        "leak-ramps-for-hours-after-a-release.toml",
+        ("memory-leak", "render-worker"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_settings_refresh_that_announced_itself_before_a_surge_is_a_bystander() {
+    sure_and_right(
+        "settings-refresh-announces-itself-before-a-surge.toml",
+        ("connection-pool-exhaustion", "booking-api"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_certificate_flag_that_turned_to_one_is_an_expired_certificate() {
+    sure_and_right(
+        "client-certificate-flag-turns-to-one.toml",
+        ("certificate-expired", "settlement-client"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn requests_queued_on_a_stores_devices_make_it_the_slow_one() {
+    sure_and_right("store-devices-queue-up.toml", ("slow-dependency", "kv-store")).await;
+}
+
+#[tokio::test]
+async fn a_release_whose_queries_scan_a_shared_store_is_the_cause_of_all_it_slows() {
+    sure_and_right(
+        "release-makes-queries-scan.toml",
+        ("bad-deploy", "reviews-api"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_disk_that_runs_near_full_is_judged_by_the_room_it_has_left() {
+    sure_and_right(
+        "search-disk-past-its-watermark.toml",
+        ("disk-full", "search-cluster"),
+    )
+    .await;
+}
