@@ -384,7 +384,7 @@ pub fn kind(name: &str) -> SignalKind {
     if has(
         &w,
         &[
-            "latency", "duration", "response", "rtt", "p50", "p90", "p95", "p99", "p999",
+            "latency", "lat", "duration", "response", "rtt", "p50", "p90", "p95", "p99", "p999",
         ],
     ) || statistic_max(&w)
     {
@@ -741,6 +741,7 @@ mod tests {
             ("jobs_succeeded_per_s", Other),
             ("x509_cert_expired", CertExpiry),
             ("hikaricp_connections_acquire_seconds_max", PoolWaiting),
+            ("radosgw_op_get_lat_seconds", Latency),
             ("tomcat_global_request_max_seconds", Latency),
             ("jvm_gc_pause_seconds_max", GcPause),
             ("go_gc_duration_seconds_max", GcPause),

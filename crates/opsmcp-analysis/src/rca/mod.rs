@@ -636,8 +636,16 @@ impl Facts {
         // A cache in front of a dependency that fails for a reason of its own stops hitting
         // too: failed fetches are not stored, so keys that expire are never filled again.
         let its_cache_starved = !caller.own_limit && self.own_limit && self.failing >= FELT;
+        // A caller whose calls time out while it is no slower (it gives up sooner: a timeout
+        // cut short) is not explained by a dependency that is no slower either and fails
+        // less than it does: errors from below come back as errors, not as timeouts.
+        let cut_short = caller.times_out
+            && caller.latency < FELT
+            && self.latency < FELT
+            && self.failing < caller.failing;
         self.felt()
             && timed
+            && !cut_short
             && !(fails_fast && self.failing < FELT)
             && (!caller.own_trouble || its_cache_starved)
             && !after_its_sender

@@ -38,6 +38,9 @@ const SATURATED_AND_SLOW: f64 = 0.5;
 const MEMORY: f64 = 1.5;
 /// Each supporting sign of memory pressure (GC pauses, restarts, OOM kills).
 const MEMORY_SIGN: f64 = 0.5;
+/// What is left of a change that names nothing of what moved when more work than usual
+/// arrives from above, sent by a run or a scale-out on what calls it.
+const SENT_FROM_ABOVE: f64 = 0.5;
 /// How long memory must go on climbing to be a leak's ramp rather than a step.
 const LEAK_CLIMB: SignedDuration = SignedDuration::from_mins(30);
 /// Disk or inodes out of range, and again when full.
@@ -806,7 +809,7 @@ fn change(c: &Ctx, cause: RootCause, kind: &str, weight: f64) -> Rule {
         })
         .filter(|_| c.facts.load && named.iter().all(Option::is_none));
     if let Some(e) = surge_from_above {
-        r.strength *= BESIDE_ONE_THAT_NAMES_IT;
+        r.strength *= SENT_FROM_ABOVE;
         r.con.push(c.event(
             e,
             &format!(
