@@ -887,6 +887,13 @@ const EMPTIES_A_CACHE: &[&str] = &[
     "invalidated",
     "invalidation",
     "ban",
+    // A cache held in memory comes back from a restart or a move empty.
+    "restart",
+    "restarted",
+    "reboot",
+    "rebooted",
+    "recreated",
+    "rescheduled",
 ];
 
 /// Words too common in change notes, signal names and log lines to say what a change touched.
