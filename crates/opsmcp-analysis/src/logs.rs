@@ -338,7 +338,12 @@ fn summarise(
             .stats
             .as_ref()
             .and_then(|s| s.template_series.get(&t.id))
-            .and_then(|v| v.iter().filter(|c| c.1 > 0 && c.0 != i64::MIN).map(|c| c.0).min())
+            .and_then(|v| {
+                v.iter()
+                    .filter(|c| c.1 > 0 && c.0 != i64::MIN)
+                    .map(|c| c.0)
+                    .min()
+            })
             .and_then(|s| Timestamp::from_second(s).ok()),
         example: t.examples.first().map(|e| shown(e)).unwrap_or_default(),
     };

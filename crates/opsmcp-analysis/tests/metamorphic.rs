@@ -267,9 +267,15 @@ fn rename_signals(s: &Scenario) -> Scenario {
         ),
         ("jetty_threads_busy", "undertow_worker_threads_busy"),
         ("jetty_threads_max", "undertow_worker_threads_max"),
-        ("jvm_gc_collection_seconds_max", "go_gc_duration_seconds_max"),
+        (
+            "jvm_gc_collection_seconds_max",
+            "go_gc_duration_seconds_max",
+        ),
         ("oom_kills_total", "container_oom_events_total"),
-        ("process_resident_memory_bytes", "container_memory_working_set_bytes"),
+        (
+            "process_resident_memory_bytes",
+            "container_memory_working_set_bytes",
+        ),
         ("executor_threads_busy", "tomcat_threads_busy_threads"),
         ("executor_threads_max", "tomcat_threads_config_max_threads"),
         ("consumer_lag_messages", "kafka_consumergroup_lag"),

@@ -944,7 +944,11 @@ async fn a_certificate_flag_that_turned_to_one_is_an_expired_certificate() {
 
 #[tokio::test]
 async fn requests_queued_on_a_stores_devices_make_it_the_slow_one() {
-    sure_and_right("store-devices-queue-up.toml", ("slow-dependency", "kv-store")).await;
+    sure_and_right(
+        "store-devices-queue-up.toml",
+        ("slow-dependency", "kv-store"),
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -154,7 +154,14 @@ fn statistic_max(w: &[String]) -> bool {
         && !has(w, &["maximum", "limit", "capacity", "cap", "allowed"])
         && has(
             w,
-            &["seconds", "second", "ms", "milliseconds", "duration", "latency"],
+            &[
+                "seconds",
+                "second",
+                "ms",
+                "milliseconds",
+                "duration",
+                "latency",
+            ],
         )
 }
 
@@ -162,7 +169,9 @@ fn statistic_max(w: &[String]) -> bool {
 const QUEUE: &[&str] = &["queue", "queued", "q", "qlen", "avgqu"];
 
 /// Words of a storage device.
-const DEVICE: &[&str] = &["device", "devices", "disk", "disks", "nvme", "ssd", "blkio", "volume"];
+const DEVICE: &[&str] = &[
+    "device", "devices", "disk", "disks", "nvme", "ssd", "blkio", "volume",
+];
 
 /// Words saying work met a limit and was turned away.
 const AT_LIMIT: &[&str] = &[
@@ -349,13 +358,13 @@ pub fn kind(name: &str) -> SignalKind {
     }
     if has(&w, QUEUE)
         || has(
-        &w,
-        &[
-            "lag", "backlog", "depth", "unacked", "ready",
-            // A replica's delay: `seconds_behind_master`, `replica_behind_source_seconds`.
-            "behind",
-        ],
-    ) && !has(&w, POOL_NOUNS)
+            &w,
+            &[
+                "lag", "backlog", "depth", "unacked", "ready",
+                // A replica's delay: `seconds_behind_master`, `replica_behind_source_seconds`.
+                "behind",
+            ],
+        ) && !has(&w, POOL_NOUNS)
     {
         return SignalKind::Backlog;
     }
@@ -445,10 +454,7 @@ pub fn kind(name: &str) -> SignalKind {
     // `pg_stat_database_tup_fetched`): the work its queries make it do, which a query that
     // scans raises without a single request more.
     if has(&w, &["rows", "row", "tup", "tuples"])
-        && has(
-            &w,
-            &["read", "examined", "fetched", "returned", "scanned"],
-        )
+        && has(&w, &["read", "examined", "fetched", "returned", "scanned"])
     {
         return SignalKind::Throughput;
     }

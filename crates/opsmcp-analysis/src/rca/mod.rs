@@ -1869,9 +1869,9 @@ fn accounted(inp: &Inputs<'_>, component: &str, cause: RootCause) -> f64 {
             .changes(component)
             .any(|c| signals::is_storage_io(&c.signal));
     // More work arriving than usual uses more CPU, whatever else is wrong.
-    let busier = inp.changes(component).any(|c| {
-        signals::kind(&c.signal) == SignalKind::Throughput && c.current > c.reference
-    });
+    let busier = inp
+        .changes(component)
+        .any(|c| signals::kind(&c.signal) == SignalKind::Throughput && c.current > c.reference);
     for c in inp.changes(component) {
         let kind = signals::kind(&c.signal);
         if busier && kind == SignalKind::Cpu {

@@ -803,9 +803,11 @@ fn change(c: &Ctx, cause: RootCause, kind: &str, weight: f64) -> Rule {
         .callers
         .iter()
         .find_map(|caller| {
-            ["cron", "scale"]
-                .iter()
-                .find_map(|k| changes_before(c.inp, caller, k, c.facts.onset).first().copied())
+            ["cron", "scale"].iter().find_map(|k| {
+                changes_before(c.inp, caller, k, c.facts.onset)
+                    .first()
+                    .copied()
+            })
         })
         .filter(|_| c.facts.load && named.iter().all(Option::is_none));
     if let Some(e) = surge_from_above {
