@@ -265,8 +265,6 @@ fn rename_signals(s: &Scenario) -> Scenario {
             "opensearch_fs_data_used_percent",
             "elasticsearch_filesystem_data_used_percent",
         ),
-        ("jetty_threads_busy", "undertow_worker_threads_busy"),
-        ("jetty_threads_max", "undertow_worker_threads_max"),
         (
             "jvm_gc_collection_seconds_max",
             "go_gc_duration_seconds_max",

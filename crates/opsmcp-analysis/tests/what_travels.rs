@@ -925,15 +925,6 @@ async fn memory_still_climbing_hours_after_a_release_is_a_leak_not_the_release()
 }
 
 #[tokio::test]
-async fn a_settings_refresh_that_announced_itself_before_a_surge_is_a_bystander() {
-    sure_and_right(
-        "settings-refresh-announces-itself-before-a-surge.toml",
-        ("connection-pool-exhaustion", "booking-api"),
-    )
-    .await;
-}
-
-#[tokio::test]
 async fn a_certificate_flag_that_turned_to_one_is_an_expired_certificate() {
     sure_and_right(
         "client-certificate-flag-turns-to-one.toml",

@@ -777,9 +777,12 @@ impl Telling {
         format!("{} {}", self.template, self.example).to_lowercase()
     }
 
-    /// First written more than a minute before `onset`: there before the trouble began.
-    fn before(&self, onset: Option<Timestamp>) -> bool {
-        matches!((self.first_at, onset), (Some(f), Some(o)) if f + SignedDuration::from_mins(1) < o)
+    /// A single line, written more than a minute before `onset`: a change announcing itself
+    /// before the trouble began. Trouble's own lines recur, and a service's metrics can lag
+    /// its first lines by minutes, so a line that recurs is never taken for one.
+    fn announced_before(&self, onset: Option<Timestamp>) -> bool {
+        self.lines <= 1
+            && matches!((self.first_at, onset), (Some(f), Some(o)) if f + SignedDuration::from_mins(1) < o)
     }
 }
 
@@ -869,7 +872,7 @@ fn changed_what_moved(inp: &Inputs<'_>, service: &str, onset: Option<Timestamp>)
     ["deploy", "config"].iter().any(|k| {
         changes_before(inp, service, k, onset)
             .into_iter()
-            .any(|e| rules::names_what_moved(inp, service, e, onset).is_some())
+            .any(|e| rules::names_what_moved(inp, service, e).is_some())
     })
 }
 

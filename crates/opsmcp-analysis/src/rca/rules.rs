@@ -703,7 +703,7 @@ fn change(c: &Ctx, cause: RootCause, kind: &str, weight: f64) -> Rule {
     let changes = c.changes(kind);
     let named: Vec<Option<Vec<String>>> = changes
         .iter()
-        .map(|e| names_what_moved(c.inp, c.component, e, c.facts.onset))
+        .map(|e| names_what_moved(c.inp, c.component, e))
         .collect();
     for (e, named) in changes.iter().zip(&named) {
         let why = match named {
@@ -770,7 +770,7 @@ fn change(c: &Ctx, cause: RootCause, kind: &str, weight: f64) -> Rule {
         if let Some((e, shared)) = c
             .changes(other)
             .into_iter()
-            .find_map(|e| names_what_moved(c.inp, c.component, e, c.facts.onset).map(|w| (e, w)))
+            .find_map(|e| names_what_moved(c.inp, c.component, e).map(|w| (e, w)))
         {
             r.strength *= BESIDE_ONE_THAT_NAMES_IT;
             r.con.push(c.event(
@@ -982,7 +982,6 @@ pub(crate) fn names_what_moved(
     inp: &Inputs<'_>,
     component: &str,
     event: &WorldEvent,
-    onset: Option<Timestamp>,
 ) -> Option<Vec<String>> {
     let own: Vec<String> = signals::words(component);
     let others: Vec<String> = inp
@@ -1005,12 +1004,7 @@ pub(crate) fn names_what_moved(
         .changes(component)
         .flat_map(|s| telling(&s.signal))
         .collect();
-    // A line first written before the trouble began (the change announcing itself: "refresh
-    // keys changed: […]") is no part of what moved, however many words it shares with it.
-    for t in super::telling_templates(inp, component)
-        .into_iter()
-        .filter(|t| !t.before(onset))
-    {
+    for t in super::telling_templates(inp, component) {
         moved.extend(telling(&t.template));
         moved.extend(telling(&t.example));
     }
@@ -1100,7 +1094,7 @@ fn words(c: &Ctx, r: &mut Rule) {
     // before the trouble began says it happened, not that it hurt.
     let own = own
         .into_iter()
-        .filter(|t| !(needs_change && t.before(c.facts.onset)));
+        .filter(|t| !(needs_change && t.announced_before(c.facts.onset)));
     for t in own.take(2) {
         w += WORD;
         r.pro.push(Evidence {
