@@ -351,12 +351,13 @@ pub fn kind(name: &str) -> SignalKind {
     {
         return SignalKind::Errors;
     }
-    // A device's queue (`aerospike_namespace_device_write_q`, `node_disk_io_now`'s
-    // `avgqu_sz`): requests waiting on the storage, which is I/O pressure, not a backlog of work.
+    // A device's queue (`aerospike_namespace_device_write_q`, iostat's `avgqu_sz` as
+    // `disk_avgqu_sz`): requests waiting on the storage, which is I/O pressure, not a backlog of
+    // work.
     if has(&w, QUEUE) && has(&w, DEVICE) {
         return SignalKind::Io;
     }
-    if has(&w, QUEUE)
+    if (has(&w, QUEUE)
         || has(
             &w,
             &[
@@ -364,7 +365,8 @@ pub fn kind(name: &str) -> SignalKind {
                 // A replica's delay: `seconds_behind_master`, `replica_behind_source_seconds`.
                 "behind",
             ],
-        ) && !has(&w, POOL_NOUNS)
+        ))
+        && !has(&w, POOL_NOUNS)
     {
         return SignalKind::Backlog;
     }
@@ -756,6 +758,7 @@ mod tests {
             ("aerospike_namespace_device_defrag_q", Io),
             ("node_disk_avgqu_sz", Io),
             ("rabbitmq_queue_messages_ready", Backlog),
+            ("tomcat_connections_queued", PoolWaiting),
             ("mysql_global_status_innodb_rows_read_per_s", Throughput),
             ("pg_stat_database_tup_fetched", Throughput),
         ] {
