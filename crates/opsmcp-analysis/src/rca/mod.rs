@@ -377,6 +377,13 @@ impl Inputs<'_> {
             .collect()
     }
 
+    /// A pool of `service` (connections, threads, clients) at its maximum.
+    fn pool_at_max(&self, service: &str) -> bool {
+        self.of_kind(service, SignalKind::PoolUsage)
+            .iter()
+            .any(|x| x.limit.is_some())
+    }
+
     fn logs_of(&self, service: &str) -> Option<&ServiceLogs> {
         self.logs.services.iter().find(|s| s.service == service)
     }
@@ -479,8 +486,7 @@ fn facts(inp: &Inputs<'_>, service: &str) -> Facts {
         if signals::kind(&c.signal) == SignalKind::Throughput && c.current >= 2.0 * c.reference {
             f.load = true;
         }
-        let more_work =
-            signals::kind(&c.signal) == SignalKind::Throughput && c.current > c.reference;
+        let more_work = more_work(c);
         if !more_work
             && matches!(
                 signals::kind(&c.signal),
@@ -1067,15 +1073,10 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
             .collect();
         // A caller at a hard limit of its own (a pool at its maximum) is explained only by a
         // dependency at least as degraded as it is: one a little slower does not fill it.
-        let at_limit = |c: &str| {
-            inp.of_kind(c, SignalKind::PoolUsage)
-                .iter()
-                .any(|x| x.limit.is_some())
-        };
         let sick_callers: Vec<(&String, &(usize, String))> = sick_callers
             .into_iter()
             .filter(|(c, _)| f.transmits_to(&all[*c]))
-            .filter(|(c, _)| !at_limit(c) || f.worse_than(&all[*c]))
+            .filter(|(c, _)| !inp.pool_at_max(c) || f.worse_than(&all[*c]))
             .collect();
         if !unexplained.is_empty() {
             let names = unexplained
@@ -1865,6 +1866,11 @@ fn confidence(strength: f64, rival: f64, origin: f64) -> f64 {
 /// that leaves a large anomaly unexplained (CPU steal under a "pool exhausted") is less
 /// likely than its own evidence says. 1 when it explains everything, down to
 /// `1 - UNEXPLAINED_WEIGHT` when it explains nothing.
+/// A throughput out of range above its normal: more work arriving than usual.
+fn more_work(c: &SeriesChange) -> bool {
+    signals::kind(&c.signal) == SignalKind::Throughput && c.current > c.reference
+}
+
 fn accounted(inp: &Inputs<'_>, component: &str, cause: RootCause) -> f64 {
     let (mut explained, mut unexplained) = (0.0, 0.0);
     let storage_slow = cause == RootCause::SlowDependency
@@ -1872,9 +1878,7 @@ fn accounted(inp: &Inputs<'_>, component: &str, cause: RootCause) -> f64 {
             .changes(component)
             .any(|c| signals::is_storage_io(&c.signal));
     // More work arriving than usual uses more CPU, whatever else is wrong.
-    let busier = inp
-        .changes(component)
-        .any(|c| signals::kind(&c.signal) == SignalKind::Throughput && c.current > c.reference);
+    let busier = inp.changes(component).any(more_work);
     for c in inp.changes(component) {
         let kind = signals::kind(&c.signal);
         if busier && kind == SignalKind::Cpu {

@@ -490,21 +490,18 @@ pub(crate) fn job(c: &Ctx) -> Rule {
         .flat_map(|caller| changes_before(c.inp, caller, "cron", c.facts.onset));
     // A run above it that arrives here as more requests than usual, while a pool of its own is
     // at its maximum, is a surge of ordinary work: what that work runs out of is the cause.
-    let surge = c.facts.load
-        && c.of(SignalKind::PoolUsage)
-            .iter()
-            .any(|s| s.limit.is_some());
-    let quiet_callers: Vec<&WorldEvent> = quiet_callers.collect();
-    if surge {
-        for e in &quiet_callers {
+    let quiet_callers: Vec<&WorldEvent> = if c.facts.load && c.inp.pool_at_max(c.component) {
+        for e in quiet_callers {
             r.con.push(c.event(
                 e,
                 " — its work arrives as more requests than usual, and what they run out of here \
                  (a pool at its maximum) is the cause to work on",
             ));
         }
-    }
-    let quiet_callers = quiet_callers.into_iter().filter(|_| !surge);
+        Vec::new()
+    } else {
+        quiet_callers.collect()
+    };
     // A run its own record says is over loads nothing now; nor does one that only put work
     // on a queue: what it enqueued is the component's ordinary work, and what that work
     // runs out of (its pool, its threads) is the cause to work on.
