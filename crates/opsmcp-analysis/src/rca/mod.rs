@@ -36,7 +36,9 @@ use crate::{
     signals::{self, SignalKind},
 };
 
+mod candidate;
 mod remedy;
+mod report;
 mod rules;
 
 /// The root-cause taxonomy, as kebab-case strings: every hypothesis is one of these.
@@ -792,25 +794,6 @@ impl Telling {
     }
 }
 
-/// A sick service as a candidate component: score, evidence for and against, paths.
-struct Candidate {
-    name: String,
-    score: f64,
-    /// Share of the sick services it accounts for: itself, its sick callers, and the
-    /// dependencies its load swamped.
-    coverage: f64,
-    /// Those services.
-    covered: BTreeSet<String>,
-    /// The sick services it has to account for, and whose candidates are its rivals.
-    scope: BTreeSet<String>,
-    pro: Vec<Evidence>,
-    con: Vec<Evidence>,
-    paths: Vec<String>,
-    /// It floods a store others feel with the work of a run started on it: what users feel is
-    /// its work, though it answers nobody itself.
-    floods: bool,
-}
-
 /// Templates of `service` that are new or bursting, with how many lines: what its logs say.
 fn telling_templates(inp: &Inputs<'_>, service: &str) -> Vec<Telling> {
     let Some(l) = inp.logs_of(service) else {
@@ -957,14 +940,68 @@ fn retries(inp: &Inputs<'_>, service: &str) -> bool {
         .any(|c| c.current > c.reference && signals::is_retry(&c.signal))
 }
 
-/// The reasoning over gathered inputs; pure and deterministic.
-fn reason(inp: &Inputs<'_>) -> RcaReport {
-    let names: Vec<String> = inp.services.iter().map(|s| s.name.clone()).collect();
-    let mut all: BTreeMap<String, Facts> =
-        names.iter().map(|n| (n.clone(), facts(inp, n))).collect();
-    // More work reaching a service whose callers retry it, none of them sent more work
-    // themselves, is its own failures echoed back: no load from above that made it sick.
-    let echoed: Vec<String> = names
+/// What every step of the reasoning reads: the inputs, each service's facts, which services
+/// are sick, which changed just before their onset in a way that names what moved, and which
+/// the report names.
+struct Survey<'a> {
+    inp: &'a Inputs<'a>,
+    all: BTreeMap<String, Facts>,
+    sick: BTreeSet<String>,
+    /// Services with a change just before their onset that names what moved
+    /// ([`changed_what_moved`]).
+    named: BTreeSet<String>,
+    /// Services the reported symptoms name.
+    symptoms: BTreeSet<String>,
+}
+
+impl<'a> Survey<'a> {
+    /// Step 1: the facts of every service, and which are sick.
+    fn of(inp: &'a Inputs<'a>) -> Self {
+        let names: Vec<String> = inp.services.iter().map(|s| s.name.clone()).collect();
+        let mut all: BTreeMap<String, Facts> =
+            names.iter().map(|n| (n.clone(), facts(inp, n))).collect();
+        for n in echoed_load(inp, &names, &all) {
+            if let Some(f) = all.get_mut(&n) {
+                f.load = false;
+            }
+        }
+        let named: BTreeSet<String> = names
+            .iter()
+            .filter(|n| changed_what_moved(inp, n, all[*n].onset))
+            .cloned()
+            .collect();
+        let sick: BTreeSet<String> = all
+            .iter()
+            .filter(|(_, f)| f.sick)
+            .map(|(n, _)| n.clone())
+            .collect();
+        for n in &sick {
+            tracing::debug!(service = %n, facts = ?all[n], "sick service");
+        }
+        let symptoms: BTreeSet<String> = names
+            .iter()
+            .filter(|n| {
+                inp.symptoms
+                    .iter()
+                    .any(|s| s.to_lowercase().contains(n.as_str()))
+            })
+            .cloned()
+            .collect();
+        Survey {
+            inp,
+            all,
+            sick,
+            named,
+            symptoms,
+        }
+    }
+}
+
+/// Services sent more work than usual only as their own failures echoed back: their callers
+/// retry them, and none of those callers was sent more work itself. No load from above made
+/// them sick.
+fn echoed_load(inp: &Inputs<'_>, names: &[String], all: &BTreeMap<String, Facts>) -> Vec<String> {
+    names
         .iter()
         .filter(|n| all[*n].load)
         .filter(|n| {
@@ -979,679 +1016,15 @@ fn reason(inp: &Inputs<'_>) -> RcaReport {
                 && callers.iter().all(|c| all.get(c).is_none_or(|f| !f.load))
         })
         .cloned()
-        .collect();
-    for n in echoed {
-        if let Some(f) = all.get_mut(&n) {
-            f.load = false;
-        }
-    }
-    let named: BTreeSet<String> = names
-        .iter()
-        .filter(|n| changed_what_moved(inp, n, all[*n].onset))
-        .cloned()
-        .collect();
-    let sick: BTreeSet<String> = all
-        .iter()
-        .filter(|(_, f)| f.sick)
-        .map(|(n, _)| n.clone())
-        .collect();
-    for n in &sick {
-        tracing::debug!(service = %n, facts = ?all[n], "sick service");
-    }
-    let symptoms: BTreeSet<String> = names
-        .iter()
-        .filter(|n| {
-            inp.symptoms
-                .iter()
-                .any(|s| s.to_lowercase().contains(n.as_str()))
-        })
-        .cloned()
-        .collect();
+        .collect()
+}
 
-    // Component scores.
-    let mut scored: Vec<Candidate> = Vec::new();
-    for name in &sick {
-        let f = &all[name];
-        let callers = inp.callers(name);
-        let sick_callers: Vec<(&String, &(usize, String))> =
-            callers.iter().filter(|(c, _)| sick.contains(*c)).collect();
-        let mut pro = Vec::new();
-        let mut con = Vec::new();
-        // A caller reached through a service swamped by load is not explained from here: its
-        // trouble came down with the load, not up from this service.
-        // A surge it never saw did not swamp it: when its own throughput is measured and did
-        // not rise, the load stopped above it.
-        let saw_more_work = {
-            let mut throughput = inp
-                .scan
-                .series
-                .iter()
-                .filter(|s| {
-                    s.service == *name && signals::kind(&s.signal) == SignalKind::Throughput
-                })
-                .peekable();
-            throughput.peek().is_none()
-                || throughput.any(|s| s.anomalous_now && s.current > s.reference)
-        };
-        let through_load = |caller: &str| {
-            if !saw_more_work {
-                return false;
-            }
-            let mut cur = caller.to_string();
-            loop {
-                if all.get(&cur).is_some_and(|x| x.load) {
-                    return true;
-                }
-                match callers.get(&cur) {
-                    Some((_, via)) if via != name => cur = via.clone(),
-                    _ => return false,
-                }
-            }
-        };
-        // Nor is a caller whose own change explains this service's trouble (see `followed`
-        // below), nor what its trouble reached.
-        let after_its_change = |caller: &str| {
-            let mut cur = caller.to_string();
-            loop {
-                match callers.get(&cur) {
-                    Some((_, via)) if via == name => {
-                        return changed_first(&all, &named, &cur, name);
-                    }
-                    Some((_, via)) => cur = via.clone(),
-                    None => return false,
-                }
-            }
-        };
-        let sick_callers: Vec<(&String, &(usize, String))> = sick_callers
-            .into_iter()
-            .filter(|(c, _)| !through_load(c) && !after_its_change(c))
-            .collect();
-        let unexplained: Vec<&String> = sick_callers
-            .iter()
-            .filter(|(c, _)| !f.transmits_to(&all[*c]))
-            .map(|(c, _)| *c)
-            .collect();
-        // A caller at a hard limit of its own (a pool at its maximum) is explained only by a
-        // dependency at least as degraded as it is: one a little slower does not fill it.
-        let sick_callers: Vec<(&String, &(usize, String))> = sick_callers
-            .into_iter()
-            .filter(|(c, _)| f.transmits_to(&all[*c]))
-            .filter(|(c, _)| !inp.pool_at_max(c) || f.worse_than(&all[*c]))
-            .collect();
-        if !unexplained.is_empty() {
-            let names = unexplained
-                .iter()
-                .map(|c| c.as_str())
-                .collect::<Vec<_>>()
-                .join(", ");
-            let detail = if !f.felt() && f.starved >= FELT {
-                format!(
-                    "{name} receives less work than usual but answers what it gets as usual: it is starved by what calls it, so it cannot explain {names}"
-                )
-            } else if !f.felt() {
-                format!(
-                    "{name} is busy but answers as usual (latency and errors normal), so it cannot explain {names}"
-                )
-            } else {
-                format!(
-                    "{name}'s trouble does not match {names}'s: it began at another time, or {name} is only slower while they fail fast"
-                )
-            };
-            con.push(Evidence {
-                kind: "dependency",
-                service: name.clone(),
-                detail,
-                at: None,
-                example: None,
-            });
-        }
-        let explains = sick_callers
-            .iter()
-            .map(|(_, (h, _))| 1.0 / *h as f64)
-            .sum::<f64>();
-        // A service at a hard limit of its own (a full disk, a pool at its maximum) is not
-        // explained by a dependency that degraded less than it did: one at least as much
-        // slower (its pool then fills with callers waiting on it) or failing at least as much
-        // does explain it.
-        let own_limit = inp.changes(name).any(|c| c.limit.is_some());
-        // A change on it just before the onset that names what moved, and more work than
-        // usual arriving below it since: it sent the load down (a flag that fans out), so
-        // what slowed beneath it under that load does not explain it.
-        let named_change = named.contains(name);
-        let loaded_below = inp
-            .dependencies(name)
-            .into_iter()
-            .find(|d| named_change && sick.contains(d) && all[d].load);
-        let sent_the_load = loaded_below.is_some();
-        let followed: Vec<String> = inp
-            .dependencies(name)
-            .into_iter()
-            .filter(|d| sick.contains(d) && changed_first(&all, &named, name, d))
-            .collect();
-        for d in &followed {
-            pro.push(Evidence {
-                kind: "dependency",
-                service: name.clone(),
-                detail: format!(
-                    "{d} below it went out of range only with {name}, just after a change here that names what moved (and none of its own does): the change explains both"
-                ),
-                at: all[d].onset.map(at),
-                example: None,
-            });
-        }
-        if let Some(d) = &loaded_below {
-            pro.push(Evidence {
-                kind: "dependency",
-                service: name.clone(),
-                detail: format!(
-                    "{name} changed just before the onset, and {d} below it has been sent much more work since: the load went down from here"
-                ),
-                at: f.onset.map(at),
-                example: None,
-            });
-        }
-        let culprit = inp
-            .dependencies_before_load(name, &all)
-            .into_iter()
-            .find(|d| {
-                sick.contains(d)
-                && all[d].transmits_to(f)
-                && (!own_limit || all[d].worse_than(f))
-                // A dependency swamped by more work than usual is a victim of its callers'
-                // load, not the cause of their trouble.
-                && !all[d].load
-                && !sent_the_load
-                && !followed.contains(d)
-            });
-        let mut score = f.service_level + 0.5 * f.resource + f.logs + explains;
-        if let Some(d) = &culprit {
-            score *= 0.35;
-            con.push(Evidence {
-                kind: "dependency",
-                service: name.clone(),
-                detail: format!(
-                    "{name} depends on {d}, which degraded {} — {name}'s trouble is explained by it",
-                    all[d].onset.map(|t| format!("from {}", at(t))).unwrap_or_else(|| "as well".into())
-                ),
-                at: all[d].onset.map(at),
-                example: None,
-            });
-        } else if !inp.deps(name).is_empty() {
-            pro.push(Evidence {
-                kind: "dependency",
-                service: name.clone(),
-                detail: format!(
-                    "nothing {name} calls ({}) degraded before it",
-                    inp.deps(name).join(", ")
-                ),
-                at: None,
-                example: None,
-            });
-        }
-        // First among the services its trouble can be tied to (what calls it and what it
-        // calls): an unrelated service that wandered out of range earlier is another story.
-        let deps = inp.dependencies(name);
-        let earliest = sick
-            .iter()
-            .filter(|s| *s == name || callers.contains_key(*s) || deps.contains(*s))
-            .filter_map(|n| all[n].onset)
-            .min();
-        if earliest.is_some()
-            && f.onset.is_some()
-            && f.onset <= earliest.map(|e| e + SignedDuration::from_secs(60))
-        {
-            score += 0.5;
-            pro.push(Evidence {
-                kind: "metric",
-                service: name.clone(),
-                detail: format!("{name} was among the first services to go out of range"),
-                at: f.onset.map(at),
-                example: None,
-            });
-        }
-        if symptoms
-            .iter()
-            .any(|s| s == name || callers.contains_key(s))
-        {
-            score += 0.5;
-        }
-        // Paths to every sick caller that is not on the way to another.
-        let mut paths: Vec<String> = Vec::new();
-        let leaves: Vec<&String> = sick_callers
-            .iter()
-            .map(|(c, _)| *c)
-            .filter(|c| !sick_callers.iter().any(|(_, (_, via))| via == *c))
-            .collect();
-        // Only trouble callers feel travels: a busy service that answers as usual has no path.
-        for leaf in leaves.into_iter().filter(|_| f.felt()) {
-            let mut chain = vec![leaf.clone()];
-            let mut cur = leaf.clone();
-            while let Some((_, via)) = callers.get(&cur) {
-                chain.push(via.clone());
-                if via == name {
-                    break;
-                }
-                cur = via.clone();
-            }
-            chain.reverse();
-            paths.push(chain.join(" → "));
-        }
-        // Dependencies swamped by load from here (and what they in turn made sick): those
-        // sent more work than usual, and those merely busy (answering as usual) since this
-        // service's onset.
-        let began_after = |d: &str| match (all[d].onset, f.onset) {
-            (Some(a), Some(b)) => a + SignedDuration::from_mins(1) >= b,
-            _ => false,
-        };
-        let busy_since = |d: &str| !all[d].felt() && began_after(d);
-        // Its victims' other dependencies too, when swamped since this service's onset: the
-        // retries and fallbacks of callers that cannot get an answer here land there.
-        let siblings: BTreeSet<String> = if f.felt() {
-            sick_callers
-                .iter()
-                .flat_map(|(c, _)| inp.dependencies(c))
-                .filter(|d| d != name && !callers.contains_key(d))
-                .filter(|d| began_after(d))
-                .collect()
-        } else {
-            BTreeSet::new()
-        };
-        // A cache that stopped hitting sends every miss on to what it fronts: a backend its
-        // callers also call, in trouble since, is its victim even where its request count is
-        // not measured to rise.
-        let misses_sent_on = !inp.of_kind(name, SignalKind::CacheHit).is_empty();
-        // A scheduled run started here, busy with work of its own, sends that work down: a
-        // store it calls, in trouble since with no change of its own, is flooded by it even
-        // where nobody counts the store's requests and its other callers feel it.
-        let job_started =
-            !changes_before(inp, name, "cron", f.onset).is_empty() && f.resource > 0.0;
-        // A store with a change or a run of its own at its onset has its own story.
-        let changed = |d: &str| {
-            ["deploy", "config", "cron"]
-                .iter()
-                .any(|k| !changes_before(inp, d, k, all[d].onset).is_empty())
-        };
-        // Flooded within minutes of the run's start, not long after.
-        let with_it = |d: &str| match (all[d].onset, f.onset) {
-            (Some(a), Some(b)) => a <= b + FLOOD_LAG,
-            _ => false,
-        };
-        let flooded = |d: &str| {
-            job_started
-                && inp.deps(name).iter().any(|x| x == d)
-                && began_after(d)
-                && with_it(d)
-                && !changed(d)
-        };
-        let swamped: BTreeSet<String> = deps
-            .iter()
-            .cloned()
-            .chain(siblings)
-            // Trouble of a limit of its own (an expired certificate, a full disk) is no work
-            // sent to it, unless it measurably was.
-            .filter(|d| {
-                sick.contains(d)
-                    && (all[d].load
-                        || !all[d].own_limit
-                            && (busy_since(d) || (misses_sent_on && began_after(d)) || flooded(d)))
-            })
-            .flat_map(|d| {
-                let mut below: Vec<String> = inp
-                    .dependencies(&d)
-                    .into_iter()
-                    .filter(|x| sick.contains(x))
-                    .collect();
-                below.push(d);
-                below
-            })
-            .collect();
-        // What it has to account for: every sick service but those unconnected to it whose
-        // trouble began well before or well after its own — a separate story running
-        // alongside, older or newer.
-        let scope: BTreeSet<String> = sick
-            .iter()
-            .filter(|s| {
-                *s == name
-                    || callers.contains_key(*s)
-                    || deps.contains(*s)
-                    || match (all[*s].onset, f.onset) {
-                        (Some(a), Some(b)) => a + DEPENDENCY_LEAD >= b && a <= b + DEPENDENCY_LEAD,
-                        _ => true,
-                    }
-            })
-            .cloned()
-            .collect();
-        // What a flooded store made sick in turn: its other callers, in trouble since.
-        let floods: Vec<String> = swamped.iter().filter(|d| flooded(d)).cloned().collect();
-        let mut covered: BTreeSet<String> = swamped;
-        for d in &floods {
-            covered.extend(
-                inp.callers(d)
-                    .into_keys()
-                    .filter(|c| c != name && sick.contains(c) && began_after(c)),
-            );
-        }
-        covered.insert(name.clone());
-        covered.extend(followed);
-        // The load it sent down also slowed what stands between it and the loaded service.
-        if let Some(loaded) = &loaded_below {
-            covered.insert(loaded.clone());
-            // And the loaded service's other callers, in trouble since: they wait on it.
-            covered.extend(
-                inp.callers(loaded)
-                    .into_keys()
-                    .filter(|c| c != name && sick.contains(c) && began_after(c)),
-            );
-            covered.extend(
-                deps.iter()
-                    .filter(|x| {
-                        sick.contains(*x) && began_after(x) && inp.dependencies(x).contains(loaded)
-                    })
-                    .cloned(),
-            );
-        }
-        // The machine the services run on shows their use of it: a host whose every sick
-        // signal is of a kind this service raised (its CPU, its memory, its disk) is explained.
-        let raised: Vec<SignalKind> = inp
-            .changes(name)
-            .map(|c| signals::kind(&c.signal))
-            .filter(|k| {
-                matches!(
-                    k,
-                    SignalKind::Cpu | SignalKind::Memory | SignalKind::Io | SignalKind::Disk
-                )
-            })
-            .collect();
-        for host in sick.iter().filter(|s| *s != name && inp.kind(s) == "host") {
-            let mut kinds = inp
-                .changes(host)
-                .map(|c| signals::kind(&c.signal))
-                .peekable();
-            if !raised.is_empty() && kinds.peek().is_some() && kinds.all(|k| raised.contains(&k)) {
-                covered.insert(host.clone());
-            }
-        }
-        if f.felt() {
-            covered.extend(sick_callers.iter().map(|(c, _)| (*c).clone()));
-        }
-        scored.push(Candidate {
-            name: name.clone(),
-            score,
-            coverage: (covered.len() as f64 / scope.len().max(1) as f64).min(1.0),
-            scope,
-            covered,
-            pro,
-            con,
-            paths,
-            floods: floods.iter().any(|d| all[d].felt()),
-        });
-    }
-    scored.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then_with(|| a.name.cmp(&b.name))
-    });
-
-    // Where the trouble began: each candidate against its strongest rival — a candidate in
-    // its scope it does not account for (its victims are no rivals, nor is an older,
-    // unrelated story) — so a component that explains the
-    // others stands out and a tie stays a tie.
-    let others_felt = |name: &str| sick.iter().any(|s| s != name && all[s].felt());
-    let rival_of = |i: usize| {
-        scored
-            .iter()
-            .enumerate()
-            .filter(|(j, c)| {
-                *j != i && !scored[i].covered.contains(&c.name) && scored[i].scope.contains(&c.name)
-            })
-            .map(|(_, c)| c.score)
-            .fold(0.0f64, f64::max)
-    };
-    // Two stories that do not touch (neither in the other's scope: unconnected, and begun
-    // well apart) cannot both be what was reported: the incident is the one that hurts more,
-    // counted by what its services' callers feel, and more yet when it holds a service named
-    // in the report. The other goes on alongside; it is no origin of this incident.
-    let weight = |c: &Candidate| {
-        let felt: f64 = c
-            .covered
-            .iter()
-            .filter(|s| sick.contains(*s))
-            .map(|s| all[s].service_level.max(STORY_FLOOR))
-            .sum();
-        if c.covered.iter().any(|s| symptoms.contains(s)) {
-            felt * NAMED_STORY
-        } else {
-            felt
-        }
-    };
-    let story = |i: usize| {
-        let own = weight(&scored[i]);
-        let other = scored
-            .iter()
-            .filter(|d| !scored[i].scope.contains(&d.name) && !d.scope.contains(&scored[i].name))
-            .map(weight)
-            .fold(0.0f64, f64::max);
-        if own >= other { 1.0 } else { own / other }
-    };
-    let mut hyps: Vec<(f64, Hypothesis)> = Vec::new();
-    for (i, c) in scored.iter().take(4).enumerate() {
-        let (name, cpro, ccon, paths) = (&c.name, &c.pro, &c.con, &c.paths);
-        let f = &all[name];
-        let ctx = rules::Ctx {
-            inp,
-            component: name,
-            facts: f,
-            callers: inp
-                .callers(name)
-                .into_iter()
-                .filter(|(_, (hops, _))| *hops == 1)
-                .map(|(n, _)| n)
-                .collect(),
-        };
-        let found = rules::all(&ctx);
-        let runner_up = found.get(1).map_or(0.0, |r| r.strength);
-        // Busy but answering as usual while others suffer: whatever it has, it is not what
-        // the users feel.
-        let felt = if !f.felt() && others_felt(name) && !c.floods {
-            NOT_FELT
-        } else {
-            1.0
-        };
-        let (rival, story) = (rival_of(i), story(i));
-        let origin = if c.score > 0.0 {
-            c.score / (c.score + RIVAL_WEIGHT * rival) * (0.5 + 0.5 * c.coverage) * felt * story
-        } else {
-            0.0
-        };
-        // The top component gets its runner-up type too, when there is a real one.
-        let keep = if i == 0 { 2 } else { 1 };
-        for (j, r) in found.into_iter().take(keep).enumerate() {
-            if j > 0 && r.strength < 1.5 {
-                continue;
-            }
-            let competitor = if j == 0 {
-                runner_up
-            } else {
-                hyps.last().map_or(0.0, |h| h.0)
-            };
-            let share = accounted(inp, name, r.cause);
-            let p = calibrated(confidence(r.strength, competitor, origin) * share);
-            // The factors behind the number, for whoever asks why it is what it is.
-            tracing::debug!(
-                component = %name, cause = ?r.cause, strength = r.strength, competitor,
-                score = c.score, rival, coverage = c.coverage, felt, story, share, p,
-                "hypothesis scored"
-            );
-            let mut evidence_for = r.pro;
-            evidence_for.extend(metric_evidence(inp, name, &evidence_for));
-            evidence_for.extend(cpro.iter().cloned());
-            let mut evidence_against = r.con;
-            evidence_against.extend(ccon.iter().cloned());
-            let mut h = hypothesis(
-                inp,
-                r.cause,
-                name,
-                paths.clone(),
-                evidence_for,
-                evidence_against,
-                r.strength >= MIN_OWN_EVIDENCE,
-            );
-            h.confidence = p;
-            hyps.push((r.strength, h));
-        }
-    }
-    // Changes on services that are fine now: looked at, and why they are not the cause. They
-    // carry no action: nothing of their own says they are.
-    for e in inp
-        .events
-        .iter()
-        .filter(|e| e.at >= inp.window.from && (e.kind == "deploy" || e.kind == "config"))
-        .filter(|e| !sick.contains(&e.service))
-    {
-        let cause = if e.kind == "deploy" {
-            RootCause::BadDeploy
-        } else {
-            RootCause::BadConfigPush
-        };
-        if hyps
-            .iter()
-            .any(|(_, h)| h.component == e.service && h.root_cause == cause)
-        {
-            continue;
-        }
-        let mut against = vec![Evidence {
-            kind: "metric",
-            service: e.service.clone(),
-            detail: format!("{} shows no signal out of its normal range now", e.service),
-            at: None,
-            example: None,
-        }];
-        if let Some(ended) = inp
-            .scan
-            .series
-            .iter()
-            .filter(|s| s.service == e.service)
-            .filter_map(|s| s.excursion.map(|x| (s, x)))
-            .next()
-        {
-            against.push(Evidence {
-                kind: "metric",
-                service: e.service.clone(),
-                detail: format!(
-                    "{} was out of range from {} to {} (peak {}) and recovered on its own",
-                    ended.0.signal,
-                    at(ended.1.0),
-                    at(ended.1.1),
-                    ended.0.peak
-                ),
-                at: Some(at(ended.1.0)),
-                example: None,
-            });
-        }
-        let pro = vec![Evidence {
-            kind: "event",
-            service: e.service.clone(),
-            detail: format!("{} on {}: {}", e.kind, e.service, e.detail),
-            at: Some(at(e.at)),
-            example: None,
-        }];
-        let mut h = hypothesis(inp, cause, &e.service, Vec::new(), pro, against, false);
-        h.confidence = 0.02;
-        hyps.push((0.0, h));
-    }
-    hyps.sort_by(|a, b| {
-        b.1.confidence
-            .total_cmp(&a.1.confidence)
-            .then(b.0.total_cmp(&a.0))
-            .then_with(|| a.1.component.cmp(&b.1.component))
-            .then(a.1.root_cause.cmp(&b.1.root_cause))
-    });
-    hyps.truncate(6);
-    let hypotheses: Vec<Hypothesis> = hyps
-        .into_iter()
-        .enumerate()
-        .map(|(i, (_, mut h))| {
-            h.rank = i + 1;
-            h
-        })
-        .collect();
-    let conclusion = conclude(inp, &hypotheses, &sick);
-
-    let mut sick_services: Vec<SickService> = sick
-        .iter()
-        .map(|n| SickService {
-            service: n.clone(),
-            onset: all[n].onset.map(at),
-            signals: inp.changes(n).map(describe).collect(),
-            logs: inp.logs_of(n).and_then(|l| {
-                (l.error_rate > l.baseline_error_rate + 0.005).then(|| {
-                    format!(
-                        "error share of log lines {:.1}% (was {:.1}%), {} new template(s)",
-                        l.error_rate * 100.0,
-                        l.baseline_error_rate * 100.0,
-                        l.new_templates.len()
-                    )
-                })
-            }),
-        })
-        .collect();
-    sick_services.sort_by(|a, b| {
-        a.onset
-            .cmp(&b.onset)
-            .then_with(|| a.service.cmp(&b.service))
-    });
-    let events = inp
-        .events
-        .iter()
-        .filter(|e| e.at >= inp.window.from || (e.kind == "deploy" && sick.contains(&e.service)))
-        .map(|e| Evidence {
-            kind: "event",
-            service: e.service.clone(),
-            detail: format!("{}: {}", e.kind, e.detail),
-            at: Some(at(e.at)),
-            example: None,
-        })
-        .collect();
-    let summary = match hypotheses.first() {
-        Some(h) if conclusion.root_cause != UNKNOWN => format!(
-            "Most likely {} on {} (confidence {:.0}%). {} Try: {}.",
-            h.root_cause.as_str(),
-            h.component,
-            h.confidence * 100.0,
-            h.summary,
-            h.suggested_action
-                .as_ref()
-                .map(|a| format!("{} on {}", a.action, a.target))
-                .unwrap_or_else(|| h.remediation.clone())
-        ),
-        Some(h) => format!(
-            "Root cause unknown: the best hypothesis, {} on {}, reaches only {:.0}% — too weak to act on. Checked: {}. Next: {}.",
-            h.root_cause.as_str(),
-            h.component,
-            h.confidence * 100.0,
-            conclusion.checked.join("; "),
-            conclusion.next.join("; ")
-        ),
-        None if !sick.is_empty() => format!(
-            "Root cause unknown: {} out of range, but no rule explains it. Checked: {}. Next: {}.",
-            sick.iter().cloned().collect::<Vec<_>>().join(", "),
-            conclusion.checked.join("; "),
-            conclusion.next.join("; ")
-        ),
-        None => format!(
-            "No service is out of its normal range between {} and {}, and no change event stands out; widen the timeframe or check the services' own dashboards.",
-            at(inp.window.from),
-            at(inp.window.to)
-        ),
-    };
-    RcaReport {
-        window: inp.window,
-        summary,
-        conclusion,
-        sick_services,
-        events,
-        hypotheses,
-    }
+/// The reasoning over gathered inputs, in the steps the module's header lists; pure and
+/// deterministic.
+fn reason(inp: &Inputs<'_>) -> RcaReport {
+    let survey = Survey::of(inp);
+    let scored = candidate::candidates(&survey);
+    report::write(&survey, &scored)
 }
 
 /// Whether what fills the component's disks is inodes only: the files are too many, not too
