@@ -333,245 +333,291 @@ fn judge_series(s: &SignalSeries, window: &Window, max: Option<f64>) -> Option<S
 /// Whether `v` is out of range for `signal` against `reference`, how far (log-like), and which
 /// hard limit it reached. Thresholds are per kind of signal ([`SignalKind`], from the name's
 /// words, whatever exporter wrote it); see the module doc.
-pub fn deviation(
-    signal: &str,
-    v: f64,
-    reference: f64,
-    max: Option<f64>,
-) -> (bool, f64, Option<String>) {
-    let ratio = if reference > 0.0 {
-        v / reference
-    } else {
-        f64::NAN
+pub fn deviation(signal: &str, v: f64, reference: f64, max: Option<f64>) -> Verdict {
+    let r = Reading {
+        name: signal,
+        v,
+        reference,
+        max,
+        ratio: if reference > 0.0 {
+            v / reference
+        } else {
+            f64::NAN
+        },
     };
-    let none = (false, 0.0, None);
-    let name = signal;
     match signals::kind(signal) {
-        SignalKind::Latency => {
-            // A millisecond becoming two is a ratio of 2 and nothing a user feels.
-            let out = ratio >= 1.5 && v - reference >= latency_floor(name);
-            (out, if out { ratio.ln() } else { 0.0 }, None)
-        }
-        SignalKind::Errors if is_fraction(name, v, reference) => {
-            let (v, reference) = (
-                signals::failing_fraction(name, v),
-                signals::failing_fraction(name, reference),
-            );
-            let rise = v - reference;
-            let out = rise >= 0.01 && v >= 2.0 * reference;
-            (out, if out { (1.0 + rise / 0.01).ln() } else { 0.0 }, None)
-        }
+        SignalKind::Latency => r.latency(),
+        SignalKind::Errors if is_fraction(signal, v, reference) => r.failing_share(),
         // A count or a per-second rate of failures.
-        SignalKind::Errors | SignalKind::PoolWaiting | SignalKind::Evictions => {
-            let floor = reference.max(1.0);
-            let out = v >= 3.0 * floor;
-            (out, if out { (v / floor).ln() } else { 0.0 }, None)
-        }
-        SignalKind::Throughput => {
-            if ratio <= 0.6 {
-                (true, (1.0 / ratio.max(0.01)).ln(), None)
-            } else if ratio >= 2.5 {
-                (true, 0.5 * ratio.ln(), None)
-            } else {
-                none
-            }
-        }
-        SignalKind::CacheHit => {
-            let out = ratio <= 0.8;
-            (
-                out,
-                if out {
-                    (1.0 / ratio.max(0.01)).ln() + 1.0
-                } else {
-                    0.0
-                },
-                out.then(|| format!("hit ratio {v} against a normal {reference}")),
-            )
-        }
-        SignalKind::CertExpiry => {
-            let out = if signals::is_expired_flag(name) {
-                v >= 0.5
-            } else {
-                v <= 0.0
-            };
-            (
-                out,
-                if out { 3.0 } else { 0.0 },
-                out.then(|| "certificate expired".to_string()),
-            )
-        }
-        SignalKind::Disk if free_space(name) => {
-            // Free space or inodes falling.
-            let out = ratio <= 0.3;
-            let empty = ratio <= 0.05;
-            (
-                out,
-                if out {
-                    (1.0 / ratio.max(0.01)).ln() / 2.0 + if empty { 1.0 } else { 0.0 }
-                } else {
-                    0.0
-                },
-                empty.then(|| format!("{name} down to {v} from {reference}")),
-            )
-        }
+        SignalKind::Errors | SignalKind::PoolWaiting | SignalKind::Evictions => r.failures(),
+        SignalKind::Throughput => r.throughput(),
+        SignalKind::CacheHit => r.cache_hits(),
+        SignalKind::CertExpiry => r.certificate(),
+        SignalKind::Disk if free_space(signal) => r.free_space(),
         // An amount held on disk (bytes, chunks) with no capacity known is no percentage:
         // news when it grows several-fold, never "full".
         SignalKind::Disk
-            if max.is_none() && !signals::is_percent(name) && v.max(reference) > 100.0 =>
+            if max.is_none() && !signals::is_percent(signal) && v.max(reference) > 100.0 =>
         {
-            let out = ratio.is_finite() && ratio >= 3.0;
-            (out, if out { ratio.ln() } else { 0.0 }, None)
+            r.several_fold(3.0)
         }
-        SignalKind::Disk => {
-            let whole = if share_of_one(name, v, reference) {
-                1.0
-            } else {
-                100.0
-            };
-            let cap = max.unwrap_or(whole).max(f64::EPSILON);
-            let (pv, pref) = (v / cap * 100.0, reference / cap * 100.0);
-            let full = pv >= 95.0;
-            // A disk that runs near full is judged by what is left of it: 86 % to 94 % used
-            // is half its free space gone.
-            let left = (100.0 - pv).max(0.01) / (100.0 - pref).max(0.01);
-            let halved = pv >= 90.0 && left <= 0.5;
-            let out = full || halved || pv - pref >= 10.0;
-            (
-                out,
-                if out {
-                    ((pv - pref).max(0.0) / 15.0).max(if halved { (1.0 / left).ln() } else { 0.0 })
-                        + if full { 1.0 } else { 0.0 }
-                } else {
-                    0.0
-                },
-                full.then(|| format!("{name} at {v} ({pv:.0}% of its capacity)")),
-            )
-        }
+        SignalKind::Disk => r.disk_used(),
         // Near the maximum and normally not: noise around a cap makes "at the cap" a coin
         // toss, so 90 % is the line, and a pool that always runs that full is not news.
         SignalKind::PoolUsage => bounded(v, reference, max, 0.9, |m| {
             format!("{v} in use of a maximum of {m}")
         }),
         SignalKind::Memory | SignalKind::Cpu | SignalKind::Io
-            if signals::is_percent(name) || share_of_one(name, v, reference) =>
+            if signals::is_percent(signal) || share_of_one(signal, v, reference) =>
         {
-            let (v, reference) = if signals::is_percent(name) {
-                (v, reference)
-            } else {
-                (v * 100.0, reference * 100.0)
-            };
-            let rise = v - reference;
-            let out = rise >= 20.0 || (v >= 90.0 && rise >= 10.0);
-            let high = v >= 90.0 && out;
-            let what = signals::words(name)
-                .into_iter()
-                .filter(|w| !matches!(w.as_str(), "percent" | "pct" | "utilization"))
-                .collect::<Vec<_>>()
-                .join(" ");
-            (
-                out,
-                if out { rise / 25.0 } else { 0.0 },
-                high.then(|| format!("{what} at {v}%")),
-            )
+            r.share_used()
         }
-        SignalKind::Backlog => {
-            let out = v >= 3.0 * reference.max(3.0);
-            (
-                out,
-                if out {
-                    (v / reference.max(1.0)).ln()
-                } else {
-                    0.0
-                },
-                None,
-            )
-        }
-        SignalKind::Restarts => {
-            // A counter: any death is news, noise is not.
-            let out = v >= reference * 1.2 + 1.0;
-            (
-                out,
-                if out {
-                    1.0 + (v - reference).max(0.0).ln_1p() / 2.0
-                } else {
-                    0.0
-                },
-                None,
-            )
-        }
-        SignalKind::Availability => {
-            // Present or not: half of what normally runs or answers gone is an outage.
-            let out = reference > 0.0 && v <= reference * 0.5;
-            let gone = out && v <= 0.0;
-            (
-                out,
-                if out {
-                    2.0 + if gone { 1.0 } else { 0.0 }
-                } else {
-                    0.0
-                },
-                gone.then(|| format!("{name} is 0: down (normally {reference})")),
-            )
-        }
-        SignalKind::GcPause => {
-            let out = ratio >= 2.0;
-            (out, if out { ratio.ln() } else { 0.0 }, None)
-        }
-        SignalKind::Limit => none,
-        // Use of a resource is news when it rises: memory or CPU falling (a process gone,
-        // less work) is what some other signal explains.
-        SignalKind::Memory | SignalKind::Cpu | SignalKind::Io => {
-            // A load average counts runnable tasks: less than half a task more is noise.
-            let floor = if signals::words(name).iter().any(|w| w.starts_with("load")) {
-                0.5
-            } else {
-                0.0
-            };
-            let out = ratio.is_finite() && ratio > 2.0 && v - reference >= floor;
-            (out, if out { ratio.ln() } else { 0.0 }, None)
-        }
-        // Retransmits, steal, a clock's offset: news when their size grows, whatever the sign
-        // (a clock may run behind as well as ahead).
+        SignalKind::Backlog => r.backlog(),
+        SignalKind::Restarts => r.restarts(),
+        SignalKind::Availability => r.availability(),
+        SignalKind::GcPause => r.several_fold(2.0),
+        SignalKind::Limit => (false, 0.0, None),
+        SignalKind::Memory | SignalKind::Cpu | SignalKind::Io => r.use_rising(),
         // A path's largest packet is set, not measured: any step of it, up or down, is news.
         SignalKind::Platform
-            if signals::words(name)
+            if signals::words(signal)
                 .iter()
                 .any(|w| matches!(w.as_str(), "mtu" | "pmtu")) =>
         {
-            let out = ratio.is_finite() && !(0.8..=1.25).contains(&ratio);
-            (
-                out,
-                if out { ratio.max(0.01).ln().abs() } else { 0.0 },
-                None,
-            )
+            r.stepped()
         }
-        SignalKind::Platform => {
-            let (now, normal) = (v.abs(), reference.abs());
-            let out = if normal > 0.0 {
-                now >= 3.0 * normal
-            } else {
-                now >= 1.0
-            };
-            let size = (now / normal.max(f64::MIN_POSITIVE)).min(1e6);
-            (out, if out { size.ln() } else { 0.0 }, None)
-        }
+        SignalKind::Platform => r.size_grown(),
         // A quantity with a limit named after it (a table's entries and their maximum): at
         // the limit and normally not is a hard limit reached, whatever it counts.
         // Its climb counts from when it rose half again, so the onset is when it began to
         // fill, not when it hit the top.
         SignalKind::Other if max.is_some_and(|m| m > 0.0 && reference / m < 0.9) => {
             bounded(v, reference, max, 0.95, |m| {
-                format!("{name} at {v} of its limit {m}")
+                format!("{signal} at {v} of its limit {m}")
             })
         }
-        SignalKind::Other => {
-            let out = ratio.is_finite() && !(0.5..=2.0).contains(&ratio);
-            (
-                out,
-                if out { ratio.max(0.01).ln().abs() } else { 0.0 },
-                None,
-            )
+        SignalKind::Other => r.halved_or_doubled(),
+    }
+}
+
+/// What [`deviation`] says of a reading: out of range or not, how far (log-like, 0 when in
+/// range), and the hard limit it reached, said in words.
+pub type Verdict = (bool, f64, Option<String>);
+
+/// `out`, with `size` when out and 0 when not.
+fn sized(out: bool, size: impl FnOnce() -> f64, limit: Option<String>) -> Verdict {
+    (out, if out { size() } else { 0.0 }, limit)
+}
+
+/// One reading of a signal beside its normal value, judged by the kind of signal.
+struct Reading<'a> {
+    name: &'a str,
+    v: f64,
+    reference: f64,
+    max: Option<f64>,
+    /// `v / reference`; NaN when there is no positive reference.
+    ratio: f64,
+}
+
+impl Reading<'_> {
+    /// A millisecond becoming two is a ratio of 2 and nothing a user feels.
+    fn latency(&self) -> Verdict {
+        let out = self.ratio >= 1.5 && self.v - self.reference >= latency_floor(self.name);
+        sized(out, || self.ratio.ln(), None)
+    }
+
+    /// A share of requests failing: a point more than usual, and double.
+    fn failing_share(&self) -> Verdict {
+        let (v, reference) = (
+            signals::failing_fraction(self.name, self.v),
+            signals::failing_fraction(self.name, self.reference),
+        );
+        let rise = v - reference;
+        let out = rise >= 0.01 && v >= 2.0 * reference;
+        sized(out, || (1.0 + rise / 0.01).ln(), None)
+    }
+
+    /// A count or rate of failures: three times the usual, counting from at least one.
+    fn failures(&self) -> Verdict {
+        let floor = self.reference.max(1.0);
+        sized(self.v >= 3.0 * floor, || (self.v / floor).ln(), None)
+    }
+
+    /// Work falling to 60 % or less, or rising two and a half times (a surge weighs half).
+    fn throughput(&self) -> Verdict {
+        if self.ratio <= 0.6 {
+            (true, (1.0 / self.ratio.max(0.01)).ln(), None)
+        } else if self.ratio >= 2.5 {
+            (true, 0.5 * self.ratio.ln(), None)
+        } else {
+            (false, 0.0, None)
         }
+    }
+
+    /// A cache hitting a fifth less than usual.
+    fn cache_hits(&self) -> Verdict {
+        let out = self.ratio <= 0.8;
+        sized(
+            out,
+            || (1.0 / self.ratio.max(0.01)).ln() + 1.0,
+            out.then(|| format!("hit ratio {} against a normal {}", self.v, self.reference)),
+        )
+    }
+
+    /// Expired: a flag raised, or no time left.
+    fn certificate(&self) -> Verdict {
+        let out = if signals::is_expired_flag(self.name) {
+            self.v >= 0.5
+        } else {
+            self.v <= 0.0
+        };
+        sized(out, || 3.0, out.then(|| "certificate expired".to_string()))
+    }
+
+    /// Free space or inodes falling to 30 % of usual; 5 % is empty.
+    fn free_space(&self) -> Verdict {
+        let out = self.ratio <= 0.3;
+        let empty = self.ratio <= 0.05;
+        sized(
+            out,
+            || (1.0 / self.ratio.max(0.01)).ln() / 2.0 + if empty { 1.0 } else { 0.0 },
+            empty.then(|| format!("{} down to {} from {}", self.name, self.v, self.reference)),
+        )
+    }
+
+    /// A share of a disk used: full at 95 %, or ten points more than usual. A disk that runs
+    /// near full is judged by what is left of it: 86 % to 94 % used is half its free space
+    /// gone.
+    fn disk_used(&self) -> Verdict {
+        let whole = if share_of_one(self.name, self.v, self.reference) {
+            1.0
+        } else {
+            100.0
+        };
+        let cap = self.max.unwrap_or(whole).max(f64::EPSILON);
+        let (pv, pref) = (self.v / cap * 100.0, self.reference / cap * 100.0);
+        let full = pv >= 95.0;
+        let left = (100.0 - pv).max(0.01) / (100.0 - pref).max(0.01);
+        let halved = pv >= 90.0 && left <= 0.5;
+        let out = full || halved || pv - pref >= 10.0;
+        sized(
+            out,
+            || {
+                ((pv - pref).max(0.0) / 15.0).max(if halved { (1.0 / left).ln() } else { 0.0 })
+                    + if full { 1.0 } else { 0.0 }
+            },
+            full.then(|| format!("{} at {} ({pv:.0}% of its capacity)", self.name, self.v)),
+        )
+    }
+
+    /// A share of memory, CPU or IO in use: twenty points more than usual, or ten more to 90 %
+    /// or above.
+    fn share_used(&self) -> Verdict {
+        let (v, reference) = if signals::is_percent(self.name) {
+            (self.v, self.reference)
+        } else {
+            (self.v * 100.0, self.reference * 100.0)
+        };
+        let rise = v - reference;
+        let out = rise >= 20.0 || (v >= 90.0 && rise >= 10.0);
+        let high = v >= 90.0 && out;
+        let what = signals::words(self.name)
+            .into_iter()
+            .filter(|w| !matches!(w.as_str(), "percent" | "pct" | "utilization"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        sized(out, || rise / 25.0, high.then(|| format!("{what} at {v}%")))
+    }
+
+    /// Work waiting: three times the usual, counting from at least three.
+    fn backlog(&self) -> Verdict {
+        sized(
+            self.v >= 3.0 * self.reference.max(3.0),
+            || (self.v / self.reference.max(1.0)).ln(),
+            None,
+        )
+    }
+
+    /// A counter of deaths: any death is news, noise is not.
+    fn restarts(&self) -> Verdict {
+        sized(
+            self.v >= self.reference * 1.2 + 1.0,
+            || 1.0 + (self.v - self.reference).max(0.0).ln_1p() / 2.0,
+            None,
+        )
+    }
+
+    /// Present or not: half of what normally runs or answers gone is an outage.
+    fn availability(&self) -> Verdict {
+        let out = self.reference > 0.0 && self.v <= self.reference * 0.5;
+        let gone = out && self.v <= 0.0;
+        sized(
+            out,
+            || 2.0 + if gone { 1.0 } else { 0.0 },
+            gone.then(|| format!("{} is 0: down (normally {})", self.name, self.reference)),
+        )
+    }
+
+    /// Grown `times`-fold or more.
+    fn several_fold(&self, times: f64) -> Verdict {
+        sized(
+            self.ratio.is_finite() && self.ratio >= times,
+            || self.ratio.ln(),
+            None,
+        )
+    }
+
+    /// Use of a resource is news when it rises: memory or CPU falling (a process gone, less
+    /// work) is what some other signal explains. A load average counts runnable tasks: less
+    /// than half a task more is noise.
+    fn use_rising(&self) -> Verdict {
+        let floor = if signals::words(self.name)
+            .iter()
+            .any(|w| w.starts_with("load"))
+        {
+            0.5
+        } else {
+            0.0
+        };
+        sized(
+            self.ratio.is_finite() && self.ratio > 2.0 && self.v - self.reference >= floor,
+            || self.ratio.ln(),
+            None,
+        )
+    }
+
+    /// A value that is set, not measured: any step of a fifth or more, up or down.
+    fn stepped(&self) -> Verdict {
+        sized(
+            self.ratio.is_finite() && !(0.8..=1.25).contains(&self.ratio),
+            || self.ratio.max(0.01).ln().abs(),
+            None,
+        )
+    }
+
+    /// Retransmits, steal, a clock's offset: news when their size grows, whatever the sign
+    /// (a clock may run behind as well as ahead).
+    fn size_grown(&self) -> Verdict {
+        let (now, normal) = (self.v.abs(), self.reference.abs());
+        let out = if normal > 0.0 {
+            now >= 3.0 * normal
+        } else {
+            now >= 1.0
+        };
+        sized(
+            out,
+            || (now / normal.max(f64::MIN_POSITIVE)).min(1e6).ln(),
+            None,
+        )
+    }
+
+    /// Anything else: halved or doubled.
+    fn halved_or_doubled(&self) -> Verdict {
+        sized(
+            self.ratio.is_finite() && !(0.5..=2.0).contains(&self.ratio),
+            || self.ratio.max(0.01).ln().abs(),
+            None,
+        )
     }
 }
 
@@ -583,7 +629,7 @@ fn bounded(
     max: Option<f64>,
     line: f64,
     say: impl Fn(f64) -> String,
-) -> (bool, f64, Option<String>) {
+) -> Verdict {
     let ratio = if reference > 0.0 {
         v / reference
     } else {
