@@ -30,8 +30,8 @@ use serde_json::Value;
 use crate::{
     mcp::{McpError, ToolInfo, Toolbox},
     providers::{
-        Block, Message, Provider, ProviderError, Request, Role, StopReason, TextSink, ToolDef,
-        Turn, Usage,
+        Block, Message, Provider, ProviderError, Request, Role, StopReason, TextSink, ToolCall,
+        ToolDef, Turn, Usage,
     },
     transcript::Transcript,
 };
@@ -369,6 +369,27 @@ fn emit(
     Ok(())
 }
 
+/// What the brain is shown of a result `text`: all of it within `budget` bytes, else its head
+/// and where the whole is (`full_result`); and whether it was cut.
+fn shown(text: &str, budget: usize, full_result: Option<&std::path::Path>) -> (String, bool) {
+    let head = truncate(text, budget);
+    if head.len() == text.len() {
+        return (text.to_string(), false);
+    }
+    let whereabouts = match full_result {
+        Some(p) => format!("the full result is in {}", p.display()),
+        None => "the full result was not saved".to_string(),
+    };
+    (
+        format!(
+            "{head}\n\n[truncated: {} of {} bytes shown; {whereabouts}]",
+            head.len(),
+            text.len()
+        ),
+        true,
+    )
+}
+
 /// Cuts `text` to at most `budget` bytes on a character boundary.
 fn truncate(text: &str, budget: usize) -> &str {
     if text.len() <= budget {
@@ -502,94 +523,19 @@ impl Agent {
 
             let mut results = Vec::new();
             for (n, call) in calls.into_iter().enumerate() {
-                emit(
-                    on_event,
-                    Event::ToolCall {
-                        turn: turns,
-                        id: call.id.clone(),
-                        name: call.name.clone(),
-                        input: call.input.clone(),
-                    },
-                    &mut transcript,
-                )?;
-                let started = std::time::Instant::now();
-                let (text, structured, is_error) =
-                    match self.permit(&call.name, &call.input, &offered_names).await {
-                        Err(reason) => {
-                            emit(
-                                on_event,
-                                Event::ToolDenied {
-                                    turn: turns,
-                                    id: call.id.clone(),
-                                    name: call.name.clone(),
-                                    reason: reason.clone(),
-                                },
-                                &mut transcript,
-                            )?;
-                            (format!("Not run: {reason}"), None, true)
-                        }
-                        Ok(()) => match self
-                            .toolbox
-                            .call(&call.name, call.input.clone(), self.per_call_timeout)
-                            .await
-                        {
-                            Ok(out) => (out.text, out.structured, out.is_error),
-                            Err(e @ McpError::Disconnected { .. }) => {
-                                let text = format!("The call failed: {e}");
-                                lost = Some(e);
-                                (text, None, true)
-                            }
-                            Err(e) => (format!("The call failed: {e}"), None, true),
-                        },
-                    };
-
-                let duration_ms = started.elapsed().as_millis() as u64;
-                let full_result = match &transcript {
-                    Some(t) => Some(t.save_result(turns, n + 1, &call.name, &text).map_err(
-                        |source| AgentError::Transcript {
-                            path: t.dir().join("results"),
-                            source,
-                        },
-                    )?),
-                    None => None,
-                };
-                let head = truncate(&text, self.result_budget_bytes);
-                let truncated = head.len() < text.len();
-                let shown = if truncated {
-                    let whereabouts = match &full_result {
-                        Some(p) => format!("the full result is in {}", p.display()),
-                        None => "the full result was not saved".to_string(),
-                    };
-                    format!(
-                        "{head}\n\n[truncated: {} of {} bytes shown; {whereabouts}]",
-                        head.len(),
-                        text.len()
+                let (result, disconnected) = self
+                    .call_one(
+                        turns,
+                        n + 1,
+                        call,
+                        &offered_names,
+                        on_event,
+                        &mut transcript,
                     )
-                } else {
-                    text.clone()
-                };
-                emit(
-                    on_event,
-                    Event::ToolResult {
-                        turn: turns,
-                        id: call.id.clone(),
-                        name: call.name.clone(),
-                        is_error,
-                        bytes: text.len(),
-                        truncated,
-                        full_result,
-                        shown: shown.clone(),
-                        duration_ms,
-                    },
-                    &mut transcript,
-                )?;
-                results.push(Block::ToolResult {
-                    tool_use_id: call.id,
-                    content: shown,
-                    is_error,
-                    structured,
-                });
-                if lost.is_some() {
+                    .await?;
+                results.push(result);
+                if let Some(e) = disconnected {
+                    lost = Some(e);
                     // The failed call is recorded; nothing after it can run.
                     history.push(Message {
                         role: Role::User,
@@ -629,6 +575,94 @@ impl Agent {
             history,
             transcript: run_dir,
         })
+    }
+
+    /// Runs one tool call the brain asked for in `turn` (the `n`th of that turn), if it is
+    /// permitted: its result for the brain, and the error when the server was lost doing it.
+    async fn call_one(
+        &self,
+        turn: u32,
+        n: usize,
+        call: ToolCall,
+        offered_names: &[String],
+        on_event: &mut (dyn FnMut(&Event) + Send),
+        transcript: &mut Option<Transcript>,
+    ) -> Result<(Block, Option<McpError>), AgentError> {
+        emit(
+            on_event,
+            Event::ToolCall {
+                turn,
+                id: call.id.clone(),
+                name: call.name.clone(),
+                input: call.input.clone(),
+            },
+            transcript,
+        )?;
+        let started = std::time::Instant::now();
+        let mut lost = None;
+        let (text, structured, is_error) =
+            match self.permit(&call.name, &call.input, offered_names).await {
+                Err(reason) => {
+                    emit(
+                        on_event,
+                        Event::ToolDenied {
+                            turn,
+                            id: call.id.clone(),
+                            name: call.name.clone(),
+                            reason: reason.clone(),
+                        },
+                        transcript,
+                    )?;
+                    (format!("Not run: {reason}"), None, true)
+                }
+                Ok(()) => match self
+                    .toolbox
+                    .call(&call.name, call.input.clone(), self.per_call_timeout)
+                    .await
+                {
+                    Ok(out) => (out.text, out.structured, out.is_error),
+                    Err(e @ McpError::Disconnected { .. }) => {
+                        let text = format!("The call failed: {e}");
+                        lost = Some(e);
+                        (text, None, true)
+                    }
+                    Err(e) => (format!("The call failed: {e}"), None, true),
+                },
+            };
+        let duration_ms = started.elapsed().as_millis() as u64;
+        let full_result = match transcript.as_ref() {
+            Some(t) => Some(
+                t.save_result(turn, n, &call.name, &text)
+                    .map_err(|source| AgentError::Transcript {
+                        path: t.dir().join("results"),
+                        source,
+                    })?,
+            ),
+            None => None,
+        };
+        let (shown, truncated) = shown(&text, self.result_budget_bytes, full_result.as_deref());
+        emit(
+            on_event,
+            Event::ToolResult {
+                turn,
+                id: call.id.clone(),
+                name: call.name.clone(),
+                is_error,
+                bytes: text.len(),
+                truncated,
+                full_result,
+                shown: shown.clone(),
+                duration_ms,
+            },
+            transcript,
+        )?;
+        let result = Block::ToolResult {
+            tool_use_id: call.id,
+            content: shown,
+            is_error,
+            structured,
+        };
+        Ok((result, lost))
     }
 
     /// Whether the call may run; `Err(reason)` for the brain when not.
