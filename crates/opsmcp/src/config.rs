@@ -364,26 +364,37 @@ impl Settings {
     /// The sections only the file can give have no flag.
     fn pick_all(flags: &Overrides, file: FileSettings, p: &mut Picker<'_>) -> Self {
         let nonempty = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
+        // A setting's flag, file key and source name are one name: said once, so they cannot
+        // drift apart. `flag`: a flag that is `Copy`; `file`: a section only the file gives.
+        macro_rules! pick {
+            (flag $name:ident, $default:expr) => {
+                p.pick(stringify!($name), flags.$name, file.$name, $default)
+            };
+            (file $name:ident, $default:expr) => {
+                p.pick(stringify!($name), None, file.$name, $default)
+            };
+            (list $name:ident) => {
+                p.pick(
+                    stringify!($name),
+                    nonempty(&flags.$name),
+                    file.$name,
+                    Vec::new(),
+                )
+            };
+            (path $name:ident) => {
+                p.pick(
+                    stringify!($name),
+                    flags.$name.clone().map(Some),
+                    file.$name.map(Some),
+                    None,
+                )
+            };
+        }
         Settings {
-            bind: p.pick("bind", flags.bind, file.bind, DEFAULT_BIND),
-            monitoring_port: p.pick(
-                "monitoring_port",
-                flags.monitoring_port,
-                file.monitoring_port,
-                DEFAULT_MONITORING_PORT,
-            ),
-            workflow_port: p.pick(
-                "workflow_port",
-                flags.workflow_port,
-                file.workflow_port,
-                DEFAULT_WORKFLOW_PORT,
-            ),
-            log_analytics_port: p.pick(
-                "log_analytics_port",
-                flags.log_analytics_port,
-                file.log_analytics_port,
-                DEFAULT_LOG_ANALYTICS_PORT,
-            ),
+            bind: pick!(flag bind, DEFAULT_BIND),
+            monitoring_port: pick!(flag monitoring_port, DEFAULT_MONITORING_PORT),
+            workflow_port: pick!(flag workflow_port, DEFAULT_WORKFLOW_PORT),
+            log_analytics_port: pick!(flag log_analytics_port, DEFAULT_LOG_ANALYTICS_PORT),
             data_dir: p.pick_with(
                 "data_dir",
                 flags.data_dir.clone(),
@@ -405,182 +416,55 @@ impl Settings {
             ),
             audit_key_given: false,
             new_world: flags.new_world,
-            allowed_hosts: p.pick(
-                "allowed_hosts",
-                nonempty(&flags.allowed_hosts),
-                file.allowed_hosts,
-                Vec::new(),
+            allowed_hosts: pick!(list allowed_hosts),
+            allowed_origins: pick!(list allowed_origins),
+            legacy_sessions: pick!(flag legacy_sessions, false),
+            max_body_bytes: pick!(flag max_body_bytes, DEFAULT_MAX_BODY_BYTES),
+            shutdown_grace_s: pick!(flag shutdown_grace_s, DEFAULT_SHUTDOWN_GRACE_S),
+            refusal_window_s: pick!(flag refusal_window_s, DEFAULT_REFUSAL_WINDOW_S),
+            header_read_timeout_s: pick!(flag header_read_timeout_s, DEFAULT_HEADER_READ_TIMEOUT_S),
+            idle_timeout_s: pick!(flag idle_timeout_s, DEFAULT_IDLE_TIMEOUT_S),
+            max_connections: pick!(flag max_connections, DEFAULT_MAX_CONNECTIONS),
+            max_connections_per_address: pick!(
+                flag max_connections_per_address,
+                DEFAULT_MAX_CONNECTIONS_PER_ADDRESS
             ),
-            allowed_origins: p.pick(
-                "allowed_origins",
-                nonempty(&flags.allowed_origins),
-                file.allowed_origins,
-                Vec::new(),
-            ),
-            legacy_sessions: p.pick(
-                "legacy_sessions",
-                flags.legacy_sessions,
-                file.legacy_sessions,
-                false,
-            ),
-            max_body_bytes: p.pick(
-                "max_body_bytes",
-                flags.max_body_bytes,
-                file.max_body_bytes,
-                DEFAULT_MAX_BODY_BYTES,
-            ),
-            shutdown_grace_s: p.pick(
-                "shutdown_grace_s",
-                flags.shutdown_grace_s,
-                file.shutdown_grace_s,
-                DEFAULT_SHUTDOWN_GRACE_S,
-            ),
-            refusal_window_s: p.pick(
-                "refusal_window_s",
-                flags.refusal_window_s,
-                file.refusal_window_s,
-                DEFAULT_REFUSAL_WINDOW_S,
-            ),
-            header_read_timeout_s: p.pick(
-                "header_read_timeout_s",
-                flags.header_read_timeout_s,
-                file.header_read_timeout_s,
-                DEFAULT_HEADER_READ_TIMEOUT_S,
-            ),
-            idle_timeout_s: p.pick(
-                "idle_timeout_s",
-                flags.idle_timeout_s,
-                file.idle_timeout_s,
-                DEFAULT_IDLE_TIMEOUT_S,
-            ),
-            max_connections: p.pick(
-                "max_connections",
-                flags.max_connections,
-                file.max_connections,
-                DEFAULT_MAX_CONNECTIONS,
-            ),
-            max_connections_per_address: p.pick(
-                "max_connections_per_address",
-                flags.max_connections_per_address,
-                file.max_connections_per_address,
-                DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
-            ),
-            max_sse_sessions: p.pick(
-                "max_sse_sessions",
-                flags.max_sse_sessions,
-                file.max_sse_sessions,
-                DEFAULT_MAX_SSE_SESSIONS,
-            ),
-            sse_idle_timeout_s: p.pick(
-                "sse_idle_timeout_s",
-                flags.sse_idle_timeout_s,
-                file.sse_idle_timeout_s,
-                DEFAULT_SSE_IDLE_TIMEOUT_S,
-            ),
-            sample_interval_ms: p.pick(
-                "sample_interval_ms",
-                flags.sample_interval_ms,
-                file.sample_interval_ms,
-                DEFAULT_SAMPLE_INTERVAL_MS,
-            ),
-            history_interval_s: p.pick(
-                "history_interval_s",
-                flags.history_interval_s,
-                file.history_interval_s,
-                DEFAULT_HISTORY_INTERVAL_S,
-            ),
-            discover_postgres: p.pick(
-                "discover_postgres",
-                flags.discover_postgres,
-                file.discover_postgres,
-                true,
-            ),
-            scenario: p.pick(
-                "scenario",
-                flags.scenario.clone().map(Some),
-                file.scenario.map(Some),
-                None,
-            ),
-            seed: p.pick("seed", flags.seed, file.seed, DEFAULT_SEED),
-            log_rate: p.pick("log_rate", flags.log_rate, file.log_rate, DEFAULT_LOG_RATE),
-            verify_timeout_s: p.pick(
-                "verify_timeout_s",
-                flags.verify_timeout_s,
-                file.verify_timeout_s,
-                DEFAULT_VERIFY_TIMEOUT_S,
-            ),
-            effect_speed: p.pick(
-                "effect_speed",
-                flags.effect_speed,
-                file.effect_speed,
-                DEFAULT_EFFECT_SPEED,
-            ),
-            thresholds: p.pick("thresholds", None, file.thresholds, Thresholds::default()),
-            probes: p.pick("probes", None, file.probes, Vec::new()),
-            services: p.pick("services", None, file.services, Vec::new()),
+            max_sse_sessions: pick!(flag max_sse_sessions, DEFAULT_MAX_SSE_SESSIONS),
+            sse_idle_timeout_s: pick!(flag sse_idle_timeout_s, DEFAULT_SSE_IDLE_TIMEOUT_S),
+            sample_interval_ms: pick!(flag sample_interval_ms, DEFAULT_SAMPLE_INTERVAL_MS),
+            history_interval_s: pick!(flag history_interval_s, DEFAULT_HISTORY_INTERVAL_S),
+            discover_postgres: pick!(flag discover_postgres, true),
+            scenario: pick!(path scenario),
+            seed: pick!(flag seed, DEFAULT_SEED),
+            log_rate: pick!(flag log_rate, DEFAULT_LOG_RATE),
+            verify_timeout_s: pick!(flag verify_timeout_s, DEFAULT_VERIFY_TIMEOUT_S),
+            effect_speed: pick!(flag effect_speed, DEFAULT_EFFECT_SPEED),
+            thresholds: pick!(file thresholds, Thresholds::default()),
+            probes: pick!(file probes, Vec::new()),
+            services: pick!(file services, Vec::new()),
             prometheus: p.pick("prometheus", None, file.prometheus.map(Some), None),
-            log_files: p.pick("log_files", None, file.log_files, Vec::new()),
-            journald: p.pick("journald", None, file.journald, Vec::new()),
-            postgres: p.pick("postgres", None, file.postgres, Vec::new()),
-            runbook: p.pick("runbook", None, file.runbook, Vec::new()),
-            notify: p.pick("notify", None, file.notify, Default::default()),
-            sandbox: p.pick("sandbox", None, file.sandbox, SandboxLimits::default()),
+            log_files: pick!(file log_files, Vec::new()),
+            journald: pick!(file journald, Vec::new()),
+            postgres: pick!(file postgres, Vec::new()),
+            runbook: pick!(file runbook, Vec::new()),
+            notify: pick!(file notify, Default::default()),
+            sandbox: pick!(file sandbox, SandboxLimits::default()),
             insecure_no_auth: p.pick(
                 "insecure_no_auth",
                 flags.insecure_no_auth.then_some(true),
                 file.insecure_no_auth,
                 false,
             ),
-            read_only: p.pick("read_only", flags.read_only, file.read_only, false),
-            enabled_tools: p.pick(
-                "enabled_tools",
-                nonempty(&flags.enabled_tools),
-                file.enabled_tools,
-                Vec::new(),
-            ),
-            disabled_tools: p.pick(
-                "disabled_tools",
-                nonempty(&flags.disabled_tools),
-                file.disabled_tools,
-                Vec::new(),
-            ),
-            calls_per_minute: p.pick(
-                "calls_per_minute",
-                flags.calls_per_minute,
-                file.calls_per_minute,
-                DEFAULT_CALLS_PER_MINUTE,
-            ),
-            expensive_per_minute: p.pick(
-                "expensive_per_minute",
-                flags.expensive_per_minute,
-                file.expensive_per_minute,
-                DEFAULT_EXPENSIVE_PER_MINUTE,
-            ),
-            expensive_concurrency: p.pick(
-                "expensive_concurrency",
-                flags.expensive_concurrency,
-                file.expensive_concurrency,
-                DEFAULT_EXPENSIVE_CONCURRENCY,
-            ),
-            call_timeout_s: p.pick(
-                "call_timeout_s",
-                flags.call_timeout_s,
-                file.call_timeout_s,
-                DEFAULT_CALL_TIMEOUT_S,
-            ),
-            tls_cert: p.pick(
-                "tls_cert",
-                flags.tls_cert.clone().map(Some),
-                file.tls_cert.map(Some),
-                None,
-            ),
-            tls_key: p.pick(
-                "tls_key",
-                flags.tls_key.clone().map(Some),
-                file.tls_key.map(Some),
-                None,
-            ),
-            auth: p.pick("auth", None, file.auth, AuthConfig::default()),
+            read_only: pick!(flag read_only, false),
+            enabled_tools: pick!(list enabled_tools),
+            disabled_tools: pick!(list disabled_tools),
+            calls_per_minute: pick!(flag calls_per_minute, DEFAULT_CALLS_PER_MINUTE),
+            expensive_per_minute: pick!(flag expensive_per_minute, DEFAULT_EXPENSIVE_PER_MINUTE),
+            expensive_concurrency: pick!(flag expensive_concurrency, DEFAULT_EXPENSIVE_CONCURRENCY),
+            call_timeout_s: pick!(flag call_timeout_s, DEFAULT_CALL_TIMEOUT_S),
+            tls_cert: pick!(path tls_cert),
+            tls_key: pick!(path tls_key),
+            auth: pick!(file auth, AuthConfig::default()),
             sources: BTreeMap::new(),
         }
     }
