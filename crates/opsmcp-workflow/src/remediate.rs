@@ -7,7 +7,7 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use opsmcp_store::{NewRemediation, Remediation, Status, Store};
 use opsmcp_world::{
-    ActionInfo, ActionRequest, World,
+    ActionInfo, ActionRequest, ServiceInfo, World,
     health::{ServiceHealth, Status as Health},
 };
 use serde::Serialize;
@@ -187,7 +187,7 @@ fn snapshot(health: &[ServiceHealth]) -> serde_json::Value {
 /// The services an action on `target` can heal: the target and everything that calls it,
 /// directly or through others. Trouble elsewhere (a noisy neighbour, a dependency busy for its
 /// own reasons) is not this action's to fix and must not get a right fix rolled back.
-fn reach(target: &str, services: &[opsmcp_world::ServiceInfo]) -> Vec<String> {
+fn reach(target: &str, services: &[ServiceInfo]) -> Vec<String> {
     let mut reached = vec![target.to_string()];
     let mut i = 0;
     while i < reached.len() {
@@ -251,7 +251,9 @@ fn draining(before: &ServiceHealth, now: &ServiceHealth) -> bool {
             .all(|c| c.status == Health::Healthy || c.backlog)
 }
 
-/// Runs one remediation request to its end.
+/// Runs one remediation request to its end: checked, approved if it must be, recorded, applied,
+/// watched until health recovers or time is up, undone when it did not help, and the incident
+/// marked mitigated when it did.
 pub async fn execute(
     store: &Store,
     world: &Arc<dyn World>,
@@ -270,50 +272,9 @@ pub async fn execute(
     let info = resolve(&offered, &req.action, req.target.as_deref())?.clone();
     check_params(&info, &req.params)?;
     let services = world.services();
-    if let Some(unknown) = req
-        .heals
-        .iter()
-        .find(|h| !services.iter().any(|k| &k.name == *h))
-    {
-        return Err(WorkflowError::BadRequest(format!(
-            "heals names {unknown:?}, which is no service here; name services among: {}",
-            services
-                .iter()
-                .map(|k| k.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
-
-    if (info.needs_approval || req.ask_approval) && !req.dry_run {
-        let approval = store
-            .approval_for(&incident.id, &info.name, &info.target)
-            .await?;
-        if approval.is_none() {
-            let approve_with = format!(
-                "opsmcp incidents approve {} {}@{}",
-                incident.id, info.name, info.target
-            );
-            store
-                .add_timeline(
-                    &incident.id,
-                    &req.actor,
-                    "approval_requested",
-                    json!({ "action": info.name, "target": info.target, "risk": info.risk,
-                             "description": info.description, "rollback": info.rollback,
-                             "reason": req.reason, "approve_with": approve_with }),
-                )
-                .await?;
-            return Ok(Outcome::PendingApproval {
-                action: info.name,
-                target: info.target,
-                risk: info.risk,
-                description: info.description,
-                rollback: info.rollback,
-                reason: req.reason,
-                approve_with,
-            });
-        }
+    check_heals(&req.heals, &services)?;
+    if let Some(pending) = ask_approval(store, &incident.id, &info, &req).await? {
+        return Ok(pending);
     }
 
     let before = world.health().await?;
@@ -335,6 +296,8 @@ pub async fn execute(
             repeated: true,
         });
     }
+    let id = record.id;
+    let ended = |status, result| ended(store, id, status, &before, result, &req.actor);
 
     let applied = world
         .apply(ActionRequest {
@@ -346,89 +309,36 @@ pub async fn execute(
         .await;
     let report = match applied {
         Ok(report) => report,
-        Err(e) => {
-            let done = store
-                .finish_remediation(
-                    record.id,
-                    "failed",
-                    &snapshot(&before),
-                    &json!({ "error": e.to_string() }),
-                    &req.actor,
-                )
-                .await?;
-            return Ok(Outcome::Ran {
-                remediation: Box::new(done),
-                repeated: false,
-            });
-        }
+        Err(e) => return ended("failed", json!({ "error": e.to_string() })).await,
     };
     if req.dry_run || !report.succeeded {
         let status = if req.dry_run { "dry_run" } else { "failed" };
-        let done = store
-            .finish_remediation(
-                record.id,
-                status,
-                &snapshot(&before),
-                &json!({ "output": report.output, "succeeded": report.succeeded }),
-                &req.actor,
-            )
-            .await?;
-        return Ok(Outcome::Ran {
-            remediation: Box::new(done),
-            repeated: false,
-        });
+        return ended(
+            status,
+            json!({ "output": report.output, "succeeded": report.succeeded }),
+        )
+        .await;
     }
 
-    // Watch health until the target, its callers and the incident's services are well, or
-    // time is up.
-    let causal = reach(&info.target, &services);
-    let mut reach = causal.clone();
-    let named: Vec<String> = incident
-        .services
-        .iter()
-        .filter(|s| services.iter().any(|k| &k.name == *s) && !reach.contains(s))
-        .cloned()
-        .collect();
-    reach.extend(named);
-    let sick: Vec<String> = before
-        .iter()
-        .filter(|s| s.status == Health::Unhealthy)
-        .map(|s| s.service.clone())
-        .collect();
-    // What the diagnosis says this action heals, with the target and what calls it, must
-    // heal; a sick service outside it is another story (a backlog of its own) and is left
-    // out of the verdict and reported. Only when something it claims was sick: a claim of
-    // nothing sick credits nothing.
-    let claims: Vec<String> = causal
-        .into_iter()
-        .chain(req.heals.iter().cloned())
-        .collect();
-    let (sick, left): (Vec<String>, Vec<String>) =
-        if req.heals.is_empty() || !sick.iter().any(|s| claims.contains(s)) {
-            (sick, Vec::new())
-        } else {
-            sick.into_iter().partition(|s| claims.contains(s))
-        };
-    reach.retain(|s| !left.contains(s));
-    let started = tokio::time::Instant::now();
-    let mut after = world.health().await?;
-    while !recovered(&info.target, &reach, &sick, &before, &after)
-        && started.elapsed() < verify.timeout
-    {
-        tokio::time::sleep(verify.interval).await;
-        after = world.health().await?;
-    }
-    let ok = recovered(&info.target, &reach, &sick, &before, &after);
-    let waited_s = started.elapsed().as_secs();
+    let judged = Judged::of(
+        &info.target,
+        &incident.services,
+        &services,
+        &before,
+        &req.heals,
+    );
+    let (ok, after, waited_s) =
+        watch(world.as_ref(), verify, &info.target, &judged, &before).await?;
     let mut result = json!({
         "output": report.output,
         "verification": {
             "recovered": ok,
-            "judged": reach,
+            "judged": judged.reach,
             "waited_s": waited_s,
         },
     });
-    let still: Vec<&String> = left
+    let still: Vec<&String> = judged
+        .left
         .iter()
         .filter(|l| {
             after
@@ -442,26 +352,201 @@ pub async fn execute(
     }
     let status = if ok {
         "succeeded"
-    } else if info.rollback.is_some() {
-        match world.rollback(&info.name, &info.target).await {
-            Ok(undo) => {
-                result["rollback"] = json!({ "output": undo.output, "succeeded": undo.succeeded });
-                "rolled_back"
-            }
-            Err(e) => {
-                result["rollback"] = json!({ "error": e.to_string() });
-                "failed"
-            }
-        }
     } else {
-        "failed"
+        undo(world.as_ref(), &info, &mut result).await
     };
     let done = store
         .finish_remediation(record.id, status, &snapshot(&after), &result, &req.actor)
         .await?;
-    if ok
-        && incident.status != Status::Mitigated
-        && store
+    if ok {
+        mark_mitigated(store, &incident, &info, &req.actor).await?;
+    }
+    Ok(Outcome::Ran {
+        remediation: Box::new(done),
+        repeated: false,
+    })
+}
+
+/// A remediation that ends before it is watched (failed, or a dry run), recorded with
+/// `result`.
+async fn ended(
+    store: &Store,
+    id: i64,
+    status: &str,
+    before: &[ServiceHealth],
+    result: serde_json::Value,
+    actor: &str,
+) -> Result<Outcome, WorkflowError> {
+    let done = store
+        .finish_remediation(id, status, &snapshot(before), &result, actor)
+        .await?;
+    Ok(Outcome::Ran {
+        remediation: Box::new(done),
+        repeated: false,
+    })
+}
+
+/// Every service `heals` names must exist here.
+fn check_heals(heals: &[String], services: &[ServiceInfo]) -> Result<(), WorkflowError> {
+    match heals
+        .iter()
+        .find(|h| !services.iter().any(|k| &k.name == *h))
+    {
+        Some(unknown) => Err(WorkflowError::BadRequest(format!(
+            "heals names {unknown:?}, which is no service here; name services among: {}",
+            services
+                .iter()
+                .map(|k| k.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// When the action needs approval (or the caller asked for it) and none is recorded: the
+/// request, written to the incident's timeline, as the outcome. Dry runs need none.
+async fn ask_approval(
+    store: &Store,
+    incident_id: &str,
+    info: &ActionInfo,
+    req: &Request,
+) -> Result<Option<Outcome>, WorkflowError> {
+    if !(info.needs_approval || req.ask_approval) || req.dry_run {
+        return Ok(None);
+    }
+    if store
+        .approval_for(incident_id, &info.name, &info.target)
+        .await?
+        .is_some()
+    {
+        return Ok(None);
+    }
+    let approve_with = format!(
+        "opsmcp incidents approve {} {}@{}",
+        incident_id, info.name, info.target
+    );
+    store
+        .add_timeline(
+            incident_id,
+            &req.actor,
+            "approval_requested",
+            json!({ "action": info.name, "target": info.target, "risk": info.risk,
+                     "description": info.description, "rollback": info.rollback,
+                     "reason": req.reason, "approve_with": approve_with }),
+        )
+        .await?;
+    Ok(Some(Outcome::PendingApproval {
+        action: info.name.clone(),
+        target: info.target.clone(),
+        risk: info.risk,
+        description: info.description.clone(),
+        rollback: info.rollback.clone(),
+        reason: req.reason.clone(),
+        approve_with,
+    }))
+}
+
+/// What an action's verdict judges: which services must be well, which sick ones it must
+/// heal, and the sick ones left out as another story.
+struct Judged {
+    /// The target, what calls it and the incident's services, but for `left`.
+    reach: Vec<String>,
+    /// The services unhealthy before that it must heal.
+    sick: Vec<String>,
+    /// Services unhealthy before that the diagnosis says this action does not heal.
+    left: Vec<String>,
+}
+
+impl Judged {
+    fn of(
+        target: &str,
+        incident_services: &[String],
+        services: &[ServiceInfo],
+        before: &[ServiceHealth],
+        heals: &[String],
+    ) -> Self {
+        let causal = reach(target, services);
+        let mut reach = causal.clone();
+        let named: Vec<String> = incident_services
+            .iter()
+            .filter(|s| services.iter().any(|k| &k.name == *s) && !reach.contains(s))
+            .cloned()
+            .collect();
+        reach.extend(named);
+        let sick: Vec<String> = before
+            .iter()
+            .filter(|s| s.status == Health::Unhealthy)
+            .map(|s| s.service.clone())
+            .collect();
+        // What the diagnosis says this action heals, with the target and what calls it, must
+        // heal; a sick service outside it is another story (a backlog of its own) and is left
+        // out of the verdict and reported. Only when something it claims was sick: a claim of
+        // nothing sick credits nothing.
+        let claims: Vec<String> = causal.into_iter().chain(heals.iter().cloned()).collect();
+        let (sick, left): (Vec<String>, Vec<String>) =
+            if heals.is_empty() || !sick.iter().any(|s| claims.contains(s)) {
+                (sick, Vec::new())
+            } else {
+                sick.into_iter().partition(|s| claims.contains(s))
+            };
+        reach.retain(|s| !left.contains(s));
+        Judged { reach, sick, left }
+    }
+}
+
+/// Watches health until what `judged` names has recovered or `verify.timeout` is up: whether
+/// it recovered, the last health read, and the seconds waited.
+async fn watch(
+    world: &dyn World,
+    verify: Verify,
+    target: &str,
+    judged: &Judged,
+    before: &[ServiceHealth],
+) -> Result<(bool, Vec<ServiceHealth>, u64), WorkflowError> {
+    let started = tokio::time::Instant::now();
+    let healed =
+        |after: &[ServiceHealth]| recovered(target, &judged.reach, &judged.sick, before, after);
+    let mut after = world.health().await?;
+    while !healed(&after) && started.elapsed() < verify.timeout {
+        tokio::time::sleep(verify.interval).await;
+        after = world.health().await?;
+    }
+    Ok((healed(&after), after, started.elapsed().as_secs()))
+}
+
+/// An action that did not help is undone when it can be: the status it ends in, with the
+/// rollback's output (or error) in `result`.
+async fn undo(
+    world: &dyn World,
+    info: &ActionInfo,
+    result: &mut serde_json::Value,
+) -> &'static str {
+    if info.rollback.is_none() {
+        return "failed";
+    }
+    match world.rollback(&info.name, &info.target).await {
+        Ok(undo) => {
+            result["rollback"] = json!({ "output": undo.output, "succeeded": undo.succeeded });
+            "rolled_back"
+        }
+        Err(e) => {
+            result["rollback"] = json!({ "error": e.to_string() });
+            "failed"
+        }
+    }
+}
+
+/// The incident is mitigated by an action that recovered health, when its lifecycle allows
+/// that step now.
+async fn mark_mitigated(
+    store: &Store,
+    incident: &opsmcp_store::Incident,
+    info: &ActionInfo,
+    actor: &str,
+) -> Result<(), WorkflowError> {
+    if incident.status == Status::Mitigated
+        || !store
             .get_incident(&incident.id)
             .await?
             .incident
@@ -469,19 +554,17 @@ pub async fn execute(
             .allowed_next()
             .contains(&Status::Mitigated)
     {
-        store
-            .transition(
-                &incident.id,
-                Status::Mitigated,
-                &req.actor,
-                Some(&format!("{}@{} recovered health", info.name, info.target)),
-            )
-            .await?;
+        return Ok(());
     }
-    Ok(Outcome::Ran {
-        remediation: Box::new(done),
-        repeated: false,
-    })
+    store
+        .transition(
+            &incident.id,
+            Status::Mitigated,
+            actor,
+            Some(&format!("{}@{} recovered health", info.name, info.target)),
+        )
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]
