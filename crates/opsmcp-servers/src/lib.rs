@@ -18,6 +18,7 @@ pub mod monitoring;
 pub mod prompts;
 mod resource_error;
 pub mod schema;
+mod scope;
 mod tool_error;
 pub mod workflow;
 

@@ -85,9 +85,12 @@ pub async fn run(world: &Monitoring, ctx: &Context, args: Args) -> Result<Output
             problem: "send 1 to 200 characters of text to look for, or omit it".into(),
         });
     }
-    let scope = ctx
-        .window(args.incident_id.as_deref(), args.timeframe.as_deref())
-        .await?;
+    let scope = crate::scope::analysis(
+        ctx.store.as_ref(),
+        args.incident_id.as_deref(),
+        args.timeframe.as_deref(),
+    )
+    .await?;
     let query = LogQuery {
         services,
         contains: args.query.map(|q| q.trim().to_string()),

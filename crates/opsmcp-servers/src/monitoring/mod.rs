@@ -16,13 +16,12 @@ use std::{
 };
 
 use futures::future::BoxFuture;
-use jiff::Timestamp;
-use opsmcp_analysis::{AnalysisError, Window, timeframe};
+use opsmcp_analysis::AnalysisError;
 use opsmcp_mcp::{
     CheckResult, HealthCheck,
     policy::{ToolRules, ToolSwitches},
 };
-use opsmcp_store::{Store, StoreError};
+use opsmcp_store::Store;
 use opsmcp_world::{World, live::host::HostMonitor};
 use rmcp::{
     ErrorData, Json, RoleServer, ServerHandler,
@@ -53,62 +52,10 @@ pub struct Context {
     store: Option<Store>,
 }
 
-/// The window an analysis reads, and the services an incident names.
-#[derive(Debug, Clone)]
-pub struct Scope {
-    /// The window.
-    pub window: Window,
-    /// The incident's affected services (empty without an incident).
-    pub services: Vec<String>,
-}
-
 impl Context {
     /// A context over `store` (none: incident ids are refused with a clear error).
     pub fn new(store: Option<Store>) -> Self {
         Self { store }
-    }
-
-    /// The window of `incident_id` and/or `timeframe` (`timeframe` wins when both are given);
-    /// the last 30 minutes when neither is.
-    pub async fn window(
-        &self,
-        incident_id: Option<&str>,
-        timeframe: Option<&str>,
-    ) -> Result<Scope, crate::ToolError> {
-        let now = Timestamp::now();
-        let mut scope = Scope {
-            window: Window::ending(now, timeframe::DEFAULT_WINDOW),
-            services: Vec::new(),
-        };
-        if let Some(id) = incident_id.map(str::trim) {
-            let Some(store) = &self.store else {
-                return Err(crate::ToolError::InvalidArgument {
-                    argument: "incident_id",
-                    problem: "this server has no incident store configured; send `timeframe` instead, or start it with the workflow server's data directory"
-                        .into(),
-                });
-            };
-            let detail = store.get_incident(id).await.map_err(|e| match e {
-                StoreError::UnknownIncident { .. } => crate::ToolError::InvalidArgument {
-                    argument: "incident_id",
-                    problem: format!("{e}; omit it to analyse the last 30 minutes"),
-                },
-                other => crate::ToolError::Unavailable(format!("the incident store: {other}")),
-            })?;
-            let incident = detail.incident;
-            scope.window = timeframe::incident(incident.created_at, incident.resolved_at, now);
-            scope.services = incident.services;
-        }
-        if let Some(tf) = timeframe {
-            scope.window =
-                timeframe::parse(Some(tf), now, timeframe::DEFAULT_WINDOW).map_err(|e| {
-                    crate::ToolError::InvalidArgument {
-                        argument: "timeframe",
-                        problem: e.to_string(),
-                    }
-                })?;
-        }
-        Ok(scope)
     }
 }
 

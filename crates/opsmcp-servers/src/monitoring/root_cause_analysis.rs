@@ -74,9 +74,12 @@ pub async fn run(world: &Monitoring, ctx: &Context, args: Args) -> Result<Output
             problem: "send at most 20 descriptions of at most 500 characters each".into(),
         });
     }
-    let scope = ctx
-        .window(args.incident_id.as_deref(), args.timeframe.as_deref())
-        .await?;
+    let scope = crate::scope::analysis(
+        ctx.store.as_ref(),
+        args.incident_id.as_deref(),
+        args.timeframe.as_deref(),
+    )
+    .await?;
     symptoms.extend(scope.services);
     let mut report = rca::analyze(
         world,
