@@ -40,6 +40,8 @@ use rmcp::{
 
 use workspace::Workspace;
 
+use crate::handler::answer;
+
 /// What the tools work with.
 pub struct LogAnalytics {
     /// Where logs come from, live or simulated.
@@ -82,7 +84,7 @@ impl LogAnalytics {
 /// The rmcp handler; cloning it is an `Arc` clone, so one per request is cheap.
 #[derive(Clone)]
 pub struct LogAnalyticsServer {
-    inner: Arc<LogAnalytics>,
+    ctx: Arc<LogAnalytics>,
     audit: crate::audit::Audit,
     router: Arc<ToolRouter<Self>>,
 }
@@ -90,17 +92,17 @@ pub struct LogAnalyticsServer {
 impl std::fmt::Debug for LogAnalyticsServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LogAnalyticsServer")
-            .field("world", &self.inner.world.info())
-            .field("workspace", &self.inner.workspace.root())
+            .field("world", &self.ctx.world.info())
+            .field("workspace", &self.ctx.workspace.root())
             .finish()
     }
 }
 
 impl LogAnalyticsServer {
-    /// A handler over `inner`.
-    pub fn new(inner: Arc<LogAnalytics>) -> Self {
+    /// A handler over `ctx`.
+    pub fn new(ctx: Arc<LogAnalytics>) -> Self {
         Self {
-            inner,
+            ctx,
             audit: crate::audit::Audit::off("log-analytics"),
             router: Self::all_tools(),
         }
@@ -152,11 +154,9 @@ impl LogAnalyticsServer {
     async fn get_raw_logs(
         &self,
         Parameters(args): Parameters<get_raw_logs::Args>,
+        context: RequestContext<RoleServer>,
     ) -> Result<Json<get_raw_logs::Output>, String> {
-        get_raw_logs::run(&self.inner, args)
-            .await
-            .map(Json)
-            .map_err(|e| e.to_string())
+        answer(get_raw_logs::run(&self.ctx, &Caller::of(&context), args).await)
     }
 
     // Destructive: `code` replaces the script at `script_path`.
@@ -164,11 +164,9 @@ impl LogAnalyticsServer {
     async fn execute_analysis_script(
         &self,
         Parameters(args): Parameters<execute_analysis_script::Args>,
+        context: RequestContext<RoleServer>,
     ) -> Result<Json<execute_analysis_script::Output>, String> {
-        execute_analysis_script::run(&self.inner, args)
-            .await
-            .map(Json)
-            .map_err(|e| e.to_string())
+        answer(execute_analysis_script::run(&self.ctx, &Caller::of(&context), args).await)
     }
 }
 
@@ -213,7 +211,7 @@ impl ServerHandler for LogAnalyticsServer {
     ) -> Result<ListResourcesResult, ErrorData> {
         crate::audit::allowed(&context, Scope::Analyze)?;
         Ok(ListResourcesResult::with_all_items(
-            resources::list(&self.inner).await?,
+            resources::list(&self.ctx).await?,
         ))
     }
 
@@ -236,7 +234,7 @@ impl ServerHandler for LogAnalyticsServer {
         self.audit
             .read(&request.uri, &caller, async {
                 crate::audit::allowed(&context, Scope::Analyze)?;
-                let contents = resources::read(&self.inner, &request.uri).await?;
+                let contents = resources::read(&self.ctx, &request.uri).await?;
                 Ok(ReadResourceResult::new(vec![contents]).into())
             })
             .await
@@ -251,7 +249,7 @@ impl ServerHandler for LogAnalyticsServer {
         let values = match &request.r#ref {
             Reference::Resource(template) => {
                 resources::complete(
-                    &self.inner,
+                    &self.ctx,
                     &template.uri,
                     &request.argument.name,
                     &request.argument.value,
@@ -362,11 +360,12 @@ mod tests {
             health.detail
         );
 
-        let logs = get_raw_logs::run(&la, get_raw_logs::Args::default())
+        let logs = get_raw_logs::run(&la, &Caller::local(), get_raw_logs::Args::default())
             .await
             .expect("fetching logs needs no sandbox");
         let err = execute_analysis_script::run(
             &la,
+            &Caller::local(),
             execute_analysis_script::Args {
                 script_path: "a.py".into(),
                 log_data_path: logs.log_data_path,
@@ -391,7 +390,7 @@ mod tests {
             eprintln!("no sandbox on this machine: {:?}", la.sandbox.ready());
             return;
         }
-        let logs = get_raw_logs::run(&la, get_raw_logs::Args::default())
+        let logs = get_raw_logs::run(&la, &Caller::local(), get_raw_logs::Args::default())
             .await
             .expect("logs");
         let calls: Vec<_> = (0..6)
@@ -401,6 +400,7 @@ mod tests {
                 tokio::spawn(async move {
                     let out = execute_analysis_script::run(
                         &la,
+                        &Caller::local(),
                         execute_analysis_script::Args {
                             script_path: "INC-race/shared.py".into(),
                             log_data_path: data,

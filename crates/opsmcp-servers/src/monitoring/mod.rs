@@ -18,7 +18,7 @@ use std::{
 use futures::future::BoxFuture;
 use opsmcp_analysis::AnalysisError;
 use opsmcp_mcp::{
-    CheckResult, HealthCheck,
+    Caller, CheckResult, HealthCheck,
     policy::{ToolRules, ToolSwitches},
 };
 use opsmcp_store::Store;
@@ -34,29 +34,23 @@ use rmcp::{
     tool, tool_handler, tool_router,
 };
 
-/// What the monitoring tools read: a world, live or simulated; the tools cannot tell which.
-pub type Monitoring = dyn World;
+use crate::handler::answer;
+
+/// What the monitoring tools work with.
+pub struct Monitoring {
+    /// What is watched: a world, live or simulated; the tools cannot tell which.
+    pub world: Arc<dyn World>,
+    /// Incidents, to turn an incident id into a window (none: tools refuse `incident_id` and
+    /// say what to send instead).
+    pub store: Option<Store>,
+}
 
 /// The rmcp handler; cloning it is an `Arc` clone, so one per request is cheap.
 #[derive(Clone)]
 pub struct MonitoringServer {
-    world: Arc<Monitoring>,
-    ctx: Arc<Context>,
+    ctx: Arc<Monitoring>,
     audit: crate::audit::Audit,
     router: Arc<ToolRouter<Self>>,
-}
-
-/// What tools need besides the world: the incident store, to turn an incident id into a window.
-#[derive(Clone, Default)]
-pub struct Context {
-    store: Option<Store>,
-}
-
-impl Context {
-    /// A context over `store` (none: incident ids are refused with a clear error).
-    pub fn new(store: Option<Store>) -> Self {
-        Self { store }
-    }
 }
 
 /// An analysis failure as the caller sees it.
@@ -71,14 +65,14 @@ fn analysis_error(e: AnalysisError) -> crate::ToolError {
 }
 
 /// The names of the services the world watches.
-fn service_names(world: &Monitoring) -> Vec<String> {
+fn service_names(world: &dyn World) -> Vec<String> {
     world.services().into_iter().map(|s| s.name).collect()
 }
 
 impl std::fmt::Debug for MonitoringServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MonitoringServer")
-            .field("world", &self.world.info())
+            .field("world", &self.ctx.world.info())
             .finish()
     }
 }
@@ -86,10 +80,9 @@ impl std::fmt::Debug for MonitoringServer {
 impl MonitoringServer {
     /// A handler over `world`; `store` resolves incident ids to windows (without one, tools
     /// refuse `incident_id` and say what to send instead).
-    pub fn new(world: Arc<Monitoring>, store: Option<Store>) -> Self {
+    pub fn new(world: Arc<dyn World>, store: Option<Store>) -> Self {
         Self {
-            world,
-            ctx: Arc::new(Context::new(store)),
+            ctx: Arc::new(Monitoring { world, store }),
             audit: crate::audit::Audit::off("monitoring"),
             router: Self::all_tools(),
         }
@@ -129,44 +122,36 @@ impl MonitoringServer {
     async fn get_system_metrics(
         &self,
         Parameters(args): Parameters<get_system_metrics::Args>,
+        context: RequestContext<RoleServer>,
     ) -> Result<Json<get_system_metrics::Output>, String> {
-        get_system_metrics::run(self.world.as_ref(), args)
-            .await
-            .map(Json)
-            .map_err(|e| e.to_string())
+        answer(get_system_metrics::run(&self.ctx, &Caller::of(&context), args).await)
     }
 
     #[tool(description = analyze_logs::DESCRIPTION, annotations(read_only_hint = true, open_world_hint = false))]
     async fn analyze_logs(
         &self,
         Parameters(args): Parameters<analyze_logs::Args>,
+        context: RequestContext<RoleServer>,
     ) -> Result<Json<analyze_logs::Output>, String> {
-        analyze_logs::run(self.world.as_ref(), &self.ctx, args)
-            .await
-            .map(Json)
-            .map_err(|e| e.to_string())
+        answer(analyze_logs::run(&self.ctx, &Caller::of(&context), args).await)
     }
 
     #[tool(description = root_cause_analysis::DESCRIPTION, annotations(read_only_hint = true, open_world_hint = false))]
     async fn root_cause_analysis(
         &self,
         Parameters(args): Parameters<root_cause_analysis::Args>,
+        context: RequestContext<RoleServer>,
     ) -> Result<Json<root_cause_analysis::Output>, String> {
-        root_cause_analysis::run(self.world.as_ref(), &self.ctx, args)
-            .await
-            .map(Json)
-            .map_err(|e| e.to_string())
+        answer(root_cause_analysis::run(&self.ctx, &Caller::of(&context), args).await)
     }
 
     #[tool(description = verify_health::DESCRIPTION, annotations(read_only_hint = true, open_world_hint = true))]
     async fn verify_health(
         &self,
         Parameters(args): Parameters<verify_health::Args>,
+        context: RequestContext<RoleServer>,
     ) -> Result<Json<verify_health::Output>, String> {
-        verify_health::run(self.world.as_ref(), args)
-            .await
-            .map(Json)
-            .map_err(|e| e.to_string())
+        answer(verify_health::run(&self.ctx, &Caller::of(&context), args).await)
     }
 }
 
@@ -222,7 +207,7 @@ impl ServerHandler for MonitoringServer {
 }
 
 /// Refuses a `service` argument the world does not watch, listing the ones it does.
-fn check_service(world: &Monitoring, service: Option<&str>) -> Result<(), crate::ToolError> {
+fn check_service(world: &dyn World, service: Option<&str>) -> Result<(), crate::ToolError> {
     let Some(wanted) = service else { return Ok(()) };
     let known = service_names(world);
     if known.iter().any(|k| k == wanted) {
