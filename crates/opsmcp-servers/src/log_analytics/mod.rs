@@ -11,17 +11,10 @@ pub mod get_raw_logs;
 pub mod resources;
 pub mod workspace;
 
-use std::{
-    path::PathBuf,
-    sync::{Arc, OnceLock},
-};
+use std::{path::PathBuf, sync::Arc};
 
 use futures::future::BoxFuture;
-use opsmcp_mcp::{
-    Caller, CheckResult, HealthCheck,
-    auth::Scope,
-    policy::{ToolRules, ToolSwitches},
-};
+use opsmcp_mcp::{Caller, CheckResult, HealthCheck, auth::Scope, policy::ToolRules};
 use opsmcp_sandbox::{Sandbox, SandboxLimits};
 use opsmcp_store::Store;
 use opsmcp_world::World;
@@ -98,38 +91,9 @@ impl std::fmt::Debug for LogAnalyticsServer {
     }
 }
 
+crate::handler::plumbing!(LogAnalyticsServer, LogAnalytics);
+
 impl LogAnalyticsServer {
-    /// A handler over `ctx`.
-    pub fn new(ctx: Arc<LogAnalytics>) -> Self {
-        Self {
-            ctx,
-            audit: crate::audit::Audit::off("log-analytics"),
-            router: Self::all_tools(),
-        }
-    }
-
-    /// Records every call in `audit`.
-    pub fn with_audit(mut self, audit: crate::audit::Audit) -> Self {
-        self.audit = audit;
-        self
-    }
-
-    /// Every tool, built once: tool schemas are generated at the first use, not per request.
-    fn all_tools() -> Arc<ToolRouter<Self>> {
-        static ROUTER: OnceLock<Arc<ToolRouter<LogAnalyticsServer>>> = OnceLock::new();
-        ROUTER
-            .get_or_init(|| Arc::new(crate::schema::portable(Self::tool_router())))
-            .clone()
-    }
-
-    /// Offers only the tools `switches` allow; the others are neither listed nor callable.
-    pub fn with_tools(mut self, switches: &ToolSwitches) -> Self {
-        let mut router = crate::schema::portable(Self::tool_router());
-        switches.prune(&mut router);
-        self.router = Arc::new(router);
-        self
-    }
-
     /// What the host needs to know of each tool: the scope it takes, and which are expensive.
     pub fn tool_rules() -> ToolRules {
         ToolRules::new(

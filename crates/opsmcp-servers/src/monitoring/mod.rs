@@ -10,17 +10,11 @@ pub mod get_system_metrics;
 pub mod root_cause_analysis;
 pub mod verify_health;
 
-use std::{
-    sync::{Arc, OnceLock},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use futures::future::BoxFuture;
 use opsmcp_analysis::AnalysisError;
-use opsmcp_mcp::{
-    Caller, CheckResult, HealthCheck,
-    policy::{ToolRules, ToolSwitches},
-};
+use opsmcp_mcp::{Caller, CheckResult, HealthCheck, policy::ToolRules};
 use opsmcp_store::Store;
 use opsmcp_world::{World, live::host::HostMonitor};
 use rmcp::{
@@ -77,39 +71,9 @@ impl std::fmt::Debug for MonitoringServer {
     }
 }
 
+crate::handler::plumbing!(MonitoringServer, Monitoring);
+
 impl MonitoringServer {
-    /// A handler over `world`; `store` resolves incident ids to windows (without one, tools
-    /// refuse `incident_id` and say what to send instead).
-    pub fn new(world: Arc<dyn World>, store: Option<Store>) -> Self {
-        Self {
-            ctx: Arc::new(Monitoring { world, store }),
-            audit: crate::audit::Audit::off("monitoring"),
-            router: Self::all_tools(),
-        }
-    }
-
-    /// Records every call in `audit`.
-    pub fn with_audit(mut self, audit: crate::audit::Audit) -> Self {
-        self.audit = audit;
-        self
-    }
-
-    /// Every tool, built once: tool schemas are generated at the first use, not per request.
-    fn all_tools() -> Arc<ToolRouter<Self>> {
-        static ROUTER: OnceLock<Arc<ToolRouter<MonitoringServer>>> = OnceLock::new();
-        ROUTER
-            .get_or_init(|| Arc::new(crate::schema::portable(Self::tool_router())))
-            .clone()
-    }
-
-    /// Offers only the tools `switches` allow; the others are neither listed nor callable.
-    pub fn with_tools(mut self, switches: &ToolSwitches) -> Self {
-        let mut router = crate::schema::portable(Self::tool_router());
-        switches.prune(&mut router);
-        self.router = Arc::new(router);
-        self
-    }
-
     /// What the host needs to know of each tool: the scope it takes, and which are expensive.
     pub fn tool_rules() -> ToolRules {
         ToolRules::new(&Self::all_tools().list_all(), &[], &["root_cause_analysis"])

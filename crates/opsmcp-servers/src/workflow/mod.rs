@@ -19,10 +19,7 @@ pub mod notify_team;
 pub mod resources;
 pub mod update_incident;
 
-use std::{
-    path::PathBuf,
-    sync::{Arc, OnceLock},
-};
+use std::{path::PathBuf, sync::Arc};
 
 use opsmcp_store::Store;
 use opsmcp_workflow::remediate::Verify;
@@ -41,11 +38,7 @@ use rmcp::{
     tool, tool_handler, tool_router,
 };
 
-use opsmcp_mcp::{
-    Caller,
-    auth::Scope,
-    policy::{ToolRules, ToolSwitches},
-};
+use opsmcp_mcp::{Caller, auth::Scope, policy::ToolRules};
 
 use crate::{audit::Audit, handler::answer};
 
@@ -77,32 +70,9 @@ impl std::fmt::Debug for WorkflowServer {
     }
 }
 
+crate::handler::plumbing!(WorkflowServer, Workflow);
+
 impl WorkflowServer {
-    /// A handler over `ctx`, auditing every call.
-    pub fn new(ctx: Arc<Workflow>, audit: Audit) -> Self {
-        Self {
-            ctx,
-            audit,
-            router: Self::all_tools(),
-        }
-    }
-
-    /// Every tool, built once: tool schemas are generated at the first use, not per request.
-    fn all_tools() -> Arc<ToolRouter<Self>> {
-        static ROUTER: OnceLock<Arc<ToolRouter<WorkflowServer>>> = OnceLock::new();
-        ROUTER
-            .get_or_init(|| Arc::new(crate::schema::portable(Self::tool_router())))
-            .clone()
-    }
-
-    /// Offers only the tools `switches` allow; the others are neither listed nor callable.
-    pub fn with_tools(mut self, switches: &ToolSwitches) -> Self {
-        let mut router = crate::schema::portable(Self::tool_router());
-        switches.prune(&mut router);
-        self.router = Arc::new(router);
-        self
-    }
-
     /// What the host needs to know of each tool: the scope it takes, and which are expensive.
     pub fn tool_rules() -> ToolRules {
         ToolRules::new(
