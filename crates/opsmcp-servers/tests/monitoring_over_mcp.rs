@@ -12,7 +12,10 @@ use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use opsmcp_mcp::{HostSettings, McpHost};
-use opsmcp_servers::monitoring::MonitoringServer;
+use opsmcp_servers::{
+    audit::Audit,
+    monitoring::{Monitoring, MonitoringServer},
+};
 use opsmcp_store::{NewIncident, Severity, Store};
 use opsmcp_world::{
     World,
@@ -39,8 +42,12 @@ impl Served {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let stop = CancellationToken::new();
+        let handler = MonitoringServer::new(
+            Arc::new(Monitoring { world, store }),
+            Audit::off("monitoring"),
+        );
         let host = McpHost::new(HostSettings::new("monitoring", "test"), move || {
-            MonitoringServer::new(world.clone(), store.clone())
+            handler.clone()
         });
         tokio::spawn(host.serve(listener, stop.clone()));
         let transport = StreamableHttpClientTransport::from_uri(format!("http://{addr}/mcp"));

@@ -9,7 +9,7 @@ use opsmcp_servers::{
     audit::Audit,
     journal::StoreJournal,
     log_analytics::{LogAnalytics, LogAnalyticsServer},
-    monitoring::{MonitoringServer, SamplerCheck},
+    monitoring::{Monitoring, MonitoringServer, SamplerCheck},
     workflow::{Workflow, WorkflowServer, alertmanager_webhook, deploy_webhook},
 };
 use opsmcp_store::Store;
@@ -477,8 +477,11 @@ fn serve_one(
     Ok(match kind {
         ServerKind::Monitoring => {
             host.tools = MonitoringServer::tool_rules();
-            let handler = MonitoringServer::new(built.world.clone(), Some(store.clone()))
-                .with_audit(built.audit.for_server("monitoring"))
+            let ctx = Arc::new(Monitoring {
+                world: built.world.clone(),
+                store: Some(store.clone()),
+            });
+            let handler = MonitoringServer::new(ctx, built.audit.for_server("monitoring"))
                 .with_tools(&switches);
             // Refusals at the door go to the same audit log as the tool calls.
             let mut server = McpHost::new(host, move || handler.clone())
@@ -532,9 +535,9 @@ fn serve_one(
             }
             let check = tools.sandbox_check();
             host.tools = LogAnalyticsServer::tool_rules();
-            let handler = LogAnalyticsServer::new(Arc::new(tools))
-                .with_audit(built.audit.for_server("log-analytics"))
-                .with_tools(&switches);
+            let handler =
+                LogAnalyticsServer::new(Arc::new(tools), built.audit.for_server("log-analytics"))
+                    .with_tools(&switches);
             tokio::spawn(
                 McpHost::new(host, move || handler.clone())
                     .with_check(check)

@@ -6,6 +6,7 @@
 
 use std::io::Write;
 
+use opsmcp_mcp::Caller;
 use opsmcp_sandbox::{RunRequest, SandboxError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -89,7 +90,7 @@ pub struct Output {
 }
 
 /// Runs the tool.
-pub async fn run(la: &LogAnalytics, args: Args) -> Result<Output, ToolError> {
+pub async fn run(ctx: &LogAnalytics, _caller: &Caller, args: Args) -> Result<Output, ToolError> {
     let script = relative_path("script_path", &args.script_path)?;
     let data = relative_path("log_data_path", &args.log_data_path)?;
     if !script.ends_with(".py") {
@@ -103,7 +104,7 @@ pub async fn run(la: &LogAnalytics, args: Args) -> Result<Output, ToolError> {
         });
     }
     // Refuse before writing anything: a saved script that can never run is clutter.
-    la.sandbox.ready().map_err(|e| {
+    ctx.sandbox.ready().map_err(|e| {
         ToolError::Unavailable(format!(
             "the analysis sandbox is not available on this server: {e}. Use the summary and \
              pages of get_raw_logs instead"
@@ -121,7 +122,7 @@ pub async fn run(la: &LogAnalytics, args: Args) -> Result<Output, ToolError> {
                     ),
                 });
             }
-            let ws = la.workspace.clone();
+            let ws = ctx.workspace.clone();
             let (path, code) = (script.clone(), code.clone());
             tokio::task::spawn_blocking(move || save(&ws, &path, &code))
                 .await
@@ -133,7 +134,7 @@ pub async fn run(la: &LogAnalytics, args: Args) -> Result<Output, ToolError> {
     let (dir, _) = split(&script);
     let mut attempt = 0;
     let outcome = loop {
-        let output_dir = next_output_dir(&la.workspace, dir).await?;
+        let output_dir = next_output_dir(&ctx.workspace, dir).await?;
         let request = RunRequest {
             script: script.clone(),
             data: data.clone(),
@@ -142,7 +143,7 @@ pub async fn run(la: &LogAnalytics, args: Args) -> Result<Output, ToolError> {
             // at the same path between the save above and the run cannot swap them.
             code: args.code.clone(),
         };
-        match la.sandbox.run(request).await {
+        match ctx.sandbox.run(request).await {
             // A concurrent call took the same folder name while this one waited for the
             // sandbox (runs take turns); take the next. Each waiting call can lose this way at
             // most once per call ahead of it.
@@ -177,7 +178,7 @@ pub async fn run(la: &LogAnalytics, args: Args) -> Result<Output, ToolError> {
         stderr_truncated: stderr_cut || outcome.stderr.truncated,
         duration_ms: outcome.duration_ms,
         limit_hit,
-        output_dir_absolute: la.workspace.absolute(&output_dir),
+        output_dir_absolute: ctx.workspace.absolute(&output_dir),
         output_dir,
         files_written: outcome
             .files_written

@@ -11,17 +11,10 @@ pub mod get_raw_logs;
 pub mod resources;
 pub mod workspace;
 
-use std::{
-    path::PathBuf,
-    sync::{Arc, OnceLock},
-};
+use std::{path::PathBuf, sync::Arc};
 
 use futures::future::BoxFuture;
-use opsmcp_mcp::{
-    Caller, CheckResult, HealthCheck,
-    auth::Scope,
-    policy::{ToolRules, ToolSwitches},
-};
+use opsmcp_mcp::{Caller, CheckResult, HealthCheck, auth::Scope, policy::ToolRules};
 use opsmcp_sandbox::{Sandbox, SandboxLimits};
 use opsmcp_store::Store;
 use opsmcp_world::World;
@@ -39,6 +32,8 @@ use rmcp::{
 };
 
 use workspace::Workspace;
+
+use crate::handler::answer;
 
 /// What the tools work with.
 pub struct LogAnalytics {
@@ -82,7 +77,7 @@ impl LogAnalytics {
 /// The rmcp handler; cloning it is an `Arc` clone, so one per request is cheap.
 #[derive(Clone)]
 pub struct LogAnalyticsServer {
-    inner: Arc<LogAnalytics>,
+    ctx: Arc<LogAnalytics>,
     audit: crate::audit::Audit,
     router: Arc<ToolRouter<Self>>,
 }
@@ -90,44 +85,15 @@ pub struct LogAnalyticsServer {
 impl std::fmt::Debug for LogAnalyticsServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LogAnalyticsServer")
-            .field("world", &self.inner.world.info())
-            .field("workspace", &self.inner.workspace.root())
+            .field("world", &self.ctx.world.info())
+            .field("workspace", &self.ctx.workspace.root())
             .finish()
     }
 }
 
+crate::handler::plumbing!(LogAnalyticsServer, LogAnalytics);
+
 impl LogAnalyticsServer {
-    /// A handler over `inner`.
-    pub fn new(inner: Arc<LogAnalytics>) -> Self {
-        Self {
-            inner,
-            audit: crate::audit::Audit::off("log-analytics"),
-            router: Self::all_tools(),
-        }
-    }
-
-    /// Records every call in `audit`.
-    pub fn with_audit(mut self, audit: crate::audit::Audit) -> Self {
-        self.audit = audit;
-        self
-    }
-
-    /// Every tool, built once: tool schemas are generated at the first use, not per request.
-    fn all_tools() -> Arc<ToolRouter<Self>> {
-        static ROUTER: OnceLock<Arc<ToolRouter<LogAnalyticsServer>>> = OnceLock::new();
-        ROUTER
-            .get_or_init(|| Arc::new(crate::schema::portable(Self::tool_router())))
-            .clone()
-    }
-
-    /// Offers only the tools `switches` allow; the others are neither listed nor callable.
-    pub fn with_tools(mut self, switches: &ToolSwitches) -> Self {
-        let mut router = crate::schema::portable(Self::tool_router());
-        switches.prune(&mut router);
-        self.router = Arc::new(router);
-        self
-    }
-
     /// What the host needs to know of each tool: the scope it takes, and which are expensive.
     pub fn tool_rules() -> ToolRules {
         ToolRules::new(
@@ -152,11 +118,9 @@ impl LogAnalyticsServer {
     async fn get_raw_logs(
         &self,
         Parameters(args): Parameters<get_raw_logs::Args>,
+        context: RequestContext<RoleServer>,
     ) -> Result<Json<get_raw_logs::Output>, String> {
-        get_raw_logs::run(&self.inner, args)
-            .await
-            .map(Json)
-            .map_err(|e| e.to_string())
+        answer(get_raw_logs::run(&self.ctx, &Caller::of(&context), args).await)
     }
 
     // Destructive: `code` replaces the script at `script_path`.
@@ -164,11 +128,9 @@ impl LogAnalyticsServer {
     async fn execute_analysis_script(
         &self,
         Parameters(args): Parameters<execute_analysis_script::Args>,
+        context: RequestContext<RoleServer>,
     ) -> Result<Json<execute_analysis_script::Output>, String> {
-        execute_analysis_script::run(&self.inner, args)
-            .await
-            .map(Json)
-            .map_err(|e| e.to_string())
+        answer(execute_analysis_script::run(&self.ctx, &Caller::of(&context), args).await)
     }
 }
 
@@ -213,7 +175,7 @@ impl ServerHandler for LogAnalyticsServer {
     ) -> Result<ListResourcesResult, ErrorData> {
         crate::audit::allowed(&context, Scope::Analyze)?;
         Ok(ListResourcesResult::with_all_items(
-            resources::list(&self.inner).await?,
+            resources::list(&self.ctx).await?,
         ))
     }
 
@@ -236,7 +198,7 @@ impl ServerHandler for LogAnalyticsServer {
         self.audit
             .read(&request.uri, &caller, async {
                 crate::audit::allowed(&context, Scope::Analyze)?;
-                let contents = resources::read(&self.inner, &request.uri).await?;
+                let contents = resources::read(&self.ctx, &request.uri).await?;
                 Ok(ReadResourceResult::new(vec![contents]).into())
             })
             .await
@@ -251,7 +213,7 @@ impl ServerHandler for LogAnalyticsServer {
         let values = match &request.r#ref {
             Reference::Resource(template) => {
                 resources::complete(
-                    &self.inner,
+                    &self.ctx,
                     &template.uri,
                     &request.argument.name,
                     &request.argument.value,
@@ -362,11 +324,12 @@ mod tests {
             health.detail
         );
 
-        let logs = get_raw_logs::run(&la, get_raw_logs::Args::default())
+        let logs = get_raw_logs::run(&la, &Caller::local(), get_raw_logs::Args::default())
             .await
             .expect("fetching logs needs no sandbox");
         let err = execute_analysis_script::run(
             &la,
+            &Caller::local(),
             execute_analysis_script::Args {
                 script_path: "a.py".into(),
                 log_data_path: logs.log_data_path,
@@ -391,7 +354,7 @@ mod tests {
             eprintln!("no sandbox on this machine: {:?}", la.sandbox.ready());
             return;
         }
-        let logs = get_raw_logs::run(&la, get_raw_logs::Args::default())
+        let logs = get_raw_logs::run(&la, &Caller::local(), get_raw_logs::Args::default())
             .await
             .expect("logs");
         let calls: Vec<_> = (0..6)
@@ -401,6 +364,7 @@ mod tests {
                 tokio::spawn(async move {
                     let out = execute_analysis_script::run(
                         &la,
+                        &Caller::local(),
                         execute_analysis_script::Args {
                             script_path: "INC-race/shared.py".into(),
                             log_data_path: data,

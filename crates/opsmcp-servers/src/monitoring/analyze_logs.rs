@@ -2,10 +2,11 @@
 //! before it — error rate per service over time, top templates, new templates, bursts.
 
 use opsmcp_analysis::logs::{self, LogQuery, LogReport};
+use opsmcp_mcp::Caller;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Context, Monitoring};
+use super::Monitoring;
 use crate::ToolError;
 
 /// What the model reads about this tool.
@@ -55,7 +56,8 @@ pub struct Output {
 }
 
 /// Resolves the window and services, then runs the log analysis.
-pub async fn run(world: &Monitoring, ctx: &Context, args: Args) -> Result<Output, ToolError> {
+pub async fn run(ctx: &Monitoring, _caller: &Caller, args: Args) -> Result<Output, ToolError> {
+    let world = ctx.world.as_ref();
     let services = match args.service_filter.as_deref().map(str::trim) {
         None | Some("") => Vec::new(),
         Some(list) => {
@@ -85,9 +87,12 @@ pub async fn run(world: &Monitoring, ctx: &Context, args: Args) -> Result<Output
             problem: "send 1 to 200 characters of text to look for, or omit it".into(),
         });
     }
-    let scope = ctx
-        .window(args.incident_id.as_deref(), args.timeframe.as_deref())
-        .await?;
+    let scope = crate::scope::analysis(
+        ctx.store.as_ref(),
+        args.incident_id.as_deref(),
+        args.timeframe.as_deref(),
+    )
+    .await?;
     let query = LogQuery {
         services,
         contains: args.query.map(|q| q.trim().to_string()),

@@ -2,6 +2,7 @@
 //! system this host's vital signs; all of it by default, or the parts asked for.
 
 use opsmcp_analysis::{Window, metrics::SeriesChange};
+use opsmcp_mcp::Caller;
 use opsmcp_world::{
     ServiceReadings,
     live::host::{
@@ -114,7 +115,8 @@ pub struct Output {
 }
 
 /// Reads the world and keeps what was asked for.
-pub async fn run(world: &Monitoring, args: Args) -> Result<Output, ToolError> {
+pub async fn run(ctx: &Monitoring, _caller: &Caller, args: Args) -> Result<Output, ToolError> {
+    let world = ctx.world.as_ref();
     let top = match args.top_processes {
         None => 10,
         Some(n @ 1..=10) => n as usize,

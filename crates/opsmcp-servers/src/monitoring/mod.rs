@@ -10,19 +10,12 @@ pub mod get_system_metrics;
 pub mod root_cause_analysis;
 pub mod verify_health;
 
-use std::{
-    sync::{Arc, OnceLock},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use futures::future::BoxFuture;
-use jiff::Timestamp;
-use opsmcp_analysis::{AnalysisError, Window, timeframe};
-use opsmcp_mcp::{
-    CheckResult, HealthCheck,
-    policy::{ToolRules, ToolSwitches},
-};
-use opsmcp_store::{Store, StoreError};
+use opsmcp_analysis::AnalysisError;
+use opsmcp_mcp::{Caller, CheckResult, HealthCheck, policy::ToolRules};
+use opsmcp_store::Store;
 use opsmcp_world::{World, live::host::HostMonitor};
 use rmcp::{
     ErrorData, Json, RoleServer, ServerHandler,
@@ -35,81 +28,23 @@ use rmcp::{
     tool, tool_handler, tool_router,
 };
 
-/// What the monitoring tools read: a world, live or simulated; the tools cannot tell which.
-pub type Monitoring = dyn World;
+use crate::handler::answer;
+
+/// What the monitoring tools work with.
+pub struct Monitoring {
+    /// What is watched: a world, live or simulated; the tools cannot tell which.
+    pub world: Arc<dyn World>,
+    /// Incidents, to turn an incident id into a window (none: tools refuse `incident_id` and
+    /// say what to send instead).
+    pub store: Option<Store>,
+}
 
 /// The rmcp handler; cloning it is an `Arc` clone, so one per request is cheap.
 #[derive(Clone)]
 pub struct MonitoringServer {
-    world: Arc<Monitoring>,
-    ctx: Arc<Context>,
+    ctx: Arc<Monitoring>,
     audit: crate::audit::Audit,
     router: Arc<ToolRouter<Self>>,
-}
-
-/// What tools need besides the world: the incident store, to turn an incident id into a window.
-#[derive(Clone, Default)]
-pub struct Context {
-    store: Option<Store>,
-}
-
-/// The window an analysis reads, and the services an incident names.
-#[derive(Debug, Clone)]
-pub struct Scope {
-    /// The window.
-    pub window: Window,
-    /// The incident's affected services (empty without an incident).
-    pub services: Vec<String>,
-}
-
-impl Context {
-    /// A context over `store` (none: incident ids are refused with a clear error).
-    pub fn new(store: Option<Store>) -> Self {
-        Self { store }
-    }
-
-    /// The window of `incident_id` and/or `timeframe` (`timeframe` wins when both are given);
-    /// the last 30 minutes when neither is.
-    pub async fn window(
-        &self,
-        incident_id: Option<&str>,
-        timeframe: Option<&str>,
-    ) -> Result<Scope, crate::ToolError> {
-        let now = Timestamp::now();
-        let mut scope = Scope {
-            window: Window::ending(now, timeframe::DEFAULT_WINDOW),
-            services: Vec::new(),
-        };
-        if let Some(id) = incident_id.map(str::trim) {
-            let Some(store) = &self.store else {
-                return Err(crate::ToolError::InvalidArgument {
-                    argument: "incident_id",
-                    problem: "this server has no incident store configured; send `timeframe` instead, or start it with the workflow server's data directory"
-                        .into(),
-                });
-            };
-            let detail = store.get_incident(id).await.map_err(|e| match e {
-                StoreError::UnknownIncident { .. } => crate::ToolError::InvalidArgument {
-                    argument: "incident_id",
-                    problem: format!("{e}; omit it to analyse the last 30 minutes"),
-                },
-                other => crate::ToolError::Unavailable(format!("the incident store: {other}")),
-            })?;
-            let incident = detail.incident;
-            scope.window = timeframe::incident(incident.created_at, incident.resolved_at, now);
-            scope.services = incident.services;
-        }
-        if let Some(tf) = timeframe {
-            scope.window =
-                timeframe::parse(Some(tf), now, timeframe::DEFAULT_WINDOW).map_err(|e| {
-                    crate::ToolError::InvalidArgument {
-                        argument: "timeframe",
-                        problem: e.to_string(),
-                    }
-                })?;
-        }
-        Ok(scope)
-    }
 }
 
 /// An analysis failure as the caller sees it.
@@ -124,52 +59,21 @@ fn analysis_error(e: AnalysisError) -> crate::ToolError {
 }
 
 /// The names of the services the world watches.
-fn service_names(world: &Monitoring) -> Vec<String> {
+fn service_names(world: &dyn World) -> Vec<String> {
     world.services().into_iter().map(|s| s.name).collect()
 }
 
 impl std::fmt::Debug for MonitoringServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MonitoringServer")
-            .field("world", &self.world.info())
+            .field("world", &self.ctx.world.info())
             .finish()
     }
 }
 
+crate::handler::plumbing!(MonitoringServer, Monitoring);
+
 impl MonitoringServer {
-    /// A handler over `world`; `store` resolves incident ids to windows (without one, tools
-    /// refuse `incident_id` and say what to send instead).
-    pub fn new(world: Arc<Monitoring>, store: Option<Store>) -> Self {
-        Self {
-            world,
-            ctx: Arc::new(Context::new(store)),
-            audit: crate::audit::Audit::off("monitoring"),
-            router: Self::all_tools(),
-        }
-    }
-
-    /// Records every call in `audit`.
-    pub fn with_audit(mut self, audit: crate::audit::Audit) -> Self {
-        self.audit = audit;
-        self
-    }
-
-    /// Every tool, built once: tool schemas are generated at the first use, not per request.
-    fn all_tools() -> Arc<ToolRouter<Self>> {
-        static ROUTER: OnceLock<Arc<ToolRouter<MonitoringServer>>> = OnceLock::new();
-        ROUTER
-            .get_or_init(|| Arc::new(crate::schema::portable(Self::tool_router())))
-            .clone()
-    }
-
-    /// Offers only the tools `switches` allow; the others are neither listed nor callable.
-    pub fn with_tools(mut self, switches: &ToolSwitches) -> Self {
-        let mut router = crate::schema::portable(Self::tool_router());
-        switches.prune(&mut router);
-        self.router = Arc::new(router);
-        self
-    }
-
     /// What the host needs to know of each tool: the scope it takes, and which are expensive.
     pub fn tool_rules() -> ToolRules {
         ToolRules::new(&Self::all_tools().list_all(), &[], &["root_cause_analysis"])
@@ -182,44 +86,36 @@ impl MonitoringServer {
     async fn get_system_metrics(
         &self,
         Parameters(args): Parameters<get_system_metrics::Args>,
+        context: RequestContext<RoleServer>,
     ) -> Result<Json<get_system_metrics::Output>, String> {
-        get_system_metrics::run(self.world.as_ref(), args)
-            .await
-            .map(Json)
-            .map_err(|e| e.to_string())
+        answer(get_system_metrics::run(&self.ctx, &Caller::of(&context), args).await)
     }
 
     #[tool(description = analyze_logs::DESCRIPTION, annotations(read_only_hint = true, open_world_hint = false))]
     async fn analyze_logs(
         &self,
         Parameters(args): Parameters<analyze_logs::Args>,
+        context: RequestContext<RoleServer>,
     ) -> Result<Json<analyze_logs::Output>, String> {
-        analyze_logs::run(self.world.as_ref(), &self.ctx, args)
-            .await
-            .map(Json)
-            .map_err(|e| e.to_string())
+        answer(analyze_logs::run(&self.ctx, &Caller::of(&context), args).await)
     }
 
     #[tool(description = root_cause_analysis::DESCRIPTION, annotations(read_only_hint = true, open_world_hint = false))]
     async fn root_cause_analysis(
         &self,
         Parameters(args): Parameters<root_cause_analysis::Args>,
+        context: RequestContext<RoleServer>,
     ) -> Result<Json<root_cause_analysis::Output>, String> {
-        root_cause_analysis::run(self.world.as_ref(), &self.ctx, args)
-            .await
-            .map(Json)
-            .map_err(|e| e.to_string())
+        answer(root_cause_analysis::run(&self.ctx, &Caller::of(&context), args).await)
     }
 
     #[tool(description = verify_health::DESCRIPTION, annotations(read_only_hint = true, open_world_hint = true))]
     async fn verify_health(
         &self,
         Parameters(args): Parameters<verify_health::Args>,
+        context: RequestContext<RoleServer>,
     ) -> Result<Json<verify_health::Output>, String> {
-        verify_health::run(self.world.as_ref(), args)
-            .await
-            .map(Json)
-            .map_err(|e| e.to_string())
+        answer(verify_health::run(&self.ctx, &Caller::of(&context), args).await)
     }
 }
 
@@ -275,7 +171,7 @@ impl ServerHandler for MonitoringServer {
 }
 
 /// Refuses a `service` argument the world does not watch, listing the ones it does.
-fn check_service(world: &Monitoring, service: Option<&str>) -> Result<(), crate::ToolError> {
+fn check_service(world: &dyn World, service: Option<&str>) -> Result<(), crate::ToolError> {
     let Some(wanted) = service else { return Ok(()) };
     let known = service_names(world);
     if known.iter().any(|k| k == wanted) {

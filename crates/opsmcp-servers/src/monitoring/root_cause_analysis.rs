@@ -2,10 +2,11 @@
 //! graph, correlated into ranked hypotheses with evidence and the remediation to try.
 
 use opsmcp_analysis::rca::{self, RcaReport, RcaRequest};
+use opsmcp_mcp::Caller;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Context, Monitoring};
+use super::Monitoring;
 use crate::ToolError;
 
 /// What the model reads about this tool.
@@ -62,7 +63,7 @@ pub struct Output {
 }
 
 /// Resolves the window and symptoms, then runs the analysis.
-pub async fn run(world: &Monitoring, ctx: &Context, args: Args) -> Result<Output, ToolError> {
+pub async fn run(ctx: &Monitoring, _caller: &Caller, args: Args) -> Result<Output, ToolError> {
     let mut symptoms = match args.symptoms {
         None => Vec::new(),
         Some(Symptoms::One(s)) => vec![s],
@@ -74,12 +75,15 @@ pub async fn run(world: &Monitoring, ctx: &Context, args: Args) -> Result<Output
             problem: "send at most 20 descriptions of at most 500 characters each".into(),
         });
     }
-    let scope = ctx
-        .window(args.incident_id.as_deref(), args.timeframe.as_deref())
-        .await?;
+    let scope = crate::scope::analysis(
+        ctx.store.as_ref(),
+        args.incident_id.as_deref(),
+        args.timeframe.as_deref(),
+    )
+    .await?;
     symptoms.extend(scope.services);
     let mut report = rca::analyze(
-        world,
+        ctx.world.as_ref(),
         &RcaRequest {
             window: scope.window,
             symptoms,

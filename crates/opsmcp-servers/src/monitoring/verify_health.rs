@@ -1,5 +1,6 @@
 //! `verify_health`: is each watched service healthy, degraded or unhealthy, and why?
 
+use opsmcp_mcp::Caller;
 use opsmcp_world::health::{ServiceHealth, Status};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -37,7 +38,8 @@ pub struct Output {
 }
 
 /// Asks the world for its verdicts and keeps the service asked for.
-pub async fn run(world: &Monitoring, args: Args) -> Result<Output, ToolError> {
+pub async fn run(ctx: &Monitoring, _caller: &Caller, args: Args) -> Result<Output, ToolError> {
+    let world = ctx.world.as_ref();
     super::check_service(world, args.service.as_deref())?;
     let mut services = world
         .health()

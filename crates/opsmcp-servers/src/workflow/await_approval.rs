@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use opsmcp_mcp::Caller;
 use opsmcp_workflow::approval::{self, Awaited};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -51,7 +52,7 @@ pub struct Output {
 }
 
 /// Waits in the store for the approval.
-pub async fn run(ctx: &Workflow, args: Args) -> Result<Output, ToolError> {
+pub async fn run(ctx: &Workflow, _caller: &Caller, args: Args) -> Result<Output, ToolError> {
     let (action, target) = match args.action.split_once('@') {
         Some((a, t)) => (a.to_string(), Some(t.to_string())),
         None => (args.action.clone(), args.target.clone()),

@@ -1,5 +1,6 @@
 //! `create_incident`: open an incident, or join the open one with the same dedup key.
 
+use opsmcp_mcp::Caller;
 use opsmcp_store::{Incident, NewIncident, Severity};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -44,7 +45,8 @@ pub struct Output {
 }
 
 /// Opens or joins the incident.
-pub async fn run(ctx: &Workflow, args: Args, actor: &str) -> Result<Output, ToolError> {
+pub async fn run(ctx: &Workflow, caller: &Caller, args: Args) -> Result<Output, ToolError> {
+    let actor = caller.identity.subject.as_str();
     if args.title.chars().count() > 200 {
         return Err(ToolError::InvalidArgument {
             argument: "title",

@@ -1,6 +1,7 @@
 //! `document_resolution`: write the postmortem and resolve the incident.
 
 use jiff::Timestamp;
+use opsmcp_mcp::Caller;
 use opsmcp_workflow::postmortem::{self, Postmortem};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -98,7 +99,8 @@ fn time(argument: &'static str, text: &str) -> Result<Timestamp, ToolError> {
 }
 
 /// Writes it.
-pub async fn run(ctx: &Workflow, args: Args, actor: &str) -> Result<Output, ToolError> {
+pub async fn run(ctx: &Workflow, caller: &Caller, args: Args) -> Result<Output, ToolError> {
+    let actor = caller.identity.subject.as_str();
     let onset = args
         .onset
         .as_deref()

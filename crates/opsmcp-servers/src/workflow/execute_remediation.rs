@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use opsmcp_mcp::Caller;
 use opsmcp_workflow::remediate::{self, Outcome};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -71,7 +72,8 @@ pub struct Output {
 }
 
 /// Hands the request to the remediation loop.
-pub async fn run(ctx: &Workflow, args: Args, actor: &str) -> Result<Output, ToolError> {
+pub async fn run(ctx: &Workflow, caller: &Caller, args: Args) -> Result<Output, ToolError> {
+    let actor = caller.identity.subject.as_str();
     let outcome = remediate::execute(
         &ctx.store,
         &ctx.world,

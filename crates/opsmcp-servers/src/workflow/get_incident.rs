@@ -1,5 +1,6 @@
 //! `get_incident`: an incident with its timeline, remediations and notifications.
 
+use opsmcp_mcp::Caller;
 use opsmcp_store::{IncidentDetail, Notification, Remediation};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -35,7 +36,7 @@ pub struct Output {
 }
 
 /// Reads it from the store.
-pub async fn run(ctx: &Workflow, args: Args) -> Result<Output, ToolError> {
+pub async fn run(ctx: &Workflow, _caller: &Caller, args: Args) -> Result<Output, ToolError> {
     Ok(read(ctx, &args.incident_id).await?)
 }
 

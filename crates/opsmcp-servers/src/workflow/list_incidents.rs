@@ -1,5 +1,6 @@
 //! `list_incidents`: incidents by status, severity and service, newest first, a page at a time.
 
+use opsmcp_mcp::Caller;
 use opsmcp_store::{Incident, IncidentFilter, PageRequest};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -45,7 +46,7 @@ pub struct Output {
 }
 
 /// Reads a page from the store.
-pub async fn run(ctx: &Workflow, args: Args) -> Result<Output, ToolError> {
+pub async fn run(ctx: &Workflow, _caller: &Caller, args: Args) -> Result<Output, ToolError> {
     let filter = IncidentFilter {
         status: args.status.as_deref().map(str::parse).transpose()?,
         severity: args.severity.as_deref().map(str::parse).transpose()?,

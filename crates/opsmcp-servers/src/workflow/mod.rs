@@ -19,10 +19,7 @@ pub mod notify_team;
 pub mod resources;
 pub mod update_incident;
 
-use std::{
-    path::PathBuf,
-    sync::{Arc, OnceLock},
-};
+use std::{path::PathBuf, sync::Arc};
 
 use opsmcp_store::Store;
 use opsmcp_workflow::remediate::Verify;
@@ -41,13 +38,9 @@ use rmcp::{
     tool, tool_handler, tool_router,
 };
 
-use opsmcp_mcp::{
-    Caller,
-    auth::Scope,
-    policy::{ToolRules, ToolSwitches},
-};
+use opsmcp_mcp::{Caller, auth::Scope, policy::ToolRules};
 
-use crate::audit::Audit;
+use crate::{audit::Audit, handler::answer};
 
 /// What the workflow tools work with.
 pub struct Workflow {
@@ -77,32 +70,9 @@ impl std::fmt::Debug for WorkflowServer {
     }
 }
 
+crate::handler::plumbing!(WorkflowServer, Workflow);
+
 impl WorkflowServer {
-    /// A handler over `ctx`, auditing every call.
-    pub fn new(ctx: Arc<Workflow>, audit: Audit) -> Self {
-        Self {
-            ctx,
-            audit,
-            router: Self::all_tools(),
-        }
-    }
-
-    /// Every tool, built once: tool schemas are generated at the first use, not per request.
-    fn all_tools() -> Arc<ToolRouter<Self>> {
-        static ROUTER: OnceLock<Arc<ToolRouter<WorkflowServer>>> = OnceLock::new();
-        ROUTER
-            .get_or_init(|| Arc::new(crate::schema::portable(Self::tool_router())))
-            .clone()
-    }
-
-    /// Offers only the tools `switches` allow; the others are neither listed nor callable.
-    pub fn with_tools(mut self, switches: &ToolSwitches) -> Self {
-        let mut router = crate::schema::portable(Self::tool_router());
-        switches.prune(&mut router);
-        self.router = Arc::new(router);
-        self
-    }
-
     /// What the host needs to know of each tool: the scope it takes, and which are expensive.
     pub fn tool_rules() -> ToolRules {
         ToolRules::new(
@@ -113,10 +83,6 @@ impl WorkflowServer {
     }
 }
 
-fn done<T>(r: Result<T, crate::ToolError>) -> Result<Json<T>, String> {
-    r.map(Json).map_err(|e| e.to_string())
-}
-
 #[tool_router]
 impl WorkflowServer {
     #[tool(description = create_incident::DESCRIPTION, annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false))]
@@ -125,24 +91,25 @@ impl WorkflowServer {
         Parameters(args): Parameters<create_incident::Args>,
         context: RequestContext<RoleServer>,
     ) -> Result<Json<create_incident::Output>, String> {
-        let caller = Caller::of(&context);
-        done(create_incident::run(&self.ctx, args, &caller.identity.subject).await)
+        answer(create_incident::run(&self.ctx, &Caller::of(&context), args).await)
     }
 
     #[tool(description = get_incident::DESCRIPTION, annotations(read_only_hint = true, open_world_hint = false))]
     async fn get_incident(
         &self,
         Parameters(args): Parameters<get_incident::Args>,
+        context: RequestContext<RoleServer>,
     ) -> Result<Json<get_incident::Output>, String> {
-        done(get_incident::run(&self.ctx, args).await)
+        answer(get_incident::run(&self.ctx, &Caller::of(&context), args).await)
     }
 
     #[tool(description = list_incidents::DESCRIPTION, annotations(read_only_hint = true, open_world_hint = false))]
     async fn list_incidents(
         &self,
         Parameters(args): Parameters<list_incidents::Args>,
+        context: RequestContext<RoleServer>,
     ) -> Result<Json<list_incidents::Output>, String> {
-        done(list_incidents::run(&self.ctx, args).await)
+        answer(list_incidents::run(&self.ctx, &Caller::of(&context), args).await)
     }
 
     #[tool(description = update_incident::DESCRIPTION, annotations(read_only_hint = false, destructive_hint = false, open_world_hint = false))]
@@ -151,8 +118,7 @@ impl WorkflowServer {
         Parameters(args): Parameters<update_incident::Args>,
         context: RequestContext<RoleServer>,
     ) -> Result<Json<update_incident::Output>, String> {
-        let caller = Caller::of(&context);
-        done(update_incident::run(&self.ctx, args, &caller.identity.subject).await)
+        answer(update_incident::run(&self.ctx, &Caller::of(&context), args).await)
     }
 
     #[tool(description = execute_remediation::DESCRIPTION, annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true))]
@@ -161,16 +127,16 @@ impl WorkflowServer {
         Parameters(args): Parameters<execute_remediation::Args>,
         context: RequestContext<RoleServer>,
     ) -> Result<Json<execute_remediation::Output>, String> {
-        let caller = Caller::of(&context);
-        done(execute_remediation::run(&self.ctx, args, &caller.identity.subject).await)
+        answer(execute_remediation::run(&self.ctx, &Caller::of(&context), args).await)
     }
 
     #[tool(description = await_approval::DESCRIPTION, annotations(read_only_hint = true, open_world_hint = false))]
     async fn await_approval(
         &self,
         Parameters(args): Parameters<await_approval::Args>,
+        context: RequestContext<RoleServer>,
     ) -> Result<Json<await_approval::Output>, String> {
-        done(await_approval::run(&self.ctx, args).await)
+        answer(await_approval::run(&self.ctx, &Caller::of(&context), args).await)
     }
 
     #[tool(description = document_resolution::DESCRIPTION, annotations(read_only_hint = false, destructive_hint = false, open_world_hint = false))]
@@ -179,16 +145,16 @@ impl WorkflowServer {
         Parameters(args): Parameters<document_resolution::Args>,
         context: RequestContext<RoleServer>,
     ) -> Result<Json<document_resolution::Output>, String> {
-        let caller = Caller::of(&context);
-        done(document_resolution::run(&self.ctx, args, &caller.identity.subject).await)
+        answer(document_resolution::run(&self.ctx, &Caller::of(&context), args).await)
     }
 
     #[tool(description = notify_team::DESCRIPTION, annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = true))]
     async fn notify_team(
         &self,
         Parameters(args): Parameters<notify_team::Args>,
+        context: RequestContext<RoleServer>,
     ) -> Result<Json<notify_team::Output>, String> {
-        done(notify_team::run(&self.ctx, args).await)
+        answer(notify_team::run(&self.ctx, &Caller::of(&context), args).await)
     }
 }
 

@@ -1,5 +1,6 @@
 //! `notify_team`: queue a notification durably; the delivery worker sends it.
 
+use opsmcp_mcp::Caller;
 use opsmcp_notify::{NewNotification, Severity};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -42,7 +43,7 @@ pub struct Output {
 }
 
 /// Queues it.
-pub async fn run(ctx: &Workflow, args: Args) -> Result<Output, ToolError> {
+pub async fn run(ctx: &Workflow, _caller: &Caller, args: Args) -> Result<Output, ToolError> {
     let severity: Option<Severity> = args.severity.as_deref().map(str::parse).transpose()?;
     if let Some(id) = &args.incident_id {
         // An unknown incident is refused before anything is queued.

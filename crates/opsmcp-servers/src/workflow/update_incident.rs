@@ -1,6 +1,7 @@
 //! `update_incident`: move an incident through its lifecycle, change severity or assignee, add
 //! a note.
 
+use opsmcp_mcp::Caller;
 use opsmcp_store::{Incident, Severity, Status};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -43,7 +44,8 @@ pub struct Output {
 }
 
 /// Validates everything first, then applies: a bad status leaves the rest unchanged too.
-pub async fn run(ctx: &Workflow, args: Args, actor: &str) -> Result<Output, ToolError> {
+pub async fn run(ctx: &Workflow, caller: &Caller, args: Args) -> Result<Output, ToolError> {
+    let actor = caller.identity.subject.as_str();
     let status: Option<Status> = args.status.as_deref().map(str::parse).transpose()?;
     let severity: Option<Severity> = args.severity.as_deref().map(str::parse).transpose()?;
     if status.is_none() && severity.is_none() && args.assignee.is_none() && args.note.is_none() {

@@ -13,6 +13,7 @@ mod paging;
 mod selection;
 mod summary;
 
+use opsmcp_mcp::Caller;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -101,14 +102,14 @@ pub struct Output {
 
 /// Runs the tool: the next page of an earlier answer's file for a cursor, else a new selection
 /// read into a new file.
-pub async fn run(la: &LogAnalytics, args: Args) -> Result<Output, ToolError> {
+pub async fn run(ctx: &LogAnalytics, _caller: &Caller, args: Args) -> Result<Output, ToolError> {
     let shape = paging::Shape::read(args.limit, args.format)?;
     match &args.cursor {
         Some(cursor) => {
             selection::refuse_beside_cursor(&args)?;
-            paging::next_page(la, cursor, shape).await
+            paging::next_page(ctx, cursor, shape).await
         }
-        None => fetch::fetch(la, selection::choose(la, &args).await?, shape).await,
+        None => fetch::fetch(ctx, selection::choose(ctx, &args).await?, shape).await,
     }
 }
 

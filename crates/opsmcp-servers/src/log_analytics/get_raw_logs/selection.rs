@@ -5,11 +5,7 @@ use std::borrow::Cow;
 
 use jiff::Timestamp;
 use opsmcp_logs::redact::redact;
-use opsmcp_store::StoreError;
-use opsmcp_world::{
-    LogEntry,
-    window::{DEFAULT_WINDOW, ServiceFilter, Timeframe, incident_window},
-};
+use opsmcp_world::{LogEntry, window::ServiceFilter};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -139,15 +135,9 @@ pub(super) async fn choose(la: &LogAnalytics, args: &Args) -> Result<Selection, 
     let mut notes = Vec::new();
     let incident = match &args.incident_id {
         None => None,
-        Some(id) => Some(load_incident(la, id).await?),
+        Some(id) => Some(crate::scope::incident(&la.store, id).await?),
     };
-    let (from, to) = match (&args.timeframe, &incident) {
-        (Some(t), _) => {
-            Timeframe::parse(t, now).map_err(|e| invalid("timeframe", e.to_string()))?
-        }
-        (None, Some(inc)) => incident_window(inc.created_at, inc.resolved_at, now),
-        (None, None) => (now.checked_sub(DEFAULT_WINDOW).unwrap_or(now), now),
-    };
+    let window = crate::scope::window(args.timeframe.as_deref(), incident.as_ref(), now)?;
 
     let known: Vec<String> = la.world.services().into_iter().map(|s| s.name).collect();
     let services: Vec<String> = match (&args.service_filter, &incident) {
@@ -187,8 +177,8 @@ pub(super) async fn choose(la: &LogAnalytics, args: &Args) -> Result<Selection, 
         None => format!("adhoc-{}", now.strftime("%Y%m%dT%H%M%SZ")),
     };
     Ok(Selection {
-        from,
-        to,
+        from: window.from,
+        to: window.to,
         folder,
         filter: Filter {
             services,
@@ -235,34 +225,6 @@ fn matcher(query: &str) -> Result<regex::Regex, ToolError> {
                 ),
             )
         })
-}
-
-/// The incident, with an id checked before it is used as a folder name.
-async fn load_incident(la: &LogAnalytics, id: &str) -> Result<opsmcp_store::Incident, ToolError> {
-    let well_formed = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if !well_formed {
-        return Err(invalid(
-            "incident_id",
-            format!(
-                "{id:?} is not an incident id; ids look like INC-0042 (letters, digits, '-'), \
-                 or omit incident_id and send a timeframe"
-            ),
-        ));
-    }
-    match la.store.get_incident(id).await {
-        Ok(detail) => Ok(detail.incident),
-        Err(e @ StoreError::UnknownIncident { .. }) => Err(invalid(
-            "incident_id",
-            format!("{e}; or omit incident_id and send a timeframe"),
-        )),
-        Err(e) => Err(ToolError::Unavailable(format!(
-            "the incident store cannot be read: {e}"
-        ))),
-    }
 }
 
 #[cfg(test)]
