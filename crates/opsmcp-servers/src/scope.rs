@@ -23,13 +23,15 @@ pub struct Scope {
     pub services: Vec<String>,
 }
 
-/// The window of `timeframe`, else of `incident`, else the last 30 minutes up to `now`.
+/// The window of `timeframe`, else of `incident`, else the last 30 minutes up to `now`. A blank
+/// `timeframe` is none given: clients send `""` for an optional field they leave empty, and it
+/// must not hide the incident's window.
 pub fn window(
     timeframe: Option<&str>,
     incident: Option<&Incident>,
     now: Timestamp,
 ) -> Result<Window, ToolError> {
-    match (timeframe, incident) {
+    match (timeframe.filter(|t| !t.trim().is_empty()), incident) {
         (Some(tf), _) => {
             let (from, to) = Timeframe::parse(tf, now).map_err(|e| ToolError::InvalidArgument {
                 argument: "timeframe",
@@ -57,12 +59,7 @@ pub async fn analysis(
         None => None,
         Some(id) => Some(analysed_incident(store, id).await?),
     };
-    let window = match timeframe.map(str::trim) {
-        // The analyses have always read a blank timeframe as the default window, even beside an
-        // incident (get_raw_logs refuses it); kept so.
-        Some("") => Window::ending(now, DEFAULT_WINDOW),
-        tf => window(tf, incident.as_ref(), now)?,
-    };
+    let window = window(timeframe, incident.as_ref(), now)?;
     Ok(Scope {
         window,
         services: incident.map(|i| i.services).unwrap_or_default(),
@@ -115,5 +112,52 @@ pub async fn incident(store: &Store, id: &str) -> Result<Incident, ToolError> {
         Err(e) => Err(ToolError::Unavailable(format!(
             "the incident store cannot be read: {e}"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::SignedDuration;
+    use opsmcp_store::{Severity, Status};
+
+    use super::*;
+
+    fn resolved_incident(now: Timestamp) -> Incident {
+        let opened = now - SignedDuration::from_hours(5);
+        Incident {
+            id: "INC-0001".into(),
+            title: "checkout 5xx".into(),
+            description: None,
+            severity: Severity::Sev2,
+            status: Status::Resolved,
+            services: vec!["checkout".into()],
+            dedup_key: None,
+            assignee: None,
+            created_at: opened,
+            updated_at: opened + SignedDuration::from_hours(1),
+            acknowledged_at: None,
+            resolved_at: Some(opened + SignedDuration::from_hours(1)),
+            closed_at: None,
+        }
+    }
+
+    #[test]
+    fn a_blank_timeframe_is_none_given_and_the_incident_window_holds() {
+        let now = Timestamp::now();
+        let incident = resolved_incident(now);
+        let of_incident = window(None, Some(&incident), now).unwrap();
+        assert!(of_incident.to < now - SignedDuration::from_hours(3));
+        for blank in ["", "  "] {
+            assert_eq!(
+                window(Some(blank), Some(&incident), now).unwrap(),
+                of_incident
+            );
+        }
+        let default = window(Some(""), None, now).unwrap();
+        assert_eq!(default.to, now);
+        assert_eq!(default.from, now - DEFAULT_WINDOW);
+        // A timeframe given wins over the incident's window.
+        let given = window(Some("15m"), Some(&incident), now).unwrap();
+        assert_eq!(given.to, now);
     }
 }

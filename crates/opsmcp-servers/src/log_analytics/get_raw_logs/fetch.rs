@@ -67,10 +67,7 @@ pub(super) async fn fetch(
         log_data_path: collected.path,
         total_entries: collected.total,
         truncated: collected.truncated,
-        window: Some(Window {
-            from: from.to_string(),
-            to: to.to_string(),
-        }),
+        window: Some(Window { from, to }),
         services: Some(services),
         summary: Some(collected.summary),
         page: collected.page,

@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 
 pub use data_file::Entry;
 pub use fetch::{MAX_ENTRIES, NO_LOG_SOURCE};
+pub use opsmcp_analysis::Window;
 pub use paging::{Format, PAGE_BUDGET, Page};
-pub use selection::Window;
 pub use summary::{Summary, TemplateCount};
 
 use super::LogAnalytics;

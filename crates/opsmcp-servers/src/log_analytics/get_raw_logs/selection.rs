@@ -6,23 +6,9 @@ use std::borrow::Cow;
 use jiff::Timestamp;
 use opsmcp_logs::redact::redact;
 use opsmcp_world::{LogEntry, window::ServiceFilter};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 
 use super::{Args, Entry, LogAnalytics, invalid};
 use crate::ToolError;
-
-/// The window read, written `{start, end}` (`from` is a keyword in Python; clients that
-/// generate models from the output schema fail on it). Reading it back accepts the old names.
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-pub struct Window {
-    /// Start, inclusive (RFC 3339).
-    #[serde(rename = "start", alias = "from")]
-    pub from: String,
-    /// End, exclusive (RFC 3339).
-    #[serde(rename = "end", alias = "to")]
-    pub to: String,
-}
 
 /// What a new call reads.
 pub(super) struct Selection {
