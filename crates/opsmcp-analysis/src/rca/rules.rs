@@ -398,13 +398,13 @@ pub(crate) fn memory(c: &Ctx) -> Rule {
     r.strength += mem;
     // Still climbing long after it began: a leak's ramp, which a version that merely needs
     // more memory (a step, then level) does not draw.
-    if let Some((s, climb)) = c
+    let leak_ramp = c
         .of(SignalKind::Memory)
         .into_iter()
         .filter_map(|s| Some((s, s.worsening_until?.duration_since(s.onset?))))
         .max_by_key(|(_, climb)| *climb)
-        .filter(|(_, climb)| *climb >= LEAK_CLIMB)
-    {
+        .filter(|(_, climb)| *climb >= LEAK_CLIMB);
+    if let Some((s, climb)) = leak_ramp {
         let mut e = c.metric(s);
         e.detail = format!(
             "{} — still climbing {} min after it began: a leak's ramp",
@@ -435,7 +435,28 @@ pub(crate) fn memory(c: &Ctx) -> Rule {
         ));
         r.strength *= CHANGED_BEFORE;
     }
+    // Memory that fills as a run started here begins (a backfill, a batch) is that run's
+    // work, unless it kept climbing as a leak does: a leak does not start with a job.
+    if leak_ramp.is_none()
+        && let Some(e) = c.changes("cron").into_iter().find(|e| !is_over(e))
+    {
+        r.con.push(c.event(
+            e,
+            " — a run started here just before memory filled: its work, not a leak",
+        ));
+        r.strength *= CHANGED_BEFORE;
+    }
     r
+}
+
+/// Whether a run's record says it is over, or that it only put work on a queue.
+fn is_over(e: &WorldEvent) -> bool {
+    signals::words(&e.detail).iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "completed" | "finished" | "succeeded" | "done" | "ended" | "exited"
+        ) || HANDED_OVER.contains(&w.as_str())
+    })
 }
 
 /// A disk or its inodes filling.
@@ -509,14 +530,7 @@ pub(crate) fn job(c: &Ctx) -> Rule {
         .changes("cron")
         .into_iter()
         .chain(quiet_callers)
-        .partition(|e| {
-            signals::words(&e.detail).iter().any(|w| {
-                matches!(
-                    w.as_str(),
-                    "completed" | "finished" | "succeeded" | "done" | "ended" | "exited"
-                ) || HANDED_OVER.contains(&w.as_str())
-            })
-        });
+        .partition(|e| is_over(e));
     for e in over {
         r.con.push(c.event(
             e,
