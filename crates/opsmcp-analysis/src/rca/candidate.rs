@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::SignedDuration;
 
 use super::{
-    DEPENDENCY_LEAD, Evidence, FELT, FLOOD_LAG, Facts, Survey, at, changed_first, changes_before,
+    DEPENDENCY_LEAD, Evidence, FELT, FLOOD_LAG, Facts, LOAD_LAG, Survey, at, changed_first,
+    changes_before,
 };
 use crate::signals::{self, SignalKind};
 
@@ -72,6 +73,9 @@ struct Judged<'s> {
     deps: BTreeSet<String>,
     /// A scheduled run started here, busy with work of its own: it sends that work down.
     job_started: bool,
+    /// Doing several times its usual work just after a change of its own, with nothing above
+    /// it sending more: the surge is its own, and it sends it down.
+    surging: bool,
 }
 
 impl<'s> Judged<'s> {
@@ -85,6 +89,14 @@ impl<'s> Judged<'s> {
             deps: s.inp.dependencies(name),
             job_started: !changes_before(s.inp, name, "cron", f.onset).is_empty()
                 && f.resource > 0.0,
+            surging: f.load
+                && ["deploy", "config"]
+                    .iter()
+                    .any(|k| !changes_before(s.inp, name, k, f.onset).is_empty())
+                && s.inp
+                    .callers(name)
+                    .keys()
+                    .all(|c| !s.all.get(c).is_some_and(|x| x.load)),
         }
     }
 
@@ -182,10 +194,16 @@ impl<'s> Judged<'s> {
             .filter(|d| self.flooded(d))
             .cloned()
             .collect();
+        // Stores it sent its own work to (a run's, a surge's): their other callers wait on them.
+        let sent_to: Vec<String> = swamped
+            .iter()
+            .filter(|d| self.flooded(d) || self.took_its_surge(d))
+            .cloned()
+            .collect();
         let covered = self.covered(
             &explained,
             swamped,
-            &floods,
+            &sent_to,
             &followed,
             loaded_below.as_ref(),
         );
@@ -432,6 +450,16 @@ impl<'s> Judged<'s> {
             && !self.changed_itself(d)
     }
 
+    /// A dependency it calls whose trouble began only after its own surge did (two readings
+    /// later): a retry storm, a fan-out gone wild after a change, lands there first.
+    fn took_its_surge(&self, d: &str) -> bool {
+        let later = match (self.s.all[d].trouble_onset, self.f.onset) {
+            (Some(a), Some(b)) => a >= b + LOAD_LAG,
+            _ => false,
+        };
+        self.surging && later && self.s.inp.deps(self.name).iter().any(|x| x == d)
+    }
+
     /// Dependencies swamped by load from here (and what they in turn made sick): those sent
     /// more work than usual, and those merely busy since its onset; its victims' other
     /// dependencies too, when swamped since — the retries and fallbacks of callers that
@@ -464,7 +492,8 @@ impl<'s> Judged<'s> {
                         || !s.all[d].own_limit
                             && (self.busy_since(d)
                                 || (misses_sent_on && self.began_after(d))
-                                || self.flooded(d)))
+                                || self.flooded(d)
+                                || self.took_its_surge(d)))
             })
             .flat_map(|d| {
                 let mut below: Vec<String> = s
@@ -505,14 +534,15 @@ impl<'s> Judged<'s> {
         &self,
         explained: &[SickCaller<'_>],
         swamped: BTreeSet<String>,
-        floods: &[String],
+        sent_to: &[String],
         followed: &[String],
         loaded_below: Option<&String>,
     ) -> BTreeSet<String> {
         let (s, name) = (self.s, self.name);
         let mut covered = swamped;
-        // What a flooded store made sick in turn: its other callers, in trouble since.
-        for d in floods {
+        // What a store it sent its work to made sick in turn: its other callers, in trouble
+        // since.
+        for d in sent_to {
             covered.extend(
                 s.inp
                     .callers(d)
