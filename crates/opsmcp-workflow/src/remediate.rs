@@ -8,7 +8,7 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 use opsmcp_store::{NewRemediation, Remediation, Status, Store};
 use opsmcp_world::{
     ActionInfo, ActionRequest, ServiceInfo, World,
-    health::{ServiceHealth, Status as Health},
+    health::{Check, ServiceHealth, Status as Health},
 };
 use serde::Serialize;
 use serde_json::json;
@@ -230,11 +230,9 @@ fn recovered(
 }
 
 /// A service whose errors, latency and other troubles of before are gone, and whose only
-/// checks still out of range are backlogs (a queue's depth, a consumer's lag): it answers
-/// again, and what piled up while it could not drains at its consumers' pace, minutes to
-/// hours after the fix. Judging it by the backlog would roll back the fix that ends it.
-/// Something other than the backlog must have been wrong before and be well now: a service
-/// whose only trouble was the backlog shows nothing healed.
+/// checks still out of range are held over ([`held_over`]): it answers again. Something
+/// other than what is held over must have been wrong before and be well now: a service whose
+/// only trouble was a backlog or a standing warning shows nothing healed.
 fn draining(before: &ServiceHealth, now: &ServiceHealth) -> bool {
     let healed_other = before.checks.iter().any(|b| {
         b.status != Health::Healthy
@@ -248,7 +246,24 @@ fn draining(before: &ServiceHealth, now: &ServiceHealth) -> bool {
         && now
             .checks
             .iter()
-            .all(|c| c.status == Health::Healthy || c.backlog)
+            .all(|c| c.status == Health::Healthy || held_over(before, c))
+}
+
+/// A check still out of range after an action that does not say the incident's trouble
+/// remains: work queued while the service could not do it (a queue's depth, a consumer's
+/// lag), which drains at its consumers' pace minutes to hours after the fix — judging it
+/// would roll back the fix that ends it; or a standing warning of its own, out of range
+/// before the action and no worse now, of a kind its callers do not feel (a certificate's
+/// days left, a disk filling slowly): older than the action, which neither caused nor was
+/// meant to heal it.
+fn held_over(before: &ServiceHealth, check: &Check) -> bool {
+    let standing = check.status == Health::Degraded
+        && !check.felt
+        && before
+            .checks
+            .iter()
+            .any(|b| b.name == check.name && b.status >= check.status);
+    check.backlog || standing
 }
 
 /// Runs one remediation request to its end: checked, approved if it must be, recorded, applied,
@@ -644,6 +659,7 @@ mod tests {
                 .iter()
                 .map(|(n, st)| opsmcp_world::health::Check {
                     backlog: n.contains("queue") || n.contains("lag"),
+                    felt: opsmcp_world::health::felt_by_callers(n),
                     name: (*n).into(),
                     status: *st,
                     value: 0.0,
@@ -707,6 +723,94 @@ mod tests {
             &sick,
             &only_backlog,
             &only_backlog
+        ));
+    }
+
+    #[test]
+    fn a_standing_warning_older_than_the_action_does_not_undo_a_fix() {
+        // edge -> api; the fix on the api ended the edge's errors; the edge's certificate
+        // warning (days left under the warning level) was there before and still is.
+        let services = [svc("edge", &["api"]), svc("api", &[])];
+        let reach = super::reach("api", &services);
+        let sick = ["edge".to_string(), "api".to_string()];
+        let before = [
+            checked(
+                "edge",
+                &[
+                    ("error rate", Status::Unhealthy),
+                    ("certificate days left", Status::Degraded),
+                ],
+            ),
+            checked("api", &[("error rate", Status::Unhealthy)]),
+        ];
+        let now = [
+            checked(
+                "edge",
+                &[
+                    ("error rate", Status::Healthy),
+                    ("certificate days left", Status::Degraded),
+                ],
+            ),
+            checked("api", &[("error rate", Status::Healthy)]),
+        ];
+        assert!(super::recovered("api", &reach, &sick, &before, &now));
+        // What callers feel, still degraded: not recovered.
+        let slow = [
+            checked(
+                "edge",
+                &[
+                    ("error rate", Status::Healthy),
+                    ("latency p99 ms", Status::Degraded),
+                ],
+            ),
+            now[1].clone(),
+        ];
+        let slow_before = [
+            checked(
+                "edge",
+                &[
+                    ("error rate", Status::Unhealthy),
+                    ("latency p99 ms", Status::Degraded),
+                ],
+            ),
+            before[1].clone(),
+        ];
+        assert!(!super::recovered("api", &reach, &sick, &slow_before, &slow));
+        // A warning that is new since the action, or worse: not held over.
+        let new_warning = [
+            checked(
+                "edge",
+                &[
+                    ("error rate", Status::Healthy),
+                    ("disk used percent", Status::Degraded),
+                ],
+            ),
+            now[1].clone(),
+        ];
+        assert!(!super::recovered(
+            "api",
+            &reach,
+            &sick,
+            &before,
+            &new_warning
+        ));
+        // A warning the target did not have before the action: not held over.
+        let target_warned = [
+            now[0].clone(),
+            checked(
+                "api",
+                &[
+                    ("error rate", Status::Healthy),
+                    ("certificate days left", Status::Degraded),
+                ],
+            ),
+        ];
+        assert!(!super::recovered(
+            "api",
+            &reach,
+            &sick,
+            &before,
+            &target_warned
         ));
     }
 }

@@ -41,6 +41,25 @@ pub struct Check {
     /// range for a while after the service answers again.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub backlog: bool,
+    /// It reads what callers feel — how fast and how well the service answers (latency,
+    /// errors, availability, throughput, waiting for a pool) — not a resource or a warning of
+    /// the service's own (a certificate's days left, a disk filling): a warning of that other
+    /// kind, there before an action, need not heal for the action to count.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub felt: bool,
+}
+
+/// Whether a reading named `name` (its words, whatever exporter wrote it) is one callers feel:
+/// see [`Check::felt`].
+pub fn felt_by_callers(name: &str) -> bool {
+    matches!(
+        signals::kind(name),
+        SignalKind::Latency
+            | SignalKind::Errors
+            | SignalKind::Availability
+            | SignalKind::Throughput
+            | SignalKind::PoolWaiting
+    )
 }
 
 /// A service and its checks; its status is the worst of them.
@@ -209,6 +228,7 @@ impl Limit {
         };
         Check {
             backlog: false,
+            felt: felt_by_callers(&name),
             name,
             status,
             value,

@@ -37,8 +37,8 @@ use opsmcp_agent::{
 };
 
 use self::read::{
-    ActionRef, CONFIDENCE_FLOOR, Health, Hypothesis, RemediationResult, ServiceVerdict, find_str,
-    line, number,
+    ActionRef, CONFIDENCE_FLOOR, FailingCheck, Health, Hypothesis, RemediationResult,
+    ServiceVerdict, find_str, line, number,
 };
 
 /// The analysis script the planner runs on the raw logs.
@@ -1405,8 +1405,7 @@ fn claims(h: &Hypothesis) -> Vec<String> {
 /// on what it covers: a service outside it, unhealthy at detection or only since (a host
 /// busy with other work, a backlog of its own), is another story — it need not heal, and is
 /// reported as left unhealthy. A service that answers again, its other troubles of detection
-/// gone and only queued work left out of range, is well: the queue drains at its consumers'
-/// pace after the fix.
+/// gone and only held-over checks left out of range ([`held_over`]), is well.
 fn recovered(initial: Option<&Health>, now: &Health, claims: &[String]) -> bool {
     let was_unhealthy: Vec<&str> = initial
         .map(|h| {
@@ -1419,10 +1418,9 @@ fn recovered(initial: Option<&Health>, now: &Health, claims: &[String]) -> bool 
     let claimed_sick = was_unhealthy.iter().any(|s| claims.iter().any(|c| c == s));
     let another_story = |name: &str| claimed_sick && !claims.iter().any(|c| c == name);
     let draining = |s: &ServiceVerdict| {
-        s.only_backlog
-            && initial
-                .and_then(|h| h.services.iter().find(|b| b.service == s.service))
-                .is_some_and(|b| !b.problems.is_empty() && !b.only_backlog)
+        initial
+            .and_then(|h| h.services.iter().find(|b| b.service == s.service))
+            .is_some_and(|b| held_over(b, s))
     };
     let well = |s: &ServiceVerdict| s.status == "healthy" || draining(s);
     if now
@@ -1457,6 +1455,35 @@ fn recovered(initial: Option<&Health>, now: &Health, claims: &[String]) -> bool 
             .find(|s| s.service == *name)
             .map_or(now.status == "healthy", well)
     })
+}
+
+/// Whether what is still out of range on a service (`now`) is only held over from detection
+/// (`before`), while something else of then healed: work queued while it could not work (a
+/// backlog drains at its consumers' pace after the fix), or a standing warning of its own,
+/// out of range at detection and no worse now, of a kind its callers do not feel (a
+/// certificate's days left) — older than the action, which neither caused nor was meant to
+/// heal it.
+fn held_over(before: &ServiceVerdict, now: &ServiceVerdict) -> bool {
+    let rank = |status: &str| match status {
+        "unhealthy" => 2,
+        "degraded" => 1,
+        _ => 0,
+    };
+    let same = |a: &FailingCheck, b: &FailingCheck| a.name.is_some() && a.name == b.name;
+    let held = |c: &FailingCheck| {
+        c.backlog
+            || (c.status == "degraded"
+                && !c.felt
+                && before
+                    .failing
+                    .iter()
+                    .any(|b| same(b, c) && rank(&b.status) >= rank(&c.status)))
+    };
+    let healed_other = before
+        .failing
+        .iter()
+        .any(|b| !b.backlog && !now.failing.iter().any(|c| same(b, c)));
+    !now.failing.is_empty() && healed_other && now.failing.iter().all(held)
 }
 
 /// Where the script goes: beside the log data, in the same convention (relative to
@@ -2233,6 +2260,40 @@ mod tests {
             {"service": "worker", "status": "unhealthy", "checks": [
                 {"status": "unhealthy", "message": "consumer lag 9000", "backlog": true}]}]}));
         assert!(!recovered(Some(&stalled), &stalled, &["worker".into()]));
+    }
+
+    #[test]
+    fn a_standing_warning_older_than_the_fix_does_not_count_against_it() {
+        let before = health(json!({"status": "unhealthy", "services": [
+            {"service": "engine", "status": "unhealthy", "checks": [
+                {"name": "error rate", "status": "unhealthy", "message": "error rate 0.2", "felt": true}]},
+            {"service": "partner-edge", "status": "unhealthy", "checks": [
+                {"name": "error rate", "status": "unhealthy", "message": "error rate 0.07", "felt": true},
+                {"name": "certificate days left", "status": "degraded", "message": "6 days left"}]}]}));
+        let after = health(json!({"status": "degraded", "services": [
+            {"service": "engine", "status": "healthy"},
+            {"service": "partner-edge", "status": "degraded", "checks": [
+                {"name": "error rate", "status": "healthy", "message": "error rate 0.002", "felt": true},
+                {"name": "certificate days left", "status": "degraded", "message": "6 days left"}]}]}));
+        let claims = ["engine".to_string(), "partner-edge".to_string()];
+        assert!(recovered(Some(&before), &after, &claims));
+        // What callers feel, still out of range since detection: not recovered.
+        let slow_before = health(json!({"status": "unhealthy", "services": [
+            {"service": "engine", "status": "unhealthy"},
+            {"service": "partner-edge", "status": "unhealthy", "checks": [
+                {"name": "error rate", "status": "unhealthy", "message": "error rate 0.07", "felt": true},
+                {"name": "latency p99 ms", "status": "degraded", "message": "p99 900", "felt": true}]}]}));
+        let slow = health(json!({"status": "degraded", "services": [
+            {"service": "engine", "status": "healthy"},
+            {"service": "partner-edge", "status": "degraded", "checks": [
+                {"name": "latency p99 ms", "status": "degraded", "message": "p99 800", "felt": true}]}]}));
+        assert!(!recovered(Some(&slow_before), &slow, &claims));
+        // A warning new since detection: not held over.
+        let new_warning = health(json!({"status": "degraded", "services": [
+            {"service": "engine", "status": "healthy"},
+            {"service": "partner-edge", "status": "degraded", "checks": [
+                {"name": "disk used percent", "status": "degraded", "message": "disk 88%"}]}]}));
+        assert!(!recovered(Some(&before), &new_warning, &claims));
     }
 
     #[test]

@@ -125,9 +125,22 @@ pub struct ServiceVerdict {
     pub status: String,
     /// The messages of its failing checks.
     pub problems: Vec<String>,
-    /// Every failing check counts queued work (`backlog: true`): what piled up while it
-    /// could not work, which drains after a fix at its consumers' pace.
-    pub only_backlog: bool,
+    /// Its failing checks.
+    pub failing: Vec<FailingCheck>,
+}
+
+/// A check out of range in a `verify_health` result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailingCheck {
+    /// What was checked, when the server names it.
+    pub name: Option<String>,
+    /// `degraded`, `unhealthy` (lowercased).
+    pub status: String,
+    /// It reads what callers feel (`felt: true`): latency, errors, availability.
+    pub felt: bool,
+    /// It counts queued work (`backlog: true`): what piled up while the service could not
+    /// work, which drains after a fix at its consumers' pace.
+    pub backlog: bool,
 }
 
 /// A `verify_health` result.
@@ -168,10 +181,20 @@ impl Health {
                                     .collect()
                             })
                             .unwrap_or_default();
-                        let only_backlog = !failing.is_empty()
-                            && failing
-                                .iter()
-                                .all(|c| c.get("backlog").and_then(Value::as_bool) == Some(true));
+                        let flag = |c: &Value, key: &str| {
+                            c.get(key).and_then(Value::as_bool) == Some(true)
+                        };
+                        let checks = failing
+                            .iter()
+                            .map(|c| FailingCheck {
+                                name: str_at(c, &["name", "check"]).map(str::to_string),
+                                status: str_at(c, &["status"])
+                                    .unwrap_or("unknown")
+                                    .to_ascii_lowercase(),
+                                felt: flag(c, "felt"),
+                                backlog: flag(c, "backlog"),
+                            })
+                            .collect();
                         let problems = failing
                             .iter()
                             .map(|c| {
@@ -184,7 +207,7 @@ impl Health {
                             service,
                             status,
                             problems,
-                            only_backlog,
+                            failing: checks,
                         })
                     })
                     .collect()

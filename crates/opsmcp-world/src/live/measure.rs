@@ -498,6 +498,7 @@ mod tests {
         let result = |outcome, ms| ProbeResult {
             check: crate::health::Check {
                 backlog: false,
+                felt: true,
                 name: "http".into(),
                 status: crate::health::Status::Unhealthy,
                 value: ms,

@@ -158,6 +158,7 @@ impl ProbeSpec {
         ProbeResult {
             check: Check {
                 backlog: false,
+                felt: true,
                 name,
                 status,
                 value: ms,

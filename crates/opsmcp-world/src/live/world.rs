@@ -807,6 +807,7 @@ impl World for LiveWorld {
                             name.clone(),
                             vec![Check {
                                 backlog: false,
+                                felt: false,
                                 name: "prometheus".into(),
                                 status: Status::Unhealthy,
                                 value: 0.0,
@@ -1024,6 +1025,7 @@ fn restart_check(readings: &[Reading], last: Option<Timestamp>) -> Option<Check>
     };
     Some(Check {
         backlog: false,
+        felt: false,
         name: "restarts".into(),
         status,
         value: r.current,
@@ -1062,6 +1064,7 @@ fn oom_check(readings: &[Reading], last: Option<Timestamp>) -> Option<Check> {
     };
     Some(Check {
         backlog: false,
+        felt: false,
         name: "oom kills".into(),
         status,
         value: r.current,
