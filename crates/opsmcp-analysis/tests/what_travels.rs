@@ -959,3 +959,20 @@ async fn a_disk_that_runs_near_full_is_judged_by_the_room_it_has_left() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_release_whose_retries_bury_its_broker_is_the_cause_and_the_broker_its_victim() {
+    let file = "release-retries-flood-its-broker.toml";
+    sure_and_right(file, ("bad-deploy", "dispatcher")).await;
+    // The broker and the other publisher waiting on it are the release's to heal: its fix is
+    // judged on them.
+    let r = analyze(file, 1).await;
+    let top = &r.hypotheses[0];
+    for victim in ["event-bus", "orders-api"] {
+        assert!(
+            top.accounts_for.iter().any(|x| x == victim),
+            "{victim} in {:?}",
+            top.accounts_for
+        );
+    }
+}

@@ -196,6 +196,10 @@ pub struct Hypothesis {
     pub evidence_against: Vec<Evidence>,
     /// How the trouble travelled to the sick callers, `a → b → c` (a calls nothing sick).
     pub propagation_path: Vec<String>,
+    /// The other sick services it accounts for, off those paths: what its load or its work
+    /// swamped below it, and what waits on those. Its fix is judged on them too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts_for: Vec<String>,
     /// The action to try, chosen among those the world offers on the component by what the
     /// action says it does; absent when the hypothesis has no evidence of its own.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1201,6 +1205,7 @@ fn hypothesis(
         evidence_for: evidence_for.into_iter().take(12).collect(),
         evidence_against: evidence_against.into_iter().take(8).collect(),
         propagation_path,
+        accounts_for: Vec::new(),
         suggested_action,
         candidate_actions,
         remediation,

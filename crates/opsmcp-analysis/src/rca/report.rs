@@ -162,10 +162,26 @@ fn typed(s: &Survey<'_>, scored: &[Candidate]) -> Vec<(f64, Hypothesis)> {
                 r.strength >= MIN_OWN_EVIDENCE,
             );
             h.confidence = p;
+            h.accounts_for = off_the_paths(c);
             hyps.push((r.strength, h));
         }
     }
     hyps
+}
+
+/// The sick services a candidate accounts for that are neither it nor on its paths to its
+/// callers.
+fn off_the_paths(c: &Candidate) -> Vec<String> {
+    c.covered
+        .iter()
+        .filter(|x| **x != c.name)
+        .filter(|x| {
+            !c.paths
+                .iter()
+                .any(|p| p.split(" → ").any(|hop| hop == x.as_str()))
+        })
+        .cloned()
+        .collect()
 }
 
 /// Changes on services that are fine now: looked at, and why they are not the cause. They

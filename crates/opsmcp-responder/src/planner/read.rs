@@ -343,7 +343,8 @@ pub struct Hypothesis {
     pub signals: Vec<(String, String)>,
     /// Suggested actions, best first.
     pub actions: Vec<ActionRef>,
-    /// The services its trouble reaches (`propagation_path`: `a → b → c`), in order.
+    /// The services its trouble reaches (`propagation_path`: `a → b → c`), in order, then
+    /// those it accounts for off those paths (`accounts_for`).
     pub reaches: Vec<String>,
 }
 
@@ -447,6 +448,12 @@ impl Hypothesis {
                 if !hop.is_empty() && !reaches.iter().any(|r| r == hop) {
                     reaches.push(hop.to_string());
                 }
+            }
+        }
+        // What its load or its work swamped below it, off the paths to its callers.
+        for other in lines("accounts_for") {
+            if !reaches.contains(&other) {
+                reaches.push(other);
             }
         }
         let mut actions = Vec::new();
@@ -613,6 +620,12 @@ mod tests {
             "propagation_path": ["db → api → web", "db -> worker"]
         }]}));
         assert_eq!(hs[0].reaches, ["db", "api", "web", "worker"]);
+        // What it swamped below it, off those paths, is reached too.
+        let hs = Hypothesis::read_all(&json!({"hypotheses": [{
+            "root_cause": "bad-deploy", "component": "fanout", "confidence": 0.9,
+            "propagation_path": [], "accounts_for": ["broker", "ingest"]
+        }]}));
+        assert_eq!(hs[0].reaches, ["broker", "ingest"]);
     }
 
     #[test]
