@@ -23,7 +23,7 @@ pub enum IncidentsCommand {
         #[arg(long)]
         json: bool,
         #[command(flatten)]
-        overrides: crate::config::Overrides,
+        overrides: crate::config::StoreArgs,
     },
     /// One incident: its timeline, remediations and notifications.
     Show {
@@ -33,7 +33,7 @@ pub enum IncidentsCommand {
         #[arg(long)]
         json: bool,
         #[command(flatten)]
-        overrides: crate::config::Overrides,
+        overrides: crate::config::StoreArgs,
     },
     /// Approve a remediation action that needs a human's go-ahead. Only a pending request can
     /// be approved: one execute_remediation held on an open incident (its answer and the
@@ -47,7 +47,7 @@ pub enum IncidentsCommand {
         #[arg(long, env = "USER", default_value = "operator")]
         by: String,
         #[command(flatten)]
-        overrides: crate::config::Overrides,
+        overrides: crate::config::StoreArgs,
     },
 }
 
@@ -66,13 +66,13 @@ pub enum AuditCommand {
         #[arg(long)]
         json: bool,
         #[command(flatten)]
-        overrides: crate::config::Overrides,
+        overrides: crate::config::StoreArgs,
     },
     /// Check the chain: reports the first entry that was edited or removed, with the audit key
     /// (keyed links) and its anchor (entries deleted from the end); exits 1 when broken.
     Verify {
         #[command(flatten)]
-        overrides: crate::config::Overrides,
+        overrides: crate::config::StoreArgs,
     },
 }
 
@@ -103,7 +103,7 @@ pub fn run(cmd: IncidentsCommand, m: &clap::ArgMatches) -> anyhow::Result<Exit> 
                 json,
                 overrides,
             } => {
-                let store = open(&Settings::resolve(&overrides, m)?).await?;
+                let store = open(&Settings::resolve(&overrides.overrides(), m)?).await?;
                 let filter = IncidentFilter {
                     status: status.as_deref().map(str::parse).transpose()?,
                     ..Default::default()
@@ -138,7 +138,7 @@ pub fn run(cmd: IncidentsCommand, m: &clap::ArgMatches) -> anyhow::Result<Exit> 
                 json,
                 overrides,
             } => {
-                let store = open(&Settings::resolve(&overrides, m)?).await?;
+                let store = open(&Settings::resolve(&overrides.overrides(), m)?).await?;
                 let detail = store.get_incident(&id).await?;
                 let remediations = store.remediations_for(&id).await?;
                 let notifications = store.notifications_for_incident(&id).await?;
@@ -197,7 +197,7 @@ pub fn run(cmd: IncidentsCommand, m: &clap::ArgMatches) -> anyhow::Result<Exit> 
                 by,
                 overrides,
             } => {
-                let store = open(&Settings::resolve(&overrides, m)?).await?;
+                let store = open(&Settings::resolve(&overrides.overrides(), m)?).await?;
                 let (name, target) = match action.split_once('@') {
                     Some((n, t)) => (n.to_string(), Some(t.to_string())),
                     None => (action.clone(), None),
@@ -229,7 +229,7 @@ pub fn run_audit(cmd: AuditCommand, m: &clap::ArgMatches) -> anyhow::Result<Exit
             overrides,
         } => {
             return runtime()?.block_on(async move {
-                let store = open(&Settings::resolve(&overrides, m)?).await?;
+                let store = open(&Settings::resolve(&overrides.overrides(), m)?).await?;
                 for e in store.audit_entries(after, limit.clamp(1, 10_000)).await? {
                     if json {
                         println!("{}", serde_json::to_string(&e)?);
@@ -252,7 +252,7 @@ pub fn run_audit(cmd: AuditCommand, m: &clap::ArgMatches) -> anyhow::Result<Exit
         }
     };
     runtime()?.block_on(async move {
-        let settings = Settings::resolve(&overrides, m)?;
+        let settings = Settings::resolve(&overrides.overrides(), m)?;
         let mut store = open(&settings).await?;
         let key = settings.audit_key_to_verify()?;
         let keyed = key.is_some();

@@ -70,7 +70,7 @@ enum Command {
         #[arg(long)]
         port: Option<u16>,
         #[command(flatten)]
-        overrides: Overrides,
+        flags: config::ServeFlags,
     },
     /// Ask each server's /health and print a table; exits 1 if any is down or failing.
     Health(health_cmd::HealthArgs),
@@ -161,8 +161,8 @@ fn main() -> ExitCode {
         Command::Serve {
             server,
             port,
-            overrides,
-        } => Settings::resolve(&overrides, m).and_then(|mut s| {
+            flags,
+        } => Settings::resolve(&flags.overrides(), m).and_then(|mut s| {
             if let Some(p) = port {
                 server.set_port(&mut s, p);
             }
