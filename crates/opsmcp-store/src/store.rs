@@ -96,6 +96,64 @@ impl Store {
         })
     }
 
+    /// Opens the store at `url` for reading only, for whoever may read it but not write it (an
+    /// auditor): nothing is created or migrated, and a SQLite file is opened read-only — also in
+    /// a read-only folder, where SQLite cannot create the `-shm` file a WAL database wants (the
+    /// file is then read as immutable, when no `-wal` file shows a writer at work). A
+    /// schema older than this build's is refused with what to do, since its reads would fail.
+    pub async fn open_read_only(url: &str) -> Result<Store, StoreError> {
+        let backend = if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?
+                .read_only(true)
+                .busy_timeout(SQLITE_BUSY_TIMEOUT);
+            let connect = |options: SqliteConnectOptions| async move {
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(options)
+                    .await?;
+                // The first read is what needs the `-shm` file.
+                sqlx::query("SELECT count(*) FROM sqlite_master")
+                    .fetch_one(&pool)
+                    .await?;
+                Ok::<_, sqlx::Error>(pool)
+            };
+            // Immutable only with no `-wal` file: one there holds commits the file lacks.
+            let mut wal = options.get_filename().as_os_str().to_owned();
+            wal.push("-wal");
+            let pool = match connect(options.clone()).await {
+                Ok(pool) => pool,
+                Err(first) if std::path::Path::new(&wal).exists() => return Err(first.into()),
+                Err(first) => match connect(options.immutable(true)).await {
+                    Ok(pool) => pool,
+                    Err(_) => return Err(first.into()),
+                },
+            };
+            let applied = applied_migrations(&pool).await?;
+            check_schema(&sqlx::migrate!("migrations/sqlite"), &applied)?;
+            Backend::Sqlite(pool)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(2)
+                .connect_with(options)
+                .await?;
+            let applied = applied_migrations(&pool).await?;
+            check_schema(&sqlx::migrate!("migrations/postgres"), &applied)?;
+            Backend::Postgres(pool)
+        } else {
+            let scheme = url.split(':').next().unwrap_or_default();
+            return Err(StoreError::UnsupportedUrl {
+                url: format!("{scheme}:…"),
+            });
+        };
+        tracing::debug!(backend = backend_name(&backend), "store opened read-only");
+        Ok(Store {
+            backend,
+            clock: Arc::new(Timestamp::now),
+            seal: None,
+        })
+    }
+
     /// Links new audit entries with `key` (HMAC-SHA256) and keeps its anchor (log, gauge, file)
     /// up to date on every audit write; verification checks keyed links and the anchor.
     pub fn with_audit_key(mut self, key: crate::seal::AuditKey) -> Store {
@@ -132,6 +190,48 @@ impl Store {
         let t = (self.clock)();
         Timestamp::from_microsecond(t.as_microsecond()).unwrap_or(t)
     }
+}
+
+/// The schema versions applied to a store (none when it was never migrated).
+async fn applied_migrations<'e, E>(executor: E) -> Result<Vec<i64>, StoreError>
+where
+    E: sqlx::Executor<'e> + Copy,
+    E::Database: sqlx::Database,
+    for<'q> <E::Database as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, E::Database>,
+    i64: sqlx::Type<E::Database> + for<'r> sqlx::Decode<'r, E::Database>,
+    for<'r> (i64,): sqlx::FromRow<'r, <E::Database as sqlx::Database>::Row>,
+{
+    let rows: Vec<(i64,)> =
+        match sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+            .fetch_all(executor)
+            .await
+        {
+            Ok(rows) => rows,
+            // No migrations table: nothing was ever written here.
+            Err(sqlx::Error::Database(_)) => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
+    Ok(rows.into_iter().map(|(v,)| v).collect())
+}
+
+/// Whether every migration of this build is applied; a read-only open cannot apply them.
+fn check_schema(migrator: &sqlx::migrate::Migrator, applied: &[i64]) -> Result<(), StoreError> {
+    let missing = migrator
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration() && !applied.contains(&m.version))
+        .count();
+    if missing == 0 {
+        return Ok(());
+    }
+    // Not a variant of its own: the servers' error mapping matches every variant, and this one
+    // only a read-only open (a command line) can meet.
+    Err(StoreError::Invalid {
+        field: "store",
+        message: format!(
+            "its schema is {missing} migration(s) behind this opsmcp (or it is not an opsmcp \
+             store); open it once with write access (`opsmcp up`) to bring it up to date"
+        ),
+    })
 }
 
 /// Creates the database file's missing folders (0700) and the file itself, empty, 0600 (SQLite

@@ -92,6 +92,35 @@ async fn open(settings: &Settings) -> anyhow::Result<Store> {
     })
 }
 
+/// The store for a command that only reads (list, show, audit): opened read-only, so whoever
+/// may read the database but not write it (an auditor; a 0444 file, a read-only folder) can.
+/// A SQLite store that does not exist yet is created as any command creates it.
+async fn open_to_read(settings: &Settings) -> anyhow::Result<Store> {
+    let url = &settings.database_url;
+    let exists = match sqlite_file(url) {
+        Some(path) => path.exists(),
+        None => !url.starts_with("sqlite:"),
+    };
+    if !exists {
+        return open(settings).await;
+    }
+    Store::open_read_only(url).await.with_context(|| {
+        format!(
+            "cannot read the store at {}; check --database-url / --data-dir",
+            crate::serve::redact_url(url)
+        )
+    })
+}
+
+/// The file of a `sqlite:` URL; none for an in-memory database or another backend.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then(|| path.into())
+}
+
 /// Runs an incidents command.
 pub fn run(cmd: IncidentsCommand, m: &clap::ArgMatches) -> anyhow::Result<Exit> {
     let m = m.subcommand().map(|(_, m)| m).unwrap_or(m);
@@ -103,7 +132,7 @@ pub fn run(cmd: IncidentsCommand, m: &clap::ArgMatches) -> anyhow::Result<Exit> 
                 json,
                 overrides,
             } => {
-                let store = open(&Settings::resolve(&overrides.overrides(), m)?).await?;
+                let store = open_to_read(&Settings::resolve(&overrides.overrides(), m)?).await?;
                 let filter = IncidentFilter {
                     status: status.as_deref().map(str::parse).transpose()?,
                     ..Default::default()
@@ -138,7 +167,7 @@ pub fn run(cmd: IncidentsCommand, m: &clap::ArgMatches) -> anyhow::Result<Exit> 
                 json,
                 overrides,
             } => {
-                let store = open(&Settings::resolve(&overrides.overrides(), m)?).await?;
+                let store = open_to_read(&Settings::resolve(&overrides.overrides(), m)?).await?;
                 let detail = store.get_incident(&id).await?;
                 let remediations = store.remediations_for(&id).await?;
                 let notifications = store.notifications_for_incident(&id).await?;
@@ -229,7 +258,7 @@ pub fn run_audit(cmd: AuditCommand, m: &clap::ArgMatches) -> anyhow::Result<Exit
             overrides,
         } => {
             return runtime()?.block_on(async move {
-                let store = open(&Settings::resolve(&overrides.overrides(), m)?).await?;
+                let store = open_to_read(&Settings::resolve(&overrides.overrides(), m)?).await?;
                 for e in store.audit_entries(after, limit.clamp(1, 10_000)).await? {
                     if json {
                         println!("{}", serde_json::to_string(&e)?);
@@ -253,7 +282,7 @@ pub fn run_audit(cmd: AuditCommand, m: &clap::ArgMatches) -> anyhow::Result<Exit
     };
     runtime()?.block_on(async move {
         let settings = Settings::resolve(&overrides.overrides(), m)?;
-        let mut store = open(&settings).await?;
+        let mut store = open_to_read(&settings).await?;
         let key = settings.audit_key_to_verify()?;
         let keyed = key.is_some();
         if let Some(key) = key {

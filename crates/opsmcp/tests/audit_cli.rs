@@ -251,3 +251,78 @@ fn an_existing_folder_keeps_its_mode_and_new_files_are_private() {
     assert_eq!(mode(&data), 0o755);
     assert_eq!(mode(&data.join("opsmcp.db")), 0o600);
 }
+
+/// `opsmcp ARGS… --data-dir DIR` as someone who may read the data directory but not write it:
+/// the test's own user when it is not root (the modes bind it), else `nobody` (root ignores
+/// them).
+fn cli_as_reader(data_dir: &Path, args: &[&str]) -> (i32, String) {
+    use std::os::unix::{fs::MetadataExt, process::CommandExt};
+    let mut cmd = Command::new(common::bin());
+    cmd.args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("OPSMCP_CONFIG")
+        .env_remove("OPSMCP_DATABASE_URL")
+        .env_remove("OPSMCP_AUDIT_KEY_FILE");
+    if std::fs::metadata("/proc/self").unwrap().uid() == 0 {
+        cmd.uid(65534).gid(65534);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+/// What is in a folder: each name with its size and modification time.
+fn listing(dir: &Path) -> Vec<(String, u64, std::time::SystemTime)> {
+    let mut out: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let m = e.metadata().unwrap();
+            (
+                e.file_name().to_string_lossy().to_string(),
+                m.len(),
+                m.modified().unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// An auditor with read access only (files 0444 in a 0555 folder) verifies and lists the store
+/// a server wrote, and leaves it as it was.
+#[test]
+fn a_read_only_store_can_be_verified_and_listed() {
+    let (root, data) = served_store();
+    for entry in std::fs::read_dir(&data).unwrap() {
+        std::fs::set_permissions(entry.unwrap().path(), PermissionsExt::from_mode(0o444)).unwrap();
+    }
+    std::fs::set_permissions(&data, PermissionsExt::from_mode(0o555)).unwrap();
+    std::fs::set_permissions(root.path(), PermissionsExt::from_mode(0o755)).unwrap();
+    let before = listing(&data);
+
+    let (code, out) = cli_as_reader(&data, &["audit", "verify"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(&format!("intact: {CALLS} entries")), "{out}");
+    let (code, out) = cli_as_reader(&data, &["audit", "list", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out.lines().count(), CALLS, "{out}");
+    let (code, out) = cli_as_reader(&data, &["incidents", "list"]);
+    assert_eq!(code, 0, "{out}");
+
+    // A file that is only read-only, in a folder the reader may write.
+    std::fs::set_permissions(&data, PermissionsExt::from_mode(0o777)).unwrap();
+    let (code, out) = cli_as_reader(&data, &["audit", "verify"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = cli_as_reader(&data, &["incidents", "list", "--json"]);
+    assert_eq!(code, 0, "{out}");
+
+    std::fs::set_permissions(&data, PermissionsExt::from_mode(0o700)).unwrap();
+    assert_eq!(listing(&data), before, "reading changed the store");
+    // Writing still needs write access: refused, in one line.
+    let (code, out) = cli_as_reader(&data, &["incidents", "approve", "INC-0001", "restart"]);
+    assert_ne!(code, 0, "{out}");
+}
