@@ -505,14 +505,26 @@ pub fn prompt(args: PromptArgs) -> anyhow::Result<Exit> {
             Toolbox::connect(&config, Duration::from_secs(20))
                 .await
                 .map_err(|e| {
-                    let hint = if e.to_string().contains("Auth required") {
-                        "the MCP servers want a token: set OPSMCP_TOKEN to one made by `opsmcp \
-                         token create` (or give headers in --mcp-config)"
-                    } else {
-                        "cannot reach the MCP servers; start them with `opsmcp up` or pass \
-                         --mcp-config"
-                    };
-                    anyhow::Error::new(e).context(hint)
+                    use crate::report::Hint;
+                    match e {
+                        // The transport's own words name its Rust types: say what happened.
+                        opsmcp_agent::McpError::Connect {
+                            server,
+                            transport,
+                            target,
+                            message,
+                        } if message.contains("Auth required") => anyhow::anyhow!(
+                            "MCP server `{server}` ({transport} {target}) wants a token"
+                        )
+                        .context(Hint(
+                            "set OPSMCP_TOKEN to one made by `opsmcp token create` (or give \
+                             headers in --mcp-config)"
+                                .into(),
+                        )),
+                        e => anyhow::Error::new(e).context(Hint(
+                            "start them with `opsmcp up`, or pass --mcp-config".into(),
+                        )),
+                    }
                 })?,
         );
         let mut agent = Agent::new(brain, toolbox.clone(), prompts.system_prompt());

@@ -883,13 +883,68 @@ fn read_file(path: &Path) -> anyhow::Result<FileSettings> {
             path.display()
         )
     })?;
-    toml::from_str(&text).with_context(|| {
-        format!(
-            "{} is not a valid opsmcp settings file (see `opsmcp config print` for the names)",
+    toml::from_str(&text).map_err(|e| {
+        let location = e.span().map(|span| {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            (line, column)
+        });
+        anyhow::Error::new(BadFile {
+            path: path.to_path_buf(),
+            location,
+            message: e.message().trim().to_string(),
+        })
+        .context(crate::report::Hint(format!(
+            "`opsmcp config check {}` shows the problem and the valid names",
             path.display()
-        )
+        )))
     })
 }
+
+/// A settings file that does not parse: where, and what is wrong. Its line says the problem
+/// briefly; [`BadFile::full`] (`opsmcp config check`) adds what is allowed there.
+#[derive(Debug)]
+pub struct BadFile {
+    pub path: PathBuf,
+    /// Line and column (from 1) of the fault, when known.
+    pub location: Option<(usize, usize)>,
+    /// The parser's message, with the names it expected.
+    pub message: String,
+}
+
+impl BadFile {
+    fn at(&self) -> String {
+        self.location
+            .map(|(line, column)| format!("line {line}, column {column}: "))
+            .unwrap_or_default()
+    }
+
+    /// The problem and what is allowed instead (every valid key name, for an unknown one).
+    pub fn full(&self) -> String {
+        format!("{}{}", self.at(), self.message.replace('\n', " "))
+    }
+}
+
+impl std::fmt::Display for BadFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The list of every valid name is long: `config check` prints it.
+        let brief = self
+            .message
+            .split(", expected one of")
+            .next()
+            .unwrap_or_default()
+            .replace('\n', " ");
+        write!(
+            f,
+            "{} is not a valid opsmcp settings file: {}{brief}",
+            self.path.display(),
+            self.at()
+        )
+    }
+}
+
+impl std::error::Error for BadFile {}
 
 fn default_data_dir() -> PathBuf {
     let base = std::env::var_os("XDG_DATA_HOME")

@@ -14,13 +14,29 @@ use opsmcp_world::{
     },
 };
 
-use crate::{config::Settings, serve::Exit};
+use crate::{
+    config::{BadFile, Settings},
+    serve::Exit,
+};
 
 struct Row {
     source: &'static str,
     name: String,
     ok: bool,
     detail: String,
+}
+
+/// `config check` when the settings cannot be used at all (a file that does not parse, a value
+/// out of bounds): the problem in full, as a failed row, and exit 1. Every other command
+/// points here, so it must work on the very file they refuse.
+pub fn bad_settings(error: &anyhow::Error) -> anyhow::Result<Exit> {
+    let (name, detail) = match error.downcast_ref::<BadFile>() {
+        Some(bad) => (bad.path.display().to_string(), bad.full()),
+        None => ("settings".to_string(), crate::report::render(error).0),
+    };
+    println!("{:<11} {:<24} {:<6} DETAIL", "SOURCE", "NAME", "STATUS");
+    println!("{:<11} {:<24} {:<6} {detail}", "settings", name, "FAIL");
+    Ok(Exit::Failed)
 }
 
 pub fn run(settings: &Settings) -> anyhow::Result<Exit> {

@@ -77,8 +77,8 @@ pub enum Exit {
 impl From<Exit> for ExitCode {
     fn from(e: Exit) -> Self {
         match e {
-            Exit::Ok => ExitCode::SUCCESS,
-            Exit::Failed => ExitCode::FAILURE,
+            Exit::Ok => ExitCode::from(crate::report::EXIT_OK),
+            Exit::Failed => ExitCode::from(crate::report::EXIT_FAILED),
         }
     }
 }

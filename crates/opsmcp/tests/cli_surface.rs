@@ -212,3 +212,129 @@ fn serve_still_reads_its_port_variable() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("not-a-port"), "{stderr}");
 }
+
+/// A bad settings file: one line saying where and what, one hint naming a command that works
+/// on that very file and shows the problem with the valid names.
+#[test]
+fn a_bad_config_is_one_line_and_its_hint_works_on_the_bad_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("opsmcp.toml");
+    std::fs::write(&file, "bind = \"127.0.0.1\"\nmonitoring_prot = 1\n").unwrap();
+    let file_s = file.display().to_string();
+    let out = opsmcp(&["incidents", "list", "--config", &file_s]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(
+        lines[0].starts_with("opsmcp: error: ")
+            && lines[0].contains("line 2")
+            && lines[0].contains("monitoring_prot"),
+        "{stderr}"
+    );
+    let hint = lines[1].strip_prefix("hint: ").expect("a hint line");
+    // The hint's command, run as written, reports the problem instead of failing on it.
+    let command = hint.split('`').nth(1).expect("a command in backquotes");
+    let argv: Vec<&str> = command.split_whitespace().collect();
+    assert_eq!(argv[..2], ["opsmcp", "config"], "{hint}");
+    let checked = opsmcp(&argv[1..]);
+    let stdout = String::from_utf8_lossy(&checked.stdout);
+    assert_eq!(checked.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAIL") && stdout.contains("monitoring_prot"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("`monitoring_port`"),
+        "the valid names: {stdout}"
+    );
+    assert!(
+        checked.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+}
+
+/// A cause is said once, not once per layer that wraps it.
+#[test]
+fn an_error_says_each_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_dir = dir.path().join("file");
+    std::fs::write(&not_a_dir, "").unwrap();
+    let data = not_a_dir.join("data").display().to_string();
+    let out = opsmcp(&["incidents", "list", "--data-dir", &data]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("Not a directory").count(), 1, "{stderr}");
+}
+
+/// Logs on a stderr that is not a terminal carry no colour codes.
+#[test]
+fn no_colour_codes_when_stderr_is_not_a_terminal() {
+    use std::io::{BufRead, BufReader, Read};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(bin())
+        .args(["serve", "monitoring", "--port", "0"])
+        .env("OPSMCP_DATA_DIR", dir.path())
+        .env_remove("OPSMCP_CONFIG")
+        .env_remove("NO_COLOR")
+        .env_remove("OPSMCP_LOG")
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let listening = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .any(|l| l.contains("listening on"));
+    assert!(listening);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    // A fresh data directory: the audit key's creation is logged at info.
+    assert!(stderr.contains("INFO"), "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "colour codes in a pipe: {stderr:?}"
+    );
+}
+
+/// The transport's Rust type names do not reach the user: a server that wants a token says so.
+#[test]
+fn a_server_wanting_a_token_is_said_in_words() {
+    let made = opsmcp(&["token", "create", "--name", "t", "--scopes", "read"]);
+    let entry = String::from_utf8_lossy(&made.stderr).to_string();
+    let entry = &entry[entry.find("[[auth.tokens]]").unwrap()..];
+    let entry = entry.split("\n\n").next().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("opsmcp.toml");
+    std::fs::write(&config, format!("{entry}\n")).unwrap();
+    let config_s = config.display().to_string();
+    let server = common::Running::up(&["--config", &config_s]);
+    let port = |name: &str| server.url(name).rsplit(':').next().unwrap().to_string();
+    let out = Command::new(bin())
+        .args(["agent", "look", "--max-turns", "1", "--config", &config_s])
+        .args(["--monitoring-port", &port("monitoring")])
+        .args(["--workflow-port", &port("workflow")])
+        .args(["--log-analytics-port", &port("log-analytics")])
+        .env("OPSMCP_DATA_DIR", dir.path())
+        .env_remove("OPSMCP_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("::"), "type names: {stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(lines[0].contains("wants a token"), "{stderr}");
+    assert!(lines[1].starts_with("hint: set OPSMCP_TOKEN"), "{stderr}");
+}
