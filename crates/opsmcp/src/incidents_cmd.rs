@@ -54,7 +54,8 @@ pub enum IncidentsCommand {
 /// Audit log commands.
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Print the log, oldest first, from entry `--after`.
+    /// Print the log, oldest first, from entry `--after`: every entry, or those matching the
+    /// filters (all of them).
     List {
         /// Entries after this seq.
         #[arg(long, default_value_t = 0)]
@@ -62,9 +63,11 @@ pub enum AuditCommand {
         /// How many.
         #[arg(long, default_value_t = 100)]
         limit: i64,
-        /// Print JSON lines.
+        /// Print JSON lines (no header).
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        filter: crate::audit_list::AuditFilter,
         #[command(flatten)]
         overrides: crate::config::StoreArgs,
     },
@@ -255,28 +258,12 @@ pub fn run_audit(cmd: AuditCommand, m: &clap::ArgMatches) -> anyhow::Result<Exit
             after,
             limit,
             json,
+            filter,
             overrides,
         } => {
             return runtime()?.block_on(async move {
                 let store = open_to_read(&Settings::resolve(&overrides.overrides(), m)?).await?;
-                for e in store.audit_entries(after, limit.clamp(1, 10_000)).await? {
-                    if json {
-                        println!("{}", serde_json::to_string(&e)?);
-                    } else {
-                        println!(
-                            "{:>6} {} {:<14} {:<26} {:<12} {:>6} ms  {}  {}",
-                            e.seq,
-                            e.at.strftime("%Y-%m-%d %H:%M:%S"),
-                            e.server,
-                            e.tool,
-                            e.caller,
-                            e.duration_ms,
-                            e.outcome,
-                            e.arguments
-                        );
-                    }
-                }
-                Ok(Exit::Ok)
+                crate::audit_list::run(&store, after, limit, json, &filter).await
             });
         }
     };

@@ -3,6 +3,7 @@
 
 mod agent_cmd;
 mod agent_out;
+mod audit_list;
 mod config;
 mod config_check;
 mod health_cmd;

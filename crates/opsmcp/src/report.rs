@@ -25,6 +25,19 @@ impl std::fmt::Display for Hint {
     }
 }
 
+/// A command line that cannot be used as given, found after parsing (two flags that
+/// contradict each other): exit 2, like the parser's own refusals.
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
 /// Whether stderr may carry colour: a terminal, and `NO_COLOR` unset or empty (no-color.org).
 pub fn colour_on_stderr() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
@@ -54,7 +67,9 @@ pub fn print(error: &anyhow::Error) -> u8 {
     if let Some(hint) = hint {
         eprintln!("hint: {hint}");
     }
-    if error.downcast_ref::<crate::ports::PortTaken>().is_some() {
+    if error.downcast_ref::<crate::ports::PortTaken>().is_some()
+        || error.downcast_ref::<Usage>().is_some()
+    {
         EXIT_USAGE
     } else {
         EXIT_FAILED

@@ -326,3 +326,109 @@ fn a_read_only_store_can_be_verified_and_listed() {
     let (code, out) = cli_as_reader(&data, &["incidents", "approve", "INC-0001", "restart"]);
     assert_ne!(code, 0, "{out}");
 }
+
+/// `tools/call NAME ARGS` on a server, as a stateless client.
+fn call_tool(base: &str, name: &str, arguments: serde_json::Value) {
+    let status = common::post_mcp(base)
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                      "params": {"name": name, "arguments": arguments}}))
+        .send()
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+}
+
+/// `audit list` has a header in text mode (none with --json), and narrows by tool, incident,
+/// caller, outcome and time; a bad filter value is a usage error saying what is accepted.
+#[test]
+fn audit_list_has_a_header_and_filters() {
+    let mut server = Running::up(&[]);
+    let data = server.data_dir.clone();
+    let workflow = server.url("workflow").to_string();
+    call_tool(
+        &workflow,
+        "create_incident",
+        json!({"title": "Checkout failing", "severity": "critical"}),
+    );
+    call_tool(
+        &workflow,
+        "get_incident",
+        json!({"incident_id": "INC-0001"}),
+    );
+    call_tool(
+        &workflow,
+        "get_incident",
+        json!({"incident_id": "INC-9999"}),
+    );
+    call_tool(server.url("monitoring"), "no_such_tool", json!({}));
+    server.terminate();
+    server.wait();
+
+    let list = |extra: &[&str]| {
+        let mut args = vec!["audit", "list"];
+        args.extend_from_slice(extra);
+        cli(&data, &args)
+    };
+    let (code, out) = list(&[]);
+    assert_eq!(code, 0, "{out}");
+    let header = out.lines().next().unwrap();
+    for column in [
+        "SEQ", "AT", "SERVER", "TOOL", "CALLER", "DURATION", "OUTCOME",
+    ] {
+        assert!(header.contains(column), "{out}");
+    }
+    assert_eq!(out.lines().count(), 5, "a header and four entries: {out}");
+    let (_, out) = list(&["--json"]);
+    let entries: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(entries.len(), 4, "{out}");
+
+    // Each filter, as JSON lines: the tools of the entries that pass.
+    let tools = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["--json"];
+        args.extend_from_slice(extra);
+        let (code, out) = list(&args);
+        assert_eq!(code, 0, "{out}");
+        out.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["tool"].to_string())
+            .map(|t| t.trim_matches('"').to_string())
+            .collect()
+    };
+    assert_eq!(tools(&["--tool", "get_incident"]).len(), 2);
+    assert_eq!(tools(&["--incident", "INC-0001"]), ["get_incident"]);
+    assert_eq!(tools(&["--incident", "inc-9999"]), ["get_incident"]);
+    assert_eq!(
+        tools(&["--outcome", "ok"]),
+        ["create_incident", "get_incident"]
+    );
+    assert_eq!(tools(&["--outcome", "error"]), ["get_incident"]);
+    let caller = entries[0]["caller"].as_str().unwrap();
+    assert_eq!(tools(&["--caller", caller]).len(), 4);
+    assert!(tools(&["--caller", "token:someone-else"]).is_empty());
+    assert_eq!(tools(&["--since", "1h"]).len(), 4);
+    assert_eq!(tools(&["--since", "2000-01-01", "--until", "1h"]).len(), 0);
+    assert_eq!(
+        tools(&["--tool", "get_incident", "--outcome", "ok", "--limit", "1"]),
+        ["get_incident"]
+    );
+    let (_, out) = list(&["--tool", "get_incidnet"]);
+    assert!(
+        out.starts_with("no audit entries match") && out.contains("get_incident"),
+        "{out}"
+    );
+
+    // Bad values: exit 2, saying what is accepted.
+    for (args, says) in [
+        (&["--since", "yesterday"][..], "2h"),
+        (&["--until", "2026-13-45"], "2026-12-06"),
+        (&["--incident", "42"], "INC-0001"),
+        (&["--outcome", "fine"], "rate_limited"),
+        (&["--since", "1h", "--until", "2h"], "not before"),
+    ] {
+        let (code, out) = list(args);
+        assert_eq!(code, 2, "{args:?}: {out}");
+        assert!(out.contains(says), "{args:?}: {out}");
+    }
+}
