@@ -164,9 +164,12 @@ fn main() -> ExitCode {
         return ExitCode::from(report::EXIT_USAGE);
     };
     let result = match cli.command {
-        Command::Up(flags) => {
-            Settings::resolve(&flags, m).and_then(|s| serve::run(&s, &serve::ServerKind::ALL))
-        }
+        Command::Up(flags) => Settings::resolve(&flags, m).and_then(|s| {
+            if s.scenario.is_none() {
+                config_check::warn_in_background(&s);
+            }
+            serve::run(&s, &serve::ServerKind::ALL)
+        }),
         Command::Serve {
             server,
             port,
@@ -174,6 +177,9 @@ fn main() -> ExitCode {
         } => Settings::resolve(&flags.overrides(), m).and_then(|mut s| {
             if let Some(p) = port {
                 server.set_port(&mut s, p);
+            }
+            if s.scenario.is_none() {
+                config_check::warn_in_background(&s);
             }
             serve::run(&s, &[server])
         }),

@@ -338,3 +338,75 @@ fn a_server_wanting_a_token_is_said_in_words() {
     assert!(lines[0].contains("wants a token"), "{stderr}");
     assert!(lines[1].starts_with("hint: set OPSMCP_TOKEN"), "{stderr}");
 }
+
+/// `up` on this system runs the checks of `config check` and warns about each problem (a log
+/// path, a runbook program, a probe), but starts all the same.
+#[test]
+fn up_warns_at_start_about_what_config_check_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let config = dir.path().join("opsmcp.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[log_files]]\nservice = \"checkout-api\"\nglobs = [\"{d}/missing/*.log\"]\n\n\
+             [[runbook]]\nname = \"restart\"\nservice = \"checkout-api\"\n\
+             description = \"restart it\"\nprogram = \"{d}/no-such-program\"\nargs = []\n\
+             timeout_ms = 1000\nrisk = \"low\"\n\n\
+             [[probes]]\nservice = \"checkout-api\"\nkind = \"tcp\"\naddress = \"127.0.0.1:1\"\n"
+        ),
+    )
+    .unwrap();
+    let config_s = config.display().to_string();
+    // config check calls each of them a failure.
+    let checked = opsmcp(&["config", "check", &config_s]);
+    assert_eq!(checked.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&checked.stdout)
+            .matches("FAIL")
+            .count(),
+        3
+    );
+
+    let mut args = common::UP_ON_FREE_PORTS.to_vec();
+    args.extend(["--config", &config_s]);
+    let mut child = common::Killed(
+        Command::new(bin())
+            .args(&args)
+            .env("OPSMCP_DATA_DIR", dir.path().join("data"))
+            .env_remove("OPSMCP_CONFIG")
+            .env_remove("OPSMCP_LOG")
+            .env_remove("RUST_LOG")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let (stdout, _) = common::lines_of(child.0.stdout.take().unwrap());
+    let (stderr, _) = common::lines_of(child.0.stderr.take().unwrap());
+    let listening = (0..3)
+        .filter(|_| {
+            stdout
+                .recv_timeout(std::time::Duration::from_secs(30))
+                .is_ok_and(|l| l.contains("listening on"))
+        })
+        .count();
+    assert_eq!(listening, 3, "up starts despite the problems");
+    let mut warnings = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while warnings.len() < 3 && std::time::Instant::now() < deadline {
+        if let Ok(line) = stderr.recv_timeout(std::time::Duration::from_millis(200))
+            && line.contains("WARN")
+            && line.contains("config check")
+        {
+            warnings.push(line);
+        }
+    }
+    let all = warnings.join("\n");
+    assert_eq!(warnings.len(), 3, "{all}");
+    assert!(all.contains("missing"), "{all}");
+    assert!(all.contains("no-such-program"), "{all}");
+    assert!(all.contains("127.0.0.1:1"), "{all}");
+    // Still serving.
+    assert!(child.0.try_wait().unwrap().is_none());
+}
