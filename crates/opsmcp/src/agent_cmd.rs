@@ -30,6 +30,7 @@ use opsmcp_world::sim::{Scenario, builtin};
 use crate::{
     agent_out::Output,
     config::{Overrides, ReachArgs, Settings},
+    report::Usage,
     serve::{self, Exit, ServerKind},
 };
 
@@ -337,7 +338,10 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<Exit> {
         ("--min-recovered", thresholds.recovered),
     ] {
         if !(0.0..=1.0).contains(&v) {
-            bail!("{flag} is a fraction of the runs, from 0 to 1 (got {v})");
+            return Err(Usage(format!(
+                "{flag} is a fraction of the runs, from 0 to 1 (got {v})"
+            ))
+            .into());
         }
     }
     let opts = AgentOpts {
@@ -642,7 +646,10 @@ fn scenario_settings(
     s.effect_speed = opts.sim.effect_speed;
     s.shutdown_grace_s = 1;
     if !(1.0..=1000.0).contains(&opts.sim.effect_speed) {
-        bail!("--effect-speed must be from 1 to 1000 (1 = the scenario's own timing)");
+        return Err(Usage(
+            "--effect-speed must be from 1 to 1000 (1 = the scenario's own timing)".into(),
+        )
+        .into());
     }
     // execute_remediation watches health recover before calling an action done, and rolls it
     // back when it does not: give it twice the slowest action's time at this speed (a
@@ -756,10 +763,14 @@ async fn run_one(
     let in_process = servers.is_some();
     let approver = match (&servers, opts.sim.approve_requests) {
         (Some(servers), true) => Some(tokio::spawn(approve_every_request(servers.store.clone()))),
-        (None, true) => anyhow::bail!(
-            "--approve-requests plays the approver on the servers this run starts; with \
-             --mcp-config approve with `opsmcp incidents approve` instead"
-        ),
+        (None, true) => {
+            return Err(Usage(
+                "--approve-requests plays the approver on the servers this run starts; with \
+                 --mcp-config approve with `opsmcp incidents approve` instead"
+                    .into(),
+            )
+            .into());
+        }
         _ => None,
     };
     let result = async {

@@ -410,3 +410,62 @@ fn up_warns_at_start_about_what_config_check_flags() {
     // Still serving.
     assert!(child.0.try_wait().unwrap().is_none());
 }
+
+/// The README's exit-code table, and a few commands keeping to it.
+#[test]
+fn exit_codes_follow_the_readme_table() {
+    let readme = std::fs::read_to_string(common::workspace_root().join("README.md")).unwrap();
+    for row in ["| 0    |", "| 1    |", "| 2    |", "| 130  |"] {
+        assert!(
+            readme.contains(row),
+            "the README's exit-code table lacks {row}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data").display().to_string();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "bogus = 1\n").unwrap();
+    let bad = bad.display().to_string();
+    let closed = common::free_port().to_string();
+    let cases: [(&[&str], i32); 11] = [
+        (&["--version"], 0),
+        (&["audit", "verify", "--data-dir", &data], 0),
+        (&["incidents", "list", "--data-dir", &data], 0),
+        // 1: a check that finds a problem, settings that cannot be used.
+        (
+            &[
+                "health",
+                "--monitoring-port",
+                &closed,
+                "--workflow-port",
+                &closed,
+                "--log-analytics-port",
+                &closed,
+                "--timeout-s",
+                "1",
+            ],
+            1,
+        ),
+        (&["config", "check", &bad], 1),
+        (&["incidents", "list", "--config", &bad], 1),
+        // 2: usage.
+        (&["no-such-command"], 2),
+        (&["incidents", "list", "--bind", "127.0.0.1"], 2),
+        (
+            &["audit", "list", "--data-dir", &data, "--since", "soon"],
+            2,
+        ),
+        (&["token", "create", "--name", "x", "--scopes", "bogus"], 2),
+        (&["eval", "--min-solved", "2"], 2),
+    ];
+    for (args, code) in cases {
+        let out = opsmcp(args);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
