@@ -98,36 +98,30 @@ impl Store {
 
     /// Opens the store at `url` for reading only, for whoever may read it but not write it (an
     /// auditor): nothing is created or migrated, and a SQLite file is opened read-only — also in
-    /// a read-only folder, where SQLite cannot create the `-shm` file a WAL database wants (the
-    /// file is then read as immutable, when no `-wal` file shows a writer at work). A
-    /// schema older than this build's is refused with what to do, since its reads would fail.
+    /// a read-only folder, where SQLite cannot create the `-shm` file a WAL database wants (a
+    /// file with no `-wal` beside it is read as immutable). A schema older than this build's is
+    /// refused with what to do, since its reads would fail.
     pub async fn open_read_only(url: &str) -> Result<Store, StoreError> {
         let backend = if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)?
                 .read_only(true)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT);
-            let connect = |options: SqliteConnectOptions| async move {
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .connect_with(options)
-                    .await?;
-                // The first read is what needs the `-shm` file.
-                sqlx::query("SELECT count(*) FROM sqlite_master")
-                    .fetch_one(&pool)
-                    .await?;
-                Ok::<_, sqlx::Error>(pool)
-            };
-            // Immutable only with no `-wal` file: one there holds commits the file lacks.
+            // With no `-wal` file every commit is in the database file and nobody is writing
+            // (a writer makes one): read it as immutable, which creates nothing — no `-shm`,
+            // so it works in a read-only folder and leaves no file of the reader's that the
+            // server's user could not write. A `-wal` there holds commits: read it as SQLite
+            // does.
             let mut wal = options.get_filename().as_os_str().to_owned();
             wal.push("-wal");
-            let pool = match connect(options.clone()).await {
-                Ok(pool) => pool,
-                Err(first) if std::path::Path::new(&wal).exists() => return Err(first.into()),
-                Err(first) => match connect(options.immutable(true)).await {
-                    Ok(pool) => pool,
-                    Err(_) => return Err(first.into()),
-                },
+            let options = if std::path::Path::new(&wal).exists() {
+                options
+            } else {
+                options.immutable(true)
             };
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options)
+                .await?;
             let applied = applied_migrations(&pool).await?;
             check_schema(&sqlx::migrate!("migrations/sqlite"), &applied)?;
             Backend::Sqlite(pool)

@@ -305,7 +305,7 @@ fn a_read_only_store_can_be_verified_and_listed() {
     let before = listing(&data);
 
     let (code, out) = cli_as_reader(&data, &["audit", "verify"]);
-    assert_eq!(code, 0, "{out}");
+    assert_eq!(code, 0, "{out}\n{before:?}");
     assert!(out.contains(&format!("intact: {CALLS} entries")), "{out}");
     let (code, out) = cli_as_reader(&data, &["audit", "list", "--json"]);
     assert_eq!(code, 0, "{out}");
