@@ -62,8 +62,9 @@ pub fn run(settings: &Settings) -> anyhow::Result<Exit> {
     })
 }
 
-/// `up` and `serve` watching this system: the checks of `config check`, on a thread of their
-/// own so the servers start at once, each failure logged as a warning. The servers start
+/// `up` watching this system: the checks of `config check`, on a thread of their own so the
+/// servers start at once, each failure logged as a warning. (`serve`, one server of several
+/// run apart, does not: its probes would be hit once per server.) The servers start
 /// anyway — a source may come up later — as `config check` refuses nothing either; what it
 /// cannot run at all is one warning.
 pub fn warn_in_background(settings: &Settings) {

@@ -178,9 +178,6 @@ fn main() -> ExitCode {
             if let Some(p) = port {
                 server.set_port(&mut s, p);
             }
-            if s.scenario.is_none() {
-                config_check::warn_in_background(&s);
-            }
             serve::run(&s, &[server])
         }),
         Command::Health(args) => health_cmd::run(&args, m),
