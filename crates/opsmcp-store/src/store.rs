@@ -264,6 +264,41 @@ fn backend_name(backend: &Backend) -> &'static str {
 mod tests {
     use super::*;
 
+    /// A read-only open reads what a writer stored, creates no file (not even for a database
+    /// that is not there), and refuses a database without this build's schema.
+    #[tokio::test]
+    async fn read_only_opens_create_nothing_and_check_the_schema() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let file = dir.path().join("opsmcp.db");
+        let url = format!("sqlite://{}", file.display());
+        assert!(Store::open_read_only(&url).await.is_err());
+        assert!(!file.exists(), "a read-only open created the database");
+
+        let store = Store::open(&url).await.expect("open");
+        store.close().await;
+        drop(store);
+        let names = || {
+            let mut n: Vec<_> = std::fs::read_dir(dir.path())
+                .expect("list")
+                .map(|e| e.expect("entry").file_name())
+                .collect();
+            n.sort();
+            n
+        };
+        let before = names();
+        let reader = Store::open_read_only(&url).await.expect("read-only open");
+        assert!(reader.audit_entries(0, 10).await.expect("read").is_empty());
+        reader.close().await;
+        assert_eq!(names(), before);
+
+        let empty = dir.path().join("empty.db");
+        std::fs::write(&empty, b"").expect("an empty file");
+        let err = Store::open_read_only(&format!("sqlite://{}", empty.display()))
+            .await
+            .expect_err("no schema");
+        assert!(err.to_string().contains("schema"), "{err}");
+    }
+
     /// The durability promise is a per-connection pragma, so it can only be seen from inside:
     /// every pooled SQLite connection must run WAL with `synchronous=FULL` (2).
     #[tokio::test]
