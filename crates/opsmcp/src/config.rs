@@ -940,8 +940,46 @@ impl std::fmt::Display for BadFile {
             "{} is not a valid opsmcp settings file: {}{brief}",
             self.path.display(),
             self.at()
-        )
+        )?;
+        if let Some(near) = self.nearest_name() {
+            write!(f, " (did you mean `{near}`?)")?;
+        }
+        Ok(())
     }
+}
+
+impl BadFile {
+    /// For an unknown key, the valid name closest to it, when one is close (a typo).
+    fn nearest_name(&self) -> Option<&str> {
+        let rest = self.message.strip_prefix("unknown field `")?;
+        let (unknown, rest) = rest.split_once('`')?;
+        let expected = rest.split_once("expected one of ")?.1;
+        expected
+            .split(", ")
+            .map(|n| n.trim().trim_matches('`'))
+            .map(|n| (edit_distance(unknown, n), n))
+            .filter(|(d, _)| *d <= 2)
+            .min_by_key(|(d, _)| *d)
+            .map(|(_, n)| n)
+    }
+}
+
+/// Levenshtein distance, for suggesting a key name.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (prev + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            prev = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
 }
 
 impl std::error::Error for BadFile {}

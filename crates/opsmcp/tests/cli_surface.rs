@@ -229,7 +229,8 @@ fn a_bad_config_is_one_line_and_its_hint_works_on_the_bad_file() {
     assert!(
         lines[0].starts_with("opsmcp: error: ")
             && lines[0].contains("line 2")
-            && lines[0].contains("monitoring_prot"),
+            && lines[0].contains("monitoring_prot")
+            && lines[0].contains("did you mean `monitoring_port`?"),
         "{stderr}"
     );
     let hint = lines[1].strip_prefix("hint: ").expect("a hint line");
