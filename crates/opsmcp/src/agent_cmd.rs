@@ -29,7 +29,8 @@ use opsmcp_world::sim::{Scenario, builtin};
 
 use crate::{
     agent_out::Output,
-    config::{Overrides, Settings},
+    config::{Overrides, ReachArgs, Settings},
+    report::Usage,
     serve::{self, Exit, ServerKind},
 };
 
@@ -75,9 +76,6 @@ pub enum Transport {
 /// Options shared by run-scenario and demo.
 #[derive(Debug, Clone, Args)]
 pub struct AgentOpts {
-    /// Seed of the simulated incident.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
     /// Who decides: the planner, or a model.
     #[arg(long, value_enum, default_value = "planner")]
     pub brain: BrainKind,
@@ -100,9 +98,6 @@ pub struct AgentOpts {
     /// A prompts folder (system.md, phases/*.md) instead of the built-in prompts.
     #[arg(long)]
     pub prompts: Option<PathBuf>,
-    /// Remediations take effect this many times faster than the scenario says.
-    #[arg(long, default_value_t = 20.0)]
-    pub effect_speed: f64,
     /// Seconds each tool call may take (a remediation watches health recover).
     #[arg(long, default_value_t = 300)]
     pub call_timeout_s: u64,
@@ -124,11 +119,38 @@ pub struct AgentOpts {
     /// awaiting approval and stops.
     #[arg(long, default_value_t = 0, value_name = "SECONDS")]
     pub wait_for_approval: u64,
+    /// The simulation's options: flags of run-scenario and demo only (`agent` works a real
+    /// system), copied from their [`SimOpts`].
+    #[arg(skip)]
+    pub sim: SimOpts,
+}
+
+/// Options of a simulated incident: run-scenario and demo (not `agent`, which works a real
+/// system).
+#[derive(Debug, Clone, Args)]
+pub struct SimOpts {
+    /// Seed of the simulated incident.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Remediations take effect this many times faster than the scenario says.
+    #[arg(long, default_value_t = 20.0)]
+    pub effect_speed: f64,
     /// Simulated incidents only: play the on-call human who approves every action the agent
     /// asks approval for (recorded as `simulated-approver`), so the run goes on to run it and
     /// verify. Implies --wait-for-approval 120 unless given.
     #[arg(long)]
     pub approve_requests: bool,
+}
+
+impl Default for SimOpts {
+    /// The flags' defaults.
+    fn default() -> Self {
+        SimOpts {
+            seed: 1,
+            effect_speed: 20.0,
+            approve_requests: false,
+        }
+    }
 }
 
 /// The simulated approver's name on the incident's timeline.
@@ -141,6 +163,8 @@ pub struct RunArgs {
     pub scenario: String,
     #[command(flatten)]
     pub opts: AgentOpts,
+    #[command(flatten)]
+    pub sim: SimOpts,
 }
 
 /// `opsmcp demo`.
@@ -151,6 +175,8 @@ pub struct DemoArgs {
     pub scenario: String,
     #[command(flatten)]
     pub opts: AgentOpts,
+    #[command(flatten)]
+    pub sim: SimOpts,
 }
 
 /// `opsmcp agent "PROMPT"`.
@@ -158,10 +184,10 @@ pub struct DemoArgs {
 pub struct PromptArgs {
     /// What to work on, as an on-call engineer would say it.
     pub prompt: String,
-    /// The settings file `opsmcp up` runs with: the agent finds the servers (ports, data
-    /// directory) from it.
-    #[arg(long)]
-    pub config: Option<PathBuf>,
+    /// Where the servers are: the settings file `opsmcp up` runs with (ports, data directory),
+    /// or the address and ports themselves.
+    #[command(flatten)]
+    pub reach: ReachArgs,
     #[command(flatten)]
     pub opts: AgentOpts,
 }
@@ -228,7 +254,8 @@ struct Report {
     seconds: f64,
 }
 
-pub fn run_scenario(args: RunArgs) -> anyhow::Result<Exit> {
+pub fn run_scenario(mut args: RunArgs) -> anyhow::Result<Exit> {
+    args.opts.sim = args.sim.clone();
     let mut out = Output::new(args.opts.json, args.opts.permission == PermissionArg::Ask);
     run_scenario_to(args, &mut out)
 }
@@ -238,7 +265,7 @@ fn run_scenario_to(args: RunArgs, out: &mut Output) -> anyhow::Result<Exit> {
         let report = run_one(&args.scenario, &args.opts, Some(&mut *out)).await?;
         out.say(&format!(
             "\n── score: {} (seed {}) ──",
-            args.scenario, args.opts.seed
+            args.scenario, args.opts.sim.seed
         ));
         for line in eval::score_lines(&report.score, &report.expected, report.seconds) {
             out.say(&line);
@@ -246,7 +273,7 @@ fn run_scenario_to(args: RunArgs, out: &mut Output) -> anyhow::Result<Exit> {
         out.record(&serde_json::json!({
             "type": "verdict",
             "scenario": args.scenario,
-            "seed": args.opts.seed,
+            "seed": args.opts.sim.seed,
             "solved": report.score.solved(),
             "seconds": report.seconds,
             "expected": report.expected,
@@ -276,7 +303,11 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<Exit> {
     run_scenario_to(
         RunArgs {
             scenario: args.scenario,
-            opts: args.opts,
+            opts: AgentOpts {
+                sim: args.sim.clone(),
+                ..args.opts
+            },
+            sim: args.sim,
         },
         &mut out,
     )
@@ -307,11 +338,13 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<Exit> {
         ("--min-recovered", thresholds.recovered),
     ] {
         if !(0.0..=1.0).contains(&v) {
-            bail!("{flag} is a fraction of the runs, from 0 to 1 (got {v})");
+            return Err(Usage(format!(
+                "{flag} is a fraction of the runs, from 0 to 1 (got {v})"
+            ))
+            .into());
         }
     }
     let opts = AgentOpts {
-        seed: 1,
         brain: args.brain,
         model: args.model.clone(),
         max_turns: args.max_turns,
@@ -319,13 +352,16 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<Exit> {
         mcp_config: None,
         transport: Transport::Http,
         prompts: args.prompts.clone(),
-        effect_speed: args.effect_speed,
         call_timeout_s: args.call_timeout_s,
         transcript_dir: None,
         data_dir: None,
         json: false,
         wait_for_approval: 0,
-        approve_requests: args.approve_requests,
+        sim: SimOpts {
+            seed: 1,
+            effect_speed: args.effect_speed,
+            approve_requests: args.approve_requests,
+        },
     };
     runtime()?.block_on(async move {
         let mut rows = Vec::new();
@@ -336,7 +372,10 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<Exit> {
                 .flat_map(|s| std::iter::repeat_n(s, args.repeat.max(1) as usize))
             {
                 let opts = AgentOpts {
-                    seed: *seed,
+                    sim: SimOpts {
+                        seed: *seed,
+                        ..opts.sim.clone()
+                    },
                     ..opts.clone()
                 };
                 let started = Instant::now();
@@ -391,15 +430,18 @@ pub fn prompt(args: PromptArgs) -> anyhow::Result<Exit> {
     // The settings `opsmcp up` would run with (env, opsmcp.toml): its ports and data
     // directory. Read only when needed, so --mcp-config with --data-dir needs no settings.
     let settings = || -> anyhow::Result<Settings> {
-        let mut argv = vec!["opsmcp".to_string()];
-        if let Some(file) = &args.config {
-            argv.push("--config".into());
-            argv.push(file.display().to_string());
-        }
         let matches = Overrides::augment_args(clap::Command::new("opsmcp"))
-            .try_get_matches_from(argv)
+            .try_get_matches_from(["opsmcp"])
             .context("reading OPSMCP_* settings from the environment")?;
-        Settings::resolve(&Overrides::from_arg_matches(&matches)?, &matches)
+        // Every other OPSMCP_* variable as `up` reads it; the file, address and ports as given
+        // here (each also read from its variable, so the same value when not given).
+        let flags = Overrides {
+            file: args.reach.file.clone(),
+            address: args.reach.address.clone(),
+            ports: args.reach.ports.clone(),
+            ..Overrides::from_arg_matches(&matches)?
+        };
+        Settings::resolve(&flags, &matches)
     };
     // The run's transcript and full tool results go under the data directory's runs/,
     // like run-scenario's, unless told otherwise.
@@ -467,14 +509,26 @@ pub fn prompt(args: PromptArgs) -> anyhow::Result<Exit> {
             Toolbox::connect(&config, Duration::from_secs(20))
                 .await
                 .map_err(|e| {
-                    let hint = if e.to_string().contains("Auth required") {
-                        "the MCP servers want a token: set OPSMCP_TOKEN to one made by `opsmcp \
-                         token create` (or give headers in --mcp-config)"
-                    } else {
-                        "cannot reach the MCP servers; start them with `opsmcp up` or pass \
-                         --mcp-config"
-                    };
-                    anyhow::Error::new(e).context(hint)
+                    use crate::report::Hint;
+                    match e {
+                        // The transport's own words name its Rust types: say what happened.
+                        opsmcp_agent::McpError::Connect {
+                            server,
+                            transport,
+                            target,
+                            message,
+                        } if message.contains("Auth required") => anyhow::anyhow!(
+                            "MCP server `{server}` ({transport} {target}) wants a token"
+                        )
+                        .context(Hint(
+                            "set OPSMCP_TOKEN to one made by `opsmcp token create` (or give \
+                             headers in --mcp-config)"
+                                .into(),
+                        )),
+                        e => anyhow::Error::new(e).context(Hint(
+                            "start them with `opsmcp up`, or pass --mcp-config".into(),
+                        )),
+                    }
                 })?,
         );
         let mut agent = Agent::new(brain, toolbox.clone(), prompts.system_prompt());
@@ -496,7 +550,7 @@ pub fn prompt(args: PromptArgs) -> anyhow::Result<Exit> {
 
 /// Seconds the planner waits for approvals: as asked, else 120 when this run approves.
 fn approval_wait(opts: &AgentOpts) -> u64 {
-    match (opts.wait_for_approval, opts.approve_requests) {
+    match (opts.wait_for_approval, opts.sim.approve_requests) {
         (0, true) => 120,
         (s, _) => s,
     }
@@ -585,14 +639,17 @@ fn scenario_settings(
     let mut s = Settings::resolve(&flags, &matches)?;
     s.bind = std::net::Ipv4Addr::LOCALHOST.into();
     s.scenario = Some(name.to_string());
-    s.seed = opts.seed;
+    s.seed = opts.sim.seed;
     s.data_dir = data_dir.to_path_buf();
     s.database_url = format!("sqlite://{}", data_dir.join("opsmcp.db").display());
     s.new_world = true;
-    s.effect_speed = opts.effect_speed;
+    s.effect_speed = opts.sim.effect_speed;
     s.shutdown_grace_s = 1;
-    if !(1.0..=1000.0).contains(&opts.effect_speed) {
-        bail!("--effect-speed must be from 1 to 1000 (1 = the scenario's own timing)");
+    if !(1.0..=1000.0).contains(&opts.sim.effect_speed) {
+        return Err(Usage(
+            "--effect-speed must be from 1 to 1000 (1 = the scenario's own timing)".into(),
+        )
+        .into());
     }
     // execute_remediation watches health recover before calling an action done, and rolls it
     // back when it does not: give it twice the slowest action's time at this speed (a
@@ -603,7 +660,7 @@ fn scenario_settings(
         .iter()
         .map(|a| a.minutes_to_effect)
         .fold(0.0, f64::max);
-    s.verify_timeout_s = (slowest * 60.0 / opts.effect_speed * 2.0 + 10.0).ceil() as u64;
+    s.verify_timeout_s = (slowest * 60.0 / opts.sim.effect_speed * 2.0 + 10.0).ceil() as u64;
     Ok(s)
 }
 
@@ -704,12 +761,16 @@ async fn run_one(
         }
     };
     let in_process = servers.is_some();
-    let approver = match (&servers, opts.approve_requests) {
+    let approver = match (&servers, opts.sim.approve_requests) {
         (Some(servers), true) => Some(tokio::spawn(approve_every_request(servers.store.clone()))),
-        (None, true) => anyhow::bail!(
-            "--approve-requests plays the approver on the servers this run starts; with \
-             --mcp-config approve with `opsmcp incidents approve` instead"
-        ),
+        (None, true) => {
+            return Err(Usage(
+                "--approve-requests plays the approver on the servers this run starts; with \
+                 --mcp-config approve with `opsmcp incidents approve` instead"
+                    .into(),
+            )
+            .into());
+        }
         _ => None,
     };
     let result = async {
@@ -765,7 +826,7 @@ async fn run_one(
         if let Some(dir) = &outcome.transcript {
             let mut report = format!(
                 "# Run: {} (seed {})\n\n## Score\n\n",
-                scenario.name, opts.seed
+                scenario.name, opts.sim.seed
             );
             for line in eval::score_lines(&score, &expected, started.elapsed().as_secs_f64()) {
                 report.push_str(&format!("    {line}\n"));

@@ -66,13 +66,66 @@ const MIN_BODY_BYTES: usize = 1024;
 /// Below this the sampler would keep a core busy reading /proc.
 const MIN_SAMPLE_INTERVAL_MS: u64 = 100;
 
-/// Flags (and their `OPSMCP_…` variables) shared by every command that serves or reaches the
-/// servers.
+/// Every settings flag (and its `OPSMCP_…` variable), in groups: a command flattens only the
+/// groups it uses (`up`, `config print|check` all of them), so its help shows only its flags.
+/// Whatever a command does not offer is read from the file or defaulted, by the same rule.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct Overrides {
+    #[command(flatten)]
+    pub file: ConfigFile,
+    #[command(flatten)]
+    pub store: StoreFlags,
+    #[command(flatten)]
+    pub address: AddressFlags,
+    #[command(flatten)]
+    pub ports: PortFlags,
+    #[command(flatten)]
+    pub server: ServerFlags,
+    #[command(flatten)]
+    pub auth: AuthFlags,
+    #[command(flatten)]
+    pub sim: SimFlags,
+}
+
+/// The settings file, for every command that reads settings.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ConfigFile {
+    /// TOML settings file (default ./opsmcp.toml when it exists).
+    #[arg(long, env = "OPSMCP_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// Where the store and its audit key are: the servers, and the commands that read or
+/// approve in the store.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Store")]
+pub struct StoreFlags {
+    /// Directory for the store and analysis files.
+    #[arg(long, env = "OPSMCP_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Store URL: `sqlite:///path/opsmcp.db` (default: opsmcp.db in the data directory) or
+    /// `postgres://…` for several replicas sharing one database.
+    #[arg(long, env = "OPSMCP_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// The audit log's key file (hex, 0600), kept outside the database (default: audit.key in the
+    /// data directory, created on first start; a file given here must exist).
+    #[arg(long, env = "OPSMCP_AUDIT_KEY_FILE")]
+    pub audit_key_file: Option<PathBuf>,
+}
+
+/// Where the servers listen: the servers, and the commands that reach them.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Servers")]
+pub struct AddressFlags {
     /// Address to bind (default 127.0.0.1; anything else exposes the tools to the network).
     #[arg(long, env = "OPSMCP_BIND")]
     pub bind: Option<IpAddr>,
+}
+
+/// The three servers' ports: `up`, and the commands that reach the servers.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Servers")]
+pub struct PortFlags {
     /// Port of the monitoring & analysis server (default 9001; 0 picks a free one).
     #[arg(long, env = "OPSMCP_MONITORING_PORT")]
     pub monitoring_port: Option<u16>,
@@ -82,24 +135,12 @@ pub struct Overrides {
     /// Port of the log analytics server (default 9003).
     #[arg(long, env = "OPSMCP_LOG_ANALYTICS_PORT")]
     pub log_analytics_port: Option<u16>,
-    /// Directory for the store and analysis files.
-    #[arg(long, env = "OPSMCP_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// The audit log's key file (hex, 0600), kept outside the database (default: audit.key in the
-    /// data directory, created on first start; a file given here must exist).
-    #[arg(long, env = "OPSMCP_AUDIT_KEY_FILE")]
-    pub audit_key_file: Option<PathBuf>,
-    /// Store URL: `sqlite:///path/opsmcp.db` (default: opsmcp.db in the data directory) or
-    /// `postgres://…` for several replicas sharing one database.
-    #[arg(long, env = "OPSMCP_DATABASE_URL")]
-    pub database_url: Option<String>,
-    /// Start a fresh run of the simulated incident instead of joining the latest one of the same
-    /// scenario and seed in the store.
-    #[arg(long)]
-    pub new_world: bool,
-    /// TOML settings file (default ./opsmcp.toml when it exists).
-    #[arg(long, env = "OPSMCP_CONFIG")]
-    pub config: Option<PathBuf>,
+}
+
+/// How a server serves: edge limits, tools offered, rate limits, readings.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Servers")]
+pub struct ServerFlags {
     /// Extra accepted Host names besides loopback (repeat, or comma-separate in the variable).
     #[arg(
         long = "allowed-host",
@@ -158,26 +199,9 @@ pub struct Overrides {
     /// false reads only `[[postgres]]` entries).
     #[arg(long, env = "OPSMCP_DISCOVER_POSTGRES")]
     pub discover_postgres: Option<bool>,
-    /// Play a simulated incident instead of watching this system: a built-in scenario name
-    /// (`opsmcp scenarios list`) or a scenario file.
-    #[arg(long, env = "OPSMCP_SCENARIO")]
-    pub scenario: Option<String>,
-    /// Seed of the simulated incident (default 1); the same seed gives the same logs and metrics.
-    #[arg(long, env = "OPSMCP_SEED")]
-    pub seed: Option<u64>,
-    /// Simulated remediations take effect this many times sooner than written (default 1).
-    #[arg(long, env = "OPSMCP_EFFECT_SPEED")]
-    pub effect_speed: Option<f64>,
     /// Seconds execute_remediation watches health recover before rolling back (default 180).
     #[arg(long, env = "OPSMCP_VERIFY_TIMEOUT_S")]
     pub verify_timeout_s: Option<u64>,
-    /// Multiply the simulated incident's log volume (default 1.0; 100 for a heavy load).
-    #[arg(long, env = "OPSMCP_LOG_RATE")]
-    pub log_rate: Option<f64>,
-    /// Serve on a non-loopback address with no tokens or OAuth configured (anyone who can reach
-    /// it may call every tool). Without it such a bind refuses to start.
-    #[arg(long, env = "OPSMCP_INSECURE_NO_AUTH")]
-    pub insecure_no_auth: bool,
     /// Offer only tools annotated read-only (no incident changes, remediations or scripts).
     #[arg(long, env = "OPSMCP_READ_ONLY", num_args = 0..=1, default_missing_value = "true")]
     pub read_only: Option<bool>,
@@ -201,6 +225,16 @@ pub struct Overrides {
     /// Seconds a tool call may run before it is ended with an error; 0 = no limit (default 600).
     #[arg(long, env = "OPSMCP_CALL_TIMEOUT_S")]
     pub call_timeout_s: Option<u64>,
+}
+
+/// Who may reach a server, and over what.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Auth and TLS")]
+pub struct AuthFlags {
+    /// Serve on a non-loopback address with no tokens or OAuth configured (anyone who can reach
+    /// it may call every tool). Without it such a bind refuses to start.
+    #[arg(long, env = "OPSMCP_INSECURE_NO_AUTH")]
+    pub insecure_no_auth: bool,
     /// Serve HTTPS with this PEM certificate chain (with --tls-key); reloaded on SIGHUP or
     /// when the file changes.
     #[arg(long, env = "OPSMCP_TLS_CERT")]
@@ -208,6 +242,115 @@ pub struct Overrides {
     /// The PEM private key of --tls-cert.
     #[arg(long, env = "OPSMCP_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
+}
+
+/// A simulated incident to serve instead of this system.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Simulation")]
+pub struct SimFlags {
+    /// Play a simulated incident instead of watching this system: a built-in scenario name
+    /// (`opsmcp scenarios list`) or a scenario file.
+    #[arg(long, env = "OPSMCP_SCENARIO")]
+    pub scenario: Option<String>,
+    /// Seed of the simulated incident (default 1); the same seed gives the same logs and metrics.
+    #[arg(long, env = "OPSMCP_SEED")]
+    pub seed: Option<u64>,
+    /// Simulated remediations take effect this many times sooner than written (default 1).
+    #[arg(long, env = "OPSMCP_EFFECT_SPEED")]
+    pub effect_speed: Option<f64>,
+    /// Multiply the simulated incident's log volume (default 1.0; 100 for a heavy load).
+    #[arg(long, env = "OPSMCP_LOG_RATE")]
+    pub log_rate: Option<f64>,
+    /// Start a fresh run of the simulated incident instead of joining the latest one of the same
+    /// scenario and seed in the store.
+    #[arg(long)]
+    pub new_world: bool,
+}
+
+/// The settings flags of `serve`: all but the three per-server ports, which its `--port` sets
+/// for the one server it runs. Their variables (`OPSMCP_MONITORING_PORT`…) and flags are still
+/// read, hidden from the help, so existing service files keep working.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeFlags {
+    #[command(flatten)]
+    pub file: ConfigFile,
+    #[command(flatten)]
+    pub store: StoreFlags,
+    #[command(flatten)]
+    pub address: AddressFlags,
+    #[command(flatten)]
+    pub server: ServerFlags,
+    #[command(flatten)]
+    pub auth: AuthFlags,
+    #[command(flatten)]
+    pub sim: SimFlags,
+    #[arg(long, env = "OPSMCP_MONITORING_PORT", hide = true)]
+    pub monitoring_port: Option<u16>,
+    #[arg(long, env = "OPSMCP_WORKFLOW_PORT", hide = true)]
+    pub workflow_port: Option<u16>,
+    #[arg(long, env = "OPSMCP_LOG_ANALYTICS_PORT", hide = true)]
+    pub log_analytics_port: Option<u16>,
+}
+
+impl ServeFlags {
+    pub fn overrides(self) -> Overrides {
+        Overrides {
+            file: self.file,
+            store: self.store,
+            address: self.address,
+            ports: PortFlags {
+                monitoring_port: self.monitoring_port,
+                workflow_port: self.workflow_port,
+                log_analytics_port: self.log_analytics_port,
+            },
+            server: self.server,
+            auth: self.auth,
+            sim: self.sim,
+        }
+    }
+}
+
+/// The settings flags of the commands that read or change the store (`incidents`, `audit`):
+/// the file and where the store is.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct StoreArgs {
+    #[command(flatten)]
+    pub file: ConfigFile,
+    #[command(flatten)]
+    pub store: StoreFlags,
+}
+
+impl StoreArgs {
+    pub fn overrides(self) -> Overrides {
+        Overrides {
+            file: self.file,
+            store: self.store,
+            ..Overrides::default()
+        }
+    }
+}
+
+/// The settings flags of the commands that reach running servers (`health`): the file and
+/// where the servers listen.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ReachArgs {
+    #[command(flatten)]
+    pub file: ConfigFile,
+    #[command(flatten)]
+    pub address: AddressFlags,
+    #[command(flatten)]
+    pub ports: PortFlags,
+}
+
+impl ReachArgs {
+    pub fn overrides(self) -> Overrides {
+        Overrides {
+            file: self.file,
+            address: self.address,
+            ports: self.ports,
+            ..Overrides::default()
+        }
+    }
 }
 
 /// The TOML file: the same names as the flags, plus thresholds and probes.
@@ -365,80 +508,79 @@ impl Settings {
     fn pick_all(flags: &Overrides, file: FileSettings, p: &mut Picker<'_>) -> Self {
         let nonempty = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
         // A setting's flag, file key and source name are one name: said once, so they cannot
-        // drift apart. `flag`: a flag that is `Copy`; `file`: a section only the file gives.
+        // drift apart. `flag GROUP.NAME`: a flag that is `Copy`, in its group of [`Overrides`]; `file`: a section only the file gives.
         macro_rules! pick {
-            (flag $name:ident, $default:expr) => {
-                p.pick(stringify!($name), flags.$name, file.$name, $default)
+            (flag $group:ident . $name:ident, $default:expr) => {
+                p.pick(stringify!($name), flags.$group.$name, file.$name, $default)
             };
             (file $name:ident, $default:expr) => {
                 p.pick(stringify!($name), None, file.$name, $default)
             };
-            (list $name:ident) => {
+            (list $group:ident . $name:ident) => {
                 p.pick(
                     stringify!($name),
-                    nonempty(&flags.$name),
+                    nonempty(&flags.$group.$name),
                     file.$name,
                     Vec::new(),
                 )
             };
-            (path $name:ident) => {
+            (path $group:ident . $name:ident) => {
                 p.pick(
                     stringify!($name),
-                    flags.$name.clone().map(Some),
+                    flags.$group.$name.clone().map(Some),
                     file.$name.map(Some),
                     None,
                 )
             };
         }
         Settings {
-            bind: pick!(flag bind, DEFAULT_BIND),
-            monitoring_port: pick!(flag monitoring_port, DEFAULT_MONITORING_PORT),
-            workflow_port: pick!(flag workflow_port, DEFAULT_WORKFLOW_PORT),
-            log_analytics_port: pick!(flag log_analytics_port, DEFAULT_LOG_ANALYTICS_PORT),
+            bind: pick!(flag address.bind, DEFAULT_BIND),
+            monitoring_port: pick!(flag ports.monitoring_port, DEFAULT_MONITORING_PORT),
+            workflow_port: pick!(flag ports.workflow_port, DEFAULT_WORKFLOW_PORT),
+            log_analytics_port: pick!(flag ports.log_analytics_port, DEFAULT_LOG_ANALYTICS_PORT),
             data_dir: p.pick_with(
                 "data_dir",
-                flags.data_dir.clone(),
+                flags.store.data_dir.clone(),
                 file.data_dir,
                 default_data_dir,
             ),
             // Empty until `fill_derived`: the default lives under the data directory.
             database_url: p.pick(
                 "database_url",
-                flags.database_url.clone(),
+                flags.store.database_url.clone(),
                 file.database_url,
                 String::new(),
             ),
             audit_key_file: p.pick(
                 "audit_key_file",
-                flags.audit_key_file.clone(),
+                flags.store.audit_key_file.clone(),
                 file.audit_key_file,
                 PathBuf::new(),
             ),
             audit_key_given: false,
-            new_world: flags.new_world,
-            allowed_hosts: pick!(list allowed_hosts),
-            allowed_origins: pick!(list allowed_origins),
-            legacy_sessions: pick!(flag legacy_sessions, false),
-            max_body_bytes: pick!(flag max_body_bytes, DEFAULT_MAX_BODY_BYTES),
-            shutdown_grace_s: pick!(flag shutdown_grace_s, DEFAULT_SHUTDOWN_GRACE_S),
-            refusal_window_s: pick!(flag refusal_window_s, DEFAULT_REFUSAL_WINDOW_S),
-            header_read_timeout_s: pick!(flag header_read_timeout_s, DEFAULT_HEADER_READ_TIMEOUT_S),
-            idle_timeout_s: pick!(flag idle_timeout_s, DEFAULT_IDLE_TIMEOUT_S),
-            max_connections: pick!(flag max_connections, DEFAULT_MAX_CONNECTIONS),
-            max_connections_per_address: pick!(
-                flag max_connections_per_address,
+            new_world: flags.sim.new_world,
+            allowed_hosts: pick!(list server.allowed_hosts),
+            allowed_origins: pick!(list server.allowed_origins),
+            legacy_sessions: pick!(flag server.legacy_sessions, false),
+            max_body_bytes: pick!(flag server.max_body_bytes, DEFAULT_MAX_BODY_BYTES),
+            shutdown_grace_s: pick!(flag server.shutdown_grace_s, DEFAULT_SHUTDOWN_GRACE_S),
+            refusal_window_s: pick!(flag server.refusal_window_s, DEFAULT_REFUSAL_WINDOW_S),
+            header_read_timeout_s: pick!(flag server.header_read_timeout_s, DEFAULT_HEADER_READ_TIMEOUT_S),
+            idle_timeout_s: pick!(flag server.idle_timeout_s, DEFAULT_IDLE_TIMEOUT_S),
+            max_connections: pick!(flag server.max_connections, DEFAULT_MAX_CONNECTIONS),
+            max_connections_per_address: pick!(flag server.max_connections_per_address,
                 DEFAULT_MAX_CONNECTIONS_PER_ADDRESS
             ),
-            max_sse_sessions: pick!(flag max_sse_sessions, DEFAULT_MAX_SSE_SESSIONS),
-            sse_idle_timeout_s: pick!(flag sse_idle_timeout_s, DEFAULT_SSE_IDLE_TIMEOUT_S),
-            sample_interval_ms: pick!(flag sample_interval_ms, DEFAULT_SAMPLE_INTERVAL_MS),
-            history_interval_s: pick!(flag history_interval_s, DEFAULT_HISTORY_INTERVAL_S),
-            discover_postgres: pick!(flag discover_postgres, true),
-            scenario: pick!(path scenario),
-            seed: pick!(flag seed, DEFAULT_SEED),
-            log_rate: pick!(flag log_rate, DEFAULT_LOG_RATE),
-            verify_timeout_s: pick!(flag verify_timeout_s, DEFAULT_VERIFY_TIMEOUT_S),
-            effect_speed: pick!(flag effect_speed, DEFAULT_EFFECT_SPEED),
+            max_sse_sessions: pick!(flag server.max_sse_sessions, DEFAULT_MAX_SSE_SESSIONS),
+            sse_idle_timeout_s: pick!(flag server.sse_idle_timeout_s, DEFAULT_SSE_IDLE_TIMEOUT_S),
+            sample_interval_ms: pick!(flag server.sample_interval_ms, DEFAULT_SAMPLE_INTERVAL_MS),
+            history_interval_s: pick!(flag server.history_interval_s, DEFAULT_HISTORY_INTERVAL_S),
+            discover_postgres: pick!(flag server.discover_postgres, true),
+            scenario: pick!(path sim.scenario),
+            seed: pick!(flag sim.seed, DEFAULT_SEED),
+            log_rate: pick!(flag sim.log_rate, DEFAULT_LOG_RATE),
+            verify_timeout_s: pick!(flag server.verify_timeout_s, DEFAULT_VERIFY_TIMEOUT_S),
+            effect_speed: pick!(flag sim.effect_speed, DEFAULT_EFFECT_SPEED),
             thresholds: pick!(file thresholds, Thresholds::default()),
             probes: pick!(file probes, Vec::new()),
             services: pick!(file services, Vec::new()),
@@ -451,19 +593,19 @@ impl Settings {
             sandbox: pick!(file sandbox, SandboxLimits::default()),
             insecure_no_auth: p.pick(
                 "insecure_no_auth",
-                flags.insecure_no_auth.then_some(true),
+                flags.auth.insecure_no_auth.then_some(true),
                 file.insecure_no_auth,
                 false,
             ),
-            read_only: pick!(flag read_only, false),
-            enabled_tools: pick!(list enabled_tools),
-            disabled_tools: pick!(list disabled_tools),
-            calls_per_minute: pick!(flag calls_per_minute, DEFAULT_CALLS_PER_MINUTE),
-            expensive_per_minute: pick!(flag expensive_per_minute, DEFAULT_EXPENSIVE_PER_MINUTE),
-            expensive_concurrency: pick!(flag expensive_concurrency, DEFAULT_EXPENSIVE_CONCURRENCY),
-            call_timeout_s: pick!(flag call_timeout_s, DEFAULT_CALL_TIMEOUT_S),
-            tls_cert: pick!(path tls_cert),
-            tls_key: pick!(path tls_key),
+            read_only: pick!(flag server.read_only, false),
+            enabled_tools: pick!(list server.enabled_tools),
+            disabled_tools: pick!(list server.disabled_tools),
+            calls_per_minute: pick!(flag server.calls_per_minute, DEFAULT_CALLS_PER_MINUTE),
+            expensive_per_minute: pick!(flag server.expensive_per_minute, DEFAULT_EXPENSIVE_PER_MINUTE),
+            expensive_concurrency: pick!(flag server.expensive_concurrency, DEFAULT_EXPENSIVE_CONCURRENCY),
+            call_timeout_s: pick!(flag server.call_timeout_s, DEFAULT_CALL_TIMEOUT_S),
+            tls_cert: pick!(path auth.tls_cert),
+            tls_key: pick!(path auth.tls_key),
             auth: pick!(file auth, AuthConfig::default()),
             sources: BTreeMap::new(),
         }
@@ -685,7 +827,7 @@ fn auth_summary<S: serde::Serializer>(auth: &AuthConfig, s: S) -> Result<S::Ok, 
 /// The settings file: `--config`/`OPSMCP_CONFIG`, else `./opsmcp.toml` when present, else
 /// none; with the label its values are reported under.
 fn load_file(flags: &Overrides) -> anyhow::Result<(FileSettings, String)> {
-    let path = flags.config.clone().or_else(|| {
+    let path = flags.file.config.clone().or_else(|| {
         let default = PathBuf::from("opsmcp.toml");
         default.exists().then_some(default)
     });
@@ -741,13 +883,106 @@ fn read_file(path: &Path) -> anyhow::Result<FileSettings> {
             path.display()
         )
     })?;
-    toml::from_str(&text).with_context(|| {
-        format!(
-            "{} is not a valid opsmcp settings file (see `opsmcp config print` for the names)",
+    toml::from_str(&text).map_err(|e| {
+        let location = e.span().map(|span| {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            (line, column)
+        });
+        anyhow::Error::new(BadFile {
+            path: path.to_path_buf(),
+            location,
+            message: e.message().trim().to_string(),
+        })
+        .context(crate::report::Hint(format!(
+            "`opsmcp config check {}` shows the problem and the valid names",
             path.display()
-        )
+        )))
     })
 }
+
+/// A settings file that does not parse: where, and what is wrong. Its line says the problem
+/// briefly; [`BadFile::full`] (`opsmcp config check`) adds what is allowed there.
+#[derive(Debug)]
+pub struct BadFile {
+    pub path: PathBuf,
+    /// Line and column (from 1) of the fault, when known.
+    pub location: Option<(usize, usize)>,
+    /// The parser's message, with the names it expected.
+    pub message: String,
+}
+
+impl BadFile {
+    fn at(&self) -> String {
+        self.location
+            .map(|(line, column)| format!("line {line}, column {column}: "))
+            .unwrap_or_default()
+    }
+
+    /// The problem and what is allowed instead (every valid key name, for an unknown one).
+    pub fn full(&self) -> String {
+        format!("{}{}", self.at(), self.message.replace('\n', " "))
+    }
+}
+
+impl std::fmt::Display for BadFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The list of every valid name is long: `config check` prints it.
+        let brief = self
+            .message
+            .split(", expected one of")
+            .next()
+            .unwrap_or_default()
+            .replace('\n', " ");
+        write!(
+            f,
+            "{} is not a valid opsmcp settings file: {}{brief}",
+            self.path.display(),
+            self.at()
+        )?;
+        if let Some(near) = self.nearest_name() {
+            write!(f, " (did you mean `{near}`?)")?;
+        }
+        Ok(())
+    }
+}
+
+impl BadFile {
+    /// For an unknown key, the valid name closest to it, when one is close (a typo).
+    fn nearest_name(&self) -> Option<&str> {
+        let rest = self.message.strip_prefix("unknown field `")?;
+        let (unknown, rest) = rest.split_once('`')?;
+        let expected = rest.split_once("expected one of ")?.1;
+        expected
+            .split(", ")
+            .map(|n| n.trim().trim_matches('`'))
+            .map(|n| (edit_distance(unknown, n), n))
+            .filter(|(d, _)| *d <= 2)
+            .min_by_key(|(d, _)| *d)
+            .map(|(_, n)| n)
+    }
+}
+
+/// Levenshtein distance, for suggesting a key name.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (prev + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            prev = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
+impl std::error::Error for BadFile {}
 
 fn default_data_dir() -> PathBuf {
     let base = std::env::var_os("XDG_DATA_HOME")

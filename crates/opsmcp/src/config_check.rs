@@ -14,7 +14,10 @@ use opsmcp_world::{
     },
 };
 
-use crate::{config::Settings, serve::Exit};
+use crate::{
+    config::{BadFile, Settings},
+    serve::Exit,
+};
 
 struct Row {
     source: &'static str,
@@ -23,7 +26,76 @@ struct Row {
     detail: String,
 }
 
+/// `config check` when the settings cannot be used at all (a file that does not parse, a value
+/// out of bounds): the problem in full, as a failed row, and exit 1. Every other command
+/// points here, so it must work on the very file they refuse.
+pub fn bad_settings(error: &anyhow::Error) -> anyhow::Result<Exit> {
+    let (name, detail) = match error.downcast_ref::<BadFile>() {
+        Some(bad) => (bad.path.display().to_string(), bad.full()),
+        None => ("settings".to_string(), crate::report::render(error).0),
+    };
+    println!("{:<11} {:<24} {:<6} DETAIL", "SOURCE", "NAME", "STATUS");
+    println!("{:<11} {:<24} {:<6} {detail}", "settings", name, "FAIL");
+    Ok(Exit::Failed)
+}
+
 pub fn run(settings: &Settings) -> anyhow::Result<Exit> {
+    let rows = rows(settings)?;
+    if rows.is_empty() {
+        println!("no sources configured beyond this host; nothing to check");
+        return Ok(Exit::Ok);
+    }
+    println!("{:<11} {:<24} {:<6} DETAIL", "SOURCE", "NAME", "STATUS");
+    for r in &rows {
+        println!(
+            "{:<11} {:<24} {:<6} {}",
+            r.source,
+            r.name,
+            if r.ok { "ok" } else { "FAIL" },
+            r.detail
+        );
+    }
+    Ok(if rows.iter().all(|r| r.ok) {
+        Exit::Ok
+    } else {
+        Exit::Failed
+    })
+}
+
+/// `up` watching this system: the checks of `config check`, on a thread of their own so the
+/// servers start at once, each failure logged as a warning. (`serve`, one server of several
+/// run apart, does not: its probes would be hit once per server.) The servers start
+/// anyway — a source may come up later — as `config check` refuses nothing either; what it
+/// cannot run at all is one warning.
+pub fn warn_in_background(settings: &Settings) {
+    let settings = settings.clone();
+    let spawned = std::thread::Builder::new()
+        .name("config-check".into())
+        .spawn(move || match rows(&settings) {
+            Ok(rows) => {
+                for r in rows.iter().filter(|r| !r.ok) {
+                    tracing::warn!(
+                        source = r.source,
+                        name = %r.name,
+                        "config check: {} {}: {} (`opsmcp config check` tries it again)",
+                        r.source,
+                        r.name,
+                        r.detail
+                    );
+                }
+            }
+            Err(e) => tracing::warn!(
+                "config check could not run: {}",
+                crate::report::render(&e).0
+            ),
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "config check not run at start");
+    }
+}
+
+/// One row per configured source, each tried once.
+fn rows(settings: &Settings) -> anyhow::Result<Vec<Row>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -206,23 +278,5 @@ pub fn run(settings: &Settings) -> anyhow::Result<Exit> {
         }
     }
 
-    if rows.is_empty() {
-        println!("no sources configured beyond this host; nothing to check");
-        return Ok(Exit::Ok);
-    }
-    println!("{:<11} {:<24} {:<6} DETAIL", "SOURCE", "NAME", "STATUS");
-    for r in &rows {
-        println!(
-            "{:<11} {:<24} {:<6} {}",
-            r.source,
-            r.name,
-            if r.ok { "ok" } else { "FAIL" },
-            r.detail
-        );
-    }
-    Ok(if rows.iter().all(|r| r.ok) {
-        Exit::Ok
-    } else {
-        Exit::Failed
-    })
+    Ok(rows)
 }

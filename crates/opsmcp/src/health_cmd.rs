@@ -5,7 +5,7 @@ use std::time::Duration;
 use clap::ArgMatches;
 
 use crate::{
-    config::{Overrides, Settings},
+    config::{ReachArgs, Settings},
     serve::{Exit, ServerKind},
 };
 
@@ -24,11 +24,11 @@ pub struct HealthArgs {
     #[arg(long, default_value_t = 3)]
     timeout_s: u64,
     #[command(flatten)]
-    overrides: Overrides,
+    overrides: ReachArgs,
 }
 
 pub fn run(args: &HealthArgs, matches: &ArgMatches) -> anyhow::Result<Exit> {
-    let settings = Settings::resolve(&args.overrides, matches)?;
+    let settings = Settings::resolve(&args.overrides.clone().overrides(), matches)?;
     let host = match settings.bind {
         ip if ip.is_unspecified() => "127.0.0.1".to_string(),
         std::net::IpAddr::V6(ip) => format!("[{ip}]"),

@@ -23,7 +23,7 @@ pub enum IncidentsCommand {
         #[arg(long)]
         json: bool,
         #[command(flatten)]
-        overrides: crate::config::Overrides,
+        overrides: crate::config::StoreArgs,
     },
     /// One incident: its timeline, remediations and notifications.
     Show {
@@ -33,7 +33,7 @@ pub enum IncidentsCommand {
         #[arg(long)]
         json: bool,
         #[command(flatten)]
-        overrides: crate::config::Overrides,
+        overrides: crate::config::StoreArgs,
     },
     /// Approve a remediation action that needs a human's go-ahead. Only a pending request can
     /// be approved: one execute_remediation held on an open incident (its answer and the
@@ -47,14 +47,15 @@ pub enum IncidentsCommand {
         #[arg(long, env = "USER", default_value = "operator")]
         by: String,
         #[command(flatten)]
-        overrides: crate::config::Overrides,
+        overrides: crate::config::StoreArgs,
     },
 }
 
 /// Audit log commands.
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Print the log, oldest first, from entry `--after`.
+    /// Print the log, oldest first, from entry `--after`: every entry, or those matching the
+    /// filters (all of them).
     List {
         /// Entries after this seq.
         #[arg(long, default_value_t = 0)]
@@ -62,17 +63,19 @@ pub enum AuditCommand {
         /// How many.
         #[arg(long, default_value_t = 100)]
         limit: i64,
-        /// Print JSON lines.
+        /// Print JSON lines (no header).
         #[arg(long)]
         json: bool,
         #[command(flatten)]
-        overrides: crate::config::Overrides,
+        filter: crate::audit_list::AuditFilter,
+        #[command(flatten)]
+        overrides: crate::config::StoreArgs,
     },
     /// Check the chain: reports the first entry that was edited or removed, with the audit key
     /// (keyed links) and its anchor (entries deleted from the end); exits 1 when broken.
     Verify {
         #[command(flatten)]
-        overrides: crate::config::Overrides,
+        overrides: crate::config::StoreArgs,
     },
 }
 
@@ -92,6 +95,35 @@ async fn open(settings: &Settings) -> anyhow::Result<Store> {
     })
 }
 
+/// The store for a command that only reads (list, show, audit): opened read-only, so whoever
+/// may read the database but not write it (an auditor; a 0444 file, a read-only folder) can.
+/// A SQLite store that does not exist yet is created as any command creates it.
+async fn open_to_read(settings: &Settings) -> anyhow::Result<Store> {
+    let url = &settings.database_url;
+    let exists = match sqlite_file(url) {
+        Some(path) => path.exists(),
+        None => !url.starts_with("sqlite:"),
+    };
+    if !exists {
+        return open(settings).await;
+    }
+    Store::open_read_only(url).await.with_context(|| {
+        format!(
+            "cannot read the store at {}; check --database-url / --data-dir",
+            crate::serve::redact_url(url)
+        )
+    })
+}
+
+/// The file of a `sqlite:` URL; none for an in-memory database or another backend.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then(|| path.into())
+}
+
 /// Runs an incidents command.
 pub fn run(cmd: IncidentsCommand, m: &clap::ArgMatches) -> anyhow::Result<Exit> {
     let m = m.subcommand().map(|(_, m)| m).unwrap_or(m);
@@ -103,7 +135,7 @@ pub fn run(cmd: IncidentsCommand, m: &clap::ArgMatches) -> anyhow::Result<Exit> 
                 json,
                 overrides,
             } => {
-                let store = open(&Settings::resolve(&overrides, m)?).await?;
+                let store = open_to_read(&Settings::resolve(&overrides.overrides(), m)?).await?;
                 let filter = IncidentFilter {
                     status: status.as_deref().map(str::parse).transpose()?,
                     ..Default::default()
@@ -138,7 +170,7 @@ pub fn run(cmd: IncidentsCommand, m: &clap::ArgMatches) -> anyhow::Result<Exit> 
                 json,
                 overrides,
             } => {
-                let store = open(&Settings::resolve(&overrides, m)?).await?;
+                let store = open_to_read(&Settings::resolve(&overrides.overrides(), m)?).await?;
                 let detail = store.get_incident(&id).await?;
                 let remediations = store.remediations_for(&id).await?;
                 let notifications = store.notifications_for_incident(&id).await?;
@@ -197,7 +229,7 @@ pub fn run(cmd: IncidentsCommand, m: &clap::ArgMatches) -> anyhow::Result<Exit> 
                 by,
                 overrides,
             } => {
-                let store = open(&Settings::resolve(&overrides, m)?).await?;
+                let store = open(&Settings::resolve(&overrides.overrides(), m)?).await?;
                 let (name, target) = match action.split_once('@') {
                     Some((n, t)) => (n.to_string(), Some(t.to_string())),
                     None => (action.clone(), None),
@@ -226,34 +258,18 @@ pub fn run_audit(cmd: AuditCommand, m: &clap::ArgMatches) -> anyhow::Result<Exit
             after,
             limit,
             json,
+            filter,
             overrides,
         } => {
             return runtime()?.block_on(async move {
-                let store = open(&Settings::resolve(&overrides, m)?).await?;
-                for e in store.audit_entries(after, limit.clamp(1, 10_000)).await? {
-                    if json {
-                        println!("{}", serde_json::to_string(&e)?);
-                    } else {
-                        println!(
-                            "{:>6} {} {:<14} {:<26} {:<12} {:>6} ms  {}  {}",
-                            e.seq,
-                            e.at.strftime("%Y-%m-%d %H:%M:%S"),
-                            e.server,
-                            e.tool,
-                            e.caller,
-                            e.duration_ms,
-                            e.outcome,
-                            e.arguments
-                        );
-                    }
-                }
-                Ok(Exit::Ok)
+                let store = open_to_read(&Settings::resolve(&overrides.overrides(), m)?).await?;
+                crate::audit_list::run(&store, after, limit, json, &filter).await
             });
         }
     };
     runtime()?.block_on(async move {
-        let settings = Settings::resolve(&overrides, m)?;
-        let mut store = open(&settings).await?;
+        let settings = Settings::resolve(&overrides.overrides(), m)?;
+        let mut store = open_to_read(&settings).await?;
         let key = settings.audit_key_to_verify()?;
         let keyed = key.is_some();
         if let Some(key) = key {

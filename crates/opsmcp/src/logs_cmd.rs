@@ -304,7 +304,10 @@ fn formats(r: &MineResult) -> Vec<(String, u64)> {
 
 fn anomalies(a: AnomaliesArgs) -> anyhow::Result<Exit> {
     if a.baseline.as_os_str() == "-" && a.window.as_os_str() == "-" {
-        anyhow::bail!("only one of --baseline and --window can be `-` (standard input)");
+        return Err(crate::report::Usage(
+            "only one of --baseline and --window can be `-` (standard input)".into(),
+        )
+        .into());
     }
     let mut engine = Engine::new(MineOptions {
         threads: a.threads,

@@ -3,6 +3,7 @@
 
 mod agent_cmd;
 mod agent_out;
+mod audit_list;
 mod config;
 mod config_check;
 mod health_cmd;
@@ -11,6 +12,7 @@ mod incidents_cmd;
 mod logs_cmd;
 mod ports;
 mod prompts_cmd;
+mod report;
 mod scenarios_cmd;
 mod serve;
 mod telemetry;
@@ -70,7 +72,7 @@ enum Command {
         #[arg(long)]
         port: Option<u16>,
         #[command(flatten)]
-        overrides: Overrides,
+        flags: config::ServeFlags,
     },
     /// Ask each server's /health and print a table; exits 1 if any is down or failing.
     Health(health_cmd::HealthArgs),
@@ -114,9 +116,16 @@ enum Command {
 enum ConfigCommand {
     /// Print the effective settings and where each came from (flag, env, file, default).
     Print(Overrides),
-    /// Try every configured source once (Prometheus, log files, runbook programs, probes);
-    /// exits 1 if any fails.
-    Check(Overrides),
+    /// Check the settings file (naming the key or value at fault, with the valid names), then
+    /// try every configured source once (Prometheus, log files, runbook programs, probes);
+    /// exits 1 if anything fails.
+    Check {
+        /// The settings file to check (the same as --config).
+        #[arg(value_name = "FILE")]
+        file: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        flags: Overrides,
+    },
 }
 
 fn main() -> ExitCode {
@@ -146,23 +155,26 @@ fn main() -> ExitCode {
     ) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("opsmcp: error: {e:#}");
-            return ExitCode::from(2);
+            report::print(&e);
+            return ExitCode::from(report::EXIT_USAGE);
         }
     };
     // clap requires a subcommand, so there is always one; its matches tell flags from env.
     let Some((_, m)) = matches.subcommand() else {
-        return ExitCode::from(2);
+        return ExitCode::from(report::EXIT_USAGE);
     };
     let result = match cli.command {
-        Command::Up(flags) => {
-            Settings::resolve(&flags, m).and_then(|s| serve::run(&s, &serve::ServerKind::ALL))
-        }
+        Command::Up(flags) => Settings::resolve(&flags, m).and_then(|s| {
+            if s.scenario.is_none() {
+                config_check::warn_in_background(&s);
+            }
+            serve::run(&s, &serve::ServerKind::ALL)
+        }),
         Command::Serve {
             server,
             port,
-            overrides,
-        } => Settings::resolve(&overrides, m).and_then(|mut s| {
+            flags,
+        } => Settings::resolve(&flags.overrides(), m).and_then(|mut s| {
             if let Some(p) = port {
                 server.set_port(&mut s, p);
             }
@@ -186,19 +198,20 @@ fn main() -> ExitCode {
                 serve::Exit::Ok
             })
         }
-        Command::Config(ConfigCommand::Check(flags)) => {
+        Command::Config(ConfigCommand::Check { file, mut flags }) => {
             let m = m.subcommand().map(|(_, m)| m).unwrap_or(m);
-            Settings::resolve(&flags, m).and_then(|s| config_check::run(&s))
+            if file.is_some() {
+                flags.file.config = file;
+            }
+            match Settings::resolve(&flags, m) {
+                Ok(s) => config_check::run(&s),
+                // A file that cannot be used is what this command is for: said in full.
+                Err(e) => config_check::bad_settings(&e),
+            }
         }
     };
     match result {
         Ok(exit) => exit.into(),
-        Err(error) => {
-            eprintln!("opsmcp: error: {error:#}");
-            ExitCode::from(match error.downcast_ref::<ports::PortTaken>() {
-                Some(_) => 2,
-                None => 1,
-            })
-        }
+        Err(error) => ExitCode::from(report::print(&error)),
     }
 }

@@ -92,9 +92,11 @@ pub fn run(cmd: ScenariosCommand) -> anyhow::Result<Exit> {
             let minutes_ok = minutes > 0.0 && minutes <= 7.0 * 24.0 * 60.0;
             let rate_ok = rate > 0.0 && rate.is_finite();
             if !(minutes_ok && rate_ok) {
-                anyhow::bail!(
+                return Err(crate::report::Usage(
                     "--minutes must be between 0 and 10080 (a week) and --rate a positive number"
-                );
+                        .into(),
+                )
+                .into());
             }
             let now = until.unwrap_or_else(jiff::Timestamp::now);
             let world = SimWorld::new(builtin::load(&scenario)?, seed, now).with_log_rate(rate);

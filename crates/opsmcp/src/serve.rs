@@ -77,8 +77,8 @@ pub enum Exit {
 impl From<Exit> for ExitCode {
     fn from(e: Exit) -> Self {
         match e {
-            Exit::Ok => ExitCode::SUCCESS,
-            Exit::Failed => ExitCode::FAILURE,
+            Exit::Ok => ExitCode::from(crate::report::EXIT_OK),
+            Exit::Failed => ExitCode::from(crate::report::EXIT_FAILED),
         }
     }
 }
@@ -328,15 +328,26 @@ pub async fn start_in_process(
 
 /// Names in --enabled-tools / --disabled-tools must be tools of some server: a typo would
 /// otherwise offer everything (or hide nothing) without a word.
-fn check_tool_names(settings: &Settings) -> anyhow::Result<()> {
-    let switches = tool_switches(settings);
+/// Every tool the three servers offer, sorted.
+pub fn tool_names() -> Vec<String> {
     let rules = [
         MonitoringServer::tool_rules(),
         WorkflowServer::tool_rules(),
         LogAnalyticsServer::tool_rules(),
     ];
-    let mut known: Vec<&str> = rules.iter().flat_map(|r| r.names()).collect();
+    let mut known: Vec<String> = rules
+        .iter()
+        .flat_map(|r| r.names())
+        .map(str::to_string)
+        .collect();
     known.sort_unstable();
+    known
+}
+
+fn check_tool_names(settings: &Settings) -> anyhow::Result<()> {
+    let switches = tool_switches(settings);
+    let known = tool_names();
+    let known: Vec<&str> = known.iter().map(String::as_str).collect();
     let unknown = switches.unknown(&known);
     if !unknown.is_empty() {
         anyhow::bail!(

@@ -38,7 +38,11 @@ pub fn init(
         .unwrap_or_else(|_| EnvFilter::new(default_filter));
     let stderr = match format {
         LogFormat::Json => fmt::layer().json().with_writer(std::io::stderr).boxed(),
-        LogFormat::Text => fmt::layer().with_writer(std::io::stderr).boxed(),
+        // Colour only for a person at a terminal: none in a pipe, a file or a journal.
+        LogFormat::Text => fmt::layer()
+            .with_ansi(crate::report::colour_on_stderr())
+            .with_writer(std::io::stderr)
+            .boxed(),
     };
     let provider = otlp_endpoint.map(provider).transpose()?;
     let otel = provider

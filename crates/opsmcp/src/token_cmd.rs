@@ -28,11 +28,13 @@ pub fn run(cmd: TokenCommand) -> anyhow::Result<Exit> {
                 .iter()
                 .map(|s| s.trim().parse::<Scope>())
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(anyhow::Error::msg)?;
+                .map_err(crate::report::Usage)?;
             if name.trim().is_empty() || name.contains('"') {
-                anyhow::bail!(
+                return Err(crate::report::Usage(
                     "--name must be a non-empty name without quotes, e.g. --name oncall-agent"
-                );
+                        .into(),
+                )
+                .into());
             }
             let (token, hash) = tokens::generate()?;
             let list: Vec<String> = scopes.iter().map(|s| format!("\"{s}\"")).collect();

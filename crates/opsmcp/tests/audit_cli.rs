@@ -251,3 +251,198 @@ fn an_existing_folder_keeps_its_mode_and_new_files_are_private() {
     assert_eq!(mode(&data), 0o755);
     assert_eq!(mode(&data.join("opsmcp.db")), 0o600);
 }
+
+/// `opsmcp ARGS… --data-dir DIR` as someone who may read the data directory but not write it:
+/// the test's own user when it is not root (the modes bind it), else `nobody` (root ignores
+/// them).
+fn cli_as_reader(data_dir: &Path, args: &[&str]) -> (i32, String) {
+    use std::os::unix::{fs::MetadataExt, process::CommandExt};
+    let mut cmd = Command::new(common::bin());
+    cmd.args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("OPSMCP_CONFIG")
+        .env_remove("OPSMCP_DATABASE_URL")
+        .env_remove("OPSMCP_AUDIT_KEY_FILE");
+    if std::fs::metadata("/proc/self").unwrap().uid() == 0 {
+        cmd.uid(65534).gid(65534);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+/// What is in a folder: each name with its size and modification time.
+fn listing(dir: &Path) -> Vec<(String, u64, std::time::SystemTime)> {
+    let mut out: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let m = e.metadata().unwrap();
+            (
+                e.file_name().to_string_lossy().to_string(),
+                m.len(),
+                m.modified().unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// An auditor with read access only (files 0444 in a 0555 folder) verifies and lists the store
+/// a server wrote, and leaves it as it was.
+#[test]
+fn a_read_only_store_can_be_verified_and_listed() {
+    let (root, data) = served_store();
+    // As a cleanly closed store is: every commit in the file, no -wal or -shm beside it. (The
+    // server does not always remove them when it stops; with them there, a read-write open of
+    // a read-only file happens to work too, so the case this test is about is made certain.)
+    block(async {
+        let mut conn = sqlite(&data).await;
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+    });
+    for leftover in ["opsmcp.db-wal", "opsmcp.db-shm"] {
+        let _ = std::fs::remove_file(data.join(leftover));
+    }
+    for entry in std::fs::read_dir(&data).unwrap() {
+        std::fs::set_permissions(entry.unwrap().path(), PermissionsExt::from_mode(0o444)).unwrap();
+    }
+    std::fs::set_permissions(&data, PermissionsExt::from_mode(0o555)).unwrap();
+    std::fs::set_permissions(root.path(), PermissionsExt::from_mode(0o755)).unwrap();
+    let before = listing(&data);
+
+    let (code, out) = cli_as_reader(&data, &["audit", "verify"]);
+    assert_eq!(code, 0, "{out}\n{before:?}");
+    assert!(out.contains(&format!("intact: {CALLS} entries")), "{out}");
+    let (code, out) = cli_as_reader(&data, &["audit", "list", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out.lines().count(), CALLS, "{out}");
+    let (code, out) = cli_as_reader(&data, &["incidents", "list"]);
+    assert_eq!(code, 0, "{out}");
+
+    // A file that is only read-only, in a folder the reader may write.
+    std::fs::set_permissions(&data, PermissionsExt::from_mode(0o777)).unwrap();
+    let (code, out) = cli_as_reader(&data, &["audit", "verify"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = cli_as_reader(&data, &["incidents", "list", "--json"]);
+    assert_eq!(code, 0, "{out}");
+
+    std::fs::set_permissions(&data, PermissionsExt::from_mode(0o700)).unwrap();
+    assert_eq!(listing(&data), before, "reading changed the store");
+    // Writing still needs write access: refused, in one line.
+    let (code, out) = cli_as_reader(&data, &["incidents", "approve", "INC-0001", "restart"]);
+    assert_ne!(code, 0, "{out}");
+}
+
+/// `tools/call NAME ARGS` on a server, as a stateless client.
+fn call_tool(base: &str, name: &str, arguments: serde_json::Value) {
+    let status = common::post_mcp(base)
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                      "params": {"name": name, "arguments": arguments}}))
+        .send()
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+}
+
+/// `audit list` has a header in text mode (none with --json), and narrows by tool, incident,
+/// caller, outcome and time; a bad filter value is a usage error saying what is accepted.
+#[test]
+fn audit_list_has_a_header_and_filters() {
+    let mut server = Running::up(&[]);
+    let data = server.data_dir.clone();
+    let workflow = server.url("workflow").to_string();
+    call_tool(
+        &workflow,
+        "create_incident",
+        json!({"title": "Checkout failing", "severity": "critical"}),
+    );
+    call_tool(
+        &workflow,
+        "get_incident",
+        json!({"incident_id": "INC-0001"}),
+    );
+    call_tool(
+        &workflow,
+        "get_incident",
+        json!({"incident_id": "INC-9999"}),
+    );
+    call_tool(server.url("monitoring"), "no_such_tool", json!({}));
+    server.terminate();
+    server.wait();
+
+    let list = |extra: &[&str]| {
+        let mut args = vec!["audit", "list"];
+        args.extend_from_slice(extra);
+        cli(&data, &args)
+    };
+    let (code, out) = list(&[]);
+    assert_eq!(code, 0, "{out}");
+    let header = out.lines().next().unwrap();
+    for column in [
+        "SEQ", "AT", "SERVER", "TOOL", "CALLER", "DURATION", "OUTCOME",
+    ] {
+        assert!(header.contains(column), "{out}");
+    }
+    assert_eq!(out.lines().count(), 5, "a header and four entries: {out}");
+    let (_, out) = list(&["--json"]);
+    let entries: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(entries.len(), 4, "{out}");
+
+    // Each filter, as JSON lines: the tools of the entries that pass.
+    let tools = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["--json"];
+        args.extend_from_slice(extra);
+        let (code, out) = list(&args);
+        assert_eq!(code, 0, "{out}");
+        out.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["tool"].to_string())
+            .map(|t| t.trim_matches('"').to_string())
+            .collect()
+    };
+    assert_eq!(tools(&["--tool", "get_incident"]).len(), 2);
+    assert_eq!(tools(&["--incident", "INC-0001"]), ["get_incident"]);
+    assert_eq!(tools(&["--incident", "inc-9999"]), ["get_incident"]);
+    assert_eq!(
+        tools(&["--outcome", "ok"]),
+        ["create_incident", "get_incident"]
+    );
+    assert_eq!(tools(&["--outcome", "error"]), ["get_incident"]);
+    let caller = entries[0]["caller"].as_str().unwrap();
+    assert_eq!(tools(&["--caller", caller]).len(), 4);
+    assert!(tools(&["--caller", "token:someone-else"]).is_empty());
+    assert_eq!(tools(&["--since", "1h"]).len(), 4);
+    assert_eq!(tools(&["--since", "2000-01-01", "--until", "1h"]).len(), 0);
+    assert_eq!(
+        tools(&["--tool", "get_incident", "--outcome", "ok", "--limit", "1"]),
+        ["get_incident"]
+    );
+    let (_, out) = list(&["--tool", "get_incidnet"]);
+    assert!(
+        out.starts_with("no audit entries match") && out.contains("get_incident"),
+        "{out}"
+    );
+
+    // Bad values: exit 2, saying what is accepted.
+    for (args, says) in [
+        (&["--since", "yesterday"][..], "2h"),
+        (&["--until", "2026-13-45"], "2026-12-06"),
+        (&["--incident", "42"], "INC-0001"),
+        (&["--outcome", "fine"], "rate_limited"),
+        (&["--since", "1h", "--until", "2h"], "not before"),
+    ] {
+        let (code, out) = list(args);
+        assert_eq!(code, 2, "{args:?}: {out}");
+        assert!(out.contains(says), "{args:?}: {out}");
+    }
+}
