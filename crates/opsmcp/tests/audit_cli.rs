@@ -257,14 +257,27 @@ fn an_existing_folder_keeps_its_mode_and_new_files_are_private() {
 /// them).
 fn cli_as_reader(data_dir: &Path, args: &[&str]) -> (i32, String) {
     use std::os::unix::{fs::MetadataExt, process::CommandExt};
-    let mut cmd = Command::new(common::bin());
+    let as_root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
+    // `nobody` may not reach the build's binary (a target folder under root's home is 0700):
+    // it runs a copy in a folder it may enter.
+    let copy = tempfile::tempdir().unwrap();
+    let bin = if as_root {
+        let to = copy.path().join("opsmcp");
+        std::fs::copy(common::bin(), &to).unwrap();
+        std::fs::set_permissions(copy.path(), PermissionsExt::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&to, PermissionsExt::from_mode(0o755)).unwrap();
+        to
+    } else {
+        common::bin()
+    };
+    let mut cmd = Command::new(bin);
     cmd.args(args)
         .arg("--data-dir")
         .arg(data_dir)
         .env_remove("OPSMCP_CONFIG")
         .env_remove("OPSMCP_DATABASE_URL")
         .env_remove("OPSMCP_AUDIT_KEY_FILE");
-    if std::fs::metadata("/proc/self").unwrap().uid() == 0 {
+    if as_root {
         cmd.uid(65534).gid(65534);
     }
     let out = cmd.output().unwrap();
