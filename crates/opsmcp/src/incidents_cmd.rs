@@ -38,6 +38,9 @@ pub enum IncidentsCommand {
     /// Approve a remediation action that needs a human's go-ahead. Only a pending request can
     /// be approved: one execute_remediation held on an open incident (its answer and the
     /// incident's timeline give the command); anything else exits 1 naming the pending ones.
+    /// Approving runs nothing itself: an agent waiting on the request (await_approval) runs it
+    /// through the same verify and rollback loop; with none waiting, call execute_remediation
+    /// again with the same action.
     Approve {
         /// The incident, e.g. INC-0001.
         id: String,
@@ -235,13 +238,20 @@ pub fn run(cmd: IncidentsCommand, m: &clap::ArgMatches) -> anyhow::Result<Exit> 
                     None => (action.clone(), None),
                 };
                 let a = store.approve(&id, &name, target.as_deref(), &by).await?;
-                println!(
-                    "approved {}{} on {} by {} at {}",
+                let what = format!(
+                    "{}{}",
                     a.action,
-                    a.target.map(|t| format!("@{t}")).unwrap_or_default(),
-                    a.incident_id,
-                    a.approved_by,
-                    a.approved_at
+                    a.target.map(|t| format!("@{t}")).unwrap_or_default()
+                );
+                println!(
+                    "approved {what} on {} by {} at {}",
+                    a.incident_id, a.approved_by, a.approved_at
+                );
+                // Approving runs nothing: say who will.
+                println!(
+                    "nothing ran yet: an agent waiting on this request runs it now; with none \
+                     waiting, call execute_remediation again with action {what} on {}",
+                    a.incident_id
                 );
                 Ok(Exit::Ok)
             }

@@ -441,6 +441,10 @@ async fn an_action_needing_approval_waits_for_a_human_and_a_failed_fix_is_rolled
     let (code, out) = approving.await.unwrap();
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("by carol"), "{out}");
+    assert!(
+        out.contains("nothing ran yet"),
+        "approving says it runs nothing: {out}"
+    );
     assert_eq!(approved["status"], "approved", "{approved}");
     assert_eq!(approved["approved_by"], "carol", "{approved}");
     // Approved once is no longer pending.
