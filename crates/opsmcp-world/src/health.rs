@@ -196,6 +196,9 @@ impl Limit {
     }
 
     fn judge_towards(&self, worse: Worse, name: String, value: f64, unit: &str) -> Check {
+        // As said to a person: a reading taken as `f32` (a CPU share) carries noise past its
+        // seventh digit (`51.400001525878906`).
+        let value = shown(value);
         let past = |level: f64| match worse {
             Worse::Higher => value >= level,
             Worse::Lower => value <= level,
@@ -238,6 +241,16 @@ impl Limit {
             message,
         }
     }
+}
+
+/// `v` to six significant digits: what a reading means, without the noise of the float it was
+/// carried in.
+fn shown(v: f64) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return v;
+    }
+    let scale = 10f64.powi(5 - v.abs().log10().floor() as i32);
+    (v * scale).round() / scale
 }
 
 /// This host judged against `thresholds`, as the service `host`.
@@ -495,6 +508,26 @@ mod tests {
         assert_eq!(l.judge("x", 79.9, "%").status, Status::Healthy);
         assert_eq!(l.judge("x", 80.0, "%").status, Status::Degraded);
         assert_eq!(l.judge("x", 95.0, "%").status, Status::Unhealthy);
+    }
+
+    #[test]
+    fn a_reading_carried_as_f32_is_said_without_its_noise() {
+        let l = Limit {
+            warning: 85.0,
+            critical: 95.0,
+        };
+        let c = l.judge("cpu", 51.4f32 as f64, "%");
+        assert_eq!(c.message, "cpu 51.4% is below 85%");
+        assert_eq!(c.value, 51.4);
+        let c = l.judge("cpu", 98.8f32 as f64, "%");
+        assert!(
+            c.message.starts_with("cpu 98.8% is at or above"),
+            "{}",
+            c.message
+        );
+        // Small shares keep their digits.
+        assert_eq!(shown(0.0177), 0.0177);
+        assert_eq!(shown(2136.5), 2136.5);
     }
 
     #[test]
