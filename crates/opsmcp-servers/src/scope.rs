@@ -75,16 +75,7 @@ async fn analysed_incident(store: Option<&Store>, id: &str) -> Result<Incident, 
                 .into(),
         });
     };
-    match store.get_incident(id).await {
-        Ok(detail) => Ok(detail.incident),
-        Err(e @ StoreError::UnknownIncident { .. }) => Err(ToolError::InvalidArgument {
-            argument: "incident_id",
-            problem: format!("{e}; omit it to analyse the last 30 minutes"),
-        }),
-        Err(other) => Err(ToolError::Unavailable(format!(
-            "the incident store: {other}"
-        ))),
-    }
+    fetch(store, id, "omit it to analyse the last 30 minutes").await
 }
 
 /// The incident `get_raw_logs` reads, with an id checked before it is used as a folder name.
@@ -103,15 +94,19 @@ pub async fn incident(store: &Store, id: &str) -> Result<Incident, ToolError> {
             ),
         });
     }
+    fetch(store, id, "or omit incident_id and send a timeframe").await
+}
+
+/// The incident `id`: an unknown id is a wrong argument, said with `instead` (what to send
+/// instead); the store failing goes through the one store-error mapping.
+async fn fetch(store: &Store, id: &str, instead: &str) -> Result<Incident, ToolError> {
     match store.get_incident(id).await {
         Ok(detail) => Ok(detail.incident),
         Err(e @ StoreError::UnknownIncident { .. }) => Err(ToolError::InvalidArgument {
             argument: "incident_id",
-            problem: format!("{e}; or omit incident_id and send a timeframe"),
+            problem: format!("{e}; {instead}"),
         }),
-        Err(e) => Err(ToolError::Unavailable(format!(
-            "the incident store cannot be read: {e}"
-        ))),
+        Err(e) => Err(e.into()),
     }
 }
 

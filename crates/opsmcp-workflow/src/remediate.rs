@@ -208,7 +208,7 @@ fn reach(target: &str, services: &[ServiceInfo]) -> Vec<String> {
 /// when its own target looks fine (an innocent rollback on a healthy service would otherwise
 /// "recover"). A service merely degraded for reasons of its own (a partner's latency
 /// wobble) need not heal for the action to count, nor one that answers again and is only
-/// left with work queued while it could not ([`draining`]).
+/// left with work queued while it could not ([`only_held_over_left`]).
 fn recovered(
     target: &str,
     reach: &[String],
@@ -225,7 +225,7 @@ fn recovered(
             well || before
                 .iter()
                 .find(|b| b.service == s.service)
-                .is_some_and(|b| draining(b, s))
+                .is_some_and(|b| only_held_over_left(b, s))
         })
 }
 
@@ -233,7 +233,7 @@ fn recovered(
 /// checks still out of range are held over ([`held_over`]): it answers again. Something
 /// other than what is held over must have been wrong before and be well now: a service whose
 /// only trouble was a backlog or a standing warning shows nothing healed.
-fn draining(before: &ServiceHealth, now: &ServiceHealth) -> bool {
+fn only_held_over_left(before: &ServiceHealth, now: &ServiceHealth) -> bool {
     let healed_other = before.checks.iter().any(|b| {
         b.status != Health::Healthy
             && !b.backlog
@@ -312,7 +312,7 @@ pub async fn execute(
         });
     }
     let id = record.id;
-    let ended = |status, result| ended(store, id, status, &before, result, &req.actor);
+    let finish = |status, result| ended(store, id, status, &before, result, &req.actor);
 
     let applied = world
         .apply(ActionRequest {
@@ -324,11 +324,11 @@ pub async fn execute(
         .await;
     let report = match applied {
         Ok(report) => report,
-        Err(e) => return ended("failed", json!({ "error": e.to_string() })).await,
+        Err(e) => return finish("failed", json!({ "error": e.to_string() })).await,
     };
     if req.dry_run || !report.succeeded {
         let status = if req.dry_run { "dry_run" } else { "failed" };
-        return ended(
+        return finish(
             status,
             json!({ "output": report.output, "succeeded": report.succeeded }),
         )

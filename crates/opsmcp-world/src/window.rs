@@ -140,8 +140,9 @@ impl Timeframe {
     }
 }
 
-/// `15m`, `2 hours`, `last 30 minutes`, `past hour`, `1h30m`, or an ISO duration (`PT15M`).
-fn parse_duration(text: &str) -> Result<SignedDuration, String> {
+/// `15m`, `2 hours`, `last 30 minutes`, `past hour`, `1h30m`, or an ISO duration (`PT15M`):
+/// the one reading of a length of time, for windows and for "since" spans alike.
+pub fn parse_duration(text: &str) -> Result<SignedDuration, String> {
     let lower = text.to_ascii_lowercase();
     let mut rest = lower.as_str();
     for prefix in ["last ", "past ", "the last ", "the past "] {

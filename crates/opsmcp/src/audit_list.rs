@@ -144,21 +144,10 @@ fn parse_time(s: &str) -> Result<Timestamp, String> {
     )
 }
 
-/// `90s`, `30m`, `2h`, `7d` before now.
+/// A length of time (`90s`, `30m`, `2h`, `7d`, as timeframes are read) before now.
 fn span_ago(s: &str) -> Option<Timestamp> {
-    let split = s.find(|c: char| !c.is_ascii_digit())?;
-    let (n, unit) = s.split_at(split);
-    let n: i64 = n.parse().ok()?;
-    let seconds = match unit {
-        "s" => n,
-        "m" => n.checked_mul(60)?,
-        "h" => n.checked_mul(3600)?,
-        "d" => n.checked_mul(86_400)?,
-        _ => return None,
-    };
-    Timestamp::now()
-        .checked_sub(jiff::SignedDuration::from_secs(seconds))
-        .ok()
+    let length = opsmcp_world::window::parse_duration(s).ok()?;
+    Timestamp::now().checked_sub(length).ok()
 }
 
 /// Pages read from the store while filtering.

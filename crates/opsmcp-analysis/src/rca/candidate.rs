@@ -81,22 +81,23 @@ struct Judged<'s> {
 impl<'s> Judged<'s> {
     fn new(s: &'s Survey<'s>, name: &'s String) -> Self {
         let f = &s.all[name];
+        let callers = s.inp.callers(name);
+        let surging = f.load
+            && ["deploy", "config"]
+                .iter()
+                .any(|k| !changes_before(s.inp, name, k, f.onset).is_empty())
+            && callers
+                .keys()
+                .all(|c| !s.all.get(c).is_some_and(|x| x.load));
         Judged {
             s,
             name,
             f,
-            callers: s.inp.callers(name),
+            callers,
             deps: s.inp.dependencies(name),
             job_started: !changes_before(s.inp, name, "cron", f.onset).is_empty()
                 && f.resource > 0.0,
-            surging: f.load
-                && ["deploy", "config"]
-                    .iter()
-                    .any(|k| !changes_before(s.inp, name, k, f.onset).is_empty())
-                && s.inp
-                    .callers(name)
-                    .keys()
-                    .all(|c| !s.all.get(c).is_some_and(|x| x.load)),
+            surging,
         }
     }
 

@@ -1417,16 +1417,16 @@ fn recovered(initial: Option<&Health>, now: &Health, claims: &[String]) -> bool 
         .unwrap_or_default();
     let claimed_sick = was_unhealthy.iter().any(|s| claims.iter().any(|c| c == s));
     let another_story = |name: &str| claimed_sick && !claims.iter().any(|c| c == name);
-    let draining = |s: &ServiceVerdict| {
+    let only_held_over_left = |s: &ServiceVerdict| {
         initial
             .and_then(|h| h.services.iter().find(|b| b.service == s.service))
             .is_some_and(|b| held_over(b, s))
     };
-    let well = |s: &ServiceVerdict| s.status == "healthy" || draining(s);
+    let well = |s: &ServiceVerdict| s.status == "healthy" || only_held_over_left(s);
     if now
         .services
         .iter()
-        .any(|s| s.status == "unhealthy" && !another_story(&s.service) && !draining(s))
+        .any(|s| s.status == "unhealthy" && !another_story(&s.service) && !only_held_over_left(s))
         || (now.status == "unhealthy" && (!claimed_sick || now.services.is_empty()))
     {
         return false;
