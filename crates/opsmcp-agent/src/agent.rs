@@ -135,10 +135,7 @@ impl Approver for TerminalApprover {
                         .to_string(),
                 );
             }
-            let question = format!(
-                "Allow destructive tool `{}` on `{}` with {}? [y/N] ",
-                tool.tool, tool.server, input
-            );
+            let question = format!("{}Run it? [y/N] ", question(tool, input));
             tokio::task::spawn_blocking(move || {
                 use std::io::Write;
                 let mut err = std::io::stderr();
@@ -157,6 +154,69 @@ impl Approver for TerminalApprover {
             .map_err(|e| e.to_string())?
         })
     }
+}
+
+/// How the result of a call that was not run begins (refused by the operator, not offered in
+/// read-only mode, no one to ask): a brain can tell "not run" from "ran and failed".
+pub const NOT_RUN: &str = "Not run: ";
+
+/// Lines of a multi-line argument (a script) shown in an approval question; the rest is
+/// counted, not shown, so a long script does not scroll the question away.
+const QUESTION_LINES: usize = 40;
+/// Characters of a one-line argument shown in an approval question.
+const QUESTION_CHARS: usize = 300;
+
+/// What the operator reads before a destructive call: the tool, its description's first
+/// sentence, then each argument on a line of its own — a text of several lines (a script) as
+/// its lines, indented, a list as its items — so a decision does not mean reading escaped JSON.
+pub fn question(tool: &ToolInfo, input: &Value) -> String {
+    let mut q = format!(
+        "The agent wants to run `{}` on `{}`",
+        tool.tool, tool.server
+    );
+    let what = tool.description.split(". ").next().unwrap_or("").trim();
+    if !what.is_empty() {
+        q.push_str(&format!(" ({})", what.trim_end_matches('.')));
+    }
+    q.push_str(".\n");
+    let fields: Vec<(&String, &Value)> = match input {
+        Value::Object(map) => map.iter().collect(),
+        _ => Vec::new(),
+    };
+    if fields.is_empty() && !input.is_null() && input != &Value::Object(Default::default()) {
+        q.push_str(&format!("  {}\n", clip(&input.to_string())));
+    }
+    for (key, value) in fields {
+        match value {
+            Value::String(s) if s.contains('\n') => {
+                let lines: Vec<&str> = s.lines().collect();
+                q.push_str(&format!("  {key}: ({} lines)\n", lines.len()));
+                for line in lines.iter().take(QUESTION_LINES) {
+                    q.push_str(&format!("    | {line}\n"));
+                }
+                if lines.len() > QUESTION_LINES {
+                    q.push_str(&format!(
+                        "    | … {} more lines\n",
+                        lines.len() - QUESTION_LINES
+                    ));
+                }
+            }
+            Value::String(s) => {
+                q.push_str(&format!("  {key}: {}\n", clip(s)));
+            }
+            Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
+                let items: Vec<String> = items
+                    .iter()
+                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+                    .collect();
+                q.push_str(&format!("  {key}: {}\n", clip(&items.join(", "))));
+            }
+            other => {
+                q.push_str(&format!("  {key}: {}\n", clip(&other.to_string())));
+            }
+        }
+    }
+    q
 }
 
 /// Why a run ended.
@@ -390,6 +450,16 @@ fn shown(text: &str, budget: usize, full_result: Option<&std::path::Path>) -> (S
     )
 }
 
+/// A one-line argument as an approval question shows it: cut, and marked when cut.
+fn clip(text: &str) -> String {
+    let cut = truncate(text, QUESTION_CHARS);
+    if cut.len() < text.len() {
+        format!("{cut}…")
+    } else {
+        cut.to_string()
+    }
+}
+
 /// Cuts `text` to at most `budget` bytes on a character boundary.
 fn truncate(text: &str, budget: usize) -> &str {
     if text.len() <= budget {
@@ -613,7 +683,7 @@ impl Agent {
                         },
                         transcript,
                     )?;
-                    (format!("Not run: {reason}"), None, true)
+                    (format!("{NOT_RUN}{reason}"), None, true)
                 }
                 Ok(()) => match self
                     .toolbox
@@ -676,13 +746,12 @@ impl Agent {
             ));
         }
         if self.permission == Permission::Ask && tool.is_destructive() {
+            let shown = format!("{}/{}", tool.server, tool.tool);
             return match self.approver.approve(tool, input).await {
                 Ok(true) => Ok(()),
-                Ok(false) => Err(format!(
-                    "the operator refused the destructive tool `{name}`"
-                )),
+                Ok(false) => Err(format!("the operator refused `{shown}`")),
                 Err(why) => Err(format!(
-                    "`{name}` is destructive and needs approval, but {why}"
+                    "`{shown}` changes things and needs approval, but {why}"
                 )),
             };
         }
@@ -692,7 +761,55 @@ impl Agent {
 
 #[cfg(test)]
 mod tests {
-    use super::truncate;
+    use super::{question, truncate};
+    use crate::ToolInfo;
+    use serde_json::json;
+
+    /// A script shows as its lines and a list as its items, not as escaped JSON; a long script
+    /// shows its first lines and counts the rest.
+    #[test]
+    fn an_approval_question_shows_arguments_as_a_human_reads_them() {
+        let tool = ToolInfo {
+            name: "mcp__logs__run_script".into(),
+            server: "logs".into(),
+            tool: "run_script".into(),
+            title: None,
+            description: "Runs a Python script in a sandbox. It can read the workspace.".into(),
+            input_schema: json!({}),
+            output_schema: None,
+            read_only_hint: None,
+            destructive_hint: None,
+        };
+        let script: String = (1..=50).map(|i| format!("print(\"line {i}\")\n")).collect();
+        let q = question(
+            &tool,
+            &json!({"script": script, "heals": ["api", "db"], "dry_run": false}),
+        );
+        assert!(
+            q.starts_with(
+                "The agent wants to run `run_script` on `logs` (Runs a Python script in a sandbox)."
+            ),
+            "{q}"
+        );
+        assert!(
+            q.contains("  script: (50 lines)\n    | print(\"line 1\")\n"),
+            "{q}"
+        );
+        assert!(
+            q.contains("    | print(\"line 40\")\n    | … 10 more lines\n"),
+            "{q}"
+        );
+        assert!(!q.contains("line 41"), "{q}");
+        assert!(q.contains("  heals: api, db\n"), "{q}");
+        assert!(q.contains("  dry_run: false\n"), "{q}");
+        assert!(!q.contains("\\n"), "no escaped newlines: {q}");
+        let long = "x".repeat(1000);
+        let q = question(&tool, &json!({ "reason": long }));
+        assert!(
+            q.contains(&format!("  reason: {}…\n", "x".repeat(300))),
+            "{q}"
+        );
+    }
 
     #[test]
     fn truncation_respects_char_boundaries() {

@@ -3,7 +3,10 @@
 
 use serde_json::Value;
 
-use opsmcp_agent::{agent::Event, providers::Block};
+use opsmcp_agent::{
+    agent::{Event, NOT_RUN},
+    providers::Block,
+};
 
 /// At most `max` characters of `s` on one line.
 pub fn one_line(s: &str, max: usize) -> String {
@@ -85,14 +88,40 @@ pub fn result_summary(shown: &str) -> String {
         parts.push(s.to_string());
     }
     if parts.is_empty() {
-        let keys: Vec<&str> = v
-            .as_object()
-            .map(|m| m.keys().map(String::as_str).collect())
-            .unwrap_or_default();
-        parts.push(format!("{{{}}}", keys.join(", ")));
+        parts = facts(&v);
     }
     one_line(&parts.join(" "), 160)
 }
+
+/// What a result says when it has no summary of its own: each list's length, each number,
+/// flag and short text, and a nested record's status — the facts, not the field names.
+fn facts(v: &Value) -> Vec<String> {
+    let Some(map) = v.as_object() else {
+        return vec![one_line(&v.to_string(), 140)];
+    };
+    let mut facts = Vec::new();
+    for (key, x) in map {
+        match x {
+            Value::Array(items) => facts.push(format!("{} {key}", items.len())),
+            Value::Number(n) => facts.push(format!("{key}={n}")),
+            Value::Bool(b) => facts.push(format!("{key}={b}")),
+            Value::String(s) if s.chars().count() <= SHORT_TEXT => facts.push(format!("{key}={s}")),
+            Value::Object(inner) => {
+                if let Some(status) = inner.get("status").and_then(Value::as_str) {
+                    facts.push(format!("{key}={status}"));
+                }
+            }
+            _ => {}
+        }
+    }
+    if facts.is_empty() {
+        facts.push("(nothing to show)".into());
+    }
+    facts
+}
+
+/// A text at most this long is shown whole among a result's facts.
+const SHORT_TEXT: usize = 40;
 
 /// The value of the first `"key":"…"` in possibly cut JSON text.
 fn string_field(text: &str, key: &str) -> Option<String> {
@@ -149,6 +178,8 @@ pub fn lines(event: &Event) -> Vec<String> {
                 one_line(reason, 140)
             )]
         }
+        // The denial's own line already said why; its "not run" result would repeat it.
+        Event::ToolResult { shown, .. } if shown.starts_with(NOT_RUN) => Vec::new(),
         Event::ToolResult {
             turn,
             name,
@@ -190,6 +221,15 @@ mod tests {
             "outcome=ran remediation=succeeded"
         );
         assert_eq!(result_summary("plain words"), "plain words");
+        // No summary: the facts, not the field names.
+        assert_eq!(
+            result_summary(
+                &json!({"incidents": [], "next_cursor": null, "newly_queued": true,
+                        "notification": {"status": "pending", "id": 1}, "lines": 12})
+                .to_string()
+            ),
+            "0 incidents lines=12 newly_queued=true notification=pending"
+        );
         assert_eq!(
             result_summary(r#"{"log_data_path":"INC-1/logs-1.json","lines":["a\"b", "#),
             "log_data_path=INC-1/logs-1.json"

@@ -452,6 +452,11 @@ fn run_scenario_json_prints_events_and_a_verdict() {
 /// `opsmcp ARGS` on a pseudo-terminal (util-linux `script`, in every Debian install), with
 /// `env` set; what the terminal showed.
 fn on_a_terminal(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    typed_on_a_terminal(args, env, "")
+}
+
+/// As [`on_a_terminal`], with `typed` typed at the terminal.
+fn typed_on_a_terminal(args: &[&str], env: &[(&str, &str)], typed: &str) -> (Option<i32>, String) {
     let data = tempfile::tempdir().unwrap();
     let mut command = bin().display().to_string();
     for a in args {
@@ -465,11 +470,16 @@ fn on_a_terminal(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
         .env("TERM", "xterm-256color")
         .env("OPSMCP_DATA_DIR", data.path())
         .current_dir(data.path())
-        .stdin(std::process::Stdio::null());
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().expect("script runs");
+    let mut child = cmd.spawn().expect("script runs");
+    let mut stdin = child.stdin.take().expect("a pipe");
+    std::io::Write::write_all(&mut stdin, typed.as_bytes()).expect("typed");
+    drop(stdin);
+    let out = child.wait_with_output().expect("script ends");
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -508,6 +518,48 @@ fn a_terminal_gets_colour_and_a_spinner_unless_no_color() {
     assert!(
         plain.contains("[ 1]   → monitoring/verify_health"),
         "{plain}"
+    );
+}
+
+/// `--permission ask` on a terminal: the operator reads each destructive call as a human
+/// would (a script as its lines, not escaped JSON) and says no; a refused script is not asked
+/// for again under another name, and a refused remediation is reported as not run.
+#[test]
+fn ask_mode_shows_each_call_readably_and_a_no_is_not_asked_again() {
+    let (_, shown) = typed_on_a_terminal(
+        &[
+            "run-scenario",
+            "db-connection-pool-exhaustion",
+            "--permission",
+            "ask",
+        ],
+        &[("NO_COLOR", "1")],
+        &"n\n".repeat(20),
+    );
+    let script_questions = shown
+        .matches("The agent wants to run `execute_analysis_script`")
+        .count();
+    assert_eq!(script_questions, 1, "{shown}");
+    assert!(shown.contains("  code: ("), "{shown}");
+    assert!(
+        shown.contains("    | import "),
+        "the script's own lines:\n{shown}"
+    );
+    assert!(!shown.contains("\\nimport"), "escaped JSON:\n{shown}");
+    assert!(shown.contains("Run it? [y/N]"), "{shown}");
+    assert!(
+        shown.contains("The analysis script did not run: the operator refused"),
+        "{shown}"
+    );
+    assert!(shown.contains("  action: "), "{shown}");
+    assert!(
+        shown.contains("Did not run increase-pool-size@orders-db: the operator refused"),
+        "{shown}"
+    );
+    assert!(!shown.contains("Tried increase-pool-size"), "{shown}");
+    assert!(
+        !shown.contains("the call failed (Not run"),
+        "a refusal read as a failure:\n{shown}"
     );
 }
 
@@ -666,6 +718,13 @@ fn a_fix_held_for_approval_runs_once_a_human_approves_it() {
     let context = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
     assert_eq!(code, Some(0), "{context}");
     assert!(stdout.contains("__await_approval\""), "{context}");
+    // While it waits, the human is told what to type.
+    assert!(
+        stdout.contains(
+            "approve with `opsmcp incidents approve INC-0001 increase-pool-size@orders-db`"
+        ),
+        "{context}"
+    );
     assert!(stdout.contains("simulated-approver"), "{context}");
     assert!(stdout.contains("\"solved\":true"), "{context}");
     assert!(

@@ -32,7 +32,7 @@ use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use opsmcp_agent::{
-    agent::{AgentError, Brain, BrainInput},
+    agent::{AgentError, Brain, BrainInput, NOT_RUN},
     providers::{Block, Role, StopReason, TextSink, ToolDef, Turn, Usage},
 };
 
@@ -151,6 +151,13 @@ struct Attempt {
     error: Option<String>,
     /// Health recovered after it.
     recovered: bool,
+}
+
+impl Attempt {
+    /// Why it was not run at all (refused by the operator, not offered), if it was not.
+    fn not_run(&self) -> Option<&str> {
+        self.error.as_deref()?.strip_prefix(NOT_RUN)
+    }
 }
 
 /// Everything learned so far.
@@ -793,8 +800,14 @@ impl Planner {
             st.phase = Some(Phase::Document);
             return Step::Next;
         }
+        let how = st
+            .attempts
+            .last()
+            .and_then(|a| a.result.as_ref()?.approve_with.as_deref())
+            .map(|a| format!("; approve with `{a}`"))
+            .unwrap_or_default();
         out.say(format!(
-            "Waiting for a human to approve {} (up to {:.0} s more).",
+            "Waiting for a human to approve {} (up to {:.0} s more){how}.",
             action.label(),
             remaining
         ));
@@ -1042,7 +1055,10 @@ fn report_progress(st: &State, out: &mut TurnPlan) {
     if let Some(last) = st.attempts.last()
         && let Some(why) = attempt_failure(last)
     {
-        out.say(format!("{} did not fix it: {why}.", last.action.label()));
+        out.say(match last.not_run() {
+            Some(why) => format!("{} was not run: {why}.", last.action.label()),
+            None => format!("{} did not fix it: {why}.", last.action.label()),
+        });
     }
 }
 
@@ -1076,10 +1092,15 @@ fn remediation_args(incident: &str, action: &ActionRef, h: &Hypothesis) -> Value
     }
     args["reason"] = json!(cut(
         &format!(
-            "{}{}; evidence: {}",
+            "{}{}; {}evidence: {}",
             h.headline(),
             h.confidence
                 .map(|c| format!(" (confidence {c:.2})"))
+                .unwrap_or_default(),
+            action
+                .about
+                .as_ref()
+                .map(|a| format!("the action: {a}; "))
                 .unwrap_or_default(),
             h.evidence
                 .iter()
@@ -1208,7 +1229,13 @@ fn log_summary(v: &Value) -> Option<String> {
 /// The script's JSON output, or why it did not give one.
 fn read_script(st: &mut State, v: &Value, error: Option<String>) {
     if let Some(e) = error {
-        st.script_error = Some(e);
+        if let Some(why) = e.strip_prefix(NOT_RUN) {
+            // Refused or not offered: another path would be asked for again, to the same no.
+            st.script_attempts = SCRIPT_ATTEMPTS;
+            st.script_error = Some(why.to_string());
+        } else {
+            st.script_error = Some(e);
+        }
         return;
     }
     let exit = v.get("exit_code").and_then(Value::as_i64);
@@ -1578,6 +1605,9 @@ fn attempt_failure(a: &Attempt) -> Option<String> {
     if a.recovered {
         return None;
     }
+    if let Some(why) = a.not_run() {
+        return Some(format!("it was not run ({why})"));
+    }
     if let Some(e) = &a.error {
         return Some(format!("the call failed ({e})"));
     }
@@ -1724,6 +1754,9 @@ fn ruled_out(st: &State) -> Vec<Value> {
                 .iter()
                 .filter(|a| a.hypothesis == i && !a.recovered)
                 .map(|a| match attempt_failure(a) {
+                    Some(_) if a.not_run().is_some() => {
+                        format!("{} was not run", a.action.label())
+                    }
                     Some(why) => {
                         format!("{} was tried and did not fix it ({why})", a.action.label())
                     }
@@ -2046,6 +2079,11 @@ fn summary(st: &State) -> String {
     for a in &st.attempts {
         out.push(match (a.recovered, attempt_failure(a)) {
             (true, _) => format!("Remediation: {} — health recovered.", a.action.label()),
+            (false, Some(_)) if a.not_run().is_some() => format!(
+                "Did not run {}: {}.",
+                a.action.label(),
+                a.not_run().unwrap_or_default()
+            ),
             (false, Some(why)) => format!("Tried {}: {why}.", a.action.label()),
             (false, None) if a.result.as_ref().is_some_and(|r| r.pending_approval()) => {
                 format!("Asked approval for {}: not run.", a.action.label())
@@ -2102,6 +2140,7 @@ mod tests {
             target: Some("api".into()),
             risky,
             gated,
+            about: None,
         }
     }
 

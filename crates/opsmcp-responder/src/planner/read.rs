@@ -265,6 +265,9 @@ pub struct ActionRef {
     /// Held for a human's approval: asked for on a likely hypothesis (the human decides,
     /// shown the risk, the evidence and the undo).
     pub gated: bool,
+    /// What it does and its risk, as the server described them (`risk high: deletes …`),
+    /// for whoever approves it.
+    pub about: Option<String>,
 }
 
 impl ActionRef {
@@ -299,6 +302,7 @@ impl ActionRef {
                     target,
                     risky: false,
                     gated: false,
+                    about: None,
                 }]
             }
             Value::Object(_) => {
@@ -313,10 +317,20 @@ impl ActionRef {
                 let target = str_at(v, &["target", "service", "component"]).or(default_target);
                 let risky = str_at(v, &["risk"]).is_some_and(|r| r.eq_ignore_ascii_case("high"));
                 let gated = v.get("needs_approval").and_then(Value::as_bool) == Some(true);
+                let about = match (str_at(v, &["risk"]), str_at(v, &["description"])) {
+                    (Some(r), Some(d)) => Some(format!("risk {r}: {d}")),
+                    (Some(r), None) => Some(format!("risk {r}")),
+                    (None, d) => d.map(str::to_string),
+                };
                 // A `name@target` string wins over the fields beside it.
                 Self::read_all(&Value::String(name.to_string()), target)
                     .into_iter()
-                    .map(|a| Self { risky, gated, ..a })
+                    .map(|a| Self {
+                        risky,
+                        gated,
+                        about: about.clone(),
+                        ..a
+                    })
                     .collect()
             }
             _ => Vec::new(),
