@@ -246,10 +246,15 @@ impl Limit {
 /// `v` to six significant digits: what a reading means, without the noise of the float it was
 /// carried in.
 fn shown(v: f64) -> f64 {
+    significant(v, 6)
+}
+
+/// `v` rounded to `digits` significant digits, for showing a reading to a human.
+pub fn significant(v: f64, digits: i32) -> f64 {
     if v == 0.0 || !v.is_finite() {
         return v;
     }
-    let scale = 10f64.powi(5 - v.abs().log10().floor() as i32);
+    let scale = 10f64.powi(digits - 1 - v.abs().log10().floor() as i32);
     (v * scale).round() / scale
 }
 

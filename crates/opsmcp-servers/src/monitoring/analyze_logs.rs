@@ -1,7 +1,7 @@
 //! `analyze_logs`: the log engine over the world's logs for a window, against the window
 //! before it — error rate per service over time, top templates, new templates, bursts.
 
-use opsmcp_analysis::logs::{self, LogQuery, LogReport};
+use opsmcp_analysis::logs::{self, LogQuery, LogReport, ServiceLogs};
 use opsmcp_mcp::Caller;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -44,6 +44,8 @@ pub struct Args {
 /// The analysis.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Output {
+    /// One line for a human: lines read, the error rates that rose most, new templates.
+    pub summary: String,
     /// The incident whose window was used, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub incident_id: Option<String>,
@@ -105,8 +107,48 @@ pub async fn run(ctx: &Monitoring, _caller: &Caller, args: Args) -> Result<Outpu
         notes.push(crate::log_analytics::get_raw_logs::NO_LOG_SOURCE.to_string());
     }
     Ok(Output {
+        summary: summary(&report),
         incident_id: args.incident_id,
         report,
         notes,
     })
+}
+
+/// Services named in the summary, the error rate that rose most first.
+const SUMMARY_SERVICES: usize = 3;
+
+/// Lines read, the services whose error rate rose most, and how many templates are new.
+fn summary(report: &LogReport) -> String {
+    let mut rose: Vec<&ServiceLogs> = report
+        .services
+        .iter()
+        .filter(|s| s.error_rate > s.baseline_error_rate)
+        .collect();
+    rose.sort_by(|a, b| {
+        (b.error_rate - b.baseline_error_rate).total_cmp(&(a.error_rate - a.baseline_error_rate))
+    });
+    let mut parts = vec![format!(
+        "{} line(s) ({} in the window before)",
+        report.lines, report.baseline_lines
+    )];
+    parts.push(if rose.is_empty() {
+        "no error rate rose".to_string()
+    } else {
+        format!(
+            "error rate up: {}",
+            rose.iter()
+                .take(SUMMARY_SERVICES)
+                .map(|s| format!(
+                    "{} {:.3} (before {:.3})",
+                    s.service, s.error_rate, s.baseline_error_rate
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    });
+    let new: usize = report.services.iter().map(|s| s.new_templates.len()).sum();
+    if new > 0 {
+        parts.push(format!("{new} new template(s)"));
+    }
+    parts.join("; ")
 }

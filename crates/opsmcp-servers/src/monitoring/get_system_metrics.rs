@@ -5,6 +5,7 @@ use opsmcp_analysis::{Window, metrics::SeriesChange};
 use opsmcp_mcp::Caller;
 use opsmcp_world::{
     ServiceReadings,
+    health::{Reading, significant},
     live::host::{
         CpuStats, DiskStats, InterfaceStats, LoadStats, MemoryStats, ProcessStats, SwapStats,
     },
@@ -73,6 +74,8 @@ pub struct Args {
 /// The reading; parts not asked for, or that this world does not have, are left out.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Output {
+    /// One line for a human: how many services, and the readings furthest from normal.
+    pub summary: String,
     /// `live` or `simulated`.
     pub source: &'static str,
     /// Host name (live) or scenario name (simulated).
@@ -211,6 +214,10 @@ pub async fn run(ctx: &Monitoring, _caller: &Caller, args: Args) -> Result<Outpu
     };
     let part = |s: Section| host.as_ref().filter(|_| wants(s));
     Ok(Output {
+        summary: summary(
+            services.as_deref(),
+            host.as_ref().map(|h| h.cpu.usage_percent),
+        ),
         source: info.kind,
         world: info.name,
         sampled_at: host
@@ -234,4 +241,53 @@ pub async fn run(ctx: &Monitoring, _caller: &Caller, args: Args) -> Result<Outpu
             p
         }),
     })
+}
+
+/// Readings named in the summary, furthest from normal first.
+const SUMMARY_READINGS: usize = 3;
+/// A reading this far from its baseline (percent either way) is named in the summary.
+const SUMMARY_CHANGE_PERCENT: f64 = 50.0;
+
+/// How many services were read and which readings moved most from their baselines.
+fn summary(services: Option<&[ServiceReadings]>, host_cpu: Option<f32>) -> String {
+    let mut parts = Vec::new();
+    if let Some(services) = services {
+        let mut moved: Vec<(&str, &Reading, f64)> = services
+            .iter()
+            .flat_map(|s| {
+                s.readings.iter().filter_map(move |r| {
+                    let change = r.change_percent?;
+                    (change.abs() >= SUMMARY_CHANGE_PERCENT).then_some((
+                        s.service.as_str(),
+                        r,
+                        change,
+                    ))
+                })
+            })
+            .collect();
+        moved.sort_by(|a, b| b.2.abs().total_cmp(&a.2.abs()));
+        let named: Vec<String> = moved
+            .iter()
+            .take(SUMMARY_READINGS)
+            .map(|(service, r, _)| {
+                format!(
+                    "{service} {} {} (normal {})",
+                    r.signal,
+                    significant(r.current, 4),
+                    r.baseline
+                        .map_or("?".into(), |b| significant(b, 4).to_string())
+                )
+            })
+            .collect();
+        parts.push(format!("{} service(s)", services.len()));
+        parts.push(if named.is_empty() {
+            "no reading far from its normal".to_string()
+        } else {
+            format!("furthest from normal: {}", named.join(", "))
+        });
+    }
+    if let Some(cpu) = host_cpu {
+        parts.push(format!("host CPU {cpu:.0}%"));
+    }
+    parts.join("; ")
 }
