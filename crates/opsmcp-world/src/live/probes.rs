@@ -114,7 +114,8 @@ impl ProbeSpec {
                     )),
                     Err(e) => {
                         let chain = error_chain(&e);
-                        Err((classify(&e, &chain), format!("GET {url} failed: {chain}")))
+                        let kind = classify(&e, &chain);
+                        Err((kind, format!("GET {url}: {}", kind.says(&chain))))
                     }
                 };
                 (format!("http {url}"), outcome)
@@ -216,6 +217,27 @@ impl Outcome {
                 .unwrap_or_default(),
         }
     }
+}
+
+impl Outcome {
+    /// A failure in the words an on-call engineer uses, the client's error chain kept only
+    /// where no kind was recognised (its first links are the client's own wording, "error
+    /// sending request for url", which says nothing).
+    fn says(self, chain: &str) -> String {
+        match self {
+            Outcome::Refused => "connection refused: nothing listens there".into(),
+            Outcome::Timeout => "no answer in time".into(),
+            Outcome::Tls => format!("the TLS handshake failed ({})", causes(chain)),
+            Outcome::Dns => format!("the name did not resolve ({})", causes(chain)),
+            Outcome::Status(code) => format!("HTTP {code}"),
+            Outcome::Ok | Outcome::Other => chain.to_string(),
+        }
+    }
+}
+
+/// An error chain without its first link, the client's own "could not send" wording.
+fn causes(chain: &str) -> &str {
+    chain.split_once(": ").map_or(chain, |(_, rest)| rest)
 }
 
 /// Every message of an error's source chain, so the underlying cause is shown.
@@ -416,5 +438,29 @@ mod tests {
         };
         let check = up.run(&reqwest::Client::new()).await;
         assert_ne!(check.status, Status::Unhealthy, "{}", check.message);
+    }
+
+    /// An HTTP probe of a port nothing listens on says so in plain words, not in the HTTP
+    /// client's "error sending request for url".
+    #[tokio::test]
+    async fn a_dead_http_endpoint_reads_connection_refused() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/health", listener.local_addr().unwrap());
+        drop(listener);
+        let dead = ProbeSpec {
+            service: "x".into(),
+            kind: ProbeKind::Http,
+            url: Some(url.clone()),
+            expect_status: None,
+            address: None,
+            timeout_ms: 500,
+            slow_ms: 400,
+        };
+        let result = dead.probe(&reqwest::Client::new()).await;
+        assert_eq!(result.outcome, Outcome::Refused);
+        assert_eq!(
+            result.check.message,
+            format!("GET {url}: connection refused: nothing listens there")
+        );
     }
 }
