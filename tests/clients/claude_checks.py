@@ -182,7 +182,9 @@ def debug_problems(path: Path) -> tuple[list[str], list[str]]:
     ours, other = [], []
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         if re.search(r"\[(WARN|ERROR)\]", line):
-            about_us = re.search(r"mcp|MCP|monitoring|workflow|log-analytics|schema|format", line)
+            # Claude Code's MCP lines read `MCP server "NAME": …` or `[MCP] …`; a schema problem
+            # names the schema or the format. (Not a bare "mcp": paths here hold "opsmcp".)
+            about_us = re.search(r'MCP server "|\[MCP\]|mcp__|[Ss]chema|unknown format', line)
             (ours if about_us else other).append(line[:300])
     return ours, other
 
