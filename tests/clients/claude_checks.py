@@ -167,10 +167,19 @@ def check_code(args: argparse.Namespace) -> int:
     p2, facts = judge_conversation(entries, ["mcp__monitoring__", "mcp__workflow__", "mcp__log-analytics__"], args.expect)
     problems += p2
     mcp_lines, other_lines = debug_problems(work / "claude-code.debug.log")
+    debug = (work / "claude-code.debug.log").read_text(encoding="utf-8", errors="replace") if (work / "claude-code.debug.log").exists() else ""
+    facts["connected"] = {
+        name: (re.search(r'MCP server "' + re.escape(name) + r'": Connection established with capabilities: .*?"negotiatedProtocolVersion":"([^"]+)"', debug) or [None, None])[1]
+        for name in roots
+    }
+    not_connected = [n for n, v in facts["connected"].items() if not v]
+    if not_connected:
+        problems.append(f"Claude Code's debug log shows no established connection to {', '.join(not_connected)}")
     facts.update(seconds=round(secs, 1), printed=finals[:1], mcp_debug_problems=mcp_lines, other_debug_warnings=other_lines)
     if facts["mcp_debug_problems"]:
         problems.append(f"Claude Code's debug log has MCP warnings/errors: {facts['mcp_debug_problems'][:5]}")
-    return result(check, problems, f"exit 0, final text printed, the model got real data from {facts.get('tool_called')} ({secs:.1f}s)", facts, work)
+    eras = ", ".join(f"{n} {v}" for n, v in facts["connected"].items())
+    return result(check, problems, f"exit 0, final text printed, connected ({eras}), the model got real data from {facts.get('tool_called')} ({secs:.1f}s)", facts, work)
 
 
 def debug_problems(path: Path) -> tuple[list[str], list[str]]:

@@ -76,7 +76,7 @@ async def check(url: str, tool_name: str) -> dict[str, Any]:
             report["resources"] = len(await client.list_resources())
             report["templates"] = len(await client.list_resource_templates())
         else:
-            report["resources"] = "not declared"
+            report["resources"] = report["templates"] = "not declared"
         if caps.prompts:
             report["prompts"] = len(await client.list_prompts())
         else:

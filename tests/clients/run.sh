@@ -166,7 +166,8 @@ if wanted ts-sdk; then
 import json, sys
 r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
 if r.get("ok"):
-    print(f"{r['tools']} tools, {r['resources']} resources, {r.get('templates', '-')} templates, {r['prompts']} prompts; {r['tool']} structuredContent {{{', '.join(r['keys'][:6])}{', …' if len(r['keys']) > 6 else ''}}} (protocol {r.get('protocol')})")
+    n = lambda k, what: f"{what} not declared" if isinstance(r.get(k), str) else f"{r.get(k)} {what}"
+    print(f"{r['tools']} tools, {n('resources', 'resources')}, {n('templates', 'templates')}, {n('prompts', 'prompts')}; {r['tool']} structuredContent {{{', '.join(r['keys'][:6])}{', …' if len(r['keys']) > 6 else ''}}} (protocol {r.get('protocol')})")
 else:
     print((r.get("error") or "") + (" | problems: " + " || ".join(p[:300] for p in r["problems"][:5]) if r.get("problems") else ""))
 EOF
@@ -194,7 +195,8 @@ if wanted fastmcp; then
 import json, sys
 r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
 if r.get("ok"):
-    print(f"{r['tools']} tools ({r['output_models']} output models built), {r['resources']} resources, {r.get('templates', '-')} templates, {r['prompts']} prompts; {r['tool']}.data is {r['data_type']}"
+    n = lambda k, what: f"{what} not declared" if isinstance(r.get(k), str) else f"{r.get(k)} {what}"
+    print(f"{r['tools']} tools ({r['output_models']} output models built), {n('resources', 'resources')}, {n('templates', 'templates')}, {n('prompts', 'prompts')}; {r['tool']}.data is {r['data_type']}"
           + (f" (note: `import fastmcp` itself warned: {'; '.join(r['import_warnings'])})" if r.get("import_warnings") else ""))
 else:
     print((r.get("error") or "") + (" | problems: " + " || ".join(p[:300] for p in r["problems"][:5]) if r.get("problems") else ""))

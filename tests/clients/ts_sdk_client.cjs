@@ -91,6 +91,7 @@ async function main() {
       report.templates = (await all((p) => client.listResourceTemplates(p), 'resourceTemplates')).length;
     } else {
       report.resources = 'not declared';
+      report.templates = 'not declared';
     }
     if (caps.prompts) {
       report.prompts = (await all((p) => client.listPrompts(p), 'prompts')).length;
