@@ -44,8 +44,10 @@ def quiet_env(args: argparse.Namespace, home: Path) -> dict[str, str]:
         if k.startswith(("ANTHROPIC_", "CLAUDE_", "CLAUDECODE")) or k in ("IS_SANDBOX", "DISABLE_TELEMETRY"):
             del env[k]
     home.mkdir(parents=True, exist_ok=True)
+    (home / "tmp").mkdir(exist_ok=True)
     env.update(
         HOME=str(home),
+        TMPDIR=str(home / "tmp"),  # Claude Code leaves probe dirs in $TMPDIR/claude-<uid>
         XDG_CONFIG_HOME=str(home / ".config"),
         XDG_CACHE_HOME=str(home / ".cache"),
         ANTHROPIC_BASE_URL=args.standin_url,
