@@ -2,8 +2,10 @@
 # Runs the official MCP conformance suite (@modelcontextprotocol/conformance) against
 #   1. the test-only fixture server (crates/opsmcp-conformance-fixture, hosted by opsmcp-mcp),
 #      with legacy sessions on and off: every active scenario, strict baseline per mode;
-#   2. each real opsmcp server (`opsmcp serve NAME --port 0`): the generic scenarios must pass,
-#      the fixture-dependent ones (baseline-server-NAME.yml, exact per server) are reported only.
+#   2. each real opsmcp server (`opsmcp serve NAME --port 0`), with legacy sessions off and on:
+#      strict as the fixture, the official CLI's exit status included; the baselines
+#      (baseline-server-NAME.yml, baseline-server-NAME-sessions.yml) list exactly the scenarios
+#      that need the fixture's own tools or a capability the server does not offer.
 # Exits non-zero on any unexpected failure. See tests/conformance/README.md.
 #
 # usage: tests/conformance/run.sh [--no-build] [--fixture-only | --servers-only]
@@ -128,19 +130,19 @@ install_suite() {
   log "installed; Node $("$NODE" --version)"
 }
 
-# run_suite LABEL URL BASELINE MODE : whole active suite, then our summary. Returns non-zero
-# on unexpected failures.
+# run_suite LABEL URL BASELINE : whole active suite, then our summary; the CLI's own exit status
+# counts too. Records unexpected failures in FAILED_RUNS.
 TOTAL_PASSED=0
 TOTAL_FAILED=0
 FAILED_RUNS=()
 run_suite() {
-  local label=$1 url=$2 baseline=$3 mode=$4
+  local label=$1 url=$2 baseline=$3
   local results="$OUT/$label" stdout="$OUT/$label.suite.log" cli_rc=0 sum_rc=0 summary
   rm -rf "$results"
   log "$label: active suite against $url (baseline $(basename "$baseline"))"
   (cd "$OUT" && "$NODE" "$CLI" server --url "$url" --expected-failures "$baseline" -o "$results") \
     >"$stdout" 2>&1 || cli_rc=$?
-  summary=$("$NODE" "$HERE/summarize.mjs" "$label" "$stdout" "$results" "$baseline" "$mode") || sum_rc=$?
+  summary=$("$NODE" "$HERE/summarize.mjs" "$label" "$stdout" "$results" "$baseline") || sum_rc=$?
   printf '%s\n' "$summary" | sed '$d'
   local last p f
   last=$(printf '%s\n' "$summary" | tail -n1)
@@ -148,8 +150,8 @@ run_suite() {
   f=$(printf '%s' "$last" | sed -nE 's/.*: ([0-9]+) passed, ([0-9]+) failed$/\2/p')
   TOTAL_PASSED=$((TOTAL_PASSED + ${p:-0}))
   TOTAL_FAILED=$((TOTAL_FAILED + ${f:-1}))
-  # Strict runs must also satisfy the CLI's own baseline check (same rule, its implementation).
-  if [ "$mode" = strict ] && [ "$cli_rc" -ne 0 ] && [ "$sum_rc" -eq 0 ]; then
+  # The CLI's own baseline check must agree (same rule, its implementation).
+  if [ "$cli_rc" -ne 0 ] && [ "$sum_rc" -eq 0 ]; then
     log "$label: the conformance CLI exited $cli_rc although every scenario matched the baseline; its log: $stdout"
     tail -n 20 "$stdout"
     sum_rc=1
@@ -193,7 +195,7 @@ if [ "$do_fixture" = 1 ]; then
       FAILED_RUNS+=("$label"); TOTAL_FAILED=$((TOTAL_FAILED + 1))
       continue
     fi
-    run_suite "$label" "http://127.0.0.1:$SERVER_PORT/mcp" "$baseline" strict
+    run_suite "$label" "http://127.0.0.1:$SERVER_PORT/mcp" "$baseline"
     stop_pid "$SERVER_PID"
   done
 fi
@@ -203,19 +205,26 @@ if [ "$do_servers" = 1 ]; then
     log "real servers: SKIPPED, no opsmcp binary at $OPSMCP_BIN (cargo build -p opsmcp)"
   else
     for name in $SERVERS; do
-      label="server-$name"
-      rc=0
-      start_server "$label" "$OPSMCP_BIN" serve "$name" --port 0 || rc=$?
-      if [ "$rc" -eq 1 ]; then
-        log "$label: SKIPPED, \`opsmcp serve $name\` exited without listening: $(tail -n 3 "$OUT/$label.stderr" | tr '\n' ' ')"
-        continue
-      elif [ "$rc" -ne 0 ]; then
-        log "$label: \`opsmcp serve $name --port 0\` printed no 'listening on' line within 30 s"
-        FAILED_RUNS+=("$label"); TOTAL_FAILED=$((TOTAL_FAILED + 1))
-        continue
-      fi
-      run_suite "$label" "http://127.0.0.1:$SERVER_PORT/mcp" "$HERE/baseline-server-$name.yml" lenient
-      stop_pid "$SERVER_PID"
+      # As deployed (no sessions), and with legacy sessions on, where the session-dependent
+      # scenarios must pass.
+      for sessions in false true; do
+        label="server-$name"; baseline="$HERE/baseline-server-$name.yml"
+        if [ "$sessions" = true ]; then
+          label="$label-sessions"; baseline="$HERE/baseline-server-$name-sessions.yml"
+        fi
+        rc=0
+        start_server "$label" "$OPSMCP_BIN" serve "$name" --port 0 --legacy-sessions "$sessions" || rc=$?
+        if [ "$rc" -eq 1 ]; then
+          log "$label: SKIPPED, \`opsmcp serve $name\` exited without listening: $(tail -n 3 "$OUT/$label.stderr" | tr '\n' ' ')"
+          continue
+        elif [ "$rc" -ne 0 ]; then
+          log "$label: \`opsmcp serve $name --port 0\` printed no 'listening on' line within 30 s"
+          FAILED_RUNS+=("$label"); TOTAL_FAILED=$((TOTAL_FAILED + 1))
+          continue
+        fi
+        run_suite "$label" "http://127.0.0.1:$SERVER_PORT/mcp" "$baseline"
+        stop_pid "$SERVER_PID"
+      done
     done
   fi
 fi

@@ -2,24 +2,20 @@
 // line per scenario with the messages of every failed or warning check, and exits non-zero on
 // any unexpected result.
 //
-// usage: node summarize.mjs <label> <stdout-log> <results-dir> <baseline.yml> <strict|lenient>
+// usage: node summarize.mjs <label> <stdout-log> <results-dir> <baseline.yml>
 //
-// strict  (fixture): like the CLI's own --expected-failures check. A scenario fails if any check
-//         is FAILURE or WARNING; a failing scenario must be listed in the baseline, and a listed
-//         one must still fail (a stale entry is an error).
-// lenient (real servers): the baseline lists the scenarios that fail on that server (they need
-//         the fixture's tools or a capability it lacks). They are reported but never counted,
-//         unless one passes: then it is a stale entry, an error, so a scenario that starts
-//         passing is required from then on. Every other scenario must have no FAILURE check;
-//         WARNINGs are printed but do not fail the run.
+// Like the CLI's own --expected-failures check: a scenario fails if any check is FAILURE or
+// WARNING; a failing scenario must be listed in the baseline, and a listed one must still fail
+// (a stale entry is an error, so a scenario that starts passing is required from then on).
+// An expected failure gets one line; an unexpected one every failed or warning check.
 //
 // Last line: `<label>: N passed, M failed` (scenarios), the plain closing line CI reads.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-const [label, logPath, resultsDir, baselinePath, mode] = process.argv.slice(2);
-if (!label || !logPath || !resultsDir || !baselinePath || !['strict', 'lenient'].includes(mode)) {
-  console.error('usage: node summarize.mjs <label> <stdout-log> <results-dir> <baseline.yml> <strict|lenient>');
+const [label, logPath, resultsDir, baselinePath] = process.argv.slice(2);
+if (!label || !logPath || !resultsDir || !baselinePath) {
+  console.error('usage: node summarize.mjs <label> <stdout-log> <results-dir> <baseline.yml>');
   process.exit(2);
 }
 
@@ -66,25 +62,15 @@ for (const scenario of scenarios) {
   const listed = baseline.has(scenario);
   const counts = `${checks.filter((c) => c.status === 'SUCCESS').length} ok, ${failures.length} failed, ${bad.length - failures.length} warnings`;
   let verdict;
-  if (mode === 'strict') {
-    const fails = bad.length > 0;
-    if (fails && listed) verdict = 'expected failure';
-    else if (fails) { verdict = 'FAIL'; unexpected.push(scenario); }
-    else if (listed) { verdict = 'STALE (passes but is in the baseline)'; stale.push(scenario); }
-    else verdict = 'pass';
-    if (verdict === 'pass' || verdict === 'expected failure') passed++; else failed++;
-  } else if (listed && failures.length > 0) {
-    verdict = 'not required, fails:';
-  } else if (listed) {
-    verdict = 'STALE (passes but is in the baseline)'; stale.push(scenario); failed++;
-  } else if (failures.length > 0) {
-    verdict = 'FAIL'; unexpected.push(scenario); failed++;
-  } else {
-    verdict = bad.length > 0 ? 'pass with warnings' : 'pass'; passed++;
-  }
-  console.log(`  ${verdict.padEnd(12)} ${scenario} (${counts})`);
-  // A not-required scenario's failures are expected noise: one line is enough.
-  if (mode === 'lenient' && listed) continue;
+  const fails = bad.length > 0;
+  if (fails && listed) verdict = 'expected failure';
+  else if (fails) { verdict = 'FAIL'; unexpected.push(scenario); }
+  else if (listed) { verdict = 'STALE (passes but is in the baseline)'; stale.push(scenario); }
+  else verdict = 'pass';
+  if (verdict === 'pass' || verdict === 'expected failure') passed++; else failed++;
+  console.log(`  ${verdict.padEnd(16)} ${scenario} (${counts})`);
+  // An expected failure's checks are known noise: one line is enough.
+  if (listed) continue;
   for (const c of bad) {
     const why = c.errorMessage ?? (c.details ? JSON.stringify(c.details).slice(0, 300) : '');
     console.log(`      ${c.status} ${c.name}: ${why}`);
