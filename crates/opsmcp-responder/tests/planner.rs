@@ -461,6 +461,15 @@ async fn an_unfixable_incident_stays_open_and_is_escalated() {
         .to_string();
     assert!(note.contains("Not resolved yet"), "{note}");
     assert!(note.contains("Suspected, not confirmed by a fix"), "{note}");
+    // The cause is said once, and each sentence ends once.
+    assert!(!note.contains(".."), "{note}");
+    let suspected = note
+        .split("Suspected, not confirmed by a fix: ")
+        .nth(1)
+        .unwrap();
+    let sentence = suspected.split(". ").next().unwrap();
+    let cause = sentence.split_whitespace().next().unwrap();
+    assert_eq!(sentence.matches(cause).count(), 1, "{note}");
     let notify = arg(&calls, "notify_team")["message"]
         .as_str()
         .unwrap()

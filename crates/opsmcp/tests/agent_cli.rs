@@ -51,11 +51,18 @@ fn run_scenario_solves_the_default_incident() {
     assert!(report.contains("SOLVED"), "{report}");
     let transcript = std::fs::read_to_string(runs[0].path().join("transcript.jsonl")).unwrap();
     assert!(transcript.lines().count() > 10, "{transcript}");
+    let postmortem =
+        std::fs::read_to_string(data.path().join("postmortems/INC-0001/postmortem.md"))
+            .unwrap_or_else(|e| panic!("no postmortem ({e})\n{context}"));
+    // The alert to add names the signal that moved, not just the kind of cause.
     assert!(
-        data.path()
-            .join("postmortems/INC-0001/postmortem.md")
-            .exists(),
-        "{context}"
+        postmortem.contains("- [ ] Alert on orders-db's db_connections_in_use"),
+        "{postmortem}"
+    );
+    // Each step's result is shown as facts, not as its field names.
+    assert!(
+        !stdout.contains("{sampled_at"),
+        "field names in the step view:\n{stdout}"
     );
     for line in [
         "── score: db-connection-pool-exhaustion (seed 1) ──",

@@ -858,7 +858,11 @@ impl Planner {
         };
         let doc = documentation(st);
         out.say("Not resolved: noting the findings on the incident, which stays open.");
-        let mut note = format!("{} Root cause: {}.", doc.resolution, doc.root_cause);
+        let mut note = format!(
+            "{} Root cause: {}.",
+            doc.resolution,
+            doc.root_cause.trim_end_matches('.')
+        );
         if !doc.evidence.is_empty() {
             note.push_str(&format!(" Evidence: {}", doc.evidence.join("; ")));
         }
@@ -1852,15 +1856,7 @@ fn documentation(st: &State) -> Documentation {
     let fixed = fix(st);
     let root_cause = match (conclusion(st), fixed) {
         (Some(h), Some(_)) => explained(h),
-        (Some(h), None) => format!(
-            "Suspected, not confirmed by a fix: {}{}",
-            h.headline(),
-            h.summary
-                .as_ref()
-                .filter(|s| *s != &h.root_cause)
-                .map(|s| format!(": {s}"))
-                .unwrap_or_default()
-        ),
+        (Some(h), None) => format!("Suspected, not confirmed by a fix: {}", explained(h)),
         (None, _) => not_established(st),
     };
     let mut resolution = Vec::new();
@@ -1916,10 +1912,33 @@ fn documentation(st: &State) -> Documentation {
     let mut action_items = Vec::new();
     if let Some(h) = conclusion(st) {
         let component = h.component.as_deref().unwrap_or("the affected service");
-        action_items.push(format!(
-            "Alert on the early signs of {} in {component} before customers notice",
-            h.root_cause
-        ));
+        // The signals the analysis names on the component are what an alert should watch.
+        let watched: Vec<&str> = h
+            .signals
+            .iter()
+            .filter(|(s, _)| s == component)
+            .map(|(_, signal)| signal.as_str())
+            .take(2)
+            .collect();
+        let onset = onset(st);
+        action_items.push(match (watched.as_slice(), onset.as_deref()) {
+            ([], _) => format!(
+                "Alert on the early signs of {} in {component} before customers notice",
+                h.root_cause
+            ),
+            (signals, Some(at)) => format!(
+                "Alert on {component}'s {} leaving {} normal range ({} did at {} UTC)",
+                signals.join(" and "),
+                if signals.len() > 1 { "their" } else { "its" },
+                if signals.len() > 1 { "they" } else { "it" },
+                at.get(11..16).unwrap_or(at)
+            ),
+            (signals, None) => format!(
+                "Alert on {component}'s {} leaving {} normal range",
+                signals.join(" and "),
+                if signals.len() > 1 { "their" } else { "its" },
+            ),
+        });
         if !st.left_unhealthy.is_empty() {
             action_items.push(format!(
                 "Look at {}: still unhealthy after the fix, not explained by {}",
@@ -1928,7 +1947,6 @@ fn documentation(st: &State) -> Documentation {
             ));
         }
         // Only a change before the onset on a service involved can have started it.
-        let onset = onset(st);
         let involved: Vec<&str> = st
             .initial
             .as_ref()
@@ -2142,6 +2160,22 @@ mod tests {
             gated,
             about: None,
         }
+    }
+
+    /// A suspected cause whose summary already names it is said once, and the incident note
+    /// ends each sentence once.
+    #[test]
+    fn a_suspected_cause_is_said_once() {
+        let mut h = hypothesis(0.8, Vec::new());
+        h.summary = Some("bad-deploy on api, felt by its callers (api → web).".into());
+        let st = State {
+            hypotheses: vec![h],
+            ..State::default()
+        };
+        assert_eq!(
+            documentation(&st).root_cause,
+            "Suspected, not confirmed by a fix: bad-deploy on api, felt by its callers (api → web)"
+        );
     }
 
     #[test]
