@@ -12,7 +12,8 @@ independently (one failing does not stop the others):
   sse     sse_client(BASE_URL/sse) + ClientSession: the HTTP+SSE transport of 2024-11-05.
 
 In each: list tools, check `get_system_metrics` is listed, call it with no arguments, check the
-result is not an error and carries structuredContent with a `cpu` or `host` key. Prints
+result is not an error and carries structuredContent with the reading's `source` (`live` or
+`simulated`), `sampled_at` and `summary`, against a live host or a simulated incident alike. Prints
 `ok <mode> <n tools> <ms>` per passing mode on stdout and `FAIL <mode>: <reason>` for the others
 (details on stderr); exits 1 if any mode failed, 2 on bad usage.
 """
@@ -72,10 +73,11 @@ def check_result(result: Any) -> None:
     sc = result.structured_content
     if not isinstance(sc, dict):
         raise CheckFailed(f"{TOOL} result has no structuredContent object: {json.dumps(dump)[:2000]}")
-    if "cpu" not in sc and "host" not in sc:
+    missing = [k for k in ("source", "sampled_at", "summary") if k not in sc]
+    if missing or sc.get("source") not in ("live", "simulated"):
         raise CheckFailed(
-            f"{TOOL} structuredContent has neither 'cpu' nor 'host' key (keys: {sorted(sc)}): "
-            f"{json.dumps(sc)[:2000]}"
+            f"{TOOL} structuredContent lacks {missing} or has an unknown source "
+            f"(keys: {sorted(sc)}): {json.dumps(sc)[:2000]}"
         )
 
 

@@ -24,19 +24,18 @@ fn python() -> Option<String> {
     }
 }
 
-fn run_clients(legacy_sessions: &str) {
+fn run_clients(legacy_sessions: &str, world: &[&str]) {
     let Some(python) = python() else { return };
-    let server = Running::start(
-        &[
-            "serve",
-            "monitoring",
-            "--port",
-            "0",
-            "--legacy-sessions",
-            legacy_sessions,
-        ],
-        &["monitoring"],
-    );
+    let mut args = vec![
+        "serve",
+        "monitoring",
+        "--port",
+        "0",
+        "--legacy-sessions",
+        legacy_sessions,
+    ];
+    args.extend_from_slice(world);
+    let server = Running::start(&args, &["monitoring"]);
     let output = Command::new(python)
         .arg(workspace_root().join("tests/python/clients.py"))
         .arg(server.url("monitoring"))
@@ -60,10 +59,16 @@ fn run_clients(legacy_sessions: &str) {
 
 #[test]
 fn python_clients_work_against_the_stateless_endpoint() {
-    run_clients("false");
+    run_clients("false", &[]);
+}
+
+/// The same clients against a simulated incident: what they check holds for either world.
+#[test]
+fn python_clients_work_against_a_simulated_incident() {
+    run_clients("false", &["--scenario", "db-connection-pool-exhaustion"]);
 }
 
 #[test]
 fn python_clients_work_with_legacy_sessions_on() {
-    run_clients("true");
+    run_clients("true", &[]);
 }
