@@ -1,5 +1,6 @@
 //! Reading back what [`crate::postmortem::document`] wrote: an incident's postmortem Markdown and
-//! its SVG charts, from `<postmortems>/<incident id>/`. The workflow server serves them as MCP
+//! its SVG charts, from `<postmortems>/<incident id>/`; and what an agent run wrote ([`Runs`]):
+//! its transcript and report, from `<runs>/<run id>/`. The workflow server serves them as MCP
 //! resources; this module owns where they live so the server never builds a path itself.
 //!
 //! Every name is checked before it touches the file system: an incident id is letters, digits
@@ -88,6 +89,132 @@ impl Written {
     }
 }
 
+/// The transcript file in each run's folder (one JSON object per event).
+pub const TRANSCRIPT_FILE: &str = "transcript.jsonl";
+/// The report file in each run's folder (Markdown: the verdict and the steps).
+pub const REPORT_FILE: &str = "report.md";
+
+/// One agent run's folder, as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunEntry {
+    /// The folder's name: when it started, the process and a counter
+    /// (`20261206T175218Z-18852-0`), so names sort by start.
+    pub id: String,
+    /// Its transcript is there.
+    pub has_transcript: bool,
+    /// Its report is there (written when the run ends).
+    pub has_report: bool,
+}
+
+/// The run folders under one directory (`<data_dir>/runs`), as `opsmcp agent`, `run-scenario`
+/// and `demo` write them.
+#[derive(Debug, Clone)]
+pub struct Runs {
+    dir: PathBuf,
+}
+
+impl Runs {
+    /// Runs under `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    /// The newest `limit` runs, newest first; none when no run has been recorded here.
+    pub fn newest(&self, limit: usize) -> Result<Vec<RunEntry>, WorkflowError> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io(&self.dir, e)),
+        };
+        let mut ids = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| io(&self.dir, e))?;
+            if let Some(name) = entry.file_name().to_str()
+                && id_ok(name)
+                && entry.file_type().is_ok_and(|t| t.is_dir())
+            {
+                ids.push(name.to_string());
+            }
+        }
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        ids.truncate(limit);
+        Ok(ids
+            .into_iter()
+            .map(|id| {
+                let folder = self.dir.join(&id);
+                RunEntry {
+                    has_transcript: folder.join(TRANSCRIPT_FILE).is_file(),
+                    has_report: folder.join(REPORT_FILE).is_file(),
+                    id,
+                }
+            })
+            .collect())
+    }
+
+    /// The run ids starting with `prefix`, newest first, at most `limit`.
+    pub fn ids_starting_with(
+        &self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, WorkflowError> {
+        Ok(self
+            .newest(usize::MAX)?
+            .into_iter()
+            .map(|r| r.id)
+            .filter(|id| id.starts_with(prefix))
+            .take(limit)
+            .collect())
+    }
+
+    /// The run's transcript, at most `max_bytes` of it (cut at a line's end) and whether it
+    /// was cut; `None` when there is no such run or it wrote no transcript.
+    pub fn transcript(
+        &self,
+        run_id: &str,
+        max_bytes: usize,
+    ) -> Result<Option<(String, bool)>, WorkflowError> {
+        let path = self.folder(run_id)?.join(TRANSCRIPT_FILE);
+        Ok(read_if_there(&path)?.map(|bytes| {
+            let text = String::from_utf8_lossy(&bytes);
+            if text.len() <= max_bytes {
+                return (text.into_owned(), false);
+            }
+            let mut end = max_bytes;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            let end = text[..end].rfind('\n').map_or(0, |i| i + 1);
+            (text[..end].to_string(), true)
+        }))
+    }
+
+    /// The run's report; `None` when there is no such run or it has not ended yet.
+    pub fn report(&self, run_id: &str) -> Result<Option<String>, WorkflowError> {
+        let path = self.folder(run_id)?.join(REPORT_FILE);
+        read_if_there(&path).map(|bytes| bytes.map(|b| String::from_utf8_lossy(&b).into_owned()))
+    }
+
+    /// Whether a run of that id was recorded here.
+    pub fn exists(&self, run_id: &str) -> Result<bool, WorkflowError> {
+        Ok(self.folder(run_id)?.is_dir())
+    }
+
+    /// Where the run's files are, to name in an answer.
+    pub fn path_of(&self, run_id: &str) -> PathBuf {
+        self.dir.join(run_id)
+    }
+
+    fn folder(&self, run_id: &str) -> Result<PathBuf, WorkflowError> {
+        if !id_ok(run_id) {
+            return Err(WorkflowError::BadRequest(format!(
+                "{run_id:?} is not a run id: ids look like 20261206T175218Z-18852-0 \
+                 (resources/list shows the newest runs)"
+            )));
+        }
+        Ok(self.dir.join(run_id))
+    }
+}
+
 fn id_ok(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
@@ -126,6 +253,49 @@ fn io(path: &Path, source: std::io::Error) -> WorkflowError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs are listed newest first; a transcript over the budget is cut at a line's end;
+    /// names that could leave the folder are refused.
+    #[test]
+    fn runs_are_listed_newest_first_and_read_within_a_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = Runs::new(dir.path());
+        assert!(runs.newest(10).unwrap().is_empty());
+        for (id, report) in [
+            ("20261206T100000Z-1-0", true),
+            ("20261206T110000Z-2-0", false),
+        ] {
+            let folder = dir.path().join(id);
+            std::fs::create_dir_all(&folder).unwrap();
+            std::fs::write(folder.join(TRANSCRIPT_FILE), "{\"a\":1}\n{\"b\":2}\n").unwrap();
+            if report {
+                std::fs::write(folder.join(REPORT_FILE), "# report").unwrap();
+            }
+        }
+        std::fs::write(dir.path().join("not-a-run.txt"), "").unwrap();
+        let listed = runs.newest(10).unwrap();
+        assert_eq!(
+            listed.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            ["20261206T110000Z-2-0", "20261206T100000Z-1-0"]
+        );
+        assert!(!listed[0].has_report && listed[1].has_report);
+        assert_eq!(
+            runs.transcript("20261206T100000Z-1-0", 10).unwrap(),
+            Some(("{\"a\":1}\n".to_string(), true))
+        );
+        assert_eq!(
+            runs.report("20261206T100000Z-1-0").unwrap().as_deref(),
+            Some("# report")
+        );
+        assert_eq!(runs.report("20261206T110000Z-2-0").unwrap(), None);
+        assert_eq!(
+            runs.ids_starting_with("20261206T10", 5).unwrap(),
+            ["20261206T100000Z-1-0"]
+        );
+        for id in ["", "..", "../x", "a/b", "a b"] {
+            assert!(runs.transcript(id, 10).is_err(), "{id:?}");
+        }
+    }
 
     #[test]
     fn names_that_could_leave_the_folder_are_refused() {

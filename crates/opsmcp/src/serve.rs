@@ -515,6 +515,7 @@ fn serve_one(
                     interval: Duration::from_secs(2),
                 },
                 postmortems: settings.data_dir.join("postmortems"),
+                runs: settings.data_dir.join("runs"),
                 notifier: built.notifier.clone(),
             });
             let routes = alertmanager_webhook::routes(built.store.clone())

@@ -1,6 +1,6 @@
 //! MCP resources and prompts end to end: the real binary (`opsmcp up` on a simulated incident),
 //! called with the rmcp client as any MCP client would. The workflow server's incidents,
-//! postmortems and charts are resources with templates and completion of ids; every server
+//! postmortems, charts and agent runs are resources with templates and completion of ids; every server
 //! serves the phases that use its tools as prompts; `opsmcp prompts export` writes the same
 //! texts to files.
 
@@ -171,6 +171,8 @@ async fn incidents_postmortems_and_charts_are_resources_with_templates_and_compl
             "incident://{incident_id}",
             "incident://{incident_id}/postmortem",
             "incident://{incident_id}/charts/{chart}",
+            "run://{run_id}",
+            "run://{run_id}/report",
         ]
     );
     assert!(uris(&c).await.is_empty(), "no incident yet");
@@ -474,6 +476,109 @@ fn prompts_export_writes_the_builtin_prompts_and_keeps_edits() {
     );
 }
 
+/// An agent run against the servers is a resource of the workflow server: its transcript and
+/// report are listed, read and their ids completed; a run that is not there says where runs are.
+#[tokio::test]
+async fn agent_runs_are_resources_of_the_workflow_server() {
+    let server = up();
+    let port = |name: &str| server.url(name).rsplit(':').next().unwrap().to_string();
+    let out = Command::new(bin())
+        .args(["agent", "checkout is failing; find out why"])
+        .env_remove("OPSMCP_CONFIG")
+        .env("OPSMCP_MONITORING_PORT", port("monitoring"))
+        .env("OPSMCP_WORKFLOW_PORT", port("workflow"))
+        .env("OPSMCP_LOG_ANALYTICS_PORT", port("log-analytics"))
+        .env("OPSMCP_DATA_DIR", &server.data_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run_id = std::fs::read_dir(server.data_dir.join("runs"))
+        .unwrap()
+        .flatten()
+        .next()
+        .expect("the run's folder")
+        .file_name()
+        .into_string()
+        .unwrap();
+
+    // A scored run on a simulated incident, recorded under the same data directory.
+    let scored = tempfile::tempdir().unwrap();
+    let status = Command::new(bin())
+        .args([
+            "run-scenario",
+            "db-connection-pool-exhaustion",
+            "--data-dir",
+        ])
+        .arg(scored.path())
+        .env_remove("OPSMCP_CONFIG")
+        .output()
+        .unwrap()
+        .status;
+    assert!(status.success());
+    let scored_id = std::fs::read_dir(scored.path().join("runs"))
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .file_name()
+        .into_string()
+        .unwrap();
+    std::fs::rename(
+        scored.path().join("runs").join(&scored_id),
+        server.data_dir.join("runs").join(&scored_id),
+    )
+    .unwrap();
+
+    let c = client(&server, "workflow").await;
+    let listed = uris(&c).await;
+    let transcript = format!("run://{run_id}");
+    let report = format!("run://{scored_id}/report");
+    assert!(
+        listed.contains(&transcript) && listed.contains(&report),
+        "{listed:?}"
+    );
+    let (mime, text) = read(&c, &transcript).await;
+    assert_eq!(mime, "application/jsonl");
+    let steps: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.to_string().contains("create_incident")),
+        "{text}"
+    );
+    let (mime, text) = read(&c, &report).await;
+    assert_eq!(mime, "text/markdown");
+    assert!(text.contains("SOLVED"), "{text}");
+    // The agent's own run has no score, so no report; it says where its steps are.
+    let (code, message) = read_error(&c, &format!("run://{run_id}/report")).await;
+    assert_eq!(code, -32002, "{message}");
+    assert!(message.contains(&transcript), "{message}");
+    let unique = &run_id[..run_id.rfind('-').unwrap()];
+    assert_eq!(
+        complete(&c, "run://{run_id}", "run_id", unique, &[]).await,
+        std::slice::from_ref(&run_id)
+    );
+    assert_eq!(
+        complete(&c, "run://{run_id}/report", "run_id", "2", &[]).await,
+        [scored_id.clone(), run_id.clone()],
+        "newest first"
+    );
+    let (code, message) = read_error(&c, "run://20000101T000000Z-1-0").await;
+    assert_eq!(code, -32002, "{message}");
+    assert!(message.contains("data directory"), "{message}");
+    let (_, message) = read_error(&c, "run://..").await;
+    assert!(message.contains("not a run id"), "{message}");
+    let (_, message) = read_error(&c, "run://../etc").await;
+    assert!(message.contains("does not serve"), "{message}");
+}
+
 /// The analytics workspace's files are the log-analytics server's resources: what
 /// `get_raw_logs` fetched is listed, read, and its path completed; nothing leaves the workspace.
 #[tokio::test]
@@ -593,7 +698,8 @@ fn token(name: &str, scopes: &str) -> (String, String) {
 }
 
 /// Resources take the scope of the tool that returns the same data: incidents `read` (as
-/// `get_incident`), the analytics workspace's raw logs `analyze` (as `get_raw_logs`).
+/// `get_incident`), the analytics workspace's raw logs and agent runs' transcripts `analyze`
+/// (as `get_raw_logs`).
 #[test]
 fn resources_take_the_scope_of_the_tool_returning_the_same_data() {
     let (reader, reader_entry) = token("reader", "read");
@@ -649,12 +755,17 @@ fn resources_take_the_scope_of_the_tool_returning_the_same_data() {
             .is_some_and(|m| m.starts_with("forbidden")),
         "{completed}"
     );
+    // Nor a run's transcript, which holds what get_raw_logs returned.
+    let e = read("workflow", &reader, "run://20261206T000000Z-1-0");
+    assert!(e.starts_with("forbidden") && e.contains("'analyze'"), "{e}");
     // The analyst may.
     let e = read(
         "log-analytics",
         &analyst,
         "analytics://INC-0001/logs-1.json",
     );
+    assert!(e.contains("does not exist"), "{e}");
+    let e = read("workflow", &analyst, "run://20261206T000000Z-1-0");
     assert!(e.contains("does not exist"), "{e}");
     let listed = rpc("log-analytics", &analyst, "resources/list", json!({}));
     assert!(listed["result"]["resources"].is_array(), "{listed}");

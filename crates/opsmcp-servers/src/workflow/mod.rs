@@ -52,6 +52,8 @@ pub struct Workflow {
     pub verify: Verify,
     /// Where postmortems are written.
     pub postmortems: PathBuf,
+    /// Where agent runs record their transcripts and reports (served as resources).
+    pub runs: PathBuf,
     /// Queues notifications for the delivery worker.
     pub notifier: opsmcp_notify::Notifier,
 }
@@ -223,7 +225,8 @@ impl ServerHandler for WorkflowServer {
         let caller = Caller::of(&context);
         self.audit
             .read(&request.uri, &caller, async {
-                crate::audit::allowed(&context, Scope::Read)?;
+                let uri = resources::WorkflowUri::parse(&request.uri)?;
+                crate::audit::allowed(&context, uri.scope())?;
                 let contents = resources::read(&self.ctx, &request.uri).await?;
                 Ok(ReadResourceResult::new(vec![contents]).into())
             })
