@@ -670,11 +670,142 @@ pub fn signature(msg: &[u8], out: &mut Vec<u8>) {
         request_signature(msg, r, out);
         return;
     }
+    mask_words(msg, out);
+}
+
+/// Where a record of `;`-separated fields starts in `msg`: the start of the
+/// whitespace-separated token before its first `;`. A record has at least three
+/// fields, and only a `;` outside quotes and brackets separates them (`(Linux; Android 14)`
+/// is a detail of one field, `if …; then …; fi` inside parentheses is a command).
+fn record_start(msg: &[u8]) -> Option<usize> {
+    let mut depth = 0i32;
+    let mut quoted = false;
+    let mut seps = 0;
+    let mut first = None;
+    for (i, &b) in msg.iter().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b'(' | b'[' | b'{' if !quoted => depth += 1,
+            b')' | b']' | b'}' if !quoted => depth = (depth - 1).max(0),
+            b';' if !quoted && depth == 0 => {
+                seps += 1;
+                first.get_or_insert(i);
+                if seps == 2 {
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let first = first.filter(|_| seps == 2)?;
+    // The field before the first separator: the token that ends there, or the one before a
+    // separator standing alone (`a=1 ; b=2`).
+    let end = msg[..first].trim_ascii_end().len();
+    let start = memchr::memrchr2(b' ', b'\t', &msg[..end]).map_or(0, |s| s + 1);
+    (end > start).then_some(start)
+}
+
+/// Masks a record of `;`-separated fields (see [`record_start`]): each field is one value,
+/// spaces and all (`Disk /`, a plugin's output, `COMMAND=/bin/x restart y`), and each
+/// separator a token of its own (the record's fixed structure, which anchors its template
+/// however many fields vary). A field that is one word in capitals (`CRITICAL`, `SOFT`,
+/// `ACK_PROBLEM`) is kept: records carry their states and kinds that way, and the miner
+/// judges them as it judges any enumeration; a `key=…` field keeps its key. A `;` ending the
+/// record ends its last field.
+fn mask_record(rec: &[u8], out: &mut Vec<u8>) {
+    let rec = rec.trim_ascii_end();
+    let rec = rec.strip_suffix(b";").unwrap_or(rec);
+    let mut depth = 0i32;
+    let mut quoted = false;
+    let mut from = 0;
+    let mut fields: Vec<(usize, usize)> = Vec::new();
+    for (i, &b) in rec.iter().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b'(' | b'[' | b'{' if !quoted => depth += 1,
+            b')' | b']' | b'}' if !quoted => depth = (depth - 1).max(0),
+            b';' if !quoted && depth == 0 => {
+                fields.push((from, i));
+                from = i + 1;
+            }
+            _ => {}
+        }
+    }
+    let last = (from < rec.len()).then_some((from, rec.len()));
+    for (k, (a, b)) in fields
+        .iter()
+        .copied()
+        .map(Some)
+        .chain([last])
+        .flatten()
+        .enumerate()
+    {
+        let f = rec[a..b].trim_ascii();
+        let sep = k < fields.len();
+        if !f.is_empty() && !out.is_empty() {
+            out.push(b' ');
+        }
+        let caps = f.len() >= 2
+            && f[0].is_ascii_uppercase()
+            && f.iter()
+                .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+        let key = memchr::memchr(b'=', f).filter(|&e| {
+            e > 0
+                && f[..e]
+                    .iter()
+                    .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        });
+        if caps {
+            out.extend_from_slice(f);
+        } else if let Some(e) = key {
+            out.extend_from_slice(&f[..=e]);
+            out.extend_from_slice(VAR);
+        } else if !f.is_empty() {
+            out.extend_from_slice(VAR);
+        }
+        if sep {
+            if !out.is_empty() {
+                out.push(b' ');
+            }
+            out.push(b';');
+        }
+    }
+}
+
+/// Masks the words of `msg` (see [`signature`]), appending them to `out`.
+/// From the first token holding a `;`, the rest may be a record of `;`-separated fields (see
+/// [`record_start`]), masked by [`mask_record`] from its first field on. (Found while
+/// tokenizing: most messages have no `;`, and this runs for every line.)
+fn mask_words(msg: &[u8], out: &mut Vec<u8>) {
     let mut prev_var = false;
     let mut pos = 0;
     let mut after_label = false;
     let mut after_method = false;
+    let mut look_for_record = true;
+    let mut record_at: Option<usize> = None;
+    // Where the previous token started, in `msg` and in `out`.
+    let mut prev_at = (usize::MAX, 0);
     while let Some((tok, cl)) = next_token_after(msg, &mut pos, after_label) {
+        let at = tok.as_ptr() as usize - msg.as_ptr() as usize;
+        if look_for_record && cl.any & DELIM != 0 && memchr::memchr(b';', tok).is_some() {
+            look_for_record = false;
+            record_at = record_start(msg);
+        }
+        if let Some(r) = record_at {
+            let cut = if r == at {
+                Some(out.len())
+            } else if r == prev_at.0 {
+                Some(prev_at.1)
+            } else {
+                None
+            };
+            if let Some(c) = cut {
+                out.truncate(c);
+                mask_record(&msg[r..], out);
+                return;
+            }
+        }
+        prev_at = (at, out.len());
         after_label = tok.len() > 1 && tok.ends_with(b":");
         // A quoted value after a label, with spaces inside, is one variable
         // (`request: "GET / HTTP/1.1"`).
@@ -767,6 +898,32 @@ mod tests {
         assert_eq!(sig("size 12 KB, free 3 B"), "size <*>, free <*>");
         assert_eq!(sig("ws=WorkSource{10113}, uid=1"), "ws=<*>, uid=<*>");
         assert_eq!(sig("Surface(name=Foo bar)"), "Surface(name=Foo bar)");
+    }
+
+    #[test]
+    fn a_record_of_semicolon_separated_fields_is_masked_field_by_field() {
+        // Each field is one value, spaces and all; words in capitals (states, kinds) stay.
+        assert_eq!(
+            sig("PUMP ALERT: pump-7;Tank level east;LOW;FINAL;2;level 12 cm below mark"),
+            "PUMP ALERT: <*> ; <*> ; LOW ; FINAL ; <*> ; <*>"
+        );
+        assert_eq!(
+            sig("QUEUE_PURGE;orders-eu;Nightly cleanup;1700000000"),
+            "QUEUE_PURGE ; <*> ; <*> ; <*>"
+        );
+        // `key=value` fields keep their keys; a value with spaces is one value.
+        assert_eq!(
+            sig("carol : TERM=tty1 ; CWD=/srv/www ; RUNAS=root ; CMD=/bin/tar czf /tmp/x.tgz ."),
+            "carol : TERM=<*> ; CWD=<*> ; RUNAS=<*> ; CMD=<*>"
+        );
+        // A `;` ending the record ends its last field.
+        assert_eq!(sig("CHECK: a;B OK - 3 files;"), "CHECK: <*> ; <*>");
+        // One `;`, or `;` inside brackets or quotes, is no record.
+        assert_eq!(sig("check pass; user unknown"), "check pass; user unknown");
+        assert_eq!(
+            sig("agent (X11; Linux; rv:1) done"),
+            "agent (<*>; Linux; rv:<*>) done"
+        );
     }
 
     #[test]
