@@ -353,14 +353,21 @@ fn scheme_at(tok: &[u8]) -> Option<usize> {
 }
 
 /// A `key=value` value kept as a word: letters only (`root`, `"Readiness"`), optionally quoted,
-/// and not a hex string; an identifier-like value (`prod-db`, `RILJ_ACK_WL`) is a variable.
-fn is_plain_value(v: &[u8]) -> bool {
-    let v = match v {
-        [b'"', inner @ .., b'"'] => inner,
-        _ => v,
+/// and not a hex string; unquoted, also words joined by hyphens (`mode=read-only`,
+/// `state=non-blocking`: a compound word). A quoted value with a hyphen (`"web-db"`) or any
+/// other identifier-like value (`RILJ_ACK_WL`) is a variable: quoting marks a name.
+pub(crate) fn is_plain_value(v: &[u8]) -> bool {
+    let (v, quoted) = match v {
+        [b'"', inner @ .., b'"'] => (inner, true),
+        _ => (v, false),
     };
     (1..=32).contains(&v.len())
-        && v.iter().all(u8::is_ascii_alphabetic)
+        && if quoted {
+            v.iter().all(u8::is_ascii_alphabetic)
+        } else {
+            v.split(|&b| b == b'-')
+                .all(|p| !p.is_empty() && p.iter().all(u8::is_ascii_alphabetic))
+        }
         && !is_variable_word(v, false)
 }
 
@@ -929,6 +936,9 @@ mod tests {
     #[test]
     fn plain_word_values_are_kept_for_the_miner_to_judge() {
         assert_eq!(sig("rhost=10.0.0.1 user=root"), "rhost=<*> user=root");
+        // A compound word is a word; quoted, a hyphenated value is a name.
+        assert_eq!(sig("mode=read-only disk=sdb"), "mode=read-only disk=sdb");
+        assert_eq!(sig(r#"host="web-db" x=-a"#), "host=<*> x=<*>");
         assert_eq!(
             sig(r#"probeType="Readiness" pod="default/web-1""#),
             r#"probeType="Readiness" pod=<*>"#

@@ -524,6 +524,19 @@ impl Miner {
             && t.iter().any(|b| matches!(b, b'.' | b'_' | b'-' | b'@'))
     }
 
+    /// A `key=value` whose value is a plain word (`mode=read-only`, `kind="Readiness"`): the
+    /// word may be what happened, so it does not vary *together* with a name of the sentence
+    /// (see [`Miner::merge_identifiers`]; beside other `key=value` pairs it is one attribute of
+    /// a record among others); it still becomes a variable when it shows enough values.
+    fn plain_kv(&self, s: u32) -> bool {
+        let t = &self.sym_text[s as usize];
+        self.kv_key[s as usize] != 0
+            && memchr::memchr(b'=', t).is_some_and(|e| {
+                let v = &t[e + 1..];
+                crate::mask::is_plain_value(v.strip_suffix(b",").unwrap_or(v))
+            })
+    }
+
     /// Merges `idx` with a template of the same length that differs from it at two to a quarter
     /// of its positions, all holding identifier-like tokens on both sides: names that vary
     /// together (a server and its host header, a DAG, its task and its file) are variables the
@@ -544,6 +557,10 @@ impl Miner {
             let diff: Vec<usize> = (0..n).filter(|&p| me[p] != ot[p]).collect();
             if diff.len() < 2
                 || diff.len() > max_diff
+                || (diff.iter().any(|&p| self.kv_key[me[p] as usize] == 0)
+                    && diff
+                        .iter()
+                        .any(|&p| self.plain_kv(me[p]) && self.plain_kv(ot[p])))
                 || !diff.iter().all(|&p| {
                     same_wrap(self.wrap[me[p] as usize], self.wrap[ot[p] as usize])
                         && self.identifier_like(me[p])
@@ -930,6 +947,26 @@ mod tests {
         let mut m = Miner::new();
         let a = m.add(b"timed out, server: shop.example.com, host: \"shop.example.com\"");
         let b = m.add(b"timed out, server: api.example.com, host: \"api.example.com\"");
+        assert_eq!(m.resolve(a), m.resolve(b));
+    }
+
+    #[test]
+    fn a_plain_word_value_does_not_vary_together_with_a_name() {
+        // The mode is what happened; the job name beside it is the variable.
+        let mut m = Miner::new();
+        let a = m.add(b"queued with mode=write-through job billing.rollup_daily");
+        let b = m.add(b"queued with mode=write-back job crm.sync_contacts");
+        assert_ne!(m.resolve(a), m.resolve(b));
+        // Names become a variable at three values, each mode its own event.
+        m.add(b"queued with mode=write-back job ops.vacuum_all");
+        let c = m.add(b"queued with mode=write-back job billing.rollup_daily");
+        assert_eq!(m.resolve(c), m.resolve(b));
+        assert_eq!(m.text(c), "queued with mode=write-back job <*>");
+        assert_ne!(m.resolve(a), m.resolve(b));
+        // Attributes of one record (`key=value` beside `key=value`) vary together as usual.
+        let mut m = Miner::new();
+        let a = m.add(b"client id=<*> name=alpha cmd=get age=<*>");
+        let b = m.add(b"client id=<*> name=beta cmd=set age=<*>");
         assert_eq!(m.resolve(a), m.resolve(b));
     }
 
