@@ -779,6 +779,37 @@ fn mask_record(rec: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+/// What joins the words of a parenthetical that closes a message, so that it is one token for
+/// the miner: a name or a phrase of several words (`(Declarative: Checkout SCM)`), a command
+/// line, a reason. Like any token, it becomes a variable once its position has shown enough
+/// different values (three: it is not a plain word); templates show it as a space.
+pub const GROUP_SPACE: u8 = 0x1f;
+
+/// Where the `)` closing the parenthesis opened at `msg[at]` is, when it closes the message
+/// (only `.`, `:`, `,`, `;`, `!` may follow) and the parenthesis holds words separated by
+/// whitespace.
+fn closing_group(msg: &[u8], at: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut spaced = false;
+    for (i, &b) in msg.iter().enumerate().skip(at) {
+        match b {
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    let rest_ok = msg[i + 1..].iter().all(|&c| {
+                        c.is_ascii_whitespace() || matches!(c, b'.' | b':' | b',' | b';' | b'!')
+                    });
+                    return (spaced && rest_ok).then_some(i);
+                }
+            }
+            b' ' | b'\t' => spaced = true,
+            _ => {}
+        }
+    }
+    None
+}
+
 /// Masks the words of `msg` (see [`signature`]), appending them to `out`.
 /// From the first token holding a `;`, the rest may be a record of `;`-separated fields (see
 /// [`record_start`]), masked by [`mask_record`] from its first field on. (Found while
@@ -789,6 +820,7 @@ fn mask_words(msg: &[u8], out: &mut Vec<u8>) {
     let mut after_label = false;
     let mut after_method = false;
     let mut look_for_record = true;
+    let mut look_for_group = true;
     let mut record_at: Option<usize> = None;
     // Where the previous token started, in `msg` and in `out`.
     let mut prev_at = (usize::MAX, 0);
@@ -813,6 +845,31 @@ fn mask_words(msg: &[u8], out: &mut Vec<u8>) {
             }
         }
         prev_at = (at, out.len());
+        // A parenthetical closing the message (`… CMD (cd / && run-parts x)`, `{ (Build
+        // stage)`): one unit, its words masked inside (see [`GROUP_SPACE`]). Masked to one
+        // token (`( 3552 3534 3375 )` → `<*>`), it is no phrase: its words are mined as any.
+        if look_for_group
+            && tok[0] == b'('
+            && let Some(close) = closing_group(msg, at)
+        {
+            look_for_group = false;
+            let mut inner = Vec::new();
+            mask_words(&msg[at + 1..close], &mut inner);
+            if inner.contains(&b' ') {
+                if !out.is_empty() {
+                    out.push(b' ');
+                }
+                out.push(b'(');
+                out.extend(
+                    inner
+                        .iter()
+                        .map(|&b| if b == b' ' { GROUP_SPACE } else { b }),
+                );
+                out.push(b')');
+                out.extend_from_slice(msg[close + 1..].trim_ascii());
+                return;
+            }
+        }
         after_label = tok.len() > 1 && tok.ends_with(b":");
         // A quoted value after a label, with spaces inside, is one variable
         // (`request: "GET / HTTP/1.1"`).
@@ -931,6 +988,25 @@ mod tests {
             sig("agent (X11; Linux; rv:1) done"),
             "agent (<*>; Linux; rv:<*>) done"
         );
+    }
+
+    #[test]
+    fn a_parenthetical_closing_the_message_is_one_token() {
+        let g = |s: &str| sig(s).replace(GROUP_SPACE as char, "_");
+        assert_eq!(g("[Step] { (Warm up caches)"), "[Step] { (Warm_up_caches)");
+        assert_eq!(
+            g("(ops) RUN (   tar czf /srv/x.tgz /srv/x && echo ok)"),
+            "(ops) RUN (tar_czf_<*>_&&_echo_ok)"
+        );
+        // Trailing punctuation may follow; its words are masked inside.
+        assert_eq!(
+            g("closed (peer reset after 30 s)."),
+            "closed (peer_reset_after_<*>)."
+        );
+        // Not at the end, or one word, or masked to one token: words as usual.
+        assert_eq!(g("ok (a b) then c"), "ok (a b) then c");
+        assert_eq!(g("state (ready)"), "state (ready)");
+        assert_eq!(g("speeds ( 3552 3534 3375 )"), "speeds ( <*> )");
     }
 
     #[test]
