@@ -821,6 +821,7 @@ fn mask_words(msg: &[u8], out: &mut Vec<u8>) {
     let mut after_method = false;
     let mut look_for_record = true;
     let mut look_for_group = true;
+    let mut prev_num = false;
     let mut record_at: Option<usize> = None;
     // Where the previous token started, in `msg` and in `out`.
     let mut prev_at = (usize::MAX, 0);
@@ -925,11 +926,19 @@ fn mask_words(msg: &[u8], out: &mut Vec<u8>) {
         // (A slice pattern, not `== VAR`: this runs per token and the comparison of two
         // slices is a library call.)
         let from = if start > 0 { start + 1 } else { start };
+        // A run is of one kind, though: a name with digits before a number, hex, a date or
+        // an address (`user ec2-user 10.0.0.7`) is two values, as a plain name there would be.
         let is_var = matches!(&out[from..], [b'<', b'*', b'>']);
-        if is_var && prev_var {
+        let num = is_var
+            && (cl.all & NUMLIKE != 0
+                || cl.all & HEX != 0
+                || ((tok.len() == 3 || tok.len() == 4 && tok[3] == b',')
+                    && crate::parse::header::is_calendar_word(&tok[..3])));
+        if is_var && prev_var && num == prev_num {
             out.truncate(start);
         }
         prev_var = is_var;
+        prev_num = num;
     }
 }
 
@@ -987,6 +996,18 @@ mod tests {
         assert_eq!(
             sig("agent (X11; Linux; rv:1) done"),
             "agent (<*>; Linux; rv:<*>) done"
+        );
+    }
+
+    #[test]
+    fn a_run_of_variables_of_one_kind_is_one_variable() {
+        assert_eq!(sig("IRQs 1 2 3 4 done"), "IRQs <*> done");
+        assert_eq!(sig("nodes node-1 node-2 node-3 up"), "nodes <*> up");
+        assert_eq!(sig("mask 00ff 1a2b 0000 set"), "mask <*> set");
+        // A name with digits, then an address: two values, as `root 10.0.0.7` would be.
+        assert_eq!(
+            sig("bye user svc-2 10.0.0.7 port 22"),
+            "bye user <*> <*> port <*>"
         );
     }
 

@@ -27,7 +27,7 @@ const FLOORS: &[(&str, f64)] = &[
     ("github_actions", 0.89),
     ("haproxy", 0.84),
     ("jenkins", 0.95),
-    ("journald", 0.87),
+    ("journald", 0.92),
     ("kafka", 0.99),
     ("klog", 0.90),
     ("logback", 0.96),
