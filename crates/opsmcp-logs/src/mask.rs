@@ -677,7 +677,7 @@ pub fn signature(msg: &[u8], out: &mut Vec<u8>) {
         request_signature(msg, r, out);
         return;
     }
-    mask_words(msg, out);
+    mask_words(msg, out, false);
 }
 
 /// Where a record of `;`-separated fields starts in `msg`: the start of the
@@ -814,12 +814,12 @@ fn closing_group(msg: &[u8], at: usize) -> Option<usize> {
 /// From the first token holding a `;`, the rest may be a record of `;`-separated fields (see
 /// [`record_start`]), masked by [`mask_record`] from its first field on. (Found while
 /// tokenizing: most messages have no `;`, and this runs for every line.)
-fn mask_words(msg: &[u8], out: &mut Vec<u8>) {
+fn mask_words(msg: &[u8], out: &mut Vec<u8>, nested: bool) {
     let mut prev_var = false;
     let mut pos = 0;
     let mut after_label = false;
     let mut after_method = false;
-    let mut look_for_record = true;
+    let mut look_for_record = !nested;
     let mut look_for_group = true;
     let mut prev_num = false;
     let mut record_at: Option<usize> = None;
@@ -855,7 +855,7 @@ fn mask_words(msg: &[u8], out: &mut Vec<u8>) {
         {
             look_for_group = false;
             let mut inner = Vec::new();
-            mask_words(&msg[at + 1..close], &mut inner);
+            mask_words(&msg[at + 1..close], &mut inner, true);
             if inner.contains(&b' ') {
                 if !out.is_empty() {
                     out.push(b' ');
@@ -1028,6 +1028,11 @@ mod tests {
         assert_eq!(g("ok (a b) then c"), "ok (a b) then c");
         assert_eq!(g("state (ready)"), "state (ready)");
         assert_eq!(g("speeds ( 3552 3534 3375 )"), "speeds ( <*> )");
+        // A command inside is no record of fields, whatever its `;`s.
+        assert_eq!(
+            g("(ops) RUN (test -d x; then rm y; fi)"),
+            "(ops) RUN (test_-d_x;_then_rm_y;_fi)"
+        );
     }
 
     #[test]
