@@ -820,7 +820,11 @@ fn mask_words(msg: &[u8], out: &mut Vec<u8>, nested: bool) {
     let mut after_label = false;
     let mut after_method = false;
     let mut look_for_record = !nested;
-    let mut look_for_group = true;
+    // (A parenthetical can close the message only when a `)` does.)
+    let mut look_for_group =
+        msg.iter().rev().find(|&&c| {
+            !(c.is_ascii_whitespace() || matches!(c, b'.' | b':' | b',' | b';' | b'!'))
+        }) == Some(&b')');
     let mut prev_num = false;
     let mut record_at: Option<usize> = None;
     // Where the previous token started, in `msg` and in `out`.
