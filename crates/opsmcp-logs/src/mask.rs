@@ -480,7 +480,7 @@ fn is_empty_group(w: &[u8]) -> bool {
 /// Words without digits that are still variables: hex runs long enough to be ids, paths or
 /// URLs (their parts are almost always instance data), and capitalized month and weekday names
 /// (parts of dates written inside messages).
-#[inline]
+#[inline(always)]
 fn is_variable_word(w: &[u8], may_be_url: bool) -> bool {
     if (w.len() == 3 || w.len() == 4 && w[3] == b',')
         && w[0].is_ascii_uppercase()
@@ -819,7 +819,7 @@ fn mask_words(msg: &[u8], out: &mut Vec<u8>, nested: bool) {
     let mut pos = 0;
     let mut after_label = false;
     let mut after_method = false;
-    let mut look_for_record = !nested;
+    let mut look_for_record = !nested && memchr::memchr(b';', msg).is_some();
     // (A parenthetical can close the message only when a `)` does.)
     let mut look_for_group =
         msg.iter().rev().find(|&&c| {
