@@ -677,7 +677,15 @@ pub fn signature(msg: &[u8], out: &mut Vec<u8>) {
         request_signature(msg, r, out);
         return;
     }
-    mask_words(msg, out, false);
+    // A record of `;`-separated fields: the words before it, then its fields.
+    if memchr::memchr(b';', msg).is_some()
+        && let Some(start) = record_start(msg)
+    {
+        mask_words(&msg[..start], out, false);
+        mask_record(&msg[start..], out);
+        return;
+    }
+    mask_words(msg, out, true);
 }
 
 /// Where a record of `;`-separated fields starts in `msg`: the start of the
@@ -810,51 +818,26 @@ fn closing_group(msg: &[u8], at: usize) -> Option<usize> {
     None
 }
 
-/// Masks the words of `msg` (see [`signature`]), appending them to `out`.
-/// From the first token holding a `;`, the rest may be a record of `;`-separated fields (see
-/// [`record_start`]), masked by [`mask_record`] from its first field on. (Found while
-/// tokenizing: most messages have no `;`, and this runs for every line.)
-fn mask_words(msg: &[u8], out: &mut Vec<u8>, nested: bool) {
+/// Masks the words of `msg` (see [`signature`]), appending them to `out`; with `groups`, a
+/// parenthetical closing `msg` is one token (see [`GROUP_SPACE`]).
+fn mask_words(msg: &[u8], out: &mut Vec<u8>, groups: bool) {
     let mut prev_var = false;
     let mut pos = 0;
     let mut after_label = false;
     let mut after_method = false;
-    let mut look_for_record = !nested && memchr::memchr(b';', msg).is_some();
     // (A parenthetical can close the message only when a `)` does.)
-    let mut look_for_group =
-        msg.iter().rev().find(|&&c| {
+    let mut look_for_group = groups
+        && msg.iter().rev().find(|&&c| {
             !(c.is_ascii_whitespace() || matches!(c, b'.' | b':' | b',' | b';' | b'!'))
         }) == Some(&b')');
     let mut prev_num = false;
-    let mut record_at: Option<usize> = None;
-    // Where the previous token started, in `msg` and in `out`.
-    let mut prev_at = (usize::MAX, 0);
     while let Some((tok, cl)) = next_token_after(msg, &mut pos, after_label) {
-        let at = tok.as_ptr() as usize - msg.as_ptr() as usize;
-        if look_for_record && cl.any & DELIM != 0 && memchr::memchr(b';', tok).is_some() {
-            look_for_record = false;
-            record_at = record_start(msg);
-        }
-        if let Some(r) = record_at {
-            let cut = if r == at {
-                Some(out.len())
-            } else if r == prev_at.0 {
-                Some(prev_at.1)
-            } else {
-                None
-            };
-            if let Some(c) = cut {
-                out.truncate(c);
-                mask_record(&msg[r..], out);
-                return;
-            }
-        }
-        prev_at = (at, out.len());
         // A parenthetical closing the message (`… CMD (cd / && run-parts x)`, `{ (Build
         // stage)`): one unit, its words masked inside (see [`GROUP_SPACE`]). Masked to one
         // token (`( 3552 3534 3375 )` → `<*>`), it is no phrase: its words are mined as any.
         if look_for_group
             && tok[0] == b'('
+            && let at = tok.as_ptr() as usize - msg.as_ptr() as usize
             && let Some(close) = closing_group(msg, at)
         {
             look_for_group = false;
