@@ -353,14 +353,21 @@ fn scheme_at(tok: &[u8]) -> Option<usize> {
 }
 
 /// A `key=value` value kept as a word: letters only (`root`, `"Readiness"`), optionally quoted,
-/// and not a hex string; an identifier-like value (`prod-db`, `RILJ_ACK_WL`) is a variable.
-fn is_plain_value(v: &[u8]) -> bool {
-    let v = match v {
-        [b'"', inner @ .., b'"'] => inner,
-        _ => v,
+/// and not a hex string; unquoted, also words joined by hyphens (`mode=read-only`,
+/// `state=non-blocking`: a compound word). A quoted value with a hyphen (`"web-db"`) or any
+/// other identifier-like value (`RILJ_ACK_WL`) is a variable: quoting marks a name.
+pub(crate) fn is_plain_value(v: &[u8]) -> bool {
+    let (v, quoted) = match v {
+        [b'"', inner @ .., b'"'] => (inner, true),
+        _ => (v, false),
     };
     (1..=32).contains(&v.len())
-        && v.iter().all(u8::is_ascii_alphabetic)
+        && if quoted {
+            v.iter().all(u8::is_ascii_alphabetic)
+        } else {
+            v.split(|&b| b == b'-')
+                .all(|p| !p.is_empty() && p.iter().all(u8::is_ascii_alphabetic))
+        }
         && !is_variable_word(v, false)
 }
 
@@ -473,7 +480,7 @@ fn is_empty_group(w: &[u8]) -> bool {
 /// Words without digits that are still variables: hex runs long enough to be ids, paths or
 /// URLs (their parts are almost always instance data), and capitalized month and weekday names
 /// (parts of dates written inside messages).
-#[inline]
+#[inline(always)]
 fn is_variable_word(w: &[u8], may_be_url: bool) -> bool {
     if (w.len() == 3 || w.len() == 4 && w[3] == b',')
         && w[0].is_ascii_uppercase()
@@ -670,11 +677,187 @@ pub fn signature(msg: &[u8], out: &mut Vec<u8>) {
         request_signature(msg, r, out);
         return;
     }
+    // A record of `;`-separated fields: the words before it, then its fields.
+    if memchr::memchr(b';', msg).is_some()
+        && let Some(start) = record_start(msg)
+    {
+        mask_words(&msg[..start], out, false);
+        mask_record(&msg[start..], out);
+        return;
+    }
+    mask_words(msg, out, true);
+}
+
+/// Where a record of `;`-separated fields starts in `msg`: the start of the
+/// whitespace-separated token before its first `;`. A record has at least three
+/// fields, and only a `;` outside quotes and brackets separates them (`(Linux; Android 14)`
+/// is a detail of one field, `if …; then …; fi` inside parentheses is a command).
+fn record_start(msg: &[u8]) -> Option<usize> {
+    let mut depth = 0i32;
+    let mut quoted = false;
+    let mut seps = 0;
+    let mut first = None;
+    for (i, &b) in msg.iter().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b'(' | b'[' | b'{' if !quoted => depth += 1,
+            b')' | b']' | b'}' if !quoted => depth = (depth - 1).max(0),
+            b';' if !quoted && depth == 0 => {
+                seps += 1;
+                first.get_or_insert(i);
+                if seps == 2 {
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let first = first.filter(|_| seps == 2)?;
+    // The field before the first separator: the token that ends there, or the one before a
+    // separator standing alone (`a=1 ; b=2`).
+    let end = msg[..first].trim_ascii_end().len();
+    let start = memchr::memrchr2(b' ', b'\t', &msg[..end]).map_or(0, |s| s + 1);
+    (end > start).then_some(start)
+}
+
+/// Masks a record of `;`-separated fields (see [`record_start`]): each field is one value,
+/// spaces and all (`Disk /`, a plugin's output, `COMMAND=/bin/x restart y`), and each
+/// separator a token of its own (the record's fixed structure, which anchors its template
+/// however many fields vary). A field that is one word in capitals (`CRITICAL`, `SOFT`,
+/// `ACK_PROBLEM`) is kept: records carry their states and kinds that way, and the miner
+/// judges them as it judges any enumeration; a `key=…` field keeps its key. A `;` ending the
+/// record ends its last field.
+fn mask_record(rec: &[u8], out: &mut Vec<u8>) {
+    let rec = rec.trim_ascii_end();
+    let rec = rec.strip_suffix(b";").unwrap_or(rec);
+    let mut depth = 0i32;
+    let mut quoted = false;
+    let mut from = 0;
+    let mut fields: Vec<(usize, usize)> = Vec::new();
+    for (i, &b) in rec.iter().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b'(' | b'[' | b'{' if !quoted => depth += 1,
+            b')' | b']' | b'}' if !quoted => depth = (depth - 1).max(0),
+            b';' if !quoted && depth == 0 => {
+                fields.push((from, i));
+                from = i + 1;
+            }
+            _ => {}
+        }
+    }
+    let last = (from < rec.len()).then_some((from, rec.len()));
+    for (k, (a, b)) in fields
+        .iter()
+        .copied()
+        .map(Some)
+        .chain([last])
+        .flatten()
+        .enumerate()
+    {
+        let f = rec[a..b].trim_ascii();
+        let sep = k < fields.len();
+        if !f.is_empty() && !out.is_empty() {
+            out.push(b' ');
+        }
+        let caps = f.len() >= 2
+            && f[0].is_ascii_uppercase()
+            && f.iter()
+                .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+        let key = memchr::memchr(b'=', f).filter(|&e| {
+            e > 0
+                && f[..e]
+                    .iter()
+                    .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        });
+        if caps {
+            out.extend_from_slice(f);
+        } else if let Some(e) = key {
+            out.extend_from_slice(&f[..=e]);
+            out.extend_from_slice(VAR);
+        } else if !f.is_empty() {
+            out.extend_from_slice(VAR);
+        }
+        if sep {
+            if !out.is_empty() {
+                out.push(b' ');
+            }
+            out.push(b';');
+        }
+    }
+}
+
+/// What joins the words of a parenthetical that closes a message, so that it is one token for
+/// the miner: a name or a phrase of several words (`(Declarative: Checkout SCM)`), a command
+/// line, a reason. Like any token, it becomes a variable once its position has shown enough
+/// different values (three: it is not a plain word); templates show it as a space.
+pub const GROUP_SPACE: u8 = 0x1f;
+
+/// Where the `)` closing the parenthesis opened at `msg[at]` is, when it closes the message
+/// (only `.`, `:`, `,`, `;`, `!` may follow) and the parenthesis holds words separated by
+/// whitespace.
+fn closing_group(msg: &[u8], at: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut spaced = false;
+    for (i, &b) in msg.iter().enumerate().skip(at) {
+        match b {
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    let rest_ok = msg[i + 1..].iter().all(|&c| {
+                        c.is_ascii_whitespace() || matches!(c, b'.' | b':' | b',' | b';' | b'!')
+                    });
+                    return (spaced && rest_ok).then_some(i);
+                }
+            }
+            b' ' | b'\t' => spaced = true,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Masks the words of `msg` (see [`signature`]), appending them to `out`; with `groups`, a
+/// parenthetical closing `msg` is one token (see [`GROUP_SPACE`]).
+fn mask_words(msg: &[u8], out: &mut Vec<u8>, groups: bool) {
     let mut prev_var = false;
     let mut pos = 0;
     let mut after_label = false;
     let mut after_method = false;
+    // (A parenthetical can close the message only when a `)` does.)
+    let mut look_for_group = groups
+        && msg.iter().rev().find(|&&c| {
+            !(c.is_ascii_whitespace() || matches!(c, b'.' | b':' | b',' | b';' | b'!'))
+        }) == Some(&b')');
+    let mut prev_num = false;
     while let Some((tok, cl)) = next_token_after(msg, &mut pos, after_label) {
+        // A parenthetical closing the message (`… CMD (cd / && run-parts x)`, `{ (Build
+        // stage)`): one unit, its words masked inside (see [`GROUP_SPACE`]). Masked to one
+        // token (`( 3552 3534 3375 )` → `<*>`), it is no phrase: its words are mined as any.
+        if look_for_group
+            && tok[0] == b'('
+            && let at = tok.as_ptr() as usize - msg.as_ptr() as usize
+            && let Some(close) = closing_group(msg, at)
+        {
+            look_for_group = false;
+            let mut inner = Vec::new();
+            mask_words(&msg[at + 1..close], &mut inner, true);
+            if inner.contains(&b' ') {
+                if !out.is_empty() {
+                    out.push(b' ');
+                }
+                out.push(b'(');
+                out.extend(
+                    inner
+                        .iter()
+                        .map(|&b| if b == b' ' { GROUP_SPACE } else { b }),
+                );
+                out.push(b')');
+                out.extend_from_slice(msg[close + 1..].trim_ascii());
+                return;
+            }
+        }
         after_label = tok.len() > 1 && tok.ends_with(b":");
         // A quoted value after a label, with spaces inside, is one variable
         // (`request: "GET / HTTP/1.1"`).
@@ -730,11 +913,19 @@ pub fn signature(msg: &[u8], out: &mut Vec<u8>) {
         // (A slice pattern, not `== VAR`: this runs per token and the comparison of two
         // slices is a library call.)
         let from = if start > 0 { start + 1 } else { start };
+        // A run is of one kind, though: a name with digits before a number, hex, a date or
+        // an address (`user ec2-user 10.0.0.7`) is two values, as a plain name there would be.
         let is_var = matches!(&out[from..], [b'<', b'*', b'>']);
-        if is_var && prev_var {
+        let num = is_var
+            && (cl.all & NUMLIKE != 0
+                || cl.all & HEX != 0
+                || ((tok.len() == 3 || tok.len() == 4 && tok[3] == b',')
+                    && crate::parse::header::is_calendar_word(&tok[..3])));
+        if is_var && prev_var && num == prev_num {
             out.truncate(start);
         }
         prev_var = is_var;
+        prev_num = num;
     }
 }
 
@@ -770,8 +961,73 @@ mod tests {
     }
 
     #[test]
+    fn a_record_of_semicolon_separated_fields_is_masked_field_by_field() {
+        // Each field is one value, spaces and all; words in capitals (states, kinds) stay.
+        assert_eq!(
+            sig("PUMP ALERT: pump-7;Tank level east;LOW;FINAL;2;level 12 cm below mark"),
+            "PUMP ALERT: <*> ; <*> ; LOW ; FINAL ; <*> ; <*>"
+        );
+        assert_eq!(
+            sig("QUEUE_PURGE;orders-eu;Nightly cleanup;1700000000"),
+            "QUEUE_PURGE ; <*> ; <*> ; <*>"
+        );
+        // `key=value` fields keep their keys; a value with spaces is one value.
+        assert_eq!(
+            sig("carol : TERM=tty1 ; CWD=/srv/www ; RUNAS=root ; CMD=/bin/tar czf /tmp/x.tgz ."),
+            "carol : TERM=<*> ; CWD=<*> ; RUNAS=<*> ; CMD=<*>"
+        );
+        // A `;` ending the record ends its last field.
+        assert_eq!(sig("CHECK: a;B OK - 3 files;"), "CHECK: <*> ; <*>");
+        // One `;`, or `;` inside brackets or quotes, is no record.
+        assert_eq!(sig("check pass; user unknown"), "check pass; user unknown");
+        assert_eq!(
+            sig("agent (X11; Linux; rv:1) done"),
+            "agent (<*>; Linux; rv:<*>) done"
+        );
+    }
+
+    #[test]
+    fn a_run_of_variables_of_one_kind_is_one_variable() {
+        assert_eq!(sig("IRQs 1 2 3 4 done"), "IRQs <*> done");
+        assert_eq!(sig("nodes node-1 node-2 node-3 up"), "nodes <*> up");
+        assert_eq!(sig("mask 00ff 1a2b 0000 set"), "mask <*> set");
+        // A name with digits, then an address: two values, as `root 10.0.0.7` would be.
+        assert_eq!(
+            sig("bye user svc-2 10.0.0.7 port 22"),
+            "bye user <*> <*> port <*>"
+        );
+    }
+
+    #[test]
+    fn a_parenthetical_closing_the_message_is_one_token() {
+        let g = |s: &str| sig(s).replace(GROUP_SPACE as char, "_");
+        assert_eq!(g("[Step] { (Warm up caches)"), "[Step] { (Warm_up_caches)");
+        assert_eq!(
+            g("(ops) RUN (   tar czf /srv/x.tgz /srv/x && echo ok)"),
+            "(ops) RUN (tar_czf_<*>_&&_echo_ok)"
+        );
+        // Trailing punctuation may follow; its words are masked inside.
+        assert_eq!(
+            g("closed (peer reset after 30 s)."),
+            "closed (peer_reset_after_<*>)."
+        );
+        // Not at the end, or one word, or masked to one token: words as usual.
+        assert_eq!(g("ok (a b) then c"), "ok (a b) then c");
+        assert_eq!(g("state (ready)"), "state (ready)");
+        assert_eq!(g("speeds ( 3552 3534 3375 )"), "speeds ( <*> )");
+        // A command inside is no record of fields, whatever its `;`s.
+        assert_eq!(
+            g("(ops) RUN (test -d x; then rm y; fi)"),
+            "(ops) RUN (test_-d_x;_then_rm_y;_fi)"
+        );
+    }
+
+    #[test]
     fn plain_word_values_are_kept_for_the_miner_to_judge() {
         assert_eq!(sig("rhost=10.0.0.1 user=root"), "rhost=<*> user=root");
+        // A compound word is a word; quoted, a hyphenated value is a name.
+        assert_eq!(sig("mode=read-only disk=sdb"), "mode=read-only disk=sdb");
+        assert_eq!(sig(r#"host="web-db" x=-a"#), "host=<*> x=<*>");
         assert_eq!(
             sig(r#"probeType="Readiness" pod="default/web-1""#),
             r#"probeType="Readiness" pod=<*>"#

@@ -86,6 +86,42 @@ fn wrap_of(t: &[u8]) -> Wrap {
     })
 }
 
+/// Whether parenthetical `a` takes parenthetical `b` (see [`crate::mask::GROUP_SPACE`]): the
+/// same number of words, each equal or taken the way a template token takes a token (a
+/// variable and punctuation takes any variable wrapped alike; a word with a variable inside
+/// takes the same word with any value there). A phrase is compared word by word.
+fn group_takes(a: &[u8], b: &[u8]) -> bool {
+    let sep = crate::mask::GROUP_SPACE;
+    if a.iter().filter(|&&c| c == sep).count() != b.iter().filter(|&&c| c == sep).count() {
+        return false;
+    }
+    let pure = |t: &[u8]| {
+        let mut rest = t.to_vec();
+        while let Some(i) = memchr::memmem::find(&rest, VAR) {
+            rest.drain(i..i + VAR.len());
+        }
+        !rest.iter().any(u8::is_ascii_alphanumeric)
+    };
+    a.split(|&c| c == sep)
+        .zip(b.split(|&c| c == sep))
+        .all(|(x, y)| {
+            let (xv, yv) = (memchr::memmem::find(x, VAR), memchr::memmem::find(y, VAR));
+            x == y
+                || x == VAR
+                || (xv.is_some()
+                    && yv.is_some()
+                    && (pure(x) || pure(y))
+                    && same_wrap(wrap_of(x), wrap_of(y)))
+                || (yv.is_none()
+                    && xv.is_some_and(|f| {
+                        memchr::memmem::rfind(x, VAR) == Some(f)
+                            && y.len() > x.len() - VAR.len()
+                            && y.starts_with(&x[..f])
+                            && y.ends_with(&x[f + VAR.len()..])
+                    }))
+        })
+}
+
 /// Whether two tokens are wrapped alike (`'a',` and `'b',`; not `'a')` and `'a'):`, which end
 /// different sentences).
 fn same_wrap(a: Wrap, b: Wrap) -> bool {
@@ -204,6 +240,8 @@ pub struct Miner {
     /// Per symbol with exactly one placeholder and fixed text (`(<*>)`, `C:<*>>make`): the
     /// lengths of the text before and after it; `u16::MAX` twice otherwise.
     around_var: Vec<(u16, u16)>,
+    /// Per symbol: a parenthetical of several words (see [`crate::mask::GROUP_SPACE`]).
+    group: Vec<bool>,
     templates: Vec<Template>,
     /// Live (unmerged) templates by token count, in creation order.
     by_len: FxHashMap<usize, Vec<TemplateIdx>>,
@@ -253,6 +291,7 @@ impl Miner {
             route: Vec::new(),
             wrap: Vec::new(),
             around_var: Vec::new(),
+            group: Vec::new(),
             templates: Vec::new(),
             by_len: FxHashMap::default(),
             tails: Vec::new(),
@@ -316,6 +355,7 @@ impl Miner {
             _ => (u16::MAX, u16::MAX),
         };
         self.around_var.push(around);
+        self.group.push(tok.contains(&crate::mask::GROUP_SPACE));
         self.sym_text.push(tok.into());
         self.syms.insert(tok.into(), s);
         s
@@ -367,6 +407,9 @@ impl Miner {
         let (ai, bi) = (a as usize, b as usize);
         a == b
             || a == VAR_SYM
+            || (self.group[ai]
+                && self.group[bi]
+                && group_takes(&self.sym_text[ai], &self.sym_text[bi]))
             || (self.varlike[ai]
                 && self.varlike[bi]
                 && (self.purevar[ai] || self.purevar[bi])
@@ -524,6 +567,19 @@ impl Miner {
             && t.iter().any(|b| matches!(b, b'.' | b'_' | b'-' | b'@'))
     }
 
+    /// A `key=value` whose value is a plain word (`mode=read-only`, `kind="Readiness"`): the
+    /// word may be what happened, so it does not vary *together* with a name of the sentence
+    /// (see [`Miner::merge_identifiers`]; beside other `key=value` pairs it is one attribute of
+    /// a record among others); it still becomes a variable when it shows enough values.
+    fn plain_kv(&self, s: u32) -> bool {
+        let t = &self.sym_text[s as usize];
+        self.kv_key[s as usize] != 0
+            && memchr::memchr(b'=', t).is_some_and(|e| {
+                let v = &t[e + 1..];
+                crate::mask::is_plain_value(v.strip_suffix(b",").unwrap_or(v))
+            })
+    }
+
     /// Merges `idx` with a template of the same length that differs from it at two to a quarter
     /// of its positions, all holding identifier-like tokens on both sides: names that vary
     /// together (a server and its host header, a DAG, its task and its file) are variables the
@@ -544,6 +600,10 @@ impl Miner {
             let diff: Vec<usize> = (0..n).filter(|&p| me[p] != ot[p]).collect();
             if diff.len() < 2
                 || diff.len() > max_diff
+                || (diff.iter().any(|&p| self.kv_key[me[p] as usize] == 0)
+                    && diff
+                        .iter()
+                        .any(|&p| self.plain_kv(me[p]) && self.plain_kv(ot[p])))
                 || !diff.iter().all(|&p| {
                     same_wrap(self.wrap[me[p] as usize], self.wrap[ot[p] as usize])
                         && self.identifier_like(me[p])
@@ -877,7 +937,13 @@ impl Miner {
             if i > 0 {
                 out.push(b' ');
             }
-            out.extend_from_slice(&self.sym_text[s as usize]);
+            out.extend(self.sym_text[s as usize].iter().map(|&b| {
+                if b == crate::mask::GROUP_SPACE {
+                    b' '
+                } else {
+                    b
+                }
+            }));
         }
         if tpl.tail {
             out.extend_from_slice(b" <*>");
@@ -930,6 +996,51 @@ mod tests {
         let mut m = Miner::new();
         let a = m.add(b"timed out, server: shop.example.com, host: \"shop.example.com\"");
         let b = m.add(b"timed out, server: api.example.com, host: \"api.example.com\"");
+        assert_eq!(m.resolve(a), m.resolve(b));
+    }
+
+    #[test]
+    fn parentheticals_vary_as_names_and_compare_word_by_word() {
+        let s = |t: &str| t.replace('_', &(crate::mask::GROUP_SPACE as char).to_string());
+        let mut m = Miner::new();
+        let a = m.add(s("[Step] { (Warm_up_caches)").as_bytes());
+        let b = m.add(s("[Step] { (Build)").as_bytes());
+        assert_ne!(m.resolve(a), m.resolve(b));
+        let c = m.add(s("[Step] { (Ship_it)").as_bytes());
+        assert_eq!(m.resolve(a), m.resolve(c));
+        assert_eq!(m.resolve(a), m.resolve(b));
+        assert_eq!(m.text(c), "[Step] { (<*>)");
+        // Two readings of one outcome stay two events.
+        let mut m = Miner::new();
+        let a = m.add(s("denied for <*> (using_password:_YES)").as_bytes());
+        let b = m.add(s("denied for <*> (using_password:_NO)").as_bytes());
+        assert_ne!(m.resolve(a), m.resolve(b));
+        // Word by word, a masked word takes the same word with a value there.
+        let mut m = Miner::new();
+        let a = m.add(s("deferred (connect_to_<*>[<*>]:<*>:_timed_out)").as_bytes());
+        let b = m.add(s("deferred (connect_to_mx[<*>]:<*>:_timed_out)").as_bytes());
+        assert_eq!(m.resolve(a), m.resolve(b));
+        let c = m.add(s("deferred (connect_to_mx[<*>]:<*>:_refused)").as_bytes());
+        assert_ne!(m.resolve(a), m.resolve(c));
+    }
+
+    #[test]
+    fn a_plain_word_value_does_not_vary_together_with_a_name() {
+        // The mode is what happened; the job name beside it is the variable.
+        let mut m = Miner::new();
+        let a = m.add(b"queued with mode=write-through job billing.rollup_daily");
+        let b = m.add(b"queued with mode=write-back job crm.sync_contacts");
+        assert_ne!(m.resolve(a), m.resolve(b));
+        // Names become a variable at three values, each mode its own event.
+        m.add(b"queued with mode=write-back job ops.vacuum_all");
+        let c = m.add(b"queued with mode=write-back job billing.rollup_daily");
+        assert_eq!(m.resolve(c), m.resolve(b));
+        assert_eq!(m.text(c), "queued with mode=write-back job <*>");
+        assert_ne!(m.resolve(a), m.resolve(b));
+        // Attributes of one record (`key=value` beside `key=value`) vary together as usual.
+        let mut m = Miner::new();
+        let a = m.add(b"client id=<*> name=alpha cmd=get age=<*>");
+        let b = m.add(b"client id=<*> name=beta cmd=set age=<*>");
         assert_eq!(m.resolve(a), m.resolve(b));
     }
 

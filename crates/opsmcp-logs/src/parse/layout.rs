@@ -638,8 +638,10 @@ struct PosStats {
     /// Tokens that are level words (or letters), and which levels they named (bit per level).
     level: usize,
     levels: u8,
-    /// Tags, counting level words that end with `:` (`ERROR:`) as tags.
+    /// Tags, and level words that end with `:` (`ERROR:`), which read as tags only right
+    /// after typed columns (see [`learn_shape`]).
     tagish: usize,
+    level_colon: usize,
     /// Tokens opening a quotation.
     quoted: usize,
 }
@@ -685,6 +687,7 @@ pub fn learn_shape(sample: &[&[u8]]) -> Columns {
                 level: 0,
                 levels: 0,
                 tagish: 0,
+                level_colon: 0,
                 quoted: 0,
             };
             for (l, cuts) in lines_of.iter().zip(all_cuts.iter_mut()) {
@@ -702,8 +705,10 @@ pub fn learn_shape(sample: &[&[u8]]) -> Columns {
                     st.level += 1;
                     st.levels |= 1 << lv as u8;
                 }
-                if c == Class::Tag || (c == Class::Level && t.ends_with(b":")) {
+                if c == Class::Tag {
                     st.tagish += 1;
+                } else if c == Class::Level && t.ends_with(b":") {
+                    st.level_colon += 1;
                 }
                 if t[0] == b'"' {
                     st.quoted += 1;
@@ -747,7 +752,11 @@ pub fn learn_shape(sample: &[&[u8]]) -> Columns {
         if !most(st.present) || share(st.quoted) >= 0.5 {
             break;
         }
-        if p >= 1 && share(st.tagish) >= TAG_SHARE {
+        // A level word with a colon ends a header as its tag (`[123] LOG:`) only right after
+        // typed columns: after a word it is the message's own label (`SERVICE ALERT: …`,
+        // `Upload ERROR: …`), the way a level opens a sentence.
+        let tagish = st.tagish + if gap == 0 { st.level_colon } else { 0 };
+        if p >= 1 && share(tagish) >= TAG_SHARE {
             n = p;
             tag = true;
             break;
@@ -1006,6 +1015,34 @@ mod tests {
             [
                 "Starting the server (a.b.Server)",
                 "Retrying the thing (a.b.Client)"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_level_word_after_a_word_labels_the_message() {
+        // `ALERT:` reads as a level with a colon; right after the typed columns it would be
+        // the header's tag (`[42] LOG:`), but after a word it labels the message.
+        let m = messages(&[
+            "[1000000001] PUMP ALERT: p-1;LOW;3",
+            "[1000000002] PUMP ALERT: p-2;HIGH;1",
+            "[1000000003] VALVE ALERT: v-9;STUCK;2",
+            "[1000000004] PUMP NOTICE: p-1;cleared",
+            "[1000000005] VALVE ALERT: v-2;OPEN;1",
+        ]);
+        assert_eq!(m[0], "PUMP ALERT: p-1;LOW;3");
+        assert_eq!(m[3], "PUMP NOTICE: p-1;cleared");
+        let m = messages(&[
+            "2024-01-02 10:15:30.123 UTC [42] LOG:  checkpoint starting",
+            "2024-01-02 10:15:31.123 UTC [42] ERROR:  relation missing",
+            "2024-01-02 10:15:32.123 UTC [43] LOG:  checkpoint complete",
+        ]);
+        assert_eq!(
+            m,
+            [
+                "checkpoint starting",
+                "relation missing",
+                "checkpoint complete"
             ]
         );
     }
