@@ -366,15 +366,16 @@ pub fn score(
 }
 
 /// Checks health independently of the run (the scorer does not take the agent's word): a
-/// `verify_health` call through the toolbox. Recovered means `component` is healthy and
-/// nothing is unhealthy but the services in `excused` (trouble of their own that the incident
+/// `verify_health` call through the toolbox. Recovered means `component` is healthy (`None`
+/// when the expected fix moves the callers off it and leaves it as it is: it is then excused)
+/// and nothing is unhealthy but the services in `excused` (trouble of their own that the incident
 /// did not cause and its fix cannot end) and those whose every failing check is of a signal
 /// `excused_signals` names for them (`(service, signal)`: a caller of the fault with a
 /// story of its own still moving that signal). `None` when no server offers the tool or the
 /// call fails.
 pub async fn check_recovered(
     toolbox: &Toolbox,
-    component: &str,
+    component: Option<&str>,
     excused: &[String],
     excused_signals: &[(String, String)],
     timeout: Duration,
@@ -393,11 +394,13 @@ pub async fn check_recovered(
         .structured
         .or_else(|| serde_json::from_str(&out.text).ok())?;
     let health = Health::read(&v)?;
-    let component_ok = health
-        .services
-        .iter()
-        .find(|s| s.service == component)
-        .map_or(health.status == "healthy", |s| s.status == "healthy");
+    let component_ok = component.is_none_or(|component| {
+        health
+            .services
+            .iter()
+            .find(|s| s.service == component)
+            .map_or(health.status == "healthy", |s| s.status == "healthy")
+    });
     let unhealthy = health.with_status("unhealthy");
     // A check's message begins with what it measured, the signal's words.
     let its_own = |s: &ServiceVerdict| {

@@ -498,7 +498,15 @@ impl Judged {
         // heal; a sick service outside it is another story (a backlog of its own) and is left
         // out of the verdict and reported. Only when something it claims was sick: a claim of
         // nothing sick credits nothing.
-        let claims: Vec<String> = causal.into_iter().chain(heals.iter().cloned()).collect();
+        // A claim that leaves the target out says the action moves the callers off the
+        // target instead of repairing it (a failover): the target's own trouble is then
+        // another story, for a human, and its callers are what must heal.
+        let routed_around = !heals.is_empty() && !heals.iter().any(|h| h == target);
+        let claims: Vec<String> = causal
+            .into_iter()
+            .filter(|s| !(routed_around && s == target))
+            .chain(heals.iter().cloned())
+            .collect();
         let (sick, left): (Vec<String>, Vec<String>) =
             if heals.is_empty() || !sick.iter().any(|s| claims.contains(s)) {
                 (sick, Vec::new())

@@ -802,10 +802,16 @@ async fn run_one(
             })
             .await?;
         let minutes_in = started.elapsed().as_secs_f64() / 60.0;
-        let excused = scenario.independent_trouble(minutes_in);
+        let mut excused = scenario.independent_trouble(minutes_in);
+        // A fix that moves the callers off the component leaves it as it is: the callers
+        // are what must recover.
+        let leaves = scenario.fix_leaves_the_component();
+        if leaves {
+            excused.push(expected.component.clone());
+        }
         let recovered = eval::check_recovered(
             &toolbox,
-            &expected.component,
+            (!leaves).then_some(expected.component.as_str()),
             &excused,
             &scenario.independent_signals(minutes_in),
             Duration::from_secs(opts.call_timeout_s),

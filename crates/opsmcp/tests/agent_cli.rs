@@ -305,6 +305,43 @@ fn a_service_that_turns_sick_during_the_fix_outside_the_diagnosis_does_not_fail_
     assert!(stdout.contains("document_resolution"), "{stdout}");
 }
 
+/// A slow service whose runbook fix moves its callers to a standby (`reroutes`): the fix is
+/// judged on the callers, the slow service is left for a human and said to be, and the run is
+/// solved — not rolled back because the service it routed around is still slow.
+#[test]
+fn a_failover_is_judged_on_the_callers_and_leaves_the_slow_service_to_a_human() {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../opsmcp-analysis/tests/fixtures/failover-moves-callers-off-a-slow-service.toml");
+    let data = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = opsmcp(&[
+        "run-scenario",
+        file.to_str().unwrap(),
+        "--data-dir",
+        data.path().to_str().unwrap(),
+    ]);
+    let context = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(code, Some(0), "{context}");
+    assert!(stdout.contains("SOLVED"), "{context}");
+    assert!(
+        stdout.contains("action=\"failover-listings\" heals=[\"app-api\",\"storefront\"]"),
+        "{context}"
+    );
+    assert!(
+        stdout.contains("remediation=succeeded failover-listings@listings"),
+        "{context}"
+    );
+    assert!(
+        stdout.contains("Still unhealthy: listings, which the fix moved its callers off"),
+        "{context}"
+    );
+    let postmortem =
+        std::fs::read_to_string(data.path().join("postmortems/INC-0001/postmortem.md")).unwrap();
+    assert!(
+        postmortem.contains("- [ ] Repair listings itself"),
+        "{postmortem}"
+    );
+}
+
 #[test]
 fn an_unknown_scenario_lists_the_known_ones() {
     let (code, _, stderr) = opsmcp(&["run-scenario", "no-such-incident"]);

@@ -171,6 +171,11 @@ pub struct SuggestedAction {
     pub description: String,
     /// How much harm it can do.
     pub risk: Risk,
+    /// It moves the callers off the component rather than repairing it (a failover, a
+    /// circuit broken, traffic switched away; or any action on a caller): after it, the
+    /// callers should recover and the component may stay as it is, for a human to repair.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub routes_around: bool,
     /// It runs only after a human approved it.
     pub needs_approval: bool,
 }
@@ -1147,6 +1152,9 @@ fn hypothesis(
             target: a.target.clone(),
             description: a.description.clone(),
             risk: a.risk,
+            // Nothing we run makes a slow dependency fast: every fix the kind's vocabulary
+            // fits (fail over, switch, break the circuit, degrade) moves its callers off it.
+            routes_around: cause == RootCause::SlowDependency || a.target != component,
             needs_approval: a.needs_approval,
         })
         .collect();

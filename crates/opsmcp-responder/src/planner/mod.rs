@@ -142,6 +142,8 @@ enum Purpose {
 /// One remediation tried.
 #[derive(Debug, Clone)]
 struct Attempt {
+    /// What it is judged on: the services the diagnosis says it heals.
+    heals: Vec<String>,
     action: ActionRef,
     /// Index of the hypothesis it came from.
     hypothesis: usize,
@@ -737,12 +739,12 @@ impl Planner {
             .iter()
             .find(|d| d.name == t)
             .is_some_and(|d| d.input_schema["properties"].get("heals").is_some());
-        if let (true, Some(component)) = (takes_heals, &h.component) {
-            let mut heals = vec![component.clone()];
-            heals.extend(h.reaches.iter().filter(|r| *r != component).cloned());
+        let heals = heals(h, &action);
+        if takes_heals && !heals.is_empty() {
             args["heals"] = json!(heals);
         }
         st.attempts.push(Attempt {
+            heals,
             action,
             hypothesis,
             result: None,
@@ -1150,7 +1152,7 @@ fn read_health(st: &mut State, v: &Value, error: Option<String>, max_rechecks: u
     let claims = st
         .attempts
         .last()
-        .map(|a| claims(&st.hypotheses[a.hypothesis]))
+        .map(|a| a.heals.clone())
         .unwrap_or_default();
     let recovered = health
         .as_ref()
@@ -1421,13 +1423,20 @@ fn describe(health: Option<&Health>) -> (String, String, Vec<String>) {
     (title, severity, services)
 }
 
-/// The services a hypothesis says its fix heals: its component and where its trouble reaches.
-fn claims(h: &Hypothesis) -> Vec<String> {
-    h.component
+/// The services an action on a hypothesis heals: its component and where its trouble
+/// reaches — or, for an action that routes the callers around the component, only the
+/// callers it reaches (the component is left as it is, for a human to repair).
+fn heals(h: &Hypothesis, action: &ActionRef) -> Vec<String> {
+    let callers: Vec<String> = h
+        .reaches
         .iter()
-        .chain(&h.reaches)
+        .filter(|r| Some(*r) != h.component.as_ref())
         .cloned()
-        .collect::<Vec<_>>()
+        .collect();
+    if action.routes_around && !callers.is_empty() {
+        return callers;
+    }
+    h.component.iter().cloned().chain(callers).collect()
 }
 
 /// Health is back: the services that were unhealthy at detection (or, when none was, those
@@ -1679,6 +1688,13 @@ fn fix(st: &State) -> Option<&Attempt> {
     st.attempts.iter().find(|a| a.recovered)
 }
 
+/// The component the fix moved its callers off and left unhealthy, if it did.
+fn routed_around(st: &State) -> Option<&String> {
+    let a = fix(st).filter(|a| a.action.routes_around)?;
+    let component = st.hypotheses[a.hypothesis].component.as_ref()?;
+    st.left_unhealthy.contains(component).then_some(component)
+}
+
 /// The hypothesis the run stands by: the one whose action fixed it, else the top one when it
 /// is likely enough; `None` when the cause is not established.
 ///
@@ -1873,6 +1889,10 @@ fn documentation(st: &State) -> Documentation {
             })
             .unwrap_or_else(|| "failed".into());
         resolution.push(match (a.recovered, attempt_failure(a)) {
+            (true, _) if a.action.routes_around => format!(
+                "{} ({status}); verify_health confirmed its callers recovered",
+                a.action.label()
+            ),
             (true, _) => format!(
                 "{} ({status}); verify_health confirmed recovery",
                 a.action.label()
@@ -1939,10 +1959,26 @@ fn documentation(st: &State) -> Documentation {
                 if signals.len() > 1 { "their" } else { "its" },
             ),
         });
-        if !st.left_unhealthy.is_empty() {
+        let routed = routed_around(st);
+        if let Some(component) = routed {
+            action_items.push(format!(
+                "Repair {component} itself: the fix moved its callers off it, and it is still \
+                 unhealthy"
+            ));
+        }
+        let others: Vec<&String> = st
+            .left_unhealthy
+            .iter()
+            .filter(|s| Some(*s) != routed)
+            .collect();
+        if !others.is_empty() {
             action_items.push(format!(
                 "Look at {}: still unhealthy after the fix, not explained by {}",
-                st.left_unhealthy.join(", "),
+                others
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 h.headline()
             ));
         }
@@ -2096,6 +2132,9 @@ fn summary(st: &State) -> String {
     }
     for a in &st.attempts {
         out.push(match (a.recovered, attempt_failure(a)) {
+            (true, _) if a.action.routes_around => {
+                format!("Remediation: {} — its callers recovered.", a.action.label())
+            }
             (true, _) => format!("Remediation: {} — health recovered.", a.action.label()),
             (false, Some(_)) if a.not_run().is_some() => format!(
                 "Did not run {}: {}.",
@@ -2112,10 +2151,23 @@ fn summary(st: &State) -> String {
     if st.attempts.is_empty() {
         out.push("Remediation: none run.".into());
     }
-    if st.attempts.iter().any(|a| a.recovered) && !st.left_unhealthy.is_empty() {
+    let routed = routed_around(st);
+    if let Some(component) = routed {
+        out.push(format!(
+            "Still unhealthy: {component}, which the fix moved its callers off — it needs a \
+             repair by a human."
+        ));
+    }
+    let others: Vec<&str> = st
+        .left_unhealthy
+        .iter()
+        .filter(|s| Some(*s) != routed)
+        .map(String::as_str)
+        .collect();
+    if st.attempts.iter().any(|a| a.recovered) && !others.is_empty() {
         out.push(format!(
             "Still unhealthy, outside what the cause explains: {} — needs a human.",
-            st.left_unhealthy.join(", ")
+            others.join(", ")
         ));
     }
     if let Some(p) = &st.postmortem {
@@ -2159,7 +2211,26 @@ mod tests {
             risky,
             gated,
             about: None,
+            routes_around: false,
         }
+    }
+
+    /// An action that routes the callers around a slow component is judged on the callers;
+    /// one that repairs it, on the component and the callers.
+    #[test]
+    fn a_route_around_heals_the_callers_and_a_repair_the_component_too() {
+        let mut h = hypothesis(0.8, Vec::new());
+        h.reaches = vec!["api".into(), "web".into(), "mobile".into()];
+        let repair = action("restart-api", false, false);
+        assert_eq!(heals(&h, &repair), ["api", "web", "mobile"]);
+        let failover = ActionRef {
+            routes_around: true,
+            ..action("failover-api", false, false)
+        };
+        assert_eq!(heals(&h, &failover), ["web", "mobile"]);
+        // Nobody calls it: there is nothing to route around, so the component is judged.
+        h.reaches.clear();
+        assert_eq!(heals(&h, &failover), ["api"]);
     }
 
     /// A suspected cause whose summary already names it is said once, and the incident note

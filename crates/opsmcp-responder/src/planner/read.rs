@@ -268,6 +268,9 @@ pub struct ActionRef {
     /// What it does and its risk, as the server described them (`risk high: deletes …`),
     /// for whoever approves it.
     pub about: Option<String>,
+    /// It moves the callers off the component instead of repairing it (`routes_around`, as
+    /// the analysis said): it is judged on the callers, and the component may stay sick.
+    pub routes_around: bool,
 }
 
 impl ActionRef {
@@ -303,6 +306,7 @@ impl ActionRef {
                     risky: false,
                     gated: false,
                     about: None,
+                    routes_around: false,
                 }]
             }
             Value::Object(_) => {
@@ -317,6 +321,7 @@ impl ActionRef {
                 let target = str_at(v, &["target", "service", "component"]).or(default_target);
                 let risky = str_at(v, &["risk"]).is_some_and(|r| r.eq_ignore_ascii_case("high"));
                 let gated = v.get("needs_approval").and_then(Value::as_bool) == Some(true);
+                let routes_around = v.get("routes_around").and_then(Value::as_bool) == Some(true);
                 let about = match (str_at(v, &["risk"]), str_at(v, &["description"])) {
                     (Some(r), Some(d)) => Some(format!("risk {r}: {d}")),
                     (Some(r), None) => Some(format!("risk {r}")),
@@ -329,6 +334,7 @@ impl ActionRef {
                         risky,
                         gated,
                         about: about.clone(),
+                        routes_around,
                         ..a
                     })
                     .collect()

@@ -46,7 +46,10 @@ pub struct Args {
     /// The services your diagnosis says this action heals: the faulty component and the
     /// services its trouble reaches. Those of them unhealthy before must be healthy after
     /// for the action to count; other unhealthy services (another story) are left out of the
-    /// verdict and listed as `left_unhealthy`. Omit it and every unhealthy service must heal.
+    /// verdict and listed as `left_unhealthy`. Leave the action's target out when the action
+    /// moves the callers off it instead of repairing it (a failover, a circuit broken): the
+    /// target's own trouble is then left for a human, listed in `left_unhealthy`, and its
+    /// callers must heal. Omit it and every unhealthy service must heal.
     #[serde(default)]
     pub heals: Vec<String>,
     /// Hold the run for a human's approval even if the action does not require one (a

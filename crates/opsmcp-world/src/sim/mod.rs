@@ -226,10 +226,36 @@ impl SimWorld {
                 Outcome::Fixes => 1.0 - progress,
                 // Relief for a while, then the fault is back.
                 Outcome::Masks if after < to_effect + 10.0 / self.effect_speed => 0.3,
-                Outcome::Masks | Outcome::Nothing | Outcome::Worsens => 1.0,
+                // The fault stays where it is; only what reaches the callers ends.
+                Outcome::Masks | Outcome::Nothing | Outcome::Worsens | Outcome::Reroutes => 1.0,
             };
         }
         strength
+    }
+
+    /// How much of the fault still reaches `service` through its calls at `at`: 1, falling to
+    /// 0 as an action that moves callers off the fault's component — or off a service between
+    /// it and `service` — takes effect. The component itself stays as it is.
+    fn still_routed(&self, service: &str, at: Timestamp) -> f64 {
+        let mut share = 1.0;
+        for (applied, action, until) in self.applied_actions() {
+            let after = minutes_between(applied.at, at);
+            if action.outcome != Outcome::Reroutes || after < 0.0 || until.is_some_and(|u| at >= u)
+            {
+                continue;
+            }
+            let moved = action.target == self.scenario.fault.component
+                || action.target == service
+                || self
+                    .scenario
+                    .dependents_through(&action.target)
+                    .contains(service);
+            if moved {
+                let to_effect = action.minutes_to_effect / self.effect_speed;
+                share *= 1.0 - (after / to_effect.max(f64::EPSILON)).min(1.0);
+            }
+        }
+        share
     }
 
     /// A fixing action is applied and not rolled back at `at`.
@@ -285,7 +311,7 @@ impl SimWorld {
                 value = apply_effect(value, effect, strength);
             }
             if let Some(h) = hops {
-                let reach = strength / 2f64.powi(h as i32 - 1);
+                let reach = strength / 2f64.powi(h as i32 - 1) * self.still_routed(service, at);
                 if kind(signal) == SignalKind::Latency
                     && let Some(f) = fault.propagation.latency_factor
                 {
@@ -455,8 +481,8 @@ impl SimWorld {
             }
             if let Some(h) = self.hops_from_fault(&svc.name) {
                 let own = |t: &&LogTemplate| t.written_by(&svc.name);
-                if strength > 0.0 {
-                    let reach = strength / 2f64.powi(h as i32 - 1);
+                let reach = strength / 2f64.powi(h as i32 - 1) * self.still_routed(&svc.name, at);
+                if reach > 0.0 {
                     sources.extend(
                         fault
                             .propagation

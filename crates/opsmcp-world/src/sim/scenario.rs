@@ -382,6 +382,16 @@ pub enum Outcome {
     Masks,
     /// Makes things worse (a restart that drops in-flight work).
     Worsens,
+    /// Moves the callers off the fault's component (a failover to a standby, a circuit
+    /// broken, traffic switched away): the callers recover, the component stays as it is.
+    Reroutes,
+}
+
+impl Outcome {
+    /// It ends the incident's impact: it fixes the fault, or moves the callers off it.
+    pub fn ends_the_impact(self) -> bool {
+        matches!(self, Outcome::Fixes | Outcome::Reroutes)
+    }
 }
 
 /// The ground truth.
@@ -471,6 +481,16 @@ impl Scenario {
         self.services
             .iter()
             .filter(move |s| s.depends_on.iter().any(|d| d == name))
+    }
+
+    /// The expected fixes move the callers off the fault's component and leave it as it is
+    /// (every `truth.remediation` action `reroutes`): recovery is the callers', not its.
+    pub fn fix_leaves_the_component(&self) -> bool {
+        !self.truth.remediation.is_empty()
+            && self.truth.remediation.iter().all(|r| {
+                self.resolve_action(r)
+                    .is_ok_and(|a| a.outcome == Outcome::Reroutes)
+            })
     }
 
     /// Services whose trouble `minutes_in` minutes after the world started is, by this
@@ -643,10 +663,11 @@ impl Scenario {
         // right response is to say so and hand over, not to act.
         for r in &self.truth.remediation {
             match self.resolve_action(r) {
-                Ok(a) if a.outcome == Outcome::Fixes => {}
+                Ok(a) if a.outcome.ends_the_impact() => {}
                 Ok(_) => {
                     return Err(format!(
-                        "truth.remediation names '{r}', but that action's outcome is not \"fixes\""
+                        "truth.remediation names '{r}', but that action's outcome is neither \
+                         \"fixes\" nor \"reroutes\""
                     ));
                 }
                 Err(why) => return Err(format!("truth.remediation: {why}")),

@@ -151,6 +151,37 @@ fn the_right_action_recovers_the_world_and_wrong_ones_do_not() {
     assert!(err.contains("increase-pool-size@orders-db"), "{err}");
 }
 
+/// An action that moves the callers off the faulty service (`reroutes`): the callers' errors
+/// and the lines they write about it end; the service itself stays as slow as it was.
+#[test]
+fn a_reroute_heals_the_callers_and_leaves_the_component_as_it_is() {
+    let text = include_str!(
+        "../../../opsmcp-analysis/tests/fixtures/failover-moves-callers-off-a-slow-service.toml"
+    );
+    let scenario = super::scenario::Scenario::parse(text, "fixture").unwrap();
+    let fresh = || SimWorld::new(scenario.clone(), 1, start());
+    let later = start() + mins(10);
+    let untouched = fresh();
+    let mut rerouted = fresh();
+    rerouted
+        .apply("failover-listings", "listings", start() + mins(1))
+        .unwrap();
+    let caller = |w: &SimWorld| w.signals("storefront", later).unwrap()["error_rate"];
+    let own = |w: &SimWorld| w.signals("listings", later).unwrap()["latency_p50_ms"];
+    assert!(caller(&untouched) > 0.05, "{}", caller(&untouched));
+    assert!(caller(&rerouted) < 0.01, "{}", caller(&rerouted));
+    assert!(own(&rerouted) > 10.0 * 12.0, "{}", own(&rerouted));
+    assert_eq!(rerouted.fault_strength(later), 1.0);
+    let timeouts = |w: &SimWorld| {
+        w.logs(later - mins(1), later)
+            .filter(|l| l.text.contains("timed out"))
+            .count()
+    };
+    assert!(timeouts(&untouched) > 0);
+    assert_eq!(timeouts(&rerouted), 0);
+    assert!(scenario.fix_leaves_the_component());
+}
+
 #[test]
 fn worlds_replaying_the_same_actions_agree() {
     let mut a = world("db-connection-pool-exhaustion", 3);
