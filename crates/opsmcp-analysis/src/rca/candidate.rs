@@ -211,7 +211,7 @@ impl<'s> Judged<'s> {
         Candidate {
             name: name.clone(),
             score,
-            coverage: (covered.len() as f64 / scope.len().max(1) as f64).min(1.0),
+            coverage: covered.intersection(&scope).count() as f64 / scope.len().max(1) as f64,
             scope,
             covered,
             pro,
@@ -511,7 +511,7 @@ impl<'s> Judged<'s> {
 
     /// What it has to account for: every sick service but those unconnected to it whose
     /// trouble began well before or well after its own — a separate story running alongside,
-    /// older or newer.
+    /// older or newer — or that nobody feels (busy or full, answering as usual).
     fn scope(&self) -> BTreeSet<String> {
         self.s
             .sick
@@ -520,10 +520,15 @@ impl<'s> Judged<'s> {
                 *x == self.name
                     || self.callers.contains_key(*x)
                     || self.deps.contains(*x)
-                    || match (self.s.all[*x].onset, self.f.onset) {
-                        (Some(a), Some(b)) => a + DEPENDENCY_LEAD >= b && a <= b + DEPENDENCY_LEAD,
-                        _ => true,
-                    }
+                    // Unconnected and answering as usual (a shared machine busy with other
+                    // work): nobody feels it, so it is neither part of this story nor a rival.
+                    || (self.s.all[*x].felt()
+                        && match (self.s.all[*x].onset, self.f.onset) {
+                            (Some(a), Some(b)) => {
+                                a + DEPENDENCY_LEAD >= b && a <= b + DEPENDENCY_LEAD
+                            }
+                            _ => true,
+                        })
             })
             .cloned()
             .collect()

@@ -237,20 +237,33 @@ impl Ctx<'_, '_> {
     /// Slow at the bottom of the call graph with nothing to say why: it calls nothing of ours,
     /// no more work reached it, nothing of its own is saturated, full or out of range, nothing
     /// beneath it moved, it throttles nothing (a store refusing work over a limit of its own,
-    /// a hot partition, is in trouble of that limit), and nothing changed or started on it or
-    /// on what calls it (a new way of calling it is a cause of its own). A managed store
-    /// degraded on its provider's side looks like this; so does a cause nobody measures,
-    /// which is why it stays short of decisive.
+    /// a hot partition, is in trouble of that limit), nothing changed or started on it, and no
+    /// change on what calls it speaks of it (a new way of calling it — a change naming it or
+    /// what moved on it — is a cause of its own; a caller's routine release that sends it no
+    /// more work and names nothing of it is not). A managed store degraded on its provider's
+    /// side looks like this; so does a cause nobody measures, which is why it stays short of
+    /// decisive.
     pub(crate) fn slow_alone(&self) -> bool {
         let throttles = self
             .inp
             .changes(self.component)
             .any(|s| signals::is_throttled(&s.signal));
-        let changed = |service: &str| {
+        let changes = |service: &str| {
             ["deploy", "config", "cron", "scale"]
                 .iter()
-                .any(|k| !changes_before(self.inp, service, k, self.facts.onset).is_empty())
+                .flat_map(|k| changes_before(self.inp, service, k, self.facts.onset))
+                .collect::<Vec<_>>()
         };
+        let named: Vec<String> = signals::words(self.component)
+            .into_iter()
+            .filter(|w| w.len() >= 3)
+            .collect();
+        let speaks_of_it = |e: &WorldEvent| {
+            signals::words(&e.detail).iter().any(|w| named.contains(w))
+                || names_what_moved(self.inp, self.component, e).is_some()
+        };
+        let changed = |service: &str| !changes(service).is_empty();
+        let caller_changed = |service: &str| changes(service).into_iter().any(&speaks_of_it);
         self.inp.deps(self.component).is_empty()
             && !throttles
             && !self.facts.load
@@ -258,7 +271,7 @@ impl Ctx<'_, '_> {
             && self.specific().is_empty()
             && self.of(SignalKind::Platform).is_empty()
             && !changed(self.component)
-            && !self.callers.iter().any(|c| changed(c))
+            && !self.callers.iter().any(|c| caller_changed(c))
     }
 
     /// The I/O of its storage waiting (a disk queue, I/O time, fsyncs) with nothing of its
