@@ -237,10 +237,11 @@ impl Ctx<'_, '_> {
     /// Slow at the bottom of the call graph with nothing to say why: it calls nothing of ours,
     /// no more work reached it, nothing of its own is saturated, full or out of range, nothing
     /// beneath it moved, it throttles nothing (a store refusing work over a limit of its own,
-    /// a hot partition, is in trouble of that limit), nothing changed or started on it, and no
-    /// change on what calls it speaks of it (a new way of calling it — a change naming it or
-    /// what moved on it — is a cause of its own; a caller's routine release that sends it no
-    /// more work and names nothing of it is not). A managed store degraded on its provider's
+    /// a hot partition, is in trouble of that limit), nothing changed or started on it, and
+    /// nothing on what calls it changed how it calls: a caller scaled or a job started on it
+    /// (more clients, other traffic), or a release or setting that speaks of it (names it or
+    /// what moved on it) — a new way of calling it is a cause of its own; a caller's routine
+    /// release that names nothing of it is not. A managed store degraded on its provider's
     /// side looks like this; so does a cause nobody measures, which is why it stays short of
     /// decisive.
     pub(crate) fn slow_alone(&self) -> bool {
@@ -263,7 +264,11 @@ impl Ctx<'_, '_> {
                 || names_what_moved(self.inp, self.component, e).is_some()
         };
         let changed = |service: &str| !changes(service).is_empty();
-        let caller_changed = |service: &str| changes(service).into_iter().any(&speaks_of_it);
+        let caller_changed = |service: &str| {
+            changes(service)
+                .into_iter()
+                .any(|e| matches!(e.kind.as_str(), "scale" | "cron") || speaks_of_it(e))
+        };
         self.inp.deps(self.component).is_empty()
             && !throttles
             && !self.facts.load
