@@ -371,19 +371,7 @@ fn agent_works_a_prompt_against_running_servers() {
         ],
         &["monitoring", "workflow", "log-analytics"],
     );
-    let port = |name: &str| server.url(name).rsplit(':').next().unwrap().to_string();
-    let out = Command::new(bin())
-        .args([
-            "agent",
-            "Users report errors from the service; find out why and fix it",
-        ])
-        .env_remove("OPSMCP_CONFIG")
-        .env("OPSMCP_MONITORING_PORT", port("monitoring"))
-        .env("OPSMCP_WORKFLOW_PORT", port("workflow"))
-        .env("OPSMCP_LOG_ANALYTICS_PORT", port("log-analytics"))
-        .env("OPSMCP_DATA_DIR", &server.data_dir)
-        .output()
-        .unwrap();
+    let out = server.agent("Users report errors from the service; find out why and fix it");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let context = format!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{context}");

@@ -481,16 +481,7 @@ fn prompts_export_writes_the_builtin_prompts_and_keeps_edits() {
 #[tokio::test]
 async fn agent_runs_are_resources_of_the_workflow_server() {
     let server = up();
-    let port = |name: &str| server.url(name).rsplit(':').next().unwrap().to_string();
-    let out = Command::new(bin())
-        .args(["agent", "checkout is failing; find out why"])
-        .env_remove("OPSMCP_CONFIG")
-        .env("OPSMCP_MONITORING_PORT", port("monitoring"))
-        .env("OPSMCP_WORKFLOW_PORT", port("workflow"))
-        .env("OPSMCP_LOG_ANALYTICS_PORT", port("log-analytics"))
-        .env("OPSMCP_DATA_DIR", &server.data_dir)
-        .output()
-        .unwrap();
+    let out = server.agent("checkout is failing; find out why");
     assert!(
         out.status.success(),
         "{}",

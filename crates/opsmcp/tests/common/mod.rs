@@ -129,6 +129,21 @@ impl Running {
         Self::start_with_env(&args, &ALL_SERVERS, env)
     }
 
+    /// `opsmcp agent PROMPT` against these servers, recording its run in their data directory,
+    /// as a user on the same machine would start it; its output once it ends.
+    pub fn agent(&self, prompt: &str) -> std::process::Output {
+        let port = |name: &str| self.url(name).rsplit(':').next().unwrap().to_string();
+        Command::new(bin())
+            .args(["agent", prompt])
+            .env_remove("OPSMCP_CONFIG")
+            .env("OPSMCP_MONITORING_PORT", port("monitoring"))
+            .env("OPSMCP_WORKFLOW_PORT", port("workflow"))
+            .env("OPSMCP_LOG_ANALYTICS_PORT", port("log-analytics"))
+            .env("OPSMCP_DATA_DIR", &self.data_dir)
+            .output()
+            .expect("opsmcp agent runs")
+    }
+
     pub fn url(&self, server: &str) -> &str {
         &self.urls[server]
     }
