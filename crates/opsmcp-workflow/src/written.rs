@@ -121,22 +121,7 @@ impl Runs {
 
     /// The newest `limit` runs, newest first; none when no run has been recorded here.
     pub fn newest(&self, limit: usize) -> Result<Vec<RunEntry>, WorkflowError> {
-        let entries = match std::fs::read_dir(&self.dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(io(&self.dir, e)),
-        };
-        let mut ids = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| io(&self.dir, e))?;
-            if let Some(name) = entry.file_name().to_str()
-                && id_ok(name)
-                && entry.file_type().is_ok_and(|t| t.is_dir())
-            {
-                ids.push(name.to_string());
-            }
-        }
-        ids.sort_unstable_by(|a, b| b.cmp(a));
+        let mut ids = self.ids()?;
         ids.truncate(limit);
         Ok(ids
             .into_iter()
@@ -158,34 +143,65 @@ impl Runs {
         limit: usize,
     ) -> Result<Vec<String>, WorkflowError> {
         Ok(self
-            .newest(usize::MAX)?
+            .ids()?
             .into_iter()
-            .map(|r| r.id)
             .filter(|id| id.starts_with(prefix))
             .take(limit)
             .collect())
     }
 
+    /// Every run folder's name, newest first (names begin with when the run started).
+    fn ids(&self) -> Result<Vec<String>, WorkflowError> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io(&self.dir, e)),
+        };
+        let mut ids = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| io(&self.dir, e))?;
+            if let Some(name) = entry.file_name().to_str()
+                && id_ok(name)
+                && entry.file_type().is_ok_and(|t| t.is_dir())
+            {
+                ids.push(name.to_string());
+            }
+        }
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        Ok(ids)
+    }
+
     /// The run's transcript, at most `max_bytes` of it (cut at a line's end) and whether it
-    /// was cut; `None` when there is no such run or it wrote no transcript.
+    /// was cut; `None` when there is no such run or it wrote no transcript. Only what is
+    /// returned is read: a long run's transcript is not loaded whole to be cut.
     pub fn transcript(
         &self,
         run_id: &str,
         max_bytes: usize,
     ) -> Result<Option<(String, bool)>, WorkflowError> {
+        use std::io::Read;
         let path = self.folder(run_id)?.join(TRANSCRIPT_FILE);
-        Ok(read_if_there(&path)?.map(|bytes| {
-            let text = String::from_utf8_lossy(&bytes);
-            if text.len() <= max_bytes {
-                return (text.into_owned(), false);
-            }
-            let mut end = max_bytes;
-            while !text.is_char_boundary(end) {
-                end -= 1;
-            }
-            let end = text[..end].rfind('\n').map_or(0, |i| i + 1);
-            (text[..end].to_string(), true)
-        }))
+        let file = match std::fs::File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(&path, e)),
+        };
+        let mut bytes = Vec::new();
+        file.take(max_bytes as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| io(&path, e))?;
+        if bytes.len() <= max_bytes {
+            return Ok(Some((String::from_utf8_lossy(&bytes).into_owned(), false)));
+        }
+        // Cut at the last whole line: a JSON-lines reader gets no half object.
+        let end = bytes[..max_bytes]
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
+        Ok(Some((
+            String::from_utf8_lossy(&bytes[..end]).into_owned(),
+            true,
+        )))
     }
 
     /// The run's report; `None` when there is no such run or it has not ended yet.

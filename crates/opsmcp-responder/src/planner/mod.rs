@@ -1773,14 +1773,12 @@ fn ruled_out(st: &State) -> Vec<Value> {
                 .attempts
                 .iter()
                 .filter(|a| a.hypothesis == i && !a.recovered)
-                .map(|a| match attempt_failure(a) {
-                    Some(_) if a.not_run().is_some() => {
-                        format!("{} was not run", a.action.label())
-                    }
-                    Some(why) => {
+                .map(|a| match (a.not_run(), attempt_failure(a)) {
+                    (Some(_), _) => format!("{} was not run", a.action.label()),
+                    (None, Some(why)) => {
                         format!("{} was tried and did not fix it ({why})", a.action.label())
                     }
-                    None => format!("{} was tried and did not fix it", a.action.label()),
+                    (None, None) => format!("{} was tried and did not fix it", a.action.label()),
                 })
                 .collect();
             let reason = if !h.evidence_against.is_empty() {
@@ -2136,12 +2134,10 @@ fn summary(st: &State) -> String {
                 format!("Remediation: {} — its callers recovered.", a.action.label())
             }
             (true, _) => format!("Remediation: {} — health recovered.", a.action.label()),
-            (false, Some(_)) if a.not_run().is_some() => format!(
-                "Did not run {}: {}.",
-                a.action.label(),
-                a.not_run().unwrap_or_default()
-            ),
-            (false, Some(why)) => format!("Tried {}: {why}.", a.action.label()),
+            (false, Some(why)) => match a.not_run() {
+                Some(refused) => format!("Did not run {}: {refused}.", a.action.label()),
+                None => format!("Tried {}: {why}.", a.action.label()),
+            },
             (false, None) if a.result.as_ref().is_some_and(|r| r.pending_approval()) => {
                 format!("Asked approval for {}: not run.", a.action.label())
             }
