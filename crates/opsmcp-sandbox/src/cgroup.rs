@@ -1,6 +1,8 @@
-//! A cgroup v2 per run, where the host delegates a cgroup folder to the server.
+//! A cgroup per run, where the host delegates one to the server: cgroup v2, and on a hybrid host
+//! (v2 mounted beside v1 hierarchies, the v1 ones holding the controllers) the v1 `memory` and
+//! `pids` hierarchies for what v2 does not offer.
 //!
-//! Where runs' cgroups go ([`base`]), probed once:
+//! Where runs' v2 cgroups go ([`base`]), probed once:
 //! - the server's own cgroup when it is the root of its cgroup namespace (a VM, or a container
 //!   with a private cgroup namespace and a writable `/sys/fs/cgroup`), or
 //! - the parent of the server's cgroup when that parent belongs to the server's (non-root) user:
@@ -12,6 +14,13 @@
 //! the CPU time of the whole run (`cpu.stat` is always there). Each run's cgroup gets
 //! `memory.max` (with `memory.swap.max = 0`; memfd, shmem and tmpfs pages are charged to it),
 //! `pids.max`, and is removed when the run is over.
+//!
+//! Where v2 lacks `memory` or `pids` and the server runs as root, the run also gets a cgroup
+//! in that controller's v1 hierarchy ([`v1`]), beneath the server's own cgroup there:
+//! `memory.limit_in_bytes` (memfd, shmem and tmpfs pages are charged to it as in v2; v1 has no
+//! `memory.oom.group`, so the supervisor ends the whole run at the first OOM kill it reads in
+//! `memory.oom_control`) and `pids.max`. Unprivileged, v1 is not used: joining a v1 cgroup
+//! from inside the run's user namespace is not something a delegation can grant reliably.
 
 use std::io::{self, Write};
 use std::os::fd::OwnedFd;
@@ -103,6 +112,91 @@ fn cgroup2_mount() -> Option<PathBuf> {
     })
 }
 
+/// The cgroup v1 folders where runs get a `memory` or `pids` cgroup, for the controllers the v2
+/// base does not offer (root only).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct V1 {
+    pub(crate) memory: Option<PathBuf>,
+    pub(crate) pids: Option<PathBuf>,
+}
+
+impl V1 {
+    /// The v1 controllers runs get, by name.
+    pub(crate) fn controllers(&self) -> Vec<String> {
+        [("memory", &self.memory), ("pids", &self.pids)]
+            .into_iter()
+            .filter(|(_, d)| d.is_some())
+            .map(|(c, _)| c.to_owned())
+            .collect()
+    }
+
+    /// The folders runs' v1 cgroups go in.
+    pub(crate) fn dirs(&self) -> Vec<String> {
+        [&self.memory, &self.pids]
+            .into_iter()
+            .flatten()
+            .map(|d| d.display().to_string())
+            .collect()
+    }
+}
+
+/// The v1 hierarchies for runs, probed once.
+pub(crate) fn v1() -> &'static V1 {
+    static V1_BASE: OnceLock<V1> = OnceLock::new();
+    V1_BASE.get_or_init(|| {
+        let v2 = base().map(|b| b.controllers.as_slice()).unwrap_or_default();
+        let missing = |c: &str| !v2.iter().any(|e| e == c);
+        let found = V1 {
+            memory: missing("memory").then(|| find_v1("memory")).flatten(),
+            pids: missing("pids").then(|| find_v1("pids")).flatten(),
+        };
+        if found.memory.is_some() || found.pids.is_some() {
+            tracing::info!(memory = ?found.memory, pids = ?found.pids, "sandbox: runs also get a cgroup v1 each");
+        }
+        found
+    })
+}
+
+/// The server's own cgroup in the v1 hierarchy of `controller`, when runs can be put beneath it.
+fn find_v1(controller: &str) -> Option<PathBuf> {
+    if !rustix::process::geteuid().is_root() {
+        return None;
+    }
+    let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let rel = own.lines().find_map(|l| {
+        let mut parts = l.splitn(3, ':');
+        let (_, list, path) = (parts.next()?, parts.next()?, parts.next()?);
+        list.split(',').any(|c| c == controller).then_some(path)
+    })?;
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let mount = info.lines().find_map(|l| {
+        let (pre, post) = l.split_once(" - ")?;
+        let mut post = post.split_whitespace();
+        let (fstype, options) = (post.next()?, post.nth(1)?);
+        let pre: Vec<&str> = pre.split_whitespace().collect();
+        // Only a mount of the hierarchy's root: `rel` is relative to it.
+        let root_mount = pre.get(3) == Some(&"/");
+        (fstype == "cgroup" && options.split(',').any(|o| o == controller) && root_mount)
+            .then(|| pre.get(4).map(PathBuf::from))
+            .flatten()
+    })?;
+    let dir = mount.join(rel.trim().trim_start_matches('/'));
+    if !writable(&dir) {
+        return None;
+    }
+    remove_stale(&dir);
+    let probe = dir.join(format!("{PREFIX}probe-{}", std::process::id()));
+    std::fs::create_dir(&probe).ok()?;
+    let limit = if controller == "memory" {
+        "memory.limit_in_bytes"
+    } else {
+        "pids.max"
+    };
+    let ok = probe.join("cgroup.procs").exists() && probe.join(limit).exists();
+    let _ = std::fs::remove_dir(&probe);
+    ok.then_some(dir)
+}
+
 fn writable(p: &Path) -> bool {
     rustix::fs::access(p, rustix::fs::Access::WRITE_OK).is_ok()
 }
@@ -152,42 +246,26 @@ fn kill_and_remove(dir: &Path) -> io::Result<()> {
     std::fs::remove_dir(dir)
 }
 
-/// One run's cgroup; removed on drop (after killing anything left in it).
-pub(crate) struct RunCgroup {
+/// One folder of a run in one hierarchy; killed and removed on drop.
+struct Group {
     dir: PathBuf,
     /// `cgroup.procs`, opened for writing by the server: the child writes "0" to it to join.
-    pub(crate) procs: OwnedFd,
-    has_memory: bool,
+    procs: OwnedFd,
 }
 
-impl RunCgroup {
-    /// Creates the run's cgroup under `base` with the run's limits.
-    pub(crate) fn create(base: &Base, limits: &SandboxLimits) -> io::Result<RunCgroup> {
+impl Group {
+    fn create(under: &Path) -> io::Result<Group> {
         static N: AtomicU64 = AtomicU64::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
-        let dir = base.dir.join(format!("{PREFIX}{}-{n}", std::process::id()));
+        let dir = under.join(format!("{PREFIX}{}-{n}", std::process::id()));
         std::fs::create_dir(&dir)?;
-        let cg = RunCgroup {
-            procs: open_write(&dir.join("cgroup.procs"))?,
-            has_memory: base.controllers.iter().any(|c| c == "memory"),
-            dir,
-        };
-        let mb = 1024 * 1024;
-        if cg.has_memory {
-            cg.set("memory.max", &(limits.memory_mb * mb).to_string())?;
-            // Absent when the kernel has no swap accounting; there is then no swap to use.
-            let _ = cg.set("memory.swap.max", "0");
-            let _ = cg.set("memory.oom.group", "1");
+        match open_write(&dir.join("cgroup.procs")) {
+            Ok(procs) => Ok(Group { dir, procs }),
+            Err(e) => {
+                let _ = std::fs::remove_dir(&dir);
+                Err(e)
+            }
         }
-        if base.controllers.iter().any(|c| c == "pids") {
-            cg.set("pids.max", &limits.max_processes.to_string())?;
-        }
-        Ok(cg)
-    }
-
-    /// Whether the memory controller limits the run (memfd, shmem and tmpfs pages included).
-    pub(crate) fn has_memory(&self) -> bool {
-        self.has_memory
     }
 
     fn set(&self, file: &str, value: &str) -> io::Result<()> {
@@ -201,46 +279,127 @@ impl RunCgroup {
         std::fs::read_to_string(self.dir.join(file)).unwrap_or_default()
     }
 
+    /// The number after `key ` in a flat keyed file (`cpu.stat`, `memory.events`, …).
     fn key(&self, file: &str, key: &str) -> Option<u64> {
         self.read(file).lines().find_map(|l| {
             let (k, v) = l.split_once(' ')?;
             (k == key).then(|| v.trim().parse().ok())?
         })
     }
+}
 
-    /// CPU time of every process the run ever had, in microseconds.
+impl Drop for Group {
+    fn drop(&mut self) {
+        if let Err(e) = kill_and_remove(&self.dir) {
+            tracing::warn!(dir = %self.dir.display(), error = %e, "sandbox: could not remove a run's cgroup");
+        }
+    }
+}
+
+/// One run's cgroups: its v2 cgroup and, on a hybrid host, its v1 `memory` and `pids` ones.
+pub(crate) struct RunCgroup {
+    v2: Option<Group>,
+    v2_memory: bool,
+    v2_pids: bool,
+    memory_v1: Option<Group>,
+    pids_v1: Option<Group>,
+}
+
+impl RunCgroup {
+    /// Creates the run's cgroups with the run's limits (`None`: the host delegates none).
+    pub(crate) fn create(
+        base: Option<&Base>,
+        v1: &V1,
+        limits: &SandboxLimits,
+    ) -> io::Result<Option<RunCgroup>> {
+        let has = |c: &str| base.is_some_and(|b| b.controllers.iter().any(|e| e == c));
+        let bytes = (limits.memory_mb * 1024 * 1024).to_string();
+        let cg = RunCgroup {
+            v2: base.map(|b| Group::create(&b.dir)).transpose()?,
+            v2_memory: has("memory"),
+            v2_pids: has("pids"),
+            memory_v1: v1.memory.as_deref().map(Group::create).transpose()?,
+            pids_v1: v1.pids.as_deref().map(Group::create).transpose()?,
+        };
+        if let Some(g) = cg.v2.as_ref() {
+            if cg.v2_memory {
+                g.set("memory.max", &bytes)?;
+                // Absent when the kernel has no swap accounting; there is then no swap to use.
+                let _ = g.set("memory.swap.max", "0");
+                let _ = g.set("memory.oom.group", "1");
+            }
+            if cg.v2_pids {
+                g.set("pids.max", &limits.max_processes.to_string())?;
+            }
+        }
+        if let Some(g) = &cg.memory_v1 {
+            g.set("memory.limit_in_bytes", &bytes)?;
+            // Memory plus swap no higher than memory: no swap. Absent without swap accounting.
+            let _ = g.set("memory.memsw.limit_in_bytes", &bytes);
+        }
+        if let Some(g) = &cg.pids_v1 {
+            g.set("pids.max", &limits.max_processes.to_string())?;
+        }
+        let any = cg.v2.is_some() || cg.memory_v1.is_some() || cg.pids_v1.is_some();
+        Ok(any.then_some(cg))
+    }
+
+    /// The `cgroup.procs` descriptors the child writes "0" to, one per hierarchy.
+    pub(crate) fn procs(&self) -> impl Iterator<Item = &OwnedFd> {
+        [&self.v2, &self.memory_v1, &self.pids_v1]
+            .into_iter()
+            .flatten()
+            .map(|g| &g.procs)
+    }
+
+    /// Whether the memory controller limits the run (memfd, shmem and tmpfs pages included).
+    pub(crate) fn has_memory(&self) -> bool {
+        self.v2_memory || self.memory_v1.is_some()
+    }
+
+    /// CPU time of every process the run ever had, in microseconds (v2 only).
     pub(crate) fn cpu_usec(&self) -> Option<u64> {
-        self.key("cpu.stat", "usage_usec")
+        self.v2.as_ref()?.key("cpu.stat", "usage_usec")
     }
 
     /// Whether the kernel killed something in the run for memory.
     pub(crate) fn oom_killed(&self) -> bool {
-        self.has_memory && self.key("memory.events", "oom_kill").unwrap_or(0) > 0
+        let v2 = self.v2_memory
+            && self
+                .v2
+                .as_ref()
+                .and_then(|g| g.key("memory.events", "oom_kill"))
+                .unwrap_or(0)
+                > 0;
+        let v1 = self
+            .memory_v1
+            .as_ref()
+            .and_then(|g| g.key("memory.oom_control", "oom_kill"))
+            .unwrap_or(0)
+            > 0;
+        v2 || v1
     }
 
-    /// Peak memory of the run (`memory.peak`, kernel ≥ 5.19), bytes.
+    /// Peak memory of the run (`memory.peak`, kernel ≥ 5.19; v1 `memory.max_usage_in_bytes`).
     pub(crate) fn memory_peak(&self) -> Option<u64> {
-        if !self.has_memory {
-            return None;
+        if let Some(g) = self.v2.as_ref().filter(|_| self.v2_memory) {
+            return g.read("memory.peak").trim().parse().ok();
         }
-        self.read("memory.peak").trim().parse().ok()
+        let g = self.memory_v1.as_ref()?;
+        g.read("memory.max_usage_in_bytes").trim().parse().ok()
     }
 
     /// Whether a fork failed at `pids.max`.
     pub(crate) fn pids_max_hit(&self) -> bool {
-        self.key("pids.events", "max").unwrap_or(0) > 0
+        let hit = |g: Option<&Group>| g.and_then(|g| g.key("pids.events", "max")).unwrap_or(0) > 0;
+        hit(self.v2.as_ref().filter(|_| self.v2_pids)) || hit(self.pids_v1.as_ref())
     }
 
-    /// Kills every process in the cgroup (`cgroup.kill`).
+    /// Kills every process in the run's v2 cgroup (`cgroup.kill`; v1 has none, and the PID
+    /// namespace ends the run's processes with PID 1 anyway).
     pub(crate) fn kill(&self) {
-        let _ = self.set("cgroup.kill", "1");
-    }
-}
-
-impl Drop for RunCgroup {
-    fn drop(&mut self) {
-        if let Err(e) = kill_and_remove(&self.dir) {
-            tracing::warn!(dir = %self.dir.display(), error = %e, "sandbox: could not remove a run's cgroup");
+        if let Some(g) = &self.v2 {
+            let _ = g.set("cgroup.kill", "1");
         }
     }
 }

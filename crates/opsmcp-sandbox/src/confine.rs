@@ -29,6 +29,9 @@ use crate::{Layers, PYTHON, SandboxError, SandboxLimits};
 /// the run's user namespace, mapped onto the server's own ids).
 pub(crate) const SANDBOX_ID: u32 = 65534;
 
+/// Hierarchies a run can have a cgroup in: v2, v1 `memory`, v1 `pids`.
+pub(crate) const MAX_CGROUPS: usize = 3;
+
 /// Steps of [`ChildPlan::child`], reported to the parent through the report pipe when one fails.
 pub(crate) const STEPS: &[&str] = &[
     "close inherited descriptors",
@@ -438,7 +441,8 @@ pub(crate) struct ChildFds<'a> {
     pub(crate) script: &'a OwnedFd,
     pub(crate) data: &'a OwnedFd,
     pub(crate) output: &'a OwnedFd,
-    pub(crate) cgroup_procs: Option<&'a OwnedFd>,
+    /// One `cgroup.procs` per hierarchy the run has a cgroup in (at most [`MAX_CGROUPS`]).
+    pub(crate) cgroup_procs: Vec<&'a OwnedFd>,
 }
 
 /// Everything the child needs, prepared before the clone.
@@ -454,7 +458,7 @@ pub(crate) struct ChildPlan {
     script_fd: RawFd,
     data_fd: RawFd,
     output_fd: RawFd,
-    cgroup_fd: RawFd,
+    cgroup_fds: [RawFd; MAX_CGROUPS],
     ruleset_fd: RawFd,
     out_rights: u64,
     rlimits: Vec<(libc::__rlimit_resource_t, libc::rlimit64)>,
@@ -574,13 +578,23 @@ impl ChildPlan {
         };
         let argv = ptrs(&argv_owned);
         let envp = ptrs(&envp_owned);
+        if fds.cgroup_procs.len() > MAX_CGROUPS {
+            return Err(SandboxError::Setup {
+                step: "descriptors",
+                source: io::Error::other("more cgroups for the run than hierarchies"),
+            });
+        }
+        let mut cgroup_fds = [-1; MAX_CGROUPS];
+        for (slot, f) in cgroup_fds.iter_mut().zip(&fds.cgroup_procs) {
+            *slot = f.as_raw_fd();
+        }
         let mut keep: Vec<RawFd> = [
             fds.stdin, fds.stdout, fds.stderr, fds.report, fds.go, fds.script, fds.data,
             fds.output, &ruleset,
         ]
         .iter()
         .map(|f| f.as_raw_fd())
-        .chain(fds.cgroup_procs.map(|f| f.as_raw_fd()))
+        .chain(fds.cgroup_procs.iter().map(|f| f.as_raw_fd()))
         .collect();
         keep.sort_unstable();
         keep.dedup();
@@ -609,7 +623,7 @@ impl ChildPlan {
             script_fd: fds.script.as_raw_fd(),
             data_fd: fds.data.as_raw_fd(),
             output_fd: fds.output.as_raw_fd(),
-            cgroup_fd: fds.cgroup_procs.map_or(-1, |f| f.as_raw_fd()),
+            cgroup_fds,
             ruleset_fd: ruleset.as_raw_fd(),
             out_rights: output_rights(layers.landlock_abi),
             rlimits,
@@ -809,14 +823,14 @@ impl ChildPlan {
                 "mount the tmpfs on the output folder",
             );
             let mnt = mnt as i32;
-            // 7. The run's cgroup, when there is one: everything the script starts is in it.
-            if self.cgroup_fd >= 0 {
+            // 7. The run's cgroups, when there are any: everything the script starts is in them.
+            for &fd in self.cgroup_fds.iter().filter(|&&fd| fd >= 0) {
                 let zero = b"0";
                 sys(
-                    libc::syscall(libc::SYS_write, self.cgroup_fd, zero.as_ptr(), 1usize),
+                    libc::syscall(libc::SYS_write, fd, zero.as_ptr(), 1usize),
                     "join the run's cgroup",
                 );
-                libc::syscall(libc::SYS_close, self.cgroup_fd);
+                libc::syscall(libc::SYS_close, fd);
             }
             // 8. Handshake: the server takes a descriptor on the tmpfs (to copy the output out
             //    after the run), then says go. EOF instead means the server is gone.

@@ -38,6 +38,11 @@ pub struct Layers {
     /// The controllers enabled for the runs' cgroups (`memory`, `pids`, `cpu`); without a
     /// controller its limit falls back to the run monitor (memory) or `RLIMIT_NPROC` (pids).
     pub cgroup_controllers: Vec<String>,
+    /// Controllers v2 does not offer for which each run gets a cgroup v1 (a hybrid host, server
+    /// as root): `memory` (`memory.limit_in_bytes`), `pids`.
+    pub cgroup_v1_controllers: Vec<String>,
+    /// The v1 folders under which runs get those cgroups.
+    pub cgroup_v1: Vec<String>,
 }
 
 impl Layers {
@@ -103,7 +108,15 @@ impl Layers {
         if self.cgroup.is_some() {
             v.push(format!("cgroup-v2[{}]", self.cgroup_controllers.join(",")));
         }
-        if !self.cgroup_controllers.iter().any(|c| c == "memory") {
+        if !self.cgroup_v1_controllers.is_empty() {
+            v.push(format!(
+                "cgroup-v1[{}]",
+                self.cgroup_v1_controllers.join(",")
+            ));
+        }
+        if !self.cgroup_controllers.iter().any(|c| c == "memory")
+            && !self.cgroup_v1_controllers.iter().any(|c| c == "memory")
+        {
             v.push("run-monitor[memory]".to_owned());
         }
         if self.cgroup.is_none() {
@@ -164,6 +177,8 @@ pub(crate) fn probe() -> &'static Layers {
                 .is_some_and(|p| p.reachable_site_dirs.is_empty()),
             cgroup: cgroup.map(|c| c.dir.display().to_string()),
             cgroup_controllers: cgroup.map(|c| c.controllers.clone()).unwrap_or_default(),
+            cgroup_v1_controllers: crate::cgroup::v1().controllers(),
+            cgroup_v1: crate::cgroup::v1().dirs(),
         };
         tracing::info!(?layers, "sandbox layers probed");
         layers

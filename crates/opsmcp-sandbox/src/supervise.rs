@@ -168,13 +168,8 @@ pub(crate) async fn run(
     )
     .map_err(|e| SandboxError::io("opening /dev/null")(e.into()))?;
     let stdin = above_stdio(stdin).map_err(SandboxError::io("opening /dev/null"))?;
-    let cgroup = match crate::cgroup::base() {
-        Some(base) => Some(
-            RunCgroup::create(base, limits)
-                .map_err(SandboxError::io("creating the run's cgroup"))?,
-        ),
-        None => None,
-    };
+    let cgroup = RunCgroup::create(crate::cgroup::base(), crate::cgroup::v1(), limits)
+        .map_err(SandboxError::io("creating the run's cgroup"))?;
     let memory_in_kernel = cgroup.as_ref().is_some_and(|c| c.has_memory());
     let (pid, pidfd) = {
         let plan = ChildPlan::build(
@@ -189,7 +184,10 @@ pub(crate) async fn run(
                 script: &prepared.script,
                 data: &prepared.data,
                 output: &prepared.output,
-                cgroup_procs: cgroup.as_ref().map(|c| &c.procs),
+                cgroup_procs: cgroup
+                    .as_ref()
+                    .map(|c| c.procs().collect())
+                    .unwrap_or_default(),
             },
             !memory_in_kernel,
         )?;
@@ -289,7 +287,9 @@ pub(crate) async fn run(
                     limit = Some(Limit::Cpu);
                     break;
                 }
-                if s.memory > memory_limit {
+                // A v1 memory cgroup kills one process, not the run (no `memory.oom.group`):
+                // the run as a whole ends at the first kill, as with v2.
+                if s.memory > memory_limit || cgroup.as_ref().is_some_and(|c| c.oom_killed()) {
                     limit = Some(Limit::Memory);
                     break;
                 }

@@ -457,10 +457,14 @@ async fn f3_memfd_is_denied_without_a_memory_controller() {
     };
     let body = r#"
 def fill():
-    fd = os.memfd_create("hoard")
-    for _ in range(512):
-        os.write(fd, b"x" * (1024 * 1024))
-    return fd
+    # Many memfds, each under RLIMIT_FSIZE (a memfd is a file): 512 MiB together.
+    fds = []
+    for _ in range(16):
+        fd = os.memfd_create("hoard")
+        for _ in range(32):
+            os.write(fd, b"x" * (1024 * 1024))
+        fds.append(fd)
+    return fds
 attempt("memfd", fill)
 attempt("memfd_secret", lambda: sc(447, 0))
 attempt("shmget", lambda: sc(SYS_SHMGET, 0, 512 * 1024 * 1024, 0o1600))

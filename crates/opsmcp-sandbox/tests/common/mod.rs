@@ -562,22 +562,22 @@ unsafe extern "C" {
 
 /// No cgroup of a run of this process is left (when runs get cgroups).
 pub fn assert_no_run_cgroups(name: &str) {
-    let Some(base) = Sandbox::probe().cgroup else {
-        return;
-    };
+    let layers = Sandbox::probe();
     let prefix = format!("opsmcp-run-{}-", std::process::id());
-    let left: Vec<String> = std::fs::read_dir(&base)
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.starts_with(&prefix))
-                .collect()
-        })
-        .unwrap_or_default();
-    assert!(
-        left.is_empty(),
-        "{name}: run cgroups left in {base}: {left:?}"
-    );
+    for base in layers.cgroup.iter().chain(&layers.cgroup_v1) {
+        let left: Vec<String> = std::fs::read_dir(base)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.starts_with(&prefix))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(
+            left.is_empty(),
+            "{name}: run cgroups left in {base}: {left:?}"
+        );
+    }
 }
 
 /// Set in a copy of a test binary re-run unprivileged.

@@ -267,6 +267,7 @@ impl HealthCheck for SandboxCheck {
                     CheckResult::ok(serde_json::json!({
                         "layers": Sandbox::probe().active(),
                         "cgroup": Sandbox::probe().cgroup,
+                        "cgroup_v1": Sandbox::probe().cgroup_v1,
                         "workspace": {
                             "used_bytes": usage.as_ref().map(|u| u.bytes),
                             "used_files": usage.as_ref().map(|u| u.files),
