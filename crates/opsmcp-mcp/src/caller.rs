@@ -53,6 +53,22 @@ impl Caller {
         }
     }
 
+    /// The caller the gate put on `request` (anonymous when served without the gate, in tests).
+    pub(crate) fn of_request(request: &axum::extract::Request) -> Self {
+        request
+            .extensions()
+            .get::<Caller>()
+            .cloned()
+            .unwrap_or_else(Caller::local)
+    }
+
+    /// Who owns what this caller opens (a session): the authenticated subject, `None` when
+    /// anonymous.
+    pub(crate) fn owner(&self) -> Option<String> {
+        (self.identity.method != crate::auth::AuthMethod::None)
+            .then(|| self.identity.subject.clone())
+    }
+
     /// The caller of the request `context` belongs to.
     pub fn of(context: &RequestContext<RoleServer>) -> Self {
         context

@@ -1,5 +1,8 @@
 //! DNS-rebinding guard: `Host` and `Origin` validation for every MCP route.
 //!
+//! `/health` and `/metrics` answer any `Host` (orchestrator probes and scrapers send the pod's
+//! address), but not a foreign `Origin`: a page in a browser must not read them either.
+//!
 //! rmcp checks `Host` on `/mcp` but not `Origin` unless told to, and knows nothing of `/sse`. One
 //! policy here covers `/mcp`, `/sse` and `/messages` alike, so the rmcp check is switched off
 //! rather than kept as a second, differently worded copy.
@@ -52,6 +55,11 @@ impl OriginPolicy {
                  localhost, or add this name to allowed_hosts (--allowed-host, OPSMCP_ALLOWED_HOSTS)"
             ));
         }
+        self.check_origin(headers)
+    }
+
+    /// Why a request must be refused for its `Origin` alone, if it must (any `Host` passes).
+    pub fn check_origin(&self, headers: &HeaderMap) -> Result<(), String> {
         if let Some(origin) = headers.get(header::ORIGIN) {
             let origin = origin
                 .to_str()
@@ -107,7 +115,27 @@ pub(crate) struct Guard {
 
 /// Axum middleware applying the policy; 403 with a JSON body that says what to change.
 pub(crate) async fn enforce(State(guard): State<Guard>, request: Request, next: Next) -> Response {
-    match guard.policy.check(request.headers()) {
+    let verdict = guard.policy.check(request.headers());
+    refuse_or_run(&guard, verdict, request, next).await
+}
+
+/// Axum middleware for the open routes (`/health`, `/metrics`): any `Host`, no foreign `Origin`.
+pub(crate) async fn enforce_origin(
+    State(guard): State<Guard>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let verdict = guard.policy.check_origin(request.headers());
+    refuse_or_run(&guard, verdict, request, next).await
+}
+
+async fn refuse_or_run(
+    guard: &Guard,
+    verdict: Result<(), String>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match verdict {
         Ok(()) => next.run(request).await,
         Err(why) => {
             tracing::warn!(uri = %request.uri(), reason = %why, "refused request");

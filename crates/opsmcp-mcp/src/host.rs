@@ -21,6 +21,7 @@ use crate::{
     gate::{self, Gate},
     guard::{self, Guard, OriginPolicy},
     health::{self, HealthState},
+    owners::{self, Owners},
     refusals::{self, RefusalSink, Refusals},
     sse::{self, SseState},
 };
@@ -126,8 +127,12 @@ where
             .route("/messages", post(sse::post::<H>))
             .with_state(sse_state);
 
-        let mcp_routes = Router::new()
-            .nest_service("/mcp", streamable)
+        let mut mcp = Router::new().nest_service("/mcp", streamable);
+        if s.legacy_sessions {
+            let owners = Arc::new(Owners::new(gate.refusals.clone()));
+            mcp = mcp.layer(middleware::from_fn_with_state(owners, owners::enforce));
+        }
+        let mcp_routes = mcp
             .layer(middleware::from_fn(accept::negotiate))
             .merge(sse_routes)
             .layer(middleware::from_fn_with_state(
@@ -171,10 +176,15 @@ where
             .route("/health", get(health::health))
             .with_state(health_state);
 
-        let mut all = mcp_routes
-            .merge(health_routes)
-            .merge(metadata_routes)
-            .route("/metrics", get(crate::metrics::render));
+        // Probes and scrapers send any Host (a pod's address); a browser's foreign Origin is
+        // still refused.
+        let open_routes = health_routes
+            .route("/metrics", get(crate::metrics::render))
+            .layer(middleware::from_fn_with_state(
+                guard.clone(),
+                guard::enforce_origin,
+            ));
+        let mut all = mcp_routes.merge(open_routes).merge(metadata_routes);
         if let Some(extra) = &self.extra {
             all = all.merge(
                 extra

@@ -29,6 +29,7 @@ mod guard;
 mod health;
 mod host;
 pub mod metrics;
+mod owners;
 pub mod policy;
 pub mod refusals;
 mod settings;

@@ -190,7 +190,7 @@ where
     let (to_server, from_client) = mpsc::channel(CHANNEL_DEPTH);
     let (to_client, from_server) = mpsc::channel(CHANNEL_DEPTH);
     let pending = Pending::default();
-    let owner = owner_of(&caller_of(&request));
+    let owner = Caller::of_request(&request).owner();
     let activity = Activity::new();
     {
         let Ok(mut sessions) = state.sessions.lock() else {
@@ -367,8 +367,8 @@ pub(crate) async fn post<H>(
         )
         .into_response();
     };
-    let caller = caller_of(&request);
-    if owner_of(&caller) != owner {
+    let caller = Caller::of_request(&request);
+    if caller.owner() != owner {
         // An authorization refusal like the gate's: counted for the audit log the same way.
         if let Some(refusals) = &state.refusals {
             refusals.note(crate::refusals::Refused {
@@ -377,7 +377,7 @@ pub(crate) async fn post<H>(
                     .extensions()
                     .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
                     .map(|c| c.0.ip()),
-                credential: owner_of(&caller).as_deref(),
+                credential: caller.owner().as_deref(),
                 route: "/messages",
                 reason: "an /sse session that belongs to another caller",
                 request_id: Some(&caller.request_id),
@@ -446,20 +446,6 @@ fn parse_messages(body: &[u8]) -> Result<Vec<ClientJsonRpcMessage>, String> {
             })
         })
         .collect()
-}
-
-fn owner_of(caller: &Caller) -> Option<String> {
-    (caller.identity.method != crate::auth::AuthMethod::None)
-        .then(|| caller.identity.subject.clone())
-}
-
-/// The caller the gate put on `request` (anonymous when served without the gate, in tests).
-fn caller_of(request: &Request) -> Caller {
-    request
-        .extensions()
-        .get::<Caller>()
-        .cloned()
-        .unwrap_or_else(Caller::local)
 }
 
 #[cfg(test)]

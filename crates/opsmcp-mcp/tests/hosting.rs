@@ -355,6 +355,106 @@ async fn foreign_origins_and_hosts_are_refused_on_every_mcp_route() {
 }
 
 #[tokio::test]
+async fn a_legacy_session_belongs_to_the_token_that_opened_it() {
+    use opsmcp_mcp::auth::{Scope, TokenConfig, tokens};
+    let mut s = HostSettings::new("fixture", "0.0.0-test");
+    s.legacy_sessions = true;
+    s.auth.tokens = ["alice", "bob"]
+        .into_iter()
+        .map(|name| TokenConfig {
+            name: name.into(),
+            hash: tokens::hash(&format!("secret-of-{name}")),
+            scopes: vec![Scope::Read],
+        })
+        .collect();
+    let server = start_with(s, true).await;
+    let http = reqwest::Client::new();
+    let post = |token: Option<&str>, session: Option<&str>, body: Value| {
+        let mut r = http
+            .post(format!("{}/mcp", server.base))
+            .header("accept", "application/json, text/event-stream")
+            .json(&body);
+        if let Some(t) = token {
+            r = r.bearer_auth(format!("secret-of-{t}"));
+        }
+        if let Some(id) = session {
+            r = r.header("mcp-session-id", id);
+        }
+        r.send()
+    };
+    let opened = post(Some("alice"), None, initialize(1)).await.unwrap();
+    assert_eq!(opened.status(), 200);
+    let id = opened.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let list = json!({"jsonrpc":"2.0","id":2,"method":"tools/list","params":{}});
+    // Bob holds a valid token, and alice's session id (from a log, a proxy): refused.
+    let stolen = post(Some("bob"), Some(&id), list.clone()).await.unwrap();
+    assert_eq!(stolen.status(), 403);
+    assert!(
+        stolen
+            .text()
+            .await
+            .unwrap()
+            .contains("belongs to another caller")
+    );
+    // No token at all: the gate refuses first.
+    let anonymous = post(None, Some(&id), list.clone()).await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    // An id nobody was given is unknown.
+    let made_up = post(Some("alice"), Some("0123456789abcdef"), list.clone())
+        .await
+        .unwrap();
+    assert_eq!(made_up.status(), 404);
+    // Alice goes on in her own session.
+    let notified = post(
+        Some("alice"),
+        Some(&id),
+        json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(notified.status(), 202);
+    let own = post(Some("alice"), Some(&id), list).await.unwrap();
+    assert_eq!(own.status(), 200);
+    assert!(own.text().await.unwrap().contains("sleep"));
+}
+
+#[tokio::test]
+async fn health_and_metrics_answer_any_host_but_no_foreign_origin() {
+    let server = start(false).await;
+    let http = reqwest::Client::new();
+    for route in ["/health", "/metrics"] {
+        let url = format!("{}{route}", server.base);
+        // An orchestrator's probe or a scraper sends the pod's address as Host.
+        let probe = http
+            .get(&url)
+            .header("host", "10.1.2.3:9001")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(probe.status(), 200, "{route} with a foreign Host");
+        // A page on another site must not read them through the visitor's browser.
+        let page = http
+            .get(&url)
+            .header("origin", "http://evil.example.com")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 403, "{route} with a foreign Origin");
+        assert!(page.text().await.unwrap().contains("allowed_origins"));
+        let local = http
+            .get(&url)
+            .header("origin", "http://localhost:6274")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(local.status(), 200, "{route} with a loopback Origin");
+    }
+}
+
+#[tokio::test]
 async fn allowed_origins_extend_the_loopback_default() {
     let mut s = HostSettings::new("fixture", "0");
     s.allowed_origins = vec!["https://inspector.example.com".into()];
