@@ -59,6 +59,11 @@ pub struct SeriesChange {
     /// A hard limit reached (`pool at its maximum 50`, `disk full`, `certificate expired`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<String>,
+    /// At a limit that was resized within the history (by a tenth or more): what the limit
+    /// was before. A pool cut from 20 to 8 and full at 8 reads `limit` "8 in use of a maximum
+    /// of 8" and `resized_from` 20.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resized_from: Option<f64>,
     /// Since its onset, the last time it went a tenth further out than ever before: a series
     /// still getting worse (a leak's ramp) rather than holding level. Noise never does that
     /// again and again.
@@ -162,40 +167,36 @@ fn judge_all(history: &[SignalSeries], window: &Window) -> Vec<SeriesChange> {
                     .map(|x| x.signal.as_str()),
             )
     };
-    let maxima: Vec<(String, String, f64)> = history
+    // Each bound as it stood over time: a pool resized by a change is judged against the
+    // size it had at each point, and its normal fill against the size it had before.
+    let maxima: Vec<(&str, &str, Limit)> = history
         .iter()
         .filter(|s| bound(s))
-        .filter_map(|s| {
-            median(s.points.iter().map(|p| p.1).collect())
-                .map(|m| (s.service.clone(), s.signal.clone(), m))
-        })
+        .filter_map(|s| Limit::of(s, window).map(|l| (s.service.as_str(), s.signal.as_str(), l)))
         .collect();
     history
         .iter()
         .filter(|s| !bound(s) && !s.points.is_empty())
         .filter_map(|s| {
+            let own = || maxima.iter().filter(|m| m.0 == s.service);
+            let found = |name: Option<&str>| {
+                own()
+                    .find(|m| Some(m.1) == name)
+                    .map(|m| m.2.clone())
+                    // A bound the signal's normal value exceeds is not its bound.
+                    .filter(|m| s.baseline.is_none_or(|b| b <= m.before))
+            };
             let limit = match signals::kind(&s.signal) {
                 SignalKind::PoolUsage | SignalKind::Disk if signals::is_percent(&s.signal) => {
-                    Some(100.0)
+                    Some(Limit::fixed(100.0))
                 }
                 SignalKind::PoolUsage | SignalKind::Disk => {
-                    let own = maxima.iter().filter(|m| m.0 == s.service);
-                    signals::limit_for(&s.signal, own.clone().map(|m| m.1.as_str()))
-                        .and_then(|l| own.clone().find(|m| m.1 == l))
-                        .map(|m| m.2)
-                        // A bound the signal's normal value exceeds is not its bound.
-                        .filter(|m| s.baseline.is_none_or(|b| b <= *m))
+                    found(signals::limit_for(&s.signal, own().map(|m| m.1)))
                 }
-                SignalKind::Other => {
-                    let own = maxima.iter().filter(|m| m.0 == s.service);
-                    signals::own_bound(&s.signal, own.clone().map(|m| m.1.as_str()))
-                        .and_then(|l| own.clone().find(|m| m.1 == l))
-                        .map(|m| m.2)
-                        .filter(|m| s.baseline.is_none_or(|b| b <= *m))
-                }
+                SignalKind::Other => found(signals::own_bound(&s.signal, own().map(|m| m.1))),
                 _ => None,
             };
-            judge_series(s, window, limit)
+            judge_series(s, window, limit.as_ref())
         })
         .collect()
 }
@@ -208,7 +209,54 @@ const LEVEL_SPAN_S: f64 = 300.0;
 /// One `(time, value)` of a series.
 type Point = (Timestamp, f64);
 
-fn judge_series(s: &SignalSeries, window: &Window, max: Option<f64>) -> Option<SeriesChange> {
+/// A configured bound over time: its points, and what it was before the window.
+#[derive(Debug, Clone)]
+struct Limit {
+    points: Vec<Point>,
+    before: f64,
+}
+
+impl Limit {
+    fn fixed(m: f64) -> Self {
+        Limit {
+            points: Vec::new(),
+            before: m,
+        }
+    }
+
+    /// The bound's series judged as a bound: its baseline (or its median before the window,
+    /// or over all of it) is what it was before.
+    fn of(s: &SignalSeries, window: &Window) -> Option<Limit> {
+        let pre: Vec<f64> = s
+            .points
+            .iter()
+            .filter(|p| p.0 < window.from)
+            .map(|p| p.1)
+            .collect();
+        let before = s
+            .baseline
+            .or_else(|| median(pre))
+            .or_else(|| median(s.points.iter().map(|p| p.1).collect()))?;
+        Some(Limit {
+            points: s.points.clone(),
+            before,
+        })
+    }
+
+    /// The bound at `t`: the median of its last three points at or before `t` (a bound is
+    /// set, so jitter in how it is reported must not move it), or before the first one.
+    fn at(&self, t: Timestamp) -> Bound {
+        let upto = self.points.partition_point(|p| p.0 <= t);
+        let recent = &self.points[upto.saturating_sub(3)..upto];
+        let now = median(recent.iter().map(|p| p.1).collect()).unwrap_or(self.before);
+        Bound {
+            now,
+            before: self.before,
+        }
+    }
+}
+
+fn judge_series(s: &SignalSeries, window: &Window, max: Option<&Limit>) -> Option<SeriesChange> {
     let (pre, within): (Vec<&Point>, Vec<&Point>) =
         s.points.iter().partition(|p| p.0 < window.from);
     if within.is_empty() {
@@ -247,15 +295,21 @@ fn judge_series(s: &SignalSeries, window: &Window, max: Option<f64>) -> Option<S
     } else {
         median(within[within.len() - tail..].iter().map(|p| p.1).collect())?
     };
-    let judge = |v: f64| deviation(&s.signal, v, reference, max);
+    let judge_at =
+        |t: Timestamp, v: f64| deviation(&s.signal, v, reference, max.map(|m| m.at(t)));
+    let last = s.points.last()?.0;
+    let judge = |v: f64| judge_at(last, v);
     let (now_out, magnitude, limit) = judge(current);
     // Each point judged as "now" is: a level by the span ending there.
     let flags: Vec<bool> = if kind == SignalKind::Disk {
         (0..s.points.len())
-            .map(|i| level(&s.points[(i + 1).saturating_sub(tail)..=i]).is_some_and(|v| judge(v).0))
+            .map(|i| {
+                level(&s.points[(i + 1).saturating_sub(tail)..=i])
+                    .is_some_and(|v| judge_at(s.points[i].0, v).0)
+            })
             .collect()
     } else {
-        s.points.iter().map(|p| judge(p.1).0).collect()
+        s.points.iter().map(|p| judge_at(p.0, p.1).0).collect()
     };
     // The run reaching the end, tolerating one in-range point (noise at the threshold).
     let onset = now_out
@@ -292,7 +346,7 @@ fn judge_series(s: &SignalSeries, window: &Window, max: Option<f64>) -> Option<S
         let mut worst: Option<f64> = None;
         let mut last = None;
         for p in s.points.iter().filter(|p| p.0 >= from) {
-            let far = judge(p.1).1;
+            let far = judge_at(p.0, p.1).1;
             if worst.is_none_or(|w| far > w * 1.1 + 0.01) {
                 if worst.is_some() {
                     last = Some(p.0);
@@ -305,7 +359,12 @@ fn judge_series(s: &SignalSeries, window: &Window, max: Option<f64>) -> Option<S
     let (peak_at, peak) = within
         .iter()
         .map(|p| (p.0, p.1))
-        .max_by(|a, b| judge(a.1).1.total_cmp(&judge(b.1).1).then(b.0.cmp(&a.0)))
+        .max_by(|a, b| {
+            judge_at(a.0, a.1)
+                .1
+                .total_cmp(&judge_at(b.0, b.1).1)
+                .then(b.0.cmp(&a.0))
+        })
         .unwrap_or((window.to, current));
     Some(SeriesChange {
         service: s.service.clone(),
@@ -325,6 +384,10 @@ fn judge_series(s: &SignalSeries, window: &Window, max: Option<f64>) -> Option<S
         } else {
             0.0
         },
+        resized_from: max
+            .map(|m| m.at(last))
+            .filter(|b| now_out && limit.is_some() && (b.now - b.before).abs() > 0.1 * b.before)
+            .map(|b| round(b.before)),
         limit: if now_out { limit } else { None },
         worsening_until,
     })
@@ -333,12 +396,12 @@ fn judge_series(s: &SignalSeries, window: &Window, max: Option<f64>) -> Option<S
 /// Whether `v` is out of range for `signal` against `reference`, how far (log-like), and which
 /// hard limit it reached. Thresholds are per kind of signal ([`SignalKind`], from the name's
 /// words, whatever exporter wrote it); see the module doc.
-pub fn deviation(signal: &str, v: f64, reference: f64, max: Option<f64>) -> Verdict {
+pub fn deviation(signal: &str, v: f64, reference: f64, max: Option<Bound>) -> Verdict {
     let r = Reading {
         name: signal,
         v,
         reference,
-        max,
+        max: max.map(|m| m.now),
         ratio: if reference > 0.0 {
             v / reference
         } else {
@@ -391,7 +454,7 @@ pub fn deviation(signal: &str, v: f64, reference: f64, max: Option<f64>) -> Verd
         // the limit and normally not is a hard limit reached, whatever it counts.
         // Its climb counts from when it rose half again, so the onset is when it began to
         // fill, not when it hit the top.
-        SignalKind::Other if max.is_some_and(|m| m > 0.0 && reference / m < 0.9) => {
+        SignalKind::Other if max.is_some_and(|m| m.before > 0.0 && reference / m.before < 0.9) => {
             bounded(v, reference, max, 0.95, |m| {
                 format!("{signal} at {v} of its limit {m}")
             })
@@ -403,6 +466,24 @@ pub fn deviation(signal: &str, v: f64, reference: f64, max: Option<f64>) -> Verd
 /// What [`deviation`] says of a reading: out of range or not, how far (log-like, 0 when in
 /// range), and the hard limit it reached, said in words.
 pub type Verdict = (bool, f64, Option<String>);
+
+/// A configured maximum where a reading is judged (`now`), and where it stood for the normal
+/// value (`before`): a pool resized by a change is full at its new size, and was normally
+/// below its old one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bound {
+    /// The maximum at the reading.
+    pub now: f64,
+    /// The maximum the reference was read against.
+    pub before: f64,
+}
+
+impl Bound {
+    /// A maximum that did not move.
+    pub fn fixed(m: f64) -> Self {
+        Bound { now: m, before: m }
+    }
+}
 
 /// `out`, with `size` when out and 0 when not.
 fn sized(out: bool, size: impl FnOnce() -> f64, limit: Option<String>) -> Verdict {
@@ -626,7 +707,7 @@ impl Reading<'_> {
 fn bounded(
     v: f64,
     reference: f64,
-    max: Option<f64>,
+    max: Option<Bound>,
     line: f64,
     say: impl Fn(f64) -> String,
 ) -> Verdict {
@@ -635,7 +716,9 @@ fn bounded(
     } else {
         f64::NAN
     };
-    let at_max = max.is_some_and(|m| m > 0.0 && v / m >= line && reference / m < 0.9);
+    let at_max = max.is_some_and(|m| {
+        m.now > 0.0 && m.before > 0.0 && v / m.now >= line && reference / m.before < 0.9
+    });
     let out = at_max || ratio >= 1.5;
     (
         out,
@@ -644,7 +727,7 @@ fn bounded(
         } else {
             0.0
         },
-        at_max.then(|| say(max.unwrap_or_default())),
+        at_max.then(|| say(max.map_or(0.0, |m| m.now))),
     )
 }
 
@@ -721,7 +804,7 @@ fn round(v: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::deviation;
+    use super::{Bound, deviation};
 
     #[test]
     fn thresholds_fit_the_kind_of_signal() {
@@ -732,12 +815,22 @@ mod tests {
         assert!(deviation("error_rate", 0.06, 0.002, None).0);
         assert!(!deviation("latency_p99_ms", 1.4 * 450.0, 450.0, None).0);
         assert!(deviation("latency_p99_ms", 6.0 * 180.0, 180.0, None).0);
-        let pool = deviation("db_connections_in_use", 50.0, 38.0, Some(50.0));
+        let pool = deviation("db_connections_in_use", 50.0, 38.0, Some(Bound::fixed(50.0)));
         assert!(pool.0 && pool.2.is_some());
-        let busy = deviation("db_connections_in_use", 150.0, 20.0, Some(200.0));
+        let busy = deviation("db_connections_in_use", 150.0, 20.0, Some(Bound::fixed(200.0)));
         assert!(busy.0 && busy.2.is_none(), "75 % is busy, not exhausted");
-        let always_full = deviation("db_connections_in_use", 47.0, 46.0, Some(50.0));
+        let always_full = deviation("db_connections_in_use", 47.0, 46.0, Some(Bound::fixed(50.0)));
         assert!(!always_full.0, "a pool that always runs full is not news");
+        // Resized from 20 to 8 and full at 8, normally 14 of 20: exhausted at its new size.
+        let resized = Bound { now: 8.0, before: 20.0 };
+        let shrunk = deviation("hikaricp_connections_active", 8.0, 14.0, Some(resized));
+        assert!(shrunk.0 && shrunk.2.as_deref() == Some("8 in use of a maximum of 8"));
+        // Judged against the old size alone it looked like less work, not a full pool.
+        assert!(
+            deviation("hikaricp_connections_active", 8.0, 14.0, Some(Bound::fixed(20.0)))
+                .2
+                .is_none()
+        );
         assert!(deviation("cert_days_left", 0.0, 0.4, None).2.is_some());
         assert!(!deviation("cert_days_left", 0.4, 0.4, None).0);
         assert!(deviation("cache_hit_ratio", 0.08, 0.97, None).0);

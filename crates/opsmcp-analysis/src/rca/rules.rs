@@ -387,7 +387,47 @@ pub(crate) fn pool(c: &Ctx) -> Rule {
             SATURATED_AND_SLOW
         };
     }
+    resized_by_a_change(c, &at_limit, &mut r);
     r
+}
+
+/// A pool full at a maximum a change just moved. A change that says it resized the pool (its
+/// words name what moved) was a decision about capacity, and the work outgrew it: the pool is
+/// the cause to name. A change that moved the maximum and says nothing of it did what it did
+/// not say: the change is the likelier cause, and the full pool how it shows.
+fn resized_by_a_change(c: &Ctx, at_limit: &[&&SeriesChange], r: &mut Rule) {
+    let Some((s, before)) = at_limit
+        .iter()
+        .find_map(|s| s.resized_from.map(|b| (*s, b)))
+    else {
+        return;
+    };
+    let Some(e) = ["config", "deploy"]
+        .into_iter()
+        .flat_map(|k| c.changes(k))
+        .max_by_key(|e| e.at)
+    else {
+        return;
+    };
+    if names_what_moved(c.inp, c.component, e).is_some() {
+        r.pro.push(c.event(
+            e,
+            &format!(
+                " — it resized the pool (its maximum was {before}), and the work outgrew the \
+                 new size: {}",
+                describe(s)
+            ),
+        ));
+    } else {
+        r.con.push(c.event(
+            e,
+            &format!(
+                " — the maximum moved from {before} with this change, which says nothing of \
+                 it: the change did what it did not say, and the full pool is how it shows"
+            ),
+        ));
+        r.strength *= CHANGED_BEFORE;
+    }
 }
 
 /// Errors of its own that say work was turned away (rejected, refused).
@@ -1287,6 +1327,7 @@ mod tests {
             excursion: None,
             magnitude: 2.0,
             limit: limit.map(str::to_string),
+            resized_from: None,
             worsening_until: None,
         }
     }
@@ -1418,6 +1459,46 @@ mod tests {
             Vec::new(),
         );
         assert!(strength(&busy, RootCause::ConnectionPoolExhaustion) <= BUSY);
+    }
+
+    #[test]
+    fn a_pool_full_at_a_size_a_change_set_is_the_pool_unless_the_change_hid_it() {
+        let resized = || {
+            let mut full = out(
+                "hikaricp_connections_active",
+                14.0,
+                8.0,
+                Some("8 in use of a maximum of 8"),
+            );
+            full.resized_from = Some(20.0);
+            vec![
+                full,
+                out("hikaricp_connections_pending", 0.0, 150.0, None),
+                out("latency_p99_ms", 200.0, 3600.0, None),
+            ]
+        };
+        let config = |detail: &str| WorldEvent {
+            detail: detail.into(),
+            ..event("config", 12)
+        };
+        // The change says it resized the pool: capacity was decided, and the work outgrew it.
+        let said = judge(
+            "api",
+            resized(),
+            vec![config("hikaricp connections maximum pool size 20 -> 8")],
+        );
+        assert_eq!(top(&said), RootCause::ConnectionPoolExhaustion);
+        // The same maximum moved by a change that says nothing of it: the change did it.
+        let silent = judge(
+            "api",
+            resized(),
+            vec![config("templates unified across environments (PR 812)")],
+        );
+        assert_eq!(top(&silent), RootCause::BadConfigPush);
+        assert!(
+            strength(&silent, RootCause::ConnectionPoolExhaustion)
+                < strength(&said, RootCause::ConnectionPoolExhaustion)
+        );
     }
 
     #[test]
