@@ -435,11 +435,18 @@ fn fit(report: &mut LogReport, budget: usize) {
 }
 
 /// A log line as the analysis shows it: secrets redacted by the log engine's one redactor (the
-/// same rules `get_raw_logs` applies), then cut to [`EXAMPLE_CHARS`] characters.
+/// same rules `get_raw_logs` applies), then cut to [`EXAMPLE_CHARS`] characters by taking out
+/// its middle: the head says when and where, and the end of a long line is where a nested
+/// exception says what actually went wrong ("… Column 'x' cannot be null").
 fn shown(line: &str) -> String {
     let clean = opsmcp_logs::redact::redact(line);
-    if clean.chars().count() > EXAMPLE_CHARS {
-        clean.chars().take(EXAMPLE_CHARS).collect::<String>() + "…"
+    let n = clean.chars().count();
+    if n > EXAMPLE_CHARS {
+        let head = EXAMPLE_CHARS / 2;
+        let tail = EXAMPLE_CHARS - head;
+        let start: String = clean.chars().take(head).collect();
+        let end: String = clean.chars().skip(n - tail).collect();
+        format!("{start} … {end}")
     } else {
         clean.into_owned()
     }

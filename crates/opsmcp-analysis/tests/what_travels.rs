@@ -976,3 +976,28 @@ async fn a_release_whose_retries_bury_its_broker_is_the_cause_and_the_broker_its
         );
     }
 }
+
+#[tokio::test]
+async fn a_caller_that_weathered_a_slow_vendor_until_its_own_release_is_the_release() {
+    // The vendor was slow for ten minutes while the service went on as usual; the service's
+    // trouble began with its own release, whose words the end of its long exception lines
+    // name. Before: the vendor, 0.98, and a failover on it.
+    let file = "release-after-a-vendor-was-already-slow.toml";
+    for r in acted_on(
+        file,
+        "bad-deploy",
+        "booking-api",
+        Some(("rollback-booking-api", "booking-api")),
+    )
+    .await
+    {
+        assert!(
+            r.hypotheses
+                .iter()
+                .filter(|h| h.component == "rates-vendor")
+                .all(|h| h.confidence < 0.5),
+            "{file}: {}",
+            r.summary
+        );
+    }
+}

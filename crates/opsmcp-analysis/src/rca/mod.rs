@@ -334,6 +334,9 @@ struct Facts {
     /// errors or throughput went a tenth further out than ever): a dependency worsening for
     /// hours can make a caller sick long after its own onset.
     worsening_until: Option<Timestamp>,
+    /// When a deploy or config change of its own landed just before its onset, one whose
+    /// words name what moved on it (its new errors speak of what the change did).
+    named_change: Option<Timestamp>,
 }
 
 /// Ranks root-cause hypotheses for `request.window`.
@@ -576,6 +579,12 @@ fn facts(inp: &Inputs<'_>, service: &str) -> Facts {
     // Logs alone can tell: a world without metric history (a live host without Prometheus)
     // still has its error lines.
     f.sick = f.felt() || f.starved >= FELT || f.resource >= 0.8 || f.logs >= 1.0;
+    f.named_change = ["deploy", "config"]
+        .into_iter()
+        .flat_map(|k| changes_before(inp, service, k, f.trouble_onset.or(f.onset)))
+        .filter(|e| rules::names_what_moved(inp, service, e).is_some())
+        .map(|e| e.at)
+        .max();
     f
 }
 
@@ -604,6 +613,10 @@ const DEPENDENCY_LEAD: SignedDuration = SignedDuration::from_mins(15);
 
 /// How much later than its caller's a loaded dependency's trouble must begin to be read as
 /// that caller's load arriving (two readings: one is jitter at a threshold).
+/// How long a caller must have gone on as usual under a dependency's trouble before a change
+/// of its own, for that change rather than the dependency to explain what followed.
+const WEATHERED: SignedDuration = SignedDuration::from_mins(5);
+
 const LOAD_LAG: SignedDuration = SignedDuration::from_secs(40);
 
 impl Facts {
@@ -660,9 +673,18 @@ impl Facts {
             && caller.latency < FELT
             && self.latency < FELT
             && self.failing < caller.failing;
+        // A caller that weathered this trouble for minutes, until a change of its own whose
+        // words name what went wrong with it: the change explains it, not what was already
+        // wrong below.
+        let weathered = matches!(
+            (self.onset, caller.named_change, caller.trouble_onset.or(caller.onset)),
+            (Some(d), Some(change), Some(c))
+                if change >= d + WEATHERED && c + SignedDuration::from_mins(1) >= change
+        );
         self.felt()
             && timed
             && !cut_short
+            && !weathered
             && !(fails_fast && self.failing < FELT)
             && (!caller.own_trouble || its_cache_starved)
             && !after_its_sender
