@@ -357,6 +357,10 @@ fn rule(cause: RootCause) -> Rule {
 /// network losing packets or cutting its largest packet, CPU stolen, the clock off): a change
 /// to its code or settings does not bring that about, and slowness is how it shows.
 const BENEATH: f64 = 0.4;
+/// The share of calls an external service fails from which it is down rather than slow.
+const FAILS_MOST: f64 = 0.5;
+/// What is left of "slow" for a vendor that fails most calls: the kind does not describe it.
+const DOWN_NOT_SLOW: f64 = 0.15;
 
 /// A pool (connections, threads, workers, clients) at its maximum, or work waiting for one.
 pub(crate) fn pool(c: &Ctx) -> Rule {
@@ -669,10 +673,26 @@ pub(crate) fn slow(c: &Ctx) -> Rule {
         );
         r.pro.push(e);
     }
+    let fails_most = c
+        .of(SignalKind::Errors)
+        .into_iter()
+        .filter(|s| signals::is_error_share(&s.signal))
+        .map(|s| signals::failing_fraction(&s.signal, s.current))
+        .fold(0.0f64, f64::max);
     if !c.specific().is_empty() {
         // Something of its own explains the latency (a cache that stopped hitting, an
         // expired certificate, a full disk): slowness is then the symptom, not the cause.
         r.strength *= EXPLAINED_SLOWNESS;
+    } else if external && fails_most >= FAILS_MOST {
+        // A vendor that turns most calls away is down inside, not slow: what broke in it is
+        // not known here, and waiting on it or routing around it is a human's call.
+        r.con.push(c.note(format!(
+            "{} fails {:.0} % of calls: an outage inside it rather than slowness, and nothing \
+             here says why",
+            c.component,
+            fails_most * 100.0
+        )));
+        r.strength *= DOWN_NOT_SLOW;
     } else if let Some(beneath) = beneath.first() {
         // The network, host or clock beneath it moved: its slowness is how that shows, and
         // failing over from it, or waiting for it, is no answer to what moved.
@@ -1498,6 +1518,27 @@ mod tests {
         assert!(
             strength(&silent, RootCause::ConnectionPoolExhaustion)
                 < strength(&said, RootCause::ConnectionPoolExhaustion)
+        );
+    }
+
+    #[test]
+    fn a_vendor_that_fails_most_calls_is_down_not_slow() {
+        let vendor = |errors: f64| {
+            judge(
+                "external",
+                vec![
+                    out("latency_p99_ms", 700.0, 8400.0, None),
+                    out("error_rate", 0.004, errors, None),
+                ],
+                Vec::new(),
+            )
+        };
+        let slow = vendor(0.08);
+        let down = vendor(0.74);
+        assert_eq!(top(&slow), RootCause::SlowDependency);
+        assert!(
+            strength(&down, RootCause::SlowDependency)
+                <= DOWN_NOT_SLOW * strength(&slow, RootCause::SlowDependency) + 1e-9
         );
     }
 
