@@ -295,8 +295,7 @@ fn judge_series(s: &SignalSeries, window: &Window, max: Option<&Limit>) -> Optio
     } else {
         median(within[within.len() - tail..].iter().map(|p| p.1).collect())?
     };
-    let judge_at =
-        |t: Timestamp, v: f64| deviation(&s.signal, v, reference, max.map(|m| m.at(t)));
+    let judge_at = |t: Timestamp, v: f64| deviation(&s.signal, v, reference, max.map(|m| m.at(t)));
     let last = s.points.last()?.0;
     let judge = |v: f64| judge_at(last, v);
     let (now_out, magnitude, limit) = judge(current);
@@ -815,21 +814,44 @@ mod tests {
         assert!(deviation("error_rate", 0.06, 0.002, None).0);
         assert!(!deviation("latency_p99_ms", 1.4 * 450.0, 450.0, None).0);
         assert!(deviation("latency_p99_ms", 6.0 * 180.0, 180.0, None).0);
-        let pool = deviation("db_connections_in_use", 50.0, 38.0, Some(Bound::fixed(50.0)));
+        let pool = deviation(
+            "db_connections_in_use",
+            50.0,
+            38.0,
+            Some(Bound::fixed(50.0)),
+        );
         assert!(pool.0 && pool.2.is_some());
-        let busy = deviation("db_connections_in_use", 150.0, 20.0, Some(Bound::fixed(200.0)));
+        let busy = deviation(
+            "db_connections_in_use",
+            150.0,
+            20.0,
+            Some(Bound::fixed(200.0)),
+        );
         assert!(busy.0 && busy.2.is_none(), "75 % is busy, not exhausted");
-        let always_full = deviation("db_connections_in_use", 47.0, 46.0, Some(Bound::fixed(50.0)));
+        let always_full = deviation(
+            "db_connections_in_use",
+            47.0,
+            46.0,
+            Some(Bound::fixed(50.0)),
+        );
         assert!(!always_full.0, "a pool that always runs full is not news");
         // Resized from 20 to 8 and full at 8, normally 14 of 20: exhausted at its new size.
-        let resized = Bound { now: 8.0, before: 20.0 };
+        let resized = Bound {
+            now: 8.0,
+            before: 20.0,
+        };
         let shrunk = deviation("hikaricp_connections_active", 8.0, 14.0, Some(resized));
         assert!(shrunk.0 && shrunk.2.as_deref() == Some("8 in use of a maximum of 8"));
         // Judged against the old size alone it looked like less work, not a full pool.
         assert!(
-            deviation("hikaricp_connections_active", 8.0, 14.0, Some(Bound::fixed(20.0)))
-                .2
-                .is_none()
+            deviation(
+                "hikaricp_connections_active",
+                8.0,
+                14.0,
+                Some(Bound::fixed(20.0))
+            )
+            .2
+            .is_none()
         );
         assert!(deviation("cert_days_left", 0.0, 0.4, None).2.is_some());
         assert!(!deviation("cert_days_left", 0.4, 0.4, None).0);
