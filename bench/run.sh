@@ -28,7 +28,8 @@
 #                           psutil walk of the host (and all processes) on every call.
 #   BENCH_CEILING=1         also measure mcpload's own ceiling against its trivial nullmcp responder
 #   OPSMCP_BIN=path         use this binary instead of building with cargo
-#   OPSMCP_SERVE_ARGS="serve monitoring"   our server's arguments (--port PORT is appended)
+#   OPSMCP_SERVE_ARGS="serve monitoring"   our server's arguments (--port PORT is appended; by
+#                           default also --max-connections-per-address above the client count)
 #   MCPLOAD_SRC=path        source of the load generator (default: shared/tools/mcpload beside the repo)
 set -euo pipefail
 
@@ -56,7 +57,11 @@ CEILING="${BENCH_CEILING:-1}"
 PEER_LOG_LEVEL="${BENCH_PEER_LOG_LEVEL:-INFO}"
 PEER_SNAPSHOT="${BENCH_PEER_SNAPSHOT:-1}"
 PEERS="${BENCH_PEERS:-sampled percall}"
-read -r -a SERVE_ARGS <<<"${OPSMCP_SERVE_ARGS:-serve monitoring}"
+# The load generator's clients all come from one address, and our edge caps connections per
+# address (64 by default, a defence the peer does not have): lift the cap above the largest
+# client count so the run measures calls, not refusals.
+MOST_CLIENTS=$(printf '%s\n' $CLIENTS "$SESSION_CLIENTS" | sort -n | tail -1)
+read -r -a SERVE_ARGS <<<"${OPSMCP_SERVE_ARGS:-serve monitoring --max-connections-per-address $((MOST_CLIENTS * 2 + 32))}"
 
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 RESULTS="$BENCH/results"
