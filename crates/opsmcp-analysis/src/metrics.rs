@@ -169,7 +169,7 @@ fn judge_all(history: &[SignalSeries], window: &Window) -> Vec<SeriesChange> {
     };
     // Each bound as it stood over time: a pool resized by a change is judged against the
     // size it had at each point, and its normal fill against the size it had before.
-    let maxima: Vec<(&str, &str, Limit)> = history
+    let maxima: Vec<(&str, &str, Limit<'_>)> = history
         .iter()
         .filter(|s| bound(s))
         .filter_map(|s| Limit::of(s, window).map(|l| (s.service.as_str(), s.signal.as_str(), l)))
@@ -182,7 +182,7 @@ fn judge_all(history: &[SignalSeries], window: &Window) -> Vec<SeriesChange> {
             let found = |name: Option<&str>| {
                 own()
                     .find(|m| Some(m.1) == name)
-                    .map(|m| m.2.clone())
+                    .map(|m| m.2)
                     // A bound the signal's normal value exceeds is not its bound.
                     .filter(|m| s.baseline.is_none_or(|b| b <= m.before))
             };
@@ -196,7 +196,7 @@ fn judge_all(history: &[SignalSeries], window: &Window) -> Vec<SeriesChange> {
                 SignalKind::Other => found(signals::own_bound(&s.signal, own().map(|m| m.1))),
                 _ => None,
             };
-            judge_series(s, window, limit.as_ref())
+            judge_series(s, window, limit)
         })
         .collect()
 }
@@ -210,23 +210,23 @@ const LEVEL_SPAN_S: f64 = 300.0;
 type Point = (Timestamp, f64);
 
 /// A configured bound over time: its points, and what it was before the window.
-#[derive(Debug, Clone)]
-struct Limit {
-    points: Vec<Point>,
+#[derive(Debug, Clone, Copy)]
+struct Limit<'a> {
+    points: &'a [Point],
     before: f64,
 }
 
-impl Limit {
+impl<'a> Limit<'a> {
     fn fixed(m: f64) -> Self {
         Limit {
-            points: Vec::new(),
+            points: &[],
             before: m,
         }
     }
 
     /// The bound's series judged as a bound: its baseline (or its median before the window,
     /// or over all of it) is what it was before.
-    fn of(s: &SignalSeries, window: &Window) -> Option<Limit> {
+    fn of(s: &'a SignalSeries, window: &Window) -> Option<Limit<'a>> {
         let pre: Vec<f64> = s
             .points
             .iter()
@@ -238,7 +238,7 @@ impl Limit {
             .or_else(|| median(pre))
             .or_else(|| median(s.points.iter().map(|p| p.1).collect()))?;
         Some(Limit {
-            points: s.points.clone(),
+            points: &s.points,
             before,
         })
     }
@@ -247,8 +247,13 @@ impl Limit {
     /// set, so jitter in how it is reported must not move it), or before the first one.
     fn at(&self, t: Timestamp) -> Bound {
         let upto = self.points.partition_point(|p| p.0 <= t);
-        let recent = &self.points[upto.saturating_sub(3)..upto];
-        let now = median(recent.iter().map(|p| p.1).collect()).unwrap_or(self.before);
+        // Called for every point of a bounded series: the median of three without allocating.
+        let now = match &self.points[upto.saturating_sub(3)..upto] {
+            [] => self.before,
+            [a] => a.1,
+            [a, b] => (a.1 + b.1) / 2.0,
+            [a, b, c, ..] => a.1.max(b.1).min(a.1.min(b.1).max(c.1)),
+        };
         Bound {
             now,
             before: self.before,
@@ -256,7 +261,7 @@ impl Limit {
     }
 }
 
-fn judge_series(s: &SignalSeries, window: &Window, max: Option<&Limit>) -> Option<SeriesChange> {
+fn judge_series(s: &SignalSeries, window: &Window, max: Option<Limit<'_>>) -> Option<SeriesChange> {
     let (pre, within): (Vec<&Point>, Vec<&Point>) =
         s.points.iter().partition(|p| p.0 < window.from);
     if within.is_empty() {

@@ -65,8 +65,7 @@ impl Caller {
     /// Who owns what this caller opens (a session): the authenticated subject, `None` when
     /// anonymous.
     pub(crate) fn owner(&self) -> Option<String> {
-        (self.identity.method != crate::auth::AuthMethod::None)
-            .then(|| self.identity.subject.clone())
+        self.identity.credential().map(str::to_owned)
     }
 
     /// The caller of the request `context` belongs to.

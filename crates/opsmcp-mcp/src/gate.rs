@@ -7,7 +7,7 @@
 use std::{
     borrow::Cow,
     collections::HashMap,
-    net::{IpAddr, SocketAddr},
+    net::IpAddr,
     num::NonZeroU32,
     sync::Arc,
     time::{Duration, Instant},
@@ -15,7 +15,7 @@ use std::{
 
 use axum::{
     body::Body,
-    extract::{ConnectInfo, Request, State},
+    extract::{Request, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Response},
@@ -28,7 +28,7 @@ use crate::{
     auth::{AuthError, AuthMethod, Authenticator, Identity, Scope},
     caller::{CallBounds, ToolMetrics},
     policy::ToolRules,
-    refusals::{RefusalKind, Refusals, Refused},
+    refusals::{RefusalKind, Refusals, Refused, client_address},
 };
 
 /// Limits of one server. Zero turns a limit off.
@@ -218,7 +218,7 @@ async fn admit(
             return unauthorized(gate, request.headers(), &error);
         }
     };
-    let credential = credential_of(&identity);
+    let credential = identity.credential();
     let key = rate_key(&identity, address);
     if let Some(limiter) = &gate.calls
         && let Err(not_until) = limiter.check_key(&key)
@@ -338,7 +338,7 @@ pub(crate) async fn protect(
         gate.refusals.note(Refused {
             kind: RefusalKind::Forbidden,
             address,
-            credential: credential_of(&identity),
+            credential: identity.credential(),
             route: &route,
             reason: "insufficient_scope: the route needs 'write'",
             request_id: None,
@@ -347,19 +347,6 @@ pub(crate) async fn protect(
         return forbidden(&gate, request.headers(), &identity, &path, Scope::Write);
     }
     next.run(request).await
-}
-
-fn client_address(request: &Request) -> Option<IpAddr> {
-    request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-}
-
-/// The credential id refusals are counted under: the token's or OAuth subject's name, never
-/// the secret; none without auth (the address says who).
-fn credential_of(identity: &Identity) -> Option<&str> {
-    (identity.method != AuthMethod::None).then_some(identity.subject.as_str())
 }
 
 /// Who sent the request with `headers`: its bearer credential's identity, or anonymous (with

@@ -7,10 +7,10 @@
 //! policy here covers `/mcp`, `/sse` and `/messages` alike, so the rmcp check is switched off
 //! rather than kept as a second, differently worded copy.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::sync::Arc;
 
 use axum::{
-    extract::{ConnectInfo, Request, State},
+    extract::{Request, State},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -141,10 +141,7 @@ async fn refuse_or_run(
             tracing::warn!(uri = %request.uri(), reason = %why, "refused request");
             guard.refusals.note(Refused {
                 kind: RefusalKind::HostOrOrigin,
-                address: request
-                    .extensions()
-                    .get::<ConnectInfo<SocketAddr>>()
-                    .map(|c| c.0.ip()),
+                address: crate::refusals::client_address(&request),
                 credential: None,
                 route: crate::refusals::route_of(&request),
                 reason: &why,

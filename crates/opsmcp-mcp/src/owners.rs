@@ -7,10 +7,10 @@
 //! record is refused as unknown (fail closed): the client opens a new session, as it does after
 //! any 404. At most [`MAX_SESSIONS`] records are kept; past that the oldest is forgotten.
 
-use std::{collections::HashMap, net::SocketAddr, sync::Arc, sync::Mutex, sync::MutexGuard};
+use std::{collections::HashMap, sync::Arc, sync::Mutex, sync::MutexGuard};
 
 use axum::{
-    extract::{ConnectInfo, Request, State},
+    extract::{Request, State},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -116,10 +116,7 @@ pub(crate) async fn enforce(
         Some(owner) if owner != caller.owner() => {
             owners.refusals.note(Refused {
                 kind: RefusalKind::Forbidden,
-                address: request
-                    .extensions()
-                    .get::<ConnectInfo<SocketAddr>>()
-                    .map(|c| c.0.ip()),
+                address: crate::refusals::client_address(&request),
                 credential: caller.owner().as_deref(),
                 route: "/mcp",
                 reason: "an /mcp session that belongs to another caller",

@@ -102,6 +102,15 @@ pub(crate) fn route_of(request: &axum::extract::Request) -> &str {
     &path[..path.floor_char_boundary(MAX_ROUTE)]
 }
 
+/// The address a request came from, as the listener saw it (`None` when served without one,
+/// in tests).
+pub(crate) fn client_address(request: &axum::extract::Request) -> Option<std::net::IpAddr> {
+    request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
 /// Longest route kept.
 const MAX_ROUTE: usize = 100;
 

@@ -373,10 +373,7 @@ pub(crate) async fn post<H>(
         if let Some(refusals) = &state.refusals {
             refusals.note(crate::refusals::Refused {
                 kind: crate::RefusalKind::Forbidden,
-                address: request
-                    .extensions()
-                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                    .map(|c| c.0.ip()),
+                address: crate::refusals::client_address(&request),
                 credential: caller.owner().as_deref(),
                 route: "/messages",
                 reason: "an /sse session that belongs to another caller",

@@ -87,29 +87,40 @@ fn find_base() -> Option<Base> {
         .collect();
     // A test cgroup proves runs' cgroups can be made here; stale ones of dead servers go.
     remove_stale(&candidate);
-    let probe = candidate.join(format!("{PREFIX}probe-{}", std::process::id()));
-    if std::fs::create_dir(&probe).is_err() {
-        return None;
-    }
-    let ok = probe.join("cgroup.procs").exists() && probe.join("cpu.stat").exists();
-    let _ = std::fs::remove_dir(&probe);
-    ok.then_some(Base {
+    runs_can_go_under(&candidate, "cpu.stat").then_some(Base {
         dir: candidate,
         controllers,
     })
 }
 
-fn cgroup2_mount() -> Option<PathBuf> {
+/// Whether a cgroup made under `dir` (removed again) has `cgroup.procs` and `file`: a test
+/// cgroup proves runs' cgroups can be made there.
+fn runs_can_go_under(dir: &Path, file: &str) -> bool {
+    let probe = dir.join(format!("{PREFIX}probe-{}", std::process::id()));
+    if std::fs::create_dir(&probe).is_err() {
+        return false;
+    }
+    let ok = probe.join("cgroup.procs").exists() && probe.join(file).exists();
+    let _ = std::fs::remove_dir(&probe);
+    ok
+}
+
+/// Where the first mount that `wanted(fstype, super options, root within the filesystem)`
+/// accepts is mounted, from `/proc/self/mountinfo`.
+fn mount_point(wanted: impl Fn(&str, &str, &str) -> bool) -> Option<PathBuf> {
     let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
     info.lines().find_map(|l| {
         let (pre, post) = l.split_once(" - ")?;
-        let fstype = post.split_whitespace().next()?;
-        if fstype == "cgroup2" {
-            pre.split_whitespace().nth(4).map(PathBuf::from)
-        } else {
-            None
-        }
+        let mut pre = pre.split_whitespace();
+        let (root, point) = (pre.nth(3)?, pre.next()?);
+        let mut post = post.split_whitespace();
+        let (fstype, options) = (post.next()?, post.nth(1).unwrap_or(""));
+        wanted(fstype, options, root).then(|| PathBuf::from(point))
     })
+}
+
+fn cgroup2_mount() -> Option<PathBuf> {
+    mount_point(|fstype, _, _| fstype == "cgroup2")
 }
 
 /// The cgroup v1 folders where runs get a `memory` or `pids` cgroup, for the controllers the v2
@@ -168,33 +179,21 @@ fn find_v1(controller: &str) -> Option<PathBuf> {
         let (_, list, path) = (parts.next()?, parts.next()?, parts.next()?);
         list.split(',').any(|c| c == controller).then_some(path)
     })?;
-    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    let mount = info.lines().find_map(|l| {
-        let (pre, post) = l.split_once(" - ")?;
-        let mut post = post.split_whitespace();
-        let (fstype, options) = (post.next()?, post.nth(1)?);
-        let pre: Vec<&str> = pre.split_whitespace().collect();
-        // Only a mount of the hierarchy's root: `rel` is relative to it.
-        let root_mount = pre.get(3) == Some(&"/");
-        (fstype == "cgroup" && options.split(',').any(|o| o == controller) && root_mount)
-            .then(|| pre.get(4).map(PathBuf::from))
-            .flatten()
+    // Only a mount of the hierarchy's root: `rel` is relative to it.
+    let mount = mount_point(|fstype, options, root| {
+        fstype == "cgroup" && root == "/" && options.split(',').any(|o| o == controller)
     })?;
     let dir = mount.join(rel.trim().trim_start_matches('/'));
     if !writable(&dir) {
         return None;
     }
     remove_stale(&dir);
-    let probe = dir.join(format!("{PREFIX}probe-{}", std::process::id()));
-    std::fs::create_dir(&probe).ok()?;
     let limit = if controller == "memory" {
         "memory.limit_in_bytes"
     } else {
         "pids.max"
     };
-    let ok = probe.join("cgroup.procs").exists() && probe.join(limit).exists();
-    let _ = std::fs::remove_dir(&probe);
-    ok.then_some(dir)
+    runs_can_go_under(&dir, limit).then_some(dir)
 }
 
 fn writable(p: &Path) -> bool {

@@ -158,6 +158,12 @@ impl Identity {
             method: AuthMethod::None,
         }
     }
+
+    /// The credential it proved, by name (the token's or OAuth subject's, never the secret):
+    /// what refusals are counted under and sessions belong to. `None` without auth.
+    pub fn credential(&self) -> Option<&str> {
+        (self.method != AuthMethod::None).then_some(self.subject.as_str())
+    }
 }
 
 /// Why a credential was refused.
