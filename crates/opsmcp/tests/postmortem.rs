@@ -69,13 +69,14 @@ fn readable(md: &str) {
     assert!(!section(md, "## Impact").contains('…'), "{md}");
 }
 
-/// `HH:MM:SS` after `label ` in an SVG's description.
+/// `YYYY-MM-DD HH:MM:SS` after `label ` in an SVG's description: compares in time order,
+/// across midnight too.
 fn desc_time(svg: &str, label: &str) -> String {
     let desc = &svg[svg.find("<desc>").expect("a <desc>")..svg.find("</desc>").unwrap()];
     let at = desc
         .find(&format!("{label} "))
         .unwrap_or_else(|| panic!("no {label} in {desc}"));
-    desc[at + label.len() + 1..at + label.len() + 9].to_string()
+    desc[at + label.len() + 1..at + label.len() + 20].to_string()
 }
 
 /// A chart that marks baseline, threshold, onset, opening and fix, and runs past the fix.

@@ -205,11 +205,16 @@ pub fn render(s: &SignalSeries, marks: &Marks) -> String {
     with_desc(svg, &describe(s, marks, x0, x1))
 }
 
+/// `YYYY-MM-DD HH:MM:SS`: a chart can cross midnight, and its marks must read in order.
+fn stamp(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%d %H:%M:%S").to_string()
+}
+
 /// What the chart shows, in one sentence.
 fn describe(s: &SignalSeries, marks: &Marks, x0: f64, x1: f64) -> String {
     let at = |x: f64| {
         Timestamp::from_second(x as i64)
-            .map(hms)
+            .map(stamp)
             .unwrap_or_default()
     };
     let mut parts = vec![format!(
@@ -226,11 +231,11 @@ fn describe(s: &SignalSeries, marks: &Marks, x0: f64, x1: f64) -> String {
         parts.push(format!("threshold {}", num(t)));
     }
     if let Some(t) = marks.onset {
-        parts.push(format!("onset {}", hms(t)));
+        parts.push(format!("onset {}", stamp(t)));
     }
-    parts.push(format!("opened {}", hms(marks.opened)));
+    parts.push(format!("opened {}", stamp(marks.opened)));
     if let Some(t) = marks.fix {
-        parts.push(format!("fix {}", hms(t)));
+        parts.push(format!("fix {}", stamp(t)));
     }
     parts.join("; ")
 }
@@ -244,5 +249,45 @@ fn with_desc(svg: String, desc: &str) -> String {
     match svg.find('>') {
         Some(i) => format!("{}\n<desc>{escaped}</desc>{}", &svg[..=i], &svg[i + 1..]),
         None => svg,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An incident that opens before midnight and is fixed after it: the description's
+    /// times carry their date, so they read (and sort) in the order they happened.
+    #[test]
+    fn a_chart_across_midnight_describes_its_marks_in_order() {
+        let t = |s: &str| s.parse::<Timestamp>().expect("a timestamp");
+        let points = (0..12)
+            .map(|i| {
+                let at = t("2026-12-06T23:50:00Z") + jiff::SignedDuration::from_mins(2 * i);
+                (at, if i < 4 { 1.0 } else { 9.0 })
+            })
+            .collect();
+        let series = SignalSeries {
+            service: "api".into(),
+            signal: "error_rate".into(),
+            baseline: Some(1.0),
+            points,
+        };
+        let marks = Marks {
+            threshold: Some(5.0),
+            onset: Some(t("2026-12-06T23:58:00Z")),
+            opened: t("2026-12-06T23:59:30Z"),
+            fix: Some(t("2026-12-07T00:06:00Z")),
+        };
+        let svg = render(&series, &marks);
+        let desc = &svg[svg.find("<desc>").expect("a desc")..svg.find("</desc>").expect("its end")];
+        for part in [
+            "from 2026-12-06 23:50:00 to 2026-12-07 00:12:00 UTC",
+            "onset 2026-12-06 23:58:00",
+            "opened 2026-12-06 23:59:30",
+            "fix 2026-12-07 00:06:00",
+        ] {
+            assert!(desc.contains(part), "no `{part}` in {desc}");
+        }
     }
 }
