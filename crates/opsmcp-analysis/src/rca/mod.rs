@@ -1142,11 +1142,17 @@ fn hypothesis(
         fitting.sort_by_key(|a| remedy::grows(a));
     }
     if cause == RootCause::DiskFull {
+        // What grew by half again or more while the disk filled: not always out of range (an
+        // unknown quantity must double for that), yet it names what holds the bytes.
         let fillers: Vec<String> = inp
-            .changes(component)
+            .scan
+            .series
+            .iter()
+            .filter(|c| c.service == component && c.current >= GREW_BY_HALF * c.reference)
             .filter(|c| rules::explains_quantity(cause, c))
             .map(|c| c.signal.clone())
             .collect();
+        tracing::debug!(component, ?fillers, "what filled the disk");
         fitting.sort_by_key(|a| remedy::about_the_filler(a, &fillers));
     }
     // Nothing to do on a dependency that is slow, gone or untrusted: route around it where it
@@ -1243,6 +1249,8 @@ fn hypothesis(
     }
 }
 
+/// Growth of a stored quantity that says it filled a disk, out of range or not.
+const GREW_BY_HALF: f64 = 1.5;
 /// Strength below which a hypothesis has no evidence of its own to act on.
 const MIN_OWN_EVIDENCE: f64 = 1.0;
 /// The conclusion when no hypothesis is likely enough.

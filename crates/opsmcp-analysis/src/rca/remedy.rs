@@ -204,8 +204,22 @@ pub(crate) fn vocabulary(cause: RootCause) -> Vocabulary {
         },
         RootCause::SlowDependency => Vocabulary {
             acts: &[
-                "failover", "fail", "switch", "reroute", "route", "drain", "shift", "promote",
-                "circuit", "breaker", "shed", "bypass", "degrade", "disable",
+                "failover",
+                "fail",
+                "switch",
+                "switchover",
+                "cutover",
+                "reroute",
+                "route",
+                "drain",
+                "shift",
+                "promote",
+                "circuit",
+                "breaker",
+                "shed",
+                "bypass",
+                "degrade",
+                "disable",
             ],
             about: &[
                 "secondary",
@@ -424,8 +438,8 @@ const ADJUSTS: &[&str] = &[
 pub(crate) fn fit(cause: RootCause, action: &ActionInfo) -> Option<f64> {
     let v = vocabulary(cause);
     let (name, desc) = (
-        known_good(words(&action.name)),
-        known_good(words(&action.description)),
+        towards_a_copy(known_good(words(&action.name))),
+        towards_a_copy(known_good(words(&action.description))),
     );
     let (name, desc) = (unglue(&name, &desc, v.acts), unglue(&desc, &name, v.acts));
     let count = |ws: &[String], set: &[&str]| ws.iter().filter(|w| inflects(w, set)).count();
@@ -484,6 +498,41 @@ fn known_good(mut ws: Vec<String>) -> Vec<String> {
         .any(|p| matches!(p[0].as_str(), "last" | "known") && p[1] == "good");
     if says {
         ws.push("restore".to_string());
+    }
+    ws
+}
+
+/// Other copies of what is read: pointing callers at one moves them off the slow original.
+const COPIES: &[&str] = &[
+    "replica",
+    "replicas",
+    "secondary",
+    "standby",
+    "mirror",
+    "fallback",
+    "backup",
+];
+
+/// `ws`, with "reroute" added where it sends the reads to another copy (`read-from-replica`,
+/// "point the endpoint to the standby bucket"): a direction (`from`, `to`, `onto`, `via`)
+/// and a copy within the next three words, whatever the verb. Putting a copy back in place
+/// of the original (`restore-from-backup`) moves nobody and is not read so.
+fn towards_a_copy(mut ws: Vec<String>) -> Vec<String> {
+    let rebuilds = ws.iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "restore" | "recover" | "rebuild" | "resync" | "reseed" | "copy" | "snapshot"
+        )
+    });
+    let moves = ws.iter().enumerate().any(|(i, w)| {
+        matches!(w.as_str(), "from" | "to" | "onto" | "via")
+            && ws[i + 1..]
+                .iter()
+                .take(3)
+                .any(|x| COPIES.contains(&x.as_str()))
+    });
+    if moves && !rebuilds {
+        ws.push("reroute".to_string());
     }
     ws
 }
@@ -566,16 +615,24 @@ fn destroys_the_write_ahead_log(action: &ActionInfo) -> bool {
     deletes_the_log(&action.name) || steps.into_iter().any(deletes_the_log)
 }
 
+/// Words of a metric's name that say how it is measured or whose it is, not what it stores.
+const NOT_A_FILLER: &[&str] = &[
+    "bytes", "size", "total", "used", "max", "min", "sum", "avg", "per", "sec", "cnt", "num",
+    "pct", "aws", "gcp",
+];
+
 /// How closely `action` is about what filled the disk — 0 when its name says it, 1 when only
-/// its description does, 2 otherwise — by a word (of at least four letters, plural or not)
-/// of a stored quantity that grew (`pg_replication_slots_retained_bytes` → a replication
-/// slot). Removing what holds the bytes fixes; freeing or growing around it only buys time.
+/// its description does, 2 otherwise — by a word (of at least three letters, plural or not,
+/// not one of [`NOT_A_FILLER`]) of a stored quantity that grew
+/// (`pg_replication_slots_retained_bytes` → a replication slot; `pg_wal_directory_size_bytes`
+/// → the WAL). Removing what holds the bytes fixes; freeing or growing around it only buys
+/// time.
 pub(crate) fn about_the_filler(action: &ActionInfo, fillers: &[String]) -> u8 {
     let singular = |w: &str| w.strip_suffix('s').unwrap_or(w).to_string();
     let fill: Vec<String> = fillers
         .iter()
         .flat_map(|f| words(f))
-        .filter(|w| w.len() >= 4 && !matches!(w.as_str(), "bytes" | "size" | "total" | "used"))
+        .filter(|w| w.len() >= 3 && !NOT_A_FILLER.contains(&w.as_str()))
         .map(|w| singular(&w))
         .collect();
     let says = |text: &str| words(text).iter().any(|w| fill.contains(&singular(w)));
@@ -699,7 +756,7 @@ pub(crate) fn hold_back<'a>(surging: &[&str], offered: &'a [ActionInfo]) -> Vec<
 mod tests {
     use opsmcp_world::{ActionInfo, Risk};
 
-    use super::{RootCause, fit, rank, route_around};
+    use super::{RootCause, about_the_filler, fit, rank, route_around};
 
     fn action(name: &str, description: &str, risk: Risk) -> ActionInfo {
         ActionInfo {
@@ -1006,5 +1063,50 @@ mod tests {
         assert!(fit(RootCause::BadConfigPush, &policy).is_some());
         let replicas = action("set-replicas-6", "", Risk::Low);
         assert!(fit(RootCause::BadConfigPush, &replicas).is_none());
+    }
+
+    #[test]
+    fn what_filled_the_disk_is_read_in_short_words_too() {
+        let wal = ["pg_wal_directory_size_bytes".to_string()];
+        let drop_slot = action(
+            "drop-stale-slot",
+            "drop the replication slot so old WAL segments are removed",
+            Risk::Medium,
+        );
+        let grow = action(
+            "grow-volume-2x",
+            "resize the volume to twice its size",
+            Risk::Medium,
+        );
+        assert_eq!(about_the_filler(&drop_slot, &wal), 1);
+        assert_eq!(about_the_filler(&grow, &wal), 2);
+        // How a metric is measured says nothing of what fills the disk.
+        let sized = action("set-max-size", "raise the max total size", Risk::Low);
+        assert_eq!(
+            about_the_filler(&sized, &["queue_max_size_bytes_sum".into()]),
+            2
+        );
+    }
+
+    #[test]
+    fn sending_reads_to_another_copy_routes_around_a_slow_store() {
+        let read = action(
+            "read-scenes-from-west-replica",
+            "flip the read-endpoint flag to the replica bucket",
+            Risk::Low,
+        );
+        assert!(fit(RootCause::SlowDependency, &read).is_some());
+        let restore = action(
+            "restore-from-backup",
+            "load last night's backup",
+            Risk::High,
+        );
+        assert!(fit(RootCause::SlowDependency, &restore).is_none());
+        let timeout = action(
+            "raise-timeout-to-30s",
+            "client timeout 10s -> 30s",
+            Risk::Low,
+        );
+        assert!(fit(RootCause::SlowDependency, &timeout).is_none());
     }
 }
