@@ -1001,3 +1001,40 @@ async fn a_caller_that_weathered_a_slow_vendor_until_its_own_release_is_the_rele
         );
     }
 }
+
+/// A change is read by what it did, not by the word its source used: a settings push written
+/// as a flag change, and a scheduled run written as maintenance, give the same answer, with
+/// the same confidence.
+#[tokio::test]
+async fn a_change_is_read_by_what_it_did_whatever_its_kind_is_called() {
+    use opsmcp_world::sim::scenario::EventKind;
+    for (file, from, to) in [
+        (
+            "consumer-settings-name-its-broker-beside-a-routine-release.toml",
+            EventKind::Config,
+            EventKind::Flag,
+        ),
+        (
+            "scheduled-scan-floods-a-store-an-api-shares.toml",
+            EventKind::Cron,
+            EventKind::Maintenance,
+        ),
+    ] {
+        let original = fixture(file);
+        let mut renamed = original.clone();
+        for e in renamed.events.iter_mut().filter(|e| e.kind == from) {
+            e.kind = to;
+        }
+        assert_ne!(original, renamed, "{file} has a {from:?} event to rename");
+        for seed in 1..=2 {
+            let (a, b) = (
+                play(original.clone(), seed).await,
+                play(renamed.clone(), seed).await,
+            );
+            let (ka, ca, pa) = top(&a);
+            let (kb, cb, pb) = top(&b);
+            assert_eq!((ka, ca), (kb, cb), "{file} seed {seed}: {from:?} → {to:?}");
+            assert!((pa - pb).abs() < 1e-9, "{file} seed {seed}: {pa} → {pb}");
+        }
+    }
+}

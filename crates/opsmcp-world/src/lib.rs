@@ -22,5 +22,5 @@ mod world;
 
 pub use world::{
     ActionInfo, ActionReport, ActionRequest, LogEntry, LogStream, Risk, ServiceInfo,
-    ServiceReadings, SignalSeries, World, WorldError, WorldEvent, WorldInfo,
+    ServiceReadings, SignalSeries, World, WorldError, WorldEvent, WorldInfo, change_class,
 };

@@ -83,12 +83,105 @@ pub struct WorldEvent {
     /// When.
     #[schemars(with = "String")]
     pub at: Timestamp,
-    /// `deploy`, `config`, `cron`, `scale`, `remediation`.
+    /// As its source wrote it: `deploy`, `config`, `cron`, `scale`, `flag`, `remediation`, …;
+    /// [`WorldEvent::class`] says what it did.
     pub kind: String,
     /// Where.
     pub service: String,
     /// What happened (`v2.14.1 -> v2.15.0`).
     pub detail: String,
+}
+
+impl WorldEvent {
+    /// What the change did, whatever word its source used for its kind (a webhook's
+    /// `feature_flag`, a scenario's `maintenance`): `deploy` (new code), `config` (new
+    /// settings: flags, certificates, routes, a failover, a schema), `cron` (a job run:
+    /// maintenance, a backfill, a batch) or `scale` (capacity); `None` for what is no change
+    /// of ours (a vendor's status notice, a remediation) or a word not known here. Settings
+    /// words are read first: a `flag rollout` is a flag.
+    pub fn class(&self) -> Option<&'static str> {
+        change_class(&self.kind)
+    }
+}
+
+/// [`WorldEvent::class`] of a kind word.
+pub fn change_class(kind: &str) -> Option<&'static str> {
+    const CLASSES: &[(&str, &[&str])] = &[
+        (
+            "config",
+            &[
+                "config",
+                "configuration",
+                "setting",
+                "settings",
+                "flag",
+                "flags",
+                "toggle",
+                "secret",
+                "certificate",
+                "cert",
+                "dns",
+                "route",
+                "routing",
+                "failover",
+                "switchover",
+                "migration",
+                "schema",
+                "policy",
+                "firewall",
+            ],
+        ),
+        (
+            "deploy",
+            &[
+                "deploy",
+                "deployment",
+                "release",
+                "rollout",
+                "upgrade",
+                "version",
+                "image",
+                "build",
+                "hotfix",
+                "patch",
+                "package",
+                "canary",
+            ],
+        ),
+        (
+            "cron",
+            &[
+                "cron",
+                "job",
+                "batch",
+                "maintenance",
+                "backfill",
+                "reindex",
+                "task",
+            ],
+        ),
+        (
+            "scale",
+            &[
+                "scale",
+                "scaling",
+                "autoscale",
+                "autoscaling",
+                "capacity",
+                "resize",
+                "replicas",
+            ],
+        ),
+    ];
+    let words: Vec<String> = kind
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    CLASSES
+        .iter()
+        .find(|(_, said)| words.iter().any(|w| said.contains(&w.as_str())))
+        .map(|(class, _)| *class)
 }
 
 /// How much harm an action can do if it is the wrong one.
@@ -220,4 +313,29 @@ pub trait World: Send + Sync {
         action: &str,
         target: &str,
     ) -> BoxFuture<'_, Result<ActionReport, WorldError>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::change_class;
+
+    #[test]
+    fn a_change_kind_is_read_by_what_it_did() {
+        for (kind, class) in [
+            ("deploy", Some("deploy")),
+            ("Release", Some("deploy")),
+            ("feature_flag", Some("config")),
+            ("flag-rollout", Some("config")),
+            ("certificate", Some("config")),
+            ("failover", Some("config")),
+            ("maintenance", Some("cron")),
+            ("batch job", Some("cron")),
+            ("capacity", Some("scale")),
+            ("vendor", None),
+            ("remediation", None),
+            ("", None),
+        ] {
+            assert_eq!(change_class(kind), class, "{kind}");
+        }
+    }
 }

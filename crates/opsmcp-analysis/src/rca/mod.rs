@@ -345,9 +345,12 @@ pub async fn analyze(world: &dyn World, request: &RcaRequest) -> Result<RcaRepor
     let services = world.services();
     let scan = metrics::scan(world, &window).await?;
     let logs = logs::analyze(world, &window, &LogQuery::default(), usize::MAX).await?;
-    let events = world
+    let events: Vec<WorldEvent> = world
         .events(window.from - CHANGE_LOOKBACK, window.to)
-        .await?;
+        .await?
+        .into_iter()
+        .map(by_class)
+        .collect();
     let actions = world.actions();
     tracing::debug!(
         series = scan.series.len(),
@@ -364,6 +367,20 @@ pub async fn analyze(world: &dyn World, request: &RcaRequest) -> Result<RcaRepor
         actions: &actions,
         symptoms: &request.symptoms,
     }))
+}
+
+/// `e` with its kind read as what the change did ([`WorldEvent::class`]): the rules speak
+/// of deploys, settings, jobs and scaling, whatever a source calls them. The source's word
+/// stays in front of the detail.
+fn by_class(e: WorldEvent) -> WorldEvent {
+    match e.class() {
+        Some(class) if class != e.kind => WorldEvent {
+            detail: format!("{}: {}", e.kind, e.detail),
+            kind: class.to_string(),
+            ..e
+        },
+        _ => e,
+    }
 }
 
 struct Inputs<'a> {

@@ -310,7 +310,8 @@ pub struct RedHerring {
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Event {
-    /// `deploy`, `config`, `cron`, `scale`.
+    /// `deploy`, `config`, `cron`, `scale`, `flag`, `failover`, `maintenance`,
+    /// `certificate`, `capacity`, `vendor`, `manual`.
     pub kind: EventKind,
     /// Where.
     pub service: String,
@@ -332,6 +333,20 @@ pub enum EventKind {
     Cron,
     /// Instances added or removed.
     Scale,
+    /// A feature flag turned on or off, or its rollout changed.
+    Flag,
+    /// Traffic or a role moved to another copy (a database failover, a region switch).
+    Failover,
+    /// A maintenance task started by hand or by a window (a vacuum, a rebalance, a reindex).
+    Maintenance,
+    /// A certificate renewed, replaced or re-chained.
+    Certificate,
+    /// Capacity changed other than by instances (a volume, a quota, an instance type).
+    Capacity,
+    /// A vendor's status notice about its own service: not a change of ours.
+    Vendor,
+    /// Something an operator did by hand.
+    Manual,
 }
 
 /// A remediation the world offers.
