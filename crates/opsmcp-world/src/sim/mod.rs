@@ -328,7 +328,13 @@ impl SimWorld {
                     && self.within(r.start_minutes_ago, r.duration_minutes, at)
                     && let Some(effect) = r.effects.get(signal)
                 {
-                    let strength = if r.follows_fault { strength } else { 1.0 };
+                    // Load the fault pushes here ends with the fault, or when callers are
+                    // moved off it.
+                    let strength = if r.follows_fault {
+                        strength * self.still_routed(&r.service, at)
+                    } else {
+                        1.0
+                    };
                     value = apply_effect(value, effect, strength);
                 }
             }
@@ -510,7 +516,11 @@ impl SimWorld {
                     continue;
                 }
                 if self.within(r.start_minutes_ago, r.duration_minutes, at) {
-                    let scale = if r.follows_fault { strength } else { 1.0 };
+                    let scale = if r.follows_fault {
+                        strength * self.still_routed(&r.service, at)
+                    } else {
+                        1.0
+                    };
                     sources.extend(
                         r.logs
                             .iter()

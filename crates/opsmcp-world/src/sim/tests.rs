@@ -180,6 +180,22 @@ fn a_reroute_heals_the_callers_and_leaves_the_component_as_it_is() {
     assert!(timeouts(&untouched) > 0);
     assert_eq!(timeouts(&rerouted), 0);
     assert!(scenario.fix_leaves_the_component());
+
+    // Load the fault pushes onto a caller (its retries) ends when the caller is moved off.
+    let retries = format!(
+        "{text}\n[[red_herrings]]\nservice = \"storefront\"\ndescription = \"retries\"\n\
+         start_minutes_ago = 8\nduration_minutes = 120\nfollows_fault = true\n\
+         effects = {{ request_rate = {{ factor = 3.0 }} }}\n"
+    );
+    let scenario = super::scenario::Scenario::parse(&retries, "fixture").unwrap();
+    let untouched = SimWorld::new(scenario.clone(), 1, start());
+    let mut rerouted = SimWorld::new(scenario, 1, start());
+    rerouted
+        .apply("failover-listings", "listings", start() + mins(1))
+        .unwrap();
+    let rate = |w: &SimWorld| w.signals("storefront", later).unwrap()["request_rate"];
+    assert!(rate(&untouched) > 2.0 * 400.0, "{}", rate(&untouched));
+    assert!(rate(&rerouted) < 1.3 * 400.0, "{}", rate(&rerouted));
 }
 
 #[test]
