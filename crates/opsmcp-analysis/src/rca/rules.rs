@@ -573,7 +573,41 @@ pub(crate) fn job(c: &Ctx) -> Rule {
         .flat_map(|caller| changes_before(c.inp, caller, "cron", c.facts.onset));
     // A run above it that arrives here as more requests than usual, while a pool of its own is
     // at its maximum, is a surge of ordinary work: what that work runs out of is the cause.
-    let quiet_callers: Vec<&WorldEvent> = if c.facts.load && c.inp.pool_at_max(c.component) {
+    // A job that only asks for work here shows it here: more CPU, more requests, more I/O
+    // done, work under way. Storage that only waits longer (and is busy the longer for it),
+    // for the same work, is slower, not busier: a job elsewhere explains none of it.
+    let waits_only = !c.facts.load
+        && c.of(SignalKind::Cpu).is_empty()
+        && c.inp.changes(c.component).all(|s| {
+            !explains_quantity(RootCause::RunawayJob, s)
+                && (signals::kind(&s.signal) != SignalKind::Io
+                    || signals::words(&s.signal).iter().any(|w| {
+                        matches!(
+                            w.as_str(),
+                            "await"
+                                | "wait"
+                                | "waits"
+                                | "latency"
+                                | "util"
+                                | "utilization"
+                                | "busy"
+                                | "time"
+                                | "seconds"
+                                | "ms"
+                                | "fsync"
+                        )
+                    }))
+        });
+    let quiet_callers: Vec<&WorldEvent> = if waits_only {
+        for e in quiet_callers {
+            r.con.push(c.event(
+                e,
+                " — scheduled elsewhere, and nothing here shows its work (no more CPU, requests \
+                 or I/O done): only storage that waits longer for the same work",
+            ));
+        }
+        Vec::new()
+    } else if c.facts.load && c.inp.pool_at_max(c.component) {
         for e in quiet_callers {
             r.con.push(c.event(
                 e,
@@ -1382,12 +1416,22 @@ mod tests {
         events: Vec<WorldEvent>,
         then: impl FnOnce(&Inputs<'_>) -> T,
     ) -> T {
-        let window = Window::ending(now(), SignedDuration::from_mins(30));
         let services = vec![ServiceInfo {
             name: "svc".into(),
             kind: kind.into(),
             depends_on: Vec::new(),
         }];
+        with_services(services, series, events, then)
+    }
+
+    /// `then` on the analysis inputs of a world of `services`.
+    fn with_services<T>(
+        services: Vec<ServiceInfo>,
+        series: Vec<SeriesChange>,
+        events: Vec<WorldEvent>,
+        then: impl FnOnce(&Inputs<'_>) -> T,
+    ) -> T {
+        let window = Window::ending(now(), SignedDuration::from_mins(30));
         let scan = MetricScan {
             window,
             step_s: 20,
@@ -1861,5 +1905,50 @@ mod tests {
             accounted(inp, "svc", RootCause::CacheStampede)
         });
         assert_eq!(share, 1.0, "everything that moved is a cache emptying");
+    }
+
+    /// A job scheduled on a caller loads a store only where the store shows the work: slower
+    /// storage for the same work is no job's.
+    #[test]
+    fn a_callers_job_explains_a_store_only_where_it_shows_its_work() {
+        let job_strength = |series: Vec<SeriesChange>| {
+            let services = vec![
+                ServiceInfo {
+                    name: "svc".into(),
+                    kind: "database".into(),
+                    depends_on: Vec::new(),
+                },
+                ServiceInfo {
+                    name: "batch".into(),
+                    kind: "worker".into(),
+                    depends_on: vec!["svc".into()],
+                },
+            ];
+            let cron = WorldEvent {
+                service: "batch".into(),
+                ..event("cron", 12)
+            };
+            with_services(services, series, vec![cron], |inp| {
+                let f = facts(inp, "svc");
+                job(&Ctx {
+                    inp,
+                    component: "svc",
+                    facts: &f,
+                    callers: vec!["batch".into()],
+                })
+                .strength
+            })
+        };
+        let waits = vec![
+            out("node_disk_io_await_ms", 1.0, 220.0, None),
+            out("node_disk_io_util_percent", 14.0, 100.0, None),
+        ];
+        let mut working = waits.clone();
+        working.push(out("cpu_percent", 18.0, 95.0, None));
+        let (slower, busier) = (job_strength(waits), job_strength(working));
+        assert!(
+            slower < busier && slower < 1.0,
+            "waits only {slower}, with its CPU {busier}"
+        );
     }
 }
