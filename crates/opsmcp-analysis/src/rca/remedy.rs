@@ -522,10 +522,15 @@ fn towards_a_copy(mut ws: Vec<String>) -> Vec<String> {
         matches!(
             w.as_str(),
             "restore" | "recover" | "rebuild" | "resync" | "reseed" | "copy" | "snapshot"
+                // A count of copies (`scale-to-3-replicas`) adds capacity, moves nobody.
+                | "scale" | "scaling" | "add" | "increase" | "resize"
         )
     });
     let moves = ws.iter().enumerate().any(|(i, w)| {
         matches!(w.as_str(), "from" | "to" | "onto" | "via")
+            && !ws
+                .get(i + 1)
+                .is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit()))
             && ws[i + 1..]
                 .iter()
                 .take(3)
@@ -1102,6 +1107,12 @@ mod tests {
             Risk::High,
         );
         assert!(fit(RootCause::SlowDependency, &restore).is_none());
+        let more = action(
+            "api-to-3-replicas",
+            "kubectl scale to 3 replicas",
+            Risk::Low,
+        );
+        assert!(fit(RootCause::SlowDependency, &more).is_none());
         let timeout = action(
             "raise-timeout-to-30s",
             "client timeout 10s -> 30s",
