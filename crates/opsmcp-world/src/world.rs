@@ -173,11 +173,7 @@ pub fn change_class(kind: &str) -> Option<&'static str> {
             ],
         ),
     ];
-    let words: Vec<String> = kind
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_ascii_lowercase)
-        .collect();
+    let words = crate::signals::words(kind);
     CLASSES
         .iter()
         .find(|(_, said)| words.iter().any(|w| said.contains(&w.as_str())))

@@ -578,26 +578,7 @@ pub(crate) fn job(c: &Ctx) -> Rule {
     // for the same work, is slower, not busier: a job elsewhere explains none of it.
     let waits_only = !c.facts.load
         && c.of(SignalKind::Cpu).is_empty()
-        && c.inp.changes(c.component).all(|s| {
-            !explains_quantity(RootCause::RunawayJob, s)
-                && (signals::kind(&s.signal) != SignalKind::Io
-                    || signals::words(&s.signal).iter().any(|w| {
-                        matches!(
-                            w.as_str(),
-                            "await"
-                                | "wait"
-                                | "waits"
-                                | "latency"
-                                | "util"
-                                | "utilization"
-                                | "busy"
-                                | "time"
-                                | "seconds"
-                                | "ms"
-                                | "fsync"
-                        )
-                    }))
-        });
+        && c.inp.changes(c.component).all(|s| !shows_work(s));
     let quiet_callers: Vec<&WorldEvent> = if waits_only {
         for e in quiet_callers {
             r.con.push(c.event(
@@ -664,6 +645,29 @@ pub(crate) fn job(c: &Ctx) -> Rule {
         r.strength *= if spinning { UNSCHEDULED_SPIN } else { 0.3 };
     }
     r
+}
+
+/// Whether `s` counts work done: work under way, or I/O that is not a wait (`…_await_ms`,
+/// `…_util_percent`: a slower device waits and is busy longer for the same work).
+fn shows_work(s: &SeriesChange) -> bool {
+    const WAITS: &[&str] = &[
+        "await",
+        "wait",
+        "waits",
+        "latency",
+        "util",
+        "utilization",
+        "busy",
+        "time",
+        "seconds",
+        "ms",
+        "fsync",
+    ];
+    explains_quantity(RootCause::RunawayJob, s)
+        || (signals::kind(&s.signal) == SignalKind::Io
+            && !signals::words(&s.signal)
+                .iter()
+                .any(|w| WAITS.contains(&w.as_str())))
 }
 
 /// The component answers slowly. Strong only for an external service or when nothing of its
