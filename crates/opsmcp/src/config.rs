@@ -16,6 +16,7 @@ use opsmcp_world::{
     live::{
         files::LogFileSpec,
         journald::JournaldSpec,
+        packages::PackagesSpec,
         postgres::PostgresSpec,
         probes::ProbeSpec,
         prometheus::PrometheusConfig,
@@ -390,6 +391,7 @@ struct FileSettings {
     prometheus: Option<PrometheusConfig>,
     log_files: Option<Vec<LogFileSpec>>,
     journald: Option<Vec<JournaldSpec>>,
+    packages: Option<PackagesSpec>,
     postgres: Option<Vec<PostgresSpec>>,
     runbook: Option<Vec<RunbookAction>>,
     notify: Option<opsmcp_notify::ChannelsConfig>,
@@ -458,6 +460,8 @@ pub struct Settings {
     pub log_files: Vec<LogFileSpec>,
     /// Journal entries per service (`[[journald]]`).
     pub journald: Vec<JournaldSpec>,
+    /// The package manager's log, read for installs, upgrades and removals (`[packages]`).
+    pub packages: PackagesSpec,
     /// PostgreSQL servers read for their connections (`[[postgres]]`).
     pub postgres: Vec<PostgresSpec>,
     /// Remediation actions that may run on this system (`[[runbook]]`).
@@ -587,6 +591,7 @@ impl Settings {
             prometheus: p.pick("prometheus", None, file.prometheus.map(Some), None),
             log_files: pick!(file log_files, Vec::new()),
             journald: pick!(file journald, Vec::new()),
+            packages: pick!(file packages, PackagesSpec::default()),
             postgres: pick!(file postgres, Vec::new()),
             runbook: pick!(file runbook, Vec::new()),
             notify: pick!(file notify, Default::default()),

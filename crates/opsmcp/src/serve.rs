@@ -17,7 +17,7 @@ use opsmcp_workflow::remediate::Verify;
 use opsmcp_world::{
     World,
     live::{
-        files::LogFileSource, host::HostMonitor, journald::JournaldSource,
+        files::LogFileSource, host::HostMonitor, journald::JournaldSource, packages::PackageLog,
         postgres::PostgresSource, prometheus::PrometheusSource, runbook::Runbook,
         services::ServiceMap, world::LiveWorld,
     },
@@ -455,6 +455,7 @@ async fn build_world(
     live = live
         .with_log_files(files)
         .with_journald(journal)
+        .with_packages(PackageLog::new(settings.packages.clone()))
         .with_postgres(postgres)
         .with_postgres_discovery(settings.discover_postgres)
         .with_runbook(Runbook::new(settings.runbook.clone())?)

@@ -256,3 +256,97 @@ async fn a_host_without_log_sources_says_no_line_was_read_rather_than_no_errors(
         "{logs:#}"
     );
 }
+
+/// A package the host's package manager upgraded is a change event of the service that runs
+/// its file, read from the package manager's own log and file lists (a copy of dpkg's, in the
+/// test's folder) — over MCP, as `root_cause_analysis` lists changes (by what they did: a
+/// package is code, a deploy); a package no running process maps is the host's, and a line
+/// older than the window is left out.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_package_upgraded_under_a_running_service_is_that_services_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let exe = bin.join("ledger-daemon");
+    std::fs::copy("/bin/sleep", &exe).unwrap();
+    let _daemon = Killed(Command::new(&exe).arg("120").spawn().unwrap());
+    let info = dir.path().join("info");
+    std::fs::create_dir(&info).unwrap();
+    std::fs::write(
+        info.join("ledger:amd64.list"),
+        format!("/.\n{}\n{}\n", bin.display(), exe.display()),
+    )
+    .unwrap();
+    let zone = jiff::tz::TimeZone::system();
+    let local = |ago: i64| {
+        zone.to_datetime(jiff::Timestamp::now() - jiff::SignedDuration::from_mins(ago))
+            .strftime("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    };
+    let log = dir.path().join("dpkg.log");
+    std::fs::write(
+        &log,
+        format!(
+            "{old} upgrade ledger:amd64 4.0 4.1\n\
+             {recent} upgrade ledger:amd64 4.1 4.2\n\
+             {recent} status installed ledger:amd64 4.2\n\
+             {recent} install htop:amd64 <none> 3.2.2-2\n",
+            old = local(180),
+            recent = local(3),
+        ),
+    )
+    .unwrap();
+    let cfg = dir.path().join("opsmcp.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[services]]\nname = \"ledger\"\nprocess = \"ledger-daemon 120\"\n\n\
+             [packages]\nlog = \"{}\"\ninfo_dir = \"{}\"\n",
+            log.display(),
+            info.display()
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let server = Running::start_with_env(
+        &[
+            "serve",
+            "monitoring",
+            "--port",
+            "0",
+            "--config",
+            cfg.to_str().unwrap(),
+        ],
+        &["monitoring"],
+        &[("OPSMCP_DATA_DIR", data.to_str().unwrap())],
+    );
+    let rca = call(&server, "root_cause_analysis", json!({"timeframe": "1h"})).await;
+    let packages: Vec<(&str, &str)> = rca["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("package: "))
+        })
+        .map(|e| {
+            (
+                e["service"].as_str().unwrap_or(""),
+                e["detail"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(packages.len(), 2, "{rca:#}");
+    assert_eq!(packages[0].0, "ledger", "{rca:#}");
+    assert!(
+        packages[0].1.starts_with(
+            "deploy: package: upgrade ledger:amd64 4.1 → 4.2 (dpkg; its processes map"
+        ),
+        "{rca:#}"
+    );
+    assert_eq!(
+        packages[1],
+        ("host", "deploy: package: install htop:amd64 3.2.2-2 (dpkg)")
+    );
+}

@@ -7,6 +7,7 @@ pub mod history;
 pub mod host;
 pub mod journald;
 pub mod measure;
+pub mod packages;
 pub mod postgres;
 pub mod probes;
 pub mod prometheus;

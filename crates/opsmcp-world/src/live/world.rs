@@ -16,6 +16,7 @@ use super::{
     host::HostMonitor,
     journald::{self, JournaldSource},
     measure::{self, Tracker},
+    packages::PackageLog,
     postgres::{Discovery, PostgresSource},
     probes::{ProbeKind, ProbeSpec},
     prometheus::PrometheusSource,
@@ -64,6 +65,8 @@ pub struct LiveWorld {
     learned_paths: Arc<Mutex<BTreeMap<String, BTreeSet<std::path::PathBuf>>>>,
     /// PostgreSQL servers read for their connections (`[[postgres]]`).
     postgres: Vec<Arc<PostgresSource>>,
+    /// The package manager's log: installs, upgrades and removals as change events.
+    packages: Option<Arc<PackageLog>>,
     /// Whether a TCP probe's address that answers as PostgreSQL is read like a configured
     /// `[[postgres]]` source (`discover_postgres`, on by default).
     discover_postgres: bool,
@@ -149,6 +152,7 @@ impl LiveWorld {
             learned_paths: Arc::new(Mutex::new(BTreeMap::new())),
             sampled: Mutex::new(None),
             postgres: Vec::new(),
+            packages: None,
             discover_postgres: true,
             found: tokio::sync::Mutex::new(BTreeMap::new()),
             pg_errors: Mutex::new(BTreeMap::new()),
@@ -172,6 +176,12 @@ impl LiveWorld {
     /// read, and nothing logs in to a server no one configured.
     pub fn with_postgres_discovery(mut self, on: bool) -> Self {
         self.discover_postgres = on;
+        self
+    }
+
+    /// Also read the package manager's log for changes (`[packages]`).
+    pub fn with_packages(mut self, log: PackageLog) -> Self {
+        self.packages = Some(Arc::new(log));
         self
     }
 
@@ -914,16 +924,32 @@ impl World for LiveWorld {
         from: Timestamp,
         to: Timestamp,
     ) -> BoxFuture<'_, Result<Vec<WorldEvent>, WorldError>> {
-        // Changes seen on the system (config files edited, deploys announced); remediations
-        // are on the incident's timeline.
+        // Changes seen on the system (config files edited, deploys announced) and those the
+        // package manager logged; remediations are on the incident's timeline.
         Box::pin(async move {
-            match &self.book {
+            let mut events = match &self.book {
                 Some(book) => book
                     .changes(from, to)
                     .await
-                    .map_err(|e| WorldError::Unavailable(format!("cannot read changes: {e}"))),
-                None => Ok(Vec::new()),
+                    .map_err(|e| WorldError::Unavailable(format!("cannot read changes: {e}")))?,
+                None => Vec::new(),
+            };
+            if let Some(packages) = self.packages.clone() {
+                let snapshot = self.snapshot().await?;
+                let map = self.map.clone();
+                let logged = tokio::task::spawn_blocking(move || {
+                    packages.events(from, to, &map, &snapshot.all_processes)
+                })
+                .await
+                .map_err(|e| {
+                    WorldError::Unavailable(format!("reading package changes failed: {e}"))
+                })?;
+                if !logged.is_empty() {
+                    events.extend(logged);
+                    events.sort_by_key(|e| e.at);
+                }
             }
+            Ok(events)
         })
     }
 
