@@ -5,6 +5,7 @@
 //! processes map a file of the package — its executable or a library, read from
 //! `/proc/PID/maps` against the package's file list in dpkg's info folder — and on the host
 //! when none does (a removed package has no list left, and a tool nobody runs maps nothing).
+//! One service's changes of one run of the package manager are one event.
 //!
 //! The log is read when changes are asked for, not tailed: changes from before the server
 //! started count, a restart stores nothing twice, and a host without dpkg has no log and no
@@ -175,47 +176,38 @@ impl PackageLog {
         let mapped = mapped_files(map, processes);
         let mut parents = BTreeMap::new();
         let mut events = Vec::new();
-        // The host's changes of one package-manager run (an `apt upgrade` of 80 packages), as
-        // one event: the first change's time, the changes, and the last change's time.
-        let mut host_run: Vec<PackageChange> = Vec::new();
+        // Each service's changes of one package-manager run (an `apt upgrade` of 80 packages)
+        // are one event.
+        let mut runs: BTreeMap<String, Vec<Touched>> = BTreeMap::new();
         for change in changes {
             let files = self.files_of(&change.package, &mut parents);
-            let mut hit = false;
-            for (service, seen) in &mapped {
-                let Some((path, replaced)) =
-                    files.iter().find_map(|f| seen.get(f).map(|r| (f, *r)))
-                else {
-                    continue;
-                };
-                hit = true;
-                let stale = if replaced {
-                    "; its processes still run the replaced file until restarted"
-                } else {
-                    ""
-                };
-                events.push(WorldEvent {
-                    at: change.at,
-                    kind: "package".into(),
-                    service: service.clone(),
-                    detail: format!(
-                        "{} (dpkg; its processes map {}{stale})",
-                        change.describe(),
-                        path.display()
-                    ),
-                });
+            let mut touched: Vec<(String, Option<(PathBuf, bool)>)> = mapped
+                .iter()
+                .filter_map(|(service, seen)| {
+                    let hit = files
+                        .iter()
+                        .find_map(|f| seen.get(f).map(|r| (f.clone(), *r)))?;
+                    Some((service.clone(), Some(hit)))
+                })
+                .collect();
+            if touched.is_empty() {
+                touched.push((HOST.to_string(), None));
             }
-            if !hit {
-                if host_run
+            for (service, file) in touched {
+                let run = runs.entry(service.clone()).or_default();
+                if run
                     .last()
-                    .is_some_and(|last| change.at - last.at > ONE_RUN)
+                    .is_some_and(|last| change.at - last.0.at > ONE_RUN)
                 {
-                    events.push(host_event(std::mem::take(&mut host_run)));
+                    events.push(run_event(&service, std::mem::take(run)));
                 }
-                host_run.push(change);
+                run.push((change.clone(), file));
             }
         }
-        if !host_run.is_empty() {
-            events.push(host_event(host_run));
+        for (service, run) in runs {
+            if !run.is_empty() {
+                events.push(run_event(&service, run));
+            }
         }
         events.sort_by_key(|e| e.at);
         events
@@ -254,22 +246,26 @@ impl PackageLog {
     }
 }
 
-/// Changes of the host less than this apart are one run of the package manager.
+/// Changes of one service less than this apart are one run of the package manager.
 const ONE_RUN: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
 
-/// How many of a run's changes the host's event names.
+/// How many of a run's changes its event names.
 const NAMED_IN_A_RUN: usize = 3;
 
-/// One event for a run of the host's package changes (not empty, oldest first).
-fn host_event(run: Vec<PackageChange>) -> WorldEvent {
-    let at = run.first().map_or(Timestamp::UNIX_EPOCH, |c| c.at);
-    let detail = match run.as_slice() {
-        [one] => format!("{} (dpkg)", one.describe()),
+/// A change, and the file of it the service's processes map (and whether that mapping is of
+/// the replaced file) — none for the host.
+type Touched = (PackageChange, Option<(PathBuf, bool)>);
+
+/// One event for a run of a service's package changes (not empty, oldest first).
+fn run_event(service: &str, run: Vec<Touched>) -> WorldEvent {
+    let at = run.first().map_or(Timestamp::UNIX_EPOCH, |c| c.0.at);
+    let what = match run.as_slice() {
+        [one] => one.0.describe(),
         _ => {
             let named: Vec<String> = run
                 .iter()
                 .take(NAMED_IN_A_RUN)
-                .map(PackageChange::describe)
+                .map(|c| c.0.describe())
                 .collect();
             let more = run.len().saturating_sub(NAMED_IN_A_RUN);
             let more = if more > 0 {
@@ -277,18 +273,25 @@ fn host_event(run: Vec<PackageChange>) -> WorldEvent {
             } else {
                 String::new()
             };
-            format!(
-                "{} package changes: {}{more} (dpkg)",
-                run.len(),
-                named.join("; ")
-            )
+            format!("{} package changes: {}{more}", run.len(), named.join("; "))
+        }
+    };
+    let source = match run.iter().find_map(|c| c.1.as_ref()) {
+        None => "dpkg".to_string(),
+        Some((path, _)) => {
+            let stale = if run.iter().any(|c| c.1.as_ref().is_some_and(|f| f.1)) {
+                "; its processes still run replaced files until restarted"
+            } else {
+                ""
+            };
+            format!("dpkg; its processes map {}{stale}", path.display())
         }
     };
     WorldEvent {
         at,
         kind: "package".into(),
-        service: HOST.into(),
-        detail,
+        service: service.to_string(),
+        detail: format!("{what} ({source})"),
     }
 }
 
@@ -451,7 +454,8 @@ mod tests {
     }
 
     /// An upgrade of many packages nobody's processes map is one event of the host, not one
-    /// per package; a run minutes later is another.
+    /// per package; a run minutes later is another (a service's runs are grouped the same
+    /// way).
     #[test]
     fn one_run_of_the_package_manager_is_one_change_of_the_host() {
         let dir = tempfile::tempdir().unwrap();
