@@ -394,6 +394,32 @@ impl SimWorld {
         Some(out)
     }
 
+    /// The share of a service's work failing beyond its normal at `at`, from its error (or
+    /// success) share signals, from 0 to 1.
+    fn failing_share(&self, svc: &Service, at: Timestamp) -> f64 {
+        let Some(now) = self.signals(&svc.name, at) else {
+            return 0.0;
+        };
+        now.iter()
+            .filter_map(|(signal, value)| {
+                let base = svc.baseline.get(signal)?;
+                let whole = if signals::is_percent(signal) {
+                    100.0
+                } else {
+                    1.0
+                };
+                if signals::is_error_share(signal) {
+                    Some((value - base) / whole)
+                } else if signals::is_success_share(signal) {
+                    Some((base - value) / whole)
+                } else {
+                    None
+                }
+            })
+            .fold(0.0, f64::max)
+            .clamp(0.0, 1.0)
+    }
+
     /// Hops from `service` down to the faulty component through `depends_on` (1 = calls it).
     fn hops_from_fault(&self, service: &str) -> Option<u32> {
         let target = &self.scenario.fault.component;
@@ -465,8 +491,17 @@ impl SimWorld {
         let since = (second - self.started.as_second()) as u64;
         let mut lines = Vec::new();
         for svc in &self.scenario.services {
-            let mut sources: Vec<(&LogTemplate, f64, &str)> =
-                svc.logs.iter().map(|t| (t, 1.0, "base")).collect();
+            // Work that fails is not also logged as done: a service's routine lines thin out
+            // by the share of its work failing beyond normal.
+            let failing = self.failing_share(svc, at);
+            let mut sources: Vec<(&LogTemplate, f64, &str)> = svc
+                .logs
+                .iter()
+                .map(|t| {
+                    let routine = matches!(t.level, Level::Info | Level::Debug);
+                    (t, if routine { 1.0 - failing } else { 1.0 }, "base")
+                })
+                .collect();
             // Lines written once, when what writes them begins: (template, when).
             let mut once: Vec<(&LogTemplate, Timestamp)> = Vec::new();
             let onset = self.onset();

@@ -730,3 +730,67 @@ effects = { error_rate = { to = 0.2 } }
         "the worker calls the fault's component: only its signal is excused"
     );
 }
+
+/// A service whose work fails writes fewer of its routine lines: they thin by the share
+/// failing beyond normal (half, here), while its warnings keep their rate and a healthy
+/// neighbour is untouched.
+#[test]
+fn routine_lines_thin_out_as_a_services_work_fails() {
+    let body = r#"
+[[services]]
+name = "web"
+kind = "api"
+depends_on = ["db"]
+log_format = "json"
+baseline = { request_rate = 10.0, http_5xx_percent = 0.0 }
+logs = [
+  { level = "info", per_minute = 600, message = "GET /items 200" },
+  { level = "warn", per_minute = 120, message = "slow request" },
+]
+
+[[services]]
+name = "db"
+kind = "database"
+log_format = "json"
+baseline = { request_rate = 10.0, error_rate = 0.0 }
+logs = [{ level = "info", per_minute = 600, message = "checkpoint complete" }]
+
+[[services]]
+name = "cron"
+kind = "worker"
+log_format = "json"
+baseline = { request_rate = 1.0, error_rate = 0.0 }
+logs = [{ level = "info", per_minute = 600, message = "tick" }]
+
+[fault]
+type = "slow-dependency"
+component = "db"
+onset_minutes_ago = 30
+shape = "step"
+effects = { latency_ms = { factor = 3.0 } }
+
+[fault.propagation]
+error_rate = 0.5
+"#;
+    let s = small(body, "slow-dependency", "db");
+    let w = SimWorld::new(s, 1, start());
+    let count = |service: &str, message: &str, from: Timestamp| {
+        w.logs(from, from + mins(5))
+            .filter(|l| l.service == service && l.text.contains(message))
+            .count() as f64
+    };
+    let before = start() - mins(40);
+    let during = start() - mins(10);
+    let ratio = count("web", "GET /items", during) / count("web", "GET /items", before);
+    assert!(
+        (0.4..0.6).contains(&ratio),
+        "routine lines at {ratio} of normal"
+    );
+    let warn = count("web", "slow request", during) / count("web", "slow request", before);
+    assert!((0.9..1.1).contains(&warn), "warnings at {warn} of normal");
+    let tick = count("cron", "tick", during) / count("cron", "tick", before);
+    assert!(
+        (0.9..1.1).contains(&tick),
+        "a healthy service at {tick} of normal"
+    );
+}
