@@ -285,6 +285,16 @@ impl SimWorld {
 
     /// Every signal of `service` at `at`; `None` for an unknown service.
     pub fn signals(&self, service: &str, at: Timestamp) -> Option<BTreeMap<String, f64>> {
+        self.signals_where(service, at, |_| true)
+    }
+
+    /// [`SimWorld::signals`], only those `keep` accepts (the others are not computed).
+    fn signals_where(
+        &self,
+        service: &str,
+        at: Timestamp,
+        keep: impl Fn(&str) -> bool,
+    ) -> Option<BTreeMap<String, f64>> {
         let svc = self.scenario.service(service)?;
         // Noise is keyed to time since the world started, not to the clock: the same seed then
         // gives the same series whenever it is run, so an evaluation can be repeated.
@@ -293,7 +303,7 @@ impl SimWorld {
         let fault = &self.scenario.fault;
         let hops = self.hops_from_fault(service);
         let mut out = BTreeMap::new();
-        for (signal, base) in &svc.baseline {
+        for (signal, base) in svc.baseline.iter().filter(|(s, _)| keep(s)) {
             let mut value = *base;
             if service == fault.component
                 && let Some(effect) = fault.effects.get(signal)
@@ -397,7 +407,8 @@ impl SimWorld {
     /// The share of a service's work failing beyond its normal at `at`, from its error (or
     /// success) share signals, from 0 to 1.
     fn failing_share(&self, svc: &Service, at: Timestamp) -> f64 {
-        let Some(now) = self.signals(&svc.name, at) else {
+        let shares = |s: &str| signals::is_error_share(s) || signals::is_success_share(s);
+        let Some(now) = self.signals_where(&svc.name, at, shares) else {
             return 0.0;
         };
         now.iter()
