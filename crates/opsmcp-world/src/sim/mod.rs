@@ -89,6 +89,10 @@ pub struct SimWorld {
     applied: Vec<Applied>,
     log_rate: f64,
     effect_speed: f64,
+    /// Hops from each service down to the fault's component ([`SimWorld::hops_from_fault`]),
+    /// worked out once: every second of logs and every metric point asks it of every service,
+    /// and walking the graph each time made a world of N services cost N³ a second.
+    hops: BTreeMap<String, u32>,
 }
 
 impl SimWorld {
@@ -96,6 +100,7 @@ impl SimWorld {
     /// `onset_minutes_ago` before that).
     pub fn new(scenario: Scenario, seed: u64, started: Timestamp) -> Self {
         Self {
+            hops: hops_to(&scenario, &scenario.fault.component),
             scenario,
             seed,
             started,
@@ -433,30 +438,7 @@ impl SimWorld {
 
     /// Hops from `service` down to the faulty component through `depends_on` (1 = calls it).
     fn hops_from_fault(&self, service: &str) -> Option<u32> {
-        let target = &self.scenario.fault.component;
-        let mut frontier = vec![service];
-        let mut seen = vec![service];
-        for hop in 1..=self.scenario.services.len() as u32 {
-            let mut next = Vec::new();
-            for s in frontier {
-                for d in self
-                    .scenario
-                    .service(s)
-                    .map(|s| s.depends_on.as_slice())
-                    .unwrap_or(&[])
-                {
-                    if d == target {
-                        return Some(hop);
-                    }
-                    if !seen.contains(&d.as_str()) {
-                        seen.push(d);
-                        next.push(d.as_str());
-                    }
-                }
-            }
-            frontier = next;
-        }
-        None
+        self.hops.get(service).copied()
     }
 
     fn within(&self, start_minutes_ago: f64, duration_minutes: f64, at: Timestamp) -> bool {
@@ -628,6 +610,35 @@ impl SimWorld {
             text: style::format_line(svc.log_format, &native),
         }
     }
+}
+
+/// For every service with a path to `target` through `depends_on`, the length of the shortest
+/// one (1 = calls it; `target` itself only when a cycle leads back to it): one walk up the
+/// callers from `target`, instead of one walk down from every service.
+fn hops_to(scenario: &Scenario, target: &str) -> BTreeMap<String, u32> {
+    let mut callers: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for s in &scenario.services {
+        for d in &s.depends_on {
+            callers.entry(d.as_str()).or_default().push(s.name.as_str());
+        }
+    }
+    let mut hops = BTreeMap::new();
+    let mut frontier = vec![target];
+    let mut hop = 0;
+    while !frontier.is_empty() {
+        hop += 1;
+        let mut next = Vec::new();
+        for s in frontier {
+            for &c in callers.get(s).map(Vec::as_slice).unwrap_or(&[]) {
+                if !hops.contains_key(c) {
+                    hops.insert(c.to_string(), hop);
+                    next.push(c);
+                }
+            }
+        }
+        frontier = next;
+    }
+    hops
 }
 
 fn apply_effect(value: f64, effect: &Effect, strength: f64) -> f64 {

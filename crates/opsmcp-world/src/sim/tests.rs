@@ -794,3 +794,50 @@ error_rate = 0.5
         "a healthy service at {tick} of normal"
     );
 }
+
+/// Hops to the fault as the graph was walked before they were worked out once per world: down
+/// from `service`, shortest path first.
+fn hops_walked(s: &super::Scenario, service: &str) -> Option<u32> {
+    let target = &s.fault.component;
+    let mut frontier = vec![service];
+    let mut seen = vec![service];
+    for hop in 1..=s.services.len() as u32 {
+        let mut next = Vec::new();
+        for x in frontier {
+            for d in s.service(x).map(|x| x.depends_on.as_slice()).unwrap_or(&[]) {
+                if d == target {
+                    return Some(hop);
+                }
+                if !seen.contains(&d.as_str()) {
+                    seen.push(d);
+                    next.push(d.as_str());
+                }
+            }
+        }
+        frontier = next;
+    }
+    None
+}
+
+#[test]
+fn hops_to_the_fault_are_the_shortest_walk_down_the_graph() {
+    let mut scenarios = builtin::all().unwrap();
+    // A diamond and a cycle through the component, which no built-in scenario has.
+    let mut s = builtin::load("db-connection-pool-exhaustion").unwrap();
+    s.services[0].depends_on.push("search".into());
+    s.services[3].depends_on.push("orders-db".into());
+    s.services[1].depends_on.push("checkout-api".into());
+    scenarios.push(s);
+    for s in scenarios {
+        let w = SimWorld::new(s.clone(), 1, start());
+        for svc in &s.services {
+            assert_eq!(
+                w.hops_from_fault(&svc.name),
+                hops_walked(&s, &svc.name),
+                "{} in {}",
+                svc.name,
+                s.name
+            );
+        }
+    }
+}

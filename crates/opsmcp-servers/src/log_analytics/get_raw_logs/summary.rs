@@ -52,7 +52,51 @@ pub(super) struct Tally {
     redacted_lines: u64,
     // Per service, because services log in different formats and the miner detects one format
     // per stream.
-    texts: BTreeMap<String, Vec<u8>>,
+    miners: BTreeMap<String, Miner>,
+}
+
+/// Bytes of a service's messages kept before they go to its engine: mined as they come, a
+/// fetch holds this much per service, not every message of the file (up to ~70 MB).
+const FEED_BYTES: usize = 64 * 1024;
+
+/// One service's template miner and the messages not yet fed to it.
+struct Miner {
+    /// `None` when the engine could not be made; the service then has no templates.
+    engine: Option<Engine>,
+    buf: Vec<u8>,
+}
+
+impl Miner {
+    fn new() -> Self {
+        // One thread: the server shares its cores with every other request.
+        let opts = MineOptions {
+            threads: 1,
+            examples: 1,
+            ..MineOptions::default()
+        };
+        Self {
+            engine: Engine::new(opts).ok(),
+            buf: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, message: &str) {
+        // Fed before the buffer would pass the bound, so it never grows past it.
+        if self.buf.len() + message.len() + 1 > FEED_BYTES {
+            self.feed();
+        }
+        self.buf.extend_from_slice(message.as_bytes());
+        self.buf.push(b'\n');
+    }
+
+    fn feed(&mut self) {
+        if let Some(engine) = &mut self.engine
+            && !self.buf.is_empty()
+        {
+            engine.feed(&self.buf);
+        }
+        self.buf.clear();
+    }
 }
 
 impl Tally {
@@ -69,9 +113,14 @@ impl Tally {
         if self.first_at.is_none() {
             self.first_at = Some(entry.at.clone());
         }
-        let buf = self.texts.entry(entry.service.clone()).or_default();
-        buf.extend_from_slice(entry.message.as_bytes());
-        buf.push(b'\n');
+        match self.miners.get_mut(&entry.service) {
+            Some(m) => m.add(&entry.message),
+            None => {
+                let mut m = Miner::new();
+                m.add(&entry.message);
+                self.miners.insert(entry.service.clone(), m);
+            }
+        }
         self.last_at = Some(entry.at.clone());
     }
 
@@ -88,26 +137,20 @@ impl Tally {
             by_service_level: self.by_service_level,
             first_at: self.first_at,
             last_at: self.last_at,
-            top_templates: mine(self.texts),
+            top_templates: mine(self.miners),
             redacted_lines: self.redacted_lines,
         }
     }
 }
 
 /// The ten most frequent templates over all services.
-fn mine(texts: BTreeMap<String, Vec<u8>>) -> Vec<TemplateCount> {
+fn mine(miners: BTreeMap<String, Miner>) -> Vec<TemplateCount> {
     let mut all = Vec::new();
-    for (service, text) in texts {
-        // One thread: the server shares its cores with every other request.
-        let opts = MineOptions {
-            threads: 1,
-            examples: 1,
-            ..MineOptions::default()
-        };
-        let Ok(mut engine) = Engine::new(opts) else {
+    for (service, mut miner) in miners {
+        miner.feed();
+        let Some(mut engine) = miner.engine else {
             continue;
         };
-        engine.feed(&text);
         engine.end_stream();
         for t in engine.finish().templates.into_iter().take(10) {
             all.push(TemplateCount {
