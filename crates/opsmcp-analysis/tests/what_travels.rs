@@ -1038,3 +1038,52 @@ async fn a_change_is_read_by_what_it_did_whatever_its_kind_is_called() {
         }
     }
 }
+
+/// A pool that filled slowly for most of an hour after its service's release is exhausted,
+/// and the release is what leaks: undoing it comes first, not a bigger pool (which only fills
+/// later). Without the release, the same slow fill is a pool to enlarge.
+#[tokio::test]
+async fn a_pool_a_release_leaks_into_is_fixed_by_undoing_the_release() {
+    let file = "release-leaks-pool-connections-slowly.toml";
+    sure_and_right(file, ("connection-pool-exhaustion", "quotes-svc")).await;
+    let first = |r: &RcaReport| {
+        r.hypotheses[0]
+            .suggested_action
+            .as_ref()
+            .map(|a| a.action.clone())
+            .unwrap_or_default()
+    };
+    for seed in 1..=2 {
+        let r = analyze(file, seed).await;
+        assert_eq!(
+            first(&r),
+            "rollback-quotes-svc",
+            "seed {seed}: {}",
+            r.summary
+        );
+    }
+    let mut unreleased = fixture(file);
+    unreleased.events.clear();
+    let r = play(unreleased, 1).await;
+    assert_eq!(top(&r).0, "connection-pool-exhaustion", "{}", r.summary);
+    assert_eq!(first(&r), "raise-quotes-pool-to-80", "{}", r.summary);
+}
+
+/// Workers lost with the nodes they ran on: the pool's ceiling fell with a capacity change and
+/// every remaining worker is busy (burning CPU, as workers do). The pool is too small for the
+/// work — sure enough to add capacity back.
+#[tokio::test]
+async fn a_pool_shrunk_by_lost_capacity_is_the_cause_and_capacity_the_fix() {
+    let file = "workers-lost-with-their-nodes-shrink-the-pool.toml";
+    sure_and_right(file, ("connection-pool-exhaustion", "render-pool")).await;
+    let r = analyze(file, 1).await;
+    assert_eq!(
+        r.hypotheses[0]
+            .suggested_action
+            .as_ref()
+            .map(|a| a.action.as_str()),
+        Some("add-on-demand-render-nodes"),
+        "{}",
+        r.summary
+    );
+}

@@ -587,6 +587,46 @@ pub fn own_bound<'a>(usage: &str, limits: impl Iterator<Item = &'a str>) -> Opti
         .find(|l| stem(l) == s)
 }
 
+/// Whether a pool's units are what does the work (threads, worker processes, goroutines,
+/// tasks) rather than a way to reach something else (connections, clients, sessions): a pool
+/// of workers all busy burns CPU, a pool of connections only waits.
+pub fn is_worker_pool(name: &str) -> bool {
+    let w = words(name);
+    has(
+        &w,
+        &[
+            "threads",
+            "thread",
+            "workers",
+            "worker",
+            "executor",
+            "goroutines",
+            "goroutine",
+            "handlers",
+            "processes",
+            "process",
+            "procs",
+            "tasks",
+            "concurrency",
+        ],
+    ) && !has(
+        &w,
+        &[
+            "connections",
+            "connection",
+            "conns",
+            "conn",
+            "cx",
+            "clients",
+            "client",
+            "sessions",
+            "backends",
+            "cl",
+            "sv",
+        ],
+    )
+}
+
 /// A percentage by its name (`…_percent`, `…_pct`, `…_utilization`): bounded by 100.
 pub fn is_percent(name: &str) -> bool {
     has(
@@ -659,6 +699,29 @@ pub fn is_error_share(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::{SignalKind::*, is_storage_io, kind, limit_for, own_bound};
+
+    #[test]
+    fn a_pool_of_workers_does_work_and_one_of_connections_waits() {
+        for n in [
+            "celery_worker_tasks_active",
+            "tomcat_threads_busy_threads",
+            "jetty_threads_busy",
+            "executor_active_threads",
+            "phpfpm_active_processes",
+            "go_goroutines",
+        ] {
+            assert!(super::is_worker_pool(n), "{n}");
+        }
+        for n in [
+            "hikaricp_connections_active",
+            "db_connections_in_use",
+            "pgbouncer_pools_server_active_connections",
+            "redis_connected_clients",
+            "pg_stat_activity_count",
+        ] {
+            assert!(!super::is_worker_pool(n), "{n}");
+        }
+    }
 
     #[test]
     fn exporters_names_map_to_one_kind() {

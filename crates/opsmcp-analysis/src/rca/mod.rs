@@ -1087,6 +1087,23 @@ fn only_inodes(inp: &Inputs<'_>, component: &str) -> bool {
         })
 }
 
+/// A pool that filled slowly — its use or its waiters climbing for [`rules::LEAK_CLIMB`] or
+/// more — after a release of its own service shortly before the climb began: what a release
+/// that takes connections (or threads) and never gives them back draws. Load fills a pool as
+/// fast as it arrives, and a pool sized too small is full from the start.
+fn pool_leaks(inp: &Inputs<'_>, component: &str) -> bool {
+    inp.changes(component)
+        .filter(|c| {
+            let kind = signals::kind(&c.signal);
+            (kind == SignalKind::PoolUsage && c.limit.is_some()) || kind == SignalKind::PoolWaiting
+        })
+        .filter_map(|c| Some((c.onset?, c.worsening_until?)))
+        .any(|(onset, until)| {
+            until.duration_since(onset) >= rules::LEAK_CLIMB
+                && !changes_before(inp, component, "deploy", Some(onset)).is_empty()
+        })
+}
+
 /// The component's other out-of-range signals, not yet cited.
 fn metric_evidence(inp: &Inputs<'_>, component: &str, cited: &[Evidence]) -> Vec<Evidence> {
     inp.changes(component)
@@ -1143,17 +1160,28 @@ fn hypothesis(
         });
         fitting.splice(0..0, held);
     }
+    let undo = |a: &&ActionInfo| {
+        signals::words(&a.name).iter().any(|w| {
+            matches!(
+                w.as_str(),
+                "rollback" | "revert" | "previous" | "downgrade" | "pin" | "undo"
+            )
+        })
+    };
     if cause == RootCause::MemoryLeak {
         // A restart only buys time; undoing the version that brought the leak fixes it.
-        let undo = |a: &&ActionInfo| {
-            signals::words(&a.name).iter().any(|w| {
-                matches!(
-                    w.as_str(),
-                    "rollback" | "revert" | "previous" | "downgrade" | "pin" | "undo"
-                )
-            })
-        };
         fitting.sort_by_key(|a| undo(a) != deployed_before);
+    }
+    if cause == RootCause::ConnectionPoolExhaustion && own_evidence && pool_leaks(inp, component) {
+        // Connections taken and never given back: a bigger pool or a restart only fills
+        // later; undoing the release that leaks them is the fix.
+        let undoing: Vec<&ActionInfo> = inp
+            .actions
+            .iter()
+            .filter(|a| a.target == component && undo(a))
+            .collect();
+        fitting.retain(|a| !undoing.iter().any(|u| u.name == a.name));
+        fitting.splice(0..0, undoing);
     }
     if cause == RootCause::DiskFull && only_inodes(inp, component) {
         fitting.sort_by_key(|a| remedy::grows(a));
@@ -1310,8 +1338,16 @@ fn accounted(inp: &Inputs<'_>, component: &str, cause: RootCause) -> f64 {
         && inp
             .changes(component)
             .any(|c| signals::is_storage_io(&c.signal));
-    // More work arriving than usual uses more CPU, whatever else is wrong.
-    let busier = inp.changes(component).any(more_work);
+    // More work arriving than usual uses more CPU, whatever else is wrong; so does a pool of
+    // workers (threads, processes) all busy at its maximum — its units are what does the work,
+    // where a pool of connections only waits.
+    let busier = inp.changes(component).any(more_work)
+        || (cause == RootCause::ConnectionPoolExhaustion
+            && inp.changes(component).any(|c| {
+                c.limit.is_some()
+                    && signals::kind(&c.signal) == SignalKind::PoolUsage
+                    && signals::is_worker_pool(&c.signal)
+            }));
     for c in inp.changes(component) {
         let kind = signals::kind(&c.signal);
         if busier && kind == SignalKind::Cpu {

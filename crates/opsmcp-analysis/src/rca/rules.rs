@@ -42,7 +42,7 @@ const MEMORY_SIGN: f64 = 0.5;
 /// arrives from above, sent by a run or a scale-out on what calls it.
 const SENT_FROM_ABOVE: f64 = 0.5;
 /// How long memory must go on climbing to be a leak's ramp rather than a step.
-const LEAK_CLIMB: SignedDuration = SignedDuration::from_mins(30);
+pub(crate) const LEAK_CLIMB: SignedDuration = SignedDuration::from_mins(30);
 /// Disk or inodes out of range, and again when full.
 const DISK: f64 = 2.0;
 /// A certificate expired.
@@ -397,8 +397,10 @@ pub(crate) fn pool(c: &Ctx) -> Rule {
 
 /// A pool full at a maximum a change just moved. A change that says it resized the pool (its
 /// words name what moved) was a decision about capacity, and the work outgrew it: the pool is
-/// the cause to name. A change that moved the maximum and says nothing of it did what it did
-/// not say: the change is the likelier cause, and the full pool how it shows.
+/// the cause to name. So is a change of capacity itself (nodes, replicas or workers lost or
+/// removed): it is what a pool's maximum is made of. A release or setting that moved the
+/// maximum and says nothing of it did what it did not say: the change is the likelier cause,
+/// and the full pool how it shows.
 fn resized_by_a_change(c: &Ctx, at_limit: &[&&SeriesChange], r: &mut Rule) {
     let Some((s, before)) = at_limit
         .iter()
@@ -406,14 +408,23 @@ fn resized_by_a_change(c: &Ctx, at_limit: &[&&SeriesChange], r: &mut Rule) {
     else {
         return;
     };
-    let Some(e) = ["config", "deploy"]
+    let Some(e) = ["config", "deploy", "scale"]
         .into_iter()
         .flat_map(|k| c.changes(k))
         .max_by_key(|e| e.at)
     else {
         return;
     };
-    if names_what_moved(c.inp, c.component, e).is_some() {
+    if e.kind == "scale" {
+        r.pro.push(c.event(
+            e,
+            &format!(
+                " — capacity changed, and with it the pool's maximum (it was {before}): the \
+                 pool is now smaller than the work: {}",
+                describe(s)
+            ),
+        ));
+    } else if names_what_moved(c.inp, c.component, e).is_some() {
         r.pro.push(c.event(
             e,
             &format!(
@@ -1272,8 +1283,9 @@ pub(crate) fn explains(cause: RootCause, kind: SignalKind) -> bool {
     symptom
         || match cause {
             RootCause::BadDeploy | RootCause::BadConfigPush => kind != Platform,
+            // A pool's own maximum moving is how it came to be too small.
             RootCause::ConnectionPoolExhaustion => {
-                matches!(kind, PoolUsage | PoolWaiting | Backlog)
+                matches!(kind, PoolUsage | PoolWaiting | Backlog | Limit)
             }
             // What is never given back grows: memory, and the threads or goroutines that
             // hold it.
