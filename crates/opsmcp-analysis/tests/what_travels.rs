@@ -1087,3 +1087,27 @@ async fn a_pool_shrunk_by_lost_capacity_is_the_cause_and_capacity_the_fix() {
         r.summary
     );
 }
+
+/// A vendor that lost a good part of what it serves (its registered devices fell by half) is
+/// broken inside, not merely slow: no sure "slow dependency", so nothing is run on it. The same
+/// vendor keeping what it serves, only slower and failing some calls, is slow.
+#[tokio::test]
+async fn a_vendor_that_lost_what_it_serves_is_not_called_slow_with_confidence() {
+    let file = "vendor-loses-what-it-serves.toml";
+    for seed in 1..=2 {
+        let r = analyze(file, seed).await;
+        let (_, _, confidence) = top(&r);
+        assert!(confidence < CONFIDENCE_FLOOR, "seed {seed}: {}", r.summary);
+    }
+    let mut kept = fixture(file);
+    kept.fault.effects.remove("devices_registered");
+    let r = play(kept, 1).await;
+    let (kind, component, confidence) = top(&r);
+    assert_eq!(
+        (kind, component),
+        ("slow-dependency", "push-provider"),
+        "{}",
+        r.summary
+    );
+    assert!(confidence >= CONFIDENCE_FLOOR, "{}", r.summary);
+}

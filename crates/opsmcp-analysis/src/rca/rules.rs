@@ -732,6 +732,16 @@ pub(crate) fn slow(c: &Ctx) -> Rule {
         // Something of its own explains the latency (a cache that stopped hitting, an
         // expired certificate, a full disk): slowness is then the symptom, not the cause.
         r.strength *= EXPLAINED_SLOWNESS;
+    } else if let Some(lost) = external.then(|| lost_inside(c)).flatten() {
+        // A vendor that lost a good part of what it holds or serves (attached devices,
+        // registered members, live links) is broken inside: slowness is how that shows, and
+        // nothing here says what broke.
+        r.con.push(c.note(format!(
+            "{} fell from {} to {}: {} lost what it serves, an outage inside it rather than \
+             slowness, and nothing here says why",
+            lost.signal, lost.reference, lost.current, c.component
+        )));
+        r.strength *= DOWN_NOT_SLOW;
     } else if external && fails_most >= FAILS_MOST {
         // A vendor that turns most calls away is down inside, not slow: what broke in it is
         // not known here, and waiting on it or routing around it is a human's call.
@@ -754,6 +764,24 @@ pub(crate) fn slow(c: &Ctx) -> Rule {
         r.strength *= BENEATH;
     }
     r
+}
+
+/// What is left of an unnamed quantity that lost a third or more of its normal.
+const LOST_A_THIRD: f64 = 2.0 / 3.0;
+
+/// A quantity of the component that no kind names (neither latency, errors, load nor a
+/// resource) and that fell to two thirds of its normal or less, now — not an allowance spent
+/// (that is a throttle, and slowness), whether or not it was big enough to count as out of
+/// range on its own.
+fn lost_inside<'a>(c: &Ctx<'a, '_>) -> Option<&'a SeriesChange> {
+    c.inp.scan.series.iter().find(|s| {
+        s.service == c.component
+            && signals::kind(&s.signal) == SignalKind::Other
+            && !signals::is_health_verdict(&s.signal)
+            && s.reference > 0.0
+            && s.current <= LOST_A_THIRD * s.reference
+            && !explains_quantity(RootCause::SlowDependency, s)
+    })
 }
 
 /// The component is gone: its probes refused or its processes ended.
