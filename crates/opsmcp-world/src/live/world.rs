@@ -935,10 +935,18 @@ impl World for LiveWorld {
                 None => Vec::new(),
             };
             if let Some(packages) = self.packages.clone() {
-                let snapshot = self.snapshot().await?;
+                // Without a reading of the processes every package change is the host's; the
+                // changes themselves are still told.
+                let processes = match self.snapshot().await {
+                    Ok(s) => s.all_processes.clone(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "package changes told without their services");
+                        Arc::default()
+                    }
+                };
                 let map = self.map.clone();
                 let logged = tokio::task::spawn_blocking(move || {
-                    packages.events(from, to, &map, &snapshot.all_processes)
+                    packages.events(from, to, &map, &processes)
                 })
                 .await
                 .map_err(|e| {
