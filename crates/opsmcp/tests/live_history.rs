@@ -269,7 +269,7 @@ async fn a_package_upgraded_under_a_running_service_is_that_services_change() {
     std::fs::create_dir(&bin).unwrap();
     let exe = bin.join("ledger-daemon");
     std::fs::copy("/bin/sleep", &exe).unwrap();
-    let _daemon = Killed(Command::new(&exe).arg("120").spawn().unwrap());
+    let _daemon = Killed(spawn_fresh_copy(Command::new(&exe).arg("120")));
     let info = dir.path().join("info");
     std::fs::create_dir(&info).unwrap();
     std::fs::write(
@@ -355,4 +355,19 @@ async fn a_package_upgraded_under_a_running_service_is_that_services_change() {
         of("host"),
         "deploy: package: install htop:amd64 3.2.2-2 (dpkg)"
     );
+}
+
+/// Spawns a program just copied into place. Another test thread that forks while the copy's
+/// file is still open for writing holds it open in its child until that child execs, and
+/// the kernel refuses to run a file open for writing ("Text file busy"): wait that out.
+fn spawn_fresh_copy(command: &mut Command) -> std::process::Child {
+    for _ in 0..100 {
+        match command.spawn() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other.expect("the copied program starts"),
+        }
+    }
+    panic!("the copied program stayed busy for 2 s");
 }

@@ -388,7 +388,19 @@ mod tests {
         std::fs::create_dir(&bin).unwrap();
         let exe = bin.join("worker-sleep");
         std::fs::copy("/bin/sleep", &exe).unwrap();
-        let mut child = std::process::Command::new(&exe).arg("30").spawn().unwrap();
+        // Another test thread forking while the copy was open for writing holds it open
+        // until its child execs: the kernel says "Text file busy" meanwhile.
+        let mut child = (0..100)
+            .find_map(
+                |_| match std::process::Command::new(&exe).arg("30").spawn() {
+                    Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        None
+                    }
+                    other => Some(other.unwrap()),
+                },
+            )
+            .expect("the copied program starts");
         let info = dir.path().join("info");
         std::fs::create_dir(&info).unwrap();
         std::fs::write(
