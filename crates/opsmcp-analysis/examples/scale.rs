@@ -2,11 +2,11 @@
 //! domain functions the tools call, [`rca::analyze`] and [`logs::analyze`]) over generated
 //! simulated worlds of N services and L log lines in the analysis window.
 //!
-//! A world is a scenario written as TOML (the same format as `scenarios/`, parsed by
+//! A world is a scenario written as TOML by `opsmcp scenarios generate` ([`generate`], parsed by
 //! [`Scenario::parse`]) and played by the simulator the servers use ([`SimulatedWorld`]):
 //! N services in a layered call graph (APIs call workers, workers call databases), one
-//! connection pool exhausted on a database in the middle of the graph, its callers failing with
-//! it, a harmless deploy and a warning burst elsewhere as red herrings. The log rate is scaled so
+//! connection pool exhausted on a database, its callers failing with it, a harmless deploy and
+//! a warning burst elsewhere as a red herring. The log rate is scaled so
 //! the 30-minute window holds about L lines (the window before it, read as the baseline, as
 //! many again).
 //!
@@ -37,7 +37,10 @@ use opsmcp_analysis::{
 use opsmcp_world::{
     World,
     health::Thresholds,
-    sim::{Scenario, SimWorld, SimulatedWorld},
+    sim::{
+        Scenario, SimWorld, SimulatedWorld,
+        generate::{Generated, Spec, generate},
+    },
 };
 
 /// The analysis window: the tools' default (the last 30 minutes).
@@ -94,7 +97,7 @@ fn list(args: &[String], name: &str, default: &str) -> Vec<String> {
 
 fn toml_of(args: &[String]) -> Result<(), String> {
     let n = number(args, "--services")? as usize;
-    print!("{}", Generated::generate(n).toml);
+    print!("{}", world_of(n)?.toml);
     Ok(())
 }
 
@@ -103,7 +106,7 @@ fn point(args: &[String]) -> Result<(), String> {
     let tool = flag(args, "--tool").ok_or(USAGE)?.to_string();
     let n = number(args, "--services")? as usize;
     let lines = number(args, "--lines")?;
-    let world_def = Generated::generate(n);
+    let world_def = world_of(n)?;
     let scenario = Scenario::parse(&world_def.toml, "generated").map_err(|e| e.to_string())?;
     let now = Timestamp::now();
     let rate = lines as f64 / (WINDOW_MIN as f64 * world_def.normal_per_minute);
@@ -152,8 +155,7 @@ async fn run(
             .map_err(|e| e.to_string())?;
             let c = &report.conclusion;
             let component = c.component.clone().unwrap_or_default();
-            let right =
-                component == world_def.fault && c.root_cause == "connection-pool-exhaustion";
+            let right = component == world_def.component && c.root_cause == world_def.cause;
             Ok((
                 format!("{} {component} ({:.2})", c.root_cause, c.confidence),
                 Some(right),
@@ -170,7 +172,7 @@ async fn run(
                 .first()
                 .map(|s| s.service.clone())
                 .unwrap_or_default();
-            let right = first == world_def.fault;
+            let right = first == world_def.component;
             Ok((
                 format!("first: {first}"),
                 Some(right),
@@ -286,291 +288,13 @@ fn sweep(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// A generated world: its scenario text, the component at fault and the normal log lines a
-/// minute of all services together (before scaling).
-struct Generated {
-    toml: String,
-    fault: String,
-    normal_per_minute: f64,
-}
-
-/// splitmix64: a fixed sequence, so the same N always gives the same world.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn around(&mut self, v: f64) -> f64 {
-        let f = 0.6 + (self.next() % 800) as f64 / 1000.0;
-        (v * f * 10.0).round() / 10.0
-    }
-}
-
-/// What a service is in the generated graph.
-#[derive(Clone, Copy, PartialEq)]
-enum Role {
-    Api,
-    Worker,
-    Database,
-}
-
-impl Generated {
-    /// N services: the first fifth APIs, the last fifth databases, workers between. Each
-    /// non-database calls two or three services further down (within the next 20), so paths
-    /// are a few hops long whatever N. The fault is a database called by at least one worker.
-    fn generate(n: usize) -> Self {
-        let n = n.max(4);
-        let mut rng = Rng(n as u64);
-        let role = |i: usize| {
-            if i < n.div_ceil(5) {
-                Role::Api
-            } else if i >= n - n.div_ceil(5) {
-                Role::Database
-            } else {
-                Role::Worker
-            }
-        };
-        let name = |i: usize| match role(i) {
-            Role::Api => format!("api-{i:03}"),
-            Role::Worker => format!("worker-{i:03}"),
-            Role::Database => format!("db-{i:03}"),
-        };
-        let first_db = n - n.div_ceil(5);
-        // The database nearest the middle of the database tier.
-        let fault = first_db + (n - first_db) / 2;
-        let herring = n.div_ceil(5) / 2;
-        let mut out = String::new();
-        let mut normal = 0.0;
-        out.push_str(&format!(
-            "name = \"generated-{n}\"\nsummary = \"A generated world of {n} services\"\n\
-             story = \"Callers of a database fail.\"\n\n"
-        ));
-        let mut callers_of_fault = Vec::new();
-        for i in 0..n {
-            let mut deps: Vec<usize> = Vec::new();
-            if role(i) != Role::Database {
-                let want = 2 + rng.below(2);
-                let span = (n - i - 1).min(20);
-                for _ in 0..want * 4 {
-                    if deps.len() == want || span == 0 {
-                        break;
-                    }
-                    let d = i + 1 + rng.below(span);
-                    // APIs call workers or databases; nobody calls an API.
-                    if role(d) != Role::Api && !deps.contains(&d) {
-                        deps.push(d);
-                    }
-                }
-            }
-            // The last worker always calls the faulty database, so the fault has callers.
-            if i == first_db - 1 && !deps.contains(&fault) {
-                deps.push(fault);
-            }
-            if deps.contains(&fault) {
-                callers_of_fault.push(name(i));
-            }
-            let deps: Vec<String> = deps.iter().map(|d| format!("\"{}\"", name(*d))).collect();
-            let (kind, format, baseline, logs) = match role(i) {
-                Role::Api => (
-                    "api",
-                    ["json", "logback", "zap", "pino"][i % 4],
-                    format!(
-                        "request_rate = {}, latency_p50_ms = {}, latency_p99_ms = {}, \
-                         error_rate = 0.002, cpu_percent = {}, memory_percent = {}",
-                        rng.around(150.0),
-                        rng.around(40.0),
-                        rng.around(180.0),
-                        rng.around(35.0),
-                        rng.around(50.0)
-                    ),
-                    vec![
-                        (
-                            "info",
-                            240.0,
-                            format!(
-                                "request completed method={{method}} path=/v1/res{i}/{{id}} \
-                                 status=200 duration_ms={{ms}}"
-                            ),
-                            "method = [\"GET\", \"POST\"], id = { min = 1, max = 99999 }, \
-                             ms = { min = 3, max = 160 }",
-                        ),
-                        (
-                            "debug",
-                            30.0,
-                            format!("cache lookup key=res{i}:{{user}} hit={{hit}}"),
-                            "user = { min = 1000, max = 99999 }, hit = [\"true\", \"false\"]",
-                        ),
-                    ],
-                ),
-                Role::Worker => (
-                    "worker",
-                    ["logfmt", "python", "text"][i % 3],
-                    format!(
-                        "request_rate = {}, latency_p50_ms = {}, latency_p99_ms = {}, \
-                         error_rate = 0.001, cpu_percent = {}, memory_percent = {}",
-                        rng.around(80.0),
-                        rng.around(20.0),
-                        rng.around(90.0),
-                        rng.around(30.0),
-                        rng.around(45.0)
-                    ),
-                    vec![
-                        (
-                            "info",
-                            120.0,
-                            format!("job {{job}} of queue q{i} done in {{ms}} ms"),
-                            "job = { min = 1, max = 999999 }, ms = { min = 2, max = 400 }",
-                        ),
-                        (
-                            "debug",
-                            20.0,
-                            format!("polled q{i}: {{n}} messages"),
-                            "n = { min = 0, max = 50 }",
-                        ),
-                    ],
-                ),
-                Role::Database => (
-                    "database",
-                    ["postgres", "mysql"][i % 2],
-                    format!(
-                        "request_rate = {}, latency_p50_ms = 2.0, latency_p99_ms = 12.0, \
-                         error_rate = 0.0005, cpu_percent = {}, memory_percent = {}, \
-                         db_connections_in_use = 38.0, db_connections_max = 50.0, \
-                         disk_used_percent = {}",
-                        rng.around(400.0),
-                        rng.around(30.0),
-                        rng.around(60.0),
-                        rng.around(45.0)
-                    ),
-                    vec![
-                        (
-                            "info",
-                            60.0,
-                            "checkpoint complete: wrote {pages} buffers, {secs} s".to_string(),
-                            "pages = { min = 100, max = 4000 }, secs = { min = 1, max = 9 }",
-                        ),
-                        (
-                            "debug",
-                            10.0,
-                            format!("autovacuum: table t{i} scanned {{n}} pages"),
-                            "n = { min = 1, max = 9000 }",
-                        ),
-                    ],
-                ),
-            };
-            out.push_str(&format!(
-                "[[services]]\nname = \"{}\"\nkind = \"{kind}\"\ndepends_on = [{}]\n\
-                 log_format = \"{format}\"\nbaseline = {{ {baseline} }}\n\n",
-                name(i),
-                deps.join(", ")
-            ));
-            for (level, per_minute, message, params) in logs {
-                normal += per_minute;
-                out.push_str(&format!(
-                    "[[services.logs]]\nlevel = \"{level}\"\nper_minute = {per_minute}\n\
-                     message = '{message}'\nparams = {{ {params} }}\n\n"
-                ));
-            }
-        }
-        let fault_name = name(fault);
-        let herring_name = name(herring);
-        out.push_str(&format!(
-            r#"[fault]
-type = "connection-pool-exhaustion"
-component = "{fault_name}"
-onset_minutes_ago = 14
-shape = "ramp"
-ramp_minutes = 6
-effects = {{ db_connections_in_use = {{ to = 50.0 }}, latency_p99_ms = {{ factor = 40.0 }}, latency_p50_ms = {{ factor = 15.0 }} }}
-
-[[fault.logs]]
-level = "error"
-per_minute = 90
-message = "FATAL: remaining connection slots are reserved for non-replication superuser connections (client {{ip}})"
-params = {{ ip = ["10.0.3.11", "10.0.3.12", "10.0.3.13"] }}
-
-[[fault.logs]]
-level = "warn"
-per_minute = 20
-message = "connection held for {{secs}} s by application_name=report-job"
-params = {{ secs = {{ min = 60, max = 900 }} }}
-
-[fault.propagation]
-latency_factor = 6.0
-error_rate = 0.12
-
-[[fault.propagation.logs]]
-level = "error"
-per_minute = 120
-message = 'request failed status=503 error="timeout acquiring connection from pool after {{ms}} ms"'
-params = {{ ms = {{ min = 5000, max = 5000 }} }}
-
-[[red_herrings]]
-service = "{herring_name}"
-description = "A harmless deploy with a burst of cache-warming warnings"
-start_minutes_ago = 35
-duration_minutes = 4
-effects = {{ cpu_percent = {{ factor = 1.6 }} }}
-
-[[red_herrings.logs]]
-level = "warn"
-per_minute = 150
-message = "cache cold for shard={{shard}}, warming"
-params = {{ shard = {{ min = 1, max = 32 }} }}
-
-[[events]]
-kind = "deploy"
-service = "{herring_name}"
-minutes_ago = 35
-detail = "v4.2.0 -> v4.3.0"
-
-[[events]]
-kind = "config"
-service = "{fault_name}"
-minutes_ago = 16
-detail = "max_connections 100 -> 50 (capacity review)"
-
-[[actions]]
-name = "increase-pool-size"
-target = "{fault_name}"
-outcome = "fixes"
-minutes_to_effect = 2
-
-[[actions]]
-name = "restart"
-target = "{caller}"
-outcome = "worsens"
-minutes_to_effect = 2
-
-[[actions]]
-name = "rollback"
-target = "{herring_name}"
-outcome = "nothing"
-
-[truth]
-root_cause = "connection-pool-exhaustion"
-component = "{fault_name}"
-remediation = ["increase-pool-size"]
-"#,
-            caller = callers_of_fault
-                .first()
-                .cloned()
-                .unwrap_or_else(|| name(0)),
-        ));
-        Self {
-            toml: out,
-            fault: fault_name,
-            normal_per_minute: normal,
-        }
-    }
+/// The world of `n` services every point uses: one pool exhausted on a database, the same
+/// seed, so the same N gives the same world.
+fn world_of(n: usize) -> Result<Generated, String> {
+    generate(&Spec {
+        services: n,
+        seed: SEED,
+        fault: Some("connection-pool-exhaustion".to_string()),
+    })
+    .map_err(|e| e.to_string())
 }

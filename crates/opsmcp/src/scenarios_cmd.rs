@@ -1,8 +1,9 @@
-//! `opsmcp scenarios`: the simulated incidents — list them, read one's story, check a file.
+//! `opsmcp scenarios`: the simulated incidents — list them, read one's story, check a file,
+//! generate one.
 
 use std::io::Write;
 
-use opsmcp_world::sim::{Scenario, SimWorld, builtin};
+use opsmcp_world::sim::{Scenario, SimWorld, builtin, generate};
 use serde_json::json;
 
 use crate::serve::Exit;
@@ -31,6 +32,22 @@ pub enum ScenariosCommand {
     Validate {
         /// The file.
         file: String,
+    },
+    /// Write a valid scenario of N services from a seed (TOML on standard output): names,
+    /// call graph, log styles, a fault and a red herring all come from the seed, so large or
+    /// many worlds can be made for benchmarks and tests.
+    Generate {
+        /// How many services (at least 4).
+        #[arg(long, default_value_t = 20)]
+        services: usize,
+        /// The seed: the same seed, size and fault give the same file.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The fault's kind instead of the seed's choice: connection-pool-exhaustion,
+        /// disk-full, bad-deploy, memory-leak, runaway-job or dns-resolution-failure (a cause
+        /// the analysis has no rule for).
+        #[arg(long)]
+        fault: Option<String>,
     },
     /// Print a scenario's log lines (all services, time order) for the last N minutes of the
     /// incident: a stream, so --rate can make millions of lines for benchmarks.
@@ -111,6 +128,24 @@ pub fn run(cmd: ScenariosCommand) -> anyhow::Result<Exit> {
             if out.flush().is_err() {
                 return Ok(Exit::Ok);
             }
+        }
+        ScenariosCommand::Generate {
+            services,
+            seed,
+            fault,
+        } => {
+            if !(4..=100_000).contains(&services) {
+                return Err(
+                    crate::report::Usage("--services must be between 4 and 100000".into()).into(),
+                );
+            }
+            let world = generate::generate(&generate::Spec {
+                services,
+                seed,
+                fault,
+            })
+            .map_err(|e| crate::report::Usage(e.to_string()))?;
+            print!("{}", world.toml);
         }
         ScenariosCommand::Validate { file } => {
             let s = builtin::load(&file)?;

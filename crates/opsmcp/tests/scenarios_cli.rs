@@ -167,3 +167,52 @@ fn validate_names_the_log_styles_there_are_when_one_is_misspelled() {
         "{stderr}"
     );
 }
+
+#[test]
+fn generate_writes_a_world_that_validates_and_reveals_its_own_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("world.toml");
+    let (code, toml, stderr) = opsmcp(&[
+        "scenarios",
+        "generate",
+        "--services",
+        "30",
+        "--seed",
+        "5",
+        "--fault",
+        "disk-full",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    std::fs::write(&file, &toml).unwrap();
+    let path = file.to_str().unwrap();
+    let (code, stdout, stderr) = opsmcp(&["scenarios", "validate", path]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("30 services"), "{stdout}");
+    let (_, revealed, _) = opsmcp(&["scenarios", "show", path, "--json", "--reveal"]);
+    let revealed: Value = serde_json::from_str(&revealed).unwrap();
+    assert_eq!(revealed["truth"]["root_cause"], "disk-full");
+    assert_eq!(revealed["truth"]["remediation"][0], "clear-disk");
+
+    // The same arguments write the same file.
+    let (_, again, _) = opsmcp(&[
+        "scenarios",
+        "generate",
+        "--services",
+        "30",
+        "--seed",
+        "5",
+        "--fault",
+        "disk-full",
+    ]);
+    assert_eq!(toml, again);
+
+    let (code, _, stderr) = opsmcp(&["scenarios", "generate", "--fault", "gremlins"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("gremlins") && stderr.contains("memory-leak"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = opsmcp(&["scenarios", "generate", "--services", "2"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--services"), "{stderr}");
+}

@@ -6,6 +6,7 @@
 //! byte-identical metrics and logs.
 
 pub mod builtin;
+pub mod generate;
 mod noise;
 pub mod scenario;
 mod style;
@@ -20,7 +21,8 @@ use serde::Serialize;
 
 use self::noise::Noise;
 use self::scenario::{
-    Action, Effect, Level, LogTemplate, Outcome, Param, Piece, Service, Shape, TimeFormat,
+    Action, Effect, Level, LogTemplate, Outcome, Param, ParamValue, Piece, Service, Shape,
+    TimeFormat,
 };
 pub use self::scenario::{Scenario, ScenarioError};
 pub use self::world::{Journal, SimulatedWorld};
@@ -582,6 +584,35 @@ impl SimWorld {
         lines
     }
 
+    /// The value of `key` in `svc`'s state at `at`: the latest event, or action in effect
+    /// and not undone, that set it, else the service's own.
+    fn state_at<'a>(
+        &'a self,
+        svc: &'a Service,
+        key: &str,
+        at: Timestamp,
+    ) -> Option<&'a ParamValue> {
+        let own = svc.state.get(key)?;
+        let events = self
+            .scenario
+            .events
+            .iter()
+            .filter(|e| e.service == svc.name)
+            .filter_map(|e| Some((self.started - minutes(e.minutes_ago), e.sets.get(key)?)));
+        let actions = self
+            .applied_actions()
+            .filter(|(a, _, until)| a.target == svc.name && until.is_none_or(|u| at < u))
+            .filter_map(|(a, x, _)| {
+                let from = a.at + minutes(x.minutes_to_effect / self.effect_speed);
+                Some((from, x.sets.get(key)?))
+            });
+        let latest = events
+            .chain(actions)
+            .filter(|(from, _)| *from <= at)
+            .max_by_key(|(from, _)| *from);
+        Some(latest.map_or(own, |(_, v)| v))
+    }
+
     /// One line of `template` written by `svc` at `when`.
     fn line(
         &self,
@@ -592,7 +623,9 @@ impl SimWorld {
         salt: u64,
         when: Timestamp,
     ) -> LogLine {
-        let message = render(template, noise, key, salt, when);
+        let message = render(template, noise, key, salt, when, |k| {
+            self.state_at(svc, k, when)
+        });
         let native = style::Line {
             at: when,
             service: &svc.name,
@@ -658,7 +691,14 @@ fn round(value: f64, signal: &str) -> f64 {
     }
 }
 
-fn render(template: &LogTemplate, noise: &Noise, key: &[&str], salt: u64, at: Timestamp) -> String {
+fn render<'a>(
+    template: &LogTemplate,
+    noise: &Noise,
+    key: &[&str],
+    salt: u64,
+    at: Timestamp,
+    state: impl Fn(&str) -> Option<&'a ParamValue>,
+) -> String {
     let mut out = String::with_capacity(template.message.len() + 16);
     // A message that does not walk (an unclosed brace) never passes validation.
     let _ = scenario::walk(&template.message, |piece| {
@@ -680,10 +720,13 @@ fn render(template: &LogTemplate, noise: &Noise, key: &[&str], salt: u64, at: Ti
             Some(Param::One(value)) => {
                 let _ = write!(out, "{value}");
             }
-            // A param of that name wins over the built-in time.
+            // A param of that name wins over a state value, and both over the built-in time.
             Some(Param::OneOf(_)) => {}
-            None => match TimeFormat::of(name) {
-                Some(Ok(format)) => out.push_str(&time_text(format, at)),
+            None => match (state(name), TimeFormat::of(name)) {
+                (Some(value), _) => {
+                    let _ = write!(out, "{value}");
+                }
+                (None, Some(Ok(format))) => out.push_str(&time_text(format, at)),
                 _ => {
                     out.push('{');
                     out.push_str(name);

@@ -112,6 +112,11 @@ pub struct Service {
     /// Its normal log traffic.
     #[serde(default)]
     pub logs: Vec<LogTemplate>,
+    /// Named values its lines quote as `{name}` (a version, a config value) when the template
+    /// has no param of that name: what they are before any event; events and actions with
+    /// `sets` change them from their time on.
+    #[serde(default)]
+    pub state: BTreeMap<String, ParamValue>,
 }
 
 fn default_noise() -> f64 {
@@ -319,6 +324,9 @@ pub struct Event {
     pub minutes_ago: f64,
     /// What happened (`v2.14.1 -> v2.15.0`, `pool_size 50 -> 20`).
     pub detail: String,
+    /// Values of the service's `state` from this event on (`version = "2.15.0"`).
+    #[serde(default)]
+    pub sets: BTreeMap<String, ParamValue>,
 }
 
 /// Kinds of change event.
@@ -375,6 +383,10 @@ pub struct Action {
     /// It can be undone (default true); a rollback ends its effect from then on.
     #[serde(default = "default_true")]
     pub reversible: bool,
+    /// Values of the target's `state` once it has taken effect (a rollback's `version`),
+    /// until it is undone.
+    #[serde(default)]
+    pub sets: BTreeMap<String, ParamValue>,
 }
 
 fn default_true() -> bool {
@@ -587,7 +599,7 @@ impl Scenario {
             }
             for t in &s.logs {
                 let where_ = format!("service '{}' logs", s.name);
-                check_template(t, &where_)?;
+                check_template(t, &where_, &|k| s.state.contains_key(k))?;
                 if t.once {
                     return Err(format!(
                         "{where_}: \"{}\" has once = true, which is for [[fault.logs]], \
@@ -636,8 +648,29 @@ impl Scenario {
                 ));
             }
         }
-        for t in self.fault.logs.iter().chain(&self.fault.propagation.logs) {
-            check_template(t, "fault logs")?;
+        let has_state = |service: &str, key: &str| {
+            self.service(service)
+                .is_some_and(|s| s.state.contains_key(key))
+        };
+        for t in &self.fault.logs {
+            check_template(t, "fault logs", &|k| has_state(&self.fault.component, k))?;
+        }
+        let dependents = self.dependents_through(&self.fault.component);
+        for t in &self.fault.propagation.logs {
+            // A state value is quoted by each service that writes the line: all must have it.
+            let writers: Vec<&str> = match &t.services {
+                // A name that is no dependent is reported below, with its line.
+                Some(named) => named
+                    .get_ref()
+                    .iter()
+                    .map(|n| n.get_ref().as_str())
+                    .filter(|n| self.service(n).is_some())
+                    .collect(),
+                None => dependents.iter().copied().collect(),
+            };
+            check_template(t, "fault propagation logs", &|k| {
+                writers.iter().all(|w| has_state(w, k))
+            })?;
         }
         for t in &self.fault.logs {
             not_addressed(t, "fault logs")?;
@@ -645,16 +678,28 @@ impl Scenario {
         for r in &self.red_herrings {
             known(&r.service, "red_herrings.service")?;
             for t in &r.logs {
-                check_template(t, "red herring logs")?;
+                check_template(t, "red herring logs", &|k| has_state(&r.service, k))?;
                 not_addressed(t, "red herring logs")?;
             }
         }
+        let settable = |service: &str, sets: &BTreeMap<String, ParamValue>, what: &str| match sets
+            .keys()
+            .find(|k| !has_state(service, k))
+        {
+            None => Ok(()),
+            Some(k) => Err(format!(
+                "{what} sets {k}, but service '{service}' has no state.{k}; add \
+                     state = {{ {k} = \"…\" }} to the service, with its value before any change"
+            )),
+        };
         for e in &self.events {
             known(&e.service, "events.service")?;
+            settable(&e.service, &e.sets, &format!("the {:?} event", e.detail))?;
         }
         let mut action_keys = std::collections::BTreeSet::new();
         for a in &self.actions {
             known(&a.target, &format!("action '{}' target", a.name))?;
+            settable(&a.target, &a.sets, &format!("action '{}'", a.name))?;
             if !action_keys.insert((a.name.as_str(), a.target.as_str())) {
                 return Err(format!(
                     "action '{}' on '{}' is declared twice",
@@ -809,14 +854,20 @@ fn not_addressed(t: &LogTemplate, where_: &str) -> Result<(), String> {
     ))
 }
 
-fn check_template(t: &LogTemplate, where_: &str) -> Result<(), String> {
+/// Checks one template; `state` says whether a placeholder without a param is a state value
+/// of the service(s) that write it.
+fn check_template(
+    t: &LogTemplate,
+    where_: &str,
+    state: &dyn Fn(&str) -> bool,
+) -> Result<(), String> {
     if t.per_minute < 0.0 || !t.per_minute.is_finite() {
         return Err(format!("{where_}: per_minute must be ≥ 0"));
     }
     let mut problem = None;
     let walked = walk(&t.message, |piece| {
         let Piece::Hole(name) = piece else { return };
-        if problem.is_some() || t.params.contains_key(name) {
+        if problem.is_some() || t.params.contains_key(name) || state(name) {
             return;
         }
         problem = match TimeFormat::of(name) {
@@ -827,8 +878,8 @@ fn check_template(t: &LogTemplate, where_: &str) -> Result<(), String> {
                 TimeFormat::CHOICES
             )),
             None => Some(format!(
-                "{where_}: \"{}\" uses {{{name}}} but params has no '{name}' (a literal brace \
-                 is written {{{{ or }}}})",
+                "{where_}: \"{}\" uses {{{name}}} but params has no '{name}', nor has the \
+                 service that writes it a state.{name} (a literal brace is written {{{{ or }}}})",
                 t.message
             )),
         };

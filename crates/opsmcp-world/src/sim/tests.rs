@@ -841,3 +841,149 @@ fn hops_to_the_fault_are_the_shortest_walk_down_the_graph() {
         }
     }
 }
+
+#[test]
+fn a_deploy_changes_the_version_a_service_writes_and_a_rollback_brings_the_old_one_back() {
+    let body = r#"
+[[services]]
+name = "web"
+kind = "api"
+depends_on = ["cart"]
+log_format = "json"
+baseline = { request_rate = 10.0, error_rate = 0.001 }
+state = { version = "3.7.4" }
+logs = [{ level = "info", per_minute = 600, message = "web/{version} served {n} items", params = { n = { min = 1, max = 9 } } }]
+
+[[services]]
+name = "cart"
+kind = "api"
+log_format = "logback"
+baseline = { request_rate = 10.0, error_rate = 0.001 }
+state = { version = "1.2.0", pool = 20 }
+logs = [{ level = "info", per_minute = 600, message = "cart {version} up, pool={pool}" }]
+
+[fault]
+type = "bad-deploy"
+component = "cart"
+onset_minutes_ago = 10
+shape = "step"
+effects = { error_rate = { to = 0.3 } }
+
+[[fault.logs]]
+level = "error"
+per_minute = 60
+message = "cart {version} failed"
+
+[fault.propagation]
+error_rate = 0.1
+
+[[fault.propagation.logs]]
+level = "error"
+per_minute = 60
+message = "web/{version}: upstream cart returned 500"
+
+[[events]]
+kind = "deploy"
+service = "cart"
+minutes_ago = 10
+detail = "1.2.0 -> 1.3.0"
+sets = { version = "1.3.0" }
+
+[[events]]
+kind = "config"
+service = "cart"
+minutes_ago = 30
+detail = "pool 20 -> 40"
+sets = { pool = 40 }
+
+[[actions]]
+name = "rollback"
+target = "cart"
+outcome = "nothing"
+minutes_to_effect = 2
+sets = { version = "1.2.0" }
+"#;
+    let s = small(body, "bad-deploy", "cart");
+    let mut w = SimWorld::new(s, 1, start());
+    let lines = |w: &SimWorld, from: Timestamp, service: &str| {
+        w.logs(from, from + mins(1))
+            .filter(|l| l.service == service)
+            .map(|l| l.text)
+            .collect::<Vec<_>>()
+    };
+    let all = |lines: &[String], needle: &str| lines.iter().all(|l| l.contains(needle));
+    let before = lines(&w, start() - mins(40), "cart");
+    assert!(!before.is_empty() && all(&before, "cart 1.2.0 up, pool=20"));
+    // The config's value from its time on; the deploy's version from the deploy on.
+    let between = lines(&w, start() - mins(20), "cart");
+    assert!(all(&between, "cart 1.2.0 up, pool=40"), "{between:?}");
+    let after = lines(&w, start() - mins(5), "cart");
+    assert!(after.iter().any(|l| l.contains("cart 1.3.0 failed")));
+    assert!(
+        after
+            .iter()
+            .all(|l| l.contains("cart 1.3.0") && !l.contains("1.2.0"))
+    );
+    // Each writer of a propagation line quotes its own state.
+    let web = lines(&w, start() - mins(5), "web");
+    assert!(web.iter().any(|l| l.contains("web/3.7.4: upstream cart")));
+    // A rollback's value once it has taken effect, until it is undone.
+    w.apply("rollback", "cart", start()).unwrap();
+    assert!(all(&lines(&w, start() + mins(3), "cart"), "cart 1.2.0"));
+    assert!(
+        all(&lines(&w, start(), "cart"), "cart 1.3.0"),
+        "not before its effect"
+    );
+    w.undo("rollback", "cart", start() + mins(6)).unwrap();
+    assert!(all(&lines(&w, start() + mins(7), "cart"), "cart 1.3.0"));
+}
+
+#[test]
+fn a_state_value_nobody_declared_is_refused_with_what_to_write() {
+    let base = |extra: &str| {
+        format!(
+            r#"name = "s"
+summary = "s"
+story = "s"
+
+[[services]]
+name = "cart"
+kind = "api"
+log_format = "json"
+baseline = {{ error_rate = 0.001 }}
+{extra}
+
+[fault]
+type = "bad-deploy"
+component = "cart"
+onset_minutes_ago = 10
+shape = "step"
+effects = {{ error_rate = {{ to = 0.3 }} }}
+
+[[actions]]
+name = "restart"
+target = "cart"
+outcome = "nothing"
+
+[truth]
+root_cause = "bad-deploy"
+component = "cart"
+remediation = []
+"#
+        )
+    };
+    let err = |extra: &str| {
+        super::scenario::Scenario::parse(&base(extra), "s.toml")
+            .expect_err("refused")
+            .to_string()
+    };
+    let e = err("logs = [{ level = \"info\", per_minute = 1, message = \"cart {version}\" }]");
+    assert!(e.contains("state.version"), "{e}");
+    let e = err(
+        "\n[[events]]\nkind = \"deploy\"\nservice = \"cart\"\nminutes_ago = 5\ndetail = \"x\"\nsets = { version = \"2\" }",
+    );
+    assert!(
+        e.contains("sets version") && e.contains("state = { version"),
+        "{e}"
+    );
+}
