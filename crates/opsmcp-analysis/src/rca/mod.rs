@@ -1259,7 +1259,7 @@ fn hypothesis(
     if !propagation_path.is_empty() {
         to_confirm.push(format!(
             "the callers along {} recover with it, in that order (verify_health)",
-            propagation_path.join("; ")
+            paths_in_words(&propagation_path)
         ));
     }
     if let Some(Telling { template: t, .. }) = keyword_hits(inp, component, cause).first() {
@@ -1274,7 +1274,10 @@ fn hypothesis(
         if propagation_path.is_empty() {
             String::new()
         } else {
-            format!(", felt by its callers ({})", propagation_path.join("; "))
+            format!(
+                ", felt by its callers ({})",
+                paths_in_words(&propagation_path)
+            )
         }
     );
     Hypothesis {
@@ -1291,6 +1294,19 @@ fn hypothesis(
         candidate_actions,
         remediation,
         to_confirm,
+    }
+}
+
+/// Paths named in a hypothesis's sentences; the rest are counted (all are in
+/// `propagation_path`), so a fault under a wide graph still reads as one sentence.
+const PATHS_NAMED: usize = 3;
+
+/// The first [`PATHS_NAMED`] paths, `; `-separated, and how many more there are.
+fn paths_in_words(paths: &[String]) -> String {
+    let named = paths[..paths.len().min(PATHS_NAMED)].join("; ");
+    match paths.len().saturating_sub(PATHS_NAMED) {
+        0 => named,
+        more => format!("{named}; and {more} more"),
     }
 }
 

@@ -59,6 +59,10 @@ const REASON_CHARS: usize = 600;
 /// Characters kept of the findings noted on an incident left open.
 const NOTE_CHARS: usize = 4000;
 
+/// Characters kept of the postmortem's root cause and impact: one paragraph each, whatever the
+/// incident's size (the postmortem refuses an item of over 2,000 characters).
+const ITEM_CHARS: usize = 1500;
+
 /// Hypotheses listed as ruled out, at most.
 const RULED_OUT_SHOWN: usize = 5;
 /// Characters kept of why a hypothesis was ruled out.
@@ -1873,6 +1877,7 @@ fn documentation(st: &State) -> Documentation {
         (Some(h), None) => format!("Suspected, not confirmed by a fix: {}", explained(h)),
         (None, _) => not_established(st),
     };
+    let root_cause = cut_words(&root_cause, ITEM_CHARS);
     let mut resolution = Vec::new();
     for a in &st.attempts {
         let status = a
@@ -2041,8 +2046,10 @@ fn documentation(st: &State) -> Documentation {
 
 /// Who was affected, from the health at detection: one line per sick service with every
 /// failing check, whole.
+/// Each service unhealthy at detection with its problems, a line each, as many as fit in
+/// [`ITEM_CHARS`]; the others by name.
 fn impact(st: &State) -> String {
-    match &st.initial {
+    let lines: Vec<String> = match &st.initial {
         Some(h) if !h.sick().is_empty() => h
             .sick()
             .iter()
@@ -2064,10 +2071,33 @@ fn impact(st: &State) -> String {
                     )
                 }
             })
-            .collect::<Vec<_>>()
-            .join("\n"),
-        _ => "No failing health check at detection.".into(),
+            .collect(),
+        _ => return "No failing health check at detection.".into(),
+    };
+    let mut out = String::new();
+    let mut shown = 0;
+    for line in &lines {
+        if !out.is_empty() && out.len() + line.len() > ITEM_CHARS {
+            break;
+        }
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&cut_words(line, ITEM_CHARS / 2));
+        shown += 1;
     }
+    if shown < lines.len() {
+        let rest: Vec<&str> = lines[shown..]
+            .iter()
+            .filter_map(|l| l.split(' ').next())
+            .collect();
+        out.push_str(&format!(
+            "\n{} more unhealthy at detection: {}",
+            rest.len(),
+            cut_words(&rest.join(", "), ITEM_CHARS / 4)
+        ));
+    }
+    out
 }
 
 fn outcome_word(st: &State) -> &'static str {
