@@ -764,3 +764,59 @@ fn a_fix_held_for_approval_runs_once_a_human_approves_it() {
         "ran once, asked once: {context}"
     );
 }
+
+/// Worlds nobody wrote by hand (`scenarios generate`, 24 services): a fault the analysis knows
+/// is worked end to end, postmortem included however many services were sick, and a cause it
+/// has no rule for is handed over without acting.
+#[test]
+fn eval_works_generated_worlds_end_to_end_and_abstains_on_an_unknown_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for (fault, seed) in [
+        ("connection-pool-exhaustion", "3"),
+        ("dns-resolution-failure", "5"),
+    ] {
+        let (code, toml, stderr) = opsmcp(&[
+            "scenarios",
+            "generate",
+            "--services",
+            "24",
+            "--seed",
+            seed,
+            "--fault",
+            fault,
+        ]);
+        assert_eq!(code, Some(0), "{stderr}");
+        let file = dir.path().join(format!("{fault}.toml"));
+        std::fs::write(&file, toml).unwrap();
+        files.push(file.to_str().unwrap().to_string());
+    }
+    let json = dir.path().join("eval.json");
+    let (code, stdout, stderr) = opsmcp(&[
+        "eval",
+        "--scenarios",
+        &files.join(","),
+        "--seeds",
+        "1",
+        "--min-solved",
+        "0",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let context = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(code, Some(0), "{context}");
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    for r in file["rows"].as_array().unwrap() {
+        let unknown = r["scenario"].as_str().unwrap().contains("dns-resolution");
+        assert_eq!(r["innocent_actions"], 0, "{r}");
+        assert_eq!(r["confident_wrong"], false, "{r}");
+        if unknown {
+            assert_eq!(r["correct_abstention"], true, "{r}");
+            assert!(r["score"]["ran"].as_array().unwrap().is_empty(), "{r}");
+        } else {
+            assert_eq!(r["solved"], true, "{r}");
+            assert_eq!(r["documented"], true, "{r}");
+        }
+    }
+}
