@@ -218,10 +218,35 @@ impl SimWorld {
         if since < 0.0 {
             return 0.0;
         }
-        let mut strength = match fault.shape {
+        let grown = match fault.shape {
             Shape::Step => 1.0,
             Shape::Ramp => (since / fault.ramp_minutes).min(1.0),
         };
+        grown * self.remedied(at)
+    }
+
+    /// How strongly one of the fault's effects acts at `at`: as the fault, or by its own delay,
+    /// shape and decay; a fix ends it all the same.
+    fn effect_strength(&self, effect: &Effect, at: Timestamp) -> f64 {
+        let fault = &self.scenario.fault;
+        let since = minutes_between(self.onset(), at) - effect.delay_minutes;
+        if since < 0.0 {
+            return 0.0;
+        }
+        let ramp = effect.ramp_minutes.unwrap_or(fault.ramp_minutes);
+        let (grown, full_after) = match effect.shape.unwrap_or(fault.shape) {
+            Shape::Step => (1.0, 0.0),
+            Shape::Ramp => ((since / ramp).min(1.0), ramp),
+        };
+        let left = effect
+            .decay_minutes
+            .map_or(1.0, |d| (1.0 - (since - full_after).max(0.0) / d).max(0.0));
+        grown * left * self.remedied(at)
+    }
+
+    /// What the actions applied so far leave of the fault at `at` (1: untouched).
+    fn remedied(&self, at: Timestamp) -> f64 {
+        let mut strength = 1.0;
         for (applied, action, until) in self.applied_actions() {
             let after = minutes_between(applied.at, at);
             if after < 0.0 || until.is_some_and(|u| at >= u) {
@@ -325,6 +350,11 @@ impl SimWorld {
                         value.max(RENEWED_CERT_DAYS)
                     };
                 }
+                let strength = if effect.timed() {
+                    self.effect_strength(effect, at)
+                } else {
+                    strength
+                };
                 value = apply_effect(value, effect, strength);
             }
             if let Some(h) = hops {

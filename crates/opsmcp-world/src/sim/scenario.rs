@@ -269,6 +269,30 @@ pub struct Effect {
     /// Move towards this value.
     #[serde(default)]
     pub to: Option<f64>,
+    /// On a fault's effect: it begins this many minutes after the fault's onset.
+    #[serde(default)]
+    pub delay_minutes: f64,
+    /// On a fault's effect: its own growth instead of the fault's (a certificate's expiry is a
+    /// step; the errors it causes ramp as clients reconnect).
+    #[serde(default)]
+    pub shape: Option<Shape>,
+    /// With `shape = "ramp"`: minutes to full strength (default: the fault's).
+    #[serde(default)]
+    pub ramp_minutes: Option<f64>,
+    /// On a fault's effect: once at full strength it fades back over this many minutes while
+    /// the fault stays (a retry storm that settles).
+    #[serde(default)]
+    pub decay_minutes: Option<f64>,
+}
+
+impl Effect {
+    /// It has timing of its own (only fault effects may).
+    pub fn timed(&self) -> bool {
+        self.delay_minutes != 0.0
+            || self.shape.is_some()
+            || self.ramp_minutes.is_some()
+            || self.decay_minutes.is_some()
+    }
 }
 
 /// What dependents suffer at full strength, per hop (halved at each further hop).
@@ -646,6 +670,32 @@ impl Scenario {
                 return Err(format!(
                     "effect on '{signal}' must have exactly one of factor = N or to = N"
                 ));
+            }
+        }
+        for r in &self.red_herrings {
+            if let Some((signal, _)) = r.effects.iter().find(|(_, e)| e.timed()) {
+                return Err(format!(
+                    "red herring on '{}': the effect on '{signal}' has delay_minutes, shape, \
+                     ramp_minutes or decay_minutes, which only fault effects take; give the red \
+                     herring its own start_minutes_ago and duration_minutes instead",
+                    r.service
+                ));
+            }
+        }
+        for (signal, e) in &self.fault.effects {
+            let ramp = e.ramp_minutes.unwrap_or(self.fault.ramp_minutes);
+            let ramps = e.shape.unwrap_or(self.fault.shape) == Shape::Ramp;
+            let bad = if !(e.delay_minutes >= 0.0 && e.delay_minutes.is_finite()) {
+                Some("delay_minutes must be a number of minutes ≥ 0")
+            } else if ramps && !(ramp > 0.0 && ramp.is_finite()) {
+                Some("a ramp needs ramp_minutes > 0 (on the effect or the fault)")
+            } else if e.decay_minutes.is_some_and(|d| !(d > 0.0 && d.is_finite())) {
+                Some("decay_minutes must be > 0")
+            } else {
+                None
+            };
+            if let Some(bad) = bad {
+                return Err(format!("fault effect on '{signal}': {bad}"));
             }
         }
         let has_state = |service: &str, key: &str| {

@@ -987,3 +987,87 @@ remediation = []
         "{e}"
     );
 }
+
+#[test]
+fn each_effect_can_have_its_own_delay_shape_and_decay() {
+    let body = r#"
+[[services]]
+name = "edge"
+kind = "api"
+log_format = "json"
+baseline = { request_rate = 100.0, error_rate = 0.0, cert_days_left = 1.0, latency_p99_ms = 100.0 }
+noise = 0.0
+
+[fault]
+type = "certificate-expired"
+component = "edge"
+onset_minutes_ago = 30
+shape = "step"
+effects = { cert_days_left = { to = -1.0 }, error_rate = { to = 0.5, shape = "ramp", ramp_minutes = 10, delay_minutes = 2 }, latency_p99_ms = { factor = 5.0, decay_minutes = 10 } }
+"#;
+    let s = small(body, "certificate-expired", "edge");
+    let w = SimWorld::new(s, 1, start());
+    let at = |m: i64| w.signals("edge", w.onset() + mins(m)).unwrap();
+    // The expiry is a step; its errors wait two minutes, then ramp over ten.
+    assert_eq!(at(1)["cert_days_left"], 0.0);
+    assert_eq!(at(1)["error_rate"], 0.0);
+    let mid = at(7)["error_rate"];
+    assert!((0.2..0.3).contains(&mid), "half way up the ramp: {mid}");
+    assert!((at(15)["error_rate"] - 0.5).abs() < 1e-9);
+    // The latency spike fades while the fault stays.
+    assert!((at(0)["latency_p99_ms"] - 500.0).abs() < 1.0);
+    let fading = at(5)["latency_p99_ms"];
+    assert!((250.0..350.0).contains(&fading), "half faded: {fading}");
+    assert!((at(12)["latency_p99_ms"] - 100.0).abs() < 1.0);
+    assert_eq!(at(12)["cert_days_left"], 0.0, "the fault itself stays");
+    // A fix ends every effect, timed or not.
+    let mut fixed = SimWorld::new(small(body, "certificate-expired", "edge"), 1, start());
+    fixed.apply("fix", "edge", start()).unwrap();
+    let after = fixed.signals("edge", start() + mins(3)).unwrap();
+    assert!(after["error_rate"] < 0.01, "{after:?}");
+}
+
+#[test]
+fn timing_on_a_red_herrings_effect_is_refused_with_what_to_write_instead() {
+    let text = r#"name = "s"
+summary = "s"
+story = "s"
+
+[[services]]
+name = "a"
+kind = "api"
+log_format = "json"
+baseline = { error_rate = 0.001, cpu_percent = 10.0 }
+
+[fault]
+type = "bad-deploy"
+component = "a"
+onset_minutes_ago = 10
+shape = "step"
+effects = { error_rate = { to = 0.3 } }
+
+[[red_herrings]]
+service = "a"
+description = "d"
+start_minutes_ago = 20
+duration_minutes = 5
+effects = { cpu_percent = { factor = 2.0, delay_minutes = 3 } }
+
+[[actions]]
+name = "restart"
+target = "a"
+outcome = "nothing"
+
+[truth]
+root_cause = "bad-deploy"
+component = "a"
+remediation = []
+"#;
+    let e = super::scenario::Scenario::parse(text, "s.toml")
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        e.contains("only fault effects") && e.contains("start_minutes_ago"),
+        "{e}"
+    );
+}
