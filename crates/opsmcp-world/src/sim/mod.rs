@@ -29,6 +29,9 @@ pub use self::world::{Journal, SimulatedWorld};
 
 /// Seconds per noise step: metrics change every 10 s, as a scrape interval would show them.
 const TICK_S: i64 = 10;
+/// Requests in flight a second that `{trace_id}` picks from: few enough that a caller's line
+/// and the failing component's share one often.
+const TRACES_PER_SECOND: u64 = 4;
 /// Days left on a certificate just issued (a common lifetime for automated issuance).
 const RENEWED_CERT_DAYS: f64 = 90.0;
 
@@ -736,7 +739,25 @@ fn render<'a>(
             Piece::Text(text) => return out.push_str(text),
             Piece::Hole(name) => name,
         };
-        let u = noise.unit(&[key[0], key[2], name], salt);
+        // `{req.path}` and `{req.status}` pick the same value of `req`: one draw per param.
+        let (param, field) = match name.split_once('.') {
+            Some((param, field)) if template.params.contains_key(param) => (param, Some(field)),
+            _ => (name, None),
+        };
+        let u = noise.unit(&[key[0], key[2], param], salt);
+        if let Some(field) = field {
+            let value = match template.params.get(param) {
+                Some(Param::OneOf(values)) if !values.is_empty() => {
+                    values[((u * values.len() as f64) as usize).min(values.len() - 1)].field(field)
+                }
+                Some(Param::One(value)) => value.field(field),
+                _ => None,
+            };
+            if let Some(value) = value {
+                let _ = write!(out, "{value}");
+            }
+            return;
+        }
         match template.params.get(name) {
             Some(Param::OneOf(values)) if !values.is_empty() => {
                 let value = &values[((u * values.len() as f64) as usize).min(values.len() - 1)];
@@ -755,6 +776,18 @@ fn render<'a>(
             None => match (state(name), TimeFormat::of(name)) {
                 (Some(value), _) => {
                     let _ = write!(out, "{value}");
+                }
+                (None, _) if name == scenario::TRACE_ID => {
+                    // One of a few requests in flight this second, world-wide.
+                    let second = at.as_second() as u64;
+                    let k = (u * TRACES_PER_SECOND as f64) as u64;
+                    let n = second * TRACES_PER_SECOND + k;
+                    let _ = write!(
+                        out,
+                        "{:016x}{:016x}",
+                        noise.bits(&["trace"], n),
+                        noise.bits(&["trace", "low"], n)
+                    );
                 }
                 (None, Some(Ok(format))) => out.push_str(&time_text(format, at)),
                 _ => {

@@ -22,6 +22,11 @@ impl Noise {
         self.unit(key, counter) * 2.0 - 1.0
     }
 
+    /// Uniform over every u64.
+    pub(crate) fn bits(&self, key: &[&str], counter: u64) -> u64 {
+        self.hash(key, counter)
+    }
+
     fn hash(&self, key: &[&str], counter: u64) -> u64 {
         // FNV-1a over the key, then SplitMix64 finalization with the seed and counter: cheap,
         // stable across platforms and Rust versions (unlike std's hasher).

@@ -209,6 +209,18 @@ pub enum ParamValue {
     Int(i64),
     /// `0.25` (`1.0` stays `1.0`).
     Float(f64),
+    /// `{ path = "/pay", status = 502 }`: values chosen together, quoted as `{name.path}`.
+    Fields(BTreeMap<String, ParamValue>),
+}
+
+impl ParamValue {
+    /// The value of `field` when this is a table of fields.
+    pub fn field(&self, field: &str) -> Option<&ParamValue> {
+        match self {
+            ParamValue::Fields(f) => f.get(field),
+            _ => None,
+        }
+    }
 }
 
 impl std::fmt::Display for ParamValue {
@@ -218,6 +230,11 @@ impl std::fmt::Display for ParamValue {
             ParamValue::Int(n) => write!(f, "{n}"),
             // Debug keeps the decimal point a TOML float was written with (`1.0`, not `1`).
             ParamValue::Float(x) => write!(f, "{x:?}"),
+            // Quoted whole only by mistake (validation refuses it): the fields, as TOML.
+            ParamValue::Fields(fields) => {
+                let parts: Vec<String> = fields.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+                write!(f, "{{ {} }}", parts.join(", "))
+            }
         }
     }
 }
@@ -917,7 +934,29 @@ fn check_template(
     let mut problem = None;
     let walked = walk(&t.message, |piece| {
         let Piece::Hole(name) = piece else { return };
-        if problem.is_some() || t.params.contains_key(name) || state(name) {
+        if problem.is_some() || name == TRACE_ID || state(name) {
+            return;
+        }
+        if let Some(p) = t.params.get(name) {
+            if p.has_fields() {
+                problem = Some(format!(
+                    "{where_}: \"{}\" uses {{{name}}}, but params.{name} holds tables of values \
+                     chosen together; quote one of them as {{{name}.FIELD}}",
+                    t.message
+                ));
+            }
+            return;
+        }
+        if let Some((param, field)) = name.split_once('.')
+            && let Some(p) = t.params.get(param)
+        {
+            if !p.every_value_has(field) {
+                problem = Some(format!(
+                    "{where_}: \"{}\" uses {{{name}}}, but not every value of params.{param} is \
+                     a table with a '{field}' (write params.{param} = [{{ {field} = …, … }}, …])",
+                    t.message
+                ));
+            }
             return;
         }
         problem = match TimeFormat::of(name) {
@@ -955,6 +994,31 @@ fn check_template(
         }
     }
     Ok(())
+}
+
+/// The built-in `{trace_id}` placeholder: a W3C trace id (32 hex digits) of a request in
+/// flight that second, the same for every service that quotes one then, so a caller's line and
+/// the failing component's can share a request.
+pub(crate) const TRACE_ID: &str = "trace_id";
+
+impl Param {
+    /// Some value is a table of fields.
+    fn has_fields(&self) -> bool {
+        match self {
+            Param::OneOf(values) => values.iter().any(|v| matches!(v, ParamValue::Fields(_))),
+            Param::One(v) => matches!(v, ParamValue::Fields(_)),
+            Param::Range { .. } => false,
+        }
+    }
+
+    /// Every value is a table with `field`.
+    fn every_value_has(&self, field: &str) -> bool {
+        match self {
+            Param::OneOf(values) => values.iter().all(|v| v.field(field).is_some()),
+            Param::One(v) => v.field(field).is_some(),
+            Param::Range { .. } => false,
+        }
+    }
 }
 
 /// One piece of a template's message.

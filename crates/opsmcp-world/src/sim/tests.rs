@@ -1071,3 +1071,126 @@ remediation = []
         "{e}"
     );
 }
+
+#[test]
+fn values_chosen_together_agree_and_a_trace_id_is_shared_along_a_requests_path() {
+    let body = r#"
+[[services]]
+name = "web"
+kind = "api"
+depends_on = ["pay"]
+log_format = "json"
+baseline = { request_rate = 10.0, error_rate = 0.001 }
+logs = [{ level = "info", per_minute = 600, message = "{req.method} {req.path} {req.status}", params = { req = [{ method = "POST", path = "/pay", status = 201 }, { method = "GET", path = "/cart", status = 200 }] } }]
+
+[[services]]
+name = "pay"
+kind = "api"
+log_format = "logfmt"
+baseline = { request_rate = 10.0, error_rate = 0.001 }
+
+[fault]
+type = "bad-deploy"
+component = "pay"
+onset_minutes_ago = 10
+shape = "step"
+effects = { error_rate = { to = 0.5 } }
+
+[[fault.logs]]
+level = "error"
+per_minute = 600
+message = "charge failed trace_id={trace_id}"
+
+[fault.propagation]
+error_rate = 0.2
+
+[[fault.propagation.logs]]
+level = "error"
+per_minute = 300
+message = "upstream pay failed trace_id={trace_id}"
+"#;
+    let s = small(body, "bad-deploy", "pay");
+    let w = SimWorld::new(s, 1, start());
+    let lines: Vec<_> = w.logs(start() - mins(2), start()).collect();
+    let routine: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.service == "web" && !l.text.contains("trace_id"))
+        .map(|l| l.text.as_str())
+        .collect();
+    assert!(!routine.is_empty());
+    for l in &routine {
+        assert!(
+            l.contains("POST /pay 201") || l.contains("GET /cart 200"),
+            "values chosen together: {l}"
+        );
+    }
+    let trace = |text: &str| -> Option<String> {
+        let id: String = text.split("trace_id=").nth(1)?.chars().take(32).collect();
+        assert!(
+            id.len() == 32 && id.chars().all(|c| c.is_ascii_hexdigit()),
+            "{id}"
+        );
+        Some(id)
+    };
+    let at_pay: std::collections::BTreeSet<(i64, String)> = lines
+        .iter()
+        .filter(|l| l.service == "pay")
+        .filter_map(|l| Some((l.at.as_second(), trace(&l.text)?)))
+        .collect();
+    let at_web: Vec<(i64, String)> = lines
+        .iter()
+        .filter(|l| l.service == "web")
+        .filter_map(|l| Some((l.at.as_second(), trace(&l.text)?)))
+        .collect();
+    assert!(at_web.len() > 100, "{}", at_web.len());
+    let shared = at_web.iter().filter(|t| at_pay.contains(t)).count();
+    assert!(
+        shared * 2 > at_web.len(),
+        "most caller lines share a request with the component: {shared} of {}",
+        at_web.len()
+    );
+    let ids: std::collections::BTreeSet<&String> = at_pay.iter().map(|(_, id)| id).collect();
+    assert!(ids.len() > 100, "ids vary second to second: {}", ids.len());
+}
+
+#[test]
+fn a_table_param_is_quoted_by_its_fields_or_refused() {
+    let text = |message: &str| {
+        format!(
+            r#"name = "s"
+summary = "s"
+story = "s"
+
+[[services]]
+name = "a"
+kind = "api"
+log_format = "json"
+baseline = {{ error_rate = 0.001 }}
+logs = [{{ level = "info", per_minute = 1, message = "{message}", params = {{ req = [{{ path = "/a", status = 200 }}] }} }}]
+
+[fault]
+type = "bad-deploy"
+component = "a"
+onset_minutes_ago = 10
+shape = "step"
+effects = {{ error_rate = {{ to = 0.3 }} }}
+
+[[actions]]
+name = "restart"
+target = "a"
+outcome = "nothing"
+
+[truth]
+root_cause = "bad-deploy"
+component = "a"
+remediation = []
+"#
+        )
+    };
+    let parse = |message: &str| super::scenario::Scenario::parse(&text(message), "s.toml");
+    assert!(parse("{req.path} {req.status}").is_ok());
+    let e = parse("{req}").expect_err("refused").to_string();
+    assert!(e.contains("{req.FIELD}"), "{e}");
+    let e = parse("{req.verb}").expect_err("refused").to_string();
+    assert!(e.contains("'verb'"), "{e}");
+}
