@@ -373,6 +373,16 @@ impl SimWorld {
                     value += failing_delta(signal, e * reach);
                 }
             }
+            for v in fault.victims.iter().filter(|v| v.service == service) {
+                if let Some(effect) = v.effects.get(signal) {
+                    let strength = if effect.timed() {
+                        self.effect_strength(effect, at)
+                    } else {
+                        strength
+                    };
+                    value = apply_effect(value, effect, strength);
+                }
+            }
             for r in &self.scenario.red_herrings {
                 if r.service == service
                     && self.within(r.start_minutes_ago, r.duration_minutes, at)
@@ -572,6 +582,19 @@ impl SimWorld {
                             .filter(own)
                             .map(|t| (t, onset)),
                     );
+                }
+            }
+            for v in fault.victims.iter().filter(|v| v.service == svc.name) {
+                if strength > 0.0 {
+                    sources.extend(
+                        v.logs
+                            .iter()
+                            .filter(|t| !t.once)
+                            .map(|t| (t, strength, "victim")),
+                    );
+                }
+                if begins_now(onset) {
+                    once.extend(v.logs.iter().filter(|t| t.once).map(|t| (t, onset)));
                 }
             }
             for r in &self.scenario.red_herrings {

@@ -274,6 +274,39 @@ pub struct Fault {
     /// How it reaches the services that depend on the component.
     #[serde(default)]
     pub propagation: Propagation,
+    /// Services it hurts that do not call the component: tenants of the same host, volume or
+    /// database, consumers of what it produces, producers into it.
+    #[serde(default)]
+    pub victims: Vec<Victim>,
+}
+
+/// A service the fault hurts by a relationship other than a call. Its effects and lines follow
+/// the fault's strength: they begin with it and end with its fix.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Victim {
+    /// Which service.
+    pub service: String,
+    /// How the fault reaches it.
+    pub relation: Relation,
+    /// Signal changes at the fault's full strength.
+    #[serde(default)]
+    pub effects: BTreeMap<String, Effect>,
+    /// Lines it writes while it suffers.
+    #[serde(default)]
+    pub logs: Vec<LogTemplate>,
+}
+
+/// How a fault reaches a service that does not call its component.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Relation {
+    /// Shares a host, volume, database or other resource with the component.
+    Tenant,
+    /// Reads what the component produces (a queue's consumer, a replica).
+    Consumer,
+    /// Writes into the component (a queue whose consumers are gone backs up its producers).
+    Producer,
 }
 
 /// A change to one signal.
@@ -667,6 +700,10 @@ impl Scenario {
                 known(d, &format!("service '{}' depends_on", s.name))?;
             }
         }
+        let has_state = |service: &str, key: &str| {
+            self.service(service)
+                .is_some_and(|s| s.state.contains_key(key))
+        };
         known(&self.fault.component, "fault.component")?;
         if self.fault.onset_minutes_ago <= 0.0 {
             return Err("fault.onset_minutes_ago must be > 0: the incident is in progress when the world starts".into());
@@ -689,6 +726,37 @@ impl Scenario {
                 ));
             }
         }
+        for v in &self.fault.victims {
+            known(&v.service, "fault.victims.service")?;
+            if v.service == self.fault.component {
+                return Err(format!(
+                    "fault.victims names '{}', the fault's own component; its signals belong in \
+                     fault.effects",
+                    v.service
+                ));
+            }
+            if v.effects.is_empty() && v.logs.is_empty() {
+                return Err(format!(
+                    "fault.victims '{}' has neither effects nor logs; say how it suffers",
+                    v.service
+                ));
+            }
+            for (signal, e) in &v.effects {
+                if e.factor.is_some() == e.to.is_some() {
+                    return Err(format!(
+                        "fault.victims '{}': effect on '{signal}' must have exactly one of \
+                         factor = N or to = N",
+                        v.service
+                    ));
+                }
+                check_timing(signal, e, &self.fault)?;
+            }
+            let where_ = format!("fault.victims '{}' logs", v.service);
+            for t in &v.logs {
+                check_template(t, &where_, &|k| has_state(&v.service, k))?;
+                not_addressed(t, &where_)?;
+            }
+        }
         for r in &self.red_herrings {
             if let Some((signal, _)) = r.effects.iter().find(|(_, e)| e.timed()) {
                 return Err(format!(
@@ -700,25 +768,8 @@ impl Scenario {
             }
         }
         for (signal, e) in &self.fault.effects {
-            let ramp = e.ramp_minutes.unwrap_or(self.fault.ramp_minutes);
-            let ramps = e.shape.unwrap_or(self.fault.shape) == Shape::Ramp;
-            let bad = if !(e.delay_minutes >= 0.0 && e.delay_minutes.is_finite()) {
-                Some("delay_minutes must be a number of minutes ≥ 0")
-            } else if ramps && !(ramp > 0.0 && ramp.is_finite()) {
-                Some("a ramp needs ramp_minutes > 0 (on the effect or the fault)")
-            } else if e.decay_minutes.is_some_and(|d| !(d > 0.0 && d.is_finite())) {
-                Some("decay_minutes must be > 0")
-            } else {
-                None
-            };
-            if let Some(bad) = bad {
-                return Err(format!("fault effect on '{signal}': {bad}"));
-            }
+            check_timing(signal, e, &self.fault)?;
         }
-        let has_state = |service: &str, key: &str| {
-            self.service(service)
-                .is_some_and(|s| s.state.contains_key(key))
-        };
         for t in &self.fault.logs {
             check_template(t, "fault logs", &|k| has_state(&self.fault.component, k))?;
         }
@@ -919,6 +970,25 @@ fn not_addressed(t: &LogTemplate, where_: &str) -> Result<(), String> {
          remove services",
         t.message
     ))
+}
+
+/// Checks the timing of one of the fault's effects (its own or a victim's).
+fn check_timing(signal: &str, e: &Effect, fault: &Fault) -> Result<(), String> {
+    let ramp = e.ramp_minutes.unwrap_or(fault.ramp_minutes);
+    let ramps = e.shape.unwrap_or(fault.shape) == Shape::Ramp;
+    let bad = if !(e.delay_minutes >= 0.0 && e.delay_minutes.is_finite()) {
+        Some("delay_minutes must be a number of minutes ≥ 0")
+    } else if ramps && !(ramp > 0.0 && ramp.is_finite()) {
+        Some("a ramp needs ramp_minutes > 0 (on the effect or the fault)")
+    } else if e.decay_minutes.is_some_and(|d| !(d > 0.0 && d.is_finite())) {
+        Some("decay_minutes must be > 0")
+    } else {
+        None
+    };
+    match bad {
+        Some(bad) => Err(format!("fault effect on '{signal}': {bad}")),
+        None => Ok(()),
+    }
 }
 
 /// Checks one template; `state` says whether a placeholder without a param is a state value

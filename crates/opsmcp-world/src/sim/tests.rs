@@ -1194,3 +1194,85 @@ remediation = []
     let e = parse("{req.verb}").expect_err("refused").to_string();
     assert!(e.contains("'verb'"), "{e}");
 }
+
+#[test]
+fn a_tenant_that_never_calls_the_fault_suffers_with_it_and_recovers_with_its_fix() {
+    let body = r#"
+[[services]]
+name = "reports"
+kind = "worker"
+log_format = "python"
+baseline = { cpu_percent = 20.0, latency_p99_ms = 200.0, error_rate = 0.0 }
+noise = 0.0
+
+[[services]]
+name = "search"
+kind = "api"
+log_format = "json"
+baseline = { cpu_percent = 30.0, latency_p99_ms = 80.0 }
+noise = 0.0
+
+[[services]]
+name = "bystander"
+kind = "api"
+log_format = "json"
+baseline = { latency_p99_ms = 50.0 }
+noise = 0.0
+
+[fault]
+type = "runaway-job"
+component = "reports"
+onset_minutes_ago = 20
+shape = "step"
+effects = { cpu_percent = { to = 99.0 } }
+
+[[fault.victims]]
+service = "search"
+relation = "tenant"
+effects = { latency_p99_ms = { factor = 4.0 } }
+logs = [{ level = "warn", per_minute = 60, message = "query took {ms} ms (host cpu contention)", params = { ms = { min = 300, max = 900 } } }]
+"#;
+    let s = small(body, "runaway-job", "reports");
+    let mut w = SimWorld::new(s.clone(), 1, start());
+    let p99 = |w: &SimWorld, at: Timestamp| w.signals("search", at).unwrap()["latency_p99_ms"];
+    assert!((p99(&w, w.onset() - mins(5)) - 80.0).abs() < 1.0);
+    assert!(
+        (p99(&w, start()) - 320.0).abs() < 1.0,
+        "{}",
+        p99(&w, start())
+    );
+    let contention = |w: &SimWorld, from: Timestamp| {
+        w.logs(from, from + mins(1))
+            .filter(|l| l.service == "search" && l.text.contains("cpu contention"))
+            .count()
+    };
+    assert_eq!(contention(&w, w.onset() - mins(3)), 0);
+    assert!(contention(&w, start() - mins(2)) > 30);
+    let bystander = w.signals("bystander", start()).unwrap()["latency_p99_ms"];
+    assert!((bystander - 50.0).abs() < 1.0, "not a victim: {bystander}");
+    w.apply("fix", "reports", start()).unwrap();
+    assert!((p99(&w, start() + mins(2)) - 80.0).abs() < 1.0);
+    assert_eq!(contention(&w, start() + mins(2)), 0);
+
+    let bad = |victims: &str| {
+        let text = format!(
+            "name = \"s\"\nsummary = \"s\"\nstory = \"s\"\n{}\n{victims}\n\
+             [[actions]]\nname = \"fix\"\ntarget = \"reports\"\noutcome = \"fixes\"\n\n\
+             [truth]\nroot_cause = \"runaway-job\"\ncomponent = \"reports\"\nremediation = [\"fix\"]\n",
+            body.split("[[fault.victims]]").next().unwrap()
+        );
+        super::scenario::Scenario::parse(&text, "s.toml")
+            .expect_err("refused")
+            .to_string()
+    };
+    let e = bad(
+        "[[fault.victims]]\nservice = \"reports\"\nrelation = \"tenant\"\neffects = { cpu_percent = { factor = 2.0 } }",
+    );
+    assert!(e.contains("fault.effects"), "{e}");
+    let e = bad(
+        "[[fault.victims]]\nservice = \"search\"\nrelation = \"neighbour\"\neffects = { cpu_percent = { factor = 2.0 } }",
+    );
+    assert!(e.contains("tenant") && e.contains("consumer"), "{e}");
+    let e = bad("[[fault.victims]]\nservice = \"search\"\nrelation = \"tenant\"");
+    assert!(e.contains("neither effects nor logs"), "{e}");
+}
