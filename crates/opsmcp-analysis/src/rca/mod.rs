@@ -517,6 +517,12 @@ fn facts(inp: &Inputs<'_>, service: &str) -> Facts {
         if signals::kind(&c.signal) == SignalKind::Throughput && c.current >= 2.0 * c.reference {
             f.load = true;
         }
+        // An expired certificate fails every new handshake from the moment it expired, however
+        // slowly the traffic it turns away falls off as pooled connections recycle.
+        if signals::kind(&c.signal) == SignalKind::CertExpiry && c.limit.is_some() {
+            felt_onset = earliest(felt_onset, c.onset);
+            f.trouble_onset = earliest(f.trouble_onset, c.onset);
+        }
         let more_work = more_work(c);
         if !more_work
             && matches!(
