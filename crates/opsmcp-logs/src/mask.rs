@@ -35,19 +35,21 @@ const fn is_delim(b: u8) -> bool {
 // byte, OR-ed and AND-ed over a token while it is being cut out, answers every "does the token
 // hold a digit / a `=` / only hex digits / only number characters" question without another
 // pass over the token.
-const WS: u8 = 1;
-const DIGIT: u8 = 2;
-const HEX: u8 = 4;
+const WS: u16 = 1;
+const DIGIT: u16 = 2;
+const HEX: u16 = 4;
 /// `=` or `"`: the token has a value or a quoted part.
-const SPECIAL: u8 = 8;
-const COLON: u8 = 16;
-const DELIM: u8 = 32;
+const SPECIAL: u16 = 8;
+const COLON: u16 = 16;
+const DELIM: u16 = 32;
 /// Digits and the characters of numbers, dates and times: `-:./+_`.
-const NUMLIKE: u8 = 64;
-const QUOTE: u8 = 128;
+const NUMLIKE: u16 = 64;
+const QUOTE: u16 = 128;
+/// `/`: only a token holding one can be a path or a URL, so most words skip those checks.
+const SLASH: u16 = 256;
 
-const CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
+const CLASS: [u16; 256] = {
+    let mut t = [0u16; 256];
     let mut i = 0;
     while i < 256 {
         let b = i as u8;
@@ -76,6 +78,9 @@ const CLASS: [u8; 256] = {
         if b == b'"' {
             c |= QUOTE;
         }
+        if b == b'/' {
+            c |= SLASH;
+        }
         t[i] = c;
         i += 1;
     }
@@ -83,15 +88,15 @@ const CLASS: [u8; 256] = {
 };
 
 #[inline]
-fn class(b: u8) -> u8 {
+fn class(b: u8) -> u16 {
     CLASS[b as usize]
 }
 
 /// The class bits of one token: `any` OR-ed over its bytes, `all` AND-ed.
 #[derive(Clone, Copy)]
 struct Classes {
-    any: u8,
-    all: u8,
+    any: u16,
+    all: u16,
 }
 
 impl Classes {
@@ -208,7 +213,9 @@ fn mask_classified(tok: &[u8], cl: Classes, out: &mut Vec<u8>) {
             out.push(tok[0]);
             out.extend_from_slice(VAR);
             out.extend_from_slice(&tok[1..]);
-        } else if (all_hex && tok.len() >= 8) || is_variable_word(tok, has_colon) {
+        } else if (all_hex && tok.len() >= 8)
+            || is_variable_word_in(tok, has_colon, cl.any & SLASH != 0)
+        {
             out.extend_from_slice(VAR);
         } else {
             out.extend_from_slice(tok);
@@ -307,13 +314,15 @@ fn mask_classified(tok: &[u8], cl: Classes, out: &mut Vec<u8>) {
             continue;
         }
         let start = i;
-        let mut seg_any = 0u8;
+        let mut seg_any = 0u16;
         while i < n && class(tok[i]) & DELIM == 0 {
             seg_any |= class(tok[i]);
             i += 1;
         }
         let seg = &tok[start..i];
-        if seg_any & DIGIT != 0 || is_variable_word(seg, false) || is_endpoint_host(seg, &tok[i..])
+        if seg_any & DIGIT != 0
+            || is_variable_word_in(seg, false, seg_any & SLASH != 0)
+            || is_endpoint_host(seg, &tok[i..])
         {
             if !last_var {
                 out.extend_from_slice(VAR);
@@ -482,6 +491,13 @@ fn is_empty_group(w: &[u8]) -> bool {
 /// (parts of dates written inside messages).
 #[inline(always)]
 fn is_variable_word(w: &[u8], may_be_url: bool) -> bool {
+    is_variable_word_in(w, may_be_url, w.contains(&b'/'))
+}
+
+/// [`is_variable_word`], told whether `w` holds a `/` (known from cutting it out): paths and
+/// URLs need one.
+#[inline(always)]
+fn is_variable_word_in(w: &[u8], may_be_url: bool, has_slash: bool) -> bool {
     if (w.len() == 3 || w.len() == 4 && w[3] == b',')
         && w[0].is_ascii_uppercase()
         && crate::parse::header::is_calendar_word(&w[..3])
@@ -490,6 +506,9 @@ fn is_variable_word(w: &[u8], may_be_url: bool) -> bool {
     }
     if w.len() >= 8 && w.iter().all(u8::is_ascii_hexdigit) && !may_be_url {
         return true;
+    }
+    if !has_slash {
+        return false;
     }
     if w.len() > 1
         && (w[0] == b'/' || w.starts_with(b"\\\\"))
@@ -671,14 +690,19 @@ fn file_name_with_id(seg: &[u8]) -> Option<&[u8]> {
 /// Masks a whole message into `out` (cleared first): masked tokens separated by one space.
 pub fn signature(msg: &[u8], out: &mut Vec<u8>) {
     out.clear();
-    if memchr::memchr(b'"', msg).is_some()
+    // One scan tells most messages (neither a quote nor a `;`) that neither case applies.
+    let Some(first) = memchr::memchr2(b'"', b';', msg) else {
+        mask_words(msg, out, true);
+        return;
+    };
+    if (msg[first] == b'"' || memchr::memchr(b'"', &msg[first..]).is_some())
         && let Some(r) = find_request(msg)
     {
         request_signature(msg, r, out);
         return;
     }
     // A record of `;`-separated fields: the words before it, then its fields.
-    if memchr::memchr(b';', msg).is_some()
+    if (msg[first] == b';' || memchr::memchr(b';', &msg[first..]).is_some())
         && let Some(start) = record_start(msg)
     {
         mask_words(&msg[..start], out, false);

@@ -227,6 +227,9 @@ const B_LBRACKET: u8 = 8;
 const B_NONPUNCT: u8 = 16;
 /// Not a character of numbers, dates and times (digits and `-:./,+TZ`).
 const B_NOTTIME: u8 = 32;
+/// A space or a tab: where a token ends. In the table so the cutting loop tests one bit of the
+/// byte it looks up anyway, instead of comparing the byte again.
+const B_WS: u8 = 64;
 
 const BITS: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -253,6 +256,9 @@ const BITS: [u8; 256] = {
             || matches!(b, b'-' | b':' | b'.' | b'/' | b',' | b'+' | b'T' | b'Z'))
         {
             c |= B_NOTTIME;
+        }
+        if b == b' ' || b == b'\t' {
+            c |= B_WS;
         }
         t[i] = c;
         i += 1;
@@ -428,7 +434,7 @@ impl Cuts {
     fn cut_one(&mut self, line: &[u8]) {
         let n = line.len();
         let mut i = self.next;
-        while i < n && matches!(line[i], b' ' | b'\t') {
+        while i < n && BITS[line[i] as usize] & B_WS != 0 {
             i += 1;
         }
         if i >= n {
@@ -474,15 +480,19 @@ impl Cuts {
 }
 
 #[inline]
-fn plain_end(line: &[u8], mut i: usize, bits: &mut u8) -> usize {
-    let n = line.len();
+fn plain_end(line: &[u8], i: usize, bits: &mut u8) -> usize {
     let mut acc = 0u8;
-    while i < n && !matches!(line[i], b' ' | b'\t') {
-        acc |= BITS[line[i] as usize];
-        i += 1;
+    let mut end = line.len();
+    for (k, &b) in line[i..].iter().enumerate() {
+        let c = BITS[b as usize];
+        if c & B_WS != 0 {
+            end = i + k;
+            break;
+        }
+        acc |= c;
     }
     *bits = acc;
-    i
+    end
 }
 
 /// A learned header: the columns every fitting line starts with, and what they hold.
