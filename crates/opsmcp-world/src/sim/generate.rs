@@ -160,8 +160,8 @@ pub fn generate(spec: &Spec) -> Result<Generated, UnknownFault> {
         seed = spec.seed
     );
     let mut normal = 0.0;
-    for i in 0..n {
-        normal += service(&mut out, i, role(i), &names, &deps[i], &mut rng);
+    for (i, calls) in deps.iter().enumerate() {
+        normal += service(&mut out, i, role(i), &names, calls, &mut rng);
     }
     let f = &names[fault];
     let h = &names[herring];
@@ -252,6 +252,9 @@ fn graph(n: usize, role: &dyn Fn(usize) -> Role, rng: &mut Rng) -> Vec<Vec<usize
         .collect()
 }
 
+/// A routine log template: level, lines a minute, message, params (TOML).
+type RoutineLine = (&'static str, f64, String, &'static str);
+
 /// Writes one `[[services]]` block; returns its normal log lines a minute.
 fn service(
     out: &mut String,
@@ -271,92 +274,91 @@ fn service(
             "request completed method={{method}} path=/v1/res{i}/{{id}} status=200 bytes={{bytes}}"
         )
     };
-    let (kind, format, baseline, logs): (&str, &str, String, [(&str, f64, String, &str); 2]) =
-        match role {
-            Role::Api => (
-                "api",
-                api_format,
-                format!(
-                    "request_rate = {}, latency_p50_ms = {}, latency_p99_ms = {}, \
+    let (kind, format, baseline, logs): (&str, &str, String, [RoutineLine; 2]) = match role {
+        Role::Api => (
+            "api",
+            api_format,
+            format!(
+                "request_rate = {}, latency_p50_ms = {}, latency_p99_ms = {}, \
                      error_rate = 0.002, cpu_percent = {}, memory_percent = {}",
-                    rng.around(150.0),
-                    rng.around(40.0),
-                    rng.around(180.0),
-                    rng.around(35.0),
-                    rng.around(50.0)
-                ),
-                [
-                    (
-                        "info",
-                        240.0,
-                        api_request,
-                        "method = [\"GET\", \"POST\"], id = { min = 1, max = 99999 }, \
+                rng.around(150.0),
+                rng.around(40.0),
+                rng.around(180.0),
+                rng.around(35.0),
+                rng.around(50.0)
+            ),
+            [
+                (
+                    "info",
+                    240.0,
+                    api_request,
+                    "method = [\"GET\", \"POST\"], id = { min = 1, max = 99999 }, \
                          bytes = { min = 200, max = 9000 }",
-                    ),
-                    (
-                        "debug",
-                        30.0,
-                        format!("cache lookup key=res{i}:{{user}} hit={{hit}}"),
-                        "user = { min = 1000, max = 99999 }, hit = [\"true\", \"false\"]",
-                    ),
-                ],
-            ),
-            Role::Worker => (
-                "worker",
-                rng.pick(&["logfmt", "python", "text", "zap", "logback"]),
-                format!(
-                    "request_rate = {}, latency_p50_ms = {}, latency_p99_ms = {}, \
-                     error_rate = 0.001, cpu_percent = {}, memory_percent = {}",
-                    rng.around(80.0),
-                    rng.around(20.0),
-                    rng.around(90.0),
-                    rng.around(30.0),
-                    rng.around(45.0)
                 ),
-                [
-                    (
-                        "info",
-                        120.0,
-                        format!("job {{job}} of queue q{i} done in {{ms}} ms"),
-                        "job = { min = 1, max = 999999 }, ms = { min = 2, max = 400 }",
-                    ),
-                    (
-                        "debug",
-                        20.0,
-                        format!("polled q{i}: {{n}} messages"),
-                        "n = { min = 0, max = 50 }",
-                    ),
-                ],
+                (
+                    "debug",
+                    30.0,
+                    format!("cache lookup key=res{i}:{{user}} hit={{hit}}"),
+                    "user = { min = 1000, max = 99999 }, hit = [\"true\", \"false\"]",
+                ),
+            ],
+        ),
+        Role::Worker => (
+            "worker",
+            rng.pick(&["logfmt", "python", "text", "zap", "logback"]),
+            format!(
+                "request_rate = {}, latency_p50_ms = {}, latency_p99_ms = {}, \
+                     error_rate = 0.001, cpu_percent = {}, memory_percent = {}",
+                rng.around(80.0),
+                rng.around(20.0),
+                rng.around(90.0),
+                rng.around(30.0),
+                rng.around(45.0)
             ),
-            Role::Database => (
-                "database",
-                rng.pick(&["postgres", "mysql"]),
-                format!(
-                    "request_rate = {}, latency_p50_ms = 2.0, latency_p99_ms = 12.0, \
+            [
+                (
+                    "info",
+                    120.0,
+                    format!("job {{job}} of queue q{i} done in {{ms}} ms"),
+                    "job = { min = 1, max = 999999 }, ms = { min = 2, max = 400 }",
+                ),
+                (
+                    "debug",
+                    20.0,
+                    format!("polled q{i}: {{n}} messages"),
+                    "n = { min = 0, max = 50 }",
+                ),
+            ],
+        ),
+        Role::Database => (
+            "database",
+            rng.pick(&["postgres", "mysql"]),
+            format!(
+                "request_rate = {}, latency_p50_ms = 2.0, latency_p99_ms = 12.0, \
                      error_rate = 0.0005, cpu_percent = {}, memory_percent = {}, \
                      db_connections_in_use = 38.0, db_connections_max = 50.0, \
                      disk_used_percent = {}",
-                    rng.around(400.0),
-                    rng.around(30.0),
-                    rng.around(60.0),
-                    rng.around(45.0)
-                ),
-                [
-                    (
-                        "info",
-                        60.0,
-                        "checkpoint complete: wrote {pages} buffers, {secs} s".to_string(),
-                        "pages = { min = 100, max = 4000 }, secs = { min = 1, max = 9 }",
-                    ),
-                    (
-                        "debug",
-                        10.0,
-                        format!("autovacuum: table t{i} scanned {{n}} pages"),
-                        "n = { min = 1, max = 9000 }",
-                    ),
-                ],
+                rng.around(400.0),
+                rng.around(30.0),
+                rng.around(60.0),
+                rng.around(45.0)
             ),
-        };
+            [
+                (
+                    "info",
+                    60.0,
+                    "checkpoint complete: wrote {pages} buffers, {secs} s".to_string(),
+                    "pages = { min = 100, max = 4000 }, secs = { min = 1, max = 9 }",
+                ),
+                (
+                    "debug",
+                    10.0,
+                    format!("autovacuum: table t{i} scanned {{n}} pages"),
+                    "n = { min = 1, max = 9000 }",
+                ),
+            ],
+        ),
+    };
     let _ = write!(
         out,
         "[[services]]\nname = \"{}\"\nkind = \"{kind}\"\ndepends_on = [{}]\n\
