@@ -601,13 +601,18 @@ remediation = ["fix"]
 /// A small scenario around `body` (services, fault, red herrings, extra actions): the usual
 /// header, and a `fix` on the fault's `component` that the truth names.
 fn small(body: &str, cause: &str, component: &str) -> super::scenario::Scenario {
+    small_parsed(body, cause, component).unwrap()
+}
+
+/// [`small`], refused or not: what validation says of `body`.
+fn small_parsed(body: &str, cause: &str, component: &str) -> Result<super::Scenario, String> {
     let text = format!(
         "name = \"small\"\nsummary = \"s\"\nstory = \"s\"\n{body}\n\
          [[actions]]\nname = \"fix\"\ntarget = \"{component}\"\noutcome = \"fixes\"\n\
          minutes_to_effect = 1\n\n\
          [truth]\nroot_cause = \"{cause}\"\ncomponent = \"{component}\"\nremediation = [\"fix\"]\n"
     );
-    super::scenario::Scenario::parse(&text, "small.toml").unwrap()
+    super::scenario::Scenario::parse(&text, "small.toml").map_err(|e| e.to_string())
 }
 
 #[test]
@@ -940,42 +945,14 @@ sets = { version = "1.2.0" }
 
 #[test]
 fn a_state_value_nobody_declared_is_refused_with_what_to_write() {
-    let base = |extra: &str| {
-        format!(
-            r#"name = "s"
-summary = "s"
-story = "s"
-
-[[services]]
-name = "cart"
-kind = "api"
-log_format = "json"
-baseline = {{ error_rate = 0.001 }}
-{extra}
-
-[fault]
-type = "bad-deploy"
-component = "cart"
-onset_minutes_ago = 10
-shape = "step"
-effects = {{ error_rate = {{ to = 0.3 }} }}
-
-[[actions]]
-name = "restart"
-target = "cart"
-outcome = "nothing"
-
-[truth]
-root_cause = "bad-deploy"
-component = "cart"
-remediation = []
-"#
-        )
-    };
     let err = |extra: &str| {
-        super::scenario::Scenario::parse(&base(extra), "s.toml")
-            .expect_err("refused")
-            .to_string()
+        let body = format!(
+            "[[services]]\nname = \"cart\"\nkind = \"api\"\nlog_format = \"json\"\n\
+             baseline = {{ error_rate = 0.001 }}\n{extra}\n\n\
+             [fault]\ntype = \"bad-deploy\"\ncomponent = \"cart\"\nonset_minutes_ago = 10\n\
+             shape = \"step\"\neffects = {{ error_rate = {{ to = 0.3 }} }}\n"
+        );
+        small_parsed(&body, "bad-deploy", "cart").expect_err("refused")
     };
     let e = err("logs = [{ level = \"info\", per_minute = 1, message = \"cart {version}\" }]");
     assert!(e.contains("state.version"), "{e}");
@@ -1029,10 +1006,7 @@ effects = { cert_days_left = { to = -1.0 }, error_rate = { to = 0.5, shape = "ra
 
 #[test]
 fn timing_on_a_red_herrings_effect_is_refused_with_what_to_write_instead() {
-    let text = r#"name = "s"
-summary = "s"
-story = "s"
-
+    let body = r#"
 [[services]]
 name = "a"
 kind = "api"
@@ -1052,20 +1026,8 @@ description = "d"
 start_minutes_ago = 20
 duration_minutes = 5
 effects = { cpu_percent = { factor = 2.0, delay_minutes = 3 } }
-
-[[actions]]
-name = "restart"
-target = "a"
-outcome = "nothing"
-
-[truth]
-root_cause = "bad-deploy"
-component = "a"
-remediation = []
 "#;
-    let e = super::scenario::Scenario::parse(text, "s.toml")
-        .expect_err("refused")
-        .to_string();
+    let e = small_parsed(body, "bad-deploy", "a").expect_err("refused");
     assert!(
         e.contains("only fault effects") && e.contains("start_minutes_ago"),
         "{e}"
@@ -1155,43 +1117,21 @@ message = "upstream pay failed trace_id={trace_id}"
 
 #[test]
 fn a_table_param_is_quoted_by_its_fields_or_refused() {
-    let text = |message: &str| {
-        format!(
-            r#"name = "s"
-summary = "s"
-story = "s"
-
-[[services]]
-name = "a"
-kind = "api"
-log_format = "json"
-baseline = {{ error_rate = 0.001 }}
-logs = [{{ level = "info", per_minute = 1, message = "{message}", params = {{ req = [{{ path = "/a", status = 200 }}] }} }}]
-
-[fault]
-type = "bad-deploy"
-component = "a"
-onset_minutes_ago = 10
-shape = "step"
-effects = {{ error_rate = {{ to = 0.3 }} }}
-
-[[actions]]
-name = "restart"
-target = "a"
-outcome = "nothing"
-
-[truth]
-root_cause = "bad-deploy"
-component = "a"
-remediation = []
-"#
-        )
+    let parse = |message: &str| {
+        let body = format!(
+            "[[services]]\nname = \"a\"\nkind = \"api\"\nlog_format = \"json\"\n\
+             baseline = {{ error_rate = 0.001 }}\n\
+             logs = [{{ level = \"info\", per_minute = 1, message = \"{message}\", \
+             params = {{ req = [{{ path = \"/a\", status = 200 }}] }} }}]\n\n\
+             [fault]\ntype = \"bad-deploy\"\ncomponent = \"a\"\nonset_minutes_ago = 10\n\
+             shape = \"step\"\neffects = {{ error_rate = {{ to = 0.3 }} }}\n"
+        );
+        small_parsed(&body, "bad-deploy", "a")
     };
-    let parse = |message: &str| super::scenario::Scenario::parse(&text(message), "s.toml");
     assert!(parse("{req.path} {req.status}").is_ok());
-    let e = parse("{req}").expect_err("refused").to_string();
+    let e = parse("{req}").expect_err("refused");
     assert!(e.contains("{req.FIELD}"), "{e}");
-    let e = parse("{req.verb}").expect_err("refused").to_string();
+    let e = parse("{req.verb}").expect_err("refused");
     assert!(e.contains("'verb'"), "{e}");
 }
 
@@ -1255,15 +1195,9 @@ logs = [{ level = "warn", per_minute = 60, message = "query took {ms} ms (host c
     assert_eq!(contention(&w, start() + mins(2)), 0);
 
     let bad = |victims: &str| {
-        let text = format!(
-            "name = \"s\"\nsummary = \"s\"\nstory = \"s\"\n{}\n{victims}\n\
-             [[actions]]\nname = \"fix\"\ntarget = \"reports\"\noutcome = \"fixes\"\n\n\
-             [truth]\nroot_cause = \"runaway-job\"\ncomponent = \"reports\"\nremediation = [\"fix\"]\n",
-            body.split("[[fault.victims]]").next().unwrap()
-        );
-        super::scenario::Scenario::parse(&text, "s.toml")
+        let before = body.split("[[fault.victims]]").next().unwrap();
+        small_parsed(&format!("{before}\n{victims}"), "runaway-job", "reports")
             .expect_err("refused")
-            .to_string()
     };
     let e = bad(
         "[[fault.victims]]\nservice = \"reports\"\nrelation = \"tenant\"\neffects = { cpu_percent = { factor = 2.0 } }",
