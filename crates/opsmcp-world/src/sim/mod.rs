@@ -544,6 +544,9 @@ impl SimWorld {
             let mut once: Vec<(&LogTemplate, Timestamp)> = Vec::new();
             let onset = self.onset();
             let begins_now = |t: Timestamp| t.as_second() == second;
+            // The fault's lines begin at onset, or `delay_minutes` after it.
+            let from = |t: &LogTemplate| onset + minutes(t.delay_minutes);
+            let begun = |t: &&LogTemplate| at >= from(t);
             if svc.name == fault.component {
                 if strength > 0.0 {
                     sources.extend(
@@ -551,12 +554,17 @@ impl SimWorld {
                             .logs
                             .iter()
                             .filter(|t| !t.once)
+                            .filter(begun)
                             .map(|t| (t, strength, "fault")),
                     );
                 }
-                if begins_now(onset) {
-                    once.extend(fault.logs.iter().filter(|t| t.once).map(|t| (t, onset)));
-                }
+                once.extend(
+                    fault
+                        .logs
+                        .iter()
+                        .filter(|t| t.once && begins_now(from(t)))
+                        .map(|t| (t, from(t))),
+                );
             }
             if let Some(h) = self.hops_from_fault(&svc.name) {
                 let own = |t: &&LogTemplate| t.written_by(&svc.name);
@@ -569,20 +577,19 @@ impl SimWorld {
                             .iter()
                             .filter(|t| !t.once)
                             .filter(own)
+                            .filter(begun)
                             .map(|t| (t, reach, "propagation")),
                     );
                 }
-                if begins_now(onset) {
-                    once.extend(
-                        fault
-                            .propagation
-                            .logs
-                            .iter()
-                            .filter(|t| t.once)
-                            .filter(own)
-                            .map(|t| (t, onset)),
-                    );
-                }
+                once.extend(
+                    fault
+                        .propagation
+                        .logs
+                        .iter()
+                        .filter(|t| t.once && begins_now(from(t)))
+                        .filter(own)
+                        .map(|t| (t, from(t))),
+                );
             }
             for v in fault.victims.iter().filter(|v| v.service == svc.name) {
                 if strength > 0.0 {
@@ -590,12 +597,16 @@ impl SimWorld {
                         v.logs
                             .iter()
                             .filter(|t| !t.once)
+                            .filter(begun)
                             .map(|t| (t, strength, "victim")),
                     );
                 }
-                if begins_now(onset) {
-                    once.extend(v.logs.iter().filter(|t| t.once).map(|t| (t, onset)));
-                }
+                once.extend(
+                    v.logs
+                        .iter()
+                        .filter(|t| t.once && begins_now(from(t)))
+                        .map(|t| (t, from(t))),
+                );
             }
             for r in &self.scenario.red_herrings {
                 if r.service != svc.name {

@@ -145,6 +145,11 @@ pub struct LogTemplate {
     /// `per_minute` lines a minute (a deploy's "starting", a failover's "promoted").
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub once: bool,
+    /// On the fault's lines (its own, its propagation's and its victims'): written from this
+    /// many minutes after onset (the OOM kills a leak ends in, the timeouts that come once a
+    /// queue has filled).
+    #[serde(default)]
+    pub delay_minutes: f64,
 }
 
 impl LogTemplate {
@@ -683,6 +688,7 @@ impl Scenario {
                     ));
                 }
                 not_addressed(t, &where_)?;
+                not_delayed(t, &where_)?;
             }
         }
         let known = |name: &str, what: &str| {
@@ -798,6 +804,7 @@ impl Scenario {
             for t in &r.logs {
                 check_template(t, "red herring logs", &|k| has_state(&r.service, k))?;
                 not_addressed(t, "red herring logs")?;
+                not_delayed(t, "red herring logs")?;
             }
         }
         let settable = |service: &str, sets: &BTreeMap<String, ParamValue>, what: &str| match sets
@@ -960,6 +967,19 @@ fn line_of(text: &str, at: usize) -> usize {
 }
 
 /// `services` is for propagation lines only: elsewhere the writer is already known.
+/// A line that is none of the fault's takes no `delay_minutes`.
+fn not_delayed(t: &LogTemplate, where_: &str) -> Result<(), String> {
+    if t.delay_minutes == 0.0 {
+        return Ok(());
+    }
+    Err(format!(
+        "{where_}: \"{}\" has delay_minutes, which only the fault's lines take ([[fault.logs]], \
+         [[fault.propagation.logs]], victims' logs); a red herring's lines begin with it: give it \
+         its own start_minutes_ago instead",
+        t.message
+    ))
+}
+
 fn not_addressed(t: &LogTemplate, where_: &str) -> Result<(), String> {
     if t.services.is_none() {
         return Ok(());
@@ -1000,6 +1020,12 @@ fn check_template(
 ) -> Result<(), String> {
     if t.per_minute < 0.0 || !t.per_minute.is_finite() {
         return Err(format!("{where_}: per_minute must be ≥ 0"));
+    }
+    if t.delay_minutes < 0.0 || !t.delay_minutes.is_finite() {
+        return Err(format!(
+            "{where_}: \"{}\" has delay_minutes {}; write a number of minutes ≥ 0",
+            t.message, t.delay_minutes
+        ));
     }
     let mut problem = None;
     let walked = walk(&t.message, |piece| {

@@ -1210,3 +1210,57 @@ logs = [{ level = "warn", per_minute = 60, message = "query took {ms} ms (host c
     let e = bad("[[fault.victims]]\nservice = \"search\"\nrelation = \"tenant\"");
     assert!(e.contains("neither effects nor logs"), "{e}");
 }
+
+#[test]
+fn a_fault_line_with_a_delay_begins_that_long_after_onset() {
+    let body = r#"
+[[services]]
+name = "tiles"
+kind = "worker"
+log_format = "json"
+baseline = { memory_percent = 40.0 }
+
+[fault]
+type = "memory-leak"
+component = "tiles"
+onset_minutes_ago = 30
+shape = "ramp"
+ramp_minutes = 25
+effects = { memory_percent = { to = 97.0 } }
+
+[[fault.logs]]
+level = "warn"
+per_minute = 60
+message = "heap growing"
+
+[[fault.logs]]
+level = "error"
+per_minute = 60
+message = "OOMKilled"
+delay_minutes = 20
+
+[[fault.logs]]
+level = "error"
+per_minute = 0
+once = true
+message = "first restart"
+delay_minutes = 20
+"#;
+    let w = SimWorld::new(small(body, "memory-leak", "tiles"), 1, start());
+    let count = |from: Timestamp, minutes: i64, message: &str| {
+        w.logs(from, from + mins(minutes))
+            .filter(|l| l.text.contains(message))
+            .count()
+    };
+    assert!(count(w.onset() + mins(5), 10, "heap growing") > 0);
+    assert_eq!(count(w.onset(), 20, "OOMKilled"), 0);
+    assert!(count(w.onset() + mins(20), 5, "OOMKilled") > 0);
+    assert_eq!(count(w.onset() - mins(5), 40, "first restart"), 1);
+    assert_eq!(count(w.onset() + mins(20), 1, "first restart"), 1);
+
+    let herring = body.to_string()
+        + "\n[[red_herrings]]\nservice = \"tiles\"\ndescription = \"d\"\nstart_minutes_ago = 5\n\
+           duration_minutes = 2\nlogs = [{ level = \"warn\", per_minute = 1, message = \"x\", delay_minutes = 1 }]\n";
+    let e = small_parsed(&herring, "memory-leak", "tiles").expect_err("refused");
+    assert!(e.contains("only the fault's lines"), "{e}");
+}
