@@ -172,7 +172,7 @@ fn validate_names_the_log_styles_there_are_when_one_is_misspelled() {
 fn generate_writes_a_world_that_validates_and_reveals_its_own_truth() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("world.toml");
-    let (code, toml, stderr) = opsmcp(&[
+    let generate = [
         "scenarios",
         "generate",
         "--services",
@@ -181,7 +181,8 @@ fn generate_writes_a_world_that_validates_and_reveals_its_own_truth() {
         "5",
         "--fault",
         "disk-full",
-    ]);
+    ];
+    let (code, toml, stderr) = opsmcp(&generate);
     assert_eq!(code, Some(0), "{stderr}");
     std::fs::write(&file, &toml).unwrap();
     let path = file.to_str().unwrap();
@@ -194,16 +195,7 @@ fn generate_writes_a_world_that_validates_and_reveals_its_own_truth() {
     assert_eq!(revealed["truth"]["remediation"][0], "clear-disk");
 
     // The same arguments write the same file.
-    let (_, again, _) = opsmcp(&[
-        "scenarios",
-        "generate",
-        "--services",
-        "30",
-        "--seed",
-        "5",
-        "--fault",
-        "disk-full",
-    ]);
+    let (_, again, _) = opsmcp(&generate);
     assert_eq!(toml, again);
 
     let (code, _, stderr) = opsmcp(&["scenarios", "generate", "--fault", "gremlins"]);
