@@ -98,6 +98,9 @@ pub struct SimWorld {
     /// worked out once: every second of logs and every metric point asks it of every service,
     /// and walking the graph each time made a world of N services cost N³ a second.
     hops: BTreeMap<String, u32>,
+    /// The fault's effects on what its component's callers feel (latency, errors, throughput,
+    /// availability), picked out once: [`SimWorld::felt_strength`] is asked on every point.
+    felt: Vec<Effect>,
 }
 
 impl SimWorld {
@@ -106,6 +109,13 @@ impl SimWorld {
     pub fn new(scenario: Scenario, seed: u64, started: Timestamp) -> Self {
         Self {
             hops: hops_to(&scenario, &scenario.fault.component),
+            felt: scenario
+                .fault
+                .effects
+                .iter()
+                .filter(|(signal, _)| crate::health::felt_by_callers(signal))
+                .map(|(_, effect)| effect.clone())
+                .collect(),
             scenario,
             seed,
             started,
@@ -247,6 +257,26 @@ impl SimWorld {
         grown * left * self.remedied(at)
     }
 
+    /// How strongly the fault's component shows its trouble to its callers at `at`: what its
+    /// own latency, errors, throughput or availability do, when the fault says (a disk filling
+    /// for an hour fails writes only once it is full, and callers feel nothing before); the
+    /// fault's strength when it says nothing of them.
+    fn felt_strength(&self, at: Timestamp) -> f64 {
+        if self.felt.is_empty() {
+            return self.fault_strength(at);
+        }
+        self.felt
+            .iter()
+            .map(|e| {
+                if e.timed() {
+                    self.effect_strength(e, at)
+                } else {
+                    self.fault_strength(at)
+                }
+            })
+            .fold(0.0, f64::max)
+    }
+
     /// What the actions applied so far leave of the fault at `at` (1: untouched).
     fn remedied(&self, at: Timestamp) -> f64 {
         let mut strength = 1.0;
@@ -337,6 +367,11 @@ impl SimWorld {
         let strength = self.fault_strength(at);
         let fault = &self.scenario.fault;
         let hops = self.hops_from_fault(service);
+        let felt = if hops.is_some() {
+            self.felt_strength(at)
+        } else {
+            0.0
+        };
         let mut out = BTreeMap::new();
         for (signal, base) in svc.baseline.iter().filter(|(s, _)| keep(s)) {
             let mut value = *base;
@@ -361,7 +396,7 @@ impl SimWorld {
                 value = apply_effect(value, effect, strength);
             }
             if let Some(h) = hops {
-                let reach = strength / 2f64.powi(h as i32 - 1) * self.still_routed(service, at);
+                let reach = felt / 2f64.powi(h as i32 - 1) * self.still_routed(service, at);
                 if kind(signal) == SignalKind::Latency
                     && let Some(f) = fault.propagation.latency_factor
                 {
@@ -568,7 +603,8 @@ impl SimWorld {
             }
             if let Some(h) = self.hops_from_fault(&svc.name) {
                 let own = |t: &&LogTemplate| t.written_by(&svc.name);
-                let reach = strength / 2f64.powi(h as i32 - 1) * self.still_routed(&svc.name, at);
+                let reach = self.felt_strength(at) / 2f64.powi(h as i32 - 1)
+                    * self.still_routed(&svc.name, at);
                 if reach > 0.0 {
                     sources.extend(
                         fault

@@ -1005,6 +1005,60 @@ effects = { cert_days_left = { to = -1.0 }, error_rate = { to = 0.5, shape = "ra
 }
 
 #[test]
+fn callers_feel_the_components_own_trouble_when_its_effects_keep_their_own_time() {
+    // A disk that fills for an hour fails writes only once it is full: its callers must not
+    // fail while it still answers.
+    let body = r#"
+[[services]]
+name = "web"
+kind = "api"
+depends_on = ["store"]
+log_format = "json"
+baseline = { request_rate = 10.0, error_rate = 0.0 }
+noise = 0.0
+
+[[services]]
+name = "store"
+kind = "api"
+log_format = "logfmt"
+baseline = { request_rate = 10.0, error_rate = 0.0, disk_used_percent = 60.0 }
+noise = 0.0
+
+[fault]
+type = "disk-full"
+component = "store"
+onset_minutes_ago = 90
+shape = "ramp"
+ramp_minutes = 60
+effects = { disk_used_percent = { to = 100.0 }, error_rate = { to = 0.9, delay_minutes = 60, shape = "step" } }
+
+[fault.propagation]
+error_rate = 0.3
+
+[[fault.propagation.logs]]
+level = "error"
+per_minute = 60
+message = "store answered 500"
+"#;
+    let w = SimWorld::new(small(body, "disk-full", "store"), 1, start());
+    let web = |m: i64| w.signals("web", w.onset() + mins(m)).unwrap()["error_rate"];
+    assert_eq!(web(30), 0.0, "the disk is filling, nothing fails yet");
+    assert!((web(61) - 0.3).abs() < 1e-9, "{}", web(61));
+    let lines = |from: i64, to: i64| {
+        w.logs(w.onset() + mins(from), w.onset() + mins(to))
+            .filter(|l| l.text.contains("store answered 500"))
+            .count()
+    };
+    assert_eq!(lines(0, 59), 0);
+    assert!(lines(61, 70) > 0);
+    // Without timing of their own, callers follow the fault's ramp as before.
+    let plain = body.replace(", delay_minutes = 60, shape = \"step\"", "");
+    let w = SimWorld::new(small(&plain, "disk-full", "store"), 1, start());
+    let half = w.signals("web", w.onset() + mins(30)).unwrap()["error_rate"];
+    assert!((half - 0.15).abs() < 1e-6, "{half}");
+}
+
+#[test]
 fn timing_on_a_red_herrings_effect_is_refused_with_what_to_write_instead() {
     let body = r#"
 [[services]]
