@@ -370,6 +370,11 @@ pub fn kind(name: &str) -> SignalKind {
     {
         return SignalKind::Backlog;
     }
+    // Threads counted by state (the JVM's `jvm_threads_states_threads{state="blocked"}`): a
+    // BLOCKED thread waits for a lock another thread holds, not for a unit of a pool.
+    if has(&w, &["thread", "threads"]) && has(&w, &["blocked"]) {
+        return SignalKind::Io;
+    }
     if has(&w, POOL_NOUNS) && has(&w, WAITING) {
         return SignalKind::PoolWaiting;
     }
@@ -822,6 +827,8 @@ mod tests {
             ("node_disk_avgqu_sz", Io),
             ("rabbitmq_queue_messages_ready", Backlog),
             ("tomcat_connections_queued", PoolWaiting),
+            ("jvm_threads_states_threads_blocked", Io),
+            ("redis_blocked_clients", PoolWaiting),
             ("mysql_global_status_innodb_rows_read_per_s", Throughput),
             ("pg_stat_database_tup_fetched", Throughput),
         ] {
