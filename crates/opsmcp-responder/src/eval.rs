@@ -369,10 +369,10 @@ pub fn score(
 /// `verify_health` call through the toolbox. Recovered means `component` is healthy (`None`
 /// when the expected fix moves the callers off it and leaves it as it is: it is then excused)
 /// and nothing is unhealthy but the services in `excused` (trouble of their own that the incident
-/// did not cause and its fix cannot end) and those whose every failing check is of a signal
-/// `excused_signals` names for them (`(service, signal)`: a caller of the fault with a
-/// story of its own still moving that signal). `None` when no server offers the tool or the
-/// call fails.
+/// did not cause and its fix cannot end) and those whose every failing check is one
+/// `excused_signals` names for them (`(service, check name)`: a service with a story of its
+/// own still moving that signal) — see [`recovered`]. `None` when no server offers the tool
+/// or the call fails.
 pub async fn check_recovered(
     toolbox: &Toolbox,
     component: Option<&str>,
@@ -394,27 +394,43 @@ pub async fn check_recovered(
         .structured
         .or_else(|| serde_json::from_str(&out.text).ok())?;
     let health = Health::read(&v)?;
-    let component_ok = component.is_none_or(|component| {
-        health
-            .services
-            .iter()
-            .find(|s| s.service == component)
-            .map_or(health.status == "healthy", |s| s.status == "healthy")
-    });
-    let unhealthy = health.with_status("unhealthy");
+    Some(recovered(&health, component, excused, excused_signals))
+}
+
+/// [`check_recovered`]'s judgment of one `verify_health` answer. A service whose every
+/// problem is a check `excused_signals` names for it (by the check's name, the words its
+/// messages begin with: `cpu`, `error rate`) counts as well, the component too: a
+/// story of its own (a nightly job's CPU on the same database) is not the fault's, and no fix
+/// of the fault ends it.
+pub fn recovered(
+    health: &Health,
+    component: Option<&str>,
+    excused: &[String],
+    excused_signals: &[(String, String)],
+) -> bool {
     // A check's message begins with what it measured, the signal's words.
     let its_own = |s: &ServiceVerdict| {
         !s.problems.is_empty()
             && s.problems.iter().all(|p| {
                 excused_signals
                     .iter()
-                    .any(|(svc, sig)| *svc == s.service && p.starts_with(&sig.replace('_', " ")))
+                    .any(|(svc, check)| *svc == s.service && p.starts_with(check.as_str()))
             })
     };
+    let component_ok = component.is_none_or(|component| {
+        health
+            .services
+            .iter()
+            .find(|s| s.service == component)
+            .map_or(health.status == "healthy", |s| {
+                s.status == "healthy" || its_own(s)
+            })
+    });
+    let unhealthy = health.with_status("unhealthy");
     let others_ok = unhealthy
         .iter()
         .all(|s| excused.contains(&s.service) || its_own(s));
-    Some(component_ok && others_ok && (health.status != "unhealthy" || !unhealthy.is_empty()))
+    component_ok && others_ok && (health.status != "unhealthy" || !unhealthy.is_empty())
 }
 
 fn mark(ok: bool) -> &'static str {
@@ -817,6 +833,36 @@ mod tests {
 
     use super::*;
     use opsmcp_agent::providers::Role;
+
+    fn health(services: Value) -> Health {
+        let status = if services.to_string().contains("unhealthy") {
+            "unhealthy"
+        } else {
+            "degraded"
+        };
+        Health::read(&json!({"status": status, "summary": "", "services": services})).unwrap()
+    }
+
+    #[test]
+    fn a_component_left_only_with_a_story_of_its_own_has_recovered() {
+        // The fix of a full disk ran; the nightly job's CPU on the same database goes on.
+        let h = health(json!([
+            {"service": "db", "status": "degraded", "checks": [
+                {"status": "degraded", "message": "cpu 88.4% is at or above the warning level 85%"}]},
+            {"service": "api", "status": "healthy", "checks": []}
+        ]));
+        let excused = vec![("db".to_string(), "cpu".to_string())];
+        assert!(recovered(&h, Some("db"), &[], &excused));
+        // Without that story, the component is not healthy: not recovered.
+        assert!(!recovered(&h, Some("db"), &[], &[]));
+        // A problem beside the excused one is still the fault's.
+        let h = health(json!([
+            {"service": "db", "status": "degraded", "checks": [
+                {"status": "degraded", "message": "cpu 88.4% is at or above the warning level 85%"},
+                {"status": "degraded", "message": "error rate 12% is at or above the warning level 5%"}]}
+        ]));
+        assert!(!recovered(&h, Some("db"), &[], &excused));
+    }
 
     fn call(id: &str, name: &str, input: Value) -> Message {
         Message {

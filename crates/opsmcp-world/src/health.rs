@@ -430,23 +430,22 @@ pub fn judge_readings(
                     .judge_low(words(), r.current, ""),
                 )
             }
-            (SignalKind::Cpu, _) if signals::is_percent(&r.signal) => {
-                Some(thresholds.cpu_percent.above_normal(b).judge(
-                    label(&r.signal, "cpu"),
-                    r.current,
-                    "%",
-                ))
-            }
+            (SignalKind::Cpu, _) if signals::is_percent(&r.signal) => Some(
+                thresholds
+                    .cpu_percent
+                    .above_normal(b)
+                    .judge(check_name(&r.signal), r.current, "%"),
+            ),
             (SignalKind::Memory, _) if signals::is_percent(&r.signal) => {
                 Some(thresholds.memory_percent.above_normal(b).judge(
-                    label(&r.signal, "memory"),
+                    check_name(&r.signal),
                     r.current,
                     "%",
                 ))
             }
             (SignalKind::Disk, _) if signals::is_percent(&r.signal) => {
                 Some(thresholds.disk_percent.above_normal(b).judge(
-                    label(&r.signal, "disk"),
+                    check_name(&r.signal),
                     r.current,
                     "%",
                 ))
@@ -461,7 +460,7 @@ pub fn judge_readings(
                 .map(|max| {
                     let used = (r.current / max.current * 1000.0).round() / 10.0;
                     let what = if r.signal == "db_connections_in_use" {
-                        "db connections used".to_string()
+                        check_name(&r.signal)
                     } else {
                         format!("{} used", words())
                     };
@@ -492,11 +491,16 @@ const POOL_CRITICAL: f64 = 95.0;
 
 /// The name a check carries: the usual short word for the usual signal name, else the
 /// signal's own words.
-fn label(signal: &str, usual: &str) -> String {
-    if signal == format!("{usual}_percent") || (usual == "disk" && signal == "disk_used_percent") {
-        usual.to_string()
-    } else {
-        signal.replace('_', " ")
+/// What the check of `signal` is called where a verdict's message begins (`cpu 91.9% is at
+/// or above the warning level 85%`): the common percentages by what they measure, any other
+/// signal by its words.
+pub fn check_name(signal: &str) -> String {
+    match signal {
+        "cpu_percent" => "cpu".into(),
+        "memory_percent" => "memory".into(),
+        "disk_percent" | "disk_used_percent" => "disk".into(),
+        "db_connections_in_use" => "db connections used".into(),
+        _ => signal.replace('_', " "),
     }
 }
 

@@ -813,7 +813,11 @@ async fn run_one(
             &toolbox,
             (!leaves).then_some(expected.component.as_str()),
             &excused,
-            &scenario.independent_signals(minutes_in),
+            &scenario
+                .independent_signals(minutes_in)
+                .into_iter()
+                .map(|(service, signal)| (service, opsmcp_world::health::check_name(&signal)))
+                .collect::<Vec<_>>(),
             Duration::from_secs(opts.call_timeout_s),
         )
         .await
