@@ -617,14 +617,16 @@ impl Scenario {
 
     /// The signals, service by service, that an independent red herring (one that runs its
     /// course whatever is done, not load the fault pushes) is still moving `minutes_in`
-    /// minutes after the world started, on any service, the fault's callers included: a
-    /// fix of the fault leaves them out of range, and whoever judges recovery excuses those
-    /// signals, not the service's others.
+    /// minutes after the world started, on any service, the fault's callers and its
+    /// component included (but not a signal the fault moves there too): a fix of the fault
+    /// leaves them out of range, and whoever judges recovery excuses those signals, not the
+    /// service's others.
     pub fn independent_signals(&self, minutes_in: f64) -> Vec<(String, String)> {
+        let fault = &self.fault;
         let out: BTreeSet<(&str, &str)> = self
             .ongoing_independent(minutes_in)
-            .filter(|r| r.service != self.fault.component)
             .flat_map(|r| r.effects.keys().map(|k| (r.service.as_str(), k.as_str())))
+            .filter(|(s, k)| *s != fault.component || !fault.effects.contains_key(*k))
             .collect();
         out.into_iter()
             .map(|(s, k)| (s.to_string(), k.to_string()))

@@ -734,6 +734,23 @@ effects = { error_rate = { to = 0.2 } }
         s.independent_trouble(1.0).is_empty(),
         "the worker calls the fault's component: only its signal is excused"
     );
+    // On the component itself: the story's own signal is excused, not one the fault moves.
+    let on_component = body.to_string()
+        + "\n[[red_herrings]]\nservice = \"store\"\ndescription = \"a nightly extract\"\n\
+           start_minutes_ago = 30\nduration_minutes = 90\n\
+           effects = { cpu_percent = { to = 90.0 }, error_rate = { to = 0.01 } }\n";
+    let on_component = on_component.replace(
+        "baseline = { request_rate = 10.0, error_rate = 0.001 }\n\n[fault]",
+        "baseline = { request_rate = 10.0, error_rate = 0.001, cpu_percent = 20.0 }\n\n[fault]",
+    );
+    let s = small(&on_component, "connection-pool-exhaustion", "store");
+    assert_eq!(
+        s.independent_signals(1.0),
+        vec![
+            ("store".to_string(), "cpu_percent".to_string()),
+            ("worker".to_string(), "queue_depth".to_string())
+        ]
+    );
 }
 
 /// A service whose work fails writes fewer of its routine lines: they thin by the share
