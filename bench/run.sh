@@ -27,6 +27,9 @@
 #                           as ours does. The "percall" variant is the seed's behaviour: a fresh
 #                           psutil walk of the host (and all processes) on every call.
 #   BENCH_CEILING=1         also measure mcpload's own ceiling against its trivial nullmcp responder
+#   BENCH_RMCP=1            also measure our stack's ceiling: bench/ceiling, a bare rmcp 3.11
+#                           streamable-HTTP server (stateless, JSON answers) whose one tool returns
+#                           our server's own get_system_metrics answer as a constant
 #   OPSMCP_BIN=path         use this binary instead of building with cargo
 #   OPSMCP_SERVE_ARGS="serve monitoring"   our server's arguments (--port PORT is appended; by
 #                           default also --max-connections-per-address above the client count)
@@ -54,6 +57,7 @@ SCPU="${BENCH_SERVER_CPU:-0}"
 LCPU="${BENCH_LOAD_CPU:-1}"
 LTHREADS="${BENCH_LOAD_THREADS:-1}"
 CEILING="${BENCH_CEILING:-1}"
+RMCP="${BENCH_RMCP:-1}"
 PEER_LOG_LEVEL="${BENCH_PEER_LOG_LEVEL:-INFO}"
 PEER_SNAPSHOT="${BENCH_PEER_SNAPSHOT:-1}"
 PEERS="${BENCH_PEERS:-sampled percall}"
@@ -158,6 +162,18 @@ if (( RUN_OURS )); then
     fi
   fi
 fi
+RMCP_BIN=""
+if (( RUN_OURS )) && [[ "$RMCP" == 1 ]]; then
+  CEIL_TARGET="${CARGO_TARGET_DIR:-$BENCH/ceiling/target}"
+  [[ "$CEIL_TARGET" = /* ]] || CEIL_TARGET="$ROOT/$CEIL_TARGET"
+  log "building the bare-rmcp ceiling: cargo build --release --manifest-path bench/ceiling/Cargo.toml"
+  if ( cd "$BENCH/ceiling" && CARGO_TARGET_DIR="$CEIL_TARGET" cargo build --release ) >"$RUNDIR/ceiling-build.log" 2>&1 \
+     && [[ -x "$CEIL_TARGET/release/rmcp-ceiling" ]]; then
+    RMCP_BIN="$CEIL_TARGET/release/rmcp-ceiling"
+  else
+    warn "bench/ceiling not built; no rmcp column (log: $RUNDIR/ceiling-build.log)"
+  fi
+fi
 (( RUN_OURS || RUN_PEER )) || die "nothing to run"
 
 # ------------------------------------------------------------------ helpers
@@ -176,6 +192,8 @@ server_cmd() {
     seed) printf '%s\n' "$VENV/bin/python" "$PEER_PY" --port "$2" --log-level "$PEER_LOG_LEVEL" \
             --snapshot-interval 0 ;;
     null) printf '%s\n' "$NULLMCP" "$2" ;;
+    # our own answer as its constant when one was saved (payload_bytes), else one of its size
+    rmcp) printf '%s\n' "$RMCP_BIN" "$2"; [[ -s "$RUNDIR/ours-result.json" ]] && printf '%s\n' "$RUNDIR/ours-result.json" ;;
   esac
 }
 # start NAME PORT -> sets STARTED_PID, returns 1 (with the reason on stderr) if the server
@@ -228,6 +246,7 @@ payload_bytes() {
   # SSE framing or plain JSON: keep the JSON-RPC message itself
   if [[ "$out" == *"data:"* ]]; then out="$(printf '%s\n' "$out" | sed -n 's/^data: \{0,1\}//p' | tail -n 1)"; fi
   printf '%s' "$out" | jq -e '.result.content[0].text' >/dev/null 2>&1 || { warn "tools/call $TOOL on :$port returned no text: ${out:0:300}"; echo 0; return; }
+  [[ -n "${2:-}" ]] && printf '%s' "$out" | jq -c .result >"$2"
   printf '%s' "$out" | jq -r '[(.result.content[0].text | length), (tostring | length)] | @tsv'
 }
 
@@ -288,9 +307,10 @@ if (( RUN_PEER )); then
 fi
 declare -A PORT PID
 declare -A PORT0=([ours]="${BENCH_PORT_OURS:-19101}" [peer]="${BENCH_PORT_PEER:-19102}"
-                  [seed]="${BENCH_PORT_SEED:-19104}" [null]="${BENCH_PORT_NULL:-19103}")
+                  [seed]="${BENCH_PORT_SEED:-19104}" [null]="${BENCH_PORT_NULL:-19103}"
+                  [rmcp]="${BENCH_PORT_RMCP:-19105}")
 TAKEN=" "
-for s in ours peer seed null; do
+for s in ours peer seed null rmcp; do
   p="$(pick_port "${PORT0[$s]}")"
   while [[ "$TAKEN" == *" $p "* ]]; do p="$(pick_port $(( p + 10 )))"; done
   PORT[$s]="$p"; TAKEN+="$p "
@@ -313,6 +333,7 @@ done
   echo "load_cpu=$LCPU"
   echo "load_threads=$LTHREADS"
   echo "peer_snapshot=$PEER_SNAPSHOT"
+  [[ -n "$RMCP_BIN" ]] && echo "rmcp=$RMCP_BIN (bench/ceiling, rmcp 3.11)"
   if [[ -n "$OURS_BIN" ]]; then echo "ours=$OURS_BIN ${SERVE_ARGS[*]}"
   elif [[ "$ONLY" == peer ]]; then echo "ours=not requested (BENCH_ONLY=peer)"
   else echo "ours=skipped (cargo build --release -p opsmcp gave no binary)"; fi
@@ -352,12 +373,27 @@ done
 SERVERS=("${UP[@]}")
 (( ${#SERVERS[@]} > 0 )) || die "no server came up; nothing to measure"
 sleep 1   # settle before the idle reading
-for s in "${SERVERS[@]}"; do
+idle_and_payload() {
+  local s="$1" save=""
   raw "$s" rss.idle.kb "$(status_kb "${PID[$s]}" VmRSS)"
-  read -r text_len msg_len < <(payload_bytes "${PORT[$s]}" | tr '\t' ' ') || true
+  [[ "$s" == ours ]] && save="$RUNDIR/ours-result.json"
+  read -r text_len msg_len < <(payload_bytes "${PORT[$s]}" "$save" | tr '\t' ' ') || true
   raw "$s" payload.text.bytes "${text_len:-0}"
   raw "$s" payload.msg.bytes "${msg_len:-0}"
-done
+}
+for s in "${SERVERS[@]}"; do idle_and_payload "$s"; done
+# The ceiling starts once ours has answered, so it can serve ours' answer as its constant.
+if [[ -n "$RMCP_BIN" && " ${SERVERS[*]} " == *" ours "* ]]; then
+  if start rmcp "${PORT[rmcp]}"; then
+    PID[rmcp]="$STARTED_PID"
+    log "  rmcp: pid ${PID[rmcp]} on :${PORT[rmcp]}"
+    sleep 1
+    idle_and_payload rmcp
+    SERVERS=(ours rmcp "${SERVERS[@]:1}")
+  else
+    warn "the bare-rmcp ceiling did not start; no rmcp column"
+  fi
+fi
 
 # interleave servers at each load point, so drifting background load hits both alike
 for c in $CLIENTS; do

@@ -92,7 +92,8 @@ pub enum AuditVerdict {
 
 /// The entry's canonical form: its fields as a JSON array (unambiguous: strings are quoted and
 /// escaped, so no two entries share a form). The request id is appended only when present, so
-/// entries from before it existed keep their hash.
+/// entries from before it existed keep their hash. Serialized straight from a tuple (serde writes
+/// a tuple as the same compact array a `Value::Array` prints) to skip building a `Value` per field.
 fn canonical(
     seq: i64,
     at_us: i64,
@@ -100,20 +101,31 @@ fn canonical(
     request_id: Option<&str>,
 ) -> String {
     let (server, tool, caller, arguments, outcome, duration_ms) = e;
-    let mut fields = vec![
-        serde_json::json!(seq),
-        serde_json::json!(at_us),
-        serde_json::json!(server),
-        serde_json::json!(tool),
-        serde_json::json!(caller),
-        serde_json::json!(arguments),
-        serde_json::json!(outcome),
-        serde_json::json!(duration_ms),
-    ];
-    if let Some(id) = request_id {
-        fields.push(serde_json::json!(id));
-    }
-    serde_json::Value::Array(fields).to_string()
+    let form = match request_id {
+        Some(id) => serde_json::to_string(&(
+            seq,
+            at_us,
+            server,
+            tool,
+            caller,
+            arguments,
+            outcome,
+            duration_ms,
+            id,
+        )),
+        None => serde_json::to_string(&(
+            seq,
+            at_us,
+            server,
+            tool,
+            caller,
+            arguments,
+            outcome,
+            duration_ms,
+        )),
+    };
+    // Serializing integers and strings into a String cannot fail.
+    form.unwrap_or_default()
 }
 
 /// A legacy (unkeyed) link: SHA-256 over the previous link, a newline and the canonical form.
@@ -141,6 +153,69 @@ fn audit_from_row(row: &impl RowExt) -> Result<AuditEntry, StoreError> {
     })
 }
 
+/// One row of a batch, before its statement.
+struct Row<'a> {
+    seq: i64,
+    at: Timestamp,
+    entry: &'a NewAuditEntry,
+    arguments: String,
+    duration_ms: i64,
+    prev_hash: String,
+}
+
+/// Most rows in one INSERT (11 parameters each: 704, under SQLite's and PostgreSQL's limits).
+const INSERT_ROWS: usize = 64;
+
+/// How many of `left` rows the next INSERT takes: 64, or the largest power of two below what
+/// is left, so a batch of any size uses one of seven statement texts (each prepared once per
+/// connection and cached) and at most ten statements for 256 rows.
+fn chunk(left: usize) -> usize {
+    if left >= INSERT_ROWS {
+        INSERT_ROWS
+    } else {
+        1 << left.ilog2()
+    }
+}
+
+/// The INSERT of `n` rows (`n` a power of two up to [`INSERT_ROWS`]), built once per size and
+/// dialect. SQLite gets anonymous `?` parameters: sqlx looks up each numbered parameter's name,
+/// a scan of the statement's names in SQLite, which made binding 704 `$N` parameters quadratic.
+fn insert_sql(n: usize, pg: bool) -> &'static str {
+    static SQL: std::sync::OnceLock<[Vec<String>; 2]> = std::sync::OnceLock::new();
+    let build = |pg: bool| -> Vec<String> {
+        (0..=INSERT_ROWS.ilog2())
+            .map(|k| {
+                let rows = 1usize << k;
+                let mut sql = String::from(
+                    "INSERT INTO audit_log (seq, at, server, tool, caller, arguments, outcome, \
+                     duration_ms, prev_hash, hash, request_id) VALUES ",
+                );
+                for r in 0..rows {
+                    if r > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push('(');
+                    for c in 1..=11 {
+                        if c > 1 {
+                            sql.push_str(", ");
+                        }
+                        if pg {
+                            sql.push_str(&format!("${}", r * 11 + c));
+                        } else {
+                            sql.push('?');
+                        }
+                    }
+                    sql.push(')');
+                }
+                sql
+            })
+            .collect()
+    };
+    let all = SQL.get_or_init(|| [build(false), build(true)]);
+    // n is a power of two up to INSERT_ROWS (chunk's answer), so its log is an index.
+    &all[usize::from(pg)][n.ilog2() as usize]
+}
+
 impl Store {
     /// Appends one tool call to the audit log and returns it with its seq and hash.
     pub async fn append_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry, StoreError> {
@@ -156,13 +231,34 @@ impl Store {
         &self,
         entries: &[NewAuditEntry],
     ) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut out = Vec::with_capacity(entries.len());
+        self.append_chain(entries, Some(&mut out)).await?;
+        Ok(out)
+    }
+
+    /// Like [`Store::append_audit_batch`], returning only the seqs given (first and last; `None`
+    /// for no entries): the audit writer's path, which has no use for copies of what it wrote.
+    pub async fn append_audit_entries(
+        &self,
+        entries: &[NewAuditEntry],
+    ) -> Result<Option<(i64, i64)>, StoreError> {
+        self.append_chain(entries, None).await
+    }
+
+    /// The append: one transaction, at most [`INSERT_ROWS`] rows per statement, the statements'
+    /// text reused (so the backends' statement caches keep them prepared). `out` receives the
+    /// written entries when given.
+    async fn append_chain(
+        &self,
+        entries: &[NewAuditEntry],
+        out: Option<&mut Vec<AuditEntry>>,
+    ) -> Result<Option<(i64, i64)>, StoreError> {
         if entries.is_empty() {
-            return Ok(Vec::new());
+            return Ok(None);
         }
         let now = self.now();
         let count = i64::try_from(entries.len()).unwrap_or(i64::MAX);
-        let appended = write_tx!(self, |tx, pg| {
-            let mut out = Vec::with_capacity(entries.len());
+        let (first, head) = write_tx!(self, |tx, pg| {
             // Taking the batch's seqs locks the counter row until commit: the chain's one
             // writer. The entry before the batch is read once; the rest chain in memory.
             let last = sqlx::query(
@@ -183,6 +279,7 @@ impl Store {
                 Some(r) => (r.text("hash")?, Some(r.ts("at")?)),
                 None => (GENESIS.to_owned(), None),
             };
+            let mut rows = Vec::with_capacity(entries.len());
             for (seq, entry) in (first..).zip(entries) {
                 let arguments = entry.arguments.to_string();
                 let duration_ms = i64::try_from(entry.duration_ms).unwrap_or(i64::MAX);
@@ -204,47 +301,70 @@ impl Store {
                     Some(seal) => seal.key.link(&prev_hash, &form),
                     None => plain_link(&prev_hash, &form),
                 };
-                sqlx::query(
-                    "INSERT INTO audit_log (seq, at, server, tool, caller, arguments, outcome, \
-                     duration_ms, prev_hash, hash, request_id) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                )
-                .bind(seq)
-                .bind(micros(at))
-                .bind(&entry.server)
-                .bind(&entry.tool)
-                .bind(&entry.caller)
-                .bind(&arguments)
-                .bind(&entry.outcome)
-                .bind(duration_ms)
-                .bind(&prev_hash)
-                .bind(&hash)
-                .bind(&entry.request_id)
-                .execute(&mut *tx)
-                .await?;
-                out.push(AuditEntry {
+                let link = std::mem::replace(&mut prev_hash, hash);
+                rows.push(Row {
                     seq,
                     at,
-                    server: entry.server.clone(),
-                    tool: entry.tool.clone(),
-                    caller: entry.caller.clone(),
+                    entry,
                     arguments,
-                    outcome: entry.outcome.clone(),
                     duration_ms,
-                    request_id: entry.request_id.clone(),
-                    prev_hash: std::mem::replace(&mut prev_hash, hash.clone()),
-                    hash,
+                    prev_hash: link,
                 });
                 prev_at = Some(at);
             }
-            out
+            // Each row's hash is the next row's prev_hash; the last row's is `prev_hash`.
+            let hash_of = |i: usize| rows.get(i + 1).map_or(prev_hash.as_str(), |n| &n.prev_hash);
+            let mut done = 0;
+            while done < rows.len() {
+                let n = chunk(rows.len() - done);
+                let mut q = sqlx::query(insert_sql(n, pg));
+                for (i, r) in rows.iter().enumerate().skip(done).take(n) {
+                    q = q
+                        .bind(r.seq)
+                        .bind(micros(r.at))
+                        .bind(&r.entry.server)
+                        .bind(&r.entry.tool)
+                        .bind(&r.entry.caller)
+                        .bind(&r.arguments)
+                        .bind(&r.entry.outcome)
+                        .bind(r.duration_ms)
+                        .bind(&r.prev_hash)
+                        .bind(hash_of(i))
+                        .bind(&r.entry.request_id);
+                }
+                q.execute(&mut *tx).await?;
+                done += n;
+            }
+            if let Some(out) = out {
+                let hashes: Vec<String> = rows
+                    .iter()
+                    .skip(1)
+                    .map(|r| r.prev_hash.clone())
+                    .chain(std::iter::once(prev_hash.clone()))
+                    .collect();
+                for (r, hash) in rows.into_iter().zip(hashes) {
+                    out.push(AuditEntry {
+                        seq: r.seq,
+                        at: r.at,
+                        server: r.entry.server.clone(),
+                        tool: r.entry.tool.clone(),
+                        caller: r.entry.caller.clone(),
+                        arguments: r.arguments,
+                        outcome: r.entry.outcome.clone(),
+                        duration_ms: r.duration_ms,
+                        request_id: r.entry.request_id.clone(),
+                        prev_hash: r.prev_hash,
+                        hash,
+                    });
+                }
+            }
+            (first, prev_hash)
         });
-        if let (Some(seal), Some(first), Some(last)) =
-            (&self.seal, appended.first(), appended.last())
-        {
-            seal.anchor(first.seq, last.seq, &last.hash);
+        let last = first + count - 1;
+        if let Some(seal) = &self.seal {
+            seal.anchor(first, last, &head);
         }
-        Ok(appended)
+        Ok(Some((first, last)))
     }
 
     /// Audit entries with seq greater than `after`, oldest first, at most `limit`.
@@ -461,5 +581,48 @@ impl Store {
             entries: last,
             unkeyed,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The form as it was first written (a `Value` per field): hashes of existing chains depend
+    /// on `canonical` printing exactly this.
+    fn reference(seq: i64, at: i64, e: [&str; 5], d: i64, id: Option<&str>) -> String {
+        let mut fields = vec![
+            serde_json::json!(seq),
+            serde_json::json!(at),
+            serde_json::json!(e[0]),
+            serde_json::json!(e[1]),
+            serde_json::json!(e[2]),
+            serde_json::json!(e[3]),
+            serde_json::json!(e[4]),
+            serde_json::json!(d),
+        ];
+        if let Some(id) = id {
+            fields.push(serde_json::json!(id));
+        }
+        serde_json::Value::Array(fields).to_string()
+    }
+
+    #[test]
+    fn canonical_form_is_unchanged() {
+        let odd = [
+            "monitoring",
+            "tool \"quoted\" \\ back",
+            "caller\nnew\tline \u{1} ctl",
+            r#"{"a":[1,2],"b":"é ✓ 😀"}"#,
+            "error: </script> \u{7f} \u{2028}",
+        ];
+        for (seq, at, d, id) in [
+            (1, 0, 0, None),
+            (42, -5, i64::MAX, Some("req-1")),
+            (i64::MAX, 1_700_000_000_000_000, 7, Some("\"")),
+        ] {
+            assert_eq!(
+                super::canonical(seq, at, (odd[0], odd[1], odd[2], odd[3], odd[4], d), id),
+                reference(seq, at, odd, d, id)
+            );
+        }
     }
 }

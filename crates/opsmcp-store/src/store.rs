@@ -70,6 +70,10 @@ impl Store {
             }
             let pool = SqlitePoolOptions::new()
                 .max_connections(4)
+                // A SQLite connection is a file handle on this host: it does not go stale as a
+                // network one does, and the test is a round trip to its thread per transaction
+                // (on the audit writer's path, one per batch).
+                .test_before_acquire(false)
                 .connect_with(options)
                 .await?;
             sqlx::migrate!("migrations/sqlite").run(&pool).await?;

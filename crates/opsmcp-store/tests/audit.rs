@@ -296,3 +296,41 @@ async fn foreign_head_test(store: Store, _url: String) {
     let (other, _other_dir) = keyed(store);
     assert_eq!(other.audit_head_foreign().await.expect("head"), Some(3));
 }
+
+both_backends!(batches_of_any_size_chain, batch_sizes_test);
+/// Batches are written in INSERTs of up to 64 rows (powers of two below that): every size from
+/// one row to a full batch keeps one chain, returns what it stored, and verifies.
+async fn batch_sizes_test(store: Store, _url: String) {
+    let mut i = 0;
+    let mut total = 0;
+    for size in [1_u64, 2, 3, 7, 63, 64, 65, 100, 256] {
+        let batch: Vec<_> = (i..i + size).map(entry).collect();
+        i += size;
+        let appended = store.append_audit_batch(&batch).await.expect("append");
+        assert_eq!(appended.len(), batch.len());
+        let stored = store
+            .audit_entries(total, 1000)
+            .await
+            .expect("entries after the batch");
+        assert_eq!(stored, appended, "a batch of {size} returns what it stored");
+        total += i64::try_from(size).expect("size");
+        let quiet: Vec<_> = (i..i + size).map(entry).collect();
+        i += size;
+        let seqs = store.append_audit_entries(&quiet).await.expect("append");
+        let size = i64::try_from(size).expect("size");
+        assert_eq!(seqs, Some((total + 1, total + size)));
+        total += size;
+    }
+    assert_eq!(store.append_audit_entries(&[]).await.expect("none"), None);
+    assert_eq!(
+        store.verify_audit().await.expect("verify"),
+        AuditVerdict::Intact {
+            entries: total,
+            unkeyed: total
+        }
+    );
+    let all = store.audit_entries(0, 10_000).await.expect("entries");
+    let durations: Vec<_> = all.iter().map(|e| e.duration_ms).collect();
+    let expected: Vec<_> = (0..total).collect();
+    assert_eq!(durations, expected, "entries in the order given");
+}

@@ -424,8 +424,14 @@ async fn build_world(
     }
     let interval = Duration::from_millis(settings.sample_interval_ms);
     let monitor = HostMonitor::start(interval).context("cannot start the host sampler")?;
-    let http = reqwest::Client::builder()
-        .user_agent(concat!("opsmcp/", env!("CARGO_PKG_VERSION")))
+    let mut http =
+        reqwest::Client::builder().user_agent(concat!("opsmcp/", env!("CARGO_PKG_VERSION")));
+    if settings.probes.is_empty() {
+        // Only probes use this client. Without any, it trusts no root instead of loading the
+        // system's (a walk of /etc/ssl/certs: several ms of every start, and TLS code resident).
+        http = http.tls_certs_only([]);
+    }
+    let http = http
         .build()
         .context("cannot build the HTTP client for probes")?;
     let mut live = LiveWorld::new(

@@ -102,21 +102,27 @@ type FileKey = (PathBuf, u64, Option<SystemTime>);
 #[derive(Debug)]
 pub struct PackageLog {
     spec: PackagesSpec,
-    zone: TimeZone,
+    /// Set on first read for the host's zone: naming the system zone walks the tz database,
+    /// several ms that every start of a server would otherwise pay.
+    zone: std::sync::OnceLock<TimeZone>,
     parsed: Mutex<Option<(Vec<FileKey>, Vec<PackageChange>)>>,
 }
 
 impl PackageLog {
     /// The log the spec names, in this host's time zone.
     pub fn new(spec: PackagesSpec) -> Self {
-        Self::in_zone(spec, TimeZone::system())
+        Self {
+            spec,
+            zone: std::sync::OnceLock::new(),
+            parsed: Mutex::new(None),
+        }
     }
 
     /// The log the spec names, its times read in `zone`.
     pub fn in_zone(spec: PackagesSpec, zone: TimeZone) -> Self {
         Self {
             spec,
-            zone,
+            zone: std::sync::OnceLock::from(zone),
             parsed: Mutex::new(None),
         }
     }
@@ -143,7 +149,7 @@ impl PackageLog {
                 .flat_map(|bytes| {
                     String::from_utf8_lossy(&bytes)
                         .lines()
-                        .filter_map(|l| parse_line(l, &self.zone))
+                        .filter_map(|l| parse_line(l, self.zone.get_or_init(TimeZone::system)))
                         .collect::<Vec<_>>()
                 })
                 .collect();
