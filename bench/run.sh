@@ -73,6 +73,10 @@ RUNDIR="$RESULTS/run-$STAMP"
 RAW="$RUNDIR/raw.tsv"
 mkdir -p "$RUNDIR"
 : >"$RAW"
+# Our server's store (its audit log, incidents) lives with the run, not in the user's own data
+# directory: every call is audited, and a run makes hundreds of thousands of them.
+export OPSMCP_DATA_DIR="${OPSMCP_DATA_DIR:-$RUNDIR/data}"
+mkdir -p "$OPSMCP_DATA_DIR"
 
 log()  { printf '\033[1m[bench]\033[0m %s\n' "$*" >&2; }
 warn() { printf '\033[33m[bench] warning:\033[0m %s\n' "$*" >&2; }
