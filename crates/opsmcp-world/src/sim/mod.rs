@@ -114,7 +114,7 @@ impl SimWorld {
                 .effects
                 .iter()
                 .filter(|(signal, _)| crate::health::felt_by_callers(signal))
-                .map(|(_, effect)| effect.clone())
+                .map(|(_, effect)| *effect)
                 .collect(),
             scenario,
             seed,
