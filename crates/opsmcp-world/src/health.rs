@@ -489,8 +489,6 @@ const ERRORS_CRITICAL: f64 = 100.0;
 /// A pool this full (in %) is exhausted.
 const POOL_CRITICAL: f64 = 95.0;
 
-/// The name a check carries: the usual short word for the usual signal name, else the
-/// signal's own words.
 /// What the check of `signal` is called where a verdict's message begins (`cpu 91.9% is at
 /// or above the warning level 85%`): the common percentages by what they measure, any other
 /// signal by its words.
