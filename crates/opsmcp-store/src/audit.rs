@@ -101,31 +101,26 @@ fn canonical(
     request_id: Option<&str>,
 ) -> String {
     let (server, tool, caller, arguments, outcome, duration_ms) = e;
-    let form = match request_id {
-        Some(id) => serde_json::to_string(&(
-            seq,
-            at_us,
-            server,
-            tool,
-            caller,
-            arguments,
-            outcome,
-            duration_ms,
-            id,
-        )),
-        None => serde_json::to_string(&(
-            seq,
-            at_us,
-            server,
-            tool,
-            caller,
-            arguments,
-            outcome,
-            duration_ms,
-        )),
-    };
     // Serializing integers and strings into a String cannot fail.
-    form.unwrap_or_default()
+    let mut form = serde_json::to_string(&(
+        seq,
+        at_us,
+        server,
+        tool,
+        caller,
+        arguments,
+        outcome,
+        duration_ms,
+    ))
+    .unwrap_or_default();
+    if let Some(id) = request_id {
+        // The array's last element: before its closing bracket.
+        form.pop();
+        form.push(',');
+        form.push_str(&serde_json::to_string(id).unwrap_or_default());
+        form.push(']');
+    }
+    form
 }
 
 /// A legacy (unkeyed) link: SHA-256 over the previous link, a newline and the canonical form.

@@ -558,6 +558,7 @@ impl SimWorld {
     fn second_of_logs(&self, second: i64) -> Vec<LogLine> {
         let at = Timestamp::from_second(second).unwrap_or(self.started);
         let strength = self.fault_strength(at);
+        let felt = self.felt_strength(at);
         let fault = &self.scenario.fault;
         let noise = Noise::new(self.seed);
         // Keyed to seconds since the start, like the metrics' noise (see `signals`).
@@ -603,8 +604,7 @@ impl SimWorld {
             }
             if let Some(h) = self.hops_from_fault(&svc.name) {
                 let own = |t: &&LogTemplate| t.written_by(&svc.name);
-                let reach = self.felt_strength(at) / 2f64.powi(h as i32 - 1)
-                    * self.still_routed(&svc.name, at);
+                let reach = felt / 2f64.powi(h as i32 - 1) * self.still_routed(&svc.name, at);
                 if reach > 0.0 {
                     sources.extend(
                         fault
