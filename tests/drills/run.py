@@ -520,6 +520,11 @@ def grade(ctx, drill, events, agent_rc):
         if name == want and (not tgt or tgt == comp or tgt == exp.get("action_target", comp)) and outcome == "ran" and not (r or {}).get("is_error"):
             row["acted"] = True
             row["remediation_status"] = status
+            # What the tool saw when it judged the action: the checks still failing after it.
+            if isinstance(rem, dict):
+                row["remediation_verification"] = (rem.get("result") or {}).get("verification")
+                row["remediation_after"] = {svc: h.get("failing") for svc, h in (rem.get("after") or {}).items()
+                                            if isinstance(h, dict) and h.get("failing")}
     row["actions"] = ran
     if not row["acted"]:
         row["why"].append(f"expected action {want} not run (ran: {', '.join(ran) or 'nothing'})")
@@ -541,7 +546,8 @@ def grade(ctx, drill, events, agent_rc):
     row["really_fixed"] = really
     row["recovered"] = bool(tool_ok and really)
     if row["acted"] and not tool_ok:
-        row["why"].append(f"recovery not verified by the tool (remediation {row.get('remediation_status')})")
+        row["why"].append(f"recovery not verified by the tool (remediation {row.get('remediation_status')}; "
+                          f"verification {row.get('remediation_verification')}; still failing {row.get('remediation_after')})")
     if not really:
         row["why"].append("fault still present after the run (independent check)")
     # --- postmortem

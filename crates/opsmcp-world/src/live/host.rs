@@ -59,6 +59,8 @@ pub struct ProcessLine {
     pub start_time: u64,
     /// Its command line, arguments joined by spaces (its name when the kernel hides it).
     pub command: String,
+    /// Its parent's process id.
+    pub parent: Option<u32>,
     /// CPU over the last interval, percent of one core.
     pub cpu_percent: f32,
     /// Resident memory, bytes.
@@ -321,6 +323,7 @@ impl Sampler {
                     } else {
                         args.join(" ")
                     },
+                    parent: p.parent().map(|pp| pp.as_u32()),
                     cpu_percent: round1(p.cpu_usage() as f64) as f32,
                     memory_bytes: p.memory(),
                 }

@@ -26,16 +26,17 @@ use crate::world::WorldEvent;
 /// remediation's own restart is one).
 pub const RESTART_MEMORY: SignedDuration = SignedDuration::from_mins(2);
 
-/// Processes of one service, as (pid, start time).
-type ProcessSet = BTreeSet<(u32, u64)>;
+/// Processes of one service: (pid, start time) → command line.
+type ProcessSet = BTreeMap<(u32, u64), String>;
 
 /// What is carried from one reading to the next.
 #[derive(Debug, Default)]
 pub struct Tracker {
     /// Service → the processes seen the time before last and last time, as (pid, start time).
     processes: BTreeMap<String, (ProcessSet, ProcessSet)>,
-    /// Service → when its processes died (not yet matched by a start) and restarted.
-    deaths: BTreeMap<String, VecDeque<Timestamp>>,
+    /// Service → when its processes died (not yet matched by a start), with their command
+    /// lines, and when it restarted.
+    deaths: BTreeMap<String, VecDeque<(Timestamp, String)>>,
     restarts: BTreeMap<String, VecDeque<Timestamp>>,
     /// Watched file → (service, its content hash and size when last read).
     files: BTreeMap<PathBuf, (String, Option<FileStamp>)>,
@@ -167,9 +168,7 @@ impl Tracker {
             let memory = self.memory.read(&owned, now);
             for spec in map.specs().filter(|s| s.process.is_some()) {
                 let procs = owned.get(spec.name.as_str()).cloned().unwrap_or_default();
-                let now_set: BTreeSet<(u32, u64)> =
-                    procs.iter().map(|p| (p.pid, p.start_time)).collect();
-                let restarts = self.restarts_of(&spec.name, now_set, now);
+                let restarts = self.restarts_of(&spec.name, leaders(&procs), now);
                 push(&spec.name, "processes_up", procs.len() as f64);
                 push(
                     &spec.name,
@@ -212,17 +211,15 @@ impl Tracker {
         out
     }
 
-    /// Counts restarts: a process that dies young (first seen at the reading before) while
-    /// others of its service run — a supervisor's child crashing at start, whose replacements
-    /// often live less than a reading apart — and any other death once a new process of the
-    /// service appears. A process that dies old with nothing replacing it (a job killed, a
-    /// worker scaled away) is no restart. Returns the restarts within [`RESTART_MEMORY`].
-    fn restarts_of(
-        &mut self,
-        service: &str,
-        now_set: BTreeSet<(u32, u64)>,
-        now: Timestamp,
-    ) -> usize {
+    /// Counts restarts: the same program (the same command line) started again after one of
+    /// its processes died. A process that dies young (first seen at the reading before) while
+    /// another like it runs or died before it — a supervisor's child crashing at start, whose
+    /// replacements often live less than a reading apart — is one; any other death is one
+    /// once a new process like it appears. A process that dies with nothing like it coming
+    /// back (a job killed, a worker scaled away, a database session ended: a backend's
+    /// command line names its client) is no restart. Returns the restarts within
+    /// [`RESTART_MEMORY`].
+    fn restarts_of(&mut self, service: &str, now_set: ProcessSet, now: Timestamp) -> usize {
         let (older, before) = self
             .processes
             .remove(service)
@@ -230,21 +227,27 @@ impl Tracker {
         let deaths = self.deaths.entry(service.to_string()).or_default();
         let restarts = self.restarts.entry(service.to_string()).or_default();
         let horizon = now - RESTART_MEMORY;
-        deaths.retain(|t| *t >= horizon);
+        deaths.retain(|(t, _)| *t >= horizon);
         restarts.retain(|t| *t >= horizon);
         if let Some(before) = &before {
-            for gone in before.difference(&now_set) {
-                let young = older.as_ref().is_some_and(|o| !o.contains(gone));
-                if young && !now_set.is_empty() {
+            let died_before: BTreeSet<String> = deaths.iter().map(|(_, c)| c.clone()).collect();
+            for (gone, command) in before.iter().filter(|(k, _)| !now_set.contains_key(*k)) {
+                let young = older.as_ref().is_some_and(|o| !o.contains_key(gone));
+                let like_it =
+                    now_set.values().any(|c| c == command) || died_before.contains(command);
+                if young && like_it {
                     restarts.push_back(now);
                 } else {
-                    deaths.push_back(now);
+                    deaths.push_back((now, command.clone()));
                 }
             }
-            // Each new process takes the place of one that died.
-            let replaced = now_set.difference(before).count().min(deaths.len());
-            deaths.drain(..replaced);
-            restarts.extend(std::iter::repeat_n(now, replaced));
+            // Each new process takes the place of one like it that died.
+            for (_, command) in now_set.iter().filter(|(k, _)| !before.contains_key(*k)) {
+                if let Some(i) = deaths.iter().position(|(_, c)| c == command) {
+                    deaths.remove(i);
+                    restarts.push_back(now);
+                }
+            }
         }
         self.processes
             .insert(service.to_string(), (before.unwrap_or_default(), now_set));
@@ -397,6 +400,20 @@ impl MemoryTracker {
 }
 
 /// A watched file's content hash; large files are hashed in full (configuration is small).
+/// The processes of a service whose restarts count: those not started by another of its own
+/// processes that still runs. A server that forks a worker per connection or per batch of
+/// requests (a database's backends, a pre-fork web server's workers) ends them as its clients
+/// come and go, or as an operator terminates sessions: that churn is its own business, not the
+/// service dying. Its leader dying and coming back is a restart; so is a supervisor's child
+/// where the supervisor is not one of the service's processes.
+fn leaders(procs: &[&super::host::ProcessLine]) -> ProcessSet {
+    procs
+        .iter()
+        .filter(|p| !p.parent.is_some_and(|pp| procs.iter().any(|q| q.pid == pp)))
+        .map(|p| ((p.pid, p.start_time), p.command.clone()))
+        .collect()
+}
+
 fn stamp(path: &Path) -> Option<FileStamp> {
     let bytes = std::fs::read(path).ok()?;
     Some(FileStamp {
@@ -437,7 +454,7 @@ fn round3(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::live::services::ServiceSpec;
+    use crate::live::{host::ProcessLine, services::ServiceSpec};
 
     fn at(s: i64) -> Timestamp {
         Timestamp::from_second(1_800_000_000 + s).unwrap()
@@ -446,7 +463,11 @@ mod tests {
     #[test]
     fn a_process_replaced_after_dying_is_a_restart_and_a_new_one_alone_is_not() {
         let mut t = Tracker::default();
-        let set = |pids: &[u32]| pids.iter().map(|p| (*p, 100)).collect::<BTreeSet<_>>();
+        let set = |pids: &[u32]| {
+            pids.iter()
+                .map(|p| ((*p, 100), "api --port 8080".to_string()))
+                .collect::<ProcessSet>()
+        };
         assert_eq!(t.restarts_of("api", set(&[1, 2]), at(0)), 0);
         assert_eq!(t.restarts_of("api", set(&[1, 2]), at(10)), 0);
         // A third worker starts: growth, not a restart.
@@ -463,6 +484,80 @@ mod tests {
         assert_eq!(t.restarts_of("api", set(&[6]), at(80)), 3);
         // Two minutes later they are forgotten.
         assert_eq!(t.restarts_of("api", set(&[6]), at(300)), 0);
+    }
+
+    /// A process line: pid, parent, command.
+    fn line(pid: u32, parent: u32, command: &str) -> ProcessLine {
+        ProcessLine {
+            pid,
+            start_time: 100,
+            command: command.into(),
+            parent: Some(parent),
+            cpu_percent: 0.0,
+            memory_bytes: 0,
+        }
+    }
+
+    fn backend(pid: u32) -> ProcessLine {
+        line(
+            pid,
+            10,
+            &format!("postgres: 15/main: app orders 10.0.0.9({pid}) idle"),
+        )
+    }
+
+    #[test]
+    fn sessions_a_database_ends_are_no_restarts_whether_or_not_its_server_is_watched() {
+        let steady = [
+            line(11, 10, "postgres: 15/main: checkpointer"),
+            line(12, 10, "postgres: 15/main: walwriter"),
+        ];
+        for watched_server in [true, false] {
+            let mut t = Tracker::default();
+            let mut reading = |extra: &[ProcessLine], s: i64| {
+                let server = line(10, 1, "/usr/lib/postgresql/15/bin/postgres -D /data");
+                let all: Vec<&ProcessLine> = steady
+                    .iter()
+                    .chain(extra)
+                    .chain(watched_server.then_some(&server))
+                    .collect();
+                t.restarts_of("db", leaders(&all), at(s))
+            };
+            // Twelve sessions held by a job, then terminated by an operator; short-lived
+            // sessions of other clients come and go, some caught by a reading.
+            let held: Vec<ProcessLine> = (20..32).map(backend).collect();
+            assert_eq!(reading(&held, 0), 0, "server watched: {watched_server}");
+            assert_eq!(reading(&held, 10), 0);
+            assert_eq!(reading(&[backend(40)], 20), 0);
+            assert_eq!(reading(&[], 30), 0);
+            assert_eq!(reading(&[backend(41), backend(42)], 40), 0);
+            assert_eq!(reading(&[], 50), 0, "server watched: {watched_server}");
+        }
+    }
+
+    #[test]
+    fn a_supervisors_child_crashing_at_start_is_a_restart_each_time() {
+        let mut t = Tracker::default();
+        let mut reading = |lines: &[ProcessLine], s: i64| {
+            let all: Vec<&ProcessLine> = lines.iter().collect();
+            t.restarts_of("inventory", leaders(&all), at(s))
+        };
+        // The supervisor is not one of the service's processes; its child is, every time.
+        let app = |pid| line(pid, 5, "python3 releases/current/app.py --port 8081");
+        assert_eq!(reading(&[app(20)], 0), 0);
+        assert_eq!(reading(&[app(20)], 10), 0);
+        assert_eq!(reading(&[app(21)], 20), 1);
+        assert_eq!(reading(&[app(22)], 30), 2);
+        assert_eq!(reading(&[], 40), 2);
+        assert_eq!(reading(&[app(23)], 50), 3);
+        // A pre-fork server watched with its workers: a worker's end is the server's business.
+        let mut t = Tracker::default();
+        let master = line(30, 1, "nginx: master process /usr/sbin/nginx");
+        let worker = |pid| line(pid, 30, "nginx: worker process");
+        for (s, w) in [(0, 31), (10, 31), (20, 32), (30, 33)] {
+            let all = [&master, &worker(w)];
+            assert_eq!(t.restarts_of("web", leaders(&all), at(s)), 0);
+        }
     }
 
     #[test]

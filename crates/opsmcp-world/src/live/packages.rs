@@ -441,6 +441,7 @@ mod tests {
             pid: child.id(),
             start_time: 0,
             command: format!("{} 30", exe.display()),
+            parent: None,
             cpu_percent: 0.0,
             memory_bytes: 0,
         }];
