@@ -1111,3 +1111,44 @@ async fn a_vendor_that_lost_what_it_serves_is_not_called_slow_with_confidence() 
     );
     assert!(confidence >= CONFIDENCE_FLOOR, "{}", r.summary);
 }
+
+#[tokio::test]
+async fn a_store_swamped_by_the_misses_of_a_cache_beside_it_is_its_victim() {
+    let file = "cache-misses-counted-beside-a-store.toml";
+    sure_and_right(file, ("cache-stampede", "session-kv")).await;
+    // Its own full pool is no second answer to act on: the work filling it is the misses.
+    for seed in 1..=3 {
+        let r = analyze(file, seed).await;
+        for h in r.hypotheses.iter().filter(|h| h.component == "orders-sql") {
+            assert!(
+                h.confidence < CONFIDENCE_FLOOR,
+                "seed {seed}: {} on the store at {}: {}",
+                h.root_cause.as_str(),
+                h.confidence,
+                r.summary
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_run_the_services_own_log_says_started_is_a_scheduled_run() {
+    let file = "job-started-inside-the-service.toml";
+    sure_and_right(file, ("runaway-job", "ranking-svc")).await;
+    let r = analyze(file, 1).await;
+    let h = &r.hypotheses[0];
+    assert!(
+        h.evidence_for
+            .iter()
+            .any(|e| e.kind == "log" && e.detail.contains("a run started")),
+        "the start line is the evidence of the run: {:?}",
+        h.evidence_for
+    );
+    assert!(
+        !h.evidence_against
+            .iter()
+            .any(|e| e.detail.contains("no scheduled job started")),
+        "{:?}",
+        h.evidence_against
+    );
+}

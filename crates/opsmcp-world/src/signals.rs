@@ -677,6 +677,13 @@ pub fn is_throttled(name: &str) -> bool {
     w.iter().any(|x| x.starts_with("throttl")) && !has(&w, &["cpu", "cfs"])
 }
 
+/// Whether `name` counts a cache's misses (`redis_keyspace_misses_rate`, `cache_misses_total`):
+/// lookups that found nothing, a share of the lookups it always had. More of them is a cache
+/// that stopped hitting, not more work sent to it.
+pub fn is_miss(name: &str) -> bool {
+    has(&words(name), &["miss", "misses", "missed"])
+}
+
 /// Whether `name` counts calls tried again (`…_retry_per_s`, `retries_total`): a call tried
 /// again failed first, so retries are failures as the caller sees them, not work arriving.
 pub fn is_retry(name: &str) -> bool {

@@ -140,20 +140,29 @@ impl<'s> Judged<'s> {
                 example: None,
             });
         }
-        let culprit = self.culprit(own_limit, loaded_below.is_some(), &followed);
+        let missed_by = self.missed_by_a_cache();
+        let culprit = missed_by
+            .clone()
+            .or_else(|| self.culprit(own_limit, loaded_below.is_some(), &followed));
         let mut score = f.service_level + RESOURCE_WEIGHT * f.resource + f.logs + explains;
         if let Some(d) = &culprit {
             score *= EXPLAINED_BY_DEPENDENCY;
+            let since = self.s.all[d]
+                .onset
+                .map(|t| format!("from {}", at(t)))
+                .unwrap_or_else(|| "as well".into());
             con.push(Evidence {
                 kind: "dependency",
                 service: name.clone(),
-                detail: format!(
-                    "{name} depends on {d}, which degraded {} — {name}'s trouble is explained by it",
-                    self.s.all[d]
-                        .onset
-                        .map(|t| format!("from {}", at(t)))
-                        .unwrap_or_else(|| "as well".into())
-                ),
+                detail: if missed_by.is_some() {
+                    format!(
+                        "{d}, a cache what calls {name} also reads, stopped hitting {since}, and {name} has been sent much more work since: its misses fall through to {name} — {name}'s trouble is explained by it"
+                    )
+                } else {
+                    format!(
+                        "{name} depends on {d}, which degraded {since} — {name}'s trouble is explained by it"
+                    )
+                },
                 at: self.s.all[d].onset.map(at),
                 example: None,
             });
@@ -352,6 +361,36 @@ impl<'s> Judged<'s> {
             })
             .cloned()
             .collect()
+    }
+
+    /// A cache that what calls it also reads, which stopped hitting no later than it was sent
+    /// more work than usual: its callers read the cache and, on a miss, this service (a
+    /// cache beside a store, not in front of it), so the work swamping it is the cache's
+    /// misses. The cache, if so.
+    fn missed_by_a_cache(&self) -> Option<String> {
+        let (s, f) = (self.s, self.f);
+        if !f.load {
+            return None;
+        }
+        let began = f.trouble_onset.or(f.onset)?;
+        let readers: Vec<&String> = self
+            .callers
+            .iter()
+            .filter(|(_, (hops, _))| *hops == 1)
+            .map(|(c, _)| c)
+            .collect();
+        s.sick
+            .iter()
+            .filter(|c| *c != self.name && !s.inp.of_kind(c, SignalKind::CacheHit).is_empty())
+            .filter(|c| readers.iter().any(|r| s.inp.deps(r).contains(*c)))
+            .filter_map(|c| {
+                s.all[c]
+                    .onset
+                    .filter(|o| *o <= began + LOAD_LAG)
+                    .map(|o| (o, c))
+            })
+            .min()
+            .map(|(_, c)| c.clone())
     }
 
     /// The dependency whose trouble explains its own, if one does.

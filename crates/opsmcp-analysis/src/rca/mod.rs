@@ -514,7 +514,7 @@ fn facts(inp: &Inputs<'_>, service: &str) -> Facts {
             felt_onset = earliest(felt_onset, c.onset);
             f.worsening_until = f.worsening_until.max(c.worsening_until);
         }
-        if signals::kind(&c.signal) == SignalKind::Throughput && c.current >= 2.0 * c.reference {
+        if more_work(c) && c.current >= 2.0 * c.reference {
             f.load = true;
         }
         // An expired certificate fails every new handshake from the moment it expired, however
@@ -1351,7 +1351,9 @@ fn confidence(strength: f64, rival: f64, origin: f64) -> f64 {
 /// `1 - UNEXPLAINED_WEIGHT` when it explains nothing.
 /// A throughput out of range above its normal: more work arriving than usual.
 fn more_work(c: &SeriesChange) -> bool {
-    signals::kind(&c.signal) == SignalKind::Throughput && c.current > c.reference
+    signals::kind(&c.signal) == SignalKind::Throughput
+        && c.current > c.reference
+        && !signals::is_miss(&c.signal)
 }
 
 fn accounted(inp: &Inputs<'_>, component: &str, cause: RootCause) -> f64 {

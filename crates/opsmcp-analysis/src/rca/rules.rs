@@ -645,7 +645,25 @@ pub(crate) fn job(c: &Ctx) -> Rule {
                 && s.current - s.reference >= SPINNING_RISE
                 && s.current >= SPINNING_RATIO * s.reference
         });
-    if !crons.is_empty() {
+    let announced = if crons.is_empty() {
+        announced_run(c)
+    } else {
+        None
+    };
+    if let Some(t) = &announced {
+        r.pro.push(Evidence {
+            kind: "log",
+            service: c.component.to_string(),
+            detail: format!(
+                "{} says a run started just before the onset (a scheduler inside the service \
+                 leaves no other record): {}",
+                c.component, t.template
+            ),
+            at: t.first_seen.clone(),
+            example: Some(t.example.clone()),
+        });
+    }
+    if !crons.is_empty() || announced.is_some() {
         r.strength += JOB_STARTED;
     } else {
         r.con.push(c.note(format!(
@@ -656,6 +674,52 @@ pub(crate) fn job(c: &Ctx) -> Rule {
         r.strength *= if spinning { UNSCHEDULED_SPIN } else { 0.3 };
     }
     r
+}
+
+/// Words of a line that names a run of work.
+const RUN_WORDS: &[&str] = &[
+    "job",
+    "jobs",
+    "cronjob",
+    "cron",
+    "batch",
+    "backfill",
+    "reindex",
+    "scheduled",
+    "scheduler",
+];
+/// Words of a line that says something began.
+const START_WORDS: &[&str] = &[
+    "start",
+    "starting",
+    "started",
+    "begin",
+    "beginning",
+    "began",
+    "launching",
+    "launched",
+    "triggered",
+    "kicked",
+];
+
+/// A line of the component's own, new and written once or twice, from [`CHANGE_LEAD`] before
+/// its onset to a minute after, that says a run of work started (`Starting job
+/// SeasonSnapshot trigger=cron(…)`): a scheduler inside the service keeps no record but its
+/// log. A line that recurs is the trouble talking, not a start.
+fn announced_run(c: &Ctx) -> Option<super::Telling> {
+    let onset = c.facts.onset?;
+    super::telling_templates(c.inp, c.component)
+        .into_iter()
+        .find(|t| {
+            let w = signals::words(&t.template);
+            let has = |any: &[&str]| w.iter().any(|x| any.contains(&x.as_str()));
+            t.lines <= 2
+                && t.first_at.is_some_and(|f| {
+                    f + CHANGE_LEAD >= onset && f <= onset + SignedDuration::from_mins(1)
+                })
+                && has(RUN_WORDS)
+                && has(START_WORDS)
+        })
 }
 
 /// Whether `s` counts work done: work under way, or I/O that is not a wait (`…_await_ms`,
