@@ -1152,3 +1152,27 @@ async fn a_run_the_services_own_log_says_started_is_a_scheduled_run() {
         h.evidence_against
     );
 }
+
+#[tokio::test]
+async fn a_caller_that_names_the_call_that_failed_it_is_not_claimed_by_its_other_dependency() {
+    let file = "caller-names-the-call-that-failed-it.toml";
+    sure_and_right(file, ("cache-stampede", "segment-cache")).await;
+    for seed in 1..=3 {
+        let r = analyze(file, seed).await;
+        let relay: Vec<_> = r
+            .hypotheses
+            .iter()
+            .filter(|h| h.component == "mail-relay")
+            .collect();
+        for h in relay {
+            assert!(
+                !h.propagation_path
+                    .iter()
+                    .chain(&h.accounts_for)
+                    .any(|s| s.contains("dispatcher")),
+                "seed {seed}: the dispatcher's lines say audience-api failed it: {:?}",
+                h.propagation_path
+            );
+        }
+    }
+}

@@ -58,6 +58,33 @@ pub(super) fn candidates(s: &Survey<'_>) -> Vec<Candidate> {
     scored
 }
 
+/// Words of a log line that says a call went wrong.
+const TROUBLE_WORDS: &[&str] = &[
+    "fail",
+    "error",
+    "timed out",
+    "timeout",
+    "refused",
+    "unavailable",
+    "reset",
+    "rejected",
+];
+
+/// Whether `text` names the service `name` as a word of its own (`campaigns-api 504`,
+/// `host=campaigns-api-7d9f`), not inside a longer name (`new-campaigns-api`). Names shorter
+/// than four letters (`db`, `api`) say too little to count.
+fn mentions(text: &str, name: &str) -> bool {
+    if name.len() < 4 {
+        return false;
+    }
+    let inside = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    text.match_indices(name).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + name.len()..].chars().next();
+        !before.is_some_and(|c| inside(c) || c == '-') && !after.is_some_and(inside)
+    })
+}
+
 /// A sick caller of the judged service: its name, and its hops away and the service it calls
 /// through.
 type SickCaller<'c> = (&'c String, &'c (usize, String));
@@ -242,6 +269,7 @@ impl<'s> Judged<'s> {
             .filter(|(c, _)| s.sick.contains(*c))
             .filter(|(c, _)| !saw_more_work || !self.through_load(c))
             .filter(|(c, _)| !self.after_its_change(c))
+            .filter(|(c, (_, via))| !self.blames_another(c, via))
             .collect();
         let unexplained = candidates
             .iter()
@@ -303,6 +331,25 @@ impl<'s> Judged<'s> {
                 None => return false,
             }
         }
+    }
+
+    /// Nor is a caller whose own new lines of trouble name another of its dependencies and
+    /// never the one it reaches this service through (`audience resolution timed out
+    /// (campaigns-api 504)`): it says which call failed it.
+    fn blames_another(&self, caller: &str, via: &str) -> bool {
+        let Some(l) = self.s.inp.logs_of(caller) else {
+            return false;
+        };
+        let texts: Vec<String> = l
+            .new_templates
+            .iter()
+            .map(|t| format!("{} {}", t.template, t.example).to_lowercase())
+            .filter(|t| TROUBLE_WORDS.iter().any(|w| t.contains(w)))
+            .collect();
+        let named = |d: &str| texts.iter().any(|t| mentions(t, &d.to_lowercase()));
+        !named(via)
+            && !named(self.name)
+            && self.s.inp.deps(caller).iter().any(|d| d != via && named(d))
     }
 
     /// Why it cannot explain the sick callers in `unexplained`, if there are any.
