@@ -516,6 +516,28 @@ impl SimWorld {
             .clamp(0.0, 1.0)
     }
 
+    /// The share of its usual work that reaches `svc` now, at most 1: its requests (or
+    /// messages, or queries) per second against their baseline, the best kept of them when it
+    /// counts several; within a tenth of the baseline (its noise) it is all. 1 when it counts
+    /// none, or has more than usual — which of its routine lines are per request is not
+    /// known, so more work writes no more of them.
+    fn work_share(&self, svc: &Service, at: Timestamp) -> f64 {
+        let work = |s: &str| {
+            kind(s) == SignalKind::Throughput && !signals::is_miss(s) && !signals::is_retry(s)
+        };
+        let Some(now) = self.signals_where(&svc.name, at, work) else {
+            return 1.0;
+        };
+        now.iter()
+            .filter_map(|(signal, value)| {
+                let base = *svc.baseline.get(signal)?;
+                (base > 0.0).then(|| value / (0.9 * base))
+            })
+            .reduce(f64::max)
+            .unwrap_or(1.0)
+            .clamp(0.0, 1.0)
+    }
+
     /// Hops from `service` down to the faulty component through `depends_on` (1 = calls it).
     fn hops_from_fault(&self, service: &str) -> Option<u32> {
         self.hops.get(service).copied()
@@ -567,13 +589,15 @@ impl SimWorld {
         for svc in &self.scenario.services {
             // Work that fails is not also logged as done: a service's routine lines thin out
             // by the share of its work failing beyond normal.
-            let failing = self.failing_share(svc, at);
+            // Nor is work that never arrives: they thin out too when less work reaches it
+            // than usual (a service gone, or starved by its callers).
+            let done = (1.0 - self.failing_share(svc, at)) * self.work_share(svc, at);
             let mut sources: Vec<(&LogTemplate, f64, &str)> = svc
                 .logs
                 .iter()
                 .map(|t| {
                     let routine = matches!(t.level, Level::Info | Level::Debug);
-                    (t, if routine { 1.0 - failing } else { 1.0 }, "base")
+                    (t, if routine { done } else { 1.0 }, "base")
                 })
                 .collect();
             // Lines written once, when what writes them begins: (template, when).

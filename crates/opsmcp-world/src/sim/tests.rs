@@ -817,6 +817,71 @@ error_rate = 0.5
     );
 }
 
+/// Work that stops arriving is not logged as done either: a service whose requests fall to a
+/// fifth writes a fifth of its routine lines, one whose requests double writes no more, and
+/// its warnings keep their rate.
+#[test]
+fn routine_lines_follow_the_work_that_reaches_a_service_when_it_falls() {
+    let body = r#"
+[[services]]
+name = "edge"
+kind = "api"
+depends_on = ["api"]
+log_format = "json"
+baseline = { request_rate = 10.0, error_rate = 0.0 }
+logs = [{ level = "info", per_minute = 600, message = "GET / 200" }]
+
+[[services]]
+name = "api"
+kind = "api"
+log_format = "json"
+baseline = { request_rate = 10.0, error_rate = 0.0, queue_depth = 1.0 }
+logs = [
+  { level = "info", per_minute = 600, message = "order accepted" },
+  { level = "warn", per_minute = 120, message = "retrying payment" },
+]
+
+[fault]
+type = "bad-config-push"
+component = "api"
+onset_minutes_ago = 30
+shape = "step"
+effects = { request_rate = { factor = 0.2 } }
+
+[[red_herrings]]
+service = "edge"
+description = "a campaign doubles the traffic"
+start_minutes_ago = 30
+duration_minutes = 60
+follows_fault = false
+effects = { request_rate = { factor = 2.0 } }
+"#;
+    let s = small(body, "bad-config-push", "api");
+    let w = SimWorld::new(s, 1, start());
+    let count = |service: &str, message: &str, from: Timestamp| {
+        w.logs(from, from + mins(5))
+            .filter(|l| l.service == service && l.text.contains(message))
+            .count() as f64
+    };
+    let before = start() - mins(40);
+    let during = start() - mins(10);
+    let ratio = |service: &str, message: &str| {
+        count(service, message, during) / count(service, message, before)
+    };
+    let accepted = ratio("api", "order accepted");
+    assert!(
+        (0.15..0.3).contains(&accepted),
+        "routine lines at {accepted} of normal"
+    );
+    let warn = ratio("api", "retrying payment");
+    assert!((0.9..1.1).contains(&warn), "warnings at {warn} of normal");
+    let edge = ratio("edge", "GET / 200");
+    assert!(
+        (0.9..1.1).contains(&edge),
+        "more work, as many lines: {edge}"
+    );
+}
+
 /// Hops to the fault as the graph was walked before they were worked out once per world: down
 /// from `service`, shortest path first.
 fn hops_walked(s: &super::Scenario, service: &str) -> Option<u32> {
