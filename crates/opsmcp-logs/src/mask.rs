@@ -693,15 +693,18 @@ pub fn signature(msg: &[u8], out: &mut Vec<u8>) {
     // One pass tells most messages (neither a quote nor a `;`) that neither case applies. A
     // branch-free fold, which the compiler vectorizes, beats a `memchr2` call on messages this
     // short.
-    let (quote, semi) = msg.iter().fold((false, false), |(q, s), &b| {
-        (q | (b == b'"'), s | (b == b';'))
+    let (quote, semis) = msg.iter().fold((false, 0u32), |(q, s), &b| {
+        (q | (b == b'"'), s + u32::from(b == b';'))
     });
     if quote && let Some(r) = find_request(msg) {
         request_signature(msg, r, out);
         return;
     }
-    // A record of `;`-separated fields: the words before it, then its fields.
-    if semi && let Some(start) = record_start(msg) {
+    // A record of `;`-separated fields: the words before it, then its fields. It has two
+    // separators at least, so a sentence with one `;` in it is not scanned for one.
+    if semis >= 2
+        && let Some(start) = record_start(msg)
+    {
         mask_words(&msg[..start], out, false);
         mask_record(&msg[start..], out);
         return;
