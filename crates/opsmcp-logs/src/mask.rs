@@ -690,19 +690,19 @@ fn file_name_with_id(seg: &[u8]) -> Option<&[u8]> {
 /// Masks a whole message into `out` (cleared first): masked tokens separated by one space.
 pub fn signature(msg: &[u8], out: &mut Vec<u8>) {
     out.clear();
-    // One scan tells most messages (neither a quote nor a `;`) that neither case applies.
-    let Some(first) = memchr::memchr2(b'"', b';', msg) else {
-        mask_words(msg, out, true);
-        return;
-    };
-    if (msg[first] == b'"' || memchr::memchr(b'"', &msg[first..]).is_some())
-        && let Some(r) = find_request(msg)
-    {
+    // One pass tells most messages (neither a quote nor a `;`) that neither case applies. A
+    // branch-free fold, which the compiler vectorizes, beats a `memchr2` call on messages this
+    // short.
+    let (quote, semis) = msg.iter().fold((false, 0u32), |(q, s), &b| {
+        (q | (b == b'"'), s + u32::from(b == b';'))
+    });
+    if quote && let Some(r) = find_request(msg) {
         request_signature(msg, r, out);
         return;
     }
-    // A record of `;`-separated fields: the words before it, then its fields.
-    if (msg[first] == b';' || memchr::memchr(b';', &msg[first..]).is_some())
+    // A record of `;`-separated fields: the words before it, then its fields. It has two
+    // separators at least, so a sentence with one `;` in it is not scanned for one.
+    if semis >= 2
         && let Some(start) = record_start(msg)
     {
         mask_words(&msg[..start], out, false);
