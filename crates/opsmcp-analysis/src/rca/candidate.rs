@@ -183,7 +183,7 @@ impl<'s> Judged<'s> {
                 service: name.clone(),
                 detail: if missed_by.is_some() {
                     format!(
-                        "{d}, a cache what calls {name} also reads, stopped hitting {since}, and {name} has been sent much more work since: its misses fall through to {name} — {name}'s trouble is explained by it"
+                        "{d}, a cache {name}'s callers also read, stopped hitting {since}, and {name} has been sent much more work since: the misses fall through to {name} — {name}'s trouble is explained by it"
                     )
                 } else {
                     format!(
@@ -410,8 +410,8 @@ impl<'s> Judged<'s> {
             .collect()
     }
 
-    /// A cache that what calls it also reads, which stopped hitting no later than it was sent
-    /// more work than usual: its callers read the cache and, on a miss, this service (a
+    /// A cache its callers also read, which stopped hitting no later than this service was
+    /// sent more work than usual: the callers read the cache and, on a miss, this service (a
     /// cache beside a store, not in front of it), so the work swamping it is the cache's
     /// misses. The cache, if so.
     fn missed_by_a_cache(&self) -> Option<String> {

@@ -1345,17 +1345,18 @@ fn confidence(strength: f64, rival: f64, origin: f64) -> f64 {
     (p * 100.0).round() / 100.0
 }
 
-/// How much of what is abnormal on `component` the kind of cause accounts for: a hypothesis
-/// that leaves a large anomaly unexplained (CPU steal under a "pool exhausted") is less
-/// likely than its own evidence says. 1 when it explains everything, down to
-/// `1 - UNEXPLAINED_WEIGHT` when it explains nothing.
-/// A throughput out of range above its normal: more work arriving than usual.
+/// A throughput out of range above its normal: more work arriving than usual (a cache's
+/// misses are not: they are lookups it always had, missing).
 fn more_work(c: &SeriesChange) -> bool {
     signals::kind(&c.signal) == SignalKind::Throughput
         && c.current > c.reference
         && !signals::is_miss(&c.signal)
 }
 
+/// How much of what is abnormal on `component` the kind of cause accounts for: a hypothesis
+/// that leaves a large anomaly unexplained (CPU steal under a "pool exhausted") is less
+/// likely than its own evidence says. 1 when it explains everything, down to
+/// `1 - UNEXPLAINED_WEIGHT` when it explains nothing.
 fn accounted(inp: &Inputs<'_>, component: &str, cause: RootCause) -> f64 {
     let (mut explained, mut unexplained) = (0.0, 0.0);
     let storage_slow = cause == RootCause::SlowDependency

@@ -32,7 +32,8 @@ type ProcessSet = BTreeMap<(u32, u64), String>;
 /// What is carried from one reading to the next.
 #[derive(Debug, Default)]
 pub struct Tracker {
-    /// Service → the processes seen the time before last and last time, as (pid, start time).
+    /// Service → the processes seen the time before last and last time, with their command
+    /// lines.
     processes: BTreeMap<String, (ProcessSet, ProcessSet)>,
     /// Service → when its processes died (not yet matched by a start), with their command
     /// lines, and when it restarted.
@@ -399,7 +400,6 @@ impl MemoryTracker {
     }
 }
 
-/// A watched file's content hash; large files are hashed in full (configuration is small).
 /// The processes of a service whose restarts count: those not started by another of its own
 /// processes that still runs. A server that forks a worker per connection or per batch of
 /// requests (a database's backends, a pre-fork web server's workers) ends them as its clients
@@ -414,6 +414,7 @@ fn leaders(procs: &[&super::host::ProcessLine]) -> ProcessSet {
         .collect()
 }
 
+/// A watched file's content hash; large files are hashed in full (configuration is small).
 fn stamp(path: &Path) -> Option<FileStamp> {
     let bytes = std::fs::read(path).ok()?;
     Some(FileStamp {
