@@ -645,7 +645,13 @@ pub(crate) fn job(c: &Ctx) -> Rule {
                 && s.current - s.reference >= SPINNING_RISE
                 && s.current >= SPINNING_RATIO * s.reference
         });
-    let announced = if crons.is_empty() {
+    // A line saying a run started is weaker than a record of one: it counts only while the
+    // run is what loads the service (CPU, I/O, a pool). A disk it filled stays full once it
+    // ends: the full disk is the story to act on.
+    let working = pressure
+        .iter()
+        .any(|s| signals::kind(&s.signal) != SignalKind::Disk);
+    let announced = if crons.is_empty() && working {
         announced_run(c)
     } else {
         None
