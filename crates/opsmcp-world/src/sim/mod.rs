@@ -489,53 +489,52 @@ impl SimWorld {
         Some(out)
     }
 
-    /// The share of a service's work failing beyond its normal at `at`, from its error (or
-    /// success) share signals, from 0 to 1.
-    fn failing_share(&self, svc: &Service, at: Timestamp) -> f64 {
-        let shares = |s: &str| signals::is_error_share(s) || signals::is_success_share(s);
-        let Some(now) = self.signals_where(&svc.name, at, shares) else {
-            return 0.0;
+    /// The share of its usual work `svc` is doing at `at`, from 0 to 1: what reaches it, less
+    /// what fails beyond its normal. What reaches it is its requests (or messages, or queries)
+    /// per second against their baseline, the best kept of them when it counts several; within
+    /// a tenth of the baseline (its noise) it is all, and it is all when it counts none or has
+    /// more than usual — which of its routine lines are per request is not known, so more work
+    /// writes no more of them. What fails is read from its error (or success) share signals.
+    fn done_share(&self, svc: &Service, at: Timestamp) -> f64 {
+        let share = |s: &str| signals::is_error_share(s) || signals::is_success_share(s);
+        let work = |s: &str| {
+            kind(s) == SignalKind::Throughput && !signals::is_miss(s) && !signals::is_retry(s)
         };
-        now.iter()
+        let Some(now) = self.signals_where(&svc.name, at, |s| share(s) || work(s)) else {
+            return 1.0;
+        };
+        // (signal, now, baseline)
+        let readings: Vec<(&str, f64, f64)> = now
+            .iter()
             .filter_map(|(signal, value)| {
-                let base = svc.baseline.get(signal)?;
+                Some((signal.as_str(), *value, *svc.baseline.get(signal)?))
+            })
+            .collect();
+        let failing = readings
+            .iter()
+            .filter(|(signal, _, _)| share(signal))
+            .map(|(signal, value, base)| {
                 let whole = if signals::is_percent(signal) {
                     100.0
                 } else {
                     1.0
                 };
                 if signals::is_error_share(signal) {
-                    Some((value - base) / whole)
-                } else if signals::is_success_share(signal) {
-                    Some((base - value) / whole)
+                    (value - base) / whole
                 } else {
-                    None
+                    (base - value) / whole
                 }
             })
             .fold(0.0, f64::max)
-            .clamp(0.0, 1.0)
-    }
-
-    /// The share of its usual work that reaches `svc` now, at most 1: its requests (or
-    /// messages, or queries) per second against their baseline, the best kept of them when it
-    /// counts several; within a tenth of the baseline (its noise) it is all. 1 when it counts
-    /// none, or has more than usual — which of its routine lines are per request is not
-    /// known, so more work writes no more of them.
-    fn work_share(&self, svc: &Service, at: Timestamp) -> f64 {
-        let work = |s: &str| {
-            kind(s) == SignalKind::Throughput && !signals::is_miss(s) && !signals::is_retry(s)
-        };
-        let Some(now) = self.signals_where(&svc.name, at, work) else {
-            return 1.0;
-        };
-        now.iter()
-            .filter_map(|(signal, value)| {
-                let base = *svc.baseline.get(signal)?;
-                (base > 0.0).then(|| value / (0.9 * base))
-            })
+            .clamp(0.0, 1.0);
+        let reaching = readings
+            .iter()
+            .filter(|(signal, _, base)| work(signal) && *base > 0.0)
+            .map(|(_, value, base)| value / (0.9 * base))
             .reduce(f64::max)
             .unwrap_or(1.0)
-            .clamp(0.0, 1.0)
+            .clamp(0.0, 1.0);
+        (1.0 - failing) * reaching
     }
 
     /// Hops from `service` down to the faulty component through `depends_on` (1 = calls it).
@@ -587,11 +586,10 @@ impl SimWorld {
         let since = (second - self.started.as_second()) as u64;
         let mut lines = Vec::new();
         for svc in &self.scenario.services {
-            // Work that fails is not also logged as done: a service's routine lines thin out
-            // by the share of its work failing beyond normal.
-            // Nor is work that never arrives: they thin out too when less work reaches it
-            // than usual (a service gone, or starved by its callers).
-            let done = (1.0 - self.failing_share(svc, at)) * self.work_share(svc, at);
+            // Work that fails is not also logged as done, nor is work that never arrives: a
+            // service's routine lines thin out by the share of its work failing beyond
+            // normal, and when less work reaches it than usual (gone, or starved).
+            let done = self.done_share(svc, at);
             let mut sources: Vec<(&LogTemplate, f64, &str)> = svc
                 .logs
                 .iter()

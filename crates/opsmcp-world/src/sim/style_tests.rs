@@ -646,9 +646,9 @@ services = ["api"]
 /// Files that use none of the additions play byte for byte as before them: these are the hashes
 /// of `opsmcp scenarios logs FILE --seed 1 --until 2026-11-26T04:00:00Z --minutes 30` as the
 /// binary of main (06f60c0) printed them, on scenarios in all three generic formats — re-taken
-/// when routine lines began to thin while a service's work fails (`failing_share`), and again
-/// (the wraparound case, whose writes stop arriving) when they began to thin as its work falls
-/// (`work_share`) — the two changes meant to reach every file.
+/// when routine lines began to thin while a service's work fails, and again (the wraparound
+/// case, whose writes stop arriving) when they began to thin as its work falls
+/// (`done_share`) — the two changes meant to reach every file.
 #[test]
 fn scenarios_without_the_additions_play_byte_for_byte_as_before() {
     let cases: &[(&str, &str)] = &[

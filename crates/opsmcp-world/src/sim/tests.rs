@@ -753,6 +753,13 @@ effects = { error_rate = { to = 0.2 } }
     );
 }
 
+/// Lines of `service` holding `message` in the five minutes from `from`.
+fn lines_in_five(w: &SimWorld, service: &str, message: &str, from: Timestamp) -> f64 {
+    w.logs(from, from + mins(5))
+        .filter(|l| l.service == service && l.text.contains(message))
+        .count() as f64
+}
+
 /// A service whose work fails writes fewer of its routine lines: they thin by the share
 /// failing beyond normal (half, here), while its warnings keep their rate and a healthy
 /// neighbour is untouched.
@@ -796,21 +803,19 @@ error_rate = 0.5
 "#;
     let s = small(body, "slow-dependency", "db");
     let w = SimWorld::new(s, 1, start());
-    let count = |service: &str, message: &str, from: Timestamp| {
-        w.logs(from, from + mins(5))
-            .filter(|l| l.service == service && l.text.contains(message))
-            .count() as f64
-    };
     let before = start() - mins(40);
     let during = start() - mins(10);
-    let ratio = count("web", "GET /items", during) / count("web", "GET /items", before);
+    let ratio = lines_in_five(&w, "web", "GET /items", during)
+        / lines_in_five(&w, "web", "GET /items", before);
     assert!(
         (0.4..0.6).contains(&ratio),
         "routine lines at {ratio} of normal"
     );
-    let warn = count("web", "slow request", during) / count("web", "slow request", before);
+    let warn = lines_in_five(&w, "web", "slow request", during)
+        / lines_in_five(&w, "web", "slow request", before);
     assert!((0.9..1.1).contains(&warn), "warnings at {warn} of normal");
-    let tick = count("cron", "tick", during) / count("cron", "tick", before);
+    let tick =
+        lines_in_five(&w, "cron", "tick", during) / lines_in_five(&w, "cron", "tick", before);
     assert!(
         (0.9..1.1).contains(&tick),
         "a healthy service at {tick} of normal"
@@ -858,15 +863,10 @@ effects = { request_rate = { factor = 2.0 } }
 "#;
     let s = small(body, "bad-config-push", "api");
     let w = SimWorld::new(s, 1, start());
-    let count = |service: &str, message: &str, from: Timestamp| {
-        w.logs(from, from + mins(5))
-            .filter(|l| l.service == service && l.text.contains(message))
-            .count() as f64
-    };
     let before = start() - mins(40);
     let during = start() - mins(10);
     let ratio = |service: &str, message: &str| {
-        count(service, message, during) / count(service, message, before)
+        lines_in_five(&w, service, message, during) / lines_in_five(&w, service, message, before)
     };
     let accepted = ratio("api", "order accepted");
     assert!(
