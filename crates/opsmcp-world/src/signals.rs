@@ -120,6 +120,10 @@ const IN_USE: &[&str] = &[
     "used",
     "acquired",
     "checked",
+    // SQLAlchemy's `QueuePool.checkedout()`, as its exporters name it (`…_pool_checkedout`).
+    "checkedout",
+    // OpenTelemetry's `db.client.connections.usage` (with `state="used"`): units taken.
+    "usage",
     "leased",
     "borrowed",
     "connected",
@@ -755,6 +759,11 @@ mod tests {
             ("hikaricp_connections_pending", PoolWaiting),
             ("cl_waiting", PoolWaiting),
             ("sv_active", PoolUsage),
+            ("sqlalchemy_pool_checkedout", PoolUsage),
+            ("db_client_connections_usage", PoolUsage),
+            ("sqlalchemy_pool_size", Limit),
+            ("container_memory_usage_bytes", Memory),
+            ("container_cpu_usage_seconds_total", Cpu),
             ("db_connections_max", Limit),
             ("tomcat_threads_config_max_threads", Limit),
             ("redis_maxclients", Limit),
@@ -881,6 +890,13 @@ mod tests {
         );
         assert_eq!(l("redis_connected_clients"), Some("redis_maxclients"));
         assert_eq!(l("cpu_percent"), None);
+        assert_eq!(
+            limit_for(
+                "sqlalchemy_pool_checkedout",
+                ["sqlalchemy_pool_size"].into_iter()
+            ),
+            Some("sqlalchemy_pool_size")
+        );
         assert_eq!(
             limit_for("sv_active", ["pool_size"].into_iter()),
             Some("pool_size")
