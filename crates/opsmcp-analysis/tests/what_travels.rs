@@ -1176,3 +1176,27 @@ async fn a_caller_that_names_the_call_that_failed_it_is_not_claimed_by_its_other
         }
     }
 }
+
+#[tokio::test]
+async fn a_certificate_that_expired_before_the_window_is_read_against_the_logs_from_before() {
+    // The logs' normal is read from before the expiry, so the refused handshakes are news.
+    sure_and_right(
+        "certificate-expired-before-the-window.toml",
+        ("certificate-expired", "pricing-svc"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_store_failing_for_a_reason_its_own_lines_state_is_not_confidently_slow() {
+    for seed in 1..=3 {
+        let r = analyze("store-fails-queries-for-a-reason-it-states.toml", seed).await;
+        let (kind, component, confidence) = top(&r);
+        assert!(
+            confidence < CONFIDENCE_FLOOR,
+            "seed {seed}: {kind} on {component} at {confidence}: its own errors say why, and \
+             no rule reads that reason: {}",
+            r.summary
+        );
+    }
+}

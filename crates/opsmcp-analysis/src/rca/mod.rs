@@ -287,6 +287,34 @@ const CHANGE_LOOKBACK: SignedDuration = SignedDuration::from_hours(24 * 7);
 /// A change this long before the onset (or up to 2 minutes after) can have caused it.
 const CHANGE_LEAD: SignedDuration = SignedDuration::from_mins(20);
 
+/// How far before the window the logs are read when trouble began before it.
+const LOG_REACH: SignedDuration = SignedDuration::from_mins(30);
+/// Lines can lead the first out-of-range metric point by a sample or two.
+const LOG_LEAD: SignedDuration = SignedDuration::from_mins(2);
+
+/// The window whose logs are read: `window`, begun earlier when trouble the metrics saw began
+/// shortly before it (a page comes minutes after the onset, and the window starts from the
+/// page). The logs' normal is the stretch just before what is read; left as it is, it would be
+/// the trouble's first minutes, and the trouble's own lines would be nothing new. Trouble that
+/// began longer ago than [`LOG_REACH`] is long-standing and does not move it.
+fn log_window(window: &Window, scan: &MetricScan) -> Window {
+    let reach = window.from - LOG_REACH;
+    let earliest = scan
+        .series
+        .iter()
+        .filter(|s| s.anomalous_now)
+        .filter_map(|s| s.onset)
+        .filter(|o| *o >= reach && *o < window.from + LOG_LEAD)
+        .min();
+    match earliest {
+        Some(onset) => Window {
+            from: (onset - LOG_LEAD).clamp(reach, window.from),
+            to: window.to,
+        },
+        None => *window,
+    }
+}
+
 /// Per-service facts.
 #[derive(Debug, Default, Clone)]
 struct Facts {
@@ -344,7 +372,13 @@ pub async fn analyze(world: &dyn World, request: &RcaRequest) -> Result<RcaRepor
     let window = request.window;
     let services = world.services();
     let scan = metrics::scan(world, &window).await?;
-    let logs = logs::analyze(world, &window, &LogQuery::default(), usize::MAX).await?;
+    let logs = logs::analyze(
+        world,
+        &log_window(&window, &scan),
+        &LogQuery::default(),
+        usize::MAX,
+    )
+    .await?;
     let events: Vec<WorldEvent> = world
         .events(window.from - CHANGE_LOOKBACK, window.to)
         .await?

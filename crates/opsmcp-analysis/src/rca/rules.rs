@@ -271,12 +271,43 @@ impl Ctx<'_, '_> {
         };
         self.inp.deps(self.component).is_empty()
             && !throttles
+            && !self.fails_for_a_reason_it_states()
             && !self.facts.load
             && self.own_pressure().is_empty()
             && self.specific().is_empty()
             && self.of(SignalKind::Platform).is_empty()
             && !changed(self.component)
             && !self.callers.iter().any(|c| caller_changed(c))
+    }
+
+    /// New lines of its own at error level, none of which speaks of time (`canceling statement
+    /// due to conflict with recovery`): it turns work away for a reason it states, one no rule
+    /// reads. Slowness is then how that reason shows, not all there is to see.
+    fn fails_for_a_reason_it_states(&self) -> bool {
+        const TIME_WORDS: &[&str] = &[
+            "timed out",
+            "timeout",
+            "time out",
+            "deadline",
+            "slow",
+            "took",
+            "latency",
+            "duration",
+            "waiting",
+            "elapsed",
+        ];
+        self.inp.logs_of(self.component).is_some_and(|l| {
+            let own_errors: Vec<String> = l
+                .new_templates
+                .iter()
+                .filter(|t| t.errors > 0)
+                .map(|t| format!("{} {}", t.template, t.example).to_lowercase())
+                .collect();
+            !own_errors.is_empty()
+                && own_errors
+                    .iter()
+                    .all(|t| !TIME_WORDS.iter().any(|w| t.contains(w)))
+        })
     }
 
     /// The I/O of its storage waiting (a disk queue, I/O time, fsyncs) with nothing of its
