@@ -666,10 +666,35 @@ impl<'s> Judged<'s> {
             );
         }
         covered.extend(self.hosts_it_loads());
+        covered.extend(self.queues_left_unread());
         if self.f.felt() {
             covered.extend(explained.iter().map(|(c, _)| (*c).clone()));
         }
         covered
+    }
+
+    /// Queues it reads from whose only trouble is a backlog that began after its own did:
+    /// what it no longer takes off them piles up there (a consumer group's lag is its
+    /// consumers' story, not the broker's).
+    fn queues_left_unread(&self) -> Vec<String> {
+        let inp = self.s.inp;
+        let Some(own) = inp.changes(self.name).filter_map(|c| c.onset).min() else {
+            return Vec::new();
+        };
+        self.deps
+            .iter()
+            .filter(|d| self.s.sick.contains(*d))
+            .filter(|d| {
+                let mut changes = inp.changes(d).peekable();
+                changes.peek().is_some()
+                    && changes.all(|c| {
+                        signals::kind(&c.signal) == SignalKind::Backlog
+                            && c.current > c.reference
+                            && c.onset.is_some_and(|o| o >= own)
+                    })
+            })
+            .cloned()
+            .collect()
     }
 
     /// The machine the services run on shows their use of it: a sick host whose every sick
