@@ -5,7 +5,8 @@
 //! Each service gets its own run of the log engine: services write different formats, and the
 //! engine learns one format per stream. Baseline and window are two segments of one run, so
 //! template ids agree between them. Lines stream through in bounded memory on a blocking
-//! thread (the world's log iterator blocks).
+//! thread (the world's log iterator blocks), which hands each service's lines to miner threads:
+//! services are independent, so they are mined on every core while the lines are read.
 
 use std::collections::BTreeMap;
 
@@ -135,17 +136,19 @@ pub struct Burst {
     pub example: String,
 }
 
-/// Per-service state while lines stream by.
+/// Per-service state while lines stream by, on the reading thread; its engine is with a
+/// [`Miner`].
 struct Acc {
-    engine: Engine,
+    /// The service's place in order of first appearance: which miner has its engine.
+    id: usize,
     buf: Vec<u8>,
-    baseline: Option<Segment>,
+    baseline_closed: bool,
     counts: Counts,
     buckets: BTreeMap<i64, (u64, u64)>,
 }
 
 /// Line counts of one service.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
 struct Counts {
     base_lines: u64,
     base_errors: u64,
@@ -154,41 +157,188 @@ struct Counts {
     warnings: u64,
 }
 
+fn engine() -> Result<Engine, AnalysisError> {
+    Engine::new(MineOptions {
+        threads: 1,
+        examples: 1,
+        stats: Some(StatsOptions {
+            bucket_secs: 60,
+            top_k: 10,
+            max_distinct: 100,
+        }),
+        ..MineOptions::default()
+    })
+    .map_err(|e| AnalysisError::Internal(e.to_string()))
+}
+
 impl Acc {
-    fn new() -> Result<Self, AnalysisError> {
-        let engine = Engine::new(MineOptions {
-            threads: 1,
-            examples: 1,
-            stats: Some(StatsOptions {
-                bucket_secs: 60,
-                top_k: 10,
-                max_distinct: 100,
-            }),
-            ..MineOptions::default()
-        })
-        .map_err(|e| AnalysisError::Internal(e.to_string()))?;
-        Ok(Self {
-            engine,
-            buf: Vec::new(),
-            baseline: None,
-            counts: Counts::default(),
-            buckets: BTreeMap::new(),
-        })
+    fn flush(&mut self, mining: &mut Mining<'_>) -> Result<(), AnalysisError> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        // A service that filled one buffer will fill the next: it starts at full size.
+        let buf = std::mem::replace(&mut self.buf, Vec::with_capacity(FLUSH_BYTES));
+        mining.run(Job::Feed(self.id, buf))
     }
 
-    fn flush(&mut self) {
-        if !self.buf.is_empty() {
-            self.engine.feed(&self.buf);
-            self.buf.clear();
+    fn close_baseline(&mut self, mining: &mut Mining<'_>) -> Result<(), AnalysisError> {
+        if !self.baseline_closed {
+            self.flush(mining)?;
+            self.baseline_closed = true;
+            mining.run(Job::CloseBaseline(self.id))?;
+        }
+        Ok(())
+    }
+
+    /// The last lines handed on, keeping no buffer: every service holds its state until the
+    /// report is made.
+    fn finish(&mut self, mining: &mut Mining<'_>) -> Result<(), AnalysisError> {
+        self.close_baseline(mining)?;
+        let buf = std::mem::take(&mut self.buf);
+        if buf.is_empty() {
+            return Ok(());
+        }
+        mining.run(Job::Feed(self.id, buf))
+    }
+}
+
+/// What the reading thread asks of a service's engine, in the order it asks it.
+enum Job {
+    /// A service seen for the first time, and its engine.
+    Open(usize, Box<Engine>),
+    /// Lines of the service, whole, each ending in `\n`.
+    Feed(usize, Vec<u8>),
+    /// The baseline window ends here.
+    CloseBaseline(usize),
+}
+
+/// The engines of the services given to one miner, each with its closed baseline. A service's
+/// jobs all go to the same miner in the order they were made, so its engine sees its lines as
+/// it would on one thread.
+#[derive(Default)]
+struct Miner {
+    engines: BTreeMap<usize, (Engine, Option<Segment>)>,
+}
+
+/// Each service's results (baseline, window), by id.
+type Mined = Vec<(usize, Vec<MineResult>)>;
+
+impl Miner {
+    fn run(&mut self, job: Job) {
+        match job {
+            Job::Open(id, engine) => {
+                self.engines.insert(id, (*engine, None));
+            }
+            Job::Feed(id, buf) => {
+                if let Some((engine, _)) = self.engines.get_mut(&id) {
+                    engine.feed(&buf);
+                }
+            }
+            Job::CloseBaseline(id) => {
+                if let Some((engine, base @ None)) = self.engines.get_mut(&id) {
+                    *base = Some(engine.checkpoint());
+                }
+            }
         }
     }
 
-    fn close_baseline(&mut self) {
-        if self.baseline.is_none() {
-            self.flush();
-            self.baseline = Some(self.engine.checkpoint());
+    fn finish(self) -> Mined {
+        self.engines
+            .into_iter()
+            .map(|(id, (engine, base))| (id, engine.finish_segments(base.into_iter().collect())))
+            .collect()
+    }
+}
+
+/// Jobs in flight to one miner at most: 16 × [`FLUSH_BYTES`] = 1 MB; the reading thread waits
+/// rather than buffer a slow miner's lines without bound.
+const QUEUE_JOBS: usize = 16;
+
+/// Where services' engines run: on the reading thread, or spread over miner threads (service
+/// `id` on miner `id % n`), so that independent services are mined on every core while the
+/// lines are still being read.
+enum Mining<'scope> {
+    Here(Miner),
+    Threads(
+        Vec<(
+            std::sync::mpsc::SyncSender<Job>,
+            std::thread::ScopedJoinHandle<'scope, Mined>,
+        )>,
+    ),
+}
+
+impl<'scope> Mining<'scope> {
+    /// `miners` threads in `scope` (none, mining on the calling thread, when fewer than 2).
+    fn start<'env>(scope: &'scope std::thread::Scope<'scope, 'env>, miners: usize) -> Self {
+        if miners < 2 {
+            return Self::Here(Miner::default());
+        }
+        Self::Threads(
+            (0..miners)
+                .map(|_| {
+                    let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(QUEUE_JOBS);
+                    let handle = scope.spawn(move || {
+                        let mut miner = Miner::default();
+                        for job in rx {
+                            miner.run(job);
+                        }
+                        miner.finish()
+                    });
+                    (tx, handle)
+                })
+                .collect(),
+        )
+    }
+
+    fn run(&mut self, job: Job) -> Result<(), AnalysisError> {
+        match self {
+            Self::Here(miner) => {
+                miner.run(job);
+                Ok(())
+            }
+            Self::Threads(miners) => {
+                let id = match &job {
+                    Job::Open(id, _) | Job::Feed(id, _) | Job::CloseBaseline(id) => *id,
+                };
+                // Only a miner that panicked stops taking jobs; `finish` says so.
+                miners[id % miners.len()]
+                    .0
+                    .send(job)
+                    .map_err(|_| AnalysisError::Internal("a log miner stopped".into()))
+            }
         }
     }
+
+    /// Every service's results, by id, once every job is done.
+    fn finish(self) -> Result<Mined, AnalysisError> {
+        match self {
+            Self::Here(miner) => Ok(miner.finish()),
+            Self::Threads(miners) => {
+                let mut out = Vec::new();
+                let mut failed = false;
+                // Every miner is joined, even after one failed: a scope panics on a panicked
+                // thread left unjoined.
+                for (tx, handle) in miners {
+                    drop(tx);
+                    match handle.join() {
+                        Ok(mined) => out.extend(mined),
+                        Err(_) => failed = true,
+                    }
+                }
+                if failed {
+                    return Err(AnalysisError::Internal("a log miner panicked".into()));
+                }
+                out.sort_by_key(|(id, _)| *id);
+                Ok(out)
+            }
+        }
+    }
+}
+
+/// Miner threads for an analysis: one per core, for the services are independent; none on one
+/// core.
+fn miners() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
 }
 
 /// Analyses the logs of `window` against the window before it, keeping the serialized report
@@ -215,7 +365,107 @@ fn read(
     window: Window,
     query: &LogQuery,
 ) -> Result<LogReport, AnalysisError> {
-    let bucket_s = (window.length().as_secs() / 15).max(60) / 60 * 60;
+    let bucket_s = bucket_s(&window);
+    let gathered = gather(stream, window, query, bucket_s, miners())?;
+    let buckets_in_window = window.length().as_secs().div_euclid(bucket_s).max(1);
+    let mut services = Vec::new();
+    let (mut lines, mut baseline_lines) = (0, 0);
+    for g in gathered {
+        let mut results = g.results.into_iter();
+        let (Some(base), Some(win)) = (results.next(), results.next()) else {
+            continue;
+        };
+        lines += g.counts.lines;
+        baseline_lines += g.counts.base_lines;
+        let over_time = (0..buckets_in_window)
+            .map(|b| {
+                let (n, e) = g.buckets.get(&b).copied().unwrap_or_default();
+                Bucket {
+                    start: window.from + SignedDuration::from_secs(b * bucket_s),
+                    lines: n,
+                    errors: e,
+                    error_rate: rate(e, n),
+                }
+            })
+            .collect();
+        services.push(summarise(g.service, g.counts, &base, &win, over_time));
+    }
+    services.sort_by(|a, b| {
+        change_score(b)
+            .total_cmp(&change_score(a))
+            .then_with(|| a.service.cmp(&b.service))
+    });
+    Ok(LogReport {
+        window,
+        baseline_window: baseline,
+        lines,
+        baseline_lines,
+        bucket_s,
+        services,
+        truncated: false,
+    })
+}
+
+fn bucket_s(window: &Window) -> i64 {
+    (window.length().as_secs() / 15).max(60) / 60 * 60
+}
+
+/// One service's lines, counted and mined.
+#[derive(Debug)]
+struct Gathered {
+    service: String,
+    counts: Counts,
+    buckets: BTreeMap<i64, (u64, u64)>,
+    /// Baseline, then window.
+    results: Vec<MineResult>,
+}
+
+/// Reads `stream` once, counting each service's lines and handing them to its engine, on
+/// `miners` threads (on this one when fewer than 2); by service name.
+fn gather(
+    stream: opsmcp_world::LogStream,
+    window: Window,
+    query: &LogQuery,
+    bucket_s: i64,
+    miners: usize,
+) -> Result<Vec<Gathered>, AnalysisError> {
+    std::thread::scope(|scope| {
+        let mut mining = Mining::start(scope, miners);
+        let read = read_into(stream, window, query, bucket_s, &mut mining);
+        // Joined whatever the reading did, so no miner outlives it.
+        let mined = mining.finish();
+        let accs = read?;
+        let mut mined = mined?.into_iter().peekable();
+        let mut out = Vec::with_capacity(accs.len());
+        for (service, acc) in accs {
+            // `mined` is sorted by id, and every id was opened.
+            let results = match mined.next_if(|(id, _)| *id == acc.id) {
+                Some((_, results)) => results,
+                None => Vec::new(),
+            };
+            out.push((acc.id, service, acc, results));
+        }
+        out.sort_by(|a, b| a.1.cmp(&b.1));
+        Ok(out
+            .into_iter()
+            .map(|(_, service, acc, results)| Gathered {
+                service,
+                counts: acc.counts,
+                buckets: acc.buckets,
+                results,
+            })
+            .collect())
+    })
+}
+
+/// The reading itself: every line counted and its bytes handed on; by id.
+fn read_into(
+    stream: opsmcp_world::LogStream,
+    window: Window,
+    query: &LogQuery,
+    bucket_s: i64,
+    mining: &mut Mining<'_>,
+) -> Result<Vec<(String, Acc)>, AnalysisError> {
     let needle = query.contains.as_ref().map(|q| q.to_lowercase());
     let mut accs: BTreeMap<String, Acc> = BTreeMap::new();
     let mut in_window = false;
@@ -237,15 +487,22 @@ fn read(
         if !in_window && at >= window.from {
             in_window = true;
             for acc in accs.values_mut() {
-                acc.close_baseline();
+                acc.close_baseline(mining)?;
             }
         }
         let acc = match accs.get_mut(&service) {
             Some(a) => a,
             None => {
-                let mut a = Acc::new()?;
+                let mut a = Acc {
+                    id: accs.len(),
+                    buf: Vec::new(),
+                    baseline_closed: false,
+                    counts: Counts::default(),
+                    buckets: BTreeMap::new(),
+                };
+                mining.run(Job::Open(a.id, Box::new(engine()?)))?;
                 if in_window {
-                    a.close_baseline();
+                    a.close_baseline(mining)?;
                 }
                 accs.entry(service.clone()).or_insert(a)
             }
@@ -266,51 +523,17 @@ fn read(
         // Handed on before it would pass the bound, so the buffer never grows past it (a
         // `Vec` past its capacity doubles).
         if acc.buf.len() + text.len() + 1 > FLUSH_BYTES {
-            acc.flush();
+            acc.flush(mining)?;
         }
         acc.buf.extend_from_slice(text.as_bytes());
         acc.buf.push(b'\n');
     }
-    let buckets_in_window = window.length().as_secs().div_euclid(bucket_s).max(1);
-    let mut services = Vec::new();
-    let (mut lines, mut baseline_lines) = (0, 0);
-    for (service, mut acc) in accs {
-        acc.close_baseline();
-        acc.flush();
-        let base_seg = acc.baseline.take().into_iter().collect();
-        let mut results = acc.engine.finish_segments(base_seg).into_iter();
-        let (Some(base), Some(win)) = (results.next(), results.next()) else {
-            continue;
-        };
-        lines += acc.counts.lines;
-        baseline_lines += acc.counts.base_lines;
-        let over_time = (0..buckets_in_window)
-            .map(|b| {
-                let (n, e) = acc.buckets.get(&b).copied().unwrap_or_default();
-                Bucket {
-                    start: window.from + SignedDuration::from_secs(b * bucket_s),
-                    lines: n,
-                    errors: e,
-                    error_rate: rate(e, n),
-                }
-            })
-            .collect();
-        services.push(summarise(service, acc.counts, &base, &win, over_time));
+    for acc in accs.values_mut() {
+        acc.finish(mining)?;
     }
-    services.sort_by(|a, b| {
-        change_score(b)
-            .total_cmp(&change_score(a))
-            .then_with(|| a.service.cmp(&b.service))
-    });
-    Ok(LogReport {
-        window,
-        baseline_window: baseline,
-        lines,
-        baseline_lines,
-        bucket_s,
-        services,
-        truncated: false,
-    })
+    let mut accs: Vec<(String, Acc)> = accs.into_iter().collect();
+    accs.sort_by_key(|(_, acc)| acc.id);
+    Ok(accs)
 }
 
 fn summarise(
@@ -453,5 +676,69 @@ fn shown(line: &str) -> String {
         format!("{start} … {end}")
     } else {
         clean.into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::{SignedDuration, Timestamp};
+    use opsmcp_world::{
+        LogEntry, LogStream,
+        sim::{
+            Scenario, SimWorld,
+            generate::{Spec, generate},
+        },
+    };
+
+    use super::{FLUSH_BYTES, LogQuery, bucket_s, gather};
+    use crate::Window;
+
+    /// Services mined on several threads come out exactly as mined on one: the same templates
+    /// with the same ids, counts, examples and statistics, the same line counts and buckets.
+    #[test]
+    fn mining_on_threads_gives_what_one_thread_gives() {
+        let services = 12;
+        let generated = generate(&Spec {
+            services,
+            seed: 3,
+            fault: None,
+        })
+        .unwrap();
+        let scenario = Scenario::parse(&generated.toml, "generated").unwrap();
+        let now: Timestamp = "2026-12-07T12:00:00Z".parse().unwrap();
+        let world = SimWorld::new(scenario, 7, now).with_log_rate(4.0);
+        let window = Window::ending(now, SignedDuration::from_mins(10));
+        let from = window.before(SignedDuration::from_mins(10)).from;
+        // Written once (the simulator is the slow part unoptimised), read by every run.
+        let lines: Vec<LogEntry> = world
+            .logs(from, window.to)
+            .map(|l| LogEntry {
+                at: l.at,
+                service: l.service,
+                level: l.level.name().to_string(),
+                text: l.text,
+            })
+            .collect();
+        let bytes: usize = lines.iter().map(|l| l.text.len() + 1).sum();
+        // Each service's buffer is handed on several times, on average.
+        assert!(bytes > services * 3 * FLUSH_BYTES, "{bytes} bytes");
+        let mine = |query: &LogQuery, miners: usize| {
+            let stream: LogStream = Box::new(lines.clone().into_iter());
+            let got = gather(stream, window, query, bucket_s(&window), miners);
+            format!("{:#?}", got.unwrap())
+        };
+        let all = LogQuery::default();
+        let one = mine(&all, 1);
+        assert!(one.contains("templates"), "nothing was mined");
+        for miners in [2, 3] {
+            // Compared whole: every id, count, example and statistic.
+            assert!(mine(&all, miners) == one, "{miners} miners differ from one");
+        }
+        // A filter leaves out services and lines of the ones kept: the same again.
+        let errors = LogQuery {
+            services: Vec::new(),
+            contains: Some("error".into()),
+        };
+        assert!(mine(&errors, 2) == mine(&errors, 1));
     }
 }

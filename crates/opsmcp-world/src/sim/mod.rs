@@ -101,6 +101,69 @@ pub struct SimWorld {
     /// The fault's effects on what its component's callers feel (latency, errors, throughput,
     /// availability), picked out once: [`SimWorld::felt_strength`] is asked on every point.
     felt: Vec<Effect>,
+    /// What each service's signal names say ([`Traits`]), by service in scenario order and
+    /// signal in baseline order, read once: every metric point and every second of logs ask
+    /// them of every signal, and reading them from the names each time (words split and
+    /// allocated, matched against word lists) was most of what a world cost.
+    traits: std::sync::Arc<Vec<Vec<Traits>>>,
+}
+
+/// One signal of a service at a time, as [`SimWorld::readings`] works it out.
+struct SimReading<'a> {
+    signal: &'a String,
+    traits: &'a Traits,
+    base: f64,
+    value: f64,
+}
+
+/// What the simulator needs to know of one signal, from its name alone (see [`signals`]).
+#[derive(Debug, Clone, Copy)]
+struct Traits {
+    kind: SignalKind,
+    expired_flag: bool,
+    error_share: bool,
+    success_share: bool,
+    percent: bool,
+    /// Neither a configured limit nor the whole of a pool: it jitters.
+    jitters: bool,
+    /// Work done that reaches the service (not misses nor retries).
+    work: bool,
+    /// For a pool in use, its bound among all the service's signals, by baseline position.
+    bound: Option<usize>,
+}
+
+impl Traits {
+    fn of_service(svc: &Service) -> Vec<Self> {
+        let names = || svc.baseline.keys().map(String::as_str);
+        svc.baseline
+            .keys()
+            .map(|signal| {
+                let kind = kind(signal);
+                let bound = (kind == SignalKind::PoolUsage)
+                    .then(|| signals::limit_for(signal, names()))
+                    .flatten()
+                    .and_then(|limit| names().position(|n| n == limit));
+                Self {
+                    kind,
+                    expired_flag: signals::is_expired_flag(signal),
+                    error_share: signals::is_error_share(signal),
+                    success_share: signals::is_success_share(signal),
+                    percent: signals::is_percent(signal),
+                    jitters: !matches!(kind, SignalKind::Limit | SignalKind::CertExpiry)
+                        && !signals::is_whole_of_a_pool(signal, names()),
+                    work: kind == SignalKind::Throughput
+                        && !signals::is_miss(signal)
+                        && !signals::is_retry(signal),
+                    bound,
+                }
+            })
+            .collect()
+    }
+
+    /// An error or success share: what [`SimWorld::done_share`] reads failing work from.
+    fn share(&self) -> bool {
+        self.error_share || self.success_share
+    }
 }
 
 impl SimWorld {
@@ -116,6 +179,7 @@ impl SimWorld {
                 .filter(|(signal, _)| crate::health::felt_by_callers(signal))
                 .map(|(_, effect)| *effect)
                 .collect(),
+            traits: std::sync::Arc::new(scenario.services.iter().map(Traits::of_service).collect()),
             scenario,
             seed,
             started,
@@ -350,17 +414,29 @@ impl SimWorld {
 
     /// Every signal of `service` at `at`; `None` for an unknown service.
     pub fn signals(&self, service: &str, at: Timestamp) -> Option<BTreeMap<String, f64>> {
-        self.signals_where(service, at, |_| true)
+        let index = self
+            .scenario
+            .services
+            .iter()
+            .position(|s| s.name == service)?;
+        Some(
+            self.readings(index, at, |_| true)
+                .into_iter()
+                .map(|r| (r.signal.clone(), r.value))
+                .collect(),
+        )
     }
 
-    /// [`SimWorld::signals`], only those `keep` accepts (the others are not computed).
-    fn signals_where(
+    /// The signals of the service at `index` at `at` that `keep` accepts (the others are not
+    /// computed), in baseline order.
+    fn readings(
         &self,
-        service: &str,
+        index: usize,
         at: Timestamp,
-        keep: impl Fn(&str) -> bool,
-    ) -> Option<BTreeMap<String, f64>> {
-        let svc = self.scenario.service(service)?;
+        keep: impl Fn(&Traits) -> bool,
+    ) -> Vec<SimReading<'_>> {
+        let svc = &self.scenario.services[index];
+        let service = svc.name.as_str();
         // Noise is keyed to time since the world started, not to the clock: the same seed then
         // gives the same series whenever it is run, so an evaluation can be repeated.
         let tick = (at.as_second() - self.started.as_second()).div_euclid(TICK_S);
@@ -372,8 +448,13 @@ impl SimWorld {
         } else {
             0.0
         };
-        let mut out = BTreeMap::new();
-        for (signal, base) in svc.baseline.iter().filter(|(s, _)| keep(s)) {
+        let mut out = Vec::with_capacity(svc.baseline.len());
+        let kept = svc
+            .baseline
+            .iter()
+            .zip(self.traits[index].iter())
+            .filter(|(_, t)| keep(t));
+        for ((signal, base), t) in kept {
             let mut value = *base;
             if service == fault.component
                 && let Some(effect) = fault.effects.get(signal)
@@ -381,8 +462,8 @@ impl SimWorld {
                 // A fix of an expired certificate installs a new one: what it counts down
                 // from then is a fresh certificate's lifetime, not the few days the old one
                 // had left when the story began.
-                if kind(signal) == SignalKind::CertExpiry && self.fixing(at) {
-                    value = if signals::is_expired_flag(signal) {
+                if t.kind == SignalKind::CertExpiry && self.fixing(at) {
+                    value = if t.expired_flag {
                         0.0
                     } else {
                         value.max(RENEWED_CERT_DAYS)
@@ -397,15 +478,15 @@ impl SimWorld {
             }
             if let Some(h) = hops {
                 let reach = felt / 2f64.powi(h as i32 - 1) * self.still_routed(service, at);
-                if kind(signal) == SignalKind::Latency
+                if t.kind == SignalKind::Latency
                     && let Some(f) = fault.propagation.latency_factor
                 {
                     value *= 1.0 + (f - 1.0) * reach;
                 }
-                if signals::is_error_share(signal)
+                if t.error_share
                     && let Some(e) = fault.propagation.error_rate
                 {
-                    value += failing_delta(signal, e * reach);
+                    value += failing_delta(t, e * reach);
                 }
             }
             for v in fault.victims.iter().filter(|v| v.service == service) {
@@ -443,94 +524,89 @@ impl SimWorld {
                     && (0.0..action.minutes_to_effect / self.effect_speed).contains(&after)
                 {
                     // A restart drops in-flight work: errors, then a cold start.
-                    if signals::is_error_share(signal) {
-                        value += failing_delta(signal, 0.25);
+                    if t.error_share {
+                        value += failing_delta(t, 0.25);
                     }
-                    if kind(signal) == SignalKind::Latency {
+                    if t.kind == SignalKind::Latency {
                         value *= 3.0;
                     }
                 }
             }
             // Configured limits (a pool's size, a certificate's expiry) do not jitter.
-            if !matches!(kind(signal), SignalKind::Limit | SignalKind::CertExpiry)
-                && !signals::is_whole_of_a_pool(signal, svc.baseline.keys().map(String::as_str))
-            {
+            if t.jitters {
                 let jitter = Noise::new(self.seed).signed(&[service, signal], tick as u64);
                 value *= 1.0 + svc.noise * jitter;
             }
-            out.insert(signal.clone(), round(value, signal));
+            out.push(SimReading {
+                signal,
+                traits: t,
+                base: *base,
+                value: round(value, signal),
+            });
         }
         // What cannot exceed its bound does not: a pool's units in use, percentages, fractions.
-        let bounds: Vec<(String, f64)> = out
-            .keys()
-            .filter(|s| kind(s) == SignalKind::PoolUsage)
-            .filter_map(|s| {
-                let limit = signals::limit_for(s, out.keys().map(String::as_str))?;
-                let max = *out.get(limit)?;
+        // Every bound is read before any is applied.
+        let every = out.len() == svc.baseline.len();
+        let bounds: Vec<(usize, f64)> = out
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.traits.kind == SignalKind::PoolUsage)
+            .filter_map(|(i, r)| {
+                // With every signal read, positions in `out` are baseline positions; with
+                // some, the bound is sought among those read.
+                let limit = if every {
+                    r.traits.bound?
+                } else {
+                    let name = signals::limit_for(r.signal, out.iter().map(|o| o.signal.as_str()))?;
+                    out.iter().position(|o| o.signal == name)?
+                };
+                let max = out[limit].value;
                 // A bound the signal's normal value exceeds is not its bound.
-                (svc.baseline.get(s).is_none_or(|b| *b <= max)).then(|| (s.clone(), max))
+                (r.base <= max).then_some((i, max))
             })
             .collect();
-        for (signal, max) in bounds {
-            if let Some(used) = out.get_mut(&signal) {
-                *used = used.min(max);
+        for (i, max) in bounds {
+            out[i].value = out[i].value.min(max);
+        }
+        for r in &mut out {
+            if r.traits.percent {
+                r.value = r.value.min(100.0);
+            } else if r.signal.ends_with("_ratio") || r.traits.error_share {
+                r.value = r.value.min(1.0);
+            }
+            if r.traits.success_share {
+                r.value = r.value.max(0.0);
             }
         }
-        for (signal, value) in out.iter_mut() {
-            if signals::is_percent(signal) {
-                *value = value.min(100.0);
-            } else if signal.ends_with("_ratio") || signals::is_error_share(signal) {
-                *value = value.min(1.0);
-            }
-            if signals::is_success_share(signal) {
-                *value = value.max(0.0);
-            }
-        }
-        Some(out)
+        out
     }
 
-    /// The share of its usual work `svc` is doing at `at`, from 0 to 1: what reaches it, less
-    /// what fails beyond its normal. What reaches it is its requests (or messages, or queries)
-    /// per second against their baseline, the best kept of them when it counts several; within
-    /// a tenth of the baseline (its noise) it is all, and it is all when it counts none or has
-    /// more than usual — which of its routine lines are per request is not known, so more work
-    /// writes no more of them. What fails is read from its error (or success) share signals.
-    fn done_share(&self, svc: &Service, at: Timestamp) -> f64 {
-        let share = |s: &str| signals::is_error_share(s) || signals::is_success_share(s);
-        let work = |s: &str| {
-            kind(s) == SignalKind::Throughput && !signals::is_miss(s) && !signals::is_retry(s)
-        };
-        let Some(now) = self.signals_where(&svc.name, at, |s| share(s) || work(s)) else {
-            return 1.0;
-        };
-        // (signal, now, baseline)
-        let readings: Vec<(&str, f64, f64)> = now
+    /// The share of its usual work the service at `index` is doing at `at`, from 0 to 1: what
+    /// reaches it, less what fails beyond its normal. What reaches it is its requests (or
+    /// messages, or queries) per second against their baseline, the best kept of them when it
+    /// counts several; within a tenth of the baseline (its noise) it is all, and it is all when
+    /// it counts none or has more than usual — which of its routine lines are per request is
+    /// not known, so more work writes no more of them. What fails is read from its error (or
+    /// success) share signals.
+    fn done_share(&self, index: usize, at: Timestamp) -> f64 {
+        let now = self.readings(index, at, |t| t.share() || t.work);
+        let failing = now
             .iter()
-            .filter_map(|(signal, value)| {
-                Some((signal.as_str(), *value, *svc.baseline.get(signal)?))
-            })
-            .collect();
-        let failing = readings
-            .iter()
-            .filter(|(signal, _, _)| share(signal))
-            .map(|(signal, value, base)| {
-                let whole = if signals::is_percent(signal) {
-                    100.0
+            .filter(|r| r.traits.share())
+            .map(|r| {
+                let whole = if r.traits.percent { 100.0 } else { 1.0 };
+                if r.traits.error_share {
+                    (r.value - r.base) / whole
                 } else {
-                    1.0
-                };
-                if signals::is_error_share(signal) {
-                    (value - base) / whole
-                } else {
-                    (base - value) / whole
+                    (r.base - r.value) / whole
                 }
             })
             .fold(0.0, f64::max)
             .clamp(0.0, 1.0);
-        let reaching = readings
+        let reaching = now
             .iter()
-            .filter(|(signal, _, base)| work(signal) && *base > 0.0)
-            .map(|(_, value, base)| value / (0.9 * base))
+            .filter(|r| r.traits.work && r.base > 0.0)
+            .map(|r| r.value / (0.9 * r.base))
             .reduce(f64::max)
             .unwrap_or(1.0)
             .clamp(0.0, 1.0);
@@ -585,11 +661,11 @@ impl SimWorld {
         // Keyed to seconds since the start, like the metrics' noise (see `signals`).
         let since = (second - self.started.as_second()) as u64;
         let mut lines = Vec::new();
-        for svc in &self.scenario.services {
+        for (index, svc) in self.scenario.services.iter().enumerate() {
             // Work that fails is not also logged as done, nor is work that never arrives: a
             // service's routine lines thin out by the share of its work failing beyond
             // normal, and when less work reaches it than usual (gone, or starved).
-            let done = self.done_share(svc, at);
+            let done = self.done_share(index, at);
             let mut sources: Vec<(&LogTemplate, f64, &str)> = svc
                 .logs
                 .iter()
@@ -904,13 +980,9 @@ fn time_text(format: TimeFormat, at: Timestamp) -> String {
 
 /// How much a share of `more` failing work (a fraction of one) moves `signal`: an error share
 /// rises by it, a success share falls by it, in the signal's own unit.
-fn failing_delta(signal: &str, more: f64) -> f64 {
-    let whole = if signals::is_percent(signal) {
-        100.0
-    } else {
-        1.0
-    };
-    if signals::is_success_share(signal) {
+fn failing_delta(signal: &Traits, more: f64) -> f64 {
+    let whole = if signal.percent { 100.0 } else { 1.0 };
+    if signal.success_share {
         -more * whole
     } else {
         more * whole
