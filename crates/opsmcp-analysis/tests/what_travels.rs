@@ -1200,3 +1200,12 @@ async fn a_store_failing_for_a_reason_its_own_lines_state_is_not_confidently_slo
         );
     }
 }
+
+#[tokio::test]
+async fn a_topics_lag_that_grew_after_its_consumer_fell_ill_is_the_consumers_story() {
+    sure_and_right(
+        "consumer-leaks-behind-its-topic.toml",
+        ("memory-leak", "invoice-mailer"),
+    )
+    .await;
+}
