@@ -673,9 +673,10 @@ impl<'s> Judged<'s> {
         covered
     }
 
-    /// Queues it reads from whose only trouble is a backlog that began after its own did:
-    /// what it no longer takes off them piles up there (a consumer group's lag is its
-    /// consumers' story, not the broker's).
+    /// Queues it reads from whose only trouble is a backlog that began after its own did, and
+    /// of whose clients it is the one in trouble: what it no longer takes off them piles up
+    /// there (a consumer group's lag is its consumers' story, not the broker's). A client in
+    /// trouble beside it may be the reader that fell behind, busy with work of its own.
     fn queues_left_unread(&self) -> Vec<String> {
         let inp = self.s.inp;
         let Some(own) = inp.changes(self.name).filter_map(|c| c.onset).min() else {
@@ -684,6 +685,12 @@ impl<'s> Judged<'s> {
         self.deps
             .iter()
             .filter(|d| self.s.sick.contains(*d))
+            .filter(|d| {
+                inp.callers(d)
+                    .into_iter()
+                    .filter(|(c, (hops, _))| *hops == 1 && self.s.sick.contains(c))
+                    .all(|(c, _)| c == *self.name)
+            })
             .filter(|d| {
                 let mut changes = inp.changes(d).peekable();
                 changes.peek().is_some()

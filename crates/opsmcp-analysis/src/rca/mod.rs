@@ -295,15 +295,22 @@ const LOG_LEAD: SignedDuration = SignedDuration::from_mins(2);
 /// The window whose logs are read: `window`, begun earlier when trouble the metrics saw began
 /// shortly before it (a page comes minutes after the onset, and the window starts from the
 /// page). The logs' normal is the stretch just before what is read; left as it is, it would be
-/// the trouble's first minutes, and the trouble's own lines would be nothing new. Trouble that
-/// began longer ago than [`LOG_REACH`] is long-standing and does not move it.
+/// the trouble's first minutes, and the trouble's own lines would be nothing new. A service
+/// whose trouble began longer ago than [`LOG_REACH`] is long-standing: where its later signals
+/// crossed their lines says nothing of where its logs turned, and it does not move the window.
 fn log_window(window: &Window, scan: &MetricScan) -> Window {
     let reach = window.from - LOG_REACH;
-    let earliest = scan
-        .series
-        .iter()
-        .filter(|s| s.anomalous_now)
-        .filter_map(|s| s.onset)
+    let mut first: BTreeMap<&str, Timestamp> = BTreeMap::new();
+    for s in scan.series.iter().filter(|s| s.anomalous_now) {
+        if let Some(o) = s.onset {
+            first
+                .entry(s.service.as_str())
+                .and_modify(|f| *f = (*f).min(o))
+                .or_insert(o);
+        }
+    }
+    let earliest = first
+        .into_values()
         .filter(|o| *o >= reach && *o < window.from + LOG_LEAD)
         .min();
     match earliest {
