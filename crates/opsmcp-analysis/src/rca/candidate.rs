@@ -343,7 +343,7 @@ impl<'s> Judged<'s> {
         let texts: Vec<String> = l
             .new_templates
             .iter()
-            .map(|t| format!("{} {}", t.template, t.example).to_lowercase())
+            .map(|t| super::template_text(&t.template, &t.example))
             .filter(|t| TROUBLE_WORDS.iter().any(|w| t.contains(w)))
             .collect();
         let named = |d: &str| texts.iter().any(|t| mentions(t, &d.to_lowercase()));

@@ -652,6 +652,12 @@ fn facts(inp: &Inputs<'_>, service: &str) -> Facts {
     f
 }
 
+/// A template and its example line, lowercase: what the rules read of a line (see
+/// [`Telling::text`] for why both).
+fn template_text(template: &str, example: &str) -> String {
+    format!("{template} {example}").to_lowercase()
+}
+
 /// What a log line says when a call waited past its deadline.
 const TIMEOUT_WORDS: &[&str] = &[
     "timed out",
@@ -877,7 +883,7 @@ impl Telling {
     /// parser can take the start of a message for a field (`FATAL: …`), so the words may be
     /// in the example only.
     fn text(&self) -> String {
-        format!("{} {}", self.template, self.example).to_lowercase()
+        template_text(&self.template, &self.example)
     }
 
     /// A single line, written more than a minute before `onset`: a change announcing itself

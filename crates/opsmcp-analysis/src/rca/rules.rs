@@ -284,29 +284,24 @@ impl Ctx<'_, '_> {
     /// due to conflict with recovery`): it turns work away for a reason it states, one no rule
     /// reads. Slowness is then how that reason shows, not all there is to see.
     fn fails_for_a_reason_it_states(&self) -> bool {
-        const TIME_WORDS: &[&str] = &[
-            "timed out",
-            "timeout",
-            "time out",
-            "deadline",
-            "slow",
-            "took",
-            "latency",
-            "duration",
-            "waiting",
-            "elapsed",
+        // Beside the words of a call that waited past its deadline, those of slowness itself.
+        const SLOW_WORDS: &[&str] = &[
+            "deadline", "slow", "took", "latency", "duration", "waiting", "elapsed",
         ];
         self.inp.logs_of(self.component).is_some_and(|l| {
             let own_errors: Vec<String> = l
                 .new_templates
                 .iter()
                 .filter(|t| t.errors > 0)
-                .map(|t| format!("{} {}", t.template, t.example).to_lowercase())
+                .map(|t| super::template_text(&t.template, &t.example))
                 .collect();
             !own_errors.is_empty()
-                && own_errors
-                    .iter()
-                    .all(|t| !TIME_WORDS.iter().any(|w| t.contains(w)))
+                && own_errors.iter().all(|t| {
+                    !super::TIMEOUT_WORDS
+                        .iter()
+                        .chain(SLOW_WORDS)
+                        .any(|w| t.contains(w))
+                })
         })
     }
 
