@@ -187,6 +187,14 @@ const AT_LIMIT: &[&str] = &[
     "throttled",
 ];
 
+/// Words of work that failed.
+const FAILURE: &[&str] = &[
+    "error", "errors", "err", "failure", "failures", "failed", "fail", "timeout", "timeouts",
+    "refused", "rejected",
+    // DNS answers that mean "no": the name does not exist, the server failed.
+    "nxdomain", "servfail",
+];
+
 /// Words of trouble beneath a service: the network losing packets, the hypervisor stealing
 /// CPU, the clock off true time (`tcp_retransmits_per_s`, `node_netstat_Tcp_RetransSegs`,
 /// `cpu_steal_percent`, `node_timex_offset_seconds`, `packets_dropped_total`).
@@ -302,6 +310,16 @@ pub fn kind(name: &str) -> SignalKind {
     if (has(&w, LIMIT) || has(&w, &["quota", "quotas"])) && has(&w, AT_LIMIT) {
         return SignalKind::Errors;
     }
+    // Failures counted by the limit they met (MySQL's `connection_errors_max_connections`):
+    // a word of failure before the limit's. After it (`max_connect_errors`) it is a bound on
+    // failures; a timeout is also a setting (`client_timeout_limit_ms`).
+    let failure = w
+        .iter()
+        .position(|x| FAILURE.contains(&x.as_str()) && !x.starts_with("timeout"));
+    let limit = w.iter().position(|x| LIMIT.contains(&x.as_str()));
+    if failure.zip(limit).is_some_and(|(f, l)| f < l) {
+        return SignalKind::Errors;
+    }
     if has(&w, LIMIT) && has(&w, &["near", "nearing", "approaching"]) {
         return SignalKind::Other;
     }
@@ -340,19 +358,7 @@ pub fn kind(name: &str) -> SignalKind {
             && (x.starts_with('4') || x.starts_with('5'))
             && (x[1..].bytes().all(|b| b.is_ascii_digit()) || &x[1..] == "xx")
     });
-    if status
-        || is_throttled(name)
-        || is_retry(name)
-        || has(
-            &w,
-            &[
-                "error", "errors", "err", "failure", "failures", "failed", "fail", "timeout",
-                "timeouts", "refused", "rejected",
-                // DNS answers that mean "no": the name does not exist, the server failed.
-                "nxdomain", "servfail",
-            ],
-        )
-    {
+    if status || is_throttled(name) || is_retry(name) || has(&w, FAILURE) {
         return SignalKind::Errors;
     }
     // A device's queue (`aerospike_namespace_device_write_q`, iostat's `avgqu_sz` as
@@ -827,6 +833,14 @@ mod tests {
             ("ratelimit_service_rate_limit_over_limit_per_s", Errors),
             ("envoy_cluster_ratelimit_over_limit", Errors),
             ("api_quota_exceeded_total", Errors),
+            // Failures counted by the limit they met; a bound on failures is a bound.
+            (
+                "mysql_global_status_connection_errors_max_connections",
+                Errors,
+            ),
+            ("mysql_global_variables_max_connect_errors", Limit),
+            ("mysql_global_variables_max_connections", Limit),
+            ("grpc_client_timeout_limit_ms", Limit),
             ("ratelimit_service_rate_limit_near_limit_per_s", Other),
             ("attach_success_ratio", Errors),
             ("probe_http_success_percent", Errors),
