@@ -176,7 +176,10 @@ impl SimWorld {
                 .fault
                 .effects
                 .iter()
-                .filter(|(signal, _)| crate::health::felt_by_callers(signal))
+                .filter(|(signal, effect)| {
+                    crate::health::felt_by_callers(signal)
+                        && !more_work_arriving(&scenario, signal, effect)
+                })
                 .map(|(_, effect)| *effect)
                 .collect(),
             traits: std::sync::Arc::new(scenario.services.iter().map(Traits::of_service).collect()),
@@ -322,7 +325,7 @@ impl SimWorld {
     }
 
     /// How strongly the fault's component shows its trouble to its callers at `at`: what its
-    /// own latency, errors, throughput or availability do, when the fault says (a disk filling
+    /// own latency, errors, lost throughput or availability do, when the fault says (a disk filling
     /// for an hour fails writes only once it is full, and callers feel nothing before); the
     /// fault's strength when it says nothing of them.
     fn felt_strength(&self, at: Timestamp) -> f64 {
@@ -873,6 +876,23 @@ fn hops_to(scenario: &Scenario, target: &str) -> BTreeMap<String, u32> {
         frontier = next;
     }
     hops
+}
+
+/// Whether `effect` on the fault's `signal` is more work reaching its component (its
+/// request rate raised): that arrives from its callers, they do not feel it.
+fn more_work_arriving(scenario: &Scenario, signal: &str, effect: &Effect) -> bool {
+    if kind(signal) != SignalKind::Throughput {
+        return false;
+    }
+    let base = scenario
+        .services
+        .iter()
+        .find(|s| s.name == scenario.fault.component)
+        .and_then(|s| s.baseline.get(signal).copied());
+    match base {
+        Some(b) => apply_effect(b, effect, 1.0) > b,
+        None => effect.factor.is_some_and(|f| f > 1.0),
+    }
 }
 
 fn apply_effect(value: f64, effect: &Effect, strength: f64) -> f64 {

@@ -1141,6 +1141,61 @@ message = "store answered 500"
 }
 
 #[test]
+fn more_work_reaching_the_component_is_not_what_its_callers_feel() {
+    // A pool that runs out when ten times the requests arrive: the requests come from the
+    // callers, who feel only the slowness that follows a minute later.
+    let body = r#"
+[[services]]
+name = "web"
+kind = "api"
+depends_on = ["pool"]
+log_format = "json"
+baseline = { request_rate = 10.0, latency_p99_ms = 100.0 }
+noise = 0.0
+
+[[services]]
+name = "pool"
+kind = "api"
+log_format = "logfmt"
+baseline = { request_rate = 10.0, latency_p99_ms = 100.0 }
+noise = 0.0
+
+[fault]
+type = "connection-pool-exhaustion"
+component = "pool"
+onset_minutes_ago = 10
+shape = "step"
+effects = { request_rate = { to = 100.0 }, latency_p99_ms = { to = 5000.0, delay_minutes = 2 } }
+
+[fault.propagation]
+latency_factor = 4.0
+"#;
+    let w = SimWorld::new(
+        small(body, "connection-pool-exhaustion", "pool"),
+        1,
+        start(),
+    );
+    let web = |m: f64| {
+        let at = w.onset() + SignedDuration::from_secs_f64(m * 60.0);
+        w.signals("web", at).unwrap()["latency_p99_ms"]
+    };
+    assert_eq!(web(1.0), 100.0, "the requests arrive, nothing is slow yet");
+    assert!((web(3.0) - 400.0).abs() < 1e-6, "{}", web(3.0));
+    // Throughput the component loses is felt: its callers' calls are not served.
+    let lost = body.replace(
+        "request_rate = { to = 100.0 }",
+        "request_rate = { to = 1.0 }",
+    );
+    let w = SimWorld::new(
+        small(&lost, "connection-pool-exhaustion", "pool"),
+        1,
+        start(),
+    );
+    let early = w.signals("web", w.onset() + mins(1)).unwrap()["latency_p99_ms"];
+    assert!((early - 400.0).abs() < 1e-6, "{early}");
+}
+
+#[test]
 fn timing_on_a_red_herrings_effect_is_refused_with_what_to_write_instead() {
     let body = r#"
 [[services]]
