@@ -1209,3 +1209,35 @@ async fn a_topics_lag_that_grew_after_its_consumer_fell_ill_is_the_consumers_sto
     )
     .await;
 }
+
+#[tokio::test]
+async fn memory_that_filled_behind_work_waiting_and_held_level_is_not_confidently_a_leak() {
+    for seed in 1..=3 {
+        let r = analyze("store-heap-fills-behind-its-queued-searches.toml", seed).await;
+        let (kind, component, confidence) = top(&r);
+        assert!(
+            kind != "memory-leak" || confidence < CONFIDENCE_FLOOR,
+            "seed {seed}: {kind} on {component} at {confidence}: the heap rose after the \
+             searches queued and has held level since: {}",
+            r.summary
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_counter_of_refusals_named_after_the_limit_is_errors_not_the_pools_bound() {
+    sure_and_right(
+        "server-at-max-connections-counts-its-refusals.toml",
+        ("connection-pool-exhaustion", "booking-mysql"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_pool_overrun_by_more_requests_is_the_pools_not_its_callers() {
+    sure_and_right(
+        "pool-overrun-when-ten-times-the-requests-arrive.toml",
+        ("connection-pool-exhaustion", "seats-svc"),
+    )
+    .await;
+}

@@ -43,6 +43,10 @@ const MEMORY_SIGN: f64 = 0.5;
 const SENT_FROM_ABOVE: f64 = 0.5;
 /// How long memory must go on climbing to be a leak's ramp rather than a step.
 pub(crate) const LEAK_CLIMB: SignedDuration = SignedDuration::from_mins(30);
+/// How long before memory filled work must have begun to wait for the memory to be its.
+const WAITED_FIRST: SignedDuration = SignedDuration::from_mins(1);
+/// How long memory must have held level, with the trouble going on, to be no leak's climb.
+const LEVEL_HELD: SignedDuration = SignedDuration::from_mins(10);
 /// Disk or inodes out of range, and again when full.
 const DISK: f64 = 2.0;
 /// A certificate expired.
@@ -368,6 +372,27 @@ impl Ctx<'_, '_> {
     fn changes(&self, kind: &str) -> Vec<&WorldEvent> {
         changes_before(self.inp, self.component, kind, self.facts.onset)
     }
+
+    /// Work that began to wait here (a queue, callers waiting for a unit) a minute or more
+    /// before any of its memory went out of range, with every memory signal level for
+    /// [`LEVEL_HELD`] or more since: the waiting signal and how long memory has held.
+    fn memory_of_waiting_work(&self) -> Option<(&SeriesChange, SignedDuration)> {
+        let memory = self.of(SignalKind::Memory);
+        let filled = memory.iter().filter_map(|s| s.onset).min()?;
+        let level_since = memory
+            .iter()
+            .map(|s| s.worsening_until.or(s.onset))
+            .collect::<Option<Vec<_>>>()?
+            .into_iter()
+            .max()?;
+        let held = self.inp.window.to.duration_since(level_since);
+        let waits = [SignalKind::Backlog, SignalKind::PoolWaiting]
+            .into_iter()
+            .flat_map(|k| self.of(k))
+            .filter(|s| s.onset.is_some_and(|t| t + WAITED_FIRST <= filled))
+            .min_by_key(|s| s.onset)?;
+        (held >= LEVEL_HELD).then_some((waits, held))
+    }
 }
 
 fn rule(cause: RootCause) -> Rule {
@@ -523,6 +548,20 @@ pub(crate) fn memory(c: &Ctx) -> Rule {
     if mem == 0.0 {
         // Pauses or restarts alone are not a leak.
         r.strength *= 0.5;
+    }
+    // Memory that filled only after work began to wait here, and has held level since, is
+    // what the waiting work holds (queued requests, their buffers): a leak fills first and
+    // its trouble follows, and it does not stop climbing while its process lives.
+    if leak_ramp.is_none()
+        && let Some((waits, held)) = c.memory_of_waiting_work()
+    {
+        r.con.push(c.note(format!(
+            "{} began to wait before memory filled, and memory has held level for {} min: \
+             what waits holds that memory, not a leak",
+            waits.signal,
+            held.as_mins()
+        )));
+        r.strength *= CHANGED_BEFORE;
     }
     // Memory that fills minutes after its settings changed (a cache size, an eviction
     // policy) is the change showing, not a leak: leaks take hours. A new version that leaks
