@@ -373,7 +373,7 @@ impl Ctx<'_, '_> {
         changes_before(self.inp, self.component, kind, self.facts.onset)
     }
 
-    /// Work that began to wait here (a queue, callers waiting for a unit) a minute or more
+    /// Work that began to wait in it (a queue, callers waiting for a unit) a minute or more
     /// before any of its memory went out of range, with every memory signal level for
     /// [`LEVEL_HELD`] or more since: the waiting signal and how long memory has held.
     fn memory_of_waiting_work(&self) -> Option<(&SeriesChange, SignedDuration)> {
@@ -386,9 +386,17 @@ impl Ctx<'_, '_> {
             .into_iter()
             .max()?;
         let held = self.inp.window.to.duration_since(level_since);
+        // How far a reader is behind (a consumer's lag) is work held where it was sent, in
+        // the broker, not in the reader's memory.
+        let held_elsewhere = |s: &SeriesChange| {
+            signals::words(&s.signal)
+                .iter()
+                .any(|w| matches!(w.as_str(), "lag" | "behind"))
+        };
         let waits = [SignalKind::Backlog, SignalKind::PoolWaiting]
             .into_iter()
             .flat_map(|k| self.of(k))
+            .filter(|s| !held_elsewhere(s))
             .filter(|s| s.onset.is_some_and(|t| t + WAITED_FIRST <= filled))
             .min_by_key(|s| s.onset)?;
         (held >= LEVEL_HELD).then_some((waits, held))
