@@ -47,6 +47,8 @@ const NUMLIKE: u16 = 64;
 const QUOTE: u16 = 128;
 /// `/`: only a token holding one can be a path or a URL, so most words skip those checks.
 const SLASH: u16 = 256;
+/// `;`: a message with two may be a record of fields (see [`signature`]).
+const SEMI: u16 = 512;
 
 const CLASS: [u16; 256] = {
     let mut t = [0u16; 256];
@@ -80,6 +82,9 @@ const CLASS: [u16; 256] = {
         }
         if b == b'/' {
             c |= SLASH;
+        }
+        if b == b';' {
+            c |= SEMI;
         }
         t[i] = c;
         i += 1;
@@ -690,12 +695,14 @@ fn file_name_with_id(seg: &[u8]) -> Option<&[u8]> {
 /// Masks a whole message into `out` (cleared first): masked tokens separated by one space.
 pub fn signature(msg: &[u8], out: &mut Vec<u8>) {
     out.clear();
-    // One pass tells most messages (neither a quote nor a `;`) that neither case applies. A
-    // branch-free fold, which the compiler vectorizes, beats a `memchr2` call on messages this
-    // short.
-    let (quote, semis) = msg.iter().fold((false, 0u32), |(q, s), &b| {
-        (q | (b == b'"'), s + u32::from(b == b';'))
-    });
+    // Most messages hold neither a quote nor two `;`s, and are masked word by word. Masking
+    // classifies every byte anyway, so it is done first and says whether the message was such
+    // a one: no separate pass over the bytes to find out, and the rare others are masked again.
+    if mask_words(msg, out, true) {
+        return;
+    }
+    out.clear();
+    let (quote, semis) = quotes_and_semis(msg);
     if quote && let Some(r) = find_request(msg) {
         request_signature(msg, r, out);
         return;
@@ -710,6 +717,14 @@ pub fn signature(msg: &[u8], out: &mut Vec<u8>) {
         return;
     }
     mask_words(msg, out, true);
+}
+
+/// Whether `msg` holds a quote, and how many `;`s. (A branch-free fold, which the compiler
+/// vectorizes.)
+fn quotes_and_semis(msg: &[u8]) -> (bool, u32) {
+    msg.iter().fold((false, 0u32), |(q, s), &b| {
+        (q | (b == b'"'), s + u32::from(b == b';'))
+    })
 }
 
 /// Where a record of `;`-separated fields starts in `msg`: the start of the
@@ -843,8 +858,13 @@ fn closing_group(msg: &[u8], at: usize) -> Option<usize> {
 }
 
 /// Masks the words of `msg` (see [`signature`]), appending them to `out`; with `groups`, a
-/// parenthetical closing `msg` is one token (see [`GROUP_SPACE`]).
-fn mask_words(msg: &[u8], out: &mut Vec<u8>, groups: bool) {
+/// parenthetical closing `msg` is one token (see [`GROUP_SPACE`]). True when `msg` holds no
+/// quote and fewer than two `;`s (so [`signature`] masks it as words and nothing else).
+fn mask_words(msg: &[u8], out: &mut Vec<u8>, groups: bool) -> bool {
+    // Class bits of every byte of every token, and the `;`s counted in tokens holding one:
+    // together, every byte of `msg` that is not whitespace.
+    let mut seen = 0u16;
+    let mut semis = 0usize;
     let mut prev_var = false;
     let mut pos = 0;
     let mut after_label = false;
@@ -856,6 +876,10 @@ fn mask_words(msg: &[u8], out: &mut Vec<u8>, groups: bool) {
         }) == Some(&b')');
     let mut prev_num = false;
     while let Some((tok, cl)) = next_token_after(msg, &mut pos, after_label) {
+        seen |= cl.any;
+        if cl.any & SEMI != 0 {
+            semis += memchr::memchr_iter(b';', tok).count();
+        }
         // A parenthetical closing the message (`… CMD (cd / && run-parts x)`, `{ (Build
         // stage)`): one unit, its words masked inside (see [`GROUP_SPACE`]). Masked to one
         // token (`( 3552 3534 3375 )` → `<*>`), it is no phrase: its words are mined as any.
@@ -879,7 +903,9 @@ fn mask_words(msg: &[u8], out: &mut Vec<u8>, groups: bool) {
                 );
                 out.push(b')');
                 out.extend_from_slice(msg[close + 1..].trim_ascii());
-                return;
+                // The tokens after this one were not cut: look at all of it.
+                let (quote, semis) = quotes_and_semis(msg);
+                return !quote && semis < 2;
             }
         }
         after_label = tok.len() > 1 && tok.ends_with(b":");
@@ -951,6 +977,7 @@ fn mask_words(msg: &[u8], out: &mut Vec<u8>, groups: bool) {
         prev_var = is_var;
         prev_num = num;
     }
+    seen & QUOTE == 0 && semis < 2
 }
 
 #[cfg(test)]
