@@ -239,6 +239,16 @@ fn mask_classified(tok: &[u8], cl: Classes, out: &mut Vec<u8>) {
         out.extend_from_slice(&tok[body.len()..]);
         return;
     }
+    // A token without delimiters is one segment (see the loop below): decided from its class
+    // bits, without cutting it again.
+    if cl.any & DELIM == 0 {
+        if has_digit || is_variable_word_in(tok, false, cl.any & SLASH != 0) {
+            out.extend_from_slice(VAR);
+        } else {
+            out.extend_from_slice(tok);
+        }
+        return;
+    }
     // A URL (`"http://10.0.0.5:8080/a?q=1",`) is one variable, whatever it holds.
     if has_colon
         && let Some(at) = scheme_at(tok)
@@ -879,6 +889,26 @@ fn mask_words(msg: &[u8], out: &mut Vec<u8>, groups: bool) -> bool {
         seen |= cl.any;
         if cl.any & SEMI != 0 {
             semis += memchr::memchr_iter(b';', tok).count();
+        }
+        // A plain word (none of the bytes any rule below looks at, and not after a number,
+        // where it may be a unit) is kept as it is, unless it may be a month or day name or a
+        // long hex string: what the rules below come to, without going through them.
+        if cl.any & (DIGIT | SPECIAL | SLASH | QUOTE | DELIM) == 0
+            && !prev_var
+            && tok.len() != 3
+            && !(tok.len() >= 8 && cl.all & HEX != 0)
+            && tok != b"''"
+        {
+            if !out.is_empty() {
+                out.push(b' ');
+            }
+            out.extend_from_slice(tok);
+            after_label = false;
+            after_method = (4..=7).contains(&tok.len())
+                && tok[0].is_ascii_uppercase()
+                && METHODS.contains(&tok);
+            prev_num = false;
+            continue;
         }
         // A parenthetical closing the message (`… CMD (cd / && run-parts x)`, `{ (Build
         // stage)`): one unit, its words masked inside (see [`GROUP_SPACE`]). Masked to one
