@@ -129,15 +129,15 @@ fn next_token_after<'m>(
     after_label: bool,
 ) -> Option<(&'m [u8], Classes)> {
     let n = msg.len();
-    let mut i = *pos;
-    while i < n && class(msg[i]) & WS != 0 {
-        i += 1;
-    }
-    if i >= n {
-        *pos = i;
+    // Most tokens hold no quote: cut by the plain loop, out of line (see [`cut_plain`]).
+    let (start, cl) = cut_plain(msg, pos);
+    if start >= n {
         return None;
     }
-    let start = i;
+    if *pos >= n || msg[*pos] != b'"' {
+        return Some((&msg[start..*pos], cl));
+    }
+    let mut i = start;
     let mut cl = Classes { any: 0, all: !0 };
     // Inside a quoted value (`key="…"`), spaces do not end the token; elsewhere a quote is just
     // a character, so a quoted sentence (`"GET /x HTTP/1.1"`) is mined word by word.
@@ -172,6 +172,32 @@ fn next_token_after<'m>(
     }
     *pos = i;
     Some((&msg[start..i], cl))
+}
+
+/// Skips the whitespace at `*pos` and cuts the token after it up to whitespace or a quote (or
+/// the end), leaving `*pos` there; its start and class bits. Not inlined: inlined into
+/// [`mask_words`], these two loops were compiled with a dozen derived counters kept in step,
+/// several of them on the stack, for every byte.
+#[inline(never)]
+fn cut_plain(msg: &[u8], pos: &mut usize) -> (usize, Classes) {
+    let n = msg.len();
+    let mut i = *pos;
+    while i < n && class(msg[i]) & WS != 0 {
+        i += 1;
+    }
+    let start = i;
+    let mut cl = Classes { any: 0, all: !0 };
+    while i < n {
+        let c = class(msg[i]);
+        if c & (WS | QUOTE) != 0 {
+            break;
+        }
+        cl.any |= c;
+        cl.all &= c;
+        i += 1;
+    }
+    *pos = i;
+    (start, cl)
 }
 
 /// Where the quote closing a quoted value is in `rest` (the bytes after its opening quote),
