@@ -47,6 +47,8 @@ const NUMLIKE: u16 = 64;
 const QUOTE: u16 = 128;
 /// `/`: only a token holding one can be a path or a URL, so most words skip those checks.
 const SLASH: u16 = 256;
+/// `;`: a message with two may be a record of fields (see [`signature`]).
+const SEMI: u16 = 512;
 
 const CLASS: [u16; 256] = {
     let mut t = [0u16; 256];
@@ -80,6 +82,9 @@ const CLASS: [u16; 256] = {
         }
         if b == b'/' {
             c |= SLASH;
+        }
+        if b == b';' {
+            c |= SEMI;
         }
         t[i] = c;
         i += 1;
@@ -124,15 +129,15 @@ fn next_token_after<'m>(
     after_label: bool,
 ) -> Option<(&'m [u8], Classes)> {
     let n = msg.len();
-    let mut i = *pos;
-    while i < n && class(msg[i]) & WS != 0 {
-        i += 1;
-    }
-    if i >= n {
-        *pos = i;
+    // Most tokens hold no quote: cut by the plain loop, out of line (see [`cut_plain`]).
+    let (start, cl) = cut_plain(msg, pos);
+    if start >= n {
         return None;
     }
-    let start = i;
+    if *pos >= n || msg[*pos] != b'"' {
+        return Some((&msg[start..*pos], cl));
+    }
+    let mut i = start;
     let mut cl = Classes { any: 0, all: !0 };
     // Inside a quoted value (`key="…"`), spaces do not end the token; elsewhere a quote is just
     // a character, so a quoted sentence (`"GET /x HTTP/1.1"`) is mined word by word.
@@ -167,6 +172,32 @@ fn next_token_after<'m>(
     }
     *pos = i;
     Some((&msg[start..i], cl))
+}
+
+/// Skips the whitespace at `*pos` and cuts the token after it up to whitespace or a quote (or
+/// the end), leaving `*pos` there; its start and class bits. Not inlined: inlined into
+/// [`mask_words`], these two loops were compiled with a dozen derived counters kept in step,
+/// several of them on the stack, for every byte.
+#[inline(never)]
+fn cut_plain(msg: &[u8], pos: &mut usize) -> (usize, Classes) {
+    let n = msg.len();
+    let mut i = *pos;
+    while i < n && class(msg[i]) & WS != 0 {
+        i += 1;
+    }
+    let start = i;
+    let mut cl = Classes { any: 0, all: !0 };
+    while i < n {
+        let c = class(msg[i]);
+        if c & (WS | QUOTE) != 0 {
+            break;
+        }
+        cl.any |= c;
+        cl.all &= c;
+        i += 1;
+    }
+    *pos = i;
+    (start, cl)
 }
 
 /// Where the quote closing a quoted value is in `rest` (the bytes after its opening quote),
@@ -232,6 +263,16 @@ fn mask_classified(tok: &[u8], cl: Classes, out: &mut Vec<u8>) {
     if has_digit && numeric {
         out.extend_from_slice(VAR);
         out.extend_from_slice(&tok[body.len()..]);
+        return;
+    }
+    // A token without delimiters is one segment (see the loop below): decided from its class
+    // bits, without cutting it again.
+    if cl.any & DELIM == 0 {
+        if has_digit || is_variable_word_in(tok, false, cl.any & SLASH != 0) {
+            out.extend_from_slice(VAR);
+        } else {
+            out.extend_from_slice(tok);
+        }
         return;
     }
     // A URL (`"http://10.0.0.5:8080/a?q=1",`) is one variable, whatever it holds.
@@ -690,12 +731,14 @@ fn file_name_with_id(seg: &[u8]) -> Option<&[u8]> {
 /// Masks a whole message into `out` (cleared first): masked tokens separated by one space.
 pub fn signature(msg: &[u8], out: &mut Vec<u8>) {
     out.clear();
-    // One pass tells most messages (neither a quote nor a `;`) that neither case applies. A
-    // branch-free fold, which the compiler vectorizes, beats a `memchr2` call on messages this
-    // short.
-    let (quote, semis) = msg.iter().fold((false, 0u32), |(q, s), &b| {
-        (q | (b == b'"'), s + u32::from(b == b';'))
-    });
+    // Most messages hold neither a quote nor two `;`s, and are masked word by word. Masking
+    // classifies every byte anyway, so it is done first and says whether the message was such
+    // a one: no separate pass over the bytes to find out, and the rare others are masked again.
+    if mask_words(msg, out, true) {
+        return;
+    }
+    out.clear();
+    let (quote, semis) = quotes_and_semis(msg);
     if quote && let Some(r) = find_request(msg) {
         request_signature(msg, r, out);
         return;
@@ -710,6 +753,14 @@ pub fn signature(msg: &[u8], out: &mut Vec<u8>) {
         return;
     }
     mask_words(msg, out, true);
+}
+
+/// Whether `msg` holds a quote, and how many `;`s. (A branch-free fold, which the compiler
+/// vectorizes.)
+fn quotes_and_semis(msg: &[u8]) -> (bool, u32) {
+    msg.iter().fold((false, 0u32), |(q, s), &b| {
+        (q | (b == b'"'), s + u32::from(b == b';'))
+    })
 }
 
 /// Where a record of `;`-separated fields starts in `msg`: the start of the
@@ -843,8 +894,13 @@ fn closing_group(msg: &[u8], at: usize) -> Option<usize> {
 }
 
 /// Masks the words of `msg` (see [`signature`]), appending them to `out`; with `groups`, a
-/// parenthetical closing `msg` is one token (see [`GROUP_SPACE`]).
-fn mask_words(msg: &[u8], out: &mut Vec<u8>, groups: bool) {
+/// parenthetical closing `msg` is one token (see [`GROUP_SPACE`]). True when `msg` holds no
+/// quote and fewer than two `;`s (so [`signature`] masks it as words and nothing else).
+fn mask_words(msg: &[u8], out: &mut Vec<u8>, groups: bool) -> bool {
+    // Class bits of every byte of every token, and the `;`s counted in tokens holding one:
+    // together, every byte of `msg` that is not whitespace.
+    let mut seen = 0u16;
+    let mut semis = 0usize;
     let mut prev_var = false;
     let mut pos = 0;
     let mut after_label = false;
@@ -856,6 +912,30 @@ fn mask_words(msg: &[u8], out: &mut Vec<u8>, groups: bool) {
         }) == Some(&b')');
     let mut prev_num = false;
     while let Some((tok, cl)) = next_token_after(msg, &mut pos, after_label) {
+        seen |= cl.any;
+        if cl.any & SEMI != 0 {
+            semis += memchr::memchr_iter(b';', tok).count();
+        }
+        // A plain word (none of the bytes any rule below looks at, and not after a number,
+        // where it may be a unit) is kept as it is, unless it may be a month or day name or a
+        // long hex string: what the rules below come to, without going through them.
+        if cl.any & (DIGIT | SPECIAL | SLASH | QUOTE | DELIM) == 0
+            && !prev_var
+            && tok.len() != 3
+            && !(tok.len() >= 8 && cl.all & HEX != 0)
+            && tok != b"''"
+        {
+            if !out.is_empty() {
+                out.push(b' ');
+            }
+            out.extend_from_slice(tok);
+            after_label = false;
+            after_method = (4..=7).contains(&tok.len())
+                && tok[0].is_ascii_uppercase()
+                && METHODS.contains(&tok);
+            prev_num = false;
+            continue;
+        }
         // A parenthetical closing the message (`… CMD (cd / && run-parts x)`, `{ (Build
         // stage)`): one unit, its words masked inside (see [`GROUP_SPACE`]). Masked to one
         // token (`( 3552 3534 3375 )` → `<*>`), it is no phrase: its words are mined as any.
@@ -879,7 +959,9 @@ fn mask_words(msg: &[u8], out: &mut Vec<u8>, groups: bool) {
                 );
                 out.push(b')');
                 out.extend_from_slice(msg[close + 1..].trim_ascii());
-                return;
+                // The tokens after this one were not cut: look at all of it.
+                let (quote, semis) = quotes_and_semis(msg);
+                return !quote && semis < 2;
             }
         }
         after_label = tok.len() > 1 && tok.ends_with(b":");
@@ -951,6 +1033,7 @@ fn mask_words(msg: &[u8], out: &mut Vec<u8>, groups: bool) {
         prev_var = is_var;
         prev_num = num;
     }
+    seen & QUOTE == 0 && semis < 2
 }
 
 #[cfg(test)]

@@ -426,57 +426,71 @@ impl Cuts {
     #[inline]
     fn cut(&mut self, line: &[u8], want: usize) {
         let want = want.min(MAX_COLS);
-        while self.len < want && !self.done {
-            self.cut_one(line);
+        // One loop over the tokens with its counters in registers (a call per token spent a
+        // fifth of the cutting time saving, loading and storing them).
+        let (mut len, mut next) = (self.len, self.next);
+        while len < want && !self.done {
+            match cut_token(line, next) {
+                Some((s, e, bits)) => {
+                    self.r[len] = (s as u32, e as u32);
+                    self.bits[len] = bits;
+                    len += 1;
+                    next = e;
+                }
+                None => {
+                    self.done = true;
+                    next = line.len();
+                }
+            }
         }
+        self.len = len;
+        self.next = next;
     }
+}
 
-    fn cut_one(&mut self, line: &[u8]) {
-        let n = line.len();
-        let mut i = self.next;
-        while i < n && BITS[line[i] as usize] & B_WS != 0 {
-            i += 1;
-        }
-        if i >= n {
-            self.done = true;
-            self.next = n;
-            return;
-        }
-        let s = i;
-        let mut bits = 0u8;
-        match line[i] {
-            b'[' => {
-                let lim = (i + MAX_BRACKET).min(n);
-                match memchr::memchr(b']', &line[i..lim]) {
-                    Some(k) => {
-                        i += k + 1;
-                        // `[a]:` or `[a]-x` stay one token; `][` starts the next one.
-                        while i < n && !matches!(line[i], b' ' | b'\t' | b'[') {
-                            i += 1;
-                        }
-                        bits = bits_of(&line[s..i]);
-                    }
-                    None => i = plain_end(line, i, &mut bits),
-                }
-            }
-            b'<' => {
-                // `<34>` (a syslog priority) is a token of its own even when glued to the next.
-                let lim = (i + 5).min(n);
-                match memchr::memchr(b'>', &line[i..lim]) {
-                    Some(k) if k > 1 && line[i + 1..i + k].iter().all(u8::is_ascii_digit) => {
-                        i += k + 1;
-                        bits = bits_of(&line[s..i]);
-                    }
-                    _ => i = plain_end(line, i, &mut bits),
-                }
-            }
-            _ => i = plain_end(line, i, &mut bits),
-        }
-        self.r[self.len] = (s as u32, i as u32);
-        self.bits[self.len] = bits;
-        self.len += 1;
-        self.next = i;
+/// The token of `line` after the whitespace at `from`: its start, end and byte bits; `None` at
+/// the end of the line.
+#[inline(always)]
+fn cut_token(line: &[u8], from: usize) -> Option<(usize, usize, u8)> {
+    let n = line.len();
+    let mut i = from;
+    while i < n && BITS[line[i] as usize] & B_WS != 0 {
+        i += 1;
     }
+    if i >= n {
+        return None;
+    }
+    let s = i;
+    let mut bits = 0u8;
+    match line[i] {
+        b'[' => {
+            let lim = (i + MAX_BRACKET).min(n);
+            match memchr::memchr(b']', &line[i..lim]) {
+                Some(k) => {
+                    i += k + 1;
+                    // `[a]:` or `[a]-x` stay one token; `][` starts the next one.
+                    while i < n && !matches!(line[i], b' ' | b'\t' | b'[') {
+                        i += 1;
+                    }
+                    bits = bits_of(&line[s..i]);
+                }
+                None => i = plain_end(line, i, &mut bits),
+            }
+        }
+        b'<' => {
+            // `<34>` (a syslog priority) is a token of its own even when glued to the next.
+            let lim = (i + 5).min(n);
+            match memchr::memchr(b'>', &line[i..lim]) {
+                Some(k) if k > 1 && line[i + 1..i + k].iter().all(u8::is_ascii_digit) => {
+                    i += k + 1;
+                    bits = bits_of(&line[s..i]);
+                }
+                _ => i = plain_end(line, i, &mut bits),
+            }
+        }
+        _ => i = plain_end(line, i, &mut bits),
+    }
+    Some((s, i, bits))
 }
 
 #[inline]
