@@ -325,9 +325,9 @@ impl SimWorld {
     }
 
     /// How strongly the fault's component shows its trouble to its callers at `at`: what its
-    /// own latency, errors, lost throughput or availability do, when the fault says (a disk filling
-    /// for an hour fails writes only once it is full, and callers feel nothing before); the
-    /// fault's strength when it says nothing of them.
+    /// own latency, errors, lost throughput or availability do, when the fault says (a disk
+    /// filling for an hour fails writes only once it is full, and callers feel nothing
+    /// before); the fault's strength when it says nothing of them.
     fn felt_strength(&self, at: Timestamp) -> f64 {
         if self.felt.is_empty() {
             return self.fault_strength(at);
