@@ -1019,6 +1019,17 @@ async fn a_change_is_read_by_what_it_did_whatever_its_kind_is_called() {
             EventKind::Cron,
             EventKind::Maintenance,
         ),
+        // A feed's words, written in a file.
+        (
+            "consumer-settings-name-its-broker-beside-a-routine-release.toml",
+            EventKind::Config,
+            EventKind::Secret,
+        ),
+        (
+            "scheduled-scan-floods-a-store-an-api-shares.toml",
+            EventKind::Cron,
+            EventKind::Backfill,
+        ),
     ] {
         let original = fixture(file);
         let mut renamed = original.clone();

@@ -434,6 +434,49 @@ pub enum EventKind {
     Vendor,
     /// Something an operator did by hand.
     Manual,
+    // The words a deploy webhook or a change feed uses for the same changes, so that a file
+    // can say what its incident's feed said; the analysis reads each by its class (see
+    // `docs/scenarios.md`, "Change events").
+    /// A new version, as a feed names it.
+    Release,
+    /// A new version rolled out.
+    Rollout,
+    /// Software upgraded.
+    Upgrade,
+    /// A new image.
+    Image,
+    /// An urgent fix shipped.
+    Hotfix,
+    /// A package installed or updated.
+    Package,
+    /// A secret or key rotated.
+    Secret,
+    /// A DNS record changed.
+    Dns,
+    /// A route changed.
+    Route,
+    /// A schema migration.
+    Migration,
+    /// A schema change.
+    Schema,
+    /// A policy changed (a queue's, a bucket's, a firewall's).
+    Policy,
+    /// A job run.
+    Job,
+    /// A batch run.
+    Batch,
+    /// A backfill run.
+    Backfill,
+    /// A reindex run.
+    Reindex,
+    /// A task run.
+    Task,
+    /// Instances added or removed by an autoscaler.
+    Autoscale,
+    /// A resource resized.
+    Resize,
+    /// Replicas changed.
+    Replicas,
 }
 
 /// A remediation the world offers.

@@ -1048,6 +1048,28 @@ fn a_state_value_nobody_declared_is_refused_with_what_to_write() {
 }
 
 #[test]
+fn a_feeds_word_for_a_change_is_a_kind_and_an_unknown_word_is_refused_with_the_kinds() {
+    let with = |kind: &str| {
+        let body = format!(
+            "[[services]]\nname = \"cart\"\nkind = \"api\"\nlog_format = \"json\"\n\
+             baseline = {{ error_rate = 0.001 }}\n\n\
+             [[events]]\nkind = \"{kind}\"\nservice = \"cart\"\nminutes_ago = 5\n\
+             detail = \"rotated the payment key\"\n\n\
+             [fault]\ntype = \"bad-config-push\"\ncomponent = \"cart\"\n\
+             onset_minutes_ago = 10\nshape = \"step\"\neffects = {{ error_rate = {{ to = 0.3 }} }}\n"
+        );
+        small_parsed(&body, "bad-config-push", "cart")
+    };
+    for kind in ["secret", "migration", "backfill", "release", "autoscale"] {
+        let s = with(kind).unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let written = serde_json::to_value(s.events[0].kind).expect("a kind serializes");
+        assert_eq!(written, kind, "the tools show the kind as written");
+    }
+    let e = with("rotation").expect_err("refused");
+    assert!(e.contains("rotation") && e.contains("secret"), "{e}");
+}
+
+#[test]
 fn each_effect_can_have_its_own_delay_shape_and_decay() {
     let body = r#"
 [[services]]
