@@ -367,15 +367,7 @@ pub fn kind(name: &str) -> SignalKind {
     if has(&w, QUEUE) && has(&w, DEVICE) {
         return SignalKind::Io;
     }
-    if (has(&w, QUEUE)
-        || has(
-            &w,
-            &[
-                "lag", "backlog", "depth", "unacked", "ready",
-                // A replica's delay: `seconds_behind_master`, `replica_behind_source_seconds`.
-                "behind",
-            ],
-        ))
+    if (has(&w, QUEUE) || has(&w, BEHIND) || has(&w, &["backlog", "depth", "unacked", "ready"]))
         && !has(&w, POOL_NOUNS)
     {
         return SignalKind::Backlog;
@@ -692,6 +684,17 @@ pub fn is_throttled(name: &str) -> bool {
 /// that stopped hitting, not more work sent to it.
 pub fn is_miss(name: &str) -> bool {
     has(&words(name), &["miss", "misses", "missed"])
+}
+
+/// Words of how far a reader is behind what was sent to it: a consumer's lag, a replica's
+/// delay (`seconds_behind_master`, `replica_behind_source_seconds`).
+const BEHIND: &[&str] = &["lag", "behind"];
+
+/// Whether `name` says how far a reader is behind (`kafka_consumergroup_lag`,
+/// `seconds_behind_master`): work held where it was sent, in the broker or the primary, not
+/// in the reader.
+pub fn is_reader_behind(name: &str) -> bool {
+    has(&words(name), BEHIND)
 }
 
 /// Whether `name` counts calls tried again (`…_retry_per_s`, `retries_total`): a call tried

@@ -386,20 +386,18 @@ impl Ctx<'_, '_> {
             .into_iter()
             .max()?;
         let held = self.inp.window.to.duration_since(level_since);
+        if held < LEVEL_HELD {
+            return None;
+        }
         // How far a reader is behind (a consumer's lag) is work held where it was sent, in
         // the broker, not in the reader's memory.
-        let held_elsewhere = |s: &SeriesChange| {
-            signals::words(&s.signal)
-                .iter()
-                .any(|w| matches!(w.as_str(), "lag" | "behind"))
-        };
         let waits = [SignalKind::Backlog, SignalKind::PoolWaiting]
             .into_iter()
             .flat_map(|k| self.of(k))
-            .filter(|s| !held_elsewhere(s))
+            .filter(|s| !signals::is_reader_behind(&s.signal))
             .filter(|s| s.onset.is_some_and(|t| t + WAITED_FIRST <= filled))
             .min_by_key(|s| s.onset)?;
-        (held >= LEVEL_HELD).then_some((waits, held))
+        Some((waits, held))
     }
 }
 
